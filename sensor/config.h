@@ -1,0 +1,137 @@
+/* config.h - linkwatch.yaml: load, merge, override, validate, and expose as a
+ * typed struct.
+ *
+ * Order of precedence: built-in defaults (the shipped linkwatch.yaml, compiled
+ * in) < the file given with -c < each --set key.path=value in order. A key the
+ * schema does not know, or a value of the wrong kind or out of range, stops
+ * loading with "<key.path>: <reason>" (and the file:line when it came from a
+ * file). The typed struct owns every string in it; free with config_free().
+ */
+#ifndef LW_CONFIG_H
+#define LW_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_LIST 64
+
+struct cfg_strlist {
+    char  **v;
+    size_t  n;
+};
+
+/* One enabled-able output; each exporter reads its own fields. */
+struct cfg_eve_file {
+    int    enabled;
+    char  *filename;           /* relative to the log directory */
+    struct cfg_strlist types;  /* alert, flow, stats, geo_summary, reload */
+};
+
+struct lw_config {
+    char  *sensor_id;
+    char  *default_log_dir;              /* default-log-dir: where outputs go without -l */
+    struct cfg_strlist home_net;         /* CIDRs as written */
+    char  *home_country;                 /* ISO 3166-1 alpha-2 */
+
+    /* vars: name -> value strings, in file order */
+    struct cfg_strlist address_group_names, address_group_values;
+    struct cfg_strlist port_group_names, port_group_values;
+
+    struct {
+        char    *interface;
+        uint32_t snaplen;
+        uint64_t buffer_size;            /* bytes; "64mb" style sizes accepted */
+        char    *bpf;
+        int      promisc;
+        int      immediate;
+    } capture;
+
+    uint32_t workers;                    /* 0: cores - 1 (at least 1) */
+
+    struct {
+        uint32_t max_flows;
+        uint32_t timeout_tcp_new;        /* before established */
+        uint32_t timeout_tcp_established;
+        uint32_t timeout_tcp_closed;
+        uint32_t timeout_udp;
+        uint32_t timeout_default;
+    } flow;
+
+    struct {
+        uint32_t max_trackers;
+        uint64_t memcap;
+        uint32_t timeout;
+        uint32_t max_datagram;
+    } defrag;
+
+    struct {
+        int      enabled;
+        uint32_t max_packets;
+        char    *protos_file;
+    } dpi;
+
+    struct {
+        struct cfg_strlist files;        /* globs, relative to the config file's folder */
+        char  *threshold_file;
+        char  *classification_file;
+        int    watch;
+        int    strict;
+    } rules;
+
+    struct {
+        struct cfg_strlist databases;
+        uint32_t summary_interval;
+    } geoip;
+
+    struct {
+        int      enabled;
+        char    *server;                 /* host name, address, or unix socket path */
+        uint32_t port;
+        char    *password;
+        uint32_t db;
+        char    *prefix;
+        uint32_t flush_interval;
+        uint64_t alerts_stream_maxlen;
+        uint64_t retention_minute;       /* seconds */
+        uint64_t retention_hour;         /* seconds */
+        char    *spool_dir;
+    } redis;
+
+    struct {
+        struct cfg_eve_file eve_file;
+        struct { int enabled; char *facility; } syslog;
+        struct { int enabled; char *path; } unix_socket;
+    } outputs;
+
+    struct {
+        int      enabled;
+        uint32_t interval;               /* seconds between stats events */
+    } stats;
+
+    struct { int enabled; char *listen; } metrics;
+    struct { char *socket; } control;
+    struct { char *user, *group, *chroot; } privileges;
+    struct { char *listen; char *users_file; } console;
+
+    char *logging_level;                 /* error, warning, info, debug */
+    char *source_path;                   /* the -c file, or NULL for built-in defaults */
+};
+
+/* Loads defaults, then path (may be NULL), then the --set overrides
+ * ("key.path=value", value read as YAML). On error returns -1 and writes one
+ * line "key.path: reason" (prefixed "file:line: " when known) into err;
+ * *cfg is then left freed. Returns 0 on success. */
+int config_load(struct lw_config *cfg, const char *path,
+                char *const *sets, size_t nsets, char *err, size_t errlen);
+
+void config_free(struct lw_config *cfg);
+
+/* Parses "64mb", "1gb", "512kb", "1000" into bytes. Returns 0 or -1. */
+int config_parse_size(const char *s, uint64_t *out);
+/* Parses "2d", "30d", "12h", "90m", "45s", "3600" into seconds. Returns 0 or -1. */
+int config_parse_duration(const char *s, uint64_t *out);
+
+/* The compiled-in default configuration text (the shipped linkwatch.yaml). */
+extern const char config_default_yaml[];
+
+#endif

@@ -1,0 +1,76 @@
+/* flow-t.h - flow types, included by every stage that reads a flow. */
+#ifndef LW_FLOW_T_H
+#define LW_FLOW_T_H
+
+#include <stdint.h>
+#include "packet-t.h"
+
+/* The bidirectional key. Stored in the initiator's orientation (src is who
+ * spoke first); lookups match either orientation. vlan and tunnel_id keep
+ * tenants that reuse the same addresses apart. */
+struct flow_key {
+    struct lw_addr src, dst;
+    uint16_t sport, dport;      /* ICMP: type/code are not ports; 0 */
+    uint8_t  proto;
+    uint8_t  tunnel_type;       /* enum tunnel_type, 0 if none */
+    uint16_t vlan[PKT_MAX_VLANS];
+    uint32_t tunnel_id;         /* VNI / GRE key / ERSPAN session; 0 if none */
+};
+
+enum flow_tcp_state {
+    FLOW_TCP_NONE = 0,          /* not TCP */
+    FLOW_TCP_SYN_SENT,
+    FLOW_TCP_SYN_RECV,          /* SYN-ACK seen */
+    FLOW_TCP_ESTABLISHED,       /* handshake done, or picked up mid-stream with data both ways */
+    FLOW_TCP_FIN_WAIT,          /* one side sent FIN */
+    FLOW_TCP_CLOSED,            /* both FIN, or RST */
+};
+
+/* Timeout classes: each has its own LRU list so the head is the next to expire. */
+enum flow_tclass {
+    FLOW_TC_NEW = 0,            /* TCP before established, and any flow seen one way only */
+    FLOW_TC_ESTABLISHED,        /* TCP established */
+    FLOW_TC_CLOSED,             /* TCP FIN/RST */
+    FLOW_TC_UDP,
+    FLOW_TC_DEFAULT,            /* ICMP, SCTP, other IP protocols */
+    FLOW_TC_MAX
+};
+
+enum flow_end_reason {
+    FLOW_END_NONE = 0,
+    FLOW_END_TIMEOUT,
+    FLOW_END_TCP_CLOSED,        /* closed and the closed timeout passed */
+    FLOW_END_EVICTED,           /* table full: emergency eviction */
+    FLOW_END_SHUTDOWN,          /* still open when capture ended */
+};
+
+/* Flow flags. */
+#define FLOW_F_TOCLIENT_SEEN  0x01u   /* the responder has sent at least one packet */
+#define FLOW_F_MIDSTREAM      0x02u   /* TCP flow picked up without a SYN */
+#define FLOW_F_TUNNEL         0x04u   /* tunnel metadata below is valid */
+
+struct flow {
+    struct flow_key key;
+    uint64_t flow_id;            /* unique per sensor run, fits a JSON number */
+    uint64_t first_ts, last_ts;  /* microseconds */
+    uint64_t pkts[2], bytes[2];  /* [0] to server (from the initiator), [1] to client */
+    uint8_t  tcp_state;          /* enum flow_tcp_state */
+    uint8_t  tclass;             /* enum flow_tclass: the list it is on */
+    uint8_t  end_reason;         /* enum flow_end_reason, set when it ends */
+    uint8_t  flags;              /* FLOW_F_* */
+    uint8_t  tcp_flags_ts, tcp_flags_tc;   /* OR of TCP flags each way */
+    uint8_t  ip_version;
+    uint8_t  icmp_type, icmp_code;   /* of the first packet, ICMP flows */
+    struct pkt_tunnel tunnel;    /* outer tunnel of the first packet */
+
+    /* Table links (indices into the flow pool; UINT32_MAX ends a list). */
+    uint32_t hnext;              /* hash chain */
+    uint32_t lprev, lnext;       /* timeout-class LRU list */
+    uint32_t hash;               /* symmetric hash of the key */
+
+    /* Per-stage state hung on the flow by later stages (dpi, detect, geo). */
+    void *dpi;
+    void *app;
+};
+
+#endif

@@ -1,0 +1,117 @@
+/* util.c - see util.h. */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util.h"
+
+char *lw_addr_str(const struct lw_addr *a, char *out, size_t outlen)
+{
+    if (a->family == 4)
+        inet_ntop(AF_INET, a->u.b, out, (socklen_t)outlen);
+    else if (a->family == 6)
+        inet_ntop(AF_INET6, a->u.b, out, (socklen_t)outlen);
+    else if (outlen > 0)
+        out[0] = '\0';
+    return out;
+}
+
+void lw_addr_set4(struct lw_addr *a, const uint8_t *b4)
+{
+    memset(a, 0, sizeof *a);
+    a->family = 4;
+    memcpy(a->u.b, b4, 4);
+}
+
+void lw_addr_set6(struct lw_addr *a, const uint8_t *b16)
+{
+    memset(a, 0, sizeof *a);
+    a->family = 6;
+    memcpy(a->u.b, b16, 16);
+}
+
+int lw_addr_parse(const char *s, struct lw_addr *a)
+{
+    uint8_t b[16];
+
+    if (inet_pton(AF_INET, s, b) == 1) {
+        lw_addr_set4(a, b);
+        return 0;
+    }
+    if (inet_pton(AF_INET6, s, b) == 1) {
+        lw_addr_set6(a, b);
+        return 0;
+    }
+    return -1;
+}
+
+int lw_addr_cmp(const struct lw_addr *a, const struct lw_addr *b)
+{
+    if (a->family != b->family)
+        return a->family < b->family ? -1 : 1;
+    return memcmp(a->u.b, b->u.b, 16);
+}
+
+int lw_cidr_parse(const char *s, struct lw_cidr *c)
+{
+    char buf[64];
+    const char *slash = strchr(s, '/');
+    size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+    unsigned maxp;
+    long p;
+    char *end;
+
+    if (alen == 0 || alen >= sizeof buf)
+        return -1;
+    memcpy(buf, s, alen);
+    buf[alen] = '\0';
+    if (lw_addr_parse(buf, &c->addr) < 0)
+        return -1;
+    maxp = c->addr.family == 4 ? 32 : 128;
+    if (slash) {
+        if (slash[1] == '\0')
+            return -1;
+        p = strtol(slash + 1, &end, 10);
+        if (*end != '\0' || p < 0 || p > (long)maxp)
+            return -1;
+    } else {
+        p = maxp;
+    }
+    c->prefix = (uint8_t)p;
+    for (unsigned i = 0; i < 16; i++) {
+        unsigned bit = i * 8;
+        if (bit >= (unsigned)p)
+            c->addr.u.b[i] = 0;
+        else if (bit + 8 > (unsigned)p)
+            c->addr.u.b[i] &= (uint8_t)(0xff << (8 - (p - bit)));
+    }
+    return 0;
+}
+
+int lw_cidr_contains(const struct lw_cidr *c, const struct lw_addr *a)
+{
+    unsigned p = c->prefix, full = p / 8, rest = p % 8;
+
+    if (a->family != c->addr.family)
+        return 0;
+    if (memcmp(a->u.b, c->addr.u.b, full) != 0)
+        return 0;
+    if (rest == 0)
+        return 1;
+    return ((a->u.b[full] ^ c->addr.u.b[full]) & (uint8_t)(0xff << (8 - rest))) == 0;
+}
+
+uint64_t lw_now_mono_usec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t lw_now_real_usec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}

@@ -1,0 +1,49 @@
+/* util.h - small helpers shared by every stage: addresses and time. */
+#ifndef LW_UTIL_H
+#define LW_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "packet-t.h"
+
+#define LW_ADDRSTRLEN 46
+
+/* Formats an address as inet_ntop does (IPv6 compressed). Returns out. */
+char *lw_addr_str(const struct lw_addr *a, char *out, size_t outlen);
+/* Parses a dotted-quad or IPv6 text address. Returns 0 or -1. */
+int lw_addr_parse(const char *s, struct lw_addr *a);
+void lw_addr_set4(struct lw_addr *a, const uint8_t *b4);
+void lw_addr_set6(struct lw_addr *a, const uint8_t *b16);
+/* <0, 0, >0 ordering over family then bytes. */
+int lw_addr_cmp(const struct lw_addr *a, const struct lw_addr *b);
+
+/* A CIDR: address plus prefix length. */
+struct lw_cidr {
+    struct lw_addr addr;     /* bits past the prefix are zeroed */
+    uint8_t prefix;
+};
+/* Parses "10.0.0.0/8", "2001:db8::/32" or a bare address (full prefix). */
+int lw_cidr_parse(const char *s, struct lw_cidr *c);
+int lw_cidr_contains(const struct lw_cidr *c, const struct lw_addr *a);
+
+/* 64-bit finaliser (murmur3 fmix64): a cheap, well-mixed hash step. */
+static inline uint64_t lw_mix64(uint64_t x)
+{
+    x ^= x >> 33; x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33; x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33; return x;
+}
+
+/* Monotonic wall clock in microseconds (for uptimes, not packet time). */
+uint64_t lw_now_mono_usec(void);
+/* Real time in microseconds since the epoch. */
+uint64_t lw_now_real_usec(void);
+
+static inline uint16_t lw_get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static inline uint32_t lw_get24(const uint8_t *p) { return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2]; }
+static inline uint32_t lw_get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+#endif

@@ -1,0 +1,56 @@
+/* exporter.h - the small interface every event exporter implements.
+ *
+ * An exporter receives finished EVE lines (no trailing newline) and owns how
+ * they leave the sensor. write_event is called with the output lock held, so
+ * exporters need no locking of their own; it must not block for long (a slow
+ * sink buffers or counts what it drops).
+ */
+#ifndef LW_EXPORTER_H
+#define LW_EXPORTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum event_type {
+    EVT_ALERT = 0,
+    EVT_FLOW,
+    EVT_STATS,
+    EVT_GEO_SUMMARY,
+    EVT_RELOAD,
+    EVT_MAX
+};
+
+struct exporter_counters {
+    uint64_t written;
+    uint64_t failed;
+    uint64_t dropped;
+};
+
+struct exporter;
+
+struct exporter_ops {
+    const char *name;
+    /* Writes one event line; returns 0, or -1 when it could not be written (counted by the caller). */
+    int  (*write_event)(struct exporter *x, enum event_type t, const char *line, size_t len);
+    int  (*flush)(struct exporter *x);
+    /* Closes and reopens files (log rotation); returns 0 or -1. */
+    int  (*reopen)(struct exporter *x);
+    void (*close)(struct exporter *x);
+};
+
+struct exporter {
+    const struct exporter_ops *ops;
+    uint32_t types;                    /* bit (1 << enum event_type) per accepted type */
+    struct exporter_counters counters;
+    void *priv;
+};
+
+/* Parses an event type name ("alert", "flow", "stats", "geo_summary", "reload"). Returns -1 if unknown. */
+int event_type_parse(const char *name);
+const char *event_type_name(enum event_type t);
+
+/* eve-file: EVE JSON lines appended to path. Returns NULL and writes a
+ * reason into err when the file cannot be opened. */
+struct exporter *eve_file_open(const char *path, uint32_t types, char *err, size_t errlen);
+
+#endif

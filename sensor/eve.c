@@ -1,0 +1,226 @@
+/* eve.c - EVE JSON event builders; see eve.h. */
+#include <stdio.h>
+#include <string.h>
+
+#include "eve.h"
+#include "util.h"
+
+const char *eve_proto_name(uint8_t proto, char *buf, size_t buflen)
+{
+    switch (proto) {
+    case 1:   return "ICMP";
+    case 6:   return "TCP";
+    case 17:  return "UDP";
+    case 58:  return "IPv6-ICMP";
+    case 132: return "SCTP";
+    case 47:  return "GRE";
+    case 50:  return "ESP";
+    case 51:  return "AH";
+    default:
+        snprintf(buf, buflen, "%u", proto);
+        return buf;
+    }
+}
+
+const char *eve_tunnel_type_name(uint8_t type)
+{
+    static const char *const names[] = {
+        [TUNNEL_NONE] = "none", [TUNNEL_GRE] = "gre", [TUNNEL_ERSPAN] = "erspan",
+        [TUNNEL_VXLAN] = "vxlan", [TUNNEL_GENEVE] = "geneve", [TUNNEL_IPIP] = "ipip",
+        [TUNNEL_TEREDO] = "teredo", [TUNNEL_GTP] = "gtp",
+    };
+    return type < sizeof names / sizeof names[0] && names[type] ? names[type] : "unknown";
+}
+
+static int proto_has_ports(uint8_t proto)
+{
+    return proto == 6 || proto == 17 || proto == 132;
+}
+
+static void eve_tunnel(struct jbuf *j, const struct pkt_tunnel *t)
+{
+    char a[LW_ADDRSTRLEN], pbuf[8];
+
+    jbuf_open_object(j, "tunnel");
+    jbuf_str(j, "type", eve_tunnel_type_name(t->type));
+    if (t->id)
+        jbuf_u64(j, "id", t->id);
+    jbuf_u64(j, "depth", t->depth);
+    jbuf_str(j, "src_ip", lw_addr_str(&t->src, a, sizeof a));
+    jbuf_str(j, "dest_ip", lw_addr_str(&t->dst, a, sizeof a));
+    if (t->sport || t->dport) {
+        jbuf_u64(j, "src_port", t->sport);
+        jbuf_u64(j, "dest_port", t->dport);
+    }
+    jbuf_str(j, "proto", eve_proto_name(t->proto, pbuf, sizeof pbuf));
+    jbuf_close_object(j);
+}
+
+void eve_begin(struct jbuf *j, uint64_t ts_usec, const char *sensor_id,
+               const char *event_type, const struct flow *f)
+{
+    char a[LW_ADDRSTRLEN], pbuf[8];
+
+    jbuf_open_object(j, NULL);
+    jbuf_timestamp(j, "timestamp", ts_usec);
+    if (f)
+        jbuf_u64(j, "flow_id", f->flow_id);
+    jbuf_str(j, "sensor_id", sensor_id);
+    jbuf_str(j, "event_type", event_type);
+    if (!f)
+        return;
+    jbuf_str(j, "src_ip", lw_addr_str(&f->key.src, a, sizeof a));
+    if (proto_has_ports(f->key.proto))
+        jbuf_u64(j, "src_port", f->key.sport);
+    jbuf_str(j, "dest_ip", lw_addr_str(&f->key.dst, a, sizeof a));
+    if (proto_has_ports(f->key.proto))
+        jbuf_u64(j, "dest_port", f->key.dport);
+    jbuf_str(j, "proto", eve_proto_name(f->key.proto, pbuf, sizeof pbuf));
+    if (f->key.vlan[0] || f->key.vlan[1]) {
+        jbuf_open_array(j, "vlan");
+        for (int i = 0; i < PKT_MAX_VLANS && f->key.vlan[i]; i++)
+            jbuf_u64(j, NULL, f->key.vlan[i]);
+        jbuf_close_array(j);
+    }
+    if (f->flags & FLOW_F_TUNNEL)
+        eve_tunnel(j, &f->tunnel);
+}
+
+void eve_end(struct jbuf *j)
+{
+    jbuf_close_object(j);
+}
+
+static void eve_tcp_flags(struct jbuf *j, const char *key, uint8_t flags)
+{
+    char hex[3];
+    snprintf(hex, sizeof hex, "%02x", flags);
+    jbuf_str(j, key, hex);
+}
+
+static void eve_tcp(struct jbuf *j, const struct flow *f)
+{
+    static const struct { uint8_t bit; const char *name; } bits[] = {
+        { TH_SYN, "syn" }, { TH_FIN, "fin" }, { TH_RST, "rst" }, { TH_PSH, "psh" },
+        { TH_ACK, "ack" }, { TH_URG, "urg" }, { TH_ECE, "ecn" }, { TH_CWR, "cwr" },
+    };
+    uint8_t all = f->tcp_flags_ts | f->tcp_flags_tc;
+
+    jbuf_open_object(j, "tcp");
+    eve_tcp_flags(j, "tcp_flags", all);
+    eve_tcp_flags(j, "tcp_flags_ts", f->tcp_flags_ts);
+    eve_tcp_flags(j, "tcp_flags_tc", f->tcp_flags_tc);
+    for (size_t i = 0; i < sizeof bits / sizeof bits[0]; i++)
+        if (all & bits[i].bit)
+            jbuf_bool(j, bits[i].name, 1);
+    jbuf_str(j, "state", flow_tcp_state_name((enum flow_tcp_state)f->tcp_state));
+    if (f->flags & FLOW_F_MIDSTREAM)
+        jbuf_bool(j, "midstream", 1);
+    jbuf_close_object(j);
+}
+
+/* Suricata's three flow states: new (one way only), established, closed. */
+static const char *eve_flow_state(const struct flow *f)
+{
+    if (f->key.proto == 6) {
+        if (f->tcp_state == FLOW_TCP_CLOSED || f->tcp_state == FLOW_TCP_FIN_WAIT)
+            return "closed";
+        return f->tcp_state == FLOW_TCP_ESTABLISHED ? "established" : "new";
+    }
+    return (f->flags & FLOW_F_TOCLIENT_SEEN) ? "established" : "new";
+}
+
+void eve_flow_event(struct jbuf *j, const char *sensor_id, const struct flow *f)
+{
+    eve_begin(j, f->last_ts, sensor_id, "flow", f);
+    if (f->key.proto == 1 || f->key.proto == 58) {
+        /* The ICMP type/code of the first packet is kept in the key's ports. */
+        jbuf_u64(j, "icmp_type", f->icmp_type);
+        jbuf_u64(j, "icmp_code", f->icmp_code);
+    }
+    jbuf_open_object(j, "flow");
+    jbuf_u64(j, "pkts_toserver", f->pkts[0]);
+    jbuf_u64(j, "pkts_toclient", f->pkts[1]);
+    jbuf_u64(j, "bytes_toserver", f->bytes[0]);
+    jbuf_u64(j, "bytes_toclient", f->bytes[1]);
+    jbuf_timestamp(j, "start", f->first_ts);
+    jbuf_timestamp(j, "end", f->last_ts);
+    jbuf_u64(j, "age", (f->last_ts - f->first_ts) / 1000000u);
+    jbuf_str(j, "state", eve_flow_state(f));
+    jbuf_str(j, "reason", flow_end_reason_name((enum flow_end_reason)f->end_reason));
+    jbuf_bool(j, "alerted", 0);
+    jbuf_close_object(j);
+    if (f->key.proto == 6)
+        eve_tcp(j, f);
+    eve_end(j);
+}
+
+static void eve_stats_decoder(struct jbuf *j, const struct decode_stats *d)
+{
+    jbuf_open_object(j, "decoder");
+    jbuf_u64(j, "pkts", d->pkts);
+    jbuf_u64(j, "bytes", d->bytes);
+    jbuf_u64(j, "invalid", d->invalid);
+    jbuf_u64(j, "max_pkt_size", d->max_pkt_size);
+    jbuf_u64(j, "avg_pkt_size", d->pkts ? d->bytes / d->pkts : 0);
+    for (int i = 0; i < DECODE_LAYER_MAX; i++)
+        jbuf_u64(j, decode_layer_name((enum decode_layer)i), d->layer[i]);
+    jbuf_open_object(j, "event");
+    for (int i = 0; i < DE_MAX; i++)
+        if (d->event[i])
+            jbuf_u64(j, decode_event_name((enum decode_event)i), d->event[i]);
+    jbuf_close_object(j);
+    jbuf_close_object(j);
+
+    jbuf_open_object(j, "defrag");
+    jbuf_open_object(j, "ipv4");
+    jbuf_u64(j, "fragments", d->frag_ipv4);
+    jbuf_u64(j, "reassembled", d->reassembled_ipv4);
+    jbuf_close_object(j);
+    jbuf_open_object(j, "ipv6");
+    jbuf_u64(j, "fragments", d->frag_ipv6);
+    jbuf_u64(j, "reassembled", d->reassembled_ipv6);
+    jbuf_close_object(j);
+    jbuf_close_object(j);
+}
+
+static void eve_stats_flow(struct jbuf *j, const struct flow_stats *f)
+{
+    jbuf_open_object(j, "flow");
+    jbuf_u64(j, "created", f->created);
+    jbuf_u64(j, "active", f->active);
+    jbuf_u64(j, "max_active", f->max_active);
+    jbuf_u64(j, "tcp", f->tcp);
+    jbuf_u64(j, "udp", f->udp);
+    jbuf_u64(j, "icmpv4", f->icmpv4);
+    jbuf_u64(j, "icmpv6", f->icmpv6);
+    jbuf_u64(j, "other", f->other);
+    jbuf_u64(j, "no_entry", f->lookups_failed_full);
+    jbuf_open_object(j, "end");
+    for (int r = FLOW_END_TIMEOUT; r <= FLOW_END_SHUTDOWN; r++)
+        jbuf_u64(j, flow_end_reason_name((enum flow_end_reason)r), f->ended[r]);
+    jbuf_close_object(j);
+    jbuf_close_object(j);
+}
+
+void eve_stats_event(struct jbuf *j, const char *sensor_id, const struct eve_stats_src *s)
+{
+    eve_begin(j, s->ts_usec, sensor_id, "stats", NULL);
+    jbuf_open_object(j, "stats");
+    jbuf_u64(j, "uptime", s->uptime_sec);
+    jbuf_open_object(j, "capture");
+    jbuf_u64(j, "kernel_packets", s->capture->kernel_packets);
+    jbuf_u64(j, "kernel_drops", s->capture->kernel_drops);
+    jbuf_u64(j, "kernel_ifdrops", s->capture->kernel_ifdrops);
+    jbuf_u64(j, "packets", s->capture->packets);
+    jbuf_u64(j, "bytes", s->capture->bytes);
+    if (s->capture->files || s->capture->file_errors) {
+        jbuf_u64(j, "files", s->capture->files);
+        jbuf_u64(j, "file_errors", s->capture->file_errors);
+    }
+    jbuf_close_object(j);
+    eve_stats_decoder(j, s->decode);
+    eve_stats_flow(j, s->flow);
+    jbuf_close_object(j);
+    eve_end(j);
+}

@@ -1,0 +1,441 @@
+/* main.c - the linkwatch daemon: command line, set-up, the capture loop and
+ * an orderly shutdown. Command-line letters follow Suricata's. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "config.h"
+#include "eve.h"
+#include "log.h"
+#include "output.h"
+#include "util.h"
+#include "worker.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "dev"
+#endif
+
+static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reopen_requested;
+static volatile sig_atomic_t reload_requested;
+
+struct options {
+    const char *config_path;
+    const char *logdir;
+    const char *iface;
+    const char *bpf;
+    char **reads;  size_t nreads;
+    char **sets;   size_t nsets;
+    char **rule_files; size_t nrule_files;
+    int test_only;
+    int verbose;
+};
+
+struct sensor {
+    struct lw_config cfg;
+    struct output *out;
+    struct worker worker;
+    struct capture_stats cap;
+    struct jbuf jb;
+    uint64_t start_mono;
+    uint64_t next_stats;       /* event time of the next stats event */
+    uint64_t last_ts;          /* capture time of the latest packet */
+    int live;
+    int errors;                /* files refused or cut short */
+};
+
+static void usage(FILE *fp)
+{
+    fputs(
+"usage: linkwatch [-c linkwatch.yaml] (-r FILE|DIR ... | -i IFACE) [-l LOGDIR]\n"
+"                 [-S RULEFILE ...] [-T] [-f BPF] [-v] [--set key.path=value ...]\n"
+"\n"
+"  -c FILE          configuration (default: built-in, same as the shipped linkwatch.yaml)\n"
+"  -r FILE|DIR      read capture files (pcap, pcapng); a folder reads its *.pcap, *.pcapng, *.cap\n"
+"                   in name order; may be given several times\n"
+"  -i IFACE         capture live on an interface (mirror/SPAN port)\n"
+"  -l LOGDIR        folder for eve.json and other outputs (default: default-log-dir)\n"
+"  -S RULEFILE      load only these rule files instead of rules.files (may repeat)\n"
+"  -T               check the configuration and rule files, then exit (0 when valid)\n"
+"  -f BPF           BPF capture filter (overrides capture.bpf)\n"
+"  -v               more messages (repeat for debug)\n"
+"  --set k.p=value  override any configuration key; value is YAML (e.g. --set home-net=[10.0.0.0/8])\n"
+"  -V, --version    print the version\n"
+"  -h, --help       this text\n"
+"\n"
+"Signals: SIGINT/SIGTERM stop and flush every open flow; SIGUSR1 reopens log files;\n"
+"SIGHUP reloads rule files.\n", fp);
+}
+
+static int push_arg(char ***v, size_t *n, char *s)
+{
+    char **nv = realloc(*v, (*n + 1) * sizeof *nv);
+    if (!nv)
+        return -1;
+    nv[(*n)++] = s;
+    *v = nv;
+    return 0;
+}
+
+/* Returns 0 to go on, 1 to exit 0 (help, version), -1 to exit 1. */
+static int parse_args(int argc, char **argv, struct options *o)
+{
+    enum { OPT_SET = 256 };
+    static const struct option longopts[] = {
+        { "set", required_argument, NULL, OPT_SET },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+
+    while ((c = getopt_long(argc, argv, "c:r:i:l:S:Tf:vVh", longopts, NULL)) != -1) {
+        int rc = 0;
+        switch (c) {
+        case 'c': o->config_path = optarg; break;
+        case 'r': rc = push_arg(&o->reads, &o->nreads, optarg); break;
+        case 'i': o->iface = optarg; break;
+        case 'l': o->logdir = optarg; break;
+        case 'S': rc = push_arg(&o->rule_files, &o->nrule_files, optarg); break;
+        case 'T': o->test_only = 1; break;
+        case 'f': o->bpf = optarg; break;
+        case 'v': o->verbose++; break;
+        case OPT_SET:
+            if (!strchr(optarg, '=')) {
+                fprintf(stderr, "linkwatch: error: --set %s: expected key.path=value\n", optarg);
+                return -1;
+            }
+            rc = push_arg(&o->sets, &o->nsets, optarg);
+            break;
+        case 'V': printf("linkwatch %s\n", PACKAGE_VERSION); return 1;
+        case 'h': usage(stdout); return 1;
+        default:
+            fprintf(stderr, "linkwatch: error: bad command line (see linkwatch --help)\n");
+            return -1;
+        }
+        if (rc < 0) {
+            fprintf(stderr, "linkwatch: error: out of memory\n");
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "linkwatch: error: unexpected argument '%s' (see linkwatch --help)\n", argv[optind]);
+        return -1;
+    }
+    if (!o->test_only && !o->nreads && !o->iface) {
+        fprintf(stderr, "linkwatch: error: nothing to read: give -r FILE|DIR or -i IFACE (see linkwatch --help)\n");
+        return -1;
+    }
+    if (o->nreads && o->iface) {
+        fprintf(stderr, "linkwatch: error: -r and -i cannot be used together\n");
+        return -1;
+    }
+    return 0;
+}
+
+static void on_stop(int sig) { stop_requested = 1; }
+static void on_reopen(int sig) { reopen_requested = 1; }
+static void on_reload(int sig) { reload_requested = 1; }
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = on_stop;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_reopen;
+    sigaction(SIGUSR1, &sa, NULL);
+    sa.sa_handler = on_reload;
+    sigaction(SIGHUP, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+}
+
+static void emit_stats(struct sensor *s, uint64_t ts)
+{
+    struct eve_stats_src src = {
+        .ts_usec = ts,
+        .uptime_sec = (lw_now_mono_usec() - s->start_mono) / 1000000u,
+        .capture = &s->cap,
+        .decode = &s->worker.dec.stats,
+        .flow = flow_table_stats(s->worker.flows),
+    };
+
+    if (!output_wants(s->out, EVT_STATS))
+        return;
+    jbuf_reset(&s->jb);
+    eve_stats_event(&s->jb, s->cfg.sensor_id, &src);
+    if (jbuf_ok(&s->jb))
+        output_event(s->out, EVT_STATS, s->jb.buf, s->jb.len);
+}
+
+/* Stats come every stats.interval seconds: of capture time when reading
+ * files (so a replay reports as the link would have), of wall time live. */
+static void maybe_stats(struct sensor *s, uint64_t now)
+{
+    uint64_t step = (uint64_t)s->cfg.stats.interval * 1000000u;
+
+    if (!s->cfg.stats.enabled || step == 0)
+        return;
+    if (s->next_stats == 0) {
+        s->next_stats = now + step;
+        return;
+    }
+    if (now < s->next_stats)
+        return;
+    emit_stats(s, now);
+    s->next_stats = now + step;
+}
+
+static void handle_signals(struct sensor *s)
+{
+    if (reopen_requested) {
+        reopen_requested = 0;
+        if (output_reopen(s->out) == 0)
+            log_info("log files reopened");
+    }
+    if (reload_requested) {
+        reload_requested = 0;
+        log_info("SIGHUP: no rule engine in this build's pipeline yet; nothing reloaded");
+    }
+}
+
+/* Runs one source to its end (or until stopped). Returns 0, or -1 when the
+ * source failed part-way (reason already logged). */
+static int run_source(struct sensor *s, struct capture *c)
+{
+    char err[512];
+    const uint8_t *data;
+    uint32_t caplen, wirelen;
+    uint64_t ts;
+
+    worker_set_datalink(&s->worker, capture_datalink(c));
+    while (!stop_requested) {
+        int rc = capture_next(c, &data, &caplen, &wirelen, &ts, err, sizeof err);
+        if (rc == 1) {
+            s->cap.packets++;
+            s->cap.bytes += wirelen;
+            if (ts > s->last_ts)
+                s->last_ts = ts;
+            worker_packet(&s->worker, data, caplen, wirelen, ts);
+            if (!s->live)
+                maybe_stats(s, s->last_ts);
+        } else if (rc == 0) {
+            /* live read timed out: a chance for wall-clock work */
+        } else if (rc == -1) {
+            break;
+        } else {
+            log_error("%s", err);
+            return -1;
+        }
+        if (s->live) {
+            capture_kernel_stats(c, &s->cap);
+            maybe_stats(s, lw_now_real_usec());
+        }
+        handle_signals(s);
+    }
+    return 0;
+}
+
+static int run_files(struct sensor *s, const struct options *o)
+{
+    char err[512];
+    char **paths;
+    int n = capture_expand_paths(o->reads, o->nreads, &paths, err, sizeof err);
+
+    if (n < 0) {
+        log_error("%s", err);
+        return -1;
+    }
+    for (int i = 0; i < n && !stop_requested; i++) {
+        struct capture *c = capture_open_file(paths[i], o->bpf, err, sizeof err);
+        if (!c) {
+            log_error("%s", err);
+            s->cap.file_errors++;
+            s->errors++;
+            continue;
+        }
+        s->cap.files++;
+        if (run_source(s, c) < 0) {
+            s->cap.file_errors++;
+            s->errors++;
+        }
+        capture_close(c);
+    }
+    capture_free_paths(paths);
+    return 0;
+}
+
+static int run_live(struct sensor *s, const struct options *o)
+{
+    char err[512];
+    struct capture *c = capture_open_live(o->iface, &s->cfg, o->bpf, err, sizeof err);
+
+    if (!c) {
+        log_error("%s", err);
+        return -1;
+    }
+    s->live = 1;
+    log_info("capturing on %s", o->iface);
+    if (run_source(s, c) < 0)
+        s->errors++;
+    capture_kernel_stats(c, &s->cap);
+    capture_close(c);
+    return 0;
+}
+
+static void print_summary(struct sensor *s, const char *logdir, double secs)
+{
+    const struct decode_stats *d = &s->worker.dec.stats;
+    const struct flow_stats *f = flow_table_stats(s->worker.flows);
+    int any = 0;
+
+    printf("linkwatch: %llu packets, %llu bytes in %.3f s (%.0f packets/s)\n",
+           (unsigned long long)s->cap.packets, (unsigned long long)s->cap.bytes, secs,
+           secs > 0 ? (double)s->cap.packets / secs : 0.0);
+    if (s->live)
+        printf("  capture: kernel received %llu, dropped %llu, interface dropped %llu\n",
+               (unsigned long long)s->cap.kernel_packets, (unsigned long long)s->cap.kernel_drops,
+               (unsigned long long)s->cap.kernel_ifdrops);
+    printf("  decoded:");
+    for (int i = 0; i < DECODE_LAYER_MAX; i++)
+        if (d->layer[i])
+            printf(" %s %llu", decode_layer_name((enum decode_layer)i), (unsigned long long)d->layer[i]);
+    printf("\n  invalid: %llu", (unsigned long long)d->invalid);
+    for (int i = 0; i < DE_MAX; i++) {
+        if (!d->event[i])
+            continue;
+        printf("%s%s %llu", any ? ", " : " (", decode_event_name((enum decode_event)i),
+               (unsigned long long)d->event[i]);
+        any = 1;
+    }
+    printf("%s\n", any ? ")" : "");
+    printf("  flows: %llu (tcp %llu, udp %llu, icmp %llu, other %llu); ended: timeout %llu, "
+           "tcp-closed %llu, evicted %llu, shutdown %llu\n",
+           (unsigned long long)f->created, (unsigned long long)f->tcp, (unsigned long long)f->udp,
+           (unsigned long long)(f->icmpv4 + f->icmpv6), (unsigned long long)f->other,
+           (unsigned long long)f->ended[FLOW_END_TIMEOUT], (unsigned long long)f->ended[FLOW_END_TCP_CLOSED],
+           (unsigned long long)f->ended[FLOW_END_EVICTED], (unsigned long long)f->ended[FLOW_END_SHUTDOWN]);
+    printf("  events: flow %llu, stats %llu -> %s/%s\n",
+           (unsigned long long)output_count(s->out, EVT_FLOW),
+           (unsigned long long)output_count(s->out, EVT_STATS), logdir,
+           s->cfg.outputs.eve_file.filename);
+}
+
+static int ensure_dir(const char *dir)
+{
+    struct stat st;
+
+    if (stat(dir, &st) == 0)
+        return S_ISDIR(st.st_mode) ? 0 : -1;
+    return mkdir(dir, 0750);
+}
+
+/* Rule files are checked for readability here; the rule engine parses them. */
+static int check_rule_files(const struct options *o)
+{
+    int bad = 0;
+
+    for (size_t i = 0; i < o->nrule_files; i++) {
+        if (access(o->rule_files[i], R_OK) < 0) {
+            fprintf(stderr, "linkwatch: error: %s: cannot read rule file: %s\n",
+                    o->rule_files[i], strerror(errno));
+            bad = 1;
+        }
+    }
+    return bad ? -1 : 0;
+}
+
+static int sensor_run(struct sensor *s, const struct options *o)
+{
+    char err[1024];
+    const char *logdir = o->logdir ? o->logdir : s->cfg.default_log_dir;
+    uint64_t t0;
+    double secs;
+
+    if (ensure_dir(logdir) < 0) {
+        fprintf(stderr, "linkwatch: error: %s: cannot use as log folder: %s\n", logdir, strerror(errno));
+        return 1;
+    }
+    s->out = output_open(&s->cfg, logdir, err, sizeof err);
+    if (!s->out) {
+        fprintf(stderr, "linkwatch: error: %s\n", err);
+        return 1;
+    }
+    if (worker_init(&s->worker, 0, &s->cfg, s->out, 1 /* DLT_EN10MB until a source says */,
+                    err, sizeof err) < 0) {
+        fprintf(stderr, "linkwatch: error: %s\n", err);
+        output_close(s->out);
+        return 1;
+    }
+    jbuf_init(&s->jb);
+    install_signals();
+    s->start_mono = t0 = lw_now_mono_usec();
+
+    if ((o->iface ? run_live(s, o) : run_files(s, o)) < 0)
+        s->errors++;
+
+    worker_flush(&s->worker, FLOW_END_SHUTDOWN);
+    emit_stats(s, s->live ? lw_now_real_usec() : s->last_ts);
+    output_flush(s->out);
+    secs = (double)(lw_now_mono_usec() - t0) / 1e6;
+    print_summary(s, logdir, secs);
+
+    worker_destroy(&s->worker);
+    jbuf_free(&s->jb);
+    output_close(s->out);
+    s->out = NULL;
+    if (s->errors) {
+        fprintf(stderr, "linkwatch: error: %d source(s) could not be read completely (see above)\n", s->errors);
+        return 1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct options o = { 0 };
+    struct sensor s = { 0 };
+    char err[1024];
+    enum log_level lvl;
+    int rc;
+
+    rc = parse_args(argc, argv, &o);
+    if (rc != 0) {
+        rc = rc > 0 ? 0 : 1;
+        goto out;
+    }
+    if (config_load(&s.cfg, o.config_path, o.sets, o.nsets, err, sizeof err) < 0) {
+        fprintf(stderr, "linkwatch: error: %s\n", err);
+        rc = 1;
+        goto out;
+    }
+    if (log_parse_level(s.cfg.logging_level, &lvl) == 0)
+        log_set_level(lvl);
+    for (int i = 0; i < o.verbose && log_get_level() < LOG_LVL_DEBUG; i++)
+        log_set_level(log_get_level() + 1);
+    if (o.test_only) {
+        rc = check_rule_files(&o) < 0 ? 1 : 0;
+        if (rc == 0)
+            printf("linkwatch: configuration %s is valid\n",
+                   o.config_path ? o.config_path : "(built-in defaults)");
+        goto out_cfg;
+    }
+    rc = sensor_run(&s, &o);
+out_cfg:
+    config_free(&s.cfg);
+out:
+    free(o.reads);
+    free(o.sets);
+    free(o.rule_files);
+    return rc;
+}

@@ -1,0 +1,43 @@
+/* worker.h - one packet pipeline: decode -> flow -> (dpi, detect, geo) ->
+ * events. A worker owns its decoder, flow table and buffers; nothing in it is
+ * shared, so it runs without locks. Events leave through the shared output.
+ */
+#ifndef LW_WORKER_H
+#define LW_WORKER_H
+
+#include <stdint.h>
+#include "config.h"
+#include "decode.h"
+#include "flow.h"
+#include "json.h"
+#include "output.h"
+
+struct worker {
+    unsigned id;
+    const struct lw_config *cfg;
+    struct output *out;
+    struct decoder dec;
+    struct flow_table *flows;
+    struct jbuf jb;
+    uint64_t now;              /* latest capture time seen (usec), never goes back */
+    uint64_t next_expire;      /* capture time of the next timeout scan */
+    struct packet pkt;         /* reused for every packet: no per-packet allocation */
+};
+
+/* Sets up a worker for frames of link type dlt. Returns 0, or -1 with a
+ * one-line reason in err. */
+int worker_init(struct worker *w, unsigned id, const struct lw_config *cfg,
+                struct output *out, int dlt, char *err, size_t errlen);
+void worker_destroy(struct worker *w);
+
+/* Switches the link type (a new capture file); flows carry over. */
+void worker_set_datalink(struct worker *w, int dlt);
+
+/* Runs one frame through the pipeline. ts_usec is its capture time. */
+void worker_packet(struct worker *w, const uint8_t *data, uint32_t caplen,
+                   uint32_t wirelen, uint64_t ts_usec);
+
+/* Ends every flow still open with the given reason (shutdown at exit). */
+void worker_flush(struct worker *w, enum flow_end_reason why);
+
+#endif

@@ -1,0 +1,19 @@
+#!/bin/sh
+# install-deps.sh: install the Debian packages in tools/debian-packages (as root).
+# Skips apt when every package is already installed, so re-runs are quick.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+pkgs=$(grep -v '^#' "$here/debian-packages" | tr '\n' ' ')
+missing=
+for p in $pkgs; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+    echo "install-deps: run as root, or install:$missing" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -44,7 +44,10 @@ struct pkt_tunnel {
     uint8_t  depth;          /* how many tunnel layers were removed */
     uint8_t  proto;          /* outer IP protocol (17 for VXLAN, 47 for GRE, ...) */
     uint8_t  pad;
-    uint32_t id;             /* VNI, GRE key, ERSPAN session id, GTP TEID; 0 if none */
+    uint32_t id;             /* outermost id: VNI, GRE key, ERSPAN session id, GTP TEID; 0 if none */
+    uint32_t key_id;         /* innermost id that is the same both ways (VNI, GRE key,
+                              * ERSPAN session): the tenant, part of the flow key. GTP
+                              * TEIDs and PPTP call ids differ per direction: never here */
     struct lw_addr src, dst; /* outer IP addresses */
     uint16_t sport, dport;   /* outer UDP ports, 0 if none */
 };
@@ -103,14 +106,16 @@ struct packet {
     uint8_t  dir;                   /* 0: from the flow's initiator, 1: reply */
 };
 
-/* TCP flag bits as on the wire. */
-#define TH_FIN 0x01u
-#define TH_SYN 0x02u
-#define TH_RST 0x04u
-#define TH_PSH 0x08u
-#define TH_ACK 0x10u
-#define TH_URG 0x20u
-#define TH_ECE 0x40u
-#define TH_CWR 0x80u
+/* TCP flag bits as on the wire, spelt exactly as <netinet/tcp.h> (pulled in
+ * by nDPI's headers) spells them, so either may be included first. */
+#define TH_FIN  0x01
+#define TH_SYN  0x02
+#define TH_RST  0x04
+#define TH_PUSH 0x08
+#define TH_ACK  0x10
+#define TH_URG  0x20
+#define TH_PSH  TH_PUSH
+#define TH_ECE  0x40
+#define TH_CWR  0x80
 
 #endif

@@ -14,7 +14,8 @@ struct flow_key {
     uint8_t  proto;
     uint8_t  tunnel_type;       /* enum tunnel_type, 0 if none */
     uint16_t vlan[PKT_MAX_VLANS];
-    uint32_t tunnel_id;         /* VNI / GRE key / ERSPAN session; 0 if none */
+    uint32_t tunnel_id;         /* the packet's tunnel.key_id (innermost VNI / GRE key /
+                                 * ERSPAN session); 0 if none */
 };
 
 enum flow_tcp_state {

@@ -101,6 +101,10 @@ for i in range(5):
     s.sendto(b"linkwatch-live-test", ("127.0.0.1", 47999)); time.sleep(0.05)'
 sleep 0.5
 kill -TERM $pid
+# Bounded: a sensor that ignores SIGTERM fails the test instead of hanging it.
+i=0
+while kill -0 $pid 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+kill -0 $pid 2>/dev/null && kill -KILL $pid
 wait $pid; rc=$?
 check "live capture on lo stops cleanly on SIGTERM" '[ $rc -eq 0 ]'
 check "live flow flushed at shutdown with its 5 packets" \

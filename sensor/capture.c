@@ -11,6 +11,10 @@
 #include "decode.h"
 #include "log.h"
 
+/* The live capture a signal handler may interrupt; libpcap documents
+ * pcap_breakloop() as safe to call from a signal handler and it wakes poll(). */
+static pcap_t *volatile live_pcap;
+
 struct capture {
     pcap_t *pcap;
     char   *name;
@@ -119,6 +123,7 @@ struct capture *capture_open_live(const char *iface, const struct lw_config *cfg
     if (capture_check_datalink(c, err, errlen) < 0 ||
         capture_set_filter(c, bpf ? bpf : cfg->capture.bpf, err, errlen) < 0)
         goto fail;
+    live_pcap = c->pcap;
     return c;
 fail:
     capture_close(c);
@@ -129,6 +134,8 @@ void capture_close(struct capture *c)
 {
     if (!c)
         return;
+    if (c->pcap == live_pcap)
+        live_pcap = NULL;
     if (c->pcap)
         pcap_close(c->pcap);
     free(c->name);
@@ -159,6 +166,14 @@ int capture_next(struct capture *c, const uint8_t **data, uint32_t *caplen,
         return -1;
     snprintf(err, errlen, "%s: read error: %s", c->name, pcap_geterr(c->pcap));
     return -2;
+}
+
+void capture_interrupt(void)
+{
+    pcap_t *p = live_pcap;
+
+    if (p)
+        pcap_breakloop(p);
 }
 
 void capture_kernel_stats(struct capture *c, struct capture_stats *st)

@@ -31,6 +31,10 @@ int capture_is_live(const struct capture *c);
 int capture_next(struct capture *c, const uint8_t **data, uint32_t *caplen,
                  uint32_t *wirelen, uint64_t *ts_usec, char *err, size_t errlen);
 
+/* Makes a blocked read of the live capture return at once (as the end of
+ * capture). Async-signal-safe: meant for SIGINT/SIGTERM handlers. */
+void capture_interrupt(void);
+
 /* Kernel counters of a live capture into st (files: left as they are). */
 void capture_kernel_stats(struct capture *c, struct capture_stats *st);
 

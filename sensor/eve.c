@@ -45,6 +45,8 @@ static void eve_tunnel(struct jbuf *j, const struct pkt_tunnel *t)
     jbuf_str(j, "type", eve_tunnel_type_name(t->type));
     if (t->id)
         jbuf_u64(j, "id", t->id);
+    if (t->key_id && t->key_id != t->id)
+        jbuf_u64(j, "tenant_id", t->key_id);   /* inner VNI under an ERSPAN/GRE session */
     jbuf_u64(j, "depth", t->depth);
     jbuf_str(j, "src_ip", lw_addr_str(&t->src, a, sizeof a));
     jbuf_str(j, "dest_ip", lw_addr_str(&t->dst, a, sizeof a));
@@ -130,7 +132,7 @@ static const char *eve_flow_state(const struct flow *f)
     return (f->flags & FLOW_F_TOCLIENT_SEEN) ? "established" : "new";
 }
 
-void eve_flow_event(struct jbuf *j, const char *sensor_id, const struct flow *f)
+void eve_flow_event(struct jbuf *j, const char *sensor_id, const struct flow *f, eve_extra_fn extra)
 {
     eve_begin(j, f->last_ts, sensor_id, "flow", f);
     if (f->key.proto == 1 || f->key.proto == 58) {
@@ -152,6 +154,8 @@ void eve_flow_event(struct jbuf *j, const char *sensor_id, const struct flow *f)
     jbuf_close_object(j);
     if (f->key.proto == 6)
         eve_tcp(j, f);
+    if (extra)
+        extra(j, f);
     eve_end(j);
 }
 
@@ -203,6 +207,22 @@ static void eve_stats_flow(struct jbuf *j, const struct flow_stats *f)
     jbuf_close_object(j);
 }
 
+static void eve_stats_dpi(struct jbuf *j, const struct dpi_stats *d)
+{
+    jbuf_open_object(j, "dpi");
+    jbuf_u64(j, "pkts", d->pkts);
+    jbuf_u64(j, "flows_inspected", d->flows_inspected);
+    jbuf_u64(j, "flows_detected", d->flows_detected);
+    jbuf_u64(j, "flows_given_up", d->flows_given_up);
+    jbuf_u64(j, "flows_guessed", d->flows_guessed);
+    jbuf_u64(j, "alloc_failed", d->alloc_failed);
+    jbuf_u64(j, "states_active", d->states_active);
+    jbuf_u64(j, "state_bytes", d->state_bytes);
+    jbuf_u64(j, "results_active", d->results_active);
+    jbuf_u64(j, "result_bytes", d->result_bytes);
+    jbuf_close_object(j);
+}
+
 void eve_stats_event(struct jbuf *j, const char *sensor_id, const struct eve_stats_src *s)
 {
     eve_begin(j, s->ts_usec, sensor_id, "stats", NULL);
@@ -221,6 +241,8 @@ void eve_stats_event(struct jbuf *j, const char *sensor_id, const struct eve_sta
     jbuf_close_object(j);
     eve_stats_decoder(j, s->decode);
     eve_stats_flow(j, s->flow);
+    if (s->dpi)
+        eve_stats_dpi(j, s->dpi);
     jbuf_close_object(j);
     eve_end(j);
 }

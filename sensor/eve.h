@@ -12,6 +12,7 @@
 #include "flow-t.h"
 #include "flow.h"
 #include "decode.h"
+#include "dpi.h"
 
 /* Capture counters as libpcap reports them (live) or as counted (files). */
 struct capture_stats {
@@ -31,6 +32,7 @@ struct eve_stats_src {
     const struct capture_stats *capture;
     const struct decode_stats *decode;
     const struct flow_stats *flow;
+    const struct dpi_stats *dpi;  /* NULL when DPI is off */
 };
 
 /* "TCP", "UDP", "ICMP", "IPv6-ICMP", "SCTP", or the number as text in buf. */
@@ -44,8 +46,12 @@ void eve_begin(struct jbuf *j, uint64_t ts_usec, const char *sensor_id,
                const char *event_type, const struct flow *f);
 void eve_end(struct jbuf *j);
 
-/* A whole flow event for a flow that has just ended. */
-void eve_flow_event(struct jbuf *j, const char *sensor_id, const struct flow *f);
+/* Adds a stage's members (app_proto, tls{}, geo{}, ...) to an open event. */
+typedef void (*eve_extra_fn)(struct jbuf *j, const struct flow *f);
+
+/* A whole flow event for a flow that has just ended; extra (may be NULL)
+ * adds the later stages' members before the object is closed. */
+void eve_flow_event(struct jbuf *j, const char *sensor_id, const struct flow *f, eve_extra_fn extra);
 /* A whole stats event. */
 void eve_stats_event(struct jbuf *j, const char *sensor_id, const struct eve_stats_src *s);
 

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "autoconf.h"
 #include "capture.h"
 #include "config.h"
 #include "eve.h"
@@ -16,10 +17,6 @@
 #include "output.h"
 #include "util.h"
 #include "worker.h"
-
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "dev"
-#endif
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reopen_requested;
@@ -139,7 +136,11 @@ static int parse_args(int argc, char **argv, struct options *o)
     return 0;
 }
 
-static void on_stop(int sig) { stop_requested = 1; }
+static void on_stop(int sig)
+{
+    stop_requested = 1;
+    capture_interrupt();
+}
 static void on_reopen(int sig) { reopen_requested = 1; }
 static void on_reload(int sig) { reload_requested = 1; }
 
@@ -168,6 +169,7 @@ static void emit_stats(struct sensor *s, uint64_t ts)
         .capture = &s->cap,
         .decode = &s->worker.dec.stats,
         .flow = flow_table_stats(s->worker.flows),
+        .dpi = s->cfg.dpi.enabled ? dpi_engine_stats(s->worker.dpi) : NULL,
     };
 
     if (!output_wants(s->out, EVT_STATS))

@@ -9,16 +9,50 @@
 /* Timeouts are checked once per second of capture time: cheap, and finer than any timeout. */
 #define EXPIRE_STEP_USEC 1000000u
 
+/* Application tally, per packet so that each interval holds the traffic it
+ * saw. A flow's name is final only once DPI is done: its packets before that
+ * are added in one go, under the final name, by the packet that completes
+ * detection, or at flow end. was_done: DPI was done before this packet. */
+static void worker_tally_packet(struct worker *w, const struct flow *f,
+                                const struct packet *p, int was_done)
+{
+    const struct dpi_result *r = dpi_flow_result(f);
+
+    if (r == NULL)
+        return;
+    if (was_done)
+        tally_add_app(w->tally, r->protocol, 1, p->wirelen, 0);
+    else
+        tally_add_app(w->tally, r->protocol, f->pkts[0] + f->pkts[1],
+                      f->bytes[0] + f->bytes[1], 0);
+}
+
+/* At flow end (DPI ended): the flow, and its packets unless already added. */
+static void worker_tally_end(struct worker *w, const struct flow *f, int was_done)
+{
+    const struct dpi_result *r = dpi_flow_result(f);
+
+    if (was_done)
+        tally_add_app(w->tally, r->protocol, 0, 0, 1);
+    else
+        tally_add_app(w->tally, r ? r->protocol : "Unknown", f->pkts[0] + f->pkts[1],
+                      f->bytes[0] + f->bytes[1], 1);
+}
+
 static void worker_flow_end(struct flow *f, void *arg)
 {
     struct worker *w = arg;
+    int was_done = dpi_flow_result(f) != NULL;
 
-    if (!output_wants(w->out, EVT_FLOW))
-        return;
-    jbuf_reset(&w->jb);
-    eve_flow_event(&w->jb, w->cfg->sensor_id, f);
-    if (jbuf_ok(&w->jb))
-        output_event(w->out, EVT_FLOW, w->jb.buf, w->jb.len);
+    dpi_flow_end(w->dpi, f);
+    worker_tally_end(w, f, was_done);
+    if (output_wants(w->out, EVT_FLOW)) {
+        jbuf_reset(&w->jb);
+        eve_flow_event(&w->jb, w->cfg->sensor_id, f, dpi_eve_write);
+        if (jbuf_ok(&w->jb))
+            output_event(w->out, EVT_FLOW, w->jb.buf, w->jb.len);
+    }
+    dpi_flow_free(f);
 }
 
 int worker_init(struct worker *w, unsigned id, const struct lw_config *cfg,
@@ -41,6 +75,12 @@ int worker_init(struct worker *w, unsigned id, const struct lw_config *cfg,
         },
     };
 
+    struct dpi_config dpicfg = {
+        .enabled = cfg->dpi.enabled,
+        .max_packets = cfg->dpi.max_packets,
+        .protos_file = cfg->dpi.protos_file,
+    };
+
     memset(w, 0, sizeof *w);
     w->id = id;
     w->cfg = cfg;
@@ -55,7 +95,24 @@ int worker_init(struct worker *w, unsigned id, const struct lw_config *cfg,
         snprintf(err, errlen, "worker %u: no memory for %u flows (flow.max-flows)", id, fcfg.max_flows);
         goto fail_dec;
     }
+    w->dpi = dpi_engine_new(&dpicfg);
+    if (!w->dpi) {
+        snprintf(err, errlen, "worker %u: nDPI could not be set up (dpi.protos-file '%s')", id,
+                 cfg->dpi.protos_file ? cfg->dpi.protos_file : "");
+        goto fail_flows;
+    }
+    w->tally = tally_new(TALLY_DEFAULT_CAPACITY);
+    if (!w->tally) {
+        snprintf(err, errlen, "worker %u: no memory for the tally tables", id);
+        goto fail_dpi;
+    }
     return 0;
+fail_dpi:
+    dpi_engine_free(w->dpi);
+    w->dpi = NULL;
+fail_flows:
+    flow_table_free(w->flows);
+    w->flows = NULL;
 fail_dec:
     decoder_destroy(&w->dec);
 fail:
@@ -65,8 +122,14 @@ fail:
 
 void worker_destroy(struct worker *w)
 {
+    /* Ended flows free their DPI state; flush before destroying anything. */
+    flow_table_flush(w->flows, FLOW_END_SHUTDOWN);
     flow_table_free(w->flows);
     w->flows = NULL;
+    tally_free(w->tally);
+    w->tally = NULL;
+    dpi_engine_free(w->dpi);
+    w->dpi = NULL;
     decoder_destroy(&w->dec);
     jbuf_free(&w->jb);
 }
@@ -90,10 +153,13 @@ void worker_packet(struct worker *w, const uint8_t *data, uint32_t caplen,
 {
     struct packet *p = &w->pkt;
     struct flow *f;
+    int was_done;
 
     if (ts_usec > w->now)
         w->now = ts_usec;
     worker_tick(w);
+    if (tally_swap_wanted(w->tally))
+        tally_swap(w->tally, w->now);
     if (decode_packet(&w->dec, p, data, caplen, wirelen, ts_usec) != DECODE_OK)
         return;
     f = flow_table_update(w->flows, p);
@@ -103,6 +169,9 @@ void worker_packet(struct worker *w, const uint8_t *data, uint32_t caplen,
         f->icmp_type = p->icmp_type;
         f->icmp_code = p->icmp_code;
     }
+    was_done = dpi_flow_result(f) != NULL;
+    dpi_process(w->dpi, f, p);
+    worker_tally_packet(w, f, p, was_done);
 }
 
 void worker_flush(struct worker *w, enum flow_end_reason why)

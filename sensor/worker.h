@@ -8,9 +8,11 @@
 #include <stdint.h>
 #include "config.h"
 #include "decode.h"
+#include "dpi.h"
 #include "flow.h"
 #include "json.h"
 #include "output.h"
+#include "tally.h"
 
 struct worker {
     unsigned id;
@@ -18,6 +20,8 @@ struct worker {
     struct output *out;
     struct decoder dec;
     struct flow_table *flows;
+    struct dpi_engine *dpi;
+    struct tally *tally;       /* application tallies for the Redis flusher */
     struct jbuf jb;
     uint64_t now;              /* latest capture time seen (usec), never goes back */
     uint64_t next_expire;      /* capture time of the next timeout scan */

@@ -11,19 +11,31 @@ tools/build.sh build
 out=${LW_DEMO_OUT:-$top/demo-out}
 mkdir -p "$out"
 rm -f "$out/eve.json"
-python3 tests/gen/gen_demo.py "$out/demo.pcap"
+# Debian's python3 carries python3-scapy; prefer it over any other python3 on PATH.
+py=/usr/bin/python3; [ -x "$py" ] || py=python3
+"$py" tests/gen/gen_demo.py "$out/demo.pcap"
 echo "== linkwatch -r $out/demo.pcap -l $out"
 build/linkwatch -c linkwatch.yaml -r "$out/demo.pcap" -l "$out"
 echo
-echo "== flows by protocol (from $out/eve.json)"
-jq -r 'select(.event_type=="flow") | .proto' "$out/eve.json" | sort | uniq -c | sort -rn
+echo "== flows by application, as nDPI identified them (from $out/eve.json)"
+jq -r 'select(.event_type=="flow") | "\(.proto)\t\(.ndpi.protocol // "Unknown")"' "$out/eve.json" |
+    sort | uniq -c | sort -rn | awk '{ printf "%6d  %-5s %s\n", $1, $2, $3 }'
+echo
+echo "== application metadata seen"
+jq -r 'select(.event_type=="flow")
+       | (if .tls.sni then "tls sni      \(.tls.sni)  ja3 \(.tls.ja3.hash // "-")" else empty end),
+         (if .http.hostname then "http         \(.http.http_method // "") \(.http.hostname)\(.http.url // "")" else empty end),
+         (if .dns.rrname then "dns query    \(.dns.rrname)" else empty end),
+         (if .ssh.client.software_version then "ssh          \(.ssh.client.software_version) -> \(.ssh.server.software_version // "-")" else empty end)' \
+    "$out/eve.json" | sort | uniq -c | sort -rn | head -n 15
 echo
 echo "== top 10 flows by bytes"
 jq -r 'select(.event_type=="flow")
        | [(.flow.bytes_toserver + .flow.bytes_toclient), .proto, "\(.src_ip):\(.src_port // "-")",
           "\(.dest_ip):\(.dest_port // "-")", (.flow.pkts_toserver + .flow.pkts_toclient),
+          (.ndpi.protocol // ""),
           (if .tunnel then "\(.tunnel.type):\(.tunnel.id // 0)" else "" end),
           (if .vlan then "vlan \(.vlan|map(tostring)|join("/"))" else "" end)] | @tsv' "$out/eve.json" |
     sort -rn | head -n 10 |
-    awk -F'\t' 'BEGIN { printf "%10s  %-5s %-28s %-28s %6s  %s\n", "bytes", "proto", "source", "destination", "pkts", "encap" }
-                { printf "%10s  %-5s %-28s %-28s %6s  %s %s\n", $1, $2, $3, $4, $5, $6, $7 }'
+    awk -F'\t' 'BEGIN { printf "%10s  %-5s %-28s %-28s %6s  %-14s %s\n", "bytes", "proto", "source", "destination", "pkts", "application", "encap" }
+                { printf "%10s  %-5s %-28s %-28s %6s  %-14s %s %s\n", $1, $2, $3, $4, $5, $6, $7, $8 }'

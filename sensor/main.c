@@ -15,6 +15,7 @@
 #include "eve.h"
 #include "log.h"
 #include "output.h"
+#include "rule-parse.h"
 #include "util.h"
 #include "worker.h"
 
@@ -342,19 +343,46 @@ static int ensure_dir(const char *dir)
     return mkdir(dir, 0750);
 }
 
-/* Rule files are checked for readability here; the rule engine parses them. */
-static int check_rule_files(const struct options *o)
+/* A relative path in the configuration is relative to the folder of the
+ * -c file (as rules/... in the shipped linkwatch.yaml), or to the current
+ * folder with the built-in defaults. Returns a malloc'd path or NULL. */
+static char *config_relative(const struct lw_config *cfg, const char *path)
 {
-    int bad = 0;
+    const char *src = cfg->source_path, *slash = src ? strrchr(src, '/') : NULL;
+    char *out;
 
-    for (size_t i = 0; i < o->nrule_files; i++) {
-        if (access(o->rule_files[i], R_OK) < 0) {
-            fprintf(stderr, "linkwatch: error: %s: cannot read rule file: %s\n",
-                    o->rule_files[i], strerror(errno));
-            bad = 1;
-        }
+    if (path[0] == '/' || !slash)
+        return strdup(path);
+    if (asprintf(&out, "%.*s/%s", (int)(slash - src), src, path) < 0)
+        return NULL;
+    return out;
+}
+
+/* -T: parses every rule file (the -S files, else rules.files) and reports
+ * each error as file:line: reason, then the counts. Returns 0 when all load. */
+static int check_rules(const struct lw_config *cfg, const struct options *o)
+{
+    size_t n = o->nrule_files ? o->nrule_files : cfg->rules.files.n;
+    char **paths = calloc(n + 1, sizeof *paths);
+    char *classes = config_relative(cfg, cfg->rules.classification_file);
+    int rc = 2;
+
+    if (!paths || !classes)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        paths[i] = o->nrule_files ? strdup(o->rule_files[i]) : config_relative(cfg, cfg->rules.files.v[i]);
+        if (!paths[i])
+            goto out;
     }
-    return bad ? -1 : 0;
+    rc = ruleset_check((const char *const *)paths, n, cfg, classes, stdout);
+out:
+    if (rc == 2)
+        fprintf(stderr, "linkwatch: error: out of memory checking rules\n");
+    for (size_t i = 0; paths && i < n; i++)
+        free(paths[i]);
+    free(paths);
+    free(classes);
+    return rc;
 }
 
 static int sensor_run(struct sensor *s, const struct options *o)
@@ -426,10 +454,9 @@ int main(int argc, char **argv)
     for (int i = 0; i < o.verbose && log_get_level() < LOG_LVL_DEBUG; i++)
         log_set_level(log_get_level() + 1);
     if (o.test_only) {
-        rc = check_rule_files(&o) < 0 ? 1 : 0;
-        if (rc == 0)
-            printf("linkwatch: configuration %s is valid\n",
-                   o.config_path ? o.config_path : "(built-in defaults)");
+        printf("linkwatch: configuration %s is valid\n",
+               o.config_path ? o.config_path : "(built-in defaults)");
+        rc = check_rules(&s.cfg, &o) == 0 ? 0 : 1;
         goto out_cfg;
     }
     rc = sensor_run(&s, &o);

@@ -4,10 +4,13 @@
  *                              has every IPv4 address shifted by k (both ends,
  *                              so flows stay flows) and its time shifted past
  *                              the previous copy, so each copy's flows are new
- *   bench pipeline FILE [R]    load FILE into memory, then run decode + flow
- *                              table (+ flow events encoded, not written) over
- *                              it R times (default 1); prints packets/s and
- *                              ns/packet for the pipeline alone, no I/O
+ *   bench pipeline FILE [R] [key=value ...]
+ *                              load FILE into memory, then run the worker
+ *                              pipeline (decode, flow table, nDPI unless
+ *                              dpi.enabled=no) over it R times (default 1);
+ *                              prints packets/s and ns/packet for the
+ *                              pipeline alone, no I/O. key=value are --set
+ *                              overrides
  *
  * Compare with ../shared/bench/pcapread (the bare libpcap read loop) on the
  * same file; tests/bench/run.sh does both.
@@ -133,19 +136,22 @@ static int cmd_replicate(const char *in, const char *out, unsigned n)
     return 0;
 }
 
-static int cmd_pipeline(const char *path, unsigned rounds)
+static int cmd_pipeline(const char *path, unsigned rounds, char **extra, int nextra)
 {
     struct capfile cf;
     struct lw_config cfg;
     struct worker w;
     struct output *out;
     char err[512];
-    char *sets[] = { "outputs.eve-file.enabled=no" };
+    char *sets[16] = { "outputs.eve-file.enabled=no" };
+    size_t nsets = 1;
     uint64_t t0, t1, pkts = 0, bytes = 0;
 
+    for (int i = 0; i < nextra && nsets < 16; i++)
+        sets[nsets++] = extra[i];
     if (capfile_load(path, &cf) < 0)
         return 1;
-    if (config_load(&cfg, NULL, sets, 1, err, sizeof err) < 0) {
+    if (config_load(&cfg, NULL, sets, nsets, err, sizeof err) < 0) {
         fprintf(stderr, "bench: %s\n", err);
         return 1;
     }
@@ -167,7 +173,7 @@ static int cmd_pipeline(const char *path, unsigned rounds)
     t1 = lw_now_mono_usec();
     double secs = (double)(t1 - t0) / 1e6;
     const struct flow_stats *fs = flow_table_stats(w.flows);
-    printf("pipeline %s: %llu packets, %llu flows, %.3f s, %.0f packets/s, %.1f ns/packet, %.2f Gbit/s\n",
+    printf("%s: %llu packets, %llu flows, %.3f s, %.0f packets/s, %.1f ns/packet, %.2f Gbit/s\n",
            path, (unsigned long long)pkts, (unsigned long long)fs->created, secs, pkts / secs,
            secs * 1e9 / (double)pkts, bytes * 8 / secs / 1e9);
     worker_destroy(&w);
@@ -182,8 +188,9 @@ int main(int argc, char **argv)
 {
     if (argc == 5 && strcmp(argv[1], "replicate") == 0)
         return cmd_replicate(argv[2], argv[3], (unsigned)atoi(argv[4]));
-    if ((argc == 3 || argc == 4) && strcmp(argv[1], "pipeline") == 0)
-        return cmd_pipeline(argv[2], argc == 4 ? (unsigned)atoi(argv[3]) : 1);
-    fprintf(stderr, "usage: bench replicate IN OUT N | bench pipeline FILE [ROUNDS]\n");
+    if (argc >= 3 && strcmp(argv[1], "pipeline") == 0)
+        return cmd_pipeline(argv[2], argc >= 4 ? (unsigned)atoi(argv[3]) : 1,
+                            argv + 4, argc > 4 ? argc - 4 : 0);
+    fprintf(stderr, "usage: bench replicate IN OUT N | bench pipeline FILE [ROUNDS] [key=value ...]\n");
     return 2;
 }

@@ -14,6 +14,13 @@ work=${LW_BENCH_DIR:-$b/bench-data}
 copies=${LW_BENCH_COPIES:-200}
 mkdir -p "$work"
 
+rate() {  # label seconds packets peak-rss-kB [note]
+    python3 -c 'import sys
+label, s, n, rss = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+note = sys.argv[5] if len(sys.argv) > 5 else ""
+print(f"{label:<24} {n} packets, {s:.3f} s, {n/s:.0f} packets/s, {s*1e9/n:.1f} ns/packet, peak RSS {rss//1024} MB {note}")' "$@"
+}
+
 src=${LW_BENCH_PCAP:-}
 if [ -z "$src" ]; then
     [ -d "$corpus/pcaps" ] || { echo "bench: no corpus at $corpus and no LW_BENCH_PCAP" >&2; exit 1; }
@@ -39,15 +46,19 @@ if [ -f "$shared_bench/pcapread.c" ]; then
 else
     echo "pcapread: $shared_bench/pcapread.c not found; no baseline"
 fi
-printf '%-24s ' "linkwatch decode+flow"; "$b/tests/bench/bench" pipeline "$file" 1
+printf '%-24s ' "decode+flow (no DPI)"; "$b/tests/bench/bench" pipeline "$file" 1 dpi.enabled=no
+printf '%-24s ' "decode+flow+nDPI"; "$b/tests/bench/bench" pipeline "$file" 1
+if command -v ndpiReader >/dev/null; then
+    # Debian's libndpi-bin, same nDPI 4.2, one thread, quiet; peak RSS from /usr/bin/time.
+    /usr/bin/time -f '%e %M' -o "$work/ndpi.time" ndpiReader -q -i "$file" -n 1 > /dev/null 2>&1 || true
+    read -r secs rss < "$work/ndpi.time"
+    rate "ndpiReader -q (1 thread)" "$secs" "$npk" "$rss"
+else
+    echo "ndpiReader: not installed (apt-get install libndpi-bin) - no nDPI reader comparison"
+fi
 out=$(mktemp -d)
-t0=$(date +%s.%N)
-"$b/linkwatch" -r "$file" -l "$out" --set stats.interval=0 > "$out/summary"
-t1=$(date +%s.%N)
-python3 - "$t0" "$t1" "$npk" <<'PY'
-import sys
-t0, t1, n = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
-s = t1 - t0
-print(f"{'linkwatch -r (whole)':<24} {n} packets, {s:.3f} s, {n/s:.0f} packets/s, {s*1e9/n:.1f} ns/packet (process start and eve.json writing included)")
-PY
+/usr/bin/time -f '%e %M' -o "$work/lw.time" "$b/linkwatch" -r "$file" -l "$out" > "$out/summary"
+read -r secs rss < "$work/lw.time"
+rate "linkwatch -r (whole)" "$secs" "$npk" "$rss" "(process start, nDPI and eve.json writing included)"
+grep "flows:" "$out/summary" 
 rm -rf "$out"

@@ -49,8 +49,16 @@ check "no source: exit 1 with a one-line reason" '[ $rc -eq 1 ] && [ "$(wc -l <"
 "$LW" -r "$tmp/nope.pcap" -l "$tmp" >"$tmp/o" 2>"$tmp/e"; rc=$?
 check "missing file: non-zero exit naming the file" '[ $rc -ne 0 ] && grep -q "nope.pcap" "$tmp/e"'
 
-"$LW" -T >"$tmp/o" 2>"$tmp/e"; rc=$?
-check "-T with built-in defaults is valid" '[ $rc -eq 0 ] && grep -q "valid" "$tmp/o"'
+printf '%s\n' '# a comment' \
+  'alert tcp any any -> any 80 (msg:"cli test"; content:"GET"; sid:1000001; rev:1;)' > "$tmp/good.rules"
+"$LW" -T -S "$tmp/good.rules" --set rules.classification-file="$LW_SRCDIR/rules/classification.config" >"$tmp/o" 2>"$tmp/e"; rc=$?
+check "-T -S with a good rule file is valid" '[ $rc -eq 0 ] && grep -q "valid" "$tmp/o" && grep -q "rules: 1 loaded, 0 failed" "$tmp/o"'
+
+cp "$tmp/good.rules" "$tmp/bad.rules"
+echo 'alert tcp any any -> any 80 (msg:"bad"; frobnicate; sid:1000002;)' >> "$tmp/bad.rules"
+"$LW" -T -S "$tmp/bad.rules" --set rules.classification-file="$LW_SRCDIR/rules/classification.config" >"$tmp/o" 2>"$tmp/e"; rc=$?
+check "-T reports file:line: reason for a bad rule, loads the rest, exits 1" \
+  '[ $rc -eq 1 ] && grep -q "bad.rules:3: keyword .frobnicate. is not supported" "$tmp/o" && grep -q "rules: 1 loaded, 1 failed" "$tmp/o"'
 
 "$LW" -T --set flow.max-flows=lots >"$tmp/o" 2>"$tmp/e"; rc=$?
 check "-T with a bad --set fails naming the key" '[ $rc -ne 0 ] && grep -q "flow.max-flows" "$tmp/e"'

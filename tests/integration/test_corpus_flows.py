@@ -34,12 +34,11 @@ Environment: LINKWATCH, LW_CORPUS (skips with exit 77 when absent),
 LW_CORPUS_ONLY=name[,name] limits the run to some captures.
 """
 
-import datetime
 import os
-import re
 
 import lwtest
-from lwtest import norm_ip
+from ndpiref import (PORTED, PROTO_NAME, addr_key, captures, ep_text, pair_flows,
+                     parse_reference, parse_ts, proto_num)
 
 # ---------------------------------------------------------------- expected
 #
@@ -116,100 +115,6 @@ EXPECTED = {
 # in seconds: a flow quiet for longer is ended and a later packet starts a new one.
 TIMEOUTS = {"tcp-new": 60, "tcp-established": 3600, "tcp-closed": 10, "udp": 60, "default": 30}
 
-PROTO_NUM = {"TCP": 6, "UDP": 17, "ICMP": 1, "ICMPV6": 58, "IPV6-ICMP": 58,
-             "IGMP": 2, "SCTP": 132, "GRE": 47, "ESP": 50, "AH": 51}
-PROTO_NAME = {6: "TCP", 17: "UDP", 1: "ICMP", 58: "ICMPv6", 2: "IGMP", 132: "SCTP"}
-
-FLOW_RE = re.compile(r"^\t(\d+)\t(\S+) (\S+) (<->|->) (\S+) (.*)$")
-PKTS_RE = re.compile(r"\[(\d+) pkts/(\d+) bytes (?:<->|->) (\d+) pkts/(\d+) bytes\]")
-VLAN_RE = re.compile(r"\[VLAN: (\d+)\]")
-
-
-def proto_num(p):
-    if p is None:
-        return None
-    if isinstance(p, int):
-        return p
-    p = str(p)
-    if p.isdigit():
-        return int(p)
-    return PROTO_NUM.get(p.upper())
-
-
-def patch_v6(s):
-    """ndpiReader's patchIPv6Address(): every ':0:' becomes '::'."""
-    out = []
-    i = 0
-    while i < len(s):
-        if s[i:i + 3] == ":0:":
-            out.append("::")
-            i += 3
-        else:
-            out.append(s[i])
-            i += 1
-    return "".join(out)
-
-
-def addr_key(a):
-    """An address in a form both sides agree on: canonical when it parses,
-    else (an IPv6 address mangled by patch_v6) the mangled text."""
-    if a is None:
-        return None
-    a = a.strip("[]")
-    if ":" in a:
-        a = patch_v6(norm_ip(a))
-    return norm_ip(a)
-
-
-def split_endpoint(ep):
-    """'1.2.3.4:80' or '[2001:db8::1]:80' -> (addr, port)."""
-    if ep.startswith("["):
-        host, _, port = ep[1:].partition("]:")
-    else:
-        host, _, port = ep.rpartition(":")
-    return addr_key(host), int(port) if port.isdigit() else 0
-
-
-class RefFlow:
-    def __init__(self, proto, a, ap, b, bp, vlan, pab, pba, line):
-        self.proto, self.a, self.ap, self.b, self.bp = proto, a, ap, b, bp
-        self.vlan, self.pab, self.pba, self.line = vlan, pab, pba, line
-
-    def name(self):
-        return "%s %s <-> %s%s" % (PROTO_NAME.get(self.proto, self.proto),
-                                   ep_text(self.a, self.ap, self.proto),
-                                   ep_text(self.b, self.bp, self.proto),
-                                   " vlan %d" % self.vlan if self.vlan else "")
-
-
-def ep_text(a, p, proto):
-    if proto not in (6, 17, 132):
-        return a
-    return ("[%s]:%d" if ":" in a else "%s:%d") % (a, p)
-
-
-def parse_reference(path):
-    """The flows of an `ndpiReader -v 2` report, as RefFlow objects."""
-    flows = []
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            m = FLOW_RE.match(line.rstrip("\n"))
-            if not m:
-                continue
-            pk = PKTS_RE.search(m.group(6))
-            if not pk:
-                continue
-            proto = proto_num(m.group(2))
-            a, ap = split_endpoint(m.group(3))
-            b, bp = split_endpoint(m.group(5))
-            if proto not in (6, 17, 132):
-                ap = bp = 0
-            v = VLAN_RE.search(m.group(6))
-            flows.append(RefFlow(proto, a, ap, b, bp, int(v.group(1)) if v else 0,
-                                 int(pk.group(1)), int(pk.group(3)), line.strip()))
-    return flows
-
-
 def read_summary(corpus):
     out = {}
     path = os.path.join(corpus, "reference", "SUMMARY.tsv")
@@ -231,7 +136,7 @@ class OurFlow:
         self.proto = proto_num(ev.get("proto"))
         self.a = addr_key(ev.get("src_ip"))
         self.b = addr_key(ev.get("dest_ip"))
-        has_ports = self.proto in (6, 17, 132)
+        has_ports = self.proto in PORTED
         self.ap = ev.get("src_port", 0) if has_ports else 0
         self.bp = ev.get("dest_port", 0) if has_ports else 0
         f = ev.get("flow", {})
@@ -253,23 +158,13 @@ class OurFlow:
             return TIMEOUTS["udp"]
         return TIMEOUTS["default"]
 
-    def name(self):
+    def text(self):
         t = self.tunnel
         return "%s %s -> %s%s%s" % (PROTO_NAME.get(self.proto, self.proto),
                                     ep_text(self.a, self.ap, self.proto),
                                     ep_text(self.b, self.bp, self.proto),
                                     " vlan %s" % self.ev.get("vlan") if self.ev.get("vlan") else "",
                                     " tunnel %s/%s" % (t.get("type"), t.get("id")) if t else "")
-
-
-def parse_ts(t):
-    """EVE timestamp -> seconds since the epoch (float), or None."""
-    if not t:
-        return None
-    try:
-        return datetime.datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
-    except ValueError:
-        return None
 
 
 def split_by_timeouts(pieces):
@@ -289,10 +184,6 @@ def split_by_timeouts(pieces):
     return True
 
 
-def endpoints(fl):
-    return (fl.proto, frozenset([(fl.a, fl.ap), (fl.b, fl.bp)]))
-
-
 # ---------------------------------------------------------------- compare
 
 def compare(ours, ref):
@@ -300,23 +191,14 @@ def compare(ours, ref):
     a dict of counts for the table."""
     diffs = []
     nsplit = [0]        # extra flows explained by our idle timeouts
-    by_ep = {}
-    for o in ours:
-        by_ep.setdefault(endpoints(o), []).append(o)
     used = set()
-    # Several reference flows can share endpoints (VLANs); match those
-    # with the same innermost VLAN first.
-    for r in sorted(ref, key=lambda r: -r.vlan):
-        cands = [o for o in by_ep.get(endpoints(r), []) if id(o) not in used]
-        same_vlan = [o for o in cands if o.vlan == r.vlan]
-        if same_vlan:
-            cands = same_vlan
+    for r, cands, _ in pair_flows(ours, ref, used):
         if not cands:
-            diffs.append("missing: %s (reference %d/%d pkts)" % (r.name(), r.pab, r.pba))
+            diffs.append("missing: %s (reference %d/%d pkts)" % (r.text(), r.pab, r.pba))
             continue
         timed_out = len(cands) > 1 and split_by_timeouts(cands)
         if len(cands) > 1 and not timed_out:
-            diffs.append("split: %s is %d flows here (reference 1)" % (r.name(), len(cands)))
+            diffs.append("split: %s is %d flows here (reference 1)" % (r.text(), len(cands)))
         if timed_out:
             nsplit[0] += len(cands) - 1
         for o in cands:
@@ -329,15 +211,15 @@ def compare(ours, ref):
                 got = (o.pba, o.pab)
             if got != (r.pab, r.pba):
                 diffs.append("packets: %s: ours %d/%d, reference %d/%d" %
-                             (r.name(), got[0], got[1], r.pab, r.pba))
+                             (r.text(), got[0], got[1], r.pab, r.pba))
         else:
             tot = sum(o.pab + o.pba for o in cands)
             if tot != r.pab + r.pba:
                 diffs.append("packets: %s: ours %d in total, reference %d" %
-                             (r.name(), tot, r.pab + r.pba))
+                             (r.text(), tot, r.pab + r.pba))
     for o in ours:
         if id(o) not in used:
-            diffs.append("extra: %s (ours %d/%d pkts)" % (o.name(), o.pab, o.pba))
+            diffs.append("extra: %s (ours %d/%d pkts)" % (o.text(), o.pab, o.pba))
     if len(ours) - nsplit[0] != len(ref):
         diffs.append("flow count: ours %d (%d of them timeout splits), reference %d" %
                      (len(ours), nsplit[0], len(ref)))
@@ -375,10 +257,7 @@ def main():
     corpus = lwtest.find_corpus()
     lwtest.find_binary()
     pdir = os.path.join(corpus, "pcaps")
-    names = sorted(n for n in os.listdir(pdir) if n.endswith((".pcap", ".pcapng")))
-    only = os.environ.get("LW_CORPUS_ONLY")
-    if only:
-        names = [n for n in names if n in only.split(",")]
+    names = captures(corpus)
     summary = read_summary(corpus)
     tap = lwtest.Tap()
     table = []
@@ -400,7 +279,7 @@ def main():
             if not os.path.exists(refpath):
                 tap.ok(False, "%s: reference exists" % n, refpath)
                 continue
-            ref = parse_reference(refpath)
+            ref, _ = parse_reference(refpath)
             srow = summary.get(n)
             if srow:
                 tap.ok(len(ref) == int(srow["flows"]) and

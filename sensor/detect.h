@@ -1,0 +1,112 @@
+/* detect.h - the rule matcher: a parsed rule list compiled into an immutable
+ * engine, run on each packet of a flow.
+ *
+ * detect_compile() takes a struct rule_list (rule-parse.h) and builds:
+ *   - the rules in Suricata's evaluation order: pass rules first, then by
+ *     priority (1 first), then by sid;
+ *   - groups: per IP protocol class (tcp, udp, icmp = ICMPv4 and ICMPv6,
+ *     other) a rule goes to the buckets of each destination port it names
+ *     when its dport set is small, else to the buckets of each source port
+ *     when that is small, else to the class's "any port" group; a packet is
+ *     checked against at most three groups (its dport, its sport, any);
+ *   - per group one Hyperscan block-mode database of the rules' payload fast
+ *     patterns (the content marked fast_pattern, else the longest one that
+ *     is not negated); a rule is fully evaluated only when its pattern was
+ *     seen in the payload. Rules with no such content are always candidates.
+ * IP-only rules (protocol and addresses only: any ports, no flow keyword,
+ * no content, no other option - IP reputation lists) are run, as in
+ * Suricata, on the first packet of each direction of a flow only, so each
+ * alerts at most once per flow direction.
+ * Nothing compiled changes afterwards, so any number of threads can share
+ * an engine and a reload can swap engines (each thread then needs a new
+ * struct detect_thread).
+ *
+ * Flow-level rules - rules on a sticky buffer (tls.sni, http.uri, ...) and
+ * rules whose only inspection is ndpi-protocol / app-layer-protocol / an
+ * app-layer header - are evaluated once per flow, on the first packet that
+ * finds the flow's DPI result final (dpi_flow_result() non-NULL), or by
+ * detect_flow_end() when that happens only at the flow's end; so each
+ * alerts at most once per flow. They are offered only to flows with their
+ * kind of metadata (http, tls/quic, dns, ssh), and prefiltered by one
+ * Hyperscan database per group and sticky buffer over their sticky fast
+ * pattern. Their header and flow direction are matched against the flow's
+ * orientation (initiator -> responder; responder -> initiator for
+ * flow:to_client; both tried without a direction), and the alert is
+ * reported with a copy of the packet turned that way, so src/dst in the
+ * alert are the rule's.
+ *
+ * Rules on an application protocol (header "http", app-layer-protocol,
+ * ndpi-protocol) need the final DPI result: on packets before nDPI is done
+ * they do not match.
+ */
+#ifndef LW_DETECT_H
+#define LW_DETECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "flow-t.h"
+#include "packet-t.h"
+#include "rule-t.h"
+
+struct detect_engine;
+struct detect_thread;
+struct threshold_ctx;
+
+struct detect_engine_stats {
+    size_t   rules;              /* rules compiled */
+    size_t   groups;             /* port groups incl. the any-port ones */
+    size_t   patterns;           /* fast patterns over all Hyperscan databases */
+    size_t   always;             /* packet rules without a fast pattern, summed over groups */
+    size_t   iponly;             /* IP-only rules, summed over groups */
+    size_t   flow_level;         /* flow-level rules */
+    size_t   db_bytes;           /* Hyperscan database bytes */
+    uint64_t compile_usec;
+};
+
+/* Compiles rules into an engine that owns them from then on (also on
+ * error: they are freed). Returns NULL with err filled when Hyperscan
+ * refuses a database or memory runs out. */
+struct detect_engine *detect_compile(struct rule_list *rules, char *err, size_t errlen);
+void detect_engine_free(struct detect_engine *e);
+size_t detect_rule_count(const struct detect_engine *e);
+void detect_engine_stats(const struct detect_engine *e, struct detect_engine_stats *out);
+
+/* Per-worker scratch: Hyperscan scratch, PCRE2 match data, the candidate
+ * list. NULL when out of memory. */
+struct detect_thread *detect_thread_new(const struct detect_engine *e);
+void detect_thread_free(struct detect_thread *t);
+/* Testing and benchmarking aid: on == 0 makes every rule of a group a
+ * candidate, so results can be compared with the prefilter's. */
+void detect_thread_set_prefilter(struct detect_thread *t, int on);
+
+typedef void (*detect_alert_fn)(void *arg, const struct rule *r, const struct packet *p,
+                                struct flow *f);
+
+/* Runs every applicable rule on p (f may be NULL: flow keywords other than
+ * stateless then fail and flow-level rules are not run). Calls on_alert for
+ * each match that threshold_check() lets through (th NULL: every match), in
+ * rule order. A matching pass rule reports nothing and stops later rules
+ * for this packet. Allocates only the per-flow state, once per flow. */
+void detect_packet(const struct detect_engine *e, struct detect_thread *t,
+                   struct threshold_ctx *th, struct packet *p, struct flow *f,
+                   detect_alert_fn on_alert, void *arg);
+
+/* Runs the flow-level rules of an ending flow that never had them run (its
+ * DPI result became final only at its end, after dpi_flow_end(): a DNS
+ * query without an answer, say). Alerts carry a packet made from the flow
+ * key (no payload, ts = f->last_ts, pointers NULL). Call before
+ * detect_flow_free(). */
+void detect_flow_end(const struct detect_engine *e, struct detect_thread *t,
+                     struct threshold_ctx *th, struct flow *f,
+                     detect_alert_fn on_alert, void *arg);
+
+/* Frees what detect hung on f->app (safe when nothing was). */
+void detect_flow_free(struct flow *f);
+
+/* geoip: fn returns the ISO 3166-1 alpha-2 code of an address (upper case)
+ * or NULL when unknown. Until one is set, geoip rules never match. Set it
+ * before workers start. */
+typedef const char *(*detect_geo_fn)(const struct lw_addr *a);
+void detect_set_geo_lookup(detect_geo_fn fn);
+
+#endif

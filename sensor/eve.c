@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "eve.h"
+#include "rule-t.h"
 #include "util.h"
 
 const char *eve_proto_name(uint8_t proto, char *buf, size_t buflen)
@@ -121,6 +122,16 @@ static void eve_tcp(struct jbuf *j, const struct flow *f)
     jbuf_close_object(j);
 }
 
+/* The flow's counters and start, as in both flow and alert events. */
+static void eve_flow_counters(struct jbuf *j, const struct flow *f)
+{
+    jbuf_u64(j, "pkts_toserver", f->pkts[0]);
+    jbuf_u64(j, "pkts_toclient", f->pkts[1]);
+    jbuf_u64(j, "bytes_toserver", f->bytes[0]);
+    jbuf_u64(j, "bytes_toclient", f->bytes[1]);
+    jbuf_timestamp(j, "start", f->first_ts);
+}
+
 /* Suricata's three flow states: new (one way only), established, closed. */
 static const char *eve_flow_state(const struct flow *f)
 {
@@ -141,22 +152,112 @@ void eve_flow_event(struct jbuf *j, const char *sensor_id, const struct flow *f,
         jbuf_u64(j, "icmp_code", f->icmp_code);
     }
     jbuf_open_object(j, "flow");
-    jbuf_u64(j, "pkts_toserver", f->pkts[0]);
-    jbuf_u64(j, "pkts_toclient", f->pkts[1]);
-    jbuf_u64(j, "bytes_toserver", f->bytes[0]);
-    jbuf_u64(j, "bytes_toclient", f->bytes[1]);
-    jbuf_timestamp(j, "start", f->first_ts);
+    eve_flow_counters(j, f);
     jbuf_timestamp(j, "end", f->last_ts);
     jbuf_u64(j, "age", (f->last_ts - f->first_ts) / 1000000u);
     jbuf_str(j, "state", eve_flow_state(f));
     jbuf_str(j, "reason", flow_end_reason_name((enum flow_end_reason)f->end_reason));
-    jbuf_bool(j, "alerted", 0);
+    jbuf_bool(j, "alerted", (f->flags & FLOW_F_ALERTED) != 0);
     jbuf_close_object(j);
     if (f->key.proto == 6)
         eve_tcp(j, f);
     if (extra)
         extra(j, f);
     eve_end(j);
+}
+
+/* Suricata groups metadata by key: {"created_at":["2024_01_01"],...}. The
+ * rule's pairs are few, so a quadratic pass keeps the encoder allocation-free. */
+static void eve_alert_metadata(struct jbuf *j, const struct rule *r)
+{
+    if (r->nmetadata == 0)
+        return;
+    jbuf_open_object(j, "metadata");
+    for (uint32_t i = 0; i < r->nmetadata; i++) {
+        uint32_t k;
+        for (k = 0; k < i; k++)
+            if (strcmp(r->metadata[k].key, r->metadata[i].key) == 0)
+                break;
+        if (k < i)
+            continue;                   /* key written with its first occurrence */
+        jbuf_open_array(j, r->metadata[i].key);
+        for (k = i; k < r->nmetadata; k++)
+            if (strcmp(r->metadata[k].key, r->metadata[i].key) == 0)
+                jbuf_str(j, NULL, r->metadata[k].value);
+        jbuf_close_array(j);
+    }
+    jbuf_close_object(j);
+}
+
+void eve_alert_event(struct jbuf *j, const char *sensor_id, const struct rule *r,
+                     const struct packet *p, const struct flow *f, eve_extra_fn extra)
+{
+    char a[LW_ADDRSTRLEN], pbuf[8];
+
+    jbuf_open_object(j, NULL);
+    jbuf_timestamp(j, "timestamp", p->ts);
+    if (f)
+        jbuf_u64(j, "flow_id", f->flow_id);
+    jbuf_str(j, "sensor_id", sensor_id);
+    jbuf_str(j, "event_type", "alert");
+    jbuf_str(j, "src_ip", lw_addr_str(&p->src, a, sizeof a));
+    if (p->flags & PKT_F_HAS_PORTS)
+        jbuf_u64(j, "src_port", p->sport);
+    jbuf_str(j, "dest_ip", lw_addr_str(&p->dst, a, sizeof a));
+    if (p->flags & PKT_F_HAS_PORTS)
+        jbuf_u64(j, "dest_port", p->dport);
+    jbuf_str(j, "proto", eve_proto_name(p->proto, pbuf, sizeof pbuf));
+    if (p->proto == 1 || p->proto == 58) {
+        jbuf_u64(j, "icmp_type", p->icmp_type);
+        jbuf_u64(j, "icmp_code", p->icmp_code);
+    }
+    if (f && (f->key.vlan[0] || f->key.vlan[1])) {
+        jbuf_open_array(j, "vlan");
+        for (int i = 0; i < PKT_MAX_VLANS && f->key.vlan[i]; i++)
+            jbuf_u64(j, NULL, f->key.vlan[i]);
+        jbuf_close_array(j);
+    }
+    if (f && (f->flags & FLOW_F_TUNNEL))
+        eve_tunnel(j, &f->tunnel);
+    jbuf_str(j, "direction", p->dir ? "to_client" : "to_server");
+
+    jbuf_open_object(j, "alert");
+    /* Passive sensor: nothing is blocked, so every action is reported as
+     * Suricata reports it in IDS mode. */
+    jbuf_str(j, "action", "allowed");
+    jbuf_u64(j, "gid", r->gid);
+    jbuf_u64(j, "signature_id", r->sid);
+    jbuf_u64(j, "rev", r->rev);
+    jbuf_str(j, "signature", r->msg);
+    jbuf_str(j, "category", r->cls ? r->cls->desc : "");
+    jbuf_u64(j, "severity", r->priority);
+    eve_alert_metadata(j, r);
+    jbuf_close_object(j);
+
+    if (f) {
+        jbuf_open_object(j, "flow");
+        eve_flow_counters(j, f);
+        char ca[LW_ADDRSTRLEN], sa[LW_ADDRSTRLEN];
+        jbuf_str(j, "src_ip", lw_addr_str(&f->key.src, ca, sizeof ca));
+        jbuf_str(j, "dest_ip", lw_addr_str(&f->key.dst, sa, sizeof sa));
+        if (proto_has_ports(f->key.proto)) {
+            jbuf_u64(j, "src_port", f->key.sport);
+            jbuf_u64(j, "dest_port", f->key.dport);
+        }
+        jbuf_close_object(j);
+        if (extra)
+            extra(j, f);
+    }
+    if (p->payload_len) {
+        /* As Suricata's payload_printable: printable bytes kept, others '.'. */
+        char buf[257];
+        uint32_t n = p->payload_len < sizeof buf - 1 ? p->payload_len : (uint32_t)sizeof buf - 1;
+        for (uint32_t i = 0; i < n; i++)
+            buf[i] = p->payload[i] >= 0x20 && p->payload[i] < 0x7f ? (char)p->payload[i] : '.';
+        buf[n] = '\0';
+        jbuf_str(j, "payload_printable", buf);
+    }
+    jbuf_close_object(j);
 }
 
 static void eve_stats_decoder(struct jbuf *j, const struct decode_stats *d)

@@ -52,6 +52,14 @@ typedef void (*eve_extra_fn)(struct jbuf *j, const struct flow *f);
 /* A whole flow event for a flow that has just ended; extra (may be NULL)
  * adds the later stages' members before the object is closed. */
 void eve_flow_event(struct jbuf *j, const char *sensor_id, const struct flow *f, eve_extra_fn extra);
+struct rule;
+
+/* A whole alert event: rule r matched packet p of flow f. Addresses are the
+ * packet's (src is who sent it), as Suricata writes them; extra adds the
+ * flow's app-layer members. */
+void eve_alert_event(struct jbuf *j, const char *sensor_id, const struct rule *r,
+                     const struct packet *p, const struct flow *f, eve_extra_fn extra);
+
 /* A whole stats event. */
 void eve_stats_event(struct jbuf *j, const char *sensor_id, const struct eve_stats_src *s);
 

@@ -49,6 +49,7 @@ enum flow_end_reason {
 #define FLOW_F_TOCLIENT_SEEN  0x01u   /* the responder has sent at least one packet */
 #define FLOW_F_MIDSTREAM      0x02u   /* TCP flow picked up without a SYN */
 #define FLOW_F_TUNNEL         0x04u   /* tunnel metadata below is valid */
+#define FLOW_F_ALERTED        0x08u   /* a rule alerted on this flow */
 
 struct flow {
     struct flow_key key;

@@ -12,10 +12,12 @@
 #include "autoconf.h"
 #include "capture.h"
 #include "config.h"
+#include "detect.h"
 #include "eve.h"
 #include "log.h"
 #include "output.h"
 #include "rule-parse.h"
+#include "threshold.h"
 #include "util.h"
 #include "worker.h"
 
@@ -39,6 +41,8 @@ struct sensor {
     struct lw_config cfg;
     struct output *out;
     struct worker worker;
+    struct detect_engine *detect;  /* NULL: no rule loaded */
+    struct rule_load_report rules; /* of the rule set in use */
     struct capture_stats cap;
     struct jbuf jb;
     uint64_t start_mono;
@@ -328,7 +332,10 @@ static void print_summary(struct sensor *s, const char *logdir, double secs)
            (unsigned long long)(f->icmpv4 + f->icmpv6), (unsigned long long)f->other,
            (unsigned long long)f->ended[FLOW_END_TIMEOUT], (unsigned long long)f->ended[FLOW_END_TCP_CLOSED],
            (unsigned long long)f->ended[FLOW_END_EVICTED], (unsigned long long)f->ended[FLOW_END_SHUTDOWN]);
-    printf("  events: flow %llu, stats %llu -> %s/%s\n",
+    printf("  rules: %zu loaded, %zu failed; alerts: %llu\n", s->rules.loaded, s->rules.failed,
+           (unsigned long long)s->worker.alerts);
+    printf("  events: alert %llu, flow %llu, stats %llu -> %s/%s\n",
+           (unsigned long long)output_count(s->out, EVT_ALERT),
            (unsigned long long)output_count(s->out, EVT_FLOW),
            (unsigned long long)output_count(s->out, EVT_STATS), logdir,
            s->cfg.outputs.eve_file.filename);
@@ -358,29 +365,144 @@ static char *config_relative(const struct lw_config *cfg, const char *path)
     return out;
 }
 
+/* The rule files to load: the -S files as given, else rules.files relative
+ * to the config's folder. Returns a NULL-terminated malloc'd array (free
+ * with free_paths()) or NULL when out of memory. */
+static char **rule_paths(const struct lw_config *cfg, const struct options *o, size_t *n)
+{
+    char **paths;
+
+    *n = o->nrule_files ? o->nrule_files : cfg->rules.files.n;
+    paths = calloc(*n + 1, sizeof *paths);
+    if (!paths)
+        return NULL;
+    for (size_t i = 0; i < *n; i++) {
+        paths[i] = o->nrule_files ? strdup(o->rule_files[i]) : config_relative(cfg, cfg->rules.files.v[i]);
+        if (!paths[i]) {
+            for (size_t k = 0; k < i; k++)
+                free(paths[k]);
+            free(paths);
+            return NULL;
+        }
+    }
+    return paths;
+}
+
+static void free_paths(char **paths, size_t n)
+{
+    for (size_t i = 0; paths && i < n; i++)
+        free(paths[i]);
+    free(paths);
+}
+
+/* The classification file, or NULL when the config names none. *ok is 0
+ * when out of memory. */
+static char *classification_path(const struct lw_config *cfg, int *ok)
+{
+    char *p;
+
+    *ok = 1;
+    if (!cfg->rules.classification_file || !cfg->rules.classification_file[0])
+        return NULL;
+    p = config_relative(cfg, cfg->rules.classification_file);
+    *ok = p != NULL;
+    return p;
+}
+
 /* -T: parses every rule file (the -S files, else rules.files) and reports
  * each error as file:line: reason, then the counts. Returns 0 when all load. */
 static int check_rules(const struct lw_config *cfg, const struct options *o)
 {
-    size_t n = o->nrule_files ? o->nrule_files : cfg->rules.files.n;
-    char **paths = calloc(n + 1, sizeof *paths);
-    char *classes = config_relative(cfg, cfg->rules.classification_file);
+    size_t n;
+    int ok;
+    char **paths = rule_paths(cfg, o, &n);
+    char *classes = classification_path(cfg, &ok);
     int rc = 2;
 
-    if (!paths || !classes)
-        goto out;
-    for (size_t i = 0; i < n; i++) {
-        paths[i] = o->nrule_files ? strdup(o->rule_files[i]) : config_relative(cfg, cfg->rules.files.v[i]);
-        if (!paths[i])
-            goto out;
-    }
-    rc = ruleset_check((const char *const *)paths, n, cfg, classes, stdout);
-out:
+    if (paths && ok)
+        rc = ruleset_check((const char *const *)paths, n, cfg, classes, stdout);
     if (rc == 2)
         fprintf(stderr, "linkwatch: error: out of memory checking rules\n");
-    for (size_t i = 0; paths && i < n; i++)
-        free(paths[i]);
-    free(paths);
+    free_paths(paths, n);
+    free(classes);
+    return rc;
+}
+
+/* Loads the rules and threshold.config and hands them to the worker. A rule
+ * that does not load is logged as file:line: reason and skipped (refused
+ * outright with rules.strict). Returns 0, or -1 after printing why. */
+static int load_rules(struct sensor *s, const struct options *o)
+{
+    const struct lw_config *cfg = &s->cfg;
+    char err[1024];
+    size_t n;
+    int ok;
+    char **paths = rule_paths(cfg, o, &n);
+    char *classes = classification_path(cfg, &ok);
+    struct rule_list *rl = NULL;
+    struct threshold_ctx *th = NULL;
+    int rc = -1;
+
+    if (!paths || !ok) {
+        fprintf(stderr, "linkwatch: error: out of memory loading rules\n");
+        goto out;
+    }
+    rl = ruleset_load_files((const char *const *)paths, n, cfg, classes, &s->rules);
+    if (!rl) {
+        fprintf(stderr, "linkwatch: error: out of memory loading rules\n");
+        goto out;
+    }
+    for (size_t i = 0; i < s->rules.nlines; i++)
+        lw_log(LOG_LVL_WARNING, "rules: %s", s->rules.lines[i]);
+    if (s->rules.nlines < s->rules.errors)
+        lw_log(LOG_LVL_WARNING, "rules: %zu more errors not shown (linkwatch -T lists the reasons)",
+               s->rules.errors - s->rules.nlines);
+    if (s->rules.errors && cfg->rules.strict) {
+        fprintf(stderr, "linkwatch: error: rules.strict: %zu rule error(s), not starting\n",
+                s->rules.errors);
+        rule_list_free(rl);
+        goto out;
+    }
+    th = threshold_new(0);
+    if (!th) {
+        fprintf(stderr, "linkwatch: error: out of memory for thresholds\n");
+        rule_list_free(rl);
+        goto out;
+    }
+    if (cfg->rules.threshold_file && cfg->rules.threshold_file[0]) {
+        char *tp = config_relative(cfg, cfg->rules.threshold_file);
+        struct stat st;
+
+        if (tp && stat(tp, &st) < 0 && errno == ENOENT) {
+            lw_log(LOG_LVL_WARNING, "rules.threshold-file: %s: not found, no thresholds or suppressions", tp);
+        } else if (!tp || threshold_config_load(th, tp, err, sizeof err) < 0) {
+            fprintf(stderr, "linkwatch: error: rules.threshold-file: %s\n", tp ? err : "out of memory");
+            free(tp);
+            rule_list_free(rl);
+            goto out;
+        }
+        free(tp);
+    }
+    if (rl->n == 0) {
+        rule_list_free(rl);
+    } else {
+        s->detect = detect_compile(rl, err, sizeof err);
+        if (!s->detect) {
+            fprintf(stderr, "linkwatch: error: rules: %s\n", err);
+            goto out;
+        }
+    }
+    if (worker_set_detect(&s->worker, s->detect, th, err, sizeof err) < 0) {
+        fprintf(stderr, "linkwatch: error: %s\n", err);
+        goto out;
+    }
+    th = NULL;
+    lw_log(LOG_LVL_INFO, "rules: %zu loaded, %zu failed from %zu file(s)", s->rules.loaded,
+           s->rules.failed, s->rules.files);
+    rc = 0;
+out:
+    threshold_free(th);
+    free_paths(paths, n);
     free(classes);
     return rc;
 }
@@ -407,6 +529,12 @@ static int sensor_run(struct sensor *s, const struct options *o)
         output_close(s->out);
         return 1;
     }
+    if (load_rules(s, o) < 0) {
+        worker_destroy(&s->worker);
+        output_close(s->out);
+        rule_load_report_free(&s->rules);
+        return 1;
+    }
     jbuf_init(&s->jb);
     install_signals();
     s->start_mono = t0 = lw_now_mono_usec();
@@ -421,6 +549,9 @@ static int sensor_run(struct sensor *s, const struct options *o)
     print_summary(s, logdir, secs);
 
     worker_destroy(&s->worker);
+    detect_engine_free(s->detect);
+    s->detect = NULL;
+    rule_load_report_free(&s->rules);
     jbuf_free(&s->jb);
     output_close(s->out);
     s->out = NULL;

@@ -3,7 +3,9 @@
 #include <string.h>
 
 #include "worker.h"
+#include "detect.h"
 #include "eve.h"
+#include "threshold.h"
 #include "log.h"
 
 /* Timeouts are checked once per second of capture time: cheap, and finer than any timeout. */
@@ -39,12 +41,30 @@ static void worker_tally_end(struct worker *w, const struct flow *f, int was_don
                       f->bytes[0] + f->bytes[1], 1);
 }
 
+static void worker_alert(void *arg, const struct rule *r, const struct packet *p, struct flow *f)
+{
+    struct worker *w = arg;
+
+    if (f)
+        f->flags |= FLOW_F_ALERTED;
+    w->alerts++;
+    if (!output_wants(w->out, EVT_ALERT))
+        return;
+    jbuf_reset(&w->jb);
+    eve_alert_event(&w->jb, w->cfg->sensor_id, r, p, f, f ? dpi_eve_write : NULL);
+    if (jbuf_ok(&w->jb))
+        output_event(w->out, EVT_ALERT, w->jb.buf, w->jb.len);
+}
+
 static void worker_flow_end(struct flow *f, void *arg)
 {
     struct worker *w = arg;
     int was_done = dpi_flow_result(f) != NULL;
 
     dpi_flow_end(w->dpi, f);
+    /* Flow-level rules whose metadata became final only now. */
+    if (w->detect)
+        detect_flow_end(w->detect, w->dt, w->th, f, worker_alert, w);
     worker_tally_end(w, f, was_done);
     if (output_wants(w->out, EVT_FLOW)) {
         jbuf_reset(&w->jb);
@@ -52,6 +72,7 @@ static void worker_flow_end(struct flow *f, void *arg)
         if (jbuf_ok(&w->jb))
             output_event(w->out, EVT_FLOW, w->jb.buf, w->jb.len);
     }
+    detect_flow_free(f);
     dpi_flow_free(f);
 }
 
@@ -120,12 +141,37 @@ fail:
     return -1;
 }
 
+int worker_set_detect(struct worker *w, const struct detect_engine *e, struct threshold_ctx *th,
+                      char *err, size_t errlen)
+{
+    struct detect_thread *dt = NULL;
+
+    if (e) {
+        dt = detect_thread_new(e);
+        if (!dt) {
+            snprintf(err, errlen, "worker %u: no memory for the rule matcher's scratch", w->id);
+            return -1;
+        }
+    }
+    detect_thread_free(w->dt);
+    threshold_free(w->th);
+    w->detect = e;
+    w->dt = dt;
+    w->th = th;
+    return 0;
+}
+
 void worker_destroy(struct worker *w)
 {
     /* Ended flows free their DPI state; flush before destroying anything. */
     flow_table_flush(w->flows, FLOW_END_SHUTDOWN);
     flow_table_free(w->flows);
     w->flows = NULL;
+    detect_thread_free(w->dt);
+    w->dt = NULL;
+    w->detect = NULL;
+    threshold_free(w->th);
+    w->th = NULL;
     tally_free(w->tally);
     w->tally = NULL;
     dpi_engine_free(w->dpi);
@@ -172,6 +218,8 @@ void worker_packet(struct worker *w, const uint8_t *data, uint32_t caplen,
     was_done = dpi_flow_result(f) != NULL;
     dpi_process(w->dpi, f, p);
     worker_tally_packet(w, f, p, was_done);
+    if (w->detect)
+        detect_packet(w->detect, w->dt, w->th, p, f, worker_alert, w);
 }
 
 void worker_flush(struct worker *w, enum flow_end_reason why)

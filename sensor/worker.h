@@ -14,6 +14,10 @@
 #include "output.h"
 #include "tally.h"
 
+struct detect_engine;
+struct detect_thread;
+struct threshold_ctx;
+
 struct worker {
     unsigned id;
     const struct lw_config *cfg;
@@ -23,6 +27,10 @@ struct worker {
     struct dpi_engine *dpi;
     struct tally *tally;       /* application tallies for the Redis flusher */
     struct jbuf jb;
+    const struct detect_engine *detect;  /* NULL: no rules */
+    struct detect_thread *dt;  /* this worker's scratch for detect */
+    struct threshold_ctx *th;  /* this worker's thresholds (owned), NULL: none */
+    uint64_t alerts;           /* alert events produced */
     uint64_t now;              /* latest capture time seen (usec), never goes back */
     uint64_t next_expire;      /* capture time of the next timeout scan */
     struct packet pkt;         /* reused for every packet: no per-packet allocation */
@@ -33,6 +41,13 @@ struct worker {
 int worker_init(struct worker *w, unsigned id, const struct lw_config *cfg,
                 struct output *out, int dlt, char *err, size_t errlen);
 void worker_destroy(struct worker *w);
+
+/* Gives the worker a compiled rule set (shared, read-only; NULL for none)
+ * and its own threshold context (owned from then on; NULL for none). The
+ * previous ones are released. Returns 0, or -1 with err filled when the
+ * detect scratch cannot be allocated (the worker keeps its old engine). */
+int worker_set_detect(struct worker *w, const struct detect_engine *e, struct threshold_ctx *th,
+                      char *err, size_t errlen);
 
 /* Switches the link type (a new capture file); flows carry over. */
 void worker_set_datalink(struct worker *w, int dlt);

@@ -7,6 +7,11 @@ set -eu
 LW=${LINKWATCH:?LINKWATCH not set}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# -T also checks the rule files, which the config names relative to its own
+# folder (or, with the built-in defaults, to the current one): give both the
+# shipped rules.
+ln -s "${LW_SRCDIR:?LW_SRCDIR not set}/rules" "$tmp/rules"
+cd "$tmp"
 n=0; bad=0
 ok()    { n=$((n+1)); echo "ok $n - $1"; }
 notok() { n=$((n+1)); bad=$((bad+1)); echo "not ok $n - $1"; }
@@ -30,16 +35,19 @@ expect_error() {
     fi
 }
 
-# expect_valid DESC ARGS...: linkwatch -T ARGS... exits 0 and says nothing on stderr.
+# expect_valid DESC ARGS...: linkwatch -T ARGS... exits 0 and says nothing on stderr
+# (its stdout reports the configuration valid and every shipped rule loaded).
 expect_valid() {
     desc=$1; shift
     rc=0
     "$LW" -T "$@" >"$tmp/stdout" 2>"$tmp/stderr" || rc=$?
-    if [ "$rc" -eq 0 ] && [ ! -s "$tmp/stderr" ]; then
+    if [ "$rc" -eq 0 ] && [ ! -s "$tmp/stderr" ] && grep -q "is valid" "$tmp/stdout" &&
+       grep -q "rules: [1-9][0-9]* loaded, 0 failed" "$tmp/stdout"; then
         ok "$desc"
     else
         notok "$desc"
         echo "#   got (exit $rc): $(head -c 600 "$tmp/stderr" | tr '\n' '|')"
+        echo "#   stdout: $(head -c 600 "$tmp/stdout" | tr '\n' '|')"
     fi
 }
 

@@ -29,6 +29,14 @@ jq -r 'select(.event_type=="flow")
          (if .ssh.client.software_version then "ssh          \(.ssh.client.software_version) -> \(.ssh.server.software_version // "-")" else empty end)' \
     "$out/eve.json" | sort | uniq -c | sort -rn | head -n 15
 echo
+echo "== alerts by rule (severity 1 is the most urgent)"
+jq -rs '[.[] | select(.event_type=="alert")] | group_by(.alert.signature_id)
+        | map({n: length, a: .[0]}) | sort_by(.a.alert.severity, -.n)[]
+        | [.n, .a.alert.severity, .a.alert.signature_id, .a.alert.signature,
+           "\(.a.src_ip):\(.a.src_port // "-") -> \(.a.dest_ip):\(.a.dest_port // "-")"] | @tsv' "$out/eve.json" |
+    awk -F'\t' 'BEGIN { printf "%6s  %3s  %-8s %-58s %s\n", "alerts", "sev", "sid", "signature", "first seen" }
+                { printf "%6d  %3s  %-8s %-58s %s\n", $1, $2, $3, substr($4, 1, 58), $5 }'
+echo
 echo "== top 10 flows by bytes"
 jq -r 'select(.event_type=="flow")
        | [(.flow.bytes_toserver + .flow.bytes_toclient), .proto, "\(.src_ip):\(.src_port // "-")",

@@ -10,7 +10,14 @@
  *                              dpi.enabled=no) over it R times (default 1);
  *                              prints packets/s and ns/packet for the
  *                              pipeline alone, no I/O. key=value are --set
- *                              overrides
+ *                              overrides, except
+ *                                rules=PATH     load these rules (file, folder or
+ *                                               glob; repeatable) into the pipeline
+ *                                classification=FILE  their classification.config
+ *                                maxrules=N     keep N of the loaded rules, spread
+ *                                               evenly over the load order
+ *                              With rules, prints the rule count, compile time,
+ *                              Hyperscan bytes and the RSS the engine added.
  *
  * Compare with ../shared/bench/pcapread (the bare libpcap read loop) on the
  * same file; tests/bench/run.sh does both.
@@ -22,6 +29,8 @@
 
 #include "config.h"
 #include "decode.h"
+#include "detect.h"
+#include "rule-parse.h"
 #include "output.h"
 #include "util.h"
 #include "worker.h"
@@ -136,8 +145,69 @@ static int cmd_replicate(const char *in, const char *out, unsigned n)
     return 0;
 }
 
+static long rss_kb(void)
+{
+    long pages = 0, rss = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+            rss = 0;
+        fclose(f);
+    }
+    return rss * 4;
+}
+
+/* Keeps `keep` rules of l, evenly spaced over the load order. */
+static void thin_rules(struct rule_list *l, size_t keep)
+{
+    size_t n = 0;
+
+    if (keep >= l->n)
+        return;
+    for (size_t i = 0; i < l->n; i++) {
+        if (keep && (i * keep) / l->n != ((i + 1) * keep) / l->n)
+            l->v[n++] = l->v[i];
+        else
+            rule_free(l->v[i]);
+    }
+    l->n = n;
+}
+
+static struct detect_engine *bench_rules(const struct lw_config *cfg, const char **paths, size_t np,
+                                         const char *classes, size_t maxrules)
+{
+    struct rule_load_report rep;
+    struct detect_engine_stats st;
+    struct detect_engine *e;
+    char err[512];
+    long rss0 = rss_kb();
+    struct rule_list *l = ruleset_load_files(paths, np, cfg, classes, &rep);
+
+    if (!l)
+        return NULL;
+    thin_rules(l, maxrules ? maxrules : l->n);
+    e = detect_compile(l, err, sizeof err);
+    if (!e) {
+        fprintf(stderr, "bench: %s\n", err);
+        rule_load_report_free(&rep);
+        return NULL;
+    }
+    detect_engine_stats(e, &st);
+    fprintf(stderr, "rules: %zu loaded (%zu failed), %zu used; load %.2f s, compile %.2f s, "
+            "%zu groups, %zu fast patterns, %zu IP-only, Hyperscan %.1f MB, engine RSS +%ld MB\n",
+            rep.loaded, rep.failed, st.rules, rep.usec / 1e6, st.compile_usec / 1e6, st.groups,
+            st.patterns, st.iponly, st.db_bytes / 1048576.0, (rss_kb() - rss0) / 1024);
+    rule_load_report_free(&rep);
+    return e;
+}
+
 static int cmd_pipeline(const char *path, unsigned rounds, char **extra, int nextra)
 {
+    const char *rpaths[16];
+    const char *classes = NULL;
+    size_t nrpaths = 0, maxrules = 0;
+    struct detect_engine *de = NULL;
     struct capfile cf;
     struct lw_config cfg;
     struct worker w;
@@ -147,8 +217,16 @@ static int cmd_pipeline(const char *path, unsigned rounds, char **extra, int nex
     size_t nsets = 1;
     uint64_t t0, t1, pkts = 0, bytes = 0;
 
-    for (int i = 0; i < nextra && nsets < 16; i++)
-        sets[nsets++] = extra[i];
+    for (int i = 0; i < nextra; i++) {
+        if (strncmp(extra[i], "rules=", 6) == 0 && nrpaths < 16)
+            rpaths[nrpaths++] = extra[i] + 6;
+        else if (strncmp(extra[i], "classification=", 15) == 0)
+            classes = extra[i] + 15;
+        else if (strncmp(extra[i], "maxrules=", 9) == 0)
+            maxrules = strtoul(extra[i] + 9, NULL, 10);
+        else if (nsets < 16)
+            sets[nsets++] = extra[i];
+    }
     if (capfile_load(path, &cf) < 0)
         return 1;
     if (config_load(&cfg, NULL, sets, nsets, err, sizeof err) < 0) {
@@ -159,6 +237,11 @@ static int cmd_pipeline(const char *path, unsigned rounds, char **extra, int nex
     if (!out || worker_init(&w, 0, &cfg, out, cf.dlt, err, sizeof err) < 0) {
         fprintf(stderr, "bench: %s\n", err);
         return 1;
+    }
+    if (nrpaths) {
+        de = bench_rules(&cfg, rpaths, nrpaths, classes, maxrules);
+        if (!de || worker_set_detect(&w, de, NULL, err, sizeof err) < 0)
+            return 1;
     }
     t0 = lw_now_mono_usec();
     for (unsigned r = 0; r < rounds; r++) {
@@ -173,10 +256,14 @@ static int cmd_pipeline(const char *path, unsigned rounds, char **extra, int nex
     t1 = lw_now_mono_usec();
     double secs = (double)(t1 - t0) / 1e6;
     const struct flow_stats *fs = flow_table_stats(w.flows);
-    printf("%s: %llu packets, %llu flows, %.3f s, %.0f packets/s, %.1f ns/packet, %.2f Gbit/s\n",
+    printf("%s: %llu packets, %llu flows, %.3f s, %.0f packets/s, %.1f ns/packet, %.2f Gbit/s",
            path, (unsigned long long)pkts, (unsigned long long)fs->created, secs, pkts / secs,
            secs * 1e9 / (double)pkts, bytes * 8 / secs / 1e9);
+    if (de)
+        printf(", %llu alerts", (unsigned long long)w.alerts);
+    printf("\n");
     worker_destroy(&w);
+    detect_engine_free(de);
     output_close(out);
     config_free(&cfg);
     free(cf.f);

@@ -48,6 +48,26 @@ else
 fi
 printf '%-24s ' "decode+flow (no DPI)"; "$b/tests/bench/bench" pipeline "$file" 1 dpi.enabled=no
 printf '%-24s ' "decode+flow+nDPI"; "$b/tests/bench/bench" pipeline "$file" 1
+et=$corpus/rules-et-open
+if [ -d "$et" ]; then
+    # The rule engine on top of decode+flow+nDPI: 0 rules is the line above.
+    for n in 100 0; do
+        label="+ET Open ${n} rules"; [ "$n" = 0 ] && label="+ET Open all loadable"
+        printf '%-24s ' "$label"
+        "$b/tests/bench/bench" pipeline "$file" 1 "rules=$et" "classification=$et/classification.config" \
+            "maxrules=$n" logging.level=error 2> "$work/rules.log"
+        sed 's/^/                         /' "$work/rules.log"
+    done
+else
+    echo "ET Open: no $et - rule engine benchmark skipped"
+fi
+if [ -f "$shared_bench/mkrules.sh" ]; then
+    bash "$shared_bench/mkrules.sh" "$work/synthetic.rules" 2> /dev/null
+    printf '%-24s ' "+synthetic rules"
+    "$b/tests/bench/bench" pipeline "$file" 1 "rules=$work/synthetic.rules" \
+        "classification=$s/rules/classification.config" logging.level=error 2> "$work/rules.log"
+    sed 's/^/                         /' "$work/rules.log"
+fi
 if command -v ndpiReader >/dev/null; then
     # Debian's libndpi-bin, same nDPI 4.2, one thread, quiet; peak RSS from /usr/bin/time.
     /usr/bin/time -f '%e %M' -o "$work/ndpi.time" ndpiReader -q -i "$file" -n 1 > /dev/null 2>&1 || true

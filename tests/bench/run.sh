@@ -77,8 +77,8 @@ else
     echo "ndpiReader: not installed (apt-get install libndpi-bin) - no nDPI reader comparison"
 fi
 out=$(mktemp -d)
-/usr/bin/time -f '%e %M' -o "$work/lw.time" "$b/linkwatch" -r "$file" -l "$out" > "$out/summary"
+/usr/bin/time -f '%e %M' -o "$work/lw.time" "$b/linkwatch" -c "$s/linkwatch.yaml" -r "$file" -l "$out" > "$out/summary"
 read -r secs rss < "$work/lw.time"
-rate "linkwatch -r (whole)" "$secs" "$npk" "$rss" "(process start, nDPI and eve.json writing included)"
-grep "flows:" "$out/summary" 
+rate "linkwatch -r (whole)" "$secs" "$npk" "$rss" "(process start, nDPI, shipped rules and eve.json writing included)"
+grep -E "flows:|rules:" "$out/summary"
 rm -rf "$out"

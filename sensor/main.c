@@ -12,18 +12,19 @@
 #include "autoconf.h"
 #include "capture.h"
 #include "config.h"
+#include "control.h"
 #include "detect.h"
 #include "eve.h"
 #include "log.h"
 #include "output.h"
+#include "reload.h"
 #include "rule-parse.h"
-#include "threshold.h"
+#include "ruleset.h"
 #include "util.h"
 #include "worker.h"
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reopen_requested;
-static volatile sig_atomic_t reload_requested;
 
 struct options {
     const char *config_path;
@@ -41,8 +42,9 @@ struct sensor {
     struct lw_config cfg;
     struct output *out;
     struct worker worker;
-    struct detect_engine *detect;  /* NULL: no rule loaded */
-    struct rule_load_report rules; /* of the rule set in use */
+    struct reload_state reload;    /* the rule sets, start-up load and reloads */
+    int reload_ready;
+    struct control *control;       /* linkwatchctl, SIGHUP, rules.watch */
     struct capture_stats cap;
     struct jbuf jb;
     uint64_t start_mono;
@@ -147,7 +149,7 @@ static void on_stop(int sig)
     capture_interrupt();
 }
 static void on_reopen(int sig) { reopen_requested = 1; }
-static void on_reload(int sig) { reload_requested = 1; }
+static void on_reload(int sig) { control_request_reload(); }
 
 static void install_signals(void)
 {
@@ -158,10 +160,13 @@ static void install_signals(void)
     sa.sa_handler = on_stop;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    /* Reopen and reload are handled elsewhere: they must not cut a read short. */
+    sa.sa_flags = SA_RESTART;
     sa.sa_handler = on_reopen;
     sigaction(SIGUSR1, &sa, NULL);
     sa.sa_handler = on_reload;
     sigaction(SIGHUP, &sa, NULL);
+    sa.sa_flags = 0;
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
 }
@@ -210,10 +215,6 @@ static void handle_signals(struct sensor *s)
         if (output_reopen(s->out) == 0)
             log_info("log files reopened");
     }
-    if (reload_requested) {
-        reload_requested = 0;
-        log_info("SIGHUP: no rule engine in this build's pipeline yet; nothing reloaded");
-    }
 }
 
 /* Runs one source to its end (or until stopped). Returns 0, or -1 when the
@@ -227,10 +228,14 @@ static int run_source(struct sensor *s, struct capture *c)
 
     worker_set_datalink(&s->worker, capture_datalink(c));
     while (!stop_requested) {
-        int rc = capture_next(c, &data, &caplen, &wirelen, &ts, err, sizeof err);
+        int rc;
+
+        worker_offline(&s->worker);   /* the read may block: reloads need not wait for us */
+        rc = capture_next(c, &data, &caplen, &wirelen, &ts, err, sizeof err);
         if (rc == 1) {
-            s->cap.packets++;
-            s->cap.bytes += wirelen;
+            /* read by the control thread's stats command */
+            __atomic_store_n(&s->cap.packets, s->cap.packets + 1, __ATOMIC_RELAXED);
+            __atomic_store_n(&s->cap.bytes, s->cap.bytes + wirelen, __ATOMIC_RELAXED);
             if (ts > s->last_ts)
                 s->last_ts = ts;
             worker_packet(&s->worker, data, caplen, wirelen, ts);
@@ -238,6 +243,7 @@ static int run_source(struct sensor *s, struct capture *c)
                 maybe_stats(s, s->last_ts);
         } else if (rc == 0) {
             /* live read timed out: a chance for wall-clock work */
+            worker_idle(&s->worker);
         } else if (rc == -1) {
             break;
         } else {
@@ -332,8 +338,14 @@ static void print_summary(struct sensor *s, const char *logdir, double secs)
            (unsigned long long)(f->icmpv4 + f->icmpv6), (unsigned long long)f->other,
            (unsigned long long)f->ended[FLOW_END_TIMEOUT], (unsigned long long)f->ended[FLOW_END_TCP_CLOSED],
            (unsigned long long)f->ended[FLOW_END_EVICTED], (unsigned long long)f->ended[FLOW_END_SHUTDOWN]);
-    printf("  rules: %zu loaded, %zu failed; alerts: %llu\n", s->rules.loaded, s->rules.failed,
-           (unsigned long long)s->worker.alerts);
+    {
+        const struct ruleset *rs = s->reload_ready ? rules_slot_get(&s->reload.slot) : NULL;
+
+        printf("  rules: %zu loaded, %zu failed (version %llu, %llu reload(s)); alerts: %llu\n",
+               rs ? rs->rep.loaded : 0, rs ? rs->rep.failed : 0,
+               (unsigned long long)(rs ? rs->version : 0), (unsigned long long)s->reload.reloads,
+               (unsigned long long)s->worker.alerts);
+    }
     printf("  events: alert %llu, flow %llu, stats %llu -> %s/%s\n",
            (unsigned long long)output_count(s->out, EVT_ALERT),
            (unsigned long long)output_count(s->out, EVT_FLOW),
@@ -428,83 +440,166 @@ static int check_rules(const struct lw_config *cfg, const struct options *o)
     return rc;
 }
 
-/* Loads the rules and threshold.config and hands them to the worker. A rule
- * that does not load is logged as file:line: reason and skipped (refused
- * outright with rules.strict). Returns 0, or -1 after printing why. */
-static int load_rules(struct sensor *s, const struct options *o)
+/* The folders rules.watch watches: each rule path's folder (the path itself
+ * when it is one), and the threshold and classification files' folders. */
+static char **watch_dirs(const struct reload_state *r, size_t *n)
+{
+    size_t cap = r->src.npaths + 2, k = 0;
+    char **v = calloc(cap, sizeof *v);
+    const char *extra[2] = { r->src.threshold_file, r->src.classification };
+
+    *n = 0;
+    if (!v)
+        return NULL;
+    for (size_t i = 0; i < cap; i++) {
+        const char *p = i < r->src.npaths ? r->src.paths[i] : extra[i - r->src.npaths];
+        struct stat st;
+        char *d;
+
+        if (!p || !p[0])
+            continue;
+        if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
+            d = strdup(p);
+        } else {
+            const char *slash = strrchr(p, '/');
+
+            d = slash ? strndup(p, (size_t)(slash - p) + (slash == p)) : strdup(".");
+        }
+        if (!d)
+            continue;
+        for (size_t j = 0; j < k; j++)
+            if (strcmp(v[j], d) == 0) {
+                free(d);
+                d = NULL;
+                break;
+            }
+        if (d)
+            v[k++] = d;
+    }
+    *n = k;
+    return v;
+}
+
+static void write_stats(struct sensor *s, int json, FILE *out)
+{
+    const struct flow_stats *f = flow_table_stats(s->worker.flows);
+    uint64_t pk = __atomic_load_n(&s->cap.packets, __ATOMIC_RELAXED);
+    uint64_t by = __atomic_load_n(&s->cap.bytes, __ATOMIC_RELAXED);
+    uint64_t kd = __atomic_load_n(&s->cap.kernel_drops, __ATOMIC_RELAXED);
+    uint64_t inv = __atomic_load_n(&s->worker.dec.stats.invalid, __ATOMIC_RELAXED);
+    uint64_t fc = __atomic_load_n(&f->created, __ATOMIC_RELAXED);
+    uint64_t fa = __atomic_load_n(&f->active, __ATOMIC_RELAXED);
+    uint64_t al = __atomic_load_n(&s->worker.alerts, __ATOMIC_RELAXED);
+    uint64_t ver = __atomic_load_n(&s->worker.rs_version, __ATOMIC_RELAXED);
+    uint64_t up = (lw_now_mono_usec() - s->start_mono) / 1000000u;
+
+    if (json)
+        fprintf(out, "{\"ok\":true,\"uptime\":%llu,\"packets\":%llu,\"bytes\":%llu,\"kernel_drops\":%llu,"
+                "\"invalid\":%llu,\"flows_created\":%llu,\"flows_active\":%llu,\"alerts\":%llu,"
+                "\"worker_rule_version\":%llu}\n", (unsigned long long)up, (unsigned long long)pk,
+                (unsigned long long)by, (unsigned long long)kd, (unsigned long long)inv,
+                (unsigned long long)fc, (unsigned long long)fa, (unsigned long long)al,
+                (unsigned long long)ver);
+    else
+        fprintf(out, "uptime %llu s; packets %llu, bytes %llu, kernel drops %llu, invalid %llu; "
+                "flows %llu created, %llu active; alerts %llu; worker on rule set version %llu\n",
+                (unsigned long long)up, (unsigned long long)pk, (unsigned long long)by,
+                (unsigned long long)kd, (unsigned long long)inv, (unsigned long long)fc,
+                (unsigned long long)fa, (unsigned long long)al, (unsigned long long)ver);
+}
+
+/* The control thread's commands. Returns 0 ok, 1 failed, 2 done with errors. */
+static int control_command(void *arg, const char *cmd, const char *origin, int json, FILE *out)
+{
+    struct sensor *s = arg;
+
+    if (strcmp(cmd, "reload") == 0) {
+        enum reload_status st = reload_rules(&s->reload, origin, json, out);
+
+        return st == RELOAD_OK ? 0 : st == RELOAD_WITH_ERRORS ? 2 : 1;
+    }
+    if (strcmp(cmd, "ruleset") == 0) {
+        reload_describe(&s->reload, json, out);
+        return 0;
+    }
+    if (strcmp(cmd, "stats") == 0) {
+        write_stats(s, json, out);
+        return 0;
+    }
+    if (strcmp(cmd, "reopen-logs") == 0) {
+        int rc = output_reopen(s->out);
+
+        fprintf(out, json ? "{\"ok\":%s}\n" : "%s\n", json ? (rc == 0 ? "true" : "false")
+                : (rc == 0 ? "log files reopened" : "reopen failed (see the log)"));
+        return rc == 0 ? 0 : 1;
+    }
+    if (strcmp(cmd, "shutdown") == 0) {
+        stop_requested = 1;
+        capture_interrupt();
+        fprintf(out, json ? "{\"ok\":true}\n" : "stopping\n");
+        return 0;
+    }
+    return -1;
+}
+
+/* Loads the rules (rules.files or -S, threshold.config) as rule set version
+ * 1 and starts the control thread that reloads them. A rule that does not
+ * load is logged as file:line: reason and skipped (rules.strict refuses to
+ * start instead). Returns 0, or -1 after printing why. */
+static int start_rules(struct sensor *s, const struct options *o)
 {
     const struct lw_config *cfg = &s->cfg;
-    char err[1024];
-    size_t n;
+    struct control_config cc = { 0 };
+    char err[512];
+    size_t n, nwatch = 0;
     int ok;
     char **paths = rule_paths(cfg, o, &n);
     char *classes = classification_path(cfg, &ok);
-    struct rule_list *rl = NULL;
-    struct threshold_ctx *th = NULL;
-    int rc = -1;
+    char *thr = cfg->rules.threshold_file && cfg->rules.threshold_file[0]
+                ? config_relative(cfg, cfg->rules.threshold_file) : NULL;
+    char **dirs = NULL;
+    enum reload_status st;
 
-    if (!paths || !ok) {
+    if (!paths || !ok || (cfg->rules.threshold_file && cfg->rules.threshold_file[0] && !thr)) {
+        free_paths(paths, n);
+        free(classes);
+        free(thr);
         fprintf(stderr, "linkwatch: error: out of memory loading rules\n");
-        goto out;
+        return -1;
     }
-    rl = ruleset_load_files((const char *const *)paths, n, cfg, classes, &s->rules);
-    if (!rl) {
-        fprintf(stderr, "linkwatch: error: out of memory loading rules\n");
-        goto out;
+    reload_init(&s->reload, cfg, 1, paths, n, classes, thr);
+    s->reload.out = s->out;
+    s->reload_ready = 1;
+    worker_use_rules(&s->worker, &s->reload.slot);
+    st = reload_rules(&s->reload, "startup", 0, NULL);
+    if (st >= RELOAD_KEPT_OLD) {
+        fprintf(stderr, "linkwatch: error: rules could not be loaded (see above)\n");
+        return -1;
     }
-    for (size_t i = 0; i < s->rules.nlines; i++)
-        lw_log(LOG_LVL_WARNING, "rules: %s", s->rules.lines[i]);
-    if (s->rules.nlines < s->rules.errors)
-        lw_log(LOG_LVL_WARNING, "rules: %zu more errors not shown (linkwatch -T lists the reasons)",
-               s->rules.errors - s->rules.nlines);
-    if (s->rules.errors && cfg->rules.strict) {
-        fprintf(stderr, "linkwatch: error: rules.strict: %zu rule error(s), not starting\n",
-                s->rules.errors);
-        rule_list_free(rl);
-        goto out;
-    }
-    th = threshold_new(0);
-    if (!th) {
-        fprintf(stderr, "linkwatch: error: out of memory for thresholds\n");
-        rule_list_free(rl);
-        goto out;
-    }
-    if (cfg->rules.threshold_file && cfg->rules.threshold_file[0]) {
-        char *tp = config_relative(cfg, cfg->rules.threshold_file);
-        struct stat st;
-
-        if (tp && stat(tp, &st) < 0 && errno == ENOENT) {
-            lw_log(LOG_LVL_WARNING, "rules.threshold-file: %s: not found, no thresholds or suppressions", tp);
-        } else if (!tp || threshold_config_load(th, tp, err, sizeof err) < 0) {
-            fprintf(stderr, "linkwatch: error: rules.threshold-file: %s\n", tp ? err : "out of memory");
-            free(tp);
-            rule_list_free(rl);
-            goto out;
-        }
-        free(tp);
-    }
-    if (rl->n == 0) {
-        rule_list_free(rl);
-    } else {
-        s->detect = detect_compile(rl, err, sizeof err);
-        if (!s->detect) {
-            fprintf(stderr, "linkwatch: error: rules: %s\n", err);
-            goto out;
-        }
-    }
-    if (worker_set_detect(&s->worker, s->detect, th, err, sizeof err) < 0) {
+    if (cfg->rules.watch)
+        dirs = watch_dirs(&s->reload, &nwatch);
+    cc.socket_path = cfg->control.socket;
+    cc.watch_dirs = dirs;
+    cc.nwatch_dirs = nwatch;
+    cc.debounce_ms = 300;
+    cc.handler = control_command;
+    cc.arg = s;
+    s->control = control_start(&cc, err, sizeof err);
+    free_paths(dirs, nwatch);
+    if (!s->control) {
         fprintf(stderr, "linkwatch: error: %s\n", err);
-        goto out;
+        return -1;
     }
-    th = NULL;
-    lw_log(LOG_LVL_INFO, "rules: %zu loaded, %zu failed from %zu file(s)", s->rules.loaded,
-           s->rules.failed, s->rules.files);
-    rc = 0;
-out:
-    threshold_free(th);
-    free_paths(paths, n);
-    free(classes);
-    return rc;
+    return 0;
+}
+
+/* Stops reloads: the control thread first, so no set is freed under the
+ * final flush. */
+static void stop_control(struct sensor *s)
+{
+    s->reload.stopping = 1;
+    control_stop(s->control);
+    s->control = NULL;
 }
 
 static int sensor_run(struct sensor *s, const struct options *o)
@@ -529,10 +624,12 @@ static int sensor_run(struct sensor *s, const struct options *o)
         output_close(s->out);
         return 1;
     }
-    if (load_rules(s, o) < 0) {
+    if (start_rules(s, o) < 0) {
+        stop_control(s);
         worker_destroy(&s->worker);
+        if (s->reload_ready)
+            reload_destroy(&s->reload);
         output_close(s->out);
-        rule_load_report_free(&s->rules);
         return 1;
     }
     jbuf_init(&s->jb);
@@ -542,6 +639,7 @@ static int sensor_run(struct sensor *s, const struct options *o)
     if ((o->iface ? run_live(s, o) : run_files(s, o)) < 0)
         s->errors++;
 
+    stop_control(s);
     worker_flush(&s->worker, FLOW_END_SHUTDOWN);
     emit_stats(s, s->live ? lw_now_real_usec() : s->last_ts);
     output_flush(s->out);
@@ -549,9 +647,8 @@ static int sensor_run(struct sensor *s, const struct options *o)
     print_summary(s, logdir, secs);
 
     worker_destroy(&s->worker);
-    detect_engine_free(s->detect);
-    s->detect = NULL;
-    rule_load_report_free(&s->rules);
+    reload_destroy(&s->reload);
+    s->reload_ready = 0;
     jbuf_free(&s->jb);
     output_close(s->out);
     s->out = NULL;

@@ -5,6 +5,7 @@
 #include "worker.h"
 #include "detect.h"
 #include "eve.h"
+#include "ruleset.h"
 #include "threshold.h"
 #include "log.h"
 
@@ -161,9 +162,75 @@ int worker_set_detect(struct worker *w, const struct detect_engine *e, struct th
     return 0;
 }
 
+void worker_use_rules(struct worker *w, struct rules_slot *slot)
+{
+    w->rules = slot;
+}
+
+/* Threshold counters survive a reload when the rule is the same gid:sid and
+ * rev. The rev is the one kept with the counter, so the set that counted
+ * may already be gone. */
+static int carry_keep(void *arg, uint32_t gid, uint32_t sid, uint32_t rev)
+{
+    return ruleset_rev(arg, gid, sid) == (int64_t)rev;
+}
+
+/* Moves to the published set: its engine, and this worker's scratch and
+ * threshold context from it. Nothing of the previous set is read: it may be
+ * freed already when the worker was offline (blocked in a read). */
+static void worker_switch_rules(struct worker *w, struct ruleset *rs)
+{
+    struct detect_thread *dt = NULL;
+    struct threshold_ctx *th = NULL;
+
+    if (rs && w->id < rs->nworkers) {
+        dt = rs->dt[w->id];
+        th = rs->th[w->id];
+        rs->dt[w->id] = NULL;
+        rs->th[w->id] = NULL;
+    }
+    if (th && w->th)
+        threshold_carry_over(th, w->th, carry_keep, rs);
+    detect_thread_free(w->dt);
+    threshold_free(w->th);
+    w->dt = dt;
+    w->th = th;
+    w->detect = rs && dt ? rs->engine : NULL;
+    w->rs_version = rs ? rs->version : 0;
+    w->rule_switches++;
+}
+
+/* Back from offline (or between packets): announce the epoch first, so a
+ * reload that publishes after we look cannot free what we then use. */
+static inline void worker_rules_enter(struct worker *w)
+{
+    struct ruleset *rs;
+
+    rules_slot_quiescent(w->rules, w->id);
+    rs = rules_slot_get(w->rules);
+    if ((rs ? rs->version : 0) != w->rs_version)
+        worker_switch_rules(w, rs);
+}
+
+void worker_offline(struct worker *w)
+{
+    if (w->rules)
+        rules_slot_offline(w->rules, w->id);
+}
+
+void worker_idle(struct worker *w)
+{
+    if (!w->rules)
+        return;
+    worker_rules_enter(w);
+    rules_slot_quiescent(w->rules, w->id);
+}
+
 void worker_destroy(struct worker *w)
 {
     /* Ended flows free their DPI state; flush before destroying anything. */
+    if (w->rules && w->flows)
+        worker_rules_enter(w);
     flow_table_flush(w->flows, FLOW_END_SHUTDOWN);
     flow_table_free(w->flows);
     w->flows = NULL;
@@ -194,8 +261,23 @@ static void worker_tick(struct worker *w)
     w->next_expire = w->now + EXPIRE_STEP_USEC;
 }
 
+static void worker_run(struct worker *w, const uint8_t *data, uint32_t caplen,
+                       uint32_t wirelen, uint64_t ts_usec);
+
 void worker_packet(struct worker *w, const uint8_t *data, uint32_t caplen,
                    uint32_t wirelen, uint64_t ts_usec)
+{
+    if (!w->rules) {
+        worker_run(w, data, caplen, wirelen, ts_usec);
+        return;
+    }
+    worker_rules_enter(w);
+    worker_run(w, data, caplen, wirelen, ts_usec);
+    rules_slot_quiescent(w->rules, w->id);
+}
+
+static void worker_run(struct worker *w, const uint8_t *data, uint32_t caplen,
+                       uint32_t wirelen, uint64_t ts_usec)
 {
     struct packet *p = &w->pkt;
     struct flow *f;
@@ -224,5 +306,9 @@ void worker_packet(struct worker *w, const uint8_t *data, uint32_t caplen,
 
 void worker_flush(struct worker *w, enum flow_end_reason why)
 {
+    /* Ending flows runs flow-level rules: with the current set, not with
+     * one freed while this worker was offline. */
+    if (w->rules)
+        worker_rules_enter(w);
     flow_table_flush(w->flows, why);
 }

@@ -17,6 +17,8 @@
 struct detect_engine;
 struct detect_thread;
 struct threshold_ctx;
+struct rules_slot;
+struct ruleset;
 
 struct worker {
     unsigned id;
@@ -31,6 +33,9 @@ struct worker {
     struct detect_thread *dt;  /* this worker's scratch for detect */
     struct threshold_ctx *th;  /* this worker's thresholds (owned), NULL: none */
     uint64_t alerts;           /* alert events produced */
+    struct rules_slot *rules;  /* where reloads publish rule sets; NULL: worker_set_detect() only */
+    uint64_t rs_version;       /* version of the set this worker matches with, 0: none */
+    uint64_t rule_switches;    /* rule sets switched to */
     uint64_t now;              /* latest capture time seen (usec), never goes back */
     uint64_t next_expire;      /* capture time of the next timeout scan */
     struct packet pkt;         /* reused for every packet: no per-packet allocation */
@@ -48,6 +53,21 @@ void worker_destroy(struct worker *w);
  * detect scratch cannot be allocated (the worker keeps its old engine). */
 int worker_set_detect(struct worker *w, const struct detect_engine *e, struct threshold_ctx *th,
                       char *err, size_t errlen);
+
+/* Makes the worker follow the rule sets published in slot: before each
+ * packet it switches to the current one (taking that set's scratch and
+ * threshold context for this worker, carrying over the counters of rules
+ * whose sid and rev did not change), and after each packet it reports a
+ * quiescent point. */
+void worker_use_rules(struct worker *w, struct rules_slot *slot);
+
+/* Before a read that may block (a live capture, a pipe): the worker holds
+ * no rule set until its next packet, so reloads need not wait for it. */
+void worker_offline(struct worker *w);
+
+/* Between packets with nothing to do (live read timed out, next file):
+ * picks up a new rule set and reports a quiescent point. */
+void worker_idle(struct worker *w);
 
 /* Switches the link type (a new capture file); flows carry over. */
 void worker_set_datalink(struct worker *w, int dlt);

@@ -18,6 +18,10 @@
  *                                               evenly over the load order
  *                              With rules, prints the rule count, compile time,
  *                              Hyperscan bytes and the RSS the engine added.
+ *   bench pick-rules OUT N PATH...
+ *                              writes to OUT the source lines of N of the rules
+ *                              of PATH... that load, spread evenly (a rule set
+ *                              of a given size for the reload benchmark)
  *
  * Compare with ../shared/bench/pcapread (the bare libpcap read loop) on the
  * same file; tests/bench/run.sh does both.
@@ -145,19 +149,6 @@ static int cmd_replicate(const char *in, const char *out, unsigned n)
     return 0;
 }
 
-static long rss_kb(void)
-{
-    long pages = 0, rss = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-
-    if (f) {
-        if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
-            rss = 0;
-        fclose(f);
-    }
-    return rss * 4;
-}
-
 /* Keeps `keep` rules of l, evenly spaced over the load order. */
 static void thin_rules(struct rule_list *l, size_t keep)
 {
@@ -181,7 +172,7 @@ static struct detect_engine *bench_rules(const struct lw_config *cfg, const char
     struct detect_engine_stats st;
     struct detect_engine *e;
     char err[512];
-    long rss0 = rss_kb();
+    int64_t rss0 = lw_rss_bytes();
     struct rule_list *l = ruleset_load_files(paths, np, cfg, classes, &rep);
 
     if (!l)
@@ -197,7 +188,7 @@ static struct detect_engine *bench_rules(const struct lw_config *cfg, const char
     fprintf(stderr, "rules: %zu loaded (%zu failed), %zu used; load %.2f s, compile %.2f s, "
             "%zu groups, %zu fast patterns, %zu IP-only, Hyperscan %.1f MB, engine RSS +%ld MB\n",
             rep.loaded, rep.failed, st.rules, rep.usec / 1e6, st.compile_usec / 1e6, st.groups,
-            st.patterns, st.iponly, st.db_bytes / 1048576.0, (rss_kb() - rss0) / 1024);
+            st.patterns, st.iponly, st.db_bytes / 1048576.0, (long)((lw_rss_bytes() - rss0) >> 20));
     rule_load_report_free(&rep);
     return e;
 }
@@ -271,6 +262,54 @@ static int cmd_pipeline(const char *path, unsigned rounds, char **extra, int nex
     return 0;
 }
 
+/* The text of line `line` of file path (one-line rules: ET Open writes
+ * each rule on one line). Returns 0 when found. */
+static int source_line(const char *path, uint32_t line, char *buf, size_t len)
+{
+    FILE *f = fopen(path, "r");
+    uint32_t n = 0;
+    int rc = -1;
+
+    if (!f)
+        return -1;
+    while (fgets(buf, (int)len, f))
+        if (++n == line) {
+            rc = 0;
+            break;
+        }
+    fclose(f);
+    return rc;
+}
+
+static int cmd_pick_rules(const char *out, size_t n, const char **paths, size_t np)
+{
+    struct rule_load_report rep;
+    struct lw_config cfg;
+    char err[256];
+    static char line[65536];
+    struct rule_list *l;
+    FILE *f;
+    size_t written = 0;
+
+    if (config_load(&cfg, NULL, NULL, 0, err, sizeof err) < 0)
+        return 1;
+    l = ruleset_load_files(paths, np, &cfg, NULL, &rep);
+    if (!l || !(f = fopen(out, "w")))
+        return 1;
+    thin_rules(l, n);
+    for (size_t i = 0; i < l->n; i++)
+        if (l->v[i]->file && source_line(l->v[i]->file, l->v[i]->line, line, sizeof line) == 0) {
+            fputs(line, f);
+            written++;
+        }
+    fclose(f);
+    fprintf(stderr, "bench: %zu rules written to %s\n", written, out);
+    rule_list_free(l);
+    rule_load_report_free(&rep);
+    config_free(&cfg);
+    return written ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 5 && strcmp(argv[1], "replicate") == 0)
@@ -278,6 +317,10 @@ int main(int argc, char **argv)
     if (argc >= 3 && strcmp(argv[1], "pipeline") == 0)
         return cmd_pipeline(argv[2], argc >= 4 ? (unsigned)atoi(argv[3]) : 1,
                             argv + 4, argc > 4 ? argc - 4 : 0);
-    fprintf(stderr, "usage: bench replicate IN OUT N | bench pipeline FILE [ROUNDS] [key=value ...]\n");
+    if (argc >= 5 && strcmp(argv[1], "pick-rules") == 0)
+        return cmd_pick_rules(argv[2], strtoul(argv[3], NULL, 10), (const char **)argv + 4,
+                              (size_t)argc - 4);
+    fprintf(stderr, "usage: bench replicate IN OUT N | bench pipeline FILE [ROUNDS] [key=value ...]"
+            " | bench pick-rules OUT N PATH...\n");
     return 2;
 }

@@ -61,6 +61,35 @@ if [ -d "$et" ]; then
 else
     echo "ET Open: no $et - rule engine benchmark skipped"
 fi
+# Reload latency: a sensor idle on a FIFO, reloaded 5 times over its control
+# socket; request -> new set live, as the reload reply reports it.
+reload_bench() {   # label rules-path [linkwatch args...]
+    local label=$1 rules=$2; shift 2
+    local fifo=$work/reload.fifo sock=$work/reload.sock i
+    rm -f "$fifo"; mkfifo "$fifo"
+    exec 3<>"$fifo"
+    printf '\xd4\xc3\xb2\xa1\x02\x00\x04\x00\0\0\0\0\0\0\0\0\0\0\x04\0\x01\0\0\0' >&3
+    "$b/linkwatch" -c "$s/linkwatch.yaml" -S "$rules" -r "$fifo" -l "$work/reload-out" \
+        --set control.socket="$sock" --set logging.level=error "$@" > /dev/null 2>&1 3>&- &
+    local pid=$!
+    for i in $(seq 1 600); do "$b/linkwatchctl" -s "$sock" ruleset > /dev/null 2>&1 && break; sleep 0.1; done
+    for i in 1 2 3 4 5; do
+        "$b/linkwatchctl" -s "$sock" --json reload 2> /dev/null
+    done | jq -rs --arg l "$label" '"\($l|.[0:23] + (" " * (24 - (.[0:23]|length)))) \(.[0].rules_loaded) rules; latency ms " +
+        ([.[].latency_ms | . * 10 | round / 10 | tostring] | join(" ")) +
+        "; compile ms \(map(.compile_ms) | add / length | round); new set +\(map(.memory_bytes) | add / length / 1048576 | round) MB" +
+        "; RSS after \(map(.rss_after_bytes) | max / 1048576 | round) MB; old freed: \(map(.old_freed) | all)"'
+    "$b/linkwatchctl" -s "$sock" shutdown > /dev/null 2>&1
+    exec 3>&-
+    wait "$pid" 2> /dev/null || true
+    rm -f "$fifo"
+}
+reload_bench "reload shipped rules" "$s/rules"
+if [ -d "$et" ]; then
+    "$b/tests/bench/bench" pick-rules "$work/et100.rules" 100 "$et" 2> /dev/null
+    reload_bench "reload ET Open 100" "$work/et100.rules" --set rules.classification-file="$et/classification.config"
+    reload_bench "reload ET Open all" "$et" --set rules.classification-file="$et/classification.config"
+fi
 if [ -f "$shared_bench/mkrules.sh" ]; then
     bash "$shared_bench/mkrules.sh" "$work/synthetic.rules" 2> /dev/null
     printf '%-24s ' "+synthetic rules"

@@ -399,6 +399,9 @@ def live_reloads(tap, binary, src, tmp, py, base_pcap, rules_a, rules_b, shared)
             return
         tap.ok(not bad, "live: %d reloads during a %d packets/s replay all report ok" % (RELOADS, pps),
                bad[:3])
+        tap.ok(s1.p.returncode == 0 and s0.p.returncode == 0 and
+               "Sanitizer" not in s1.err + s0.err and "runtime error:" not in s1.err + s0.err,
+               "live: both sensors exit 0 without a sanitizer report", (s1.err + s0.err)[-3000:])
         st1 = [e["stats"] for e in ev1 if e.get("event_type") == "stats"]
         cap = st1[-1]["capture"] if st1 else {}
         tap.ok(cap.get("kernel_drops", -1) == 0 and cap.get("kernel_ifdrops", 0) == 0,
@@ -431,6 +434,15 @@ def idle_sensor(binary, src, tmp, name, rules_path, extra=()):
     return s
 
 
+def start_idle(tap, binary, src, tmp, name, rules_path, extra=(), timeout=20):
+    """idle_sensor() once its control socket answers, else None (a failed check)."""
+    s = idle_sensor(binary, src, tmp, name, rules_path, extra)
+    if tap.ok(s.wait_socket(timeout=timeout), "%s: sensor up" % name):
+        return s
+    stop_idle(s)
+    return None
+
+
 def stop_idle(s):
     s.ctl_run("shutdown")
     os.close(s.hold)
@@ -444,9 +456,8 @@ def bad_files(tap, binary, src, tmp, rules_a, n_a):
                         'alert tcp any any -> any any (msg:"no sid";)\n')
     lines = rules_a.count("\n")
 
-    s = idle_sensor(binary, src, tmp, "default", rules)
-    if not tap.ok(s.wait_socket(), "bad files: sensor up"):
-        stop_idle(s)
+    s = start_idle(tap, binary, src, tmp, "default", rules)
+    if not s:
         return
     _, before = s.ctl_json("ruleset")
     write_atomic(rules, broken)
@@ -473,9 +484,8 @@ def bad_files(tap, binary, src, tmp, rules_a, n_a):
     tap.ok(stop_idle(s) == 0, "default policy: sensor exits 0", s.err[-1500:])
 
     write_atomic(rules, rules_a)
-    s = idle_sensor(binary, src, tmp, "strict", rules, ["--set", "rules.strict=yes"])
-    if not tap.ok(s.wait_socket(), "strict: sensor up"):
-        stop_idle(s)
+    s = start_idle(tap, binary, src, tmp, "strict", rules, ["--set", "rules.strict=yes"])
+    if not s:
         return
     _, before = s.ctl_json("ruleset")
     write_atomic(rules, broken)
@@ -507,9 +517,8 @@ def bad_files(tap, binary, src, tmp, rules_a, n_a):
     tap.ok(stop_idle(s) == 0, "strict: sensor exits 0", s.err[-1500:])
 
     # rules.watch: writing the file reloads it.
-    s = idle_sensor(binary, src, tmp, "watch", rules, ["--set", "rules.watch=yes"])
-    if not tap.ok(s.wait_socket(), "watch: sensor up"):
-        stop_idle(s)
+    s = start_idle(tap, binary, src, tmp, "watch", rules, ["--set", "rules.watch=yes"])
+    if not s:
         return
     _, before = s.ctl_json("ruleset")
     write_atomic(rules, rules_a + 'alert tcp any any -> any 9 (msg:"added"; sid:9999002;)\n')
@@ -544,10 +553,10 @@ def memory(tap, binary, src, tmp):
     if b"libasan" in ldd.stdout:
         tap.ok(True, "memory: skipped under ASan (its quarantine keeps freed memory) # SKIP")
         return
-    s = idle_sensor(binary, src, tmp, "mem", et,
-                    ["--set", "rules.classification-file=" + os.path.join(et, "classification.config")])
-    if not tap.ok(s.wait_socket(timeout=120), "memory: sensor up with ET Open"):
-        stop_idle(s)
+    s = start_idle(tap, binary, src, tmp, "memory", et,
+                   ["--set", "rules.classification-file=" + os.path.join(et, "classification.config")],
+                   timeout=120)
+    if not s:
         return
     pid = s.p.pid
     rss, peaks, mems = [], [], []
@@ -576,9 +585,7 @@ def main():
     tap = lwtest.Tap()
     binary = lwtest.find_binary()
     src = lwtest.srcdir()
-    py = lwtest.scapy_python()
-    if py is None:
-        lwtest.skip("no python3 with scapy (apt-get install python3-scapy)")
+    py = lwtest.require_scapy()
     if not os.path.exists(os.path.join(os.path.dirname(binary), "linkwatchctl")):
         lwtest.skip("linkwatchctl not built")
     lines = shipped_rule_lines(src)

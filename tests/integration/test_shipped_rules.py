@@ -121,9 +121,7 @@ def main():
     tap = lwtest.Tap()
     binary = lwtest.find_binary()
     src = lwtest.srcdir()
-    py = lwtest.scapy_python()
-    if py is None:
-        lwtest.skip("no python3 with scapy (apt-get install python3-scapy)")
+    py = lwtest.require_scapy()
     sids = shipped_sids(src)
     tap.ok(len(sids) > 0 and all(9000001 <= s <= 9000999 for s in sids),
            "shipped sids are in 9000001-9000999", sorted(sids))

@@ -34,10 +34,8 @@ struct control {
     void *arg;
 };
 
-void control_request_reload(void)
+static void wake(char b)
 {
-    char b = 'r';
-
     if (wake_pipe[1] >= 0) {
         int saved = errno;
         ssize_t n = write(wake_pipe[1], &b, 1);
@@ -45,6 +43,16 @@ void control_request_reload(void)
         (void)n;   /* a full pipe already holds a request */
         errno = saved;
     }
+}
+
+void control_request_reload(void)
+{
+    wake('r');
+}
+
+void control_request_reopen(void)
+{
+    wake('o');
 }
 
 static int make_dir_for(const char *path)
@@ -162,8 +170,12 @@ static int read_watch(struct control *c)
     return hit;
 }
 
-/* Drains the self-pipe: 'r' asks for a reload, 'q' for the thread to end.
- * Returns 'q', 'r' or 0. */
+#define WANT_QUIT   1
+#define WANT_RELOAD 2
+#define WANT_REOPEN 4
+
+/* Drains the self-pipe: 'r' asks for a reload, 'o' for a reopen, 'q' for
+ * the thread to end. Returns WANT_* bits. */
 static int drain_pipe(void)
 {
     char buf[64];
@@ -172,23 +184,23 @@ static int drain_pipe(void)
 
     while ((n = read(wake_pipe[0], buf, sizeof buf)) > 0)
         for (ssize_t k = 0; k < n; k++)
-            if (buf[k] == 'q' || (buf[k] == 'r' && what == 0))
-                what = buf[k];
+            what |= buf[k] == 'q' ? WANT_QUIT : buf[k] == 'r' ? WANT_RELOAD :
+                    buf[k] == 'o' ? WANT_REOPEN : 0;
     return what;
 }
 
-/* Runs a reload whose reply only goes to the log. */
-static void background_reload(struct control *c, const char *origin)
+/* Runs a command whose reply only goes to the log. */
+static void background(struct control *c, const char *cmd, const char *origin)
 {
     char *text = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&text, &len);
 
     if (!out) {
-        log_error("reload (%s): out of memory", origin);
+        log_error("%s (%s): out of memory", cmd, origin);
         return;
     }
-    c->handler(c->arg, "reload", origin, 0, out);
+    c->handler(c->arg, cmd, origin, 0, out);
     fclose(out);
     free(text);                    /* the handler logs what happened */
 }
@@ -290,10 +302,12 @@ static void *control_main(void *arg)
             if (pfd[i].fd == wake_pipe[0]) {
                 int what = drain_pipe();
 
-                if (what == 'q')
+                if (what & WANT_QUIT)
                     return NULL;
-                if (what == 'r')
-                    background_reload(c, "sighup");
+                if (what & WANT_REOPEN)
+                    background(c, "reopen-logs", "sigusr1");
+                if (what & WANT_RELOAD)
+                    background(c, "reload", "sighup");
             } else if (pfd[i].fd == c->listen_fd) {
                 int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
@@ -307,7 +321,7 @@ static void *control_main(void *arg)
         }
         if (reload_at && lw_now_mono_usec() >= reload_at) {
             reload_at = 0;
-            background_reload(c, "watch");
+            background(c, "reload", "watch");
         }
     }
     return NULL;

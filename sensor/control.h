@@ -44,8 +44,10 @@ struct control *control_start(const struct control_config *cfg, char *err, size_
  * socket, frees everything. */
 void control_stop(struct control *c);
 
-/* Asks the control thread for a reload. Async-signal-safe (SIGHUP). */
+/* Asks the control thread for a reload (SIGHUP) or for the log files to
+ * be reopened (SIGUSR1: handler command "reopen-logs"). Async-signal-safe. */
 void control_request_reload(void);
+void control_request_reopen(void);
 
 /* Whether the socket is up (for messages and tests). */
 const char *control_socket_path(const struct control *c);

@@ -16,6 +16,7 @@
 #include "detect.h"
 #include "eve.h"
 #include "log.h"
+#include "metrics.h"
 #include "output.h"
 #include "reload.h"
 #include "rule-parse.h"
@@ -45,6 +46,7 @@ struct sensor {
     struct reload_state reload;    /* the rule sets, start-up load and reloads */
     int reload_ready;
     struct control *control;       /* linkwatchctl, SIGHUP, rules.watch */
+    struct metrics *metrics;       /* /metrics, NULL when off */
     struct capture_stats cap;
     struct jbuf jb;
     uint64_t start_mono;
@@ -148,7 +150,17 @@ static void on_stop(int sig)
     stop_requested = 1;
     capture_interrupt();
 }
-static void on_reopen(int sig) { reopen_requested = 1; }
+static volatile sig_atomic_t control_running;
+
+/* The control thread reopens the logs at once, even while capture waits for
+ * packets; without it, the capture loop does between packets. */
+static void on_reopen(int sig)
+{
+    if (control_running)
+        control_request_reopen();
+    else
+        reopen_requested = 1;
+}
 static void on_reload(int sig) { control_request_reload(); }
 
 static void install_signals(void)
@@ -542,6 +554,140 @@ static int control_command(void *arg, const char *cmd, const char *origin, int j
     return -1;
 }
 
+#define LD(x) ((double)__atomic_load_n(&(x), __ATOMIC_RELAXED))
+
+static void emit_ctable_alert(void *arg, const char *key, uint32_t tag, uint64_t n, uint64_t bytes)
+{
+    char gid[16], sev[16];
+    const char *colon = strchr(key, ':');
+
+    (void)bytes;
+    snprintf(gid, sizeof gid, "%.*s", colon ? (int)(colon - key) : 0, key);
+    snprintf(sev, sizeof sev, "%u", tag);
+    metrics_sample(arg, "linkwatch_alerts_total", (double)n, "gid", gid, "sid", colon ? colon + 1 : key,
+                   "severity", sev, NULL);
+}
+
+static void emit_ctable_app(void *arg, const char *key, uint32_t tag, uint64_t n, uint64_t bytes)
+{
+    FILE **o = arg;
+
+    (void)tag;
+    metrics_sample(o[0], "linkwatch_app_flows_total", (double)n, "protocol", key, NULL);
+    metrics_sample(o[1], "linkwatch_app_bytes_total", (double)bytes, "protocol", key, NULL);
+}
+
+/* Everything /metrics shows. Counters the worker writes are read relaxed. */
+static void collect_metrics(void *arg, FILE *out)
+{
+    struct sensor *s = arg;
+    const struct decode_stats *d = &s->worker.dec.stats;
+    const struct flow_stats *f = flow_table_stats(s->worker.flows);
+    struct output_exporter_stats xs[8];
+    size_t nx = output_exporters(s->out, xs, 8);
+    char *app_bytes = NULL;
+    size_t app_len = 0;
+    FILE *o2;
+
+    metrics_family(out, "linkwatch_build_info", "gauge", "Build of the sensor.");
+    metrics_sample(out, "linkwatch_build_info", 1, "version", PACKAGE_VERSION, "sensor_id", s->cfg.sensor_id, NULL);
+    metrics_family(out, "linkwatch_uptime_seconds", "gauge", "Seconds since start.");
+    metrics_sample(out, "linkwatch_uptime_seconds", (double)(lw_now_mono_usec() - s->start_mono) / 1e6, NULL);
+    metrics_family(out, "linkwatch_packets_total", "counter", "Packets read from the capture.");
+    metrics_sample(out, "linkwatch_packets_total", LD(s->cap.packets), NULL);
+    metrics_family(out, "linkwatch_bytes_total", "counter", "Wire bytes read from the capture.");
+    metrics_sample(out, "linkwatch_bytes_total", LD(s->cap.bytes), NULL);
+    metrics_family(out, "linkwatch_kernel_packets_total", "counter", "Packets the kernel received (live capture).");
+    metrics_sample(out, "linkwatch_kernel_packets_total", LD(s->cap.kernel_packets), NULL);
+    metrics_family(out, "linkwatch_kernel_drops_total", "counter", "Packets the kernel dropped: the sensor did not keep up.");
+    metrics_sample(out, "linkwatch_kernel_drops_total", LD(s->cap.kernel_drops), NULL);
+    metrics_family(out, "linkwatch_interface_drops_total", "counter", "Packets the interface dropped.");
+    metrics_sample(out, "linkwatch_interface_drops_total", LD(s->cap.kernel_ifdrops), NULL);
+
+    metrics_family(out, "linkwatch_decoded_packets_total", "counter", "Packets decoded, by layer.");
+    for (int i = 0; i < DECODE_LAYER_MAX; i++)
+        metrics_sample(out, "linkwatch_decoded_packets_total", LD(d->layer[i]),
+                       "layer", decode_layer_name((enum decode_layer)i), NULL);
+    metrics_family(out, "linkwatch_invalid_packets_total", "counter", "Malformed packets refused.");
+    metrics_sample(out, "linkwatch_invalid_packets_total", LD(d->invalid), NULL);
+    metrics_family(out, "linkwatch_decode_events_total", "counter", "Decoder events (malformed input, anomalies), by reason.");
+    for (int i = 0; i < DE_MAX; i++)
+        if (__atomic_load_n(&d->event[i], __ATOMIC_RELAXED))
+            metrics_sample(out, "linkwatch_decode_events_total", LD(d->event[i]),
+                           "reason", decode_event_name((enum decode_event)i), NULL);
+
+    metrics_family(out, "linkwatch_flows_active", "gauge", "Flows in the flow table.");
+    metrics_sample(out, "linkwatch_flows_active", LD(f->active), NULL);
+    metrics_family(out, "linkwatch_flows_created_total", "counter", "Flows created.");
+    metrics_sample(out, "linkwatch_flows_created_total", LD(f->created), NULL);
+    metrics_family(out, "linkwatch_flows_ended_total", "counter", "Flows ended, by reason.");
+    for (int r = FLOW_END_TIMEOUT; r <= FLOW_END_SHUTDOWN; r++)
+        metrics_sample(out, "linkwatch_flows_ended_total", LD(f->ended[r]),
+                       "reason", flow_end_reason_name((enum flow_end_reason)r), NULL);
+
+    metrics_family(out, "linkwatch_app_flows_total", "counter", "Ended flows by nDPI protocol.");
+    o2 = open_memstream(&app_bytes, &app_len);
+    if (o2) {
+        FILE *pair[2] = { out, o2 };
+
+        metrics_family(o2, "linkwatch_app_bytes_total", "counter", "Bytes of ended flows by nDPI protocol.");
+        ctable_each(s->worker.app_counts, emit_ctable_app, pair);
+        fclose(o2);
+        fwrite(app_bytes, 1, app_len, out);
+        free(app_bytes);
+    }
+    metrics_family(out, "linkwatch_alerts_total", "counter", "Alerts, by rule and severity.");
+    ctable_each(s->worker.alert_counts, emit_ctable_alert, out);
+
+    pthread_mutex_lock(&s->reload.slot.lock);
+    {
+        const struct ruleset *rs = rules_slot_get(&s->reload.slot);
+
+        metrics_family(out, "linkwatch_rules_loaded", "gauge", "Rules in the live rule set.");
+        metrics_sample(out, "linkwatch_rules_loaded", rs ? (double)rs->rep.loaded : 0, NULL);
+        metrics_family(out, "linkwatch_rules_failed", "gauge", "Rules of the live set's files that did not load.");
+        metrics_sample(out, "linkwatch_rules_failed", rs ? (double)rs->rep.failed : 0, NULL);
+        metrics_family(out, "linkwatch_ruleset_version", "gauge", "Version of the live rule set (1 at start, +1 per reload).");
+        metrics_sample(out, "linkwatch_ruleset_version", rs ? (double)rs->version : 0, NULL);
+        metrics_family(out, "linkwatch_rule_reloads_total", "counter", "Rule reloads attempted.");
+        metrics_sample(out, "linkwatch_rule_reloads_total", (double)s->reload.reloads, NULL);
+        metrics_family(out, "linkwatch_rule_reload_failures_total", "counter", "Rule reloads that kept the old set.");
+        metrics_sample(out, "linkwatch_rule_reload_failures_total", (double)s->reload.reload_failures, NULL);
+        metrics_family(out, "linkwatch_rule_reload_last_latency_seconds", "gauge", "Request to new set live, last reload.");
+        metrics_sample(out, "linkwatch_rule_reload_last_latency_seconds", (double)s->reload.last_latency_usec / 1e6, NULL);
+        metrics_family(out, "linkwatch_rule_reload_last_status", "gauge", "Last reload: 0 ok, 1 loaded with errors, 2 kept old, 3 failed.");
+        metrics_sample(out, "linkwatch_rule_reload_last_status", (double)s->reload.last_status, NULL);
+    }
+    pthread_mutex_unlock(&s->reload.slot.lock);
+
+    metrics_family(out, "linkwatch_events_total", "counter", "Events produced, by type.");
+    for (int t = 0; t < EVT_MAX; t++)
+        metrics_sample(out, "linkwatch_events_total", (double)output_count(s->out, (enum event_type)t),
+                       "type", event_type_name((enum event_type)t), NULL);
+    metrics_family(out, "linkwatch_exporter_events_total", "counter",
+                   "Events per exporter: written, failed (sink refused), dropped (queue full).");
+    for (size_t i = 0; i < nx; i++) {
+        metrics_sample(out, "linkwatch_exporter_events_total", (double)xs[i].written, "exporter", xs[i].name, "result", "written", NULL);
+        metrics_sample(out, "linkwatch_exporter_events_total", (double)xs[i].failed, "exporter", xs[i].name, "result", "failed", NULL);
+        metrics_sample(out, "linkwatch_exporter_events_total", (double)xs[i].dropped, "exporter", xs[i].name, "result", "dropped", NULL);
+    }
+    metrics_family(out, "linkwatch_exporter_alerts_spooled_total", "counter", "Alerts put in an exporter's disk spool.");
+    for (size_t i = 0; i < nx; i++)
+        metrics_sample(out, "linkwatch_exporter_alerts_spooled_total", (double)xs[i].spooled, "exporter", xs[i].name, NULL);
+    metrics_family(out, "linkwatch_exporter_spool_pending", "gauge", "Spooled alerts not yet delivered.");
+    for (size_t i = 0; i < nx; i++)
+        metrics_sample(out, "linkwatch_exporter_spool_pending", (double)xs[i].spool_pending, "exporter", xs[i].name, NULL);
+    metrics_family(out, "linkwatch_exporter_alerts_lost_total", "counter", "Alerts lost: the spool was full.");
+    for (size_t i = 0; i < nx; i++)
+        metrics_sample(out, "linkwatch_exporter_alerts_lost_total", (double)xs[i].spool_lost, "exporter", xs[i].name, NULL);
+    metrics_family(out, "linkwatch_exporter_queue_bytes", "gauge", "Bytes waiting in an exporter's queue.");
+    for (size_t i = 0; i < nx; i++)
+        metrics_sample(out, "linkwatch_exporter_queue_bytes", (double)xs[i].queue_bytes, "exporter", xs[i].name, NULL);
+
+    metrics_family(out, "linkwatch_worker_packets_total", "counter", "Packets each worker processed.");
+    metrics_sample(out, "linkwatch_worker_packets_total", LD(d->pkts), "worker", "0", NULL);
+}
+
 /* Loads the rules (rules.files or -S, threshold.config) as rule set version
  * 1 and starts the control thread that reloads them. A rule that does not
  * load is logged as file:line: reason and skipped (rules.strict refuses to
@@ -585,6 +731,7 @@ static int start_rules(struct sensor *s, const struct options *o)
     cc.handler = control_command;
     cc.arg = s;
     s->control = control_start(&cc, err, sizeof err);
+    control_running = s->control != NULL;
     free_paths(dirs, nwatch);
     if (!s->control) {
         fprintf(stderr, "linkwatch: error: %s\n", err);
@@ -597,6 +744,7 @@ static int start_rules(struct sensor *s, const struct options *o)
  * final flush. */
 static void stop_control(struct sensor *s)
 {
+    control_running = 0;
     s->reload.stopping = 1;
     control_stop(s->control);
     s->control = NULL;
@@ -632,6 +780,11 @@ static int sensor_run(struct sensor *s, const struct options *o)
         output_close(s->out);
         return 1;
     }
+    if (s->cfg.metrics.enabled) {
+        s->metrics = metrics_start(s->cfg.metrics.listen, collect_metrics, s, err, sizeof err);
+        if (!s->metrics)
+            log_warning("%s; no /metrics", err);   /* capture does not depend on it */
+    }
     jbuf_init(&s->jb);
     install_signals();
     s->start_mono = t0 = lw_now_mono_usec();
@@ -640,6 +793,8 @@ static int sensor_run(struct sensor *s, const struct options *o)
         s->errors++;
 
     stop_control(s);
+    metrics_stop(s->metrics);
+    s->metrics = NULL;
     worker_flush(&s->worker, FLOW_END_SHUTDOWN);
     emit_stats(s, s->live ? lw_now_real_usec() : s->last_ts);
     output_flush(s->out);

@@ -1,5 +1,7 @@
 /* util.c - see util.h. */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -129,4 +131,21 @@ int64_t lw_rss_bytes(void)
         rss = 0;
     fclose(f);
     return (int64_t)rss * sysconf(_SC_PAGESIZE);
+}
+
+int lw_send_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+
+    while (n > 0) {
+        ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
 }

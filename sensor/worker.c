@@ -46,9 +46,13 @@ static void worker_alert(void *arg, const struct rule *r, const struct packet *p
 {
     struct worker *w = arg;
 
+    char key[CTABLE_KEY_MAX];
+
     if (f)
         f->flags |= FLOW_F_ALERTED;
-    w->alerts++;
+    __atomic_store_n(&w->alerts, w->alerts + 1, __ATOMIC_RELAXED);
+    snprintf(key, sizeof key, "%u:%u", r->gid, r->sid);
+    ctable_add(w->alert_counts, key, r->priority, 1, 0);
     if (!output_wants(w->out, EVT_ALERT))
         return;
     jbuf_reset(&w->jb);
@@ -63,6 +67,11 @@ static void worker_flow_end(struct flow *f, void *arg)
     int was_done = dpi_flow_result(f) != NULL;
 
     dpi_flow_end(w->dpi, f);
+    {
+        const struct dpi_result *r = dpi_flow_result(f);
+
+        ctable_add(w->app_counts, r ? r->protocol : "Unknown", 0, 1, f->bytes[0] + f->bytes[1]);
+    }
     /* Flow-level rules whose metadata became final only now. */
     if (w->detect)
         detect_flow_end(w->detect, w->dt, w->th, f, worker_alert, w);
@@ -124,12 +133,17 @@ int worker_init(struct worker *w, unsigned id, const struct lw_config *cfg,
         goto fail_flows;
     }
     w->tally = tally_new(TALLY_DEFAULT_CAPACITY);
-    if (!w->tally) {
+    w->alert_counts = ctable_new(65536);
+    w->app_counts = ctable_new(4096);
+    if (!w->tally || !w->alert_counts || !w->app_counts) {
         snprintf(err, errlen, "worker %u: no memory for the tally tables", id);
         goto fail_dpi;
     }
     return 0;
 fail_dpi:
+    tally_free(w->tally);
+    ctable_free(w->alert_counts);
+    ctable_free(w->app_counts);
     dpi_engine_free(w->dpi);
     w->dpi = NULL;
 fail_flows:
@@ -241,6 +255,9 @@ void worker_destroy(struct worker *w)
     w->th = NULL;
     tally_free(w->tally);
     w->tally = NULL;
+    ctable_free(w->alert_counts);
+    ctable_free(w->app_counts);
+    w->alert_counts = w->app_counts = NULL;
     dpi_engine_free(w->dpi);
     w->dpi = NULL;
     decoder_destroy(&w->dec);

@@ -13,6 +13,7 @@
 #include "json.h"
 #include "output.h"
 #include "tally.h"
+#include "ctable.h"
 
 struct detect_engine;
 struct detect_thread;
@@ -33,6 +34,8 @@ struct worker {
     struct detect_thread *dt;  /* this worker's scratch for detect */
     struct threshold_ctx *th;  /* this worker's thresholds (owned), NULL: none */
     uint64_t alerts;           /* alert events produced */
+    struct ctable *alert_counts;   /* "gid:sid" -> alerts, tag = severity (metrics) */
+    struct ctable *app_counts;     /* nDPI protocol -> ended flows, bytes (metrics) */
     struct rules_slot *rules;  /* where reloads publish rule sets; NULL: worker_set_detect() only */
     uint64_t rs_version;       /* version of the set this worker matches with, 0: none */
     uint64_t rule_switches;    /* rule sets switched to */

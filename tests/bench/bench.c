@@ -18,6 +18,9 @@
  *                                               evenly over the load order
  *                              With rules, prints the rule count, compile time,
  *                              Hyperscan bytes and the RSS the engine added.
+ *   bench events N DIR         encodes N flow events (JSON encoder alone), then
+ *                              hands N to the output layer writing DIR/eve.json
+ *                              (queue, exporter thread, eve-file): events/s of each
  *   bench pick-rules OUT N PATH...
  *                              writes to OUT the source lines of N of the rules
  *                              of PATH... that load, spread evenly (a rule set
@@ -34,6 +37,8 @@
 #include "config.h"
 #include "decode.h"
 #include "detect.h"
+#include "eve.h"
+#include "json.h"
 #include "rule-parse.h"
 #include "output.h"
 #include "util.h"
@@ -310,6 +315,77 @@ static int cmd_pick_rules(const char *out, size_t n, const char **paths, size_t 
     return written ? 0 : 1;
 }
 
+/* A flow with TLS-sized metadata strings to encode, made up but typical. */
+static void bench_flow(struct flow *f, uint64_t i)
+{
+    memset(f, 0, sizeof *f);
+    lw_addr_parse("10.1.2.3", &f->key.src);
+    lw_addr_parse("203.0.113.77", &f->key.dst);
+    f->key.sport = (uint16_t)(40000 + i % 20000);
+    f->key.dport = 443;
+    f->key.proto = 6;
+    f->flow_id = 1000000 + i;
+    f->first_ts = 1735700000000000ull + i * 1000;
+    f->last_ts = f->first_ts + 2500000;
+    f->pkts[0] = 12;
+    f->pkts[1] = 14;
+    f->bytes[0] = 1800;
+    f->bytes[1] = 9600;
+    f->tcp_state = FLOW_TCP_CLOSED;
+    f->tcp_flags_ts = f->tcp_flags_tc = 0x1b;
+    f->flags = FLOW_F_TOCLIENT_SEEN;
+    f->end_reason = FLOW_END_TCP_CLOSED;
+}
+
+static int cmd_events(uint64_t n, const char *dir)
+{
+    struct lw_config cfg;
+    struct output *out;
+    struct jbuf j;
+    struct flow f;
+    char err[512];
+    char *sets[] = { "metrics.enabled=no" };
+    uint64_t t0, t1, bytes = 0;
+
+    if (config_load(&cfg, NULL, sets, 1, err, sizeof err) < 0 ||
+        !(out = output_open(&cfg, dir, err, sizeof err))) {
+        fprintf(stderr, "bench: %s\n", err);
+        return 1;
+    }
+    jbuf_init(&j);
+    t0 = lw_now_mono_usec();
+    for (uint64_t i = 0; i < n; i++) {
+        bench_flow(&f, i);
+        jbuf_reset(&j);
+        eve_flow_event(&j, "bench", &f, NULL);
+        bytes += j.len;
+    }
+    t1 = lw_now_mono_usec();
+    printf("JSON encoder: %llu flow events, %.0f events/s, %.0f ns/event, %.0f MB/s\n",
+           (unsigned long long)n, n / ((t1 - t0) / 1e6), (t1 - t0) * 1e3 / n, bytes / ((t1 - t0) / 1e6) / 1e6);
+    t0 = lw_now_mono_usec();
+    for (uint64_t i = 0; i < n; i++) {
+        bench_flow(&f, i);
+        jbuf_reset(&j);
+        eve_flow_event(&j, "bench", &f, NULL);
+        output_event(out, EVT_FLOW, j.buf, j.len);
+    }
+    output_flush(out);
+    t1 = lw_now_mono_usec();
+    {
+        struct output_exporter_stats xs;
+
+        output_exporters(out, &xs, 1);
+        printf("encoder + eve-file: %llu events, %.0f events/s, %.0f ns/event (written %llu, dropped %llu)\n",
+               (unsigned long long)n, n / ((t1 - t0) / 1e6), (t1 - t0) * 1e3 / n,
+               (unsigned long long)xs.written, (unsigned long long)xs.dropped);
+    }
+    jbuf_free(&j);
+    output_close(out);
+    config_free(&cfg);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 5 && strcmp(argv[1], "replicate") == 0)
@@ -317,10 +393,12 @@ int main(int argc, char **argv)
     if (argc >= 3 && strcmp(argv[1], "pipeline") == 0)
         return cmd_pipeline(argv[2], argc >= 4 ? (unsigned)atoi(argv[3]) : 1,
                             argv + 4, argc > 4 ? argc - 4 : 0);
+    if (argc == 4 && strcmp(argv[1], "events") == 0)
+        return cmd_events(strtoull(argv[2], NULL, 10), argv[3]);
     if (argc >= 5 && strcmp(argv[1], "pick-rules") == 0)
         return cmd_pick_rules(argv[2], strtoul(argv[3], NULL, 10), (const char **)argv + 4,
                               (size_t)argc - 4);
     fprintf(stderr, "usage: bench replicate IN OUT N | bench pipeline FILE [ROUNDS] [key=value ...]"
-            " | bench pick-rules OUT N PATH...\n");
+            " | bench events N DIR | bench pick-rules OUT N PATH...\n");
     return 2;
 }

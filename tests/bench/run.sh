@@ -61,6 +61,11 @@ if [ -d "$et" ]; then
 else
     echo "ET Open: no $et - rule engine benchmark skipped"
 fi
+# EVE output: the JSON encoder alone, then through the exporter queue to eve.json.
+rm -rf "$work/events"; mkdir -p "$work/events"
+"$b/tests/bench/bench" events 1000000 "$work/events"
+rm -rf "$work/events"
+
 # Reload latency: a sensor idle on a FIFO, reloaded 5 times over its control
 # socket; request -> new set live, as the reload reply reports it.
 reload_bench() {   # label rules-path [linkwatch args...]

@@ -40,6 +40,8 @@ import threading
 import time
 
 import lwtest
+from lwsensor import (Sensor, idle_sensor, pcap_header, read_pcap, records_bytes,
+                      start_idle, stop_idle, write_atomic)
 
 RELOADS = 50
 # Sids only in file A and only in file B; every other shipped rule is in both.
@@ -50,36 +52,6 @@ PEAK_SLACK = 64 << 20        # documented constant for reload peaks (README): Hy
 
 
 # ---------------------------------------------------------------- pcap helpers
-
-def read_pcap(path):
-    """(linktype, [(ts_us, orig_len, data)]) of a little-endian usec pcap."""
-    with open(path, "rb") as f:
-        hdr = f.read(24)
-        magic, _, _, _, _, snap, linktype = struct.unpack("<IHHiIII", hdr)
-        if magic != 0xa1b2c3d4:
-            raise ValueError("%s: not a little-endian microsecond pcap" % path)
-        recs = []
-        while True:
-            h = f.read(16)
-            if len(h) < 16:
-                break
-            sec, usec, incl, orig = struct.unpack("<IIII", h)
-            recs.append((sec * 1000000 + usec, orig, f.read(incl)))
-    return linktype, recs
-
-
-def pcap_header(linktype):
-    return struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 262144, linktype)
-
-
-def records_bytes(recs, shift_us):
-    out = []
-    for ts, orig, data in recs:
-        ts += shift_us
-        out.append(struct.pack("<IIII", ts // 1000000, ts % 1000000, len(data), orig))
-        out.append(data)
-    return b"".join(out)
-
 
 def base_stream(cases_dir, manifest):
     """Every case capture one after the other, GAP_US apart: (linktype, records)."""
@@ -113,67 +85,7 @@ def shipped_rule_lines(src):
     return out
 
 
-def write_atomic(path, text):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.rename(tmp, path)
-
-
 # ---------------------------------------------------------------- the sensor
-
-class Sensor:
-    """linkwatch running in the background with a control socket."""
-
-    def __init__(self, argv, sock, netns=None):
-        # Output to files, not pipes: a sensor logging many rule errors must
-        # never block on a full pipe nobody reads yet.
-        self.sock = sock
-        self.outf = open(sock + ".stdout", "w+b")
-        self.errf = open(sock + ".stderr", "w+b")
-        self.binary = argv[0]
-        self.ctl = os.path.join(os.path.dirname(argv[0]), "linkwatchctl")
-        if netns:
-            argv = ["ip", "netns", "exec", netns] + argv
-        env = dict(os.environ)
-        env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
-        self.p = subprocess.Popen(argv, stdout=self.outf, stderr=self.errf, env=env)
-        self.out = self.err = ""
-
-    def wait_socket(self, timeout=20):
-        end = time.time() + timeout
-        while time.time() < end:
-            if os.path.exists(self.sock) and self.ctl_run("ruleset")[0] == 0:
-                return True
-            if self.p.poll() is not None:
-                return False
-            time.sleep(0.05)
-        return False
-
-    def ctl_run(self, *args, timeout=120):
-        r = subprocess.run([self.ctl, "-s", self.sock] + list(args), stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, timeout=timeout)
-        return r.returncode, r.stdout.decode("utf-8", "replace") + r.stderr.decode("utf-8", "replace")
-
-    def ctl_json(self, *args):
-        rc, out = self.ctl_run(*(list(args) + ["--json"]))
-        try:
-            return rc, json.loads(out.strip().splitlines()[0])
-        except (ValueError, IndexError):
-            return rc, {"unparsable": out}
-
-    def finish(self, timeout=300):
-        try:
-            self.p.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait()
-        for f, attr in ((self.outf, "out"), (self.errf, "err")):
-            f.seek(0)
-            setattr(self, attr, f.read().decode("utf-8", "replace"))
-            f.close()
-        return self.p.returncode
-
 
 def summary_packets(text):
     m = re.search(r"linkwatch: (\d+) packets", text)
@@ -419,35 +331,6 @@ def live_reloads(tap, binary, src, tmp, py, base_pcap, rules_a, rules_b, shared)
 
 
 # ---------------------------------------------------------------- 3. bad files
-
-def idle_sensor(binary, src, tmp, name, rules_path, extra=()):
-    """A sensor reading a FIFO that stays open and empty: it runs until shut down."""
-    fifo = os.path.join(tmp, name + ".fifo")
-    os.mkfifo(fifo)
-    hold = os.open(fifo, os.O_RDWR)             # keeps the FIFO open without a reader blocking
-    os.write(hold, pcap_header(1))
-    sock = os.path.join(tmp, name + ".sock")
-    s = Sensor([binary, "-c", os.path.join(src, "linkwatch.yaml"), "-S", rules_path, "-r", fifo,
-                "-l", os.path.join(tmp, "out-" + name), "--set", "control.socket=" + sock] + list(extra),
-               sock)
-    s.hold = hold
-    return s
-
-
-def start_idle(tap, binary, src, tmp, name, rules_path, extra=(), timeout=20):
-    """idle_sensor() once its control socket answers, else None (a failed check)."""
-    s = idle_sensor(binary, src, tmp, name, rules_path, extra)
-    if tap.ok(s.wait_socket(timeout=timeout), "%s: sensor up" % name):
-        return s
-    stop_idle(s)
-    return None
-
-
-def stop_idle(s):
-    s.ctl_run("shutdown")
-    os.close(s.hold)
-    return s.finish(timeout=60)
-
 
 def bad_files(tap, binary, src, tmp, rules_a, n_a):
     rules = os.path.join(tmp, "bad.rules")

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "detect.h"
 #include "eve.h"
+#include "geo.h"
 #include "log.h"
 #include "output.h"
 #include "rule-parse.h"
@@ -41,6 +42,7 @@ struct sensor {
     struct lw_config cfg;
     struct output *out;
     struct worker worker;
+    struct geo *geo;               /* geolocation databases (shared by the workers) */
     struct detect_engine *detect;  /* NULL: no rule loaded */
     struct rule_load_report rules; /* of the rule set in use */
     struct capture_stats cap;
@@ -175,6 +177,7 @@ static void emit_stats(struct sensor *s, uint64_t ts)
         .decode = &s->worker.dec.stats,
         .flow = flow_table_stats(s->worker.flows),
         .dpi = s->cfg.dpi.enabled ? dpi_engine_stats(s->worker.dpi) : NULL,
+        .geo = s->worker.geo ? geo_thread_stats(s->worker.geo) : NULL,
     };
 
     if (!output_wants(s->out, EVT_STATS))
@@ -334,10 +337,18 @@ static void print_summary(struct sensor *s, const char *logdir, double secs)
            (unsigned long long)f->ended[FLOW_END_EVICTED], (unsigned long long)f->ended[FLOW_END_SHUTDOWN]);
     printf("  rules: %zu loaded, %zu failed; alerts: %llu\n", s->rules.loaded, s->rules.failed,
            (unsigned long long)s->worker.alerts);
-    printf("  events: alert %llu, flow %llu, stats %llu -> %s/%s\n",
+    if (s->worker.geo) {
+        const struct geo_stats *g = geo_thread_stats(s->worker.geo);
+        printf("  geo: %zu database(s); %llu flows geolocated, %llu lookups, %llu cache hits, "
+               "%llu internal\n", geo_database_count(s->geo), (unsigned long long)g->flows,
+               (unsigned long long)g->lookups, (unsigned long long)g->cache_hits,
+               (unsigned long long)g->internal);
+    }
+    printf("  events: alert %llu, flow %llu, stats %llu, geo_summary %llu -> %s/%s\n",
            (unsigned long long)output_count(s->out, EVT_ALERT),
            (unsigned long long)output_count(s->out, EVT_FLOW),
-           (unsigned long long)output_count(s->out, EVT_STATS), logdir,
+           (unsigned long long)output_count(s->out, EVT_STATS),
+           (unsigned long long)output_count(s->out, EVT_GEO_SUMMARY), logdir,
            s->cfg.outputs.eve_file.filename);
 }
 
@@ -393,6 +404,44 @@ static void free_paths(char **paths, size_t n)
     for (size_t i = 0; paths && i < n; i++)
         free(paths[i]);
     free(paths);
+}
+
+/* geoip.databases, each relative to the config's folder. Returns a
+ * NULL-terminated malloc'd array (free with free_paths()) or NULL when out
+ * of memory. A reload (geo_reload()) takes the same list. */
+static char **geo_paths(const struct lw_config *cfg)
+{
+    const struct cfg_strlist *l = &cfg->geoip.databases;
+    char **paths = calloc(l->n + 1, sizeof *paths);
+
+    for (size_t i = 0; paths && i < l->n; i++) {
+        paths[i] = config_relative(cfg, l->v[i]);
+        if (!paths[i]) {
+            free_paths(paths, i);
+            return NULL;
+        }
+    }
+    return paths;
+}
+
+/* Opens geoip.databases (none is fine: geolocation is off) and gives the
+ * worker its geo stage. Returns 0, or -1 after printing why. */
+static int open_geo(struct sensor *s)
+{
+    char err[1024];
+    char **paths = geo_paths(&s->cfg);
+
+    if (!paths) {
+        fprintf(stderr, "linkwatch: error: out of memory opening geoip.databases\n");
+        return -1;
+    }
+    s->geo = geo_open(&s->cfg, (const char *const *)paths, s->cfg.geoip.databases.n, err, sizeof err);
+    free_paths(paths, s->cfg.geoip.databases.n);
+    if (!s->geo || worker_set_geo(&s->worker, s->geo, err, sizeof err) < 0) {
+        fprintf(stderr, "linkwatch: error: %s\n", err);
+        return -1;
+    }
+    return 0;
 }
 
 /* The classification file, or NULL when the config names none. *ok is 0
@@ -529,8 +578,9 @@ static int sensor_run(struct sensor *s, const struct options *o)
         output_close(s->out);
         return 1;
     }
-    if (load_rules(s, o) < 0) {
+    if (open_geo(s) < 0 || load_rules(s, o) < 0) {
         worker_destroy(&s->worker);
+        geo_close(s->geo);
         output_close(s->out);
         rule_load_report_free(&s->rules);
         return 1;
@@ -549,6 +599,8 @@ static int sensor_run(struct sensor *s, const struct options *o)
     print_summary(s, logdir, secs);
 
     worker_destroy(&s->worker);
+    geo_close(s->geo);
+    s->geo = NULL;
     detect_engine_free(s->detect);
     s->detect = NULL;
     rule_load_report_free(&s->rules);

@@ -5,6 +5,7 @@
 #include "worker.h"
 #include "detect.h"
 #include "eve.h"
+#include "geo.h"
 #include "threshold.h"
 #include "log.h"
 
@@ -14,31 +15,35 @@
 /* Application tally, per packet so that each interval holds the traffic it
  * saw. A flow's name is final only once DPI is done: its packets before that
  * are added in one go, under the final name, by the packet that completes
- * detection, or at flow end. was_done: DPI was done before this packet. */
-static void worker_tally_packet(struct worker *w, const struct flow *f,
+ * detection, or at flow end. was_done: DPI was done before this packet.
+ * The geo summary's top applications are credited the same way. */
+static void worker_tally_packet(struct worker *w, struct flow *f,
                                 const struct packet *p, int was_done)
 {
     const struct dpi_result *r = dpi_flow_result(f);
+    uint64_t pkts = was_done ? 1 : f->pkts[0] + f->pkts[1];
+    uint64_t bytes = was_done ? p->wirelen : f->bytes[0] + f->bytes[1];
 
     if (r == NULL)
         return;
-    if (was_done)
-        tally_add_app(w->tally, r->protocol, 1, p->wirelen, 0);
-    else
-        tally_add_app(w->tally, r->protocol, f->pkts[0] + f->pkts[1],
-                      f->bytes[0] + f->bytes[1], 0);
+    tally_add_app(w->tally, r->protocol, pkts, bytes, 0);
+    if (w->geo)
+        geo_flow_app(w->geo, f, r->protocol, bytes, w->now);
 }
 
 /* At flow end (DPI ended): the flow, and its packets unless already added. */
-static void worker_tally_end(struct worker *w, const struct flow *f, int was_done)
+static void worker_tally_end(struct worker *w, struct flow *f, int was_done)
 {
     const struct dpi_result *r = dpi_flow_result(f);
+    const char *app = r ? r->protocol : "Unknown";
 
-    if (was_done)
-        tally_add_app(w->tally, r->protocol, 0, 0, 1);
-    else
-        tally_add_app(w->tally, r ? r->protocol : "Unknown", f->pkts[0] + f->pkts[1],
-                      f->bytes[0] + f->bytes[1], 1);
+    if (was_done) {
+        tally_add_app(w->tally, app, 0, 0, 1);
+        return;
+    }
+    tally_add_app(w->tally, app, f->pkts[0] + f->pkts[1], f->bytes[0] + f->bytes[1], 1);
+    if (w->geo)
+        geo_flow_app(w->geo, f, app, f->bytes[0] + f->bytes[1], w->now);
 }
 
 static void worker_alert(void *arg, const struct rule *r, const struct packet *p, struct flow *f)
@@ -47,6 +52,8 @@ static void worker_alert(void *arg, const struct rule *r, const struct packet *p
 
     if (f)
         f->flags |= FLOW_F_ALERTED;
+    if (f && w->geo)
+        geo_flow_alert(w->geo, f, w->now);
     w->alerts++;
     if (!output_wants(w->out, EVT_ALERT))
         return;
@@ -141,6 +148,24 @@ fail:
     return -1;
 }
 
+int worker_set_geo(struct worker *w, struct geo *g, char *err, size_t errlen)
+{
+    struct geo_thread *t = NULL;
+
+    if (g) {
+        t = geo_thread_new(g, w->id);
+        if (!t) {
+            snprintf(err, errlen, "worker %u: no memory for the geolocation cache and summary", w->id);
+            return -1;
+        }
+        geo_thread_quiescent(t);
+        detect_set_geo_lookup(geo_detect_country);
+    }
+    geo_thread_free(w->geo);
+    w->geo = t;
+    return 0;
+}
+
 int worker_set_detect(struct worker *w, const struct detect_engine *e, struct threshold_ctx *th,
                       char *err, size_t errlen)
 {
@@ -164,6 +189,8 @@ int worker_set_detect(struct worker *w, const struct detect_engine *e, struct th
 void worker_destroy(struct worker *w)
 {
     /* Ended flows free their DPI state; flush before destroying anything. */
+    if (w->geo)
+        geo_thread_quiescent(w->geo);
     flow_table_flush(w->flows, FLOW_END_SHUTDOWN);
     flow_table_free(w->flows);
     w->flows = NULL;
@@ -174,6 +201,8 @@ void worker_destroy(struct worker *w)
     w->th = NULL;
     tally_free(w->tally);
     w->tally = NULL;
+    geo_thread_free(w->geo);
+    w->geo = NULL;
     dpi_engine_free(w->dpi);
     w->dpi = NULL;
     decoder_destroy(&w->dec);
@@ -183,6 +212,24 @@ void worker_destroy(struct worker *w)
 void worker_set_datalink(struct worker *w, int dlt)
 {
     w->dec.datalink = dlt;
+}
+
+/* Writes a finished summary interval, one geo_summary event per row, and
+ * starts the next. Other consumers of the interval (the Redis country-pair
+ * tallies) read s here, before geo_summary_open() forgets it. */
+static void worker_geo_summary(struct worker *w, uint64_t end)
+{
+    const struct geo_summary *s = geo_summary_close(w->geo, end);
+
+    if (s && output_wants(w->out, EVT_GEO_SUMMARY)) {
+        for (uint32_t i = 0; i < s->nrows; i++) {
+            jbuf_reset(&w->jb);
+            eve_geo_summary_event(&w->jb, w->cfg->sensor_id, s, &s->rows[s->order[i]]);
+            if (jbuf_ok(&w->jb))
+                output_event(w->out, EVT_GEO_SUMMARY, w->jb.buf, w->jb.len);
+        }
+    }
+    geo_summary_open(w->geo);
 }
 
 static void worker_tick(struct worker *w)
@@ -203,6 +250,11 @@ void worker_packet(struct worker *w, const uint8_t *data, uint32_t caplen,
 
     if (ts_usec > w->now)
         w->now = ts_usec;
+    if (w->geo) {
+        geo_thread_quiescent(w->geo);
+        if (geo_summary_due(w->geo, w->now))
+            worker_geo_summary(w, w->now);
+    }
     worker_tick(w);
     if (tally_swap_wanted(w->tally))
         tally_swap(w->tally, w->now);
@@ -215,6 +267,8 @@ void worker_packet(struct worker *w, const uint8_t *data, uint32_t caplen,
         f->icmp_type = p->icmp_type;
         f->icmp_code = p->icmp_code;
     }
+    if (w->geo)
+        geo_flow_packet(w->geo, f, p, w->now);
     was_done = dpi_flow_result(f) != NULL;
     dpi_process(w->dpi, f, p);
     worker_tally_packet(w, f, p, was_done);
@@ -224,5 +278,9 @@ void worker_packet(struct worker *w, const uint8_t *data, uint32_t caplen,
 
 void worker_flush(struct worker *w, enum flow_end_reason why)
 {
+    if (w->geo)
+        geo_thread_quiescent(w->geo);
     flow_table_flush(w->flows, why);
+    if (w->geo)
+        worker_geo_summary(w, w->now);
 }

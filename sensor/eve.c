@@ -372,6 +372,7 @@ void eve_geo_summary_event(struct jbuf *j, const char *sensor_id, const struct g
     jbuf_u64(j, "flows", r->flows);
     jbuf_u64(j, "alerts", r->alerts);
     jbuf_u64(j, "internal_hosts", r->internal_hosts);
+    jbuf_u64(j, "unidentified_bytes", r->bytes > r->app_bytes ? r->bytes - r->app_bytes : 0);
     if (s->hosts_overflow)
         jbuf_bool(j, "internal_hosts_truncated", 1);
     eve_geo_tops(j, r);

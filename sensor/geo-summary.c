@@ -23,7 +23,8 @@ struct host_slot {
 struct geo_sum {
     uint64_t interval;
     uint64_t start, end;             /* the open interval; end 0: none open */
-    uint32_t gen;
+    uint16_t gen;                    /* of rows; wraps, flows check the row too */
+    uint32_t hgen;                   /* of host slots: never wraps in practice */
     unsigned worker;
     char     home_cc[3];
     uint32_t nrows;
@@ -52,6 +53,7 @@ static void sum_reset(struct geo_sum *s)
 {
     if (++s->gen == 0)
         s->gen = 1;
+    s->hgen++;
     s->nrows = 0;
     s->nhosts = 0;
     s->rows_overflow = s->hosts_overflow = 0;
@@ -88,7 +90,7 @@ size_t geo_sum_memsize(void)
     return sizeof(struct geo_sum);
 }
 
-uint32_t geo_sum_gen(const struct geo_sum *s)
+uint16_t geo_sum_gen(const struct geo_sum *s)
 {
     return s->gen;
 }
@@ -137,6 +139,21 @@ static uint16_t row_new(struct geo_sum *s, uint8_t scope, const char *src_cc, co
     return i;
 }
 
+int geo_sum_row_is(const struct geo_sum *s, uint16_t row, uint8_t scope, const char *src_cc,
+                   const char *dst_cc)
+{
+    const struct geo_sum_row *r = &s->rows[row];
+    char a[3], b[3];
+
+    if (row >= s->nrows)
+        return 0;
+    if (r->flags & GEO_ROW_OVERFLOW)
+        return r->scope == scope;
+    cc_copy(a, src_cc);
+    cc_copy(b, dst_cc);
+    return r->scope == scope && memcmp(r->src_cc, a, 3) == 0 && memcmp(r->dst_cc, b, 3) == 0;
+}
+
 uint16_t geo_sum_row(struct geo_sum *s, uint8_t scope, const char *src_cc, const char *dst_cc)
 {
     char a[3], b[3];
@@ -178,12 +195,12 @@ void geo_sum_add_host(struct geo_sum *s, uint16_t row, const struct lw_addr *a)
 
     for (;;) {
         struct host_slot *e = &s->hosts[i];
-        if (e->gen != s->gen) {
+        if (e->gen != s->hgen) {
             if (s->nhosts >= GEO_SUM_HOSTS) {
                 s->hosts_overflow++;
                 return;
             }
-            e->gen = s->gen;
+            e->gen = s->hgen;
             e->row = row;
             e->addr = *a;
             s->nhosts++;
@@ -270,6 +287,7 @@ void geo_sum_top_app(struct geo_sum_row *r, const char *app, uint64_t bytes, uin
 
     /* Cut as a slot holds it, so a long name still finds its own slot. */
     snprintf(name, sizeof name, "%s", app && app[0] ? app : "Unknown");
+    r->app_bytes += bytes;
     if (*hint < r->ntop_app && strcmp(r->top_app[*hint].name, name) == 0) {
         r->top_app[*hint].bytes += bytes;
         return;

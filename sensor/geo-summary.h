@@ -1,7 +1,15 @@
 /* geo-summary.h - a worker's geolocated traffic summary, one interval at a
- * time: per (scope, initiator's country, responder's country) the bytes,
- * packets, flows, alerts, distinct internal hosts, and the top remote ASNs,
- * remote endpoints and applications.
+ * time: per (scope, initiator's country, responder's country) the bytes and
+ * packets seen in the interval, the flows that started in it, the alerts
+ * raised in it, the distinct internal hosts with packets in it, and the top
+ * remote ASNs, remote endpoints (by bytes) and applications. The remote end
+ * is the foreign one across the border, the responder in transit, the end
+ * that is not internal otherwise. Applications get the interval's bytes
+ * whose application nDPI knew by the interval's end (a flow's bytes of the
+ * interval are credited when its answer becomes final, at the latest when
+ * the flow ends in that interval); the rest of the row's bytes are
+ * app_bytes short of bytes ("unidentified_bytes" in the event): flows still
+ * being identified when the interval closed, or ended later unidentified.
  *
  * Memory is fixed when the accumulator is created and nothing is allocated
  * afterwards (about 1.4 MB per worker):
@@ -74,6 +82,7 @@ struct geo_sum_row {
     uint16_t hnext;                  /* hash chain (private) */
     uint32_t internal_hosts;
     uint64_t bytes, pkts, flows, alerts;
+    uint64_t app_bytes;              /* bytes credited to applications (exact) */
     uint8_t  ntop_ep, ntop_asn, ntop_app;
     struct geo_top_ep  top_ep[GEO_SUM_TOPK];
     struct geo_top_asn top_asn[GEO_SUM_TOPK];
@@ -101,10 +110,14 @@ struct geo_sum *geo_sum_new(uint64_t interval_usec, const char *home_cc, unsigne
 void geo_sum_free(struct geo_sum *s);
 size_t geo_sum_memsize(void);
 
-/* The current interval's generation: a positive number that changes at
+/* The current interval's generation: a non-zero number that changes at
  * every geo_sum_open(), so a flow can tell whether its cached row is still
- * valid. */
-uint32_t geo_sum_gen(const struct geo_sum *s);
+ * valid. It wraps after 65535 intervals: check a cached row with
+ * geo_sum_row_is() too. */
+uint16_t geo_sum_gen(const struct geo_sum *s);
+/* Whether row is a row of the open interval with this key. */
+int geo_sum_row_is(const struct geo_sum *s, uint16_t row, uint8_t scope, const char *src_cc,
+                   const char *dst_cc);
 
 /* Whether the interval that is open should be closed before a packet of
  * capture time now is counted (now is past its end). False while nothing

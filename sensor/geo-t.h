@@ -42,16 +42,19 @@ struct geo_ep {
 
 /* flow_geo.sflags */
 #define GEO_SF_COUNTED   0x01u  /* the flow was counted in a summary interval */
+#define GEO_SF_HOSTS     0x02u  /* its internal ends were counted in row_gen's row */
 
-/* On every flow (struct flow.geo). The summary fields cache the flow's row
- * in the worker's current summary interval, so a packet costs no lookup. */
+/* On every flow (struct flow.geo), 56 bytes. The summary fields cache the
+ * flow's row in the worker's current summary interval, so a packet costs no
+ * lookup. */
 struct flow_geo {
     struct geo_ep src, dst;     /* the flow key's src (initiator) and dst */
-    uint32_t epoch;             /* database set the record offsets belong to */
+    uint32_t pending;           /* bytes of the row's interval not yet credited to an application */
+    uint16_t epoch;             /* database set the record offsets belong to (low 16 bits) */
+    uint16_t row_gen;           /* summary interval the row belongs to (0 none) */
+    uint16_t row;               /* summary row, valid while row_gen is current */
     uint8_t  scope;             /* enum geo_scope */
     uint8_t  sflags;            /* GEO_SF_* */
-    uint16_t row;               /* summary row, valid while row_gen is current */
-    uint32_t row_gen;           /* summary interval the row belongs to (0 none) */
     uint8_t  hint_ep, hint_asn, hint_app;   /* top-list slots last used */
     uint8_t  pad;
 };

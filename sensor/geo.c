@@ -62,6 +62,9 @@ struct geo_thread {
     unsigned id;
 };
 
+/* The per-flow cost that README and test_manyflows.sh state. */
+_Static_assert(sizeof(struct flow_geo) == 56, "struct flow_geo is 56 bytes per flow");
+
 /* The calling thread's context: event writers and the geoip keyword have
  * no other way to reach the worker's database snapshot. */
 static _Thread_local struct geo_thread *geo_self;
@@ -598,22 +601,33 @@ static void flow_locate(struct geo_thread *t, struct flow *f)
 {
     geo_lookup(t, &f->key.src, &f->geo.src);
     geo_lookup(t, &f->key.dst, &f->geo.dst);
-    f->geo.epoch = t->set->epoch;
+    f->geo.epoch = (uint16_t)t->set->epoch;
     f->geo.scope = (uint8_t)geo_scope_of(&f->geo.src, &f->geo.dst);
     t->st.flows++;
 }
 
-/* The flow's row in the open interval (found once per interval), its
- * internal ends counted as the row's hosts. */
-static struct geo_sum_row *flow_row(struct geo_thread *t, struct flow *f, uint64_t now)
+/* The flow's row in the open interval (found once per interval). A packet
+ * (with_hosts) also counts the flow's internal ends as the row's hosts, once
+ * per interval: a late credit (an application known at flow end, an alert
+ * at flow end) does not make a host active in an interval. */
+static int flow_row_current(const struct geo_thread *t, const struct flow *f)
 {
-    uint32_t gen = geo_sum_gen(t->sum);
+    return f->geo.row_gen == geo_sum_gen(t->sum) &&
+           geo_sum_row_is(t->sum, f->geo.row, f->geo.scope, f->geo.src.cc, f->geo.dst.cc);
+}
 
+static struct geo_sum_row *flow_row(struct geo_thread *t, struct flow *f, uint64_t now, int with_hosts)
+{
     geo_sum_start(t->sum, now);
-    if (f->geo.row_gen != gen) {
+    if (!flow_row_current(t, f)) {
         f->geo.row = geo_sum_row(t->sum, f->geo.scope, f->geo.src.cc, f->geo.dst.cc);
-        f->geo.row_gen = gen;
+        f->geo.row_gen = geo_sum_gen(t->sum);
+        f->geo.sflags &= (uint8_t)~GEO_SF_HOSTS;
+        f->geo.pending = 0;
         f->geo.hint_ep = f->geo.hint_asn = f->geo.hint_app = 0;
+    }
+    if (with_hosts && !(f->geo.sflags & GEO_SF_HOSTS)) {
+        f->geo.sflags |= GEO_SF_HOSTS;
         if (f->geo.src.flags & GEO_EP_INTERNAL)
             geo_sum_add_host(t->sum, f->geo.row, &f->key.src);
         if (f->geo.dst.flags & GEO_EP_INTERNAL)
@@ -647,9 +661,10 @@ void geo_flow_packet(struct geo_thread *t, struct flow *f, const struct packet *
 
     if (f->geo.scope == GEO_SCOPE_NONE)
         flow_locate(t, f);
-    r = flow_row(t, f, now);
+    r = flow_row(t, f, now, 1);
     r->pkts++;
     r->bytes += p->wirelen;
+    f->geo.pending += p->wirelen;
     if (!(f->geo.sflags & GEO_SF_COUNTED)) {
         f->geo.sflags |= GEO_SF_COUNTED;
         r->flows++;
@@ -662,18 +677,21 @@ void geo_flow_packet(struct geo_thread *t, struct flow *f, const struct packet *
                         &f->geo.hint_asn);
 }
 
-void geo_flow_app(struct geo_thread *t, struct flow *f, const char *app, uint64_t bytes, uint64_t now)
+void geo_flow_app(struct geo_thread *t, struct flow *f, const char *app)
 {
-    if (f->geo.scope == GEO_SCOPE_NONE || bytes == 0)
+    if (f->geo.scope == GEO_SCOPE_NONE || f->geo.pending == 0)
         return;
-    geo_sum_top_app(flow_row(t, f, now), app, bytes, &f->geo.hint_app);
+    /* Bytes of an interval already closed are its unidentified bytes. */
+    if (flow_row_current(t, f))
+        geo_sum_top_app(geo_sum_row_at(t->sum, f->geo.row), app, f->geo.pending, &f->geo.hint_app);
+    f->geo.pending = 0;
 }
 
 void geo_flow_alert(struct geo_thread *t, struct flow *f, uint64_t now)
 {
     if (f->geo.scope == GEO_SCOPE_NONE)
         return;
-    flow_row(t, f, now)->alerts++;
+    flow_row(t, f, now, 0)->alerts++;
 }
 
 int geo_summary_due(const struct geo_thread *t, uint64_t now)
@@ -699,7 +717,7 @@ static int entry_at(uint8_t db, uint32_t off, uint32_t epoch, MMDB_entry_s *e)
 {
     const struct geo_thread *t = geo_self;
 
-    if (t == NULL || db == 0 || db > t->set->n || t->set->epoch != epoch)
+    if (t == NULL || db == 0 || db > t->set->n || (uint16_t)t->set->epoch != (uint16_t)epoch)
         return 0;
     e->mmdb = &t->set->db[db - 1].mmdb;
     e->offset = off;
@@ -715,7 +733,7 @@ void geo_ep_detail(const struct geo_ep *ep, const struct lw_addr *a, uint32_t ep
     memset(d, 0, sizeof *d);
     if ((ep->flags & GEO_EP_INTERNAL) || geo_self == NULL)
         return;
-    if (epoch != geo_self->set->epoch) {
+    if ((uint16_t)epoch != (uint16_t)geo_self->set->epoch) {
         /* Reloaded since the flow started: the offsets are the old file's. */
         lookup_dbs(geo_self->set, a, memset(&fresh, 0, sizeof fresh));
         ep = &fresh;

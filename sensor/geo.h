@@ -109,9 +109,11 @@ enum geo_scope geo_scope_of(const struct geo_ep *src, const struct geo_ep *dst);
 /* Counts packet p of flow f in the summary; on the flow's first packet
  * geolocates both ends and sets f->geo first. */
 void geo_flow_packet(struct geo_thread *t, struct flow *f, const struct packet *p, uint64_t now);
-/* Credits bytes of flow f to application app (nDPI's protocol name) in the
- * summary's top applications. */
-void geo_flow_app(struct geo_thread *t, struct flow *f, const char *app, uint64_t bytes, uint64_t now);
+/* Credits the bytes flow f sent in the open summary interval and not yet
+ * credited (counted by geo_flow_packet()) to application app, nDPI's final
+ * protocol name. Call it on each packet once the answer is final, and at
+ * the flow's end. */
+void geo_flow_app(struct geo_thread *t, struct flow *f, const char *app);
 /* Counts an alert on flow f. */
 void geo_flow_alert(struct geo_thread *t, struct flow *f, uint64_t now);
 
@@ -140,8 +142,9 @@ struct geo_detail {
 };
 
 /* The organisation, city and coordinates of endpoint ep (address a) of a
- * flow geolocated with set epoch, from the calling thread's context (all
- * unknown when it has none). */
+ * flow geolocated with set epoch (compared on its low 16 bits, as flows
+ * keep it), from the calling thread's context (all unknown when it has
+ * none). */
 void geo_ep_detail(const struct geo_ep *ep, const struct lw_addr *a, uint32_t epoch,
                    struct geo_detail *d);
 /* The organisation of a summary's top ASN entry. */

@@ -16,7 +16,8 @@
  * saw. A flow's name is final only once DPI is done: its packets before that
  * are added in one go, under the final name, by the packet that completes
  * detection, or at flow end. was_done: DPI was done before this packet.
- * The geo summary's top applications are credited the same way. */
+ * The geo summary's top applications get the bytes of their own interval
+ * only (geo_flow_app()). */
 static void worker_tally_packet(struct worker *w, struct flow *f,
                                 const struct packet *p, int was_done)
 {
@@ -28,7 +29,7 @@ static void worker_tally_packet(struct worker *w, struct flow *f,
         return;
     tally_add_app(w->tally, r->protocol, pkts, bytes, 0);
     if (w->geo)
-        geo_flow_app(w->geo, f, r->protocol, bytes, w->now);
+        geo_flow_app(w->geo, f, r->protocol);
 }
 
 /* At flow end (DPI ended): the flow, and its packets unless already added. */
@@ -37,13 +38,12 @@ static void worker_tally_end(struct worker *w, struct flow *f, int was_done)
     const struct dpi_result *r = dpi_flow_result(f);
     const char *app = r ? r->protocol : "Unknown";
 
-    if (was_done) {
-        tally_add_app(w->tally, app, 0, 0, 1);
-        return;
-    }
-    tally_add_app(w->tally, app, f->pkts[0] + f->pkts[1], f->bytes[0] + f->bytes[1], 1);
     if (w->geo)
-        geo_flow_app(w->geo, f, app, f->bytes[0] + f->bytes[1], w->now);
+        geo_flow_app(w->geo, f, app);
+    if (was_done)
+        tally_add_app(w->tally, app, 0, 0, 1);
+    else
+        tally_add_app(w->tally, app, f->pkts[0] + f->pkts[1], f->bytes[0] + f->bytes[1], 1);
 }
 
 static void worker_alert(void *arg, const struct rule *r, const struct packet *p, struct flow *f)

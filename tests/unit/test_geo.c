@@ -486,9 +486,11 @@ static void test_summary(void **state)
     traffic(&e, &f[5], 4, 1500, 0, 0, T0 + 6000000);
     geo_flow_alert(e.t, &f[0], T0 + 6000000);
     geo_flow_alert(e.t, &f[0], T0 + 6000000);
-    geo_flow_app(e.t, &f[0], "TLS.Google", 10500, T0 + 6000000);
-    geo_flow_app(e.t, &f[1], "HTTP", 1120, T0 + 6000000);
-    geo_flow_app(e.t, &f[2], "TLS.Google", 300, T0 + 6000000);
+    /* Applications get the flows' bytes of this interval, once. */
+    geo_flow_app(e.t, &f[0], "TLS.Google");
+    geo_flow_app(e.t, &f[0], "TLS.Google");
+    geo_flow_app(e.t, &f[1], "HTTP");
+    geo_flow_app(e.t, &f[2], "TLS.Google");
 
     assert_int_equal(geo_summary_due(e.t, T0 + 59999999), 0);
     assert_int_equal(geo_summary_due(e.t, T0 + 60000000), 1);
@@ -530,11 +532,13 @@ static void test_summary(void **state)
     assert_string_equal(r->top_app[0].name, "TLS.Google");
     assert_int_equal(r->top_app[0].bytes, 10800);
     assert_string_equal(r->top_app[1].name, "HTTP");
+    assert_int_equal(r->app_bytes, r->bytes);
 
     r = find_row(s, GEO_SCOPE_INBOUND, "US", "CN");
     assert_string_equal(geo_sum_row_country(r), "US");
     assert_int_equal(r->flows, 1);
     assert_int_equal(r->bytes, 1200);
+    assert_int_equal(r->app_bytes, 0);                        /* not identified (yet) */
     assert_int_equal(r->internal_hosts, 1);
     assert_int_equal(r->ntop_ep, 1);
     assert_memory_equal(&r->top_ep[0].addr, &f[3].key.src, sizeof f[3].key.src);
@@ -555,6 +559,10 @@ static void test_summary(void **state)
     traffic(&e, &f[0], 1, 1000, 0, 0, T0 + 185000000);
     mkflow(&f[6], "10.0.0.3", "11.3.0.1");
     traffic(&e, &f[6], 1, 40, 0, 0, T0 + 186000000);
+    /* f[3] sent nothing in this interval: identifying it now credits
+     * nothing here (its bytes were the last interval's, unidentified). */
+    geo_flow_app(e.t, &f[3], "SSH");
+    geo_flow_app(e.t, &f[6], "TLS");
     s = geo_summary_close(e.t, T0 + 190000000);             /* capture ended */
     assert_non_null(s);
     assert_int_equal(s->start_usec, T0 + 180000000);
@@ -565,6 +573,7 @@ static void test_summary(void **state)
     assert_int_equal(r->pkts, 2);
     assert_int_equal(r->bytes, 1040);
     assert_int_equal(r->internal_hosts, 2);
+    assert_int_equal(r->app_bytes, 40);
     geo_summary_open(e.t);
     assert_null(geo_summary_close(e.t, T0 + 200000000));   /* nothing counted */
     env_close(&e);
@@ -733,7 +742,7 @@ static void test_eve_geo(void **state)
                       "\"end\":\"2023-11-14T22:14:01.000000+0000\",\"worker\":0,\"home_country\":\"CN\","
                       "\"scope\":\"cross-border-outbound\",\"country\":\"US\",\"src_country\":\"CN\","
                       "\"dest_country\":\"US\",\"bytes\":300,\"packets\":2,\"flows\":1,\"alerts\":0,"
-                      "\"internal_hosts\":1,\"top_asns\":[{\"asn\":15169,\"org\":\"Google LLC\",\"bytes\":300}],"
+                      "\"internal_hosts\":1,\"unidentified_bytes\":300,\"top_asns\":[{\"asn\":15169,\"org\":\"Google LLC\",\"bytes\":300}],"
                       "\"top_endpoints\":[{\"ip\":\"11.3.0.1\",\"country\":\"US\",\"asn\":15169,\"bytes\":300}],"
                       "\"top_apps\":[]}}") == NULL)
         fail_msg("geo_summary event: %s", jtext(&j));

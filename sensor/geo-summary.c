@@ -139,19 +139,16 @@ static uint16_t row_new(struct geo_sum *s, uint8_t scope, const char *src_cc, co
     return i;
 }
 
-int geo_sum_row_is(const struct geo_sum *s, uint16_t row, uint8_t scope, const char *src_cc,
-                   const char *dst_cc)
+int geo_sum_row_is(const struct geo_sum *s, uint16_t row, uint8_t scope, const char src_cc[3],
+                   const char dst_cc[3])
 {
     const struct geo_sum_row *r = &s->rows[row];
-    char a[3], b[3];
 
-    if (row >= s->nrows)
+    if (row >= s->nrows || r->scope != scope)
         return 0;
-    if (r->flags & GEO_ROW_OVERFLOW)
-        return r->scope == scope;
-    cc_copy(a, src_cc);
-    cc_copy(b, dst_cc);
-    return r->scope == scope && memcmp(r->src_cc, a, 3) == 0 && memcmp(r->dst_cc, b, 3) == 0;
+    return (r->flags & GEO_ROW_OVERFLOW) ||
+           (r->src_cc[0] == src_cc[0] && r->src_cc[1] == src_cc[1] && r->src_cc[2] == src_cc[2] &&
+            r->dst_cc[0] == dst_cc[0] && r->dst_cc[1] == dst_cc[1] && r->dst_cc[2] == dst_cc[2]);
 }
 
 uint16_t geo_sum_row(struct geo_sum *s, uint8_t scope, const char *src_cc, const char *dst_cc)
@@ -280,25 +277,32 @@ void geo_sum_top_asn(struct geo_sum_row *r, uint32_t asn, uint8_t org_db, uint32
     e->bytes += bytes;
 }
 
+/* A slot holds at most GEO_SUM_APP_LEN - 1 characters: a longer name
+ * matches the slot holding its cut form. */
+static int app_is(const struct geo_top_app *e, const char *app)
+{
+    return strncmp(e->name, app, GEO_SUM_APP_LEN - 1) == 0;
+}
+
 void geo_sum_top_app(struct geo_sum_row *r, const char *app, uint64_t bytes, uint8_t *hint)
 {
-    char name[GEO_SUM_APP_LEN];
     struct geo_top_app *e;
 
-    /* Cut as a slot holds it, so a long name still finds its own slot. */
-    snprintf(name, sizeof name, "%s", app && app[0] ? app : "Unknown");
+    if (app == NULL || app[0] == '\0')
+        app = "Unknown";
     r->app_bytes += bytes;
-    if (*hint < r->ntop_app && strcmp(r->top_app[*hint].name, name) == 0) {
+    if (*hint < r->ntop_app && app_is(&r->top_app[*hint], app)) {
         r->top_app[*hint].bytes += bytes;
         return;
     }
     for (uint8_t i = 0; i < r->ntop_app; i++)
-        if (strcmp(r->top_app[i].name, name) == 0) {
+        if (app_is(&r->top_app[i], app)) {
             r->top_app[*hint = i].bytes += bytes;
             return;
         }
     e = &r->top_app[top_victim(&r->ntop_app, &r->top_app[0].bytes, sizeof r->top_app[0], hint)];
-    memcpy(e->name, name, sizeof name);
+    strncpy(e->name, app, GEO_SUM_APP_LEN - 1);
+    e->name[GEO_SUM_APP_LEN - 1] = '\0';
     e->bytes += bytes;
 }
 

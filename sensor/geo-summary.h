@@ -115,9 +115,11 @@ size_t geo_sum_memsize(void);
  * valid. It wraps after 65535 intervals: check a cached row with
  * geo_sum_row_is() too. */
 uint16_t geo_sum_gen(const struct geo_sum *s);
-/* Whether row is a row of the open interval with this key. */
-int geo_sum_row_is(const struct geo_sum *s, uint16_t row, uint8_t scope, const char *src_cc,
-                   const char *dst_cc);
+/* Whether row is a row of the open interval with this key (or the scope's
+ * overflow row). The countries are 3-byte arrays padded with NULs, as in
+ * struct geo_ep. */
+int geo_sum_row_is(const struct geo_sum *s, uint16_t row, uint8_t scope, const char src_cc[3],
+                   const char dst_cc[3]);
 
 /* Whether the interval that is open should be closed before a packet of
  * capture time now is counted (now is past its end). False while nothing

@@ -538,7 +538,7 @@ static void lookup_raw(struct geo_thread *t, const struct lw_addr *a, struct geo
 
 void geo_lookup_nocache(struct geo_thread *t, const struct lw_addr *a, struct geo_ep *ep)
 {
-    if (!classify(t, a, ep))
+    if (!classify(t, a, ep) && t->set->n > 0)
         lookup_raw(t, a, ep);
 }
 
@@ -558,8 +558,8 @@ void geo_lookup(struct geo_thread *t, const struct lw_addr *a, struct geo_ep *ep
 {
     struct cache_entry *e;
 
-    if (classify(t, a, ep))
-        return;
+    if (classify(t, a, ep) || t->set->n == 0)
+        return;                  /* internal, or no database to ask */
     if (t->cache == NULL) {
         lookup_raw(t, a, ep);
         return;

@@ -25,6 +25,16 @@ note = sys.argv[5] if len(sys.argv) > 5 else ""
 print(f"{label:<24} {n} packets, {s:.3f} s, {n/s:.0f} packets/s, {s*1e9/n:.1f} ns/packet, peak RSS {rss//1024} MB {note}")' "$@"
 }
 
+count_packets() {  # FILE: packets in a pcap (microsecond, little-endian)
+    python3 -c 'import sys,struct
+f=open(sys.argv[1],"rb"); f.read(24); n=0
+while True:
+    h=f.read(16)
+    if len(h)<16: break
+    n+=1; f.seek(struct.unpack("<IIII",h)[2],1)
+print(n)' "$1"
+}
+
 src=${LW_BENCH_PCAP:-}
 if [ -z "$src" ]; then
     [ -d "$corpus/pcaps" ] || { echo "bench: no corpus at $corpus and no LW_BENCH_PCAP" >&2; exit 1; }
@@ -32,13 +42,7 @@ if [ -z "$src" ]; then
 fi
 file="$work/bench-$(basename "$src" .pcap)-x$copies.pcap"
 [ -f "$file" ] || "$b/tests/bench/bench" replicate "$src" "$file" "$copies"
-npk=$(python3 -c 'import sys,struct
-f=open(sys.argv[1],"rb"); f.read(24); n=0
-while True:
-    h=f.read(16)
-    if len(h)<16: break
-    n+=1; f.seek(struct.unpack("<IIII",h)[2],1)
-print(n)' "$file")
+npk=$(count_packets "$file")
 echo "capture: $file ($(du -h "$file" | cut -f1), $npk packets; source $(basename "$src") x$copies)"
 cat "$file" > /dev/null   # page cache
 
@@ -92,13 +96,7 @@ if command -v valgrind >/dev/null 2>&1; then
         n=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null --toggle-collect=worker_packet \
                 "$b/tests/bench/bench" pipeline "$small" 1 $arg 2>&1 |
             sed -n 's/.*Collected : \([0-9]*\).*/\1/p')
-        pk=$(python3 -c 'import sys,struct
-f=open(sys.argv[1],"rb"); f.read(24); n=0
-while True:
-    h=f.read(16)
-    if len(h)<16: break
-    n+=1; f.seek(struct.unpack("<IIII",h)[2],1)
-print(n)' "$small")
+        pk=$(count_packets "$small")
         printf '%-24s %s instructions in worker_packet, %s per packet (callgrind, x20 copy)\n' \
             "instructions, geo $cfg" "$n" "$((n / pk))"
     done

@@ -101,8 +101,9 @@ static struct geo_dbset *dbset_open(const char *const *paths, size_t n, char *er
         int rc = MMDB_open(paths[i], MMDB_MODE_MMAP, &s->db[i].mmdb);
         if (rc != MMDB_SUCCESS) {
             int e = errno;
+            int sys = rc == MMDB_IO_ERROR || rc == MMDB_FILE_OPEN_ERROR;
             snprintf(err, errlen, "geoip.databases: %s: %s%s%s", paths[i], MMDB_strerror(rc),
-                     rc == MMDB_IO_ERROR ? ": " : "", rc == MMDB_IO_ERROR ? strerror(e) : "");
+                     sys ? ": " : "", sys ? strerror(e) : "");
             dbset_free(s);
             return NULL;
         }
@@ -190,6 +191,14 @@ void geo_close(struct geo *g)
     pthread_mutex_destroy(&g->lock);
     free(g->home);
     free(g);
+}
+
+int geo_check_databases(const char *const *paths, size_t n, char *err, size_t errlen)
+{
+    struct geo_dbset *s = dbset_open(paths, n, err, errlen);
+
+    dbset_free(s);
+    return s ? 0 : -1;
 }
 
 int geo_reload(struct geo *g, const char *const *paths, size_t n, char *err, size_t errlen)

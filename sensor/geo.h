@@ -71,6 +71,9 @@ struct geo *geo_open(const struct lw_config *cfg, const char *const *paths, size
                      char *err, size_t errlen);
 /* Frees everything. Every geo_thread must have been freed before. */
 void geo_close(struct geo *g);
+/* Opens and closes the databases at paths, logging nothing (linkwatch -T).
+ * Returns 0, or -1 with the reason in err. */
+int geo_check_databases(const char *const *paths, size_t n, char *err, size_t errlen);
 
 /* Replaces the database set with the files at paths (n may be 0). On
  * error returns -1 with err filled and the current set stays in use.

@@ -424,6 +424,21 @@ static char **geo_paths(const struct lw_config *cfg)
     return paths;
 }
 
+/* -T: whether every file of geoip.databases opens as an MMDB file. Returns
+ * 0, or -1 after printing why. */
+static int check_geo(const struct lw_config *cfg)
+{
+    char err[1024];
+    char **paths = geo_paths(cfg);
+    int rc = paths ? geo_check_databases((const char *const *)paths, cfg->geoip.databases.n,
+                                         err, sizeof err) : -1;
+
+    if (rc < 0)
+        fprintf(stderr, "linkwatch: error: %s\n", paths ? err : "out of memory");
+    free_paths(paths, cfg->geoip.databases.n);
+    return rc;
+}
+
 /* Opens geoip.databases (none is fine: geolocation is off) and gives the
  * worker its geo stage. Returns 0, or -1 after printing why. */
 static int open_geo(struct sensor *s)
@@ -640,6 +655,8 @@ int main(int argc, char **argv)
         printf("linkwatch: configuration %s is valid\n",
                o.config_path ? o.config_path : "(built-in defaults)");
         rc = check_rules(&s.cfg, &o) == 0 ? 0 : 1;
+        if (check_geo(&s.cfg) < 0)
+            rc = 1;
         goto out_cfg;
     }
     rc = sensor_run(&s, &o);

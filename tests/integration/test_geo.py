@@ -19,7 +19,8 @@ cross-border traffic and MMDB files the test builds itself.
    - the stats event counts lookups and cache hits.
 2. Without databases: the sensor runs, warns that geolocation is off,
    scopes are internal or external only, and geoip matches internal ends
-   (home country) only.
+   (home country) only. A database that cannot be opened is reported by
+   -T and stops start-up.
 3. With the corpus: the MaxMind test databases (GeoIP2-City-Test,
    GeoLite2-ASN-Test) give city, coordinates (UTF-8 names too), ASN and
    organisation; skipped without the corpus.
@@ -211,6 +212,20 @@ def main():
                sum(e["geo_summary"]["bytes"] for e in sums) == sum(exp["flow_bytes"].values()),
                "without databases: summaries are internal/external and count every byte")
         check_alerts(tap, run, exp["alerts_nodb"], None, "without databases")
+
+        # A database that cannot be opened: -T says so, and the sensor does not start.
+        missing = os.path.join(tmp, "missing.mmdb")
+        r = subprocess.run([lwtest.find_binary(), "-T", "-S", os.path.join(tmp, "geo.rules"), "--set",
+                            "rules.classification-file=" + cls, "--set", "geoip.databases=[%s]" % missing],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        err = r.stderr.decode("utf-8", "replace")
+        tap.ok(r.returncode == 1 and "geoip.databases: %s" % missing in err and "No such file" in err,
+               "-T reports a geoip database that cannot be opened", "rc=%d %s" % (r.returncode, err))
+        run = lwtest.run_sensor(pcap, os.path.join(tmp, "out-missing"),
+                                extra=base + ["--set", "geoip.databases=[%s]" % missing])
+        tap.ok(run.rc == 1 and "linkwatch: error: geoip.databases: %s" % missing in run.stderr,
+               "the sensor does not start with a geoip database that cannot be opened",
+               "rc=%d %s" % (run.rc, run.stderr[-500:]))
 
         # 3. the corpus MaxMind test databases
         corpus = os.environ.get("LW_CORPUS") or os.path.join(src, "..", "shared", "corpus")

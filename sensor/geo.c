@@ -207,6 +207,7 @@ int geo_reload(struct geo *g, const char *const *paths, size_t n, char *err, siz
 
     if (s == NULL)
         return -1;
+    dbset_log(s, paths);            /* before publishing: a later reload may free s */
     pthread_mutex_lock(&g->lock);
     s->epoch = ++g->epoch;
     old = atomic_load_explicit(&g->cur, memory_order_relaxed);
@@ -217,7 +218,6 @@ int geo_reload(struct geo *g, const char *const *paths, size_t n, char *err, siz
     atomic_fetch_add(&g->nretired, 1);
     g->reloads++;
     pthread_mutex_unlock(&g->lock);
-    dbset_log(s, paths);
     geo_reclaim(g);
     return 0;
 }
@@ -259,14 +259,27 @@ size_t geo_reclaim(struct geo *g)
     return left;
 }
 
+/* Under the lock: the current set cannot be retired, nor freed, meanwhile. */
 size_t geo_database_count(const struct geo *g)
 {
-    return atomic_load_explicit(&((struct geo *)g)->cur, memory_order_acquire)->n;
+    struct geo *mg = (struct geo *)g;
+    size_t n;
+
+    pthread_mutex_lock(&mg->lock);
+    n = atomic_load_explicit(&mg->cur, memory_order_relaxed)->n;
+    pthread_mutex_unlock(&mg->lock);
+    return n;
 }
 
 uint64_t geo_reload_count(const struct geo *g)
 {
-    return g->reloads;
+    struct geo *mg = (struct geo *)g;
+    uint64_t n;
+
+    pthread_mutex_lock(&mg->lock);
+    n = mg->reloads;
+    pthread_mutex_unlock(&mg->lock);
+    return n;
 }
 
 /* ================================================================ threads */

@@ -9,6 +9,8 @@
 #include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -426,6 +428,81 @@ static void test_reload(void **state)
     assert_int_equal(geo_database_count(e.g), 1);
     assert_int_equal(geo_reclaim(e.g), 1);
     env_close(&e);                                  /* ASan: no leak, no use after free */
+}
+
+/* Reloads on one thread while two workers look up on theirs: every answer
+ * comes from one whole set (US before, CA after), and no set is used after
+ * it is freed (ASan). Bounded: 40 reloads; workers stop with them (at
+ * most 5,000,000 lookups each). */
+struct reload_worker {
+    struct geo *g;
+    unsigned id;
+    atomic_int *stop;
+    int bad, seen_us, seen_ca;
+    long lookups;
+};
+
+static void *reload_worker_run(void *arg)
+{
+    struct reload_worker *rw = arg;
+    struct geo_thread *t = geo_thread_new(rw->g, rw->id);
+    struct lw_addr a;
+    struct geo_ep ep;
+    struct geo_detail d;
+
+    if (t == NULL) {
+        rw->bad = 1;
+        return NULL;
+    }
+    lw_addr_parse("11.3.0.1", &a);
+    for (int i = 0; i < 5000000 && !atomic_load(rw->stop); i++) {
+        geo_thread_quiescent(t);
+        geo_lookup(t, &a, &ep);
+        geo_ep_detail(&ep, &a, geo_thread_epoch(t), &d);
+        if (strcmp(ep.cc, "US") == 0) {
+            rw->seen_us = 1;
+            rw->bad |= d.city.s == NULL || d.city.n != 13 || memcmp(d.city.s, "Mountain View", 13) != 0;
+        } else if (strcmp(ep.cc, "CA") == 0) {
+            rw->seen_ca = 1;
+            rw->bad |= d.city.s == NULL || d.city.n != 7 || memcmp(d.city.s, "Toronto", 7) != 0;
+        } else {
+            rw->bad = 1;
+        }
+        rw->lookups++;
+    }
+    geo_thread_free(t);
+    return NULL;
+}
+
+static void test_reload_threads(void **state)
+{
+    const char *sets[2][2] = { { path_city, path_asn }, { path_alt, path_asn } };
+    struct reload_worker rw[2];
+    pthread_t th[2];
+    atomic_int stop;
+    char err[512];
+    struct env e;
+
+    env_open(&e, 2, NULL, 0);
+    atomic_init(&stop, 0);
+    for (unsigned i = 0; i < 2; i++) {
+        rw[i] = (struct reload_worker){ .g = e.g, .id = i + 1, .stop = &stop };
+        assert_int_equal(pthread_create(&th[i], NULL, reload_worker_run, &rw[i]), 0);
+    }
+    for (int i = 0; i < 40; i++) {
+        assert_int_equal(geo_reload(e.g, sets[(i + 1) % 2], 2, err, sizeof err), 0);
+        usleep(500);
+    }
+    atomic_store(&stop, 1);
+    for (unsigned i = 0; i < 2; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(rw[i].bad, 0);
+        assert_true(rw[i].seen_us && rw[i].seen_ca);     /* the reloads happened under it */
+    }
+    assert_int_equal(geo_reload_count(e.g), 40);
+    geo_thread_quiescent(e.t);
+    assert_int_equal(geo_reclaim(e.g), 0);          /* every old set freed */
+    env_close(&e);
 }
 
 /* ---------------------------------------------------------------- summary */
@@ -889,6 +966,7 @@ int main(void)
         cmocka_unit_test(test_no_database),
         cmocka_unit_test(test_bad_database),
         cmocka_unit_test(test_reload),
+        cmocka_unit_test(test_reload_threads),
         cmocka_unit_test(test_summary),
         cmocka_unit_test(test_summary_bounds),
         cmocka_unit_test(test_summary_hosts),

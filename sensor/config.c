@@ -743,6 +743,7 @@ static const struct ckey schema[] = {
     KMAP("geoip"),
     KTXT("geoip.databases", T_STRLIST, geoip.databases),
     KNUM("geoip.summary-interval", T_DURATION, geoip.summary_interval, 1, DAY),
+    KNUM("geoip.cache-size", T_UINT, geoip.cache_size, 0, 16777216),
     KMAP("redis"),
     KTXT("redis.enabled", T_BOOL, redis.enabled),
     KTXT("redis.server", T_NONEMPTY, redis.server),

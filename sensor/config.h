@@ -83,8 +83,9 @@ struct lw_config {
     } rules;
 
     struct {
-        struct cfg_strlist databases;
-        uint32_t summary_interval;
+        struct cfg_strlist databases;    /* .mmdb files, relative to the config file's folder */
+        uint32_t summary_interval;       /* seconds of capture time */
+        uint32_t cache_size;             /* lookup cache entries per worker, 0: none */
     } geoip;
 
     struct {

@@ -15,6 +15,7 @@
 #include "control.h"
 #include "detect.h"
 #include "eve.h"
+#include "geo.h"
 #include "log.h"
 #include "metrics.h"
 #include "output.h"
@@ -47,6 +48,7 @@ struct sensor {
     int reload_ready;
     struct control *control;       /* linkwatchctl, SIGHUP, rules.watch */
     struct metrics *metrics;       /* /metrics, NULL when off */
+    struct geo *geo;               /* geolocation databases (shared by the workers) */
     struct capture_stats cap;
     struct jbuf jb;
     uint64_t start_mono;
@@ -192,6 +194,7 @@ static void emit_stats(struct sensor *s, uint64_t ts)
         .decode = &s->worker.dec.stats,
         .flow = flow_table_stats(s->worker.flows),
         .dpi = s->cfg.dpi.enabled ? dpi_engine_stats(s->worker.dpi) : NULL,
+        .geo = s->worker.geo ? geo_thread_stats(s->worker.geo) : NULL,
     };
 
     if (!output_wants(s->out, EVT_STATS))
@@ -358,10 +361,19 @@ static void print_summary(struct sensor *s, const char *logdir, double secs)
                (unsigned long long)(rs ? rs->version : 0), (unsigned long long)s->reload.reloads,
                (unsigned long long)s->worker.alerts);
     }
-    printf("  events: alert %llu, flow %llu, stats %llu -> %s/%s\n",
+    if (s->worker.geo) {
+        const struct geo_stats *g = geo_thread_stats(s->worker.geo);
+        printf("  geo: %zu database(s); %llu flows geolocated, %llu lookups, %llu cache hits, "
+               "%llu internal\n", geo_database_count(s->geo), (unsigned long long)g->flows,
+               (unsigned long long)g->lookups, (unsigned long long)g->cache_hits,
+               (unsigned long long)g->internal);
+    }
+    printf("  events: alert %llu, flow %llu, stats %llu, geo_summary %llu, reload %llu -> %s/%s\n",
            (unsigned long long)output_count(s->out, EVT_ALERT),
            (unsigned long long)output_count(s->out, EVT_FLOW),
-           (unsigned long long)output_count(s->out, EVT_STATS), logdir,
+           (unsigned long long)output_count(s->out, EVT_STATS),
+           (unsigned long long)output_count(s->out, EVT_GEO_SUMMARY),
+           (unsigned long long)output_count(s->out, EVT_RELOAD), logdir,
            s->cfg.outputs.eve_file.filename);
 }
 
@@ -417,6 +429,59 @@ static void free_paths(char **paths, size_t n)
     for (size_t i = 0; paths && i < n; i++)
         free(paths[i]);
     free(paths);
+}
+
+/* geoip.databases, each relative to the config's folder. Returns a
+ * NULL-terminated malloc'd array (free with free_paths()) or NULL when out
+ * of memory. A reload (geo_reload()) takes the same list. */
+static char **geo_paths(const struct lw_config *cfg)
+{
+    const struct cfg_strlist *l = &cfg->geoip.databases;
+    char **paths = calloc(l->n + 1, sizeof *paths);
+
+    for (size_t i = 0; paths && i < l->n; i++) {
+        paths[i] = config_relative(cfg, l->v[i]);
+        if (!paths[i]) {
+            free_paths(paths, i);
+            return NULL;
+        }
+    }
+    return paths;
+}
+
+/* -T: whether every file of geoip.databases opens as an MMDB file. Returns
+ * 0, or -1 after printing why. */
+static int check_geo(const struct lw_config *cfg)
+{
+    char err[1024];
+    char **paths = geo_paths(cfg);
+    int rc = paths ? geo_check_databases((const char *const *)paths, cfg->geoip.databases.n,
+                                         err, sizeof err) : -1;
+
+    if (rc < 0)
+        fprintf(stderr, "linkwatch: error: %s\n", paths ? err : "out of memory");
+    free_paths(paths, cfg->geoip.databases.n);
+    return rc;
+}
+
+/* Opens geoip.databases (none is fine: geolocation is off) and gives the
+ * worker its geo stage. Returns 0, or -1 after printing why. */
+static int open_geo(struct sensor *s)
+{
+    char err[1024];
+    char **paths = geo_paths(&s->cfg);
+
+    if (!paths) {
+        fprintf(stderr, "linkwatch: error: out of memory opening geoip.databases\n");
+        return -1;
+    }
+    s->geo = geo_open(&s->cfg, (const char *const *)paths, s->cfg.geoip.databases.n, err, sizeof err);
+    free_paths(paths, s->cfg.geoip.databases.n);
+    if (!s->geo || worker_set_geo(&s->worker, s->geo, err, sizeof err) < 0) {
+        fprintf(stderr, "linkwatch: error: %s\n", err);
+        return -1;
+    }
+    return 0;
 }
 
 /* The classification file, or NULL when the config names none. *ok is 0
@@ -520,6 +585,45 @@ static void write_stats(struct sensor *s, int json, FILE *out)
                 (unsigned long long)fa, (unsigned long long)al, (unsigned long long)ver);
 }
 
+/* Reopens geoip.databases with the rules (SIGHUP, linkwatchctl reload):
+ * the new set is published atomically, the old one freed once the workers
+ * passed a quiescent point. Writes one line to out; returns 0 or -1 (the
+ * old databases stay). */
+static int reload_geo(struct sensor *s, int json, FILE *out)
+{
+    char err[1024];
+    char **paths = geo_paths(&s->cfg);
+    size_t n = s->cfg.geoip.databases.n;
+    int rc = paths ? geo_reload(s->geo, (const char *const *)paths, n, err, sizeof err) : -1;
+
+    if (!paths)
+        snprintf(err, sizeof err, "out of memory");
+    if (rc == 0)
+        log_info("geoip: %zu database(s) reloaded", geo_database_count(s->geo));
+    else
+        log_error("geoip: reload failed, the old databases stay: %s", err);
+    if (json) {
+        struct jbuf j;
+
+        jbuf_init(&j);
+        jbuf_open_object(&j, NULL);
+        jbuf_bool(&j, "geoip_ok", rc == 0);
+        jbuf_u64(&j, "geoip_databases", geo_database_count(s->geo));
+        if (rc < 0)
+            jbuf_str(&j, "geoip_error", err);
+        jbuf_close_object(&j);
+        if (jbuf_ok(&j))
+            fprintf(out, "%.*s\n", (int)j.len, j.buf);
+        jbuf_free(&j);
+    } else if (rc == 0) {
+        fprintf(out, "geoip: %zu database(s) reloaded\n", geo_database_count(s->geo));
+    } else {
+        fprintf(out, "geoip: reload failed, the old databases stay: %s\n", err);
+    }
+    free_paths(paths, n);
+    return rc;
+}
+
 /* The control thread's commands. Returns 0 ok, 1 failed, 2 done with errors. */
 static int control_command(void *arg, const char *cmd, const char *origin, int json, FILE *out)
 {
@@ -527,8 +631,11 @@ static int control_command(void *arg, const char *cmd, const char *origin, int j
 
     if (strcmp(cmd, "reload") == 0) {
         enum reload_status st = reload_rules(&s->reload, origin, json, out);
+        int rc = st == RELOAD_OK ? 0 : st == RELOAD_WITH_ERRORS ? 2 : 1;
 
-        return st == RELOAD_OK ? 0 : st == RELOAD_WITH_ERRORS ? 2 : 1;
+        if (s->geo && reload_geo(s, json, out) < 0 && rc == 0)
+            rc = 2;
+        return rc;
     }
     if (strcmp(cmd, "ruleset") == 0) {
         reload_describe(&s->reload, json, out);
@@ -772,11 +879,12 @@ static int sensor_run(struct sensor *s, const struct options *o)
         output_close(s->out);
         return 1;
     }
-    if (start_rules(s, o) < 0) {
+    if (open_geo(s) < 0 || start_rules(s, o) < 0) {
         stop_control(s);
         worker_destroy(&s->worker);
         if (s->reload_ready)
             reload_destroy(&s->reload);
+        geo_close(s->geo);
         output_close(s->out);
         return 1;
     }
@@ -804,6 +912,8 @@ static int sensor_run(struct sensor *s, const struct options *o)
     worker_destroy(&s->worker);
     reload_destroy(&s->reload);
     s->reload_ready = 0;
+    geo_close(s->geo);
+    s->geo = NULL;
     jbuf_free(&s->jb);
     output_close(s->out);
     s->out = NULL;
@@ -840,6 +950,8 @@ int main(int argc, char **argv)
         printf("linkwatch: configuration %s is valid\n",
                o.config_path ? o.config_path : "(built-in defaults)");
         rc = check_rules(&s.cfg, &o) == 0 ? 0 : 1;
+        if (check_geo(&s.cfg) < 0)
+            rc = 1;
         goto out_cfg;
     }
     rc = sensor_run(&s, &o);

@@ -6,6 +6,7 @@
 #include "detect.h"
 #include "eve.h"
 #include "ruleset.h"
+#include "geo.h"
 #include "threshold.h"
 #include "log.h"
 
@@ -15,31 +16,35 @@
 /* Application tally, per packet so that each interval holds the traffic it
  * saw. A flow's name is final only once DPI is done: its packets before that
  * are added in one go, under the final name, by the packet that completes
- * detection, or at flow end. was_done: DPI was done before this packet. */
-static void worker_tally_packet(struct worker *w, const struct flow *f,
+ * detection, or at flow end. was_done: DPI was done before this packet.
+ * The geo summary's top applications get the bytes of their own interval
+ * only (geo_flow_app()). */
+static void worker_tally_packet(struct worker *w, struct flow *f,
                                 const struct packet *p, int was_done)
 {
     const struct dpi_result *r = dpi_flow_result(f);
+    uint64_t pkts = was_done ? 1 : f->pkts[0] + f->pkts[1];
+    uint64_t bytes = was_done ? p->wirelen : f->bytes[0] + f->bytes[1];
 
     if (r == NULL)
         return;
-    if (was_done)
-        tally_add_app(w->tally, r->protocol, 1, p->wirelen, 0);
-    else
-        tally_add_app(w->tally, r->protocol, f->pkts[0] + f->pkts[1],
-                      f->bytes[0] + f->bytes[1], 0);
+    tally_add_app(w->tally, r->protocol, pkts, bytes, 0);
+    if (w->geo)
+        geo_flow_app(w->geo, f, r->protocol);
 }
 
 /* At flow end (DPI ended): the flow, and its packets unless already added. */
-static void worker_tally_end(struct worker *w, const struct flow *f, int was_done)
+static void worker_tally_end(struct worker *w, struct flow *f, int was_done)
 {
     const struct dpi_result *r = dpi_flow_result(f);
+    const char *app = r ? r->protocol : "Unknown";
 
+    if (w->geo)
+        geo_flow_app(w->geo, f, app);
     if (was_done)
-        tally_add_app(w->tally, r->protocol, 0, 0, 1);
+        tally_add_app(w->tally, app, 0, 0, 1);
     else
-        tally_add_app(w->tally, r ? r->protocol : "Unknown", f->pkts[0] + f->pkts[1],
-                      f->bytes[0] + f->bytes[1], 1);
+        tally_add_app(w->tally, app, f->pkts[0] + f->pkts[1], f->bytes[0] + f->bytes[1], 1);
 }
 
 static void worker_alert(void *arg, const struct rule *r, const struct packet *p, struct flow *f)
@@ -53,6 +58,8 @@ static void worker_alert(void *arg, const struct rule *r, const struct packet *p
     __atomic_store_n(&w->alerts, w->alerts + 1, __ATOMIC_RELAXED);
     snprintf(key, sizeof key, "%u:%u", r->gid, r->sid);
     ctable_add(w->alert_counts, key, r->priority, 1, 0);
+    if (f && w->geo)
+        geo_flow_alert(w->geo, f, w->now);
     if (!output_wants(w->out, EVT_ALERT))
         return;
     jbuf_reset(&w->jb);
@@ -156,6 +163,24 @@ fail:
     return -1;
 }
 
+int worker_set_geo(struct worker *w, struct geo *g, char *err, size_t errlen)
+{
+    struct geo_thread *t = NULL;
+
+    if (g) {
+        t = geo_thread_new(g, w->id);
+        if (!t) {
+            snprintf(err, errlen, "worker %u: no memory for the geolocation cache and summary", w->id);
+            return -1;
+        }
+        geo_thread_quiescent(t);
+        detect_set_geo_lookup(geo_detect_country);
+    }
+    geo_thread_free(w->geo);
+    w->geo = t;
+    return 0;
+}
+
 int worker_set_detect(struct worker *w, const struct detect_engine *e, struct threshold_ctx *th,
                       char *err, size_t errlen)
 {
@@ -245,6 +270,8 @@ void worker_destroy(struct worker *w)
     /* Ended flows free their DPI state; flush before destroying anything. */
     if (w->rules && w->flows)
         worker_rules_enter(w);
+    if (w->geo)
+        geo_thread_quiescent(w->geo);
     flow_table_flush(w->flows, FLOW_END_SHUTDOWN);
     flow_table_free(w->flows);
     w->flows = NULL;
@@ -258,6 +285,8 @@ void worker_destroy(struct worker *w)
     ctable_free(w->alert_counts);
     ctable_free(w->app_counts);
     w->alert_counts = w->app_counts = NULL;
+    geo_thread_free(w->geo);
+    w->geo = NULL;
     dpi_engine_free(w->dpi);
     w->dpi = NULL;
     decoder_destroy(&w->dec);
@@ -267,6 +296,24 @@ void worker_destroy(struct worker *w)
 void worker_set_datalink(struct worker *w, int dlt)
 {
     w->dec.datalink = dlt;
+}
+
+/* Writes a finished summary interval, one geo_summary event per row, and
+ * starts the next. Other consumers of the interval (the Redis country-pair
+ * tallies) read s here, before geo_summary_open() forgets it. */
+static void worker_geo_summary(struct worker *w, uint64_t end)
+{
+    const struct geo_summary *s = geo_summary_close(w->geo, end);
+
+    if (s && output_wants(w->out, EVT_GEO_SUMMARY)) {
+        for (uint32_t i = 0; i < s->nrows; i++) {
+            jbuf_reset(&w->jb);
+            eve_geo_summary_event(&w->jb, w->cfg->sensor_id, s, &s->rows[s->order[i]]);
+            if (jbuf_ok(&w->jb))
+                output_event(w->out, EVT_GEO_SUMMARY, w->jb.buf, w->jb.len);
+        }
+    }
+    geo_summary_open(w->geo);
 }
 
 static void worker_tick(struct worker *w)
@@ -302,6 +349,11 @@ static void worker_run(struct worker *w, const uint8_t *data, uint32_t caplen,
 
     if (ts_usec > w->now)
         w->now = ts_usec;
+    if (w->geo) {
+        geo_thread_quiescent(w->geo);
+        if (geo_summary_due(w->geo, w->now))
+            worker_geo_summary(w, w->now);
+    }
     worker_tick(w);
     if (tally_swap_wanted(w->tally))
         tally_swap(w->tally, w->now);
@@ -314,6 +366,8 @@ static void worker_run(struct worker *w, const uint8_t *data, uint32_t caplen,
         f->icmp_type = p->icmp_type;
         f->icmp_code = p->icmp_code;
     }
+    if (w->geo)
+        geo_flow_packet(w->geo, f, p, w->now);
     was_done = dpi_flow_result(f) != NULL;
     dpi_process(w->dpi, f, p);
     worker_tally_packet(w, f, p, was_done);
@@ -327,5 +381,9 @@ void worker_flush(struct worker *w, enum flow_end_reason why)
      * one freed while this worker was offline. */
     if (w->rules)
         worker_rules_enter(w);
+    if (w->geo)
+        geo_thread_quiescent(w->geo);
     flow_table_flush(w->flows, why);
+    if (w->geo)
+        worker_geo_summary(w, w->now);
 }

@@ -20,6 +20,8 @@ struct detect_thread;
 struct threshold_ctx;
 struct rules_slot;
 struct ruleset;
+struct geo;
+struct geo_thread;
 
 struct worker {
     unsigned id;
@@ -33,6 +35,7 @@ struct worker {
     const struct detect_engine *detect;  /* NULL: no rules */
     struct detect_thread *dt;  /* this worker's scratch for detect */
     struct threshold_ctx *th;  /* this worker's thresholds (owned), NULL: none */
+    struct geo_thread *geo;    /* this worker's geolocation context (owned), NULL: no geo stage */
     uint64_t alerts;           /* alert events produced */
     struct ctable *alert_counts;   /* "gid:sid" -> alerts, tag = severity (metrics) */
     struct ctable *app_counts;     /* nDPI protocol -> ended flows, bytes (metrics) */
@@ -71,6 +74,13 @@ void worker_offline(struct worker *w);
 /* Between packets with nothing to do (live read timed out, next file):
  * picks up a new rule set and reports a quiescent point. */
 void worker_idle(struct worker *w);
+/* Gives the worker the geo stage of the sensor's struct geo (shared; NULL
+ * for none): flows are then geolocated, events carry geo{}, geoip rules
+ * use the flows' countries, and a geo_summary event is written per scope
+ * and country pair every geoip.summary-interval of capture time and by
+ * worker_flush(). Returns 0, or -1 with err filled when out of memory (the
+ * worker keeps its old state). */
+int worker_set_geo(struct worker *w, struct geo *g, char *err, size_t errlen);
 
 /* Switches the link type (a new capture file); flows carry over. */
 void worker_set_datalink(struct worker *w, int dlt);
@@ -79,7 +89,8 @@ void worker_set_datalink(struct worker *w, int dlt);
 void worker_packet(struct worker *w, const uint8_t *data, uint32_t caplen,
                    uint32_t wirelen, uint64_t ts_usec);
 
-/* Ends every flow still open with the given reason (shutdown at exit). */
+/* Ends every flow still open with the given reason (shutdown at exit), then
+ * writes the open geo summary interval. */
 void worker_flush(struct worker *w, enum flow_end_reason why);
 
 #endif

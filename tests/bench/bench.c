@@ -16,6 +16,9 @@
  *                                classification=FILE  their classification.config
  *                                maxrules=N     keep N of the loaded rules, spread
  *                                               evenly over the load order
+ *                                geo=DB[,DB]    the geo stage with these MMDB files
+ *                                               ("geo=" alone: the stage without
+ *                                               databases); without it, no geo stage
  *                              With rules, prints the rule count, compile time,
  *                              Hyperscan bytes and the RSS the engine added.
  *   bench events N DIR         encodes N flow events (JSON encoder alone), then
@@ -25,6 +28,12 @@
  *                              writes to OUT the source lines of N of the rules
  *                              of PATH... that load, spread evenly (a rule set
  *                              of a given size for the reload benchmark)
+ *   bench geolookup FILE DB[,DB] [N]
+ *                              the addresses of FILE's packets that are not
+ *                              internal, looked up N times in all (default
+ *                              2,000,000) in capture order: without the cache,
+ *                              then through the per-worker cache (geoip.cache-size
+ *                              default); prints lookups/s and the hit rate
  *
  * Compare with ../shared/bench/pcapread (the bare libpcap read loop) on the
  * same file; tests/bench/run.sh does both.
@@ -39,6 +48,7 @@
 #include "detect.h"
 #include "eve.h"
 #include "json.h"
+#include "geo.h"
 #include "rule-parse.h"
 #include "output.h"
 #include "util.h"
@@ -198,12 +208,36 @@ static struct detect_engine *bench_rules(const struct lw_config *cfg, const char
     return e;
 }
 
+/* Splits "a,b,c" in place into at most max paths. */
+static size_t split_paths(char *s, const char **out, size_t max)
+{
+    size_t n = 0;
+
+    for (char *tok = strtok(s, ","); tok && n < max; tok = strtok(NULL, ","))
+        out[n++] = tok;
+    return n;
+}
+
+static struct geo *bench_geo(const struct lw_config *cfg, char *dbs)
+{
+    const char *paths[GEO_MAX_DATABASES];
+    size_t n = split_paths(dbs, paths, GEO_MAX_DATABASES);
+    char err[512];
+    struct geo *g = geo_open(cfg, paths, n, err, sizeof err);
+
+    if (!g)
+        fprintf(stderr, "bench: %s\n", err);
+    return g;
+}
+
 static int cmd_pipeline(const char *path, unsigned rounds, char **extra, int nextra)
 {
     const char *rpaths[16];
     const char *classes = NULL;
     size_t nrpaths = 0, maxrules = 0;
     struct detect_engine *de = NULL;
+    struct geo *geo = NULL;
+    char *geodbs = NULL;
     struct capfile cf;
     struct lw_config cfg;
     struct worker w;
@@ -220,6 +254,8 @@ static int cmd_pipeline(const char *path, unsigned rounds, char **extra, int nex
             classes = extra[i] + 15;
         else if (strncmp(extra[i], "maxrules=", 9) == 0)
             maxrules = strtoul(extra[i] + 9, NULL, 10);
+        else if (strncmp(extra[i], "geo=", 4) == 0)
+            geodbs = extra[i] + 4;
         else if (nsets < 16)
             sets[nsets++] = extra[i];
     }
@@ -233,6 +269,11 @@ static int cmd_pipeline(const char *path, unsigned rounds, char **extra, int nex
     if (!out || worker_init(&w, 0, &cfg, out, cf.dlt, err, sizeof err) < 0) {
         fprintf(stderr, "bench: %s\n", err);
         return 1;
+    }
+    if (geodbs) {
+        geo = bench_geo(&cfg, geodbs);
+        if (!geo || worker_set_geo(&w, geo, err, sizeof err) < 0)
+            return 1;
     }
     if (nrpaths) {
         de = bench_rules(&cfg, rpaths, nrpaths, classes, maxrules);
@@ -257,8 +298,15 @@ static int cmd_pipeline(const char *path, unsigned rounds, char **extra, int nex
            secs * 1e9 / (double)pkts, bytes * 8 / secs / 1e9);
     if (de)
         printf(", %llu alerts", (unsigned long long)w.alerts);
+    if (w.geo) {
+        const struct geo_stats *gs = geo_thread_stats(w.geo);
+        printf(", geo: %llu flows, %llu lookups, %llu cache hits",
+               (unsigned long long)gs->flows, (unsigned long long)gs->lookups,
+               (unsigned long long)gs->cache_hits);
+    }
     printf("\n");
     worker_destroy(&w);
+    geo_close(geo);
     detect_engine_free(de);
     output_close(out);
     config_free(&cfg);
@@ -386,6 +434,101 @@ static int cmd_events(uint64_t n, const char *dir)
     return 0;
 }
 
+/* Times n lookups of addrs (in order, round robin) on t. */
+static double time_lookups(struct geo_thread *t, const struct lw_addr *addrs, size_t na, size_t n,
+                           int cached, size_t *found)
+{
+    struct geo_ep ep;
+    uint64_t t0 = lw_now_mono_usec();
+
+    *found = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (cached)
+            geo_lookup(t, &addrs[i % na], &ep);
+        else
+            geo_lookup_nocache(t, &addrs[i % na], &ep);
+        *found += ep.cc[0] != '\0';
+    }
+    return (double)(lw_now_mono_usec() - t0) / 1e6;
+}
+
+static int addr_cmp(const void *a, const void *b)
+{
+    return lw_addr_cmp(a, b);
+}
+
+static int cmd_geolookup(const char *path, char *dbs, size_t n)
+{
+    struct capfile cf;
+    struct lw_config cfg;
+    struct decoder dc;
+    struct geo *g;
+    struct geo_thread *t;
+    struct geo_ep ep;
+    struct lw_addr *addrs, *sorted;
+    size_t na = 0, distinct = 0, found;
+    char err[512];
+    double secs;
+
+    if (capfile_load(path, &cf) < 0)
+        return 1;
+    if (config_load(&cfg, NULL, NULL, 0, err, sizeof err) < 0 || (g = bench_geo(&cfg, dbs)) == NULL)
+        return 1;
+    t = geo_thread_new(g, 0);
+    addrs = malloc(2 * cf.n * sizeof *addrs);
+    if (!t || !addrs) {
+        fprintf(stderr, "bench: out of memory\n");
+        return 1;
+    }
+    geo_thread_quiescent(t);
+    decoder_init(&dc, cf.dlt, NULL);
+    for (size_t i = 0; i < cf.n; i++) {
+        struct packet p;
+        if (decode_packet(&dc, &p, cf.arena + cf.f[i].off, cf.f[i].caplen, cf.f[i].wirelen,
+                          cf.f[i].ts) != DECODE_OK)
+            continue;
+        const struct lw_addr *two[2] = { &p.src, &p.dst };
+        for (int k = 0; k < 2; k++) {
+            geo_lookup_nocache(t, two[k], &ep);
+            if (!(ep.flags & GEO_EP_INTERNAL))
+                addrs[na++] = *two[k];
+        }
+    }
+    decoder_destroy(&dc);
+    if (na == 0) {
+        fprintf(stderr, "bench: no address outside the internal ranges in %s\n", path);
+        return 1;
+    }
+    sorted = malloc(na * sizeof *sorted);
+    if (sorted) {
+        memcpy(sorted, addrs, na * sizeof *sorted);
+        qsort(sorted, na, sizeof *sorted, addr_cmp);
+        for (size_t i = 0; i < na; i++)
+            distinct += i == 0 || lw_addr_cmp(&sorted[i], &sorted[i - 1]) != 0;
+        free(sorted);
+    }
+    printf("%zu database(s), %zu addresses (%zu distinct) from %s\n", geo_database_count(g), na,
+           distinct, path);
+    secs = time_lookups(t, addrs, na, n, 0, &found);
+    printf("%-24s %zu lookups, %.3f s, %.0f lookups/s, %.0f ns/lookup, %.1f%% with a country\n",
+           "geo lookup, no cache", n, secs, n / secs, secs * 1e9 / (double)n, 100.0 * found / n);
+    {
+        const struct geo_stats *gs = geo_thread_stats(t);
+        uint64_t h0 = gs->cache_hits;
+        secs = time_lookups(t, addrs, na, n, 1, &found);
+        printf("%-24s %zu lookups, %.3f s, %.0f lookups/s, %.0f ns/lookup, %.1f%% cache hits "
+               "(cache %u entries)\n", "geo lookup, cached", n, secs, n / secs, secs * 1e9 / (double)n,
+               100.0 * (double)(gs->cache_hits - h0) / (double)n, cfg.geoip.cache_size);
+    }
+    geo_thread_free(t);
+    geo_close(g);
+    config_free(&cfg);
+    free(addrs);
+    free(cf.f);
+    free(cf.arena);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 5 && strcmp(argv[1], "replicate") == 0)
@@ -398,7 +541,10 @@ int main(int argc, char **argv)
     if (argc >= 5 && strcmp(argv[1], "pick-rules") == 0)
         return cmd_pick_rules(argv[2], strtoul(argv[3], NULL, 10), (const char **)argv + 4,
                               (size_t)argc - 4);
-    fprintf(stderr, "usage: bench replicate IN OUT N | bench pipeline FILE [ROUNDS] [key=value ...]"
-            " | bench events N DIR | bench pick-rules OUT N PATH...\n");
+
+    if ((argc == 4 || argc == 5) && strcmp(argv[1], "geolookup") == 0)
+        return cmd_geolookup(argv[2], argv[3], argc == 5 ? strtoul(argv[4], NULL, 10) : 2000000);
+    fprintf(stderr, "usage: bench replicate IN OUT N | bench pipeline FILE [ROUNDS] [key=value ...] |\n"
+                    "       bench geolookup FILE DB[,DB] [N] | bench events N DIR | bench pick-rules OUT N PATH...\n");
     return 2;
 }

@@ -13,6 +13,7 @@
 #include "flow.h"
 #include "decode.h"
 #include "dpi.h"
+#include "stream.h"
 
 /* Capture counters as libpcap reports them (live) or as counted (files). */
 struct capture_stats {
@@ -33,6 +34,7 @@ struct eve_stats_src {
     const struct decode_stats *decode;
     const struct flow_stats *flow;
     const struct dpi_stats *dpi;  /* NULL when DPI is off */
+    const struct stream_stats *stream;  /* NULL when reassembly is off */
 };
 
 /* "TCP", "UDP", "ICMP", "IPv6-ICMP", "SCTP", or the number as text in buf. */

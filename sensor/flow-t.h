@@ -73,6 +73,7 @@ struct flow {
     /* Per-stage state hung on the flow by later stages (dpi, detect, geo). */
     void *dpi;
     void *app;
+    void *stream;                /* TCP reassembly (stream.c) */
 };
 
 #endif

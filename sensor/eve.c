@@ -257,6 +257,10 @@ void eve_alert_event(struct jbuf *j, const char *sensor_id, const struct rule *r
         buf[n] = '\0';
         jbuf_str(j, "payload_printable", buf);
     }
+    /* As Suricata: 1 when the match was on the reassembled stream, which
+     * this packet completed (its payload need not hold the whole match). */
+    if (p->proto == 6)
+        jbuf_u64(j, "stream", (p->flags & PKT_F_STREAM_MATCH) ? 1 : 0);
     jbuf_close_object(j);
 }
 

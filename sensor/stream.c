@@ -11,6 +11,8 @@
 /* An ACK further than this past `next' is not believed (a bogus or
  * unrelated number, not a loss). */
 #define STREAM_MAX_ACK_JUMP (1u << 30)
+/* Slots of the handshake cache (a power of two). */
+#define STREAM_SYN_SLOTS    4096u
 
 enum { SD_NONE = 0, SD_OPEN, SD_DONE };
 
@@ -53,6 +55,15 @@ struct stream_flow {
     struct stream_flow *free_next;
 };
 
+/* The ISNs of a flow whose handshake went by before any data, so that the
+ * first data segment may come out of order without state per handshake:
+ * one direct-mapped slot per flow id, overwritten by later handshakes. */
+struct syn_slot {
+    uint64_t flow_id;
+    uint32_t isn[2];
+    uint8_t  have;               /* bit per direction: isn[d] is set */
+};
+
 struct stream_ctx {
     struct stream_config cfg;
     struct stream_stats st;
@@ -61,6 +72,7 @@ struct stream_ctx {
     uint32_t ncache[STREAM_CLASSES];
     struct stream_flow *free_states;
     uint32_t nfree_states;
+    struct syn_slot syn[STREAM_SYN_SLOTS];
 };
 
 static inline uint64_t min_u64(uint64_t a, uint64_t b)
@@ -572,6 +584,24 @@ static void on_rst(struct stream_ctx *s, struct stream_flow *sf, struct stream_d
     }
 }
 
+static struct syn_slot *syn_slot(struct stream_ctx *s, uint64_t flow_id)
+{
+    return &s->syn[(flow_id * 0x9e3779b97f4a7c15ull) >> 52 & (STREAM_SYN_SLOTS - 1)];
+}
+
+/* A SYN or SYN-ACK of a flow without state: remembers its ISN. */
+static void syn_note(struct stream_ctx *s, const struct flow *f, unsigned dir, uint32_t isn)
+{
+    struct syn_slot *e = syn_slot(s, f->flow_id);
+
+    if (e->flow_id != f->flow_id || e->have == 0) {
+        e->flow_id = f->flow_id;
+        e->have = 0;
+    }
+    e->isn[dir] = isn;
+    e->have |= (uint8_t)(1u << dir);
+}
+
 /* Starts a direction at sequence number base; syn: its SYN went by
  * (else the flow was picked up in the middle). */
 static void dir_pickup(struct stream_ctx *s, struct stream_dir *d, uint32_t base, int syn)
@@ -602,6 +632,24 @@ static void on_data(struct stream_ctx *s, struct stream_dir *d, const struct pac
     }
 }
 
+/* The directions of a new state: from the handshake cache when it still
+ * has their ISNs, else the peer's from this first data packet's ACK (this
+ * packet's own direction then starts at its first byte, in on_data()). */
+static void start_dirs(struct stream_ctx *s, const struct flow *f, struct stream_flow *sf,
+                       const struct packet *p, const int *syn)
+{
+    struct syn_slot *e = syn_slot(s, f->flow_id);
+    unsigned dir = p->dir & 1;
+
+    for (unsigned i = 0; i < 2 && e->flow_id == f->flow_id; i++)
+        if (e->have & (1u << i))
+            dir_start(s, &sf->d[i], e->isn[i] + 1, SDF_SYN);
+    if (e->flow_id == f->flow_id)
+        e->have = 0;
+    if ((p->tcp_flags & TH_ACK) && sf->d[dir ^ 1].state == SD_NONE)
+        dir_pickup(s, &sf->d[dir ^ 1], p->tcp_ack, syn[dir ^ 1]);
+}
+
 void stream_packet(struct stream_ctx *s, struct flow *f, const struct packet *p)
 {
     struct stream_flow *sf = f->stream;
@@ -614,7 +662,9 @@ void stream_packet(struct stream_ctx *s, struct flow *f, const struct packet *p)
         return;
     if (sf == NULL) {
         /* State comes with the first data: handshakes and scans cost
-         * nothing. That packet's ACK is where the peer's data starts. */
+         * nothing. */
+        if ((fl & (TH_SYN | TH_RST)) == TH_SYN)
+            syn_note(s, f, dir, p->tcp_seq);
         if ((fl & TH_RST) || p->payload_len == 0)
             return;
         if ((sf = state_get(s)) == NULL) {
@@ -623,8 +673,7 @@ void stream_packet(struct stream_ctx *s, struct flow *f, const struct packet *p)
         }
         f->stream = sf;
         s->st.sessions++;
-        if (fl & TH_ACK)
-            dir_pickup(s, &sf->d[dir ^ 1], p->tcp_ack, syn[dir ^ 1]);
+        start_dirs(s, f, sf, p, syn);
     }
     d = &sf->d[dir];
     d->stamp = f->pkts[dir];

@@ -1,16 +1,17 @@
 /* stream.h - TCP stream reassembly for detection, per flow and direction.
  *
  * Each TCP flow gets, with its first data packet (handshakes and scans
- * cost nothing), a struct stream_flow on f->stream: per direction the
+ * cost no state), a struct stream_flow on f->stream: per direction the
  * sequence number of stream offset 0, the in-order end `next', and one
  * buffer holding recent in-order bytes plus the out-of-order segments held
- * past a hole. Offset 0 is the first byte of that packet for its direction,
- * and its acknowledgement number for the other one (the byte after the
- * SYN when the handshake went by); a direction with no state yet starts at
- * its first data byte. Bytes before offset 0 that arrive later (the first
- * data packet was itself out of order) are ignored. Directions whose SYN
- * was not seen are counted as mid-stream pickups. Offsets are 64-bit, so
- * sequence numbers wrap freely.
+ * past a hole. Offset 0 is the byte after the direction's SYN: the ISNs
+ * of a handshake wait in a small direct-mapped cache (STREAM_SYN_SLOTS
+ * slots, a later handshake may take the slot) until the first data.
+ * Without them the first data packet's own byte starts its direction and
+ * its acknowledgement number the other one; bytes before offset 0 that
+ * arrive later are then ignored. Directions whose SYN was not seen are
+ * counted as mid-stream pickups. Offsets are 64-bit, so sequence numbers
+ * wrap freely.
  *
  * Policy, per direction:
  *   - first wins: a byte once received (in order or held out of order) is

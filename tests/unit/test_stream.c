@@ -34,9 +34,12 @@ static struct stream_ctx *ctx_new(uint64_t depth, uint64_t memcap, uint32_t wind
 
 static void conn_init(struct conn *k, struct stream_ctx *s)
 {
+    static uint64_t ids;
+
     memset(k, 0, sizeof *k);
     k->s = s;
     k->f.key.proto = 6;
+    k->f.flow_id = ++ids;
 }
 
 /* Feeds one segment of direction dir and returns stream_chunk()'s verdict
@@ -201,6 +204,41 @@ static void test_out_of_order(void **state)
     assert_int_equal(k.c.len - k.c.hist, 14);
     assert_memory_equal(k.c.data + k.c.hist, "EEEEEEEEFFGGHH", 14);
     assert_int_equal(stream_ctx_stats(s)->reassembled, 30);
+    conn_done(&k);
+    stream_ctx_free(s);
+}
+
+/* The first data segment out of order: the handshake's ISNs (kept without
+ * flow state) place it; without them the flow starts at the first data. */
+static void test_first_segment_ooo(void **state)
+{
+    struct stream_ctx *s = ctx_new(0, 1 << 20, 2048, 65536);
+    struct conn k, other;
+
+    conn_init(&k, s);
+    handshake(&k);
+    assert_int_equal(cdata(&k, 4, "5678"), STREAM_NODATA);
+    assert_int_equal(cdata(&k, 0, "1234"), STREAM_DATA);
+    chunk_is(&k.c, "", "12345678");
+    /* the server's first data, also out of order, from its SYN-ACK */
+    assert_int_equal(seg(&k, 1, ISN_S + 1 + 3, ISN_C + 9, TH_ACK, "def"), STREAM_NODATA);
+    assert_int_equal(seg(&k, 1, ISN_S + 1, ISN_C + 9, TH_ACK, "abc"), STREAM_DATA);
+    chunk_is(&k.c, "", "abcdef");
+    assert_int_equal(stream_ctx_stats(s)->midstream, 0);
+    conn_done(&k);
+
+    /* other handshakes took the slot (a SYN flood): the first data seen
+     * starts the stream, earlier bytes arriving later are ignored */
+    conn_init(&k, s);
+    conn_init(&other, s);
+    handshake(&k);
+    for (uint32_t i = 0; i < 50000; i++) {
+        other.f.flow_id = 1000000 + i;
+        seg(&other, 0, i, 0, TH_SYN, NULL);
+    }
+    assert_int_equal(cdata(&k, 4, "5678"), STREAM_DATA);
+    chunk_is(&k.c, "", "5678");
+    assert_int_equal(cdata(&k, 0, "1234"), STREAM_NODATA);
     conn_done(&k);
     stream_ctx_free(s);
 }
@@ -460,6 +498,7 @@ int main(void)
         cmocka_unit_test(test_history_window),
         cmocka_unit_test(test_wraparound),
         cmocka_unit_test(test_out_of_order),
+        cmocka_unit_test(test_first_segment_ooo),
         cmocka_unit_test(test_overlaps),
         cmocka_unit_test(test_gap_ooo_limit),
         cmocka_unit_test(test_gap_ack),

@@ -31,6 +31,10 @@
 /* Candidate sets: rules to try on the packet's payload, on the stream. */
 #define CAND_PKT             1u
 #define CAND_STREAM          2u
+/* Stream rules remembered per flow direction because their fast pattern
+ * went into the history (struct dhist), and found per packet. */
+#define DETECT_HIST_MAX      8
+#define DETECT_FOUND_MAX     32
 
 enum { DC_TCP = 0, DC_UDP, DC_ICMP, DC_OTHER, DC_COUNT };
 
@@ -58,6 +62,7 @@ struct dgroup {
     uint32_t      *always, nalways;
     uint32_t      *salways, nsalways; /* ... those that also inspect the stream */
     uint32_t       sreach;       /* largest reach of its stream rules, 0 none */
+    uint32_t       maxfp;        /* longest fast pattern of its stream rules */
     uint32_t      *iponly, niponly;  /* IP-only rules: first packet each way of a flow */
     uint32_t      *flowl[FK_COUNT], nflowl[FK_COUNT]; /* flow-level rules by kind */
     uint32_t      *flowa[FK_COUNT], nflowa[FK_COUNT]; /* ... those without a sticky fast pattern */
@@ -82,6 +87,8 @@ struct drule {
     uint8_t iponly;              /* decided by addresses and protocol alone */
     uint8_t kind;                /* FK_*, flow-level rules */
     uint8_t smode;               /* SM_* */
+    uint8_t hist;                /* a stream rule whose match can start before its
+                                  * fast pattern: remembered in struct dhist */
     uint32_t reach;              /* SM_STREAM/BOTH: longest span of a match, bytes */
 };
 
@@ -103,11 +110,28 @@ struct detect_thread {
     uint64_t *scand;             /* ... to try on the stream */
     size_t nwords, lo, hi;       /* words [lo, hi) of either may hold bits */
     int prefilter;
+    uint32_t found[DETECT_FOUND_MAX];  /* hist rules whose pattern is in this chunk */
+    uint32_t nfound;             /* may pass DETECT_FOUND_MAX: some were not kept */
+};
+
+/* Stream rules of one flow direction whose fast pattern went into the
+ * history, so that the history need not be scanned again on every packet:
+ * a rule stays a candidate while new data starts at or before `until'
+ * (after that its window cannot reach the pattern). While new data starts
+ * before rescan_until the history is scanned all the same: more rules were
+ * found than kept, or the list was not kept by this engine. */
+struct dhist {
+    const struct detect_engine *e;   /* the ranks are this engine's */
+    uint64_t rescan_until;
+    uint32_t n;
+    uint32_t rank[DETECT_HIST_MAX];
+    uint64_t until[DETECT_HIST_MAX];
 };
 
 /* What detect hangs on f->app. */
 struct detect_flow {
     uint8_t flow_rules_done;     /* flow-level rules ran for this flow */
+    struct dhist *hist;          /* [2], TCP flows with stream data */
 };
 
 static detect_geo_fn geo_lookup;
@@ -612,15 +636,23 @@ struct hs_ctx {
     const uint32_t *pat;         /* pattern id -> rank */
     uint32_t npat;
     unsigned sets;               /* CAND_* to mark */
+    int record;                  /* note hist rules in t->found */
 };
 
 static int hs_on_match(unsigned int id, unsigned long long from, unsigned long long to,
                        unsigned int flags, void *ctx)
 {
     struct hs_ctx *c = ctx;
+    struct detect_thread *t = c->t;
 
-    if (id < c->npat)
-        cand_add(c->t, c->pat[id], c->sets);
+    if (id >= c->npat)
+        return 0;
+    cand_add(t, c->pat[id], c->sets);
+    if (c->record && t->e->rules[c->pat[id]].hist) {
+        if (t->nfound < DETECT_FOUND_MAX)
+            t->found[t->nfound] = c->pat[id];
+        t->nfound++;
+    }
     return 0;
 }
 
@@ -632,9 +664,9 @@ static void add_list(struct detect_thread *t, const uint32_t *v, uint32_t n, uns
 
 /* The group's fast patterns over d[0, len), marking sets. */
 static void scan_group(struct detect_thread *t, const struct dgroup *g, const uint8_t *d,
-                       uint32_t len, unsigned sets)
+                       uint32_t len, unsigned sets, int record)
 {
-    struct hs_ctx ctx = { t, g->pat, g->npat, sets };
+    struct hs_ctx ctx = { t, g->pat, g->npat, sets, record };
 
     if (len == 0 || d == NULL)
         return;
@@ -644,11 +676,15 @@ static void scan_group(struct detect_thread *t, const struct dgroup *g, const ui
 
 /* Packet rules of group g for packet p, whose stream verdict is sv (chunk
  * c with STREAM_DATA): CAND_PKT for the payload, CAND_STREAM for the
- * stream. The stream is scanned from as far back as the group's stream
- * rules reach; when the chunk's new data is the packet's payload, that one
- * scan serves both (a candidate too many is only evaluated in vain). */
+ * stream. The stream is scanned from maxfp - 1 bytes before the new data
+ * (a pattern ending in it), or when rescan is set from as far back as the
+ * group's stream rules reach (patterns in the history the flow's struct
+ * dhist does not know); when the chunk's new data is the packet's payload,
+ * that one scan serves both (a candidate too many is only evaluated in
+ * vain). */
 static void add_packet_rules(struct detect_thread *t, const struct dgroup *g, const struct packet *p,
-                             int iponly_due, enum stream_verdict sv, const struct stream_chunk *c)
+                             int iponly_due, enum stream_verdict sv, const struct stream_chunk *c,
+                             int rescan)
 {
     int on_stream = sv == STREAM_DATA && g->sreach;
 
@@ -664,14 +700,15 @@ static void add_packet_rules(struct detect_thread *t, const struct dgroup *g, co
     if (g->db == NULL || sv == STREAM_STOPPED)
         return;
     if (on_stream) {
-        uint32_t back = c->hist < g->sreach - 1 ? c->hist : g->sreach - 1;
+        uint32_t reach = rescan ? g->sreach : g->maxfp ? g->maxfp : 1;
+        uint32_t back = c->hist < reach - 1 ? c->hist : reach - 1;
 
         scan_group(t, g, c->data + (c->hist - back), c->len - c->hist + back,
-                   c->exact ? CAND_PKT | CAND_STREAM : CAND_STREAM);
+                   c->exact ? CAND_PKT | CAND_STREAM : CAND_STREAM, 1);
         if (c->exact)
             return;
     }
-    scan_group(t, g, p->payload, p->payload_len, CAND_PKT);
+    scan_group(t, g, p->payload, p->payload_len, CAND_PKT, 0);
 }
 
 static int class_of(uint8_t proto)
@@ -722,12 +759,87 @@ static uint8_t buffer_kind(int b);
 
 static void scan_sticky(struct detect_thread *t, const struct dgroup *g, int b, const char *s)
 {
-    struct hs_ctx ctx = { t, g->sb[b].pat, g->sb[b].npat, CAND_PKT };
+    struct hs_ctx ctx = { t, g->sb[b].pat, g->sb[b].npat, CAND_PKT, 0 };
 
     if (s == NULL || *s == '\0')
         return;
     if (hs_scan(g->sb[b].db, s, (unsigned)strlen(s), 0, t->scratch, hs_on_match, &ctx) != HS_SUCCESS)
         add_list(t, g->flowl[buffer_kind(b)], g->nflowl[buffer_kind(b)], CAND_PKT);
+}
+
+/* The flow's per-direction history list for packet p (created on first
+ * use), ready for this engine and chunk: a list another engine kept, or
+ * none kept yet while the chunk has history, means the history must be
+ * scanned while it may still hold unknown patterns. NULL without memory. */
+static struct dhist *hist_of(const struct detect_engine *e, struct flow *f, const struct packet *p,
+                             const struct stream_chunk *c)
+{
+    struct detect_flow *df = f->app;
+    struct dhist *h;
+
+    if (df == NULL && (df = f->app = calloc(1, sizeof *df)) == NULL)
+        return NULL;
+    if (df->hist == NULL && (df->hist = calloc(2, sizeof *df->hist)) == NULL)
+        return NULL;
+    h = &df->hist[p->dir & 1];
+    if (h->e != e) {
+        h->e = e;
+        h->n = 0;
+        h->rescan_until = c->hist ? c->offset + c->hist + c->window : 0;
+    }
+    return h;
+}
+
+/* Adds the remembered stream rules still in reach to the candidates and
+ * forgets the others. Returns whether the history must be scanned. */
+static int hist_candidates(struct detect_thread *t, struct dhist *h, uint64_t start)
+{
+    uint32_t k = 0;
+
+    if (h == NULL)
+        return 1;
+    for (uint32_t i = 0; i < h->n; i++) {
+        if (h->until[i] < start)
+            continue;
+        cand_add(t, h->rank[i], CAND_STREAM);
+        h->rank[k] = h->rank[i];
+        h->until[k++] = h->until[i];
+    }
+    h->n = k;
+    return start < h->rescan_until;
+}
+
+/* Remembers the hist rules whose fast pattern this chunk held: each can be
+ * reached from new data starting up to its reach (or the window) after the
+ * pattern, which ends by the chunk's end at the latest. */
+static void hist_remember(const struct detect_engine *e, struct detect_thread *t, struct dhist *h,
+                          const struct stream_chunk *c)
+{
+    uint64_t end = c->offset + c->len;
+
+    if (h != NULL && t->nfound > DETECT_FOUND_MAX && h->rescan_until < end + c->window)
+        h->rescan_until = end + c->window;
+    for (uint32_t i = 0; h != NULL && i < t->nfound && i < DETECT_FOUND_MAX; i++) {
+        const struct drule *d = &e->rules[t->found[i]];
+        uint32_t back = d->reach - 1 < c->window ? d->reach - 1 : c->window;
+        uint64_t until = end - d->r->sm[d->fp].u.c.len + back;
+        uint32_t k;
+
+        for (k = 0; k < h->n && h->rank[k] != t->found[i]; k++)
+            ;
+        if (k == h->n && h->n == DETECT_HIST_MAX) {
+            if (h->rescan_until < until)
+                h->rescan_until = until;
+            continue;
+        }
+        if (k == h->n) {
+            h->rank[h->n++] = t->found[i];
+            h->until[k] = 0;
+        }
+        if (h->until[k] < until)
+            h->until[k] = until;
+    }
+    t->nfound = 0;
 }
 
 /* Flow-level candidates of kind k: those without a sticky fast pattern,
@@ -789,6 +901,8 @@ static void detect_run(const struct detect_engine *e, struct detect_thread *t,
     struct packet view;
     struct stream_chunk sc;
     enum stream_verdict sv = packet_rules ? stream_chunk(f, p, &sc) : STREAM_OFF;
+    struct dhist *h = NULL;
+    int rescan = 0;
 
     if (p->flags & PKT_F_HAS_PORTS) {
         add_group(e, c->dmap, p->dport, g, &ng);
@@ -799,8 +913,15 @@ static void detect_run(const struct detect_engine *e, struct detect_thread *t,
      * of a flow: as Suricata, run them on the first packet each way. */
     int iponly_due = f == NULL || f->pkts[p->dir & 1] <= 1;
 
+    if (sv == STREAM_DATA && e->st.stream_hist) {
+        h = hist_of(e, f, p, &sc);
+        rescan = hist_candidates(t, h, sc.offset + sc.hist);
+    }
+    t->nfound = 0;
     for (int i = 0; packet_rules && i < ng; i++)
-        add_packet_rules(t, g[i], p, iponly_due, sv, &sc);
+        add_packet_rules(t, g[i], p, iponly_due, sv, &sc, rescan);
+    if (sv == STREAM_DATA)
+        hist_remember(e, t, h, &sc);
     if (e->st.flow_level && flow_rules_due(f, dr)) {
         /* flow-level rules match in either orientation: look the ports up
          * both ways too */
@@ -884,7 +1005,11 @@ void detect_flow_end(const struct detect_engine *e, struct detect_thread *t,
 
 void detect_flow_free(struct flow *f)
 {
-    free(f->app);
+    struct detect_flow *df = f->app;
+
+    if (df)
+        free(df->hist);
+    free(df);
     f->app = NULL;
 }
 
@@ -1264,6 +1389,8 @@ static uint32_t group_add(struct detect_engine *e, const uint32_t *ranks, uint32
             continue;
         if (d->fp < 0)
             g->salways[g->nsalways++] = ranks[i];
+        else if (d->r->sm[d->fp].u.c.len > g->maxfp)
+            g->maxfp = d->r->sm[d->fp].u.c.len;
         if (d->reach > g->sreach)
             g->sreach = d->reach;
     }
@@ -1469,6 +1596,9 @@ struct detect_engine *detect_compile(struct rule_list *rules, char *err, size_t 
             e->rules[i].reach = stream_reach(ord[i]);
             e->st.stream += e->rules[i].smode == SM_STREAM;
             e->st.stream_both += e->rules[i].smode == SM_BOTH;
+            e->rules[i].hist = e->rules[i].fp >= 0 &&
+                               e->rules[i].reach > ord[i]->sm[e->rules[i].fp].u.c.len;
+            e->st.stream_hist += e->rules[i].hist;
         }
     }
     for (int c = 0; c < DC_COUNT; c++)

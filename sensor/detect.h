@@ -60,6 +60,12 @@
  * Each rule is evaluated at most once per packet. Past stream.depth
  * (STREAM_STOPPED) no payload is inspected for that direction. Without
  * reassembly every rule sees the packet as before.
+ * Prefilter on the stream: each packet's new data (and the few bytes a
+ * fast pattern may reach back) is scanned once; stream rules whose match
+ * can start before their fast pattern and whose pattern was seen are
+ * remembered per flow direction (a few ranks on f->app) while their window
+ * can reach it, so the history is not scanned again; it is only when more
+ * were seen than kept, or after the engine changed.
  */
 #ifndef LW_DETECT_H
 #define LW_DETECT_H
@@ -83,6 +89,7 @@ struct detect_engine_stats {
     size_t   flow_level;         /* flow-level rules */
     size_t   stream;             /* payload rules that see the stream, not packets, on TCP */
     size_t   stream_both;        /* ... that see both (anchored to the buffer start) */
+    size_t   stream_hist;        /* ... whose match may start before their fast pattern */
     size_t   db_bytes;           /* Hyperscan database bytes */
     uint64_t compile_usec;
 };

@@ -41,6 +41,7 @@ struct stream_dir {
     uint8_t  nr;
     uint32_t base_seq;       /* sequence number of stream offset 0 */
     uint32_t chunk_hist;     /* history bytes before chunk_lo offered to detection */
+    uint32_t window;         /* cfg.window, for stream_chunk() */
     uint64_t next;           /* in-order end */
     uint64_t fin_off;
     uint64_t ack_to;         /* the peer acknowledged up to here */
@@ -700,6 +701,7 @@ void stream_packet(struct stream_ctx *s, struct flow *f, const struct packet *p)
     }
     s->st.reassembled += d->next - d->chunk_lo;
     d->chunk_hist = 0;
+    d->window = s->cfg.window;
     if (d->buf && !(d->flags & SDF_DIRECT))
         d->chunk_hist = (uint32_t)min_u64(s->cfg.window, d->chunk_lo - d->buf_off);
 }
@@ -722,6 +724,7 @@ enum stream_verdict stream_chunk(const struct flow *f, const struct packet *p,
     c->len = d->chunk_hist + (uint32_t)(d->next - d->chunk_lo);
     c->offset = d->chunk_lo - d->chunk_hist;
     c->exact = (d->flags & SDF_EXACT) != 0;
+    c->window = d->window;
     c->data = (d->flags & SDF_DIRECT) ? d->direct : d->buf + (c->offset - d->buf_off);
     return STREAM_DATA;
 }

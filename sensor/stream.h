@@ -103,6 +103,7 @@ struct stream_chunk {
     uint32_t len;
     uint64_t offset;
     int exact;
+    uint32_t window;         /* the most history any chunk has (the config's) */
 };
 
 struct stream_ctx;

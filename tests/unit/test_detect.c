@@ -1034,9 +1034,9 @@ struct sconn {
     struct alerts a;
 };
 
-static void sconn_init(struct sconn *c, const char *const *rules, uint64_t depth)
+static void sconn_init_w(struct sconn *c, const char *const *rules, uint64_t depth, uint32_t window)
 {
-    struct stream_config cfg = { depth, 1 << 24, 2048, 65536 };
+    struct stream_config cfg = { depth, 1 << 24, window, 65536 };
 
     memset(c, 0, sizeof *c);
     c->e = engine_of(rules);
@@ -1046,6 +1046,11 @@ static void sconn_init(struct sconn *c, const char *const *rules, uint64_t depth
     assert_non_null(c->s);
     pkt_init(&c->p, 6, NULL);
     flow_init(&c->f, &c->p, NULL);
+}
+
+static void sconn_init(struct sconn *c, const char *const *rules, uint64_t depth)
+{
+    sconn_init_w(c, rules, depth, 2048);
 }
 
 /* Sends data at stream offset off (len bytes; strlen when len is 0) and
@@ -1209,9 +1214,10 @@ static void test_stream_depth(void **state)
 }
 
 /* Random rules on random streams sent in random segments, some out of
- * order or repeated: the prefiltered engine (one scan of the window the
- * group's rules reach into) alerts exactly like one that evaluates every
- * rule on the whole chunk. */
+ * order or repeated, with history windows from 8 bytes to 2 KiB: the
+ * prefiltered engine (a scan of the new data, the rules remembered from
+ * earlier packets, the history when they overflow) alerts exactly like one
+ * that evaluates every rule on the whole chunk. */
 static void test_stream_prefilter_equivalence(void **state)
 {
     enum { NRULES = 200, NFLOWS = 300, LEN = 400 };
@@ -1250,9 +1256,12 @@ static void test_stream_prefilter_equivalence(void **state)
         char data[LEN + 1];
         uint32_t off = 0;
 
+        static const uint32_t windows[] = { 8, 32, 100, 2048 };
+        uint32_t win = windows[rnd() % 4];
+
         rnd_word(data, LEN);
-        sconn_init(&c1, v, 0);
-        sconn_init(&c2, v, 0);
+        sconn_init_w(&c1, v, 0, win);
+        sconn_init_w(&c2, v, 0, win);
         detect_thread_set_prefilter(c2.t, 0);
         while (off < LEN) {
             uint32_t n = 1 + rnd() % 40, at = off;

@@ -39,6 +39,7 @@ struct stream_dir {
     uint8_t  state;          /* SD_* */
     uint8_t  flags;          /* SDF_* */
     uint8_t  nr;
+    uint8_t  used;           /* given data since the eviction sweep passed (CLOCK) */
     uint32_t base_seq;       /* sequence number of stream offset 0 */
     uint32_t chunk_hist;     /* history bytes before chunk_lo offered to detection */
     uint32_t window;         /* cfg.window, for stream_chunk() */
@@ -124,12 +125,12 @@ static void lru_append(struct stream_ctx *s, struct stream_dir *d)
     s->lru_tail = d;
 }
 
-static void lru_touch(struct stream_ctx *s, struct stream_dir *d)
+/* Marks d used. The list is kept in CLOCK order (second chance) rather
+ * than strict LRU: relinking on every packet would write to two other
+ * flows' states, cache misses the hot path need not pay. */
+static inline void lru_touch(struct stream_dir *d)
 {
-    if (d->buf == NULL || s->lru_tail == d)
-        return;
-    lru_unlink(s, d);
-    lru_append(s, d);
+    d->used = 1;
 }
 
 /* Frees one cached buffer or flow state. Returns 0 when there was none. */
@@ -184,8 +185,10 @@ static void dir_release(struct stream_ctx *s, struct stream_dir *d)
 }
 
 /* Makes room for n more bytes under memcap: caches first, then the buffers
- * of the directions least recently given data, never keep's. Returns 0, or
- * -1 when even that is not enough. */
+ * of the directions least recently given data, never keep's. The head of
+ * the list is the oldest; one given data since it was last passed over
+ * goes to the tail instead (CLOCK), so each call ends within two rounds.
+ * Returns 0, or -1 when even that is not enough. */
 static int mem_reserve(struct stream_ctx *s, uint64_t n, const struct stream_dir *keep)
 {
     while (s->st.memuse + n > s->cfg.memcap) {
@@ -197,6 +200,12 @@ static int mem_reserve(struct stream_ctx *s, uint64_t n, const struct stream_dir
             v = v->lnext;
         if (v == NULL)
             return -1;
+        if (v->used && v->lnext) {
+            v->used = 0;
+            lru_unlink(s, v);
+            lru_append(s, v);
+            continue;
+        }
         dir_release(s, v);
         s->st.evictions++;
     }
@@ -442,13 +451,12 @@ static int place(struct stream_ctx *s, struct stream_dir *d, uint64_t lo, uint64
  * data that then follows. */
 static void skip_hole(struct stream_ctx *s, struct stream_dir *d, uint64_t to)
 {
+    uint64_t end = present_end(d);
+
     s->st.gaps++;
     s->st.gap_bytes += to - d->next;
-    if (d->buf && to - d->buf_off < d->cap) {
-        uint64_t k = to - d->buf_off;
-
-        memmove(d->buf, d->buf + k, d->cap - k);
-    }
+    if (d->buf && end > to)
+        memmove(d->buf, d->buf + (to - d->buf_off), end - to);
     d->buf_off = to;
     d->next = d->chunk_lo = to;
     advance(d);
@@ -628,7 +636,7 @@ static void on_data(struct stream_ctx *s, struct stream_dir *d, const struct pac
         d->flags |= SDF_FIN;
     }
     if (p->payload_len) {
-        lru_touch(s, d);
+        lru_touch(d);
         insert(s, d, lo, p->payload, p->payload_len, 0);
     }
 }

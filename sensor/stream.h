@@ -36,7 +36,9 @@
  * Memory: flow state and buffers come from per-context pools (buffers in
  * power-of-two sizes, cached when released), all counted against memcap.
  * When memcap would be passed, cached memory goes first, then the buffers of
- * the directions least recently given data are evicted (counted): such a
+ * the directions least recently given data (CLOCK order: a direction given
+ * data since the sweep last passed gets a second chance) are evicted
+ * (counted): such a
  * direction loses its history and held segments but keeps its sequence
  * tracking. Without any memory left, in-order data is still handed to
  * detection straight from the packet (no history); held segments are lost.

@@ -38,9 +38,8 @@
  * When memcap would be passed, cached memory goes first, then the buffers of
  * the directions least recently given data (CLOCK order: a direction given
  * data since the sweep last passed gets a second chance) are evicted
- * (counted): such a
- * direction loses its history and held segments but keeps its sequence
- * tracking. Without any memory left, in-order data is still handed to
+ * (counted): such a direction loses its history and held segments but
+ * keeps its sequence tracking. Without any memory left, in-order data is still handed to
  * detection straight from the packet (no history); held segments are lost.
  * Nothing is allocated per packet once a flow's buffer has its size.
  *

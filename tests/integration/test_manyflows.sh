@@ -13,8 +13,8 @@
 # decoder errors, and no nDPI state or result left (states_active and
 # results_active 0); and max RSS <= M * PER_FLOW + RSS_CONST.
 #
-# PER_FLOW = 1144 bytes, the most one flow of this capture can hold:
-#     216  struct flow (x86-64, sensor/flow-t.h), one pool entry
+# PER_FLOW = 1152 bytes, the most one flow of this capture can hold:
+#     224  struct flow (x86-64, sensor/flow-t.h), one pool entry
 #   +   8  its hash bucket (a uint32 index; the bucket count is max-flows
 #          rounded up to a power of two, so at most 2 per flow)
 #   + 888  DPI while detecting: nDPI 4.2's flow struct (688, dpi.h) plus our
@@ -31,6 +31,8 @@
 #   fragmentation and come out of the margin below.
 #   Allocations nDPI makes beyond its flow struct (e.g. TLS reassembly
 #   buffers, up to 10 KB) do not happen with this traffic.
+#   Nor does TCP stream reassembly state (sensor/stream.c): it comes with a
+#   flow's first payload byte; handshakes only fill a fixed 96 KB cache.
 #
 # RSS_CONST = 40 MB: RSS of the process with no flows to speak of, 27.6 MB
 #   measured (nDPI module init with its host automata ~25 MB, libc, the
@@ -57,7 +59,7 @@ set -u
 SRCDIR=${LW_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 LINKWATCH=${LINKWATCH:-$SRCDIR/build/linkwatch}
 N=${LW_MANYFLOWS:-1000000}
-PER_FLOW=${LW_PER_FLOW:-1144}
+PER_FLOW=${LW_PER_FLOW:-1152}
 RSS_CONST_KB=${LW_RSS_CONST_KB:-40960}
 PYTHON=${PYTHON3:-python3}
 

@@ -93,6 +93,7 @@ struct drule {
 };
 
 struct detect_engine {
+    uint64_t gen;                /* unique per compiled engine (addresses are reused) */
     struct rule_list *list;
     struct drule *rules;
     size_t n;
@@ -121,7 +122,7 @@ struct detect_thread {
  * before rescan_until the history is scanned all the same: more rules were
  * found than kept, or the list was not kept by this engine. */
 struct dhist {
-    const struct detect_engine *e;   /* the ranks are this engine's */
+    uint64_t gen;                /* the ranks are those of the engine of this gen */
     uint64_t rescan_until;
     uint32_t n;
     uint32_t rank[DETECT_HIST_MAX];
@@ -135,6 +136,7 @@ struct detect_flow {
 };
 
 static detect_geo_fn geo_lookup;
+static uint64_t engine_gen;      /* last detect_engine.gen handed out */
 
 void detect_set_geo_lookup(detect_geo_fn fn)
 {
@@ -782,8 +784,8 @@ static struct dhist *hist_of(const struct detect_engine *e, struct flow *f, cons
     if (df->hist == NULL && (df->hist = calloc(2, sizeof *df->hist)) == NULL)
         return NULL;
     h = &df->hist[p->dir & 1];
-    if (h->e != e) {
-        h->e = e;
+    if (h->gen != e->gen) {
+        h->gen = e->gen;
         h->n = 0;
         h->rescan_until = c->hist ? c->offset + c->hist + c->window : 0;
     }
@@ -1572,6 +1574,7 @@ struct detect_engine *detect_compile(struct rule_list *rules, char *err, size_t 
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    e->gen = __atomic_add_fetch(&engine_gen, 1, __ATOMIC_RELAXED);
     e->list = rules;
     e->n = rules->n;
     e->rules = calloc(e->n ? e->n : 1, sizeof *e->rules);

@@ -136,12 +136,24 @@ static void eve_file_close(struct exporter *x)
     free(x);
 }
 
+static int eve_file_give(struct exporter *x, unsigned uid, unsigned gid)
+{
+    struct eve_file *ef = x->priv;
+    int rc = 0;
+
+    for (int i = 0; i < EVT_MAX; i++)
+        if (ef->f[i].fp && fchown(fileno(ef->f[i].fp), uid, gid) < 0)
+            rc = -1;
+    return rc;
+}
+
 static const struct exporter_ops eve_file_ops = {
     .name = "eve-file",
     .write_event = eve_file_write,
     .flush = eve_file_flush,
     .reopen = eve_file_reopen,
     .close = eve_file_close,
+    .give = eve_file_give,
 };
 
 /* "dir/eve.json" + "alert" -> "dir/eve-alert.json". */

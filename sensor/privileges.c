@@ -64,6 +64,9 @@ int privileges_resolve(struct privileges *p, const struct lw_config *cfg, char *
     const char *root = cfg->privileges.chroot;
 
     memset(p, 0, sizeof *p);
+    /* linkwatch never runs another program: no set-user-id one could give
+     * root back. Set before any thread starts, since threads inherit it. */
+    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
     if (!user || !user[0]) {
         if ((group && group[0]) || (root && root[0])) {
             snprintf(err, errlen, "privileges.group and privileges.chroot need privileges.user");
@@ -205,8 +208,6 @@ int privileges_drop(struct privileges *p, char *err, size_t errlen)
     }
     if (check_threads(p->uid, p->gid, err, errlen) < 0)
         return -1;
-    /* No set-user-id program run later (none is) could give anything back. */
-    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
     p->dropped = 1;
     log_info("privileges: running as %s (uid %u, gid %u)%s%s", p->user, (unsigned)p->uid,
              (unsigned)p->gid, p->chroot ? " in chroot " : "", p->chroot ? p->chroot : "");

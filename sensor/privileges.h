@@ -27,6 +27,8 @@ struct privileges {
 /* Looks up privileges.user and privileges.group (names or numeric ids;
  * the group defaults to the user's primary group) while /etc is still
  * reachable. No user configured: p->drop is 0 and nothing will change.
+ * Sets no_new_privs in every case (linkwatch never executes a program);
+ * call it before starting threads.
  * Returns 0, or -1 with a reason in err (unknown user, a group without a
  * user, a user configured but linkwatch not started as root). */
 int privileges_resolve(struct privileges *p, const struct lw_config *cfg, char *err, size_t errlen);

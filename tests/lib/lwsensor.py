@@ -1,10 +1,13 @@
 """lwsensor.py - running linkwatch in the background for integration tests:
 a sensor with a control socket (linkwatchctl), fed through a FIFO that
-stays open so it idles until shut down, and small pcap helpers.
+stays open so it idles until shut down, small pcap helpers, and the pieces
+of a live test: a network namespace with a veth pair (lwv0 -> lwv1),
+captures rewritten to loopback addresses, tcpreplay at a fixed rate.
 """
 
 import json
 import os
+import shutil
 import struct
 import subprocess
 import time
@@ -151,3 +154,107 @@ def stop_idle(s):
     s.ctl_run("shutdown")
     os.close(s.hold)
     return s.finish(timeout=60)
+
+
+# ---------------------------------------------------------------- live tests
+
+def rewrite_loopback(py, src_pcap, dst_pcap):
+    """Every IPv4 packet of src_pcap with its addresses mapped into 127/8:
+    10/8 hosts to 127.10.0.0/16, all others to 127.200.0.0/16; IPv6,
+    tunnelled and non-IP frames are dropped (the live test may only use
+    loopback). Returns the packets written."""
+    code = r'''
+import sys
+from scapy.all import rdpcap, wrpcap, Ether, IP, TCP, UDP, ICMP
+pk = rdpcap(sys.argv[1])
+inside, outside, out = {}, {}, []
+def m(a):
+    t = inside if a.startswith("10.") else outside
+    if a not in t:
+        n = len(t) + 1
+        t[a] = ("127.10.%d.%d" if t is inside else "127.200.%d.%d") % (n // 250, n % 250 + 1)
+    return t[a]
+for p in pk:
+    if IP not in p or not p.haslayer(Ether):
+        continue
+    if p.getlayer(IP, 2) is not None or p.haslayer("IPv6"):
+        continue              # a tunnel: its inner addresses would not be rewritten
+    p[IP].src = m(p[IP].src); p[IP].dst = m(p[IP].dst)
+    del p[IP].chksum
+    for L in (TCP, UDP, ICMP):
+        if L in p:
+            del p[L].chksum
+    out.append(p)
+wrpcap(sys.argv[2], out)
+print(len(out))
+'''
+    r = subprocess.run([py, "-c", code, src_pcap, dst_pcap], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if r.returncode != 0:
+        raise RuntimeError(r.stderr.decode("utf-8", "replace"))
+    return int(r.stdout.split()[-1])
+
+
+def sh(*argv):
+    return subprocess.run(list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE).returncode
+
+
+def veth_namespace(tap, name):
+    """A network namespace `name` holding a veth pair lwv0 <-> lwv1, both up,
+    IPv6 off (no router solicitations in the capture). Returns its name, or
+    None after reporting on tap a skip (not root, no ip or tcpreplay, no
+    namespaces) or a failed set-up."""
+    why = None
+    if os.geteuid() != 0 or not shutil.which("tcpreplay") or not shutil.which("ip"):
+        why = "skipped (needs root, ip and tcpreplay)"
+    elif sh("ip", "netns", "add", name) != 0:
+        why = "skipped (cannot create a network namespace)"
+    if why:
+        tap.ok(True, "live: %s # SKIP" % why)
+        return None
+    for cmd in (["ip", "-n", name, "link", "add", "lwv0", "type", "veth", "peer", "name", "lwv1"],
+                ["ip", "netns", "exec", name, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"],
+                ["ip", "netns", "exec", name, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"],
+                ["ip", "-n", name, "link", "set", "lo", "up"],
+                ["ip", "-n", name, "link", "set", "lwv0", "up"],
+                ["ip", "-n", name, "link", "set", "lwv1", "up"]):
+        if sh(*cmd) != 0:
+            veth_namespace_del(name)
+            tap.ok(False, "live: namespace set-up: " + " ".join(cmd))
+            return None
+    return name
+
+
+def veth_namespace_del(name):
+    sh("ip", "netns", "del", name)
+
+
+def replay(ns, pcap, npk, pps, iface="lwv0"):
+    """tcpreplay of pcap into iface of namespace ns at pps packets/s; waits
+    (bounded by the replay time plus a minute). Returns tcpreplay's status."""
+    rp = subprocess.Popen(["ip", "netns", "exec", ns, "tcpreplay", "-q", "-i", iface,
+                           "--pps=%d" % pps, pcap], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        rp.communicate(timeout=npk / pps + 60)
+    except subprocess.TimeoutExpired:
+        rp.kill()
+        rp.communicate()
+    return rp.returncode
+
+
+def flow_keys(events):
+    """Sorted (proto, src, sport, dst, dport, pkts to server, pkts to client)
+    of the flow events: what a live run must reproduce of an offline one."""
+    out = []
+    for e in events:
+        if e.get("event_type") == "flow":
+            f = e.get("flow", {})
+            out.append((e.get("proto"), e.get("src_ip"), e.get("src_port", 0), e.get("dest_ip"),
+                        e.get("dest_port", 0), f.get("pkts_toserver"), f.get("pkts_toclient")))
+    return sorted(out, key=repr)
+
+
+def alert_keys(events):
+    """Sorted (sid, src, sport, dst, dport) of the alert events."""
+    return sorted(((e["alert"]["signature_id"], e.get("src_ip"), e.get("src_port", 0),
+                    e.get("dest_ip"), e.get("dest_port", 0))
+                   for e in events if e.get("event_type") == "alert"), key=repr)

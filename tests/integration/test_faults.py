@@ -23,7 +23,7 @@ import subprocess
 import urllib.request
 
 import lwtest
-from lwsensor import feed, idle_sensor, pcap_header, stop_idle
+from lwsensor import feed, idle_sensor, make_demo, pcap_header, stop_idle
 
 
 def metric(text, name, **labels):
@@ -49,8 +49,7 @@ def main():
         lwtest.skip("needs root to mount a tmpfs")
     with lwtest.TempDir("lwfaults-") as tmp:
         demo = os.path.join(tmp, "demo.pcap")
-        subprocess.run([py, os.path.join(src, "tests", "gen", "gen_demo.py"), demo],
-                       check=True, stdout=subprocess.DEVNULL)
+        make_demo(py, demo)
         yaml = os.path.join(src, "linkwatch.yaml")
         base = lwtest.run_sensor(demo, os.path.join(tmp, "out-room"),
                                  ["-c", yaml, "--set", "metrics.enabled=no", "--set", "control.socket="])

@@ -26,7 +26,7 @@ import subprocess
 import time
 
 import lwtest
-from lwsensor import (Sensor, alert_keys, feed, flow_keys, idle_sensor, replay,
+from lwsensor import (Sensor, alert_keys, feed, flow_keys, idle_sensor, make_demo, replay,
                       rewrite_loopback, stop_idle, veth_namespace, veth_namespace_del,
                       write_atomic)
 
@@ -234,8 +234,7 @@ def main():
         with lwtest.TempDir("lwpriv-") as tmp:
             os.chmod(tmp, 0o755)            # the user reaches its log folder and socket by path
             demo = os.path.join(tmp, "demo.pcap")
-            subprocess.run([py, os.path.join(src, "tests", "gen", "gen_demo.py"), demo],
-                           check=True, stdout=subprocess.DEVNULL)
+            make_demo(py, demo)
             rules = os.path.join(tmp, "local.rules")
             text = ""
             for f in sorted(os.listdir(os.path.join(src, "rules"))):

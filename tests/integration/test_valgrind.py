@@ -19,6 +19,7 @@ import shutil
 import subprocess
 
 import lwtest
+from lwsensor import make_demo
 
 VG = ["valgrind", "--error-exitcode=99", "--leak-check=full", "--errors-for-leak-kinds=definite",
       "--show-leak-kinds=definite", "--num-callers=30"]
@@ -53,8 +54,7 @@ def main():
     yaml = os.path.join(src, "linkwatch.yaml")
     with lwtest.TempDir("lwvalgrind-") as tmp:
         demo = os.path.join(tmp, "demo.pcap")
-        subprocess.run([py, os.path.join(src, "tests", "gen", "gen_demo.py"), demo],
-                       check=True, stdout=subprocess.DEVNULL)
+        make_demo(py, demo)
         memcheck(tap, "demo capture, shipped rules, control socket and /metrics",
                  [binary, "-c", yaml, "-r", demo, "-l", os.path.join(tmp, "out-demo"),
                   "--set", "control.socket=" + os.path.join(tmp, "ctl.sock"),

@@ -158,15 +158,20 @@ def stop_idle(s):
 
 # ---------------------------------------------------------------- live tests
 
-def rewrite_loopback(py, src_pcap, dst_pcap):
-    """Every IPv4 packet of src_pcap with its addresses mapped into 127/8:
-    10/8 hosts to 127.10.0.0/16, all others to 127.200.0.0/16; IPv6,
-    tunnelled and non-IP frames are dropped (the live test may only use
-    loopback). Returns the packets written."""
+def rewrite_loopback(py, src_pcap, dst_pcap, spacing_us=None):
+    """Every IPv4 packet of src_pcap (a path, or a list of paths read one
+    after the other) with its addresses mapped into 127/8: 10/8 hosts to
+    127.10.0.0/16, all others to 127.200.0.0/16. IPv6, tunnelled, ICMP
+    error (they quote addresses), non-IP, snapped (shorter than on the
+    wire) and larger than Ethernet MTU frames are dropped (the live test may only use loopback; a veth sends
+    no more than its MTU). With spacing_us, timestamps become evenly spaced
+    from the first, as a fixed-rate replay delivers them, so an offline run
+    of the result sees the same timing as a live one. Returns the packets
+    written."""
     code = r'''
 import sys
 from scapy.all import rdpcap, wrpcap, Ether, IP, TCP, UDP, ICMP
-pk = rdpcap(sys.argv[1])
+srcs, dst, spacing = sys.argv[1:-2], sys.argv[-2], int(sys.argv[-1])
 inside, outside, out = {}, {}, []
 def m(a):
     t = inside if a.startswith("10.") else outside
@@ -174,24 +179,40 @@ def m(a):
         n = len(t) + 1
         t[a] = ("127.10.%d.%d" if t is inside else "127.200.%d.%d") % (n // 250, n % 250 + 1)
     return t[a]
-for p in pk:
-    if IP not in p or not p.haslayer(Ether):
-        continue
-    if p.getlayer(IP, 2) is not None or p.haslayer("IPv6"):
-        continue              # a tunnel: its inner addresses would not be rewritten
-    p[IP].src = m(p[IP].src); p[IP].dst = m(p[IP].dst)
-    del p[IP].chksum
-    for L in (TCP, UDP, ICMP):
-        if L in p:
-            del p[L].chksum
-    out.append(p)
-wrpcap(sys.argv[2], out)
+for src in srcs:
+    for p in rdpcap(src):
+        if IP not in p or not p.haslayer(Ether) or len(p) > 1514:
+            continue
+        if (getattr(p, "wirelen", None) or 0) > len(p):
+            continue          # cut short by the capture's snaplen: a replay cannot send the rest
+        if p.getlayer(IP, 2) is not None or p.haslayer("IPv6") or p.haslayer("IPerror"):
+            continue          # a tunnel or an ICMP error: inner addresses would stay
+        p[IP].src = m(p[IP].src); p[IP].dst = m(p[IP].dst)
+        del p[IP].chksum
+        for L in (TCP, UDP, ICMP):
+            if L in p:
+                del p[L].chksum
+        out.append(p)
+if spacing and out:
+    t0 = float(out[0].time)
+    for i, p in enumerate(out):
+        p.time = t0 + i * spacing / 1e6
+wrpcap(dst, out)
 print(len(out))
 '''
-    r = subprocess.run([py, "-c", code, src_pcap, dst_pcap], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    srcs = [src_pcap] if isinstance(src_pcap, str) else list(src_pcap)
+    r = subprocess.run([py, "-c", code] + srcs + [dst_pcap, str(spacing_us or 0)],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if r.returncode != 0:
         raise RuntimeError(r.stderr.decode("utf-8", "replace"))
     return int(r.stdout.split()[-1])
+
+
+def make_demo(py, path):
+    """Writes the demo capture (tests/gen/gen_demo.py) to path."""
+    gen = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "gen", "gen_demo.py")
+    subprocess.run([py, gen, path], check=True, stdout=subprocess.DEVNULL)
+    return path
 
 
 def sh(*argv):

@@ -1043,6 +1043,11 @@ int main(int argc, char **argv)
         rc = check_rules(&s.cfg, &o) == 0 ? 0 : 1;
         if (check_geo(&s.cfg) < 0)
             rc = 1;
+        if (privileges_resolve(&s.priv, &s.cfg, err, sizeof err) < 0) {
+            fprintf(stderr, "linkwatch: error: %s\n", err);
+            rc = 1;
+        }
+        privileges_free(&s.priv);
         goto out_cfg;
     }
     rc = sensor_run(&s, &o);

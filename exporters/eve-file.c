@@ -17,6 +17,8 @@ struct ef_file {
     char *path;
     FILE *fp;
     uint64_t size;             /* bytes in the current file */
+    uint64_t synced;           /* of which known to be on disk: whole lines only */
+    uint64_t unsynced;         /* events written since, still in the stdio buffer */
     uint64_t opened;           /* mono usec */
 };
 
@@ -39,7 +41,8 @@ static int ef_open(struct ef_file *f)
         return -1;
     setvbuf(f->fp, NULL, _IOFBF, 1 << 16);
     pos = ftell(f->fp);
-    f->size = pos > 0 ? (uint64_t)pos : 0;
+    f->size = f->synced = pos > 0 ? (uint64_t)pos : 0;
+    f->unsynced = 0;
     f->opened = lw_now_mono_usec();
     return 0;
 }
@@ -75,6 +78,38 @@ out:
     return rc;
 }
 
+/* A write failed (disk full, I/O error): the events still in the stdio
+ * buffer are lost, and part of them may have reached the file. Cuts the
+ * file back to its last whole line, so a reader never sees half an event
+ * and later events start on a line of their own; counts the lost events as
+ * failed rather than written. The next write reopens the file. */
+static void ef_fail(struct exporter *x, struct ef_file *f)
+{
+    if (f->fp) {
+        fclose(f->fp);             /* fails too; what it held is dropped */
+        f->fp = NULL;
+    }
+    if (truncate(f->path, (off_t)f->synced) < 0 && errno != ENOENT)
+        log_warning("eve-file: %s: cannot cut back to its last whole event: %s", f->path, strerror(errno));
+    __atomic_sub_fetch(&x->counters.written, f->unsynced, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&x->counters.failed, f->unsynced, __ATOMIC_RELAXED);
+    f->unsynced = 0;
+}
+
+/* Flushes f. Returns 0, or -1 after ef_fail(). */
+static int ef_sync(struct exporter *x, struct ef_file *f)
+{
+    if (!f->fp)
+        return 0;
+    if (fflush(f->fp) != 0) {
+        ef_fail(x, f);
+        return -1;
+    }
+    f->synced = f->size;
+    f->unsynced = 0;
+    return 0;
+}
+
 static struct ef_file *ef_for(struct eve_file *ef, enum event_type t)
 {
     return &ef->f[ef->split ? t : 0];
@@ -90,21 +125,28 @@ static int eve_file_write(struct exporter *x, enum event_type t, const char *lin
         ef_rotate(ef, f);
     if (!f->fp && ef_open(f) < 0)
         return -1;
-    if (fwrite(line, 1, len, f->fp) != len || putc('\n', f->fp) == EOF)
+    if (fwrite(line, 1, len, f->fp) != len || putc('\n', f->fp) == EOF) {
+        ef_fail(x, f);
         return -1;
+    }
     f->size += len + 1;
+    /* An alert is on disk before it counts as written: if it cannot be,
+     * the caller spools it instead of losing it with the buffer. */
+    if (t == EVT_ALERT)
+        return ef_sync(x, f);
+    f->unsynced++;
     return 0;
 }
 
 static int eve_file_flush(struct exporter *x)
 {
     struct eve_file *ef = x->priv;
-    int rc = 0;
 
+    /* A failed flush counts its lost events as failed itself (ef_fail), so
+     * the caller must not count one more. */
     for (int i = 0; i < EVT_MAX; i++)
-        if (ef->f[i].fp && fflush(ef->f[i].fp) != 0)
-            rc = -1;
-    return rc;
+        ef_sync(x, &ef->f[i]);
+    return 0;
 }
 
 static int eve_file_reopen(struct exporter *x)
@@ -136,12 +178,24 @@ static void eve_file_close(struct exporter *x)
     free(x);
 }
 
+static int eve_file_give(struct exporter *x, unsigned uid, unsigned gid)
+{
+    struct eve_file *ef = x->priv;
+    int rc = 0;
+
+    for (int i = 0; i < EVT_MAX; i++)
+        if (ef->f[i].fp && fchown(fileno(ef->f[i].fp), uid, gid) < 0)
+            rc = -1;
+    return rc;
+}
+
 static const struct exporter_ops eve_file_ops = {
     .name = "eve-file",
     .write_event = eve_file_write,
     .flush = eve_file_flush,
     .reopen = eve_file_reopen,
     .close = eve_file_close,
+    .give = eve_file_give,
 };
 
 /* "dir/eve.json" + "alert" -> "dir/eve-alert.json". */

@@ -37,6 +37,9 @@ struct exporter_ops {
     /* Closes and reopens files (log rotation); returns 0 or -1. */
     int  (*reopen)(struct exporter *x);
     void (*close)(struct exporter *x);
+    /* Optional: gives the files it writes to uid/gid (before linkwatch drops
+     * root, so rotation and reopen keep working). Returns 0 or -1. */
+    int  (*give)(struct exporter *x, unsigned uid, unsigned gid);
 };
 
 struct exporter {

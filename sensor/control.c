@@ -29,6 +29,7 @@ struct control {
     int listen_fd;                 /* -1: no socket */
     int inotify_fd;                /* -1: no watch */
     char *socket_path;             /* set when we created the socket */
+    char *made_dir;                /* the socket's folder, when we created it */
     unsigned debounce_ms;
     control_handler handler;
     void *arg;
@@ -55,7 +56,7 @@ void control_request_reopen(void)
     wake('o');
 }
 
-static int make_dir_for(const char *path)
+static int make_dir_for(struct control *c, const char *path)
 {
     char *dir = strdup(path), *slash;
     int rc = 0;
@@ -65,8 +66,12 @@ static int make_dir_for(const char *path)
     slash = strrchr(dir, '/');
     if (slash && slash != dir) {
         *slash = '\0';
-        if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+        if (mkdir(dir, 0750) == 0) {
+            c->made_dir = dir;
+            dir = NULL;
+        } else if (errno != EEXIST) {
             rc = -1;
+        }
     }
     free(dir);
     return rc;
@@ -83,7 +88,7 @@ static int open_socket(struct control *c, const char *path)
         log_warning("control.socket: %s: path too long; no control socket", path);
         return -1;
     }
-    if (make_dir_for(path) < 0) {
+    if (make_dir_for(c, path) < 0) {
         log_warning("control.socket: %s: cannot create its folder: %s; no control socket", path,
                     strerror(errno));
         return -1;
@@ -387,7 +392,17 @@ void control_stop(struct control *c)
     if (c->socket_path)
         unlink(c->socket_path);
     free(c->socket_path);
+    free(c->made_dir);
     free(c);
+}
+
+int control_give(struct control *c, unsigned uid, unsigned gid)
+{
+    if (!c)
+        return 0;
+    if (c->made_dir && chown(c->made_dir, uid, gid) < 0)
+        return -1;
+    return c->socket_path ? chown(c->socket_path, uid, gid) : 0;
 }
 
 const char *control_socket_path(const struct control *c)

@@ -49,6 +49,10 @@ void control_stop(struct control *c);
 void control_request_reload(void);
 void control_request_reopen(void);
 
+/* Gives the socket (and its folder when control_start() made it) to
+ * uid/gid, so it can be removed after linkwatch dropped root. Returns 0 or -1. */
+int control_give(struct control *c, unsigned uid, unsigned gid);
+
 /* Whether the socket is up (for messages and tests). */
 const char *control_socket_path(const struct control *c);
 

@@ -348,8 +348,8 @@ static uint64_t flow_expiry(const struct flow_table *ft, const struct flow *f)
     return f->last_ts + (uint64_t)ft->cfg.timeout[f->tclass] * 1000000u;
 }
 
-/* The list head whose expiry comes first, or NULL when the table is empty. */
-static struct flow *flow_soonest(struct flow_table *ft, int by_expiry)
+/* The least recently seen flow, or NULL when the table is empty. */
+static struct flow *flow_soonest(struct flow_table *ft)
 {
     struct flow *best = NULL;
     uint64_t best_t = 0;
@@ -361,7 +361,7 @@ static struct flow *flow_soonest(struct flow_table *ft, int by_expiry)
         if (ft->lists[c].head == FLOW_NIL)
             continue;
         f = &ft->pool[ft->lists[c].head];
-        t = by_expiry ? flow_expiry(ft, f) : f->last_ts;
+        t = f->last_ts;
         if (best == NULL || t < best_t) {
             best = f;
             best_t = t;
@@ -398,7 +398,7 @@ size_t flow_table_flush(struct flow_table *ft, enum flow_end_reason why)
 
     if ((unsigned)why > FLOW_END_SHUTDOWN)
         why = FLOW_END_SHUTDOWN;
-    while ((f = flow_soonest(ft, 0)) != NULL) {
+    while ((f = flow_soonest(ft)) != NULL) {
         flow_end(ft, f, why);
         n++;
     }
@@ -458,14 +458,17 @@ static void flow_tcp_update(struct flow *f, uint8_t fl)
 
 /* ---- update path ------------------------------------------------------- */
 
-/* Takes a free entry, evicting the flow closest to expiry when the pool is
- * full. Returns NULL only for a zero-sized pool. */
+/* Takes a free entry when the pool is full by evicting the least recently
+ * seen flow: a flood of new flows (SYNs, DNS queries from random ports)
+ * then cannot push out the conversations under way. Evicting by expiry
+ * instead gave up every TCP flow in teardown (tcp-closed: 10 s) first and
+ * split it before its last FIN. Returns NULL only for a zero-sized pool. */
 static struct flow *flow_alloc(struct flow_table *ft)
 {
     struct flow *f;
 
     if (ft->free_head == FLOW_NIL && ft->hiwater == ft->cfg.max_flows) {
-        f = flow_soonest(ft, 1);
+        f = flow_soonest(ft);
         if (f == NULL)
             return NULL;
         flow_end(ft, f, FLOW_END_EVICTED);

@@ -3,8 +3,8 @@
  * Flows live in one pool of max_flows entries reserved at start (pages are
  * touched only as flows are used, so RSS follows the live flow count). A flow
  * is found by a symmetric hash of its key; each timeout class keeps an LRU
- * list, so expiry looks only at list heads. When the pool is full the flow
- * closest to its expiry is evicted (counted) to make room.
+ * list, so expiry looks only at list heads. When the pool is full a flow is
+ * evicted (counted) to make room: the least recently seen.
  *
  * Ended flows are handed to the caller's end callback, which may read them
  * (emit an event, free stage state) but must not keep the pointer: the entry

@@ -2,6 +2,7 @@
  * an orderly shutdown. Command-line letters follow Suricata's. */
 #include <errno.h>
 #include <getopt.h>
+#include <glob.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "output.h"
+#include "privileges.h"
 #include "reload.h"
 #include "rule-parse.h"
 #include "ruleset.h"
@@ -51,6 +53,7 @@ struct sensor {
     struct control *control;       /* linkwatchctl, SIGHUP, rules.watch */
     struct metrics *metrics;       /* /metrics, NULL when off */
     struct geo *geo;               /* geolocation databases (shared by the workers) */
+    struct privileges priv;        /* privileges.*: who we become once the capture is open */
     struct capture_stats cap;
     struct jbuf jb;
     uint64_t start_mono;
@@ -58,6 +61,7 @@ struct sensor {
     uint64_t last_ts;          /* capture time of the latest packet */
     int live;
     int errors;                /* files refused or cut short */
+    int fatal;                 /* could not drop privileges: stop */
 };
 
 static void usage(FILE *fp)
@@ -235,6 +239,45 @@ static void handle_signals(struct sensor *s)
     }
 }
 
+/* Rule, threshold and classification files are read again on every
+ * reload, now as the unprivileged user: say so at once when it cannot. */
+static void check_readable_after_drop(const struct sensor *s)
+{
+    const struct reload_state *r = &s->reload;
+    const char *extra[2] = { r->src.threshold_file, r->src.classification };
+
+    for (size_t i = 0; i < r->src.npaths + 2; i++) {
+        const char *p = i < r->src.npaths ? r->src.paths[i] : extra[i - r->src.npaths];
+
+        glob_t g;
+
+        if (!p || !p[0] || glob(p, GLOB_NOCHECK, NULL, &g) != 0)
+            continue;
+        for (size_t k = 0; k < g.gl_pathc; k++)
+            if (access(g.gl_pathv[k], R_OK) < 0)
+                log_warning("privileges: %s: not readable as %s (%s): rule reloads will fail",
+                            g.gl_pathv[k], s->priv.user, strerror(errno));
+        globfree(&g);
+    }
+}
+
+/* Called once a capture is open and before its first packet is parsed.
+ * Returns 0, or -1 (logged; s->fatal set) when the drop failed. */
+static int drop_privileges(struct sensor *s)
+{
+    char err[512];
+
+    if (!s->priv.drop || s->priv.dropped)
+        return 0;
+    if (privileges_drop(&s->priv, err, sizeof err) < 0) {
+        log_error("%s", err);
+        s->fatal = 1;
+        return -1;
+    }
+    check_readable_after_drop(s);
+    return 0;
+}
+
 /* Runs one source to its end (or until stopped). Returns 0, or -1 when the
  * source failed part-way (reason already logged). */
 static int run_source(struct sensor *s, struct capture *c)
@@ -296,6 +339,10 @@ static int run_files(struct sensor *s, const struct options *o)
             continue;
         }
         s->cap.files++;
+        if (drop_privileges(s) < 0) {
+            capture_close(c);
+            break;
+        }
         if (run_source(s, c) < 0) {
             s->cap.file_errors++;
             s->errors++;
@@ -313,6 +360,10 @@ static int run_live(struct sensor *s, const struct options *o)
 
     if (!c) {
         log_error("%s", err);
+        return -1;
+    }
+    if (drop_privileges(s) < 0) {
+        capture_close(c);
         return -1;
     }
     s->live = 1;
@@ -393,13 +444,39 @@ static void print_summary(struct sensor *s, const char *logdir, double secs)
            s->cfg.outputs.eve_file.filename);
 }
 
+/* Returns 0 when dir exists, 1 when it was made, -1 on error. */
 static int ensure_dir(const char *dir)
 {
     struct stat st;
 
     if (stat(dir, &st) == 0)
         return S_ISDIR(st.st_mode) ? 0 : -1;
-    return mkdir(dir, 0750);
+    return mkdir(dir, 0750) == 0 ? 1 : -1;
+}
+
+/* Hands what was opened as root and is written later to privileges.user:
+ * the log folder when we made it, the EVE files, the spool, the control
+ * socket. Returns 0, or -1 after printing why. */
+static int give_files(struct sensor *s, const char *logdir, int made_logdir)
+{
+    char err[512];
+
+    if (!s->priv.drop)
+        return 0;
+    if (made_logdir && privileges_give(&s->priv, logdir) < 0) {
+        fprintf(stderr, "linkwatch: error: %s: cannot give to %s: %s\n", logdir, s->priv.user, strerror(errno));
+        return -1;
+    }
+    if (!privileges_can_write(&s->priv, logdir))
+        log_warning("privileges: %s: not writable by %s: EVE rotation and reopen will fail",
+                    logdir, s->priv.user);
+    if (output_give(s->out, s->priv.uid, s->priv.gid, err, sizeof err) < 0) {
+        fprintf(stderr, "linkwatch: error: %s\n", err);
+        return -1;
+    }
+    if (control_give(s->control, s->priv.uid, s->priv.gid) < 0)
+        log_warning("privileges: control socket: cannot give to %s: %s", s->priv.user, strerror(errno));
+    return 0;
 }
 
 /* A relative path in the configuration is relative to the folder of the
@@ -879,29 +956,38 @@ static int sensor_run(struct sensor *s, const struct options *o)
     const char *logdir = o->logdir ? o->logdir : s->cfg.default_log_dir;
     uint64_t t0;
     double secs;
+    int made;
 
-    if (ensure_dir(logdir) < 0) {
+    if (privileges_resolve(&s->priv, &s->cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "linkwatch: error: %s\n", err);
+        return 1;
+    }
+    if ((made = ensure_dir(logdir)) < 0) {
         fprintf(stderr, "linkwatch: error: %s: cannot use as log folder: %s\n", logdir, strerror(errno));
+        privileges_free(&s->priv);
         return 1;
     }
     s->out = output_open(&s->cfg, logdir, err, sizeof err);
     if (!s->out) {
         fprintf(stderr, "linkwatch: error: %s\n", err);
+        privileges_free(&s->priv);
         return 1;
     }
     if (worker_init(&s->worker, 0, &s->cfg, s->out, 1 /* DLT_EN10MB until a source says */,
                     err, sizeof err) < 0) {
         fprintf(stderr, "linkwatch: error: %s\n", err);
         output_close(s->out);
+        privileges_free(&s->priv);
         return 1;
     }
-    if (open_geo(s) < 0 || start_rules(s, o) < 0) {
+    if (open_geo(s) < 0 || start_rules(s, o) < 0 || give_files(s, logdir, made) < 0) {
         stop_control(s);
         worker_destroy(&s->worker);
         if (s->reload_ready)
             reload_destroy(&s->reload);
         geo_close(s->geo);
         output_close(s->out);
+        privileges_free(&s->priv);
         return 1;
     }
     if (s->cfg.metrics.enabled) {
@@ -933,6 +1019,11 @@ static int sensor_run(struct sensor *s, const struct options *o)
     jbuf_free(&s->jb);
     output_close(s->out);
     s->out = NULL;
+    privileges_free(&s->priv);
+    if (s->fatal) {
+        fprintf(stderr, "linkwatch: error: could not drop privileges; stopped before the first packet\n");
+        return 1;
+    }
     if (s->errors) {
         fprintf(stderr, "linkwatch: error: %d source(s) could not be read completely (see above)\n", s->errors);
         return 1;
@@ -968,6 +1059,11 @@ int main(int argc, char **argv)
         rc = check_rules(&s.cfg, &o) == 0 ? 0 : 1;
         if (check_geo(&s.cfg) < 0)
             rc = 1;
+        if (privileges_resolve(&s.priv, &s.cfg, err, sizeof err) < 0) {
+            fprintf(stderr, "linkwatch: error: %s\n", err);
+            rc = 1;
+        }
+        privileges_free(&s.priv);
         goto out_cfg;
     }
     rc = sensor_run(&s, &o);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "output.h"
@@ -59,6 +60,7 @@ struct xq {
 
 struct output {
     struct xq *q[OUTPUT_MAX_EXPORTERS];
+    char *spool_dir;                 /* made by output_open() */
     size_t n;
     uint32_t wanted;                 /* union of the exporters' type masks */
     uint64_t count[EVT_MAX];         /* handed in (atomic) */
@@ -422,7 +424,7 @@ struct output *output_open(const struct lw_config *cfg, const char *logdir, char
         if (!x || output_add(o, x, cfg, spool_dir, err, errlen) < 0)
             goto fail;
     }
-    free(spool_dir);
+    o->spool_dir = spool_dir;
     return o;
 fail:
     free(spool_dir);
@@ -436,7 +438,32 @@ void output_close(struct output *o)
         return;
     for (size_t i = 0; i < o->n; i++)
         xq_free(o->q[i]);
+    free(o->spool_dir);
     free(o);
+}
+
+int output_give(struct output *o, unsigned uid, unsigned gid, char *err, size_t errlen)
+{
+    struct stat st;
+
+    /* The spool folder is linkwatch's own, but never take over a shared
+     * one (spool-dir: /tmp) that others may write into. */
+    if (stat(o->spool_dir, &st) == 0 && st.st_uid == 0 && !(st.st_mode & (S_ISVTX | S_IWOTH)) &&
+        chown(o->spool_dir, uid, gid) < 0) {
+        snprintf(err, errlen, "%s: cannot give to uid %u: %s", o->spool_dir, uid, strerror(errno));
+        return -1;
+    }
+    for (size_t i = 0; i < o->n; i++) {
+        struct xq *q = o->q[i];
+
+        if ((q->spool && spool_give(q->spool, uid, gid) < 0) ||
+            (q->x->ops->give && q->x->ops->give(q->x, uid, gid) < 0)) {
+            snprintf(err, errlen, "%s: cannot give its files to uid %u: %s", q->x->ops->name, uid,
+                     strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
 }
 
 int output_wants(const struct output *o, enum event_type t)

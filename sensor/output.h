@@ -28,6 +28,11 @@ void output_flush(struct output *o);
 /* Reopens every exporter's files (SIGUSR1, logrotate). Returns 0 or -1. */
 int output_reopen(struct output *o);
 
+/* Gives what the exporters write (EVE files, the spool folder and its
+ * files) to uid/gid, so a sensor that drops root keeps writing, rotating
+ * and spooling. Returns 0, or -1 with the first failure in err. */
+int output_give(struct output *o, unsigned uid, unsigned gid, char *err, size_t errlen);
+
 /* Events handed in, by type, and write failures over all exporters. */
 uint64_t output_count(const struct output *o, enum event_type t);
 uint64_t output_failures(const struct output *o);

@@ -164,3 +164,8 @@ uint64_t spool_bytes(const struct spool *s)
 {
     return s->end;
 }
+
+int spool_give(struct spool *s, unsigned uid, unsigned gid)
+{
+    return fchown(s->fd, uid, gid);
+}

@@ -33,4 +33,7 @@ void spool_ack(struct spool *s);
 uint64_t spool_pending(const struct spool *s);
 uint64_t spool_bytes(const struct spool *s);
 
+/* Gives the spool file to uid/gid (before linkwatch drops root). Returns 0 or -1. */
+int spool_give(struct spool *s, unsigned uid, unsigned gid);
+
 #endif

@@ -137,6 +137,49 @@ expect_error "--set that makes a good file bad" \
 expect_error "the file's error is reported before a later --set's" \
     "$tmp/bool.yaml:2: dpi.enabled: expected yes or no, got 'maybe'" -c "$tmp/bool.yaml" --set bogus=1
 
+# ---------------------------------------------------------------- every type, wrong
+# One wrong value per value type of sensor/config.c not covered above, and
+# each type given a list or a mapping where a scalar goes (and back).
+expect_error "an enum value out of its set" \
+    "--set logging.level: expected one of error, warning, info, debug, got 'loud'" --set logging.level=loud
+expect_error "an enum (syslog facility) out of its set" \
+    "--set outputs.syslog.facility: expected one of local0, local1, local2, local3, local4, local5, local6, local7, user, daemon, auth, authpriv, got 'local9'" \
+    --set outputs.syslog.facility=local9
+expect_error "an enum list with an unknown member" \
+    "--set outputs.eve-file.types: expected one of alert, flow, stats, geo_summary, reload, got 'nope'" \
+    --set 'outputs.eve-file.types=[alert, nope]'
+yaml enummap.yaml 'outputs:\n  eve-file:\n    types: {alert: yes}\n'
+expect_error "a mapping where an enum list goes" \
+    "$tmp/enummap.yaml:3: outputs.eve-file.types: expected a list of alert, flow, stats, geo_summary, reload, got a mapping" \
+    -c "$tmp/enummap.yaml"
+expect_error "a host:port without a port" \
+    "--set metrics.listen: expected host:port such as 127.0.0.1:9917, got 'localhost'" --set metrics.listen=localhost
+expect_error "an identifier with a space and a '!'" \
+    "--set sensor-id: expected 1 to 64 letters, digits, '.', '-' or '_', got 'bad id!'" --set 'sensor-id=bad id!'
+expect_error "an identifier given a list" \
+    "--set sensor-id: expected 1 to 64 letters, digits, '.', '-' or '_', got a list" --set 'sensor-id=[x]'
+expect_error "an empty value where one is required" \
+    "--set default-log-dir: expected a non-empty text value, got ''" --set 'default-log-dir=""'
+expect_error "a list where text goes" \
+    "--set control.socket: expected a text value, got a list" --set 'control.socket=[a, b]'
+expect_error "a list where a variable mapping goes" \
+    "--set vars.address-groups: expected a mapping of NAME: value, got a list" --set 'vars.address-groups=[1, 2]'
+expect_error "a mapping where an integer goes" \
+    "--set workers: expected an integer from 0 to 1024, got a mapping" --set 'workers={a: 1}'
+expect_error "a list where a boolean goes" \
+    "--set dpi.enabled: expected yes or no, got a list" --set 'dpi.enabled=[yes]'
+expect_error "a mapping where a size goes" \
+    "--set defrag.memcap: expected a size such as 64mb, from 64kb to 64gb, got a mapping" --set 'defrag.memcap={a: 1}'
+expect_error "a list where a duration goes" \
+    "--set flow.timeouts.udp: expected a duration such as 90s, 15m, 12h or 2d, from 1s to 7d, got a list" \
+    --set 'flow.timeouts.udp=[1]'
+expect_error "a list where a country code goes" \
+    "--set home-country: expected a two-letter upper-case country code such as CN, got a list" --set 'home-country=[CN]'
+expect_error "a mapping where a CIDR list goes" \
+    "--set home-net: expected a list of addresses or CIDRs, got a mapping" --set 'home-net={a: 1}'
+expect_error "privileges.group without privileges.user" \
+    "privileges.group and privileges.chroot need privileges.user" --set privileges.group=nogroup
+
 echo "1..$n"
 [ "$bad" -eq 0 ] || exit 1
 exit 0

@@ -22,10 +22,10 @@
 #   + 888  DPI while detecting: nDPI 4.2's flow struct (688, dpi.h) plus our
 #          dpi_result (200); once done, 308 (result + DNS metadata) instead
 #   +  32  glibc malloc chunk overhead of those two blocks (16 each)
-#   The worst case is what the run reaches: eviction takes the flow nearest
-#   its expiry, so UDP flows (60 s) go first and the table ends up full of
-#   established TCP flows (3600 s) that have sent no payload and so are
-#   still in detection. Measured cost of one flow in the full table (max
+#   The worst case is a table full of established TCP flows that have sent
+#   no payload and so are still in detection (eviction was by expiry when
+#   this was measured, which kept exactly those; it is least recently seen
+#   now, which keeps a mix and stays below). Measured cost of one flow in the full table (max
 #   RSS minus the one-flow baseline, over max-flows): 1160-1183 bytes
 #   (max-flows 25000: 56.8 MB, 50000: 85.6 MB, 100000: 143.7 MB, against
 #   27.6-28.1 MB with one flow); counting live heap bytes through malloc

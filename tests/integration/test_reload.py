@@ -30,7 +30,6 @@ import json
 import os
 import random
 import re
-import shutil
 import signal
 import stat
 import struct
@@ -41,7 +40,8 @@ import time
 
 import lwtest
 from lwsensor import (Sensor, idle_sensor, pcap_header, read_pcap, records_bytes,
-                      start_idle, stop_idle, write_atomic)
+                      rewrite_loopback, start_idle, stop_idle, veth_namespace,
+                      veth_namespace_del, write_atomic)
 
 RELOADS = 50
 # Sids only in file A and only in file B; every other shipped rule is in both.
@@ -206,43 +206,6 @@ def offline_reloads(tap, binary, src, tmp, linktype, recs, rules_a, rules_b, sha
 
 # ---------------------------------------------------------------- 2. live
 
-def rewrite_loopback(py, src_pcap, dst_pcap):
-    """Every IPv4 packet of src_pcap with its addresses mapped into 127/8:
-    10/8 hosts to 127.10.0.0/16, all others to 127.200.0.0/16; IPv6 and
-    non-IP frames are dropped (the live test may only use loopback)."""
-    code = r'''
-import sys
-from scapy.all import rdpcap, wrpcap, Ether, IP, TCP, UDP, ICMP
-pk = rdpcap(sys.argv[1])
-inside, outside, out = {}, {}, []
-def m(a):
-    t = inside if a.startswith("10.") else outside
-    if a not in t:
-        n = len(t) + 1
-        t[a] = ("127.10.%d.%d" if t is inside else "127.200.%d.%d") % (n // 250, n % 250 + 1)
-    return t[a]
-for p in pk:
-    if IP not in p or not p.haslayer(Ether):
-        continue
-    p[IP].src = m(p[IP].src); p[IP].dst = m(p[IP].dst)
-    del p[IP].chksum
-    for L in (TCP, UDP, ICMP):
-        if L in p:
-            del p[L].chksum
-    out.append(p)
-wrpcap(sys.argv[2], out)
-print(len(out))
-'''
-    r = subprocess.run([py, "-c", code, src_pcap, dst_pcap], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    if r.returncode != 0:
-        raise RuntimeError(r.stderr.decode("utf-8", "replace"))
-    return int(r.stdout.split()[-1])
-
-
-def sh(*argv):
-    return subprocess.run(list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE).returncode
-
-
 def live_run(binary, src, tmp, ns, pcap, npk, pps, active, rules_a, rules_b, name, reloads):
     yaml = os.path.join(src, "linkwatch.yaml")
     sock = os.path.join(tmp, "ctl-%s.sock" % name)
@@ -278,26 +241,13 @@ def live_run(binary, src, tmp, ns, pcap, npk, pps, active, rules_a, rules_b, nam
 
 
 def live_reloads(tap, binary, src, tmp, py, base_pcap, rules_a, rules_b, shared):
-    if os.geteuid() != 0 or not shutil.which("tcpreplay") or not shutil.which("ip"):
-        tap.ok(True, "live: skipped (needs root, ip and tcpreplay) # SKIP")
-        return
-    ns = "lwreload%d" % os.getpid()
-    lo = os.path.join(tmp, "live.pcap")
-    npk = rewrite_loopback(py, base_pcap, lo)
-    pps = 1000
-    if sh("ip", "netns", "add", ns) != 0:
-        tap.ok(True, "live: skipped (cannot create a network namespace) # SKIP")
+    ns = veth_namespace(tap, "lwreload%d" % os.getpid())
+    if ns is None:
         return
     try:
-        for cmd in (["ip", "-n", ns, "link", "add", "lwv0", "type", "veth", "peer", "name", "lwv1"],
-                    ["ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"],
-                    ["ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"],
-                    ["ip", "-n", ns, "link", "set", "lo", "up"],
-                    ["ip", "-n", ns, "link", "set", "lwv0", "up"],
-                    ["ip", "-n", ns, "link", "set", "lwv1", "up"]):
-            if sh(*cmd) != 0:
-                tap.ok(False, "live: namespace set-up: " + " ".join(cmd))
-                return
+        lo = os.path.join(tmp, "live.pcap")
+        npk = rewrite_loopback(py, base_pcap, lo)
+        pps = 1000
         active = os.path.join(tmp, "live-active.rules")
         ev1, s1, bad, err = live_run(binary, src, tmp, ns, lo, npk, pps, active, rules_a, rules_b,
                                      "live-reload", RELOADS)
@@ -327,7 +277,7 @@ def live_reloads(tap, binary, src, tmp, py, base_pcap, rules_a, rules_b, shared)
                "live: the shared rules' alerts equal a live run without reloads (%d alerts)" % len(b),
                "with reloads %d, without %d" % (len(a), len(b)))
     finally:
-        sh("ip", "netns", "del", ns)
+        veth_namespace_del(ns)
 
 
 # ---------------------------------------------------------------- 3. bad files

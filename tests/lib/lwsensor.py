@@ -1,10 +1,13 @@
 """lwsensor.py - running linkwatch in the background for integration tests:
 a sensor with a control socket (linkwatchctl), fed through a FIFO that
-stays open so it idles until shut down, and small pcap helpers.
+stays open so it idles until shut down, small pcap helpers, and the pieces
+of a live test: a network namespace with a veth pair (lwv0 -> lwv1),
+captures rewritten to loopback addresses, tcpreplay at a fixed rate.
 """
 
 import json
 import os
+import shutil
 import struct
 import subprocess
 import time
@@ -151,3 +154,128 @@ def stop_idle(s):
     s.ctl_run("shutdown")
     os.close(s.hold)
     return s.finish(timeout=60)
+
+
+# ---------------------------------------------------------------- live tests
+
+def rewrite_loopback(py, src_pcap, dst_pcap, spacing_us=None):
+    """Every IPv4 packet of src_pcap (a path, or a list of paths read one
+    after the other) with its addresses mapped into 127/8: 10/8 hosts to
+    127.10.0.0/16, all others to 127.200.0.0/16. IPv6, tunnelled, ICMP
+    error (they quote addresses), non-IP, snapped (shorter than on the
+    wire) and larger than Ethernet MTU frames are dropped (the live test may only use loopback; a veth sends
+    no more than its MTU). With spacing_us, timestamps become evenly spaced
+    from the first, as a fixed-rate replay delivers them, so an offline run
+    of the result sees the same timing as a live one. Returns the packets
+    written."""
+    code = r'''
+import sys
+from scapy.all import rdpcap, wrpcap, Ether, IP, TCP, UDP, ICMP
+srcs, dst, spacing = sys.argv[1:-2], sys.argv[-2], int(sys.argv[-1])
+inside, outside, out = {}, {}, []
+def m(a):
+    t = inside if a.startswith("10.") else outside
+    if a not in t:
+        n = len(t) + 1
+        t[a] = ("127.10.%d.%d" if t is inside else "127.200.%d.%d") % (n // 250, n % 250 + 1)
+    return t[a]
+for src in srcs:
+    for p in rdpcap(src):
+        if IP not in p or not p.haslayer(Ether) or len(p) > 1514:
+            continue
+        if (getattr(p, "wirelen", None) or 0) > len(p):
+            continue          # cut short by the capture's snaplen: a replay cannot send the rest
+        if p.getlayer(IP, 2) is not None or p.haslayer("IPv6") or p.haslayer("IPerror"):
+            continue          # a tunnel or an ICMP error: inner addresses would stay
+        p[IP].src = m(p[IP].src); p[IP].dst = m(p[IP].dst)
+        del p[IP].chksum
+        for L in (TCP, UDP, ICMP):
+            if L in p:
+                del p[L].chksum
+        out.append(p)
+if spacing and out:
+    t0 = float(out[0].time)
+    for i, p in enumerate(out):
+        p.time = t0 + i * spacing / 1e6
+wrpcap(dst, out)
+print(len(out))
+'''
+    srcs = [src_pcap] if isinstance(src_pcap, str) else list(src_pcap)
+    r = subprocess.run([py, "-c", code] + srcs + [dst_pcap, str(spacing_us or 0)],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if r.returncode != 0:
+        raise RuntimeError(r.stderr.decode("utf-8", "replace"))
+    return int(r.stdout.split()[-1])
+
+
+def make_demo(py, path):
+    """Writes the demo capture (tests/gen/gen_demo.py) to path."""
+    gen = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "gen", "gen_demo.py")
+    subprocess.run([py, gen, path], check=True, stdout=subprocess.DEVNULL)
+    return path
+
+
+def sh(*argv):
+    return subprocess.run(list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE).returncode
+
+
+def veth_namespace(tap, name):
+    """A network namespace `name` holding a veth pair lwv0 <-> lwv1, both up,
+    IPv6 off (no router solicitations in the capture). Returns its name, or
+    None after reporting on tap a skip (not root, no ip or tcpreplay, no
+    namespaces) or a failed set-up."""
+    why = None
+    if os.geteuid() != 0 or not shutil.which("tcpreplay") or not shutil.which("ip"):
+        why = "skipped (needs root, ip and tcpreplay)"
+    elif sh("ip", "netns", "add", name) != 0:
+        why = "skipped (cannot create a network namespace)"
+    if why:
+        tap.ok(True, "live: %s # SKIP" % why)
+        return None
+    for cmd in (["ip", "-n", name, "link", "add", "lwv0", "type", "veth", "peer", "name", "lwv1"],
+                ["ip", "netns", "exec", name, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"],
+                ["ip", "netns", "exec", name, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"],
+                ["ip", "-n", name, "link", "set", "lo", "up"],
+                ["ip", "-n", name, "link", "set", "lwv0", "up"],
+                ["ip", "-n", name, "link", "set", "lwv1", "up"]):
+        if sh(*cmd) != 0:
+            veth_namespace_del(name)
+            tap.ok(False, "live: namespace set-up: " + " ".join(cmd))
+            return None
+    return name
+
+
+def veth_namespace_del(name):
+    sh("ip", "netns", "del", name)
+
+
+def replay(ns, pcap, npk, pps, iface="lwv0"):
+    """tcpreplay of pcap into iface of namespace ns at pps packets/s; waits
+    (bounded by the replay time plus a minute). Returns tcpreplay's status."""
+    rp = subprocess.Popen(["ip", "netns", "exec", ns, "tcpreplay", "-q", "-i", iface,
+                           "--pps=%d" % pps, pcap], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        rp.communicate(timeout=npk / pps + 60)
+    except subprocess.TimeoutExpired:
+        rp.kill()
+        rp.communicate()
+    return rp.returncode
+
+
+def flow_keys(events):
+    """Sorted (proto, src, sport, dst, dport, pkts to server, pkts to client)
+    of the flow events: what a live run must reproduce of an offline one."""
+    out = []
+    for e in events:
+        if e.get("event_type") == "flow":
+            f = e.get("flow", {})
+            out.append((e.get("proto"), e.get("src_ip"), e.get("src_port", 0), e.get("dest_ip"),
+                        e.get("dest_port", 0), f.get("pkts_toserver"), f.get("pkts_toclient")))
+    return sorted(out, key=repr)
+
+
+def alert_keys(events):
+    """Sorted (sid, src, sport, dst, dport) of the alert events."""
+    return sorted(((e["alert"]["signature_id"], e.get("src_ip"), e.get("src_port", 0),
+                    e.get("dest_ip"), e.get("dest_port", 0))
+                   for e in events if e.get("event_type") == "alert"), key=repr)

@@ -479,34 +479,36 @@ static void test_lru_refresh(void **state)
     flow_table_free(ft);
 }
 
-static void test_full_evicts_soonest(void **state)
+static void test_full_evicts_least_recent(void **state)
 {
     struct ended e;
     struct flow_table *ft = new_table(4, &e);
     struct packet p;
     struct flow *f;
 
-    p = pkt(17, "10.0.0.1", 1, "10.0.0.2", 53, 0, T0, 60);          /* expires T0+60 */
+    p = pkt(17, "10.0.0.1", 1, "10.0.0.2", 53, 0, T0, 60);          /* oldest */
     uint64_t udp_id = feed(ft, &p, 0)->flow_id;
     p = pkt(6, "10.0.0.1", 2, "10.0.0.2", 80, TH_ACK, T0 + 1, 60);  /* established */
     f = feed(ft, &p, 0);
     p = pkt(6, "10.0.0.2", 80, "10.0.0.1", 2, TH_ACK, T0 + 1, 60);
     feed(ft, &p, 1);
-    assert_int_equal(f->tclass, FLOW_TC_ESTABLISHED);              /* expires T0+3601 */
-    p = pkt(1, "10.0.0.1", 0, "10.0.0.3", 0, 0, T0 + 2, 60);        /* expires T0+22 */
+    assert_int_equal(f->tclass, FLOW_TC_ESTABLISHED);
+    p = pkt(1, "10.0.0.1", 0, "10.0.0.3", 0, 0, T0 + 2, 60);        /* expires soonest (T0+22) */
     uint64_t icmp_id = feed(ft, &p, 0)->flow_id;
-    p = pkt(6, "10.0.0.1", 3, "10.0.0.2", 80, TH_SYN, T0 + 3, 60);  /* expires T0+33 */
+    p = pkt(6, "10.0.0.1", 3, "10.0.0.2", 80, TH_SYN, T0 + 3, 60);
     feed(ft, &p, 0);
+    p = pkt(17, "10.0.0.2", 53, "10.0.0.1", 1, 0, T0 + 4, 60);       /* the oldest answers */
+    feed(ft, &p, 1);
     assert_int_equal(flow_table_stats(ft)->active, 4);
     assert_int_equal(e.n, 0);
 
-    /* full: the ICMP flow expires soonest though the UDP one is older */
-    p = pkt(17, "10.0.0.1", 4, "10.0.0.2", 53, 0, T0 + 4, 60);
+    /* full: the established flow is now the least recently seen */
+    p = pkt(17, "10.0.0.1", 4, "10.0.0.2", 53, 0, T0 + 5, 60);
     f = feed(ft, &p, 0);
     assert_int_equal(e.n, 1);
-    assert_int_equal(e.last.flow_id, icmp_id);
     assert_int_equal(e.last.end_reason, FLOW_END_EVICTED);
-    assert_int_equal(e.last.key.proto, 1);
+    assert_int_equal(e.last.key.proto, 6);
+    assert_int_equal(e.last.key.sport, 2);
     const struct flow_stats *st = flow_table_stats(ft);
     assert_int_equal(st->ended[FLOW_END_EVICTED], 1);
     assert_int_equal(st->created, 5);
@@ -514,16 +516,16 @@ static void test_full_evicts_soonest(void **state)
     assert_int_equal(st->max_active, 4);
     assert_int_equal(f->pkts[0], 1);
     assert_int_equal(f->bytes[0], 60);
-    assert_int_not_equal(f->flow_id, icmp_id);
 
-    /* next eviction: the SYN flow (T0+33) before the UDP ones (T0+60) */
-    p = pkt(17, "10.0.0.1", 5, "10.0.0.2", 53, 0, T0 + 5, 60);
+    /* then the ICMP flow, then the SYN; the UDP flow that answered stays */
+    p = pkt(17, "10.0.0.1", 5, "10.0.0.2", 53, 0, T0 + 6, 60);
     feed(ft, &p, 0);
-    assert_int_equal(e.last.key.proto, 6);
+    assert_int_equal(e.last.flow_id, icmp_id);
+    p = pkt(17, "10.0.0.1", 6, "10.0.0.2", 53, 0, T0 + 7, 60);
+    feed(ft, &p, 0);
     assert_int_equal(e.last.key.sport, 3);
-    p = pkt(17, "10.0.0.1", 6, "10.0.0.2", 53, 0, T0 + 6, 60);
-    feed(ft, &p, 0);
-    assert_int_equal(e.last.flow_id, udp_id);
+    assert_non_null(flow_table_lookup(ft, &f->key));
+    assert_int_not_equal(e.last.flow_id, udp_id);
     assert_int_equal(st->ended[FLOW_END_EVICTED], 3);
     assert_true(flow_table_memsize(ft) >= 4 * sizeof(struct flow) + 1024 * sizeof(uint32_t));
     flow_table_free(ft);
@@ -703,7 +705,7 @@ int main(void)
         cmocka_unit_test(test_tcp_states),
         cmocka_unit_test(test_timeouts_exact),
         cmocka_unit_test(test_lru_refresh),
-        cmocka_unit_test(test_full_evicts_soonest),
+        cmocka_unit_test(test_full_evicts_least_recent),
         cmocka_unit_test(test_flush_lru_order),
         cmocka_unit_test(test_flow_ids_unique),
         cmocka_unit_test(test_hash_symmetric),

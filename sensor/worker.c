@@ -11,22 +11,22 @@
 /* Timeouts are checked once per second of capture time: cheap, and finer than any timeout. */
 #define EXPIRE_STEP_USEC 1000000u
 
-/* Application tally, per packet so that each interval holds the traffic it
- * saw. A flow's name is final only once DPI is done: its packets before that
- * are added in one go, under the final name, by the packet that completes
- * detection, or at flow end. was_done: DPI was done before this packet. */
-static void worker_tally_packet(struct worker *w, const struct flow *f,
+/* Tallies for Redis (sensor/tally.h), per packet so that each minute holds
+ * the traffic it saw. A flow's application name is final only once DPI is
+ * done: its packets before that are added in one go, under the final name,
+ * by the packet that completes detection, or at flow end. was_done: DPI was
+ * done before this packet. */
+static void worker_tally_packet(struct worker *w, struct flow *f,
                                 const struct packet *p, int was_done)
 {
     const struct dpi_result *r = dpi_flow_result(f);
 
-    if (r == NULL)
+    if (!w->tally_on)
         return;
-    if (was_done)
-        tally_add_app(w->tally, r->protocol, 1, p->wirelen, 0);
-    else
-        tally_add_app(w->tally, r->protocol, f->pkts[0] + f->pkts[1],
-                      f->bytes[0] + f->bytes[1], 0);
+    if (r && !was_done)
+        tally_add_app(w->tally, p->ts, r->protocol, f->pkts[0] + f->pkts[1] - 1,
+                      f->bytes[0] + f->bytes[1] - p->wirelen, 0);
+    tally_flow_packet(w->tally, f, p, r ? r->protocol : NULL);
 }
 
 /* At flow end (DPI ended): the flow, and its packets unless already added. */
@@ -34,11 +34,12 @@ static void worker_tally_end(struct worker *w, const struct flow *f, int was_don
 {
     const struct dpi_result *r = dpi_flow_result(f);
 
-    if (was_done)
-        tally_add_app(w->tally, r->protocol, 0, 0, 1);
-    else
-        tally_add_app(w->tally, r ? r->protocol : "Unknown", f->pkts[0] + f->pkts[1],
-                      f->bytes[0] + f->bytes[1], 1);
+    if (!w->tally_on)
+        return;
+    if (!was_done)
+        tally_add_app(w->tally, f->last_ts, r ? r->protocol : NULL, f->pkts[0] + f->pkts[1],
+                      f->bytes[0] + f->bytes[1], 0);
+    tally_flow_end(w->tally, f, r ? r->protocol : NULL);
 }
 
 static void worker_alert(void *arg, const struct rule *r, const struct packet *p, struct flow *f)
@@ -48,6 +49,8 @@ static void worker_alert(void *arg, const struct rule *r, const struct packet *p
     if (f)
         f->flags |= FLOW_F_ALERTED;
     w->alerts++;
+    if (w->tally_on)
+        tally_add_alert(w->tally, p->ts, r->sid, r->priority);
     if (!output_wants(w->out, EVT_ALERT))
         return;
     jbuf_reset(&w->jb);
@@ -122,9 +125,11 @@ int worker_init(struct worker *w, unsigned id, const struct lw_config *cfg,
                  cfg->dpi.protos_file ? cfg->dpi.protos_file : "");
         goto fail_flows;
     }
-    w->tally = tally_new(TALLY_DEFAULT_CAPACITY);
+    w->tally_on = cfg->redis.enabled;
+    w->tally = tally_new(w->tally_on ? cfg->redis.max_keys : 64);
     if (!w->tally) {
-        snprintf(err, errlen, "worker %u: no memory for the tally tables", id);
+        snprintf(err, errlen, "worker %u: no memory for the tally tables (redis.max-keys %u)", id,
+                 cfg->redis.max_keys);
         goto fail_dpi;
     }
     return 0;
@@ -206,6 +211,8 @@ void worker_packet(struct worker *w, const uint8_t *data, uint32_t caplen,
     worker_tick(w);
     if (tally_swap_wanted(w->tally))
         tally_swap(w->tally, w->now);
+    if (w->tally_on)
+        tally_packet(w->tally, ts_usec, wirelen);
     if (decode_packet(&w->dec, p, data, caplen, wirelen, ts_usec) != DECODE_OK)
         return;
     f = flow_table_update(w->flows, p);
@@ -220,6 +227,12 @@ void worker_packet(struct worker *w, const uint8_t *data, uint32_t caplen,
     worker_tally_packet(w, f, p, was_done);
     if (w->detect)
         detect_packet(w->detect, w->dt, w->th, p, f, worker_alert, w);
+}
+
+void worker_idle(struct worker *w)
+{
+    if (tally_swap_wanted(w->tally))
+        tally_swap(w->tally, w->now);
 }
 
 void worker_flush(struct worker *w, enum flow_end_reason why)

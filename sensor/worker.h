@@ -25,7 +25,8 @@ struct worker {
     struct decoder dec;
     struct flow_table *flows;
     struct dpi_engine *dpi;
-    struct tally *tally;       /* application tallies for the Redis flusher */
+    struct tally *tally;       /* tallies for the Redis flusher (sensor/tally.h) */
+    int tally_on;              /* redis.enabled: count into tally */
     struct jbuf jb;
     const struct detect_engine *detect;  /* NULL: no rules */
     struct detect_thread *dt;  /* this worker's scratch for detect */
@@ -55,6 +56,10 @@ void worker_set_datalink(struct worker *w, int dlt);
 /* Runs one frame through the pipeline. ts_usec is its capture time. */
 void worker_packet(struct worker *w, const uint8_t *data, uint32_t caplen,
                    uint32_t wirelen, uint64_t ts_usec);
+
+/* Between packets on a quiet live link: hands the tally table over if the
+ * flusher asked for it, so counts do not wait for the next packet. */
+void worker_idle(struct worker *w);
 
 /* Ends every flow still open with the given reason (shutdown at exit). */
 void worker_flush(struct worker *w, enum flow_end_reason why);

@@ -78,6 +78,17 @@ struct output *output_open(const struct lw_config *cfg, const char *logdir, char
         if (!x || output_add(o, x) < 0)
             goto fail;
     }
+    if (cfg->redis.enabled) {
+        uint32_t types = 1u << EVT_ALERT | (cfg->redis.flows_stream ? 1u << EVT_FLOW : 0);
+        struct exporter *x = redis_exporter_open(cfg, types, err, errlen);
+
+        if (!x)
+            goto fail;
+        if (output_add(o, x) < 0) {
+            x->ops->close(x);
+            goto fail;
+        }
+    }
     return o;
 fail:
     output_close(o);
@@ -139,6 +150,14 @@ int output_reopen(struct output *o)
     }
     pthread_mutex_unlock(&o->lock);
     return rc;
+}
+
+struct exporter *output_find(const struct output *o, const char *name)
+{
+    for (size_t i = 0; o && i < o->n; i++)
+        if (strcmp(o->x[i]->ops->name, name) == 0)
+            return o->x[i];
+    return NULL;
 }
 
 uint64_t output_count(const struct output *o, enum event_type t)

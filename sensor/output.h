@@ -25,6 +25,9 @@ void output_flush(struct output *o);
 /* Reopens every exporter's files (SIGUSR1, logrotate). Returns 0 or -1. */
 int output_reopen(struct output *o);
 
+/* The open exporter of that name ("eve-file", "redis"), or NULL. Owned by o. */
+struct exporter *output_find(const struct output *o, const char *name);
+
 /* Events handed in, by type, and write failures over all exporters. */
 uint64_t output_count(const struct output *o, enum event_type t);
 uint64_t output_failures(const struct output *o);

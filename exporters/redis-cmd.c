@@ -1,0 +1,514 @@
+/* redis-cmd.c - the key layout and the commands that write it; see redis-cmd.h
+ * and docs/redis.md. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "redis-cmd.h"
+#include "eve.h"
+#include "util.h"
+
+/* Lua numbers are doubles: flush ids and sequence numbers (microseconds
+ * since the epoch) stay exact until 2255. Stored values are the callers'
+ * strings, never Lua's rendering of a number. */
+const char RCMD_TALLY_LUA[] =
+    "local last = redis.call('HGET', KEYS[2], ARGV[1])\n"
+    "if last and tonumber(last) >= tonumber(ARGV[2]) then return 0 end\n"
+    "local mode, k = ARGV[4], tonumber(ARGV[5])\n"
+    "for i = 6, #ARGV, 2 do\n"
+    "  if mode == 'z' then redis.call('ZINCRBY', KEYS[1], ARGV[i+1], ARGV[i])\n"
+    "  elseif mode == 's' then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i+1])\n"
+    "  else redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i+1]) end\n"
+    "end\n"
+    "if mode == 'z' and k > 0 then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -k - 1) end\n"
+    "redis.call('EXPIRE', KEYS[1], ARGV[3])\n"
+    "redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])\n"
+    "redis.call('EXPIRE', KEYS[2], ARGV[3])\n"
+    "return 1\n";
+
+/* The sequence number is recorded with each XADD, so an error part-way
+ * through leaves the ones added behind it recorded too. */
+const char RCMD_ALERT_LUA[] =
+    "local last = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')\n"
+    "local n = 0\n"
+    "for i = 4, #ARGV, 2 do\n"
+    "  local s = tonumber(ARGV[i])\n"
+    "  if s > last then\n"
+    "    if ARGV[2] ~= '0' then\n"
+    "      redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'sensor', ARGV[1], 'seq', ARGV[i], 'event', ARGV[i+1])\n"
+    "    else\n"
+    "      redis.call('XADD', KEYS[1], '*', 'sensor', ARGV[1], 'seq', ARGV[i], 'event', ARGV[i+1])\n"
+    "    end\n"
+    "    redis.call('HSET', KEYS[2], ARGV[1], ARGV[i])\n"
+    "    redis.call('PUBLISH', ARGV[3], ARGV[i+1])\n"
+    "    last = s\n"
+    "    n = n + 1\n"
+    "  end\n"
+    "end\n"
+    "return n\n";
+
+/* ------------------------------------------------------------------ keys */
+
+size_t rkey_bucket(char *buf, size_t len, const struct rkeys *rk, const char *scope, char res,
+                   uint64_t start, const char *fam, const char *metric)
+{
+    int n = snprintf(buf, len, "%s:{%s:%c:%llu}:%s%s%s", rk->prefix, scope, res,
+                     (unsigned long long)start, fam, metric ? ":" : "", metric ? metric : "");
+    return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
+}
+
+size_t rkey_named(char *buf, size_t len, const struct rkeys *rk, const char *which)
+{
+    int n;
+
+    if (strcmp(which, "alerts") == 0)
+        n = snprintf(buf, len, "%s:{alerts}", rk->prefix);
+    else if (strcmp(which, "alerts-seq") == 0)
+        n = snprintf(buf, len, "%s:{alerts}:seq", rk->prefix);
+    else if (strcmp(which, "channel") == 0)
+        n = snprintf(buf, len, "%s:alerts", rk->prefix);
+    else if (strcmp(which, "flows") == 0)
+        n = snprintf(buf, len, "%s:flows", rk->prefix);
+    else if (strcmp(which, "sensor") == 0)
+        n = snprintf(buf, len, "%s:{%s}:sensor", rk->prefix, rk->sensor);
+    else
+        n = snprintf(buf, len, "%s:sensors", rk->prefix);
+    return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
+}
+
+/* ------------------------------------------------------------------ batches */
+
+void rbatch_init(struct rbatch *b)
+{
+    memset(b, 0, sizeof *b);
+}
+
+void rbatch_free(struct rbatch *b)
+{
+    free(b->arena);
+    free(b->args);
+    free(b->cmds);
+    memset(b, 0, sizeof *b);
+}
+
+void rbatch_reset(struct rbatch *b)
+{
+    b->alen = b->nargs = b->ncmds = 0;
+    b->oom = 0;
+}
+
+/* Makes room for n more elements of size sz in *v (capacity *cap). */
+static int grow(void **v, size_t *cap, size_t used, size_t n, size_t sz)
+{
+    size_t nc = *cap ? *cap : 16;
+    void *p;
+
+    if (used + n <= *cap)
+        return 0;
+    while (nc < used + n)
+        nc *= 2;
+    p = realloc(*v, nc * sz);
+    if (p == NULL)
+        return -1;
+    *v = p;
+    *cap = nc;
+    return 0;
+}
+
+void rbatch_begin(struct rbatch *b, enum rcmd_kind kind)
+{
+    if (b->oom || grow((void **)&b->cmds, &b->ccmds, b->ncmds, 1, sizeof *b->cmds) < 0) {
+        b->oom = 1;
+        return;
+    }
+    b->cmds[b->ncmds++] = (struct rcmd){ .arg0 = b->nargs, .kind = (uint8_t)kind };
+}
+
+void rbatch_arg(struct rbatch *b, const char *s, size_t len)
+{
+    if (b->oom || b->ncmds == 0 ||
+        grow((void **)&b->args, &b->cargs, b->nargs, 1, sizeof *b->args) < 0 ||
+        grow((void **)&b->arena, &b->acap, b->alen, len + 1, 1) < 0) {
+        b->oom = 1;
+        return;
+    }
+    memcpy(b->arena + b->alen, s, len);
+    b->arena[b->alen + len] = '\0';
+    b->args[b->nargs++] = (struct rarg){ b->alen, len };
+    b->alen += len + 1;
+    b->cmds[b->ncmds - 1].nargs++;
+}
+
+void rbatch_str(struct rbatch *b, const char *s)
+{
+    rbatch_arg(b, s, strlen(s));
+}
+
+void rbatch_u64(struct rbatch *b, uint64_t v)
+{
+    char n[24];
+
+    rbatch_arg(b, n, (size_t)snprintf(n, sizeof n, "%llu", (unsigned long long)v));
+}
+
+void rbatch_copy(struct rbatch *b, const struct rbatch *src, size_t i)
+{
+    const struct rcmd *c = &src->cmds[i];
+    size_t len;
+
+    rbatch_begin(b, (enum rcmd_kind)c->kind);
+    if (b->oom)
+        return;
+    b->cmds[b->ncmds - 1].rec0 = c->rec0;
+    b->cmds[b->ncmds - 1].nrec = c->nrec;
+    for (size_t a = 0; a < c->nargs; a++) {
+        const char *s = rbatch_argp(src, c, a, &len);
+        rbatch_arg(b, s, len);
+    }
+}
+
+/* ------------------------------------------------------------------ tallies */
+
+enum fam { F_APP, F_L4, F_SRC, F_DST, F_CC, F_DIR, F_ALERTS, F_HEALTH, F_MAX };
+enum metric { M_BYTES, M_PKTS, M_FLOWS, M_SID, M_SEVERITY, M_NONE };
+
+static const char *const fam_names[F_MAX] = {
+    "app", "l4", "src", "dst", "cc", "dir", "alerts", "health",
+};
+static const char *const metric_names[] = {
+    "bytes", "pkts", "flows", "sid", "severity", NULL,
+};
+
+/* One destination key. */
+struct group {
+    uint64_t start;              /* bucket start, Unix seconds */
+    uint8_t  all;                /* scope: 0 this sensor, 1 "all" */
+    uint8_t  hour;               /* resolution: 0 minute, 1 hour */
+    uint8_t  fam, metric;
+    uint32_t first;              /* creation order */
+};
+
+/* One member's value for one group. */
+struct contrib {
+    uint32_t group;
+    uint32_t moff, mlen;         /* member, in the builder's text */
+    uint64_t value;
+};
+
+struct builder {
+    const struct rkeys *rk;
+    struct group *g;
+    size_t ng, cg;
+    uint32_t *gindex;            /* open addressing: group number + 1 */
+    size_t gslots;
+    struct contrib *c;
+    size_t nc, cc;
+    char *text;
+    size_t tlen, tcap;
+    int oom;
+};
+
+static uint64_t group_hash(const struct group *g)
+{
+    return lw_mix64(g->start * 0x9e3779b97f4a7c15ULL ^
+                    ((uint64_t)g->all << 24 | (uint64_t)g->hour << 16 |
+                     (uint64_t)g->fam << 8 | g->metric));
+}
+
+static int group_same(const struct group *a, const struct group *b)
+{
+    return a->start == b->start && a->all == b->all && a->hour == b->hour &&
+           a->fam == b->fam && a->metric == b->metric;
+}
+
+static int gindex_grow(struct builder *bd)
+{
+    size_t slots = bd->gslots ? bd->gslots * 2 : 64;
+    uint32_t *ix = calloc(slots, sizeof *ix);
+
+    if (ix == NULL)
+        return -1;
+    for (size_t i = 0; i < bd->ng; i++) {
+        size_t s = group_hash(&bd->g[i]) & (slots - 1);
+        while (ix[s])
+            s = (s + 1) & (slots - 1);
+        ix[s] = (uint32_t)i + 1;
+    }
+    free(bd->gindex);
+    bd->gindex = ix;
+    bd->gslots = slots;
+    return 0;
+}
+
+/* The number of group g, created if new. UINT32_MAX when out of memory. */
+static uint32_t group_get(struct builder *bd, const struct group *g)
+{
+    size_t s;
+
+    if (2 * (bd->ng + 1) > bd->gslots && gindex_grow(bd) < 0)
+        return UINT32_MAX;
+    for (s = group_hash(g) & (bd->gslots - 1); bd->gindex[s]; s = (s + 1) & (bd->gslots - 1))
+        if (group_same(&bd->g[bd->gindex[s] - 1], g))
+            return bd->gindex[s] - 1;
+    if (grow((void **)&bd->g, &bd->cg, bd->ng, 1, sizeof *bd->g) < 0)
+        return UINT32_MAX;
+    bd->g[bd->ng] = *g;
+    bd->g[bd->ng].first = (uint32_t)bd->ng;
+    bd->gindex[s] = (uint32_t)++bd->ng;
+    return bd->gindex[s] - 1;
+}
+
+/* Stores member text once for all its contributions. Returns its offset. */
+static size_t text_add(struct builder *bd, const char *s, size_t len)
+{
+    size_t off = bd->tlen;
+
+    if (grow((void **)&bd->text, &bd->tcap, bd->tlen, len, 1) < 0) {
+        bd->oom = 1;
+        return 0;
+    }
+    memcpy(bd->text + off, s, len);
+    bd->tlen += len;
+    return off;
+}
+
+/* value of member (at moff) to fam/metric, in the minute and hour of
+ * bucket, for this sensor and (unless health) for "all". */
+static void contribute(struct builder *bd, uint32_t bucket, enum fam fam, enum metric metric,
+                       size_t moff, size_t mlen, uint64_t value)
+{
+    uint64_t minute = (uint64_t)bucket * 60;
+
+    if (value == 0 || bd->oom)
+        return;
+    for (int all = 0; all <= (bd->rk->merged && fam != F_HEALTH); all++) {
+        for (int hour = 0; hour <= 1; hour++) {
+            struct group g = {
+                .start = hour ? minute / 3600 * 3600 : minute,
+                .all = (uint8_t)all, .hour = (uint8_t)hour,
+                .fam = (uint8_t)fam, .metric = (uint8_t)metric,
+            };
+            uint32_t gi = group_get(bd, &g);
+            if (gi == UINT32_MAX ||
+                grow((void **)&bd->c, &bd->cc, bd->nc, 1, sizeof *bd->c) < 0) {
+                bd->oom = 1;
+                return;
+            }
+            bd->c[bd->nc++] = (struct contrib){ gi, (uint32_t)moff, (uint32_t)mlen, value };
+        }
+    }
+}
+
+static void contribute3(struct builder *bd, const struct tally_key *k, enum fam fam,
+                        const char *member, const struct tally_sums *s)
+{
+    size_t len = strlen(member), off = text_add(bd, member, len);
+
+    contribute(bd, k->bucket, fam, M_BYTES, off, len, s->bytes);
+    contribute(bd, k->bucket, fam, M_PKTS, off, len, s->pkts);
+    contribute(bd, k->bucket, fam, M_FLOWS, off, len, s->flows);
+}
+
+static void contribute1(struct builder *bd, const struct tally_key *k, enum fam fam,
+                        enum metric metric, const char *member, uint64_t v)
+{
+    size_t len = strlen(member), off = text_add(bd, member, len);
+
+    contribute(bd, k->bucket, fam, metric, off, len, v);
+}
+
+/* "tcp/443", "udp/53", "icmp", "gre", "99". */
+static void l4_member(char *buf, size_t len, uint8_t proto, uint64_t port)
+{
+    char pb[8], *p;
+
+    snprintf(buf, len, "%s", eve_proto_name(proto, pb, sizeof pb));
+    for (p = buf; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    if (proto == 6 || proto == 17 || proto == 132)
+        snprintf(p, len - (size_t)(p - buf), "/%llu", (unsigned long long)port);
+}
+
+static void on_entry(const struct tally_key *k, const struct tally_sums *s, void *arg)
+{
+    struct builder *bd = arg;
+    char m[LW_ADDRSTRLEN + 2 * TALLY_STR_LEN];
+    struct lw_addr a;
+    int other = (k->flags & TALLY_KF_OTHER) != 0;
+
+    switch (k->kind) {
+    case TALLY_APP:
+        contribute3(bd, k, F_APP, other ? "other" : k->str[0], s);
+        break;
+    case TALLY_L4:
+        if (!other)
+            l4_member(m, sizeof m, (uint8_t)k->num[0], k->num[1]);
+        contribute3(bd, k, F_L4, other ? "other" : m, s);
+        break;
+    case TALLY_SRC_HOST:
+    case TALLY_DST_HOST:
+        if (!other) {
+            memset(&a, 0, sizeof a);
+            a.family = k->aux;
+            memcpy(a.u.b, k->num, sizeof a.u.b);
+            lw_addr_str(&a, m, sizeof m);
+        }
+        contribute3(bd, k, k->kind == TALLY_SRC_HOST ? F_SRC : F_DST, other ? "other" : m, s);
+        break;
+    case TALLY_COUNTRY_PAIR:
+        snprintf(m, sizeof m, "%s>%s", k->str[0], k->str[1]);
+        contribute3(bd, k, F_CC, other ? "other" : m, s);
+        contribute3(bd, k, F_DIR, other ? "other" : tally_geo_dir_name((enum tally_geo_dir)k->aux), s);
+        break;
+    case TALLY_ALERT:
+        snprintf(m, sizeof m, "%llu", (unsigned long long)k->num[0]);
+        contribute1(bd, k, F_ALERTS, M_SID, other ? "other" : m, s->events);
+        snprintf(m, sizeof m, "%llu", (unsigned long long)k->num[1]);
+        contribute1(bd, k, F_ALERTS, M_SEVERITY, other ? "other" : m, s->events);
+        contribute1(bd, k, F_HEALTH, M_NONE, "alerts", s->events);
+        break;
+    case TALLY_HEALTH:
+        contribute1(bd, k, F_HEALTH, M_NONE, "pkts", s->pkts);
+        contribute1(bd, k, F_HEALTH, M_NONE, "bytes", s->bytes);
+        contribute1(bd, k, F_HEALTH, M_NONE, "flows", s->flows);
+        contribute1(bd, k, F_HEALTH, M_NONE, "drops", s->events);
+        break;
+    default:
+        break;
+    }
+}
+
+static int contrib_cmp(const void *pa, const void *pb, void *arg)
+{
+    const struct contrib *a = pa, *b = pb;
+    const char *text = arg;
+    int r;
+
+    if (a->group != b->group)
+        return a->group < b->group ? -1 : 1;
+    r = memcmp(text + a->moff, text + b->moff, a->mlen < b->mlen ? a->mlen : b->mlen);
+    if (r != 0 || a->mlen == b->mlen)
+        return r;
+    return a->mlen < b->mlen ? -1 : 1;
+}
+
+/* The marker field of a group in its bucket's applied-ids hash. */
+static void group_field(char *buf, size_t len, const struct rkeys *rk, const struct group *g,
+                        const char *suffix)
+{
+    const char *metric = metric_names[g->metric];
+
+    snprintf(buf, len, "%s%s%s%s%s%s", g->all ? rk->sensor : "", g->all ? ":" : "",
+             fam_names[g->fam], metric ? ":" : "", metric ? metric : "", suffix);
+}
+
+/* EVALSHA sha 2 key applied field fid ttl mode K: the start of a tally command. */
+static void begin_tally(struct rbatch *b, const struct rkeys *rk, const char *sha,
+                        const struct group *g, char mode, uint64_t fid, const char *suffix)
+{
+    char key[RKEY_MAX], field[RKEY_MAX];
+    const char *scope = g->all ? "all" : rk->sensor;
+    char res = g->hour ? 'h' : 'm';
+
+    rbatch_begin(b, RC_TALLY);
+    rbatch_str(b, "EVALSHA");
+    rbatch_str(b, sha);
+    rbatch_str(b, "2");
+    rbatch_arg(b, key, rkey_bucket(key, sizeof key, rk, scope, res, g->start,
+                                   fam_names[g->fam], metric_names[g->metric]));
+    rbatch_arg(b, key, rkey_bucket(key, sizeof key, rk, scope, res, g->start, "applied", NULL));
+    group_field(field, sizeof field, rk, g, suffix);
+    rbatch_str(b, field);
+    rbatch_u64(b, fid);
+    rbatch_u64(b, g->hour ? rk->ttl_hour : rk->ttl_minute);
+    rbatch_arg(b, &mode, 1);
+    rbatch_u64(b, mode == 'z' ? rk->top_k : 0);
+}
+
+static void builder_free(struct builder *bd)
+{
+    free(bd->g);
+    free(bd->gindex);
+    free(bd->c);
+    free(bd->text);
+}
+
+size_t rcmd_tallies(struct rbatch *b, const struct rkeys *rk, const char *sha_tally,
+                    const struct tally_table *tt, uint64_t fid)
+{
+    struct builder bd = { .rk = rk };
+    size_t i = 0, n0 = b->ncmds;
+
+    tally_foreach(tt, on_entry, &bd);
+    if (bd.oom) {
+        b->oom = 1;
+        goto out;
+    }
+    qsort_r(bd.c, bd.nc, sizeof *bd.c, contrib_cmp, bd.text);
+    while (i < bd.nc) {
+        const struct group *g = &bd.g[bd.c[i].group];
+        char mode = g->fam == F_SRC || g->fam == F_DST ? 'z' : 'h';
+
+        begin_tally(b, rk, sha_tally, g, mode, fid, "");
+        /* One member/value pair per member: equal members (minutes of one
+         * hour, several signatures of one severity) are summed here. */
+        for (uint32_t gi = bd.c[i].group; i < bd.nc && bd.c[i].group == gi;) {
+            const struct contrib *c = &bd.c[i];
+            uint64_t v = 0;
+            for (; i < bd.nc && contrib_cmp(&bd.c[i], c, bd.text) == 0; i++)
+                v += bd.c[i].value;
+            rbatch_arg(b, bd.text + c->moff, c->mlen);
+            rbatch_u64(b, v);
+        }
+    }
+out:
+    builder_free(&bd);
+    return b->ncmds - n0;
+}
+
+void rcmd_gauge(struct rbatch *b, const struct rkeys *rk, const char *sha_tally, uint32_t bucket,
+                const char *field, uint64_t value, uint64_t fid)
+{
+    uint64_t minute = (uint64_t)bucket * 60;
+
+    for (int hour = 0; hour <= 1; hour++) {
+        struct group g = {
+            .start = hour ? minute / 3600 * 3600 : minute, .hour = (uint8_t)hour,
+            .fam = F_HEALTH, .metric = M_NONE,
+        };
+        begin_tally(b, rk, sha_tally, &g, 's', fid, ":set");
+        rbatch_str(b, field);
+        rbatch_u64(b, value);
+    }
+}
+
+/* ------------------------------------------------------------------ alerts */
+
+void rcmd_alerts(struct rbatch *b, const struct rkeys *rk, const char *sha_alert,
+                 uint64_t maxlen, const struct ralert *a, size_t n, size_t rec0, size_t per_cmd)
+{
+    char key[RKEY_MAX];
+
+    for (size_t i = 0; i < n; i += per_cmd) {
+        size_t m = n - i < per_cmd ? n - i : per_cmd;
+
+        rbatch_begin(b, RC_ALERT);
+        if (b->oom)
+            return;
+        b->cmds[b->ncmds - 1].rec0 = rec0 + i;
+        b->cmds[b->ncmds - 1].nrec = m;
+        rbatch_str(b, "EVALSHA");
+        rbatch_str(b, sha_alert);
+        rbatch_str(b, "2");
+        rbatch_arg(b, key, rkey_named(key, sizeof key, rk, "alerts"));
+        rbatch_arg(b, key, rkey_named(key, sizeof key, rk, "alerts-seq"));
+        rbatch_str(b, rk->sensor);
+        rbatch_u64(b, maxlen);
+        rbatch_arg(b, key, rkey_named(key, sizeof key, rk, "channel"));
+        for (size_t k = i; k < i + m; k++) {
+            rbatch_u64(b, a[k].seq);
+            rbatch_arg(b, a[k].line, a[k].len);
+        }
+    }
+}

@@ -576,6 +576,8 @@ static void settle(struct redis *r, size_t acked, const long long *added)
             rbatch_copy(&keep, b, i);
         } else if (c->kind == RC_TALLY && !ok) {
             r->st.tally_cmds_lost++;
+        } else if (c->kind == RC_TALLY && added[i] == 0) {
+            r->st.tally_repeats++;
         } else if (c->kind == RC_ALERT && ok) {
             alerts_acked(r, c, added[i]);
         } else if (c->kind == RC_ALERT) {
@@ -858,7 +860,12 @@ void redis_finish(struct redis *r, uint64_t now_usec)
     /* The other table may wait in the hand-off for the next flush: ask for
      * a collection until the last swap goes through. */
     for (size_t i = 0; i < n; i++) {
-        while (tally_swap(r->tallies[i], now_usec) < 0 && mono() < until) {
+        while (tally_swap(r->tallies[i], now_usec) < 0) {
+            if (mono() >= until) {
+                log_error("redis: the last tally interval of worker %zu could not be handed over "
+                          "(the Redis thread is stuck); its counts are not sent", i);
+                break;
+            }
             pthread_mutex_lock(&r->lock);
             r->kick = 1;
             pthread_cond_signal(&r->wake);
@@ -886,13 +893,15 @@ void redis_print_summary(struct redis *r, FILE *fp)
     redis_get_stats(r, &st);
     fprintf(fp, "  redis: %llu round trips, %llu commands, %llu flushes; alerts %llu sent "
             "(%llu repeats dropped), %llu spooled, %llu in spool, %llu lost (spool %llu, queue %llu); "
-            "flows %llu sent, %llu dropped; %llu reconnects, %llu errors\n",
+            "tally commands resent and found applied %llu, given up %llu; flows %llu sent, "
+            "%llu dropped; %llu reconnects, %llu errors\n",
             (unsigned long long)st.round_trips, (unsigned long long)st.commands,
             (unsigned long long)st.flushes, (unsigned long long)st.alerts_sent,
             (unsigned long long)st.alerts_duplicate, (unsigned long long)st.alerts_spooled,
             (unsigned long long)st.alerts_in_spool,
             (unsigned long long)(st.alerts_spool_full + st.alerts_queue_full),
             (unsigned long long)st.alerts_spool_full, (unsigned long long)st.alerts_queue_full,
+            (unsigned long long)st.tally_repeats, (unsigned long long)st.tally_cmds_lost,
             (unsigned long long)st.flows_sent, (unsigned long long)st.flows_dropped,
             (unsigned long long)st.reconnects, (unsigned long long)st.errors);
 }

@@ -55,6 +55,7 @@ struct redis_stats {
     uint64_t flows_sent, flows_dropped;
     uint64_t tally_keys_other;   /* keys that went to an "other" key of the store */
     uint64_t tally_cmds_lost;    /* tally commands given up (Redis error, or at exit) */
+    uint64_t tally_repeats;      /* tally commands resent that Redis had applied already */
     uint64_t reconnects;
     uint64_t errors;             /* error replies */
 };

@@ -129,6 +129,20 @@ class FifoWriter:
         os.close(self.fd)
 
 
+def fifo_run(tmp, name, port, rules, hdr):
+    """Starts sensor "out" reading a FIFO; returns (process, argv, logdir,
+    writer) with the pcap header written."""
+    fifo = os.path.join(tmp, name + ".pcap")
+    os.mkfifo(fifo)
+    log = os.path.join(tmp, "log-" + name)
+    os.makedirs(log)
+    argv = sensor_argv([fifo], log, port, os.path.join(tmp, "spool"), "out", rules)
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    w = FifoWriter(fifo)
+    w.write(hdr)
+    return p, argv, log, w
+
+
 def count_stream(c, sensor):
     try:
         return len([1 for _, f in c.stream(PREFIX + ":{alerts}") if f.get("sensor") == sensor])
@@ -162,14 +176,7 @@ def outage_mid_run(tap, tmp, rules):
             return len([a for a in ref_alerts if lwredis.eve_epoch(a["timestamp"]) < t])
 
         # The disturbed run, from a FIFO.
-        fifo = os.path.join(tmp, "capture.pcap")
-        os.mkfifo(fifo)
-        log_d = os.path.join(tmp, "log-disturbed")
-        os.makedirs(log_d)
-        argv = sensor_argv([fifo], log_d, srv.port, spool, "out", rules)
-        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        w = FifoWriter(fifo)
-        w.write(hdr)
+        p, argv, log_d, w = fifo_run(tmp, "disturbed", srv.port, rules, hdr)
         w.records(parts[0], pace=0.04)
         n1 = alerts_before(t0 + 120)
         c = srv.client()
@@ -229,16 +236,8 @@ def outage_mid_run(tap, tmp, rules):
 
 def replies_lost(tap, tmp, rules, srv, hdr, recs, ref_alerts, ref_t):
     proxy = lwredis.CutProxy(srv.port)
-    spool = os.path.join(tmp, "spool")
-    fifo = os.path.join(tmp, "capture2.pcap")
-    os.mkfifo(fifo)
-    log = os.path.join(tmp, "log-cut")
-    os.makedirs(log)
-    argv = sensor_argv([fifo], log, proxy.port, spool, "out", rules)
-    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        w = FifoWriter(fifo)
-        w.write(hdr)
+        p, argv, log, w = fifo_run(tmp, "cut", proxy.port, rules, hdr)
         # Armed one after the other, each once the previous one has cut,
         # while packets keep coming (tallies are handed over on packets).
         marks = [b":applied", b"lw:{alerts}\r\n", b":applied", b"lw:{alerts}\r\n", b":applied"]

@@ -38,6 +38,7 @@ struct redis {
     /* Configuration, fixed at open. */
     struct rkeys rk;
     char *prefix, *sensor, *server, *user, *pass;
+    char where[300];                 /* "host:port" or the socket path, for messages */
     int port, db;
     struct timeval tv_connect, tv_cmd;
     uint64_t flush_usec, backoff_max_usec, alerts_maxlen, flows_maxlen;
@@ -172,10 +173,10 @@ static void disconnect(struct redis *r, const char *why)
     }
     if (!r->down_since) {
         r->down_since = now;
-        log_warning("redis %s:%d: %s; alerts go to the spool and tallies are kept in memory until it is back",
-                    r->server, r->port, why);
+        log_warning("redis %s: %s; alerts go to the spool and tallies are kept in memory until it is back",
+                    r->where, why);
     } else {
-        log_debug("redis %s:%d: %s", r->server, r->port, why);
+        log_debug("redis %s: %s", r->where, why);
     }
     r->backoff = r->backoff ? r->backoff * 2 : BACKOFF_MIN_USEC;
     if (r->backoff > r->backoff_max_usec)
@@ -239,7 +240,9 @@ static int redis_connect(struct redis *r)
         return -1;
     }
     redisSetTimeout(r->c, r->tv_cmd);
-    redisEnableKeepAlive(r->c);
+    /* Not on a unix socket: hiredis 0.14 would leave its error on the context. */
+    if (r->server[0] != '/')
+        redisEnableKeepAlive(r->c);
     if (r->pass[0]) {
         argv[0] = "AUTH";
         argv[1] = r->user[0] ? r->user : r->pass;
@@ -272,11 +275,11 @@ static int redis_connect(struct redis *r)
     }
     freeReplyObject(rep);
     if (r->down_since)
-        log_warning("redis %s:%d: connected again after %.1f s; %llu spooled alert(s) to replay",
-                    r->server, r->port, (double)(mono() - r->down_since) / 1e6,
+        log_warning("redis %s: connected again after %.1f s; %llu spooled alert(s) to replay",
+                    r->where, (double)(mono() - r->down_since) / 1e6,
                     (unsigned long long)spool_pending(r->spool));
     else
-        log_info("redis %s:%d: connected", r->server, r->port);
+        log_info("redis %s: connected", r->where);
     if (r->ever_connected)
         r->st.reconnects++;
     r->ever_connected = 1;
@@ -1054,6 +1057,10 @@ struct exporter *redis_exporter_open(const struct lw_config *cfg, uint32_t types
         .ttl_hour = cfg->redis.retention_hour, .top_k = cfg->redis.top_hosts, .merged = cfg->redis.merged_view,
     };
     r->port = (int)cfg->redis.port;
+    if (r->server[0] == '/')
+        snprintf(r->where, sizeof r->where, "%s", r->server);
+    else
+        snprintf(r->where, sizeof r->where, "%s:%d", r->server, r->port);
     r->db = (int)cfg->redis.db;
     r->tv_connect = secs_tv(cfg->redis.connect_timeout);
     r->tv_cmd = secs_tv(cfg->redis.command_timeout);

@@ -289,7 +289,38 @@ def main():
             c.close()
         finally:
             srv.stop()
+        connection_options(tap, tmp, cap_b, rules, spool)
     tap.done()
+
+
+def connection_options(tap, tmp, cap, rules, spool):
+    """Unix socket, AUTH (password alone, and user + password), SELECT;
+    a wrong password is logged and the alerts wait in the spool."""
+    srv = lwredis.RedisServer(tmp, "redis-auth", password="s3cret pass", unixsocket=True).start()
+    try:
+        c = srv.client()
+        c.call("SELECT", 3)
+        for sensor, user in (("sock", ""), ("sock-user", "default")):
+            r = run([cap], os.path.join(tmp, "log-" + sensor), srv.port, spool, sensor,
+                    ["--set", "redis.server=" + srv.socket, "--set", "redis.password=s3cret pass",
+                     "--set", "redis.username=" + user, "--set", "redis.db=3"], rules=rules)
+            check_run(tap, r, "unix socket, AUTH %s, db 3" % (user or "(password)"))
+            n = len(r.of_type("alert"))
+            tap.ok(n > 0 and len([1 for _, f in c.stream(PREFIX + ":{alerts}") if f["sensor"] == sensor]) == n,
+                   "unix socket, AUTH %s, db 3: %d alerts in db 3" % (user or "(password)", n))
+        tap.ok(len(c.keys(PREFIX + ":{sock:m:*")) > 0, "tallies in db 3")
+        c.call("SELECT", 0)
+        tap.ok(c.call("DBSIZE") == 0, "nothing in db 0")
+        r = run([cap], os.path.join(tmp, "log-badpass"), srv.port, os.path.join(tmp, "spool-bad"), "bad",
+                ["--set", "redis.password=wrong"], rules=rules)
+        check_run(tap, r, "wrong password")
+        tap.ok("WRONGPASS" in r.stderr or "invalid" in r.stderr.lower(), "a wrong password is logged",
+               r.stderr[-600:])
+        tap.ok(("%d in spool" % len(r.of_type("alert"))) in r.stdout,
+               "its alerts wait in the spool", r.stdout[-400:])
+        c.close()
+    finally:
+        srv.stop()
 
 
 if __name__ == "__main__":

@@ -121,10 +121,12 @@ class RedisServer:
     """redis-server on 127.0.0.1:<free port> in its own folder. stop() or
     kill() it; start() again keeps the data (append-only file)."""
 
-    def __init__(self, workdir, name="redis"):
+    def __init__(self, workdir, name="redis", password=None, unixsocket=False):
         self.dir = os.path.join(workdir, name)
         os.makedirs(self.dir, exist_ok=True)
         self.port = free_port()
+        self.password = password
+        self.socket = os.path.join(self.dir, "redis.sock") if unixsocket else None
         self.proc = None
         self.binary = shutil.which("redis-server") or "/usr/bin/redis-server"
 
@@ -133,11 +135,15 @@ class RedisServer:
                 "--dir", self.dir, "--save", "", "--appendonly", "yes",
                 "--appendfsync", "always", "--protected-mode", "yes",
                 "--logfile", os.path.join(self.dir, "redis.log")]
+        if self.password:
+            argv += ["--requirepass", self.password]
+        if self.socket:
+            argv += ["--unixsocket", self.socket, "--unixsocketperm", "700"]
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         until = time.time() + timeout
         while time.time() < until:
             try:
-                c = Client(self.port, timeout=2)
+                c = self.client(timeout=2)
                 c.call("PING")
                 c.close()
                 return self
@@ -148,8 +154,11 @@ class RedisServer:
         raise RuntimeError("redis-server did not start on port %d (see %s/redis.log)"
                            % (self.port, self.dir))
 
-    def client(self):
-        return Client(self.port)
+    def client(self, timeout=10):
+        c = Client(self.port, timeout=timeout)
+        if self.password:
+            c.call("AUTH", self.password)
+        return c
 
     def kill(self):
         """SIGKILL, as a crash: only what was fsynced survives."""

@@ -147,9 +147,13 @@ void rbatch_str(struct rbatch *b, const char *s)
 
 void rbatch_u64(struct rbatch *b, uint64_t v)
 {
-    char n[24];
+    char n[24], *p = n + sizeof n;
 
-    rbatch_arg(b, n, (size_t)snprintf(n, sizeof n, "%llu", (unsigned long long)v));
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    rbatch_arg(b, p, (size_t)(n + sizeof n - p));
 }
 
 void rbatch_copy(struct rbatch *b, const struct rbatch *src, size_t i)
@@ -180,21 +184,26 @@ static const char *const metric_names[] = {
     "bytes", "pkts", "flows", "sid", "severity", NULL,
 };
 
-/* One destination key. */
+/* One destination key, and its members in first-seen order. */
 struct group {
     uint64_t start;              /* bucket start, Unix seconds */
     uint8_t  all;                /* scope: 0 this sensor, 1 "all" */
     uint8_t  hour;               /* resolution: 0 minute, 1 hour */
     uint8_t  fam, metric;
-    uint32_t first;              /* creation order */
+    uint32_t head, tail;         /* member nodes; NIL when none */
 };
 
-/* One member's value for one group. */
-struct contrib {
+/* One member's value in one group: equal members (the minutes of one
+ * hour, several signatures of one severity) add up in one node. */
+struct mnode {
     uint32_t group;
-    uint32_t moff, mlen;         /* member, in the builder's text */
+    uint32_t next;               /* the group's next member */
+    uint32_t moff, mlen;         /* member text, in the builder's text */
+    uint32_t hash;
     uint64_t value;
 };
+
+#define NIL UINT32_MAX
 
 struct builder {
     const struct rkeys *rk;
@@ -202,8 +211,10 @@ struct builder {
     size_t ng, cg;
     uint32_t *gindex;            /* open addressing: group number + 1 */
     size_t gslots;
-    struct contrib *c;
-    size_t nc, cc;
+    struct mnode *m;
+    size_t nm, cm;
+    uint32_t *mindex;            /* open addressing: node number + 1 */
+    size_t mslots;
     char *text;
     size_t tlen, tcap;
     int oom;
@@ -222,41 +233,91 @@ static int group_same(const struct group *a, const struct group *b)
            a->fam == b->fam && a->metric == b->metric;
 }
 
-static int gindex_grow(struct builder *bd)
+/* Rebuilds an open-addressing index of n items at twice the slots. */
+static int index_grow(uint32_t **index, size_t *slots, size_t n, uint32_t (*hash_of)(const void *, size_t),
+                      const void *items)
 {
-    size_t slots = bd->gslots ? bd->gslots * 2 : 64;
-    uint32_t *ix = calloc(slots, sizeof *ix);
+    size_t ns = *slots ? *slots * 2 : 64;
+    uint32_t *ix = calloc(ns, sizeof *ix);
 
     if (ix == NULL)
         return -1;
-    for (size_t i = 0; i < bd->ng; i++) {
-        size_t s = group_hash(&bd->g[i]) & (slots - 1);
+    for (size_t i = 0; i < n; i++) {
+        size_t s = hash_of(items, i) & (ns - 1);
         while (ix[s])
-            s = (s + 1) & (slots - 1);
+            s = (s + 1) & (ns - 1);
         ix[s] = (uint32_t)i + 1;
     }
-    free(bd->gindex);
-    bd->gindex = ix;
-    bd->gslots = slots;
+    free(*index);
+    *index = ix;
+    *slots = ns;
     return 0;
 }
 
-/* The number of group g, created if new. UINT32_MAX when out of memory. */
+static uint32_t group_hash_at(const void *items, size_t i)
+{
+    return (uint32_t)group_hash(&((const struct group *)items)[i]);
+}
+
+static uint32_t node_hash_at(const void *items, size_t i)
+{
+    return ((const struct mnode *)items)[i].hash;
+}
+
+/* The number of group g, created if new. NIL when out of memory. */
 static uint32_t group_get(struct builder *bd, const struct group *g)
 {
     size_t s;
 
-    if (2 * (bd->ng + 1) > bd->gslots && gindex_grow(bd) < 0)
-        return UINT32_MAX;
+    if (2 * (bd->ng + 1) > bd->gslots &&
+        index_grow(&bd->gindex, &bd->gslots, bd->ng, group_hash_at, bd->g) < 0)
+        return NIL;
     for (s = group_hash(g) & (bd->gslots - 1); bd->gindex[s]; s = (s + 1) & (bd->gslots - 1))
         if (group_same(&bd->g[bd->gindex[s] - 1], g))
             return bd->gindex[s] - 1;
     if (grow((void **)&bd->g, &bd->cg, bd->ng, 1, sizeof *bd->g) < 0)
-        return UINT32_MAX;
+        return NIL;
     bd->g[bd->ng] = *g;
-    bd->g[bd->ng].first = (uint32_t)bd->ng;
+    bd->g[bd->ng].head = bd->g[bd->ng].tail = NIL;
     bd->gindex[s] = (uint32_t)++bd->ng;
     return bd->gindex[s] - 1;
+}
+
+/* Adds value to member (moff, mlen) of group gi. */
+static void member_add(struct builder *bd, uint32_t gi, size_t moff, size_t mlen, uint64_t value)
+{
+    const char *txt = bd->text + moff;
+    uint32_t h = (uint32_t)lw_mix64(gi * 0x9e3779b97f4a7c15ULL ^ mlen), ni;
+    struct group *g;
+    size_t s;
+
+    for (size_t i = 0; i < mlen; i++)
+        h = (h ^ (uint8_t)txt[i]) * 16777619u;
+    if (2 * (bd->nm + 1) > bd->mslots &&
+        index_grow(&bd->mindex, &bd->mslots, bd->nm, node_hash_at, bd->m) < 0)
+        goto oom;
+    for (s = h & (bd->mslots - 1); bd->mindex[s]; s = (s + 1) & (bd->mslots - 1)) {
+        struct mnode *n = &bd->m[bd->mindex[s] - 1];
+        if (n->hash == h && n->group == gi && n->mlen == mlen &&
+            memcmp(bd->text + n->moff, txt, mlen) == 0) {
+            n->value += value;
+            return;
+        }
+    }
+    if (grow((void **)&bd->m, &bd->cm, bd->nm, 1, sizeof *bd->m) < 0)
+        goto oom;
+    ni = (uint32_t)bd->nm++;
+    bd->m[ni] = (struct mnode){ gi, NIL, (uint32_t)moff, (uint32_t)mlen, h, value };
+    bd->mindex[s] = ni + 1;
+    g = &bd->g[gi];
+    if (g->tail == NIL)
+        g->head = ni;
+    else
+        bd->m[g->tail].next = ni;
+    g->tail = ni;
+    return;
+oom:
+    bd->oom = 1;
 }
 
 /* Stores member text once for all its contributions. Returns its offset. */
@@ -290,12 +351,11 @@ static void contribute(struct builder *bd, uint32_t bucket, enum fam fam, enum m
                 .fam = (uint8_t)fam, .metric = (uint8_t)metric,
             };
             uint32_t gi = group_get(bd, &g);
-            if (gi == UINT32_MAX ||
-                grow((void **)&bd->c, &bd->cc, bd->nc, 1, sizeof *bd->c) < 0) {
+            if (gi == NIL) {
                 bd->oom = 1;
                 return;
             }
-            bd->c[bd->nc++] = (struct contrib){ gi, (uint32_t)moff, (uint32_t)mlen, value };
+            member_add(bd, gi, moff, mlen, value);
         }
     }
 }
@@ -339,7 +399,7 @@ static void on_entry(const struct tally_key *k, const struct tally_sums *s, void
 
     switch (k->kind) {
     case TALLY_APP:
-        contribute3(bd, k, F_APP, other ? "other" : k->str[0], s);
+        contribute3(bd, k, F_APP, other ? "other" : k->str, s);
         break;
     case TALLY_L4:
         if (!other)
@@ -357,7 +417,7 @@ static void on_entry(const struct tally_key *k, const struct tally_sums *s, void
         contribute3(bd, k, k->kind == TALLY_SRC_HOST ? F_SRC : F_DST, other ? "other" : m, s);
         break;
     case TALLY_COUNTRY_PAIR:
-        snprintf(m, sizeof m, "%s>%s", k->str[0], k->str[1]);
+        snprintf(m, sizeof m, "%s>%s", k->cc[0], k->cc[1]);
         contribute3(bd, k, F_CC, other ? "other" : m, s);
         contribute3(bd, k, F_DIR, other ? "other" : tally_geo_dir_name((enum tally_geo_dir)k->aux), s);
         break;
@@ -377,20 +437,6 @@ static void on_entry(const struct tally_key *k, const struct tally_sums *s, void
     default:
         break;
     }
-}
-
-static int contrib_cmp(const void *pa, const void *pb, void *arg)
-{
-    const struct contrib *a = pa, *b = pb;
-    const char *text = arg;
-    int r;
-
-    if (a->group != b->group)
-        return a->group < b->group ? -1 : 1;
-    r = memcmp(text + a->moff, text + b->moff, a->mlen < b->mlen ? a->mlen : b->mlen);
-    if (r != 0 || a->mlen == b->mlen)
-        return r;
-    return a->mlen < b->mlen ? -1 : 1;
 }
 
 /* The marker field of a group in its bucket's applied-ids hash. */
@@ -430,36 +476,69 @@ static void builder_free(struct builder *bd)
 {
     free(bd->g);
     free(bd->gindex);
-    free(bd->c);
+    free(bd->m);
+    free(bd->mindex);
     free(bd->text);
+}
+
+static int value_desc(const void *pa, const void *pb, void *arg)
+{
+    const struct mnode *m = arg;
+    uint64_t a = m[*(const uint32_t *)pa].value, b = m[*(const uint32_t *)pb].value;
+
+    return a < b ? 1 : a > b ? -1 : 0;
+}
+
+/* A top-K set's members: when the update has more than k, only its k
+ * largest are sent (the set keeps k anyway; sending the rest would only
+ * have Redis add and drop them). Returns 0 when it emitted them, -1 when
+ * the caller should send every member (k or fewer, or out of memory). */
+static int emit_top(struct rbatch *b, const struct builder *bd, const struct group *g, uint32_t k)
+{
+    uint32_t *v, n = 0;
+
+    for (uint32_t ni = g->head; ni != NIL && n <= k; ni = bd->m[ni].next)
+        n++;
+    if (k == 0 || n <= k)
+        return -1;
+    n = 0;
+    for (uint32_t ni = g->head; ni != NIL; ni = bd->m[ni].next)
+        n++;
+    if ((v = malloc(n * sizeof *v)) == NULL)
+        return -1;
+    n = 0;
+    for (uint32_t ni = g->head; ni != NIL; ni = bd->m[ni].next)
+        v[n++] = ni;
+    qsort_r(v, n, sizeof *v, value_desc, bd->m);
+    for (uint32_t i = 0; i < k; i++) {
+        rbatch_arg(b, bd->text + bd->m[v[i]].moff, bd->m[v[i]].mlen);
+        rbatch_u64(b, bd->m[v[i]].value);
+    }
+    free(v);
+    return 0;
 }
 
 size_t rcmd_tallies(struct rbatch *b, const struct rkeys *rk, const char *sha_tally,
                     const struct tally_table *tt, uint64_t fid)
 {
     struct builder bd = { .rk = rk };
-    size_t i = 0, n0 = b->ncmds;
+    size_t n0 = b->ncmds;
 
     tally_foreach(tt, on_entry, &bd);
     if (bd.oom) {
         b->oom = 1;
         goto out;
     }
-    qsort_r(bd.c, bd.nc, sizeof *bd.c, contrib_cmp, bd.text);
-    while (i < bd.nc) {
-        const struct group *g = &bd.g[bd.c[i].group];
-        char mode = g->fam == F_SRC || g->fam == F_DST ? 'z' : 'h';
+    for (size_t gi = 0; gi < bd.ng; gi++) {
+        const struct group *g = &bd.g[gi];
+        int top = g->fam == F_SRC || g->fam == F_DST;
 
-        begin_tally(b, rk, sha_tally, g, mode, fid, "");
-        /* One member/value pair per member: equal members (minutes of one
-         * hour, several signatures of one severity) are summed here. */
-        for (uint32_t gi = bd.c[i].group; i < bd.nc && bd.c[i].group == gi;) {
-            const struct contrib *c = &bd.c[i];
-            uint64_t v = 0;
-            for (; i < bd.nc && contrib_cmp(&bd.c[i], c, bd.text) == 0; i++)
-                v += bd.c[i].value;
-            rbatch_arg(b, bd.text + c->moff, c->mlen);
-            rbatch_u64(b, v);
+        begin_tally(b, rk, sha_tally, g, top ? 'z' : 'h', fid, "");
+        if (top && emit_top(b, &bd, g, rk->top_k) == 0)
+            continue;
+        for (uint32_t ni = g->head; ni != NIL; ni = bd.m[ni].next) {
+            rbatch_arg(b, bd.text + bd.m[ni].moff, bd.m[ni].mlen);
+            rbatch_u64(b, bd.m[ni].value);
         }
     }
 out:

@@ -760,6 +760,7 @@ static void *redis_thread(void *arg)
     uint64_t grace = 2 * ((uint64_t)r->tv_connect.tv_sec * 1000000u + (uint64_t)r->tv_connect.tv_usec);
     int progress, queued;
 
+    pthread_setname_np(pthread_self(), "lw-redis");
     memset(&rd, 0, sizeof rd);
     for (;;) {
         wait_work(r, &rd, &next_flush);

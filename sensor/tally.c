@@ -1,5 +1,6 @@
 /* tally.c - per-worker minute counters and their hand-off; see tally.h. */
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,13 +9,19 @@
 
 /* The key is hashed and compared as whole 64-bit words. */
 _Static_assert(sizeof(struct tally_key) % 8 == 0, "tally_key must be a whole number of words");
+_Static_assert(offsetof(struct tally_key, str) % 8 == 0, "tally_key.str must start a word");
 
+/* What a look-up reads comes first: a host or service look-up touches one
+ * cache line (hash, sums and the key's first 24 bytes); entries are
+ * cache-line aligned. */
 struct tally_entry {
-    struct tally_key  key;
-    struct tally_sums sums;
     uint32_t hash;
     uint32_t slot;               /* its index slot, so a reset clears only used slots */
-};
+    struct tally_sums sums;
+    struct tally_key  key;
+} __attribute__((aligned(64)));
+
+#define CACHE_LINE 64
 
 /* Keys live densely in e[0..used) in first-use order; index is an open
  * addressing table (linear probing, at most half full) of entry numbers
@@ -29,7 +36,8 @@ struct tally_table {
     uint64_t overflow;
     uint64_t start, end;
     uint32_t *index;
-    struct tally_entry *e;
+    struct tally_entry *e;       /* in emem, aligned */
+    void *emem;
     struct tally_sums other[TALLY_KIND_MAX];   /* when even the reserve is full */
 };
 
@@ -56,7 +64,8 @@ void tally_table_free(struct tally_table *tt)
         return;
     free(tt->index);
     tt->index = NULL;
-    free(tt->e);
+    free(tt->emem);
+    tt->emem = NULL;
     tt->e = NULL;
     free(tt);
 }
@@ -79,9 +88,10 @@ struct tally_table *tally_table_new(uint32_t capacity)
     tt->reserve = capacity / 16 + 1;
     tt->mask = slots - 1;
     tt->index = calloc(slots, sizeof *tt->index);
-    tt->e = calloc(capacity, sizeof *tt->e);
-    if (tt->index == NULL || tt->e == NULL)
+    tt->emem = calloc((size_t)capacity * sizeof *tt->e + CACHE_LINE, 1);
+    if (tt->index == NULL || tt->emem == NULL)
         goto fail;
+    tt->e = (struct tally_entry *)(((uintptr_t)tt->emem + CACHE_LINE - 1) & ~(uintptr_t)(CACHE_LINE - 1));
     return tt;
 fail:
     tally_table_free(tt);
@@ -142,14 +152,14 @@ void tally_free(struct tally *t)
 /* ------------------------------------------------------------------ */
 /* Keys. */
 
-/* Copies src (NULL: "") cut to TALLY_STR_LEN - 1 characters. */
-static void key_str(char *dst, const char *src)
+/* Copies src (NULL: "") cut to size - 1 characters. */
+static void key_str(char *dst, size_t size, const char *src)
 {
     size_t n;
 
     if (src == NULL)
         src = "";
-    n = strnlen(src, TALLY_STR_LEN - 1);
+    n = strnlen(src, size - 1);
     memcpy(dst, src, n);
     dst[n] = '\0';
 }
@@ -163,7 +173,7 @@ static void key_init(struct tally_key *k, enum tally_kind kind)
 void tally_key_app(struct tally_key *k, const char *app)
 {
     key_init(k, TALLY_APP);
-    key_str(k->str[0], app && *app ? app : "Unknown");
+    key_str(k->str, sizeof k->str, app && *app ? app : "Unknown");
 }
 
 void tally_key_l4(struct tally_key *k, uint8_t ipproto, uint16_t port)
@@ -185,8 +195,8 @@ void tally_key_pair(struct tally_key *k, const char *src_cc, const char *dst_cc,
 {
     key_init(k, TALLY_COUNTRY_PAIR);
     k->aux = dir < TALLY_GEO_DIR_MAX ? (uint8_t)dir : TALLY_GEO_UNKNOWN;
-    key_str(k->str[0], src_cc && *src_cc ? src_cc : "--");
-    key_str(k->str[1], dst_cc && *dst_cc ? dst_cc : "--");
+    key_str(k->cc[0], sizeof k->cc[0], src_cc && *src_cc ? src_cc : "--");
+    key_str(k->cc[1], sizeof k->cc[1], dst_cc && *dst_cc ? dst_cc : "--");
 }
 
 void tally_key_alert(struct tally_key *k, uint32_t sid, uint32_t severity)
@@ -211,12 +221,33 @@ const char *tally_geo_dir_name(enum tally_geo_dir d)
     return d < TALLY_GEO_DIR_MAX ? names[d] : "unknown";
 }
 
-static uint32_t key_hash(const struct tally_key *k)
+/* The bytes of k that can differ: only application names use str. */
+static size_t key_len(const struct tally_key *k)
+{
+    return k->kind == TALLY_APP ? sizeof *k : offsetof(struct tally_key, str);
+}
+
+/* len bytes of two keys, as words: shorter than a memcmp call for 24 bytes. */
+static int key_eq(const struct tally_key *a, const struct tally_key *b, size_t len)
+{
+    const uint8_t *pa = (const uint8_t *)a, *pb = (const uint8_t *)b;
+    uint64_t wa, wb;
+
+    for (size_t i = 0; i < len; i += 8) {
+        memcpy(&wa, pa + i, 8);
+        memcpy(&wb, pb + i, 8);
+        if (wa != wb)
+            return 0;
+    }
+    return 1;
+}
+
+static uint32_t key_hash(const struct tally_key *k, size_t len)
 {
     uint64_t h = 0, w;
     size_t i;
 
-    for (i = 0; i < sizeof *k; i += 8) {
+    for (i = 0; i < len; i += 8) {
         memcpy(&w, (const uint8_t *)k + i, 8);
         h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
         h ^= h >> 29;
@@ -232,12 +263,13 @@ static uint32_t key_hash(const struct tally_key *k)
 static struct tally_entry *table_find(struct tally_table *tt, const struct tally_key *k,
                                       uint32_t limit)
 {
-    uint32_t h = key_hash(k), i = h & tt->mask, ix;
+    size_t len = key_len(k);
+    uint32_t h = key_hash(k, len), i = h & tt->mask, ix;
     struct tally_entry *e;
 
     while ((ix = tt->index[i]) != 0) {
         e = &tt->e[ix - 1];
-        if (e->hash == h && memcmp(&e->key, k, sizeof *k) == 0)
+        if (e->hash == h && key_eq(&e->key, k, len))
             return e;
         i = (i + 1) & tt->mask;
     }
@@ -401,6 +433,20 @@ void tally_flow_packet(struct tally *t, struct flow *f, const struct packet *p, 
     }
 }
 
+void tally_flow_app(struct tally *t, struct flow *f, uint64_t ts_usec, const char *app,
+                    uint64_t pkts, uint64_t bytes)
+{
+    struct tally_key k;
+    struct tally_sums *s;
+
+    flow_cache_check(t, f, ts_usec);
+    if (!f->tally.ix[TALLY_FC_APP])
+        tally_key_app(&k, app);
+    s = flow_slot(t, f, TALLY_FC_APP, &k);
+    s->pkts += pkts;
+    s->bytes += bytes;
+}
+
 void tally_flow_country(struct tally *t, struct flow *f, uint64_t ts_usec, const char *src_cc,
                         const char *dst_cc, enum tally_geo_dir dir, uint64_t bytes)
 {
@@ -417,12 +463,23 @@ void tally_flow_country(struct tally *t, struct flow *f, uint64_t ts_usec, const
 
 void tally_flow_end(struct tally *t, const struct flow *f, const char *app)
 {
+    /* Entries the flow looked up in this table and minute are still good:
+     * most flows end soon after their last packet. */
+    int cached = f->tally.gen == t->gen && tally_bucket(f->last_ts) == t->bucket;
     struct tally_key k;
     int slot;
 
     for (slot = TALLY_FC_APP; slot <= TALLY_FC_DST; slot++) {
+        if (cached && f->tally.ix[slot]) {
+            t->cur->e[f->tally.ix[slot] - 1].sums.flows++;
+            continue;
+        }
         flow_slot_key(&k, f, slot, app);
         tally_add(t, &k, f->last_ts, 0, 0, 1);
+    }
+    if (cached && t->health_gen == t->gen && t->health_ix) {
+        t->cur->e[t->health_ix - 1].sums.flows++;
+        return;
     }
     tally_key_health(&k);
     tally_add(t, &k, f->last_ts, 0, 0, 1);
@@ -548,7 +605,7 @@ uint64_t tally_swaps_busy(const struct tally *t)
 static size_t table_memsize(const struct tally_table *tt)
 {
     return sizeof *tt + ((size_t)tt->mask + 1) * sizeof *tt->index +
-           (size_t)tt->capacity * sizeof *tt->e;
+           (size_t)tt->capacity * sizeof *tt->e + CACHE_LINE;
 }
 
 size_t tally_memsize(const struct tally *t)

@@ -45,11 +45,11 @@
 #define TALLY_STR_LEN 48
 
 enum tally_kind {
-    TALLY_APP = 1,          /* str[0]: nDPI protocol name, "Unknown" when none */
+    TALLY_APP = 1,          /* str: nDPI protocol name, "Unknown" when none */
     TALLY_L4,               /* num[0]: IP protocol, num[1]: server port (0 when none) */
     TALLY_SRC_HOST,         /* the flow's initiator: aux family 4/6, num[0..1] the 16 address bytes */
     TALLY_DST_HOST,         /* the flow's responder, as TALLY_SRC_HOST */
-    TALLY_COUNTRY_PAIR,     /* str[0], str[1]: initiator's and responder's country;
+    TALLY_COUNTRY_PAIR,     /* cc[0], cc[1]: initiator's and responder's country;
                              * aux: enum tally_geo_dir */
     TALLY_ALERT,            /* num[0]: signature id, num[1]: severity; events: alerts */
     TALLY_HEALTH,           /* one key a minute: every captured packet and byte,
@@ -74,15 +74,19 @@ enum tally_geo_dir {
 
 /* A key is compared as bytes: build it with the tally_key_*() functions,
  * which zero it first, never field by field on an uninitialised struct.
- * The adding functions set bucket. */
+ * The adding functions set bucket. Only TALLY_APP uses str: the other kinds
+ * are hashed and compared on their first 24 bytes. */
 struct tally_key {
     uint8_t  kind;                       /* enum tally_kind */
     uint8_t  aux;                        /* kind-specific small number */
     uint8_t  flags;                      /* TALLY_KF_* */
     uint8_t  pad;
     uint32_t bucket;                     /* capture minute since the epoch */
-    uint64_t num[2];
-    char     str[2][TALLY_STR_LEN];
+    union {
+        uint64_t num[2];
+        char     cc[2][8];               /* TALLY_COUNTRY_PAIR, NUL-terminated */
+    };
+    char     str[TALLY_STR_LEN];
 };
 
 struct tally_sums {
@@ -153,6 +157,11 @@ int tally_add_country(struct tally *t, uint64_t ts_usec, const char *src_cc, con
  * the L4 service and both hosts of the flow, and to app when it is not
  * NULL (the flow's final protocol name). Cached on f->tally. */
 void tally_flow_packet(struct tally *t, struct flow *f, const struct packet *p, const char *app);
+/* count pkts and bytes to f's application (its final name), in the minute
+ * of ts_usec, through f's cache: the packets a flow had before its
+ * protocol was known, added when it is. */
+void tally_flow_app(struct tally *t, struct flow *f, uint64_t ts_usec, const char *app,
+                    uint64_t pkts, uint64_t bytes);
 /* tally_add_country() for one packet of f, cached on f->tally. */
 void tally_flow_country(struct tally *t, struct flow *f, uint64_t ts_usec, const char *src_cc,
                         const char *dst_cc, enum tally_geo_dir dir, uint64_t bytes);

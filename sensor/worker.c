@@ -24,8 +24,8 @@ static void worker_tally_packet(struct worker *w, struct flow *f,
     if (!w->tally_on)
         return;
     if (r && !was_done)
-        tally_add_app(w->tally, p->ts, r->protocol, f->pkts[0] + f->pkts[1] - 1,
-                      f->bytes[0] + f->bytes[1] - p->wirelen, 0);
+        tally_flow_app(w->tally, f, p->ts, r->protocol, f->pkts[0] + f->pkts[1] - 1,
+                       f->bytes[0] + f->bytes[1] - p->wirelen);
     tally_flow_packet(w->tally, f, p, r ? r->protocol : NULL);
 }
 

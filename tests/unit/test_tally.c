@@ -62,11 +62,11 @@ static void test_add_accumulates(void **state)
     assert_int_equal(sn.n, 2);
     /* first-use order */
     assert_int_equal(sn.k[0].kind, TALLY_APP);
-    assert_string_equal(sn.k[0].str[0], "TLS.YouTube");
+    assert_string_equal(sn.k[0].str, "TLS.YouTube");
     assert_int_equal(sn.s[0].pkts, 4);
     assert_int_equal(sn.s[0].bytes, 1100);
     assert_int_equal(sn.s[0].flows, 1);
-    assert_string_equal(sn.k[1].str[0], "DNS");
+    assert_string_equal(sn.k[1].str, "DNS");
     assert_int_equal(sn.s[1].pkts, 2);
     assert_int_equal(sn.s[1].bytes, 150);
     assert_int_equal(sn.s[1].flows, 1);
@@ -92,13 +92,13 @@ static void test_app_names(void **state)
     tally_foreach(tt, collect, &sn);
     assert_int_equal(sn.n, 3);
     /* NULL, "" and "Unknown" are one key */
-    assert_string_equal(sn.k[0].str[0], "Unknown");
+    assert_string_equal(sn.k[0].str, "Unknown");
     assert_int_equal(sn.s[0].pkts, 3);
     assert_int_equal(sn.s[0].flows, 1);
     /* cut, always terminated */
-    assert_int_equal(strlen(sn.k[1].str[0]), TALLY_STR_LEN - 1);
+    assert_int_equal(strlen(sn.k[1].str), TALLY_STR_LEN - 1);
     /* the longest nDPI 4.2 name fits whole */
-    assert_string_equal(sn.k[2].str[0], "Direct_Download_Link.Direct_Download_Link");
+    assert_string_equal(sn.k[2].str, "Direct_Download_Link.Direct_Download_Link");
     tally_release(t, tt);
     tally_free(t);
 }
@@ -145,9 +145,9 @@ static void test_kinds_are_distinct(void **state)
     assert_int_equal(sn.k[2].aux, 4);
     assert_memory_equal(sn.k[2].num, a4.u.b, 16);
     assert_int_equal(sn.k[4].aux, 6);
-    assert_string_equal(sn.k[5].str[0], "DE");
-    assert_string_equal(sn.k[5].str[1], "US");
-    assert_string_equal(sn.k[6].str[0], "US");
+    assert_string_equal(sn.k[5].cc[0], "DE");
+    assert_string_equal(sn.k[5].cc[1], "US");
+    assert_string_equal(sn.k[6].cc[0], "US");
     assert_int_equal(sn.k[7].kind, TALLY_APP);
     tally_release(t, tt);
     tally_free(t);
@@ -177,7 +177,7 @@ static void test_capacity_overflow(void **state)
     assert_int_equal(tally_table_overflow(tt), 4);
     tally_foreach(tt, collect, &sn);
     assert_int_equal(sn.n, 5);
-    assert_string_equal(sn.k[0].str[0], "app0");
+    assert_string_equal(sn.k[0].str, "app0");
     assert_int_equal(sn.s[0].pkts, 2);
     /* the app "other" key of minute 0, in the reserve */
     assert_int_equal(sn.k[3].kind, TALLY_APP);
@@ -226,8 +226,8 @@ static void test_buckets(void **state)
     assert_int_equal(sn.k[2].num[1], 2);
     assert_int_equal(sn.s[2].events, 2);
     assert_int_equal(sn.k[3].kind, TALLY_COUNTRY_PAIR);
-    assert_string_equal(sn.k[3].str[0], "CN");
-    assert_string_equal(sn.k[3].str[1], "--");
+    assert_string_equal(sn.k[3].cc[0], "CN");
+    assert_string_equal(sn.k[3].cc[1], "--");
     assert_int_equal(sn.k[3].aux, TALLY_GEO_OUTBOUND);
     assert_string_equal(tally_geo_dir_name(TALLY_GEO_OUTBOUND), "outbound");
     assert_string_equal(tally_geo_dir_name(TALLY_GEO_DIR_MAX), "unknown");
@@ -299,10 +299,10 @@ static void test_flow_cache(void **state)
     find_kind(&sn, TALLY_DST_HOST, 0, &at);
     assert_int_equal(sn.s[at].pkts, 10);     /* both flows go to 192.0.2.9 */
     find_kind(&sn, TALLY_APP, 0, &at);
-    assert_string_equal(sn.k[at].str[0], "DNS");
+    assert_string_equal(sn.k[at].str, "DNS");
     assert_int_equal(sn.s[at].pkts, 5);
     find_kind(&sn, TALLY_APP, 1, &at);
-    assert_string_equal(sn.k[at].str[0], "TLS");
+    assert_string_equal(sn.k[at].str, "TLS");
     assert_int_equal(sn.s[at].pkts, 3);
     find_kind(&sn, TALLY_COUNTRY_PAIR, 0, &at);
     assert_int_equal(sn.s[at].pkts, 1);
@@ -426,10 +426,10 @@ static void test_swap(void **state)
     assert_int_equal(tally_table_end(b), 3000);
     tally_foreach(b, collect, &sn2);
     assert_int_equal(sn2.n, 2);
-    assert_string_equal(sn2.k[0].str[0], "SSH");
+    assert_string_equal(sn2.k[0].str, "SSH");
     assert_int_equal(sn2.s[0].pkts, 10);
     assert_int_equal(sn2.s[0].flows, 1);
-    assert_string_equal(sn2.k[1].str[0], "HTTP");
+    assert_string_equal(sn2.k[1].str, "HTTP");
     assert_int_equal(sn2.s[1].pkts, 4);
     /* a came back empty and is the worker's table now */
     tally_add_app(t, 0, "DNS", 1, 1, 1);

@@ -184,13 +184,16 @@ static const char *const metric_names[] = {
     "bytes", "pkts", "flows", "sid", "severity", NULL,
 };
 
-/* One destination key, and its members in first-seen order. */
+/* One destination key (of this sensor; the "all" scope sends the same
+ * members), and its members in first-seen order. An hour fed by a single
+ * minute of the flush, the live case, shares that minute's members. */
 struct group {
     uint64_t start;              /* bucket start, Unix seconds */
-    uint8_t  all;                /* scope: 0 this sensor, 1 "all" */
     uint8_t  hour;               /* resolution: 0 minute, 1 hour */
     uint8_t  fam, metric;
     uint32_t head, tail;         /* member nodes; NIL when none */
+    uint32_t minutes;            /* hour: how many minute groups feed it */
+    uint32_t only;               /* hour: the first of them */
 };
 
 /* One member's value in one group: equal members (the minutes of one
@@ -223,14 +226,12 @@ struct builder {
 static uint64_t group_hash(const struct group *g)
 {
     return lw_mix64(g->start * 0x9e3779b97f4a7c15ULL ^
-                    ((uint64_t)g->all << 24 | (uint64_t)g->hour << 16 |
-                     (uint64_t)g->fam << 8 | g->metric));
+                    ((uint64_t)g->hour << 16 | (uint64_t)g->fam << 8 | g->metric));
 }
 
 static int group_same(const struct group *a, const struct group *b)
 {
-    return a->start == b->start && a->all == b->all && a->hour == b->hour &&
-           a->fam == b->fam && a->metric == b->metric;
+    return a->start == b->start && a->hour == b->hour && a->fam == b->fam && a->metric == b->metric;
 }
 
 /* Rebuilds an open-addressing index of n items at twice the slots. */
@@ -279,6 +280,7 @@ static uint32_t group_get(struct builder *bd, const struct group *g)
         return NIL;
     bd->g[bd->ng] = *g;
     bd->g[bd->ng].head = bd->g[bd->ng].tail = NIL;
+    bd->g[bd->ng].minutes = 0;
     bd->gindex[s] = (uint32_t)++bd->ng;
     return bd->gindex[s] - 1;
 }
@@ -334,30 +336,60 @@ static size_t text_add(struct builder *bd, const char *s, size_t len)
     return off;
 }
 
-/* value of member (at moff) to fam/metric, in the minute and hour of
- * bucket, for this sensor and (unless health) for "all". */
+/* value of member (at moff) to fam/metric in the minute of bucket; hours
+ * and the "all" scope are derived from the minutes (hour_groups()). */
 static void contribute(struct builder *bd, uint32_t bucket, enum fam fam, enum metric metric,
                        size_t moff, size_t mlen, uint64_t value)
 {
-    uint64_t minute = (uint64_t)bucket * 60;
+    struct group g = {
+        .start = (uint64_t)bucket * 60, .fam = (uint8_t)fam, .metric = (uint8_t)metric,
+    };
+    uint32_t gi;
 
     if (value == 0 || bd->oom)
         return;
-    for (int all = 0; all <= (bd->rk->merged && fam != F_HEALTH); all++) {
-        for (int hour = 0; hour <= 1; hour++) {
-            struct group g = {
-                .start = hour ? minute / 3600 * 3600 : minute,
-                .all = (uint8_t)all, .hour = (uint8_t)hour,
-                .fam = (uint8_t)fam, .metric = (uint8_t)metric,
-            };
-            uint32_t gi = group_get(bd, &g);
-            if (gi == NIL) {
-                bd->oom = 1;
-                return;
-            }
-            member_add(bd, gi, moff, mlen, value);
-        }
+    gi = group_get(bd, &g);
+    if (gi == NIL) {
+        bd->oom = 1;
+        return;
     }
+    member_add(bd, gi, moff, mlen, value);
+}
+
+/* The hour group of every minute group; an hour fed by several minutes
+ * gets their members summed, one fed by one minute shares its list. */
+static void hour_groups(struct builder *bd)
+{
+    size_t nmin = bd->ng;
+    uint32_t *hour_of = malloc((nmin + 1) * sizeof *hour_of);
+
+    if (hour_of == NULL) {
+        bd->oom = 1;
+        return;
+    }
+    for (size_t gi = 0; gi < nmin && !bd->oom; gi++) {
+        struct group h = bd->g[gi];
+        uint32_t hi;
+
+        h.start = h.start / 3600 * 3600;
+        h.hour = 1;
+        hi = group_get(bd, &h);
+        if (hi == NIL) {
+            bd->oom = 1;
+            break;
+        }
+        hour_of[gi] = hi;
+        if (bd->g[hi].minutes++ == 0)
+            bd->g[hi].only = (uint32_t)gi;
+    }
+    for (size_t gi = 0; gi < nmin && !bd->oom; gi++) {
+        uint32_t hi = hour_of[gi];
+        if (bd->g[hi].minutes < 2)
+            continue;
+        for (uint32_t ni = bd->g[gi].head; ni != NIL && !bd->oom; ni = bd->m[ni].next)
+            member_add(bd, hi, bd->m[ni].moff, bd->m[ni].mlen, bd->m[ni].value);
+    }
+    free(hour_of);
 }
 
 static void contribute3(struct builder *bd, const struct tally_key *k, enum fam fam,
@@ -441,20 +473,21 @@ static void on_entry(const struct tally_key *k, const struct tally_sums *s, void
 
 /* The marker field of a group in its bucket's applied-ids hash. */
 static void group_field(char *buf, size_t len, const struct rkeys *rk, const struct group *g,
-                        const char *suffix)
+                        int all, const char *suffix)
 {
     const char *metric = metric_names[g->metric];
 
-    snprintf(buf, len, "%s%s%s%s%s%s", g->all ? rk->sensor : "", g->all ? ":" : "",
+    snprintf(buf, len, "%s%s%s%s%s%s", all ? rk->sensor : "", all ? ":" : "",
              fam_names[g->fam], metric ? ":" : "", metric ? metric : "", suffix);
 }
 
-/* EVALSHA sha 2 key applied field fid ttl mode K: the start of a tally command. */
+/* EVALSHA sha 2 key applied field fid ttl mode K: the start of a tally
+ * command for group g, of this sensor or (all) of the merged view. */
 static void begin_tally(struct rbatch *b, const struct rkeys *rk, const char *sha,
-                        const struct group *g, char mode, uint64_t fid, const char *suffix)
+                        const struct group *g, int all, char mode, uint64_t fid, const char *suffix)
 {
     char key[RKEY_MAX], field[RKEY_MAX];
-    const char *scope = g->all ? "all" : rk->sensor;
+    const char *scope = all ? "all" : rk->sensor;
     char res = g->hour ? 'h' : 'm';
 
     rbatch_begin(b, RC_TALLY);
@@ -464,7 +497,7 @@ static void begin_tally(struct rbatch *b, const struct rkeys *rk, const char *sh
     rbatch_arg(b, key, rkey_bucket(key, sizeof key, rk, scope, res, g->start,
                                    fam_names[g->fam], metric_names[g->metric]));
     rbatch_arg(b, key, rkey_bucket(key, sizeof key, rk, scope, res, g->start, "applied", NULL));
-    group_field(field, sizeof field, rk, g, suffix);
+    group_field(field, sizeof field, rk, g, all, suffix);
     rbatch_str(b, field);
     rbatch_u64(b, fid);
     rbatch_u64(b, g->hour ? rk->ttl_hour : rk->ttl_minute);
@@ -481,41 +514,67 @@ static void builder_free(struct builder *bd)
     free(bd->text);
 }
 
-static int value_desc(const void *pa, const void *pb, void *arg)
+/* Moves the k largest values of v[0..n) to its front (quickselect). */
+static void select_top(uint32_t *v, uint32_t n, uint32_t k, const struct mnode *m)
 {
-    const struct mnode *m = arg;
-    uint64_t a = m[*(const uint32_t *)pa].value, b = m[*(const uint32_t *)pb].value;
+    uint32_t lo = 0, hi = n - 1;
 
-    return a < b ? 1 : a > b ? -1 : 0;
+    while (lo < hi) {
+        uint64_t pivot = m[v[lo + (hi - lo) / 2]].value;
+        uint32_t i = lo, j = hi, t;
+
+        while (i <= j) {
+            while (m[v[i]].value > pivot)
+                i++;
+            while (m[v[j]].value < pivot)
+                j--;
+            if (i <= j) {
+                t = v[i], v[i] = v[j], v[j] = t;
+                i++;
+                if (j-- == 0)
+                    break;
+            }
+        }
+        if (k - 1 <= j && j != UINT32_MAX)
+            hi = j;
+        else if (k - 1 >= i)
+            lo = i;
+        else
+            break;
+    }
 }
 
-/* A top-K set's members: when the update has more than k, only its k
- * largest are sent (the set keeps k anyway; sending the rest would only
- * have Redis add and drop them). Returns 0 when it emitted them, -1 when
- * the caller should send every member (k or fewer, or out of memory). */
-static int emit_top(struct rbatch *b, const struct builder *bd, const struct group *g, uint32_t k)
+/* The members of a list, as member/value arguments; for a top-K set with
+ * more than k members, only its k largest (the set keeps k anyway; sending
+ * the rest would only have Redis add and drop them). */
+static void emit_members(struct rbatch *b, const struct builder *bd, uint32_t head, uint32_t k)
 {
-    uint32_t *v, n = 0;
+    uint32_t *v = NULL, n = 0;
 
-    for (uint32_t ni = g->head; ni != NIL && n <= k; ni = bd->m[ni].next)
+    for (uint32_t ni = head; ni != NIL && (k == 0 || n <= k); ni = bd->m[ni].next)
         n++;
-    if (k == 0 || n <= k)
-        return -1;
+    if (k && n > k) {
+        n = 0;
+        for (uint32_t ni = head; ni != NIL; ni = bd->m[ni].next)
+            n++;
+        v = malloc(n * sizeof *v);
+    }
+    if (v == NULL) {
+        for (uint32_t ni = head; ni != NIL; ni = bd->m[ni].next) {
+            rbatch_arg(b, bd->text + bd->m[ni].moff, bd->m[ni].mlen);
+            rbatch_u64(b, bd->m[ni].value);
+        }
+        return;
+    }
     n = 0;
-    for (uint32_t ni = g->head; ni != NIL; ni = bd->m[ni].next)
-        n++;
-    if ((v = malloc(n * sizeof *v)) == NULL)
-        return -1;
-    n = 0;
-    for (uint32_t ni = g->head; ni != NIL; ni = bd->m[ni].next)
+    for (uint32_t ni = head; ni != NIL; ni = bd->m[ni].next)
         v[n++] = ni;
-    qsort_r(v, n, sizeof *v, value_desc, bd->m);
+    select_top(v, n, k, bd->m);
     for (uint32_t i = 0; i < k; i++) {
         rbatch_arg(b, bd->text + bd->m[v[i]].moff, bd->m[v[i]].mlen);
         rbatch_u64(b, bd->m[v[i]].value);
     }
     free(v);
-    return 0;
 }
 
 size_t rcmd_tallies(struct rbatch *b, const struct rkeys *rk, const char *sha_tally,
@@ -525,6 +584,7 @@ size_t rcmd_tallies(struct rbatch *b, const struct rkeys *rk, const char *sha_ta
     size_t n0 = b->ncmds;
 
     tally_foreach(tt, on_entry, &bd);
+    hour_groups(&bd);
     if (bd.oom) {
         b->oom = 1;
         goto out;
@@ -532,13 +592,11 @@ size_t rcmd_tallies(struct rbatch *b, const struct rkeys *rk, const char *sha_ta
     for (size_t gi = 0; gi < bd.ng; gi++) {
         const struct group *g = &bd.g[gi];
         int top = g->fam == F_SRC || g->fam == F_DST;
+        uint32_t head = g->hour && g->minutes == 1 ? bd.g[g->only].head : g->head;
 
-        begin_tally(b, rk, sha_tally, g, top ? 'z' : 'h', fid, "");
-        if (top && emit_top(b, &bd, g, rk->top_k) == 0)
-            continue;
-        for (uint32_t ni = g->head; ni != NIL; ni = bd.m[ni].next) {
-            rbatch_arg(b, bd.text + bd.m[ni].moff, bd.m[ni].mlen);
-            rbatch_u64(b, bd.m[ni].value);
+        for (int all = 0; all <= (rk->merged && g->fam != F_HEALTH); all++) {
+            begin_tally(b, rk, sha_tally, g, all, top ? 'z' : 'h', fid, "");
+            emit_members(b, &bd, head, top ? rk->top_k : 0);
         }
     }
 out:
@@ -556,7 +614,7 @@ void rcmd_gauge(struct rbatch *b, const struct rkeys *rk, const char *sha_tally,
             .start = hour ? minute / 3600 * 3600 : minute, .hour = (uint8_t)hour,
             .fam = F_HEALTH, .metric = M_NONE,
         };
-        begin_tally(b, rk, sha_tally, &g, 's', fid, ":set");
+        begin_tally(b, rk, sha_tally, &g, 0, 's', fid, ":set");
         rbatch_str(b, field);
         rbatch_u64(b, value);
     }

@@ -232,6 +232,71 @@ static void test_other_and_gauge(void **state)
     tally_free(t);
 }
 
+/* A host set with more than K members in a flush: exactly the K largest
+ * are sent, to minute and hour keys of both scopes. */
+static void test_top_k(void **state)
+{
+    struct tally *t = tally_new(4096);
+    struct tally_table *tt;
+    struct rbatch b;
+    struct tally_key k;
+    struct lw_addr a;
+    uint64_t vals[300];
+    char ip[32];
+
+    rbatch_init(&b);
+    srand(7);
+    for (int round = 0; round < 20; round++) {
+        size_t n = 1 + (size_t)(rand() % 300), c;
+        uint32_t kk = 1 + (uint32_t)(rand() % 12);
+        struct rkeys rk = RK;
+        uint64_t sorted[300], kth;
+
+        rk.top_k = kk;
+        for (size_t i = 0; i < n; i++) {
+            snprintf(ip, sizeof ip, "10.0.%zu.%zu", i / 250, i % 250);
+            lw_addr_parse(ip, &a);
+            tally_key_host(&k, TALLY_SRC_HOST, &a);
+            vals[i] = 1 + (uint64_t)(rand() % (round < 10 ? 20 : 100000));   /* ties, then few */
+            tally_add(t, &k, T0, 1, vals[i], 1);
+            sorted[i] = vals[i];
+        }
+        for (size_t i = 0; i < n; i++)          /* descending, by insertion */
+            for (size_t j = i; j > 0 && sorted[j] > sorted[j - 1]; j--) {
+                uint64_t x = sorted[j];
+                sorted[j] = sorted[j - 1];
+                sorted[j - 1] = x;
+            }
+        tt = taken(t);
+        rbatch_reset(&b);
+        rcmd_tallies(&b, &rk, "SHA", tt, 1);
+        for (int scope = 0; scope < 2; scope++) {
+            for (int hour = 0; hour < 2; hour++) {
+                char key[RKEY_MAX];
+                size_t want = n < kk ? n : kk;
+                uint64_t sum = 0, wsum = 0;
+
+                rkey_bucket(key, sizeof key, &rk, scope ? "all" : "dc1", hour ? 'h' : 'm',
+                            hour ? H0 : M0, "src", "bytes");
+                c = find_cmd(&b, key);
+                assert_int_equal((b.cmds[c].nargs - 10) / 2, want);
+                kth = sorted[want - 1];
+                for (size_t i = 10; i < b.cmds[c].nargs; i += 2) {
+                    uint64_t v = (uint64_t)atoll(arg(&b, c, i + 1));
+                    assert_true(v >= kth);
+                    sum += v;
+                }
+                for (size_t i = 0; i < want; i++)
+                    wsum += sorted[i];
+                assert_int_equal(sum, wsum);
+            }
+        }
+        tally_release(t, tt);
+    }
+    rbatch_free(&b);
+    tally_free(t);
+}
+
 static void test_alert_commands(void **state)
 {
     struct ralert a[5];
@@ -277,6 +342,7 @@ int main(void)
         cmocka_unit_test(test_tally_commands),
         cmocka_unit_test(test_no_merged_view),
         cmocka_unit_test(test_other_and_gauge),
+        cmocka_unit_test(test_top_k),
         cmocka_unit_test(test_alert_commands),
     };
 

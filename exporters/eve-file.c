@@ -1,59 +1,137 @@
-/* eve-file.c - EVE JSON lines to a file, buffered, reopened on request. */
+/* eve-file.c - EVE JSON lines to files: one, or one per event type;
+ * buffered; rotated by size and/or age; reopened on request (logrotate). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "config.h"
 #include "exporter.h"
+#include "log.h"
+#include "util.h"
 
-struct eve_file {
+/* One output file. */
+struct ef_file {
     char *path;
     FILE *fp;
+    uint64_t size;             /* bytes in the current file */
+    uint64_t opened;           /* mono usec */
 };
+
+struct eve_file {
+    struct ef_file f[EVT_MAX]; /* split: one per type; else all in f[0] */
+    int split;
+    uint64_t rotate_size;
+    uint64_t rotate_usec;
+    uint32_t keep;
+    uint64_t rotations;
+};
+
+/* Appends, as Suricata does, so a restart never truncates what analysts have. */
+static int ef_open(struct ef_file *f)
+{
+    long pos;
+
+    f->fp = fopen(f->path, "a");
+    if (!f->fp)
+        return -1;
+    setvbuf(f->fp, NULL, _IOFBF, 1 << 16);
+    pos = ftell(f->fp);
+    f->size = pos > 0 ? (uint64_t)pos : 0;
+    f->opened = lw_now_mono_usec();
+    return 0;
+}
+
+/* eve.json -> eve.json.1 -> ... -> eve.json.KEEP (the oldest is deleted). */
+static int ef_rotate(struct eve_file *ef, struct ef_file *f)
+{
+    size_t len = strlen(f->path) + 16;
+    char *from = malloc(len), *to = malloc(len);
+    int rc = -1;
+
+    if (!from || !to)
+        goto out;
+    if (f->fp) {
+        fclose(f->fp);
+        f->fp = NULL;
+    }
+    snprintf(to, len, "%s.%u", f->path, ef->keep);
+    unlink(to);
+    for (uint32_t i = ef->keep; i > 1; i--) {
+        snprintf(from, len, "%s.%u", f->path, i - 1);
+        snprintf(to, len, "%s.%u", f->path, i);
+        rename(from, to);
+    }
+    snprintf(to, len, "%s.1", f->path);
+    if (rename(f->path, to) < 0 && errno != ENOENT)
+        log_warning("eve-file: %s: cannot rotate: %s", f->path, strerror(errno));
+    rc = ef_open(f);
+    ef->rotations++;
+out:
+    free(from);
+    free(to);
+    return rc;
+}
+
+static struct ef_file *ef_for(struct eve_file *ef, enum event_type t)
+{
+    return &ef->f[ef->split ? t : 0];
+}
 
 static int eve_file_write(struct exporter *x, enum event_type t, const char *line, size_t len)
 {
     struct eve_file *ef = x->priv;
+    struct ef_file *f = ef_for(ef, t);
 
-    if (!ef->fp)
+    if ((ef->rotate_size && f->size + len + 1 > ef->rotate_size && f->size > 0) ||
+        (ef->rotate_usec && lw_now_mono_usec() - f->opened >= ef->rotate_usec))
+        ef_rotate(ef, f);
+    if (!f->fp && ef_open(f) < 0)
         return -1;
-    if (fwrite(line, 1, len, ef->fp) != len || putc('\n', ef->fp) == EOF)
+    if (fwrite(line, 1, len, f->fp) != len || putc('\n', f->fp) == EOF)
         return -1;
+    f->size += len + 1;
     return 0;
 }
 
 static int eve_file_flush(struct exporter *x)
 {
     struct eve_file *ef = x->priv;
-    return ef->fp && fflush(ef->fp) == 0 ? 0 : -1;
-}
+    int rc = 0;
 
-/* Appends, as Suricata does, so a restart never truncates what analysts have. */
-static FILE *eve_file_fopen(const char *path)
-{
-    FILE *fp = fopen(path, "a");
-    if (fp)
-        setvbuf(fp, NULL, _IOFBF, 1 << 16);
-    return fp;
+    for (int i = 0; i < EVT_MAX; i++)
+        if (ef->f[i].fp && fflush(ef->f[i].fp) != 0)
+            rc = -1;
+    return rc;
 }
 
 static int eve_file_reopen(struct exporter *x)
 {
     struct eve_file *ef = x->priv;
+    int rc = 0;
 
-    if (ef->fp)
-        fclose(ef->fp);
-    ef->fp = eve_file_fopen(ef->path);
-    return ef->fp ? 0 : -1;
+    for (int i = 0; i < EVT_MAX; i++) {
+        if (!ef->f[i].path)
+            continue;
+        if (ef->f[i].fp)
+            fclose(ef->f[i].fp);
+        if (ef_open(&ef->f[i]) < 0)
+            rc = -1;
+    }
+    return rc;
 }
 
 static void eve_file_close(struct exporter *x)
 {
     struct eve_file *ef = x->priv;
 
-    if (ef->fp)
-        fclose(ef->fp);
-    free(ef->path);
+    for (int i = 0; i < EVT_MAX; i++) {
+        if (ef->f[i].fp)
+            fclose(ef->f[i].fp);
+        free(ef->f[i].path);
+    }
     free(ef);
     free(x);
 }
@@ -66,30 +144,55 @@ static const struct exporter_ops eve_file_ops = {
     .close = eve_file_close,
 };
 
-struct exporter *eve_file_open(const char *path, uint32_t types, char *err, size_t errlen)
+/* "dir/eve.json" + "alert" -> "dir/eve-alert.json". */
+static char *type_path(const char *path, const char *type)
+{
+    const char *slash = strrchr(path, '/'), *dot = strrchr(path, '.');
+    char *out;
+
+    if (!dot || (slash && dot < slash))
+        dot = path + strlen(path);
+    if (asprintf(&out, "%.*s-%s%s", (int)(dot - path), path, type, dot) < 0)
+        return NULL;
+    return out;
+}
+
+struct exporter *eve_file_open(const char *path, uint32_t types, const struct cfg_eve_file *cfg,
+                               char *err, size_t errlen)
 {
     struct exporter *x = calloc(1, sizeof *x);
     struct eve_file *ef = calloc(1, sizeof *ef);
 
     if (!x || !ef)
-        goto fail;
-    ef->path = strdup(path);
-    if (!ef->path)
-        goto fail;
-    ef->fp = eve_file_fopen(path);
-    if (!ef->fp) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        goto fail_quiet;
-    }
+        goto oom;
     x->ops = &eve_file_ops;
     x->types = types;
     x->priv = ef;
+    ef->split = cfg->split_by_type;
+    ef->rotate_size = cfg->rotate_size;
+    ef->rotate_usec = (uint64_t)cfg->rotate_interval * 1000000u;
+    ef->keep = cfg->rotate_keep ? cfg->rotate_keep : 1;
+    for (int t = 0; t < EVT_MAX; t++) {
+        struct ef_file *f = &ef->f[t];
+
+        if (ef->split ? !((types >> t) & 1u) : t > 0)
+            continue;
+        f->path = ef->split ? type_path(path, event_type_name((enum event_type)t)) : strdup(path);
+        if (!f->path)
+            goto oom;
+        if (ef_open(f) < 0) {
+            snprintf(err, errlen, "%s: cannot open: %s", f->path, strerror(errno));
+            eve_file_close(x);
+            return NULL;
+        }
+    }
     return x;
-fail:
+oom:
     snprintf(err, errlen, "%s: out of memory", path);
-fail_quiet:
-    if (ef)
-        free(ef->path);
+    if (x && ef) {
+        eve_file_close(x);
+        return NULL;
+    }
     free(ef);
     free(x);
     return NULL;

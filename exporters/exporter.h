@@ -1,9 +1,10 @@
 /* exporter.h - the small interface every event exporter implements.
  *
  * An exporter receives finished EVE lines (no trailing newline) and owns how
- * they leave the sensor. write_event is called with the output lock held, so
- * exporters need no locking of their own; it must not block for long (a slow
- * sink buffers or counts what it drops).
+ * they leave the sensor. All its operations are called from one thread of
+ * its own (sensor/output.c), so it needs no locking and may block: the
+ * workers only fill its queue. write_event returns -1 when the line did not
+ * leave; alerts are then spooled and retried, other events counted as failed.
  */
 #ifndef LW_EXPORTER_H
 #define LW_EXPORTER_H
@@ -49,9 +50,23 @@ struct exporter {
 int event_type_parse(const char *name);
 const char *event_type_name(enum event_type t);
 
-/* eve-file: EVE JSON lines appended to path. Returns NULL and writes a
- * reason into err when the file cannot be opened. */
-struct exporter *eve_file_open(const char *path, uint32_t types, char *err, size_t errlen);
+struct cfg_eve_file;
+struct cfg_syslog;
+
+/* eve-file: EVE JSON lines appended to path (or, with split_by_type, to
+ * one file per type named after it: eve.json -> eve-alert.json), rotated
+ * by size and/or time keeping rotate_keep files. Returns NULL and writes a
+ * reason into err when a file cannot be opened. */
+struct exporter *eve_file_open(const char *path, uint32_t types, const struct cfg_eve_file *cfg,
+                               char *err, size_t errlen);
+
+/* syslog: RFC 5424 messages to the local syslog daemon or a UDP/TCP server. */
+struct exporter *syslog_exporter_open(const struct cfg_syslog *cfg, uint32_t types,
+                                      char *err, size_t errlen);
+
+/* unix-socket: EVE lines to a unix stream socket (a local shipper), with
+ * reconnection. Never fails to open: an absent peer is retried. */
+struct exporter *unix_socket_open(const char *path, uint32_t types, char *err, size_t errlen);
 
 struct lw_config;
 /* redis (exporters/redis.h): alerts to the shared Redis stream and channel,

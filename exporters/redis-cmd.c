@@ -7,6 +7,7 @@
 
 #include "redis-cmd.h"
 #include "eve.h"
+#include "geo-summary.h"
 #include "util.h"
 
 /* Lua numbers are doubles: flush ids and sequence numbers (microseconds
@@ -451,7 +452,7 @@ static void on_entry(const struct tally_key *k, const struct tally_sums *s, void
     case TALLY_COUNTRY_PAIR:
         snprintf(m, sizeof m, "%s>%s", k->cc[0], k->cc[1]);
         contribute3(bd, k, F_CC, other ? "other" : m, s);
-        contribute3(bd, k, F_DIR, other ? "other" : tally_geo_dir_name((enum tally_geo_dir)k->aux), s);
+        contribute3(bd, k, F_DIR, other ? "other" : geo_scope_name((enum geo_scope)k->aux), s);
         break;
     case TALLY_ALERT:
         snprintf(m, sizeof m, "%llu", (unsigned long long)k->num[0]);

@@ -14,7 +14,7 @@
 /* Longest record header: two 20-digit numbers, a space and a newline. */
 #define HDR_MAX 48
 
-struct spool {
+struct rspool {
     int fd;
     char *path, *offpath;
     uint64_t max_bytes;
@@ -31,7 +31,7 @@ struct spool {
 /* Reads record i's header at off: its seq and line length, and the offset
  * of its line. Returns the offset after the record, 0 when the record is
  * incomplete or malformed. */
-static uint64_t record_at(const struct spool *s, uint64_t off, uint64_t *seq, uint64_t *len,
+static uint64_t record_at(const struct rspool *s, uint64_t off, uint64_t *seq, uint64_t *len,
                           uint64_t *line)
 {
     char h[HDR_MAX + 1], *nl, *end;
@@ -61,7 +61,7 @@ static uint64_t record_at(const struct spool *s, uint64_t off, uint64_t *seq, ui
 
 /* Walks the undelivered records: counts them, finds the last seq, and cuts
  * a torn record at the end (a crash mid-append). */
-static int spool_scan(struct spool *s)
+static int rspool_scan(struct rspool *s)
 {
     uint64_t off = s->off, next, seq, len, line;
 
@@ -96,7 +96,7 @@ static uint64_t read_offset(const char *path)
 }
 
 /* Written aside and renamed: a crash leaves the old offset or the new. */
-static int write_offset(const struct spool *s)
+static int write_offset(const struct rspool *s)
 {
     char tmp[4096];
     FILE *f;
@@ -116,7 +116,7 @@ static int write_offset(const struct spool *s)
 }
 
 /* The folder exists, is ours and owner-only. */
-static int spool_dir(const char *dir, char *err, size_t errlen)
+static int rspool_dir(const char *dir, char *err, size_t errlen)
 {
     struct stat st;
 
@@ -145,9 +145,9 @@ static int spool_dir(const char *dir, char *err, size_t errlen)
     return 0;
 }
 
-struct spool *spool_open(const char *dir, const char *id, uint64_t max_bytes, char *err, size_t errlen)
+struct rspool *rspool_open(const char *dir, const char *id, uint64_t max_bytes, char *err, size_t errlen)
 {
-    struct spool *s = calloc(1, sizeof *s);
+    struct rspool *s = calloc(1, sizeof *s);
     struct stat st;
 
     if (s == NULL) {
@@ -156,7 +156,7 @@ struct spool *spool_open(const char *dir, const char *id, uint64_t max_bytes, ch
     }
     s->fd = -1;
     s->max_bytes = max_bytes;
-    if (spool_dir(dir, err, errlen) < 0)
+    if (rspool_dir(dir, err, errlen) < 0)
         goto fail;
     if (asprintf(&s->path, "%s/%s.alerts", dir, id) < 0 ||
         asprintf(&s->offpath, "%s/%s.offset", dir, id) < 0) {
@@ -182,17 +182,17 @@ struct spool *spool_open(const char *dir, const char *id, uint64_t max_bytes, ch
     s->off = read_offset(s->offpath);
     if (s->off > s->size)
         s->off = 0;       /* the file was replaced: deliver it all, the script drops repeats */
-    if (spool_scan(s) < 0) {
+    if (rspool_scan(s) < 0) {
         snprintf(err, errlen, "redis spool %s: %s", s->path, strerror(errno));
         goto fail;
     }
     return s;
 fail:
-    spool_close(s);
+    rspool_close(s);
     return NULL;
 }
 
-void spool_close(struct spool *s)
+void rspool_close(struct rspool *s)
 {
     if (s == NULL)
         return;
@@ -204,7 +204,7 @@ void spool_close(struct spool *s)
     free(s);
 }
 
-size_t spool_append(struct spool *s, const struct ralert *a, size_t n)
+size_t rspool_append(struct rspool *s, const struct ralert *a, size_t n)
 {
     char *buf = NULL;
     size_t len = 0, i;
@@ -248,7 +248,7 @@ size_t spool_append(struct spool *s, const struct ralert *a, size_t n)
     return fit;
 }
 
-size_t spool_read(struct spool *s, struct ralert *a, size_t max, size_t max_bytes)
+size_t rspool_read(struct rspool *s, struct ralert *a, size_t max, size_t max_bytes)
 {
     uint64_t off = s->off, end, seq, len, line, want;
     size_t n = 0;
@@ -275,7 +275,7 @@ size_t spool_read(struct spool *s, struct ralert *a, size_t max, size_t max_byte
             if (n > 0)
                 break;
             /* One record larger than max_bytes: read it alone. */
-            return spool_read(s, a, 1, (size_t)(end - s->off));
+            return rspool_read(s, a, 1, (size_t)(end - s->off));
         }
         a[n].seq = seq;
         a[n].line = s->rbuf + (line - s->off);
@@ -287,7 +287,7 @@ size_t spool_read(struct spool *s, struct ralert *a, size_t max, size_t max_byte
     return n;
 }
 
-int spool_commit(struct spool *s, size_t n)
+int rspool_commit(struct rspool *s, size_t n)
 {
     if (n == 0 || n > s->rn)
         return n == 0 ? 0 : -1;
@@ -306,7 +306,7 @@ int spool_commit(struct spool *s, size_t n)
     return write_offset(s);
 }
 
-uint64_t spool_pending(const struct spool *s) { return s->pending; }
-uint64_t spool_bytes(const struct spool *s) { return s->size - s->off; }
-uint64_t spool_last_seq(const struct spool *s) { return s->last_seq; }
-const char *spool_path(const struct spool *s) { return s->path; }
+uint64_t rspool_pending(const struct rspool *s) { return s->pending; }
+uint64_t rspool_bytes(const struct rspool *s) { return s->size - s->off; }
+uint64_t rspool_last_seq(const struct rspool *s) { return s->last_seq; }
+const char *rspool_path(const struct rspool *s) { return s->path; }

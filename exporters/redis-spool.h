@@ -25,30 +25,30 @@
 #include <stdint.h>
 #include "redis-cmd.h"
 
-struct spool;
+struct rspool;
 
 /* Opens (creating as needed) the spool of sensor id in dir. Returns NULL
  * with a one-line reason in err. */
-struct spool *spool_open(const char *dir, const char *id, uint64_t max_bytes, char *err, size_t errlen);
-void spool_close(struct spool *s);
+struct rspool *rspool_open(const char *dir, const char *id, uint64_t max_bytes, char *err, size_t errlen);
+void rspool_close(struct rspool *s);
 
 /* Appends a[0..n) in order and syncs them to disk. Returns how many were
  * written: those after it would have grown the file past max_bytes (or hit
  * a write error, logged) were not. */
-size_t spool_append(struct spool *s, const struct ralert *a, size_t n);
+size_t rspool_append(struct rspool *s, const struct ralert *a, size_t n);
 
 /* Reads up to max records (and about max_bytes) from the delivered offset
  * into a, whose line pointers stay valid until the next read or close.
  * Returns the number read; 0 when the spool is empty. */
-size_t spool_read(struct spool *s, struct ralert *a, size_t max, size_t max_bytes);
+size_t rspool_read(struct rspool *s, struct ralert *a, size_t max, size_t max_bytes);
 /* The first n records of the last read were delivered. Returns 0 or -1. */
-int spool_commit(struct spool *s, size_t n);
+int rspool_commit(struct rspool *s, size_t n);
 
 /* Records not delivered yet, and their bytes. */
-uint64_t spool_pending(const struct spool *s);
-uint64_t spool_bytes(const struct spool *s);
+uint64_t rspool_pending(const struct rspool *s);
+uint64_t rspool_bytes(const struct rspool *s);
 /* The highest sequence number in the file (0 when empty). */
-uint64_t spool_last_seq(const struct spool *s);
-const char *spool_path(const struct spool *s);
+uint64_t rspool_last_seq(const struct rspool *s);
+const char *rspool_path(const struct rspool *s);
 
 #endif

@@ -72,7 +72,7 @@ struct redis {
     struct tally_table *pending;     /* deltas not sent yet */
     struct rbatch indoubt;           /* tally commands sent without an answer, oldest first */
     struct rbatch out;               /* the pipeline being built */
-    struct spool *spool;
+    struct rspool *spool;
     uint64_t last_seq, last_fid;
     uint64_t last_drops;
     uint64_t gauge_active;
@@ -277,7 +277,7 @@ static int redis_connect(struct redis *r)
     if (r->down_since)
         log_warning("redis %s: connected again after %.1f s; %llu spooled alert(s) to replay",
                     r->where, (double)(mono() - r->down_since) / 1e6,
-                    (unsigned long long)spool_pending(r->spool));
+                    (unsigned long long)rspool_pending(r->spool));
     else
         log_info("redis %s: connected", r->where);
     if (r->ever_connected)
@@ -365,7 +365,7 @@ static void spool_records(struct redis *r, const struct ralert *a, size_t n)
 
     if (n == 0)
         return;
-    put = spool_append(r->spool, a, n);
+    put = rspool_append(r->spool, a, n);
     r->st.alerts_spooled += put;
     if (put == n)
         return;
@@ -374,7 +374,7 @@ static void spool_records(struct redis *r, const struct ralert *a, size_t n)
     if (!r->log_spool_full || now - r->log_spool_full > 10000000u) {
         log_error("redis spool %s is full (redis.spool-max-size): %llu alert(s) not spooled so far; "
                   "they are in eve.json but will not reach Redis",
-                  spool_path(r->spool), (unsigned long long)r->st.alerts_spool_full);
+                  rspool_path(r->spool), (unsigned long long)r->st.alerts_spool_full);
         r->log_spool_full = now;
     }
 }
@@ -418,7 +418,7 @@ static int replay(struct redis *r)
     size_t n, acked, recs;
 
     for (int round = 0; round < REPLAY_ROUNDS; round++) {
-        n = spool_read(r->spool, a, REPLAY_RECORDS, REPLAY_BYTES);
+        n = rspool_read(r->spool, a, REPLAY_RECORDS, REPLAY_BYTES);
         if (n == 0)
             return 0;
         rbatch_reset(&r->out);
@@ -431,8 +431,8 @@ static int replay(struct redis *r)
             alerts_acked(r, &r->out.cmds[i], added[i]);
             recs += r->out.cmds[i].nrec;
         }
-        if (spool_commit(r->spool, recs) < 0)
-            log_error("redis spool %s: cannot record the delivered offset: %s", spool_path(r->spool),
+        if (rspool_commit(r->spool, recs) < 0)
+            log_error("redis spool %s: cannot record the delivered offset: %s", rspool_path(r->spool),
                       strerror(errno));
         if (acked < r->out.ncmds)
             return -1;
@@ -441,7 +441,7 @@ static int replay(struct redis *r)
             return -1;
         }
     }
-    return spool_pending(r->spool) ? 1 : 0;
+    return rspool_pending(r->spool) ? 1 : 0;
 }
 
 /* ------------------------------------------------------------------ tallies */
@@ -500,7 +500,7 @@ static void add_status(struct redis *r, const struct redis_health *h)
     FIELD("flows_active", h->flows_active);
     FIELD("flows", h->flows_created);
     FIELD("alerts", h->alerts);
-    FIELD("alerts_spooled", spool_pending(r->spool));
+    FIELD("alerts_spooled", rspool_pending(r->spool));
     FIELD("alerts_spool_full", r->st.alerts_spool_full);
     FIELD("alerts_queue_full", r->st.alerts_queue_full);
     FIELD("tally_pending_keys", tally_table_used(r->pending));
@@ -690,7 +690,7 @@ static int run_round(struct redis *r, struct round *rd)
 
 static int work_left(struct redis *r)
 {
-    return spool_pending(r->spool) || r->indoubt.ncmds || tally_table_used(r->pending) ||
+    return rspool_pending(r->spool) || r->indoubt.ncmds || tally_table_used(r->pending) ||
            r->have_gauge;
 }
 
@@ -746,10 +746,10 @@ static void report_left(struct redis *r)
                   "not delivered (lost; eve.json has the flows)", (unsigned long long)keys,
                   r->indoubt.ncmds);
     r->st.tally_cmds_lost += r->indoubt.ncmds;
-    if (spool_pending(r->spool))
+    if (rspool_pending(r->spool))
         log_warning("redis: %llu alert(s) left in the spool %s; they are delivered, in order, "
                     "the next time linkwatch runs with Redis reachable",
-                    (unsigned long long)spool_pending(r->spool), spool_path(r->spool));
+                    (unsigned long long)rspool_pending(r->spool), rspool_path(r->spool));
 }
 
 static void *redis_thread(void *arg)
@@ -768,7 +768,7 @@ static void *redis_thread(void *arg)
         progress = run_round(r, &rd);
         rd.alerts.len = rd.alerts.n = 0;
         rd.flows.len = rd.flows.n = 0;
-        r->st.alerts_in_spool = spool_pending(r->spool);
+        r->st.alerts_in_spool = rspool_pending(r->spool);
         pthread_mutex_lock(&r->lock);
         r->pub = r->st;
         pthread_mutex_unlock(&r->lock);
@@ -977,7 +977,7 @@ static void redis_free(struct redis *r)
 {
     if (r == NULL)
         return;
-    spool_close(r->spool);
+    rspool_close(r->spool);
     tally_table_free(r->pending);
     rbatch_free(&r->indoubt);
     rbatch_free(&r->out);
@@ -1075,13 +1075,13 @@ struct exporter *redis_exporter_open(const struct lw_config *cfg, uint32_t types
     r->pending = tally_table_new(cfg->redis.pending_max_keys);
     if (r->pending == NULL)
         goto oom;
-    r->spool = spool_open(cfg->redis.spool_dir, cfg->sensor_id, cfg->redis.spool_max_size, err, errlen);
+    r->spool = rspool_open(cfg->redis.spool_dir, cfg->sensor_id, cfg->redis.spool_max_size, err, errlen);
     if (r->spool == NULL)
         goto fail;
-    r->last_seq = spool_last_seq(r->spool);
-    if (spool_pending(r->spool))
+    r->last_seq = rspool_last_seq(r->spool);
+    if (rspool_pending(r->spool))
         log_info("redis spool %s: %llu alert(s) from an earlier run to deliver first",
-                 spool_path(r->spool), (unsigned long long)spool_pending(r->spool));
+                 rspool_path(r->spool), (unsigned long long)rspool_pending(r->spool));
     x->ops = &redis_ops;
     x->types = types;
     x->priv = r;

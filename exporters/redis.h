@@ -18,7 +18,9 @@
  *
  * Threads: redis_add_tally(), redis_set_health(), redis_health_wanted() and
  * redis_finish() are the sensor's (main thread); the exporter ops are called
- * under the output lock; everything else happens on the Redis thread.
+ * from the output layer's thread for this exporter (write_event only queues:
+ * an alert counts as written once queued here, and this writer owns its
+ * delivery from then on); everything else happens on the Redis thread.
  */
 #ifndef LW_REDIS_H
 #define LW_REDIS_H

@@ -682,6 +682,7 @@ struct ckey {
 
 static const char *const levels[] = { "error", "warning", "info", "debug", NULL };
 static const char *const eve_types[] = { "alert", "flow", "stats", "geo_summary", "reload", NULL };
+static const char *const syslog_protocols[] = { "udp", "tcp", NULL };
 static const char *const facilities[] = {
     "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
     "user", "daemon", "auth", "authpriv", NULL,
@@ -743,6 +744,7 @@ static const struct ckey schema[] = {
     KMAP("geoip"),
     KTXT("geoip.databases", T_STRLIST, geoip.databases),
     KNUM("geoip.summary-interval", T_DURATION, geoip.summary_interval, 1, DAY),
+    KNUM("geoip.cache-size", T_UINT, geoip.cache_size, 0, 16777216),
     KMAP("redis"),
     KTXT("redis.enabled", T_BOOL, redis.enabled),
     KTXT("redis.server", T_NONEMPTY, redis.server),
@@ -774,12 +776,25 @@ static const struct ckey schema[] = {
     KTXT("outputs.eve-file.enabled", T_BOOL, outputs.eve_file.enabled),
     KTXT("outputs.eve-file.filename", T_NONEMPTY, outputs.eve_file.filename),
     KSET("outputs.eve-file.types", T_ENUMLIST, outputs.eve_file.types, eve_types),
+    KTXT("outputs.eve-file.split-by-type", T_BOOL, outputs.eve_file.split_by_type),
+    KNUM("outputs.eve-file.rotate-size", T_SIZE, outputs.eve_file.rotate_size, 0, 1024 * GB),
+    KNUM("outputs.eve-file.rotate-interval", T_DURATION, outputs.eve_file.rotate_interval, 0, 30 * DAY),
+    KNUM("outputs.eve-file.rotate-keep", T_UINT, outputs.eve_file.rotate_keep, 1, 1000),
     KMAP("outputs.syslog"),
     KTXT("outputs.syslog.enabled", T_BOOL, outputs.syslog.enabled),
     KSET("outputs.syslog.facility", T_ENUM, outputs.syslog.facility, facilities),
+    KTXT("outputs.syslog.server", T_STRING, outputs.syslog.server),
+    KNUM("outputs.syslog.port", T_UINT, outputs.syslog.port, 1, 65535),
+    KSET("outputs.syslog.protocol", T_ENUM, outputs.syslog.protocol, syslog_protocols),
+    KTXT("outputs.syslog.ident", T_NONEMPTY, outputs.syslog.ident),
+    KSET("outputs.syslog.types", T_ENUMLIST, outputs.syslog.types, eve_types),
     KMAP("outputs.unix-socket"),
     KTXT("outputs.unix-socket.enabled", T_BOOL, outputs.unix_socket.enabled),
     KTXT("outputs.unix-socket.path", T_NONEMPTY, outputs.unix_socket.path),
+    KSET("outputs.unix-socket.types", T_ENUMLIST, outputs.unix_socket.types, eve_types),
+    KNUM("outputs.queue-size", T_SIZE, outputs.queue_size, 64 * KB, 16 * GB),
+    KTXT("outputs.spool-dir", T_STRING, outputs.spool_dir),
+    KNUM("outputs.spool-size", T_SIZE, outputs.spool_size, 64 * KB, 1024 * GB),
     KMAP("stats"),
     KTXT("stats.enabled", T_BOOL, stats.enabled),
     KNUM("stats.interval", T_DURATION, stats.interval, 1, DAY),

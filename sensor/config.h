@@ -25,6 +25,10 @@ struct cfg_eve_file {
     int    enabled;
     char  *filename;           /* relative to the log directory */
     struct cfg_strlist types;  /* alert, flow, stats, geo_summary, reload */
+    int    split_by_type;      /* one file per event type: eve-alert.json, ... */
+    uint64_t rotate_size;      /* bytes, 0: no rotation by size */
+    uint32_t rotate_interval;  /* seconds, 0: no rotation by time */
+    uint32_t rotate_keep;      /* rotated files kept */
 };
 
 struct lw_config {
@@ -79,8 +83,9 @@ struct lw_config {
     } rules;
 
     struct {
-        struct cfg_strlist databases;
-        uint32_t summary_interval;
+        struct cfg_strlist databases;    /* .mmdb files, relative to the config file's folder */
+        uint32_t summary_interval;       /* seconds of capture time */
+        uint32_t cache_size;             /* lookup cache entries per worker, 0: none */
     } geoip;
 
     struct {
@@ -110,8 +115,19 @@ struct lw_config {
 
     struct {
         struct cfg_eve_file eve_file;
-        struct { int enabled; char *facility; } syslog;
-        struct { int enabled; char *path; } unix_socket;
+        struct cfg_syslog {
+            int      enabled;
+            char    *facility;
+            char    *server;             /* "": the local syslog(3) */
+            uint32_t port;
+            char    *protocol;           /* udp, tcp */
+            char    *ident;
+            struct cfg_strlist types;
+        } syslog;
+        struct { int enabled; char *path; struct cfg_strlist types; } unix_socket;
+        uint64_t queue_size;             /* bytes per exporter */
+        char    *spool_dir;              /* "": LOGDIR/spool */
+        uint64_t spool_size;             /* bytes per exporter */
     } outputs;
 
     struct {

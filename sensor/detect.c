@@ -428,9 +428,9 @@ static int match_app(const struct rule *r, const struct dpi_result *dr)
     return 1;
 }
 
-static int geo_test(const struct rule_geoip *g, const struct lw_addr *a)
+static int geo_test(const struct rule_geoip *g, const struct flow *f, const struct lw_addr *a)
 {
-    const char *cc = geo_lookup(a);
+    const char *cc = geo_lookup(f, a);
     int in = 0;
 
     if (cc == NULL)
@@ -440,15 +440,15 @@ static int geo_test(const struct rule_geoip *g, const struct lw_addr *a)
     return in != (g->negated != 0);
 }
 
-static int match_geo(const struct rule_geoip *g, const struct packet *p)
+static int match_geo(const struct rule_geoip *g, const struct packet *p, const struct flow *f)
 {
     if (geo_lookup == NULL)
         return 0;
     switch (g->dir) {
-    case RULE_GEO_SRC:  return geo_test(g, &p->src);
-    case RULE_GEO_DST:  return geo_test(g, &p->dst);
-    case RULE_GEO_BOTH: return geo_test(g, &p->src) && geo_test(g, &p->dst);
-    default:            return geo_test(g, &p->src) || geo_test(g, &p->dst);
+    case RULE_GEO_SRC:  return geo_test(g, f, &p->src);
+    case RULE_GEO_DST:  return geo_test(g, f, &p->dst);
+    case RULE_GEO_BOTH: return geo_test(g, f, &p->src) && geo_test(g, f, &p->dst);
+    default:            return geo_test(g, f, &p->src) || geo_test(g, f, &p->dst);
     }
 }
 
@@ -467,7 +467,7 @@ static int match_rule(struct detect_thread *t, const struct rule *r, const struc
 {
     return match_proto(r, p) && match_addrs(r, p) && match_flow_kw(r, p, f) &&
            match_pkt_opts(r, p) && match_app(r, dr) &&
-           (r->geoip == NULL || match_geo(r->geoip, p)) &&
+           (r->geoip == NULL || match_geo(r->geoip, p, f)) &&
            (r->nsm == 0 || match_buffers(t, r, p, dr));
 }
 

@@ -103,10 +103,13 @@ void detect_flow_end(const struct detect_engine *e, struct detect_thread *t,
 /* Frees what detect hung on f->app (safe when nothing was). */
 void detect_flow_free(struct flow *f);
 
-/* geoip: fn returns the ISO 3166-1 alpha-2 code of an address (upper case)
- * or NULL when unknown. Until one is set, geoip rules never match. Set it
- * before workers start. */
-typedef const char *(*detect_geo_fn)(const struct lw_addr *a);
+/* geoip: fn returns the ISO 3166-1 alpha-2 code (upper case) of address a,
+ * one of the packet's addresses, or NULL when unknown. f is the packet's
+ * flow (NULL when it has none), so fn can answer from the countries the
+ * flow was given at its start instead of looking the address up again
+ * (geo_detect_country() does). Until one is set, geoip rules never match.
+ * Set it before workers start. */
+typedef const char *(*detect_geo_fn)(const struct flow *f, const struct lw_addr *a);
 void detect_set_geo_lookup(detect_geo_fn fn);
 
 #endif

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "eve.h"
+#include "geo.h"
 #include "rule-t.h"
 #include "util.h"
 
@@ -143,6 +144,45 @@ static const char *eve_flow_state(const struct flow *f)
     return (f->flags & FLOW_F_TOCLIENT_SEEN) ? "established" : "new";
 }
 
+static void eve_geo_ep(struct jbuf *j, const char *key, const struct geo_ep *ep,
+                       const struct lw_addr *a, uint32_t epoch)
+{
+    struct geo_detail d;
+
+    geo_ep_detail(ep, a, epoch, &d);
+    jbuf_open_object(j, key);
+    if (ep->cc[0])
+        jbuf_str(j, "country", ep->cc);
+    if (ep->flags & GEO_EP_INTERNAL)
+        jbuf_bool(j, "internal", 1);
+    if (ep->asn)
+        jbuf_u64(j, "asn", ep->asn);
+    if (d.org.s)
+        jbuf_strn(j, "org", (const uint8_t *)d.org.s, d.org.n);
+    if (d.city.s)
+        jbuf_strn(j, "city", (const uint8_t *)d.city.s, d.city.n);
+    if (d.has_loc) {
+        jbuf_double(j, "lat", d.lat);
+        jbuf_double(j, "lon", d.lon);
+    }
+    jbuf_close_object(j);
+}
+
+/* geo{src{...},dest{...},scope} of a flow that went through the geo stage.
+ * swap: the event's src is the flow's responder (an alert on a reply). */
+static void eve_geo(struct jbuf *j, const struct flow *f, int swap)
+{
+    const struct flow_geo *g = &f->geo;
+
+    if (g->scope == GEO_SCOPE_NONE)
+        return;
+    jbuf_open_object(j, "geo");
+    eve_geo_ep(j, "src", swap ? &g->dst : &g->src, swap ? &f->key.dst : &f->key.src, g->epoch);
+    eve_geo_ep(j, "dest", swap ? &g->src : &g->dst, swap ? &f->key.src : &f->key.dst, g->epoch);
+    jbuf_str(j, "scope", geo_scope_name((enum geo_scope)g->scope));
+    jbuf_close_object(j);
+}
+
 void eve_flow_event(struct jbuf *j, const char *sensor_id, const struct flow *f, eve_extra_fn extra)
 {
     eve_begin(j, f->last_ts, sensor_id, "flow", f);
@@ -163,6 +203,7 @@ void eve_flow_event(struct jbuf *j, const char *sensor_id, const struct flow *f,
         eve_tcp(j, f);
     if (extra)
         extra(j, f);
+    eve_geo(j, f, 0);
     eve_end(j);
 }
 
@@ -247,6 +288,8 @@ void eve_alert_event(struct jbuf *j, const char *sensor_id, const struct rule *r
         jbuf_close_object(j);
         if (extra)
             extra(j, f);
+        eve_geo(j, f, !(p->src.family == f->key.src.family &&
+                        memcmp(p->src.u.b, f->key.src.u.b, 16) == 0));
     }
     if (p->payload_len) {
         /* As Suricata's payload_printable: printable bytes kept, others '.'. */
@@ -257,6 +300,95 @@ void eve_alert_event(struct jbuf *j, const char *sensor_id, const struct rule *r
         buf[n] = '\0';
         jbuf_str(j, "payload_printable", buf);
     }
+    jbuf_close_object(j);
+}
+
+static void eve_geo_tops(struct jbuf *j, const struct geo_sum_row *r)
+{
+    char a[LW_ADDRSTRLEN];
+    unsigned n;
+
+    n = r->ntop_asn < GEO_SUM_TOPN ? r->ntop_asn : GEO_SUM_TOPN;
+    jbuf_open_array(j, "top_asns");
+    for (unsigned i = 0; i < n; i++) {
+        struct geo_str org = geo_asn_org(&r->top_asn[i]);
+        jbuf_open_object(j, NULL);
+        jbuf_u64(j, "asn", r->top_asn[i].asn);
+        if (org.s)
+            jbuf_strn(j, "org", (const uint8_t *)org.s, org.n);
+        jbuf_u64(j, "bytes", r->top_asn[i].bytes);
+        jbuf_close_object(j);
+    }
+    jbuf_close_array(j);
+    n = r->ntop_ep < GEO_SUM_TOPN ? r->ntop_ep : GEO_SUM_TOPN;
+    jbuf_open_array(j, "top_endpoints");
+    for (unsigned i = 0; i < n; i++) {
+        const struct geo_top_ep *e = &r->top_ep[i];
+        jbuf_open_object(j, NULL);
+        jbuf_str(j, "ip", lw_addr_str(&e->addr, a, sizeof a));
+        if (e->cc[0])
+            jbuf_str(j, "country", e->cc);
+        if (e->asn)
+            jbuf_u64(j, "asn", e->asn);
+        jbuf_u64(j, "bytes", e->bytes);
+        jbuf_close_object(j);
+    }
+    jbuf_close_array(j);
+    n = r->ntop_app < GEO_SUM_TOPN ? r->ntop_app : GEO_SUM_TOPN;
+    jbuf_open_array(j, "top_apps");
+    for (unsigned i = 0; i < n; i++) {
+        jbuf_open_object(j, NULL);
+        jbuf_str(j, "app", r->top_app[i].name);
+        jbuf_u64(j, "bytes", r->top_app[i].bytes);
+        jbuf_close_object(j);
+    }
+    jbuf_close_array(j);
+}
+
+void eve_geo_summary_event(struct jbuf *j, const char *sensor_id, const struct geo_summary *s,
+                           const struct geo_sum_row *r)
+{
+    const char *cc = geo_sum_row_country(r);
+
+    eve_begin(j, s->end_usec, sensor_id, "geo_summary", NULL);
+    jbuf_open_object(j, "geo_summary");
+    jbuf_timestamp(j, "start", s->start_usec);
+    jbuf_timestamp(j, "end", s->end_usec);
+    jbuf_u64(j, "worker", s->worker);
+    jbuf_str(j, "home_country", s->home_cc);
+    jbuf_str(j, "scope", geo_scope_name((enum geo_scope)r->scope));
+    if (r->flags & GEO_ROW_OVERFLOW) {
+        jbuf_bool(j, "overflow", 1);
+    } else {
+        if (cc)
+            jbuf_str(j, "country", cc);
+        if (r->src_cc[0])
+            jbuf_str(j, "src_country", r->src_cc);
+        if (r->dst_cc[0])
+            jbuf_str(j, "dest_country", r->dst_cc);
+    }
+    jbuf_u64(j, "bytes", r->bytes);
+    jbuf_u64(j, "packets", r->pkts);
+    jbuf_u64(j, "flows", r->flows);
+    jbuf_u64(j, "alerts", r->alerts);
+    jbuf_u64(j, "internal_hosts", r->internal_hosts);
+    jbuf_u64(j, "unidentified_bytes", r->bytes > r->app_bytes ? r->bytes - r->app_bytes : 0);
+    if (s->hosts_overflow)
+        jbuf_bool(j, "internal_hosts_truncated", 1);
+    eve_geo_tops(j, r);
+    jbuf_close_object(j);
+    eve_end(j);
+}
+
+static void eve_stats_geo(struct jbuf *j, const struct geo_stats *g)
+{
+    jbuf_open_object(j, "geo");
+    jbuf_u64(j, "flows", g->flows);
+    jbuf_u64(j, "internal", g->internal);
+    jbuf_u64(j, "lookups", g->lookups);
+    jbuf_u64(j, "cache_hits", g->cache_hits);
+    jbuf_u64(j, "found", g->found);
+    jbuf_u64(j, "set_changes", g->set_changes);
     jbuf_close_object(j);
 }
 
@@ -344,6 +476,8 @@ void eve_stats_event(struct jbuf *j, const char *sensor_id, const struct eve_sta
     eve_stats_flow(j, s->flow);
     if (s->dpi)
         eve_stats_dpi(j, s->dpi);
+    if (s->geo)
+        eve_stats_geo(j, s->geo);
     jbuf_close_object(j);
     eve_end(j);
 }

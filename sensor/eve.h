@@ -13,6 +13,9 @@
 #include "flow.h"
 #include "decode.h"
 #include "dpi.h"
+#include "geo-summary.h"
+
+struct geo_stats;
 
 /* Capture counters as libpcap reports them (live) or as counted (files). */
 struct capture_stats {
@@ -33,6 +36,7 @@ struct eve_stats_src {
     const struct decode_stats *decode;
     const struct flow_stats *flow;
     const struct dpi_stats *dpi;  /* NULL when DPI is off */
+    const struct geo_stats *geo;  /* NULL without the geo stage */
 };
 
 /* "TCP", "UDP", "ICMP", "IPv6-ICMP", "SCTP", or the number as text in buf. */
@@ -46,7 +50,10 @@ void eve_begin(struct jbuf *j, uint64_t ts_usec, const char *sensor_id,
                const char *event_type, const struct flow *f);
 void eve_end(struct jbuf *j);
 
-/* Adds a stage's members (app_proto, tls{}, geo{}, ...) to an open event. */
+/* Adds a stage's members (app_proto, tls{}, ...) to an open event. The geo
+ * block (geo{src{country,internal,asn,org,city,lat,lon},dest{...},scope})
+ * is written by eve_flow_event() and eve_alert_event() themselves for any
+ * flow the geo stage has seen, after the extra members. */
 typedef void (*eve_extra_fn)(struct jbuf *j, const struct flow *f);
 
 /* A whole flow event for a flow that has just ended; extra (may be NULL)
@@ -59,6 +66,13 @@ struct rule;
  * flow's app-layer members. */
 void eve_alert_event(struct jbuf *j, const char *sensor_id, const struct rule *r,
                      const struct packet *p, const struct flow *f, eve_extra_fn extra);
+
+/* One geo_summary event: row r of finished interval s (the worker writes
+ * one per row, in s->order). Times are capture time; the event's timestamp
+ * is the interval's end. Run on the worker's thread (ASN organisations are
+ * read from its database set). */
+void eve_geo_summary_event(struct jbuf *j, const char *sensor_id, const struct geo_summary *s,
+                           const struct geo_sum_row *r);
 
 /* A whole stats event. */
 void eve_stats_event(struct jbuf *j, const char *sensor_id, const struct eve_stats_src *s);

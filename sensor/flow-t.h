@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 #include "packet-t.h"
+#include "geo-t.h"
 
 /* The bidirectional key. Stored in the initiator's orientation (src is who
  * spoke first); lookups match either orientation. vlan and tunnel_id keep
@@ -80,9 +81,10 @@ struct flow {
     uint32_t hash;               /* symmetric hash of the key */
     struct flow_tally tally;     /* owned by sensor/tally.c */
 
-    /* Per-stage state hung on the flow by later stages (dpi, detect, geo). */
+    /* Per-stage state hung on the flow by later stages (dpi, detect). */
     void *dpi;
     void *app;
+    struct flow_geo geo;         /* both ends geolocated once, at the flow's first packet */
 };
 
 #endif

@@ -12,19 +12,22 @@
 #include "autoconf.h"
 #include "capture.h"
 #include "config.h"
+#include "control.h"
 #include "detect.h"
 #include "eve.h"
+#include "geo.h"
 #include "log.h"
+#include "metrics.h"
 #include "output.h"
 #include "redis.h"
+#include "reload.h"
 #include "rule-parse.h"
-#include "threshold.h"
+#include "ruleset.h"
 #include "util.h"
 #include "worker.h"
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reopen_requested;
-static volatile sig_atomic_t reload_requested;
 
 struct options {
     const char *config_path;
@@ -43,8 +46,11 @@ struct sensor {
     struct output *out;
     struct redis *redis;           /* the Redis writer (owned by out); NULL when off */
     struct worker worker;
-    struct detect_engine *detect;  /* NULL: no rule loaded */
-    struct rule_load_report rules; /* of the rule set in use */
+    struct reload_state reload;    /* the rule sets, start-up load and reloads */
+    int reload_ready;
+    struct control *control;       /* linkwatchctl, SIGHUP, rules.watch */
+    struct metrics *metrics;       /* /metrics, NULL when off */
+    struct geo *geo;               /* geolocation databases (shared by the workers) */
     struct capture_stats cap;
     struct jbuf jb;
     uint64_t start_mono;
@@ -148,8 +154,18 @@ static void on_stop(int sig)
     stop_requested = 1;
     capture_interrupt();
 }
-static void on_reopen(int sig) { reopen_requested = 1; }
-static void on_reload(int sig) { reload_requested = 1; }
+static volatile sig_atomic_t control_running;
+
+/* The control thread reopens the logs at once, even while capture waits for
+ * packets; without it, the capture loop does between packets. */
+static void on_reopen(int sig)
+{
+    if (control_running)
+        control_request_reopen();
+    else
+        reopen_requested = 1;
+}
+static void on_reload(int sig) { control_request_reload(); }
 
 static void install_signals(void)
 {
@@ -160,10 +176,13 @@ static void install_signals(void)
     sa.sa_handler = on_stop;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    /* Reopen and reload are handled elsewhere: they must not cut a read short. */
+    sa.sa_flags = SA_RESTART;
     sa.sa_handler = on_reopen;
     sigaction(SIGUSR1, &sa, NULL);
     sa.sa_handler = on_reload;
     sigaction(SIGHUP, &sa, NULL);
+    sa.sa_flags = 0;
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
 }
@@ -177,6 +196,7 @@ static void emit_stats(struct sensor *s, uint64_t ts)
         .decode = &s->worker.dec.stats,
         .flow = flow_table_stats(s->worker.flows),
         .dpi = s->cfg.dpi.enabled ? dpi_engine_stats(s->worker.dpi) : NULL,
+        .geo = s->worker.geo ? geo_thread_stats(s->worker.geo) : NULL,
     };
 
     if (!output_wants(s->out, EVT_STATS))
@@ -226,10 +246,6 @@ static void handle_signals(struct sensor *s)
         if (output_reopen(s->out) == 0)
             log_info("log files reopened");
     }
-    if (reload_requested) {
-        reload_requested = 0;
-        log_info("SIGHUP: no rule engine in this build's pipeline yet; nothing reloaded");
-    }
 }
 
 /* Runs one source to its end (or until stopped). Returns 0, or -1 when the
@@ -243,10 +259,14 @@ static int run_source(struct sensor *s, struct capture *c)
 
     worker_set_datalink(&s->worker, capture_datalink(c));
     while (!stop_requested) {
-        int rc = capture_next(c, &data, &caplen, &wirelen, &ts, err, sizeof err);
+        int rc;
+
+        worker_offline(&s->worker);   /* the read may block: reloads need not wait for us */
+        rc = capture_next(c, &data, &caplen, &wirelen, &ts, err, sizeof err);
         if (rc == 1) {
-            s->cap.packets++;
-            s->cap.bytes += wirelen;
+            /* read by the control thread's stats command */
+            __atomic_store_n(&s->cap.packets, s->cap.packets + 1, __ATOMIC_RELAXED);
+            __atomic_store_n(&s->cap.bytes, s->cap.bytes + wirelen, __ATOMIC_RELAXED);
             if (ts > s->last_ts)
                 s->last_ts = ts;
             worker_packet(&s->worker, data, caplen, wirelen, ts);
@@ -351,12 +371,27 @@ static void print_summary(struct sensor *s, const char *logdir, double secs)
            (unsigned long long)(f->icmpv4 + f->icmpv6), (unsigned long long)f->other,
            (unsigned long long)f->ended[FLOW_END_TIMEOUT], (unsigned long long)f->ended[FLOW_END_TCP_CLOSED],
            (unsigned long long)f->ended[FLOW_END_EVICTED], (unsigned long long)f->ended[FLOW_END_SHUTDOWN]);
-    printf("  rules: %zu loaded, %zu failed; alerts: %llu\n", s->rules.loaded, s->rules.failed,
-           (unsigned long long)s->worker.alerts);
-    printf("  events: alert %llu, flow %llu, stats %llu -> %s/%s\n",
+    {
+        const struct ruleset *rs = s->reload_ready ? rules_slot_get(&s->reload.slot) : NULL;
+
+        printf("  rules: %zu loaded, %zu failed (version %llu, %llu reload(s)); alerts: %llu\n",
+               rs ? rs->rep.loaded : 0, rs ? rs->rep.failed : 0,
+               (unsigned long long)(rs ? rs->version : 0), (unsigned long long)s->reload.reloads,
+               (unsigned long long)s->worker.alerts);
+    }
+    if (s->worker.geo) {
+        const struct geo_stats *g = geo_thread_stats(s->worker.geo);
+        printf("  geo: %zu database(s); %llu flows geolocated, %llu lookups, %llu cache hits, "
+               "%llu internal\n", geo_database_count(s->geo), (unsigned long long)g->flows,
+               (unsigned long long)g->lookups, (unsigned long long)g->cache_hits,
+               (unsigned long long)g->internal);
+    }
+    printf("  events: alert %llu, flow %llu, stats %llu, geo_summary %llu, reload %llu -> %s/%s\n",
            (unsigned long long)output_count(s->out, EVT_ALERT),
            (unsigned long long)output_count(s->out, EVT_FLOW),
-           (unsigned long long)output_count(s->out, EVT_STATS), logdir,
+           (unsigned long long)output_count(s->out, EVT_STATS),
+           (unsigned long long)output_count(s->out, EVT_GEO_SUMMARY),
+           (unsigned long long)output_count(s->out, EVT_RELOAD), logdir,
            s->cfg.outputs.eve_file.filename);
     if (s->redis)
         redis_print_summary(s->redis, stdout);
@@ -416,6 +451,59 @@ static void free_paths(char **paths, size_t n)
     free(paths);
 }
 
+/* geoip.databases, each relative to the config's folder. Returns a
+ * NULL-terminated malloc'd array (free with free_paths()) or NULL when out
+ * of memory. A reload (geo_reload()) takes the same list. */
+static char **geo_paths(const struct lw_config *cfg)
+{
+    const struct cfg_strlist *l = &cfg->geoip.databases;
+    char **paths = calloc(l->n + 1, sizeof *paths);
+
+    for (size_t i = 0; paths && i < l->n; i++) {
+        paths[i] = config_relative(cfg, l->v[i]);
+        if (!paths[i]) {
+            free_paths(paths, i);
+            return NULL;
+        }
+    }
+    return paths;
+}
+
+/* -T: whether every file of geoip.databases opens as an MMDB file. Returns
+ * 0, or -1 after printing why. */
+static int check_geo(const struct lw_config *cfg)
+{
+    char err[1024];
+    char **paths = geo_paths(cfg);
+    int rc = paths ? geo_check_databases((const char *const *)paths, cfg->geoip.databases.n,
+                                         err, sizeof err) : -1;
+
+    if (rc < 0)
+        fprintf(stderr, "linkwatch: error: %s\n", paths ? err : "out of memory");
+    free_paths(paths, cfg->geoip.databases.n);
+    return rc;
+}
+
+/* Opens geoip.databases (none is fine: geolocation is off) and gives the
+ * worker its geo stage. Returns 0, or -1 after printing why. */
+static int open_geo(struct sensor *s)
+{
+    char err[1024];
+    char **paths = geo_paths(&s->cfg);
+
+    if (!paths) {
+        fprintf(stderr, "linkwatch: error: out of memory opening geoip.databases\n");
+        return -1;
+    }
+    s->geo = geo_open(&s->cfg, (const char *const *)paths, s->cfg.geoip.databases.n, err, sizeof err);
+    free_paths(paths, s->cfg.geoip.databases.n);
+    if (!s->geo || worker_set_geo(&s->worker, s->geo, err, sizeof err) < 0) {
+        fprintf(stderr, "linkwatch: error: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
 /* The classification file, or NULL when the config names none. *ok is 0
  * when out of memory. */
 static char *classification_path(const struct lw_config *cfg, int *ok)
@@ -449,83 +537,344 @@ static int check_rules(const struct lw_config *cfg, const struct options *o)
     return rc;
 }
 
-/* Loads the rules and threshold.config and hands them to the worker. A rule
- * that does not load is logged as file:line: reason and skipped (refused
- * outright with rules.strict). Returns 0, or -1 after printing why. */
-static int load_rules(struct sensor *s, const struct options *o)
+/* The folders rules.watch watches: each rule path's folder (the path itself
+ * when it is one), and the threshold and classification files' folders. */
+static char **watch_dirs(const struct reload_state *r, size_t *n)
+{
+    size_t cap = r->src.npaths + 2, k = 0;
+    char **v = calloc(cap, sizeof *v);
+    const char *extra[2] = { r->src.threshold_file, r->src.classification };
+
+    *n = 0;
+    if (!v)
+        return NULL;
+    for (size_t i = 0; i < cap; i++) {
+        const char *p = i < r->src.npaths ? r->src.paths[i] : extra[i - r->src.npaths];
+        struct stat st;
+        char *d;
+
+        if (!p || !p[0])
+            continue;
+        if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
+            d = strdup(p);
+        } else {
+            const char *slash = strrchr(p, '/');
+
+            d = slash ? strndup(p, (size_t)(slash - p) + (slash == p)) : strdup(".");
+        }
+        if (!d)
+            continue;
+        for (size_t j = 0; j < k; j++)
+            if (strcmp(v[j], d) == 0) {
+                free(d);
+                d = NULL;
+                break;
+            }
+        if (d)
+            v[k++] = d;
+    }
+    *n = k;
+    return v;
+}
+
+static void write_stats(struct sensor *s, int json, FILE *out)
+{
+    const struct flow_stats *f = flow_table_stats(s->worker.flows);
+    uint64_t pk = __atomic_load_n(&s->cap.packets, __ATOMIC_RELAXED);
+    uint64_t by = __atomic_load_n(&s->cap.bytes, __ATOMIC_RELAXED);
+    uint64_t kd = __atomic_load_n(&s->cap.kernel_drops, __ATOMIC_RELAXED);
+    uint64_t inv = __atomic_load_n(&s->worker.dec.stats.invalid, __ATOMIC_RELAXED);
+    uint64_t fc = __atomic_load_n(&f->created, __ATOMIC_RELAXED);
+    uint64_t fa = __atomic_load_n(&f->active, __ATOMIC_RELAXED);
+    uint64_t al = __atomic_load_n(&s->worker.alerts, __ATOMIC_RELAXED);
+    uint64_t ver = __atomic_load_n(&s->worker.rs_version, __ATOMIC_RELAXED);
+    uint64_t up = (lw_now_mono_usec() - s->start_mono) / 1000000u;
+
+    if (json)
+        fprintf(out, "{\"ok\":true,\"uptime\":%llu,\"packets\":%llu,\"bytes\":%llu,\"kernel_drops\":%llu,"
+                "\"invalid\":%llu,\"flows_created\":%llu,\"flows_active\":%llu,\"alerts\":%llu,"
+                "\"worker_rule_version\":%llu}\n", (unsigned long long)up, (unsigned long long)pk,
+                (unsigned long long)by, (unsigned long long)kd, (unsigned long long)inv,
+                (unsigned long long)fc, (unsigned long long)fa, (unsigned long long)al,
+                (unsigned long long)ver);
+    else
+        fprintf(out, "uptime %llu s; packets %llu, bytes %llu, kernel drops %llu, invalid %llu; "
+                "flows %llu created, %llu active; alerts %llu; worker on rule set version %llu\n",
+                (unsigned long long)up, (unsigned long long)pk, (unsigned long long)by,
+                (unsigned long long)kd, (unsigned long long)inv, (unsigned long long)fc,
+                (unsigned long long)fa, (unsigned long long)al, (unsigned long long)ver);
+}
+
+/* Reopens geoip.databases with the rules (SIGHUP, linkwatchctl reload):
+ * the new set is published atomically, the old one freed once the workers
+ * passed a quiescent point. Writes one line to out; returns 0 or -1 (the
+ * old databases stay). */
+static int reload_geo(struct sensor *s, int json, FILE *out)
+{
+    char err[1024];
+    char **paths = geo_paths(&s->cfg);
+    size_t n = s->cfg.geoip.databases.n;
+    int rc = paths ? geo_reload(s->geo, (const char *const *)paths, n, err, sizeof err) : -1;
+
+    if (!paths)
+        snprintf(err, sizeof err, "out of memory");
+    if (rc == 0)
+        log_info("geoip: %zu database(s) reloaded", geo_database_count(s->geo));
+    else
+        log_error("geoip: reload failed, the old databases stay: %s", err);
+    if (json) {
+        struct jbuf j;
+
+        jbuf_init(&j);
+        jbuf_open_object(&j, NULL);
+        jbuf_bool(&j, "geoip_ok", rc == 0);
+        jbuf_u64(&j, "geoip_databases", geo_database_count(s->geo));
+        if (rc < 0)
+            jbuf_str(&j, "geoip_error", err);
+        jbuf_close_object(&j);
+        if (jbuf_ok(&j))
+            fprintf(out, "%.*s\n", (int)j.len, j.buf);
+        jbuf_free(&j);
+    } else if (rc == 0) {
+        fprintf(out, "geoip: %zu database(s) reloaded\n", geo_database_count(s->geo));
+    } else {
+        fprintf(out, "geoip: reload failed, the old databases stay: %s\n", err);
+    }
+    free_paths(paths, n);
+    return rc;
+}
+
+/* The control thread's commands. Returns 0 ok, 1 failed, 2 done with errors. */
+static int control_command(void *arg, const char *cmd, const char *origin, int json, FILE *out)
+{
+    struct sensor *s = arg;
+
+    if (strcmp(cmd, "reload") == 0) {
+        enum reload_status st = reload_rules(&s->reload, origin, json, out);
+        int rc = st == RELOAD_OK ? 0 : st == RELOAD_WITH_ERRORS ? 2 : 1;
+
+        if (s->geo && reload_geo(s, json, out) < 0 && rc == 0)
+            rc = 2;
+        return rc;
+    }
+    if (strcmp(cmd, "ruleset") == 0) {
+        reload_describe(&s->reload, json, out);
+        return 0;
+    }
+    if (strcmp(cmd, "stats") == 0) {
+        write_stats(s, json, out);
+        return 0;
+    }
+    if (strcmp(cmd, "reopen-logs") == 0) {
+        int rc = output_reopen(s->out);
+
+        fprintf(out, json ? "{\"ok\":%s}\n" : "%s\n", json ? (rc == 0 ? "true" : "false")
+                : (rc == 0 ? "log files reopened" : "reopen failed (see the log)"));
+        return rc == 0 ? 0 : 1;
+    }
+    if (strcmp(cmd, "shutdown") == 0) {
+        stop_requested = 1;
+        capture_interrupt();
+        fprintf(out, json ? "{\"ok\":true}\n" : "stopping\n");
+        return 0;
+    }
+    return -1;
+}
+
+#define LD(x) ((double)__atomic_load_n(&(x), __ATOMIC_RELAXED))
+
+static void emit_ctable_alert(void *arg, const char *key, uint32_t tag, uint64_t n, uint64_t bytes)
+{
+    char gid[16], sev[16];
+    const char *colon = strchr(key, ':');
+
+    (void)bytes;
+    snprintf(gid, sizeof gid, "%.*s", colon ? (int)(colon - key) : 0, key);
+    snprintf(sev, sizeof sev, "%u", tag);
+    metrics_sample(arg, "linkwatch_alerts_total", (double)n, "gid", gid, "sid", colon ? colon + 1 : key,
+                   "severity", sev, NULL);
+}
+
+static void emit_ctable_app(void *arg, const char *key, uint32_t tag, uint64_t n, uint64_t bytes)
+{
+    FILE **o = arg;
+
+    (void)tag;
+    metrics_sample(o[0], "linkwatch_app_flows_total", (double)n, "protocol", key, NULL);
+    metrics_sample(o[1], "linkwatch_app_bytes_total", (double)bytes, "protocol", key, NULL);
+}
+
+/* Everything /metrics shows. Counters the worker writes are read relaxed. */
+static void collect_metrics(void *arg, FILE *out)
+{
+    struct sensor *s = arg;
+    const struct decode_stats *d = &s->worker.dec.stats;
+    const struct flow_stats *f = flow_table_stats(s->worker.flows);
+    struct output_exporter_stats xs[8];
+    size_t nx = output_exporters(s->out, xs, 8);
+    char *app_bytes = NULL;
+    size_t app_len = 0;
+    FILE *o2;
+
+    metrics_family(out, "linkwatch_build_info", "gauge", "Build of the sensor.");
+    metrics_sample(out, "linkwatch_build_info", 1, "version", PACKAGE_VERSION, "sensor_id", s->cfg.sensor_id, NULL);
+    metrics_family(out, "linkwatch_uptime_seconds", "gauge", "Seconds since start.");
+    metrics_sample(out, "linkwatch_uptime_seconds", (double)(lw_now_mono_usec() - s->start_mono) / 1e6, NULL);
+    metrics_family(out, "linkwatch_packets_total", "counter", "Packets read from the capture.");
+    metrics_sample(out, "linkwatch_packets_total", LD(s->cap.packets), NULL);
+    metrics_family(out, "linkwatch_bytes_total", "counter", "Wire bytes read from the capture.");
+    metrics_sample(out, "linkwatch_bytes_total", LD(s->cap.bytes), NULL);
+    metrics_family(out, "linkwatch_kernel_packets_total", "counter", "Packets the kernel received (live capture).");
+    metrics_sample(out, "linkwatch_kernel_packets_total", LD(s->cap.kernel_packets), NULL);
+    metrics_family(out, "linkwatch_kernel_drops_total", "counter", "Packets the kernel dropped: the sensor did not keep up.");
+    metrics_sample(out, "linkwatch_kernel_drops_total", LD(s->cap.kernel_drops), NULL);
+    metrics_family(out, "linkwatch_interface_drops_total", "counter", "Packets the interface dropped.");
+    metrics_sample(out, "linkwatch_interface_drops_total", LD(s->cap.kernel_ifdrops), NULL);
+
+    metrics_family(out, "linkwatch_decoded_packets_total", "counter", "Packets decoded, by layer.");
+    for (int i = 0; i < DECODE_LAYER_MAX; i++)
+        metrics_sample(out, "linkwatch_decoded_packets_total", LD(d->layer[i]),
+                       "layer", decode_layer_name((enum decode_layer)i), NULL);
+    metrics_family(out, "linkwatch_invalid_packets_total", "counter", "Malformed packets refused.");
+    metrics_sample(out, "linkwatch_invalid_packets_total", LD(d->invalid), NULL);
+    metrics_family(out, "linkwatch_decode_events_total", "counter", "Decoder events (malformed input, anomalies), by reason.");
+    for (int i = 0; i < DE_MAX; i++)
+        if (__atomic_load_n(&d->event[i], __ATOMIC_RELAXED))
+            metrics_sample(out, "linkwatch_decode_events_total", LD(d->event[i]),
+                           "reason", decode_event_name((enum decode_event)i), NULL);
+
+    metrics_family(out, "linkwatch_flows_active", "gauge", "Flows in the flow table.");
+    metrics_sample(out, "linkwatch_flows_active", LD(f->active), NULL);
+    metrics_family(out, "linkwatch_flows_created_total", "counter", "Flows created.");
+    metrics_sample(out, "linkwatch_flows_created_total", LD(f->created), NULL);
+    metrics_family(out, "linkwatch_flows_ended_total", "counter", "Flows ended, by reason.");
+    for (int r = FLOW_END_TIMEOUT; r <= FLOW_END_SHUTDOWN; r++)
+        metrics_sample(out, "linkwatch_flows_ended_total", LD(f->ended[r]),
+                       "reason", flow_end_reason_name((enum flow_end_reason)r), NULL);
+
+    metrics_family(out, "linkwatch_app_flows_total", "counter", "Ended flows by nDPI protocol.");
+    o2 = open_memstream(&app_bytes, &app_len);
+    if (o2) {
+        FILE *pair[2] = { out, o2 };
+
+        metrics_family(o2, "linkwatch_app_bytes_total", "counter", "Bytes of ended flows by nDPI protocol.");
+        ctable_each(s->worker.app_counts, emit_ctable_app, pair);
+        fclose(o2);
+        fwrite(app_bytes, 1, app_len, out);
+        free(app_bytes);
+    }
+    metrics_family(out, "linkwatch_alerts_total", "counter", "Alerts, by rule and severity.");
+    ctable_each(s->worker.alert_counts, emit_ctable_alert, out);
+
+    pthread_mutex_lock(&s->reload.slot.lock);
+    {
+        const struct ruleset *rs = rules_slot_get(&s->reload.slot);
+
+        metrics_family(out, "linkwatch_rules_loaded", "gauge", "Rules in the live rule set.");
+        metrics_sample(out, "linkwatch_rules_loaded", rs ? (double)rs->rep.loaded : 0, NULL);
+        metrics_family(out, "linkwatch_rules_failed", "gauge", "Rules of the live set's files that did not load.");
+        metrics_sample(out, "linkwatch_rules_failed", rs ? (double)rs->rep.failed : 0, NULL);
+        metrics_family(out, "linkwatch_ruleset_version", "gauge", "Version of the live rule set (1 at start, +1 per reload).");
+        metrics_sample(out, "linkwatch_ruleset_version", rs ? (double)rs->version : 0, NULL);
+        metrics_family(out, "linkwatch_rule_reloads_total", "counter", "Rule reloads attempted.");
+        metrics_sample(out, "linkwatch_rule_reloads_total", (double)s->reload.reloads, NULL);
+        metrics_family(out, "linkwatch_rule_reload_failures_total", "counter", "Rule reloads that kept the old set.");
+        metrics_sample(out, "linkwatch_rule_reload_failures_total", (double)s->reload.reload_failures, NULL);
+        metrics_family(out, "linkwatch_rule_reload_last_latency_seconds", "gauge", "Request to new set live, last reload.");
+        metrics_sample(out, "linkwatch_rule_reload_last_latency_seconds", (double)s->reload.last_latency_usec / 1e6, NULL);
+        metrics_family(out, "linkwatch_rule_reload_last_status", "gauge", "Last reload: 0 ok, 1 loaded with errors, 2 kept old, 3 failed.");
+        metrics_sample(out, "linkwatch_rule_reload_last_status", (double)s->reload.last_status, NULL);
+    }
+    pthread_mutex_unlock(&s->reload.slot.lock);
+
+    metrics_family(out, "linkwatch_events_total", "counter", "Events produced, by type.");
+    for (int t = 0; t < EVT_MAX; t++)
+        metrics_sample(out, "linkwatch_events_total", (double)output_count(s->out, (enum event_type)t),
+                       "type", event_type_name((enum event_type)t), NULL);
+    metrics_family(out, "linkwatch_exporter_events_total", "counter",
+                   "Events per exporter: written, failed (sink refused), dropped (queue full).");
+    for (size_t i = 0; i < nx; i++) {
+        metrics_sample(out, "linkwatch_exporter_events_total", (double)xs[i].written, "exporter", xs[i].name, "result", "written", NULL);
+        metrics_sample(out, "linkwatch_exporter_events_total", (double)xs[i].failed, "exporter", xs[i].name, "result", "failed", NULL);
+        metrics_sample(out, "linkwatch_exporter_events_total", (double)xs[i].dropped, "exporter", xs[i].name, "result", "dropped", NULL);
+    }
+    metrics_family(out, "linkwatch_exporter_alerts_spooled_total", "counter", "Alerts put in an exporter's disk spool.");
+    for (size_t i = 0; i < nx; i++)
+        metrics_sample(out, "linkwatch_exporter_alerts_spooled_total", (double)xs[i].spooled, "exporter", xs[i].name, NULL);
+    metrics_family(out, "linkwatch_exporter_spool_pending", "gauge", "Spooled alerts not yet delivered.");
+    for (size_t i = 0; i < nx; i++)
+        metrics_sample(out, "linkwatch_exporter_spool_pending", (double)xs[i].spool_pending, "exporter", xs[i].name, NULL);
+    metrics_family(out, "linkwatch_exporter_alerts_lost_total", "counter", "Alerts lost: the spool was full.");
+    for (size_t i = 0; i < nx; i++)
+        metrics_sample(out, "linkwatch_exporter_alerts_lost_total", (double)xs[i].spool_lost, "exporter", xs[i].name, NULL);
+    metrics_family(out, "linkwatch_exporter_queue_bytes", "gauge", "Bytes waiting in an exporter's queue.");
+    for (size_t i = 0; i < nx; i++)
+        metrics_sample(out, "linkwatch_exporter_queue_bytes", (double)xs[i].queue_bytes, "exporter", xs[i].name, NULL);
+
+    metrics_family(out, "linkwatch_worker_packets_total", "counter", "Packets each worker processed.");
+    metrics_sample(out, "linkwatch_worker_packets_total", LD(d->pkts), "worker", "0", NULL);
+}
+
+/* Loads the rules (rules.files or -S, threshold.config) as rule set version
+ * 1 and starts the control thread that reloads them. A rule that does not
+ * load is logged as file:line: reason and skipped (rules.strict refuses to
+ * start instead). Returns 0, or -1 after printing why. */
+static int start_rules(struct sensor *s, const struct options *o)
 {
     const struct lw_config *cfg = &s->cfg;
-    char err[1024];
-    size_t n;
+    struct control_config cc = { 0 };
+    char err[512];
+    size_t n, nwatch = 0;
     int ok;
     char **paths = rule_paths(cfg, o, &n);
     char *classes = classification_path(cfg, &ok);
-    struct rule_list *rl = NULL;
-    struct threshold_ctx *th = NULL;
-    int rc = -1;
+    char *thr = cfg->rules.threshold_file && cfg->rules.threshold_file[0]
+                ? config_relative(cfg, cfg->rules.threshold_file) : NULL;
+    char **dirs = NULL;
+    enum reload_status st;
 
-    if (!paths || !ok) {
+    if (!paths || !ok || (cfg->rules.threshold_file && cfg->rules.threshold_file[0] && !thr)) {
+        free_paths(paths, n);
+        free(classes);
+        free(thr);
         fprintf(stderr, "linkwatch: error: out of memory loading rules\n");
-        goto out;
+        return -1;
     }
-    rl = ruleset_load_files((const char *const *)paths, n, cfg, classes, &s->rules);
-    if (!rl) {
-        fprintf(stderr, "linkwatch: error: out of memory loading rules\n");
-        goto out;
+    reload_init(&s->reload, cfg, 1, paths, n, classes, thr);
+    s->reload.out = s->out;
+    s->reload_ready = 1;
+    worker_use_rules(&s->worker, &s->reload.slot);
+    st = reload_rules(&s->reload, "startup", 0, NULL);
+    if (st >= RELOAD_KEPT_OLD) {
+        fprintf(stderr, "linkwatch: error: rules could not be loaded (see above)\n");
+        return -1;
     }
-    for (size_t i = 0; i < s->rules.nlines; i++)
-        lw_log(LOG_LVL_WARNING, "rules: %s", s->rules.lines[i]);
-    if (s->rules.nlines < s->rules.errors)
-        lw_log(LOG_LVL_WARNING, "rules: %zu more errors not shown (linkwatch -T lists the reasons)",
-               s->rules.errors - s->rules.nlines);
-    if (s->rules.errors && cfg->rules.strict) {
-        fprintf(stderr, "linkwatch: error: rules.strict: %zu rule error(s), not starting\n",
-                s->rules.errors);
-        rule_list_free(rl);
-        goto out;
-    }
-    th = threshold_new(0);
-    if (!th) {
-        fprintf(stderr, "linkwatch: error: out of memory for thresholds\n");
-        rule_list_free(rl);
-        goto out;
-    }
-    if (cfg->rules.threshold_file && cfg->rules.threshold_file[0]) {
-        char *tp = config_relative(cfg, cfg->rules.threshold_file);
-        struct stat st;
-
-        if (tp && stat(tp, &st) < 0 && errno == ENOENT) {
-            lw_log(LOG_LVL_WARNING, "rules.threshold-file: %s: not found, no thresholds or suppressions", tp);
-        } else if (!tp || threshold_config_load(th, tp, err, sizeof err) < 0) {
-            fprintf(stderr, "linkwatch: error: rules.threshold-file: %s\n", tp ? err : "out of memory");
-            free(tp);
-            rule_list_free(rl);
-            goto out;
-        }
-        free(tp);
-    }
-    if (rl->n == 0) {
-        rule_list_free(rl);
-    } else {
-        s->detect = detect_compile(rl, err, sizeof err);
-        if (!s->detect) {
-            fprintf(stderr, "linkwatch: error: rules: %s\n", err);
-            goto out;
-        }
-    }
-    if (worker_set_detect(&s->worker, s->detect, th, err, sizeof err) < 0) {
+    if (cfg->rules.watch)
+        dirs = watch_dirs(&s->reload, &nwatch);
+    cc.socket_path = cfg->control.socket;
+    cc.watch_dirs = dirs;
+    cc.nwatch_dirs = nwatch;
+    cc.debounce_ms = 300;
+    cc.handler = control_command;
+    cc.arg = s;
+    s->control = control_start(&cc, err, sizeof err);
+    control_running = s->control != NULL;
+    free_paths(dirs, nwatch);
+    if (!s->control) {
         fprintf(stderr, "linkwatch: error: %s\n", err);
-        goto out;
+        return -1;
     }
-    th = NULL;
-    lw_log(LOG_LVL_INFO, "rules: %zu loaded, %zu failed from %zu file(s)", s->rules.loaded,
-           s->rules.failed, s->rules.files);
-    rc = 0;
-out:
-    threshold_free(th);
-    free_paths(paths, n);
-    free(classes);
-    return rc;
+    return 0;
+}
+
+/* Stops reloads: the control thread first, so no set is freed under the
+ * final flush. */
+static void stop_control(struct sensor *s)
+{
+    control_running = 0;
+    s->reload.stopping = 1;
+    control_stop(s->control);
+    s->control = NULL;
 }
 
 static int sensor_run(struct sensor *s, const struct options *o)
@@ -550,10 +899,13 @@ static int sensor_run(struct sensor *s, const struct options *o)
         output_close(s->out);
         return 1;
     }
-    if (load_rules(s, o) < 0) {
+    if (open_geo(s) < 0 || start_rules(s, o) < 0) {
+        stop_control(s);
         worker_destroy(&s->worker);
+        if (s->reload_ready)
+            reload_destroy(&s->reload);
+        geo_close(s->geo);
         output_close(s->out);
-        rule_load_report_free(&s->rules);
         return 1;
     }
     /* ---- Redis (issue 6): the flusher takes the worker's tallies. */
@@ -563,6 +915,11 @@ static int sensor_run(struct sensor *s, const struct options *o)
         s->redis = NULL;
     }
     /* ---- end Redis */
+    if (s->cfg.metrics.enabled) {
+        s->metrics = metrics_start(s->cfg.metrics.listen, collect_metrics, s, err, sizeof err);
+        if (!s->metrics)
+            log_warning("%s; no /metrics", err);   /* capture does not depend on it */
+    }
     jbuf_init(&s->jb);
     install_signals();
     s->start_mono = t0 = lw_now_mono_usec();
@@ -570,6 +927,9 @@ static int sensor_run(struct sensor *s, const struct options *o)
     if ((o->iface ? run_live(s, o) : run_files(s, o)) < 0)
         s->errors++;
 
+    stop_control(s);
+    metrics_stop(s->metrics);
+    s->metrics = NULL;
     worker_flush(&s->worker, FLOW_END_SHUTDOWN);
     emit_stats(s, s->live ? lw_now_real_usec() : s->last_ts);
     output_flush(s->out);
@@ -583,9 +943,10 @@ static int sensor_run(struct sensor *s, const struct options *o)
     print_summary(s, logdir, secs);
 
     worker_destroy(&s->worker);
-    detect_engine_free(s->detect);
-    s->detect = NULL;
-    rule_load_report_free(&s->rules);
+    reload_destroy(&s->reload);
+    s->reload_ready = 0;
+    geo_close(s->geo);
+    s->geo = NULL;
     jbuf_free(&s->jb);
     output_close(s->out);
     s->out = NULL;
@@ -622,6 +983,8 @@ int main(int argc, char **argv)
         printf("linkwatch: configuration %s is valid\n",
                o.config_path ? o.config_path : "(built-in defaults)");
         rc = check_rules(&s.cfg, &o) == 0 ? 0 : 1;
+        if (check_geo(&s.cfg) < 0)
+            rc = 1;
         goto out_cfg;
     }
     rc = sensor_run(&s, &o);

@@ -1,8 +1,11 @@
 /* output.h - fans finished events out to the enabled exporters.
  *
- * One output per sensor, shared by the workers: output_event() takes a lock
- * only for the copy into the exporters' buffers. Events are filtered per
- * exporter by type.
+ * One output per sensor, shared by the workers: output_event() only copies
+ * the line into each interested exporter's bounded queue (a short lock per
+ * exporter); each exporter writes from a thread of its own, so a slow sink
+ * never stalls capture. A full queue drops events other than alerts
+ * (counted); alerts go to the exporter's disk spool (outputs.spool-dir) and
+ * are delivered in order later, also after a restart.
  */
 #ifndef LW_OUTPUT_H
 #define LW_OUTPUT_H
@@ -31,5 +34,17 @@ struct exporter *output_find(const struct output *o, const char *name);
 /* Events handed in, by type, and write failures over all exporters. */
 uint64_t output_count(const struct output *o, enum event_type t);
 uint64_t output_failures(const struct output *o);
+
+/* Per-exporter counters (metrics). */
+struct output_exporter_stats {
+    const char *name;
+    uint64_t written, failed;
+    uint64_t dropped;          /* queue full (not alerts) */
+    uint64_t spooled;          /* alerts put in the disk spool */
+    uint64_t spool_pending;    /* of those, not yet delivered */
+    uint64_t spool_lost;       /* alerts the full spool could not take */
+    uint64_t queue_bytes;      /* in the queue now */
+};
+size_t output_exporters(const struct output *o, struct output_exporter_stats *v, size_t max);
 
 #endif

@@ -1289,6 +1289,9 @@ int rule_parse(const char *text, const struct rule_parse_env *env,
         return -1;
     }
     strcpy(buf, text);
+    r->text_hash = 1469598103934665603ull;
+    for (const unsigned char *t = (const unsigned char *)text; *t; t++)
+        r->text_hash = (r->text_hash ^ *t) * 1099511628211ull;
     memset(&pc, 0, sizeof pc);
     pc.r = r;
     pc.env = env;

@@ -243,6 +243,7 @@ struct rule {
     uint8_t  ndpi_proto_neg;
     struct rule_geoip *geoip;      /* NULL none */
 
+    uint64_t text_hash;            /* FNV-1a of the rule text: a reload tells changed rules by it */
     const char *file;              /* where it was loaded from; NULL for rule_parse() */
     uint32_t    line;              /* first line of the rule */
 };

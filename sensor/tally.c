@@ -191,10 +191,10 @@ void tally_key_host(struct tally_key *k, enum tally_kind kind, const struct lw_a
 }
 
 void tally_key_pair(struct tally_key *k, const char *src_cc, const char *dst_cc,
-                    enum tally_geo_dir dir)
+                    enum geo_scope scope)
 {
     key_init(k, TALLY_COUNTRY_PAIR);
-    k->aux = dir < TALLY_GEO_DIR_MAX ? (uint8_t)dir : TALLY_GEO_UNKNOWN;
+    k->aux = (unsigned)scope < GEO_SCOPE_MAX ? (uint8_t)scope : GEO_SCOPE_NONE;
     key_str(k->cc[0], sizeof k->cc[0], src_cc && *src_cc ? src_cc : "--");
     key_str(k->cc[1], sizeof k->cc[1], dst_cc && *dst_cc ? dst_cc : "--");
 }
@@ -209,16 +209,6 @@ void tally_key_alert(struct tally_key *k, uint32_t sid, uint32_t severity)
 void tally_key_health(struct tally_key *k)
 {
     key_init(k, TALLY_HEALTH);
-}
-
-const char *tally_geo_dir_name(enum tally_geo_dir d)
-{
-    static const char *const names[TALLY_GEO_DIR_MAX] = {
-        [TALLY_GEO_UNKNOWN] = "unknown", [TALLY_GEO_INTERNAL] = "internal",
-        [TALLY_GEO_DOMESTIC] = "domestic", [TALLY_GEO_OUTBOUND] = "outbound",
-        [TALLY_GEO_INBOUND] = "inbound", [TALLY_GEO_TRANSIT] = "transit",
-    };
-    return d < TALLY_GEO_DIR_MAX ? names[d] : "unknown";
 }
 
 /* The bytes of k that can differ: only application names use str. */
@@ -363,11 +353,11 @@ int tally_add_alert(struct tally *t, uint64_t ts_usec, uint32_t sid, uint32_t se
 }
 
 int tally_add_country(struct tally *t, uint64_t ts_usec, const char *src_cc, const char *dst_cc,
-                      enum tally_geo_dir dir, uint64_t pkts, uint64_t bytes, uint64_t flows)
+                      enum geo_scope scope, uint64_t pkts, uint64_t bytes, uint64_t flows)
 {
     struct tally_key k;
 
-    tally_key_pair(&k, src_cc, dst_cc, dir);
+    tally_key_pair(&k, src_cc, dst_cc, scope);
     return tally_add(t, &k, ts_usec, pkts, bytes, flows);
 }
 
@@ -448,14 +438,14 @@ void tally_flow_app(struct tally *t, struct flow *f, uint64_t ts_usec, const cha
 }
 
 void tally_flow_country(struct tally *t, struct flow *f, uint64_t ts_usec, const char *src_cc,
-                        const char *dst_cc, enum tally_geo_dir dir, uint64_t bytes)
+                        const char *dst_cc, enum geo_scope scope, uint64_t bytes)
 {
     struct tally_key k;
     struct tally_sums *s;
 
     flow_cache_check(t, f, ts_usec);
     if (!f->tally.ix[TALLY_FC_COUNTRY])
-        tally_key_pair(&k, src_cc, dst_cc, dir);
+        tally_key_pair(&k, src_cc, dst_cc, scope);
     s = flow_slot(t, f, TALLY_FC_COUNTRY, &k);
     s->pkts++;
     s->bytes += bytes;

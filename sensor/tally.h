@@ -50,23 +50,11 @@ enum tally_kind {
     TALLY_SRC_HOST,         /* the flow's initiator: aux family 4/6, num[0..1] the 16 address bytes */
     TALLY_DST_HOST,         /* the flow's responder, as TALLY_SRC_HOST */
     TALLY_COUNTRY_PAIR,     /* cc[0], cc[1]: initiator's and responder's country;
-                             * aux: enum tally_geo_dir */
+                             * aux: the flow's enum geo_scope (geo-t.h) */
     TALLY_ALERT,            /* num[0]: signature id, num[1]: severity; events: alerts */
     TALLY_HEALTH,           /* one key a minute: every captured packet and byte,
                              * flows ended; events: packets dropped */
     TALLY_KIND_MAX
-};
-
-/* Where a flow runs, as the geo stage classifies it against home-net and
- * home-country (see tally_add_country()). */
-enum tally_geo_dir {
-    TALLY_GEO_UNKNOWN = 0,  /* an address could not be located */
-    TALLY_GEO_INTERNAL,     /* both ends in home-net */
-    TALLY_GEO_DOMESTIC,     /* both ends in home-country, not both in home-net */
-    TALLY_GEO_OUTBOUND,     /* initiator at home (home-net or home-country), responder abroad */
-    TALLY_GEO_INBOUND,      /* initiator abroad, responder at home */
-    TALLY_GEO_TRANSIT,      /* neither end at home */
-    TALLY_GEO_DIR_MAX
 };
 
 /* tally_key.flags */
@@ -112,11 +100,9 @@ void tally_key_l4(struct tally_key *k, uint8_t ipproto, uint16_t port);
 void tally_key_host(struct tally_key *k, enum tally_kind kind, const struct lw_addr *a);
 /* NULL or "" country codes count as "--" (not located). */
 void tally_key_pair(struct tally_key *k, const char *src_cc, const char *dst_cc,
-                    enum tally_geo_dir dir);
+                    enum geo_scope scope);
 void tally_key_alert(struct tally_key *k, uint32_t sid, uint32_t severity);
 void tally_key_health(struct tally_key *k);
-/* "internal", "domestic", "outbound", "inbound", "transit" or "unknown". */
-const char *tally_geo_dir_name(enum tally_geo_dir d);
 /* The bucket (capture minute) of a time in microseconds. */
 static inline uint32_t tally_bucket(uint64_t ts_usec)
 {
@@ -138,12 +124,14 @@ int tally_add_app(struct tally *t, uint64_t ts_usec, const char *app, uint64_t p
 /* One alert of signature sid with that severity (the rule's priority). */
 int tally_add_alert(struct tally *t, uint64_t ts_usec, uint32_t sid, uint32_t severity);
 
-/* Country-pair tally, for the geo stage.
+/* Country-pair tally, fed from the geo stage's result on the flow
+ * (f->geo, sensor/geo-t.h):
  *   src_cc, dst_cc  ISO 3166-1 alpha-2 codes, upper case, of the flow's
- *                   initiator and responder (the flow key's src and dst, as
- *                   geo.src_country / geo.dest_country in EVE); NULL or ""
+ *                   initiator and responder (f->geo.src.cc, f->geo.dst.cc;
+ *                   EVE geo.src.country / geo.dest.country); NULL or ""
  *                   when not located, counted as "--".
- *   dir             the flow's direction (enum tally_geo_dir).
+ *   scope           the flow's enum geo_scope (f->geo.scope; EVE
+ *                   geo.scope), not GEO_SCOPE_NONE.
  *   pkts, bytes     per packet: 1 and the packet's wire length, both
  *                   directions of the flow; flows: 1 once, when it ends, with
  *                   ts_usec = the flow's last packet time (as the other
@@ -151,7 +139,7 @@ int tally_add_alert(struct tally *t, uint64_t ts_usec, uint32_t sid, uint32_t se
  * Prefer tally_flow_country() per packet: it costs one compare after the
  * first packet of the flow in each interval. */
 int tally_add_country(struct tally *t, uint64_t ts_usec, const char *src_cc, const char *dst_cc,
-                      enum tally_geo_dir dir, uint64_t pkts, uint64_t bytes, uint64_t flows);
+                      enum geo_scope scope, uint64_t pkts, uint64_t bytes, uint64_t flows);
 
 /* Per packet of flow f (p->flow == f): its wire length and one packet to
  * the L4 service and both hosts of the flow, and to app when it is not
@@ -164,7 +152,7 @@ void tally_flow_app(struct tally *t, struct flow *f, uint64_t ts_usec, const cha
                     uint64_t pkts, uint64_t bytes);
 /* tally_add_country() for one packet of f, cached on f->tally. */
 void tally_flow_country(struct tally *t, struct flow *f, uint64_t ts_usec, const char *src_cc,
-                        const char *dst_cc, enum tally_geo_dir dir, uint64_t bytes);
+                        const char *dst_cc, enum geo_scope scope, uint64_t bytes);
 /* When f ends: one flow to its app (NULL: "Unknown"), L4 service, hosts and
  * the health key, in the minute of its last packet. */
 void tally_flow_end(struct tally *t, const struct flow *f, const char *app);

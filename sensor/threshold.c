@@ -37,6 +37,7 @@ struct th_entry {
     uint32_t count;                /* matches in this window (see check_entry) */
     uint32_t seconds;              /* window length the key last ran under */
     uint32_t prev, next;           /* age list by window start; free list uses next */
+    uint32_t rev;                  /* of the rule that last counted here */
     uint8_t  track;
     uint8_t  pad[3];
     struct lw_addr a, b;
@@ -407,6 +408,7 @@ int threshold_check(struct threshold_ctx *t, const struct rule *r,
         return 1;
     track_addrs(thr->track, p, &a, &b);
     e = entry_get(t, r->gid, r->sid, thr->track, &a, &b, ts_usec, &fresh);
+    e->rev = r->rev;
     if (check_entry(t, e, fresh, thr, ts_usec))
         return 1;
     t->st.thresholded++;
@@ -414,16 +416,18 @@ int threshold_check(struct threshold_ctx *t, const struct rule *r,
 }
 
 void threshold_carry_over(struct threshold_ctx *dst, const struct threshold_ctx *src,
-                          int (*keep)(void *arg, uint32_t gid, uint32_t sid), void *arg)
+                          int (*keep)(void *arg, uint32_t gid, uint32_t sid, uint32_t rev),
+                          void *arg)
 {
     for (uint32_t i = src->head; i != NIL; i = src->pool[i].next) {
         const struct th_entry *s = &src->pool[i];
         struct th_entry *d;
         int fresh;
 
-        if (!keep(arg, s->gid, s->sid))
+        if (!keep(arg, s->gid, s->sid, s->rev))
             continue;
         d = entry_get(dst, s->gid, s->sid, s->track, &s->a, &s->b, s->start, &fresh);
+        d->rev = s->rev;
         d->start = s->start;
         d->count = s->count;
         d->seconds = s->seconds;

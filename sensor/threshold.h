@@ -71,12 +71,14 @@ int threshold_config_load(struct threshold_ctx *t, const char *path, char *err, 
 int threshold_check(struct threshold_ctx *t, const struct rule *r,
                     const struct packet *p, uint64_t ts_usec);
 
-/* Copies into dst the tracked keys of src that keep() accepts (a hot
- * reload keeps the counters of rules whose sid and rev did not change).
+/* Copies into dst the tracked keys of src that keep() accepts, given the
+ * gid, sid and the rev of the rule that counted them (a hot reload keeps
+ * the counters of rules whose sid and rev did not change).
  * Keys are copied oldest window first, so if dst fills up it keeps the
  * newest ones. dst's threshold.config is its own; src is unchanged. */
 void threshold_carry_over(struct threshold_ctx *dst, const struct threshold_ctx *src,
-                          int (*keep)(void *arg, uint32_t gid, uint32_t sid), void *arg);
+                          int (*keep)(void *arg, uint32_t gid, uint32_t sid, uint32_t rev),
+                          void *arg);
 
 void threshold_stats(const struct threshold_ctx *t, struct threshold_stats *out);
 

@@ -38,6 +38,12 @@ static inline uint64_t lw_mix64(uint64_t x)
 uint64_t lw_now_mono_usec(void);
 /* Real time in microseconds since the epoch. */
 uint64_t lw_now_real_usec(void);
+/* Sends all n bytes on a socket (no SIGPIPE), retrying short sends and
+ * EINTR. Returns 0, or -1 when the peer is gone or the send failed. */
+int lw_send_all(int fd, const void *p, size_t n);
+
+/* This process's resident set size in bytes (0 when unknown). */
+int64_t lw_rss_bytes(void);
 
 static inline uint16_t lw_get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 static inline uint32_t lw_get24(const uint8_t *p) { return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2]; }

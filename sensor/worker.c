@@ -5,6 +5,8 @@
 #include "worker.h"
 #include "detect.h"
 #include "eve.h"
+#include "ruleset.h"
+#include "geo.h"
 #include "threshold.h"
 #include "log.h"
 
@@ -15,42 +17,61 @@
  * the traffic it saw. A flow's application name is final only once DPI is
  * done: its packets before that are added in one go, under the final name,
  * by the packet that completes detection, or at flow end. was_done: DPI was
- * done before this packet. */
+ * done before this packet. The geo summary's top applications get the bytes
+ * of their own interval only (geo_flow_app()); country pairs count once the
+ * geo stage has classified the flow. */
 static void worker_tally_packet(struct worker *w, struct flow *f,
                                 const struct packet *p, int was_done)
 {
     const struct dpi_result *r = dpi_flow_result(f);
 
+    if (r && w->geo)
+        geo_flow_app(w->geo, f, r->protocol);
     if (!w->tally_on)
         return;
     if (r && !was_done)
         tally_flow_app(w->tally, f, p->ts, r->protocol, f->pkts[0] + f->pkts[1] - 1,
                        f->bytes[0] + f->bytes[1] - p->wirelen);
     tally_flow_packet(w->tally, f, p, r ? r->protocol : NULL);
+    if (f->geo.scope != GEO_SCOPE_NONE)
+        tally_flow_country(w->tally, f, p->ts, f->geo.src.cc, f->geo.dst.cc,
+                           (enum geo_scope)f->geo.scope, p->wirelen);
 }
 
 /* At flow end (DPI ended): the flow, and its packets unless already added. */
-static void worker_tally_end(struct worker *w, const struct flow *f, int was_done)
+static void worker_tally_end(struct worker *w, struct flow *f, int was_done)
 {
     const struct dpi_result *r = dpi_flow_result(f);
+    const char *app = r ? r->protocol : "Unknown";
 
+    if (w->geo)
+        geo_flow_app(w->geo, f, app);
     if (!w->tally_on)
         return;
     if (!was_done)
-        tally_add_app(w->tally, f->last_ts, r ? r->protocol : NULL, f->pkts[0] + f->pkts[1],
+        tally_add_app(w->tally, f->last_ts, app, f->pkts[0] + f->pkts[1],
                       f->bytes[0] + f->bytes[1], 0);
-    tally_flow_end(w->tally, f, r ? r->protocol : NULL);
+    tally_flow_end(w->tally, f, app);
+    if (f->geo.scope != GEO_SCOPE_NONE)
+        tally_add_country(w->tally, f->last_ts, f->geo.src.cc, f->geo.dst.cc,
+                          (enum geo_scope)f->geo.scope, 0, 0, 1);
 }
 
 static void worker_alert(void *arg, const struct rule *r, const struct packet *p, struct flow *f)
 {
     struct worker *w = arg;
 
+    char key[CTABLE_KEY_MAX];
+
     if (f)
         f->flags |= FLOW_F_ALERTED;
-    w->alerts++;
+    __atomic_store_n(&w->alerts, w->alerts + 1, __ATOMIC_RELAXED);
     if (w->tally_on)
         tally_add_alert(w->tally, p->ts, r->sid, r->priority);
+    snprintf(key, sizeof key, "%u:%u", r->gid, r->sid);
+    ctable_add(w->alert_counts, key, r->priority, 1, 0);
+    if (f && w->geo)
+        geo_flow_alert(w->geo, f, w->now);
     if (!output_wants(w->out, EVT_ALERT))
         return;
     jbuf_reset(&w->jb);
@@ -65,6 +86,11 @@ static void worker_flow_end(struct flow *f, void *arg)
     int was_done = dpi_flow_result(f) != NULL;
 
     dpi_flow_end(w->dpi, f);
+    {
+        const struct dpi_result *r = dpi_flow_result(f);
+
+        ctable_add(w->app_counts, r ? r->protocol : "Unknown", 0, 1, f->bytes[0] + f->bytes[1]);
+    }
     /* Flow-level rules whose metadata became final only now. */
     if (w->detect)
         detect_flow_end(w->detect, w->dt, w->th, f, worker_alert, w);
@@ -127,13 +153,18 @@ int worker_init(struct worker *w, unsigned id, const struct lw_config *cfg,
     }
     w->tally_on = cfg->redis.enabled;
     w->tally = tally_new(w->tally_on ? cfg->redis.max_keys : 64);
-    if (!w->tally) {
+    w->alert_counts = ctable_new(65536);
+    w->app_counts = ctable_new(4096);
+    if (!w->tally || !w->alert_counts || !w->app_counts) {
         snprintf(err, errlen, "worker %u: no memory for the tally tables (redis.max-keys %u)", id,
                  cfg->redis.max_keys);
         goto fail_dpi;
     }
     return 0;
 fail_dpi:
+    tally_free(w->tally);
+    ctable_free(w->alert_counts);
+    ctable_free(w->app_counts);
     dpi_engine_free(w->dpi);
     w->dpi = NULL;
 fail_flows:
@@ -144,6 +175,24 @@ fail_dec:
 fail:
     jbuf_free(&w->jb);
     return -1;
+}
+
+int worker_set_geo(struct worker *w, struct geo *g, char *err, size_t errlen)
+{
+    struct geo_thread *t = NULL;
+
+    if (g) {
+        t = geo_thread_new(g, w->id);
+        if (!t) {
+            snprintf(err, errlen, "worker %u: no memory for the geolocation cache and summary", w->id);
+            return -1;
+        }
+        geo_thread_quiescent(t);
+        detect_set_geo_lookup(geo_detect_country);
+    }
+    geo_thread_free(w->geo);
+    w->geo = t;
+    return 0;
 }
 
 int worker_set_detect(struct worker *w, const struct detect_engine *e, struct threshold_ctx *th,
@@ -166,9 +215,80 @@ int worker_set_detect(struct worker *w, const struct detect_engine *e, struct th
     return 0;
 }
 
+void worker_use_rules(struct worker *w, struct rules_slot *slot)
+{
+    w->rules = slot;
+}
+
+/* Threshold counters survive a reload when the rule is the same gid:sid and
+ * rev. The rev is the one kept with the counter, so the set that counted
+ * may already be gone. */
+static int carry_keep(void *arg, uint32_t gid, uint32_t sid, uint32_t rev)
+{
+    return ruleset_rev(arg, gid, sid) == (int64_t)rev;
+}
+
+/* Moves to the published set: its engine, and this worker's scratch and
+ * threshold context from it. Nothing of the previous set is read: it may be
+ * freed already when the worker was offline (blocked in a read). */
+static void worker_switch_rules(struct worker *w, struct ruleset *rs)
+{
+    struct detect_thread *dt = NULL;
+    struct threshold_ctx *th = NULL;
+
+    if (rs && w->id < rs->nworkers) {
+        dt = rs->dt[w->id];
+        th = rs->th[w->id];
+        rs->dt[w->id] = NULL;
+        rs->th[w->id] = NULL;
+    }
+    if (th && w->th)
+        threshold_carry_over(th, w->th, carry_keep, rs);
+    detect_thread_free(w->dt);
+    threshold_free(w->th);
+    w->dt = dt;
+    w->th = th;
+    w->detect = rs && dt ? rs->engine : NULL;
+    w->rs_version = rs ? rs->version : 0;
+    w->rule_switches++;
+}
+
+/* Back from offline (or between packets): announce the epoch first, so a
+ * reload that publishes after we look cannot free what we then use. */
+static inline void worker_rules_enter(struct worker *w)
+{
+    struct ruleset *rs;
+
+    rules_slot_quiescent(w->rules, w->id);
+    rs = rules_slot_get(w->rules);
+    if ((rs ? rs->version : 0) != w->rs_version)
+        worker_switch_rules(w, rs);
+}
+
+void worker_offline(struct worker *w)
+{
+    if (w->rules)
+        rules_slot_offline(w->rules, w->id);
+}
+
+void worker_idle(struct worker *w)
+{
+    /* Redis: hand the tally table over on a quiet link too. */
+    if (tally_swap_wanted(w->tally))
+        tally_swap(w->tally, w->now);
+    if (!w->rules)
+        return;
+    worker_rules_enter(w);
+    rules_slot_quiescent(w->rules, w->id);
+}
+
 void worker_destroy(struct worker *w)
 {
     /* Ended flows free their DPI state; flush before destroying anything. */
+    if (w->rules && w->flows)
+        worker_rules_enter(w);
+    if (w->geo)
+        geo_thread_quiescent(w->geo);
     flow_table_flush(w->flows, FLOW_END_SHUTDOWN);
     flow_table_free(w->flows);
     w->flows = NULL;
@@ -179,6 +299,11 @@ void worker_destroy(struct worker *w)
     w->th = NULL;
     tally_free(w->tally);
     w->tally = NULL;
+    ctable_free(w->alert_counts);
+    ctable_free(w->app_counts);
+    w->alert_counts = w->app_counts = NULL;
+    geo_thread_free(w->geo);
+    w->geo = NULL;
     dpi_engine_free(w->dpi);
     w->dpi = NULL;
     decoder_destroy(&w->dec);
@@ -190,6 +315,24 @@ void worker_set_datalink(struct worker *w, int dlt)
     w->dec.datalink = dlt;
 }
 
+/* Writes a finished summary interval, one geo_summary event per row, and
+ * starts the next. Other consumers of the interval (the Redis country-pair
+ * tallies) read s here, before geo_summary_open() forgets it. */
+static void worker_geo_summary(struct worker *w, uint64_t end)
+{
+    const struct geo_summary *s = geo_summary_close(w->geo, end);
+
+    if (s && output_wants(w->out, EVT_GEO_SUMMARY)) {
+        for (uint32_t i = 0; i < s->nrows; i++) {
+            jbuf_reset(&w->jb);
+            eve_geo_summary_event(&w->jb, w->cfg->sensor_id, s, &s->rows[s->order[i]]);
+            if (jbuf_ok(&w->jb))
+                output_event(w->out, EVT_GEO_SUMMARY, w->jb.buf, w->jb.len);
+        }
+    }
+    geo_summary_open(w->geo);
+}
+
 static void worker_tick(struct worker *w)
 {
     if (w->now < w->next_expire)
@@ -199,8 +342,23 @@ static void worker_tick(struct worker *w)
     w->next_expire = w->now + EXPIRE_STEP_USEC;
 }
 
+static void worker_run(struct worker *w, const uint8_t *data, uint32_t caplen,
+                       uint32_t wirelen, uint64_t ts_usec);
+
 void worker_packet(struct worker *w, const uint8_t *data, uint32_t caplen,
                    uint32_t wirelen, uint64_t ts_usec)
+{
+    if (!w->rules) {
+        worker_run(w, data, caplen, wirelen, ts_usec);
+        return;
+    }
+    worker_rules_enter(w);
+    worker_run(w, data, caplen, wirelen, ts_usec);
+    rules_slot_quiescent(w->rules, w->id);
+}
+
+static void worker_run(struct worker *w, const uint8_t *data, uint32_t caplen,
+                       uint32_t wirelen, uint64_t ts_usec)
 {
     struct packet *p = &w->pkt;
     struct flow *f;
@@ -208,6 +366,11 @@ void worker_packet(struct worker *w, const uint8_t *data, uint32_t caplen,
 
     if (ts_usec > w->now)
         w->now = ts_usec;
+    if (w->geo) {
+        geo_thread_quiescent(w->geo);
+        if (geo_summary_due(w->geo, w->now))
+            worker_geo_summary(w, w->now);
+    }
     worker_tick(w);
     if (tally_swap_wanted(w->tally))
         tally_swap(w->tally, w->now);
@@ -222,6 +385,8 @@ void worker_packet(struct worker *w, const uint8_t *data, uint32_t caplen,
         f->icmp_type = p->icmp_type;
         f->icmp_code = p->icmp_code;
     }
+    if (w->geo)
+        geo_flow_packet(w->geo, f, p, w->now);
     was_done = dpi_flow_result(f) != NULL;
     dpi_process(w->dpi, f, p);
     worker_tally_packet(w, f, p, was_done);
@@ -229,13 +394,15 @@ void worker_packet(struct worker *w, const uint8_t *data, uint32_t caplen,
         detect_packet(w->detect, w->dt, w->th, p, f, worker_alert, w);
 }
 
-void worker_idle(struct worker *w)
-{
-    if (tally_swap_wanted(w->tally))
-        tally_swap(w->tally, w->now);
-}
-
 void worker_flush(struct worker *w, enum flow_end_reason why)
 {
+    /* Ending flows runs flow-level rules: with the current set, not with
+     * one freed while this worker was offline. */
+    if (w->rules)
+        worker_rules_enter(w);
+    if (w->geo)
+        geo_thread_quiescent(w->geo);
     flow_table_flush(w->flows, why);
+    if (w->geo)
+        worker_geo_summary(w, w->now);
 }

@@ -13,10 +13,15 @@
 #include "json.h"
 #include "output.h"
 #include "tally.h"
+#include "ctable.h"
 
 struct detect_engine;
 struct detect_thread;
 struct threshold_ctx;
+struct rules_slot;
+struct ruleset;
+struct geo;
+struct geo_thread;
 
 struct worker {
     unsigned id;
@@ -31,7 +36,13 @@ struct worker {
     const struct detect_engine *detect;  /* NULL: no rules */
     struct detect_thread *dt;  /* this worker's scratch for detect */
     struct threshold_ctx *th;  /* this worker's thresholds (owned), NULL: none */
+    struct geo_thread *geo;    /* this worker's geolocation context (owned), NULL: no geo stage */
     uint64_t alerts;           /* alert events produced */
+    struct ctable *alert_counts;   /* "gid:sid" -> alerts, tag = severity (metrics) */
+    struct ctable *app_counts;     /* nDPI protocol -> ended flows, bytes (metrics) */
+    struct rules_slot *rules;  /* where reloads publish rule sets; NULL: worker_set_detect() only */
+    uint64_t rs_version;       /* version of the set this worker matches with, 0: none */
+    uint64_t rule_switches;    /* rule sets switched to */
     uint64_t now;              /* latest capture time seen (usec), never goes back */
     uint64_t next_expire;      /* capture time of the next timeout scan */
     struct packet pkt;         /* reused for every packet: no per-packet allocation */
@@ -50,6 +61,29 @@ void worker_destroy(struct worker *w);
 int worker_set_detect(struct worker *w, const struct detect_engine *e, struct threshold_ctx *th,
                       char *err, size_t errlen);
 
+/* Makes the worker follow the rule sets published in slot: before each
+ * packet it switches to the current one (taking that set's scratch and
+ * threshold context for this worker, carrying over the counters of rules
+ * whose sid and rev did not change), and after each packet it reports a
+ * quiescent point. */
+void worker_use_rules(struct worker *w, struct rules_slot *slot);
+
+/* Before a read that may block (a live capture, a pipe): the worker holds
+ * no rule set until its next packet, so reloads need not wait for it. */
+void worker_offline(struct worker *w);
+
+/* Between packets with nothing to do (live read timed out, next file):
+ * hands the tally table to the Redis writer if it asked for it, picks up a
+ * new rule set and reports a quiescent point. */
+void worker_idle(struct worker *w);
+/* Gives the worker the geo stage of the sensor's struct geo (shared; NULL
+ * for none): flows are then geolocated, events carry geo{}, geoip rules
+ * use the flows' countries, and a geo_summary event is written per scope
+ * and country pair every geoip.summary-interval of capture time and by
+ * worker_flush(). Returns 0, or -1 with err filled when out of memory (the
+ * worker keeps its old state). */
+int worker_set_geo(struct worker *w, struct geo *g, char *err, size_t errlen);
+
 /* Switches the link type (a new capture file); flows carry over. */
 void worker_set_datalink(struct worker *w, int dlt);
 
@@ -57,11 +91,8 @@ void worker_set_datalink(struct worker *w, int dlt);
 void worker_packet(struct worker *w, const uint8_t *data, uint32_t caplen,
                    uint32_t wirelen, uint64_t ts_usec);
 
-/* Between packets on a quiet live link: hands the tally table over if the
- * flusher asked for it, so counts do not wait for the next packet. */
-void worker_idle(struct worker *w);
-
-/* Ends every flow still open with the given reason (shutdown at exit). */
+/* Ends every flow still open with the given reason (shutdown at exit), then
+ * writes the open geo summary interval. */
 void worker_flush(struct worker *w, enum flow_end_reason why);
 
 #endif

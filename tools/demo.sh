@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # demo.sh: the README's first command. Installs the Debian packages, builds
-# linkwatch, generates the bundled demo capture (tests/gen/gen_demo.py, a
+# linkwatch, installs a free country database (tools/fetch-geoip.sh, into
+# data/geoip), generates the bundled demo capture (tests/gen/gen_demo.py, a
 # deterministic synthetic data-centre link), runs the sensor on it with the
-# shipped config and rules, and prints what it found.
+# shipped config and rules, and prints what it found, cross-border traffic
+# by country included. Without the database (no npm, no registry) the demo
+# still runs: geolocation is then off and traffic is internal or external.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -14,8 +17,15 @@ rm -f "$out/eve.json"
 # Debian's python3 carries python3-scapy; prefer it over any other python3 on PATH.
 py=/usr/bin/python3; [ -x "$py" ] || py=python3
 "$py" tests/gen/gen_demo.py "$out/demo.pcap"
-echo "== linkwatch -r $out/demo.pcap -l $out"
-build/linkwatch -c linkwatch.yaml -r "$out/demo.pcap" -l "$out"
+geo=()
+if db=$(tools/fetch-geoip.sh "${LW_GEOIP_DIR:-$top/data/geoip}"); then
+    geo=(--set "geoip.databases=[$db]")
+    echo "geolocation: $db (ip-location-db country data by the NRO, CC BY 4.0: $(dirname "$db")/ATTRIBUTION)"
+else
+    echo "geolocation: no country database could be installed; running without (scopes internal/external)"
+fi
+echo "== linkwatch -r $out/demo.pcap -l $out ${geo[*]}"
+build/linkwatch -c linkwatch.yaml -r "$out/demo.pcap" -l "$out" "${geo[@]}"
 echo
 echo "== flows by application, as nDPI identified them (from $out/eve.json)"
 jq -r 'select(.event_type=="flow") | "\(.proto)\t\(.ndpi.protocol // "Unknown")"' "$out/eve.json" |
@@ -47,3 +57,16 @@ jq -r 'select(.event_type=="flow")
     sort -rn | head -n 10 |
     awk -F'\t' 'BEGIN { printf "%10s  %-5s %-28s %-28s %6s  %-14s %s\n", "bytes", "proto", "source", "destination", "pkts", "application", "encap" }
                 { printf "%10s  %-5s %-28s %-28s %6s  %-14s %s %s\n", $1, $2, $3, $4, $5, $6, $7, $8 }'
+echo
+echo "== traffic by scope and country (geo_summary events; home country $(sed -n 's/^home-country: *//p' linkwatch.yaml))"
+jq -rs '[.[] | select(.event_type=="geo_summary") | .geo_summary]
+        | group_by([.scope, (.country // "-")])
+        | map({scope: .[0].scope, country: (.[0].country // "-"), bytes: (map(.bytes) | add),
+               packets: (map(.packets) | add), flows: (map(.flows) | add), alerts: (map(.alerts) | add),
+               hosts: (map(.internal_hosts) | max),
+               endpoint: ([.[].top_endpoints[]] | max_by(.bytes) // {} | .ip // "-"),
+               app: ([.[].top_apps[]] | max_by(.bytes) // {} | .app // "-")})
+        | sort_by(.scope != "cross-border-outbound", .scope != "cross-border-inbound", -.bytes)[]
+        | [.scope, .country, .bytes, .packets, .flows, .alerts, .hosts, .endpoint, .app] | @tsv' "$out/eve.json" |
+    awk -F'\t' 'BEGIN { printf "%-22s %-7s %10s %7s %5s %6s %5s  %-26s %s\n", "scope", "country", "bytes", "packets", "flows", "alerts", "hosts", "top remote endpoint", "top application" }
+                { printf "%-22s %-7s %10s %7s %5s %6s %5s  %-26s %s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9 }'

@@ -21,6 +21,9 @@
  *                                classification=FILE  their classification.config
  *                                maxrules=N     keep N of the loaded rules, spread
  *                                               evenly over the load order
+ *                                geo=DB[,DB]    the geo stage with these MMDB files
+ *                                               ("geo=" alone: the stage without
+ *                                               databases); without it, no geo stage
  *                              With rules, prints the rule count, compile time,
  *                              Hyperscan bytes and the RSS the engine added.
  *                              With redis.enabled=yes (and redis.port=...,
@@ -29,6 +32,19 @@
  *                              tallies, the writer's thread flushes them; its
  *                              commands and round trips are printed. The
  *                              worker thread's own CPU time is printed too.
+ *   bench events N DIR         encodes N flow events (JSON encoder alone), then
+ *                              hands N to the output layer writing DIR/eve.json
+ *                              (queue, exporter thread, eve-file): events/s of each
+ *   bench pick-rules OUT N PATH...
+ *                              writes to OUT the source lines of N of the rules
+ *                              of PATH... that load, spread evenly (a rule set
+ *                              of a given size for the reload benchmark)
+ *   bench geolookup FILE DB[,DB] [N]
+ *                              the addresses of FILE's packets that are not
+ *                              internal, looked up N times in all (default
+ *                              2,000,000) in capture order: without the cache,
+ *                              then through the per-worker cache (geoip.cache-size
+ *                              default); prints lookups/s and the hit rate
  *
  * Compare with ../shared/bench/pcapread (the bare libpcap read loop) on the
  * same file; tests/bench/run.sh does both.
@@ -42,6 +58,9 @@
 #include "config.h"
 #include "decode.h"
 #include "detect.h"
+#include "eve.h"
+#include "json.h"
+#include "geo.h"
 #include "rule-parse.h"
 #include "output.h"
 #include "redis.h"
@@ -179,19 +198,6 @@ static int cmd_replicate(const char *in, const char *out, unsigned n, int overla
     return 0;
 }
 
-static long rss_kb(void)
-{
-    long pages = 0, rss = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-
-    if (f) {
-        if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
-            rss = 0;
-        fclose(f);
-    }
-    return rss * 4;
-}
-
 /* Keeps `keep` rules of l, evenly spaced over the load order. */
 static void thin_rules(struct rule_list *l, size_t keep)
 {
@@ -215,7 +221,7 @@ static struct detect_engine *bench_rules(const struct lw_config *cfg, const char
     struct detect_engine_stats st;
     struct detect_engine *e;
     char err[512];
-    long rss0 = rss_kb();
+    int64_t rss0 = lw_rss_bytes();
     struct rule_list *l = ruleset_load_files(paths, np, cfg, classes, &rep);
 
     if (!l)
@@ -231,9 +237,31 @@ static struct detect_engine *bench_rules(const struct lw_config *cfg, const char
     fprintf(stderr, "rules: %zu loaded (%zu failed), %zu used; load %.2f s, compile %.2f s, "
             "%zu groups, %zu fast patterns, %zu IP-only, Hyperscan %.1f MB, engine RSS +%ld MB\n",
             rep.loaded, rep.failed, st.rules, rep.usec / 1e6, st.compile_usec / 1e6, st.groups,
-            st.patterns, st.iponly, st.db_bytes / 1048576.0, (rss_kb() - rss0) / 1024);
+            st.patterns, st.iponly, st.db_bytes / 1048576.0, (long)((lw_rss_bytes() - rss0) >> 20));
     rule_load_report_free(&rep);
     return e;
+}
+
+/* Splits "a,b,c" in place into at most max paths. */
+static size_t split_paths(char *s, const char **out, size_t max)
+{
+    size_t n = 0;
+
+    for (char *tok = strtok(s, ","); tok && n < max; tok = strtok(NULL, ","))
+        out[n++] = tok;
+    return n;
+}
+
+static struct geo *bench_geo(const struct lw_config *cfg, char *dbs)
+{
+    const char *paths[GEO_MAX_DATABASES];
+    size_t n = split_paths(dbs, paths, GEO_MAX_DATABASES);
+    char err[512];
+    struct geo *g = geo_open(cfg, paths, n, err, sizeof err);
+
+    if (!g)
+        fprintf(stderr, "bench: %s\n", err);
+    return g;
 }
 
 static int cmd_pipeline(const char *path, unsigned rounds, char **extra, int nextra)
@@ -242,6 +270,8 @@ static int cmd_pipeline(const char *path, unsigned rounds, char **extra, int nex
     const char *classes = NULL;
     size_t nrpaths = 0, maxrules = 0;
     struct detect_engine *de = NULL;
+    struct geo *geo = NULL;
+    char *geodbs = NULL;
     struct capfile cf;
     struct lw_config cfg;
     struct worker w;
@@ -261,6 +291,8 @@ static int cmd_pipeline(const char *path, unsigned rounds, char **extra, int nex
             classes = extra[i] + 15;
         else if (strncmp(extra[i], "maxrules=", 9) == 0)
             maxrules = strtoul(extra[i] + 9, NULL, 10);
+        else if (strncmp(extra[i], "geo=", 4) == 0)
+            geodbs = extra[i] + 4;
         else if (nsets < 16)
             sets[nsets++] = extra[i];
     }
@@ -274,6 +306,11 @@ static int cmd_pipeline(const char *path, unsigned rounds, char **extra, int nex
     if (!out || worker_init(&w, 0, &cfg, out, cf.dlt, err, sizeof err) < 0) {
         fprintf(stderr, "bench: %s\n", err);
         return 1;
+    }
+    if (geodbs) {
+        geo = bench_geo(&cfg, geodbs);
+        if (!geo || worker_set_geo(&w, geo, err, sizeof err) < 0)
+            return 1;
     }
     if (nrpaths) {
         de = bench_rules(&cfg, rpaths, nrpaths, classes, maxrules);
@@ -313,11 +350,232 @@ static int cmd_pipeline(const char *path, unsigned rounds, char **extra, int nex
                (unsigned long long)rst.commands, (unsigned long long)rst.round_trips,
                rst.commands / secs, rst.round_trips / secs, (unsigned long long)rst.flushes);
     }
+    if (w.geo) {
+        const struct geo_stats *gs = geo_thread_stats(w.geo);
+        printf(", geo: %llu flows, %llu lookups, %llu cache hits",
+               (unsigned long long)gs->flows, (unsigned long long)gs->lookups,
+               (unsigned long long)gs->cache_hits);
+    }
     printf("\n");
     worker_destroy(&w);
+    geo_close(geo);
     detect_engine_free(de);
     output_close(out);
     config_free(&cfg);
+    free(cf.f);
+    free(cf.arena);
+    return 0;
+}
+
+/* The text of line `line` of file path (one-line rules: ET Open writes
+ * each rule on one line). Returns 0 when found. */
+static int source_line(const char *path, uint32_t line, char *buf, size_t len)
+{
+    FILE *f = fopen(path, "r");
+    uint32_t n = 0;
+    int rc = -1;
+
+    if (!f)
+        return -1;
+    while (fgets(buf, (int)len, f))
+        if (++n == line) {
+            rc = 0;
+            break;
+        }
+    fclose(f);
+    return rc;
+}
+
+static int cmd_pick_rules(const char *out, size_t n, const char **paths, size_t np)
+{
+    struct rule_load_report rep;
+    struct lw_config cfg;
+    char err[256];
+    static char line[65536];
+    struct rule_list *l;
+    FILE *f;
+    size_t written = 0;
+
+    if (config_load(&cfg, NULL, NULL, 0, err, sizeof err) < 0)
+        return 1;
+    l = ruleset_load_files(paths, np, &cfg, NULL, &rep);
+    if (!l || !(f = fopen(out, "w")))
+        return 1;
+    thin_rules(l, n);
+    for (size_t i = 0; i < l->n; i++)
+        if (l->v[i]->file && source_line(l->v[i]->file, l->v[i]->line, line, sizeof line) == 0) {
+            fputs(line, f);
+            written++;
+        }
+    fclose(f);
+    fprintf(stderr, "bench: %zu rules written to %s\n", written, out);
+    rule_list_free(l);
+    rule_load_report_free(&rep);
+    config_free(&cfg);
+    return written ? 0 : 1;
+}
+
+/* A flow with TLS-sized metadata strings to encode, made up but typical. */
+static void bench_flow(struct flow *f, uint64_t i)
+{
+    memset(f, 0, sizeof *f);
+    lw_addr_parse("10.1.2.3", &f->key.src);
+    lw_addr_parse("203.0.113.77", &f->key.dst);
+    f->key.sport = (uint16_t)(40000 + i % 20000);
+    f->key.dport = 443;
+    f->key.proto = 6;
+    f->flow_id = 1000000 + i;
+    f->first_ts = 1735700000000000ull + i * 1000;
+    f->last_ts = f->first_ts + 2500000;
+    f->pkts[0] = 12;
+    f->pkts[1] = 14;
+    f->bytes[0] = 1800;
+    f->bytes[1] = 9600;
+    f->tcp_state = FLOW_TCP_CLOSED;
+    f->tcp_flags_ts = f->tcp_flags_tc = 0x1b;
+    f->flags = FLOW_F_TOCLIENT_SEEN;
+    f->end_reason = FLOW_END_TCP_CLOSED;
+}
+
+static int cmd_events(uint64_t n, const char *dir)
+{
+    struct lw_config cfg;
+    struct output *out;
+    struct jbuf j;
+    struct flow f;
+    char err[512];
+    char *sets[] = { "metrics.enabled=no" };
+    uint64_t t0, t1, bytes = 0;
+
+    if (config_load(&cfg, NULL, sets, 1, err, sizeof err) < 0 ||
+        !(out = output_open(&cfg, dir, err, sizeof err))) {
+        fprintf(stderr, "bench: %s\n", err);
+        return 1;
+    }
+    jbuf_init(&j);
+    t0 = lw_now_mono_usec();
+    for (uint64_t i = 0; i < n; i++) {
+        bench_flow(&f, i);
+        jbuf_reset(&j);
+        eve_flow_event(&j, "bench", &f, NULL);
+        bytes += j.len;
+    }
+    t1 = lw_now_mono_usec();
+    printf("JSON encoder: %llu flow events, %.0f events/s, %.0f ns/event, %.0f MB/s\n",
+           (unsigned long long)n, n / ((t1 - t0) / 1e6), (t1 - t0) * 1e3 / n, bytes / ((t1 - t0) / 1e6) / 1e6);
+    t0 = lw_now_mono_usec();
+    for (uint64_t i = 0; i < n; i++) {
+        bench_flow(&f, i);
+        jbuf_reset(&j);
+        eve_flow_event(&j, "bench", &f, NULL);
+        output_event(out, EVT_FLOW, j.buf, j.len);
+    }
+    output_flush(out);
+    t1 = lw_now_mono_usec();
+    {
+        struct output_exporter_stats xs;
+
+        output_exporters(out, &xs, 1);
+        printf("encoder + eve-file: %llu events, %.0f events/s, %.0f ns/event (written %llu, dropped %llu)\n",
+               (unsigned long long)n, n / ((t1 - t0) / 1e6), (t1 - t0) * 1e3 / n,
+               (unsigned long long)xs.written, (unsigned long long)xs.dropped);
+    }
+    jbuf_free(&j);
+    output_close(out);
+    config_free(&cfg);
+    return 0;
+}
+
+/* Times n lookups of addrs (in order, round robin) on t. */
+static double time_lookups(struct geo_thread *t, const struct lw_addr *addrs, size_t na, size_t n,
+                           int cached, size_t *found)
+{
+    struct geo_ep ep;
+    uint64_t t0 = lw_now_mono_usec();
+
+    *found = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (cached)
+            geo_lookup(t, &addrs[i % na], &ep);
+        else
+            geo_lookup_nocache(t, &addrs[i % na], &ep);
+        *found += ep.cc[0] != '\0';
+    }
+    return (double)(lw_now_mono_usec() - t0) / 1e6;
+}
+
+static int addr_cmp(const void *a, const void *b)
+{
+    return lw_addr_cmp(a, b);
+}
+
+static int cmd_geolookup(const char *path, char *dbs, size_t n)
+{
+    struct capfile cf;
+    struct lw_config cfg;
+    struct decoder dc;
+    struct geo *g;
+    struct geo_thread *t;
+    struct geo_ep ep;
+    struct lw_addr *addrs, *sorted;
+    size_t na = 0, distinct = 0, found;
+    char err[512];
+    double secs;
+
+    if (capfile_load(path, &cf) < 0)
+        return 1;
+    if (config_load(&cfg, NULL, NULL, 0, err, sizeof err) < 0 || (g = bench_geo(&cfg, dbs)) == NULL)
+        return 1;
+    t = geo_thread_new(g, 0);
+    addrs = malloc(2 * cf.n * sizeof *addrs);
+    if (!t || !addrs) {
+        fprintf(stderr, "bench: out of memory\n");
+        return 1;
+    }
+    geo_thread_quiescent(t);
+    decoder_init(&dc, cf.dlt, NULL);
+    for (size_t i = 0; i < cf.n; i++) {
+        struct packet p;
+        if (decode_packet(&dc, &p, cf.arena + cf.f[i].off, cf.f[i].caplen, cf.f[i].wirelen,
+                          cf.f[i].ts) != DECODE_OK)
+            continue;
+        const struct lw_addr *two[2] = { &p.src, &p.dst };
+        for (int k = 0; k < 2; k++) {
+            geo_lookup_nocache(t, two[k], &ep);
+            if (!(ep.flags & GEO_EP_INTERNAL))
+                addrs[na++] = *two[k];
+        }
+    }
+    decoder_destroy(&dc);
+    if (na == 0) {
+        fprintf(stderr, "bench: no address outside the internal ranges in %s\n", path);
+        return 1;
+    }
+    sorted = malloc(na * sizeof *sorted);
+    if (sorted) {
+        memcpy(sorted, addrs, na * sizeof *sorted);
+        qsort(sorted, na, sizeof *sorted, addr_cmp);
+        for (size_t i = 0; i < na; i++)
+            distinct += i == 0 || lw_addr_cmp(&sorted[i], &sorted[i - 1]) != 0;
+        free(sorted);
+    }
+    printf("%zu database(s), %zu addresses (%zu distinct) from %s\n", geo_database_count(g), na,
+           distinct, path);
+    secs = time_lookups(t, addrs, na, n, 0, &found);
+    printf("%-24s %zu lookups, %.3f s, %.0f lookups/s, %.0f ns/lookup, %.1f%% with a country\n",
+           "geo lookup, no cache", n, secs, n / secs, secs * 1e9 / (double)n, 100.0 * found / n);
+    {
+        const struct geo_stats *gs = geo_thread_stats(t);
+        uint64_t h0 = gs->cache_hits;
+        secs = time_lookups(t, addrs, na, n, 1, &found);
+        printf("%-24s %zu lookups, %.3f s, %.0f lookups/s, %.0f ns/lookup, %.1f%% cache hits "
+               "(cache %u entries)\n", "geo lookup, cached", n, secs, n / secs, secs * 1e9 / (double)n,
+               100.0 * (double)(gs->cache_hits - h0) / (double)n, cfg.geoip.cache_size);
+    }
+    geo_thread_free(t);
+    geo_close(g);
+    config_free(&cfg);
+    free(addrs);
     free(cf.f);
     free(cf.arena);
     return 0;
@@ -331,6 +589,15 @@ int main(int argc, char **argv)
     if (argc >= 3 && strcmp(argv[1], "pipeline") == 0)
         return cmd_pipeline(argv[2], argc >= 4 ? (unsigned)atoi(argv[3]) : 1,
                             argv + 4, argc > 4 ? argc - 4 : 0);
-    fprintf(stderr, "usage: bench replicate IN OUT N [overlap] | bench pipeline FILE [ROUNDS] [key=value ...]\n");
+    if (argc == 4 && strcmp(argv[1], "events") == 0)
+        return cmd_events(strtoull(argv[2], NULL, 10), argv[3]);
+    if (argc >= 5 && strcmp(argv[1], "pick-rules") == 0)
+        return cmd_pick_rules(argv[2], strtoul(argv[3], NULL, 10), (const char **)argv + 4,
+                              (size_t)argc - 4);
+
+    if ((argc == 4 || argc == 5) && strcmp(argv[1], "geolookup") == 0)
+        return cmd_geolookup(argv[2], argv[3], argc == 5 ? strtoul(argv[4], NULL, 10) : 2000000);
+    fprintf(stderr, "usage: bench replicate IN OUT N [overlap] | bench pipeline FILE [ROUNDS] [key=value ...] |\n"
+                    "       bench geolookup FILE DB[,DB] [N] | bench events N DIR | bench pick-rules OUT N PATH...\n");
     return 2;
 }

@@ -5,10 +5,12 @@ data-centre link, for the README's first command.
 Usage: gen_demo.py OUTPUT.pcap
 
 Deterministic (fixed timestamps and seeds): two runs write identical bytes.
-About 2,600 packets over 6 seconds. Inside hosts are in 10.1.0.0/16 (and
-2001:db8:1::/48); outside peers use the ranges the MaxMind test databases in
-the corpus geolocate (81.2.69.142 GB, 2.125.160.216 GB, 89.160.20.112 SE,
-216.160.83.56 US, 175.16.199.0/24 CN, 2001:218::/32 JP). What is in it:
+About 4,300 packets over 8 seconds. Inside hosts are in 10.1.0.0/16 (and
+2001:db8:1::/48); outside peers are real allocations that both the MaxMind
+test databases in the corpus and public country databases geolocate
+(81.2.69.142 GB, 2.125.160.216 GB, 89.160.20.112 SE, 216.160.83.56 US,
+175.16.199.0/24 CN - the demo's home country -, 2001:218::/32 JP for
+MaxMind, AU in ip-location-db's whois-based data). What is in it:
 
   - HTTP to an inside web server, including one request with a Basic
     Authorization header and one with an SQL-injection-looking URL, and a
@@ -16,7 +18,8 @@ the corpus geolocate (81.2.69.142 GB, 2.125.160.216 GB, 89.160.20.112 SE,
   - DNS queries to an inside resolver, one with a long tunnelling-like name,
     and the resolver asking an outside server
   - TLS ClientHellos with SNI to several names, from inside hosts to outside
-    servers (IPv4 and IPv6)
+    servers (IPv4 and IPv6), and a 1.6 MB TLS upload to the US address (an
+    offsite backup: cross-border traffic the shipped rule 9000601 reports)
   - an SSH banner exchange
   - MySQL (3306) and Redis (6379) sessions from outside addresses to inside
     database hosts on VLAN 100
@@ -256,13 +259,15 @@ def app_data(rnd, n):
     return out
 
 
-def tls_session(cap, cli, cport, srv, sni, t0, resp_bytes=6000, link=None, rtt=0.02):
+def tls_session(cap, cli, cport, srv, sni, t0, resp_bytes=6000, link=None, rtt=0.02, upload=0):
     rnd = random.Random("tls-" + sni)
     s = Tcp(cap, cli, cport, srv, 443, t0, link=link, rtt=rtt, ttl=(64, 52)).open()
     s.send(0, client_hello(sni, rnd))
     s.send(1, server_hello(rnd))
     s.send(0, b"\x14\x03\x03\x00\x01\x01" + app_data(rnd, 80))       # client Finished
     s.send(0, app_data(rnd, 420))                                     # request
+    if upload:
+        s.send(0, b"".join(app_data(rnd, 16000) for _ in range(upload // 16000)))
     s.send(1, app_data(rnd, resp_bytes))
     return s.close()
 
@@ -435,6 +440,9 @@ def build():
                                     (GB2, "login.example.net"))):
         tls_session(cap, CLIENTS[i], next(ports), srv, sni, 0.3 + i * 0.9)
     tls_session(cap, V6_CLIENT, next(ports), JP6, "updates.example.jp", 1.7, rtt=0.12)
+    # An offsite backup: 1.6 MB uploaded over TLS to a server abroad (the
+    # cross-border rule's case once a country database is configured).
+    tls_session(cap, CLIENTS[2], next(ports), US, "backup.example.net", 4.6, rtt=0.01, upload=1_600_000)
 
     # SSH from the bastion to the web server.
     ssh_session(cap, BASTION, next(ports), WEB, 0.9)

@@ -18,6 +18,10 @@ Every second of capture time:
   - every 3rd second an IPv6 UDP exchange (2001:db8:B::/48 to 2001:db8:ff::/48)
   - every 4th an ICMP echo and reply
   - every 11th a TCP session to port 22 carrying "LWTEST-C"
+  - every 13th an HTTP session to an address the MaxMind test databases
+    locate abroad (81.2.69.142 GB, 216.160.83.56 US, 89.160.20.112 SE), and
+    every 17th one from 175.16.199.5 (CN in those databases) to an inside
+    server, for country pairs and cross-border directions
 and one TCP session that lasts the whole capture with a packet every 10 s.
 
 RULES is the rule file the tests load with it (sid 9000001-9000003 with
@@ -171,6 +175,13 @@ def main():
         if sec % 11 == 0:
             tcp_session(w, t + 0.5, cli, "192.0.2.22", 40000 + sec, 22,
                         b"SSH-2.0-LWTEST-C\r\n", b"SSH-2.0-OpenSSH_9.0\r\n")
+        if sec % 13 == 0:
+            far = ("81.2.69.142", "216.160.83.56", "89.160.20.112")[sec // 13 % 3]
+            tcp_session(w, t + 0.7, cli, far, 41000 + sec, 80,
+                        b"GET /abroad HTTP/1.1\r\nHost: abroad.example\r\n\r\n", resp)
+        if sec % 17 == 0:
+            tcp_session(w, t + 0.8, "175.16.199.5", "10.%d.0.80" % b, 42000 + sec, 80,
+                        b"GET /inbound HTTP/1.1\r\nHost: inside.example\r\n\r\n", resp)
         if sec % 10 == 0:
             pl = b"keepalive %d" % sec
             w.frame(t + 0.6, ipv4(long_cli, long_srv, 6, tcp_seg(55555, 443, lseq, 9000, 0x18, pl)))

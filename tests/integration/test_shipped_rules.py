@@ -13,9 +13,9 @@ fires exactly where expected and nowhere else.
 3. With the corpus: a few real captures (Tor, a self-signed certificate,
    an iodine tunnel) with exact counts from their nDPI reference output.
 
-The cross-border case needs geolocation (issue 7): it runs with the
-corpus MaxMind test database and its geoip sid is a TODO until the sensor
-geolocates; the other sids of that case must still stay silent.
+The cross-border case needs geolocation: it runs with the corpus MaxMind
+test database (GeoIP2-Country-Test.mmdb: 81.2.69.142 is GB, 175.16.199.0/24
+CN) and is skipped without the corpus.
 """
 
 import glob
@@ -98,7 +98,7 @@ def alert_counts(run):
     return counts, bad
 
 
-def check_case(tap, name, pcap, expected, logdir, extra=(), todo_sids=(), todo=None):
+def check_case(tap, name, pcap, expected, logdir, extra=()):
     """Runs one capture and checks the exact count of every sid expected
     or seen. Returns the sids that fired."""
     yaml = os.path.join(lwtest.srcdir(), "linkwatch.yaml")
@@ -111,9 +111,7 @@ def check_case(tap, name, pcap, expected, logdir, extra=(), todo_sids=(), todo=N
     for sid in sorted(set(expected) | set(k for k in counts if k is not None)):
         want = expected.get(sid, 0)
         got = counts.get(sid, 0)
-        t = todo if sid in todo_sids else None
-        tap.ok(got == want, "%s: sid %s alerts %d time(s)" % (name, sid, want),
-               "got %d" % got, todo=t)
+        tap.ok(got == want, "%s: sid %s alerts %d time(s)" % (name, sid, want), "got %d" % got)
     return set(counts)
 
 
@@ -121,9 +119,7 @@ def main():
     tap = lwtest.Tap()
     binary = lwtest.find_binary()
     src = lwtest.srcdir()
-    py = lwtest.scapy_python()
-    if py is None:
-        lwtest.skip("no python3 with scapy (apt-get install python3-scapy)")
+    py = lwtest.require_scapy()
     sids = shipped_sids(src)
     tap.ok(len(sids) > 0 and all(9000001 <= s <= 9000999 for s in sids),
            "shipped sids are in 9000001-9000999", sorted(sids))
@@ -150,17 +146,15 @@ def main():
             exp = {int(k): v for k, v in m["alerts"].items()}
             for k in exp:
                 tap.ok(k in sids, "%s: expected sid %d is shipped" % (name, k))
-            extra, todo_sids, todo = [], (), None
+            extra = []
             if m.get("needs") == "geoip":
                 mmdb = corpus and os.path.join(corpus, "mmdb", "GeoIP2-Country-Test.mmdb")
                 if not mmdb or not os.path.exists(mmdb):
                     tap.note("%s: skipped, no corpus MaxMind test database" % name)
                     continue
                 extra = ["--set", "geoip.databases=[%s]" % mmdb]
-                todo_sids = tuple(k for k, v in exp.items() if v > 0)
-                todo = "geolocation is not wired into detection yet (issue 7)"
             check_case(tap, name, os.path.join(cases, m["pcap"]), exp,
-                       os.path.join(tmp, "out-" + name), extra, todo_sids, todo)
+                       os.path.join(tmp, "out-" + name), extra)
             covered |= {k for k, v in exp.items() if v > 0}
 
         if corpus is None:

@@ -248,6 +248,11 @@ def tallies_from_eve(events):
                 "src": lwtest.norm_ip(ev["src_ip"]),
                 "dst": lwtest.norm_ip(ev["dest_ip"]),
             }
+            geo = ev.get("geo")
+            if geo:
+                members["cc"] = "%s>%s" % (geo.get("src", {}).get("country") or "--",
+                                           geo.get("dest", {}).get("country") or "--")
+                members["dir"] = geo.get("scope")
             for fam, m in members.items():
                 add(totals, (fam, "bytes"), m, by)
                 add(totals, (fam, "pkts"), m, pk)

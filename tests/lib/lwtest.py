@@ -80,6 +80,14 @@ def scapy_python():
     return None
 
 
+def require_scapy():
+    """scapy_python(), or skip the test when there is none."""
+    py = scapy_python()
+    if py is None:
+        skip("no python3 with scapy (apt-get install python3-scapy)")
+    return py
+
+
 class TempDir:
     """A scratch directory removed on exit unless LW_KEEP is set (then its
     path is printed so a failure can be looked at)."""

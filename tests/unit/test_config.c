@@ -146,6 +146,7 @@ static void test_defaults(void **state)
 
     assert_int_equal(c.geoip.databases.n, 0);
     assert_int_equal(c.geoip.summary_interval, 60);
+    assert_int_equal(c.geoip.cache_size, 32768);
 
     assert_int_equal(c.redis.enabled, 0);
     assert_string_equal(c.redis.server, "127.0.0.1");
@@ -410,6 +411,10 @@ static void test_error_out_of_range(void **state)
                       "2: capture.buffer-size: expected a size such as 64mb, from 64kb to 2gb, got '3gb'");
     expect_file_error("flow:\n  timeouts:\n    udp: 8d\n",
                       "3: flow.timeouts.udp: expected a duration such as 90s, 15m, 12h or 2d, from 1s to 7d, got '8d'");
+    expect_file_error("geoip:\n  cache-size: 16777217\n",
+                      "2: geoip.cache-size: expected an integer from 0 to 16777216, got '16777217'");
+    expect_set_error("geoip.summary-interval=0",
+                     "--set geoip.summary-interval: expected a duration such as 90s, 15m, 12h or 2d, from 1s to 1d, got '0'");
 }
 
 static void test_error_bad_bool(void **state)

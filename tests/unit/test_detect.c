@@ -806,7 +806,7 @@ static void test_app_keywords(void **state)
     free(r);
 }
 
-static const char *geo_of(const struct lw_addr *a)
+static const char *geo_of(const struct flow *f, const struct lw_addr *a)
 {
     char s[64];
 

@@ -104,7 +104,7 @@ static void test_tally_commands(void **state)
     tally_add(t, &k, T0, 5, 500, 0);
     tally_add_alert(t, T0, 2000001, 1);
     tally_add_alert(t, T0, 2000002, 1);
-    tally_add_country(t, T0, "CN", "US", TALLY_GEO_OUTBOUND, 1, 60, 1);
+    tally_add_country(t, T0, "CN", "US", GEO_SCOPE_OUTBOUND, 1, 60, 1);
     tally_packet(t, T0, 60);
     tt = taken(t);
     assert_true(rcmd_tallies(&b, &RK, "SHA", tt, 42) > 0);
@@ -155,7 +155,7 @@ static void test_tally_commands(void **state)
     c = find_cmd(&b, "lw:{dc1:m:1735693020}:cc:bytes");
     assert_int_equal(member(&b, c, "CN>US"), 60);
     c = find_cmd(&b, "lw:{dc1:m:1735693020}:dir:flows");
-    assert_int_equal(member(&b, c, "outbound"), 1);
+    assert_int_equal(member(&b, c, "cross-border-outbound"), 1);
     /* health: one hash, this sensor only */
     c = find_cmd(&b, "lw:{dc1:m:1735693020}:health");
     assert_string_equal(arg(&b, c, 5), "health");

@@ -53,7 +53,7 @@ static void test_order_commit_reopen(void **state)
 {
     struct fx *f = *state;
     char err[256];
-    struct spool *s = spool_open(f->sub, "dc1", 1 << 20, err, sizeof err);
+    struct rspool *s = rspool_open(f->sub, "dc1", 1 << 20, err, sizeof err);
     struct ralert in[3] = { rec(10, "{\"a\":1}"), rec(11, "{\"a\":\"x\\ny\"}"), rec(12, "") };
     struct ralert out[8];
     struct stat st;
@@ -61,49 +61,49 @@ static void test_order_commit_reopen(void **state)
     assert_non_null(s);
     assert_int_equal(stat(f->sub, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0700);
-    assert_int_equal(spool_pending(s), 0);
-    assert_int_equal(spool_read(s, out, 8, 1 << 20), 0);
-    assert_int_equal(spool_append(s, in, 3), 3);
-    assert_int_equal(spool_pending(s), 3);
-    assert_int_equal(spool_last_seq(s), 12);
-    assert_int_equal(stat(spool_path(s), &st), 0);
+    assert_int_equal(rspool_pending(s), 0);
+    assert_int_equal(rspool_read(s, out, 8, 1 << 20), 0);
+    assert_int_equal(rspool_append(s, in, 3), 3);
+    assert_int_equal(rspool_pending(s), 3);
+    assert_int_equal(rspool_last_seq(s), 12);
+    assert_int_equal(stat(rspool_path(s), &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
-    assert_int_equal(spool_read(s, out, 8, 1 << 20), 3);
+    assert_int_equal(rspool_read(s, out, 8, 1 << 20), 3);
     assert_int_equal(out[0].seq, 10);
     assert_int_equal(out[1].len, strlen("{\"a\":\"x\\ny\"}"));
     assert_memory_equal(out[1].line, in[1].line, in[1].len);
     assert_int_equal(out[2].len, 0);
     /* one delivered; the rest survives a restart */
-    assert_int_equal(spool_commit(s, 1), 0);
-    assert_int_equal(spool_pending(s), 2);
-    spool_close(s);
-    s = spool_open(f->sub, "dc1", 1 << 20, err, sizeof err);
+    assert_int_equal(rspool_commit(s, 1), 0);
+    assert_int_equal(rspool_pending(s), 2);
+    rspool_close(s);
+    s = rspool_open(f->sub, "dc1", 1 << 20, err, sizeof err);
     assert_non_null(s);
-    assert_int_equal(spool_pending(s), 2);
-    assert_int_equal(spool_last_seq(s), 12);
-    assert_int_equal(spool_read(s, out, 1, 1 << 20), 1);
+    assert_int_equal(rspool_pending(s), 2);
+    assert_int_equal(rspool_last_seq(s), 12);
+    assert_int_equal(rspool_read(s, out, 1, 1 << 20), 1);
     assert_int_equal(out[0].seq, 11);
     /* appended after a partial read: still in order behind */
     in[0].seq = 13;
-    assert_int_equal(spool_append(s, in, 1), 1);
-    assert_int_equal(spool_commit(s, 1), 0);
-    assert_int_equal(spool_read(s, out, 8, 1 << 20), 2);
+    assert_int_equal(rspool_append(s, in, 1), 1);
+    assert_int_equal(rspool_commit(s, 1), 0);
+    assert_int_equal(rspool_read(s, out, 8, 1 << 20), 2);
     assert_int_equal(out[0].seq, 12);
     assert_int_equal(out[1].seq, 13);
     /* all delivered: the file is emptied */
-    assert_int_equal(spool_commit(s, 2), 0);
-    assert_int_equal(spool_pending(s), 0);
-    assert_int_equal(spool_bytes(s), 0);
-    assert_int_equal(stat(spool_path(s), &st), 0);
+    assert_int_equal(rspool_commit(s, 2), 0);
+    assert_int_equal(rspool_pending(s), 0);
+    assert_int_equal(rspool_bytes(s), 0);
+    assert_int_equal(stat(rspool_path(s), &st), 0);
     assert_int_equal(st.st_size, 0);
-    spool_close(s);
+    rspool_close(s);
 }
 
 static void test_size_bound(void **state)
 {
     struct fx *f = *state;
     char err[256], line[100];
-    struct spool *s = spool_open(f->sub, "dc1", 1024, err, sizeof err);
+    struct rspool *s = rspool_open(f->sub, "dc1", 1024, err, sizeof err);
     struct ralert in[20], out[32];
 
     assert_non_null(s);
@@ -112,69 +112,69 @@ static void test_size_bound(void **state)
     for (int i = 0; i < 20; i++)
         in[i] = rec(1000 + (uint64_t)i, line);
     /* each record is 99 bytes + "100x 99\n" + "\n": 9 fit in 1024 */
-    assert_int_equal(spool_append(s, in, 20), 9);
-    assert_true(spool_bytes(s) <= 1024);
-    assert_int_equal(spool_append(s, in + 9, 1), 0);
+    assert_int_equal(rspool_append(s, in, 20), 9);
+    assert_true(rspool_bytes(s) <= 1024);
+    assert_int_equal(rspool_append(s, in + 9, 1), 0);
     /* a small read budget still returns whole records, at least one */
-    assert_int_equal(spool_read(s, out, 32, 10), 1);
+    assert_int_equal(rspool_read(s, out, 32, 10), 1);
     assert_int_equal(out[0].seq, 1000);
-    assert_int_equal(spool_read(s, out, 32, 1 << 20), 9);
-    assert_int_equal(spool_commit(s, 9), 0);
-    assert_int_equal(spool_append(s, in + 9, 1), 1);
-    spool_close(s);
+    assert_int_equal(rspool_read(s, out, 32, 1 << 20), 9);
+    assert_int_equal(rspool_commit(s, 9), 0);
+    assert_int_equal(rspool_append(s, in + 9, 1), 1);
+    rspool_close(s);
 }
 
 static void test_torn_tail(void **state)
 {
     struct fx *f = *state;
     char err[256], path[256];
-    struct spool *s = spool_open(f->sub, "dc1", 1 << 20, err, sizeof err);
+    struct rspool *s = rspool_open(f->sub, "dc1", 1 << 20, err, sizeof err);
     struct ralert in[2] = { rec(1, "{\"a\":1}"), rec(2, "{\"b\":2}") }, out[4];
     int fd;
 
     assert_non_null(s);
-    assert_int_equal(spool_append(s, in, 2), 2);
-    snprintf(path, sizeof path, "%s", spool_path(s));
-    spool_close(s);
+    assert_int_equal(rspool_append(s, in, 2), 2);
+    snprintf(path, sizeof path, "%s", rspool_path(s));
+    rspool_close(s);
     /* a crash in the middle of a third record */
     fd = open(path, O_WRONLY | O_APPEND);
     assert_true(fd >= 0);
     assert_int_equal(write(fd, "3 40\n{\"c\"", 10), 10);
     close(fd);
-    s = spool_open(f->sub, "dc1", 1 << 20, err, sizeof err);
+    s = rspool_open(f->sub, "dc1", 1 << 20, err, sizeof err);
     assert_non_null(s);
-    assert_int_equal(spool_pending(s), 2);
-    assert_int_equal(spool_read(s, out, 4, 1 << 20), 2);
+    assert_int_equal(rspool_pending(s), 2);
+    assert_int_equal(rspool_read(s, out, 4, 1 << 20), 2);
     assert_int_equal(out[1].seq, 2);
     in[0].seq = 4;
-    assert_int_equal(spool_append(s, in, 1), 1);
-    assert_int_equal(spool_read(s, out, 4, 1 << 20), 3);
+    assert_int_equal(rspool_append(s, in, 1), 1);
+    assert_int_equal(rspool_read(s, out, 4, 1 << 20), 3);
     assert_int_equal(out[2].seq, 4);
-    spool_close(s);
+    rspool_close(s);
 }
 
 static void test_dir_and_lock(void **state)
 {
     struct fx *f = *state;
     char err[256];
-    struct spool *s, *s2;
+    struct rspool *s, *s2;
     struct stat st;
 
     assert_int_equal(mkdir(f->sub, 0755), 0);
-    s = spool_open(f->sub, "dc1", 1 << 20, err, sizeof err);
+    s = rspool_open(f->sub, "dc1", 1 << 20, err, sizeof err);
     assert_non_null(s);
     assert_int_equal(stat(f->sub, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0700);
     /* the same sensor id twice: refused */
-    s2 = spool_open(f->sub, "dc1", 1 << 20, err, sizeof err);
+    s2 = rspool_open(f->sub, "dc1", 1 << 20, err, sizeof err);
     assert_null(s2);
     assert_non_null(strstr(err, "in use by another linkwatch"));
     /* another id beside it: fine */
-    s2 = spool_open(f->sub, "dc2", 1 << 20, err, sizeof err);
+    s2 = rspool_open(f->sub, "dc2", 1 << 20, err, sizeof err);
     assert_non_null(s2);
-    spool_close(s2);
-    spool_close(s);
-    s = spool_open("/proc/nonexistent/x", "dc1", 1 << 20, err, sizeof err);
+    rspool_close(s2);
+    rspool_close(s);
+    s = rspool_open("/proc/nonexistent/x", "dc1", 1 << 20, err, sizeof err);
     assert_null(s);
     assert_non_null(strstr(err, "cannot create"));
 }

@@ -126,9 +126,9 @@ static void test_kinds_are_distinct(void **state)
     tally_add(t, &k, 0, 1, 1, 0);
     tally_key_host(&k, TALLY_SRC_HOST, &a6);
     tally_add(t, &k, 0, 1, 1, 0);
-    tally_key_pair(&k, "DE", "US", TALLY_GEO_OUTBOUND);
+    tally_key_pair(&k, "DE", "US", GEO_SCOPE_OUTBOUND);
     tally_add(t, &k, 0, 1, 1, 0);
-    tally_key_pair(&k, "US", "DE", TALLY_GEO_OUTBOUND);
+    tally_key_pair(&k, "US", "DE", GEO_SCOPE_OUTBOUND);
     tally_add(t, &k, 0, 1, 1, 0);
     tally_key_app(&k, "DE");
     tally_add(t, &k, 0, 1, 1, 0);
@@ -213,7 +213,7 @@ static void test_buckets(void **state)
     tally_add_app(t, 1700000041000000ull, "DNS", 1, 10, 1);
     tally_add_alert(t, 1700000041000000ull, 2000001, 2);
     tally_add_alert(t, 1700000042000000ull, 2000001, 2);
-    tally_add_country(t, 1700000041000000ull, "CN", NULL, TALLY_GEO_OUTBOUND, 1, 100, 0);
+    tally_add_country(t, 1700000041000000ull, "CN", NULL, GEO_SCOPE_OUTBOUND, 1, 100, 0);
     tt = swap_take(t, 1);
     tally_foreach(tt, collect, &sn);
     assert_int_equal(sn.n, 4);
@@ -228,9 +228,7 @@ static void test_buckets(void **state)
     assert_int_equal(sn.k[3].kind, TALLY_COUNTRY_PAIR);
     assert_string_equal(sn.k[3].cc[0], "CN");
     assert_string_equal(sn.k[3].cc[1], "--");
-    assert_int_equal(sn.k[3].aux, TALLY_GEO_OUTBOUND);
-    assert_string_equal(tally_geo_dir_name(TALLY_GEO_OUTBOUND), "outbound");
-    assert_string_equal(tally_geo_dir_name(TALLY_GEO_DIR_MAX), "unknown");
+    assert_int_equal(sn.k[3].aux, GEO_SCOPE_OUTBOUND);
     tally_release(t, tt);
     tally_free(t);
 }
@@ -277,7 +275,7 @@ static void test_flow_cache(void **state)
         tally_flow_packet(t, &f, &p, i < 2 ? NULL : "TLS");
         tally_flow_packet(t, &g, &p, "DNS");
         if (i == 1)
-            tally_flow_country(t, &f, p.ts, "CN", "US", TALLY_GEO_OUTBOUND, 100);
+            tally_flow_country(t, &f, p.ts, "CN", "US", GEO_SCOPE_OUTBOUND, 100);
     }
     assert_int_equal(f.tally.gen, g.tally.gen);
     assert_true(f.tally.ix[TALLY_FC_L4] != 0);

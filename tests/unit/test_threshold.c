@@ -642,8 +642,9 @@ static void test_new_bounds(void **state)
 
 /* ------------------------------------------------------------------ carry-over */
 
-static int keep_sid(void *arg, uint32_t gid, uint32_t sid)
+static int keep_sid(void *arg, uint32_t gid, uint32_t sid, uint32_t rev)
 {
+    (void)rev;
     return gid == 1 && sid == *(uint32_t *)arg;
 }
 
@@ -678,8 +679,9 @@ static void test_carry_over(void **state)
     threshold_free(cur);
 }
 
-static int keep_all(void *arg, uint32_t gid, uint32_t sid)
+static int keep_all(void *arg, uint32_t gid, uint32_t sid, uint32_t rev)
 {
+    (void)rev;
     return 1;
 }
 

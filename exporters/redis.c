@@ -789,23 +789,23 @@ static void *redis_thread(void *arg)
             usleep((useconds_t)(nap < 200000u ? nap : 200000u));
         }
     }
-    /* Alerts handed in after the last round (none when the workers have
-     * stopped): to the spool, behind the rest. */
+    /* Alerts handed in after the last round go to the spool, behind the
+     * rest; from here on redis_write() spools them itself (the output layer
+     * may still replay its own spool into this exporter while closing). */
     pthread_mutex_lock(&r->lock);
     queue_take(&rd.alerts, &r->alerts);
-    pthread_mutex_unlock(&r->lock);
     if (rd.alerts.n && take_alerts(r, &rd.alerts) == 0)
         spool_records(r, r->recs, r->nrecs);
     report_left(r);
+    r->finished = 1;
+    r->pub = r->st;
+    pthread_mutex_unlock(&r->lock);
     if (r->c) {
         redisFree(r->c);
         r->c = NULL;
     }
     free(rd.alerts.buf);
     free(rd.flows.buf);
-    pthread_mutex_lock(&r->lock);
-    r->pub = r->st;
-    pthread_mutex_unlock(&r->lock);
     return NULL;
 }
 
@@ -920,6 +920,22 @@ static int redis_write(struct exporter *x, enum event_type t, const char *line, 
     int rc;
 
     pthread_mutex_lock(&r->lock);
+    if (r->finished || !r->started) {
+        /* The thread is done: an alert goes straight to the spool (refused
+         * when full: the output layer keeps it in its own spool then). */
+        rc = -1;
+        if (t == EVT_ALERT) {
+            struct ralert a = { next_id(&r->last_seq), line, len };
+            uint64_t before = r->st.alerts_spooled;
+
+            r->alerts_queued++;
+            spool_records(r, &a, 1);
+            rc = r->st.alerts_spooled > before ? 0 : -1;
+            r->pub = r->st;
+        }
+        pthread_mutex_unlock(&r->lock);
+        return rc;
+    }
     if (t == EVT_FLOW) {
         rc = queue_push(&r->flows, line, len, FLOWQ_MAX_BYTES);
         if (rc < 0)

@@ -75,6 +75,14 @@ struct lw_config {
     } dpi;
 
     struct {
+        int      enabled;
+        uint64_t depth;                  /* bytes per direction; 0: no limit */
+        uint64_t memcap;
+        uint32_t inspect_window;         /* history kept before new data */
+        uint32_t ooo_limit;              /* bytes out-of-order data may reach past a hole */
+    } stream;
+
+    struct {
         struct cfg_strlist files;        /* globs, relative to the config file's folder */
         char  *threshold_file;
         char  *classification_file;

@@ -12,6 +12,7 @@
 #include "detect.h"
 #include "dpi.h"
 #include "rule-parse.h"
+#include "stream.h"
 #include "threshold.h"
 
 /* A port set spanning more ports than this goes to the any-port group:
@@ -23,8 +24,28 @@
 #define DETECT_MATCH_BUDGET  3000
 #define DETECT_NONE          UINT32_MAX
 #define DETECT_NPORTS        65536u
+/* A stream rule whose match may span any number of bytes: it sees all the
+ * history the stream keeps (stream.inspect-window). */
+#define DETECT_REACH_ANY     UINT32_MAX
+
+/* Candidate sets: rules to try on the packet's payload, on the stream. */
+#define CAND_PKT             1u
+#define CAND_STREAM          2u
+/* Stream rules remembered per flow direction because their fast pattern
+ * went into the history (struct dhist), and found per packet. */
+#define DETECT_HIST_MAX      8
+#define DETECT_FOUND_MAX     32
 
 enum { DC_TCP = 0, DC_UDP, DC_ICMP, DC_OTHER, DC_COUNT };
+
+/* What a payload rule inspects on a TCP packet of a reassembled flow
+ * (rules/README.md, "Stream reassembly"). Elsewhere every rule sees the
+ * packet. */
+enum {
+    SM_PACKET = 0,   /* the packet's payload only */
+    SM_STREAM,       /* the reassembled stream only */
+    SM_BOTH,         /* both: its positions are anchored to a buffer start */
+};
 
 /* Which DPI metadata a flow-level rule reads, so a flow is offered only
  * the rules its kind of metadata can satisfy. FK_NONE: no sticky buffer
@@ -39,6 +60,9 @@ struct dgroup {
     uint32_t      *all, nall;    /* every rank of the bucket */
     uint32_t      *pkt, npkt;    /* packet rules: always + prefiltered */
     uint32_t      *always, nalways;
+    uint32_t      *salways, nsalways; /* ... those that also inspect the stream */
+    uint32_t       sreach;       /* largest reach of its stream rules, 0 none */
+    uint32_t       maxfp;        /* longest fast pattern of its stream rules */
     uint32_t      *iponly, niponly;  /* IP-only rules: first packet each way of a flow */
     uint32_t      *flowl[FK_COUNT], nflowl[FK_COUNT]; /* flow-level rules by kind */
     uint32_t      *flowa[FK_COUNT], nflowa[FK_COUNT]; /* ... those without a sticky fast pattern */
@@ -62,9 +86,14 @@ struct drule {
     uint8_t flow_level;
     uint8_t iponly;              /* decided by addresses and protocol alone */
     uint8_t kind;                /* FK_*, flow-level rules */
+    uint8_t smode;               /* SM_* */
+    uint8_t hist;                /* a stream rule whose match can start before its
+                                  * fast pattern: remembered in struct dhist */
+    uint32_t reach;              /* SM_STREAM/BOTH: longest span of a match, bytes */
 };
 
 struct detect_engine {
+    uint64_t gen;                /* unique per compiled engine (addresses are reused) */
     struct rule_list *list;
     struct drule *rules;
     size_t n;
@@ -79,16 +108,35 @@ struct detect_thread {
     hs_scratch_t *scratch;
     pcre2_match_data *md;
     uint64_t *cand;              /* candidate ranks, a bit each: sorted and deduplicated for free */
-    size_t nwords, lo, hi;       /* words [lo, hi) may hold bits */
+    uint64_t *scand;             /* ... to try on the stream */
+    size_t nwords, lo, hi;       /* words [lo, hi) of either may hold bits */
     int prefilter;
+    uint32_t found[DETECT_FOUND_MAX];  /* hist rules whose pattern is in this chunk */
+    uint32_t nfound;             /* may pass DETECT_FOUND_MAX: some were not kept */
+};
+
+/* Stream rules of one flow direction whose fast pattern went into the
+ * history, so that the history need not be scanned again on every packet:
+ * a rule stays a candidate while new data starts at or before `until'
+ * (after that its window cannot reach the pattern). While new data starts
+ * before rescan_until the history is scanned all the same: more rules were
+ * found than kept, or the list was not kept by this engine. */
+struct dhist {
+    uint64_t gen;                /* the ranks are those of the engine of this gen */
+    uint64_t rescan_until;
+    uint32_t n;
+    uint32_t rank[DETECT_HIST_MAX];
+    uint64_t until[DETECT_HIST_MAX];
 };
 
 /* What detect hangs on f->app. */
 struct detect_flow {
     uint8_t flow_rules_done;     /* flow-level rules ran for this flow */
+    struct dhist *hist;          /* [2], TCP flows with stream data */
 };
 
 static detect_geo_fn geo_lookup;
+static uint64_t engine_gen;      /* last detect_engine.gen handed out */
 
 void detect_set_geo_lookup(detect_geo_fn fn)
 {
@@ -97,16 +145,21 @@ void detect_set_geo_lookup(detect_geo_fn fn)
 
 /* ================================================================== matching */
 
+/* Positions are indices into d. origin is where the buffer starts in
+ * those terms: 0 for a packet or sticky buffer, minus the stream offset of
+ * d[0] for a window of the stream, so offset/depth and the first relative
+ * entry count from the stream's start. */
 struct mctx {
     struct detect_thread *t;
     const struct rule *r;
     uint8_t buf;
     const uint8_t *d;
     uint32_t len;
+    int64_t origin;
     int budget;
 };
 
-static int chain(struct mctx *m, int i, uint32_t prev);
+static int chain(struct mctx *m, int i, int64_t prev);
 
 static int next_sm(const struct rule *r, int i, uint8_t buf)
 {
@@ -178,35 +231,35 @@ static int64_t find(const struct mctx *m, const struct rule_content *c, int64_t 
     return -1;
 }
 
-/* Suricata's window: absolute contents lie in [offset, offset+depth);
- * relative ones start at prev+distance (not before 0) and end by
- * prev+distance+within. */
-static void window(const struct rule_content *c, uint32_t prev, uint32_t len,
+/* Suricata's window: absolute contents lie in [offset, offset+depth) from
+ * the buffer's origin; relative ones start at prev+distance (not before
+ * 0) and end by prev+distance+within. */
+static void window(const struct rule_content *c, int64_t prev, int64_t origin, uint32_t len,
                    int64_t *s, int64_t *e)
 {
     *e = len;
     if (c->flags & RULE_CT_RELATIVE) {
         int64_t dist = (c->flags & RULE_CT_DISTANCE) ? c->distance : 0;
 
-        *s = (int64_t)prev + dist;
+        *s = prev + dist;
         if (*s < 0)
             *s = 0;
-        if ((c->flags & RULE_CT_WITHIN) && (int64_t)prev + dist + c->within < *e)
-            *e = (int64_t)prev + dist + c->within;
+        if ((c->flags & RULE_CT_WITHIN) && prev + dist + c->within < *e)
+            *e = prev + dist + c->within;
         return;
     }
-    *s = (c->flags & RULE_CT_OFFSET) ? c->offset : 0;
+    *s = origin + ((c->flags & RULE_CT_OFFSET) ? c->offset : 0);
     if ((c->flags & RULE_CT_DEPTH) && *s + c->depth < *e)
         *e = *s + c->depth;
 }
 
-static int chain_content(struct mctx *m, int i, int nxt, uint32_t prev)
+static int chain_content(struct mctx *m, int i, int nxt, int64_t prev)
 {
     const struct rule_content *c = &m->r->sm[i].u.c;
     int64_t s, e, pos;
     int again;
 
-    window(c, prev, m->len, &s, &e);
+    window(c, prev, m->origin, m->len, &s, &e);
     if (c->flags & RULE_CT_NEGATED) {
         if (--m->budget < 0 || find(m, c, s, e) >= 0)
             return 0;
@@ -219,7 +272,7 @@ static int chain_content(struct mctx *m, int i, int nxt, uint32_t prev)
         pos = find(m, c, s, e);
         if (pos < 0)
             return 0;
-        if (chain(m, nxt, (uint32_t)(pos + c->len)))
+        if (chain(m, nxt, pos + c->len))
             return 1;
         if (!again)
             return 0;
@@ -227,15 +280,33 @@ static int chain_content(struct mctx *m, int i, int nxt, uint32_t prev)
     }
 }
 
-static int chain_pcre(struct mctx *m, int i, int nxt, uint32_t prev)
+/* Whether a pcre can only match at its start position (^ without m, \A,
+ * the A flag). */
+static int pcre_anchored(const struct rule_pcre *pc)
+{
+    uint32_t o = 0;
+
+    pcre2_pattern_info((const pcre2_code *)pc->code, PCRE2_INFO_ALLOPTIONS, &o);
+    return (o & PCRE2_ANCHORED) != 0;
+}
+
+static int chain_pcre(struct mctx *m, int i, int nxt, int64_t prev)
 {
     const struct rule_pcre *pc = &m->r->sm[i].u.p;
-    uint32_t base = (pc->flags & RULE_PCRE_RELATIVE) ? prev : 0;
+    int64_t from = (pc->flags & RULE_PCRE_RELATIVE) ? prev : m->origin;
+    uint32_t base = 0, opts = 0;
     PCRE2_SIZE start = 0, *ov;
     int again, rc;
 
-    if (base > m->len)
-        base = m->len;
+    if (from < 0) {
+        /* Where it starts (the stream's start) is before the window: an
+         * anchored pattern cannot match, ^ is no line start here. */
+        if (pcre_anchored(pc))
+            return (pc->flags & RULE_PCRE_NEGATED) ? chain(m, nxt, prev) : 0;
+        opts = PCRE2_NOTBOL;
+    } else {
+        base = from > m->len ? m->len : (uint32_t)from;
+    }
     again = later_depends(m, i);
     for (;;) {
         PCRE2_SIZE ms, me;
@@ -243,7 +314,7 @@ static int chain_pcre(struct mctx *m, int i, int nxt, uint32_t prev)
         if (--m->budget < 0)
             return 0;
         rc = pcre2_match((const pcre2_code *)pc->code, m->d + base, m->len - base, start,
-                         0, m->t->md, NULL);
+                         opts, m->t->md, NULL);
         if (rc < 0)
             return (pc->flags & RULE_PCRE_NEGATED) ? chain(m, nxt, prev) : 0;
         if (pc->flags & RULE_PCRE_NEGATED)
@@ -262,7 +333,7 @@ static int chain_pcre(struct mctx *m, int i, int nxt, uint32_t prev)
 /* Entries i, next_sm(i+1), ... of one buffer match with the previous match
  * ending at prev: each occurrence of a positive entry is tried in turn when
  * later relative entries fail (Suricata's content inspection). */
-static int chain(struct mctx *m, int i, uint32_t prev)
+static int chain(struct mctx *m, int i, int64_t prev)
 {
     int nxt;
 
@@ -309,30 +380,35 @@ static const char *sticky_buffer(const struct dpi_result *dr, int b, uint8_t dir
     }
 }
 
-/* Every buffer the rule inspects matches its chain. An absent or empty
- * buffer fails the rule, negated entries or not (as in Suricata). */
+/* The chain of buffer b over d[0, len) (origin: see struct mctx). An
+ * absent or empty buffer fails, negated entries or not (as in Suricata). */
+static int match_buf(struct detect_thread *t, const struct rule *r, int b,
+                     const uint8_t *d, uint32_t len, int64_t origin)
+{
+    struct mctx m = { t, r, (uint8_t)b, d, len, origin, DETECT_MATCH_BUDGET };
+
+    if (len == 0 || d == NULL)
+        return 0;
+    return chain(&m, next_sm(r, 0, (uint8_t)b), origin);
+}
+
+/* Every buffer the rule inspects matches its chain; the payload is the
+ * packet's. */
 static int match_buffers(struct detect_thread *t, const struct rule *r,
                          const struct packet *p, const struct dpi_result *dr)
 {
     for (int b = 0; b < RULE_BUF_COUNT; b++) {
-        struct mctx m = { t, r, (uint8_t)b, NULL, 0, DETECT_MATCH_BUDGET };
+        const char *s;
 
         if (!(r->buffers & (1u << b)))
             continue;
         if (b == RULE_BUF_PAYLOAD) {
-            m.d = p->payload;
-            m.len = p->payload_len;
-        } else {
-            const char *s = dr ? sticky_buffer(dr, b, p->dir) : NULL;
-
-            if (s == NULL)
+            if (!match_buf(t, r, b, p->payload, p->payload_len, 0))
                 return 0;
-            m.d = (const uint8_t *)s;
-            m.len = (uint32_t)strlen(s);
+            continue;
         }
-        if (m.len == 0 || m.d == NULL)
-            return 0;
-        if (!chain(&m, next_sm(r, 0, (uint8_t)b), 0))
+        s = dr ? sticky_buffer(dr, b, p->dir) : NULL;
+        if (s == NULL || !match_buf(t, r, b, (const uint8_t *)s, (uint32_t)strlen(s), 0))
             return 0;
     }
     return 1;
@@ -461,14 +537,41 @@ static int match_proto(const struct rule *r, const struct packet *p)
     return r->ipproto == p->proto;
 }
 
-/* The whole rule on packet p, cheapest tests first. */
-static int match_rule(struct detect_thread *t, const struct rule *r, const struct packet *p,
-                      const struct flow *f, const struct dpi_result *dr)
+/* Everything but the buffers, on packet p, cheapest tests first. */
+static int match_head(const struct rule *r, const struct packet *p, const struct flow *f,
+                      const struct dpi_result *dr)
 {
     return match_proto(r, p) && match_addrs(r, p) && match_flow_kw(r, p, f) &&
            match_pkt_opts(r, p) && match_app(r, dr) &&
-           (r->geoip == NULL || match_geo(r->geoip, p, f)) &&
-           (r->nsm == 0 || match_buffers(t, r, p, dr));
+           (r->geoip == NULL || match_geo(r->geoip, p, f));
+}
+
+/* The whole rule on packet p. */
+static int match_rule(struct detect_thread *t, const struct rule *r, const struct packet *p,
+                      const struct flow *f, const struct dpi_result *dr)
+{
+    return match_head(r, p, f, dr) && (r->nsm == 0 || match_buffers(t, r, p, dr));
+}
+
+/* A stream rule on packet p whose payload is the reassembled stream: its
+ * window is the new data of chunk c plus the history a match of this rule
+ * can reach back into (d->reach - 1 bytes). It matches when that window
+ * matches and the same window without the new data did not: each match is
+ * then reported once, on the packet that completed it, and a match found
+ * on an earlier packet is not reported again. (Stream rules carry only
+ * payload entries: sticky buffers make a rule flow-level.) */
+static int match_rule_stream(struct detect_thread *t, const struct drule *d,
+                             const struct packet *p, const struct flow *f,
+                             const struct dpi_result *dr, const struct stream_chunk *c)
+{
+    uint32_t hist = c->hist < d->reach - 1 ? c->hist : d->reach - 1;
+    uint32_t skip = c->hist - hist;
+    int64_t origin = -(int64_t)(c->offset + skip);
+
+    if (!match_head(d->r, p, f, dr) ||
+        !match_buf(t, d->r, RULE_BUF_PAYLOAD, c->data + skip, c->len - skip, origin))
+        return 0;
+    return hist == 0 || !match_buf(t, d->r, RULE_BUF_PAYLOAD, c->data + skip, hist, origin);
 }
 
 /* A copy of p as seen from direction dir of its flow. */
@@ -504,11 +607,16 @@ static int match_flow_rule(struct detect_thread *t, const struct rule *r, const 
 
 /* ================================================================== per packet */
 
-static inline void cand_add(struct detect_thread *t, uint32_t rank)
+/* Marks rank in the candidate sets given (CAND_*). */
+static inline void cand_add(struct detect_thread *t, uint32_t rank, unsigned sets)
 {
     size_t w = rank >> 6;
+    uint64_t bit = 1ull << (rank & 63);
 
-    t->cand[w] |= 1ull << (rank & 63);
+    if (sets & CAND_PKT)
+        t->cand[w] |= bit;
+    if (sets & CAND_STREAM)
+        t->scand[w] |= bit;
     if (w < t->lo)
         t->lo = w;
     if (w + 1 > t->hi)
@@ -517,48 +625,92 @@ static inline void cand_add(struct detect_thread *t, uint32_t rank)
 
 static void cand_clear(struct detect_thread *t)
 {
-    if (t->hi > t->lo)
+    if (t->hi > t->lo) {
         memset(t->cand + t->lo, 0, (t->hi - t->lo) * sizeof *t->cand);
+        memset(t->scand + t->lo, 0, (t->hi - t->lo) * sizeof *t->scand);
+    }
     t->lo = t->nwords;
     t->hi = 0;
 }
 
+struct hs_ctx {
+    struct detect_thread *t;
+    const uint32_t *pat;         /* pattern id -> rank */
+    uint32_t npat;
+    unsigned sets;               /* CAND_* to mark */
+    int record;                  /* note hist rules in t->found */
+};
+
 static int hs_on_match(unsigned int id, unsigned long long from, unsigned long long to,
                        unsigned int flags, void *ctx)
 {
-    void **c = ctx;
-    struct detect_thread *t = c[0];
-    const uint32_t *pat = c[1];
-    const uint32_t *npat = c[2];
+    struct hs_ctx *c = ctx;
+    struct detect_thread *t = c->t;
 
-    if (id < *npat)
-        cand_add(t, pat[id]);
+    if (id >= c->npat)
+        return 0;
+    cand_add(t, c->pat[id], c->sets);
+    if (c->record && t->e->rules[c->pat[id]].hist) {
+        if (t->nfound < DETECT_FOUND_MAX)
+            t->found[t->nfound] = c->pat[id];
+        t->nfound++;
+    }
     return 0;
 }
 
-static void add_list(struct detect_thread *t, const uint32_t *v, uint32_t n)
+static void add_list(struct detect_thread *t, const uint32_t *v, uint32_t n, unsigned sets)
 {
     for (uint32_t i = 0; i < n; i++)
-        cand_add(t, v[i]);
+        cand_add(t, v[i], sets);
 }
 
-static void add_packet_rules(struct detect_thread *t, const struct dgroup *g, const struct packet *p,
-                             int iponly_due)
+/* The group's fast patterns over d[0, len), marking sets. */
+static void scan_group(struct detect_thread *t, const struct dgroup *g, const uint8_t *d,
+                       uint32_t len, unsigned sets, int record)
 {
-    void *ctx[3] = { t, g->pat, (void *)&g->npat };
+    struct hs_ctx ctx = { t, g->pat, g->npat, sets, record };
+
+    if (len == 0 || d == NULL)
+        return;
+    if (hs_scan(g->db, (const char *)d, len, 0, t->scratch, hs_on_match, &ctx) != HS_SUCCESS)
+        add_list(t, g->pkt, g->npkt, sets);   /* cannot prefilter: evaluate everything */
+}
+
+/* Packet rules of group g for packet p, whose stream verdict is sv (chunk
+ * c with STREAM_DATA): CAND_PKT for the payload, CAND_STREAM for the
+ * stream. The stream is scanned from maxfp - 1 bytes before the new data
+ * (a pattern ending in it), or when rescan is set from as far back as the
+ * group's stream rules reach (patterns in the history the flow's struct
+ * dhist does not know); when the chunk's new data is the packet's payload,
+ * that one scan serves both (a candidate too many is only evaluated in
+ * vain). */
+static void add_packet_rules(struct detect_thread *t, const struct dgroup *g, const struct packet *p,
+                             int iponly_due, enum stream_verdict sv, const struct stream_chunk *c,
+                             int rescan)
+{
+    int on_stream = sv == STREAM_DATA && g->sreach;
 
     if (iponly_due)
-        add_list(t, g->iponly, g->niponly);
+        add_list(t, g->iponly, g->niponly, CAND_PKT);
     if (!t->prefilter) {
-        add_list(t, g->pkt, g->npkt);
+        add_list(t, g->pkt, g->npkt, on_stream ? CAND_PKT | CAND_STREAM : CAND_PKT);
         return;
     }
-    add_list(t, g->always, g->nalways);
-    if (g->db == NULL || p->payload_len == 0 || p->payload == NULL)
+    add_list(t, g->always, g->nalways, CAND_PKT);
+    if (on_stream)
+        add_list(t, g->salways, g->nsalways, CAND_STREAM);
+    if (g->db == NULL || sv == STREAM_STOPPED)
         return;
-    if (hs_scan(g->db, (const char *)p->payload, p->payload_len, 0, t->scratch,
-                hs_on_match, ctx) != HS_SUCCESS)
-        add_list(t, g->pkt, g->npkt);   /* cannot prefilter: evaluate everything */
+    if (on_stream) {
+        uint32_t reach = rescan ? g->sreach : g->maxfp ? g->maxfp : 1;
+        uint32_t back = c->hist < reach - 1 ? c->hist : reach - 1;
+
+        scan_group(t, g, c->data + (c->hist - back), c->len - c->hist + back,
+                   c->exact ? CAND_PKT | CAND_STREAM : CAND_STREAM, 1);
+        if (c->exact)
+            return;
+    }
+    scan_group(t, g, p->payload, p->payload_len, CAND_PKT, 0);
 }
 
 static int class_of(uint8_t proto)
@@ -609,12 +761,87 @@ static uint8_t buffer_kind(int b);
 
 static void scan_sticky(struct detect_thread *t, const struct dgroup *g, int b, const char *s)
 {
-    void *ctx[3] = { t, g->sb[b].pat, (void *)&g->sb[b].npat };
+    struct hs_ctx ctx = { t, g->sb[b].pat, g->sb[b].npat, CAND_PKT, 0 };
 
     if (s == NULL || *s == '\0')
         return;
-    if (hs_scan(g->sb[b].db, s, (unsigned)strlen(s), 0, t->scratch, hs_on_match, ctx) != HS_SUCCESS)
-        add_list(t, g->flowl[buffer_kind(b)], g->nflowl[buffer_kind(b)]);
+    if (hs_scan(g->sb[b].db, s, (unsigned)strlen(s), 0, t->scratch, hs_on_match, &ctx) != HS_SUCCESS)
+        add_list(t, g->flowl[buffer_kind(b)], g->nflowl[buffer_kind(b)], CAND_PKT);
+}
+
+/* The flow's per-direction history list for packet p (created on first
+ * use), ready for this engine and chunk: a list another engine kept, or
+ * none kept yet while the chunk has history, means the history must be
+ * scanned while it may still hold unknown patterns. NULL without memory. */
+static struct dhist *hist_of(const struct detect_engine *e, struct flow *f, const struct packet *p,
+                             const struct stream_chunk *c)
+{
+    struct detect_flow *df = f->app;
+    struct dhist *h;
+
+    if (df == NULL && (df = f->app = calloc(1, sizeof *df)) == NULL)
+        return NULL;
+    if (df->hist == NULL && (df->hist = calloc(2, sizeof *df->hist)) == NULL)
+        return NULL;
+    h = &df->hist[p->dir & 1];
+    if (h->gen != e->gen) {
+        h->gen = e->gen;
+        h->n = 0;
+        h->rescan_until = c->hist ? c->offset + c->hist + c->window : 0;
+    }
+    return h;
+}
+
+/* Adds the remembered stream rules still in reach to the candidates and
+ * forgets the others. Returns whether the history must be scanned. */
+static int hist_candidates(struct detect_thread *t, struct dhist *h, uint64_t start)
+{
+    uint32_t k = 0;
+
+    if (h == NULL)
+        return 1;
+    for (uint32_t i = 0; i < h->n; i++) {
+        if (h->until[i] < start)
+            continue;
+        cand_add(t, h->rank[i], CAND_STREAM);
+        h->rank[k] = h->rank[i];
+        h->until[k++] = h->until[i];
+    }
+    h->n = k;
+    return start < h->rescan_until;
+}
+
+/* Remembers the hist rules whose fast pattern this chunk held: each can be
+ * reached from new data starting up to its reach (or the window) after the
+ * pattern, which ends by the chunk's end at the latest. */
+static void hist_remember(const struct detect_engine *e, struct detect_thread *t, struct dhist *h,
+                          const struct stream_chunk *c)
+{
+    uint64_t end = c->offset + c->len;
+
+    if (h != NULL && t->nfound > DETECT_FOUND_MAX && h->rescan_until < end + c->window)
+        h->rescan_until = end + c->window;
+    for (uint32_t i = 0; h != NULL && i < t->nfound && i < DETECT_FOUND_MAX; i++) {
+        const struct drule *d = &e->rules[t->found[i]];
+        uint32_t back = d->reach - 1 < c->window ? d->reach - 1 : c->window;
+        uint64_t until = end - d->r->sm[d->fp].u.c.len + back;
+        uint32_t k;
+
+        for (k = 0; k < h->n && h->rank[k] != t->found[i]; k++)
+            ;
+        if (k == h->n && h->n == DETECT_HIST_MAX) {
+            if (h->rescan_until < until)
+                h->rescan_until = until;
+            continue;
+        }
+        if (k == h->n) {
+            h->rank[h->n++] = t->found[i];
+            h->until[k] = 0;
+        }
+        if (h->until[k] < until)
+            h->until[k] = until;
+    }
+    t->nfound = 0;
 }
 
 /* Flow-level candidates of kind k: those without a sticky fast pattern,
@@ -625,10 +852,10 @@ static void add_flow_rules(struct detect_thread *t, const struct dgroup *g,
                            const struct dpi_result *dr, int k)
 {
     if (!t->prefilter) {
-        add_list(t, g->flowl[k], g->nflowl[k]);
+        add_list(t, g->flowl[k], g->nflowl[k], CAND_PKT);
         return;
     }
-    add_list(t, g->flowa[k], g->nflowa[k]);
+    add_list(t, g->flowa[k], g->nflowa[k], CAND_PKT);
     if (k == FK_NONE)
         return;
     for (int b = 1; b < RULE_BUF_COUNT; b++) {
@@ -647,8 +874,24 @@ static void add_group(const struct detect_engine *e, const uint32_t *map, uint16
         g[(*ng)++] = &e->groups[map[port]];
 }
 
+/* Whether packet rule d looks at the packet itself, given the stream
+ * verdict: past the depth no payload is inspected any more; stream rules
+ * of a reassembled flow see only the stream. */
+static int packet_eval_ok(const struct drule *d, enum stream_verdict sv)
+{
+    switch (sv) {
+    case STREAM_OFF:
+        return 1;
+    case STREAM_STOPPED:
+        return !(d->r->buffers & (1u << RULE_BUF_PAYLOAD));
+    default:
+        return d->smode != SM_STREAM;
+    }
+}
+
 /* Runs the candidates of p's groups: packet rules when packet_rules is
- * set, flow-level rules when they are due. */
+ * set, flow-level rules when they are due. A rule is evaluated once per
+ * packet: on the packet, then (when that did not match) on the stream. */
 static void detect_run(const struct detect_engine *e, struct detect_thread *t,
                        struct threshold_ctx *th, const struct packet *p, struct flow *f,
                        detect_alert_fn on_alert, void *arg, int packet_rules)
@@ -658,6 +901,10 @@ static void detect_run(const struct detect_engine *e, struct detect_thread *t,
     const struct dgroup *g[5];
     int ng = 0;
     struct packet view;
+    struct stream_chunk sc;
+    enum stream_verdict sv = packet_rules ? stream_chunk(f, p, &sc) : STREAM_OFF;
+    struct dhist *h = NULL;
+    int rescan = 0;
 
     if (p->flags & PKT_F_HAS_PORTS) {
         add_group(e, c->dmap, p->dport, g, &ng);
@@ -668,8 +915,15 @@ static void detect_run(const struct detect_engine *e, struct detect_thread *t,
      * of a flow: as Suricata, run them on the first packet each way. */
     int iponly_due = f == NULL || f->pkts[p->dir & 1] <= 1;
 
+    if (sv == STREAM_DATA && e->st.stream_hist) {
+        h = hist_of(e, f, p, &sc);
+        rescan = hist_candidates(t, h, sc.offset + sc.hist);
+    }
+    t->nfound = 0;
     for (int i = 0; packet_rules && i < ng; i++)
-        add_packet_rules(t, g[i], p, iponly_due);
+        add_packet_rules(t, g[i], p, iponly_due, sv, &sc, rescan);
+    if (sv == STREAM_DATA)
+        hist_remember(e, t, h, &sc);
     if (e->st.flow_level && flow_rules_due(f, dr)) {
         /* flow-level rules match in either orientation: look the ports up
          * both ways too */
@@ -686,17 +940,28 @@ static void detect_run(const struct detect_engine *e, struct detect_thread *t,
         }
     }
     for (size_t w = t->lo; w < t->hi; w++) {
-        while (t->cand[w]) {
-            uint32_t rank = (uint32_t)(w << 6) + (uint32_t)__builtin_ctzll(t->cand[w]);
+        uint64_t pk = t->cand[w], st = t->scand[w], bits = pk | st;
+
+        t->cand[w] = t->scand[w] = 0;
+        while (bits) {
+            uint32_t rank = (uint32_t)(w << 6) + (uint32_t)__builtin_ctzll(bits);
+            uint64_t bit = bits & -bits;
             const struct drule *d = &e->rules[rank];
             const struct packet *ap = p;
 
-            t->cand[w] &= t->cand[w] - 1;
+            bits &= bits - 1;
             if (d->flow_level) {
                 if (!match_flow_rule(t, d->r, p, f, dr, &view))
                     continue;
                 ap = &view;
-            } else if (!match_rule(t, d->r, p, f, dr)) {
+            } else if ((pk & bit) && packet_eval_ok(d, sv) && match_rule(t, d->r, p, f, dr)) {
+                ;
+            } else if ((st & bit) && sv == STREAM_DATA && d->smode != SM_PACKET &&
+                       match_rule_stream(t, d, p, f, dr, &sc)) {
+                view = *p;
+                view.flags |= PKT_F_STREAM_MATCH;
+                ap = &view;
+            } else {
                 continue;
             }
             if (d->r->action == RULE_ACTION_PASS) {
@@ -742,7 +1007,11 @@ void detect_flow_end(const struct detect_engine *e, struct detect_thread *t,
 
 void detect_flow_free(struct flow *f)
 {
-    free(f->app);
+    struct detect_flow *df = f->app;
+
+    if (df)
+        free(df->hist);
+    free(df);
     f->app = NULL;
 }
 
@@ -759,8 +1028,9 @@ struct detect_thread *detect_thread_new(const struct detect_engine *e)
     t->nwords = e->n / 64 + 1;
     t->lo = t->nwords;
     t->cand = calloc(t->nwords, sizeof *t->cand);
+    t->scand = calloc(t->nwords, sizeof *t->scand);
     t->md = pcre2_match_data_create(32, NULL);
-    if (t->cand == NULL || t->md == NULL)
+    if (t->cand == NULL || t->scand == NULL || t->md == NULL)
         goto fail;
     for (size_t i = 0; i < e->ngroups; i++) {
         const struct dgroup *g = &e->groups[i];
@@ -784,6 +1054,7 @@ void detect_thread_free(struct detect_thread *t)
     hs_free_scratch(t->scratch);
     pcre2_match_data_free(t->md);
     free(t->cand);
+    free(t->scand);
     free(t);
 }
 
@@ -854,6 +1125,86 @@ static int is_flow_level(const struct rule *r)
     if (r->buffers & ~(1u << RULE_BUF_PAYLOAD))
         return 1;
     return r->nsm == 0 && !has_packet_opts(r) && (r->app_layer || r->app_proto || r->ndpi_proto);
+}
+
+static unsigned rule_classes(const struct rule *r);
+
+/* Whether where r's payload match may lie depends on where the buffer
+ * starts: a content with offset or depth, a relative entry with no
+ * positive entry before it (it counts from the start), an anchored pcre. */
+static int payload_anchored(const struct rule *r)
+{
+    int first = 1;
+
+    for (int i = next_sm(r, 0, RULE_BUF_PAYLOAD); i >= 0; i = next_sm(r, i + 1, RULE_BUF_PAYLOAD)) {
+        const struct rule_sm *sm = &r->sm[i];
+
+        if (sm->type == RULE_SM_CONTENT) {
+            if ((sm->u.c.flags & (RULE_CT_OFFSET | RULE_CT_DEPTH)) ||
+                (first && (sm->u.c.flags & RULE_CT_RELATIVE)))
+                return 1;
+        } else if (!(sm->u.p.flags & RULE_PCRE_RELATIVE) && pcre_anchored(&sm->u.p)) {
+            return 1;
+        }
+        if (!sm_negated(sm))
+            first = 0;
+    }
+    return 0;
+}
+
+/* SM_* of a packet rule (rules/README.md, "Stream reassembly"): payload
+ * rules that can see TCP inspect the stream, unless they test something
+ * only a packet has (flags, dsize, ttl, ip_proto, itype/icode) or say
+ * flow:no_stream; those anchored to the buffer start also inspect each
+ * packet, unless they say flow:only_stream. */
+static uint8_t stream_mode(const struct rule *r)
+{
+    if (!(r->buffers & (1u << RULE_BUF_PAYLOAD)) || !(rule_classes(r) & (1u << DC_TCP)) ||
+        (r->flow & RULE_FLOW_NO_STREAM))
+        return SM_PACKET;
+    if (r->flow & RULE_FLOW_ONLY_STREAM)
+        return SM_STREAM;
+    if (r->tcpflags.set || r->dsize.op || r->ttl.op || r->ip_proto.op || r->itype.op || r->icode.op)
+        return SM_PACKET;
+    return payload_anchored(r) ? SM_BOTH : SM_STREAM;
+}
+
+/* The longest span, first byte to last, of a match of r's payload entries:
+ * a run of contents tied by within (from one that is not relative) is
+ * bounded; a pcre, a distance without within, or two independent runs are
+ * not (DETECT_REACH_ANY). Negated entries add nothing to a match. */
+static uint32_t stream_reach(const struct rule *r)
+{
+    int64_t lo = 0, hi = 0, pmin = 0, pmax = 0;
+    int runs = 0;
+
+    for (int i = next_sm(r, 0, RULE_BUF_PAYLOAD); i >= 0; i = next_sm(r, i + 1, RULE_BUF_PAYLOAD)) {
+        const struct rule_content *c = &r->sm[i].u.c;
+        int64_t dist, smin, emax;
+
+        if (sm_negated(&r->sm[i]))
+            continue;
+        if (r->sm[i].type != RULE_SM_CONTENT)
+            return DETECT_REACH_ANY;
+        if (!(c->flags & RULE_CT_RELATIVE) || runs == 0) {
+            if (runs++)
+                return DETECT_REACH_ANY;
+            hi = pmin = pmax = c->len;
+            continue;
+        }
+        if (!(c->flags & RULE_CT_WITHIN))
+            return DETECT_REACH_ANY;
+        dist = (c->flags & RULE_CT_DISTANCE) ? c->distance : 0;
+        smin = pmin + dist;
+        emax = pmax + dist + c->within;
+        lo = smin < lo ? smin : lo;
+        hi = emax > hi ? emax : hi;
+        pmin = smin + c->len;
+        pmax = emax;
+    }
+    if (hi - lo < 1)
+        return 1;
+    return hi - lo >= DETECT_REACH_ANY ? DETECT_REACH_ANY : (uint32_t)(hi - lo);
 }
 
 static uint8_t buffer_kind(int b)
@@ -967,6 +1318,7 @@ static void group_shrink(struct dgroup *g)
 {
     shrink(&g->pkt, g->npkt);
     shrink(&g->always, g->nalways);
+    shrink(&g->salways, g->nsalways);
     shrink(&g->iponly, g->niponly);
     shrink(&g->pat, g->npat);
     for (int k = 0; k < FK_COUNT; k++) {
@@ -1000,9 +1352,11 @@ static uint32_t group_add(struct detect_engine *e, const uint32_t *ranks, uint32
     g->all = dup_u32(ranks, n);
     g->pkt = malloc((n ? n : 1) * sizeof *g->pkt);
     g->always = malloc((n ? n : 1) * sizeof *g->always);
+    g->salways = malloc((n ? n : 1) * sizeof *g->salways);
     g->iponly = malloc((n ? n : 1) * sizeof *g->iponly);
     g->pat = malloc((n ? n : 1) * sizeof *g->pat);
-    if (g->all == NULL || g->pkt == NULL || g->always == NULL || g->iponly == NULL || g->pat == NULL)
+    if (g->all == NULL || g->pkt == NULL || g->always == NULL || g->salways == NULL ||
+        g->iponly == NULL || g->pat == NULL)
         goto oom;
     for (int k = 0; k < FK_COUNT; k++)
         if ((g->flowl[k] = malloc((n ? n : 1) * sizeof *g->flowl[k])) == NULL ||
@@ -1033,6 +1387,14 @@ static uint32_t group_add(struct detect_engine *e, const uint32_t *ranks, uint32
             g->pat[g->npat++] = ranks[i];
         else
             g->always[g->nalways++] = ranks[i];
+        if (d->smode == SM_PACKET)
+            continue;
+        if (d->fp < 0)
+            g->salways[g->nsalways++] = ranks[i];
+        else if (d->r->sm[d->fp].u.c.len > g->maxfp)
+            g->maxfp = d->r->sm[d->fp].u.c.len;
+        if (d->reach > g->sreach)
+            g->sreach = d->reach;
     }
     e->st.always += g->nalways;
     e->st.iponly += g->niponly;
@@ -1212,6 +1574,7 @@ struct detect_engine *detect_compile(struct rule_list *rules, char *err, size_t 
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    e->gen = __atomic_add_fetch(&engine_gen, 1, __ATOMIC_RELAXED);
     e->list = rules;
     e->n = rules->n;
     e->rules = calloc(e->n ? e->n : 1, sizeof *e->rules);
@@ -1230,6 +1593,16 @@ struct detect_engine *detect_compile(struct rule_list *rules, char *err, size_t 
         e->rules[i].kind = rule_kind(ord[i]);
         e->rules[i].iponly = !e->rules[i].flow_level && is_ip_only(ord[i]);
         e->st.flow_level += e->rules[i].flow_level;
+        if (!e->rules[i].flow_level && !e->rules[i].iponly)
+            e->rules[i].smode = stream_mode(ord[i]);
+        if (e->rules[i].smode != SM_PACKET) {
+            e->rules[i].reach = stream_reach(ord[i]);
+            e->st.stream += e->rules[i].smode == SM_STREAM;
+            e->st.stream_both += e->rules[i].smode == SM_BOTH;
+            e->rules[i].hist = e->rules[i].fp >= 0 &&
+                               e->rules[i].reach > ord[i]->sm[e->rules[i].fp].u.c.len;
+            e->st.stream_hist += e->rules[i].hist;
+        }
     }
     for (int c = 0; c < DC_COUNT; c++)
         if (build_class(e, c, err, errlen) < 0)
@@ -1256,6 +1629,7 @@ void detect_engine_free(struct detect_engine *e)
         free(g->all);
         free(g->pkt);
         free(g->always);
+        free(g->salways);
         free(g->iponly);
         for (int k = 0; k < FK_COUNT; k++) {
             free(g->flowl[k]);

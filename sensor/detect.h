@@ -37,7 +37,35 @@
  *
  * Rules on an application protocol (header "http", app-layer-protocol,
  * ndpi-protocol) need the final DPI result: on packets before nDPI is done
- * they do not match.
+ * they do not match. *
+ * TCP payload rules and the reassembled stream (stream.h; rules/README.md,
+ * "Stream reassembly", is the reference). On a TCP packet whose flow is
+ * reassembled (stream_chunk() does not say STREAM_OFF), a packet rule with
+ * payload contents or pcres that can apply to TCP is
+ *   - a stream rule: matched against the stream only, on packets that add
+ *     in-order data, over the new bytes plus as much history as a match of
+ *     the rule can span (a run of contents tied by within: its span; a
+ *     pcre, an unbounded distance or independent contents: all the history
+ *     kept, stream.inspect-window). It matches when that window does and
+ *     the window without the new bytes did not, so a match is reported
+ *     once, with the packet that completed it (PKT_F_STREAM_MATCH set on
+ *     the copy given to on_alert). offset/depth count from the stream's
+ *     start, ^ of a pcre matches only there;
+ *   - or both, when its positions are anchored to a buffer start (offset,
+ *     depth, an anchored pcre, a leading relative content): each packet's
+ *     payload as before, and the stream (from its start) when the packet
+ *     did not match;
+ *   - or packet-only with flags, dsize, ttl, ip_proto, itype/icode or
+ *     flow:no_stream; flow:only_stream makes any of them stream-only.
+ * Each rule is evaluated at most once per packet. Past stream.depth
+ * (STREAM_STOPPED) no payload is inspected for that direction. Without
+ * reassembly every rule sees the packet as before.
+ * Prefilter on the stream: each packet's new data (and the few bytes a
+ * fast pattern may reach back) is scanned once; stream rules whose match
+ * can start before their fast pattern and whose pattern was seen are
+ * remembered per flow direction (a few ranks on f->app) while their window
+ * can reach it, so the history is not scanned again; it is only when more
+ * were seen than kept, or after the engine changed.
  */
 #ifndef LW_DETECT_H
 #define LW_DETECT_H
@@ -59,6 +87,9 @@ struct detect_engine_stats {
     size_t   always;             /* packet rules without a fast pattern, summed over groups */
     size_t   iponly;             /* IP-only rules, summed over groups */
     size_t   flow_level;         /* flow-level rules */
+    size_t   stream;             /* payload rules that see the stream, not packets, on TCP */
+    size_t   stream_both;        /* ... that see both (anchored to the buffer start) */
+    size_t   stream_hist;        /* ... whose match may start before their fast pattern */
     size_t   db_bytes;           /* Hyperscan database bytes */
     uint64_t compile_usec;
 };
@@ -83,10 +114,12 @@ typedef void (*detect_alert_fn)(void *arg, const struct rule *r, const struct pa
                                 struct flow *f);
 
 /* Runs every applicable rule on p (f may be NULL: flow keywords other than
- * stateless then fail and flow-level rules are not run). Calls on_alert for
- * each match that threshold_check() lets through (th NULL: every match), in
- * rule order. A matching pass rule reports nothing and stops later rules
- * for this packet. Allocates only the per-flow state, once per flow. */
+ * stateless then fail and flow-level rules are not run), and stream rules
+ * on the stream p extended when stream_packet() has seen p. Calls on_alert
+ * for each match that threshold_check() lets through (th NULL: every
+ * match), in rule order. A matching pass rule reports nothing and stops
+ * later rules for this packet. Allocates only the per-flow state, once per
+ * flow. */
 void detect_packet(const struct detect_engine *e, struct detect_thread *t,
                    struct threshold_ctx *th, struct packet *p, struct flow *f,
                    detect_alert_fn on_alert, void *arg);

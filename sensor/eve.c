@@ -300,6 +300,10 @@ void eve_alert_event(struct jbuf *j, const char *sensor_id, const struct rule *r
         buf[n] = '\0';
         jbuf_str(j, "payload_printable", buf);
     }
+    /* As Suricata: 1 when the match was on the reassembled stream, which
+     * this packet completed (its payload need not hold the whole match). */
+    if (p->proto == 6)
+        jbuf_u64(j, "stream", (p->flags & PKT_F_STREAM_MATCH) ? 1 : 0);
     jbuf_close_object(j);
 }
 
@@ -456,6 +460,30 @@ static void eve_stats_dpi(struct jbuf *j, const struct dpi_stats *d)
     jbuf_close_object(j);
 }
 
+/* Suricata spells these tcp.reassembly_gap, tcp.overlap, ...; ours live
+ * together under "stream". */
+static void eve_stats_stream(struct jbuf *j, const struct stream_stats *st)
+{
+    jbuf_open_object(j, "stream");
+    jbuf_u64(j, "sessions", st->sessions);
+    jbuf_u64(j, "midstream", st->midstream);
+    jbuf_u64(j, "reassembled_bytes", st->reassembled);
+    jbuf_u64(j, "ooo_segments", st->ooo_segments);
+    jbuf_u64(j, "ooo_dropped", st->ooo_dropped);
+    jbuf_u64(j, "gaps", st->gaps);
+    jbuf_u64(j, "gap_bytes", st->gap_bytes);
+    jbuf_u64(j, "overlaps", st->overlaps_same);
+    jbuf_u64(j, "overlaps_diff_data", st->overlaps_diff);
+    jbuf_u64(j, "depth_reached", st->depth_reached);
+    jbuf_u64(j, "resets", st->resets);
+    jbuf_u64(j, "rst_ignored", st->rst_ignored);
+    jbuf_u64(j, "evictions", st->evictions);
+    jbuf_u64(j, "memcap_fail", st->memcap_fail);
+    jbuf_u64(j, "memuse", st->memuse);
+    jbuf_u64(j, "memuse_max", st->memuse_max);
+    jbuf_close_object(j);
+}
+
 void eve_stats_event(struct jbuf *j, const char *sensor_id, const struct eve_stats_src *s)
 {
     eve_begin(j, s->ts_usec, sensor_id, "stats", NULL);
@@ -478,6 +506,8 @@ void eve_stats_event(struct jbuf *j, const char *sensor_id, const struct eve_sta
         eve_stats_dpi(j, s->dpi);
     if (s->geo)
         eve_stats_geo(j, s->geo);
+    if (s->stream)
+        eve_stats_stream(j, s->stream);
     jbuf_close_object(j);
     eve_end(j);
 }

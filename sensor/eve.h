@@ -16,6 +16,7 @@
 #include "geo-summary.h"
 
 struct geo_stats;
+#include "stream.h"
 
 /* Capture counters as libpcap reports them (live) or as counted (files). */
 struct capture_stats {
@@ -37,6 +38,7 @@ struct eve_stats_src {
     const struct flow_stats *flow;
     const struct dpi_stats *dpi;  /* NULL when DPI is off */
     const struct geo_stats *geo;  /* NULL without the geo stage */
+    const struct stream_stats *stream;  /* NULL when reassembly is off */
 };
 
 /* "TCP", "UDP", "ICMP", "IPv6-ICMP", "SCTP", or the number as text in buf. */

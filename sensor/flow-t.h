@@ -85,6 +85,7 @@ struct flow {
     void *dpi;
     void *app;
     struct flow_geo geo;         /* both ends geolocated once, at the flow's first packet */
+    void *stream;                /* TCP reassembly (stream.c) */
 };
 
 #endif

@@ -23,6 +23,8 @@
 #include "reload.h"
 #include "rule-parse.h"
 #include "ruleset.h"
+#include "stream.h"
+#include "threshold.h"
 #include "util.h"
 #include "worker.h"
 
@@ -197,6 +199,7 @@ static void emit_stats(struct sensor *s, uint64_t ts)
         .flow = flow_table_stats(s->worker.flows),
         .dpi = s->cfg.dpi.enabled ? dpi_engine_stats(s->worker.dpi) : NULL,
         .geo = s->worker.geo ? geo_thread_stats(s->worker.geo) : NULL,
+        .stream = s->worker.stream ? stream_ctx_stats(s->worker.stream) : NULL,
     };
 
     if (!output_wants(s->out, EVT_STATS))
@@ -339,6 +342,17 @@ static int run_live(struct sensor *s, const struct options *o)
     return 0;
 }
 
+static void print_stream_summary(const struct stream_stats *st)
+{
+    printf("  stream: %llu bytes reassembled, %llu gaps (%llu bytes), overlaps %llu same / %llu "
+           "different data, depth reached %llu, evictions %llu, memory %llu (max %llu)\n",
+           (unsigned long long)st->reassembled, (unsigned long long)st->gaps,
+           (unsigned long long)st->gap_bytes, (unsigned long long)st->overlaps_same,
+           (unsigned long long)st->overlaps_diff, (unsigned long long)st->depth_reached,
+           (unsigned long long)st->evictions, (unsigned long long)st->memuse,
+           (unsigned long long)st->memuse_max);
+}
+
 static void print_summary(struct sensor *s, const char *logdir, double secs)
 {
     const struct decode_stats *d = &s->worker.dec.stats;
@@ -371,6 +385,8 @@ static void print_summary(struct sensor *s, const char *logdir, double secs)
            (unsigned long long)(f->icmpv4 + f->icmpv6), (unsigned long long)f->other,
            (unsigned long long)f->ended[FLOW_END_TIMEOUT], (unsigned long long)f->ended[FLOW_END_TCP_CLOSED],
            (unsigned long long)f->ended[FLOW_END_EVICTED], (unsigned long long)f->ended[FLOW_END_SHUTDOWN]);
+    if (s->worker.stream)
+        print_stream_summary(stream_ctx_stats(s->worker.stream));
     {
         const struct ruleset *rs = s->reload_ready ? rules_slot_get(&s->reload.slot) : NULL;
 

@@ -58,6 +58,8 @@ struct pkt_tunnel {
 #define PKT_F_IPV6_EXTHDRS  0x0004u
 #define PKT_F_HAS_PORTS     0x0008u  /* sport/dport are valid (TCP, UDP, SCTP) */
 #define PKT_F_TRUNCATED_L7  0x0010u  /* payload shorter on capture than on the wire */
+#define PKT_F_STREAM_MATCH  0x0020u  /* an alert's packet: the rule matched the reassembled
+                                      * stream this packet completed, not its own payload */
 
 struct flow;
 

@@ -7,6 +7,7 @@
 #include "eve.h"
 #include "ruleset.h"
 #include "geo.h"
+#include "stream.h"
 #include "threshold.h"
 #include "log.h"
 
@@ -102,6 +103,7 @@ static void worker_flow_end(struct flow *f, void *arg)
             output_event(w->out, EVT_FLOW, w->jb.buf, w->jb.len);
     }
     detect_flow_free(f);
+    stream_flow_free(w->stream, f);
     dpi_flow_free(f);
 }
 
@@ -129,6 +131,12 @@ int worker_init(struct worker *w, unsigned id, const struct lw_config *cfg,
         .enabled = cfg->dpi.enabled,
         .max_packets = cfg->dpi.max_packets,
         .protos_file = cfg->dpi.protos_file,
+    };
+    struct stream_config scfg = {
+        .depth = cfg->stream.depth,
+        .memcap = cfg->stream.memcap,
+        .window = cfg->stream.inspect_window,
+        .ooo_limit = cfg->stream.ooo_limit,
     };
 
     memset(w, 0, sizeof *w);
@@ -160,7 +168,14 @@ int worker_init(struct worker *w, unsigned id, const struct lw_config *cfg,
                  cfg->redis.max_keys);
         goto fail_dpi;
     }
+    if (cfg->stream.enabled && (w->stream = stream_ctx_new(&scfg)) == NULL) {
+        snprintf(err, errlen, "worker %u: no memory for stream reassembly", id);
+        goto fail_tally;
+    }
     return 0;
+fail_tally:
+    tally_free(w->tally);
+    w->tally = NULL;
 fail_dpi:
     tally_free(w->tally);
     ctable_free(w->alert_counts);
@@ -292,6 +307,8 @@ void worker_destroy(struct worker *w)
     flow_table_flush(w->flows, FLOW_END_SHUTDOWN);
     flow_table_free(w->flows);
     w->flows = NULL;
+    stream_ctx_free(w->stream);
+    w->stream = NULL;
     detect_thread_free(w->dt);
     w->dt = NULL;
     w->detect = NULL;
@@ -390,6 +407,8 @@ static void worker_run(struct worker *w, const uint8_t *data, uint32_t caplen,
     was_done = dpi_flow_result(f) != NULL;
     dpi_process(w->dpi, f, p);
     worker_tally_packet(w, f, p, was_done);
+    if (w->stream)
+        stream_packet(w->stream, f, p);
     if (w->detect)
         detect_packet(w->detect, w->dt, w->th, p, f, worker_alert, w);
 }

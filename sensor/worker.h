@@ -22,6 +22,7 @@ struct rules_slot;
 struct ruleset;
 struct geo;
 struct geo_thread;
+struct stream_ctx;
 
 struct worker {
     unsigned id;
@@ -32,6 +33,7 @@ struct worker {
     struct dpi_engine *dpi;
     struct tally *tally;       /* tallies for the Redis flusher (sensor/tally.h) */
     int tally_on;              /* redis.enabled: count into tally */
+    struct stream_ctx *stream; /* TCP reassembly; NULL when stream.enabled is no */
     struct jbuf jb;
     const struct detect_engine *detect;  /* NULL: no rules */
     struct detect_thread *dt;  /* this worker's scratch for detect */

@@ -3,7 +3,9 @@
 # (or $LW_BENCH_PCAP) into a file of ~$LW_BENCH_COPIES copies with distinct
 # flows, then measures on that same file:
 #   pcapread count / hash   the bare libpcap read loop (../shared/bench/pcapread.c)
-#   bench pipeline          linkwatch decode + flow, file held in memory
+#   bench pipeline          linkwatch decode + flow (+ nDPI, + stream
+#                           reassembly, + ET Open rules with it on and off),
+#                           file held in memory
 #   bench geolookup         geolocation lookups/s without and with the cache, and
 #                           the pipeline with the geo stage (with and without a
 #                           database), on data/geoip's database (tools/fetch-geoip.sh)
@@ -54,8 +56,9 @@ if [ -f "$shared_bench/pcapread.c" ]; then
 else
     echo "pcapread: $shared_bench/pcapread.c not found; no baseline"
 fi
-printf '%-24s ' "decode+flow (no DPI)"; "$b/tests/bench/bench" pipeline "$file" 1 dpi.enabled=no
-printf '%-24s ' "decode+flow+nDPI"; "$b/tests/bench/bench" pipeline "$file" 1
+printf '%-24s ' "decode+flow (no DPI)"; "$b/tests/bench/bench" pipeline "$file" 1 dpi.enabled=no stream.enabled=no
+printf '%-24s ' "decode+flow+nDPI"; "$b/tests/bench/bench" pipeline "$file" 1 stream.enabled=no
+printf '%-24s ' "+stream reassembly"; "$b/tests/bench/bench" pipeline "$file" 1
 geodb=${LW_BENCH_GEODB:-}
 if [ -z "$geodb" ] && [ -s "$s/data/geoip/geo-whois-asn-country.mmdb" ]; then
     geodb=$s/data/geoip/geo-whois-asn-country.mmdb
@@ -109,12 +112,15 @@ else
 fi
 et=$corpus/rules-et-open
 if [ -d "$et" ]; then
-    # The rule engine on top of decode+flow+nDPI: 0 rules is the line above.
-    for n in 100 0; do
-        label="+ET Open ${n} rules"; [ "$n" = 0 ] && label="+ET Open all loadable"
+    # The rule engine on top of decode+flow+nDPI+stream: 0 rules is the line
+    # above; the last line is all rules with reassembly off (packet matching).
+    for n in 100 0 off; do
+        label="+ET Open ${n} rules"; set=
+        [ "$n" = 0 ] && label="+ET Open all loadable"
+        [ "$n" = off ] && { label="+ET all, stream off"; n=0; set=stream.enabled=no; }
         printf '%-24s ' "$label"
         "$b/tests/bench/bench" pipeline "$file" 1 "rules=$et" "classification=$et/classification.config" \
-            "maxrules=$n" logging.level=error 2> "$work/rules.log"
+            "maxrules=$n" logging.level=error $set 2> "$work/rules.log"
         sed 's/^/                         /' "$work/rules.log"
     done
 else

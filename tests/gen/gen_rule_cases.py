@@ -425,6 +425,13 @@ CASES = [
 ]
 
 
+def write_expected(out, manifest):
+    """OUTDIR/expected.json, the manifest the integration tests read."""
+    with open(os.path.join(out, "expected.json"), "w") as f:
+        json.dump(manifest, f, indent=1, sort_keys=True)
+        f.write("\n")
+
+
 def main(argv):
     if len(argv) != 2:
         sys.stderr.write("usage: gen_rule_cases.py OUTDIR\n")
@@ -441,9 +448,7 @@ def main(argv):
         if needs:
             m["needs"] = needs
         manifest[name] = m
-    with open(os.path.join(out, "expected.json"), "w") as f:
-        json.dump(manifest, f, indent=1, sort_keys=True)
-        f.write("\n")
+    write_expected(out, manifest)
     return 0
 
 

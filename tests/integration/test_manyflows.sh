@@ -13,10 +13,11 @@
 # decoder errors, and no nDPI state or result left (states_active and
 # results_active 0); and max RSS <= M * PER_FLOW + RSS_CONST.
 #
-# PER_FLOW = 1224 bytes, the most one flow of this capture can hold:
-#     296  struct flow (x86-64, sensor/flow-t.h), one pool entry (216, plus
-#          56 for the geolocation of both ends, struct flow_geo, and 24 for
-#          the flow's cache of its tally entries, struct flow_tally)
+# PER_FLOW = 1232 bytes, the most one flow of this capture can hold:
+#     304  struct flow (x86-64, sensor/flow-t.h), one pool entry (216, plus
+#          56 for the geolocation of both ends, struct flow_geo, 8 for the
+#          TCP reassembly pointer, and 24 for the flow's cache of its tally
+#          entries, struct flow_tally)
 #   +   8  its hash bucket (a uint32 index; the bucket count is max-flows
 #          rounded up to a power of two, so at most 2 per flow)
 #   + 888  DPI while detecting: nDPI 4.2's flow struct (688, dpi.h) plus our
@@ -34,6 +35,8 @@
 #   fragmentation and come out of the margin below.
 #   Allocations nDPI makes beyond its flow struct (e.g. TLS reassembly
 #   buffers, up to 10 KB) do not happen with this traffic.
+#   Nor does TCP stream reassembly state (sensor/stream.c): it comes with a
+#   flow's first payload byte; handshakes only fill a fixed 96 KB cache.
 #
 # RSS_CONST = the RSS of the same sensor on a one-flow capture (measured
 #   first: 27.6 MB when this test was written - nDPI module init with its
@@ -63,7 +66,7 @@ set -u
 SRCDIR=${LW_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 LINKWATCH=${LINKWATCH:-$SRCDIR/build/linkwatch}
 N=${LW_MANYFLOWS:-1000000}
-PER_FLOW=${LW_PER_FLOW:-1224}
+PER_FLOW=${LW_PER_FLOW:-1232}
 MARGIN_KB=12288
 PYTHON=${PYTHON3:-python3}
 

@@ -86,6 +86,20 @@ def require_scapy():
     if py is None:
         skip("no python3 with scapy (apt-get install python3-scapy)")
     return py
+def generate_cases(script, outdir):
+    """Runs tests/gen/SCRIPT OUTDIR with a python that has scapy and
+    returns OUTDIR/expected.json. Skips the test without scapy; a failing
+    generator is a hard error."""
+    py = scapy_python()
+    if py is None:
+        skip("no python3 with scapy (apt-get install python3-scapy)")
+    gen = os.path.join(srcdir(), "tests", "gen", script)
+    r = subprocess.run([py, gen, outdir], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if r.returncode != 0:
+        print("Bail out! %s failed: %s" % (script, r.stderr.decode("utf-8", "replace")))
+        sys.exit(HARD_ERROR)
+    with open(os.path.join(outdir, "expected.json")) as f:
+        return json.load(f)
 
 
 class TempDir:

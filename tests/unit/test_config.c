@@ -137,6 +137,12 @@ static void test_defaults(void **state)
     assert_int_equal(c.dpi.max_packets, 32);
     assert_string_equal(c.dpi.protos_file, "");
 
+    assert_int_equal(c.stream.enabled, 1);
+    assert_int_equal(c.stream.depth, 1ULL << 20);
+    assert_int_equal(c.stream.memcap, 256ULL << 20);
+    assert_int_equal(c.stream.inspect_window, 2048);
+    assert_int_equal(c.stream.ooo_limit, 65536);
+
     assert_int_equal(c.rules.files.n, 1);
     assert_string_equal(c.rules.files.v[0], "rules/*.rules");
     assert_string_equal(c.rules.threshold_file, "rules/threshold.config");
@@ -526,6 +532,8 @@ static void test_error_set(void **state)
     expect_set_error("flow.max-flows", "--set flow.max-flows: expected key.path=value");
     expect_set_error("=5", "--set =5: missing key path before '='");
     expect_set_error("flow..max-flows=5", "--set flow..max-flows: empty part in key path");
+    expect_set_error("stream.inspect-window=1mb",
+                     "--set stream.inspect-window: expected a size such as 64mb, from 0 to 64kb, got '1mb'");
     expect_set_error("flow.max-flows=lots",
                      "--set flow.max-flows: expected an integer from 1 to 100000000, got 'lots'");
     expect_set_error("home-net=[10.0.0.0/8, 300.1.1.1]",

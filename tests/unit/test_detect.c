@@ -11,6 +11,7 @@
 #include "detect.h"
 #include "dpi.h"
 #include "rule-parse.h"
+#include "stream.h"
 #include "threshold.h"
 #include "util.h"
 
@@ -23,6 +24,7 @@ struct alerts {
     uint32_t sid[MAX_ALERTS];
     struct lw_addr src[MAX_ALERTS];
     uint16_t sport[MAX_ALERTS];
+    uint8_t  stream[MAX_ALERTS];     /* matched on the reassembled stream */
 };
 
 static void on_alert(void *arg, const struct rule *r, const struct packet *p, struct flow *f)
@@ -33,6 +35,7 @@ static void on_alert(void *arg, const struct rule *r, const struct packet *p, st
         a->sid[a->n] = r->sid;
         a->src[a->n] = p->src;
         a->sport[a->n] = p->sport;
+        a->stream[a->n] = (p->flags & PKT_F_STREAM_MATCH) != 0;
     }
     a->n++;
 }
@@ -1018,6 +1021,312 @@ static void test_prefilter_sticky_equivalence(void **state)
     free(r);
 }
 
+/* ------------------------------------------------------------------ stream */
+
+/* One client -> server TCP connection through the reassembler and an
+ * engine, as the worker runs them. */
+struct sconn {
+    struct detect_engine *e;
+    struct detect_thread *t;
+    struct stream_ctx *s;
+    struct flow f;
+    struct packet p;
+    struct alerts a;
+};
+
+static void sconn_init_w(struct sconn *c, const char *const *rules, uint64_t depth, uint32_t window)
+{
+    struct stream_config cfg = { depth, 1 << 24, window, 65536 };
+
+    memset(c, 0, sizeof *c);
+    c->e = engine_of(rules);
+    c->t = detect_thread_new(c->e);
+    c->s = stream_ctx_new(&cfg);
+    assert_non_null(c->t);
+    assert_non_null(c->s);
+    pkt_init(&c->p, 6, NULL);
+    flow_init(&c->f, &c->p, NULL);
+}
+
+static void sconn_init(struct sconn *c, const char *const *rules, uint64_t depth)
+{
+    sconn_init_w(c, rules, depth, 2048);
+}
+
+/* Sends data at stream offset off (len bytes; strlen when len is 0) and
+ * returns the alerts it raised (in c->a). */
+static size_t sseg_n(struct sconn *c, uint32_t off, const char *data, size_t len)
+{
+    pkt_init(&c->p, 6, NULL);
+    c->p.payload = (const uint8_t *)data;
+    c->p.payload_len = (uint32_t)(len ? len : strlen(data));
+    c->p.tcp_seq = 1001 + off;
+    c->p.tcp_ack = 50001;
+    c->p.flow = &c->f;
+    c->f.pkts[0]++;
+    c->f.tcp_flags_ts |= c->p.tcp_flags;
+    stream_packet(c->s, &c->f, &c->p);
+    memset(&c->a, 0, sizeof c->a);
+    detect_packet(c->e, c->t, NULL, &c->p, &c->f, on_alert, &c->a);
+    return c->a.n;
+}
+
+static size_t sseg(struct sconn *c, uint32_t off, const char *data)
+{
+    return sseg_n(c, off, data, 0);
+}
+
+static void sconn_free(struct sconn *c)
+{
+    stream_flow_free(c->s, &c->f);
+    detect_flow_free(&c->f);
+    stream_ctx_free(c->s);
+    detect_thread_free(c->t);
+    detect_engine_free(c->e);
+}
+
+/* Content rules see the stream: a split pattern is found once, on the
+ * packet completing it; a pattern inside one packet is not reported twice. */
+static void test_stream_split(void **state)
+{
+    const char *v[] = { R("content:\"attack\";"), NULL };
+    struct sconn c;
+
+    sconn_init(&c, v, 0);
+    assert_int_equal(sseg(&c, 0, "xxat"), 0);
+    assert_int_equal(sseg(&c, 4, "tac"), 0);
+    assert_int_equal(sseg(&c, 7, "kyy"), 1);
+    assert_true(c.a.stream[0]);
+    assert_int_equal(sseg(&c, 10, "zzzz"), 0);
+    /* whole in one packet: once; the next packet does not repeat it */
+    assert_int_equal(sseg(&c, 14, "an attack!"), 1);
+    assert_int_equal(sseg(&c, 24, "more"), 0);
+    /* again later: a new match */
+    assert_int_equal(sseg(&c, 28, "attack"), 1);
+    /* a retransmission is no new data */
+    assert_int_equal(sseg(&c, 28, "attack"), 0);
+    /* out of order: 3, 1, 2 */
+    assert_int_equal(sseg(&c, 38, "ck"), 0);
+    assert_int_equal(sseg(&c, 34, "at"), 0);
+    assert_int_equal(sseg(&c, 36, "ta"), 1);
+    sconn_free(&c);
+
+    /* without reassembly state (e.g. reassembly off) packets are matched */
+    assert_int_equal(tcp_match(R("content:\"attack\";"), "attack"), 1);
+}
+
+#define T(opts) "alert tcp any any -> any any (" opts ")"
+
+/* Which rules see what (rules/README.md, "Stream reassembly"). */
+static void test_stream_modes(void **state)
+{
+    const char *v[] = {
+        T("content:\"PASS \"; depth:5; sid:2;"),                     /* both */
+        T("content:\"secret\"; flow:no_stream; sid:3;"),             /* packets */
+        T("content:\"secret\"; dsize:>0; sid:4;"),                   /* packets */
+        T("content:\"PASS \"; depth:5; flow:only_stream; sid:5;"),   /* stream */
+        T("content:\"secret\"; sid:6;"),                             /* stream */
+        NULL,
+    };
+    struct sconn c;
+
+    sconn_init(&c, v, 0);
+    /* "PASS " split at the stream start: stream rules 2 and 5 */
+    assert_int_equal(sseg(&c, 0, "PA"), 0);
+    assert_int_equal(sseg(&c, 2, "SS x\r\n"), 2);
+    assert_true(c.a.stream[0] && c.a.stream[1]);
+    /* "PASS " at a packet's start, not the stream's: packet rule 2 only */
+    assert_int_equal(sseg(&c, 8, "PASS y\r\n"), 1);
+    assert_int_equal(c.a.sid[0], 2);
+    assert_false(c.a.stream[0]);
+    /* "secret" split: only the stream rule */
+    assert_int_equal(sseg(&c, 16, "sec"), 0);
+    assert_int_equal(sseg(&c, 19, "ret"), 1);
+    assert_int_equal(c.a.sid[0], 6);
+    /* whole: packet rules 3, 4 and stream rule 6, each once */
+    assert_int_equal(sseg(&c, 22, "secret"), 3);
+    sconn_free(&c);
+}
+
+/* Windows: relative runs reach back as far as they span; rules without a
+ * bound see the whole history and alert when they start to match. */
+static void test_stream_windows(void **state)
+{
+    const char *v[] = {
+        T("content:\"abc\"; content:\"xyz\"; distance:0; within:10; sid:1;"),
+        T("content:\"mining.subscribe\"; content:\"method\"; sid:2;"),
+        T("pcre:\"/^GET \\//\"; sid:3;"),
+        T("content:\"GET\"; pcre:\"/^\\s+\\/admin/R\"; sid:4;"),
+        NULL,
+    };
+    struct sconn c;
+
+    sconn_init(&c, v, 0);
+    /* abc .... xyz across three packets, within 10 */
+    assert_int_equal(sseg(&c, 0, "--ab"), 0);
+    assert_int_equal(sseg(&c, 4, "c...."), 0);
+    assert_int_equal(sseg(&c, 9, "xyz"), 1);
+    assert_int_equal(c.a.sid[0], 1);
+    /* too far apart: no */
+    assert_int_equal(sseg(&c, 12, "abc..........xyz"), 0);
+    /* two independent contents: once, not again when one repeats */
+    assert_int_equal(sseg(&c, 28, "{\"method\": \"mining.subscribe\"}"), 1);
+    assert_int_equal(c.a.sid[0], 2);
+    assert_int_equal(sseg(&c, 58, "{\"method\": \"mining.authorize\"}"), 0);
+    sconn_free(&c);
+
+    /* an anchored pcre: at the stream's start (split there too) and at a
+     * packet's start (anchored rules see packets as well) */
+    sconn_init(&c, v, 0);
+    assert_int_equal(sseg(&c, 0, "GE"), 0);
+    assert_int_equal(sseg(&c, 2, "T /index HTTP/1.1\r\n\r\n"), 1);
+    assert_int_equal(c.a.sid[0], 3);
+    assert_true(c.a.stream[0]);
+    assert_int_equal(sseg(&c, 23, "GET /x HTTP/1.1\r\n\r\n"), 1);
+    assert_false(c.a.stream[0]);
+    /* mid-packet, mid-stream: ^ is neither start */
+    assert_int_equal(sseg(&c, 42, "..GET /y"), 0);
+    /* a relative anchored pcre follows its content across packets */
+    assert_int_equal(sseg(&c, 50, "xGET"), 0);
+    assert_int_equal(sseg(&c, 54, "  /admin"), 1);
+    assert_int_equal(c.a.sid[0], 4);
+    sconn_free(&c);
+}
+
+/* Past stream.depth a direction's payload is not inspected, packet or
+ * stream; rules without payload keywords go on. */
+static void test_stream_depth(void **state)
+{
+    const char *v[] = {
+        T("content:\"evil\"; sid:1;"),
+        T("content:\"evil\"; flow:no_stream; sid:2;"),
+        T("flags:PA; dsize:>0; sid:3;"),
+        NULL,
+    };
+    struct sconn c;
+
+    sconn_init(&c, v, 16);
+    assert_int_equal(sseg(&c, 0, "0123456789ev"), 1);     /* sid 3 */
+    assert_int_equal(sseg(&c, 12, "il.."), 2);            /* 1 (stream), 3 */
+    assert_int_equal(sseg(&c, 16, "evil"), 1);            /* past the depth: 3 only */
+    assert_int_equal(c.a.sid[0], 3);
+    sconn_free(&c);
+}
+
+/* Random rules on random streams sent in random segments, some out of
+ * order or repeated, with history windows from 8 bytes to 2 KiB: the
+ * prefiltered engine (a scan of the new data, the rules remembered from
+ * earlier packets, the history when they overflow) alerts exactly like one
+ * that evaluates every rule on the whole chunk. */
+static void test_stream_prefilter_equivalence(void **state)
+{
+    enum { NRULES = 200, NFLOWS = 300, LEN = 400 };
+    static char text[NRULES][512];
+    const char *v[NRULES + 1];
+    struct sconn c1, c2;
+    size_t total = 0, on_stream = 0;
+
+    for (int i = 0; i < NRULES; i++) {
+        char w[8], opts[400] = "";
+        size_t len = 0;
+        int n = 1 + (int)(rnd() % 3);
+
+        for (int k = 0; k < n; k++) {
+            rnd_word(w, 2 + rnd() % 3);
+            len += (size_t)snprintf(opts + len, sizeof opts - len, "content:%s\"%s\"; ",
+                                    rnd() % 8 == 0 ? "!" : "", w);
+            switch (k ? rnd() % 4 : rnd() % 3) {
+            case 1: len += (size_t)snprintf(opts + len, sizeof opts - len, "offset:%u; ", rnd() % 4); break;
+            case 2: len += (size_t)snprintf(opts + len, sizeof opts - len, "depth:%u; ", 4 + rnd() % 30); break;
+            case 3: len += (size_t)snprintf(opts + len, sizeof opts - len, "distance:%d; within:%u; ",
+                                            (int)(rnd() % 5) - 1, 4 + rnd() % 6); break;
+            default: break;
+            }
+        }
+        if (rnd() % 6 == 0) {
+            rnd_word(w, 2);
+            len += (size_t)snprintf(opts + len, sizeof opts - len, "pcre:\"/%s%s/%s\"; ",
+                                    rnd() % 3 ? "" : "^", w, rnd() % 2 ? "R" : "i");
+        }
+        snprintf(text[i], sizeof text[i], "alert tcp any any -> any any (%ssid:%d;)", opts, i + 1);
+        v[i] = text[i];
+    }
+    v[NRULES] = NULL;
+    for (int fl = 0; fl < NFLOWS; fl++) {
+        char data[LEN + 1];
+        uint32_t off = 0;
+
+        static const uint32_t windows[] = { 8, 32, 100, 2048 };
+        uint32_t win = windows[rnd() % 4];
+
+        rnd_word(data, LEN);
+        sconn_init_w(&c1, v, 0, win);
+        sconn_init_w(&c2, v, 0, win);
+        detect_thread_set_prefilter(c2.t, 0);
+        while (off < LEN) {
+            uint32_t n = 1 + rnd() % 40, at = off;
+
+            if (off + n > LEN)
+                n = LEN - off;
+            if (rnd() % 5 == 0 && off + n + 10 <= LEN)
+                at = off + 10;                   /* out of order: the hole comes next */
+            else if (rnd() % 10 == 0 && off >= 10)
+                at = off - 10;                   /* a retransmission */
+            sseg_n(&c1, at, data + at, n);
+            sseg_n(&c2, at, data + at, n);
+            assert_int_equal(c1.a.n, c2.a.n);
+            for (size_t k = 0; k < c1.a.n && k < MAX_ALERTS; k++) {
+                assert_int_equal(c1.a.sid[k], c2.a.sid[k]);
+                assert_int_equal(c1.a.stream[k], c2.a.stream[k]);
+                on_stream += c1.a.stream[k];
+            }
+            total += c1.a.n;
+            if (at == off)
+                off += n;
+        }
+        sconn_free(&c1);
+        sconn_free(&c2);
+    }
+    print_message("stream prefilter equivalence: %zu alerts (%zu on the stream)\n", total, on_stream);
+    assert_true(on_stream > 100);
+}
+
+/* A single content on the stream alerts on exactly the packets whose new
+ * bytes end an occurrence of it, however the stream is cut. */
+static void test_stream_oracle(void **state)
+{
+    enum { NRUNS = 400, LEN = 300 };
+    size_t total = 0;
+
+    for (int run = 0; run < NRUNS; run++) {
+        char w[8], rule[64], data[LEN + 1];
+        const char *v[2] = { rule, NULL };
+        struct sconn c;
+        uint32_t off = 0;
+        size_t wl;
+
+        rnd_word(w, 2 + rnd() % 4);
+        wl = strlen(w);
+        snprintf(rule, sizeof rule, "alert tcp any any -> any any (content:\"%s\"; sid:1;)", w);
+        rnd_word(data, LEN);
+        sconn_init(&c, v, 0);
+        while (off < LEN) {
+            uint32_t n = 1 + rnd() % 20;
+            size_t want = 0;
+
+            if (off + n > LEN)
+                n = LEN - off;
+            for (size_t end = off + 1; end <= off + n && !want; end++)
+                want = end >= wl && memcmp(data + end - wl, w, wl) == 0;
+            assert_int_equal(sseg_n(&c, off, data + off, n), want);
+            total += want;
+            off += n;
+        }
+        sconn_free(&c);
+    }
+    assert_true(total > 1000);
+}
+
 /* ------------------------------------------------------------------ thresholds */
 
 static void test_threshold_hook(void **state)
@@ -1063,6 +1372,12 @@ int main(void)
         cmocka_unit_test(test_geoip),
         cmocka_unit_test(test_prefilter_equivalence),
         cmocka_unit_test(test_prefilter_sticky_equivalence),
+        cmocka_unit_test(test_stream_split),
+        cmocka_unit_test(test_stream_modes),
+        cmocka_unit_test(test_stream_windows),
+        cmocka_unit_test(test_stream_depth),
+        cmocka_unit_test(test_stream_prefilter_equivalence),
+        cmocka_unit_test(test_stream_oracle),
         cmocka_unit_test(test_threshold_hook),
     };
 

@@ -71,4 +71,13 @@ struct exporter *syslog_exporter_open(const struct cfg_syslog *cfg, uint32_t typ
  * reconnection. Never fails to open: an absent peer is retried. */
 struct exporter *unix_socket_open(const char *path, uint32_t types, char *err, size_t errlen);
 
+struct lw_config;
+/* redis (exporters/redis.h): alerts to the shared Redis stream and channel,
+ * spooled to disk while Redis cannot take them; the same thread flushes the
+ * tallies. Starts the thread, which connects and replays the spool at once.
+ * types: alert, and flow for the flows stream. Returns NULL with a one-line
+ * reason in err (spool folder unusable or locked, out of memory). */
+struct exporter *redis_exporter_open(const struct lw_config *cfg, uint32_t types, char *err,
+                                     size_t errlen);
+
 #endif

@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +16,17 @@
  * pcap_breakloop() as safe to call from a signal handler and it wakes poll(). */
 static pcap_t *volatile live_pcap;
 
+/* A quiet live link still returns to the caller this often (stats, the
+ * tally hand-over): libpcap's own read timeout does not fire when no
+ * packet comes at all, so capture_next() polls. */
+#define CAPTURE_POLL_MS 100
+
 struct capture {
     pcap_t *pcap;
     char   *name;
     int     live;
     int     dlt;
+    int     fd;              /* live, non-blocking: pcap's selectable fd; -1 otherwise */
 };
 
 const char *capture_datalink_desc(int dlt, char *buf, size_t buflen)
@@ -73,6 +80,7 @@ struct capture *capture_open_file(const char *path, const char *bpf, char *err, 
         snprintf(err, errlen, "%s: out of memory", path);
         goto fail;
     }
+    c->fd = -1;
     c->pcap = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
     if (!c->pcap) {
         snprintf(err, errlen, "%s: cannot read capture: %s", path, ebuf);
@@ -98,6 +106,7 @@ struct capture *capture_open_live(const char *iface, const struct lw_config *cfg
         goto fail;
     }
     c->live = 1;
+    c->fd = -1;
     c->pcap = pcap_create(iface, ebuf);
     if (!c->pcap) {
         snprintf(err, errlen, "%s: cannot open interface: %s", iface, ebuf);
@@ -123,6 +132,8 @@ struct capture *capture_open_live(const char *iface, const struct lw_config *cfg
     if (capture_check_datalink(c, err, errlen) < 0 ||
         capture_set_filter(c, bpf ? bpf : cfg->capture.bpf, err, errlen) < 0)
         goto fail;
+    if (pcap_setnonblock(c->pcap, 1, ebuf) == 0)
+        c->fd = pcap_get_selectable_fd(c->pcap);
     live_pcap = c->pcap;
     return c;
 fail:
@@ -153,6 +164,12 @@ int capture_next(struct capture *c, const uint8_t **data, uint32_t *caplen,
     const u_char *d;
     int rc = pcap_next_ex(c->pcap, &h, &d);
 
+    if (rc == 0 && c->fd >= 0) {
+        /* Nothing yet: wait for a packet, a signal (EINTR) or the poll time. */
+        struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+        poll(&pfd, 1, CAPTURE_POLL_MS);
+        rc = pcap_next_ex(c->pcap, &h, &d);
+    }
     if (rc == 1) {
         *data = d;
         *caplen = h->caplen;

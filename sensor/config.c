@@ -666,6 +666,7 @@ enum ctype {
     T_STRING,       /* any text; empty allowed */
     T_NONEMPTY,     /* a non-empty text */
     T_IDENT,        /* 1-64 of [A-Za-z0-9._-] */
+    T_SENSORID,     /* a T_IDENT other than "all" (the merged Redis view) */
     T_ENUM, T_COUNTRY, T_HOSTPORT,
     T_CIDRLIST, T_STRLIST, T_ENUMLIST,
 };
@@ -702,7 +703,7 @@ static const char *const facilities[] = {
 /* Every key linkwatch.yaml may hold. Filled in this order (home-net before
  * vars: address groups expand "$home-net"). */
 static const struct ckey schema[] = {
-    KTXT("sensor-id", T_IDENT, sensor_id),
+    KTXT("sensor-id", T_SENSORID, sensor_id),
     KTXT("default-log-dir", T_NONEMPTY, default_log_dir),
     KTXT("home-net", T_CIDRLIST, home_net),
     KTXT("home-country", T_COUNTRY, home_country),
@@ -754,15 +755,28 @@ static const struct ckey schema[] = {
     KTXT("redis.enabled", T_BOOL, redis.enabled),
     KTXT("redis.server", T_NONEMPTY, redis.server),
     KNUM("redis.port", T_UINT, redis.port, 1, 65535),
+    KTXT("redis.username", T_STRING, redis.username),
     KTXT("redis.password", T_STRING, redis.password),
     KNUM("redis.db", T_UINT, redis.db, 0, 65535),
-    KTXT("redis.prefix", T_STRING, redis.prefix),
+    KMAP("redis.timeouts"),
+    KNUM("redis.timeouts.connect", T_DURATION, redis.connect_timeout, 1, 300),
+    KNUM("redis.timeouts.command", T_DURATION, redis.command_timeout, 1, 300),
+    KNUM("redis.reconnect-max", T_DURATION, redis.reconnect_max, 1, 3600),
+    KTXT("redis.prefix", T_IDENT, redis.prefix),
     KNUM("redis.flush-interval", T_DURATION, redis.flush_interval, 1, 3600),
     KNUM("redis.alerts-stream-maxlen", T_UINT, redis.alerts_stream_maxlen, 0, 1000000000),
+    KMAP("redis.flows-stream"),
+    KTXT("redis.flows-stream.enabled", T_BOOL, redis.flows_stream),
+    KNUM("redis.flows-stream.maxlen", T_UINT, redis.flows_stream_maxlen, 0, 1000000000),
+    KNUM("redis.top-hosts", T_UINT, redis.top_hosts, 1, 1000000),
+    KTXT("redis.merged-view", T_BOOL, redis.merged_view),
+    KNUM("redis.max-keys", T_UINT, redis.max_keys, 64, 16777216),
+    KNUM("redis.pending-max-keys", T_UINT, redis.pending_max_keys, 1024, 100000000),
     KMAP("redis.retention"),
-    KNUM("redis.retention.minute", T_DURATION, redis.retention_minute, 60, 3650 * DAY),
-    KNUM("redis.retention.hour", T_DURATION, redis.retention_hour, 60, 3650 * DAY),
+    KNUM("redis.retention.minute", T_DURATION, redis.retention_minute, 1, 3650 * DAY),
+    KNUM("redis.retention.hour", T_DURATION, redis.retention_hour, 1, 3650 * DAY),
     KTXT("redis.spool-dir", T_NONEMPTY, redis.spool_dir),
+    KNUM("redis.spool-max-size", T_SIZE, redis.spool_max_size, 1 * KB, 1024 * GB),
     KMAP("outputs"),
     KMAP("outputs.eve-file"),
     KTXT("outputs.eve-file.enabled", T_BOOL, outputs.eve_file.enabled),
@@ -876,6 +890,7 @@ static const char *describe(const struct ckey *k, int elem, char *buf, size_t le
     case T_STRING:   return "a text value";
     case T_NONEMPTY: return "a non-empty text value";
     case T_IDENT:    return "1 to 64 letters, digits, '.', '-' or '_'";
+    case T_SENSORID: return "1 to 64 letters, digits, '.', '-' or '_', other than 'all'";
     case T_COUNTRY:  return "a two-letter upper-case country code such as CN";
     case T_HOSTPORT: return "host:port such as 127.0.0.1:9917";
     case T_STRLIST:  return elem ? "a text value" : "a list of text values";
@@ -939,6 +954,7 @@ static int scalar_ok(const struct ckey *k, const char *s)
     case T_SIZE:
     case T_DURATION:  return scalar_number(k, s, &v) == 0;
     case T_IDENT:     return valid_ident(s);
+    case T_SENSORID:  return valid_ident(s) && strcmp(s, "all") != 0;
     case T_NONEMPTY:  return *s != '\0';
     case T_COUNTRY:   return valid_country(s);
     case T_HOSTPORT:  return valid_hostport(s);
@@ -1299,6 +1315,7 @@ static int fill_one(struct lw_config *cfg, const struct ckey *k, const struct cn
     case T_STRING:
     case T_NONEMPTY:
     case T_IDENT:
+    case T_SENSORID:
     case T_ENUM:
     case T_COUNTRY:
     case T_HOSTPORT:
@@ -1344,6 +1361,7 @@ void config_free(struct lw_config *cfg)
         case T_STRING:
         case T_NONEMPTY:
         case T_IDENT:
+        case T_SENSORID:
         case T_ENUM:
         case T_COUNTRY:
         case T_HOSTPORT:

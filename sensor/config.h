@@ -98,16 +98,27 @@ struct lw_config {
 
     struct {
         int      enabled;
-        char    *server;                 /* host name, address, or unix socket path */
+        char    *server;                 /* host name, address, or unix socket path (starts with /) */
         uint32_t port;
+        char    *username;               /* AUTH user (Redis 6 ACL); empty: password only */
         char    *password;
         uint32_t db;
+        uint32_t connect_timeout;        /* seconds */
+        uint32_t command_timeout;        /* seconds */
+        uint32_t reconnect_max;          /* seconds: longest wait between two connection attempts */
         char    *prefix;
-        uint32_t flush_interval;
-        uint64_t alerts_stream_maxlen;
+        uint32_t flush_interval;         /* seconds */
+        uint64_t alerts_stream_maxlen;   /* 0: not trimmed */
+        int      flows_stream;           /* ended flows to a stream too */
+        uint64_t flows_stream_maxlen;
+        uint32_t top_hosts;              /* K of the per-bucket host top-K sets */
+        int      merged_view;            /* also count into the all-sensors keys */
+        uint32_t max_keys;               /* tally keys per worker table */
+        uint32_t pending_max_keys;       /* tally keys kept while Redis is away */
         uint64_t retention_minute;       /* seconds */
         uint64_t retention_hour;         /* seconds */
         char    *spool_dir;
+        uint64_t spool_max_size;         /* bytes */
     } redis;
 
     struct {

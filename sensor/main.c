@@ -21,6 +21,7 @@
 #include "metrics.h"
 #include "output.h"
 #include "privileges.h"
+#include "redis.h"
 #include "reload.h"
 #include "rule-parse.h"
 #include "ruleset.h"
@@ -47,6 +48,7 @@ struct options {
 struct sensor {
     struct lw_config cfg;
     struct output *out;
+    struct redis *redis;           /* the Redis writer (owned by out); NULL when off */
     struct worker worker;
     struct reload_state reload;    /* the rule sets, start-up load and reloads */
     int reload_ready;
@@ -230,6 +232,20 @@ static void maybe_stats(struct sensor *s, uint64_t now)
     s->next_stats = now + step;
 }
 
+/* ---- Redis (issue 6): the sensor's counters for the Redis writer. */
+static void redis_health(struct sensor *s)
+{
+    const struct flow_stats *f = flow_table_stats(s->worker.flows);
+    struct redis_health h = {
+        .ts_usec = s->last_ts, .packets = s->cap.packets, .bytes = s->cap.bytes,
+        .drops = s->cap.kernel_drops + s->cap.kernel_ifdrops,
+        .flows_active = f->active, .flows_created = f->created, .alerts = s->worker.alerts,
+    };
+
+    redis_set_health(s->redis, &h);
+}
+/* ---- end Redis */
+
 static void handle_signals(struct sensor *s)
 {
     if (reopen_requested) {
@@ -316,6 +332,8 @@ static int run_source(struct sensor *s, struct capture *c)
             maybe_stats(s, lw_now_real_usec());
         }
         handle_signals(s);
+        if (s->redis && redis_health_wanted(s->redis))
+            redis_health(s);
     }
     return 0;
 }
@@ -442,6 +460,8 @@ static void print_summary(struct sensor *s, const char *logdir, double secs)
            (unsigned long long)output_count(s->out, EVT_GEO_SUMMARY),
            (unsigned long long)output_count(s->out, EVT_RELOAD), logdir,
            s->cfg.outputs.eve_file.filename);
+    if (s->redis)
+        redis_print_summary(s->redis, stdout);
 }
 
 /* Returns 0 when dir exists, 1 when it was made, -1 on error. */
@@ -990,6 +1010,13 @@ static int sensor_run(struct sensor *s, const struct options *o)
         privileges_free(&s->priv);
         return 1;
     }
+    /* ---- Redis (issue 6): the flusher takes the worker's tallies. */
+    s->redis = redis_of(output_find(s->out, "redis"));
+    if (s->redis && redis_add_tally(s->redis, s->worker.tally) < 0) {
+        fprintf(stderr, "linkwatch: error: redis: too many tally tables\n");
+        s->redis = NULL;
+    }
+    /* ---- end Redis */
     if (s->cfg.metrics.enabled) {
         s->metrics = metrics_start(s->cfg.metrics.listen, collect_metrics, s, err, sizeof err);
         if (!s->metrics)
@@ -1008,6 +1035,12 @@ static int sensor_run(struct sensor *s, const struct options *o)
     worker_flush(&s->worker, FLOW_END_SHUTDOWN);
     emit_stats(s, s->live ? lw_now_real_usec() : s->last_ts);
     output_flush(s->out);
+    /* ---- Redis (issue 6): last counts and alerts out (or to the spool). */
+    if (s->redis) {
+        redis_health(s);
+        redis_finish(s->redis, s->last_ts);
+    }
+    /* ---- end Redis */
     secs = (double)(lw_now_mono_usec() - t0) / 1e6;
     print_summary(s, logdir, secs);
 

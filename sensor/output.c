@@ -424,6 +424,16 @@ struct output *output_open(const struct lw_config *cfg, const char *logdir, char
         if (!x || output_add(o, x, cfg, spool_dir, err, errlen) < 0)
             goto fail;
     }
+    /* redis (exporters/redis.h): its write_event only queues for its own
+     * thread, which pipelines, spools to redis.spool-dir while Redis is away
+     * and replays exactly once; the spool here takes alerts only when that
+     * queue is full. */
+    if (cfg->redis.enabled) {
+        x = redis_exporter_open(cfg, 1u << EVT_ALERT | (cfg->redis.flows_stream ? 1u << EVT_FLOW : 0),
+                                err, errlen);
+        if (!x || output_add(o, x, cfg, spool_dir, err, errlen) < 0)
+            goto fail;
+    }
     o->spool_dir = spool_dir;
     return o;
 fail:
@@ -532,6 +542,14 @@ int output_reopen(struct output *o)
         pthread_mutex_unlock(&q->mu);
     }
     return rc;
+}
+
+struct exporter *output_find(const struct output *o, const char *name)
+{
+    for (size_t i = 0; o && i < o->n; i++)
+        if (strcmp(o->q[i]->x->ops->name, name) == 0)
+            return o->q[i]->x;
+    return NULL;
 }
 
 uint64_t output_count(const struct output *o, enum event_type t)

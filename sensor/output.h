@@ -32,6 +32,8 @@ int output_reopen(struct output *o);
  * files) to uid/gid, so a sensor that drops root keeps writing, rotating
  * and spooling. Returns 0, or -1 with the first failure in err. */
 int output_give(struct output *o, unsigned uid, unsigned gid, char *err, size_t errlen);
+/* The open exporter of that name ("eve-file", "redis"), or NULL. Owned by o. */
+struct exporter *output_find(const struct output *o, const char *name);
 
 /* Events handed in, by type, and write failures over all exporters. */
 uint64_t output_count(const struct output *o, enum event_type t);

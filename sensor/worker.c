@@ -14,24 +14,29 @@
 /* Timeouts are checked once per second of capture time: cheap, and finer than any timeout. */
 #define EXPIRE_STEP_USEC 1000000u
 
-/* Application tally, per packet so that each interval holds the traffic it
- * saw. A flow's name is final only once DPI is done: its packets before that
- * are added in one go, under the final name, by the packet that completes
- * detection, or at flow end. was_done: DPI was done before this packet.
- * The geo summary's top applications get the bytes of their own interval
- * only (geo_flow_app()). */
+/* Tallies for Redis (sensor/tally.h), per packet so that each minute holds
+ * the traffic it saw. A flow's application name is final only once DPI is
+ * done: its packets before that are added in one go, under the final name,
+ * by the packet that completes detection, or at flow end. was_done: DPI was
+ * done before this packet. The geo summary's top applications get the bytes
+ * of their own interval only (geo_flow_app()); country pairs count once the
+ * geo stage has classified the flow. */
 static void worker_tally_packet(struct worker *w, struct flow *f,
                                 const struct packet *p, int was_done)
 {
     const struct dpi_result *r = dpi_flow_result(f);
-    uint64_t pkts = was_done ? 1 : f->pkts[0] + f->pkts[1];
-    uint64_t bytes = was_done ? p->wirelen : f->bytes[0] + f->bytes[1];
 
-    if (r == NULL)
-        return;
-    tally_add_app(w->tally, r->protocol, pkts, bytes, 0);
-    if (w->geo)
+    if (r && w->geo)
         geo_flow_app(w->geo, f, r->protocol);
+    if (!w->tally_on)
+        return;
+    if (r && !was_done)
+        tally_flow_app(w->tally, f, p->ts, r->protocol, f->pkts[0] + f->pkts[1] - 1,
+                       f->bytes[0] + f->bytes[1] - p->wirelen);
+    tally_flow_packet(w->tally, f, p, r ? r->protocol : NULL);
+    if (f->geo.scope != GEO_SCOPE_NONE)
+        tally_flow_country(w->tally, f, p->ts, f->geo.src.cc, f->geo.dst.cc,
+                           (enum geo_scope)f->geo.scope, p->wirelen);
 }
 
 /* At flow end (DPI ended): the flow, and its packets unless already added. */
@@ -42,10 +47,15 @@ static void worker_tally_end(struct worker *w, struct flow *f, int was_done)
 
     if (w->geo)
         geo_flow_app(w->geo, f, app);
-    if (was_done)
-        tally_add_app(w->tally, app, 0, 0, 1);
-    else
-        tally_add_app(w->tally, app, f->pkts[0] + f->pkts[1], f->bytes[0] + f->bytes[1], 1);
+    if (!w->tally_on)
+        return;
+    if (!was_done)
+        tally_add_app(w->tally, f->last_ts, app, f->pkts[0] + f->pkts[1],
+                      f->bytes[0] + f->bytes[1], 0);
+    tally_flow_end(w->tally, f, app);
+    if (f->geo.scope != GEO_SCOPE_NONE)
+        tally_add_country(w->tally, f->last_ts, f->geo.src.cc, f->geo.dst.cc,
+                          (enum geo_scope)f->geo.scope, 0, 0, 1);
 }
 
 static void worker_alert(void *arg, const struct rule *r, const struct packet *p, struct flow *f)
@@ -57,6 +67,8 @@ static void worker_alert(void *arg, const struct rule *r, const struct packet *p
     if (f)
         f->flags |= FLOW_F_ALERTED;
     __atomic_store_n(&w->alerts, w->alerts + 1, __ATOMIC_RELAXED);
+    if (w->tally_on)
+        tally_add_alert(w->tally, p->ts, r->sid, r->priority);
     snprintf(key, sizeof key, "%u:%u", r->gid, r->sid);
     ctable_add(w->alert_counts, key, r->priority, 1, 0);
     if (f && w->geo)
@@ -147,11 +159,13 @@ int worker_init(struct worker *w, unsigned id, const struct lw_config *cfg,
                  cfg->dpi.protos_file ? cfg->dpi.protos_file : "");
         goto fail_flows;
     }
-    w->tally = tally_new(TALLY_DEFAULT_CAPACITY);
+    w->tally_on = cfg->redis.enabled;
+    w->tally = tally_new(w->tally_on ? cfg->redis.max_keys : 64);
     w->alert_counts = ctable_new(65536);
     w->app_counts = ctable_new(4096);
     if (!w->tally || !w->alert_counts || !w->app_counts) {
-        snprintf(err, errlen, "worker %u: no memory for the tally tables", id);
+        snprintf(err, errlen, "worker %u: no memory for the tally tables (redis.max-keys %u)", id,
+                 cfg->redis.max_keys);
         goto fail_dpi;
     }
     if (cfg->stream.enabled && (w->stream = stream_ctx_new(&scfg)) == NULL) {
@@ -274,6 +288,9 @@ void worker_offline(struct worker *w)
 
 void worker_idle(struct worker *w)
 {
+    /* Redis: hand the tally table over on a quiet link too. */
+    if (tally_swap_wanted(w->tally))
+        tally_swap(w->tally, w->now);
     if (!w->rules)
         return;
     worker_rules_enter(w);
@@ -374,6 +391,8 @@ static void worker_run(struct worker *w, const uint8_t *data, uint32_t caplen,
     worker_tick(w);
     if (tally_swap_wanted(w->tally))
         tally_swap(w->tally, w->now);
+    if (w->tally_on)
+        tally_packet(w->tally, ts_usec, wirelen);
     if (decode_packet(&w->dec, p, data, caplen, wirelen, ts_usec) != DECODE_OK)
         return;
     f = flow_table_update(w->flows, p);

@@ -31,7 +31,8 @@ struct worker {
     struct decoder dec;
     struct flow_table *flows;
     struct dpi_engine *dpi;
-    struct tally *tally;       /* application tallies for the Redis flusher */
+    struct tally *tally;       /* tallies for the Redis flusher (sensor/tally.h) */
+    int tally_on;              /* redis.enabled: count into tally */
     struct stream_ctx *stream; /* TCP reassembly; NULL when stream.enabled is no */
     struct jbuf jb;
     const struct detect_engine *detect;  /* NULL: no rules */
@@ -74,7 +75,8 @@ void worker_use_rules(struct worker *w, struct rules_slot *slot);
 void worker_offline(struct worker *w);
 
 /* Between packets with nothing to do (live read timed out, next file):
- * picks up a new rule set and reports a quiescent point. */
+ * hands the tally table to the Redis writer if it asked for it, picks up a
+ * new rule set and reports a quiescent point. */
 void worker_idle(struct worker *w);
 /* Gives the worker the geo stage of the sensor's struct geo (shared; NULL
  * for none): flows are then geolocated, events carry geo{}, geoip rules

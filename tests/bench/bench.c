@@ -1,9 +1,14 @@
 /* bench.c - decode+flow throughput on a capture held in memory.
  *
- *   bench replicate IN OUT N   write N copies of IN one after another: copy k
+ *   bench replicate IN OUT N [overlap]
+ *                              write N copies of IN one after another: copy k
  *                              has every IPv4 address shifted by k (both ends,
  *                              so flows stay flows) and its time shifted past
- *                              the previous copy, so each copy's flows are new
+ *                              the previous copy, so each copy's flows are new.
+ *                              With "overlap" the copies are interleaved packet
+ *                              by packet at IN's times (copy k k microseconds
+ *                              later): N times the traffic in the same minutes,
+ *                              as a busier link carries (the Redis benchmark)
  *   bench pipeline FILE [R] [key=value ...]
  *                              load FILE into memory, then run the worker
  *                              pipeline (decode, flow table, nDPI unless
@@ -25,6 +30,11 @@
  *                              Hyperscan bytes and the RSS the engine added;
  *                              with stream reassembly on (stream.enabled, the
  *                              default), the bytes reassembled and its memory.
+ *                              With redis.enabled=yes (and redis.port=...,
+ *                              redis.spool-dir=...) the Redis writer runs beside
+ *                              the pipeline, as in the sensor: the worker counts
+ *                              tallies, the writer's thread flushes them; its
+ *                              commands and round trips are printed.
  *   bench events N DIR         encodes N flow events (JSON encoder alone), then
  *                              hands N to the output layer writing DIR/eve.json
  *                              (queue, exporter thread, eve-file): events/s of each
@@ -56,6 +66,7 @@
 #include "geo.h"
 #include "rule-parse.h"
 #include "output.h"
+#include "redis.h"
 #include "stream.h"
 #include "util.h"
 #include "worker.h"
@@ -130,15 +141,26 @@ static void shift_addresses(struct decoder *dc, uint8_t *data, const struct fram
     }
 }
 
-static int cmd_replicate(const char *in, const char *out, unsigned n)
+static void dump_frame(pcap_dumper_t *dump, const struct frame *fr, const uint8_t *d, uint64_t ts)
+{
+    struct pcap_pkthdr h = {
+        .ts = { .tv_sec = (time_t)(ts / 1000000u), .tv_usec = (suseconds_t)(ts % 1000000u) },
+        .caplen = fr->caplen, .len = fr->wirelen,
+    };
+
+    pcap_dump((u_char *)dump, &h, d);
+}
+
+static int cmd_replicate(const char *in, const char *out, unsigned n, int overlap)
 {
     struct capfile cf;
     struct decoder dc;
     pcap_t *dead;
     pcap_dumper_t *dump;
     uint64_t span;
+    uint8_t *tmp = malloc(262144);
 
-    if (capfile_load(in, &cf) < 0 || cf.n == 0)
+    if (!tmp || capfile_load(in, &cf) < 0 || cf.n == 0)
         return 1;
     span = cf.f[cf.n - 1].ts - cf.f[0].ts + 1000000u;
     dead = pcap_open_dead(cf.dlt, 262144);
@@ -148,23 +170,33 @@ static int cmd_replicate(const char *in, const char *out, unsigned n)
         return 1;
     }
     decoder_init(&dc, cf.dlt, NULL);
-    for (unsigned k = 0; k < n; k++) {
+    if (overlap) {
+        /* Packet by packet, every copy in turn, copy k k microseconds later:
+         * time keeps going forward, as on a link N times as busy. */
         for (size_t i = 0; i < cf.n; i++) {
             const struct frame *fr = &cf.f[i];
-            uint8_t *d = cf.arena + fr->off;
-            uint64_t ts = fr->ts + k * span;
-            struct pcap_pkthdr h = {
-                .ts = { .tv_sec = (time_t)(ts / 1000000u), .tv_usec = (suseconds_t)(ts % 1000000u) },
-                .caplen = fr->caplen, .len = fr->wirelen,
-            };
-            if (k > 0)
-                shift_addresses(&dc, d, fr, 1);   /* cumulative: copy k is shifted by k */
-            pcap_dump((u_char *)dump, &h, d);
+            for (unsigned k = 0; k < n; k++) {
+                memcpy(tmp, cf.arena + fr->off, fr->caplen);
+                if (k > 0)
+                    shift_addresses(&dc, tmp, fr, k);
+                dump_frame(dump, fr, tmp, fr->ts + k);
+            }
+        }
+    } else {
+        for (unsigned k = 0; k < n; k++) {
+            for (size_t i = 0; i < cf.n; i++) {
+                const struct frame *fr = &cf.f[i];
+                uint8_t *d = cf.arena + fr->off;
+                if (k > 0)
+                    shift_addresses(&dc, d, fr, 1);   /* cumulative: copy k is shifted by k */
+                dump_frame(dump, fr, d, fr->ts + k * span);
+            }
         }
     }
     decoder_destroy(&dc);
     pcap_dump_close(dump);
     pcap_close(dead);
+    free(tmp);
     free(cf.f);
     free(cf.arena);
     return 0;
@@ -260,6 +292,8 @@ static int cmd_pipeline(const char *path, unsigned rounds, char **extra, int nex
     struct lw_config cfg;
     struct worker w;
     struct output *out;
+    struct redis *rd;
+    struct redis_stats rst;
     char err[512];
     char *sets[16] = { "outputs.eve-file.enabled=no" };
     size_t nsets = 1;
@@ -298,6 +332,9 @@ static int cmd_pipeline(const char *path, unsigned rounds, char **extra, int nex
         if (!de || worker_set_detect(&w, de, NULL, err, sizeof err) < 0)
             return 1;
     }
+    rd = redis_of(output_find(out, "redis"));
+    if (rd && redis_add_tally(rd, w.tally) < 0)
+        return 1;
     t0 = lw_now_mono_usec();
     c0 = cpu_usec();
     for (unsigned r = 0; r < rounds; r++) {
@@ -309,8 +346,10 @@ static int cmd_pipeline(const char *path, unsigned rounds, char **extra, int nex
         pkts += cf.n;
     }
     worker_flush(&w, FLOW_END_SHUTDOWN);
-    t1 = lw_now_mono_usec();
     c1 = cpu_usec();
+    t1 = lw_now_mono_usec();
+    if (rd)
+        redis_finish(rd, w.now);
     double secs = (double)(t1 - t0) / 1e6, cpu = (double)(c1 - c0) / 1e6;
     const struct flow_stats *fs = flow_table_stats(w.flows);
     printf("%s: %llu packets, %llu flows, %.3f s, %.0f packets/s, %.1f ns/packet, %.2f Gbit/s, "
@@ -319,6 +358,12 @@ static int cmd_pipeline(const char *path, unsigned rounds, char **extra, int nex
            secs * 1e9 / (double)pkts, bytes * 8 / secs / 1e9, cpu, pkts / cpu);
     if (de)
         printf(", %llu alerts", (unsigned long long)w.alerts);
+    if (rd) {
+        redis_get_stats(rd, &rst);
+        printf(", redis %llu commands, %llu round trips (%.0f/s, %.0f/s), %llu flushes",
+               (unsigned long long)rst.commands, (unsigned long long)rst.round_trips,
+               rst.commands / secs, rst.round_trips / secs, (unsigned long long)rst.flushes);
+    }
     if (w.geo) {
         const struct geo_stats *gs = geo_thread_stats(w.geo);
         printf(", geo: %llu flows, %llu lookups, %llu cache hits",
@@ -558,8 +603,9 @@ static int cmd_geolookup(const char *path, char *dbs, size_t n)
 
 int main(int argc, char **argv)
 {
-    if (argc == 5 && strcmp(argv[1], "replicate") == 0)
-        return cmd_replicate(argv[2], argv[3], (unsigned)atoi(argv[4]));
+    if ((argc == 5 || argc == 6) && strcmp(argv[1], "replicate") == 0)
+        return cmd_replicate(argv[2], argv[3], (unsigned)atoi(argv[4]),
+                             argc == 6 && strcmp(argv[5], "overlap") == 0);
     if (argc >= 3 && strcmp(argv[1], "pipeline") == 0)
         return cmd_pipeline(argv[2], argc >= 4 ? (unsigned)atoi(argv[3]) : 1,
                             argv + 4, argc > 4 ? argc - 4 : 0);
@@ -571,7 +617,7 @@ int main(int argc, char **argv)
 
     if ((argc == 4 || argc == 5) && strcmp(argv[1], "geolookup") == 0)
         return cmd_geolookup(argv[2], argv[3], argc == 5 ? strtoul(argv[4], NULL, 10) : 2000000);
-    fprintf(stderr, "usage: bench replicate IN OUT N | bench pipeline FILE [ROUNDS] [key=value ...] |\n"
+    fprintf(stderr, "usage: bench replicate IN OUT N [overlap] | bench pipeline FILE [ROUNDS] [key=value ...] |\n"
                     "       bench geolookup FILE DB[,DB] [N] | bench events N DIR | bench pick-rules OUT N PATH...\n");
     return 2;
 }

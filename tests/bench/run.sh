@@ -144,8 +144,8 @@ reload_bench() {   # label rules-path [linkwatch args...]
     local pid=$!
     for i in $(seq 1 600); do "$b/linkwatchctl" -s "$sock" ruleset > /dev/null 2>&1 && break; sleep 0.1; done
     for i in 1 2 3 4 5; do
-        "$b/linkwatchctl" -s "$sock" --json reload 2> /dev/null
-    done | jq -rs --arg l "$label" '"\($l|.[0:23] + (" " * (24 - (.[0:23]|length)))) \(.[0].rules_loaded) rules; latency ms " +
+        "$b/linkwatchctl" -s "$sock" --json reload 2> /dev/null || true   # a failed one is left out
+    done | jq -rs --arg l "$label" 'map(select(has("latency_ms"))) | "\($l|.[0:23] + (" " * (24 - (.[0:23]|length)))) \(.[0].rules_loaded) rules; latency ms " +
         ([.[].latency_ms | . * 10 | round / 10 | tostring] | join(" ")) +
         "; compile ms \(map(.compile_ms) | add / length | round); new set +\(map(.memory_bytes) | add / length / 1048576 | round) MB" +
         "; RSS after \(map(.rss_after_bytes) | max / 1048576 | round) MB; old freed: \(map(.old_freed) | all)"'
@@ -181,3 +181,88 @@ read -r secs rss < "$work/lw.time"
 rate "linkwatch -r (whole)" "$secs" "$npk" "$rss" "(process start, nDPI, shipped rules and eve.json writing included)"
 grep -E "flows:|rules:" "$out/summary"
 rm -rf "$out"
+
+# ---- Redis on vs off (docs/redis.md). A busier link: the same copies
+# overlapping in time (N times the traffic in the same minutes), so every
+# flush carries the tallies of many hosts. Runs alternate off/on
+# $LW_BENCH_REDIS_RUNS times (default 7); medians and bests are printed, as wall-clock
+# packets/s (what the target is about, but at the mercy of other work on the
+# machine) and as CPU time per packet (user+sys of the sensor: what Redis
+# costs the sensor itself), with redis-server's own CPU, the commands the
+# sensor sent and the commands Redis ran (inside the scripts) per second.
+if ! command -v redis-server > /dev/null; then
+    echo "redis: redis-server not installed (apt-get install redis-server) - Redis benchmark skipped"
+    exit 0
+fi
+ofile="$work/bench-$(basename "$src" .pcap)-x$copies-overlap.pcap"
+[ -f "$ofile" ] || "$b/tests/bench/bench" replicate "$src" "$ofile" "$copies" overlap
+cat "$ofile" > /dev/null
+rdir=$(mktemp -d)
+rport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+redis-server --port "$rport" --bind 127.0.0.1 --dir "$rdir" --save '' --appendonly no \
+    --logfile "$rdir/redis.log" --daemonize yes --pidfile "$rdir/redis.pid"
+for _ in $(seq 100); do redis-cli -p "$rport" ping > /dev/null 2>&1 && break; sleep 0.05; done
+trap 'kill "$(cat "$rdir/redis.pid")" 2> /dev/null; rm -rf "$rdir"' EXIT
+runs=${LW_BENCH_REDIS_RUNS:-7}
+: > "$work/redis-runs.txt"
+for i in $(seq "$runs"); do
+    for mode in off on; do
+        set -- -c "$s/linkwatch.yaml" -r "$ofile" -l "$rdir/log" --set logging.level=error
+        [ "$mode" = on ] && set -- "$@" --set redis.enabled=yes --set redis.port="$rport" \
+            --set redis.spool-dir="$rdir/spool" --set sensor-id=bench
+        rm -rf "$rdir/log"
+        redis-cli -p "$rport" flushall > /dev/null
+        redis-cli -p "$rport" config resetstat > /dev/null
+        c0=$(redis-cli -p "$rport" info cpu | tr -d '\r' | awk -F: '/^used_cpu_(user|sys):/ {s += $2} END {print s}')
+        /usr/bin/time -f '%U %S' -o "$work/lw.time" "$b/linkwatch" "$@" > "$rdir/summary"
+        c1=$(redis-cli -p "$rport" info cpu | tr -d '\r' | awk -F: '/^used_cpu_(user|sys):/ {s += $2} END {print s}')
+        inner=$(redis-cli -p "$rport" info commandstats | tr -d '\r' | \
+            awk -F'[:=,]' '/^cmdstat_/ && $1 !~ /evalsha|eval|info|config|script|flushall|ping|hello|client/ {s += $3} END {print s+0}')
+        echo "$mode $(head -n 1 "$rdir/summary" | sed -E 's/.* in ([0-9.]+) s .*/\1/') $npk $(cat "$work/lw.time") $c0 $c1 $inner $(grep -Eo '[0-9]+ round trips, [0-9]+ commands' "$rdir/summary" | grep -Eo '[0-9]+' | tr '\n' ' ')" >> "$work/redis-runs.txt"
+    done
+done
+python3 - "$work/redis-runs.txt" <<'PY'
+import statistics, sys
+rows = {"off": [], "on": []}
+for line in open(sys.argv[1]):
+    f = line.split()
+    mode, wall, n, usr, syst, c0, c1, inner = f[0], float(f[1]), int(f[2]), float(f[3]), float(f[4]), float(f[5]), float(f[6]), int(f[7])
+    rt, cmds = (int(f[8]), int(f[9])) if len(f) > 9 else (0, 0)
+    rows[mode].append(dict(pps=n / wall, cpu=(usr + syst) * 1e9 / n, rcpu=c1 - c0, wall=wall,
+                           rt=rt / wall, cmds=cmds / wall, inner=inner / wall))
+med = {m: {k: statistics.median(r[k] for r in v) for k in v[0]} for m, v in rows.items()}
+best = {m: {"pps": max(r["pps"] for r in v), "cpu": min(r["cpu"] for r in v)} for m, v in rows.items()}
+off, on = med["off"], med["on"]
+print(f"redis off (linkwatch -r)   median {off['pps']:.0f} packets/s, sensor CPU {off['cpu']:.0f} ns/packet; "
+      f"best {best['off']['pps']:.0f} packets/s, {best['off']['cpu']:.0f} ns/packet ({len(rows['off'])} runs)")
+print(f"redis on  (linkwatch -r)   median {on['pps']:.0f} packets/s, sensor CPU {on['cpu']:.0f} ns/packet; "
+      f"best {best['on']['pps']:.0f} packets/s, {best['on']['cpu']:.0f} ns/packet; redis-server CPU {on['rcpu']:.2f} s per run")
+print(f"redis on vs off            median: packets/s {100 * (on['pps'] / off['pps'] - 1):+.1f}%, "
+      f"CPU per packet {100 * (on['cpu'] / off['cpu'] - 1):+.1f}%; best: packets/s "
+      f"{100 * (best['on']['pps'] / best['off']['pps'] - 1):+.1f}%, CPU per packet "
+      f"{100 * (best['on']['cpu'] / best['off']['cpu'] - 1):+.1f}% (sensor CPU includes the Redis thread)")
+print(f"redis traffic              {on['rt']:.1f} round trips/s, {on['cmds']:.0f} commands/s sent, {on['inner']:.0f} commands/s run by Redis inside the scripts")
+PY
+# The worker's share in instructions (callgrind: other work on the machine
+# does not matter), on 20 interleaved copies, with the writer pointed at
+# the benchmark's Redis; the writer's own work is on its thread.
+if command -v valgrind > /dev/null 2>&1; then
+    osmall="$work/bench-$(basename "$src" .pcap)-x20-overlap.pcap"
+    [ -f "$osmall" ] || "$b/tests/bench/bench" replicate "$src" "$osmall" 20 overlap
+    pk=$(count_packets "$osmall")
+    for mode in no yes; do
+        set -- pipeline "$osmall" 1
+        [ "$mode" = yes ] && set -- "$@" redis.enabled=yes redis.port="$rport" redis.spool-dir="$rdir/spool" sensor-id=bench
+        n=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null --toggle-collect=worker_packet \
+                --toggle-collect=worker_flush "$b/tests/bench/bench" "$@" 2>&1 |
+            sed -n 's/.*Collected : \([0-9]*\).*/\1/p')
+        printf '%-24s %s instructions in worker_packet and worker_flush, %s per packet (callgrind, x20 interleaved)\n' \
+            "instructions, redis=$mode" "$n" "$((n / pk))"
+    done
+fi
+for mode in no yes; do
+    printf '%-24s ' "pipeline redis=$mode"
+    set -- "$ofile" 3
+    [ "$mode" = yes ] && set -- "$@" redis.enabled=yes redis.port="$rport" redis.spool-dir="$rdir/spool" sensor-id=bench
+    "$b/tests/bench/bench" pipeline "$@" | sed 's/^[^:]*: //'
+done

@@ -83,7 +83,7 @@ expect_error "a bad size" \
 
 yaml dur.yaml 'redis:\n  retention:\n    minute: 2w\n'
 expect_error "a bad duration" \
-    "$tmp/dur.yaml:3: redis.retention.minute: expected a duration such as 90s, 15m, 12h or 2d, from 1m to 3650d, got '2w'" -c "$tmp/dur.yaml"
+    "$tmp/dur.yaml:3: redis.retention.minute: expected a duration such as 90s, 15m, 12h or 2d, from 1s to 3650d, got '2w'" -c "$tmp/dur.yaml"
 
 yaml cidr.yaml 'home-net:\n  - 10.0.0.0/8\n  - 10.0.0.0/33\n'
 expect_error "a bad CIDR in home-net points at its own line" \

@@ -13,10 +13,11 @@
 # decoder errors, and no nDPI state or result left (states_active and
 # results_active 0); and max RSS <= M * PER_FLOW + RSS_CONST.
 #
-# PER_FLOW = 1208 bytes, the most one flow of this capture can hold:
-#     280  struct flow (x86-64, sensor/flow-t.h), one pool entry (216, plus
-#          56 for the geolocation of both ends, struct flow_geo, plus 8 for
-#          the TCP reassembly pointer)
+# PER_FLOW = 1232 bytes, the most one flow of this capture can hold:
+#     304  struct flow (x86-64, sensor/flow-t.h), one pool entry (216, plus
+#          56 for the geolocation of both ends, struct flow_geo, 8 for the
+#          TCP reassembly pointer, and 24 for the flow's cache of its tally
+#          entries, struct flow_tally)
 #   +   8  its hash bucket (a uint32 index; the bucket count is max-flows
 #          rounded up to a power of two, so at most 2 per flow)
 #   + 888  DPI while detecting: nDPI 4.2's flow struct (688, dpi.h) plus our
@@ -28,8 +29,9 @@
 #   now, which keeps a mix and stays below). Measured cost of one flow in the full table (max
 #   RSS minus the one-flow baseline, over max-flows): 1160-1183 bytes
 #   (max-flows 25000: 56.8 MB, 50000: 85.6 MB, 100000: 143.7 MB, against
-#   27.6-28.1 MB with one flow); counting live heap bytes through malloc
-#   gives 1120 per flow. The ~40 bytes above PER_FLOW are heap
+#   27.6-28.1 MB with one flow) with the 216-byte struct flow, 1204 with
+#   a 240-byte one; counting live heap bytes through malloc gives 1120 per
+#   flow (216-byte struct). The ~40 bytes above PER_FLOW are heap
 #   fragmentation and come out of the margin below.
 #   Allocations nDPI makes beyond its flow struct (e.g. TLS reassembly
 #   buffers, up to 10 KB) do not happen with this traffic.
@@ -64,7 +66,7 @@ set -u
 SRCDIR=${LW_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 LINKWATCH=${LINKWATCH:-$SRCDIR/build/linkwatch}
 N=${LW_MANYFLOWS:-1000000}
-PER_FLOW=${LW_PER_FLOW:-1208}
+PER_FLOW=${LW_PER_FLOW:-1232}
 MARGIN_KB=12288
 PYTHON=${PYTHON3:-python3}
 

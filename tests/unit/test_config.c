@@ -165,6 +165,17 @@ static void test_defaults(void **state)
     assert_int_equal(c.redis.retention_minute, 2 * 86400);
     assert_int_equal(c.redis.retention_hour, 30 * 86400);
     assert_string_equal(c.redis.spool_dir, "/var/spool/linkwatch");
+    assert_string_equal(c.redis.username, "");
+    assert_int_equal(c.redis.connect_timeout, 2);
+    assert_int_equal(c.redis.command_timeout, 5);
+    assert_int_equal(c.redis.reconnect_max, 10);
+    assert_int_equal(c.redis.flows_stream, 0);
+    assert_int_equal(c.redis.flows_stream_maxlen, 1000000);
+    assert_int_equal(c.redis.top_hosts, 100);
+    assert_int_equal(c.redis.merged_view, 1);
+    assert_int_equal(c.redis.max_keys, 65536);
+    assert_int_equal(c.redis.pending_max_keys, 262144);
+    assert_int_equal(c.redis.spool_max_size, 256ull << 20);
 
     assert_int_equal(c.outputs.eve_file.enabled, 1);
     assert_string_equal(c.outputs.eve_file.filename, "eve.json");
@@ -429,7 +440,7 @@ static void test_error_bad_size(void **state)
 static void test_error_bad_duration(void **state)
 {
     expect_file_error("redis:\n  retention:\n    minute: 2w\n",
-                      "3: redis.retention.minute: expected a duration such as 90s, 15m, 12h or 2d, from 1m to 3650d, got '2w'");
+                      "3: redis.retention.minute: expected a duration such as 90s, 15m, 12h or 2d, from 1s to 3650d, got '2w'");
     expect_file_error("stats: {interval: soon}\n",
                       "1: stats.interval: expected a duration such as 90s, 15m, 12h or 2d, from 1s to 1d, got 'soon'");
 }
@@ -460,9 +471,15 @@ static void test_error_other_values(void **state)
     expect_file_error("flow: 3\n", "1: flow: expected a mapping, got '3'");
     expect_file_error("flow: [1]\n", "1: flow: expected a mapping, got a list");
     expect_file_error("sensor-id: [a]\n",
-                      "1: sensor-id: expected 1 to 64 letters, digits, '.', '-' or '_', got a list");
+                      "1: sensor-id: expected 1 to 64 letters, digits, '.', '-' or '_', other than 'all', got a list");
     expect_file_error("sensor-id: \"dc1 {x}\"\n",
-                      "1: sensor-id: expected 1 to 64 letters, digits, '.', '-' or '_', got 'dc1 {x}'");
+                      "1: sensor-id: expected 1 to 64 letters, digits, '.', '-' or '_', other than 'all', got 'dc1 {x}'");
+    expect_file_error("sensor-id: all\n",
+                      "1: sensor-id: expected 1 to 64 letters, digits, '.', '-' or '_', other than 'all', got 'all'");
+    expect_file_error("redis:\n  prefix: \"lw{x}\"\n",
+                      "2: redis.prefix: expected 1 to 64 letters, digits, '.', '-' or '_', got 'lw{x}'");
+    expect_file_error("redis:\n  spool-max-size: 100\n",
+                      "2: redis.spool-max-size: expected a size such as 64mb, from 1kb to 1024gb, got '100'");
     expect_file_error("metrics:\n  listen: 9917\n",
                       "2: metrics.listen: expected host:port such as 127.0.0.1:9917, got '9917'");
     expect_file_error("metrics:\n  listen: \"::1:9917\"\n",

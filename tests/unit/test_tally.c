@@ -51,9 +51,9 @@ static void test_add_accumulates(void **state)
     struct seen sn = {0};
 
     assert_non_null(t);
-    assert_int_equal(tally_add_app(t, "TLS.YouTube", 1, 100, 0), 0);
-    assert_int_equal(tally_add_app(t, "DNS", 2, 150, 1), 0);
-    assert_int_equal(tally_add_app(t, "TLS.YouTube", 3, 1000, 1), 0);
+    assert_int_equal(tally_add_app(t, 0, "TLS.YouTube", 1, 100, 0), 0);
+    assert_int_equal(tally_add_app(t, 0, "DNS", 2, 150, 1), 0);
+    assert_int_equal(tally_add_app(t, 0, "TLS.YouTube", 3, 1000, 1), 0);
     tt = swap_take(t, 60000000);
     assert_non_null(tt);
     assert_int_equal(tally_table_used(tt), 2);
@@ -62,11 +62,11 @@ static void test_add_accumulates(void **state)
     assert_int_equal(sn.n, 2);
     /* first-use order */
     assert_int_equal(sn.k[0].kind, TALLY_APP);
-    assert_string_equal(sn.k[0].str[0], "TLS.YouTube");
+    assert_string_equal(sn.k[0].str, "TLS.YouTube");
     assert_int_equal(sn.s[0].pkts, 4);
     assert_int_equal(sn.s[0].bytes, 1100);
     assert_int_equal(sn.s[0].flows, 1);
-    assert_string_equal(sn.k[1].str[0], "DNS");
+    assert_string_equal(sn.k[1].str, "DNS");
     assert_int_equal(sn.s[1].pkts, 2);
     assert_int_equal(sn.s[1].bytes, 150);
     assert_int_equal(sn.s[1].flows, 1);
@@ -83,22 +83,22 @@ static void test_app_names(void **state)
 
     memset(longname, 'x', sizeof longname - 1);
     longname[sizeof longname - 1] = '\0';
-    tally_add_app(t, NULL, 1, 10, 0);
-    tally_add_app(t, "", 1, 10, 0);
-    tally_add_app(t, "Unknown", 1, 10, 1);
-    tally_add_app(t, longname, 1, 1, 0);
-    tally_add_app(t, "Direct_Download_Link.Direct_Download_Link", 1, 1, 0);
+    tally_add_app(t, 0, NULL, 1, 10, 0);
+    tally_add_app(t, 0, "", 1, 10, 0);
+    tally_add_app(t, 0, "Unknown", 1, 10, 1);
+    tally_add_app(t, 0, longname, 1, 1, 0);
+    tally_add_app(t, 0, "Direct_Download_Link.Direct_Download_Link", 1, 1, 0);
     tt = swap_take(t, 1);
     tally_foreach(tt, collect, &sn);
     assert_int_equal(sn.n, 3);
     /* NULL, "" and "Unknown" are one key */
-    assert_string_equal(sn.k[0].str[0], "Unknown");
+    assert_string_equal(sn.k[0].str, "Unknown");
     assert_int_equal(sn.s[0].pkts, 3);
     assert_int_equal(sn.s[0].flows, 1);
     /* cut, always terminated */
-    assert_int_equal(strlen(sn.k[1].str[0]), TALLY_STR_LEN - 1);
+    assert_int_equal(strlen(sn.k[1].str), TALLY_STR_LEN - 1);
     /* the longest nDPI 4.2 name fits whole */
-    assert_string_equal(sn.k[2].str[0], "Direct_Download_Link.Direct_Download_Link");
+    assert_string_equal(sn.k[2].str, "Direct_Download_Link.Direct_Download_Link");
     tally_release(t, tt);
     tally_free(t);
 }
@@ -115,23 +115,23 @@ static void test_kinds_are_distinct(void **state)
     assert_int_equal(lw_addr_parse("192.0.2.2", &a4b), 0);
     assert_int_equal(lw_addr_parse("2001:db8::1", &a6), 0);
     tally_key_l4(&k, 6, 80);
-    tally_add(t, &k, 1, 60, 1);
+    tally_add(t, &k, 0, 1, 60, 1);
     tally_key_l4(&k, 17, 80);
-    tally_add(t, &k, 1, 60, 1);
+    tally_add(t, &k, 0, 1, 60, 1);
     tally_key_l4(&k, 6, 80);
-    tally_add(t, &k, 1, 60, 0);
-    tally_key_host(&k, &a4);
-    tally_add(t, &k, 1, 1, 0);
-    tally_key_host(&k, &a4b);
-    tally_add(t, &k, 1, 1, 0);
-    tally_key_host(&k, &a6);
-    tally_add(t, &k, 1, 1, 0);
-    tally_key_pair(&k, "DE", "US");
-    tally_add(t, &k, 1, 1, 0);
-    tally_key_pair(&k, "US", "DE");
-    tally_add(t, &k, 1, 1, 0);
+    tally_add(t, &k, 0, 1, 60, 0);
+    tally_key_host(&k, TALLY_SRC_HOST, &a4);
+    tally_add(t, &k, 0, 1, 1, 0);
+    tally_key_host(&k, TALLY_SRC_HOST, &a4b);
+    tally_add(t, &k, 0, 1, 1, 0);
+    tally_key_host(&k, TALLY_SRC_HOST, &a6);
+    tally_add(t, &k, 0, 1, 1, 0);
+    tally_key_pair(&k, "DE", "US", GEO_SCOPE_OUTBOUND);
+    tally_add(t, &k, 0, 1, 1, 0);
+    tally_key_pair(&k, "US", "DE", GEO_SCOPE_OUTBOUND);
+    tally_add(t, &k, 0, 1, 1, 0);
     tally_key_app(&k, "DE");
-    tally_add(t, &k, 1, 1, 0);
+    tally_add(t, &k, 0, 1, 1, 0);
     tt = swap_take(t, 1);
     tally_foreach(tt, collect, &sn);
     assert_int_equal(sn.n, 8);
@@ -141,13 +141,13 @@ static void test_kinds_are_distinct(void **state)
     assert_int_equal(sn.s[0].pkts, 2);
     assert_int_equal(sn.s[0].flows, 1);
     assert_int_equal(sn.k[1].num[0], 17);
-    assert_int_equal(sn.k[2].kind, TALLY_HOST);
+    assert_int_equal(sn.k[2].kind, TALLY_SRC_HOST);
     assert_int_equal(sn.k[2].aux, 4);
     assert_memory_equal(sn.k[2].num, a4.u.b, 16);
     assert_int_equal(sn.k[4].aux, 6);
-    assert_string_equal(sn.k[5].str[0], "DE");
-    assert_string_equal(sn.k[5].str[1], "US");
-    assert_string_equal(sn.k[6].str[0], "US");
+    assert_string_equal(sn.k[5].cc[0], "DE");
+    assert_string_equal(sn.k[5].cc[1], "US");
+    assert_string_equal(sn.k[6].cc[0], "US");
     assert_int_equal(sn.k[7].kind, TALLY_APP);
     tally_release(t, tt);
     tally_free(t);
@@ -155,7 +155,7 @@ static void test_kinds_are_distinct(void **state)
 
 static void test_capacity_overflow(void **state)
 {
-    struct tally *t = tally_new(4);
+    struct tally *t = tally_new(4);   /* 3 keys and a reserve of 1 for "other" keys */
     struct tally_table *tt;
     struct seen sn = {0};
     struct tally_key k;
@@ -164,28 +164,33 @@ static void test_capacity_overflow(void **state)
 
     for (i = 0; i < 6; i++) {
         snprintf(name, sizeof name, "app%d", i);
-        assert_int_equal(tally_add_app(t, name, 1, 10, 1), i < 4 ? 0 : 1);
+        assert_int_equal(tally_add_app(t, 0, name, 1, 10, 1), i < 3 ? 0 : 1);
     }
-    /* known keys still count when full; new ones of another kind overflow too */
-    assert_int_equal(tally_add_app(t, "app0", 1, 10, 0), 0);
+    /* known keys still count when full; new ones of another kind overflow
+     * too, here past the reserve into the table-wide other */
+    assert_int_equal(tally_add_app(t, 0, "app0", 1, 10, 0), 0);
     tally_key_l4(&k, 6, 443);
-    assert_int_equal(tally_add(t, &k, 5, 500, 1), 1);
+    assert_int_equal(tally_add(t, &k, 120000000, 5, 500, 1), 1);
     tt = swap_take(t, 1);
     assert_int_equal(tally_table_capacity(tt), 4);
     assert_int_equal(tally_table_used(tt), 4);
-    assert_int_equal(tally_table_overflow(tt), 3);
+    assert_int_equal(tally_table_overflow(tt), 4);
     tally_foreach(tt, collect, &sn);
-    assert_int_equal(sn.n, 6);
-    assert_string_equal(sn.k[0].str[0], "app0");
+    assert_int_equal(sn.n, 5);
+    assert_string_equal(sn.k[0].str, "app0");
     assert_int_equal(sn.s[0].pkts, 2);
-    assert_int_equal(sn.k[4].kind, TALLY_APP);
+    /* the app "other" key of minute 0, in the reserve */
+    assert_int_equal(sn.k[3].kind, TALLY_APP);
+    assert_int_equal(sn.k[3].flags, TALLY_KF_OTHER);
+    assert_int_equal(sn.k[3].bucket, 0);
+    assert_int_equal(sn.s[3].pkts, 3);
+    assert_int_equal(sn.s[3].bytes, 30);
+    assert_int_equal(sn.s[3].flows, 3);
+    /* table-wide other, reported in the latest minute */
+    assert_int_equal(sn.k[4].kind, TALLY_L4);
     assert_int_equal(sn.k[4].flags, TALLY_KF_OTHER);
-    assert_int_equal(sn.s[4].pkts, 2);
-    assert_int_equal(sn.s[4].bytes, 20);
-    assert_int_equal(sn.s[4].flows, 2);
-    assert_int_equal(sn.k[5].kind, TALLY_L4);
-    assert_int_equal(sn.k[5].flags, TALLY_KF_OTHER);
-    assert_int_equal(sn.s[5].bytes, 500);
+    assert_int_equal(sn.k[4].bucket, 2);
+    assert_int_equal(sn.s[4].bytes, 500);
     /* nothing is lost */
     assert_int_equal(sn.total.pkts, 12);
     assert_int_equal(sn.total.bytes, 570);
@@ -194,10 +199,172 @@ static void test_capacity_overflow(void **state)
     tally_free(t);
 }
 
+/* The same key in two minutes is two keys; "other" keys are per minute. */
+static void test_buckets(void **state)
+{
+    struct tally *t = tally_new(64);
+    struct tally_table *tt;
+    struct seen sn = {0};
+
+    assert_int_equal(tally_bucket(59999999), 0);
+    assert_int_equal(tally_bucket(60000000), 1);
+    tally_add_app(t, 1699999980000000ull, "DNS", 1, 10, 0);
+    tally_add_app(t, 1700000039000000ull, "DNS", 1, 10, 0);
+    tally_add_app(t, 1700000041000000ull, "DNS", 1, 10, 1);
+    tally_add_alert(t, 1700000041000000ull, 2000001, 2);
+    tally_add_alert(t, 1700000042000000ull, 2000001, 2);
+    tally_add_country(t, 1700000041000000ull, "CN", NULL, GEO_SCOPE_OUTBOUND, 1, 100, 0);
+    tt = swap_take(t, 1);
+    tally_foreach(tt, collect, &sn);
+    assert_int_equal(sn.n, 4);
+    assert_int_equal(sn.k[0].bucket, 1699999980 / 60);
+    assert_int_equal(sn.s[0].pkts, 2);
+    assert_int_equal(sn.k[1].bucket, 1699999980 / 60 + 1);
+    assert_int_equal(sn.s[1].flows, 1);
+    assert_int_equal(sn.k[2].kind, TALLY_ALERT);
+    assert_int_equal(sn.k[2].num[0], 2000001);
+    assert_int_equal(sn.k[2].num[1], 2);
+    assert_int_equal(sn.s[2].events, 2);
+    assert_int_equal(sn.k[3].kind, TALLY_COUNTRY_PAIR);
+    assert_string_equal(sn.k[3].cc[0], "CN");
+    assert_string_equal(sn.k[3].cc[1], "--");
+    assert_int_equal(sn.k[3].aux, GEO_SCOPE_OUTBOUND);
+    tally_release(t, tt);
+    tally_free(t);
+}
+
+static void mkflow(struct flow *f, const char *src, const char *dst, uint8_t proto, uint16_t dport)
+{
+    memset(f, 0, sizeof *f);
+    assert_int_equal(lw_addr_parse(src, &f->key.src), 0);
+    assert_int_equal(lw_addr_parse(dst, &f->key.dst), 0);
+    f->key.proto = proto;
+    f->key.sport = 40000;
+    f->key.dport = dport;
+}
+
+static const struct seen *find_kind(const struct seen *sn, enum tally_kind kind, size_t nth, size_t *at)
+{
+    for (size_t i = 0; i < sn->n && i < SEEN_MAX; i++)
+        if (sn->k[i].kind == kind && nth-- == 0) {
+            *at = i;
+            return sn;
+        }
+    fail_msg("kind %d #%zu not reported", kind, nth);
+    return NULL;
+}
+
+/* Per-packet counting through the flow's cache: the same sums as plain
+ * adds, across a swap and a minute change, and one flow at the end. */
+static void test_flow_cache(void **state)
+{
+    struct tally *t = tally_new(64);
+    struct tally_table *tt;
+    struct seen sn = {0};
+    struct flow f, g;
+    struct packet p = {0};
+    size_t at;
+    uint64_t t0 = 1700000000000000ull;
+
+    mkflow(&f, "10.0.0.1", "192.0.2.9", 6, 443);
+    mkflow(&g, "10.0.0.2", "192.0.2.9", 17, 53);
+    p.wirelen = 100;
+    for (int i = 0; i < 5; i++) {
+        p.ts = t0 + (uint64_t)i * 1000000u;
+        tally_packet(t, p.ts, p.wirelen);
+        tally_flow_packet(t, &f, &p, i < 2 ? NULL : "TLS");
+        tally_flow_packet(t, &g, &p, "DNS");
+        if (i == 1)
+            tally_flow_country(t, &f, p.ts, "CN", "US", GEO_SCOPE_OUTBOUND, 100);
+    }
+    assert_int_equal(f.tally.gen, g.tally.gen);
+    assert_true(f.tally.ix[TALLY_FC_L4] != 0);
+    /* the table goes, the cache with it */
+    tt = swap_take(t, t0 + 5000000u);
+    p.ts = t0 + 61000000u;       /* next minute */
+    tally_flow_packet(t, &f, &p, "TLS");
+    f.last_ts = p.ts;
+    tally_flow_end(t, &f, "TLS");
+    tally_foreach(tt, collect, &sn);
+    /* health, then f's L4, src, dst, g's app, L4, src, dst(shared), country, f's app */
+    find_kind(&sn, TALLY_HEALTH, 0, &at);
+    assert_int_equal(sn.s[at].pkts, 5);
+    assert_int_equal(sn.s[at].bytes, 500);
+    find_kind(&sn, TALLY_L4, 0, &at);
+    assert_int_equal(sn.k[at].num[0], 6);
+    assert_int_equal(sn.k[at].num[1], 443);
+    assert_int_equal(sn.s[at].pkts, 5);
+    find_kind(&sn, TALLY_DST_HOST, 0, &at);
+    assert_int_equal(sn.s[at].pkts, 10);     /* both flows go to 192.0.2.9 */
+    find_kind(&sn, TALLY_APP, 0, &at);
+    assert_string_equal(sn.k[at].str, "DNS");
+    assert_int_equal(sn.s[at].pkts, 5);
+    find_kind(&sn, TALLY_APP, 1, &at);
+    assert_string_equal(sn.k[at].str, "TLS");
+    assert_int_equal(sn.s[at].pkts, 3);
+    find_kind(&sn, TALLY_COUNTRY_PAIR, 0, &at);
+    assert_int_equal(sn.s[at].pkts, 1);
+    assert_int_equal(sn.s[at].bytes, 100);
+    tally_release(t, tt);
+
+    memset(&sn, 0, sizeof sn);
+    tt = swap_take(t, t0 + 62000000u);
+    tally_foreach(tt, collect, &sn);
+    /* minute 2: f's packet to app/L4/src/dst, then its flow to those and health */
+    assert_int_equal(sn.n, 5);
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(sn.k[i].bucket, tally_bucket(t0) + 1);
+        assert_int_equal(sn.s[i].pkts, 1);
+        assert_int_equal(sn.s[i].flows, 1);
+    }
+    assert_int_equal(sn.k[4].kind, TALLY_HEALTH);
+    assert_int_equal(sn.s[4].flows, 1);
+    assert_int_equal(sn.s[4].pkts, 0);
+    tally_release(t, tt);
+    tally_free(t);
+}
+
+/* The flusher's pending store: tables merge minute by minute, and what does
+ * not fit still adds up. */
+static void test_merge(void **state)
+{
+    struct tally *t = tally_new(64);
+    struct tally_table *pend = tally_table_new(1024), *small = tally_table_new(8), *tt;
+    struct seen sn = {0};
+    char name[16];
+
+    assert_non_null(pend);
+    assert_non_null(small);
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 20; i++) {
+            snprintf(name, sizeof name, "a%d", i);
+            tally_add_app(t, (uint64_t)round * 60000000u, name, 1, 10, 1);
+        }
+        tt = swap_take(t, 1);
+        assert_int_equal(tally_table_merge(pend, tt), 0);
+        assert_int_equal(tally_table_merge(small, tt), round == 0 ? 13 : 20);
+        tally_release(t, tt);
+    }
+    assert_int_equal(tally_table_used(pend), 60);
+    tally_foreach(small, collect, &sn);
+    assert_int_equal(sn.total.pkts, 60);
+    assert_int_equal(sn.total.bytes, 600);
+    assert_int_equal(sn.total.flows, 60);
+    memset(&sn, 0, sizeof sn);
+    tally_foreach(pend, collect, &sn);
+    assert_int_equal(sn.total.flows, 60);
+    tally_table_reset(pend);
+    assert_int_equal(tally_table_used(pend), 0);
+    tally_table_free(pend);
+    tally_table_free(small);
+    assert_null(tally_table_new(0));
+    tally_free(t);
+}
+
 /* Many keys through a small index: every one must be found again. */
 static void test_many_keys(void **state)
 {
-    struct tally *t = tally_new(5000);
+    struct tally *t = tally_new(6000);
     struct tally_table *tt;
     struct seen sn = {0};
     struct tally_key k;
@@ -206,7 +373,7 @@ static void test_many_keys(void **state)
     for (round = 0; round < 3; round++) {
         for (i = 0; i < 5000; i++) {
             tally_key_l4(&k, (uint8_t)(i & 1 ? 6 : 17), (uint16_t)i);
-            assert_int_equal(tally_add(t, &k, 1, (uint64_t)i, 0), 0);
+            assert_int_equal(tally_add(t, &k, 0, 1, (uint64_t)i, 0), 0);
         }
     }
     tt = swap_take(t, 1);
@@ -230,15 +397,15 @@ static void test_swap(void **state)
 
     /* nothing to take before a swap */
     assert_null(tally_take(t));
-    tally_add_app(t, "HTTP", 1, 100, 0);
+    tally_add_app(t, 0, "HTTP", 1, 100, 0);
     a = swap_take(t, 1000);
     assert_non_null(a);
     assert_null(tally_take(t));
     assert_int_equal(tally_table_start(a), 0);
     assert_int_equal(tally_table_end(a), 1000);
     /* the worker goes on in an empty table; the taken one does not change */
-    tally_add_app(t, "SSH", 2, 200, 1);
-    tally_add_app(t, "HTTP", 4, 400, 0);
+    tally_add_app(t, 0, "SSH", 2, 200, 1);
+    tally_add_app(t, 0, "HTTP", 4, 400, 0);
     tally_foreach(a, collect, &sn);
     assert_int_equal(sn.n, 1);
     assert_int_equal(sn.s[0].pkts, 1);
@@ -246,7 +413,7 @@ static void test_swap(void **state)
     assert_int_equal(tally_swap(t, 2000), -1);
     assert_int_equal(tally_swaps_busy(t), 1);
     assert_null(tally_take(t));
-    tally_add_app(t, "SSH", 8, 800, 0);
+    tally_add_app(t, 0, "SSH", 8, 800, 0);
     tally_release(t, a);
     assert_int_equal(tally_table_used(a), 0);
     assert_int_equal(tally_table_start(a), 0);
@@ -257,13 +424,13 @@ static void test_swap(void **state)
     assert_int_equal(tally_table_end(b), 3000);
     tally_foreach(b, collect, &sn2);
     assert_int_equal(sn2.n, 2);
-    assert_string_equal(sn2.k[0].str[0], "SSH");
+    assert_string_equal(sn2.k[0].str, "SSH");
     assert_int_equal(sn2.s[0].pkts, 10);
     assert_int_equal(sn2.s[0].flows, 1);
-    assert_string_equal(sn2.k[1].str[0], "HTTP");
+    assert_string_equal(sn2.k[1].str, "HTTP");
     assert_int_equal(sn2.s[1].pkts, 4);
     /* a came back empty and is the worker's table now */
-    tally_add_app(t, "DNS", 1, 1, 1);
+    tally_add_app(t, 0, "DNS", 1, 1, 1);
     tally_release(t, b);
     assert_ptr_equal(swap_take(t, 4000), a);
     assert_int_equal(tally_table_used(a), 1);
@@ -348,7 +515,7 @@ static void test_threads(void **state)
     assert_int_equal(pthread_create(&tid, NULL, flusher, &th), 0);
     for (i = 0; i < THR_ADDS; i++) {
         snprintf(name, sizeof name, "p%u", (unsigned)(i % (THR_KEYS + 3)));
-        tally_add_app(th.t, name, 1, i & 0xff, (i & 7) == 0);
+        tally_add_app(th.t, 0, name, 1, i & 0xff, (i & 7) == 0);
         if (i % 1000 == 999)
             tally_swap(th.t, i);
     }
@@ -374,6 +541,9 @@ int main(void)
         cmocka_unit_test(test_app_names),
         cmocka_unit_test(test_kinds_are_distinct),
         cmocka_unit_test(test_capacity_overflow),
+        cmocka_unit_test(test_buckets),
+        cmocka_unit_test(test_flow_cache),
+        cmocka_unit_test(test_merge),
         cmocka_unit_test(test_many_keys),
         cmocka_unit_test(test_swap),
         cmocka_unit_test(test_swap_request),

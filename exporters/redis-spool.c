@@ -1,0 +1,312 @@
+/* redis-spool.c - on-disk alert queue; see redis-spool.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "redis-spool.h"
+#include "log.h"
+
+/* Longest record header: two 20-digit numbers, a space and a newline. */
+#define HDR_MAX 48
+
+struct rspool {
+    int fd;
+    char *path, *offpath;
+    uint64_t max_bytes;
+    uint64_t size;               /* file size */
+    uint64_t off;                /* delivered up to here */
+    uint64_t pending;            /* records from off to size */
+    uint64_t last_seq;
+    char *rbuf;                  /* the last read's records */
+    size_t rcap;
+    uint64_t roff[1024 + 1];     /* file offset after each record of the last read */
+    size_t rn;
+};
+
+/* Reads record i's header at off: its seq and line length, and the offset
+ * of its line. Returns the offset after the record, 0 when the record is
+ * incomplete or malformed. */
+static uint64_t record_at(const struct rspool *s, uint64_t off, uint64_t *seq, uint64_t *len,
+                          uint64_t *line)
+{
+    char h[HDR_MAX + 1], *nl, *end;
+    ssize_t got = pread(s->fd, h, HDR_MAX, (off_t)off);
+    unsigned long long a, b;
+
+    if (got <= 0)
+        return 0;
+    h[got] = '\0';
+    nl = memchr(h, '\n', (size_t)got);
+    if (nl == NULL)
+        return 0;
+    *nl = '\0';
+    a = strtoull(h, &end, 10);
+    if (end == h || *end != ' ')
+        return 0;
+    b = strtoull(end + 1, &end, 10);
+    if (*end != '\0' || b > s->size)
+        return 0;
+    *seq = a;
+    *len = b;
+    *line = off + (uint64_t)(nl - h) + 1;
+    if (*line + b + 1 > s->size)
+        return 0;
+    return *line + b + 1;
+}
+
+/* Walks the undelivered records: counts them, finds the last seq, and cuts
+ * a torn record at the end (a crash mid-append). */
+static int rspool_scan(struct rspool *s)
+{
+    uint64_t off = s->off, next, seq, len, line;
+
+    s->pending = 0;
+    while (off < s->size && (next = record_at(s, off, &seq, &len, &line)) != 0) {
+        s->pending++;
+        if (seq > s->last_seq)
+            s->last_seq = seq;
+        off = next;
+    }
+    if (off < s->size) {
+        log_warning("redis spool %s: %llu bytes at the end are not a whole record (cut short by a "
+                    "crash?), dropped", s->path, (unsigned long long)(s->size - off));
+        if (ftruncate(s->fd, (off_t)off) < 0)
+            return -1;
+        s->size = off;
+    }
+    return 0;
+}
+
+static uint64_t read_offset(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    unsigned long long v = 0;
+
+    if (f == NULL)
+        return 0;
+    if (fscanf(f, "%llu", &v) != 1)
+        v = 0;
+    fclose(f);
+    return v;
+}
+
+/* Written aside and renamed: a crash leaves the old offset or the new. */
+static int write_offset(const struct rspool *s)
+{
+    char tmp[4096];
+    FILE *f;
+    int ok;
+
+    snprintf(tmp, sizeof tmp, "%s.tmp", s->offpath);
+    f = fopen(tmp, "w");
+    if (f == NULL)
+        return -1;
+    ok = fprintf(f, "%llu\n", (unsigned long long)s->off) > 0;
+    ok &= fclose(f) == 0;
+    if (!ok || rename(tmp, s->offpath) < 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+/* The folder exists, is ours and owner-only. */
+static int rspool_dir(const char *dir, char *err, size_t errlen)
+{
+    struct stat st;
+
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        snprintf(err, errlen, "redis.spool-dir %s: cannot create: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "redis.spool-dir %s: not a folder", dir);
+        return -1;
+    }
+    if (st.st_uid != geteuid()) {
+        snprintf(err, errlen, "redis.spool-dir %s: owned by uid %u, not by this user (uid %u)", dir,
+                 (unsigned)st.st_uid, (unsigned)geteuid());
+        return -1;
+    }
+    if ((st.st_mode & 077) != 0) {
+        if (chmod(dir, 0700) < 0) {
+            snprintf(err, errlen, "redis.spool-dir %s: cannot make it owner-only: %s", dir,
+                     strerror(errno));
+            return -1;
+        }
+        log_warning("redis.spool-dir %s: was open to others (mode %03o); made owner-only (700)",
+                    dir, (unsigned)(st.st_mode & 0777));
+    }
+    return 0;
+}
+
+struct rspool *rspool_open(const char *dir, const char *id, uint64_t max_bytes, char *err, size_t errlen)
+{
+    struct rspool *s = calloc(1, sizeof *s);
+    struct stat st;
+
+    if (s == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->fd = -1;
+    s->max_bytes = max_bytes;
+    if (rspool_dir(dir, err, errlen) < 0)
+        goto fail;
+    if (asprintf(&s->path, "%s/%s.alerts", dir, id) < 0 ||
+        asprintf(&s->offpath, "%s/%s.offset", dir, id) < 0) {
+        s->path = s->offpath = NULL;
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    s->fd = open(s->path, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (s->fd < 0) {
+        snprintf(err, errlen, "redis spool %s: cannot open: %s", s->path, strerror(errno));
+        goto fail;
+    }
+    if (flock(s->fd, LOCK_EX | LOCK_NB) < 0) {
+        snprintf(err, errlen, "redis spool %s: in use by another linkwatch (same sensor-id and "
+                 "redis.spool-dir?)", s->path);
+        goto fail;
+    }
+    if (fstat(s->fd, &st) < 0 || fchmod(s->fd, 0600) < 0) {
+        snprintf(err, errlen, "redis spool %s: %s", s->path, strerror(errno));
+        goto fail;
+    }
+    s->size = (uint64_t)st.st_size;
+    s->off = read_offset(s->offpath);
+    if (s->off > s->size)
+        s->off = 0;       /* the file was replaced: deliver it all, the script drops repeats */
+    if (rspool_scan(s) < 0) {
+        snprintf(err, errlen, "redis spool %s: %s", s->path, strerror(errno));
+        goto fail;
+    }
+    return s;
+fail:
+    rspool_close(s);
+    return NULL;
+}
+
+void rspool_close(struct rspool *s)
+{
+    if (s == NULL)
+        return;
+    if (s->fd >= 0)
+        close(s->fd);
+    free(s->path);
+    free(s->offpath);
+    free(s->rbuf);
+    free(s);
+}
+
+size_t rspool_append(struct rspool *s, const struct ralert *a, size_t n)
+{
+    char *buf = NULL;
+    size_t len = 0, i;
+    FILE *m = open_memstream(&buf, &len);
+    uint64_t room = s->max_bytes > s->size ? s->max_bytes - s->size : 0;
+    size_t fit = 0;
+    long at;
+
+    if (m == NULL)
+        return 0;
+    for (i = 0; i < n; i++) {
+        at = ftell(m);
+        fprintf(m, "%llu %zu\n", (unsigned long long)a[i].seq, a[i].len);
+        fwrite(a[i].line, 1, a[i].len, m);
+        fputc('\n', m);
+        if ((uint64_t)ftell(m) > room) {
+            fseek(m, at, SEEK_SET);
+            break;
+        }
+        fit = i + 1;
+    }
+    at = ftell(m);
+    if (fclose(m) != 0 || at < 0) {
+        free(buf);
+        return 0;
+    }
+    if (at > 0 && (write(s->fd, buf, (size_t)at) != (ssize_t)at || fdatasync(s->fd) < 0)) {
+        log_error("redis spool %s: write failed: %s", s->path, strerror(errno));
+        /* Drop whatever part made it: a torn record would hide the rest. */
+        if (ftruncate(s->fd, (off_t)s->size) < 0)
+            log_error("redis spool %s: cannot cut back a failed write: %s", s->path, strerror(errno));
+        free(buf);
+        return 0;
+    }
+    free(buf);
+    s->size += (uint64_t)at;
+    s->pending += fit;
+    for (i = 0; i < fit; i++)
+        if (a[i].seq > s->last_seq)
+            s->last_seq = a[i].seq;
+    return fit;
+}
+
+size_t rspool_read(struct rspool *s, struct ralert *a, size_t max, size_t max_bytes)
+{
+    uint64_t off = s->off, end, seq, len, line, want;
+    size_t n = 0;
+    char *nb;
+
+    if (max > sizeof s->roff / sizeof s->roff[0] - 1)
+        max = sizeof s->roff / sizeof s->roff[0] - 1;
+    /* One read of the region, then records are cut out of it. */
+    want = s->size - off < max_bytes ? s->size - off : max_bytes;
+    s->rn = 0;
+    if (want == 0)
+        return 0;
+    if (want + 1 > s->rcap) {
+        nb = realloc(s->rbuf, (size_t)want + 1);
+        if (nb == NULL)
+            return 0;
+        s->rbuf = nb;
+        s->rcap = (size_t)want + 1;
+    }
+    if (pread(s->fd, s->rbuf, (size_t)want, (off_t)off) != (ssize_t)want)
+        return 0;
+    while (n < max && (end = record_at(s, off, &seq, &len, &line)) != 0) {
+        if (end - s->off > want) {
+            if (n > 0)
+                break;
+            /* One record larger than max_bytes: read it alone. */
+            return rspool_read(s, a, 1, (size_t)(end - s->off));
+        }
+        a[n].seq = seq;
+        a[n].line = s->rbuf + (line - s->off);
+        a[n].len = (size_t)len;
+        s->roff[n++] = end;
+        off = end;
+    }
+    s->rn = n;
+    return n;
+}
+
+int rspool_commit(struct rspool *s, size_t n)
+{
+    if (n == 0 || n > s->rn)
+        return n == 0 ? 0 : -1;
+    s->off = s->roff[n - 1];
+    s->pending -= n;
+    s->rn = 0;
+    if (s->off >= s->size) {
+        /* All delivered: start over empty. */
+        if (ftruncate(s->fd, 0) < 0)
+            return -1;
+        s->size = s->off = 0;
+        s->pending = 0;
+        unlink(s->offpath);
+        return 0;
+    }
+    return write_offset(s);
+}
+
+uint64_t rspool_pending(const struct rspool *s) { return s->pending; }
+uint64_t rspool_bytes(const struct rspool *s) { return s->size - s->off; }
+uint64_t rspool_last_seq(const struct rspool *s) { return s->last_seq; }
+const char *rspool_path(const struct rspool *s) { return s->path; }

@@ -1,0 +1,1366 @@
+/* console.c - linkwatch-console: the analysts' web console over the Redis
+ * data the sensors write (docs/redis.md). Serves the page and a JSON API:
+ * alerts (filtered, grouped, one in detail), triage, summaries of the
+ * tallies, sensor health, and new alerts live (Server-Sent Events).
+ *
+ * Every API call needs a login (HTTP Basic or the session cookie of
+ * POST /api/login). Each request opens its own Redis connection (threads
+ * share nothing but the session table); every command is sent as an argv
+ * array, so no request value is ever parsed by Redis as syntax.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "config.h"
+#include "console-auth.h"
+#include "console-filter.h"
+
+#define BODY_MAX      16384
+#define LIST_MAX      1000
+#define SCAN_BATCH    1000
+#define NOTE_MAX      2000
+#define BUCKETS_MAX   1440
+
+extern const char web_index_html[], web_app_js[], web_style_css[], web_world_json[];
+
+static struct lw_config cfg;
+static volatile sig_atomic_t stop_requested;
+
+/* ------------------------------------------------------------------ redis */
+
+static redisReply *rargv(redisContext *c, ...);
+
+/* Opens a connection as configured (TCP or unix socket, AUTH, SELECT).
+ * Returns NULL when Redis cannot be reached. */
+static redisContext *rconnect(void)
+{
+    struct timeval tv = { (time_t)cfg.redis.connect_timeout, 0 };
+    struct timeval cmd = { (time_t)cfg.redis.command_timeout, 0 };
+    redisContext *c;
+    redisReply *r;
+
+    if (cfg.redis.server[0] == '/')
+        c = redisConnectUnixWithTimeout(cfg.redis.server, tv);
+    else
+        c = redisConnectWithTimeout(cfg.redis.server, (int)cfg.redis.port, tv);
+    if (!c || c->err)
+        goto fail;
+    redisSetTimeout(c, cmd);
+    if (cfg.redis.password[0]) {
+        if (cfg.redis.username[0])
+            r = rargv(c, "AUTH", cfg.redis.username, cfg.redis.password, NULL);
+        else
+            r = rargv(c, "AUTH", cfg.redis.password, NULL);
+        if (!r || r->type == REDIS_REPLY_ERROR) {
+            freeReplyObject(r);
+            goto fail;
+        }
+        freeReplyObject(r);
+    }
+    if (cfg.redis.db) {
+        char db[16];
+        snprintf(db, sizeof db, "%u", cfg.redis.db);
+        r = rargv(c, "SELECT", db, NULL);
+        if (!r || r->type == REDIS_REPLY_ERROR) {
+            freeReplyObject(r);
+            goto fail;
+        }
+        freeReplyObject(r);
+    }
+    return c;
+fail:
+    if (c)
+        redisFree(c);
+    return NULL;
+}
+
+/* Sends one command given as NULL-terminated strings (argv: never parsed
+ * as a format). Returns the reply or NULL. */
+static redisReply *rargv(redisContext *c, ...)
+{
+    const char *argv[16];
+    int argc = 0;
+    va_list ap;
+
+    va_start(ap, c);
+    for (const char *a; argc < 16 && (a = va_arg(ap, const char *)); )
+        argv[argc++] = a;
+    va_end(ap);
+    return redisCommandArgv(c, argc, argv, NULL);
+}
+
+static void key_alerts(char *k, size_t n) { snprintf(k, n, "%s:{alerts}", cfg.redis.prefix); }
+static void key_triage(char *k, size_t n) { snprintf(k, n, "%s:{alerts}:triage", cfg.redis.prefix); }
+static void key_history(char *k, size_t n, const char *id)
+{
+    snprintf(k, n, "%s:{alerts}:history:%s", cfg.redis.prefix, id);
+}
+
+/* A stream entry id: digits '-' digits. */
+static int stream_id_valid(const char *s)
+{
+    size_t i = 0, d1 = 0, d2 = 0;
+
+    while (isdigit((unsigned char)s[i])) { i++; d1++; }
+    if (s[i++] != '-')
+        return 0;
+    while (isdigit((unsigned char)s[i])) { i++; d2++; }
+    return s[i] == '\0' && d1 >= 1 && d1 <= 20 && d2 >= 1 && d2 <= 20;
+}
+
+static const char *field(redisReply *fields, const char *name)
+{
+    if (!fields || fields->type != REDIS_REPLY_ARRAY)
+        return NULL;
+    for (size_t i = 0; i + 1 < fields->elements; i += 2)
+        if (fields->element[i]->type == REDIS_REPLY_STRING &&
+            strcmp(fields->element[i]->str, name) == 0 &&
+            fields->element[i + 1]->type == REDIS_REPLY_STRING)
+            return fields->element[i + 1]->str;
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ http */
+
+struct req {
+    char   *body;
+    size_t  len;
+    int     too_big;
+};
+
+static void security_headers(struct MHD_Response *r)
+{
+    MHD_add_response_header(r, "Content-Security-Policy",
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "X-Frame-Options", "DENY");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(r, "Cross-Origin-Opener-Policy", "same-origin");
+    MHD_add_response_header(r, "Cross-Origin-Resource-Policy", "same-origin");
+}
+
+static enum MHD_Result send_buf(struct MHD_Connection *conn, unsigned status,
+                                const char *type, const char *buf, size_t len,
+                                const char *cookie)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)buf,
+                                                             MHD_RESPMEM_MUST_COPY);
+    enum MHD_Result ret;
+
+    if (!r)
+        return MHD_NO;
+    security_headers(r);
+    MHD_add_response_header(r, "Content-Type", type);
+    if (strncmp(type, "application/json", 16) == 0)
+        MHD_add_response_header(r, "Cache-Control", "no-store");
+    /* The page asks with X-Requested-With and shows its own login form;
+     * other clients are told they may use Basic. */
+    if (status == MHD_HTTP_UNAUTHORIZED &&
+        !MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Requested-With"))
+        MHD_add_response_header(r, "WWW-Authenticate", "Basic realm=\"linkwatch\", charset=\"UTF-8\"");
+    if (cookie)
+        MHD_add_response_header(r, "Set-Cookie", cookie);
+    ret = MHD_queue_response(conn, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* Sends j (stolen) as the JSON body. */
+static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, json_t *j,
+                                 const char *cookie)
+{
+    char *s = json_dumps(j, JSON_COMPACT);
+    enum MHD_Result ret;
+
+    json_decref(j);
+    if (!s)
+        return MHD_NO;
+    ret = send_buf(conn, status, "application/json; charset=utf-8", s, strlen(s), cookie);
+    free(s);
+    return ret;
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status, const char *msg)
+{
+    return send_json(conn, status, json_pack("{s:s}", "error", msg), NULL);
+}
+
+/* ------------------------------------------------------------------ auth */
+
+/* The logged-in user of this request (session cookie, else HTTP Basic)
+ * into user; returns 1, or 0 when not authenticated. */
+static int authenticate(struct MHD_Connection *conn, char *user)
+{
+    const char *tok = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, "lw_session");
+    char *pass = NULL, *name;
+    int ok = 0;
+
+    if (tok && session_lookup(tok, user))
+        return 1;
+    name = MHD_basic_auth_get_username_password(conn, &pass);
+    if (name && pass && users_verify(cfg.console.users_file, name, pass)) {
+        snprintf(user, USER_NAME_MAX + 1, "%s", name);
+        ok = 1;
+    }
+    if (pass) {
+        explicit_bzero(pass, strlen(pass));
+        MHD_free(pass);
+    }
+    if (name)
+        MHD_free(name);
+    return ok;
+}
+
+static enum MHD_Result api_login(struct MHD_Connection *conn, struct req *rq)
+{
+    json_error_t je;
+    json_t *b = rq->body ? json_loadb(rq->body, rq->len, 0, &je) : NULL;
+    const char *name = json_string_value(json_object_get(b, "user"));
+    const char *pass = json_string_value(json_object_get(b, "password"));
+    char tok[65], cookie[160];
+    enum MHD_Result ret;
+
+    if (!name || !pass) {
+        json_decref(b);
+        return send_error(conn, MHD_HTTP_BAD_REQUEST, "expected {\"user\": ..., \"password\": ...}");
+    }
+    if (!users_verify(cfg.console.users_file, name, pass)) {
+        json_decref(b);
+        return send_error(conn, MHD_HTTP_UNAUTHORIZED, "wrong user name or password");
+    }
+    if (session_create(name, tok) < 0) {
+        json_decref(b);
+        return send_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "too many sessions");
+    }
+    snprintf(cookie, sizeof cookie, "lw_session=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%d",
+             tok, SESSION_TTL);
+    ret = send_json(conn, MHD_HTTP_OK, json_pack("{s:s}", "user", name), cookie);
+    explicit_bzero(tok, sizeof tok);
+    json_decref(b);
+    return ret;
+}
+
+static enum MHD_Result api_logout(struct MHD_Connection *conn)
+{
+    const char *tok = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, "lw_session");
+
+    if (tok)
+        session_delete(tok);
+    return send_json(conn, MHD_HTTP_OK, json_object(),
+                     "lw_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+}
+
+/* ------------------------------------------------------------------ query */
+
+struct query {
+    struct alert_filter f;
+    unsigned limit;
+    uint64_t scan;               /* most stream entries read for one answer */
+    char     before[48];         /* stream id: answer entries older than it */
+    char     res;                /* summary: 'm' or 'h' */
+    char     err[256];
+    int      bad;
+    int      summary;            /* accepts summary parameters */
+};
+
+static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
+{
+    struct query *q = cls;
+    char *end;
+
+    if (q->bad)
+        return MHD_YES;
+    if (!value)
+        value = "";
+    if (strcmp(key, "limit") == 0) {
+        unsigned long v = strtoul(value, &end, 10);
+        if (!isdigit((unsigned char)value[0]) || *end || v < 1 || v > LIST_MAX)
+            goto bad_limit;
+        q->limit = (unsigned)v;
+    } else if (strcmp(key, "scan") == 0) {
+        unsigned long long v = strtoull(value, &end, 10);
+        if (!isdigit((unsigned char)value[0]) || *end || v < 1 || v > 100000000ULL) {
+            snprintf(q->err, sizeof q->err, "scan: expected 1 to 100000000 entries");
+            q->bad = 1;
+        }
+        q->scan = v;
+    } else if (strcmp(key, "before") == 0) {
+        if (!stream_id_valid(value)) {
+            snprintf(q->err, sizeof q->err, "before: expected a stream id such as 1718000000000-0");
+            q->bad = 1;
+        } else {
+            snprintf(q->before, sizeof q->before, "%s", value);
+        }
+    } else if (strcmp(key, "res") == 0 && q->summary) {
+        if (strcmp(value, "m") != 0 && strcmp(value, "h") != 0) {
+            snprintf(q->err, sizeof q->err, "res: expected m or h");
+            q->bad = 1;
+        }
+        q->res = value[0];
+    } else {
+        int r = filter_set(&q->f, key, value, q->err, sizeof q->err);
+        if (r < 0)
+            q->bad = 1;
+        else if (r > 0) {
+            snprintf(q->err, sizeof q->err, "unknown parameter '%.64s'", key);
+            for (char *p = q->err; *p; p++)
+                if (!isprint((unsigned char)*p))
+                    *p = '?';
+            q->bad = 1;
+        }
+    }
+    return MHD_YES;
+bad_limit:
+    snprintf(q->err, sizeof q->err, "limit: expected 1 to %d", LIST_MAX);
+    q->bad = 1;
+    return MHD_YES;
+}
+
+static int query_parse(struct MHD_Connection *conn, struct query *q, int summary)
+{
+    memset(q, 0, sizeof *q);
+    filter_init(&q->f);
+    q->limit = 100;
+    q->scan = 1000000;
+    q->res = 0;
+    q->summary = summary;
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, query_arg, q);
+    return q->bad ? -1 : 0;
+}
+
+/* ------------------------------------------------------------------ alerts */
+
+/* The triage record of entry `id` from an HMGET reply element, or NULL. */
+static json_t *triage_of(redisReply *e)
+{
+    if (!e || e->type != REDIS_REPLY_STRING)
+        return NULL;
+    return json_loadb(e->str, e->len, 0, NULL);
+}
+
+static json_t *alert_entry(const char *id, const char *sensor, json_t *ev, json_t *triage)
+{
+    json_t *o = json_object();
+    const char *st = json_string_value(json_object_get(triage, "status"));
+
+    json_object_set_new(o, "id", json_string(id));
+    json_object_set_new(o, "sensor", json_string(sensor ? sensor : ""));
+    json_object_set_new(o, "status", json_string(st ? st : "new"));
+    json_object_set_new(o, "triage", triage ? triage : json_null());
+    json_object_set(o, "event", ev);
+    return o;
+}
+
+/* Cheap test on the raw JSON before parsing it: a sid filter needs its
+ * number in the text. */
+static int raw_may_match(const struct alert_filter *f, const char *raw)
+{
+    char pat[48];
+
+    if (!f->nsid)
+        return 1;
+    for (int i = 0; i < f->nsid; i++) {
+        snprintf(pat, sizeof pat, "\"signature_id\":%llu", (unsigned long long)f->sid[i]);
+        if (strstr(raw, pat))
+            return 1;
+    }
+    return 0;
+}
+
+/* Walks the stream newest first from q->before, calling visit() on each
+ * entry that passes the filters, until visit() returns nonzero, q->scan
+ * entries were read or the stream ends. Writes the last id read into
+ * last (empty when the stream ended) and the count read into *scanned.
+ * Returns 0, or -1 on a Redis error. */
+static int stream_walk(redisContext *c, struct query *q,
+                       int (*visit)(void *, const char *, const char *, json_t *, json_t *),
+                       void *cls, char *last, size_t lastlen, uint64_t *scanned)
+{
+    char key[128], tkey[128], start[64], count[16];
+    int done = 0;
+
+    key_alerts(key, sizeof key);
+    key_triage(tkey, sizeof tkey);
+    snprintf(start, sizeof start, "%s%s", q->before[0] ? "(" : "", q->before[0] ? q->before : "+");
+    *scanned = 0;
+    last[0] = '\0';
+    while (!done && *scanned < q->scan) {
+        uint64_t want = q->scan - *scanned < SCAN_BATCH ? q->scan - *scanned : SCAN_BATCH;
+        snprintf(count, sizeof count, "%llu", (unsigned long long)want);
+        redisReply *r = rargv(c, "XREVRANGE", key, start, "-", "COUNT", count, NULL);
+        if (!r || r->type != REDIS_REPLY_ARRAY) {
+            freeReplyObject(r);
+            return -1;
+        }
+        if (r->elements == 0) {
+            freeReplyObject(r);
+            last[0] = '\0';
+            break;
+        }
+        /* The triage states of the batch, in one HMGET. */
+        const char **argv = malloc((r->elements + 2) * sizeof *argv);
+        if (!argv) {
+            freeReplyObject(r);
+            return -1;
+        }
+        argv[0] = "HMGET";
+        argv[1] = tkey;
+        for (size_t i = 0; i < r->elements; i++)
+            argv[i + 2] = r->element[i]->element[0]->str;
+        redisReply *t = redisCommandArgv(c, (int)r->elements + 2, argv, NULL);
+        free(argv);
+        if (!t || t->type != REDIS_REPLY_ARRAY || t->elements != r->elements) {
+            freeReplyObject(t);
+            freeReplyObject(r);
+            return -1;
+        }
+        for (size_t i = 0; i < r->elements && !done; i++) {
+            redisReply *e = r->element[i];
+            const char *id = e->element[0]->str;
+            const char *sensor = field(e->element[1], "sensor");
+            const char *raw = field(e->element[1], "event");
+            (*scanned)++;
+            snprintf(last, lastlen, "%s", id);
+            if (!raw || !raw_may_match(&q->f, raw))
+                continue;
+            json_t *ev = json_loads(raw, 0, NULL);
+            if (!ev)
+                continue;
+            json_t *tr = triage_of(t->element[i]);
+            const char *st = json_string_value(json_object_get(tr, "status"));
+            if (filter_match(&q->f, ev, sensor, st ? st : "new"))
+                done = visit(cls, id, sensor, ev, tr);
+            else
+                json_decref(tr);
+            json_decref(ev);
+        }
+        int ended = r->elements < want;
+        snprintf(start, sizeof start, "(%s", last);
+        freeReplyObject(t);
+        freeReplyObject(r);
+        if (ended) {
+            if (!done)
+                last[0] = '\0';
+            break;
+        }
+    }
+    return 0;
+}
+
+struct list_ctx {
+    json_t  *arr;
+    unsigned limit;
+};
+
+/* Takes ownership of triage. */
+static int list_visit(void *cls, const char *id, const char *sensor, json_t *ev, json_t *tr)
+{
+    struct list_ctx *l = cls;
+
+    json_array_append_new(l->arr, alert_entry(id, sensor, ev, tr));
+    return json_array_size(l->arr) >= l->limit;
+}
+
+static enum MHD_Result api_alerts(struct MHD_Connection *conn, redisContext *c)
+{
+    struct query q;
+    struct list_ctx l;
+    char last[48];
+    uint64_t scanned;
+
+    if (query_parse(conn, &q, 0) < 0)
+        return send_error(conn, MHD_HTTP_BAD_REQUEST, q.err);
+    l.arr = json_array();
+    l.limit = q.limit;
+    if (stream_walk(c, &q, list_visit, &l, last, sizeof last, &scanned) < 0) {
+        json_decref(l.arr);
+        return send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: cannot read the alerts stream");
+    }
+    return send_json(conn, MHD_HTTP_OK,
+                     json_pack("{s:o,s:o,s:I}", "alerts", l.arr,
+                               "next", last[0] ? json_string(last) : json_null(),
+                               "scanned", (json_int_t)scanned), NULL);
+}
+
+struct group_ctx {
+    json_t *groups;          /* "sid|src|dst" -> group object */
+};
+
+static int group_visit(void *cls, const char *id, const char *sensor, json_t *ev, json_t *tr)
+{
+    struct group_ctx *g = cls;
+    json_t *alert = json_object_get(ev, "alert");
+    json_int_t sid = json_integer_value(json_object_get(alert, "signature_id"));
+    const char *src = json_string_value(json_object_get(ev, "src_ip"));
+    const char *dst = json_string_value(json_object_get(ev, "dest_ip"));
+    const char *ts = json_string_value(json_object_get(ev, "timestamp"));
+    char key[160];
+
+    json_decref(tr);
+    snprintf(key, sizeof key, "%lld|%s|%s", (long long)sid, src ? src : "", dst ? dst : "");
+    json_t *o = json_object_get(g->groups, key);
+    if (!o) {
+        o = json_pack("{s:I,s:O,s:O,s:s?,s:s?,s:I,s:s?,s:s?,s:s,s:O}",
+                      "sid", sid, "signature", json_object_get(alert, "signature"),
+                      "severity", json_object_get(alert, "severity"),
+                      "src_ip", src, "dest_ip", dst, "count", (json_int_t)0,
+                      "first_seen", ts, "last_seen", ts, "latest_id", id,
+                      "geo", json_object_get(ev, "geo") ? json_object_get(ev, "geo") : json_null());
+        if (!o)
+            return 0;
+        json_object_set_new(g->groups, key, o);
+    }
+    json_object_set_new(o, "count", json_integer(json_integer_value(json_object_get(o, "count")) + 1));
+    /* Newest first: each later visit is older (by stream order, not always by capture time). */
+    if (ts) {
+        const char *first = json_string_value(json_object_get(o, "first_seen"));
+        const char *lastts = json_string_value(json_object_get(o, "last_seen"));
+        if (!first || strcmp(ts, first) < 0)
+            json_object_set_new(o, "first_seen", json_string(ts));
+        if (!lastts || strcmp(ts, lastts) > 0)
+            json_object_set_new(o, "last_seen", json_string(ts));
+    }
+    (void)sensor;
+    return 0;
+}
+
+static int group_cmp(const void *a, const void *b)
+{
+    json_int_t ca = json_integer_value(json_object_get(*(json_t *const *)a, "count"));
+    json_int_t cb = json_integer_value(json_object_get(*(json_t *const *)b, "count"));
+    return ca < cb ? 1 : ca > cb ? -1 : 0;
+}
+
+static enum MHD_Result api_groups(struct MHD_Connection *conn, redisContext *c)
+{
+    struct query q;
+    struct group_ctx g;
+    char last[48];
+    uint64_t scanned;
+    const char *k;
+    json_t *v, **all, *arr;
+    size_t n = 0;
+
+    if (query_parse(conn, &q, 0) < 0)
+        return send_error(conn, MHD_HTTP_BAD_REQUEST, q.err);
+    g.groups = json_object();
+    if (stream_walk(c, &q, group_visit, &g, last, sizeof last, &scanned) < 0) {
+        json_decref(g.groups);
+        return send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: cannot read the alerts stream");
+    }
+    all = malloc((json_object_size(g.groups) + 1) * sizeof *all);
+    if (!all) {
+        json_decref(g.groups);
+        return MHD_NO;
+    }
+    json_object_foreach(g.groups, k, v)
+        all[n++] = v;
+    qsort(all, n, sizeof *all, group_cmp);
+    arr = json_array();
+    for (size_t i = 0; i < n && i < q.limit; i++)
+        json_array_append(arr, all[i]);
+    free(all);
+    json_t *out = json_pack("{s:o,s:I,s:I,s:o}", "groups", arr, "total_groups", (json_int_t)n,
+                            "scanned", (json_int_t)scanned,
+                            "next", last[0] ? json_string(last) : json_null());
+    json_decref(g.groups);
+    return send_json(conn, MHD_HTTP_OK, out, NULL);
+}
+
+/* The EVE flow event of flow_id from the flows stream when it is kept
+ * (redis.flows-stream), looking at its newest 20000 entries; or NULL. */
+static json_t *find_flow(redisContext *c, json_int_t flow_id)
+{
+    char key[128], pat[48], start[64] = "+";
+    json_t *found = NULL;
+
+    snprintf(key, sizeof key, "%s:flows", cfg.redis.prefix);
+    snprintf(pat, sizeof pat, "\"flow_id\":%lld,", (long long)flow_id);
+    for (int batch = 0; batch < 20 && !found; batch++) {
+        redisReply *r = rargv(c, "XREVRANGE", key, start, "-", "COUNT", "1000", NULL);
+        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
+            freeReplyObject(r);
+            break;
+        }
+        for (size_t i = 0; i < r->elements && !found; i++) {
+            const char *raw = field(r->element[i]->element[1], "event");
+            if (raw && strstr(raw, pat))
+                found = json_loads(raw, 0, NULL);
+        }
+        snprintf(start, sizeof start, "(%s", r->element[r->elements - 1]->element[0]->str);
+        freeReplyObject(r);
+    }
+    return found;
+}
+
+static json_t *history_of(redisContext *c, const char *id)
+{
+    char hkey[192];
+    json_t *arr = json_array();
+
+    key_history(hkey, sizeof hkey, id);
+    redisReply *r = rargv(c, "LRANGE", hkey, "0", "-1", NULL);
+    if (r && r->type == REDIS_REPLY_ARRAY)
+        for (size_t i = 0; i < r->elements; i++) {
+            json_t *h = r->element[i]->type == REDIS_REPLY_STRING
+                      ? json_loadb(r->element[i]->str, r->element[i]->len, 0, NULL) : NULL;
+            if (h)
+                json_array_append_new(arr, h);
+        }
+    freeReplyObject(r);
+    return arr;
+}
+
+static enum MHD_Result api_alert(struct MHD_Connection *conn, redisContext *c, const char *id)
+{
+    char key[128], tkey[128];
+    redisReply *r, *t;
+
+    if (!stream_id_valid(id))
+        return send_error(conn, MHD_HTTP_BAD_REQUEST, "expected an alert id such as 1718000000000-0");
+    key_alerts(key, sizeof key);
+    key_triage(tkey, sizeof tkey);
+    r = rargv(c, "XRANGE", key, id, id, NULL);
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+        freeReplyObject(r);
+        return send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: cannot read the alerts stream");
+    }
+    if (r->elements == 0) {
+        freeReplyObject(r);
+        return send_error(conn, MHD_HTTP_NOT_FOUND, "no such alert (trimmed from the stream?)");
+    }
+    const char *raw = field(r->element[0]->element[1], "event");
+    json_t *ev = raw ? json_loads(raw, 0, NULL) : NULL;
+    if (!ev)
+        ev = json_null();
+    t = rargv(c, "HGET", tkey, id, NULL);
+    json_t *o = alert_entry(id, field(r->element[0]->element[1], "sensor"), ev, triage_of(t));
+    freeReplyObject(t);
+    json_object_set_new(o, "seq", json_string(field(r->element[0]->element[1], "seq") ?
+                                              field(r->element[0]->element[1], "seq") : ""));
+    json_object_set_new(o, "history", history_of(c, id));
+    json_t *fid = json_object_get(ev, "flow_id");
+    json_t *flow = json_is_integer(fid) ? find_flow(c, json_integer_value(fid)) : NULL;
+    json_object_set_new(o, "flow_event", flow ? flow : json_null());
+    json_decref(ev);
+    freeReplyObject(r);
+    return send_json(conn, MHD_HTTP_OK, o, NULL);
+}
+
+static enum MHD_Result api_triage(struct MHD_Connection *conn, redisContext *c, const char *id,
+                                  const char *user, struct req *rq)
+{
+    char key[128], tkey[128], hkey[192], now_s[32];
+    json_t *b = rq->body ? json_loadb(rq->body, rq->len, 0, NULL) : NULL;
+    json_t *old = NULL;
+    const char *status, *assignee, *note;
+    redisReply *r;
+    time_t now = time(NULL);
+
+    if (!stream_id_valid(id)) {
+        json_decref(b);
+        return send_error(conn, MHD_HTTP_BAD_REQUEST, "expected an alert id such as 1718000000000-0");
+    }
+    if (!json_is_object(b)) {
+        json_decref(b);
+        return send_error(conn, MHD_HTTP_BAD_REQUEST,
+                          "expected a JSON object {status, assignee, note}");
+    }
+    status = json_string_value(json_object_get(b, "status"));
+    assignee = json_string_value(json_object_get(b, "assignee"));
+    note = json_string_value(json_object_get(b, "note"));
+    if ((json_object_get(b, "status") && (!status || !status_valid(status))) ||
+        (json_object_get(b, "assignee") && (!assignee || (assignee[0] && !user_name_valid(assignee)))) ||
+        (json_object_get(b, "note") && (!note || strlen(note) > NOTE_MAX)) ||
+        (!status && !assignee && !note)) {
+        json_decref(b);
+        return send_error(conn, MHD_HTTP_BAD_REQUEST,
+                          "expected status (new, acknowledged, escalated, closed), assignee "
+                          "(a user name or \"\") and/or note (up to 2000 characters)");
+    }
+    key_alerts(key, sizeof key);
+    key_triage(tkey, sizeof tkey);
+    key_history(hkey, sizeof hkey, id);
+    r = rargv(c, "XRANGE", key, id, id, NULL);
+    int exists = r && r->type == REDIS_REPLY_ARRAY && r->elements == 1;
+    freeReplyObject(r);
+    if (!exists) {
+        json_decref(b);
+        return send_error(conn, MHD_HTTP_NOT_FOUND, "no such alert");
+    }
+    r = rargv(c, "HGET", tkey, id, NULL);
+    old = triage_of(r);
+    freeReplyObject(r);
+    if (!old)
+        old = json_pack("{s:s,s:s}", "status", "new", "assignee", "");
+    if (status)
+        json_object_set_new(old, "status", json_string(status));
+    if (assignee)
+        json_object_set_new(old, "assignee", json_string(assignee));
+    json_object_set_new(old, "by", json_string(user));
+    json_object_set_new(old, "at", json_integer((json_int_t)now));
+    if (note && note[0])
+        json_object_set_new(old, "notes",
+                            json_integer(json_integer_value(json_object_get(old, "notes")) + 1));
+    json_t *h = json_pack("{s:s,s:I}", "by", user, "at", (json_int_t)now);
+    if (status)
+        json_object_set_new(h, "status", json_string(status));
+    if (assignee)
+        json_object_set_new(h, "assignee", json_string(assignee));
+    if (note && note[0])
+        json_object_set_new(h, "note", json_string(note));
+    char *ts = json_dumps(old, JSON_COMPACT), *hs = json_dumps(h, JSON_COMPACT);
+    snprintf(now_s, sizeof now_s, "%lld", (long long)now);
+    /* One transaction: the state and its history change together ({alerts}: one slot). */
+    const char *a0[] = { "MULTI" }, *a3[] = { "EXEC" };
+    redisAppendCommandArgv(c, 1, a0, NULL);
+    const char *a1[] = { "HSET", tkey, id, ts };
+    redisAppendCommandArgv(c, 4, a1, NULL);
+    const char *a2[] = { "RPUSH", hkey, hs };
+    redisAppendCommandArgv(c, 3, a2, NULL);
+    redisAppendCommandArgv(c, 1, a3, NULL);
+    int ok = 1;
+    for (int i = 0; i < 4; i++) {
+        redisReply *x = NULL;
+        if (redisGetReply(c, (void **)&x) != REDIS_OK || !x || x->type == REDIS_REPLY_ERROR)
+            ok = 0;
+        freeReplyObject(x);
+        if (!x)
+            break;
+    }
+    free(ts);
+    free(hs);
+    json_decref(h);
+    json_decref(b);
+    if (!ok) {
+        json_decref(old);
+        return send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: triage not stored");
+    }
+    return send_json(conn, MHD_HTTP_OK, json_pack("{s:s,s:o,s:o}", "id", id, "triage", old,
+                                                  "history", history_of(c, id)), NULL);
+}
+
+/* ------------------------------------------------------------------ summaries */
+
+static void add_num(json_t *obj, const char *k, double v)
+{
+    json_t *o = json_object_get(obj, k);
+    json_object_set_new(obj, k, json_real((o ? json_number_value(o) : 0) + v));
+}
+
+/* Adds a HGETALL or WITHSCORES reply's member -> number pairs into obj;
+ * returns the sum. */
+static double add_pairs(json_t *obj, redisReply *r)
+{
+    double sum = 0;
+
+    if (!r || r->type != REDIS_REPLY_ARRAY)
+        return 0;
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+        if (r->element[i]->type != REDIS_REPLY_STRING || r->element[i + 1]->type != REDIS_REPLY_STRING)
+            continue;
+        double v = strtod(r->element[i + 1]->str, NULL);
+        if (obj)
+            add_num(obj, r->element[i]->str, v);
+        sum += v;
+    }
+    return sum;
+}
+
+/* The newest capture time over the sensors (their status hashes), or now. */
+static int64_t latest_capture(redisContext *c)
+{
+    char key[160];
+    int64_t best = 0;
+
+    snprintf(key, sizeof key, "%s:sensors", cfg.redis.prefix);
+    redisReply *r = rargv(c, "ZRANGE", key, "0", "-1", NULL);
+    if (r && r->type == REDIS_REPLY_ARRAY)
+        for (size_t i = 0; i < r->elements; i++) {
+            char skey[160];
+            snprintf(skey, sizeof skey, "%s:{%s}:sensor", cfg.redis.prefix, r->element[i]->str);
+            redisReply *h = rargv(c, "HGET", skey, "capture_ts", NULL);
+            if (h && h->type == REDIS_REPLY_STRING && atoll(h->str) > best)
+                best = atoll(h->str);
+            freeReplyObject(h);
+        }
+    freeReplyObject(r);
+    return best ? best : (int64_t)time(NULL);
+}
+
+static json_t *sorted_pairs(json_t *obj, size_t top)
+{
+    const char *k;
+    json_t *v, *arr = json_array();
+    size_t n = json_object_size(obj), m = 0;
+    struct kv { const char *k; double v; } *a = malloc((n + 1) * sizeof *a);
+
+    if (!a)
+        return arr;
+    json_object_foreach(obj, k, v) {
+        a[m].k = k;
+        a[m++].v = json_number_value(v);
+    }
+    for (size_t i = 0; i < m && i < top; i++) {
+        size_t best = i;
+        for (size_t j = i + 1; j < m; j++)
+            if (a[j].v > a[best].v)
+                best = j;
+        struct kv tmp = a[i]; a[i] = a[best]; a[best] = tmp;
+        json_array_append_new(arr, json_pack("{s:s,s:f}", "name", a[i].k, "value", a[i].v));
+    }
+    free(a);
+    return arr;
+}
+
+static enum MHD_Result api_summary(struct MHD_Connection *conn, redisContext *c)
+{
+    static const char *const fams[] = { "app:bytes", "l4:bytes", "cc:bytes", "cc:flows",
+                                        "dir:bytes", "alerts:severity", "alerts:sid" };
+    struct query q;
+    const char *scope;
+    int64_t from, to, step;
+
+    if (query_parse(conn, &q, 1) < 0)
+        return send_error(conn, MHD_HTTP_BAD_REQUEST, q.err);
+    if (q.f.nsev || q.f.nsid || q.f.text[0] || q.f.has_src || q.f.has_dst || q.f.has_ip ||
+        q.f.country[0] || q.f.scope[0] || q.f.proto[0] || q.f.status[0])
+        return send_error(conn, MHD_HTTP_BAD_REQUEST,
+                          "summary takes from, to, res and sensor only");
+    scope = q.f.sensor[0] ? q.f.sensor : "all";
+    step = q.res == 'h' ? 3600 : 60;
+    to = q.f.to ? q.f.to : latest_capture(c) + 1;
+    from = q.f.from ? q.f.from : to - (q.res == 'h' ? 24 * 3600 : 3600);
+    from -= from % step;
+    if (to <= from)
+        return send_error(conn, MHD_HTTP_BAD_REQUEST, "from must be before to");
+    if ((to - from) / step > BUCKETS_MAX)
+        return send_error(conn, MHD_HTTP_BAD_REQUEST,
+                          "at most 1440 buckets: narrow from/to or use res=h");
+    if (!q.res)
+        q.res = 'm';
+    json_t *app = json_object(), *l4 = json_object(), *cc = json_object(), *ccf = json_object(),
+           *dir = json_object(), *sev = json_object(), *sid = json_object(),
+           *src = json_object(), *dst = json_object(), *series = json_array();
+    size_t nb = (size_t)((to - from + step - 1) / step);
+    for (size_t b = 0; b < nb; b++) {
+        int64_t start = from + (int64_t)b * step;
+        char base[192], key[256];
+        snprintf(base, sizeof base, "%s:{%s:%c:%lld}:", cfg.redis.prefix, scope, q.res,
+                 (long long)start);
+        for (size_t i = 0; i < sizeof fams / sizeof fams[0]; i++) {
+            snprintf(key, sizeof key, "%s%s", base, fams[i]);
+            const char *argv[] = { "HGETALL", key };
+            redisAppendCommandArgv(c, 2, argv, NULL);
+        }
+        for (int i = 0; i < 2; i++) {
+            snprintf(key, sizeof key, "%s%s", base, i ? "dst:bytes" : "src:bytes");
+            const char *argv[] = { "ZREVRANGE", key, "0", "19", "WITHSCORES" };
+            redisAppendCommandArgv(c, 5, argv, NULL);
+        }
+    }
+    json_t *targets[] = { app, l4, cc, ccf, dir, sev, sid, src, dst };
+    int err = 0;
+    for (size_t b = 0; b < nb; b++) {
+        double bytes = 0, alerts = 0;
+        for (int i = 0; i < 9; i++) {
+            redisReply *r = NULL;
+            if (redisGetReply(c, (void **)&r) != REDIS_OK || !r) {
+                err = 1;
+                break;
+            }
+            double s = add_pairs(targets[i], r);
+            if (i == 0)
+                bytes = s;
+            if (i == 5)
+                alerts = s;
+            freeReplyObject(r);
+        }
+        if (err)
+            break;
+        if (bytes || alerts)
+            json_array_append_new(series, json_pack("{s:I,s:f,s:f}", "t", (json_int_t)(from + (int64_t)b * step),
+                                                    "bytes", bytes, "alerts", alerts));
+    }
+    /* Cross-border by country: pairs "A>B" where one end is abroad. */
+    json_t *countries = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(cc, k, v) {
+        char a[8] = "", b2[8] = "";
+        if (sscanf(k, "%7[^>]>%7s", a, b2) != 2 || strcmp(a, b2) == 0)
+            continue;
+        double val = json_number_value(v);
+        double fl = json_number_value(json_object_get(ccf, k));
+        const char *home = cfg.home_country;
+        const char *abroad = strcmp(a, home) == 0 ? b2 : a;
+        const char *dirn = strcmp(a, home) == 0 ? "out_bytes" : strcmp(b2, home) == 0 ? "in_bytes" : "transit_bytes";
+        json_t *o = json_object_get(countries, abroad);
+        if (!o) {
+            o = json_pack("{s:s,s:f,s:f,s:f,s:f}", "country", abroad, "out_bytes", 0.0,
+                          "in_bytes", 0.0, "transit_bytes", 0.0, "flows", 0.0);
+            json_object_set_new(countries, abroad, o);
+        }
+        add_num(o, dirn, val);
+        add_num(o, "flows", fl);
+    }
+    json_t *out = json_pack("{s:s,s:s,s:I,s:I,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
+        "scope", scope, "res", q.res == 'h' ? "h" : "m", "from", (json_int_t)from, "to", (json_int_t)to,
+        "home_country", cfg.home_country,
+        "protocols", sorted_pairs(app, 20), "services", sorted_pairs(l4, 20),
+        "top_src", sorted_pairs(src, 10), "top_dst", sorted_pairs(dst, 10),
+        "country_pairs", sorted_pairs(cc, 50), "scopes", sorted_pairs(dir, 10),
+        "alerts_by_severity", sorted_pairs(sev, 10), "alerts_by_sid", sorted_pairs(sid, 20),
+        "countries", countries, "series", series);
+    json_decref(app); json_decref(l4); json_decref(cc); json_decref(ccf); json_decref(dir);
+    json_decref(sev); json_decref(sid); json_decref(src); json_decref(dst);
+    if (err) {
+        json_decref(out);
+        return send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: cannot read the tallies");
+    }
+    return send_json(conn, MHD_HTTP_OK, out, NULL);
+}
+
+static enum MHD_Result api_sensors(struct MHD_Connection *conn, redisContext *c)
+{
+    char key[160];
+    json_t *arr = json_array();
+    time_t now = time(NULL);
+
+    snprintf(key, sizeof key, "%s:sensors", cfg.redis.prefix);
+    redisReply *r = rargv(c, "ZRANGE", key, "0", "-1", "WITHSCORES", NULL);
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+        freeReplyObject(r);
+        json_decref(arr);
+        return send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: cannot read the sensor list");
+    }
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+        char skey[160];
+        json_t *o = json_object();
+        snprintf(skey, sizeof skey, "%s:{%s}:sensor", cfg.redis.prefix, r->element[i]->str);
+        redisReply *h = rargv(c, "HGETALL", skey, NULL);
+        if (h && h->type == REDIS_REPLY_ARRAY)
+            for (size_t j = 0; j + 1 < h->elements; j += 2) {
+                const char *s = h->element[j + 1]->str;
+                char *end;
+                long long n = strtoll(s, &end, 10);
+                json_object_set_new(o, h->element[j]->str,
+                                    *s && !*end ? json_integer(n) : json_string(s));
+            }
+        freeReplyObject(h);
+        long long seen = atoll(r->element[i + 1]->str);
+        json_object_set_new(o, "id", json_string(r->element[i]->str));
+        json_object_set_new(o, "last_flush", json_integer(seen));
+        json_object_set_new(o, "stale", json_boolean(now - seen > 120));
+        json_array_append_new(arr, o);
+    }
+    freeReplyObject(r);
+    return send_json(conn, MHD_HTTP_OK, json_pack("{s:o}", "sensors", arr), NULL);
+}
+
+/* ------------------------------------------------------------------ live */
+
+struct sse {
+    redisContext *c;
+    char   *pending;
+    size_t  len, off;
+    int     started;
+};
+
+/* Sends new alerts as "event: alert" messages from the pub/sub channel, and
+ * a comment every 15 s so proxies keep the connection. */
+static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct sse *s = cls;
+    (void)pos;
+
+    while (!stop_requested) {
+        if (s->pending && s->off < s->len) {
+            size_t n = s->len - s->off < max ? s->len - s->off : max;
+            memcpy(buf, s->pending + s->off, n);
+            s->off += n;
+            return (ssize_t)n;
+        }
+        free(s->pending);
+        s->pending = NULL;
+        s->len = s->off = 0;
+        if (!s->started) {
+            s->started = 1;
+            s->pending = strdup("retry: 3000\n: linkwatch live alerts\n\n");
+            s->len = s->pending ? strlen(s->pending) : 0;
+            continue;
+        }
+        redisReply *r = NULL;
+        if (redisGetReplyFromReader(s->c, (void **)&r) != REDIS_OK)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        if (!r) {
+            struct pollfd p = { .fd = s->c->fd, .events = POLLIN };
+            int n = poll(&p, 1, 15000);
+            if (n == 0) {
+                s->pending = strdup(": keepalive\n\n");
+                s->len = s->pending ? strlen(s->pending) : 0;
+                continue;
+            }
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0 || redisBufferRead(s->c) != REDIS_OK)
+                return MHD_CONTENT_READER_END_WITH_ERROR;
+            continue;
+        }
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+            r->element[2]->type == REDIS_REPLY_STRING &&
+            strcmp(r->element[0]->str, "message") == 0 && !memchr(r->element[2]->str, '\n', r->element[2]->len)) {
+            size_t n = r->element[2]->len + 32;
+            s->pending = malloc(n);
+            if (s->pending)
+                s->len = (size_t)snprintf(s->pending, n, "event: alert\ndata: %s\n\n", r->element[2]->str);
+        }
+        freeReplyObject(r);
+    }
+    return MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+static void sse_free(void *cls)
+{
+    struct sse *s = cls;
+
+    if (s->c)
+        redisFree(s->c);
+    free(s->pending);
+    free(s);
+}
+
+static enum MHD_Result api_events(struct MHD_Connection *conn)
+{
+    char chan[128];
+    struct sse *s = calloc(1, sizeof *s);
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+
+    if (!s)
+        return MHD_NO;
+    s->c = rconnect();
+    if (!s->c) {
+        sse_free(s);
+        return send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: cannot connect");
+    }
+    snprintf(chan, sizeof chan, "%s:alerts", cfg.redis.prefix);
+    redisReply *r = rargv(s->c, "SUBSCRIBE", chan, NULL);
+    if (!r) {
+        sse_free(s);
+        return send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: cannot subscribe");
+    }
+    freeReplyObject(r);
+    resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 8192, sse_read, s, sse_free);
+    if (!resp) {
+        sse_free(s);
+        return MHD_NO;
+    }
+    security_headers(resp);
+    MHD_add_response_header(resp, "Content-Type", "text/event-stream");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+/* ------------------------------------------------------------------ routing */
+
+static enum MHD_Result serve_static(struct MHD_Connection *conn, const char *url)
+{
+    static const struct { const char *path, *type; const char *data; } files[] = {
+        { "/", "text/html; charset=utf-8", web_index_html },
+        { "/index.html", "text/html; charset=utf-8", web_index_html },
+        { "/app.js", "text/javascript; charset=utf-8", web_app_js },
+        { "/style.css", "text/css; charset=utf-8", web_style_css },
+        { "/world.json", "application/json; charset=utf-8", web_world_json },
+    };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        if (strcmp(url, files[i].path) == 0)
+            return send_buf(conn, MHD_HTTP_OK, files[i].type, files[i].data,
+                            strlen(files[i].data), NULL);
+    return send_error(conn, MHD_HTTP_NOT_FOUND, "not found");
+}
+
+static enum MHD_Result route(struct MHD_Connection *conn, const char *url, const char *method,
+                             struct req *rq)
+{
+    int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    int post = strcmp(method, "POST") == 0;
+    char user[USER_NAME_MAX + 1];
+    redisContext *c;
+    enum MHD_Result ret;
+
+    if (strncmp(url, "/api/", 5) != 0) {
+        if (!get)
+            return send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+        return serve_static(conn, url);
+    }
+    if (rq->too_big)
+        return send_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
+    if (post) {
+        /* Writes only from our own page or API clients: a JSON body (no form
+         * a foreign site could post) and no foreign Origin. */
+        const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+        if (!ct || strncmp(ct, "application/json", 16) != 0)
+            return send_error(conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "expected Content-Type: application/json");
+    }
+    if (strcmp(url, "/api/login") == 0 && post)
+        return api_login(conn, rq);
+    if (!authenticate(conn, user))
+        return send_error(conn, MHD_HTTP_UNAUTHORIZED, "login required");
+    if (strcmp(url, "/api/logout") == 0 && post)
+        return api_logout(conn);
+    if (strcmp(url, "/api/me") == 0 && get)
+        return send_json(conn, MHD_HTTP_OK, json_pack("{s:s}", "user", user), NULL);
+    if (strcmp(url, "/api/events") == 0 && get)
+        return api_events(conn);
+    c = rconnect();
+    if (!c)
+        return send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: cannot connect");
+    if (strcmp(url, "/api/alerts") == 0 && get)
+        ret = api_alerts(conn, c);
+    else if (strcmp(url, "/api/groups") == 0 && get)
+        ret = api_groups(conn, c);
+    else if (strcmp(url, "/api/summary") == 0 && get)
+        ret = api_summary(conn, c);
+    else if (strcmp(url, "/api/sensors") == 0 && get)
+        ret = api_sensors(conn, c);
+    else if (strncmp(url, "/api/alerts/", 12) == 0) {
+        char id[64];
+        const char *rest = url + 12, *slash = strchr(rest, '/');
+        size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
+        if (n >= sizeof id)
+            n = sizeof id - 1;
+        memcpy(id, rest, n);
+        id[n] = '\0';
+        if (!slash && get)
+            ret = api_alert(conn, c, id);
+        else if (slash && strcmp(slash, "/triage") == 0 && post)
+            ret = api_triage(conn, c, id, user, rq);
+        else
+            ret = send_error(conn, MHD_HTTP_NOT_FOUND, "not found");
+    } else {
+        ret = send_error(conn, MHD_HTTP_NOT_FOUND, "not found");
+    }
+    redisFree(c);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload, size_t *upload_size, void **con_cls)
+{
+    struct req *rq = *con_cls;
+
+    if (!rq) {
+        rq = calloc(1, sizeof *rq);
+        if (!rq)
+            return MHD_NO;
+        *con_cls = rq;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (rq->len + *upload_size > BODY_MAX) {
+            rq->too_big = 1;
+        } else {
+            char *nb = realloc(rq->body, rq->len + *upload_size + 1);
+            if (!nb)
+                return MHD_NO;
+            rq->body = nb;
+            memcpy(rq->body + rq->len, upload, *upload_size);
+            rq->len += *upload_size;
+            rq->body[rq->len] = '\0';
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    return route(conn, url, method, rq);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct req *rq = *con_cls;
+
+    if (rq) {
+        if (rq->body)
+            explicit_bzero(rq->body, rq->len);
+        free(rq->body);
+        free(rq);
+        *con_cls = NULL;
+    }
+}
+
+/* ------------------------------------------------------------------ main */
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+/* Resolves console.listen ("host:port", "[v6]:port") into addr. */
+static int listen_addr(const char *hp, struct sockaddr_storage *addr, char *err, size_t errlen)
+{
+    char host[256];
+    const char *colon = strrchr(hp, ':');
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_NUMERICSERV }, *ai = NULL;
+    size_t n;
+
+    if (!colon) {
+        snprintf(err, errlen, "console.listen: expected host:port");
+        return -1;
+    }
+    n = (size_t)(colon - hp);
+    if (n >= 2 && hp[0] == '[' && hp[n - 1] == ']') {
+        hp++;
+        n -= 2;
+    }
+    if (n >= sizeof host) {
+        snprintf(err, errlen, "console.listen: host too long");
+        return -1;
+    }
+    memcpy(host, hp, n);
+    host[n] = '\0';
+    int rc = getaddrinfo(host, colon + 1, &hints, &ai);
+    if (rc != 0) {
+        snprintf(err, errlen, "console.listen: %s: %s", host, gai_strerror(rc));
+        return -1;
+    }
+    memcpy(addr, ai->ai_addr, ai->ai_addrlen);
+    freeaddrinfo(ai);
+    return 0;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+"usage: linkwatch-console [-c linkwatch.yaml] [--set key.path=value ...]\n"
+"       linkwatch-console [-c linkwatch.yaml] --add-user NAME   (password on stdin)\n"
+"Serves the SOC console on console.listen over the Redis of the redis: keys.\n");
+}
+
+static int add_user(const char *name)
+{
+    char pw[1024], err[512];
+    int rc;
+
+    if (isatty(STDIN_FILENO))
+        fprintf(stderr, "password for %s: ", name);
+    if (!fgets(pw, sizeof pw, stdin)) {
+        fprintf(stderr, "linkwatch-console: error: no password on stdin\n");
+        return 1;
+    }
+    pw[strcspn(pw, "\r\n")] = '\0';
+    rc = users_add(cfg.console.users_file, name, pw, err, sizeof err);
+    explicit_bzero(pw, sizeof pw);
+    if (rc < 0) {
+        fprintf(stderr, "linkwatch-console: error: %s\n", err);
+        return 1;
+    }
+    fprintf(stderr, "linkwatch-console: user %s saved in %s (yescrypt)\n", name, cfg.console.users_file);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "set", required_argument, NULL, 's' },
+        { "add-user", required_argument, NULL, 'a' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    const char *config_path = NULL, *new_user = NULL;
+    char **sets = calloc((size_t)argc + 1, sizeof *sets), err[1024];
+    size_t nsets = 0;
+    struct sockaddr_storage addr;
+    struct MHD_Daemon *d;
+    int ch;
+
+    if (!sets)
+        return 1;
+    while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'c': config_path = optarg; break;
+        case 's':
+            if (!strchr(optarg, '=')) {
+                fprintf(stderr, "linkwatch-console: error: --set %s: expected key.path=value\n", optarg);
+                return 1;
+            }
+            sets[nsets++] = optarg;
+            break;
+        case 'a': new_user = optarg; break;
+        case 'h': usage(stdout); free(sets); return 0;
+        default: usage(stderr); free(sets); return 1;
+        }
+    }
+    if (optind < argc) {
+        usage(stderr);
+        free(sets);
+        return 1;
+    }
+    if (config_load(&cfg, config_path, sets, nsets, err, sizeof err) < 0) {
+        fprintf(stderr, "linkwatch-console: error: %s\n", err);
+        free(sets);
+        return 1;
+    }
+    free(sets);
+    if (new_user) {
+        int rc = add_user(new_user);
+        config_free(&cfg);
+        return rc;
+    }
+    if (listen_addr(cfg.console.listen, &addr, err, sizeof err) < 0) {
+        fprintf(stderr, "linkwatch-console: error: %s\n", err);
+        config_free(&cfg);
+        return 1;
+    }
+    if (access(cfg.console.users_file, R_OK) != 0)
+        fprintf(stderr, "linkwatch-console: warning: %s: %s: nobody can log in "
+                "(add a user with --add-user NAME)\n", cfg.console.users_file, strerror(errno));
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                         MHD_USE_ERROR_LOG | (addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+                         0, NULL, NULL, on_request, NULL,
+                         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                         MHD_OPTION_CONNECTION_LIMIT, (unsigned)128,
+                         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)64,
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+                         MHD_OPTION_END);
+    if (!d) {
+        fprintf(stderr, "linkwatch-console: error: cannot listen on %s: %s\n",
+                cfg.console.listen, strerror(errno));
+        config_free(&cfg);
+        return 1;
+    }
+    fprintf(stderr, "linkwatch-console: listening on http://%s/ (redis %s:%u, prefix %s)\n",
+            cfg.console.listen, cfg.redis.server, cfg.redis.port, cfg.redis.prefix);
+    while (!stop_requested)
+        pause();
+    MHD_stop_daemon(d);
+    config_free(&cfg);
+    return 0;
+}

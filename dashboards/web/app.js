@@ -1,0 +1,285 @@
+/* linkwatch console: plain JS over the JSON API. Every value from the API is
+ * put in the page with textContent or as an SVG attribute, never as HTML. */
+'use strict';
+(function () {
+  const $ = (s) => document.querySelector(s);
+  const state = { alerts: [], sel: -1, next: null, filters: {}, world: null, live: 0 };
+  const SVGNS = 'http://www.w3.org/2000/svg';
+
+  async function api(path, opts) {
+    opts = opts || {};
+    opts.headers = Object.assign({ 'X-Requested-With': 'linkwatch' }, opts.headers || {});
+    opts.credentials = 'same-origin';
+    const r = await fetch(path, opts);
+    let body = null;
+    try { body = await r.json(); } catch (e) { body = { error: 'bad reply' }; }
+    if (r.status === 401 && path !== '/api/login') { showLogin(); throw new Error('login required'); }
+    if (!r.ok) throw new Error(body && body.error ? body.error : 'HTTP ' + r.status);
+    return body;
+  }
+  function el(tag, text, cls) {
+    const e = document.createElement(tag);
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    if (cls) e.className = cls;
+    return e;
+  }
+  function svg(tag, attrs, text) {
+    const e = document.createElementNS(SVGNS, tag);
+    for (const k in attrs) e.setAttribute(k, attrs[k]);
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+  function cc(ev) {
+    const g = ev.geo || {};
+    const s = (g.src || {}).country || '', d = (g.dest || {}).country || '';
+    return s || d ? s + '\u2192' + d : '';
+  }
+  function fmtBytes(n) {
+    const u = ['B', 'kB', 'MB', 'GB', 'TB']; let i = 0;
+    while (n >= 1000 && i < u.length - 1) { n /= 1000; i++; }
+    return n.toFixed(i ? 1 : 0) + ' ' + u[i];
+  }
+  function query(extra) {
+    const p = new URLSearchParams();
+    for (const k in state.filters) if (state.filters[k]) p.set(k, state.filters[k]);
+    for (const k in (extra || {})) p.set(k, extra[k]);
+    return p.toString();
+  }
+
+  /* ---- login */
+  function showLogin() { $('#app').classList.add('hidden'); $('#login').classList.remove('hidden'); }
+  async function start() {
+    try { const me = await api('/api/me'); $('#whoami').textContent = me.user; }
+    catch (e) { return; }
+    $('#login').classList.add('hidden'); $('#app').classList.remove('hidden');
+    loadAlerts(false); live();
+  }
+  $('#login-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    try {
+      await api('/api/login', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ user: $('#login-user').value, password: $('#login-pass').value }) });
+      $('#login-pass').value = ''; $('#login-error').textContent = '';
+      start();
+    } catch (e) { $('#login-error').textContent = e.message; }
+  });
+  $('#logout').addEventListener('click', async () => {
+    await api('/api/logout', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    showLogin();
+  });
+
+  /* ---- alerts */
+  function alertRow(a, i) {
+    const ev = a.event || {}, al = ev.alert || {};
+    const tr = el('tr');
+    tr.dataset.i = i;
+    tr.append(el('td', (ev.timestamp || '').slice(0, 19).replace('T', ' ')),
+      el('td', al.severity, 'sev' + al.severity), el('td', al.signature, 'sig'),
+      el('td', ev.src_ip + ':' + (ev.src_port || '')), el('td', ev.dest_ip + ':' + (ev.dest_port || '')),
+      el('td', cc(ev)), el('td', a.status, 'st-' + a.status));
+    tr.addEventListener('click', () => select(i, true));
+    return tr;
+  }
+  async function loadAlerts(more) {
+    $('#filter-error').textContent = '';
+    try {
+      const extra = { limit: 100 };
+      if (more && state.next) extra.before = state.next;
+      const r = await api('/api/alerts?' + query(extra));
+      if (!more) { state.alerts = []; state.sel = -1; $('#alerts tbody').replaceChildren(); }
+      const body = $('#alerts tbody');
+      r.alerts.forEach((a) => { state.alerts.push(a); body.append(alertRow(a, state.alerts.length - 1)); });
+      state.next = r.next;
+      $('#more').classList.toggle('hidden', !r.next);
+    } catch (e) { $('#filter-error').textContent = e.message; }
+  }
+  function select(i, open) {
+    if (i < 0 || i >= state.alerts.length) return;
+    const rows = $('#alerts tbody').children;
+    if (state.sel >= 0 && rows[state.sel]) rows[state.sel].classList.remove('sel');
+    state.sel = i; rows[i].classList.add('sel'); rows[i].scrollIntoView({ block: 'nearest' });
+    if (open) openDetail(state.alerts[i].id);
+  }
+  async function openDetail(id) {
+    const d = $('#detail');
+    let a;
+    try { a = await api('/api/alerts/' + encodeURIComponent(id)); }
+    catch (e) { d.replaceChildren(el('p', e.message, 'error')); return; }
+    const ev = a.event || {}, al = ev.alert || {};
+    const parts = [el('h3', al.signature), el('p', 'sid ' + al.signature_id + ' rev ' + al.rev + ' \u00b7 severity ' +
+      al.severity + ' \u00b7 ' + (al.category || '') + ' \u00b7 sensor ' + a.sensor)];
+    parts.push(el('p', (ev.proto || '') + ' ' + ev.src_ip + ':' + (ev.src_port || '') + ' \u2192 ' + ev.dest_ip + ':' +
+      (ev.dest_port || '') + (ev.app_proto ? ' (' + ev.app_proto + ')' : '') + ' \u00b7 ' + cc(ev) + ' ' + ((ev.geo || {}).scope || '')));
+    const st = el('p', 'status: ' + a.status + (a.triage && a.triage.assignee ? ' \u00b7 assignee ' + a.triage.assignee : '') +
+      (a.triage ? ' \u00b7 by ' + a.triage.by + ' at ' + new Date(a.triage.at * 1000).toISOString() : ''), 'st-' + a.status);
+    st.id = 'detail-status';
+    parts.push(st);
+    const tri = el('div', null, 'triage');
+    const note = el('textarea'); note.id = 'note'; note.rows = 2; note.placeholder = 'note (optional)';
+    const assignee = el('input'); assignee.id = 'assignee'; assignee.placeholder = 'assignee'; assignee.size = 10;
+    assignee.value = (a.triage && a.triage.assignee) || '';
+    tri.append(note);
+    [['acknowledged', 'Acknowledge'], ['escalated', 'Escalate'], ['closed', 'Close']].forEach(([s, label]) => {
+      const b = el('button', label); b.id = 'btn-' + s;
+      b.addEventListener('click', () => triage(id, s)); tri.append(b);
+    });
+    const nb = el('button', 'Add note'); nb.addEventListener('click', () => triage(id, null)); tri.append(assignee, nb);
+    parts.push(tri);
+    const hist = el('ul'); hist.id = 'history';
+    (a.history || []).forEach((h) => hist.append(el('li', new Date(h.at * 1000).toISOString().slice(0, 19) + ' ' + h.by +
+      (h.status ? ': ' + h.status : '') + (h.assignee ? ' \u2192 ' + h.assignee : '') + (h.note ? ' \u2014 ' + h.note : ''))));
+    parts.push(el('h4', 'History'), hist);
+    if (al.metadata) parts.push(el('h4', 'Metadata'), el('pre', JSON.stringify(al.metadata, null, 1)));
+    parts.push(el('h4', 'Flow'), el('pre', JSON.stringify(a.flow_event || ev.flow || null, null, 1)));
+    if (ev.geo) parts.push(el('h4', 'Geo'), el('pre', JSON.stringify(ev.geo, null, 1)));
+    parts.push(el('h4', 'EVE record'), el('pre', JSON.stringify(ev, null, 1)));
+    d.replaceChildren(...parts);
+  }
+  async function triage(id, status) {
+    const body = {};
+    if (status) body.status = status;
+    const n = $('#note'), as = $('#assignee');
+    if (n && n.value) body.note = n.value;
+    if (as && as.value) body.assignee = as.value;
+    if (!status && !body.note && !body.assignee) return;
+    try {
+      const r = await api('/api/alerts/' + encodeURIComponent(id) + '/triage', { method: 'POST',
+        headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+      const i = state.alerts.findIndex((a) => a.id === id);
+      if (i >= 0) {
+        state.alerts[i].status = r.triage.status;
+        const old = $('#alerts tbody').children[i];
+        const row = alertRow(state.alerts[i], i);
+        if (i === state.sel) row.classList.add('sel');
+        old.replaceWith(row);
+      }
+      openDetail(id);
+    } catch (e) { $('#detail').prepend(el('p', e.message, 'error')); }
+  }
+  $('#more').addEventListener('click', () => loadAlerts(true));
+  $('#filters').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    state.filters = {};
+    new FormData($('#filters')).forEach((v, k) => { v = String(v).trim(); if (v) state.filters[k] = v; });
+    if (state.filters.country) state.filters.country = state.filters.country.toUpperCase();
+    refresh();
+  });
+  $('#filters').addEventListener('reset', () => { state.filters = {}; setTimeout(refresh, 0); });
+  document.addEventListener('keydown', (ev) => {
+    if (['INPUT', 'TEXTAREA', 'SELECT'].includes(document.activeElement.tagName)) return;
+    if ($('#view-alerts').classList.contains('hidden')) return;
+    const cur = state.alerts[state.sel];
+    if (ev.key === 'j') select(state.sel + 1, false);
+    else if (ev.key === 'k') select(Math.max(0, state.sel - 1), false);
+    else if (ev.key === 'Enter' && cur) openDetail(cur.id);
+    else if (ev.key === 'a' && cur) triage(cur.id, 'acknowledged');
+    else if (ev.key === 'e' && cur) triage(cur.id, 'escalated');
+    else if (ev.key === 'c' && cur) triage(cur.id, 'closed');
+    else return;
+    ev.preventDefault();
+  });
+
+  /* ---- other views */
+  let view = 'alerts';
+  document.querySelectorAll('.tab').forEach((b) => b.addEventListener('click', () => {
+    document.querySelectorAll('.tab').forEach((x) => x.classList.toggle('active', x === b));
+    view = b.dataset.view;
+    document.querySelectorAll('.view').forEach((v) => v.classList.toggle('hidden', v.id !== 'view-' + view));
+    refresh();
+  }));
+  function refresh() {
+    if (view === 'alerts') loadAlerts(false);
+    else if (view === 'groups') loadGroups();
+    else if (view === 'traffic') loadTraffic();
+    else loadSensors();
+  }
+  async function loadGroups() {
+    try {
+      const r = await api('/api/groups?' + query({ limit: 200, scan: 100000 }));
+      $('#groups tbody').replaceChildren(...r.groups.map((g) => {
+        const tr = el('tr');
+        tr.append(el('td', g.count), el('td', g.severity, 'sev' + g.severity), el('td', g.sid), el('td', g.signature, 'sig'),
+          el('td', g.src_ip), el('td', g.dest_ip), el('td', (g.first_seen || '').slice(0, 19)), el('td', (g.last_seen || '').slice(0, 19)));
+        tr.addEventListener('click', () => {
+          state.filters = { sid: String(g.sid), ip: g.src_ip };
+          document.querySelector('.tab[data-view=alerts]').click();
+        });
+        return tr;
+      }));
+    } catch (e) { $('#filter-error').textContent = e.message; }
+  }
+  function barChart(target, series, key, cls) {
+    const W = 520, H = 160, P = 30;
+    const s = svg('svg', { width: W, height: H, viewBox: '0 0 ' + W + ' ' + H, role: 'img' });
+    const max = Math.max(1, ...series.map((x) => x[key]));
+    const bw = Math.max(1, (W - P) / Math.max(1, series.length) - 1);
+    series.forEach((x, i) => {
+      const h = (H - 20) * x[key] / max;
+      const r = svg('rect', { x: P + i * (bw + 1), y: H - 15 - h, width: bw, height: h, class: cls });
+      r.append(svg('title', {}, new Date(x.t * 1000).toISOString().slice(0, 16) + ' ' + x[key]));
+      s.append(r);
+    });
+    s.append(svg('text', { x: 2, y: 12 }, key === 'bytes' ? fmtBytes(max) : String(max)));
+    if (series.length) {
+      s.append(svg('text', { x: P, y: H - 3 }, new Date(series[0].t * 1000).toISOString().slice(0, 16)));
+      s.append(svg('text', { x: W - 100, y: H - 3 }, new Date(series[series.length - 1].t * 1000).toISOString().slice(0, 16)));
+    }
+    $(target).replaceChildren(s);
+  }
+  async function drawMap(countries) {
+    if (!state.world) state.world = await (await fetch('/world.json')).json();
+    const W = 720, H = 360, px = (lon) => (lon + 180) * W / 360, py = (lat) => (90 - lat) * H / 180;
+    const s = svg('svg', { width: W, height: H, viewBox: '0 0 ' + W + ' ' + H, role: 'img' });
+    state.world.outlines.forEach((poly) => s.append(svg('polygon', { class: 'land',
+      points: poly.map((p) => px(p[0]).toFixed(1) + ',' + py(p[1]).toFixed(1)).join(' ') })));
+    const vals = Object.values(countries);
+    const max = Math.max(1, ...vals.map((c) => c.out_bytes + c.in_bytes));
+    vals.forEach((c) => {
+      const w = state.world.countries[c.country];
+      if (!w) return;
+      const r = 3 + 22 * Math.sqrt((c.out_bytes + c.in_bytes) / max);
+      const b = svg('circle', { cx: px(w[1]), cy: py(w[2]), r: r.toFixed(1), class: 'bubble' });
+      b.append(svg('title', {}, w[0] + ': out ' + fmtBytes(c.out_bytes) + ', in ' + fmtBytes(c.in_bytes)));
+      s.append(b, svg('text', { x: px(w[1]) + r + 2, y: py(w[2]) + 3 }, c.country));
+    });
+    $('#map').replaceChildren(s);
+  }
+  function pairs(target, list, bytes) {
+    $(target + ' tbody').replaceChildren(...list.map((p) => { const tr = el('tr'); tr.append(el('td', p.name), el('td', bytes ? fmtBytes(p.value) : p.value)); return tr; }));
+  }
+  async function loadTraffic() {
+    try {
+      const p = new URLSearchParams();
+      ['from', 'to', 'sensor'].forEach((k) => { if (state.filters[k]) p.set(k, state.filters[k]); });
+      const r = await api('/api/summary?' + p.toString());
+      barChart('#chart-bytes', r.series, 'bytes', 'bar');
+      barChart('#chart-alerts', r.series, 'alerts', 'abar');
+      const cs = Object.values(r.countries).sort((a, b) => (b.out_bytes + b.in_bytes) - (a.out_bytes + a.in_bytes));
+      $('#countries tbody').replaceChildren(...cs.map((c) => {
+        const tr = el('tr'); tr.append(el('td', c.country), el('td', fmtBytes(c.out_bytes)), el('td', fmtBytes(c.in_bytes)), el('td', c.flows));
+        tr.addEventListener('click', () => { state.filters = { country: c.country }; document.querySelector('.tab[data-view=alerts]').click(); });
+        return tr;
+      }));
+      pairs('#protocols', r.protocols, true); pairs('#talkers', r.top_src, true); pairs('#scopes', r.scopes, true);
+      drawMap(r.countries);
+    } catch (e) { $('#filter-error').textContent = e.message; }
+  }
+  async function loadSensors() {
+    try {
+      const r = await api('/api/sensors');
+      $('#sensors tbody').replaceChildren(...r.sensors.map((s) => {
+        const tr = el('tr');
+        tr.append(el('td', s.id), el('td', s.version), el('td', new Date(s.last_flush * 1000).toISOString().slice(0, 19)),
+          el('td', s.packets), el('td', s.drops), el('td', s.flows), el('td', s.alerts), el('td', s.alerts_spooled),
+          el('td', s.stale ? 'stale' : 'ok', s.stale ? 'st-escalated' : 'st-acknowledged'));
+        return tr;
+      }));
+    } catch (e) { $('#filter-error').textContent = e.message; }
+  }
+  function live() {
+    if (!window.EventSource) return;
+    const es = new EventSource('/api/events');
+    es.addEventListener('alert', () => { state.live++; $('#live').textContent = 'live: ' + state.live + ' new'; });
+  }
+  start();
+})();

@@ -1,0 +1,320 @@
+#!/usr/bin/env python3
+"""test_console_api.py - linkwatch-console's JSON API against a real
+redis-server (started here on a free loopback port) filled by the sensor
+running the shipped rules on the generated demo capture
+(tests/gen/gen_demo.py) and, when the corpus is present, on corpus
+captures: every answer is checked against the sensor's own eve.json.
+List, filters, groups, detail, triage (stored with who and when, survives a
+console restart), summaries, sensors, live alerts (SSE); 401 without a
+login, 400 on malformed filters; login cookie flags and security headers.
+"""
+
+import collections
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+
+import lwtest
+import lwredis
+import lwconsole
+
+CORPUS_PCAPS = ["WebattackSQLinj.pcap", "synscan.pcap", "http_ipv6.pcap"]
+
+
+def geo_args():
+    corpus = os.environ.get("LW_CORPUS") or os.path.join(lwtest.srcdir(), "..", "shared", "corpus")
+    db = os.path.join(corpus, "mmdb", "GeoIP2-Country-Test.mmdb")
+    return ["--set", "geoip.databases=[%s]" % db] if os.path.exists(db) else []
+
+
+def fill(tmp, rs, tap):
+    """Runs the sensor on the demo capture (and corpus captures); returns
+    the EVE alerts with their sensor id."""
+    demo = os.path.join(tmp, "demo.pcap")
+    subprocess.run([lwtest.scapy_python(), os.path.join(lwtest.srcdir(), "tests", "gen", "gen_demo.py"),
+                    demo], check=True, stdout=subprocess.DEVNULL)
+    runs = [("demo", [demo])]
+    corpus = lwtest.find_corpus()
+    if corpus:
+        pc = [os.path.join(corpus, "pcaps", p) for p in CORPUS_PCAPS
+              if os.path.exists(os.path.join(corpus, "pcaps", p))]
+        if pc:
+            runs.append(("corpus", pc))
+    else:
+        tap.note("corpus absent: demo capture only")
+    alerts = []
+    for sensor, reads in runs:
+        args = ["-c", os.path.join(lwtest.srcdir(), "linkwatch.yaml")] + geo_args()
+        for r in reads[1:]:
+            args += ["-r", r]
+        args += lwredis.redis_args(rs.port, os.path.join(tmp, "spool"), sensor)
+        run = lwtest.run_sensor(reads[0], os.path.join(tmp, "log-" + sensor), args, timeout=300)
+        tap.ok(run.rc == 0, "sensor %s: exits 0" % sensor, run.stderr[-2000:])
+        evs = [e for e in lwtest.read_eve(os.path.join(tmp, "log-" + sensor, "eve.json"))
+               if e.get("event_type") == "alert"]
+        alerts += [(sensor, e) for e in evs]
+    return alerts
+
+
+def all_alerts(con, query=""):
+    out, before = [], None
+    while True:
+        q = query + ("&" if query else "") + "limit=1000" + ("&before=" + before if before else "")
+        s, b = con.get("/api/alerts?" + q)
+        if s != 200:
+            return s, b
+        out += b["alerts"]
+        before = b["next"]
+        if not before:
+            return 200, out
+
+
+def key(e):
+    return (e["timestamp"], e["alert"]["signature_id"], e["src_ip"], e.get("src_port"), e["dest_ip"])
+
+
+def main():
+    if not lwredis.available():
+        lwtest.skip("redis-server not installed")
+    if not os.path.exists(lwconsole.binary()):
+        lwtest.skip("linkwatch-console not built")
+    lwtest.require_scapy()
+    tap = lwtest.Tap()
+    with lwtest.TempDir("console-api") as tmp, lwredis.RedisServer(tmp) as rs:
+        alerts = fill(tmp, rs, tap)
+        tap.ok(len(alerts) > 0, "the sensor raised alerts (%d)" % len(alerts))
+        con = lwconsole.Console(tmp, rs.port)
+        r = con.add_user()
+        tap.ok(r.returncode == 0, "--add-user reads the password from stdin", r.stderr)
+        line = open(con.users).read()
+        tap.ok(line.startswith(lwconsole.USER + ":$y$"), "users file holds a yescrypt hash", line)
+        tap.ok(oct(os.stat(con.users).st_mode & 0o777) == "0o600", "users file is 0600")
+        con.start()
+        try:
+            check_auth(tap, con)
+            check_list(tap, con, alerts)
+            check_filters(tap, con, alerts)
+            check_bad(tap, con)
+            check_groups(tap, con, alerts)
+            check_detail_triage(tap, con, rs)
+            check_summary(tap, con, alerts)
+            check_live(tap, con, rs)
+            con.stop()
+            con.start()
+            s, b = con.get("/api/alerts?status=acknowledged")
+            tap.ok(s == 200 and len(b["alerts"]) == 1, "triage survives a console restart", b)
+        finally:
+            con.stop()
+    tap.done()
+
+
+def check_auth(tap, con):
+    for path in ("/api/alerts", "/api/groups", "/api/summary", "/api/sensors", "/api/alerts/1-0",
+                 "/api/events", "/api/me"):
+        s, b = con.get(path, auth=False)
+        tap.ok(s == 401, "%s without a login: 401" % path, b)
+    s, _, b = con.request("/api/alerts/1-0/triage", body={"status": "closed"}, auth=False)
+    tap.ok(s == 401, "triage without a login: 401", b)
+    s, _, b = con.request("/api/alerts", auth="lw_session=" + "0" * 64)
+    tap.ok(s == 401, "a made-up session cookie: 401", b)
+    s, _, b = con.request("/api/login", body={"user": lwconsole.USER, "password": "wrong"}, auth=False)
+    tap.ok(s == 401, "login with a wrong password: 401", b)
+    s, h, b = con.request("/api/login", body={"user": lwconsole.USER, "password": lwconsole.PASSWORD},
+                          auth=False)
+    cookie = h.get("Set-Cookie", "")
+    tap.ok(s == 200 and "HttpOnly" in cookie and "SameSite=Strict" in cookie,
+           "login sets an HttpOnly SameSite=Strict session cookie", cookie)
+    sess = cookie.split(";")[0]
+    s, h, b = con.request("/api/me", auth=sess)
+    tap.ok(s == 200 and b.get("user") == lwconsole.USER, "the session cookie authenticates", b)
+    csp = h.get("Content-Security-Policy", "")
+    tap.ok("default-src 'none'" in csp and "frame-ancestors 'none'" in csp and
+           h.get("X-Content-Type-Options") == "nosniff", "security headers on API answers", str(h))
+    s, h, b = con.request("/", auth=False)
+    tap.ok(s == 200 and "script-src 'self'" in h.get("Content-Security-Policy", ""),
+           "the page is served with a CSP", str(h))
+    s, _, b = con.request("/api/alerts/1-0/triage", body=b"status=closed", auth=sess,
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    tap.ok(s == 415, "a form post (cross-site shape) is refused", b)
+    s, _, b = con.request("/api/logout", body={}, auth=sess)
+    s, b = con.get("/api/me", auth=sess)
+    tap.ok(s == 401, "after logout the cookie no longer works", b)
+
+
+def check_list(tap, con, alerts):
+    s, got = all_alerts(con)
+    tap.ok(s == 200 and len(got) == len(alerts), "list pages through every alert (%d)" % len(alerts),
+           "got %s" % (len(got) if s == 200 else got))
+    if s != 200:
+        return
+    tap.ok(collections.Counter(key(a["event"]) for a in got) ==
+           collections.Counter(key(e) for _, e in alerts), "the listed alerts are the EVE alerts")
+    ids = [a["id"] for a in got]
+    tap.ok(ids == sorted(ids, key=lambda i: tuple(map(int, i.split("-"))), reverse=True),
+           "newest first")
+    tap.ok(all(a["status"] == "new" for a in got), "untriaged alerts are 'new'")
+    s, b = con.get("/api/alerts?limit=5")
+    tap.ok(s == 200 and len(b["alerts"]) == 5 and b["next"], "limit and a cursor to older alerts")
+
+
+def check_filters(tap, con, alerts):
+    def want(pred):
+        return collections.Counter(key(e) for s, e in alerts if pred(s, e))
+
+    def geo(e, end):
+        return e.get("geo", {}).get(end, {}).get("country")
+
+    sevs = sorted({e["alert"]["severity"] for _, e in alerts})
+    sids = collections.Counter(e["alert"]["signature_id"] for _, e in alerts)
+    countries = collections.Counter(c for _, e in alerts for c in {geo(e, "src"), geo(e, "dest")} if c)
+    cases = [("severity=%d" % sevs[0], lambda s, e: e["alert"]["severity"] == sevs[0]),
+             ("severity=" + ",".join(map(str, sevs)), lambda s, e: True),
+             ("sid=%d" % sids.most_common()[-1][0],
+              lambda s, e: e["alert"]["signature_id"] == sids.most_common()[-1][0]),
+             ("sensor=demo", lambda s, e: s == "demo"),
+             ("ip=10.1.0.0/16", lambda s, e: e["src_ip"].startswith("10.1.") or e["dest_ip"].startswith("10.1.")),
+             ("src=10.1.4.32", lambda s, e: e["src_ip"] == "10.1.4.32"),
+             ("dst=10.0.0.0/8", lambda s, e: e["dest_ip"].startswith("10.")),
+             ("q=" + urllib.parse.quote("cross-border"), lambda s, e: "cross-border" in e["alert"]["signature"].lower()),
+             ("status=new", lambda s, e: True),
+             ("status=closed", lambda s, e: False)]
+    for c in list(countries)[:3]:
+        cases.append(("country=%s" % c, lambda s, e, c=c: c in (geo(e, "src"), geo(e, "dest"))))
+    if any(e.get("geo", {}).get("scope", "").startswith("cross-border") for _, e in alerts):
+        cases.append(("scope=cross-border", lambda s, e: e.get("geo", {}).get("scope", "").startswith("cross-border")))
+    ts = sorted(e["timestamp"] for _, e in alerts)
+    mid = lwredis.eve_epoch(ts[len(ts) // 2])
+    cases.append(("from=%d" % mid, lambda s, e: lwredis.eve_epoch(e["timestamp"]) >= mid))
+    cases.append(("to=%s" % time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(mid)),
+                  lambda s, e: lwredis.eve_epoch(e["timestamp"]) < mid))
+    cases.append(("severity=%d&country=%s" % (sevs[0], list(countries)[0] if countries else "CN"),
+                  lambda s, e: e["alert"]["severity"] == sevs[0] and
+                  (list(countries)[0] if countries else "CN") in (geo(e, "src"), geo(e, "dest"))))
+    for q, pred in cases:
+        s, got = all_alerts(con, q)
+        w = want(pred)
+        tap.ok(s == 200 and collections.Counter(key(a["event"]) for a in got) == w,
+               "filter %s: %d alerts as in eve.json" % (q, sum(w.values())),
+               "status %s, got %s" % (s, len(got) if s == 200 else got))
+
+
+def check_bad(tap, con):
+    for q in ("severity=x", "severity=0", "sid=12a", "src=999.1.1.1", "ip=10.0.0.0/33", "country=USA",
+              "scope=galaxy", "status=maybe", "from=yesterday", "limit=0", "limit=100000",
+              "before=abc", "sensor=" + urllib.parse.quote("a b"), "nosuch=1",
+              "q=" + "x" * 300, "sensor=" + urllib.parse.quote("*\r\nFLUSHALL")):
+        s, b = con.get("/api/alerts?" + q)
+        tap.ok(s == 400 and isinstance(b, dict) and b.get("error"), "400 with a message for %s" % q[:40], b)
+    s, b = con.get("/api/alerts/not-an-id")
+    tap.ok(s == 400, "400 for a malformed alert id", b)
+    s, b = con.get("/api/alerts/1-1")
+    tap.ok(s == 404, "404 for an alert not in the stream", b)
+    s, b = con.get("/api/summary?res=d")
+    tap.ok(s == 400, "400 for summary res=d", b)
+
+
+def check_groups(tap, con, alerts):
+    s, b = con.get("/api/groups?limit=1000")
+    want = collections.Counter((e["alert"]["signature_id"], e["src_ip"], e["dest_ip"]) for _, e in alerts)
+    got = {(g["sid"], g["src_ip"], g["dest_ip"]): g["count"] for g in b.get("groups", [])} if s == 200 else {}
+    tap.ok(got == dict(want), "groups: same sid+src+dst collapsed with their counts (%d groups)" % len(want),
+           "got %d groups" % len(got))
+    if s == 200 and b["groups"]:
+        g = b["groups"][0]
+        times = sorted(e["timestamp"] for _, e in alerts
+                       if (e["alert"]["signature_id"], e["src_ip"], e["dest_ip"]) == (g["sid"], g["src_ip"], g["dest_ip"]))
+        tap.ok(g["first_seen"] == times[0] and g["last_seen"] == times[-1] and g["count"] == max(want.values()),
+               "largest group first, with first and last seen", g)
+    s, b = con.get("/api/groups?severity=1")
+    tap.ok(s == 200 and all(g["severity"] == 1 for g in b["groups"]), "groups take the filters")
+
+
+def check_detail_triage(tap, con, rs):
+    s, b = con.get("/api/alerts?limit=3")
+    a = b["alerts"][0]
+    s, d = con.get("/api/alerts/" + a["id"])
+    tap.ok(s == 200 and d["event"] == a["event"] and d["status"] == "new" and d["history"] == [],
+           "detail: the full EVE record, untriaged", d)
+    tap.ok("flow" in d["event"] and "alert" in d["event"] and "metadata" in d["event"]["alert"],
+           "detail: flow and metadata of the alert")
+    note = "checked with the owner <script>alert(1)</script> ;FLUSHALL"
+    s, _, t = con.request("/api/alerts/%s/triage" % a["id"],
+                          body={"status": "acknowledged", "note": note, "assignee": "bob"})
+    tap.ok(s == 200 and t["triage"]["status"] == "acknowledged" and t["triage"]["by"] == lwconsole.USER
+           and t["triage"]["assignee"] == "bob", "acknowledge with a note and assignee, by the logged-in user", t)
+    s, d = con.get("/api/alerts/" + a["id"])
+    h = d["history"]
+    tap.ok(s == 200 and d["status"] == "acknowledged" and len(h) == 1 and h[0]["note"] == note
+           and h[0]["by"] == lwconsole.USER and abs(h[0]["at"] - time.time()) < 60,
+           "the note is stored verbatim with who and when", d)
+    c = rs.client()
+    raw = c.call("HGET", "lw:{alerts}:triage", a["id"])
+    tap.ok(raw and b'"acknowledged"' in raw, "triage state in lw:{alerts}:triage (docs/redis.md)", raw)
+    tap.ok(c.call("LLEN", "lw:{alerts}:history:" + a["id"]) == 1, "history in lw:{alerts}:history:<id>")
+    tap.ok(c.call("DBSIZE") > 0 and c.call("EXISTS", "lw:{alerts}") == 1, "nothing else was touched")
+    c.close()
+    s, _, t = con.request("/api/alerts/%s/triage" % b["alerts"][1]["id"], body={"status": "escalated"})
+    tap.ok(s == 200, "escalate")
+    s, l = con.get("/api/alerts?status=escalated")
+    tap.ok(s == 200 and [x["id"] for x in l["alerts"]] == [b["alerts"][1]["id"]], "status filter: escalated")
+    s, l = con.get("/api/alerts?status=acknowledged")
+    tap.ok(s == 200 and [x["id"] for x in l["alerts"]] == [a["id"]], "status filter: acknowledged")
+    for body in ({"status": "done"}, {"note": "x" * 2001}, {}, {"assignee": "a b"}, [1]):
+        s, _, r = con.request("/api/alerts/%s/triage" % a["id"], body=body)
+        tap.ok(s == 400, "triage %s: 400" % str(body)[:30], r)
+    s, _, r = con.request("/api/alerts/1-1/triage", body={"status": "closed"})
+    tap.ok(s == 404, "triage of an alert not in the stream: 404", r)
+
+
+def check_summary(tap, con, alerts):
+    s, b = con.get("/api/summary")
+    tap.ok(s == 200 and b["protocols"] and b["services"] and b["top_src"] and b["scopes"],
+           "summary: protocol mix, services, top talkers, scopes", b)
+    if s != 200:
+        return
+    total = sum(x["alerts"] for x in b["series"])
+    last = max(lwredis.eve_epoch(e["timestamp"]) for _, e in alerts)
+    inwin = sum(1 for _, e in alerts if b["from"] <= lwredis.eve_epoch(e["timestamp"]) < b["to"])
+    tap.ok(total == inwin and b["to"] > last - 3600, "alerts over time: %d in the last hour of capture" % inwin,
+           "series %d, eve %d" % (total, inwin))
+    sev = {int(p["name"]): p["value"] for p in b["alerts_by_severity"]}
+    tap.ok(sum(sev.values()) == inwin, "alerts by severity add up", sev)
+    if any(e.get("geo", {}).get("scope", "").startswith("cross-border") for _, e in alerts):
+        tap.ok(len(b["countries"]) > 0 and all(c != b["home_country"] for c in b["countries"]),
+               "cross-border traffic by country", b["countries"])
+    s, b = con.get("/api/summary?res=h&sensor=demo")
+    tap.ok(s == 200 and b["scope"] == "demo" and b["protocols"], "summary of one sensor by hour", b)
+    s, b = con.get("/api/sensors")
+    ids = sorted(x["id"] for x in b.get("sensors", []))
+    tap.ok(s == 200 and "demo" in ids and all("packets" in x for x in b["sensors"]),
+           "sensor health: every sensor's status hash", b)
+
+
+def check_live(tap, con, rs):
+    sock = socket.create_connection(("127.0.0.1", con.port), timeout=10)
+    import base64
+    auth = base64.b64encode(("%s:%s" % (lwconsole.USER, lwconsole.PASSWORD)).encode()).decode()
+    sock.sendall(("GET /api/events HTTP/1.1\r\nHost: x\r\nAuthorization: Basic %s\r\n\r\n" % auth).encode())
+    buf = b""
+    until = time.time() + 10
+    while b"linkwatch live alerts" not in buf and time.time() < until:
+        buf += sock.recv(4096)
+    c = rs.client()
+    ev = '{"event_type":"alert","alert":{"signature_id":1}}'
+    lwredis.wait_for(lambda: c.call("PUBLISH", "lw:alerts", ev) > 0, 5)
+    while ev.encode() not in buf and time.time() < until:
+        try:
+            buf += sock.recv(4096)
+        except socket.timeout:
+            break
+    c.close()
+    sock.close()
+    tap.ok(b"text/event-stream" in buf and b"event: alert\ndata: " + ev.encode() in buf,
+           "live: a published alert arrives as a Server-Sent Event", buf[-500:])
+
+
+if __name__ == "__main__":
+    main()

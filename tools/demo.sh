@@ -3,8 +3,9 @@
 # linkwatch, installs a free country database (tools/fetch-geoip.sh, into
 # data/geoip), generates the bundled demo capture (tests/gen/gen_demo.py, a
 # deterministic synthetic data-centre link), runs the sensor on it with the
-# shipped config and rules, and prints what it found, cross-border traffic
-# by country included. Without the database (no npm, no registry) the demo
+# shipped config and rules, writing tallies and alerts to a redis-server it
+# starts on a free loopback port, and prints what it found, cross-border
+# traffic by country included. Without the database (no npm, no registry) the demo
 # still runs: geolocation is then off and traffic is internal or external.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,8 +25,23 @@ if db=$(tools/fetch-geoip.sh "${LW_GEOIP_DIR:-$top/data/geoip}"); then
 else
     echo "geolocation: no country database could be installed; running without (scopes internal/external)"
 fi
-echo "== linkwatch -r $out/demo.pcap -l $out ${geo[*]}"
-build/linkwatch -c linkwatch.yaml -r "$out/demo.pcap" -l "$out" "${geo[@]}"
+# A local redis-server on a free loopback port, for the tallies and the alert stream.
+rport=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+rdir=$(mktemp -d)
+redis-server --bind 127.0.0.1 --port "$rport" --dir "$rdir" --save "" --appendonly no \
+    --daemonize yes --pidfile "$rdir/redis.pid" --logfile "$rdir/redis.log"
+trap 'redis-cli -p "$rport" shutdown nosave >/dev/null 2>&1 || true; rm -rf "$rdir"' EXIT
+for _ in $(seq 1 50); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.1; done
+red=(--set redis.enabled=yes --set redis.server=127.0.0.1 --set "redis.port=$rport"
+     --set "redis.spool-dir=$out/redis-spool" --set control.socket= --set metrics.enabled=no)
+echo "== linkwatch -r $out/demo.pcap -l $out ${geo[*]} (redis-server on 127.0.0.1:$rport)"
+build/linkwatch -c linkwatch.yaml -r "$out/demo.pcap" -l "$out" "${geo[@]}" "${red[@]}"
+echo
+echo "== from Redis (docs/redis.md): alerts in the shared stream, and applications by bytes"
+echo "alerts in lw:{alerts}: $(redis-cli -p "$rport" xlen 'lw:{alerts}')"
+redis-cli -p "$rport" --scan --pattern 'lw:{dc1-link1:h:*}:app:bytes' |
+    while read -r k; do redis-cli -p "$rport" hgetall "$k"; done | paste - - |
+    awk -F'\t' '{ b[$1] += $2 } END { for (a in b) printf "%12d  %s\n", b[a], a }' | sort -rn | head -n 8
 echo
 echo "== flows by application, as nDPI identified them (from $out/eve.json)"
 jq -r 'select(.event_type=="flow") | "\(.proto)\t\(.ndpi.protocol // "Unknown")"' "$out/eve.json" |

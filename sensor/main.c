@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <glob.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -904,6 +905,29 @@ static void collect_metrics(void *arg, FILE *out)
     for (size_t i = 0; i < nx; i++)
         metrics_sample(out, "linkwatch_exporter_queue_bytes", (double)xs[i].queue_bytes, "exporter", xs[i].name, NULL);
 
+    if (s->redis) {
+        struct redis_stats rs;
+        static const struct { const char *name, *help; size_t off; int gauge; } rm[] = {
+#define RM(n, h, f, g) { "linkwatch_redis_" n, h, offsetof(struct redis_stats, f), g }
+            RM("round_trips_total", "Pipelines sent to Redis and answered.", round_trips, 0),
+            RM("commands_total", "Commands sent to Redis.", commands, 0),
+            RM("alerts_sent_total", "Alerts Redis acknowledged in the stream.", alerts_sent, 0),
+            RM("alerts_spooled_total", "Alerts written to the Redis disk spool while Redis was away.", alerts_spooled, 0),
+            RM("alerts_in_spool", "Alerts in the Redis spool, not delivered yet.", alerts_in_spool, 1),
+            RM("alerts_lost_total", "Alerts a full Redis spool refused (still in eve.json).", alerts_spool_full, 0),
+            RM("alerts_queue_full_total", "Alerts the Redis writer's full queue refused.", alerts_queue_full, 0),
+            RM("tally_commands_lost_total", "Tally commands given up.", tally_cmds_lost, 0),
+            RM("reconnects_total", "Reconnections to Redis.", reconnects, 0),
+            RM("errors_total", "Error replies from Redis.", errors, 0),
+#undef RM
+        };
+
+        redis_get_stats(s->redis, &rs);
+        for (size_t i = 0; i < sizeof rm / sizeof rm[0]; i++) {
+            metrics_family(out, rm[i].name, rm[i].gauge ? "gauge" : "counter", rm[i].help);
+            metrics_sample(out, rm[i].name, (double)*(const uint64_t *)((const char *)&rs + rm[i].off), NULL);
+        }
+    }
     metrics_family(out, "linkwatch_worker_packets_total", "counter", "Packets each worker processed.");
     metrics_sample(out, "linkwatch_worker_packets_total", LD(d->pkts), "worker", "0", NULL);
 }

@@ -141,7 +141,7 @@ static int cache_drop_one(struct stream_ctx *s)
 
         if (b == NULL)
             continue;
-        memcpy(&s->cache[c], b, sizeof b);
+        memcpy(&s->cache[c], b, sizeof(uint8_t *));   /* the free list link lives in the buffer */
         s->ncache[c]--;
         free(b);
         mem_sub(s, class_size((unsigned)c));
@@ -162,7 +162,7 @@ static int cache_drop_one(struct stream_ctx *s)
 static void buf_put(struct stream_ctx *s, uint8_t *b, unsigned cls)
 {
     if (s->ncache[cls] < STREAM_CACHE_MAX) {
-        memcpy(b, &s->cache[cls], sizeof b);
+        memcpy(b, &s->cache[cls], sizeof(uint8_t *));
         s->cache[cls] = b;
         s->ncache[cls]++;
         return;
@@ -219,7 +219,7 @@ static uint8_t *buf_get(struct stream_ctx *s, unsigned cls, const struct stream_
     uint8_t *b = s->cache[cls];
 
     if (b) {
-        memcpy(&s->cache[cls], b, sizeof b);
+        memcpy(&s->cache[cls], b, sizeof(uint8_t *));
         s->ncache[cls]--;
         return b;
     }

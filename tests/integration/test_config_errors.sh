@@ -155,9 +155,9 @@ expect_error "a mapping where an enum list goes" \
 expect_error "a host:port without a port" \
     "--set metrics.listen: expected host:port such as 127.0.0.1:9917, got 'localhost'" --set metrics.listen=localhost
 expect_error "an identifier with a space and a '!'" \
-    "--set sensor-id: expected 1 to 64 letters, digits, '.', '-' or '_', got 'bad id!'" --set 'sensor-id=bad id!'
+    "--set sensor-id: expected 1 to 64 letters, digits, '.', '-' or '_', other than 'all', got 'bad id!'" --set 'sensor-id=bad id!'
 expect_error "an identifier given a list" \
-    "--set sensor-id: expected 1 to 64 letters, digits, '.', '-' or '_', got a list" --set 'sensor-id=[x]'
+    "--set sensor-id: expected 1 to 64 letters, digits, '.', '-' or '_', other than 'all', got a list" --set 'sensor-id=[x]'
 expect_error "an empty value where one is required" \
     "--set default-log-dir: expected a non-empty text value, got ''" --set 'default-log-dir=""'
 expect_error "a list where text goes" \

@@ -53,13 +53,7 @@ class Console:
         raise RuntimeError("linkwatch-console did not start (see %s)" % self.log)
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        lwtest.stop_process(self.proc)
         self.proc = None
 
     def url(self, path):

@@ -168,13 +168,7 @@ class RedisServer:
         self.proc = None
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        lwtest.stop_process(self.proc)
         self.proc = None
 
     def __enter__(self):

@@ -80,6 +80,19 @@ def scapy_python():
     return None
 
 
+def stop_process(proc, timeout=10):
+    """Ends a child politely (SIGTERM), then firmly (SIGKILL) if it does not
+    exit within timeout seconds. Does nothing for None or an exited one."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=timeout)
+
+
 def require_scapy():
     """scapy_python(), or skip the test when there is none."""
     py = scapy_python()

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "detect.h"
+#include "ruletest.h"
 #include "dpi.h"
 #include "rule-parse.h"
 #include "stream.h"
@@ -40,38 +41,12 @@ static void on_alert(void *arg, const struct rule *r, const struct packet *p, st
     a->n++;
 }
 
-/* An engine over the given rule texts (NULL-terminated). */
-static struct detect_engine *engine_of(const char *const *texts)
-{
-    struct rule_parse_env env = { NULL, NULL };
-    struct rule_list *l = calloc(1, sizeof *l);
-    struct detect_engine *e;
-    char err[256];
-    size_t n = 0;
-
-    assert_non_null(l);
-    while (texts[n])
-        n++;
-    l->v = calloc(n ? n : 1, sizeof *l->v);
-    assert_non_null(l->v);
-    for (size_t i = 0; i < n; i++) {
-        struct rule_error rerr;
-
-        if (rule_parse(texts[i], &env, &l->v[l->n], &rerr) < 0)
-            fail_msg("rule %s: %s", texts[i], rerr.msg);
-        l->n++;
-    }
-    e = detect_compile(l, err, sizeof err);
-    if (e == NULL)
-        fail_msg("detect_compile: %s", err);
-    return e;
-}
 
 static struct detect_engine *engine1(const char *text)
 {
     const char *v[2] = { text, NULL };
 
-    return engine_of(v);
+    return ruletest_engine(v);
 }
 
 /* A packet from 10.0.0.1:40000 to 192.0.2.1:80 of protocol proto. */
@@ -158,7 +133,7 @@ static void test_header(void **state)
         "alert tcp any any -> any 1024: (sid:9;)",
         NULL
     };
-    struct detect_engine *e = engine_of(rules);
+    struct detect_engine *e = ruletest_engine(rules);
     struct packet p;
     struct alerts a;
 
@@ -219,7 +194,7 @@ static void test_header_ports_groups(void **state)
         "alert udp any any -> any 80 (content:\"GET\"; sid:14;)",
         NULL
     };
-    struct detect_engine *e = engine_of(rules);
+    struct detect_engine *e = ruletest_engine(rules);
     struct detect_engine_stats st;
     struct packet p;
     struct alerts a;
@@ -352,7 +327,7 @@ static void test_flow_keyword(void **state)
         "alert udp any any -> any any (flow:established,to_server; sid:6;)",
         NULL
     };
-    struct detect_engine *e = engine_of(rules);
+    struct detect_engine *e = ruletest_engine(rules);
     struct packet p;
     struct flow f;
     struct alerts a;
@@ -397,7 +372,7 @@ static void test_ip_only(void **state)
         "alert ip any any -> any any (ttl:64; sid:4;)",  /* an option: not IP-only */
         NULL
     };
-    struct detect_engine *e = engine_of(rules);
+    struct detect_engine *e = ruletest_engine(rules);
     struct detect_engine_stats st;
     struct packet p;
     struct flow f;
@@ -521,7 +496,7 @@ static void test_order_and_pass(void **state)
         "alert tcp any any -> any any (sid:2;)",
         NULL
     };
-    struct detect_engine *e = engine_of(rules);
+    struct detect_engine *e = ruletest_engine(rules);
     struct packet p;
     struct alerts a;
 
@@ -532,7 +507,7 @@ static void test_order_and_pass(void **state)
     assert_int_equal(a.sid[2], 30);
     detect_engine_free(e);
 
-    e = engine_of(with_pass);
+    e = ruletest_engine(with_pass);
     assert_int_equal(run(e, &p, NULL, &a), 0);   /* pass goes first and stops all */
     p.dport = 81;
     assert_int_equal(run(e, &p, NULL, &a), 2);
@@ -568,7 +543,7 @@ static void test_sticky_http(void **state)
         "alert tls any any -> any any (tls.sni; content:\"x\"; sid:7;)",
         NULL
     };
-    struct detect_engine *e = engine_of(rules);
+    struct detect_engine *e = ruletest_engine(rules);
     struct dpi_result *r = dpi_new("HTTP", "http");
     struct detect_thread *t = detect_thread_new(e);
     struct packet p;
@@ -663,7 +638,7 @@ static void test_sticky_other(void **state)
         else
             rule_free(x);
     }
-    e = engine_of(rules);
+    e = ruletest_engine(rules);
     r->dns = (struct dpi_dns *)(r + 1);
     strcpy(r->dns->rrname, "aaaaaaaaaabbbbbbbbbbccccccccccdddd.evil.example");
     pkt_init(&p, 17, "xx");
@@ -677,7 +652,7 @@ static void test_sticky_other(void **state)
     detect_flow_free(&f);
     detect_engine_free(e);
 
-    e = engine_of(rules_tls);
+    e = ruletest_engine(rules_tls);
     memset(r, 0, sizeof *r);
     r->flags = DPI_F_DONE;
     strcpy(r->protocol, "TLS.Tor");
@@ -729,7 +704,7 @@ static void test_flow_end(void **state)
         "alert udp any any -> any any (sid:2;)",
         NULL
     };
-    struct detect_engine *e = engine_of(rules);
+    struct detect_engine *e = ruletest_engine(rules);
     struct detect_thread *t = detect_thread_new(e);
     struct dpi_result *r = dpi_new("DNS", "dns");
     struct packet p;
@@ -774,7 +749,7 @@ static void test_app_keywords(void **state)
         "alert tcp any any -> any any (ndpi-protocol:HTTP; sid:8;)",
         NULL
     };
-    struct detect_engine *e = engine_of(rules);
+    struct detect_engine *e = ruletest_engine(rules);
     struct dpi_result *r = dpi_new("TLS.Tor", "tls");
     struct detect_thread *t = detect_thread_new(e);
     struct packet p;
@@ -831,7 +806,7 @@ static void test_geoip(void **state)
         "alert tcp any any -> any any (geoip:both,DE; sid:5;)",
         NULL
     };
-    struct detect_engine *e = engine_of(rules);
+    struct detect_engine *e = ruletest_engine(rules);
     struct packet p;
     struct alerts a;
 
@@ -907,7 +882,7 @@ static void test_prefilter_equivalence(void **state)
         v[i] = text[i];
     }
     v[NRULES] = NULL;
-    e = engine_of(v);
+    e = ruletest_engine(v);
     detect_engine_stats(e, &st);
     assert_true(st.patterns > NRULES / 2);   /* most rules are prefiltered */
     t1 = detect_thread_new(e);
@@ -969,7 +944,7 @@ static void test_prefilter_sticky_equivalence(void **state)
         v[i] = text[i];
     }
     v[NRULES] = NULL;
-    e = engine_of(v);
+    e = ruletest_engine(v);
     t1 = detect_thread_new(e);
     t2 = detect_thread_new(e);
     detect_thread_set_prefilter(t2, 0);
@@ -1039,7 +1014,7 @@ static void sconn_init_w(struct sconn *c, const char *const *rules, uint64_t dep
     struct stream_config cfg = { depth, 1 << 24, window, 65536 };
 
     memset(c, 0, sizeof *c);
-    c->e = engine_of(rules);
+    c->e = ruletest_engine(rules);
     c->t = detect_thread_new(c->e);
     c->s = stream_ctx_new(&cfg);
     assert_non_null(c->t);

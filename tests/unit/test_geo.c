@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "detect.h"
+#include "ruletest.h"
 #include "eve.h"
 #include "geo.h"
 #include "json.h"
@@ -844,30 +845,6 @@ static void on_alert(void *arg, const struct rule *r, const struct packet *p, st
     a->n++;
 }
 
-static struct detect_engine *engine_of(const char *const *texts)
-{
-    struct rule_parse_env env = { NULL, NULL };
-    struct rule_list *l = calloc(1, sizeof *l);
-    struct detect_engine *de;
-    char err[256];
-    size_t n = 0;
-
-    assert_non_null(l);
-    while (texts[n])
-        n++;
-    l->v = calloc(n, sizeof *l->v);
-    assert_non_null(l->v);
-    for (size_t i = 0; i < n; i++) {
-        struct rule_error rerr;
-        if (rule_parse(texts[i], &env, &l->v[l->n], &rerr) < 0)
-            fail_msg("rule %s: %s", texts[i], rerr.msg);
-        l->n++;
-    }
-    de = detect_compile(l, err, sizeof err);
-    if (de == NULL)
-        fail_msg("detect_compile: %s", err);
-    return de;
-}
 
 /* The sids (as a bit set over 1..31) the packet of f in direction dir fires. */
 static uint32_t fired(struct detect_engine *de, struct flow *f, int dir)
@@ -904,7 +881,7 @@ static void test_geoip_rules(void **state)
         "alert tcp any any -> any any (msg:\"9\"; geoip:any,!CN; sid:9;)",
         NULL,
     };
-    struct detect_engine *de = engine_of(rules);
+    struct detect_engine *de = ruletest_engine(rules);
     struct packet p;
     struct flow f;
     struct env e;

@@ -65,6 +65,9 @@ struct flow {
     struct flow_key key;
     uint64_t flow_id;            /* unique per sensor run, fits a JSON number */
     uint64_t first_ts, last_ts;  /* microseconds */
+    uint64_t seen;               /* capture clock (latest time of any packet so far) at this
+                                  * flow's last packet: >= last_ts; timeouts count from it, so
+                                  * out-of-order input (several files) still expires in order */
     uint64_t pkts[2], bytes[2];  /* [0] to server (from the initiator), [1] to client */
     uint8_t  tcp_state;          /* enum flow_tcp_state */
     uint8_t  tclass;             /* enum flow_tclass: the list it is on */

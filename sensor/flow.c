@@ -39,6 +39,7 @@ struct flow_table {
 
     struct flow_list lists[FLOW_TC_MAX];
     struct flow_stats stats;
+    uint64_t clock;               /* capture clock, flow_table_set_clock() */
 };
 
 /* ---- keys and hashing -------------------------------------------------- */
@@ -345,7 +346,7 @@ static void flow_end(struct flow_table *ft, struct flow *f, enum flow_end_reason
 
 static uint64_t flow_expiry(const struct flow_table *ft, const struct flow *f)
 {
-    return f->last_ts + (uint64_t)ft->cfg.timeout[f->tclass] * 1000000u;
+    return f->seen + (uint64_t)ft->cfg.timeout[f->tclass] * 1000000u;
 }
 
 /* The least recently seen flow, or NULL when the table is empty. */
@@ -361,7 +362,7 @@ static struct flow *flow_soonest(struct flow_table *ft)
         if (ft->lists[c].head == FLOW_NIL)
             continue;
         f = &ft->pool[ft->lists[c].head];
-        t = f->last_ts;
+        t = f->seen;
         if (best == NULL || t < best_t) {
             best = f;
             best_t = t;
@@ -370,8 +371,14 @@ static struct flow *flow_soonest(struct flow_table *ft)
     return best;
 }
 
-/* Lists are in last_ts order when packets arrive in time order, so each walk
- * stops at the first head that is still alive. */
+/* Lists are in order of seen (the capture clock never goes back), so each
+ * walk stops at the first head that is still alive. */
+void flow_table_set_clock(struct flow_table *ft, uint64_t now_usec)
+{
+    if (now_usec > ft->clock)
+        ft->clock = now_usec;
+}
+
 size_t flow_table_expire(struct flow_table *ft, uint64_t now_usec)
 {
     size_t n = 0;
@@ -511,6 +518,7 @@ static struct flow *flow_create(struct flow_table *ft, const struct packet *p,
     }
     f->flow_id = flow_next_id(ft);
     f->first_ts = f->last_ts = p->ts;
+    f->seen = p->ts > ft->clock ? p->ts : ft->clock;
     f->ip_version = p->ip_version;
     if (p->tunnel.depth > 0) {
         f->tunnel = p->tunnel;
@@ -566,6 +574,9 @@ struct flow *flow_table_update(struct flow_table *ft, struct packet *p)
     f->bytes[dir] += p->wirelen;
     if (p->ts > f->last_ts)
         f->last_ts = p->ts;
+    if (p->ts > ft->clock)
+        ft->clock = p->ts;
+    f->seen = ft->clock;
     if (dir) {
         f->flags |= FLOW_F_TOCLIENT_SEEN;
         f->tcp_flags_tc |= p->tcp_flags;

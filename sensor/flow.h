@@ -50,6 +50,12 @@ struct flow *flow_table_update(struct flow_table *ft, struct packet *p);
 /* Lookup without creating or updating; for tests and the control socket. */
 struct flow *flow_table_lookup(struct flow_table *ft, const struct flow_key *k);
 
+/* The capture clock: the latest capture time of any packet so far (with
+ * several workers, of the whole capture, not only this table's packets).
+ * A flow's timeout counts from the clock at its last packet. Packets also
+ * advance it. */
+void flow_table_set_clock(struct flow_table *ft, uint64_t now_usec);
+
 /* Ends every flow whose timeout has passed at capture time now. Returns how many. */
 size_t flow_table_expire(struct flow_table *ft, uint64_t now_usec);
 

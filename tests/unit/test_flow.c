@@ -467,15 +467,19 @@ static void test_lru_refresh(void **state)
     assert_int_equal(e.last.flow_id, ida);
     assert_int_equal(e.last.pkts[0], 2);
 
-    /* a NEW flow that becomes ESTABLISHED follows the established timeout */
+    /* a NEW flow that becomes ESTABLISHED follows the established timeout;
+     * its packets are older than the capture clock (T0 + 30 s, from a's
+     * last packet): the timeout counts from the clock, as lists are kept
+     * in clock order (input out of time order, several files) */
     struct packet s = pkt(6, "10.0.0.1", 7, "10.0.0.9", 80, TH_SYN, T0, 60);
     struct packet sa = pkt(6, "10.0.0.9", 80, "10.0.0.1", 7, TH_SYN | TH_ACK, T0, 60);
     struct packet ack = pkt(6, "10.0.0.1", 7, "10.0.0.9", 80, TH_ACK, T0, 60);
     feed(ft, &s, 0);
     feed(ft, &sa, 1);
     feed(ft, &ack, 0);
-    assert_int_equal(flow_table_expire(ft, T0 + 3599 * SEC), 0);
-    assert_int_equal(flow_table_expire(ft, T0 + 3600 * SEC), 1);
+    assert_int_equal(flow_table_expire(ft, T0 + 30 * SEC + 3599 * SEC), 0);
+    assert_int_equal(flow_table_expire(ft, T0 + 30 * SEC + 3600 * SEC), 1);
+    assert_int_equal(e.last.last_ts, T0);
     flow_table_free(ft);
 }
 

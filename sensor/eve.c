@@ -379,6 +379,8 @@ void eve_geo_summary_event(struct jbuf *j, const char *sensor_id, const struct g
     jbuf_u64(j, "unidentified_bytes", r->bytes > r->app_bytes ? r->bytes - r->app_bytes : 0);
     if (s->hosts_overflow)
         jbuf_bool(j, "internal_hosts_truncated", 1);
+    if (r->flags & GEO_ROW_TOP_APPROX)
+        jbuf_bool(j, "top_approximate", 1);
     eve_geo_tops(j, r);
     jbuf_close_object(j);
     eve_end(j);

@@ -80,6 +80,16 @@ struct geo_sum *geo_sum_new(uint64_t interval_usec, const char *home_cc, unsigne
     return s;
 }
 
+struct geo_sum *geo_sum_new_like(const struct geo_sum *s)
+{
+    return geo_sum_new(s->interval, s->home_cc, 0);
+}
+
+uint64_t geo_sum_interval(const struct geo_sum *s)
+{
+    return s->interval;
+}
+
 void geo_sum_free(struct geo_sum *s)
 {
     free(s);
@@ -214,7 +224,7 @@ void geo_sum_add_host(struct geo_sum *s, uint16_t row, const struct lw_addr *a)
  * full the slot of the smallest count, and adds to that count. Returns the
  * slot for a new key and sets *hint to it; a free slot's count is zeroed
  * (slots keep the last interval's values). */
-static uint8_t top_victim(uint8_t *n, uint64_t *counts, size_t stride, uint8_t *hint)
+static uint8_t top_victim(uint8_t *flags, uint8_t *n, uint64_t *counts, size_t stride, uint8_t *hint)
 {
     uint8_t best = 0;
 
@@ -222,6 +232,7 @@ static uint8_t top_victim(uint8_t *n, uint64_t *counts, size_t stride, uint8_t *
         *(uint64_t *)(void *)((char *)counts + *n * stride) = 0;
         return *hint = (*n)++;
     }
+    *flags |= GEO_ROW_TOP_APPROX;
     for (uint8_t i = 1; i < GEO_SUM_TOPK; i++)
         if (*(const uint64_t *)(const void *)((const char *)counts + i * stride) <
             *(const uint64_t *)(const void *)((const char *)counts + best * stride))
@@ -248,7 +259,7 @@ void geo_sum_top_ep(struct geo_sum_row *r, const struct lw_addr *a, const char *
             r->top_ep[*hint = i].bytes += bytes;
             return;
         }
-    e = &r->top_ep[top_victim(&r->ntop_ep, &r->top_ep[0].bytes, sizeof r->top_ep[0], hint)];
+    e = &r->top_ep[top_victim(&r->flags, &r->ntop_ep, &r->top_ep[0].bytes, sizeof r->top_ep[0], hint)];
     e->addr = *a;
     cc_copy(e->cc, cc);
     e->asn = asn;
@@ -269,7 +280,7 @@ void geo_sum_top_asn(struct geo_sum_row *r, uint32_t asn, uint8_t org_db, uint32
             r->top_asn[*hint = i].bytes += bytes;
             return;
         }
-    e = &r->top_asn[top_victim(&r->ntop_asn, &r->top_asn[0].bytes, sizeof r->top_asn[0], hint)];
+    e = &r->top_asn[top_victim(&r->flags, &r->ntop_asn, &r->top_asn[0].bytes, sizeof r->top_asn[0], hint)];
     e->asn = asn;
     e->org_db = org_db;
     e->org_off = org_off;
@@ -300,17 +311,36 @@ void geo_sum_top_app(struct geo_sum_row *r, const char *app, uint64_t bytes, uin
             r->top_app[*hint = i].bytes += bytes;
             return;
         }
-    e = &r->top_app[top_victim(&r->ntop_app, &r->top_app[0].bytes, sizeof r->top_app[0], hint)];
+    e = &r->top_app[top_victim(&r->flags, &r->ntop_app, &r->top_app[0].bytes, sizeof r->top_app[0], hint)];
     strncpy(e->name, app, GEO_SUM_APP_LEN - 1);
     e->name[GEO_SUM_APP_LEN - 1] = '\0';
     e->bytes += bytes;
 }
 
-/* Largest first; lists are at most GEO_SUM_TOPK long. */
-#define SORT_DESC(arr, n)                                           \
+/* Key order for equal byte counts, so that the lists do not depend on the
+ * order keys arrived in (several workers' lists merge into the same one). */
+static int ep_before(const struct geo_top_ep *a, const struct geo_top_ep *b)
+{
+    return a->addr.family != b->addr.family ? a->addr.family < b->addr.family
+                                            : memcmp(a->addr.u.b, b->addr.u.b, 16) < 0;
+}
+
+static int asn_before(const struct geo_top_asn *a, const struct geo_top_asn *b)
+{
+    return a->asn < b->asn;
+}
+
+static int app_before(const struct geo_top_app *a, const struct geo_top_app *b)
+{
+    return strcmp(a->name, b->name) < 0;
+}
+
+/* Largest first, ties by key; lists are at most GEO_SUM_TOPK long. */
+#define SORT_DESC(arr, n, before)                                   \
     do {                                                            \
         for (uint8_t i_ = 1; i_ < (n); i_++)                        \
-            for (uint8_t j_ = i_; j_ > 0 && (arr)[j_].bytes > (arr)[j_ - 1].bytes; j_--) { \
+            for (uint8_t j_ = i_; j_ > 0 && ((arr)[j_].bytes > (arr)[j_ - 1].bytes || \
+                 ((arr)[j_].bytes == (arr)[j_ - 1].bytes && before(&(arr)[j_], &(arr)[j_ - 1]))); j_--) { \
                 __typeof__((arr)[0]) t_ = (arr)[j_];                \
                 (arr)[j_] = (arr)[j_ - 1];                          \
                 (arr)[j_ - 1] = t_;                                 \
@@ -332,9 +362,9 @@ const struct geo_summary *geo_sum_close(struct geo_sum *s, uint64_t end_usec)
         return NULL;
     for (uint32_t i = 0; i < s->nrows; i++) {
         struct geo_sum_row *r = &s->rows[i];
-        SORT_DESC(r->top_ep, r->ntop_ep);
-        SORT_DESC(r->top_asn, r->ntop_asn);
-        SORT_DESC(r->top_app, r->ntop_app);
+        SORT_DESC(r->top_ep, r->ntop_ep, ep_before);
+        SORT_DESC(r->top_asn, r->ntop_asn, asn_before);
+        SORT_DESC(r->top_app, r->ntop_app, app_before);
         /* Insertion sort of the order: at most GEO_SUM_ROWS, once an interval. */
         uint32_t j = i;
         for (; j > 0 && row_before(r, &s->rows[s->order[j - 1]]); j--)
@@ -353,6 +383,59 @@ const struct geo_summary *geo_sum_close(struct geo_sum *s, uint64_t end_usec)
     s->out.rows_overflow = s->rows_overflow;
     s->out.hosts_overflow = s->hosts_overflow;
     return &s->out;
+}
+
+void geo_sum_merge(struct geo_sum *dst, const struct geo_sum *src)
+{
+    uint16_t map[GEO_SUM_ROWS];
+
+    if (src->end == 0 || src->nrows == 0)
+        return;
+    if (dst->end == 0) {
+        dst->start = src->start;
+        dst->end = src->end;
+    }
+    for (uint32_t i = 0; i < src->nrows; i++) {
+        const struct geo_sum_row *r = &src->rows[i];
+        struct geo_sum_row *o;
+        uint16_t d;
+        uint8_t hint = 0;
+
+        if (r->flags & GEO_ROW_OVERFLOW) {
+            if (dst->overflow_row[r->scope] == ROW_NIL)
+                dst->overflow_row[r->scope] = row_new(dst, r->scope, "", "", GEO_ROW_OVERFLOW);
+            d = dst->overflow_row[r->scope];
+        } else {
+            d = geo_sum_row(dst, r->scope, r->src_cc, r->dst_cc);
+        }
+        map[i] = d;
+        o = &dst->rows[d];
+        o->flags |= r->flags & GEO_ROW_TOP_APPROX;
+        o->bytes += r->bytes;
+        o->pkts += r->pkts;
+        o->flows += r->flows;
+        o->alerts += r->alerts;
+        for (uint8_t k = 0; k < r->ntop_ep; k++)
+            geo_sum_top_ep(o, &r->top_ep[k].addr, r->top_ep[k].cc, r->top_ep[k].asn,
+                           r->top_ep[k].bytes, &hint);
+        for (uint8_t k = 0; k < r->ntop_asn; k++)
+            geo_sum_top_asn(o, r->top_asn[k].asn, r->top_asn[k].org_db, r->top_asn[k].org_off,
+                            r->top_asn[k].epoch, r->top_asn[k].bytes, &hint);
+        for (uint8_t k = 0; k < r->ntop_app; k++)
+            geo_sum_top_app(o, r->top_app[k].name, r->top_app[k].bytes, &hint);
+        /* geo_sum_top_app() added the listed bytes; the row's own total is exact. */
+        o->app_bytes += r->app_bytes;
+        for (uint8_t k = 0; k < r->ntop_app; k++)
+            o->app_bytes -= r->top_app[k].bytes;
+    }
+    dst->rows_overflow += src->rows_overflow;
+    dst->hosts_overflow += src->hosts_overflow;
+    for (uint32_t i = 0; i < GEO_SUM_HOST_SLOTS; i++) {
+        const struct host_slot *e = &src->hosts[i];
+
+        if (e->gen == src->hgen && e->row < src->nrows)
+            geo_sum_add_host(dst, map[e->row], &e->addr);
+    }
 }
 
 void geo_sum_open(struct geo_sum *s)

@@ -48,6 +48,8 @@
 
 /* geo_sum_row.flags */
 #define GEO_ROW_OVERFLOW  0x01u      /* keys that found the row table full */
+#define GEO_ROW_TOP_APPROX 0x02u     /* a top list evicted a key: its counts are Space-Saving
+                                      * estimates (and the order of arrival matters) */
 
 struct geo_top_ep {
     struct lw_addr addr;
@@ -108,6 +110,9 @@ struct geo_sum;
  * time. Returns NULL when memory cannot be had. */
 struct geo_sum *geo_sum_new(uint64_t interval_usec, const char *home_cc, unsigned worker);
 void geo_sum_free(struct geo_sum *s);
+/* An empty accumulator with s's interval and home country (worker 0). */
+struct geo_sum *geo_sum_new_like(const struct geo_sum *s);
+uint64_t geo_sum_interval(const struct geo_sum *s);
 size_t geo_sum_memsize(void);
 
 /* The current interval's generation: a non-zero number that changes at
@@ -148,6 +153,12 @@ void geo_sum_top_app(struct geo_sum_row *r, const char *app, uint64_t bytes, uin
  * when that is earlier) and returns it, or NULL when nothing was counted.
  * The result stays valid until geo_sum_open(). */
 const struct geo_summary *geo_sum_close(struct geo_sum *s, uint64_t end_usec);
+/* Adds src's interval (open or closed; same interval length, same start
+ * or dst empty) into dst's open one: counters summed, the internal-host
+ * sets united (so a host two workers saw counts once), top lists merged
+ * (exact while a row has at most GEO_SUM_TOPK keys over both). Used to
+ * make one summary of several workers'. */
+void geo_sum_merge(struct geo_sum *dst, const struct geo_sum *src);
 /* Forgets the closed interval; counting starts again at the next addition. */
 void geo_sum_open(struct geo_sum *s);
 

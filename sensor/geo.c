@@ -731,6 +731,11 @@ void geo_summary_open(struct geo_thread *t)
     geo_sum_open(t->sum);
 }
 
+struct geo_sum *geo_thread_sum(struct geo_thread *t)
+{
+    return t->sum;
+}
+
 /* ================================================================ events */
 
 /* The entry at (db, off) of the calling thread's set, when that set is the

@@ -127,6 +127,8 @@ int geo_summary_due(const struct geo_thread *t, uint64_t now);
 /* Closes the open interval at capture time end and returns it (NULL when
  * it counted nothing). Read it, then call geo_summary_open(). */
 const struct geo_summary *geo_summary_close(struct geo_thread *t, uint64_t end);
+/* The thread's accumulator itself (for merging several workers'). */
+struct geo_sum *geo_thread_sum(struct geo_thread *t);
 void geo_summary_open(struct geo_thread *t);
 
 /* ---- for event writers (on the worker's thread) ---- */

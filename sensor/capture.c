@@ -155,6 +155,17 @@ void capture_close(struct capture *c)
 
 int capture_datalink(const struct capture *c) { return c->dlt; }
 const char *capture_name(const struct capture *c) { return c->name; }
+int capture_may_block(const struct capture *c)
+{
+    struct stat st;
+    FILE *fp;
+
+    if (c->live)
+        return 1;
+    fp = pcap_file(c->pcap);
+    return !fp || fstat(fileno(fp), &st) < 0 || !S_ISREG(st.st_mode);
+}
+
 int capture_is_live(const struct capture *c) { return c->live; }
 
 int capture_next(struct capture *c, const uint8_t **data, uint32_t *caplen,

@@ -24,6 +24,9 @@ void capture_close(struct capture *c);
 int capture_datalink(const struct capture *c);
 const char *capture_name(const struct capture *c);
 int capture_is_live(const struct capture *c);
+/* Whether a read may wait for input: live, or a file that is not a
+ * regular file (a pipe, a FIFO). */
+int capture_may_block(const struct capture *c);
 
 /* Reads the next frame. Returns 1 with *data, *caplen, *wirelen, *ts_usec
  * set; 0 when a live read timed out (call again); -1 at the end of a file;

@@ -51,6 +51,7 @@ struct lw_config {
     } capture;
 
     uint32_t workers;                    /* 0: cores - 1 (at least 1) */
+    uint64_t worker_queue_size;          /* bytes of each worker's packet ring (workers > 1) */
 
     struct {
         uint32_t max_flows;

@@ -30,6 +30,7 @@
 #include "threshold.h"
 #include "util.h"
 #include "worker.h"
+#include "dispatch.h"
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reopen_requested;
@@ -51,7 +52,10 @@ struct sensor {
     struct output *out;
     struct redis *redis;           /* the Redis writer (owned by out); NULL when off */
     double redis_drain_secs;       /* how long its final drain took */
-    struct worker worker;
+    struct worker *workers;        /* [nworkers] */
+    unsigned nworkers;
+    struct dispatch disp;          /* capture thread -> workers */
+    struct geo_merge *geo_merge;   /* workers > 1: their geo summaries made one */
     struct reload_state reload;    /* the rule sets, start-up load and reloads */
     int reload_ready;
     struct control *control;       /* linkwatchctl, SIGHUP, rules.watch */
@@ -83,6 +87,7 @@ static void usage(FILE *fp)
 "  -T               check the configuration and rule files, then exit (0 when valid)\n"
 "  -f BPF           BPF capture filter (overrides capture.bpf)\n"
 "  -v               more messages (repeat for debug)\n"
+"  --workers N      worker threads (default: workers in the config; 0 = CPUs - 1)\n"
 "  --set k.p=value  override any configuration key; value is YAML (e.g. --set home-net=[10.0.0.0/8])\n"
 "  -V, --version    print the version\n"
 "  -h, --help       this text\n"
@@ -104,9 +109,10 @@ static int push_arg(char ***v, size_t *n, char *s)
 /* Returns 0 to go on, 1 to exit 0 (help, version), -1 to exit 1. */
 static int parse_args(int argc, char **argv, struct options *o)
 {
-    enum { OPT_SET = 256 };
+    enum { OPT_SET = 256, OPT_WORKERS };
     static const struct option longopts[] = {
         { "set", required_argument, NULL, OPT_SET },
+        { "workers", required_argument, NULL, OPT_WORKERS },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
@@ -131,6 +137,14 @@ static int parse_args(int argc, char **argv, struct options *o)
             }
             rc = push_arg(&o->sets, &o->nsets, optarg);
             break;
+        case OPT_WORKERS: {
+            /* --workers N is --set workers=N (the config check applies). */
+            static char set[64];
+
+            snprintf(set, sizeof set, "workers=%s", optarg);
+            rc = push_arg(&o->sets, &o->nsets, set);
+            break;
+        }
         case 'V': printf("linkwatch %s\n", PACKAGE_VERSION); return 1;
         case 'h': usage(stdout); return 1;
         default:
@@ -197,16 +211,24 @@ static void install_signals(void)
 
 static void emit_stats(struct sensor *s, uint64_t ts)
 {
+    struct flow_stats fs;
+    struct dpi_stats ds;
+    struct geo_stats gs;
+    struct stream_stats ss;
+    int have_geo = dispatch_geo_stats(&s->disp, &gs), have_stream = dispatch_stream_stats(&s->disp, &ss);
     struct eve_stats_src src = {
         .ts_usec = ts,
         .uptime_sec = (lw_now_mono_usec() - s->start_mono) / 1000000u,
         .capture = &s->cap,
-        .decode = &s->worker.dec.stats,
-        .flow = flow_table_stats(s->worker.flows),
-        .dpi = s->cfg.dpi.enabled ? dpi_engine_stats(s->worker.dpi) : NULL,
-        .geo = s->worker.geo ? geo_thread_stats(s->worker.geo) : NULL,
-        .stream = s->worker.stream ? stream_ctx_stats(s->worker.stream) : NULL,
+        .decode = dispatch_decode_stats(&s->disp),
+        .flow = &fs,
+        .dpi = s->cfg.dpi.enabled ? &ds : NULL,
+        .geo = have_geo ? &gs : NULL,
+        .stream = have_stream ? &ss : NULL,
     };
+
+    dispatch_flow_stats(&s->disp, &fs);
+    dispatch_dpi_stats(&s->disp, &ds);
 
     if (!output_wants(s->out, EVT_STATS))
         return;
@@ -237,11 +259,14 @@ static void maybe_stats(struct sensor *s, uint64_t now)
 /* ---- Redis (issue 6): the sensor's counters for the Redis writer. */
 static void redis_health(struct sensor *s)
 {
-    const struct flow_stats *f = flow_table_stats(s->worker.flows);
-    struct redis_health h = {
+    struct flow_stats f;
+    struct redis_health h;
+
+    dispatch_flow_stats(&s->disp, &f);
+    h = (struct redis_health){
         .ts_usec = s->last_ts, .packets = s->cap.packets, .bytes = s->cap.bytes,
         .drops = s->cap.kernel_drops + s->cap.kernel_ifdrops,
-        .flows_active = f->active, .flows_created = f->created, .alerts = s->worker.alerts,
+        .flows_active = f.active, .flows_created = f.created, .alerts = dispatch_alerts(&s->disp),
     };
 
     redis_set_health(s->redis, &h);
@@ -304,12 +329,17 @@ static int run_source(struct sensor *s, struct capture *c)
     const uint8_t *data;
     uint32_t caplen, wirelen;
     uint64_t ts;
+    int may_block = capture_may_block(c);
 
-    worker_set_datalink(&s->worker, capture_datalink(c));
+    dispatch_set_datalink(&s->disp, capture_datalink(c));
     while (!stop_requested) {
         int rc;
 
-        worker_offline(&s->worker);   /* the read may block: reloads need not wait for us */
+        /* A read that may block: reloads need not wait for us, and the
+         * workers get what is queued. A regular file does not block: the
+         * queues are published batch by batch. */
+        if (may_block)
+            dispatch_offline(&s->disp);
         rc = capture_next(c, &data, &caplen, &wirelen, &ts, err, sizeof err);
         if (rc == 1) {
             /* read by the control thread's stats command */
@@ -317,12 +347,12 @@ static int run_source(struct sensor *s, struct capture *c)
             __atomic_store_n(&s->cap.bytes, s->cap.bytes + wirelen, __ATOMIC_RELAXED);
             if (ts > s->last_ts)
                 s->last_ts = ts;
-            worker_packet(&s->worker, data, caplen, wirelen, ts);
+            dispatch_packet(&s->disp, data, caplen, wirelen, ts);
             if (!s->live)
                 maybe_stats(s, s->last_ts);
         } else if (rc == 0) {
             /* live read timed out: a chance for wall-clock work */
-            worker_idle(&s->worker);
+            dispatch_idle(&s->disp);
         } else if (rc == -1) {
             break;
         } else {
@@ -406,11 +436,32 @@ static void print_stream_summary(const struct stream_stats *st)
            (unsigned long long)st->memuse_max);
 }
 
+/* With several workers: how the packets were shared out and how busy each
+ * stage was, to see which one holds the others up. */
+static void print_worker_summary(const struct sensor *s)
+{
+    printf("  workers: %u; capture thread busy %.3f s (decode and dispatch)\n", s->nworkers,
+           (double)dispatch_busy_ns(&s->disp) / 1e9);
+    for (unsigned i = 0; i < s->nworkers; i++) {
+        struct worker_stage_stats st;
+
+        dispatch_stage_stats(&s->disp, i, &st);
+        printf("    worker %u: %llu packets, busy %.3f s, queue full %llu times (%.3f s waited)\n", i,
+               (unsigned long long)st.packets, (double)st.busy_ns / 1e9,
+               (unsigned long long)st.full_waits, (double)st.full_wait_ns / 1e9);
+    }
+}
+
 static void print_summary(struct sensor *s, const char *logdir, double secs)
 {
-    const struct decode_stats *d = &s->worker.dec.stats;
-    const struct flow_stats *f = flow_table_stats(s->worker.flows);
+    const struct decode_stats *d = dispatch_decode_stats(&s->disp);
+    struct flow_stats fs;
+    const struct flow_stats *f = &fs;
+    struct stream_stats ss;
+    struct geo_stats gs;
     int any = 0;
+
+    dispatch_flow_stats(&s->disp, &fs);
 
     printf("linkwatch: %llu packets, %llu bytes in %.3f s (%.0f packets/s)\n",
            (unsigned long long)s->cap.packets, (unsigned long long)s->cap.bytes, secs,
@@ -438,18 +489,20 @@ static void print_summary(struct sensor *s, const char *logdir, double secs)
            (unsigned long long)(f->icmpv4 + f->icmpv6), (unsigned long long)f->other,
            (unsigned long long)f->ended[FLOW_END_TIMEOUT], (unsigned long long)f->ended[FLOW_END_TCP_CLOSED],
            (unsigned long long)f->ended[FLOW_END_EVICTED], (unsigned long long)f->ended[FLOW_END_SHUTDOWN]);
-    if (s->worker.stream)
-        print_stream_summary(stream_ctx_stats(s->worker.stream));
+    if (dispatch_stream_stats(&s->disp, &ss))
+        print_stream_summary(&ss);
     {
         const struct ruleset *rs = s->reload_ready ? rules_slot_get(&s->reload.slot) : NULL;
 
         printf("  rules: %zu loaded, %zu failed (version %llu, %llu reload(s)); alerts: %llu\n",
                rs ? rs->rep.loaded : 0, rs ? rs->rep.failed : 0,
                (unsigned long long)(rs ? rs->version : 0), (unsigned long long)s->reload.reloads,
-               (unsigned long long)s->worker.alerts);
+               (unsigned long long)dispatch_alerts(&s->disp));
     }
-    if (s->worker.geo) {
-        const struct geo_stats *g = geo_thread_stats(s->worker.geo);
+    if (s->nworkers > 1)
+        print_worker_summary(s);
+    if (dispatch_geo_stats(&s->disp, &gs)) {
+        const struct geo_stats *g = &gs;
         printf("  geo: %zu database(s); %llu flows geolocated, %llu lookups, %llu cache hits, "
                "%llu internal\n", geo_database_count(s->geo), (unsigned long long)g->flows,
                (unsigned long long)g->lookups, (unsigned long long)g->cache_hits,
@@ -594,9 +647,23 @@ static int open_geo(struct sensor *s)
     }
     s->geo = geo_open(&s->cfg, (const char *const *)paths, s->cfg.geoip.databases.n, err, sizeof err);
     free_paths(paths, s->cfg.geoip.databases.n);
-    if (!s->geo || worker_set_geo(&s->worker, s->geo, err, sizeof err) < 0) {
+    if (!s->geo) {
         fprintf(stderr, "linkwatch: error: %s\n", err);
         return -1;
+    }
+    for (unsigned i = 0; i < s->nworkers; i++)
+        if (worker_set_geo(&s->workers[i], s->geo, err, sizeof err) < 0) {
+            fprintf(stderr, "linkwatch: error: %s\n", err);
+            return -1;
+        }
+    if (s->nworkers > 1) {
+        s->geo_merge = geo_merge_new(s->nworkers, s->out, s->cfg.sensor_id);
+        if (!s->geo_merge) {
+            fprintf(stderr, "linkwatch: error: out of memory for the geo summary of %u workers\n", s->nworkers);
+            return -1;
+        }
+        for (unsigned i = 0; i < s->nworkers; i++)
+            worker_set_geo_merge(&s->workers[i], s->geo_merge);
     }
     return 0;
 }
@@ -676,16 +743,25 @@ static char **watch_dirs(const struct reload_state *r, size_t *n)
 
 static void write_stats(struct sensor *s, int json, FILE *out)
 {
-    const struct flow_stats *f = flow_table_stats(s->worker.flows);
+    struct flow_stats f;
     uint64_t pk = __atomic_load_n(&s->cap.packets, __ATOMIC_RELAXED);
     uint64_t by = __atomic_load_n(&s->cap.bytes, __ATOMIC_RELAXED);
     uint64_t kd = __atomic_load_n(&s->cap.kernel_drops, __ATOMIC_RELAXED);
-    uint64_t inv = __atomic_load_n(&s->worker.dec.stats.invalid, __ATOMIC_RELAXED);
-    uint64_t fc = __atomic_load_n(&f->created, __ATOMIC_RELAXED);
-    uint64_t fa = __atomic_load_n(&f->active, __ATOMIC_RELAXED);
-    uint64_t al = __atomic_load_n(&s->worker.alerts, __ATOMIC_RELAXED);
-    uint64_t ver = __atomic_load_n(&s->worker.rs_version, __ATOMIC_RELAXED);
+    uint64_t inv = __atomic_load_n(&dispatch_decode_stats(&s->disp)->invalid, __ATOMIC_RELAXED);
+    uint64_t fc, fa, al = dispatch_alerts(&s->disp);
+    uint64_t ver = UINT64_MAX;
     uint64_t up = (lw_now_mono_usec() - s->start_mono) / 1000000u;
+
+    dispatch_flow_stats(&s->disp, &f);
+    fc = f.created;
+    fa = f.active;
+    /* The oldest set any worker still matches with. */
+    for (unsigned i = 0; i < s->nworkers; i++) {
+        uint64_t v = __atomic_load_n(&s->workers[i].rs_version, __ATOMIC_RELAXED);
+
+        if (v < ver)
+            ver = v;
+    }
 
     if (json)
         fprintf(out, "{\"ok\":true,\"uptime\":%llu,\"packets\":%llu,\"bytes\":%llu,\"kernel_drops\":%llu,"
@@ -792,6 +868,50 @@ static void emit_ctable_alert(void *arg, const char *key, uint32_t tag, uint64_t
                    "severity", sev, NULL);
 }
 
+static void add_ctable(void *arg, const char *key, uint32_t tag, uint64_t n, uint64_t bytes)
+{
+    ctable_add(arg, key, tag, n, bytes);
+}
+
+/* Per worker and per stage, so an operator sees which one is the
+ * bottleneck: a worker busy nearly all the time while the capture thread
+ * waits on its full queue is the one holding up the link. */
+static void worker_metrics(struct sensor *s, FILE *out)
+{
+    static const struct { const char *name, *type, *help; } fam[] = {
+        { "linkwatch_worker_packets_total", "counter", "Packets each worker processed." },
+        { "linkwatch_worker_busy_seconds_total", "counter", "Time each worker spent processing packets (not waiting for them)." },
+        { "linkwatch_worker_queued_packets_total", "counter", "Packets the capture thread queued for each worker (workers > 1)." },
+        { "linkwatch_worker_queue_full_total", "counter", "Times the capture thread found a worker's queue full." },
+        { "linkwatch_worker_queue_full_seconds_total", "counter", "Time the capture thread waited for room in a worker's queue." },
+        { "linkwatch_worker_queue_bytes", "gauge", "Bytes waiting in each worker's queue." },
+    };
+    struct worker_stage_stats *st = calloc(s->nworkers, sizeof *st);
+
+    if (!st)
+        return;
+    for (unsigned i = 0; i < s->nworkers; i++)
+        dispatch_stage_stats(&s->disp, i, &st[i]);
+    for (size_t k = 0; k < sizeof fam / sizeof fam[0]; k++) {
+        metrics_family(out, fam[k].name, fam[k].type, fam[k].help);
+        for (unsigned i = 0; i < s->nworkers; i++) {
+            double v[] = { (double)st[i].packets, (double)st[i].busy_ns / 1e9, (double)st[i].queued,
+                           (double)st[i].full_waits, (double)st[i].full_wait_ns / 1e9,
+                           (double)st[i].queue_bytes };
+            char id[16];
+
+            snprintf(id, sizeof id, "%u", i);
+            metrics_sample(out, fam[k].name, v[k], "worker", id, NULL);
+        }
+    }
+    metrics_family(out, "linkwatch_capture_busy_seconds_total", "counter",
+                   "Time the capture thread spent decoding and dispatching packets (workers > 1).");
+    metrics_sample(out, "linkwatch_capture_busy_seconds_total", (double)dispatch_busy_ns(&s->disp) / 1e9, NULL);
+    metrics_family(out, "linkwatch_workers", "gauge", "Worker threads.");
+    metrics_sample(out, "linkwatch_workers", (double)s->nworkers, NULL);
+    free(st);
+}
+
 static void emit_ctable_app(void *arg, const char *key, uint32_t tag, uint64_t n, uint64_t bytes)
 {
     FILE **o = arg;
@@ -805,14 +925,24 @@ static void emit_ctable_app(void *arg, const char *key, uint32_t tag, uint64_t n
 static void collect_metrics(void *arg, FILE *out)
 {
     struct sensor *s = arg;
-    const struct decode_stats *d = &s->worker.dec.stats;
-    const struct flow_stats *f = flow_table_stats(s->worker.flows);
+    const struct decode_stats *d = dispatch_decode_stats(&s->disp);
+    struct flow_stats fs;
+    const struct flow_stats *f = &fs;
+    struct ctable *apps = s->nworkers > 1 ? ctable_new(4096) : NULL;
+    struct ctable *alerts = s->nworkers > 1 ? ctable_new(65536) : NULL;
     struct output_exporter_stats xs[8];
     size_t nx = output_exporters(s->out, xs, 8);
     char *app_bytes = NULL;
     size_t app_len = 0;
     FILE *o2;
 
+    dispatch_flow_stats(&s->disp, &fs);
+    /* Workers count per protocol and rule in their own tables: one sum. */
+    if (apps && alerts)
+        for (unsigned i = 0; i < s->nworkers; i++) {
+            ctable_each(s->workers[i].app_counts, add_ctable, apps);
+            ctable_each(s->workers[i].alert_counts, add_ctable, alerts);
+        }
     metrics_family(out, "linkwatch_build_info", "gauge", "Build of the sensor.");
     metrics_sample(out, "linkwatch_build_info", 1, "version", PACKAGE_VERSION, "sensor_id", s->cfg.sensor_id, NULL);
     metrics_family(out, "linkwatch_uptime_seconds", "gauge", "Seconds since start.");
@@ -855,13 +985,15 @@ static void collect_metrics(void *arg, FILE *out)
         FILE *pair[2] = { out, o2 };
 
         metrics_family(o2, "linkwatch_app_bytes_total", "counter", "Bytes of ended flows by nDPI protocol.");
-        ctable_each(s->worker.app_counts, emit_ctable_app, pair);
+        ctable_each(apps ? apps : s->workers[0].app_counts, emit_ctable_app, pair);
         fclose(o2);
         fwrite(app_bytes, 1, app_len, out);
         free(app_bytes);
     }
     metrics_family(out, "linkwatch_alerts_total", "counter", "Alerts, by rule and severity.");
-    ctable_each(s->worker.alert_counts, emit_ctable_alert, out);
+    ctable_each(alerts ? alerts : s->workers[0].alert_counts, emit_ctable_alert, out);
+    ctable_free(apps);
+    ctable_free(alerts);
 
     pthread_mutex_lock(&s->reload.slot.lock);
     {
@@ -931,8 +1063,7 @@ static void collect_metrics(void *arg, FILE *out)
             metrics_sample(out, rm[i].name, (double)*(const uint64_t *)((const char *)&rs + rm[i].off), NULL);
         }
     }
-    metrics_family(out, "linkwatch_worker_packets_total", "counter", "Packets each worker processed.");
-    metrics_sample(out, "linkwatch_worker_packets_total", LD(d->pkts), "worker", "0", NULL);
+    worker_metrics(s, out);
 }
 
 /* Loads the rules (rules.files or -S, threshold.config) as rule set version
@@ -960,10 +1091,11 @@ static int start_rules(struct sensor *s, const struct options *o)
         fprintf(stderr, "linkwatch: error: out of memory loading rules\n");
         return -1;
     }
-    reload_init(&s->reload, cfg, 1, paths, n, classes, thr);
+    reload_init(&s->reload, cfg, s->nworkers, paths, n, classes, thr);
     s->reload.out = s->out;
     s->reload_ready = 1;
-    worker_use_rules(&s->worker, &s->reload.slot);
+    for (unsigned i = 0; i < s->nworkers; i++)
+        worker_use_rules(&s->workers[i], &s->reload.slot);
     st = reload_rules(&s->reload, "startup", 0, NULL);
     if (st >= RELOAD_KEPT_OLD) {
         fprintf(stderr, "linkwatch: error: rules could not be loaded (see above)\n");
@@ -997,6 +1129,65 @@ static void stop_control(struct sensor *s)
     s->control = NULL;
 }
 
+/* The workers (each with its share of flow.max-flows and stream.memcap)
+ * and the capture side that feeds them. Returns 0, or -1 with err. */
+static int start_workers(struct sensor *s, char *err, size_t errlen)
+{
+    s->nworkers = dispatch_workers_for(&s->cfg);
+    if (s->nworkers > 1) {
+        /* Each worker's tables are its share of the sensor's. */
+        s->cfg.flow.max_flows = (s->cfg.flow.max_flows + s->nworkers - 1) / s->nworkers;
+        s->cfg.stream.memcap = (s->cfg.stream.memcap + s->nworkers - 1) / s->nworkers;
+    }
+    s->workers = calloc(s->nworkers, sizeof *s->workers);
+    if (!s->workers) {
+        snprintf(err, errlen, "no memory for %u workers", s->nworkers);
+        return -1;
+    }
+    for (unsigned i = 0; i < s->nworkers; i++)
+        if (worker_init(&s->workers[i], i, &s->cfg, s->out, 1 /* DLT_EN10MB until a source says */,
+                        err, errlen) < 0) {
+            while (i-- > 0)
+                worker_destroy(&s->workers[i]);
+            free(s->workers);
+            s->workers = NULL;
+            return -1;
+        }
+    if (dispatch_init(&s->disp, s->workers, s->nworkers, &s->cfg, err, errlen) < 0) {
+        for (unsigned i = 0; i < s->nworkers; i++)
+            worker_destroy(&s->workers[i]);
+        free(s->workers);
+        s->workers = NULL;
+        return -1;
+    }
+    if (s->nworkers > 1)
+        log_info("%u workers, %llu MB queue each", s->nworkers,
+                 (unsigned long long)(s->cfg.worker_queue_size >> 20));
+    return 0;
+}
+
+static int start_threads(struct sensor *s)
+{
+    char err[256];
+
+    if (dispatch_start(&s->disp, err, sizeof err) < 0) {
+        fprintf(stderr, "linkwatch: error: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static void destroy_workers(struct sensor *s)
+{
+    for (unsigned i = 0; s->workers && i < s->nworkers; i++)
+        worker_destroy(&s->workers[i]);
+    dispatch_destroy(&s->disp);
+    free(s->workers);
+    s->workers = NULL;
+    geo_merge_free(s->geo_merge);
+    s->geo_merge = NULL;
+}
+
 static int sensor_run(struct sensor *s, const struct options *o)
 {
     char err[1024];
@@ -1020,16 +1211,17 @@ static int sensor_run(struct sensor *s, const struct options *o)
         privileges_free(&s->priv);
         return 1;
     }
-    if (worker_init(&s->worker, 0, &s->cfg, s->out, 1 /* DLT_EN10MB until a source says */,
-                    err, sizeof err) < 0) {
+    if (start_workers(s, err, sizeof err) < 0) {
         fprintf(stderr, "linkwatch: error: %s\n", err);
         output_close(s->out);
         privileges_free(&s->priv);
         return 1;
     }
-    if (open_geo(s) < 0 || start_rules(s, o) < 0 || give_files(s, logdir, made) < 0) {
+    if (open_geo(s) < 0 || start_rules(s, o) < 0 || give_files(s, logdir, made) < 0 ||
+        start_threads(s) < 0) {
         stop_control(s);
-        worker_destroy(&s->worker);
+        dispatch_finish(&s->disp, FLOW_END_SHUTDOWN);
+        destroy_workers(s);
         if (s->reload_ready)
             reload_destroy(&s->reload);
         geo_close(s->geo);
@@ -1039,9 +1231,13 @@ static int sensor_run(struct sensor *s, const struct options *o)
     }
     /* ---- Redis (issue 6): the flusher takes the worker's tallies. */
     s->redis = redis_of(output_find(s->out, "redis"));
-    if (s->redis && redis_add_tally(s->redis, s->worker.tally) < 0) {
-        fprintf(stderr, "linkwatch: error: redis: too many tally tables\n");
-        s->redis = NULL;
+    for (unsigned i = 0; s->redis && i <= s->nworkers; i++) {
+        struct tally *t = i < s->nworkers ? s->workers[i].tally : s->disp.tally;
+
+        if (t && redis_add_tally(s->redis, t) < 0) {
+            fprintf(stderr, "linkwatch: error: redis: too many tally tables (%u workers)\n", s->nworkers);
+            s->redis = NULL;
+        }
     }
     /* ---- end Redis */
     if (s->cfg.metrics.enabled) {
@@ -1059,7 +1255,7 @@ static int sensor_run(struct sensor *s, const struct options *o)
     stop_control(s);
     metrics_stop(s->metrics);
     s->metrics = NULL;
-    worker_flush(&s->worker, FLOW_END_SHUTDOWN);
+    dispatch_finish(&s->disp, FLOW_END_SHUTDOWN);
     emit_stats(s, s->live ? lw_now_real_usec() : s->last_ts);
     output_flush(s->out);
     /* The run's rate is over capture and processing; the Redis writer's
@@ -1076,7 +1272,7 @@ static int sensor_run(struct sensor *s, const struct options *o)
     /* ---- end Redis */
     print_summary(s, logdir, secs);
 
-    worker_destroy(&s->worker);
+    destroy_workers(s);
     reload_destroy(&s->reload);
     s->reload_ready = 0;
     geo_close(s->geo);

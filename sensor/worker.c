@@ -1,5 +1,7 @@
 /* worker.c - the per-worker packet pipeline; see worker.h. */
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "worker.h"
@@ -7,6 +9,7 @@
 #include "eve.h"
 #include "ruleset.h"
 #include "geo.h"
+#include "geo-summary.h"
 #include "stream.h"
 #include "threshold.h"
 #include "log.h"
@@ -332,21 +335,209 @@ void worker_set_datalink(struct worker *w, int dlt)
     w->dec.datalink = dlt;
 }
 
-/* Writes a finished summary interval, one geo_summary event per row, and
- * starts the next. Other consumers of the interval (the Redis country-pair
- * tallies) read s here, before geo_summary_open() forgets it. */
-static void worker_geo_summary(struct worker *w, uint64_t end)
+/* One geo_summary event per row of s. */
+static void write_geo_summary(struct output *out, struct jbuf *jb, const char *sensor_id,
+                              const struct geo_summary *s)
 {
-    const struct geo_summary *s = geo_summary_close(w->geo, end);
+    if (!s || !output_wants(out, EVT_GEO_SUMMARY))
+        return;
+    for (uint32_t i = 0; i < s->nrows; i++) {
+        jbuf_reset(jb);
+        eve_geo_summary_event(jb, sensor_id, s, &s->rows[s->order[i]]);
+        if (jbuf_ok(jb))
+            output_event(out, EVT_GEO_SUMMARY, jb->buf, jb->len);
+    }
+}
 
-    if (s && output_wants(w->out, EVT_GEO_SUMMARY)) {
-        for (uint32_t i = 0; i < s->nrows; i++) {
-            jbuf_reset(&w->jb);
-            eve_geo_summary_event(&w->jb, w->cfg->sensor_id, s, &s->rows[s->order[i]]);
-            if (jbuf_ok(&w->jb))
-                output_event(w->out, EVT_GEO_SUMMARY, w->jb.buf, w->jb.len);
+/* ---- one summary out of several workers'.
+ *
+ * Each worker closes its own intervals; the rows go into the merger's
+ * accumulator for that interval. An interval is written once every worker
+ * has passed its end in capture time (all workers get the capture thread's
+ * ticks, so none lags for want of packets), then it is the same summary a
+ * single worker would have made. Accumulators are made when an interval
+ * first closes (not per packet) and kept for reuse. */
+struct geo_acc {
+    struct geo_sum *sum;
+    uint64_t start, end;         /* interval start; end: the latest end a worker gave */
+    struct geo_acc *next;        /* by start */
+};
+
+struct geo_merge {
+    pthread_mutex_t mu;
+    unsigned n;
+    uint64_t *progress;          /* [n]: capture time each worker has passed */
+    struct geo_acc *pending;     /* by start */
+    struct geo_acc *spare;
+    unsigned npending;
+    uint64_t early;              /* intervals written before every worker passed them */
+    struct output *out;
+    const char *sensor_id;
+    struct jbuf jb;
+};
+
+/* Most intervals waiting for a slow worker; beyond it the oldest is written
+ * early (and counted) rather than memory growing without bound. */
+#define GEO_MERGE_MAX_PENDING 64u
+
+struct geo_merge *geo_merge_new(unsigned nworkers, struct output *out, const char *sensor_id)
+{
+    struct geo_merge *m = calloc(1, sizeof *m);
+
+    if (!m)
+        return NULL;
+    m->progress = calloc(nworkers, sizeof *m->progress);
+    if (!m->progress) {
+        free(m);
+        return NULL;
+    }
+    pthread_mutex_init(&m->mu, NULL);
+    m->n = nworkers;
+    m->out = out;
+    m->sensor_id = sensor_id;
+    jbuf_init(&m->jb);
+    return m;
+}
+
+static void acc_free_list(struct geo_acc *a)
+{
+    while (a) {
+        struct geo_acc *nx = a->next;
+
+        geo_sum_free(a->sum);
+        free(a);
+        a = nx;
+    }
+}
+
+void geo_merge_free(struct geo_merge *m)
+{
+    if (!m)
+        return;
+    acc_free_list(m->pending);
+    acc_free_list(m->spare);
+    free(m->progress);
+    jbuf_free(&m->jb);
+    pthread_mutex_destroy(&m->mu);
+    free(m);
+}
+
+uint64_t geo_merge_early(struct geo_merge *m)
+{
+    uint64_t n;
+
+    pthread_mutex_lock(&m->mu);
+    n = m->early;
+    pthread_mutex_unlock(&m->mu);
+    return n;
+}
+
+void worker_set_geo_merge(struct worker *w, struct geo_merge *m)
+{
+    w->gmerge = m;
+    w->gm_next = 0;
+}
+
+/* Writes the oldest pending interval (lock held). */
+static void merge_write_first(struct geo_merge *m)
+{
+    struct geo_acc *a = m->pending;
+
+    m->pending = a->next;
+    m->npending--;
+    write_geo_summary(m->out, &m->jb, m->sensor_id, geo_sum_close(a->sum, a->end));
+    geo_sum_open(a->sum);
+    a->next = m->spare;
+    m->spare = a;
+}
+
+/* Writes the intervals every worker has passed (lock held). */
+static void merge_write_ready(struct geo_merge *m, uint64_t interval)
+{
+    uint64_t low = UINT64_MAX;
+
+    for (unsigned i = 0; i < m->n; i++)
+        if (m->progress[i] < low)
+            low = m->progress[i];
+    while (m->pending && (low == UINT64_MAX || m->pending->start + interval <= low))
+        merge_write_first(m);
+}
+
+/* The accumulator of the interval starting at start (lock held); NULL when
+ * out of memory. */
+static struct geo_acc *merge_acc(struct geo_merge *m, const struct geo_sum *like, uint64_t start)
+{
+    struct geo_acc **pp = &m->pending, *a;
+
+    while (*pp && (*pp)->start < start)
+        pp = &(*pp)->next;
+    if (*pp && (*pp)->start == start)
+        return *pp;
+    if ((a = m->spare) != NULL) {
+        m->spare = a->next;
+    } else {
+        a = calloc(1, sizeof *a);
+        if (!a || !(a->sum = geo_sum_new_like(like))) {
+            free(a);
+            return NULL;
         }
     }
+    a->start = start;
+    a->end = 0;
+    a->next = *pp;
+    *pp = a;
+    m->npending++;
+    return a;
+}
+
+/* The worker closed its interval: into the merger with it. */
+static void geo_merge_add(struct worker *w, uint64_t end)
+{
+    struct geo_merge *m = w->gmerge;
+    struct geo_sum *own = geo_thread_sum(w->geo);
+    const struct geo_summary *s = geo_summary_close(w->geo, end);
+    struct geo_acc *a;
+
+    if (!s)
+        return;
+    pthread_mutex_lock(&m->mu);
+    a = merge_acc(m, own, s->start_usec);
+    if (a) {
+        geo_sum_merge(a->sum, own);
+        if (s->end_usec > a->end)
+            a->end = s->end_usec;
+    } else {
+        log_warning("geo summary: out of memory merging worker %u's interval; written apart", w->id);
+        write_geo_summary(m->out, &m->jb, m->sensor_id, s);
+    }
+    while (m->npending > GEO_MERGE_MAX_PENDING) {
+        m->early++;
+        merge_write_first(m);
+    }
+    pthread_mutex_unlock(&m->mu);
+}
+
+/* The worker has passed capture time now (UINT64_MAX: it is done). */
+static void geo_merge_progress(struct worker *w, uint64_t now)
+{
+    struct geo_merge *m = w->gmerge;
+    uint64_t interval = geo_sum_interval(geo_thread_sum(w->geo));
+
+    pthread_mutex_lock(&m->mu);
+    m->progress[w->id] = now;
+    merge_write_ready(m, interval);
+    pthread_mutex_unlock(&m->mu);
+    w->gm_next = now == UINT64_MAX ? UINT64_MAX : now - now % interval + interval;
+}
+
+/* Writes a finished summary interval, one geo_summary event per row, and
+ * starts the next. With several workers the interval goes to the merger. */
+static void worker_geo_summary(struct worker *w, uint64_t end)
+{
+    if (w->gmerge)
+        geo_merge_add(w, end);
+    else
+        write_geo_summary(w->out, &w->jb, w->cfg->sensor_id, geo_summary_close(w->geo, end));
     geo_summary_open(w->geo);
 }
 
@@ -374,27 +565,29 @@ void worker_packet(struct worker *w, const uint8_t *data, uint32_t caplen,
     rules_slot_quiescent(w->rules, w->id);
 }
 
-static void worker_run(struct worker *w, const uint8_t *data, uint32_t caplen,
-                       uint32_t wirelen, uint64_t ts_usec)
+/* Capture time moves to now: a geo summary interval that ended is written
+ * before anything of the new time is counted. */
+static inline void worker_advance(struct worker *w, uint64_t now)
 {
-    struct packet *p = &w->pkt;
-    struct flow *f;
-    int was_done;
-
-    if (ts_usec > w->now)
-        w->now = ts_usec;
+    if (now > w->now)
+        w->now = now;
     if (w->geo) {
         geo_thread_quiescent(w->geo);
         if (geo_summary_due(w->geo, w->now))
             worker_geo_summary(w, w->now);
+        if (w->gmerge && w->now >= w->gm_next)
+            geo_merge_progress(w, w->now);
     }
-    worker_tick(w);
-    if (tally_swap_wanted(w->tally))
-        tally_swap(w->tally, w->now);
-    if (w->tally_on)
-        tally_packet(w->tally, ts_usec, wirelen);
-    if (decode_packet(&w->dec, p, data, caplen, wirelen, ts_usec) != DECODE_OK)
-        return;
+}
+
+/* A decoded packet: flow, nDPI, tallies, stream, rules. */
+static void worker_process(struct worker *w, struct packet *p)
+{
+    struct flow *f;
+    int was_done;
+
+    w->pkts++;
+    flow_table_set_clock(w->flows, w->now);
     f = flow_table_update(w->flows, p);
     if (!f)
         return;
@@ -413,6 +606,57 @@ static void worker_run(struct worker *w, const uint8_t *data, uint32_t caplen,
         detect_packet(w->detect, w->dt, w->th, p, f, worker_alert, w);
 }
 
+static void worker_run(struct worker *w, const uint8_t *data, uint32_t caplen,
+                       uint32_t wirelen, uint64_t ts_usec)
+{
+    struct packet *p = &w->pkt;
+
+    worker_advance(w, ts_usec);
+    worker_tick(w);
+    if (tally_swap_wanted(w->tally))
+        tally_swap(w->tally, w->now);
+    if (w->tally_on)
+        tally_packet(w->tally, ts_usec, wirelen);
+    if (decode_packet(&w->dec, p, data, caplen, wirelen, ts_usec) != DECODE_OK)
+        return;
+    worker_process(w, p);
+}
+
+void worker_decoded(struct worker *w, struct packet *p, uint64_t now)
+{
+    if (w->rules)
+        worker_rules_enter(w);
+    worker_advance(w, now);
+    if (tally_swap_wanted(w->tally))
+        tally_swap(w->tally, w->now);
+    worker_process(w, p);
+    if (w->rules)
+        rules_slot_quiescent(w->rules, w->id);
+}
+
+/* Capture time moves to now; with expire, idle flows end (which runs
+ * flow-level rules and writes events). */
+static void worker_time(struct worker *w, uint64_t now, int expire)
+{
+    if (w->rules)
+        worker_rules_enter(w);
+    worker_advance(w, now);
+    if (expire)
+        flow_table_expire(w->flows, w->now);
+    if (w->rules)
+        rules_slot_quiescent(w->rules, w->id);
+}
+
+void worker_clock(struct worker *w, uint64_t now)
+{
+    worker_time(w, now, 0);
+}
+
+void worker_tick_at(struct worker *w, uint64_t now)
+{
+    worker_time(w, now, 1);
+}
+
 void worker_flush(struct worker *w, enum flow_end_reason why)
 {
     /* Ending flows runs flow-level rules: with the current set, not with
@@ -422,6 +666,9 @@ void worker_flush(struct worker *w, enum flow_end_reason why)
     if (w->geo)
         geo_thread_quiescent(w->geo);
     flow_table_flush(w->flows, why);
-    if (w->geo)
+    if (w->geo) {
         worker_geo_summary(w, w->now);
+        if (w->gmerge)
+            geo_merge_progress(w, UINT64_MAX);
+    }
 }

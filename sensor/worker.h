@@ -23,6 +23,7 @@ struct ruleset;
 struct geo;
 struct geo_thread;
 struct stream_ctx;
+struct geo_merge;
 
 struct worker {
     unsigned id;
@@ -39,7 +40,10 @@ struct worker {
     struct detect_thread *dt;  /* this worker's scratch for detect */
     struct threshold_ctx *th;  /* this worker's thresholds (owned), NULL: none */
     struct geo_thread *geo;    /* this worker's geolocation context (owned), NULL: no geo stage */
+    struct geo_merge *gmerge;  /* several workers: where their geo summaries become one (shared) */
+    uint64_t gm_next;          /* capture time at which to tell gmerge how far we are */
     uint64_t alerts;           /* alert events produced */
+    uint64_t pkts;             /* decoded packets processed (flow stage onwards) */
     struct ctable *alert_counts;   /* "gid:sid" -> alerts, tag = severity (metrics) */
     struct ctable *app_counts;     /* nDPI protocol -> ended flows, bytes (metrics) */
     struct rules_slot *rules;  /* where reloads publish rule sets; NULL: worker_set_detect() only */
@@ -86,12 +90,34 @@ void worker_idle(struct worker *w);
  * worker keeps its old state). */
 int worker_set_geo(struct worker *w, struct geo *g, char *err, size_t errlen);
 
+/* Several workers write one geo summary: each worker's closed intervals go
+ * to m (shared, thread-safe), which writes an interval's events once every
+ * worker has passed its end. m outlives the workers. */
+struct geo_merge *geo_merge_new(unsigned nworkers, struct output *out, const char *sensor_id);
+void geo_merge_free(struct geo_merge *m);
+void worker_set_geo_merge(struct worker *w, struct geo_merge *m);
+/* Intervals written before every worker had passed them (a worker lagged
+ * more than 64 intervals of capture time behind another). */
+uint64_t geo_merge_early(struct geo_merge *m);
+
 /* Switches the link type (a new capture file); flows carry over. */
 void worker_set_datalink(struct worker *w, int dlt);
 
 /* Runs one frame through the pipeline. ts_usec is its capture time. */
 void worker_packet(struct worker *w, const uint8_t *data, uint32_t caplen,
                    uint32_t wirelen, uint64_t ts_usec);
+
+/* The same for a packet the capture thread decoded (dispatch.h): p's
+ * pointers point into a buffer valid for the call; now is the capture
+ * time as the capture thread keeps it (the latest seen). Timeouts are not
+ * checked here but by worker_tick_at(). */
+void worker_decoded(struct worker *w, struct packet *p, uint64_t now);
+/* A tick of capture time from the capture thread: flows idle past their
+ * timeout end. Sent at the packets where a single worker checks them. */
+void worker_tick_at(struct worker *w, uint64_t now);
+/* Capture time moves to now (a geo summary interval that ended is
+ * written), nothing expires: before the final flush. */
+void worker_clock(struct worker *w, uint64_t now);
 
 /* Ends every flow still open with the given reason (shutdown at exit), then
  * writes the open geo summary interval. */

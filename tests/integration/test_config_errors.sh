@@ -165,7 +165,7 @@ expect_error "a list where text goes" \
 expect_error "a list where a variable mapping goes" \
     "--set vars.address-groups: expected a mapping of NAME: value, got a list" --set 'vars.address-groups=[1, 2]'
 expect_error "a mapping where an integer goes" \
-    "--set workers: expected an integer from 0 to 1024, got a mapping" --set 'workers={a: 1}'
+    "--set workers: expected an integer from 0 to 256, got a mapping" --set 'workers={a: 1}'
 expect_error "a list where a boolean goes" \
     "--set dpi.enabled: expected yes or no, got a list" --set 'dpi.enabled=[yes]'
 expect_error "a mapping where a size goes" \

@@ -399,8 +399,8 @@ static void test_error_bad_int(void **state)
     snprintf(want, sizeof want,
              "%s:12: flow.max-flows: expected an integer from 1 to 100000000, got 'lots'", p);
     expect_error(p, NULL, 0, want);
-    expect_file_error("workers: -1\n", "1: workers: expected an integer from 0 to 1024, got '-1'");
-    expect_file_error("workers: 2.5\n", "1: workers: expected an integer from 0 to 1024, got '2.5'");
+    expect_file_error("workers: -1\n", "1: workers: expected an integer from 0 to 256, got '-1'");
+    expect_file_error("workers: 2.5\n", "1: workers: expected an integer from 0 to 256, got '2.5'");
     expect_file_error("redis:\n  port: 99999999999999999999999\n",
                       "2: redis.port: expected an integer from 1 to 65535, got '99999999999999999999999'");
 }
@@ -552,7 +552,7 @@ static void test_error_order(void **state)
     char *sets[] = { "flow.max-flows=5", "bogus=1", "workers=lots" };
     char want[512];
 
-    snprintf(want, sizeof want, "%s:1: workers: expected an integer from 0 to 1024, got 'many'", p);
+    snprintf(want, sizeof want, "%s:1: workers: expected an integer from 0 to 256, got 'many'", p);
     expect_error(p, sets, 3, want);
     expect_error(NULL, sets, 3, "--set bogus: unknown key");
 }

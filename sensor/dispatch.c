@@ -1,0 +1,600 @@
+/* dispatch.c - the capture side feeding the workers; see dispatch.h. */
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dispatch.h"
+#include "dpi.h"
+#include "geo.h"
+#include "log.h"
+#include "ruleset.h"
+#include "stream.h"
+#include "tally.h"
+#include "util.h"
+
+/* Timeouts are checked once per second of capture time (as worker.c does
+ * for a single worker). */
+#define TICK_USEC      1000000u
+/* Packets queued before the ring's head is published to the worker. */
+#define BATCH          32u
+/* Messages a worker takes before handing their space back. */
+#define TAKE           64u
+#define MSG_ALIGN      16u
+
+enum msg_type { MSG_PAD = 0, MSG_PKT, MSG_TICK, MSG_FLUSH };
+
+struct msg {
+    uint32_t len;              /* whole message, header included, MSG_ALIGN multiple */
+    uint16_t type;             /* enum msg_type */
+    uint16_t why;              /* MSG_FLUSH: enum flow_end_reason */
+    uint64_t now;              /* capture time as the capture thread keeps it */
+};
+
+/* MSG_PKT: struct msg, then this, then the datagram (l3_len bytes). */
+struct msg_pkt {
+    struct packet p;           /* pointers are offsets from the datagram's first byte */
+};
+
+struct dispatch_ring {
+    /* Producer's line. */
+    _Alignas(64) _Atomic uint64_t head;      /* published: bytes written */
+    /* Consumer's line. */
+    _Alignas(64) _Atomic uint64_t tail;      /* bytes taken back */
+    _Atomic uint32_t sleeping;               /* the worker waits on wake */
+    _Atomic uint32_t wake;                   /* futex word */
+    _Atomic int stop;
+    /* Producer's private state. */
+    _Alignas(64) uint64_t phead;             /* written, not yet published */
+    uint64_t tail_seen;
+    uint32_t unpublished;                    /* messages since the last publish */
+    uint64_t size, mask;
+    uint8_t *buf;
+};
+
+struct thread_arg {
+    struct dispatch *d;
+    unsigned i;
+};
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void futex_wait(_Atomic uint32_t *addr, uint32_t val, long timeout_ns)
+{
+    struct timespec ts = { timeout_ns / 1000000000L, timeout_ns % 1000000000L };
+
+    syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAIT_PRIVATE, val, &ts, NULL, 0);
+}
+
+static void futex_wake(_Atomic uint32_t *addr)
+{
+    syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#else
+    __asm__ __volatile__("" ::: "memory");
+#endif
+}
+
+unsigned dispatch_workers_for(const struct lw_config *cfg)
+{
+    unsigned n = cfg->workers;
+
+    if (n == 0) {
+        /* The CPUs this process may run on (taskset, cpusets, systemd
+         * CPUAffinity=), not all the machine's. */
+        cpu_set_t set;
+        long c = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
+                                                            : sysconf(_SC_NPROCESSORS_ONLN);
+
+        n = c > 1 ? (unsigned)(c - 1) : 1;
+    }
+    if (n > RULES_MAX_WORKERS)
+        n = RULES_MAX_WORKERS;
+    return n;
+}
+
+/* ---- the ring ----------------------------------------------------------- */
+
+static struct dispatch_ring *ring_new(uint64_t size)
+{
+    struct dispatch_ring *r;
+    uint64_t sz = 1;
+
+    while (sz < size)
+        sz <<= 1;
+    if (posix_memalign((void **)&r, 64, sizeof *r) != 0)
+        return NULL;
+    memset(r, 0, sizeof *r);
+    if (posix_memalign((void **)&r->buf, 64, sz) != 0) {
+        free(r);
+        return NULL;
+    }
+    memset(r->buf, 0, sz);         /* touch it now, not on the first packets */
+    r->size = sz;
+    r->mask = sz - 1;
+    return r;
+}
+
+static void ring_free(struct dispatch_ring *r)
+{
+    if (!r)
+        return;
+    free(r->buf);
+    free(r);
+}
+
+/* Producer: makes the written messages visible and wakes a sleeping worker. */
+static void ring_publish(struct dispatch_ring *r)
+{
+    if (r->unpublished == 0)
+        return;
+    r->unpublished = 0;
+    atomic_store_explicit(&r->head, r->phead, memory_order_seq_cst);
+    if (atomic_load_explicit(&r->sleeping, memory_order_seq_cst)) {
+        atomic_fetch_add_explicit(&r->wake, 1, memory_order_seq_cst);
+        futex_wake(&r->wake);
+    }
+}
+
+/* Producer: space for a message of len bytes (a pad first when it would
+ * not fit before the end). Waits while the worker is behind: offline that
+ * is back-pressure, live the kernel's buffer holds the traffic meanwhile. */
+static uint8_t *ring_reserve(struct dispatch_ring *r, uint32_t len, struct worker_stage_stats *st)
+{
+    uint64_t off = r->phead & r->mask;
+    uint64_t pad = off + len > r->size ? r->size - off : 0;
+    uint64_t need = pad + len;
+
+    if (r->phead + need - r->tail_seen > r->size) {
+        r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
+        if (r->phead + need - r->tail_seen > r->size) {
+            uint64_t t0 = mono_ns();
+            unsigned spins = 0;
+
+            st->full_waits++;
+            r->unpublished = 1;
+            ring_publish(r);
+            while (r->phead + need - (r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire))
+                   > r->size) {
+                if (++spins < 64) {
+                    cpu_relax();
+                } else if (spins < 128) {
+                    sched_yield();
+                } else {
+                    struct timespec ts = { 0, 20000 };
+                    nanosleep(&ts, NULL);
+                }
+            }
+            __atomic_store_n(&st->full_wait_ns, st->full_wait_ns + (mono_ns() - t0), __ATOMIC_RELAXED);
+        }
+    }
+    if (pad) {
+        struct msg *m = (struct msg *)(r->buf + off);
+
+        m->len = (uint32_t)pad;
+        m->type = MSG_PAD;
+        r->phead += pad;
+        off = 0;
+    }
+    return r->buf + off;
+}
+
+static void ring_commit(struct dispatch_ring *r, uint32_t len)
+{
+    r->phead += len;
+    if (++r->unpublished >= BATCH)
+        ring_publish(r);
+}
+
+/* ---- the worker threads ------------------------------------------------- */
+
+static void *worker_main(void *arg)
+{
+    struct thread_arg *ta = arg;
+    struct dispatch *d = ta->d;
+    unsigned i = ta->i;
+    struct worker *w = &d->w[i];
+    struct dispatch_ring *r = d->rings[i];
+    struct worker_stage_stats *st = &d->st[i];
+    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    int done = 0;
+
+    free(ta);
+    while (!done) {
+        uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
+        uint64_t t0, n = 0;
+
+        if (head == tail) {
+            /* Nothing queued: spin a little, then do idle work and sleep
+             * until the capture thread publishes (or 100 ms, for the idle
+             * work's sake). */
+            for (unsigned k = 0; k < 200 && head == tail; k++) {
+                cpu_relax();
+                head = atomic_load_explicit(&r->head, memory_order_acquire);
+            }
+            if (head == tail) {
+                uint32_t seq = atomic_load_explicit(&r->wake, memory_order_seq_cst);
+
+                worker_idle(w);
+                worker_offline(w);
+                atomic_store_explicit(&r->sleeping, 1, memory_order_seq_cst);
+                if (atomic_load_explicit(&r->head, memory_order_seq_cst) == tail)
+                    futex_wait(&r->wake, seq, 100000000L);
+                atomic_store_explicit(&r->sleeping, 0, memory_order_relaxed);
+                continue;
+            }
+        }
+        t0 = mono_ns();
+        while (tail != head && !done) {
+            struct msg *m = (struct msg *)(r->buf + (tail & r->mask));
+
+            switch (m->type) {
+            case MSG_PKT: {
+                struct msg_pkt *mp = (struct msg_pkt *)(m + 1);
+                uint8_t *base = (uint8_t *)(mp + 1);
+                struct packet *p = &mp->p;
+
+                p->l3 = base;
+                p->l4 = p->l4 ? base + (uintptr_t)p->l4 - 1 : NULL;
+                p->payload = p->payload ? base + (uintptr_t)p->payload - 1 : NULL;
+                worker_decoded(w, p, m->now);
+                n++;
+                break;
+            }
+            case MSG_TICK:
+                worker_tick_at(w, m->now);
+                break;
+            case MSG_FLUSH:
+                worker_clock(w, m->now);
+                worker_flush(w, (enum flow_end_reason)m->why);
+                worker_offline(w);
+                done = 1;
+                break;
+            default:
+                break;
+            }
+            tail += m->len;
+            if (n % TAKE == 0)
+                atomic_store_explicit(&r->tail, tail, memory_order_release);
+        }
+        atomic_store_explicit(&r->tail, tail, memory_order_release);
+        __atomic_store_n(&st->packets, st->packets + n, __ATOMIC_RELAXED);
+        __atomic_store_n(&st->busy_ns, st->busy_ns + (mono_ns() - t0), __ATOMIC_RELAXED);
+    }
+    return NULL;
+}
+
+/* ---- the capture side --------------------------------------------------- */
+
+int dispatch_init(struct dispatch *d, struct worker *w, unsigned n, const struct lw_config *cfg,
+                  char *err, size_t errlen)
+{
+    struct defrag_config dcfg = {
+        .max_trackers = cfg->defrag.max_trackers,
+        .memcap = cfg->defrag.memcap,
+        .timeout_sec = cfg->defrag.timeout,
+        .max_datagram = cfg->defrag.max_datagram,
+    };
+    uint64_t rsize = cfg->worker_queue_size;
+
+    memset(d, 0, sizeof *d);
+    d->n = n;
+    d->w = w;
+    d->cfg = cfg;
+    d->st = calloc(n, sizeof *d->st);
+    if (!d->st) {
+        snprintf(err, errlen, "no memory for worker counters");
+        return -1;
+    }
+    if (n == 1)
+        return 0;
+    /* The largest message (a full reassembled datagram) must fit twice. */
+    if (rsize < 4u * (65536u + sizeof(struct msg) + sizeof(struct msg_pkt)))
+        rsize = 4u * (65536u + sizeof(struct msg) + sizeof(struct msg_pkt));
+    if (decoder_init(&d->dec, 1, &dcfg) < 0) {
+        snprintf(err, errlen, "no memory for the defragmenter");
+        goto fail;
+    }
+    d->tally_on = cfg->redis.enabled;
+    d->tally = tally_new(d->tally_on ? cfg->redis.max_keys : 64);
+    d->rings = calloc(n, sizeof *d->rings);
+    d->threads = calloc(n, sizeof *d->threads);
+    if (!d->tally || !d->rings || !d->threads) {
+        snprintf(err, errlen, "no memory for %u workers", n);
+        goto fail;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        d->rings[i] = ring_new(rsize);
+        if (!d->rings[i]) {
+            snprintf(err, errlen, "no memory for worker %u's queue (worker-queue-size %llu)", i,
+                     (unsigned long long)rsize);
+            goto fail;
+        }
+    }
+    return 0;
+fail:
+    dispatch_destroy(d);
+    return -1;
+}
+
+int dispatch_start(struct dispatch *d, char *err, size_t errlen)
+{
+    if (d->n == 1 || d->started)
+        return 0;
+    for (unsigned i = 0; i < d->n; i++) {
+        struct thread_arg *ta = malloc(sizeof *ta);
+        int rc;
+
+        if (!ta) {
+            snprintf(err, errlen, "no memory to start worker %u", i);
+            return -1;
+        }
+        ta->d = d;
+        ta->i = i;
+        /* The worker threads start offline: reloads need not wait for them. */
+        worker_offline(&d->w[i]);
+        rc = pthread_create(&d->threads[i], NULL, worker_main, ta);
+        if (rc != 0) {
+            free(ta);
+            snprintf(err, errlen, "cannot start worker %u: %s", i, strerror(rc));
+            /* the ones running are stopped by dispatch_finish() */
+            for (unsigned k = i; k < d->n; k++)
+                d->threads[k] = 0;
+            d->started = 1;
+            return -1;
+        }
+        {
+            char name[16];
+
+            snprintf(name, sizeof name, "lw-worker-%u", i % 1000u);
+            pthread_setname_np(d->threads[i], name);
+        }
+    }
+    d->started = 1;
+    return 0;
+}
+
+void dispatch_set_datalink(struct dispatch *d, int dlt)
+{
+    if (d->n == 1)
+        worker_set_datalink(&d->w[0], dlt);
+    else
+        d->dec.datalink = dlt;
+}
+
+/* Both directions of a flow, and every flow between the same two hosts in
+ * the same VLANs and tunnel, hash alike. */
+static inline uint32_t packet_hash(const struct packet *p)
+{
+    uint64_t a = (uint64_t)p->src.u.w[0] << 32 ^ p->src.u.w[1] ^ ((uint64_t)p->src.u.w[2] << 32 ^ p->src.u.w[3]) * 31;
+    uint64_t b = (uint64_t)p->dst.u.w[0] << 32 ^ p->dst.u.w[1] ^ ((uint64_t)p->dst.u.w[2] << 32 ^ p->dst.u.w[3]) * 31;
+    uint64_t k = lw_mix64(a) + lw_mix64(b);
+
+    k ^= (uint64_t)p->vlan[0] << 48 ^ (uint64_t)p->vlan[1] << 32 ^ p->tunnel.key_id;
+    return (uint32_t)(lw_mix64(k) >> 32);
+}
+
+static void push_msg(struct dispatch *d, unsigned i, enum msg_type type, uint16_t why)
+{
+    struct dispatch_ring *r = d->rings[i];
+    struct msg *m = (struct msg *)ring_reserve(r, sizeof *m, &d->st[i]);
+
+    m->len = sizeof *m;
+    m->type = (uint16_t)type;
+    m->why = why;
+    m->now = d->now;
+    ring_commit(r, sizeof *m);
+}
+
+static void push_packet(struct dispatch *d, unsigned i, const struct packet *p)
+{
+    struct dispatch_ring *r = d->rings[i];
+    uint32_t len = (uint32_t)(sizeof(struct msg) + sizeof(struct msg_pkt) + p->l3_len + MSG_ALIGN - 1) &
+                   ~(MSG_ALIGN - 1);
+    struct msg *m = (struct msg *)ring_reserve(r, len, &d->st[i]);
+    struct msg_pkt *mp = (struct msg_pkt *)(m + 1);
+    uint8_t *base = (uint8_t *)(mp + 1);
+
+    m->len = len;
+    m->type = MSG_PKT;
+    m->now = d->now;
+    mp->p = *p;
+    /* Offsets (+1, so NULL stays NULL) from l3; the frame itself stays behind. */
+    mp->p.data = NULL;
+    mp->p.l3 = NULL;
+    mp->p.l4 = p->l4 ? (const uint8_t *)(uintptr_t)(p->l4 - p->l3 + 1) : NULL;
+    mp->p.payload = p->payload ? (const uint8_t *)(uintptr_t)(p->payload - p->l3 + 1) : NULL;
+    mp->p.flow = NULL;
+    mp->p.dir = 0;
+    memcpy(base, p->l3, p->l3_len);
+    ring_commit(r, len);
+    d->st[i].queued++;
+}
+
+void dispatch_packet(struct dispatch *d, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
+                     uint64_t ts_usec)
+{
+    struct packet p;
+    uint64_t t0 = mono_ns();
+
+    if (d->n == 1) {
+        worker_packet(&d->w[0], data, caplen, wirelen, ts_usec);
+        __atomic_store_n(&d->st[0].packets, d->st[0].packets + 1, __ATOMIC_RELAXED);
+        __atomic_store_n(&d->st[0].busy_ns, d->st[0].busy_ns + (mono_ns() - t0), __ATOMIC_RELAXED);
+        return;
+    }
+    if (ts_usec > d->now)
+        d->now = ts_usec;
+    /* As worker_tick() would for a single worker: same packets, same time. */
+    if (d->now >= d->next_tick) {
+        for (unsigned i = 0; i < d->n; i++)
+            push_msg(d, i, MSG_TICK, 0);
+        decoder_expire(&d->dec, d->now);
+        d->next_tick = d->now + TICK_USEC;
+    }
+    if (tally_swap_wanted(d->tally))
+        tally_swap(d->tally, d->now);
+    if (d->tally_on)
+        tally_packet(d->tally, ts_usec, wirelen);
+    if (decode_packet(&d->dec, &p, data, caplen, wirelen, ts_usec) == DECODE_OK)
+        push_packet(d, packet_hash(&p) % d->n, &p);
+    __atomic_store_n(&d->busy_ns, d->busy_ns + (mono_ns() - t0), __ATOMIC_RELAXED);
+}
+
+void dispatch_offline(struct dispatch *d)
+{
+    if (d->n == 1) {
+        worker_offline(&d->w[0]);
+        return;
+    }
+    for (unsigned i = 0; i < d->n; i++)
+        ring_publish(d->rings[i]);
+}
+
+void dispatch_idle(struct dispatch *d)
+{
+    if (d->n == 1) {
+        worker_idle(&d->w[0]);
+        return;
+    }
+    if (tally_swap_wanted(d->tally))
+        tally_swap(d->tally, d->now);
+    dispatch_offline(d);
+}
+
+void dispatch_finish(struct dispatch *d, enum flow_end_reason why)
+{
+    if (d->n == 1) {
+        worker_flush(&d->w[0], why);
+        return;
+    }
+    if (!d->started)
+        return;
+    for (unsigned i = 0; i < d->n; i++) {
+        if (!d->threads[i])
+            continue;
+        push_msg(d, i, MSG_FLUSH, (uint16_t)why);
+        ring_publish(d->rings[i]);
+    }
+    for (unsigned i = 0; i < d->n; i++)
+        if (d->threads[i])
+            pthread_join(d->threads[i], NULL);
+    d->started = 0;
+    if (d->tally_on)
+        tally_swap(d->tally, d->now);
+}
+
+void dispatch_destroy(struct dispatch *d)
+{
+    if (d->n > 1) {
+        if (d->rings)
+            for (unsigned i = 0; i < d->n; i++)
+                ring_free(d->rings[i]);
+        decoder_destroy(&d->dec);
+        tally_free(d->tally);
+    }
+    free(d->rings);
+    free(d->threads);
+    free(d->st);
+    d->rings = NULL;
+    d->threads = NULL;
+    d->st = NULL;
+    d->tally = NULL;
+}
+
+/* ---- figures ------------------------------------------------------------ */
+
+static void sum_u64(void *dst, const void *src, size_t size)
+{
+    uint64_t *a = dst;
+    const uint64_t *b = src;
+
+    for (size_t k = 0; k < size / sizeof(uint64_t); k++)
+        a[k] += __atomic_load_n(&b[k], __ATOMIC_RELAXED);
+}
+
+const struct decode_stats *dispatch_decode_stats(const struct dispatch *d)
+{
+    return d->n == 1 ? &d->w[0].dec.stats : &d->dec.stats;
+}
+
+void dispatch_flow_stats(const struct dispatch *d, struct flow_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    for (unsigned i = 0; i < d->n; i++)
+        sum_u64(out, flow_table_stats(d->w[i].flows), sizeof *out);
+}
+
+void dispatch_dpi_stats(const struct dispatch *d, struct dpi_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    for (unsigned i = 0; i < d->n; i++)
+        sum_u64(out, dpi_engine_stats(d->w[i].dpi), sizeof *out);
+}
+
+int dispatch_geo_stats(const struct dispatch *d, struct geo_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!d->w[0].geo)
+        return 0;
+    for (unsigned i = 0; i < d->n; i++)
+        sum_u64(out, geo_thread_stats(d->w[i].geo), sizeof *out);
+    return 1;
+}
+
+int dispatch_stream_stats(const struct dispatch *d, struct stream_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!d->w[0].stream)
+        return 0;
+    for (unsigned i = 0; i < d->n; i++)
+        sum_u64(out, stream_ctx_stats(d->w[i].stream), sizeof *out);
+    return 1;
+}
+
+uint64_t dispatch_alerts(const struct dispatch *d)
+{
+    uint64_t n = 0;
+
+    for (unsigned i = 0; i < d->n; i++)
+        n += __atomic_load_n(&d->w[i].alerts, __ATOMIC_RELAXED);
+    return n;
+}
+
+void dispatch_stage_stats(const struct dispatch *d, unsigned i, struct worker_stage_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    if (i >= d->n)
+        return;
+    sum_u64(out, &d->st[i], sizeof *out);
+    if (d->n > 1) {
+        uint64_t h = atomic_load_explicit(&d->rings[i]->head, memory_order_relaxed);
+        uint64_t t = atomic_load_explicit(&d->rings[i]->tail, memory_order_relaxed);
+
+        out->queue_bytes = h > t ? h - t : 0;
+    }
+}
+
+uint64_t dispatch_busy_ns(const struct dispatch *d)
+{
+    return __atomic_load_n(&d->busy_ns, __ATOMIC_RELAXED);
+}

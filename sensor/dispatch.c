@@ -19,6 +19,7 @@
 #include "ruleset.h"
 #include "stream.h"
 #include "tally.h"
+#include "threshold.h"
 #include "util.h"
 
 /* Timeouts are checked once per second of capture time (as worker.c does
@@ -37,6 +38,8 @@ struct msg {
     uint16_t type;             /* enum msg_type */
     uint16_t why;              /* MSG_FLUSH: enum flow_end_reason */
     uint64_t now;              /* capture time as the capture thread keeps it */
+    uint64_t seq;              /* MSG_PKT: the packet's place in the capture (1, 2, ...);
+                                * others: the next packet's */
 };
 
 /* MSG_PKT: struct msg, then this, then the datagram (l3_len bytes). */
@@ -51,11 +54,11 @@ struct dispatch_ring {
     _Alignas(64) _Atomic uint64_t tail;      /* bytes taken back */
     _Atomic uint32_t sleeping;               /* the worker waits on wake */
     _Atomic uint32_t wake;                   /* futex word */
-    _Atomic int stop;
+    /* Consumer: every packet before this seq given to it is done. */
+    _Alignas(64) _Atomic uint64_t done;
     /* Producer's private state. */
     _Alignas(64) uint64_t phead;             /* written, not yet published */
     uint64_t tail_seen;
-    uint32_t unpublished;                    /* messages since the last publish */
     uint64_t size, mask;
     uint8_t *buf;
 };
@@ -145,9 +148,8 @@ static void ring_free(struct dispatch_ring *r)
 /* Producer: makes the written messages visible and wakes a sleeping worker. */
 static void ring_publish(struct dispatch_ring *r)
 {
-    if (r->unpublished == 0)
+    if (atomic_load_explicit(&r->head, memory_order_relaxed) == r->phead)
         return;
-    r->unpublished = 0;
     atomic_store_explicit(&r->head, r->phead, memory_order_seq_cst);
     if (atomic_load_explicit(&r->sleeping, memory_order_seq_cst)) {
         atomic_fetch_add_explicit(&r->wake, 1, memory_order_seq_cst);
@@ -158,7 +160,10 @@ static void ring_publish(struct dispatch_ring *r)
 /* Producer: space for a message of len bytes (a pad first when it would
  * not fit before the end). Waits while the worker is behind: offline that
  * is back-pressure, live the kernel's buffer holds the traffic meanwhile. */
-static uint8_t *ring_reserve(struct dispatch_ring *r, uint32_t len, struct worker_stage_stats *st)
+static void publish_all(struct dispatch *d);
+
+static uint8_t *ring_reserve(struct dispatch *d, struct dispatch_ring *r, uint32_t len,
+                             struct worker_stage_stats *st)
 {
     uint64_t off = r->phead & r->mask;
     uint64_t pad = off + len > r->size ? r->size - off : 0;
@@ -171,8 +176,7 @@ static uint8_t *ring_reserve(struct dispatch_ring *r, uint32_t len, struct worke
             unsigned spins = 0;
 
             st->full_waits++;
-            r->unpublished = 1;
-            ring_publish(r);
+            publish_all(d);
             while (r->phead + need - (r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire))
                    > r->size) {
                 if (++spins < 64) {
@@ -198,11 +202,58 @@ static uint8_t *ring_reserve(struct dispatch_ring *r, uint32_t len, struct worke
     return r->buf + off;
 }
 
-static void ring_commit(struct dispatch_ring *r, uint32_t len)
+static void ring_commit(struct dispatch *d, struct dispatch_ring *r, uint32_t len)
 {
     r->phead += len;
-    if (++r->unpublished >= BATCH)
-        ring_publish(r);
+    if (++d->unpublished >= BATCH)
+        publish_all(d);
+}
+
+/* All rings at once, then the sequence number they reach: a worker that
+ * holds packet s knows every packet before s is visible in its ring. */
+static void publish_all(struct dispatch *d)
+{
+    d->unpublished = 0;
+    for (unsigned i = 0; i < d->n; i++)
+        ring_publish(d->rings[i]);
+    atomic_store_explicit(&d->pub_seq, d->seq, memory_order_release);
+}
+
+/* ---- capture order for shared thresholds ------------------------------- */
+
+static _Thread_local struct dispatch *order_d;
+static _Thread_local unsigned order_i;
+static _Thread_local uint64_t order_seq;
+
+/* Waits until every other worker has done every packet before ours (the
+ * threshold checks of a host's packets then come in capture order, as
+ * with one worker). A worker at packet q has done all its packets before
+ * q; a worker whose ring is empty has nothing before ours. The worker with
+ * the smallest packet never waits, so nobody waits for ever. */
+static void order_wait(void)
+{
+    struct dispatch *d = order_d;
+    uint64_t s = order_seq;
+
+    if (!d)
+        return;
+    while (atomic_load_explicit(&d->pub_seq, memory_order_acquire) < s)
+        cpu_relax();
+    for (unsigned w = 0; w < d->n; w++) {
+        struct dispatch_ring *r = d->rings[w];
+        unsigned spins = 0;
+
+        if (w == order_i)
+            continue;
+        while (atomic_load_explicit(&r->done, memory_order_acquire) < s &&
+               atomic_load_explicit(&r->head, memory_order_acquire) !=
+               atomic_load_explicit(&r->tail, memory_order_acquire)) {
+            if (++spins < 256)
+                cpu_relax();
+            else
+                sched_yield();
+        }
+    }
 }
 
 /* ---- the worker threads ------------------------------------------------- */
@@ -219,6 +270,8 @@ static void *worker_main(void *arg)
     int done = 0;
 
     free(ta);
+    order_d = d;
+    order_i = i;
     while (!done) {
         uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
         uint64_t t0, n = 0;
@@ -256,14 +309,19 @@ static void *worker_main(void *arg)
                 p->l3 = base;
                 p->l4 = p->l4 ? base + (uintptr_t)p->l4 - 1 : NULL;
                 p->payload = p->payload ? base + (uintptr_t)p->payload - 1 : NULL;
+                order_seq = m->seq;
+                atomic_store_explicit(&r->done, m->seq, memory_order_release);
                 worker_decoded(w, p, m->now);
                 n++;
                 break;
             }
             case MSG_TICK:
+                order_seq = m->seq;
                 worker_tick_at(w, m->now);
                 break;
             case MSG_FLUSH:
+                order_seq = m->seq;
+                atomic_store_explicit(&r->done, m->seq, memory_order_release);
                 worker_clock(w, m->now);
                 worker_flush(w, (enum flow_end_reason)m->why);
                 worker_offline(w);
@@ -322,6 +380,7 @@ int dispatch_init(struct dispatch *d, struct worker *w, unsigned n, const struct
         snprintf(err, errlen, "no memory for %u workers", n);
         goto fail;
     }
+    threshold_set_order_hook(order_wait);
     for (unsigned i = 0; i < n; i++) {
         d->rings[i] = ring_new(rsize);
         if (!d->rings[i]) {
@@ -396,13 +455,15 @@ static inline uint32_t packet_hash(const struct packet *p)
 static void push_msg(struct dispatch *d, unsigned i, enum msg_type type, uint16_t why)
 {
     struct dispatch_ring *r = d->rings[i];
-    struct msg *m = (struct msg *)ring_reserve(r, sizeof *m, &d->st[i]);
+    uint32_t len = (sizeof(struct msg) + MSG_ALIGN - 1) & ~(MSG_ALIGN - 1);
+    struct msg *m = (struct msg *)ring_reserve(d, r, len, &d->st[i]);
 
-    m->len = sizeof *m;
+    m->len = len;
     m->type = (uint16_t)type;
     m->why = why;
     m->now = d->now;
-    ring_commit(r, sizeof *m);
+    m->seq = d->seq + 1;
+    ring_commit(d, r, len);
 }
 
 static void push_packet(struct dispatch *d, unsigned i, const struct packet *p)
@@ -410,13 +471,14 @@ static void push_packet(struct dispatch *d, unsigned i, const struct packet *p)
     struct dispatch_ring *r = d->rings[i];
     uint32_t len = (uint32_t)(sizeof(struct msg) + sizeof(struct msg_pkt) + p->l3_len + MSG_ALIGN - 1) &
                    ~(MSG_ALIGN - 1);
-    struct msg *m = (struct msg *)ring_reserve(r, len, &d->st[i]);
+    struct msg *m = (struct msg *)ring_reserve(d, r, len, &d->st[i]);
     struct msg_pkt *mp = (struct msg_pkt *)(m + 1);
     uint8_t *base = (uint8_t *)(mp + 1);
 
     m->len = len;
     m->type = MSG_PKT;
     m->now = d->now;
+    m->seq = ++d->seq;
     mp->p = *p;
     /* Offsets (+1, so NULL stays NULL) from l3; the frame itself stays behind. */
     mp->p.data = NULL;
@@ -426,7 +488,7 @@ static void push_packet(struct dispatch *d, unsigned i, const struct packet *p)
     mp->p.flow = NULL;
     mp->p.dir = 0;
     memcpy(base, p->l3, p->l3_len);
-    ring_commit(r, len);
+    ring_commit(d, r, len);
     d->st[i].queued++;
 }
 
@@ -466,8 +528,7 @@ void dispatch_offline(struct dispatch *d)
         worker_offline(&d->w[0]);
         return;
     }
-    for (unsigned i = 0; i < d->n; i++)
-        ring_publish(d->rings[i]);
+    publish_all(d);
 }
 
 void dispatch_idle(struct dispatch *d)
@@ -493,8 +554,8 @@ void dispatch_finish(struct dispatch *d, enum flow_end_reason why)
         if (!d->threads[i])
             continue;
         push_msg(d, i, MSG_FLUSH, (uint16_t)why);
-        ring_publish(d->rings[i]);
     }
+    publish_all(d);
     for (unsigned i = 0; i < d->n; i++)
         if (d->threads[i])
             pthread_join(d->threads[i], NULL);

@@ -56,6 +56,9 @@ struct dispatch {
     uint64_t now, next_tick;        /* capture time, as a single worker keeps it */
     uint64_t busy_ns;               /* capture thread: decode + hash + copy */
     struct dispatch_ring **rings;   /* [n] */
+    uint64_t seq;                   /* packets queued so far (the last one's number) */
+    uint32_t unpublished;           /* messages written since the last publish */
+    _Atomic uint64_t pub_seq;       /* every packet up to this one is published */
     struct worker_stage_stats *st;  /* [n] */
     pthread_t *threads;
     int started;

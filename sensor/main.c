@@ -56,6 +56,7 @@ struct sensor {
     unsigned nworkers;
     struct dispatch disp;          /* capture thread -> workers */
     struct geo_merge *geo_merge;   /* workers > 1: their geo summaries made one */
+    struct threshold_ctx *shared_th;   /* workers > 1: by_src/by_dst/by_rule threshold keys */
     struct reload_state reload;    /* the rule sets, start-up load and reloads */
     int reload_ready;
     struct control *control;       /* linkwatchctl, SIGHUP, rules.watch */
@@ -1092,6 +1093,15 @@ static int start_rules(struct sensor *s, const struct options *o)
         return -1;
     }
     reload_init(&s->reload, cfg, s->nworkers, paths, n, classes, thr);
+    if (s->nworkers > 1) {
+        s->shared_th = threshold_new_shared(0);
+        if (!s->shared_th) {
+            fprintf(stderr, "linkwatch: error: out of memory for the shared threshold table\n");
+            reload_destroy(&s->reload);
+            return -1;
+        }
+        s->reload.src.shared_th = s->shared_th;
+    }
     s->reload.out = s->out;
     s->reload_ready = 1;
     for (unsigned i = 0; i < s->nworkers; i++)
@@ -1188,6 +1198,13 @@ static void destroy_workers(struct sensor *s)
     s->geo_merge = NULL;
 }
 
+/* After the workers and every rule set are gone. */
+static void free_shared(struct sensor *s)
+{
+    threshold_free(s->shared_th);
+    s->shared_th = NULL;
+}
+
 static int sensor_run(struct sensor *s, const struct options *o)
 {
     char err[1024];
@@ -1224,6 +1241,7 @@ static int sensor_run(struct sensor *s, const struct options *o)
         destroy_workers(s);
         if (s->reload_ready)
             reload_destroy(&s->reload);
+        free_shared(s);
         geo_close(s->geo);
         output_close(s->out);
         privileges_free(&s->priv);
@@ -1275,6 +1293,7 @@ static int sensor_run(struct sensor *s, const struct options *o)
     destroy_workers(s);
     reload_destroy(&s->reload);
     s->reload_ready = 0;
+    free_shared(s);
     geo_close(s->geo);
     s->geo = NULL;
     jbuf_free(&s->jb);

@@ -111,7 +111,8 @@ static void hash_file(struct ruleset *rs, const char *path)
 }
 
 /* One threshold context per worker, each with the threshold file loaded. */
-static int build_thresholds(struct ruleset *rs, const char *path, char *err, size_t errlen)
+static int build_thresholds(struct ruleset *rs, const char *path, struct threshold_ctx *shared,
+                            char *err, size_t errlen)
 {
     struct stat st;
     int have = path && path[0];
@@ -128,6 +129,8 @@ static int build_thresholds(struct ruleset *rs, const char *path, char *err, siz
             snprintf(err, errlen, "out of memory for thresholds");
             return -1;
         }
+        if (shared)
+            threshold_use_shared(rs->th[w], shared);
         if (!have)
             continue;
         n = threshold_config_load(rs->th[w], path, err, errlen);
@@ -167,7 +170,7 @@ struct ruleset *ruleset_build(const struct ruleset_source *src, const struct rul
         goto oom;
     }
     diff(rs, old);
-    if (build_thresholds(rs, src->threshold_file, err, errlen) < 0) {
+    if (build_thresholds(rs, src->threshold_file, src->shared_th, err, errlen) < 0) {
         rule_list_free(l);
         goto fail;
     }

@@ -63,6 +63,8 @@ struct ruleset_source {
     const char *classification;    /* NULL: none */
     const char *threshold_file;    /* NULL: none; a missing file is a warning, not an error */
     unsigned nworkers;
+    struct threshold_ctx *shared_th;   /* several workers: where by_src/by_dst/by_rule keys
+                                        * live (threshold.h); NULL: per worker */
 };
 
 /* Loads, compiles and prepares a set for nworkers workers; old (may be

@@ -1,6 +1,7 @@
 /* threshold.c - alert thresholds, detection filters and suppressions; see threshold.h. */
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,7 +58,36 @@ struct threshold_ctx {
     size_t nwild;
 
     struct threshold_stats st;
+
+    /* Several workers: keys tracked by source, destination or rule live in
+     * one shared context (locked), checked in capture order. */
+    struct threshold_ctx *shared;  /* NULL: all keys here */
+    pthread_mutex_t mu;            /* of a shared context */
+    int is_shared;
 };
+
+static void (*order_hook)(void);
+
+void threshold_set_order_hook(void (*fn)(void))
+{
+    order_hook = fn;
+}
+
+struct threshold_ctx *threshold_new_shared(size_t max_entries)
+{
+    struct threshold_ctx *t = threshold_new(max_entries);
+
+    if (t) {
+        pthread_mutex_init(&t->mu, NULL);
+        t->is_shared = 1;
+    }
+    return t;
+}
+
+void threshold_use_shared(struct threshold_ctx *t, struct threshold_ctx *shared)
+{
+    t->shared = shared;
+}
 
 /* ------------------------------------------------------------------ context */
 
@@ -106,6 +136,8 @@ void threshold_free(struct threshold_ctx *t)
         return;
     cfg_free(t->spec, t->nspec);
     cfg_free(t->wild, t->nwild);
+    if (t->is_shared)
+        pthread_mutex_destroy(&t->mu);
     free(t->pool);
     free(t->slots);
     free(t);
@@ -407,6 +439,26 @@ int threshold_check(struct threshold_ctx *t, const struct rule *r,
     if (thr->type == RULE_THR_NONE)
         return 1;
     track_addrs(thr->track, p, &a, &b);
+    if (t->shared && thr->track != RULE_TRACK_BY_BOTH) {
+        /* A source (destination, rule) has flows in every worker; one
+         * table, and the checks in the order a single worker makes them. */
+        struct threshold_ctx *sh = t->shared;
+        int ok;
+
+        if (order_hook)
+            order_hook();
+        pthread_mutex_lock(&sh->mu);
+        e = entry_get(sh, r->gid, r->sid, thr->track, &a, &b, ts_usec, &fresh);
+        if (!fresh && e->rev != r->rev)
+            fresh = 1;               /* the rule changed (reload): counting starts over */
+        e->rev = r->rev;
+        ok = check_entry(sh, e, fresh, thr, ts_usec);
+        pthread_mutex_unlock(&sh->mu);
+        if (ok)
+            return 1;
+        t->st.thresholded++;
+        return 0;
+    }
     e = entry_get(t, r->gid, r->sid, thr->track, &a, &b, ts_usec, &fresh);
     e->rev = r->rev;
     if (check_entry(t, e, fresh, thr, ts_usec))

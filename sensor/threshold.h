@@ -28,7 +28,15 @@
  * opened longest ago is dropped (counted in threshold_stats().evicted).
  *
  * Threads: a context is not locked; each worker owns one, or the caller
- * serialises the calls.
+ * serialises the calls. With several workers, each worker's context is
+ * linked to one shared context (threshold_use_shared()): keys tracked
+ * by_src, by_dst and by_rule are kept there (a host's flows are spread
+ * over the workers) under its lock, after the order hook has waited until
+ * every packet before this one is done, so the checks come in capture
+ * order and the alerts are those of a single worker. by_both keys (the
+ * host pair: always one worker's) and the config entries stay per worker.
+ * The shared context outlives rule reloads: a key whose rule's rev changed
+ * starts counting again.
  */
 #ifndef LW_THRESHOLD_H
 #define LW_THRESHOLD_H
@@ -81,5 +89,11 @@ void threshold_carry_over(struct threshold_ctx *dst, const struct threshold_ctx 
                           void *arg);
 
 void threshold_stats(const struct threshold_ctx *t, struct threshold_stats *out);
+
+/* A context for the keys all workers share (locked; see above). */
+struct threshold_ctx *threshold_new_shared(size_t max_entries);
+void threshold_use_shared(struct threshold_ctx *t, struct threshold_ctx *shared);
+/* Called before a shared check (the dispatcher's capture-order wait). */
+void threshold_set_order_hook(void (*fn)(void));
 
 #endif

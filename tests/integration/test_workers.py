@@ -4,7 +4,9 @@ result: the same capture read with --workers 1, 2 and 4 gives the same
 flows, the same alerts, the same geo summaries, the same stats counters and
 the same Redis tallies (the order of events aside).
 
-Inputs: the demo capture with the shipped rules (tests/gen/gen_demo.py),
+Inputs: three scanners sweeping 80 hosts with rules thresholded by source,
+destination, rule and host pair (a scanner's packets reach every worker:
+the shared threshold table must see them in capture order), the demo capture with the shipped rules (tests/gen/gen_demo.py),
 the Redis capture over several minutes with its rules (gen_redis.py:
 minute buckets, summary intervals), every tunnel and fragment case
 (gen_tunnels.py: the capture thread reassembles, the inner addresses pick
@@ -27,6 +29,8 @@ busy time that add up to the decoded packets.
 
 import json
 import os
+import socket
+import struct
 import subprocess
 import sys
 import time
@@ -62,9 +66,58 @@ def gen(tmp, script, *args, scapy=True):
     subprocess.run([py, path] + list(args), check=True, stdout=subprocess.DEVNULL)
 
 
+SCAN_RULES = """\
+alert tcp any any -> any any (msg:"df by_src"; flags:S; detection_filter:track by_src, count 20, seconds 60; sid:9100001; rev:1;)
+alert tcp any any -> any any (msg:"limit by_dst"; flags:S; threshold:type limit, track by_dst, count 2, seconds 30; sid:9100002; rev:1;)
+alert tcp any any -> any any (msg:"both by_rule"; flags:S; threshold:type both, track by_rule, count 50, seconds 10; sid:9100003; rev:1;)
+alert tcp any any -> any any (msg:"threshold by_src"; flags:S; threshold:type threshold, track by_src, count 7, seconds 5; sid:9100004; rev:1;)
+alert tcp any any -> any any (msg:"limit by_both"; flags:S; threshold:type limit, track by_both, count 1, seconds 60; sid:9100005; rev:1;)
+"""
+
+
+def ip_csum(h):
+    s = sum(struct.unpack("!10H", h))
+    s = (s & 0xffff) + (s >> 16)
+    s = (s & 0xffff) + (s >> 16)
+    return (~s) & 0xffff
+
+
+def syn(src, dst, sport, dport):
+    """An Ethernet/IPv4/TCP SYN (the decoder does not need the TCP checksum)."""
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, 1000, 0, 5 << 4, 0x02, 1024, 0, 0)
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 1, 0, 64, 6, 0,
+                     socket.inet_aton(src), socket.inet_aton(dst))
+    ip = ip[:10] + struct.pack("!H", ip_csum(ip)) + ip[12:]
+    return b"\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02\x08\x00" + ip + tcp
+
+
+def write_scan(path):
+    """Three outside scanners sweeping 80 inside hosts on 3 ports each,
+    interleaved, 40 ms apart (about 29 s): each scanner's SYNs are spread
+    over every worker, so thresholds by source, destination and rule see
+    all workers' packets, and windows of 5 s and 10 s open and close."""
+    recs, t = [], 1735689600 * 1000000
+    for h in range(80):
+        for port in (22, 80, 443):
+            for k, scanner in enumerate(("203.0.113.7", "198.51.100.9", "192.0.2.66")):
+                if (h + k) % 5 == 4 and port == 443:
+                    continue                    # not every scanner hits every port
+                recs.append((t, 54, syn(scanner, "10.9.%d.%d" % (h // 50, h % 50 + 1), 40000 + h, port)))
+                t += 40000
+    with open(path, "wb") as f:
+        f.write(lwsensor.pcap_header(1) + lwsensor.records_bytes(recs, 0))
+
+
 def inputs(tmp):
     """[(name, [capture paths], extra args)]"""
     out = []
+    scan = os.path.join(tmp, "scan.pcap")
+    write_scan(scan)
+    scan_rules = os.path.join(tmp, "scan.rules")
+    with open(scan_rules, "w") as f:
+        f.write(SCAN_RULES)
+    out.append(("scan-thresholds", [scan], ["-S", scan_rules]))
+
     demo = os.path.join(tmp, "demo.pcap")
     gen(tmp, "gen_demo.py", demo)
     out.append(("demo", [demo], geo_args()))

@@ -32,7 +32,7 @@ static char *write_rules(const char *name, const char *text)
 static struct ruleset *build(const char *text, const struct ruleset *old, unsigned nworkers)
 {
     char *path = write_rules("r.rules", text);
-    struct ruleset_source src = { &cfg, &path, 1, NULL, NULL, nworkers };
+    struct ruleset_source src = { &cfg, &path, 1, NULL, NULL, nworkers, NULL };
     char err[256];
     struct ruleset *rs = ruleset_build(&src, old, err, sizeof err);
 

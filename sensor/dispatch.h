@@ -38,7 +38,8 @@ struct tally;
  * their owner thread, read relaxed by others. */
 struct worker_stage_stats {
     uint64_t packets;        /* packets the worker processed */
-    uint64_t busy_ns;        /* time spent processing (not waiting for packets) */
+    uint64_t busy_ns;        /* time spent processing (not waiting for packets); with one
+                              * worker sampled, one packet in 16 timed */
     uint64_t queued;         /* packets the capture thread put in its ring */
     uint64_t full_waits;     /* times the capture thread found its ring full */
     uint64_t full_wait_ns;   /* time the capture thread waited for space in it */
@@ -54,7 +55,8 @@ struct dispatch {
     struct tally *tally;            /* per-minute packets/bytes of every frame (Redis) */
     int tally_on;
     uint64_t now, next_tick;        /* capture time, as a single worker keeps it */
-    uint64_t busy_ns;               /* capture thread: decode + hash + copy */
+    uint64_t busy_ns;               /* capture thread: decode + hash + copy (sampled) */
+    uint64_t frames;                /* frames given to dispatch_packet() */
     struct dispatch_ring **rings;   /* [n] */
     uint64_t seq;                   /* packets queued so far (the last one's number) */
     uint32_t unpublished;           /* messages written since the last publish */

@@ -17,7 +17,7 @@
 #include "log.h"
 #include "util.h"
 
-#define REDIS_MAX_TALLIES   64
+#define REDIS_MAX_TALLIES   260     /* the workers (at most 256) and the capture thread */
 #define QUEUE_MAX_BYTES     (32u << 20)   /* alerts waiting for the thread */
 #define FLOWQ_MAX_BYTES     (8u << 20)    /* flows waiting for the thread */
 #define ALERTS_PER_CMD      256           /* alerts per script call */

@@ -683,6 +683,7 @@ struct ckey {
 static const char *const levels[] = { "error", "warning", "info", "debug", NULL };
 static const char *const eve_types[] = { "alert", "flow", "stats", "geo_summary", "reload", NULL };
 static const char *const syslog_protocols[] = { "udp", "tcp", NULL };
+static const char *const capture_worker_modes[] = { "auto", "yes", "no", NULL };
 static const char *const facilities[] = {
     "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
     "user", "daemon", "auth", "authpriv", NULL,
@@ -719,6 +720,7 @@ static const struct ckey schema[] = {
     KTXT("capture.immediate", T_BOOL, capture.immediate),
     KNUM("workers", T_UINT, workers, 0, 256),
     KNUM("worker-queue-size", T_SIZE, worker_queue_size, 1 * MB, 4 * GB),
+    KSET("capture-worker", T_ENUM, capture_worker, capture_worker_modes),
     KMAP("flow"),
     KNUM("flow.max-flows", T_UINT, flow.max_flows, 1, 100000000),
     KMAP("flow.timeouts"),

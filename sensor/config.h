@@ -52,6 +52,7 @@ struct lw_config {
 
     uint32_t workers;                    /* 0: cores - 1 (at least 1) */
     uint64_t worker_queue_size;          /* bytes of each worker's packet ring (workers > 1) */
+    char    *capture_worker;             /* auto, yes, no: the capture thread runs worker 0 */
 
     struct {
         uint32_t max_flows;

@@ -56,6 +56,8 @@ struct dispatch_ring {
     _Alignas(64) _Atomic uint64_t tail;      /* bytes taken back */
     _Atomic uint32_t sleeping;               /* the worker waits on wake */
     _Atomic uint32_t wake;                   /* futex word */
+    _Atomic uint32_t pwaiting;               /* the producer waits for room on pwake */
+    _Atomic uint32_t pwake;                  /* futex word */
     /* Consumer: every packet before this seq given to it is done. */
     _Alignas(64) _Atomic uint64_t done;
     /* Producer's private state. */
@@ -99,19 +101,23 @@ static inline void cpu_relax(void)
 #endif
 }
 
+/* The CPUs this process may run on (taskset, cpusets, systemd
+ * CPUAffinity=), not all the machine's. */
+static unsigned usable_cpus(void)
+{
+    cpu_set_t set;
+    long c = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
+                                                        : sysconf(_SC_NPROCESSORS_ONLN);
+
+    return c > 1 ? (unsigned)c : 1;
+}
+
 unsigned dispatch_workers_for(const struct lw_config *cfg)
 {
     unsigned n = cfg->workers;
 
-    if (n == 0) {
-        /* The CPUs this process may run on (taskset, cpusets, systemd
-         * CPUAffinity=), not all the machine's. */
-        cpu_set_t set;
-        long c = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
-                                                            : sysconf(_SC_NPROCESSORS_ONLN);
-
-        n = c > 1 ? (unsigned)(c - 1) : 1;
-    }
+    if (n == 0)
+        n = usable_cpus() > 1 ? usable_cpus() - 1 : 1;
     if (n > RULES_MAX_WORKERS)
         n = RULES_MAX_WORKERS;
     return n;
@@ -179,18 +185,25 @@ static uint8_t *ring_reserve(struct dispatch *d, struct dispatch_ring *r, uint32
 
             st->full_waits++;
             publish_all(d);
+            /* Spin briefly, then sleep until the worker has emptied a
+             * quarter of the ring (it wakes us): no core burnt that a
+             * worker could use. */
             while (r->phead + need - (r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire))
                    > r->size) {
                 if (++spins < 64) {
                     cpu_relax();
-                } else if (spins < 128) {
-                    sched_yield();
                 } else {
-                    struct timespec ts = { 0, 20000 };
-                    nanosleep(&ts, NULL);
+                    uint32_t seq = atomic_load_explicit(&r->pwake, memory_order_seq_cst);
+
+                    atomic_store_explicit(&r->pwaiting, 1, memory_order_seq_cst);
+                    if (r->phead + need - atomic_load_explicit(&r->tail, memory_order_seq_cst) > r->size)
+                        futex_wait(&r->pwake, seq, 10000000L);
+                    atomic_store_explicit(&r->pwaiting, 0, memory_order_relaxed);
                 }
             }
-            __atomic_store_n(&st->full_wait_ns, st->full_wait_ns + (mono_ns() - t0), __ATOMIC_RELAXED);
+            t0 = mono_ns() - t0;
+            __atomic_store_n(&st->full_wait_ns, st->full_wait_ns + t0, __ATOMIC_RELAXED);
+            d->wait_ns += t0;
         }
     }
     if (pad) {
@@ -229,17 +242,23 @@ static _Thread_local uint64_t order_seq;
 
 /* Waits until every other worker has done every packet before ours (the
  * threshold checks of a host's packets then come in capture order, as
- * with one worker). A worker at packet q has done all its packets before
- * q; a worker whose ring is empty has nothing before ours. The worker with
- * the smallest packet never waits, so nobody waits for ever. */
+ * with one worker). A worker at packet q, or at a tick or flush numbered q
+ * (the next packet's number), has done all its packets before q; a worker
+ * whose ring is empty has nothing before ours. The worker with the
+ * smallest number never waits, so nobody waits for ever; workers at the
+ * same tick do not wait for each other (flow-end checks of one tick in
+ * different workers are the one thing not ordered). */
 static void order_wait(void)
 {
     struct dispatch *d = order_d;
-    uint64_t s = order_seq;
+    uint64_t s = order_seq, t0 = 0;
 
     if (!d)
         return;
-    while (atomic_load_explicit(&d->pub_seq, memory_order_acquire) < s)
+    if (d->inline0 && order_i == 0)
+        publish_all(d);            /* we are the capture thread: nothing may stay unpublished */
+    /* every packet before ours visible (pub_seq p: all up to p are) */
+    while (atomic_load_explicit(&d->pub_seq, memory_order_acquire) + 1 < s)
         cpu_relax();
     for (unsigned w = 0; w < d->n; w++) {
         struct dispatch_ring *r = d->rings[w];
@@ -250,15 +269,37 @@ static void order_wait(void)
         while (atomic_load_explicit(&r->done, memory_order_acquire) < s &&
                atomic_load_explicit(&r->head, memory_order_acquire) !=
                atomic_load_explicit(&r->tail, memory_order_acquire)) {
-            if (++spins < 256)
+            if (spins == 0)
+                t0 = mono_ns();
+            if (++spins < 256) {
                 cpu_relax();
-            else
-                sched_yield();
+            } else {
+                struct timespec ts = { 0, 10000 };
+                nanosleep(&ts, NULL);          /* leave the core to the one we wait for */
+            }
+        }
+        if (spins) {
+            struct worker_stage_stats *st = &d->st[order_i];
+
+            __atomic_store_n(&st->order_waits, st->order_waits + 1, __ATOMIC_RELAXED);
+            __atomic_store_n(&st->order_wait_ns, st->order_wait_ns + (mono_ns() - t0), __ATOMIC_RELAXED);
         }
     }
 }
 
 /* ---- the worker threads ------------------------------------------------- */
+
+/* Consumer: hands space back, and wakes the capture thread if it waits for
+ * room and a quarter of the ring is free. */
+static inline void ring_release(struct dispatch_ring *r, uint64_t tail, uint64_t head)
+{
+    atomic_store_explicit(&r->tail, tail, memory_order_seq_cst);
+    if (atomic_load_explicit(&r->pwaiting, memory_order_seq_cst) && head - tail <= r->size / 4 * 3) {
+        atomic_store_explicit(&r->pwaiting, 0, memory_order_relaxed);
+        atomic_fetch_add_explicit(&r->pwake, 1, memory_order_seq_cst);
+        futex_wake(&r->pwake);
+    }
+}
 
 static void *worker_main(void *arg)
 {
@@ -318,7 +359,9 @@ static void *worker_main(void *arg)
                 break;
             }
             case MSG_TICK:
+                /* Flows end here; all our packets before the next one are done. */
                 order_seq = m->seq;
+                atomic_store_explicit(&r->done, m->seq, memory_order_release);
                 worker_tick_at(w, m->now);
                 break;
             case MSG_FLUSH:
@@ -334,9 +377,9 @@ static void *worker_main(void *arg)
             }
             tail += m->len;
             if (n % TAKE == 0)
-                atomic_store_explicit(&r->tail, tail, memory_order_release);
+                ring_release(r, tail, head);
         }
-        atomic_store_explicit(&r->tail, tail, memory_order_release);
+        ring_release(r, tail, head);
         __atomic_store_n(&st->packets, st->packets + n, __ATOMIC_RELAXED);
         __atomic_store_n(&st->busy_ns, st->busy_ns + (mono_ns() - t0), __ATOMIC_RELAXED);
     }
@@ -383,8 +426,13 @@ int dispatch_init(struct dispatch *d, struct worker *w, unsigned n, const struct
         goto fail;
     }
     threshold_set_order_hook(order_wait);
+    d->inline0 = strcmp(cfg->capture_worker ? cfg->capture_worker : "auto", "yes") == 0 ||
+                 (strcmp(cfg->capture_worker ? cfg->capture_worker : "auto", "auto") == 0 &&
+                  n >= usable_cpus());
     for (unsigned i = 0; i < n; i++) {
-        d->rings[i] = ring_new(rsize);
+        /* The capture thread's own worker has an empty ring (its "done"
+         * is what the others look at). */
+        d->rings[i] = ring_new(i == 0 && d->inline0 ? 4096 : rsize);
         if (!d->rings[i]) {
             snprintf(err, errlen, "no memory for worker %u's queue (worker-queue-size %llu)", i,
                      (unsigned long long)rsize);
@@ -402,9 +450,14 @@ int dispatch_start(struct dispatch *d, char *err, size_t errlen)
     if (d->n == 1 || d->started)
         return 0;
     for (unsigned i = 0; i < d->n; i++) {
-        struct thread_arg *ta = malloc(sizeof *ta);
+        struct thread_arg *ta;
         int rc;
 
+        if (i == 0 && d->inline0) {
+            d->threads[0] = 0;
+            continue;
+        }
+        ta = malloc(sizeof *ta);
         if (!ta) {
             snprintf(err, errlen, "no memory to start worker %u", i);
             return -1;
@@ -454,9 +507,30 @@ static inline uint32_t packet_hash(const struct packet *p)
     return (uint32_t)(lw_mix64(k) >> 32);
 }
 
+/* The capture thread's own worker (capture-worker): what a worker thread
+ * does with a message, done at once. */
+static void inline_enter(struct dispatch *d, uint64_t seq)
+{
+    order_d = d;
+    order_i = 0;
+    order_seq = seq;
+    atomic_store_explicit(&d->rings[0]->done, seq, memory_order_release);
+}
+
 static void push_msg(struct dispatch *d, unsigned i, enum msg_type type, uint16_t why)
 {
     struct dispatch_ring *r = d->rings[i];
+
+    if (i == 0 && d->inline0) {
+        inline_enter(d, d->seq + 1);
+        if (type == MSG_TICK) {
+            worker_tick_at(&d->w[0], d->now);
+        } else if (type == MSG_FLUSH) {
+            worker_clock(&d->w[0], d->now);
+            worker_flush(&d->w[0], (enum flow_end_reason)why);
+        }
+        return;
+    }
     uint32_t len = (sizeof(struct msg) + MSG_ALIGN - 1) & ~(MSG_ALIGN - 1);
     struct msg *m = (struct msg *)ring_reserve(d, r, len, &d->st[i]);
 
@@ -502,6 +576,7 @@ void dispatch_packet(struct dispatch *d, const uint8_t *data, uint32_t caplen, u
      * for all of them (two clock reads per packet would cost ~3%). */
     int timed = (d->frames++ & (BUSY_SAMPLE - 1)) == 0;
     uint64_t t0 = timed ? mono_ns() : 0;
+    uint64_t wait0 = d->wait_ns;
 
     if (d->n == 1) {
         worker_packet(&d->w[0], data, caplen, wirelen, ts_usec);
@@ -524,19 +599,41 @@ void dispatch_packet(struct dispatch *d, const uint8_t *data, uint32_t caplen, u
         tally_swap(d->tally, d->now);
     if (d->tally_on)
         tally_packet(d->tally, ts_usec, wirelen);
-    if (decode_packet(&d->dec, &p, data, caplen, wirelen, ts_usec) == DECODE_OK)
-        push_packet(d, packet_hash(&p) % d->n, &p);
-    if (timed)
-        __atomic_store_n(&d->busy_ns, d->busy_ns + (mono_ns() - t0) * BUSY_SAMPLE, __ATOMIC_RELAXED);
+    if (decode_packet(&d->dec, &p, data, caplen, wirelen, ts_usec) == DECODE_OK) {
+        unsigned i = packet_hash(&p) % d->n;
+
+        if (i == 0 && d->inline0) {
+            uint64_t t1 = timed ? mono_ns() : 0;
+
+            inline_enter(d, ++d->seq);
+            worker_decoded(&d->w[0], &p, d->now);
+            d->st[0].queued++;
+            __atomic_store_n(&d->st[0].packets, d->st[0].packets + 1, __ATOMIC_RELAXED);
+            if (timed) {
+                uint64_t t2 = mono_ns();
+
+                __atomic_store_n(&d->st[0].busy_ns, d->st[0].busy_ns + (t2 - t1) * BUSY_SAMPLE,
+                                 __ATOMIC_RELAXED);
+                t0 += t2 - t1;      /* not the capture stage's time */
+            }
+        } else {
+            push_packet(d, i, &p);
+        }
+    }
+    if (timed) {
+        uint64_t el = mono_ns() - t0;
+        uint64_t w = d->wait_ns - wait0;
+
+        __atomic_store_n(&d->busy_ns, d->busy_ns + (el > w ? el - w : 0) * BUSY_SAMPLE, __ATOMIC_RELAXED);
+    }
 }
 
 void dispatch_offline(struct dispatch *d)
 {
-    if (d->n == 1) {
+    if (d->n == 1 || d->inline0)
         worker_offline(&d->w[0]);
-        return;
-    }
-    publish_all(d);
+    if (d->n > 1)
+        publish_all(d);
 }
 
 void dispatch_idle(struct dispatch *d)
@@ -547,6 +644,8 @@ void dispatch_idle(struct dispatch *d)
     }
     if (tally_swap_wanted(d->tally))
         tally_swap(d->tally, d->now);
+    if (d->inline0)
+        worker_idle(&d->w[0]);
     dispatch_offline(d);
 }
 
@@ -564,6 +663,10 @@ void dispatch_finish(struct dispatch *d, enum flow_end_reason why)
         push_msg(d, i, MSG_FLUSH, (uint16_t)why);
     }
     publish_all(d);
+    if (d->inline0) {
+        push_msg(d, 0, MSG_FLUSH, (uint16_t)why);
+        worker_offline(&d->w[0]);
+    }
     for (unsigned i = 0; i < d->n; i++)
         if (d->threads[i])
             pthread_join(d->threads[i], NULL);

@@ -44,6 +44,8 @@ struct worker_stage_stats {
     uint64_t full_waits;     /* times the capture thread found its ring full */
     uint64_t full_wait_ns;   /* time the capture thread waited for space in it */
     uint64_t queue_bytes;    /* bytes in its ring now (approximate) */
+    uint64_t order_waits;    /* thresholded matches that waited for other workers' earlier packets */
+    uint64_t order_wait_ns;  /* time they waited */
 };
 
 struct dispatch {
@@ -57,6 +59,8 @@ struct dispatch {
     uint64_t now, next_tick;        /* capture time, as a single worker keeps it */
     uint64_t busy_ns;               /* capture thread: decode + hash + copy (sampled) */
     uint64_t frames;                /* frames given to dispatch_packet() */
+    uint64_t wait_ns;               /* capture thread: waited for room in a ring */
+    int inline0;                    /* the capture thread runs worker 0 itself (capture-worker) */
     struct dispatch_ring **rings;   /* [n] */
     uint64_t seq;                   /* packets queued so far (the last one's number) */
     uint32_t unpublished;           /* messages written since the last publish */

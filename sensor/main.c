@@ -447,9 +447,11 @@ static void print_worker_summary(const struct sensor *s)
         struct worker_stage_stats st;
 
         dispatch_stage_stats(&s->disp, i, &st);
-        printf("    worker %u: %llu packets, busy %.3f s, queue full %llu times (%.3f s waited)\n", i,
+        printf("    worker %u: %llu packets, busy %.3f s, queue full %llu times (%.3f s waited), "
+               "threshold order waits %llu (%.3f s)\n", i,
                (unsigned long long)st.packets, (double)st.busy_ns / 1e9,
-               (unsigned long long)st.full_waits, (double)st.full_wait_ns / 1e9);
+               (unsigned long long)st.full_waits, (double)st.full_wait_ns / 1e9,
+               (unsigned long long)st.order_waits, (double)st.order_wait_ns / 1e9);
     }
 }
 
@@ -886,6 +888,8 @@ static void worker_metrics(struct sensor *s, FILE *out)
         { "linkwatch_worker_queue_full_total", "counter", "Times the capture thread found a worker's queue full." },
         { "linkwatch_worker_queue_full_seconds_total", "counter", "Time the capture thread waited for room in a worker's queue." },
         { "linkwatch_worker_queue_bytes", "gauge", "Bytes waiting in each worker's queue." },
+        { "linkwatch_worker_order_waits_total", "counter", "Thresholded matches that waited for other workers' earlier packets." },
+        { "linkwatch_worker_order_wait_seconds_total", "counter", "Time those matches waited." },
     };
     struct worker_stage_stats *st = calloc(s->nworkers, sizeof *st);
 
@@ -898,7 +902,8 @@ static void worker_metrics(struct sensor *s, FILE *out)
         for (unsigned i = 0; i < s->nworkers; i++) {
             double v[] = { (double)st[i].packets, (double)st[i].busy_ns / 1e9, (double)st[i].queued,
                            (double)st[i].full_waits, (double)st[i].full_wait_ns / 1e9,
-                           (double)st[i].queue_bytes };
+                           (double)st[i].queue_bytes, (double)st[i].order_waits,
+                           (double)st[i].order_wait_ns / 1e9 };
             char id[16];
 
             snprintf(id, sizeof id, "%u", i);

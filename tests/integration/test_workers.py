@@ -40,7 +40,9 @@ import lwtest
 import lwredis
 import lwsensor
 
-NS = (1, 2, 4)
+# (workers, capture-worker): the capture thread running worker 0 itself
+# (yes) or only capturing and dispatching (no); both ways for 2 and 4.
+RUNS = ((1, "auto"), (2, "yes"), (4, "yes"), (2, "no"), (4, "no"))
 # Gauges of memory and maxima, and the geolocation cache's hit and miss
 # counts (each worker has its own cache): per worker by nature, not results.
 VOLATILE_STATS = {"uptime", "memuse", "memuse_max", "max_active", "state_bytes", "result_bytes",
@@ -72,6 +74,7 @@ alert tcp any any -> any any (msg:"limit by_dst"; flags:S; threshold:type limit,
 alert tcp any any -> any any (msg:"both by_rule"; flags:S; threshold:type both, track by_rule, count 50, seconds 10; sid:9100003; rev:1;)
 alert tcp any any -> any any (msg:"threshold by_src"; flags:S; threshold:type threshold, track by_src, count 7, seconds 5; sid:9100004; rev:1;)
 alert tcp any any -> any any (msg:"limit by_both"; flags:S; threshold:type limit, track by_both, count 1, seconds 60; sid:9100005; rev:1;)
+alert tcp any any -> any any (msg:"flow-level by_src"; ndpi-protocol:SSH; threshold:type both, track by_src, count 5, seconds 20; sid:9100006; rev:1;)
 """
 
 
@@ -93,9 +96,11 @@ def syn(src, dst, sport, dport):
 
 def write_scan(path):
     """Three outside scanners sweeping 80 inside hosts on 3 ports each,
-    interleaved, 40 ms apart (about 29 s): each scanner's SYNs are spread
+    interleaved, 160 ms apart (about 108 s): each scanner's SYNs are spread
     over every worker, so thresholds by source, destination and rule see
-    all workers' packets, and windows of 5 s and 10 s open and close."""
+    all workers' packets, windows of 5 s to 30 s open and close, and (with
+    tcp-new at 10 s) flows time out during the capture, where the flow-level
+    rule's threshold is checked at the capture thread's ticks."""
     recs, t = [], 1735689600 * 1000000
     for h in range(80):
         for port in (22, 80, 443):
@@ -103,7 +108,7 @@ def write_scan(path):
                 if (h + k) % 5 == 4 and port == 443:
                     continue                    # not every scanner hits every port
                 recs.append((t, 54, syn(scanner, "10.9.%d.%d" % (h // 50, h % 50 + 1), 40000 + h, port)))
-                t += 40000
+                t += 160000
     with open(path, "wb") as f:
         f.write(lwsensor.pcap_header(1) + lwsensor.records_bytes(recs, 0))
 
@@ -116,7 +121,7 @@ def inputs(tmp):
     scan_rules = os.path.join(tmp, "scan.rules")
     with open(scan_rules, "w") as f:
         f.write(SCAN_RULES)
-    out.append(("scan-thresholds", [scan], ["-S", scan_rules]))
+    out.append(("scan-thresholds", [scan], ["-S", scan_rules, "--set", "flow.timeouts.tcp-new=10"]))
 
     demo = os.path.join(tmp, "demo.pcap")
     gen(tmp, "gen_demo.py", demo)
@@ -141,6 +146,25 @@ def inputs(tmp):
         et = os.path.join(c, "rules-et-open")
         extra = ["-S", et, "--set", "rules.classification-file=%s" % os.path.join(et, "classification.config")]
         out.append(("corpus-ET", [os.path.join(c, "pcaps")], extra + geo_args()))
+    return out
+
+
+# A flow-level rule (nDPI metadata) with a threshold by source: checked when
+# flows end, which happens in every worker at once at a tick.
+FLOW_LEVEL_THRESHOLDED = {9100006}
+
+
+def split_alerts(alerts):
+    """(alerts compared one by one, alerts of FLOW_LEVEL_THRESHOLDED)"""
+    one = [a for a in alerts if a["alert"]["signature_id"] not in FLOW_LEVEL_THRESHOLDED]
+    return one, [a for a in alerts if a["alert"]["signature_id"] in FLOW_LEVEL_THRESHOLDED]
+
+
+def count_by(alerts):
+    out = {}
+    for a in alerts:
+        k = (a["alert"]["signature_id"], a.get("src_ip"))
+        out[k] = out.get(k, 0) + 1
     return out
 
 
@@ -203,49 +227,65 @@ def compare_geo(tap, label, base, got):
            "without them)" % (label, approx), "\n".join(bad[:5]))
 
 
-def run_one(tmp, name, reads, extra, n, port):
-    logdir = os.path.join(tmp, "out-%s-%d" % (name, n))
-    spool = os.path.join(tmp, "spool-%s-%d" % (name, n))
-    args = ["-c", os.path.join(lwtest.srcdir(), "linkwatch.yaml"), "--workers", str(n)]
+def run_id(name, n, cw):
+    return "%s-w%d-%s" % (name, n, cw)
+
+
+def run_one(tmp, name, reads, extra, n, cw, port):
+    logdir = os.path.join(tmp, "out-" + run_id(name, n, cw))
+    spool = os.path.join(tmp, "spool-" + run_id(name, n, cw))
+    args = ["-c", os.path.join(lwtest.srcdir(), "linkwatch.yaml"), "--workers", str(n),
+            "--set", "capture-worker=" + cw]
     for r in reads[1:]:
         args += ["-r", r]
     args += list(extra)
     # Exact top-host sets: beyond redis.top-hosts a set is an approximate
     # top K that depends on when the writer flushed (docs/redis.md).
-    args += lwredis.redis_args(port, spool, "%s-w%d" % (name, n), ["--set", "redis.top-hosts=1000000"])
+    args += lwredis.redis_args(port, spool, run_id(name, n, cw), ["--set", "redis.top-hosts=1000000"])
     return lwtest.run_sensor(reads[0], logdir, args, timeout=600)
 
 
 def check_input(tap, tmp, srv, name, reads, extra):
     c = srv.client()
     runs = {}
-    for n in NS:
-        r = run_one(tmp, name, reads, extra, n, srv.port)
-        runs[n] = r
+    for n, cw in RUNS:
+        r = run_one(tmp, name, reads, extra, n, cw, srv.port)
+        runs[(n, cw)] = r
         rep = r.sanitizer_report()
-        tap.ok(rep is None, "%s, %d worker(s): no sanitizer report" % (name, n), rep)
+        tap.ok(rep is None, "%s, %d worker(s), capture-worker %s: no sanitizer report" % (name, n, cw), rep)
         if n > 1:
-            tap.ok("workers: %d;" % n in r.stdout, "%s, %d workers: the summary shows the workers" % (name, n),
+            tap.ok("workers: %d;" % n in r.stdout,
+                   "%s, %d workers, capture-worker %s: the summary shows the workers" % (name, n, cw),
                    r.stdout[-1500:])
-    base = runs[1]
+    base = runs[RUNS[0]]
     if name != "corpus-ET":   # one corpus capture is cut short on purpose: exit 1
         tap.ok(base.rc == 0, "%s, 1 worker: exit 0" % name, base.stderr[-1500:])
-    tl1 = tallies(c, "%s-w1" % name)
+    tl1 = tallies(c, run_id(name, *RUNS[0]))
     tap.ok(len(base.flows) > 0 and len(tl1) > 0,
            "%s: 1 worker: %d flows, %d alerts, %d tally keys" % (
                name, len(base.flows), len(base.of_type("alert")), len(tl1)))
-    for n in NS[1:]:
-        r = runs[n]
-        label = "%s, %d workers" % (name, n)
+    for n, cw in RUNS[1:]:
+        r = runs[(n, cw)]
+        label = "%s, %d workers (capture-worker %s)" % (name, n, cw)
         tap.ok(r.rc == base.rc, "%s: exit status %d as with 1 worker" % (label, r.rc), r.stderr[-1500:])
-        for t in ("flow", "alert"):
-            a, b = canon(base.of_type(t)), canon(r.of_type(t))
-            tap.ok(a == b, "%s: the same %d %s events" % (label, len(a), t), first_diff(a, b))
+        a, b = canon(base.of_type("flow")), canon(r.of_type("flow"))
+        tap.ok(a == b, "%s: the same %d flow events" % (label, len(a)), first_diff(a, b))
+        pa, fa = split_alerts(base.of_type("alert"))
+        pb, fb = split_alerts(r.of_type("alert"))
+        a, b = canon(pa), canon(pb)
+        tap.ok(a == b, "%s: the same %d alert events" % (label, len(a)), first_diff(a, b))
+        if fa or fb:
+            # Known limit (README, Workers): flows that end in the same tick
+            # end in several workers at once, so which of them a flow-level
+            # rule's shared threshold picks may differ; how many may not.
+            ca, cb = count_by(fa), count_by(fb)
+            tap.ok(ca == cb, "%s: flow-level thresholded rule: the same number of alerts per "
+                   "source (%d alerts)" % (label, len(fa)), "%s != %s" % (ca, cb))
         compare_geo(tap, label, base.of_type("geo_summary"), r.of_type("geo_summary"))
         s1, sn = flat(base.final_stats() or {}), flat(r.final_stats() or {})
         tap.ok(s1 == sn and s1, "%s: the same final stats counters (%d)" % (label, len(s1)),
                str({k: (s1.get(k), sn.get(k)) for k in set(s1) | set(sn) if s1.get(k) != sn.get(k)})[:1500])
-        tl = tallies(c, "%s-w%d" % (name, n))
+        tl = tallies(c, run_id(name, n, cw))
         bad = [k for k in set(tl1) | set(tl) if tl1.get(k) != tl.get(k)]
         tap.ok(not bad, "%s: the same Redis tallies (%d keys)" % (label, len(tl1)),
                "\n".join("%s: %s != %s" % (k, str(tl1.get(k))[:200], str(tl.get(k))[:200])

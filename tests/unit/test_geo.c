@@ -756,6 +756,107 @@ static void test_summary_hosts(void **state)
     geo_sum_free(s);
 }
 
+/* Feeds one row of s: bytes to an endpoint, an app and an internal host. */
+static void feed_row(struct geo_sum *s, enum geo_scope scope, const char *dcc, uint32_t ep,
+                     const char *app, uint32_t host, uint64_t bytes)
+{
+    uint16_t row = geo_sum_row(s, scope, "CN", dcc);
+    struct geo_sum_row *r = geo_sum_row_at(s, row);
+    uint8_t b[4] = { 11, 1, (uint8_t)(ep >> 8), (uint8_t)ep };
+    uint8_t h[4] = { 10, 0, (uint8_t)(host >> 8), (uint8_t)host };
+    struct lw_addr a, ha;
+    uint8_t hint = 0;
+
+    lw_addr_set4(&a, b);
+    lw_addr_set4(&ha, h);
+    r->bytes += bytes;
+    r->pkts += 1;
+    geo_sum_top_ep(r, &a, dcc, 100 + ep % 3, bytes, &hint);
+    hint = 0;
+    geo_sum_top_app(r, app, bytes, &hint);
+    geo_sum_add_host(s, row, &ha);
+}
+
+/* Several workers' accumulators merged give what one accumulator fed with
+ * everything gives: counters, united host sets (a host seen by two workers
+ * counts once), top lists with ties in key order; and a list that evicted
+ * is marked approximate. */
+static void test_summary_merge(void **state)
+{
+    static const char *const apps[] = { "TLS", "HTTP", "DNS", "QUIC" };
+    struct geo_sum *one = geo_sum_new(60000000, "CN", 0);
+    struct geo_sum *w[3], *m;
+    const struct geo_summary *a, *b;
+
+    (void)state;
+    assert_non_null(one);
+    for (int k = 0; k < 3; k++) {
+        w[k] = geo_sum_new(60000000, "CN", (unsigned)k);
+        assert_non_null(w[k]);
+        geo_sum_start(w[k], T0);
+    }
+    geo_sum_start(one, T0);
+    for (uint32_t i = 0; i < 600; i++) {
+        const char *dcc = i % 3 == 0 ? "US" : i % 3 == 1 ? "DE" : "JP";
+        enum geo_scope sc = i % 5 == 0 ? GEO_SCOPE_INBOUND : GEO_SCOPE_OUTBOUND;
+        uint32_t ep = i % 6, host = i % 40;
+        uint64_t bytes = 100 + (i % 7) * 10;
+
+        feed_row(one, sc, dcc, ep, apps[i % 4], host, bytes);
+        feed_row(w[(i * 7) % 3], sc, dcc, ep, apps[i % 4], host, bytes);
+    }
+    /* One row with more endpoints than a top list holds. */
+    for (uint32_t i = 0; i < 20; i++) {
+        feed_row(one, GEO_SCOPE_TRANSIT, "FR", 50 + i, "TLS", 1, 1000 + i);
+        feed_row(w[i % 3], GEO_SCOPE_TRANSIT, "FR", 50 + i, "TLS", 1, 1000 + i);
+    }
+    m = geo_sum_new_like(w[0]);
+    assert_non_null(m);
+    for (int k = 0; k < 3; k++) {
+        assert_non_null(geo_sum_close(w[k], T0 + 60000000));
+        geo_sum_merge(m, w[k]);
+    }
+    a = geo_sum_close(one, T0 + 60000000);
+    b = geo_sum_close(m, T0 + 60000000);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(a->nrows, b->nrows);
+    assert_int_equal(a->start_usec, b->start_usec);
+    assert_int_equal(a->end_usec, b->end_usec);
+    for (uint32_t i = 0; i < a->nrows; i++) {
+        const struct geo_sum_row *x = &a->rows[i], *y = find_row(b, (enum geo_scope)x->scope, x->src_cc, x->dst_cc);
+
+        assert_int_equal(x->scope, y->scope);
+        assert_memory_equal(x->dst_cc, y->dst_cc, 3);
+        assert_int_equal(x->bytes, y->bytes);
+        assert_int_equal(x->pkts, y->pkts);
+        assert_int_equal(x->internal_hosts, y->internal_hosts);
+        assert_int_equal(x->app_bytes, y->app_bytes);
+        assert_int_equal(x->flags & GEO_ROW_TOP_APPROX, y->flags & GEO_ROW_TOP_APPROX);
+        if (x->flags & GEO_ROW_TOP_APPROX) {
+            assert_int_equal(x->scope, GEO_SCOPE_TRANSIT);
+            continue;               /* Space-Saving estimates: order-dependent */
+        }
+        assert_int_equal(x->ntop_ep, y->ntop_ep);
+        assert_int_equal(x->ntop_app, y->ntop_app);
+        for (uint8_t k = 0; k < x->ntop_ep; k++) {
+            assert_memory_equal(&x->top_ep[k].addr, &y->top_ep[k].addr, sizeof x->top_ep[k].addr);
+            assert_int_equal(x->top_ep[k].bytes, y->top_ep[k].bytes);
+        }
+        for (uint8_t k = 0; k < x->ntop_app; k++) {
+            assert_string_equal(x->top_app[k].name, y->top_app[k].name);
+            assert_int_equal(x->top_app[k].bytes, y->top_app[k].bytes);
+        }
+    }
+    /* The US outbound row (i % 3 == 0, i % 5 != 0) has 32 of the 40 host
+     * numbers, each counted once though every worker saw some of them. */
+    assert_int_equal(find_row(b, GEO_SCOPE_OUTBOUND, "CN", "US")->internal_hosts, 32);
+    for (int k = 0; k < 3; k++)
+        geo_sum_free(w[k]);
+    geo_sum_free(m);
+    geo_sum_free(one);
+}
+
 /* ---------------------------------------------------------------- events */
 
 /* The jbuf's text as a C string (a static copy). */
@@ -947,6 +1048,7 @@ int main(void)
         cmocka_unit_test(test_summary),
         cmocka_unit_test(test_summary_bounds),
         cmocka_unit_test(test_summary_hosts),
+        cmocka_unit_test(test_summary_merge),
         cmocka_unit_test(test_eve_geo),
         cmocka_unit_test(test_geoip_rules),
     };

@@ -345,6 +345,23 @@ def check_metrics(tap, tmp, demo):
         tap.ok("linkwatch_capture_busy_seconds_total" in vals and
                'linkwatch_worker_queue_full_total{worker="1"}' in vals,
                "metrics: capture-thread busy time and queue-full counts exported")
+        # Reloads with the workers asleep (offline), then traffic again: every
+        # worker moves to the newest set at its next packet.
+        vers = []
+        for _ in range(3):
+            rc, j = s.ctl_json("reload")
+            vers.append((rc, j.get("status"), j.get("version")))
+        tap.ok([v[1] for v in vers] == ["ok"] * 3 and [v[2] for v in vers] == [2, 3, 4],
+               "reload: 3 reloads with 2 idle workers, versions 2, 3, 4", str(vers))
+        lwsensor.feed(s, demo)
+        end, ver = time.time() + 30, None
+        while time.time() < end:
+            _, j = s.ctl_json("stats")
+            ver = j.get("worker_rule_version")
+            if ver == 4:
+                break
+            time.sleep(0.1)
+        tap.ok(ver == 4, "reload: after more traffic every worker matches with version 4 (%s)" % ver)
     finally:
         rc = lwsensor.stop_idle(s)
         tap.ok(rc == 0, "metrics: sensor exits 0", (s.err or "")[-1500:])

@@ -29,6 +29,7 @@ busy time that add up to the decoded packets.
 
 import json
 import os
+import re
 import socket
 import struct
 import subprocess
@@ -345,6 +346,17 @@ def check_metrics(tap, tmp, demo):
         tap.ok("linkwatch_capture_busy_seconds_total" in vals and
                'linkwatch_worker_queue_full_total{worker="1"}' in vals,
                "metrics: capture-thread busy time and queue-full counts exported")
+        # The Grafana dashboard asks only for metrics the sensor exports.
+        text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10).read().decode()
+        with open(os.path.join(lwtest.srcdir(), "dashboards", "grafana", "linkwatch-sensor.json")) as f:
+            dash = json.load(f)
+        names = set()
+        for panel in dash.get("panels", []):
+            for t in panel.get("targets", []):
+                names |= set(re.findall(r"linkwatch_[a-z_]+", t.get("expr", "")))
+        missing = sorted(n for n in names if "# TYPE %s " % n not in text)
+        tap.ok(names and not missing, "metrics: every metric the Grafana dashboard uses is exported (%d)"
+               % len(names), "missing: %s" % missing)
         # Reloads with the workers asleep (offline), then traffic again: every
         # worker moves to the newest set at its next packet.
         vers = []

@@ -426,9 +426,10 @@ int threshold_check(struct threshold_ctx *t, const struct rule *r,
                     const struct packet *p, uint64_t ts_usec)
 {
     const struct rule_threshold *thr = NULL;
+    struct threshold_ctx *k;
     struct lw_addr a, b;
     struct th_entry *e;
-    int fresh;
+    int fresh, ok;
 
     if ((t->nspec != 0 || t->nwild != 0) && config_lookup(t, r, p, &thr)) {
         t->st.suppressed++;
@@ -439,29 +440,22 @@ int threshold_check(struct threshold_ctx *t, const struct rule *r,
     if (thr->type == RULE_THR_NONE)
         return 1;
     track_addrs(thr->track, p, &a, &b);
-    if (t->shared && thr->track != RULE_TRACK_BY_BOTH) {
-        /* A source (destination, rule) has flows in every worker; one
-         * table, and the checks in the order a single worker makes them. */
-        struct threshold_ctx *sh = t->shared;
-        int ok;
-
+    /* A source (destination, rule) has flows in every worker: one shared
+     * table, and the checks in the order a single worker makes them. */
+    k = t->shared && thr->track != RULE_TRACK_BY_BOTH ? t->shared : t;
+    if (k != t) {
         if (order_hook)
             order_hook();
-        pthread_mutex_lock(&sh->mu);
-        e = entry_get(sh, r->gid, r->sid, thr->track, &a, &b, ts_usec, &fresh);
-        if (!fresh && e->rev != r->rev)
-            fresh = 1;               /* the rule changed (reload): counting starts over */
-        e->rev = r->rev;
-        ok = check_entry(sh, e, fresh, thr, ts_usec);
-        pthread_mutex_unlock(&sh->mu);
-        if (ok)
-            return 1;
-        t->st.thresholded++;
-        return 0;
+        pthread_mutex_lock(&k->mu);
     }
-    e = entry_get(t, r->gid, r->sid, thr->track, &a, &b, ts_usec, &fresh);
+    e = entry_get(k, r->gid, r->sid, thr->track, &a, &b, ts_usec, &fresh);
+    if (!fresh && e->rev != r->rev)
+        fresh = 1;                   /* the rule changed (reload): counting starts over */
     e->rev = r->rev;
-    if (check_entry(t, e, fresh, thr, ts_usec))
+    ok = check_entry(k, e, fresh, thr, ts_usec);
+    if (k != t)
+        pthread_mutex_unlock(&k->mu);
+    if (ok)
         return 1;
     t->st.thresholded++;
     return 0;

@@ -295,13 +295,12 @@ static int app_is(const struct geo_top_app *e, const char *app)
     return strncmp(e->name, app, GEO_SUM_APP_LEN - 1) == 0;
 }
 
-void geo_sum_top_app(struct geo_sum_row *r, const char *app, uint64_t bytes, uint8_t *hint)
+/* The Space-Saving insertion of an application, without the row's
+ * app_bytes (which the caller keeps). */
+static void top_app_add(struct geo_sum_row *r, const char *app, uint64_t bytes, uint8_t *hint)
 {
     struct geo_top_app *e;
 
-    if (app == NULL || app[0] == '\0')
-        app = "Unknown";
-    r->app_bytes += bytes;
     if (*hint < r->ntop_app && app_is(&r->top_app[*hint], app)) {
         r->top_app[*hint].bytes += bytes;
         return;
@@ -315,6 +314,14 @@ void geo_sum_top_app(struct geo_sum_row *r, const char *app, uint64_t bytes, uin
     strncpy(e->name, app, GEO_SUM_APP_LEN - 1);
     e->name[GEO_SUM_APP_LEN - 1] = '\0';
     e->bytes += bytes;
+}
+
+void geo_sum_top_app(struct geo_sum_row *r, const char *app, uint64_t bytes, uint8_t *hint)
+{
+    if (app == NULL || app[0] == '\0')
+        app = "Unknown";
+    r->app_bytes += bytes;
+    top_app_add(r, app, bytes, hint);
 }
 
 /* Key order for equal byte counts, so that the lists do not depend on the
@@ -422,11 +429,8 @@ void geo_sum_merge(struct geo_sum *dst, const struct geo_sum *src)
             geo_sum_top_asn(o, r->top_asn[k].asn, r->top_asn[k].org_db, r->top_asn[k].org_off,
                             r->top_asn[k].epoch, r->top_asn[k].bytes, &hint);
         for (uint8_t k = 0; k < r->ntop_app; k++)
-            geo_sum_top_app(o, r->top_app[k].name, r->top_app[k].bytes, &hint);
-        /* geo_sum_top_app() added the listed bytes; the row's own total is exact. */
+            top_app_add(o, r->top_app[k].name, r->top_app[k].bytes, &hint);
         o->app_bytes += r->app_bytes;
-        for (uint8_t k = 0; k < r->ntop_app; k++)
-            o->app_bytes -= r->top_app[k].bytes;
     }
     dst->rows_overflow += src->rows_overflow;
     dst->hosts_overflow += src->hosts_overflow;

@@ -1,6 +1,4 @@
 /* dispatch.c - the capture side feeding the workers; see dispatch.h. */
-#include <errno.h>
-#include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
@@ -15,16 +13,12 @@
 #include "dispatch.h"
 #include "dpi.h"
 #include "geo.h"
-#include "log.h"
 #include "ruleset.h"
 #include "stream.h"
 #include "tally.h"
 #include "threshold.h"
 #include "util.h"
 
-/* Timeouts are checked once per second of capture time (as worker.c does
- * for a single worker). */
-#define TICK_USEC      1000000u
 /* Packets queued before the ring's head is published to the worker. */
 #define BATCH          32u
 /* Messages a worker takes before handing their space back. */
@@ -301,6 +295,37 @@ static inline void ring_release(struct dispatch_ring *r, uint64_t tail, uint64_t
     }
 }
 
+/* What a worker does with one message, on its own thread or (worker 0
+ * with capture-worker) on the capture thread. seq is the message's place
+ * in the capture: a packet's own number, or for a tick or flush the next
+ * packet's; every packet of ours before it is done, which is what other
+ * workers waiting for capture order look at. Returns 1 after a flush. */
+static int deliver(struct dispatch *d, unsigned i, enum msg_type type, uint64_t seq, uint64_t now,
+                   uint16_t why, struct packet *p)
+{
+    struct worker *w = &d->w[i];
+
+    order_d = d;
+    order_i = i;
+    order_seq = seq;
+    atomic_store_explicit(&d->rings[i]->done, seq, memory_order_release);
+    switch (type) {
+    case MSG_PKT:
+        worker_decoded(w, p, now);
+        return 0;
+    case MSG_TICK:
+        worker_tick_at(w, now);       /* flows end here */
+        return 0;
+    case MSG_FLUSH:
+        worker_clock(w, now);
+        worker_flush(w, (enum flow_end_reason)why);
+        worker_offline(w);
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 static void *worker_main(void *arg)
 {
     struct thread_arg *ta = arg;
@@ -313,8 +338,6 @@ static void *worker_main(void *arg)
     int done = 0;
 
     free(ta);
-    order_d = d;
-    order_i = i;
     while (!done) {
         uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
         uint64_t t0, n = 0;
@@ -343,38 +366,20 @@ static void *worker_main(void *arg)
         while (tail != head && !done) {
             struct msg *m = (struct msg *)(r->buf + (tail & r->mask));
 
-            switch (m->type) {
-            case MSG_PKT: {
+            struct packet *p = NULL;
+
+            if (m->type == MSG_PKT) {
                 struct msg_pkt *mp = (struct msg_pkt *)(m + 1);
                 uint8_t *base = (uint8_t *)(mp + 1);
-                struct packet *p = &mp->p;
 
+                p = &mp->p;
                 p->l3 = base;
                 p->l4 = p->l4 ? base + (uintptr_t)p->l4 - 1 : NULL;
                 p->payload = p->payload ? base + (uintptr_t)p->payload - 1 : NULL;
-                order_seq = m->seq;
-                atomic_store_explicit(&r->done, m->seq, memory_order_release);
-                worker_decoded(w, p, m->now);
                 n++;
-                break;
             }
-            case MSG_TICK:
-                /* Flows end here; all our packets before the next one are done. */
-                order_seq = m->seq;
-                atomic_store_explicit(&r->done, m->seq, memory_order_release);
-                worker_tick_at(w, m->now);
-                break;
-            case MSG_FLUSH:
-                order_seq = m->seq;
-                atomic_store_explicit(&r->done, m->seq, memory_order_release);
-                worker_clock(w, m->now);
-                worker_flush(w, (enum flow_end_reason)m->why);
-                worker_offline(w);
-                done = 1;
-                break;
-            default:
-                break;
-            }
+            if (m->type != MSG_PAD)
+                done = deliver(d, i, (enum msg_type)m->type, m->seq, m->now, m->why, p);
             tail += m->len;
             if (n % TAKE == 0)
                 ring_release(r, tail, head);
@@ -391,13 +396,9 @@ static void *worker_main(void *arg)
 int dispatch_init(struct dispatch *d, struct worker *w, unsigned n, const struct lw_config *cfg,
                   char *err, size_t errlen)
 {
-    struct defrag_config dcfg = {
-        .max_trackers = cfg->defrag.max_trackers,
-        .memcap = cfg->defrag.memcap,
-        .timeout_sec = cfg->defrag.timeout,
-        .max_datagram = cfg->defrag.max_datagram,
-    };
+    struct defrag_config dcfg = worker_defrag_config(cfg);
     uint64_t rsize = cfg->worker_queue_size;
+    const char *cw;
 
     memset(d, 0, sizeof *d);
     d->n = n;
@@ -426,9 +427,8 @@ int dispatch_init(struct dispatch *d, struct worker *w, unsigned n, const struct
         goto fail;
     }
     threshold_set_order_hook(order_wait);
-    d->inline0 = strcmp(cfg->capture_worker ? cfg->capture_worker : "auto", "yes") == 0 ||
-                 (strcmp(cfg->capture_worker ? cfg->capture_worker : "auto", "auto") == 0 &&
-                  n >= usable_cpus());
+    cw = cfg->capture_worker ? cfg->capture_worker : "auto";
+    d->inline0 = strcmp(cw, "yes") == 0 || (strcmp(cw, "auto") == 0 && n >= usable_cpus());
     for (unsigned i = 0; i < n; i++) {
         /* The capture thread's own worker has an empty ring (its "done"
          * is what the others look at). */
@@ -507,28 +507,12 @@ static inline uint32_t packet_hash(const struct packet *p)
     return (uint32_t)(lw_mix64(k) >> 32);
 }
 
-/* The capture thread's own worker (capture-worker): what a worker thread
- * does with a message, done at once. */
-static void inline_enter(struct dispatch *d, uint64_t seq)
-{
-    order_d = d;
-    order_i = 0;
-    order_seq = seq;
-    atomic_store_explicit(&d->rings[0]->done, seq, memory_order_release);
-}
-
 static void push_msg(struct dispatch *d, unsigned i, enum msg_type type, uint16_t why)
 {
     struct dispatch_ring *r = d->rings[i];
 
-    if (i == 0 && d->inline0) {
-        inline_enter(d, d->seq + 1);
-        if (type == MSG_TICK) {
-            worker_tick_at(&d->w[0], d->now);
-        } else if (type == MSG_FLUSH) {
-            worker_clock(&d->w[0], d->now);
-            worker_flush(&d->w[0], (enum flow_end_reason)why);
-        }
+    if (i == 0 && d->inline0) {       /* the capture thread's own worker: at once */
+        deliver(d, 0, type, d->seq + 1, d->now, why, NULL);
         return;
     }
     uint32_t len = (sizeof(struct msg) + MSG_ALIGN - 1) & ~(MSG_ALIGN - 1);
@@ -589,11 +573,10 @@ void dispatch_packet(struct dispatch *d, const uint8_t *data, uint32_t caplen, u
     if (ts_usec > d->now)
         d->now = ts_usec;
     /* As worker_tick() would for a single worker: same packets, same time. */
-    if (d->now >= d->next_tick) {
+    if (worker_tick_due(d->now, &d->next_tick)) {
         for (unsigned i = 0; i < d->n; i++)
             push_msg(d, i, MSG_TICK, 0);
         decoder_expire(&d->dec, d->now);
-        d->next_tick = d->now + TICK_USEC;
     }
     if (tally_swap_wanted(d->tally))
         tally_swap(d->tally, d->now);
@@ -605,8 +588,7 @@ void dispatch_packet(struct dispatch *d, const uint8_t *data, uint32_t caplen, u
         if (i == 0 && d->inline0) {
             uint64_t t1 = timed ? mono_ns() : 0;
 
-            inline_enter(d, ++d->seq);
-            worker_decoded(&d->w[0], &p, d->now);
+            deliver(d, 0, MSG_PKT, ++d->seq, d->now, 0, &p);
             d->st[0].queued++;
             __atomic_store_n(&d->st[0].packets, d->st[0].packets + 1, __ATOMIC_RELAXED);
             if (timed) {
@@ -663,10 +645,8 @@ void dispatch_finish(struct dispatch *d, enum flow_end_reason why)
         push_msg(d, i, MSG_FLUSH, (uint16_t)why);
     }
     publish_all(d);
-    if (d->inline0) {
+    if (d->inline0)
         push_msg(d, 0, MSG_FLUSH, (uint16_t)why);
-        worker_offline(&d->w[0]);
-    }
     for (unsigned i = 0; i < d->n; i++)
         if (d->threads[i])
             pthread_join(d->threads[i], NULL);
@@ -691,6 +671,7 @@ void dispatch_destroy(struct dispatch *d)
     d->threads = NULL;
     d->st = NULL;
     d->tally = NULL;
+    d->n = 0;                        /* a second call does nothing */
 }
 
 /* ---- figures ------------------------------------------------------------ */

@@ -14,8 +14,6 @@
 #include "threshold.h"
 #include "log.h"
 
-/* Timeouts are checked once per second of capture time: cheap, and finer than any timeout. */
-#define EXPIRE_STEP_USEC 1000000u
 
 /* Tallies for Redis (sensor/tally.h), per packet so that each minute holds
  * the traffic it saw. A flow's application name is final only once DPI is
@@ -110,8 +108,7 @@ static void worker_flow_end(struct flow *f, void *arg)
     dpi_flow_free(f);
 }
 
-int worker_init(struct worker *w, unsigned id, const struct lw_config *cfg,
-                struct output *out, int dlt, char *err, size_t errlen)
+struct defrag_config worker_defrag_config(const struct lw_config *cfg)
 {
     struct defrag_config dcfg = {
         .max_trackers = cfg->defrag.max_trackers,
@@ -119,6 +116,14 @@ int worker_init(struct worker *w, unsigned id, const struct lw_config *cfg,
         .timeout_sec = cfg->defrag.timeout,
         .max_datagram = cfg->defrag.max_datagram,
     };
+
+    return dcfg;
+}
+
+int worker_init(struct worker *w, unsigned id, const struct lw_config *cfg,
+                struct output *out, int dlt, char *err, size_t errlen)
+{
+    struct defrag_config dcfg = worker_defrag_config(cfg);
     struct flow_config fcfg = {
         .max_flows = cfg->flow.max_flows,
         .timeout = {
@@ -370,14 +375,14 @@ struct geo_merge {
     struct geo_acc *pending;     /* by start */
     struct geo_acc *spare;
     unsigned npending;
-    uint64_t early;              /* intervals written before every worker passed them */
     struct output *out;
     const char *sensor_id;
     struct jbuf jb;
 };
 
 /* Most intervals waiting for a slow worker; beyond it the oldest is written
- * early (and counted) rather than memory growing without bound. */
+ * early (with a warning: the slow worker's share of it then comes as rows
+ * of their own) rather than memory growing without bound. */
 #define GEO_MERGE_MAX_PENDING 64u
 
 struct geo_merge *geo_merge_new(unsigned nworkers, struct output *out, const char *sensor_id)
@@ -420,16 +425,6 @@ void geo_merge_free(struct geo_merge *m)
     jbuf_free(&m->jb);
     pthread_mutex_destroy(&m->mu);
     free(m);
-}
-
-uint64_t geo_merge_early(struct geo_merge *m)
-{
-    uint64_t n;
-
-    pthread_mutex_lock(&m->mu);
-    n = m->early;
-    pthread_mutex_unlock(&m->mu);
-    return n;
 }
 
 void worker_set_geo_merge(struct worker *w, struct geo_merge *m)
@@ -511,7 +506,9 @@ static void geo_merge_add(struct worker *w, uint64_t end)
         write_geo_summary(m->out, &m->jb, m->sensor_id, s);
     }
     while (m->npending > GEO_MERGE_MAX_PENDING) {
-        m->early++;
+        log_warning("geo summary: a worker is %u intervals behind; the interval starting at %llu s "
+                    "is written without its share", GEO_MERGE_MAX_PENDING,
+                    (unsigned long long)(m->pending->start / 1000000u));
         merge_write_first(m);
     }
     pthread_mutex_unlock(&m->mu);
@@ -543,11 +540,10 @@ static void worker_geo_summary(struct worker *w, uint64_t end)
 
 static void worker_tick(struct worker *w)
 {
-    if (w->now < w->next_expire)
+    if (!worker_tick_due(w->now, &w->next_expire))
         return;
     flow_table_expire(w->flows, w->now);
     decoder_expire(&w->dec, w->now);
-    w->next_expire = w->now + EXPIRE_STEP_USEC;
 }
 
 static void worker_run(struct worker *w, const uint8_t *data, uint32_t caplen,

@@ -54,6 +54,23 @@ struct worker {
     struct packet pkt;         /* reused for every packet: no per-packet allocation */
 };
 
+/* Timeouts are checked once per second of capture time (cheap, and finer
+ * than any timeout), at the first packet at or past the last check + 1 s:
+ * with one worker in worker_packet(), with several by the capture thread,
+ * which then ticks every worker (dispatch.c): the same packets either way. */
+#define WORKER_TICK_USEC 1000000u
+
+static inline int worker_tick_due(uint64_t now, uint64_t *next)
+{
+    if (now < *next)
+        return 0;
+    *next = now + WORKER_TICK_USEC;
+    return 1;
+}
+
+/* The defragmenter's limits from the config's defrag section. */
+struct defrag_config worker_defrag_config(const struct lw_config *cfg);
+
 /* Sets up a worker for frames of link type dlt. Returns 0, or -1 with a
  * one-line reason in err. */
 int worker_init(struct worker *w, unsigned id, const struct lw_config *cfg,
@@ -96,9 +113,6 @@ int worker_set_geo(struct worker *w, struct geo *g, char *err, size_t errlen);
 struct geo_merge *geo_merge_new(unsigned nworkers, struct output *out, const char *sensor_id);
 void geo_merge_free(struct geo_merge *m);
 void worker_set_geo_merge(struct worker *w, struct geo_merge *m);
-/* Intervals written before every worker had passed them (a worker lagged
- * more than 64 intervals of capture time behind another). */
-uint64_t geo_merge_early(struct geo_merge *m);
 
 /* Switches the link type (a new capture file); flows carry over. */
 void worker_set_datalink(struct worker *w, int dlt);

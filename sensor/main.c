@@ -881,15 +881,17 @@ static void add_ctable(void *arg, const char *key, uint32_t tag, uint64_t n, uin
  * waits on its full queue is the one holding up the link. */
 static void worker_metrics(struct sensor *s, FILE *out)
 {
-    static const struct { const char *name, *type, *help; } fam[] = {
-        { "linkwatch_worker_packets_total", "counter", "Packets each worker processed." },
-        { "linkwatch_worker_busy_seconds_total", "counter", "Time each worker spent processing packets (not waiting for them)." },
-        { "linkwatch_worker_queued_packets_total", "counter", "Packets the capture thread queued for each worker (workers > 1)." },
-        { "linkwatch_worker_queue_full_total", "counter", "Times the capture thread found a worker's queue full." },
-        { "linkwatch_worker_queue_full_seconds_total", "counter", "Time the capture thread waited for room in a worker's queue." },
-        { "linkwatch_worker_queue_bytes", "gauge", "Bytes waiting in each worker's queue." },
-        { "linkwatch_worker_order_waits_total", "counter", "Thresholded matches that waited for other workers' earlier packets." },
-        { "linkwatch_worker_order_wait_seconds_total", "counter", "Time those matches waited." },
+    static const struct { const char *name, *type, *help; size_t off; double scale; } fam[] = {
+#define WM(n, t, h, f, sc) { "linkwatch_worker_" n, t, h, offsetof(struct worker_stage_stats, f), sc }
+        WM("packets_total", "counter", "Packets each worker processed.", packets, 1),
+        WM("busy_seconds_total", "counter", "Time each worker spent processing packets (not waiting for them).", busy_ns, 1e-9),
+        WM("queued_packets_total", "counter", "Packets the capture thread queued for each worker (workers > 1).", queued, 1),
+        WM("queue_full_total", "counter", "Times the capture thread found a worker's queue full.", full_waits, 1),
+        WM("queue_full_seconds_total", "counter", "Time the capture thread waited for room in a worker's queue.", full_wait_ns, 1e-9),
+        WM("queue_bytes", "gauge", "Bytes waiting in each worker's queue.", queue_bytes, 1),
+        WM("order_waits_total", "counter", "Thresholded matches that waited for other workers' earlier packets.", order_waits, 1),
+        WM("order_wait_seconds_total", "counter", "Time those matches waited.", order_wait_ns, 1e-9),
+#undef WM
     };
     struct worker_stage_stats *st = calloc(s->nworkers, sizeof *st);
 
@@ -900,14 +902,12 @@ static void worker_metrics(struct sensor *s, FILE *out)
     for (size_t k = 0; k < sizeof fam / sizeof fam[0]; k++) {
         metrics_family(out, fam[k].name, fam[k].type, fam[k].help);
         for (unsigned i = 0; i < s->nworkers; i++) {
-            double v[] = { (double)st[i].packets, (double)st[i].busy_ns / 1e9, (double)st[i].queued,
-                           (double)st[i].full_waits, (double)st[i].full_wait_ns / 1e9,
-                           (double)st[i].queue_bytes, (double)st[i].order_waits,
-                           (double)st[i].order_wait_ns / 1e9 };
             char id[16];
 
             snprintf(id, sizeof id, "%u", i);
-            metrics_sample(out, fam[k].name, v[k], "worker", id, NULL);
+            metrics_sample(out, fam[k].name,
+                           (double)*(const uint64_t *)((const char *)&st[i] + fam[k].off) * fam[k].scale,
+                           "worker", id, NULL);
         }
     }
     metrics_family(out, "linkwatch_capture_busy_seconds_total", "counter",
@@ -1033,18 +1033,23 @@ static void collect_metrics(void *arg, FILE *out)
         metrics_sample(out, "linkwatch_exporter_events_total", (double)xs[i].failed, "exporter", xs[i].name, "result", "failed", NULL);
         metrics_sample(out, "linkwatch_exporter_events_total", (double)xs[i].dropped, "exporter", xs[i].name, "result", "dropped", NULL);
     }
-    metrics_family(out, "linkwatch_exporter_alerts_spooled_total", "counter", "Alerts put in an exporter's disk spool.");
-    for (size_t i = 0; i < nx; i++)
-        metrics_sample(out, "linkwatch_exporter_alerts_spooled_total", (double)xs[i].spooled, "exporter", xs[i].name, NULL);
-    metrics_family(out, "linkwatch_exporter_spool_pending", "gauge", "Spooled alerts not yet delivered.");
-    for (size_t i = 0; i < nx; i++)
-        metrics_sample(out, "linkwatch_exporter_spool_pending", (double)xs[i].spool_pending, "exporter", xs[i].name, NULL);
-    metrics_family(out, "linkwatch_exporter_alerts_lost_total", "counter", "Alerts lost: the spool was full.");
-    for (size_t i = 0; i < nx; i++)
-        metrics_sample(out, "linkwatch_exporter_alerts_lost_total", (double)xs[i].spool_lost, "exporter", xs[i].name, NULL);
-    metrics_family(out, "linkwatch_exporter_queue_bytes", "gauge", "Bytes waiting in an exporter's queue.");
-    for (size_t i = 0; i < nx; i++)
-        metrics_sample(out, "linkwatch_exporter_queue_bytes", (double)xs[i].queue_bytes, "exporter", xs[i].name, NULL);
+    {
+        static const struct { const char *name, *type, *help; size_t off; } xm[] = {
+#define XM(n, t, h, f) { "linkwatch_exporter_" n, t, h, offsetof(struct output_exporter_stats, f) }
+            XM("alerts_spooled_total", "counter", "Alerts put in an exporter's disk spool.", spooled),
+            XM("spool_pending", "gauge", "Spooled alerts not yet delivered.", spool_pending),
+            XM("alerts_lost_total", "counter", "Alerts lost: the spool was full.", spool_lost),
+            XM("queue_bytes", "gauge", "Bytes waiting in an exporter's queue.", queue_bytes),
+#undef XM
+        };
+
+        for (size_t k = 0; k < sizeof xm / sizeof xm[0]; k++) {
+            metrics_family(out, xm[k].name, xm[k].type, xm[k].help);
+            for (size_t i = 0; i < nx; i++)
+                metrics_sample(out, xm[k].name, (double)*(const uint64_t *)((const char *)&xs[i] + xm[k].off),
+                               "exporter", xs[i].name, NULL);
+        }
+    }
 
     if (s->redis) {
         struct redis_stats rs;
@@ -1144,6 +1149,17 @@ static void stop_control(struct sensor *s)
     s->control = NULL;
 }
 
+static void destroy_workers(struct sensor *s)
+{
+    for (unsigned i = 0; s->workers && i < s->nworkers; i++)
+        worker_destroy(&s->workers[i]);
+    dispatch_destroy(&s->disp);
+    free(s->workers);
+    s->workers = NULL;
+    geo_merge_free(s->geo_merge);
+    s->geo_merge = NULL;
+}
+
 /* The workers (each with its share of flow.max-flows and stream.memcap)
  * and the capture side that feeds them. Returns 0, or -1 with err. */
 static int start_workers(struct sensor *s, char *err, size_t errlen)
@@ -1162,17 +1178,12 @@ static int start_workers(struct sensor *s, char *err, size_t errlen)
     for (unsigned i = 0; i < s->nworkers; i++)
         if (worker_init(&s->workers[i], i, &s->cfg, s->out, 1 /* DLT_EN10MB until a source says */,
                         err, errlen) < 0) {
-            while (i-- > 0)
-                worker_destroy(&s->workers[i]);
-            free(s->workers);
-            s->workers = NULL;
+            s->nworkers = i;          /* the ones set up */
+            destroy_workers(s);
             return -1;
         }
     if (dispatch_init(&s->disp, s->workers, s->nworkers, &s->cfg, err, errlen) < 0) {
-        for (unsigned i = 0; i < s->nworkers; i++)
-            worker_destroy(&s->workers[i]);
-        free(s->workers);
-        s->workers = NULL;
+        destroy_workers(s);
         return -1;
     }
     if (s->nworkers > 1)
@@ -1192,16 +1203,6 @@ static int start_threads(struct sensor *s)
     return 0;
 }
 
-static void destroy_workers(struct sensor *s)
-{
-    for (unsigned i = 0; s->workers && i < s->nworkers; i++)
-        worker_destroy(&s->workers[i]);
-    dispatch_destroy(&s->disp);
-    free(s->workers);
-    s->workers = NULL;
-    geo_merge_free(s->geo_merge);
-    s->geo_merge = NULL;
-}
 
 /* After the workers and every rule set are gone. */
 static void free_shared(struct sensor *s)

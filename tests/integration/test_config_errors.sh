@@ -138,7 +138,7 @@ expect_error "the file's error is reported before a later --set's" \
     "$tmp/bool.yaml:2: dpi.enabled: expected yes or no, got 'maybe'" -c "$tmp/bool.yaml" --set bogus=1
 
 # ---------------------------------------------------------------- every type, wrong
-# One wrong value per value type of sensor/config.c not covered above, and
+# One wrong value per value type of sensor/common/config.c not covered above, and
 # each type given a list or a mapping where a scalar goes (and back).
 expect_error "an enum value out of its set" \
     "--set logging.level: expected one of error, warning, info, debug, got 'loud'" --set logging.level=loud

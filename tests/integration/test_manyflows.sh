@@ -14,7 +14,7 @@
 # results_active 0); and max RSS <= M * PER_FLOW + RSS_CONST.
 #
 # PER_FLOW = 1232 bytes, the most one flow of this capture can hold:
-#     304  struct flow (x86-64, sensor/flow-t.h), one pool entry (216, plus
+#     304  struct flow (x86-64, sensor/flow/flow-t.h), one pool entry (216, plus
 #          56 for the geolocation of both ends, struct flow_geo, 8 for the
 #          TCP reassembly pointer, and 24 for the flow's cache of its tally
 #          entries, struct flow_tally)
@@ -35,7 +35,7 @@
 #   fragmentation and come out of the margin below.
 #   Allocations nDPI makes beyond its flow struct (e.g. TLS reassembly
 #   buffers, up to 10 KB) do not happen with this traffic.
-#   Nor does TCP stream reassembly state (sensor/stream.c): it comes with a
+#   Nor does TCP stream reassembly state (sensor/flow/stream.c): it comes with a
 #   flow's first payload byte; handshakes only fill a fixed 96 KB cache.
 #
 # RSS_CONST = the RSS of the same sensor on a one-flow capture (measured

@@ -1,4 +1,4 @@
-/* test_detect.c - unit tests for the rule matcher (sensor/detect.c). */
+/* test_detect.c - unit tests for the rule matcher (sensor/detect/detect.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

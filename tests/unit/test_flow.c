@@ -1,4 +1,4 @@
-/* test_flow.c - unit tests for the flow table (sensor/flow.c). */
+/* test_flow.c - unit tests for the flow table (sensor/flow/flow.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* test_json.c - unit tests for the JSON encoder (sensor/json.c). */
+/* test_json.c - unit tests for the JSON encoder (sensor/common/json.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
 /* test_redis_cmd.c - the key layout and the commands built from tally
- * tables (exporters/redis-cmd.c), without a server. */
+ * tables (sensor/redis/redis-cmd.c), without a server. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* test_redis_spool.c - the on-disk alert queue (exporters/redis-spool.c):
+/* test_redis_spool.c - the on-disk alert queue (sensor/redis/redis-spool.c):
  * order, commit, reopen, size bound, torn records, permissions, lock. */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /* test_redis_writer.c - the redis exporter without a reachable Redis
- * (exporters/redis.c): alerts handed in go to its spool, in order, also
+ * (sensor/redis/redis.c): alerts handed in go to its spool, in order, also
  * those the output layer hands in after redis_finish() (its own spool
  * replayed while closing), and the next open finds them. */
 #include <stdarg.h>

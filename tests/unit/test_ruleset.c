@@ -1,5 +1,5 @@
 /* test_ruleset.c - rule set generations: diff, content hash, publication
- * and the quiescent-state wait (sensor/ruleset.c). */
+ * and the quiescent-state wait (sensor/detect/ruleset.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

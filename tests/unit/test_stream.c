@@ -1,4 +1,4 @@
-/* test_stream.c - unit tests for TCP stream reassembly (sensor/stream.c):
+/* test_stream.c - unit tests for TCP stream reassembly (sensor/flow/stream.c):
  * in-order data and history, sequence wrap-around, out-of-order segments,
  * overlaps (first wins), gaps, FIN/RST/SYN, mid-stream pickup, depth and
  * the memcap with eviction. */

@@ -1,4 +1,4 @@
-/* test_tally.c - unit tests for the per-worker tally tables (sensor/tally.c). */
+/* test_tally.c - unit tests for the per-worker tally tables (sensor/redis/tally.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* test_threshold.c - unit tests for thresholds, detection filters and suppressions (sensor/threshold.c). */
+/* test_threshold.c - unit tests for thresholds, detection filters and suppressions (sensor/detect/threshold.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

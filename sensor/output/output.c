@@ -424,7 +424,7 @@ struct output *output_open(const struct lw_config *cfg, const char *logdir, char
         if (!x || output_add(o, x, cfg, spool_dir, err, errlen) < 0)
             goto fail;
     }
-    /* redis (exporters/redis.h): its write_event only queues for its own
+    /* redis (sensor/redis/redis.h): its write_event only queues for its own
      * thread, which pipelines, spools to redis.spool-dir while Redis is away
      * and replays exactly once; the spool here takes alerts only when that
      * queue is full. */

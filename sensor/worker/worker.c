@@ -15,7 +15,7 @@
 #include "log.h"
 
 
-/* Tallies for Redis (sensor/tally.h), per packet so that each minute holds
+/* Tallies for Redis (sensor/redis/tally.h), per packet so that each minute holds
  * the traffic it saw. A flow's application name is final only once DPI is
  * done: its packets before that are added in one go, under the final name,
  * by the packet that completes detection, or at flow end. was_done: DPI was

@@ -32,7 +32,7 @@ struct worker {
     struct decoder dec;
     struct flow_table *flows;
     struct dpi_engine *dpi;
-    struct tally *tally;       /* tallies for the Redis flusher (sensor/tally.h) */
+    struct tally *tally;       /* tallies for the Redis flusher (sensor/redis/tally.h) */
     int tally_on;              /* redis.enabled: count into tally */
     struct stream_ctx *stream; /* TCP reassembly; NULL when stream.enabled is no */
     struct jbuf jb;

@@ -2,7 +2,7 @@
  *
  * An exporter receives finished EVE lines (no trailing newline) and owns how
  * they leave the sensor. All its operations are called from one thread of
- * its own (sensor/output.c), so it needs no locking and may block: the
+ * its own (sensor/output/output.c), so it needs no locking and may block: the
  * workers only fill its queue. write_event returns -1 when the line did not
  * leave; alerts are then spooled and retried, other events counted as failed.
  */
@@ -72,7 +72,7 @@ struct exporter *syslog_exporter_open(const struct cfg_syslog *cfg, uint32_t typ
 struct exporter *unix_socket_open(const char *path, uint32_t types, char *err, size_t errlen);
 
 struct lw_config;
-/* redis (exporters/redis.h): alerts to the shared Redis stream and channel,
+/* redis (sensor/redis/redis.h): alerts to the shared Redis stream and channel,
  * spooled to disk while Redis cannot take them; the same thread flushes the
  * tallies. Starts the thread, which connects and replays the spool at once.
  * types: alert, and flow for the flows stream. Returns NULL with a one-line

@@ -125,7 +125,7 @@ int tally_add_app(struct tally *t, uint64_t ts_usec, const char *app, uint64_t p
 int tally_add_alert(struct tally *t, uint64_t ts_usec, uint32_t sid, uint32_t severity);
 
 /* Country-pair tally, fed from the geo stage's result on the flow
- * (f->geo, sensor/geo-t.h):
+ * (f->geo, sensor/geo/geo-t.h):
  *   src_cc, dst_cc  ISO 3166-1 alpha-2 codes, upper case, of the flow's
  *                   initiator and responder (f->geo.src.cc, f->geo.dst.cc;
  *                   EVE geo.src.country / geo.dest.country); NULL or ""

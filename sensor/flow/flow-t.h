@@ -52,7 +52,7 @@ enum flow_end_reason {
 #define FLOW_F_TUNNEL         0x04u   /* tunnel metadata below is valid */
 #define FLOW_F_ALERTED        0x08u   /* a rule alerted on this flow */
 
-/* The flow's entries in its worker's current tally table (sensor/tally.c),
+/* The flow's entries in its worker's current tally table (sensor/redis/tally.c),
  * valid while gen is the table's; so that counting a packet costs no look-up.
  * Zeroed with the flow. */
 enum { TALLY_FC_APP, TALLY_FC_L4, TALLY_FC_SRC, TALLY_FC_DST, TALLY_FC_COUNTRY, TALLY_FC_MAX };
@@ -82,7 +82,7 @@ struct flow {
     uint32_t hnext;              /* hash chain */
     uint32_t lprev, lnext;       /* timeout-class LRU list */
     uint32_t hash;               /* symmetric hash of the key */
-    struct flow_tally tally;     /* owned by sensor/tally.c */
+    struct flow_tally tally;     /* owned by sensor/redis/tally.c */
 
     /* Per-stage state hung on the flow by later stages (dpi, detect). */
     void *dpi;

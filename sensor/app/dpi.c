@@ -238,16 +238,16 @@ static struct dpi_result *dpi_result_new(struct dpi_engine *e)
         goto fail;
     memset(r->ndpi, 0, SIZEOF_FLOW_STRUCT);
     r->eng = e;
-    e->stats.flows_inspected++;
-    e->stats.states_active++;
-    e->stats.state_bytes += SIZEOF_FLOW_STRUCT;
-    e->stats.results_active++;
-    e->stats.result_bytes += sizeof *r;
+    STATS_INC(e->stats.flows_inspected);
+    STATS_INC(e->stats.states_active);
+    STATS_ADD(e->stats.state_bytes, SIZEOF_FLOW_STRUCT);
+    STATS_INC(e->stats.results_active);
+    STATS_ADD(e->stats.result_bytes, sizeof *r);
     return r;
 
 fail:
     free(r);
-    e->stats.alloc_failed++;
+    STATS_INC(e->stats.alloc_failed);
     return NULL;
 }
 
@@ -257,8 +257,8 @@ static void dpi_state_free(struct dpi_result *r)
         return;
     ndpi_flow_free(r->ndpi);   /* frees nDPI's strings and buffers too */
     r->ndpi = NULL;
-    r->eng->stats.states_active--;
-    r->eng->stats.state_bytes -= SIZEOF_FLOW_STRUCT;
+    STATS_SUB(r->eng->stats.states_active, 1);
+    STATS_SUB(r->eng->stats.state_bytes, SIZEOF_FLOW_STRUCT);
 }
 
 /* ------------------------------------------------------------------ */
@@ -474,11 +474,11 @@ static struct dpi_result *dpi_extract(struct dpi_engine *e, struct dpi_result *r
     if (!fill_meta(&m, kind, nf))
         return r;
     if ((nr = realloc(r, sizeof *r + kind_size(kind))) == NULL) {
-        e->stats.alloc_failed++;
+        STATS_INC(e->stats.alloc_failed);
         return r;
     }
     r = nr;
-    e->stats.result_bytes += kind_size(kind);
+    STATS_ADD(e->stats.result_bytes, kind_size(kind));
     meta = r + 1;
     memcpy(meta, &m, kind_size(kind));
     switch (kind) {
@@ -504,13 +504,13 @@ static void dpi_finish(struct dpi_engine *e, struct flow *f, struct dpi_result *
     if (!known || at_end)
         proto = ndpi_detection_giveup(e->ndpi, r->ndpi, 1, &guessed);
     if (known) {
-        e->stats.flows_detected++;
+        STATS_INC(e->stats.flows_detected);
     } else {
         r->flags |= DPI_F_GIVEUP;
-        e->stats.flows_given_up++;
+        STATS_INC(e->stats.flows_given_up);
         if (proto.master_protocol || proto.app_protocol) {
             r->flags |= DPI_F_GUESSED;
-            e->stats.flows_guessed++;
+            STATS_INC(e->stats.flows_guessed);
         }
     }
     r = dpi_extract(e, r, proto, f->key.proto);
@@ -539,7 +539,7 @@ void dpi_process(struct dpi_engine *e, struct flow *f, const struct packet *p)
      * whose header claims more than it is given, so cutting is safe. */
     len = p->l3_len > 0xffff ? 0xffff : (unsigned short)p->l3_len;
     r->pkts++;
-    e->stats.pkts++;
+    STATS_INC(e->stats.pkts);
     if (p->payload_len > 0)
         r->flags |= DPI_F_PAYLOAD;
     proto = ndpi_detection_process_packet(e->ndpi, r->ndpi, p->l3, len, p->ts / 1000);
@@ -572,8 +572,8 @@ void dpi_flow_free(struct flow *f)
     if (r == NULL)
         return;
     dpi_state_free(r);
-    r->eng->stats.results_active--;
-    r->eng->stats.result_bytes -= result_size(r);
+    STATS_SUB(r->eng->stats.results_active, 1);
+    STATS_SUB(r->eng->stats.result_bytes, result_size(r));
     free(r);
     f->dpi = NULL;
 }
@@ -770,3 +770,28 @@ void dpi_eve_write(struct jbuf *j, const struct flow *f)
     if (r->ssh)
         eve_ssh(j, r->ssh);
 }
+
+/* ---- counters (stats.dpi.*) */
+
+#define DPI(member, prom, help, kind) \
+    { "dpi/" #member, prom, NULL, help, (uint32_t)offsetof(struct dpi_stats, member), kind, STATS_SUM, 0, 0, NULL }
+static const struct stats_field dpi_fields[] = {
+    DPI(pkts, "linkwatch_dpi_packets_total", "Packets handed to nDPI.", STATS_COUNTER),
+    DPI(flows_inspected, "linkwatch_dpi_flows_inspected_total", "Flows given nDPI state.", STATS_COUNTER),
+    DPI(flows_detected, "linkwatch_dpi_flows_detected_total", "Flows whose protocol nDPI found by inspection.",
+        STATS_COUNTER),
+    DPI(flows_given_up, "linkwatch_dpi_flows_given_up_total", "Flows nDPI gave up on.", STATS_COUNTER),
+    DPI(flows_guessed, "linkwatch_dpi_flows_guessed_total",
+        "Flows given up on whose protocol nDPI guessed from port or address.", STATS_COUNTER),
+    DPI(alloc_failed, "linkwatch_dpi_alloc_failed_total", "Flows left without DPI for want of memory.",
+        STATS_COUNTER),
+    DPI(states_active, "linkwatch_dpi_states_active", "Flows holding nDPI state.", STATS_GAUGE),
+    DPI(state_bytes, "linkwatch_dpi_state_bytes", "Bytes of nDPI flow state held.", STATS_GAUGE),
+    DPI(results_active, "linkwatch_dpi_results_active", "DPI results held.", STATS_GAUGE),
+    DPI(result_bytes, "linkwatch_dpi_result_bytes", "Bytes of DPI results held, metadata included.", STATS_GAUGE),
+};
+#undef DPI
+
+const struct stats_module dpi_stats_module = {
+    "dpi", dpi_fields, STATS_NELEM(dpi_fields), sizeof(struct dpi_stats), NULL
+};

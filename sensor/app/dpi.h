@@ -29,6 +29,7 @@
 #include <time.h>
 #include "flow-t.h"
 #include "packet-t.h"
+#include "stats.h"
 
 struct jbuf;
 struct ndpi_flow_struct;
@@ -147,6 +148,7 @@ struct dpi_stats {
     uint64_t results_active;    /* dpi_result blocks held now */
     uint64_t result_bytes;      /* their bytes, metadata included */
 };
+extern const struct stats_module dpi_stats_module;
 
 /* Creates an engine: an nDPI detection module with every protocol enabled,
  * the optional custom protocols file loaded, initialisation finalised.

@@ -210,9 +210,9 @@ void capture_kernel_stats(struct capture *c, struct capture_stats *st)
 
     if (!c->live || pcap_stats(c->pcap, &ps) < 0)
         return;
-    st->kernel_packets = ps.ps_recv;
-    st->kernel_drops = ps.ps_drop;
-    st->kernel_ifdrops = ps.ps_ifdrop;
+    STATS_SET(st->kernel_packets, ps.ps_recv);
+    STATS_SET(st->kernel_drops, ps.ps_drop);
+    STATS_SET(st->kernel_ifdrops, ps.ps_ifdrop);
 }
 
 static int has_capture_suffix(const char *n)
@@ -318,3 +318,24 @@ void capture_free_paths(char **paths)
         free(*p);
     free(paths);
 }
+
+#define CAP(member, path, prom, help, flags) \
+    { "capture/" path, prom, NULL, help, (uint32_t)offsetof(struct capture_stats, member), \
+      STATS_COUNTER, STATS_SUM, flags, 0, NULL }
+static const struct stats_field capture_fields[] = {
+    CAP(kernel_packets, "kernel_packets", "linkwatch_kernel_packets_total",
+        "Packets the kernel received (live capture).", 0),
+    CAP(kernel_drops, "kernel_drops", "linkwatch_kernel_drops_total",
+        "Packets the kernel dropped: the sensor did not keep up.", 0),
+    CAP(kernel_ifdrops, "kernel_ifdrops", "linkwatch_interface_drops_total", "Packets the interface dropped.", 0),
+    CAP(packets, "packets", "linkwatch_packets_total", "Packets read from the capture.", 0),
+    CAP(bytes, "bytes", "linkwatch_bytes_total", "Wire bytes read from the capture.", 0),
+    CAP(files, "files", "linkwatch_capture_files_total", "Capture files read.", STATS_IFANY),
+    CAP(file_errors, "file_errors", "linkwatch_capture_file_errors_total",
+        "Capture files refused or cut short.", STATS_IFANY),
+};
+#undef CAP
+
+const struct stats_module capture_stats_module = {
+    "capture", capture_fields, STATS_NELEM(capture_fields), sizeof(struct capture_stats), NULL
+};

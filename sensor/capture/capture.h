@@ -7,9 +7,22 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "config.h"
-#include "eve.h"
+#include "stats.h"
 
 struct capture;
+
+/* Counters of the capture (stats.capture.*): written by the capture thread
+ * (kernel_* by whoever polls the live handle, under the same rule). */
+struct capture_stats {
+    uint64_t packets;        /* frames handed to the sensor */
+    uint64_t bytes;
+    uint64_t kernel_packets; /* ps_recv */
+    uint64_t kernel_drops;   /* ps_drop */
+    uint64_t kernel_ifdrops; /* ps_ifdrop */
+    uint64_t files;          /* files read (offline) */
+    uint64_t file_errors;    /* files refused or cut short */
+};
+extern const struct stats_module capture_stats_module;
 
 /* Opens a capture file; bpf may be NULL or "". Returns NULL with a one-line
  * reason in err. */

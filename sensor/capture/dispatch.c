@@ -11,12 +11,8 @@
 #include <unistd.h>
 
 #include "dispatch.h"
-#include "dpi.h"
-#include "geo.h"
 #include "ruleset.h"
-#include "stream.h"
 #include "tally.h"
-#include "threshold.h"
 #include "util.h"
 
 /* Packets queued before the ring's head is published to the worker. */
@@ -59,11 +55,6 @@ struct dispatch_ring {
     uint64_t tail_seen;
     uint64_t size, mask;
     uint8_t *buf;
-};
-
-struct thread_arg {
-    struct dispatch *d;
-    unsigned i;
 };
 
 static uint64_t mono_ns(void)
@@ -177,7 +168,7 @@ static uint8_t *ring_reserve(struct dispatch *d, struct dispatch_ring *r, uint32
             uint64_t t0 = mono_ns();
             unsigned spins = 0;
 
-            st->full_waits++;
+            STATS_INC(st->full_waits);
             publish_all(d);
             /* Spin briefly, then sleep until the worker has emptied a
              * quarter of the ring (it wakes us): no core burnt that a
@@ -196,7 +187,7 @@ static uint8_t *ring_reserve(struct dispatch *d, struct dispatch_ring *r, uint32
                 }
             }
             t0 = mono_ns() - t0;
-            __atomic_store_n(&st->full_wait_ns, st->full_wait_ns + t0, __ATOMIC_RELAXED);
+            STATS_ADD(st->full_wait_ns, t0);
             d->wait_ns += t0;
         }
     }
@@ -230,26 +221,24 @@ static void publish_all(struct dispatch *d)
 
 /* ---- capture order for shared thresholds ------------------------------- */
 
-static _Thread_local struct dispatch *order_d;
-static _Thread_local unsigned order_i;
-static _Thread_local uint64_t order_seq;
-
-/* Waits until every other worker has done every packet before ours (the
- * threshold checks of a host's packets then come in capture order, as
- * with one worker). A worker at packet q, or at a tick or flush numbered q
- * (the next packet's number), has done all its packets before q; a worker
- * whose ring is empty has nothing before ours. The worker with the
- * smallest number never waits, so nobody waits for ever; workers at the
- * same tick do not wait for each other (flow-end checks of one tick in
- * different workers are the one thing not ordered). */
-static void order_wait(void)
+/* Waits until every other worker has done every packet before the one
+ * worker port->i is at (the threshold checks of a host's packets then come
+ * in capture order, as with one worker). A worker at packet q, or at a
+ * tick or flush numbered q (the next packet's number), has done all its
+ * packets before q; a worker whose ring is empty has nothing before ours.
+ * The worker with the smallest number never waits, so nobody waits for
+ * ever; workers at the same tick do not wait for each other (flow-end
+ * checks of one tick in different workers are the one thing not ordered).
+ * The threshold context calls it (worker_set_order()). */
+static void order_wait(void *arg)
 {
-    struct dispatch *d = order_d;
-    uint64_t s = order_seq, t0 = 0;
+    struct dispatch_port *port = arg;
+    struct dispatch *d = port->d;
+    uint64_t s = port->seq, t0 = 0;
 
-    if (!d)
+    if (d->n == 1)
         return;
-    if (d->inline0 && order_i == 0)
+    if (d->inline0 && port->i == 0)
         publish_all(d);            /* we are the capture thread: nothing may stay unpublished */
     /* every packet before ours visible (pub_seq p: all up to p are) */
     while (atomic_load_explicit(&d->pub_seq, memory_order_acquire) + 1 < s)
@@ -258,7 +247,7 @@ static void order_wait(void)
         struct dispatch_ring *r = d->rings[w];
         unsigned spins = 0;
 
-        if (w == order_i)
+        if (w == port->i)
             continue;
         while (atomic_load_explicit(&r->done, memory_order_acquire) < s &&
                atomic_load_explicit(&r->head, memory_order_acquire) !=
@@ -273,10 +262,10 @@ static void order_wait(void)
             }
         }
         if (spins) {
-            struct worker_stage_stats *st = &d->st[order_i];
+            struct worker_stage_stats *st = &d->st[port->i];
 
-            __atomic_store_n(&st->order_waits, st->order_waits + 1, __ATOMIC_RELAXED);
-            __atomic_store_n(&st->order_wait_ns, st->order_wait_ns + (mono_ns() - t0), __ATOMIC_RELAXED);
+            STATS_INC(st->order_waits);
+            STATS_ADD(st->order_wait_ns, mono_ns() - t0);
         }
     }
 }
@@ -295,9 +284,9 @@ static inline void ring_release(struct dispatch_ring *r, uint64_t tail, uint64_t
     }
 }
 
-/* What a worker does with one message, on its own thread or (worker 0
- * with capture-worker) on the capture thread. seq is the message's place
- * in the capture: a packet's own number, or for a tick or flush the next
+/* What a worker does with one message, on its own thread or (worker 0,
+ * the inline worker) on the capture thread. seq is the message's place in
+ * the capture: a packet's own number, or for a tick or flush the next
  * packet's; every packet of ours before it is done, which is what other
  * workers waiting for capture order look at. Returns 1 after a flush. */
 static int deliver(struct dispatch *d, unsigned i, enum msg_type type, uint64_t seq, uint64_t now,
@@ -305,16 +294,14 @@ static int deliver(struct dispatch *d, unsigned i, enum msg_type type, uint64_t 
 {
     struct worker *w = &d->w[i];
 
-    order_d = d;
-    order_i = i;
-    order_seq = seq;
+    d->ports[i].seq = seq;
     atomic_store_explicit(&d->rings[i]->done, seq, memory_order_release);
     switch (type) {
     case MSG_PKT:
-        worker_decoded(w, p, now);
+        worker_packet(w, p, now);
         return 0;
     case MSG_TICK:
-        worker_tick_at(w, now);       /* flows end here */
+        worker_tick(w, now);          /* flows end here */
         return 0;
     case MSG_FLUSH:
         worker_clock(w, now);
@@ -328,16 +315,15 @@ static int deliver(struct dispatch *d, unsigned i, enum msg_type type, uint64_t 
 
 static void *worker_main(void *arg)
 {
-    struct thread_arg *ta = arg;
-    struct dispatch *d = ta->d;
-    unsigned i = ta->i;
+    struct dispatch_port *port = arg;
+    struct dispatch *d = port->d;
+    unsigned i = port->i;
     struct worker *w = &d->w[i];
     struct dispatch_ring *r = d->rings[i];
     struct worker_stage_stats *st = &d->st[i];
     uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
     int done = 0;
 
-    free(ta);
     while (!done) {
         uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
         uint64_t t0, n = 0;
@@ -365,7 +351,6 @@ static void *worker_main(void *arg)
         t0 = mono_ns();
         while (tail != head && !done) {
             struct msg *m = (struct msg *)(r->buf + (tail & r->mask));
-
             struct packet *p = NULL;
 
             if (m->type == MSG_PKT) {
@@ -385,18 +370,29 @@ static void *worker_main(void *arg)
                 ring_release(r, tail, head);
         }
         ring_release(r, tail, head);
-        __atomic_store_n(&st->packets, st->packets + n, __ATOMIC_RELAXED);
-        __atomic_store_n(&st->busy_ns, st->busy_ns + (mono_ns() - t0), __ATOMIC_RELAXED);
+        STATS_ADD(st->busy_ns, mono_ns() - t0);
     }
     return NULL;
 }
 
 /* ---- the capture side --------------------------------------------------- */
 
+struct defrag_config dispatch_defrag_config(const struct lw_config *cfg)
+{
+    struct defrag_config dcfg = {
+        .max_trackers = cfg->defrag.max_trackers,
+        .memcap = cfg->defrag.memcap,
+        .timeout_sec = cfg->defrag.timeout,
+        .max_datagram = cfg->defrag.max_datagram,
+    };
+
+    return dcfg;
+}
+
 int dispatch_init(struct dispatch *d, struct worker *w, unsigned n, const struct lw_config *cfg,
                   char *err, size_t errlen)
 {
-    struct defrag_config dcfg = worker_defrag_config(cfg);
+    struct defrag_config dcfg = dispatch_defrag_config(cfg);
     uint64_t rsize = cfg->worker_queue_size;
     const char *cw;
 
@@ -404,13 +400,15 @@ int dispatch_init(struct dispatch *d, struct worker *w, unsigned n, const struct
     d->n = n;
     d->w = w;
     d->cfg = cfg;
+    STATS_SET(d->cs.workers, n);
     d->st = calloc(n, sizeof *d->st);
-    if (!d->st) {
-        snprintf(err, errlen, "no memory for worker counters");
-        return -1;
+    d->ports = calloc(n, sizeof *d->ports);
+    d->rings = calloc(n, sizeof *d->rings);
+    d->threads = calloc(n, sizeof *d->threads);
+    if (!d->st || !d->ports || !d->rings || !d->threads) {
+        snprintf(err, errlen, "no memory for %u workers", n);
+        goto fail;
     }
-    if (n == 1)
-        return 0;
     /* The largest message (a full reassembled datagram) must fit twice. */
     if (rsize < 4u * (65536u + sizeof(struct msg) + sizeof(struct msg_pkt)))
         rsize = 4u * (65536u + sizeof(struct msg) + sizeof(struct msg_pkt));
@@ -418,18 +416,21 @@ int dispatch_init(struct dispatch *d, struct worker *w, unsigned n, const struct
         snprintf(err, errlen, "no memory for the defragmenter");
         goto fail;
     }
+    d->dec_ready = 1;
     d->tally_on = cfg->redis.enabled;
     d->tally = tally_new(d->tally_on ? cfg->redis.max_keys : 64);
-    d->rings = calloc(n, sizeof *d->rings);
-    d->threads = calloc(n, sizeof *d->threads);
-    if (!d->tally || !d->rings || !d->threads) {
-        snprintf(err, errlen, "no memory for %u workers", n);
+    if (!d->tally) {
+        snprintf(err, errlen, "no memory for the capture tally (redis.max-keys %u)", cfg->redis.max_keys);
         goto fail;
     }
-    threshold_set_order_hook(order_wait);
+    /* Worker 0 runs on the capture thread when it is the only one, or when
+     * capture-worker asks for it (there are no more CPUs than workers). */
     cw = cfg->capture_worker ? cfg->capture_worker : "auto";
-    d->inline0 = strcmp(cw, "yes") == 0 || (strcmp(cw, "auto") == 0 && n >= usable_cpus());
+    d->inline0 = n == 1 || strcmp(cw, "yes") == 0 || (strcmp(cw, "auto") == 0 && n >= usable_cpus());
     for (unsigned i = 0; i < n; i++) {
+        d->ports[i].d = d;
+        d->ports[i].i = i;
+        worker_set_order(&w[i], order_wait, &d->ports[i]);
         /* The capture thread's own worker has an empty ring (its "done"
          * is what the others look at). */
         d->rings[i] = ring_new(i == 0 && d->inline0 ? 4096 : rsize);
@@ -447,28 +448,19 @@ fail:
 
 int dispatch_start(struct dispatch *d, char *err, size_t errlen)
 {
-    if (d->n == 1 || d->started)
+    if (d->started)
         return 0;
     for (unsigned i = 0; i < d->n; i++) {
-        struct thread_arg *ta;
         int rc;
 
         if (i == 0 && d->inline0) {
             d->threads[0] = 0;
             continue;
         }
-        ta = malloc(sizeof *ta);
-        if (!ta) {
-            snprintf(err, errlen, "no memory to start worker %u", i);
-            return -1;
-        }
-        ta->d = d;
-        ta->i = i;
         /* The worker threads start offline: reloads need not wait for them. */
         worker_offline(&d->w[i]);
-        rc = pthread_create(&d->threads[i], NULL, worker_main, ta);
+        rc = pthread_create(&d->threads[i], NULL, worker_main, &d->ports[i]);
         if (rc != 0) {
-            free(ta);
             snprintf(err, errlen, "cannot start worker %u: %s", i, strerror(rc));
             /* the ones running are stopped by dispatch_finish() */
             for (unsigned k = i; k < d->n; k++)
@@ -489,10 +481,7 @@ int dispatch_start(struct dispatch *d, char *err, size_t errlen)
 
 void dispatch_set_datalink(struct dispatch *d, int dlt)
 {
-    if (d->n == 1)
-        worker_set_datalink(&d->w[0], dlt);
-    else
-        d->dec.datalink = dlt;
+    d->dec.datalink = dlt;
 }
 
 /* Both directions of a flow, and every flow between the same two hosts in
@@ -510,14 +499,14 @@ static inline uint32_t packet_hash(const struct packet *p)
 static void push_msg(struct dispatch *d, unsigned i, enum msg_type type, uint16_t why)
 {
     struct dispatch_ring *r = d->rings[i];
+    uint32_t len = (sizeof(struct msg) + MSG_ALIGN - 1) & ~(MSG_ALIGN - 1);
+    struct msg *m;
 
     if (i == 0 && d->inline0) {       /* the capture thread's own worker: at once */
         deliver(d, 0, type, d->seq + 1, d->now, why, NULL);
         return;
     }
-    uint32_t len = (sizeof(struct msg) + MSG_ALIGN - 1) & ~(MSG_ALIGN - 1);
-    struct msg *m = (struct msg *)ring_reserve(d, r, len, &d->st[i]);
-
+    m = (struct msg *)ring_reserve(d, r, len, &d->st[i]);
     m->len = len;
     m->type = (uint16_t)type;
     m->why = why;
@@ -549,30 +538,22 @@ static void push_packet(struct dispatch *d, unsigned i, const struct packet *p)
     mp->p.dir = 0;
     memcpy(base, p->l3, p->l3_len);
     ring_commit(d, r, len);
-    d->st[i].queued++;
+    STATS_INC(d->st[i].queued);
 }
 
 void dispatch_packet(struct dispatch *d, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
                      uint64_t ts_usec)
 {
     struct packet p;
-    /* Busy time is sampled: one packet in BUSY_SAMPLE is timed and counts
-     * for all of them (two clock reads per packet would cost ~3%). */
-    int timed = (d->frames++ & (BUSY_SAMPLE - 1)) == 0;
+    /* Busy time is sampled: one frame in BUSY_SAMPLE is timed and counts
+     * for all of them (two clock reads per frame would cost ~3%). */
+    int timed = (d->cs.frames++ & (BUSY_SAMPLE - 1)) == 0;
     uint64_t t0 = timed ? mono_ns() : 0;
     uint64_t wait0 = d->wait_ns;
 
-    if (d->n == 1) {
-        worker_packet(&d->w[0], data, caplen, wirelen, ts_usec);
-        __atomic_store_n(&d->st[0].packets, d->st[0].packets + 1, __ATOMIC_RELAXED);
-        if (timed)
-            __atomic_store_n(&d->st[0].busy_ns, d->st[0].busy_ns + (mono_ns() - t0) * BUSY_SAMPLE,
-                             __ATOMIC_RELAXED);
-        return;
-    }
     if (ts_usec > d->now)
         d->now = ts_usec;
-    /* As worker_tick() would for a single worker: same packets, same time. */
+    /* Every second of capture time: the same packets for any N. */
     if (worker_tick_due(d->now, &d->next_tick)) {
         for (unsigned i = 0; i < d->n; i++)
             push_msg(d, i, MSG_TICK, 0);
@@ -583,19 +564,17 @@ void dispatch_packet(struct dispatch *d, const uint8_t *data, uint32_t caplen, u
     if (d->tally_on)
         tally_packet(d->tally, ts_usec, wirelen);
     if (decode_packet(&d->dec, &p, data, caplen, wirelen, ts_usec) == DECODE_OK) {
-        unsigned i = packet_hash(&p) % d->n;
+        unsigned i = d->n == 1 ? 0 : packet_hash(&p) % d->n;
 
         if (i == 0 && d->inline0) {
             uint64_t t1 = timed ? mono_ns() : 0;
 
             deliver(d, 0, MSG_PKT, ++d->seq, d->now, 0, &p);
-            d->st[0].queued++;
-            __atomic_store_n(&d->st[0].packets, d->st[0].packets + 1, __ATOMIC_RELAXED);
+            STATS_INC(d->st[0].queued);
             if (timed) {
                 uint64_t t2 = mono_ns();
 
-                __atomic_store_n(&d->st[0].busy_ns, d->st[0].busy_ns + (t2 - t1) * BUSY_SAMPLE,
-                                 __ATOMIC_RELAXED);
+                STATS_ADD(d->st[0].busy_ns, (t2 - t1) * BUSY_SAMPLE);
                 t0 += t2 - t1;      /* not the capture stage's time */
             }
         } else {
@@ -606,24 +585,19 @@ void dispatch_packet(struct dispatch *d, const uint8_t *data, uint32_t caplen, u
         uint64_t el = mono_ns() - t0;
         uint64_t w = d->wait_ns - wait0;
 
-        __atomic_store_n(&d->busy_ns, d->busy_ns + (el > w ? el - w : 0) * BUSY_SAMPLE, __ATOMIC_RELAXED);
+        STATS_ADD(d->cs.busy_ns, (el > w ? el - w : 0) * BUSY_SAMPLE);
     }
 }
 
 void dispatch_offline(struct dispatch *d)
 {
-    if (d->n == 1 || d->inline0)
+    if (d->inline0)
         worker_offline(&d->w[0]);
-    if (d->n > 1)
-        publish_all(d);
+    publish_all(d);
 }
 
 void dispatch_idle(struct dispatch *d)
 {
-    if (d->n == 1) {
-        worker_idle(&d->w[0]);
-        return;
-    }
     if (tally_swap_wanted(d->tally))
         tally_swap(d->tally, d->now);
     if (d->inline0)
@@ -633,17 +607,11 @@ void dispatch_idle(struct dispatch *d)
 
 void dispatch_finish(struct dispatch *d, enum flow_end_reason why)
 {
-    if (d->n == 1) {
-        worker_flush(&d->w[0], why);
-        return;
-    }
     if (!d->started)
         return;
-    for (unsigned i = 0; i < d->n; i++) {
-        if (!d->threads[i])
-            continue;
-        push_msg(d, i, MSG_FLUSH, (uint16_t)why);
-    }
+    for (unsigned i = 0; i < d->n; i++)
+        if (d->threads[i])
+            push_msg(d, i, MSG_FLUSH, (uint16_t)why);
     publish_all(d);
     if (d->inline0)
         push_msg(d, 0, MSG_FLUSH, (uint16_t)why);
@@ -657,97 +625,67 @@ void dispatch_finish(struct dispatch *d, enum flow_end_reason why)
 
 void dispatch_destroy(struct dispatch *d)
 {
-    if (d->n > 1) {
-        if (d->rings)
-            for (unsigned i = 0; i < d->n; i++)
-                ring_free(d->rings[i]);
+    if (d->rings)
+        for (unsigned i = 0; i < d->n; i++)
+            ring_free(d->rings[i]);
+    if (d->dec_ready)
         decoder_destroy(&d->dec);
-        tally_free(d->tally);
-    }
+    d->dec_ready = 0;
+    tally_free(d->tally);
     free(d->rings);
     free(d->threads);
     free(d->st);
+    free(d->ports);
     d->rings = NULL;
     d->threads = NULL;
     d->st = NULL;
+    d->ports = NULL;
     d->tally = NULL;
     d->n = 0;                        /* a second call does nothing */
 }
 
-/* ---- figures ------------------------------------------------------------ */
+/* ---- counters ------------------------------------------------------------ */
 
-static void sum_u64(void *dst, const void *src, size_t size)
+void dispatch_refresh_stats(struct dispatch *d)
 {
-    uint64_t *a = dst;
-    const uint64_t *b = src;
-
-    for (size_t k = 0; k < size / sizeof(uint64_t); k++)
-        a[k] += __atomic_load_n(&b[k], __ATOMIC_RELAXED);
-}
-
-const struct decode_stats *dispatch_decode_stats(const struct dispatch *d)
-{
-    return d->n == 1 ? &d->w[0].dec.stats : &d->dec.stats;
-}
-
-void dispatch_flow_stats(const struct dispatch *d, struct flow_stats *out)
-{
-    memset(out, 0, sizeof *out);
-    for (unsigned i = 0; i < d->n; i++)
-        sum_u64(out, flow_table_stats(d->w[i].flows), sizeof *out);
-}
-
-void dispatch_dpi_stats(const struct dispatch *d, struct dpi_stats *out)
-{
-    memset(out, 0, sizeof *out);
-    for (unsigned i = 0; i < d->n; i++)
-        sum_u64(out, dpi_engine_stats(d->w[i].dpi), sizeof *out);
-}
-
-int dispatch_geo_stats(const struct dispatch *d, struct geo_stats *out)
-{
-    memset(out, 0, sizeof *out);
-    if (!d->w[0].geo)
-        return 0;
-    for (unsigned i = 0; i < d->n; i++)
-        sum_u64(out, geo_thread_stats(d->w[i].geo), sizeof *out);
-    return 1;
-}
-
-int dispatch_stream_stats(const struct dispatch *d, struct stream_stats *out)
-{
-    memset(out, 0, sizeof *out);
-    if (!d->w[0].stream)
-        return 0;
-    for (unsigned i = 0; i < d->n; i++)
-        sum_u64(out, stream_ctx_stats(d->w[i].stream), sizeof *out);
-    return 1;
-}
-
-uint64_t dispatch_alerts(const struct dispatch *d)
-{
-    uint64_t n = 0;
-
-    for (unsigned i = 0; i < d->n; i++)
-        n += __atomic_load_n(&d->w[i].alerts, __ATOMIC_RELAXED);
-    return n;
-}
-
-void dispatch_stage_stats(const struct dispatch *d, unsigned i, struct worker_stage_stats *out)
-{
-    memset(out, 0, sizeof *out);
-    if (i >= d->n)
-        return;
-    sum_u64(out, &d->st[i], sizeof *out);
-    if (d->n > 1) {
+    for (unsigned i = 0; i < d->n; i++) {
         uint64_t h = atomic_load_explicit(&d->rings[i]->head, memory_order_relaxed);
         uint64_t t = atomic_load_explicit(&d->rings[i]->tail, memory_order_relaxed);
 
-        out->queue_bytes = h > t ? h - t : 0;
+        STATS_SET(d->st[i].queue_bytes, h > t ? h - t : 0);
     }
 }
 
-uint64_t dispatch_busy_ns(const struct dispatch *d)
-{
-    return __atomic_load_n(&d->busy_ns, __ATOMIC_RELAXED);
-}
+#define WS(member, name, kind, help, scale) \
+    { "dispatch/worker/" #member, "linkwatch_worker_" name, NULL, help, \
+      (uint32_t)offsetof(struct worker_stage_stats, member), kind, STATS_SUM, STATS_EACH, scale, NULL }
+static const struct stats_field stage_fields[] = {
+    WS(busy_ns, "busy_seconds_total", STATS_COUNTER,
+       "Time each worker spent processing packets (not waiting for them).", 1e-9),
+    WS(queued, "queued_packets_total", STATS_COUNTER, "Packets the capture thread queued for each worker.", 0),
+    WS(full_waits, "queue_full_total", STATS_COUNTER, "Times the capture thread found a worker's queue full.", 0),
+    WS(full_wait_ns, "queue_full_seconds_total", STATS_COUNTER,
+       "Time the capture thread waited for room in a worker's queue.", 1e-9),
+    WS(queue_bytes, "queue_bytes", STATS_GAUGE, "Bytes waiting in each worker's queue.", 0),
+    WS(order_waits, "order_waits_total", STATS_COUNTER,
+       "Thresholded matches that waited for other workers' earlier packets.", 0),
+    WS(order_wait_ns, "order_wait_seconds_total", STATS_COUNTER, "Time those matches waited.", 1e-9),
+};
+#undef WS
+
+const struct stats_module dispatch_stage_module = {
+    "worker stage", stage_fields, STATS_NELEM(stage_fields), sizeof(struct worker_stage_stats), "worker"
+};
+
+static const struct stats_field capture_stage_fields[] = {
+    { "dispatch/busy_ns", "linkwatch_capture_busy_seconds_total", NULL,
+      "Time the capture thread spent decoding and dispatching packets.",
+      (uint32_t)offsetof(struct dispatch_stats, busy_ns), STATS_COUNTER, STATS_SUM, STATS_NOEVE, 1e-9, NULL },
+    { "dispatch/workers", "linkwatch_workers", NULL, "Worker threads.",
+      (uint32_t)offsetof(struct dispatch_stats, workers), STATS_GAUGE, STATS_SUM, STATS_NOEVE, 0, NULL },
+};
+
+const struct stats_module dispatch_stats_module = {
+    "capture stage", capture_stage_fields, STATS_NELEM(capture_stage_fields), sizeof(struct dispatch_stats),
+    NULL
+};

@@ -1,22 +1,31 @@
-/* dispatch.h - the capture side: frames in, workers fed.
+/* dispatch.h - the capture stage: frames in, decoded packets to workers.
  *
- * With one worker the capture thread runs the whole pipeline itself
- * (worker_packet()). With N > 1 the capture thread decodes each frame (so
- * IP fragments, also those of an outer tunnel header, are reassembled before
- * anything is hashed), picks a worker by a symmetric hash of the innermost
- * addresses and the flow key's VLAN tags and tunnel id (both directions of a
- * flow, and every flow between two hosts, go to the same worker), and copies
- * the decoded packet (header and datagram bytes) into that worker's
- * single-producer single-consumer ring. Rings are published batch by batch;
- * a worker thread takes what is there, runs flow -> nDPI -> stream ->
- * rules -> events, and hands the space back. Nothing on a worker's path
- * allocates, locks or makes a system call while packets are waiting; an
- * idle worker sleeps on a futex the capture thread wakes.
+ * For any number of workers N the capture thread runs this one path for
+ * each frame: the capture clock (the latest capture time seen; a tick to
+ * every worker each second of it, at the same packets whatever N is, and
+ * the defragmenter's expiry), the capture tally (per-minute packets and
+ * bytes of every frame, for Redis), decode with IP reassembly (so
+ * fragments, also those of an outer tunnel header, are whole before
+ * anything is hashed), and the choice of a worker by a symmetric hash of
+ * the innermost addresses and the flow key's VLAN tags and tunnel id (both
+ * directions of a flow, and every flow between two hosts, go to the same
+ * worker). A worker only ever receives decoded packets, ticks and a final
+ * flush (worker.h).
  *
- * Time is the capture's: the capture thread keeps "now" (the latest capture
- * time seen) and sends every worker a tick each second of it, at the same
- * packets a single worker would have checked its timeouts, so flows end the
- * same way and at the same capture time with any number of workers.
+ * Worker 0 runs on the capture thread itself ("inline") when N is 1, and
+ * when capture-worker asks for it; it is then handed each message at once.
+ * Every other worker has a thread and a single-producer single-consumer
+ * ring: the capture thread copies the decoded packet (header and datagram
+ * bytes, not the frame) into it, rings are published batch by batch and
+ * at once before a read that may block, and an idle worker sleeps on a
+ * futex the capture thread wakes. A full ring makes the capture thread
+ * sleep until a quarter of it is free. Nothing on a worker's path
+ * allocates, locks or makes a system call while packets are waiting.
+ *
+ * Shared thresholds (by source, destination or rule) are checked in
+ * capture order: before such a check a worker waits, through the ordering
+ * callback the capture stage gives each worker (worker_set_order()), until
+ * every other worker has done the packets before its own.
  */
 #ifndef LW_DISPATCH_H
 #define LW_DISPATCH_H
@@ -26,85 +35,97 @@
 #include "config.h"
 #include "decode.h"
 #include "flow.h"
+#include "stats.h"
 #include "worker.h"
 
 struct dispatch_ring;
-struct geo_stats;
-struct stream_stats;
-struct dpi_stats;
 struct tally;
+struct dispatch;
 
-/* Counters of one worker's stage, for metrics and the summary. Written by
- * their owner thread, read relaxed by others. */
+/* Counters of one worker's share of the capture stage (dispatch_stage_module:
+ * one sample per worker). Written by the capture thread (queued, full
+ * waits) and by the worker (busy, order waits). */
 struct worker_stage_stats {
-    uint64_t packets;        /* packets the worker processed */
-    uint64_t busy_ns;        /* time spent processing (not waiting for packets); with one
-                              * worker sampled, one packet in 16 timed */
-    uint64_t queued;         /* packets the capture thread put in its ring */
+    uint64_t busy_ns;        /* time spent processing (not waiting for packets); the inline
+                              * worker's is sampled, one packet in 16 timed */
+    uint64_t queued;         /* packets the capture thread gave it */
     uint64_t full_waits;     /* times the capture thread found its ring full */
     uint64_t full_wait_ns;   /* time the capture thread waited for space in it */
-    uint64_t queue_bytes;    /* bytes in its ring now (approximate) */
+    uint64_t queue_bytes;    /* bytes in its ring (dispatch_refresh_stats()) */
     uint64_t order_waits;    /* thresholded matches that waited for other workers' earlier packets */
     uint64_t order_wait_ns;  /* time they waited */
+};
+extern const struct stats_module dispatch_stage_module;
+
+/* The capture thread's own counters (dispatch_stats_module). */
+struct dispatch_stats {
+    uint64_t busy_ns;        /* decode, hash and copy (sampled), not the inline worker's share */
+    uint64_t frames;         /* frames given to dispatch_packet() */
+    uint64_t workers;        /* N */
+};
+extern const struct stats_module dispatch_stats_module;
+
+/* A worker's end of the capture stage: what its ordering wait needs. */
+struct dispatch_port {
+    struct dispatch *d;
+    unsigned i;                     /* the worker */
+    uint64_t seq;                   /* the message it is at (its place in the capture) */
 };
 
 struct dispatch {
     unsigned n;                     /* workers */
     struct worker *w;               /* [n], owned by the caller */
     const struct lw_config *cfg;
-    /* n > 1: the capture thread's own stages */
-    struct decoder dec;             /* decode + defrag for all workers */
+    struct decoder dec;             /* decode + defrag for every worker */
+    int dec_ready;
     struct tally *tally;            /* per-minute packets/bytes of every frame (Redis) */
     int tally_on;
-    uint64_t now, next_tick;        /* capture time, as a single worker keeps it */
-    uint64_t busy_ns;               /* capture thread: decode + hash + copy (sampled) */
-    uint64_t frames;                /* frames given to dispatch_packet() */
+    uint64_t now, next_tick;        /* capture time */
     uint64_t wait_ns;               /* capture thread: waited for room in a ring */
-    int inline0;                    /* the capture thread runs worker 0 itself (capture-worker) */
-    struct dispatch_ring **rings;   /* [n] */
+    struct dispatch_stats cs;
+    int inline0;                    /* the capture thread runs worker 0 itself */
+    struct dispatch_ring **rings;   /* [n]; worker 0's is empty when inline */
+    struct dispatch_port *ports;    /* [n] */
     uint64_t seq;                   /* packets queued so far (the last one's number) */
     uint32_t unpublished;           /* messages written since the last publish */
     _Atomic uint64_t pub_seq;       /* every packet up to this one is published */
     struct worker_stage_stats *st;  /* [n] */
-    pthread_t *threads;
+    pthread_t *threads;             /* [n]; 0 for the inline worker */
     int started;
 };
 
-/* Workers for a config: cfg->workers, or 0 -> online cores - 1 (at least 1),
+/* Workers for a config: cfg->workers, or 0 -> usable CPUs - 1 (at least 1),
  * never more than the rule slot can track. */
 unsigned dispatch_workers_for(const struct lw_config *cfg);
 
-/* Sets up the capture side for workers w[0..n-1] (already initialised).
- * Returns 0, or -1 with a reason in err. */
+/* The defragmenter's limits from the config's defrag section. */
+struct defrag_config dispatch_defrag_config(const struct lw_config *cfg);
+
+/* Sets up the capture stage for workers w[0..n-1] (already initialised;
+ * each is given its ordering callback). Returns 0, or -1 with a reason in
+ * err. */
 int dispatch_init(struct dispatch *d, struct worker *w, unsigned n, const struct lw_config *cfg,
                   char *err, size_t errlen);
-/* Starts the worker threads (n > 1); before the first packet, after rules
- * and geolocation were given to the workers. Returns 0, or -1 with err. */
+/* Starts the worker threads (none when N is 1); before the first packet,
+ * after rules and geolocation were given to the workers. Returns 0, or -1
+ * with err. */
 int dispatch_start(struct dispatch *d, char *err, size_t errlen);
+/* The link type of the frames that follow (a new capture source). */
 void dispatch_set_datalink(struct dispatch *d, int dlt);
 /* One frame from the capture. */
 void dispatch_packet(struct dispatch *d, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
                      uint64_t ts_usec);
-/* Before a read that may block: what is queued is published. */
+/* Before a read that may block: what is queued is published, the inline
+ * worker holds no rule set. */
 void dispatch_offline(struct dispatch *d);
-/* A live read timed out. */
+/* A live read timed out: the inline worker's idle work. */
 void dispatch_idle(struct dispatch *d);
 /* Ends every open flow with reason why, waits for the workers to write
  * their last events and stops their threads. */
 void dispatch_finish(struct dispatch *d, enum flow_end_reason why);
 void dispatch_destroy(struct dispatch *d);
 
-/* Sums over the workers (and the capture thread's decoder). Each is read
- * while workers may be writing: figures are a moment's, not a snapshot. */
-const struct decode_stats *dispatch_decode_stats(const struct dispatch *d);
-void dispatch_flow_stats(const struct dispatch *d, struct flow_stats *out);
-void dispatch_dpi_stats(const struct dispatch *d, struct dpi_stats *out);
-int dispatch_geo_stats(const struct dispatch *d, struct geo_stats *out);     /* 0: no geo stage */
-int dispatch_stream_stats(const struct dispatch *d, struct stream_stats *out); /* 0: no stream stage */
-uint64_t dispatch_alerts(const struct dispatch *d);
-/* Stage counters of worker i (n == 1: the capture thread's loop). */
-void dispatch_stage_stats(const struct dispatch *d, unsigned i, struct worker_stage_stats *out);
-/* The capture thread's decode-and-dispatch busy time (n > 1), ns. */
-uint64_t dispatch_busy_ns(const struct dispatch *d);
+/* Updates the counters read off the rings (queue_bytes), before a snapshot. */
+void dispatch_refresh_stats(struct dispatch *d);
 
 #endif

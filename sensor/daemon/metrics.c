@@ -15,48 +15,6 @@ struct metrics {
     void *arg;
 };
 
-void metrics_family(FILE *out, const char *name, const char *type, const char *help)
-{
-    fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-static void label_value(FILE *out, const char *v)
-{
-    for (; *v; v++) {
-        if (*v == '\\' || *v == '"')
-            fprintf(out, "\\%c", *v);
-        else if (*v == '\n')
-            fputs("\\n", out);
-        else
-            fputc(*v, out);
-    }
-}
-
-void metrics_sample(FILE *out, const char *name, double value, ...)
-{
-    va_list ap;
-    const char *k;
-    int first = 1;
-
-    fputs(name, out);
-    va_start(ap, value);
-    while ((k = va_arg(ap, const char *)) != NULL) {
-        const char *v = va_arg(ap, const char *);
-
-        fprintf(out, "%s%s=\"", first ? "{" : ",", k);
-        label_value(out, v ? v : "");
-        fputc('"', out);
-        first = 0;
-    }
-    va_end(ap);
-    if (!first)
-        fputc('}', out);
-    if (value == (double)(uint64_t)value && value < 1e17)
-        fprintf(out, " %llu\n", (unsigned long long)value);
-    else
-        fprintf(out, " %.9g\n", value);
-}
-
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
                               const char *method, const char *version, const char *upload,
                               size_t *upload_size, void **state)

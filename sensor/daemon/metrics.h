@@ -1,9 +1,9 @@
 /* metrics.h - Prometheus text exposition on /metrics (libmicrohttpd).
  *
  * The server runs its own thread; on each scrape it calls the collector the
- * sensor gave, which writes families with the helpers below. Collectors
- * read counters the workers update (relaxed atomic loads): a scrape never
- * stops a worker.
+ * sensor gave, which writes families (stats_prom() and the helpers of
+ * stats.h). Collectors read counters the workers update (relaxed atomic
+ * loads): a scrape never stops a worker.
  */
 #ifndef LW_METRICS_H
 #define LW_METRICS_H
@@ -20,10 +20,5 @@ struct metrics;
 struct metrics *metrics_start(const char *listen, metrics_collect_fn fn, void *arg,
                               char *err, size_t errlen);
 void metrics_stop(struct metrics *m);
-
-/* # HELP and # TYPE lines of a family ("counter", "gauge"). */
-void metrics_family(FILE *out, const char *name, const char *type, const char *help);
-/* One sample; labels is NULL or "k1", "v1", "k2", "v2", ..., NULL (values escaped). */
-void metrics_sample(FILE *out, const char *name, double value, ...);
 
 #endif

@@ -42,8 +42,8 @@ static inline void decode_count(struct dctx *c, enum decode_layer l)
 /* Counts a refused packet under reason ev; returns DECODE_INVALID. */
 static inline enum decode_result decode_fail(struct dctx *c, enum decode_event ev)
 {
-    c->dc->stats.invalid++;
-    c->dc->stats.event[ev]++;
+    STATS_INC(c->dc->stats.invalid);
+    STATS_INC(c->dc->stats.event[ev]);
     return DECODE_INVALID;
 }
 
@@ -52,7 +52,7 @@ static inline enum decode_result decode_fail(struct dctx *c, enum decode_event e
  * Suricata, so an attacker cannot hide a segment behind a bad option. */
 static inline void decode_anomaly(struct dctx *c, enum decode_event ev)
 {
-    c->dc->stats.event[ev]++;
+    STATS_INC(c->dc->stats.event[ev]);
 }
 
 /* Whether a length field claiming want bytes from here is impossible: more

@@ -89,7 +89,7 @@ static enum decode_result defrag_result(struct dctx *c, int rc,
     if (rc == 0)
         return DECODE_HELD;
     if (rc < 0) {
-        c->dc->stats.invalid++;
+        STATS_INC(c->dc->stats.invalid);
         return DECODE_INVALID;
     }
     c->p->flags |= PKT_F_REASSEMBLED;
@@ -114,7 +114,7 @@ static enum decode_result ipv4_fragment(struct dctx *c, const uint8_t *b,
     struct frag_key k;
     int rc;
 
-    c->dc->stats.frag_ipv4++;
+    STATS_INC(c->dc->stats.frag_ipv4);
     if (can_defrag(c)) {
         frag_key_fill(c, &k, lw_get16(b + 4), p->proto);
         rc = defrag_add(c->dc->defrag, &c->dc->stats, &k, b, hlen, 0,
@@ -190,7 +190,7 @@ static enum decode_result ipv6_fragment(struct dctx *c, const uint8_t *b, uint32
         *cont = 1;
         return DECODE_OK;
     }
-    c->dc->stats.frag_ipv6++;
+    STATS_INC(c->dc->stats.frag_ipv6);
     if (can_defrag(c)) {
         frag_key_fill(c, &k, lw_get32(b + off + 4), b[off]);
         rc = defrag_add(c->dc->defrag, &c->dc->stats, &k, b, off, nh_off,

@@ -115,16 +115,59 @@ enum decode_result decode_packet(struct decoder *dc, struct packet *p,
     p->ts = ts_usec;
     p->datalink = dc->datalink;
 
-    dc->stats.pkts++;
-    dc->stats.bytes += wirelen;
+    STATS_INC(dc->stats.pkts);
+    STATS_ADD(dc->stats.bytes, wirelen);
     if (wirelen > dc->stats.max_pkt_size)
-        dc->stats.max_pkt_size = wirelen;
+        STATS_SET(dc->stats.max_pkt_size, wirelen);
 
     c.snapped = caplen < wirelen;
     c.slack = c.snapped ? wirelen - caplen : 0;
     r = decode_link(&c, data, caplen);
 
     for (m = c.layers; m != 0; m &= m - 1)
-        dc->stats.layer[__builtin_ctz(m)]++;
+        STATS_INC(dc->stats.layer[__builtin_ctz(m)]);
     return r;
 }
+
+/* ---- counters (stats.decoder.*, stats.defrag.*) */
+
+static uint64_t avg_pkt_size(const void *sum)
+{
+    const struct decode_stats *d = sum;
+
+    return d->pkts ? d->bytes / d->pkts : 0;
+}
+
+#define DEC(member, path, prom, label, help, kind, merge, flags) \
+    { path, prom, label, help, (uint32_t)offsetof(struct decode_stats, member), kind, merge, flags, 0, NULL }
+#define X_LAYER(id, name) \
+    DEC(layer[DECODE_LAYER_##id], "decoder/" name, "linkwatch_decoded_packets_total", "layer=" name, \
+        "Packets decoded, by layer.", STATS_COUNTER, STATS_SUM, 0),
+#define X_EVENT(id, name) \
+    DEC(event[DE_##id], "decoder/event/" name, "linkwatch_decode_events_total", "reason=" name, \
+        "Decoder events (malformed input, anomalies), by reason.", STATS_COUNTER, STATS_SUM, STATS_NONZERO),
+static const struct stats_field decode_fields[] = {
+    DEC(pkts, "decoder/pkts", NULL, NULL, NULL, STATS_COUNTER, STATS_SUM, 0),
+    DEC(bytes, "decoder/bytes", NULL, NULL, NULL, STATS_COUNTER, STATS_SUM, 0),
+    DEC(invalid, "decoder/invalid", "linkwatch_invalid_packets_total", NULL, "Malformed packets refused.",
+        STATS_COUNTER, STATS_SUM, 0),
+    DEC(max_pkt_size, "decoder/max_pkt_size", NULL, NULL, NULL, STATS_GAUGE, STATS_MAX, 0),
+    { "decoder/avg_pkt_size", NULL, NULL, NULL, 0, STATS_GAUGE, STATS_SUM, 0, 0, avg_pkt_size },
+    DECODE_LAYERS(X_LAYER)
+    DECODE_EVENTS(X_EVENT)
+    DEC(frag_ipv4, "defrag/ipv4/fragments", "linkwatch_defrag_fragments_total", "ip=ipv4",
+        "IP fragments seen.", STATS_COUNTER, STATS_SUM, 0),
+    DEC(reassembled_ipv4, "defrag/ipv4/reassembled", "linkwatch_defrag_reassembled_total", "ip=ipv4",
+        "IP datagrams reassembled from fragments.", STATS_COUNTER, STATS_SUM, 0),
+    DEC(frag_ipv6, "defrag/ipv6/fragments", "linkwatch_defrag_fragments_total", "ip=ipv6", NULL,
+        STATS_COUNTER, STATS_SUM, 0),
+    DEC(reassembled_ipv6, "defrag/ipv6/reassembled", "linkwatch_defrag_reassembled_total", "ip=ipv6", NULL,
+        STATS_COUNTER, STATS_SUM, 0),
+};
+#undef X_LAYER
+#undef X_EVENT
+#undef DEC
+
+const struct stats_module decode_stats_module = {
+    "decode", decode_fields, STATS_NELEM(decode_fields), sizeof(struct decode_stats), NULL
+};

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include "packet-t.h"
 #include "decode-events.h"
+#include "stats.h"
 
 #define X_ENUM(id, name) DECODE_LAYER_##id,
 enum decode_layer { DECODE_LAYERS(X_ENUM) DECODE_LAYER_MAX };
@@ -37,6 +38,7 @@ struct decode_stats {
     uint64_t frag_ipv4, frag_ipv6;          /* fragments seen */
     uint64_t reassembled_ipv4, reassembled_ipv6;
 };
+extern const struct stats_module decode_stats_module;
 
 /* Fragment reassembly limits, from the config's `defrag` section. */
 struct defrag_config {

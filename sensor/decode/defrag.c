@@ -227,7 +227,7 @@ void defrag_expire(struct defrag *d, struct decode_stats *st, uint64_t now_usec)
 {
     while (d->oldest != NULL && tracker_expired(d, d->oldest, now_usec)) {
         tracker_release(d, d->oldest);
-        st->event[DE_FRAG_TIMEOUT]++;
+        STATS_INC(st->event[DE_FRAG_TIMEOUT]);
     }
 }
 
@@ -244,7 +244,7 @@ static struct frag_tracker *tracker_lookup(struct defrag *d, struct decode_stats
             continue;
         if (tracker_expired(d, t, ts)) {
             tracker_release(d, t);
-            st->event[DE_FRAG_TIMEOUT]++;
+            STATS_INC(st->event[DE_FRAG_TIMEOUT]);
             return NULL;
         }
         return t;
@@ -263,9 +263,9 @@ static struct frag_tracker *tracker_create(struct defrag *d, struct decode_stats
 
     if (d->free_list == NULL) {
         if (tracker_expired(d, d->oldest, ts)) {
-            st->event[DE_FRAG_TIMEOUT]++;
+            STATS_INC(st->event[DE_FRAG_TIMEOUT]);
         } else {
-            st->event[DE_FRAG_TABLE_FULL]++;
+            STATS_INC(st->event[DE_FRAG_TABLE_FULL]);
         }
         tracker_release(d, d->oldest);
     }
@@ -455,9 +455,9 @@ static uint32_t tracker_build(struct defrag *d, const struct frag_tracker *t)
 static void count_reassembled(struct decode_stats *st, uint8_t version)
 {
     if (version == 4)
-        st->reassembled_ipv4++;
+        STATS_INC(st->reassembled_ipv4);
     else
-        st->reassembled_ipv6++;
+        STATS_INC(st->reassembled_ipv6);
 }
 
 /* An IPv6 atomic fragment (offset 0, no more) is a whole datagram; RFC 6946
@@ -468,7 +468,7 @@ static int frag_atomic(struct defrag *d, struct decode_stats *st, const struct f
                        const uint8_t **out, uint32_t *out_len)
 {
     if (ip_len_overflows(k->ip_version, hl, len)) {
-        st->event[DE_FRAG_TOO_LARGE]++;
+        STATS_INC(st->event[DE_FRAG_TOO_LARGE]);
         return -1;
     }
     memcpy(d->out, hdr, hl);
@@ -497,7 +497,7 @@ static int frag_overlap_policy(struct defrag *d, struct decode_stats *st,
 {
     if (!s->overlap)
         return 1;
-    st->event[DE_FRAG_OVERLAP]++;
+    STATS_INC(st->event[DE_FRAG_OVERLAP]);
     if (t->key.ip_version == 4)
         return 1;
     /* RFC 8200 4.5 lets exact duplicates through: a SPAN port that copies
@@ -526,7 +526,7 @@ static int tracker_complete(struct defrag *d, struct decode_stats *st,
 static int refuse(struct defrag *d, struct decode_stats *st, struct frag_tracker *t,
                   enum decode_event ev)
 {
-    st->event[ev]++;
+    STATS_INC(st->event[ev]);
     if (t != NULL && t->pieces == NULL)
         tracker_release(d, t);
     return -1;
@@ -563,7 +563,7 @@ int defrag_add(struct defrag *d, struct decode_stats *st, const struct frag_key 
     hl = t->has_hdr ? t->hdr_len : offset == 0 ? hdr_len : 0;
     top = fend > t->hi ? fend : t->hi;
     if (hl != 0 && ip_len_overflows(k.ip_version, hl, top)) {
-        st->event[DE_FRAG_TOO_LARGE]++;
+        STATS_INC(st->event[DE_FRAG_TOO_LARGE]);
         tracker_release(d, t);
         return -1;
     }

@@ -113,6 +113,8 @@ struct detect_thread {
     int prefilter;
     uint32_t found[DETECT_FOUND_MAX];  /* hist rules whose pattern is in this chunk */
     uint32_t nfound;             /* may pass DETECT_FOUND_MAX: some were not kept */
+    detect_geo_fn geo;           /* geoip: the worker's lookup, NULL: geoip never matches */
+    void *geo_arg;
 };
 
 /* Stream rules of one flow direction whose fast pattern went into the
@@ -129,18 +131,18 @@ struct dhist {
     uint64_t until[DETECT_HIST_MAX];
 };
 
-/* What detect hangs on f->app. */
+/* What detect hangs on f->detect. */
 struct detect_flow {
     uint8_t flow_rules_done;     /* flow-level rules ran for this flow */
     struct dhist *hist;          /* [2], TCP flows with stream data */
 };
 
-static detect_geo_fn geo_lookup;
 static uint64_t engine_gen;      /* last detect_engine.gen handed out */
 
-void detect_set_geo_lookup(detect_geo_fn fn)
+void detect_thread_set_geo(struct detect_thread *t, detect_geo_fn fn, void *arg)
 {
-    geo_lookup = fn;
+    t->geo = fn;
+    t->geo_arg = arg;
 }
 
 /* ================================================================== matching */
@@ -504,9 +506,10 @@ static int match_app(const struct rule *r, const struct dpi_result *dr)
     return 1;
 }
 
-static int geo_test(const struct rule_geoip *g, const struct flow *f, const struct lw_addr *a)
+static int geo_test(const struct detect_thread *t, const struct rule_geoip *g, const struct flow *f,
+                    const struct lw_addr *a)
 {
-    const char *cc = geo_lookup(f, a);
+    const char *cc = t->geo(t->geo_arg, f, a);
     int in = 0;
 
     if (cc == NULL)
@@ -516,15 +519,16 @@ static int geo_test(const struct rule_geoip *g, const struct flow *f, const stru
     return in != (g->negated != 0);
 }
 
-static int match_geo(const struct rule_geoip *g, const struct packet *p, const struct flow *f)
+static int match_geo(const struct detect_thread *t, const struct rule_geoip *g, const struct packet *p,
+                     const struct flow *f)
 {
-    if (geo_lookup == NULL)
+    if (t->geo == NULL)
         return 0;
     switch (g->dir) {
-    case RULE_GEO_SRC:  return geo_test(g, f, &p->src);
-    case RULE_GEO_DST:  return geo_test(g, f, &p->dst);
-    case RULE_GEO_BOTH: return geo_test(g, f, &p->src) && geo_test(g, f, &p->dst);
-    default:            return geo_test(g, f, &p->src) || geo_test(g, f, &p->dst);
+    case RULE_GEO_SRC:  return geo_test(t, g, f, &p->src);
+    case RULE_GEO_DST:  return geo_test(t, g, f, &p->dst);
+    case RULE_GEO_BOTH: return geo_test(t, g, f, &p->src) && geo_test(t, g, f, &p->dst);
+    default:            return geo_test(t, g, f, &p->src) || geo_test(t, g, f, &p->dst);
     }
 }
 
@@ -538,19 +542,19 @@ static int match_proto(const struct rule *r, const struct packet *p)
 }
 
 /* Everything but the buffers, on packet p, cheapest tests first. */
-static int match_head(const struct rule *r, const struct packet *p, const struct flow *f,
-                      const struct dpi_result *dr)
+static int match_head(const struct detect_thread *t, const struct rule *r, const struct packet *p,
+                      const struct flow *f, const struct dpi_result *dr)
 {
     return match_proto(r, p) && match_addrs(r, p) && match_flow_kw(r, p, f) &&
            match_pkt_opts(r, p) && match_app(r, dr) &&
-           (r->geoip == NULL || match_geo(r->geoip, p, f));
+           (r->geoip == NULL || match_geo(t, r->geoip, p, f));
 }
 
 /* The whole rule on packet p. */
 static int match_rule(struct detect_thread *t, const struct rule *r, const struct packet *p,
                       const struct flow *f, const struct dpi_result *dr)
 {
-    return match_head(r, p, f, dr) && (r->nsm == 0 || match_buffers(t, r, p, dr));
+    return match_head(t, r, p, f, dr) && (r->nsm == 0 || match_buffers(t, r, p, dr));
 }
 
 /* A stream rule on packet p whose payload is the reassembled stream: its
@@ -568,7 +572,7 @@ static int match_rule_stream(struct detect_thread *t, const struct drule *d,
     uint32_t skip = c->hist - hist;
     int64_t origin = -(int64_t)(c->offset + skip);
 
-    if (!match_head(d->r, p, f, dr) ||
+    if (!match_head(t, d->r, p, f, dr) ||
         !match_buf(t, d->r, RULE_BUF_PAYLOAD, c->data + skip, c->len - skip, origin))
         return 0;
     return hist == 0 || !match_buf(t, d->r, RULE_BUF_PAYLOAD, c->data + skip, hist, origin);
@@ -724,19 +728,19 @@ static int class_of(uint8_t proto)
 }
 
 /* Whether flow-level rules run on this packet: the first one of the flow
- * that finds its DPI result final. The mark lives on f->app. */
+ * that finds its DPI result final. The mark lives on f->detect. */
 static int flow_rules_due(struct flow *f, const struct dpi_result *dr)
 {
     struct detect_flow *df;
 
     if (f == NULL || dr == NULL)
         return 0;
-    df = f->app;
+    df = f->detect;
     if (df == NULL) {
         df = calloc(1, sizeof *df);
         if (df == NULL)
             return 0;   /* no mark, no run: never alert on every packet */
-        f->app = df;
+        f->detect = df;
     }
     if (df->flow_rules_done)
         return 0;
@@ -776,10 +780,10 @@ static void scan_sticky(struct detect_thread *t, const struct dgroup *g, int b, 
 static struct dhist *hist_of(const struct detect_engine *e, struct flow *f, const struct packet *p,
                              const struct stream_chunk *c)
 {
-    struct detect_flow *df = f->app;
+    struct detect_flow *df = f->detect;
     struct dhist *h;
 
-    if (df == NULL && (df = f->app = calloc(1, sizeof *df)) == NULL)
+    if (df == NULL && (df = f->detect = calloc(1, sizeof *df)) == NULL)
         return NULL;
     if (df->hist == NULL && (df->hist = calloc(2, sizeof *df->hist)) == NULL)
         return NULL;
@@ -1007,12 +1011,12 @@ void detect_flow_end(const struct detect_engine *e, struct detect_thread *t,
 
 void detect_flow_free(struct flow *f)
 {
-    struct detect_flow *df = f->app;
+    struct detect_flow *df = f->detect;
 
     if (df)
         free(df->hist);
     free(df);
-    f->app = NULL;
+    f->detect = NULL;
 }
 
 /* ================================================================== threads */

@@ -63,7 +63,7 @@
  * Prefilter on the stream: each packet's new data (and the few bytes a
  * fast pattern may reach back) is scanned once; stream rules whose match
  * can start before their fast pattern and whose pattern was seen are
- * remembered per flow direction (a few ranks on f->app) while their window
+ * remembered per flow direction (a few ranks on f->detect) while their window
  * can reach it, so the history is not scanned again; it is only when more
  * were seen than kept, or after the engine changed.
  */
@@ -133,16 +133,17 @@ void detect_flow_end(const struct detect_engine *e, struct detect_thread *t,
                      struct threshold_ctx *th, struct flow *f,
                      detect_alert_fn on_alert, void *arg);
 
-/* Frees what detect hung on f->app (safe when nothing was). */
+/* Frees what detect hung on f->detect (safe when nothing was). */
 void detect_flow_free(struct flow *f);
 
 /* geoip: fn returns the ISO 3166-1 alpha-2 code (upper case) of address a,
  * one of the packet's addresses, or NULL when unknown. f is the packet's
  * flow (NULL when it has none), so fn can answer from the countries the
  * flow was given at its start instead of looking the address up again
- * (geo_detect_country() does). Until one is set, geoip rules never match.
- * Set it before workers start. */
-typedef const char *(*detect_geo_fn)(const struct flow *f, const struct lw_addr *a);
-void detect_set_geo_lookup(detect_geo_fn fn);
+ * (geo_detect_country() does). Each worker gives its scratch its own
+ * lookup and argument (its geolocation context); until one is set, geoip
+ * rules never match. */
+typedef const char *(*detect_geo_fn)(void *arg, const struct flow *f, const struct lw_addr *a);
+void detect_thread_set_geo(struct detect_thread *t, detect_geo_fn fn, void *arg);
 
 #endif

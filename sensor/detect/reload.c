@@ -311,3 +311,40 @@ void reload_describe(struct reload_state *r, int json, FILE *out)
     jbuf_free(&j);
     pthread_mutex_unlock(&r->slot.lock);
 }
+
+void reload_get_stats(struct reload_state *r, struct reload_stats *out)
+{
+    const struct ruleset *rs;
+
+    pthread_mutex_lock(&r->slot.lock);
+    rs = rules_slot_get(&r->slot);
+    out->loaded = rs ? rs->rep.loaded : 0;
+    out->failed = rs ? rs->rep.failed : 0;
+    out->version = rs ? rs->version : 0;
+    out->reloads = r->reloads;
+    out->failures = r->reload_failures;
+    out->last_latency_usec = r->last_latency_usec;
+    out->last_status = (uint64_t)r->last_status;
+    pthread_mutex_unlock(&r->slot.lock);
+}
+
+#define RL(member, prom, help, kind, scale) \
+    { "rules/" #member, prom, NULL, help, (uint32_t)offsetof(struct reload_stats, member), kind, STATS_SUM, \
+      STATS_NOEVE, scale, NULL }
+static const struct stats_field reload_fields[] = {
+    RL(loaded, "linkwatch_rules_loaded", "Rules in the live rule set.", STATS_GAUGE, 0),
+    RL(failed, "linkwatch_rules_failed", "Rules of the live set's files that did not load.", STATS_GAUGE, 0),
+    RL(version, "linkwatch_ruleset_version", "Version of the live rule set (1 at start, +1 per reload).",
+       STATS_GAUGE, 0),
+    RL(reloads, "linkwatch_rule_reloads_total", "Rule reloads attempted.", STATS_COUNTER, 0),
+    RL(failures, "linkwatch_rule_reload_failures_total", "Rule reloads that kept the old set.", STATS_COUNTER, 0),
+    RL(last_latency_usec, "linkwatch_rule_reload_last_latency_seconds", "Request to new set live, last reload.",
+       STATS_GAUGE, 1e-6),
+    RL(last_status, "linkwatch_rule_reload_last_status",
+       "Last reload: 0 ok, 1 loaded with errors, 2 kept old, 3 failed.", STATS_GAUGE, 0),
+};
+#undef RL
+
+const struct stats_module reload_stats_module = {
+    "rules", reload_fields, STATS_NELEM(reload_fields), sizeof(struct reload_stats), NULL
+};

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include "output.h"
 #include "ruleset.h"
+#include "stats.h"
 
 #define RELOAD_MAX_PENDING 8   /* old sets a slow worker may still hold */
 
@@ -58,6 +59,18 @@ void reload_destroy(struct reload_state *r);
  * "sighup", "control", "watch". Writes the report to out (JSON when json)
  * and returns the status. Serialised: a second caller waits. */
 enum reload_status reload_rules(struct reload_state *r, const char *origin, int json, FILE *out);
+
+/* The rule sets' counters (reload_stats_module), copied under the slot's
+ * lock: any thread may ask. */
+struct reload_stats {
+    uint64_t loaded, failed;       /* rules of the live set, and of its files that did not load */
+    uint64_t version;              /* of the live set, 0: none */
+    uint64_t reloads, failures;
+    uint64_t last_latency_usec;
+    uint64_t last_status;          /* enum reload_status */
+};
+extern const struct stats_module reload_stats_module;
+void reload_get_stats(struct reload_state *r, struct reload_stats *out);
 
 /* The live set's description (`linkwatchctl ruleset`). */
 void reload_describe(struct reload_state *r, int json, FILE *out);

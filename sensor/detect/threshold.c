@@ -62,16 +62,12 @@ struct threshold_ctx {
     /* Several workers: keys tracked by source, destination or rule live in
      * one shared context (locked), checked in capture order. */
     struct threshold_ctx *shared;  /* NULL: all keys here */
+    void (*order)(void *arg);      /* waits for capture order before a shared check */
+    void *order_arg;
     pthread_mutex_t mu;            /* of a shared context */
     int is_shared;
 };
 
-static void (*order_hook)(void);
-
-void threshold_set_order_hook(void (*fn)(void))
-{
-    order_hook = fn;
-}
 
 struct threshold_ctx *threshold_new_shared(size_t max_entries)
 {
@@ -87,6 +83,12 @@ struct threshold_ctx *threshold_new_shared(size_t max_entries)
 void threshold_use_shared(struct threshold_ctx *t, struct threshold_ctx *shared)
 {
     t->shared = shared;
+}
+
+void threshold_set_order(struct threshold_ctx *t, void (*fn)(void *arg), void *arg)
+{
+    t->order = fn;
+    t->order_arg = arg;
 }
 
 /* ------------------------------------------------------------------ context */
@@ -444,8 +446,8 @@ int threshold_check(struct threshold_ctx *t, const struct rule *r,
      * table, and the checks in the order a single worker makes them. */
     k = t->shared && thr->track != RULE_TRACK_BY_BOTH ? t->shared : t;
     if (k != t) {
-        if (order_hook)
-            order_hook();
+        if (t->order)
+            t->order(t->order_arg);
         pthread_mutex_lock(&k->mu);
     }
     e = entry_get(k, r->gid, r->sid, thr->track, &a, &b, ts_usec, &fresh);

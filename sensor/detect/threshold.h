@@ -93,7 +93,9 @@ void threshold_stats(const struct threshold_ctx *t, struct threshold_stats *out)
 /* A context for the keys all workers share (locked; see above). */
 struct threshold_ctx *threshold_new_shared(size_t max_entries);
 void threshold_use_shared(struct threshold_ctx *t, struct threshold_ctx *shared);
-/* Called before a shared check (the dispatcher's capture-order wait). */
-void threshold_set_order_hook(void (*fn)(void));
+/* fn(arg) is called before each check in the shared context: the capture
+ * stage's wait until every other worker has done the packets before the
+ * calling worker's (dispatch.c). Set by the worker on its own context. */
+void threshold_set_order(struct threshold_ctx *t, void (*fn)(void *arg), void *arg);
 
 #endif

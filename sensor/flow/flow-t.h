@@ -84,9 +84,9 @@ struct flow {
     uint32_t hash;               /* symmetric hash of the key */
     struct flow_tally tally;     /* owned by sensor/redis/tally.c */
 
-    /* Per-stage state hung on the flow by later stages (dpi, detect). */
-    void *dpi;
-    void *app;
+    /* Per-stage state hung on the flow by later stages. */
+    void *dpi;                   /* nDPI (sensor/app/dpi.c) */
+    void *detect;                /* the rule engine's per-flow marks (sensor/detect/detect.c) */
     struct flow_geo geo;         /* both ends geolocated once, at the flow's first packet */
     void *stream;                /* TCP reassembly (stream.c) */
 };

@@ -340,8 +340,8 @@ static void flow_end(struct flow_table *ft, struct flow *f, enum flow_end_reason
     f->lprev = f->lnext = FLOW_NIL;
     f->hnext = ft->free_head;
     ft->free_head = i;
-    ft->stats.ended[why]++;
-    ft->stats.active--;
+    STATS_INC(ft->stats.ended[why]);
+    STATS_SUB(ft->stats.active, 1);
 }
 
 static uint64_t flow_expiry(const struct flow_table *ft, const struct flow *f)
@@ -492,11 +492,11 @@ static struct flow *flow_alloc(struct flow_table *ft)
 static void flow_count_proto(struct flow_stats *st, uint8_t proto)
 {
     switch (proto) {
-    case IPPROTO_TCP_:   st->tcp++; break;
-    case IPPROTO_UDP_:   st->udp++; break;
-    case IPPROTO_ICMP_:  st->icmpv4++; break;
-    case IPPROTO_ICMP6_: st->icmpv6++; break;
-    default:             st->other++; break;
+    case IPPROTO_TCP_:   STATS_INC(st->tcp); break;
+    case IPPROTO_UDP_:   STATS_INC(st->udp); break;
+    case IPPROTO_ICMP_:  STATS_INC(st->icmpv4); break;
+    case IPPROTO_ICMP6_: STATS_INC(st->icmpv6); break;
+    default:             STATS_INC(st->other); break;
     }
 }
 
@@ -535,10 +535,10 @@ static struct flow *flow_create(struct flow_table *ft, const struct packet *p,
     f->hnext = ft->buckets[b];
     ft->buckets[b] = i;
 
-    ft->stats.created++;
-    ft->stats.active++;
+    STATS_INC(ft->stats.created);
+    STATS_INC(ft->stats.active);
     if (ft->stats.active > ft->stats.max_active)
-        ft->stats.max_active = ft->stats.active;
+        STATS_SET(ft->stats.max_active, ft->stats.active);
     flow_count_proto(&ft->stats, k->proto);
     return f;
 }
@@ -560,7 +560,7 @@ struct flow *flow_table_update(struct flow_table *ft, struct packet *p)
     if (f == NULL) {
         f = flow_create(ft, p, &k, h, &rev);
         if (f == NULL) {
-            ft->stats.lookups_failed_full++;
+            STATS_INC(ft->stats.lookups_failed_full);
             p->flow = NULL;
             p->dir = 0;
             return NULL;
@@ -630,3 +630,34 @@ const char *flow_end_reason_name(enum flow_end_reason r)
     }
     return "unknown";
 }
+
+/* ---- counters (stats.flow.*) */
+
+#define FLW(member, path, prom, label, help, kind) \
+    { "flow/" path, prom, label, help, (uint32_t)offsetof(struct flow_stats, member), kind, STATS_SUM, 0, 0, NULL }
+static const struct stats_field flow_fields[] = {
+    FLW(created, "created", "linkwatch_flows_created_total", NULL, "Flows created.", STATS_COUNTER),
+    FLW(active, "active", "linkwatch_flows_active", NULL, "Flows in the flow table.", STATS_GAUGE),
+    FLW(max_active, "max_active", NULL, NULL, NULL, STATS_GAUGE),
+    FLW(tcp, "tcp", "linkwatch_flows_by_protocol_total", "proto=tcp", "Flows created, by IP protocol.",
+        STATS_COUNTER),
+    FLW(udp, "udp", "linkwatch_flows_by_protocol_total", "proto=udp", NULL, STATS_COUNTER),
+    FLW(icmpv4, "icmpv4", "linkwatch_flows_by_protocol_total", "proto=icmpv4", NULL, STATS_COUNTER),
+    FLW(icmpv6, "icmpv6", "linkwatch_flows_by_protocol_total", "proto=icmpv6", NULL, STATS_COUNTER),
+    FLW(other, "other", "linkwatch_flows_by_protocol_total", "proto=other", NULL, STATS_COUNTER),
+    FLW(lookups_failed_full, "no_entry", "linkwatch_flows_no_entry_total", NULL,
+        "Packets that found no flow entry even after eviction.", STATS_COUNTER),
+    FLW(ended[FLOW_END_TIMEOUT], "end/timeout", "linkwatch_flows_ended_total", "reason=timeout",
+        "Flows ended, by reason.", STATS_COUNTER),
+    FLW(ended[FLOW_END_TCP_CLOSED], "end/tcp-closed", "linkwatch_flows_ended_total", "reason=tcp-closed", NULL,
+        STATS_COUNTER),
+    FLW(ended[FLOW_END_EVICTED], "end/evicted", "linkwatch_flows_ended_total", "reason=evicted", NULL,
+        STATS_COUNTER),
+    FLW(ended[FLOW_END_SHUTDOWN], "end/shutdown", "linkwatch_flows_ended_total", "reason=shutdown", NULL,
+        STATS_COUNTER),
+};
+#undef FLW
+
+const struct stats_module flow_stats_module = {
+    "flow", flow_fields, STATS_NELEM(flow_fields), sizeof(struct flow_stats), NULL
+};

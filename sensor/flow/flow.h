@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "flow-t.h"
+#include "stats.h"
 
 struct flow_config {
     uint32_t max_flows;
@@ -30,6 +31,7 @@ struct flow_stats {
     uint64_t tcp, udp, icmpv4, icmpv6, other;    /* created, by protocol */
     uint64_t lookups_failed_full;                /* no entry even after eviction (max_flows 0) */
 };
+extern const struct stats_module flow_stats_module;
 
 typedef void (*flow_end_fn)(struct flow *f, void *arg);
 

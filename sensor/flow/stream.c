@@ -91,14 +91,14 @@ static inline size_t class_size(unsigned cls)
 
 static void mem_add(struct stream_ctx *s, uint64_t n)
 {
-    s->st.memuse += n;
+    STATS_ADD(s->st.memuse, n);
     if (s->st.memuse > s->st.memuse_max)
-        s->st.memuse_max = s->st.memuse;
+        STATS_SET(s->st.memuse_max, s->st.memuse);
 }
 
 static void mem_sub(struct stream_ctx *s, uint64_t n)
 {
-    s->st.memuse -= n;
+    STATS_SUB(s->st.memuse, n);
 }
 
 static void lru_unlink(struct stream_ctx *s, struct stream_dir *d)
@@ -207,7 +207,7 @@ static int mem_reserve(struct stream_ctx *s, uint64_t n, const struct stream_dir
             continue;
         }
         dir_release(s, v);
-        s->st.evictions++;
+        STATS_INC(s->st.evictions);
     }
     return 0;
 }
@@ -453,8 +453,8 @@ static void skip_hole(struct stream_ctx *s, struct stream_dir *d, uint64_t to)
 {
     uint64_t end = present_end(d);
 
-    s->st.gaps++;
-    s->st.gap_bytes += to - d->next;
+    STATS_INC(s->st.gaps);
+    STATS_ADD(s->st.gap_bytes, to - d->next);
     if (d->buf && end > to)
         memmove(d->buf, d->buf + (to - d->buf_off), end - to);
     d->buf_off = to;
@@ -467,7 +467,7 @@ static void skip_hole(struct stream_ctx *s, struct stream_dir *d, uint64_t to)
 static void take_direct(struct stream_ctx *s, struct stream_dir *d, uint64_t lo, uint64_t hi,
                         const uint8_t *data)
 {
-    s->st.memcap_fail++;
+    STATS_INC(s->st.memcap_fail);
     dir_release(s, d);
     d->direct = data;
     d->flags |= SDF_DIRECT;
@@ -478,9 +478,9 @@ static void take_direct(struct stream_ctx *s, struct stream_dir *d, uint64_t lo,
 static void count_overlap(struct stream_ctx *s, int ov)
 {
     if (ov == 1)
-        s->st.overlaps_same++;
+        STATS_INC(s->st.overlaps_same);
     else if (ov == 2)
-        s->st.overlaps_diff++;
+        STATS_INC(s->st.overlaps_diff);
 }
 
 /* One segment of stream offsets [slo, slo + len). retry: a hole was just
@@ -526,14 +526,14 @@ static void insert(struct stream_ctx *s, struct stream_dir *d, int64_t slo,
         return;
     }
     if (hi - d->next <= s->cfg.ooo_limit && place(s, d, lo, hi, data, &ov) == 0) {
-        s->st.ooo_segments++;
+        STATS_INC(s->st.ooo_segments);
         count_overlap(s, ov);
         return;
     }
     /* Cannot wait for the hole: give it up, unless this packet already
      * brought new data (a chunk has no holes). */
     if (retry || d->next != d->chunk_lo) {
-        s->st.ooo_dropped++;
+        STATS_INC(s->st.ooo_dropped);
         return;
     }
     skip_hole(s, d, d->nr && d->r[0].lo < lo ? d->r[0].lo : lo);
@@ -581,11 +581,11 @@ static void on_rst(struct stream_ctx *s, struct stream_flow *sf, struct stream_d
         int64_t a = seq_off(d, seq);
 
         if (a < (int64_t)d->next || a > (int64_t)(d->next + s->cfg.ooo_limit)) {
-            s->st.rst_ignored++;
+            STATS_INC(s->st.rst_ignored);
             return;
         }
     }
-    s->st.resets++;
+    STATS_INC(s->st.resets);
     for (int i = 0; i < 2; i++) {
         if (sf->d[i].state == SD_OPEN)
             sf->d[i].state = SD_DONE;
@@ -617,7 +617,7 @@ static void dir_pickup(struct stream_ctx *s, struct stream_dir *d, uint32_t base
 {
     dir_start(s, d, base, syn ? SDF_SYN : 0);
     if (!syn)
-        s->st.midstream++;
+        STATS_INC(s->st.midstream);
 }
 
 /* Data (and FIN) of one packet. */
@@ -677,11 +677,11 @@ void stream_packet(struct stream_ctx *s, struct flow *f, const struct packet *p)
         if ((fl & TH_RST) || p->payload_len == 0)
             return;
         if ((sf = state_get(s)) == NULL) {
-            s->st.memcap_fail++;
+            STATS_INC(s->st.memcap_fail);
             return;
         }
         f->stream = sf;
-        s->st.sessions++;
+        STATS_INC(s->st.sessions);
         start_dirs(s, f, sf, p, syn);
     }
     d = &sf->d[dir];
@@ -703,11 +703,11 @@ void stream_packet(struct stream_ctx *s, struct flow *f, const struct packet *p)
     if (d->state == SD_OPEN && s->cfg.depth && d->next >= s->cfg.depth) {
         d->state = SD_DONE;
         d->flags |= SDF_DEPTH;
-        s->st.depth_reached++;
+        STATS_INC(s->st.depth_reached);
     } else if (d->state == SD_OPEN && (d->flags & SDF_FIN) && d->next >= d->fin_off) {
         d->state = SD_DONE;
     }
-    s->st.reassembled += d->next - d->chunk_lo;
+    STATS_ADD(s->st.reassembled, d->next - d->chunk_lo);
     d->chunk_hist = 0;
     d->window = s->cfg.window;
     if (d->buf && !(d->flags & SDF_DIRECT))
@@ -736,3 +736,45 @@ enum stream_verdict stream_chunk(const struct flow *f, const struct packet *p,
     c->data = (d->flags & SDF_DIRECT) ? d->direct : d->buf + (c->offset - d->buf_off);
     return STREAM_DATA;
 }
+
+/* ---- counters (stats.stream.*; Suricata spells these tcp.reassembly_gap,
+ * tcp.overlap, ...: ours live together under "stream") */
+
+#define STR(member, path, prom, help, kind, merge) \
+    { "stream/" path, prom, NULL, help, (uint32_t)offsetof(struct stream_stats, member), kind, merge, 0, 0, NULL }
+static const struct stats_field stream_fields[] = {
+    STR(sessions, "sessions", "linkwatch_stream_sessions_total", "TCP flows given stream state.", STATS_COUNTER,
+        STATS_SUM),
+    STR(midstream, "midstream", "linkwatch_stream_midstream_total", "Directions picked up without their SYN.",
+        STATS_COUNTER, STATS_SUM),
+    STR(reassembled, "reassembled_bytes", "linkwatch_stream_reassembled_bytes_total",
+        "Bytes made in-order and handed to detection.", STATS_COUNTER, STATS_SUM),
+    STR(ooo_segments, "ooo_segments", "linkwatch_stream_ooo_segments_total", "Segments held out of order.",
+        STATS_COUNTER, STATS_SUM),
+    STR(ooo_dropped, "ooo_dropped", "linkwatch_stream_ooo_dropped_total",
+        "Out-of-order segments that could not be held.", STATS_COUNTER, STATS_SUM),
+    STR(gaps, "gaps", "linkwatch_stream_gaps_total", "Holes in a stream declared lost.", STATS_COUNTER, STATS_SUM),
+    STR(gap_bytes, "gap_bytes", "linkwatch_stream_gap_bytes_total", "Bytes skipped by gaps.", STATS_COUNTER,
+        STATS_SUM),
+    STR(overlaps_same, "overlaps", "linkwatch_stream_overlaps_total", "Segments re-sending bytes already had.",
+        STATS_COUNTER, STATS_SUM),
+    STR(overlaps_diff, "overlaps_diff_data", "linkwatch_stream_overlaps_diff_data_total",
+        "Segments re-sending bytes already had, with different data.", STATS_COUNTER, STATS_SUM),
+    STR(depth_reached, "depth_reached", "linkwatch_stream_depth_reached_total",
+        "Directions that reached stream.depth.", STATS_COUNTER, STATS_SUM),
+    STR(resets, "resets", "linkwatch_stream_resets_total", "RSTs accepted.", STATS_COUNTER, STATS_SUM),
+    STR(rst_ignored, "rst_ignored", "linkwatch_stream_rst_ignored_total",
+        "RSTs outside the expected sequence range.", STATS_COUNTER, STATS_SUM),
+    STR(evictions, "evictions", "linkwatch_stream_evictions_total", "Buffers dropped to stay under stream.memcap.",
+        STATS_COUNTER, STATS_SUM),
+    STR(memcap_fail, "memcap_fail", "linkwatch_stream_memcap_fail_total", "Allocations refused at stream.memcap.",
+        STATS_COUNTER, STATS_SUM),
+    STR(memuse, "memuse", "linkwatch_stream_memory_bytes", "Bytes of stream state and buffers.", STATS_GAUGE,
+        STATS_SUM),
+    STR(memuse_max, "memuse_max", NULL, NULL, STATS_GAUGE, STATS_SUM),
+};
+#undef STR
+
+const struct stats_module stream_stats_module = {
+    "stream", stream_fields, STATS_NELEM(stream_fields), sizeof(struct stream_stats), NULL
+};

@@ -53,6 +53,7 @@
 #include <stdint.h>
 #include "flow-t.h"
 #include "packet-t.h"
+#include "stats.h"
 
 /* Separate held ranges of out-of-order data per direction. */
 #define STREAM_MAX_RANGES 8
@@ -82,6 +83,7 @@ struct stream_stats {
     uint64_t memuse;           /* bytes in use now (state, buffers, caches) */
     uint64_t memuse_max;
 };
+extern const struct stats_module stream_stats_module;
 
 /* What stream_chunk() found for a packet. */
 enum stream_verdict {

@@ -67,7 +67,6 @@ _Static_assert(sizeof(struct flow_geo) == 56, "struct flow_geo is 56 bytes per f
 
 /* The calling thread's context: event writers and the geoip keyword have
  * no other way to reach the worker's database snapshot. */
-static _Thread_local struct geo_thread *geo_self;
 
 /* ================================================================ databases */
 
@@ -328,8 +327,6 @@ void geo_thread_free(struct geo_thread *t)
         }
     reclaim_locked(t->g);
     pthread_mutex_unlock(&t->g->lock);
-    if (geo_self == t)
-        geo_self = NULL;
     geo_sum_free(t->sum);
     free(t->cache);
     free(t);
@@ -339,11 +336,10 @@ void geo_thread_quiescent(struct geo_thread *t)
 {
     struct geo_dbset *cur = atomic_load_explicit(&t->g->cur, memory_order_acquire);
 
-    geo_self = t;
     if (cur == t->set)
         return;
     t->set = cur;
-    t->st.set_changes++;
+    STATS_INC(t->st.set_changes);
     atomic_store_explicit(&t->seen, cur->epoch, memory_order_release);
     /* Free the old set if this was the last worker on it; never wait. */
     if (atomic_load_explicit(&t->g->nretired, memory_order_relaxed) &&
@@ -544,16 +540,16 @@ static int classify(struct geo_thread *t, const struct lw_addr *a, struct geo_ep
         return 0;
     memcpy(ep->cc, t->g->home_cc, 3);
     ep->flags = GEO_EP_INTERNAL | GEO_EP_HOME;
-    t->st.internal++;
+    STATS_INC(t->st.internal);
     return 1;
 }
 
 static void lookup_raw(struct geo_thread *t, const struct lw_addr *a, struct geo_ep *ep)
 {
     lookup_dbs(t->set, a, ep);
-    t->st.lookups++;
+    STATS_INC(t->st.lookups);
     if (ep->cc[0]) {
-        t->st.found++;
+        STATS_INC(t->st.found);
         ep->flags |= memcmp(ep->cc, t->g->home_cc, 2) == 0 ? GEO_EP_HOME : GEO_EP_FOREIGN;
     }
 }
@@ -589,7 +585,7 @@ void geo_lookup(struct geo_thread *t, const struct lw_addr *a, struct geo_ep *ep
     e = &t->cache[addr_hash(a) & t->cache_mask];
     if (e->epoch == t->set->epoch && addr_eq(&e->addr, a)) {
         *ep = e->ep;
-        t->st.cache_hits++;
+        STATS_INC(t->st.cache_hits);
         return;
     }
     lookup_raw(t, a, ep);
@@ -625,7 +621,7 @@ static void flow_locate(struct geo_thread *t, struct flow *f)
     geo_lookup(t, &f->key.dst, &f->geo.dst);
     f->geo.epoch = (uint16_t)t->set->epoch;
     f->geo.scope = (uint8_t)geo_scope_of(&f->geo.src, &f->geo.dst);
-    t->st.flows++;
+    STATS_INC(t->st.flows);
 }
 
 /* The flow's row in the open interval (found once per interval). A packet
@@ -738,12 +734,9 @@ struct geo_sum *geo_thread_sum(struct geo_thread *t)
 
 /* ================================================================ events */
 
-/* The entry at (db, off) of the calling thread's set, when that set is the
- * one epoch names. */
-static int entry_at(uint8_t db, uint32_t off, uint32_t epoch, MMDB_entry_s *e)
+/* The entry at (db, off) of t's set, when that set is the one epoch names. */
+static int entry_at(const struct geo_thread *t, uint8_t db, uint32_t off, uint32_t epoch, MMDB_entry_s *e)
 {
-    const struct geo_thread *t = geo_self;
-
     if (t == NULL || db == 0 || db > t->set->n || (uint16_t)t->set->epoch != (uint16_t)epoch)
         return 0;
     e->mmdb = &t->set->db[db - 1].mmdb;
@@ -751,24 +744,24 @@ static int entry_at(uint8_t db, uint32_t off, uint32_t epoch, MMDB_entry_s *e)
     return 1;
 }
 
-void geo_ep_detail(const struct geo_ep *ep, const struct lw_addr *a, uint32_t epoch,
-                   struct geo_detail *d)
+void geo_ep_detail(const struct geo_thread *t, const struct geo_ep *ep, const struct lw_addr *a,
+                   uint32_t epoch, struct geo_detail *d)
 {
     struct geo_ep fresh;
     MMDB_entry_s e;
 
     memset(d, 0, sizeof *d);
-    if ((ep->flags & GEO_EP_INTERNAL) || geo_self == NULL)
+    if ((ep->flags & GEO_EP_INTERNAL) || t == NULL)
         return;
-    if ((uint16_t)epoch != (uint16_t)geo_self->set->epoch) {
+    if ((uint16_t)epoch != (uint16_t)t->set->epoch) {
         /* Reloaded since the flow started: the offsets are the old file's. */
-        lookup_dbs(geo_self->set, a, memset(&fresh, 0, sizeof fresh));
+        lookup_dbs(t->set, a, memset(&fresh, 0, sizeof fresh));
         ep = &fresh;
-        epoch = geo_self->set->epoch;
+        epoch = t->set->epoch;
     }
-    if (entry_at(ep->org_db, ep->org_off, epoch, &e))
+    if (entry_at(t, ep->org_db, ep->org_off, epoch, &e))
         get_str(&e, &d->org, P_ORG);
-    if (entry_at(ep->loc_db, ep->loc_off, epoch, &e)) {
+    if (entry_at(t, ep->loc_db, ep->loc_off, epoch, &e)) {
         if (!get_str(&e, &d->city, P_CITY))
             get_str(&e, &d->city, P_CITY_FLAT);
         d->has_loc = (get_num(&e, &d->lat, P_LAT) && get_num(&e, &d->lon, P_LON)) ||
@@ -776,18 +769,19 @@ void geo_ep_detail(const struct geo_ep *ep, const struct lw_addr *a, uint32_t ep
     }
 }
 
-struct geo_str geo_asn_org(const struct geo_top_asn *a)
+struct geo_str geo_asn_org(const struct geo_thread *t, const struct geo_top_asn *a)
 {
     struct geo_str s = { NULL, 0 };
     MMDB_entry_s e;
 
-    if (entry_at(a->org_db, a->org_off, a->epoch, &e))
+    if (entry_at(t, a->org_db, a->org_off, a->epoch, &e))
         get_str(&e, &s, P_ORG);
     return s;
 }
 
-const char *geo_detect_country(const struct flow *f, const struct lw_addr *a)
+const char *geo_detect_country(void *arg, const struct flow *f, const struct lw_addr *a)
 {
+    struct geo_thread *t = arg;
     const struct geo_ep *ep = NULL;
 
     if (f && f->geo.scope != GEO_SCOPE_NONE) {
@@ -797,10 +791,29 @@ const char *geo_detect_country(const struct flow *f, const struct lw_addr *a)
             ep = &f->geo.dst;
     }
     if (ep == NULL) {
-        if (geo_self == NULL)
+        if (t == NULL)
             return NULL;
-        geo_lookup(geo_self, a, &geo_self->scratch);
-        ep = &geo_self->scratch;
+        geo_lookup(t, a, &t->scratch);
+        ep = &t->scratch;
     }
     return ep->cc[0] ? ep->cc : NULL;
 }
+
+/* ---- counters (stats.geo.*) */
+
+#define GEO(member, prom, help) \
+    { "geo/" #member, prom, NULL, help, (uint32_t)offsetof(struct geo_stats, member), STATS_COUNTER, \
+      STATS_SUM, 0, 0, NULL }
+static const struct stats_field geo_fields[] = {
+    GEO(flows, "linkwatch_geo_flows_total", "Flows geolocated."),
+    GEO(internal, "linkwatch_geo_internal_total", "Flow endpoints inside home-net (no lookup)."),
+    GEO(lookups, "linkwatch_geo_lookups_total", "Database lookups (cache misses)."),
+    GEO(cache_hits, "linkwatch_geo_cache_hits_total", "Lookups answered by the cache."),
+    GEO(found, "linkwatch_geo_found_total", "Lookups that gave a country."),
+    GEO(set_changes, "linkwatch_geo_set_changes_total", "Database sets picked up after a reload."),
+};
+#undef GEO
+
+const struct stats_module geo_stats_module = {
+    "geo", geo_fields, STATS_NELEM(geo_fields), sizeof(struct geo_stats), NULL
+};

@@ -43,6 +43,7 @@
 #include "geo-summary.h"
 #include "flow-t.h"
 #include "packet-t.h"
+#include "stats.h"
 
 struct lw_config;
 
@@ -60,6 +61,7 @@ struct geo_stats {
     uint64_t found;             /* lookups that gave a country */
     uint64_t set_changes;       /* database sets picked up after a reload */
 };
+extern const struct stats_module geo_stats_module;
 
 /* Opens the databases at paths (already resolved; n may be 0: geolocation
  * off, scopes are then internal or external) with home-net, home-country,
@@ -148,18 +150,17 @@ struct geo_detail {
 
 /* The organisation, city and coordinates of endpoint ep (address a) of a
  * flow geolocated with set epoch (compared on its low 16 bits, as flows
- * keep it), from the calling thread's context (all unknown when it has
- * none). */
-void geo_ep_detail(const struct geo_ep *ep, const struct lw_addr *a, uint32_t epoch,
-                   struct geo_detail *d);
-/* The organisation of a summary's top ASN entry. */
-struct geo_str geo_asn_org(const struct geo_top_asn *e);
+ * keep it), from t's database set (all unknown when t is NULL). */
+void geo_ep_detail(const struct geo_thread *t, const struct geo_ep *ep, const struct lw_addr *a,
+                   uint32_t epoch, struct geo_detail *d);
+/* The organisation of a summary's top ASN entry, from t's set. */
+struct geo_str geo_asn_org(const struct geo_thread *t, const struct geo_top_asn *e);
 
-/* The geoip rule keyword's lookup (detect_set_geo_lookup): the country of
- * address a, an endpoint of flow f, as the flow was geolocated (internal
- * ends: the home country); an address that is not one of f's ends (or f
- * NULL) is looked up through the calling thread's context. NULL when
- * unknown. */
-const char *geo_detect_country(const struct flow *f, const struct lw_addr *a);
+/* The geoip rule keyword's lookup (a detect_geo_fn; arg is the worker's
+ * struct geo_thread): the country of address a, an endpoint of flow f, as
+ * the flow was geolocated (internal ends: the home country); an address
+ * that is not one of f's ends (or f NULL) is looked up through arg. NULL
+ * when unknown. */
+const char *geo_detect_country(void *arg, const struct flow *f, const struct lw_addr *a);
 
 #endif

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "eve.h"
+#include "flow.h"
 #include "geo.h"
 #include "rule-t.h"
 #include "util.h"
@@ -144,12 +145,12 @@ static const char *eve_flow_state(const struct flow *f)
     return (f->flags & FLOW_F_TOCLIENT_SEEN) ? "established" : "new";
 }
 
-static void eve_geo_ep(struct jbuf *j, const char *key, const struct geo_ep *ep,
-                       const struct lw_addr *a, uint32_t epoch)
+static void eve_geo_ep(struct jbuf *j, const struct geo_thread *gt, const char *key,
+                       const struct geo_ep *ep, const struct lw_addr *a, uint32_t epoch)
 {
     struct geo_detail d;
 
-    geo_ep_detail(ep, a, epoch, &d);
+    geo_ep_detail(gt, ep, a, epoch, &d);
     jbuf_open_object(j, key);
     if (ep->cc[0])
         jbuf_str(j, "country", ep->cc);
@@ -170,22 +171,22 @@ static void eve_geo_ep(struct jbuf *j, const char *key, const struct geo_ep *ep,
 
 /* geo{src{...},dest{...},scope} of a flow that went through the geo stage.
  * swap: the event's src is the flow's responder (an alert on a reply). */
-static void eve_geo(struct jbuf *j, const struct flow *f, int swap)
+static void eve_geo(struct jbuf *j, const struct geo_thread *gt, const struct flow *f, int swap)
 {
     const struct flow_geo *g = &f->geo;
 
     if (g->scope == GEO_SCOPE_NONE)
         return;
     jbuf_open_object(j, "geo");
-    eve_geo_ep(j, "src", swap ? &g->dst : &g->src, swap ? &f->key.dst : &f->key.src, g->epoch);
-    eve_geo_ep(j, "dest", swap ? &g->src : &g->dst, swap ? &f->key.src : &f->key.dst, g->epoch);
+    eve_geo_ep(j, gt, "src", swap ? &g->dst : &g->src, swap ? &f->key.dst : &f->key.src, g->epoch);
+    eve_geo_ep(j, gt, "dest", swap ? &g->src : &g->dst, swap ? &f->key.src : &f->key.dst, g->epoch);
     jbuf_str(j, "scope", geo_scope_name((enum geo_scope)g->scope));
     jbuf_close_object(j);
 }
 
-void eve_flow_event(struct jbuf *j, const char *sensor_id, const struct flow *f, eve_extra_fn extra)
+void eve_flow_event(struct jbuf *j, const struct eve_ctx *ctx, const struct flow *f, eve_extra_fn extra)
 {
-    eve_begin(j, f->last_ts, sensor_id, "flow", f);
+    eve_begin(j, f->last_ts, ctx->sensor_id, "flow", f);
     if (f->key.proto == 1 || f->key.proto == 58) {
         /* The ICMP type/code of the first packet is kept in the key's ports. */
         jbuf_u64(j, "icmp_type", f->icmp_type);
@@ -203,7 +204,7 @@ void eve_flow_event(struct jbuf *j, const char *sensor_id, const struct flow *f,
         eve_tcp(j, f);
     if (extra)
         extra(j, f);
-    eve_geo(j, f, 0);
+    eve_geo(j, ctx->geo, f, 0);
     eve_end(j);
 }
 
@@ -230,7 +231,7 @@ static void eve_alert_metadata(struct jbuf *j, const struct rule *r)
     jbuf_close_object(j);
 }
 
-void eve_alert_event(struct jbuf *j, const char *sensor_id, const struct rule *r,
+void eve_alert_event(struct jbuf *j, const struct eve_ctx *ctx, const struct rule *r,
                      const struct packet *p, const struct flow *f, eve_extra_fn extra)
 {
     char a[LW_ADDRSTRLEN], pbuf[8];
@@ -239,7 +240,7 @@ void eve_alert_event(struct jbuf *j, const char *sensor_id, const struct rule *r
     jbuf_timestamp(j, "timestamp", p->ts);
     if (f)
         jbuf_u64(j, "flow_id", f->flow_id);
-    jbuf_str(j, "sensor_id", sensor_id);
+    jbuf_str(j, "sensor_id", ctx->sensor_id);
     jbuf_str(j, "event_type", "alert");
     jbuf_str(j, "src_ip", lw_addr_str(&p->src, a, sizeof a));
     if (p->flags & PKT_F_HAS_PORTS)
@@ -288,7 +289,7 @@ void eve_alert_event(struct jbuf *j, const char *sensor_id, const struct rule *r
         jbuf_close_object(j);
         if (extra)
             extra(j, f);
-        eve_geo(j, f, !(p->src.family == f->key.src.family &&
+        eve_geo(j, ctx->geo, f, !(p->src.family == f->key.src.family &&
                         memcmp(p->src.u.b, f->key.src.u.b, 16) == 0));
     }
     if (p->payload_len) {
@@ -307,7 +308,7 @@ void eve_alert_event(struct jbuf *j, const char *sensor_id, const struct rule *r
     jbuf_close_object(j);
 }
 
-static void eve_geo_tops(struct jbuf *j, const struct geo_sum_row *r)
+static void eve_geo_tops(struct jbuf *j, const struct geo_thread *gt, const struct geo_sum_row *r)
 {
     char a[LW_ADDRSTRLEN];
     unsigned n;
@@ -315,7 +316,7 @@ static void eve_geo_tops(struct jbuf *j, const struct geo_sum_row *r)
     n = r->ntop_asn < GEO_SUM_TOPN ? r->ntop_asn : GEO_SUM_TOPN;
     jbuf_open_array(j, "top_asns");
     for (unsigned i = 0; i < n; i++) {
-        struct geo_str org = geo_asn_org(&r->top_asn[i]);
+        struct geo_str org = geo_asn_org(gt, &r->top_asn[i]);
         jbuf_open_object(j, NULL);
         jbuf_u64(j, "asn", r->top_asn[i].asn);
         if (org.s)
@@ -349,12 +350,12 @@ static void eve_geo_tops(struct jbuf *j, const struct geo_sum_row *r)
     jbuf_close_array(j);
 }
 
-void eve_geo_summary_event(struct jbuf *j, const char *sensor_id, const struct geo_summary *s,
+void eve_geo_summary_event(struct jbuf *j, const struct eve_ctx *ctx, const struct geo_summary *s,
                            const struct geo_sum_row *r)
 {
     const char *cc = geo_sum_row_country(r);
 
-    eve_begin(j, s->end_usec, sensor_id, "geo_summary", NULL);
+    eve_begin(j, s->end_usec, ctx->sensor_id, "geo_summary", NULL);
     jbuf_open_object(j, "geo_summary");
     jbuf_timestamp(j, "start", s->start_usec);
     jbuf_timestamp(j, "end", s->end_usec);
@@ -381,135 +382,16 @@ void eve_geo_summary_event(struct jbuf *j, const char *sensor_id, const struct g
         jbuf_bool(j, "internal_hosts_truncated", 1);
     if (r->flags & GEO_ROW_TOP_APPROX)
         jbuf_bool(j, "top_approximate", 1);
-    eve_geo_tops(j, r);
+    eve_geo_tops(j, ctx->geo, r);
     jbuf_close_object(j);
     eve_end(j);
 }
 
-static void eve_stats_geo(struct jbuf *j, const struct geo_stats *g)
+void eve_stats_event(struct jbuf *j, const char *sensor_id, uint64_t ts_usec, const struct stats_snap *s)
 {
-    jbuf_open_object(j, "geo");
-    jbuf_u64(j, "flows", g->flows);
-    jbuf_u64(j, "internal", g->internal);
-    jbuf_u64(j, "lookups", g->lookups);
-    jbuf_u64(j, "cache_hits", g->cache_hits);
-    jbuf_u64(j, "found", g->found);
-    jbuf_u64(j, "set_changes", g->set_changes);
-    jbuf_close_object(j);
-}
-
-static void eve_stats_decoder(struct jbuf *j, const struct decode_stats *d)
-{
-    jbuf_open_object(j, "decoder");
-    jbuf_u64(j, "pkts", d->pkts);
-    jbuf_u64(j, "bytes", d->bytes);
-    jbuf_u64(j, "invalid", d->invalid);
-    jbuf_u64(j, "max_pkt_size", d->max_pkt_size);
-    jbuf_u64(j, "avg_pkt_size", d->pkts ? d->bytes / d->pkts : 0);
-    for (int i = 0; i < DECODE_LAYER_MAX; i++)
-        jbuf_u64(j, decode_layer_name((enum decode_layer)i), d->layer[i]);
-    jbuf_open_object(j, "event");
-    for (int i = 0; i < DE_MAX; i++)
-        if (d->event[i])
-            jbuf_u64(j, decode_event_name((enum decode_event)i), d->event[i]);
-    jbuf_close_object(j);
-    jbuf_close_object(j);
-
-    jbuf_open_object(j, "defrag");
-    jbuf_open_object(j, "ipv4");
-    jbuf_u64(j, "fragments", d->frag_ipv4);
-    jbuf_u64(j, "reassembled", d->reassembled_ipv4);
-    jbuf_close_object(j);
-    jbuf_open_object(j, "ipv6");
-    jbuf_u64(j, "fragments", d->frag_ipv6);
-    jbuf_u64(j, "reassembled", d->reassembled_ipv6);
-    jbuf_close_object(j);
-    jbuf_close_object(j);
-}
-
-static void eve_stats_flow(struct jbuf *j, const struct flow_stats *f)
-{
-    jbuf_open_object(j, "flow");
-    jbuf_u64(j, "created", f->created);
-    jbuf_u64(j, "active", f->active);
-    jbuf_u64(j, "max_active", f->max_active);
-    jbuf_u64(j, "tcp", f->tcp);
-    jbuf_u64(j, "udp", f->udp);
-    jbuf_u64(j, "icmpv4", f->icmpv4);
-    jbuf_u64(j, "icmpv6", f->icmpv6);
-    jbuf_u64(j, "other", f->other);
-    jbuf_u64(j, "no_entry", f->lookups_failed_full);
-    jbuf_open_object(j, "end");
-    for (int r = FLOW_END_TIMEOUT; r <= FLOW_END_SHUTDOWN; r++)
-        jbuf_u64(j, flow_end_reason_name((enum flow_end_reason)r), f->ended[r]);
-    jbuf_close_object(j);
-    jbuf_close_object(j);
-}
-
-static void eve_stats_dpi(struct jbuf *j, const struct dpi_stats *d)
-{
-    jbuf_open_object(j, "dpi");
-    jbuf_u64(j, "pkts", d->pkts);
-    jbuf_u64(j, "flows_inspected", d->flows_inspected);
-    jbuf_u64(j, "flows_detected", d->flows_detected);
-    jbuf_u64(j, "flows_given_up", d->flows_given_up);
-    jbuf_u64(j, "flows_guessed", d->flows_guessed);
-    jbuf_u64(j, "alloc_failed", d->alloc_failed);
-    jbuf_u64(j, "states_active", d->states_active);
-    jbuf_u64(j, "state_bytes", d->state_bytes);
-    jbuf_u64(j, "results_active", d->results_active);
-    jbuf_u64(j, "result_bytes", d->result_bytes);
-    jbuf_close_object(j);
-}
-
-/* Suricata spells these tcp.reassembly_gap, tcp.overlap, ...; ours live
- * together under "stream". */
-static void eve_stats_stream(struct jbuf *j, const struct stream_stats *st)
-{
-    jbuf_open_object(j, "stream");
-    jbuf_u64(j, "sessions", st->sessions);
-    jbuf_u64(j, "midstream", st->midstream);
-    jbuf_u64(j, "reassembled_bytes", st->reassembled);
-    jbuf_u64(j, "ooo_segments", st->ooo_segments);
-    jbuf_u64(j, "ooo_dropped", st->ooo_dropped);
-    jbuf_u64(j, "gaps", st->gaps);
-    jbuf_u64(j, "gap_bytes", st->gap_bytes);
-    jbuf_u64(j, "overlaps", st->overlaps_same);
-    jbuf_u64(j, "overlaps_diff_data", st->overlaps_diff);
-    jbuf_u64(j, "depth_reached", st->depth_reached);
-    jbuf_u64(j, "resets", st->resets);
-    jbuf_u64(j, "rst_ignored", st->rst_ignored);
-    jbuf_u64(j, "evictions", st->evictions);
-    jbuf_u64(j, "memcap_fail", st->memcap_fail);
-    jbuf_u64(j, "memuse", st->memuse);
-    jbuf_u64(j, "memuse_max", st->memuse_max);
-    jbuf_close_object(j);
-}
-
-void eve_stats_event(struct jbuf *j, const char *sensor_id, const struct eve_stats_src *s)
-{
-    eve_begin(j, s->ts_usec, sensor_id, "stats", NULL);
+    eve_begin(j, ts_usec, sensor_id, "stats", NULL);
     jbuf_open_object(j, "stats");
-    jbuf_u64(j, "uptime", s->uptime_sec);
-    jbuf_open_object(j, "capture");
-    jbuf_u64(j, "kernel_packets", s->capture->kernel_packets);
-    jbuf_u64(j, "kernel_drops", s->capture->kernel_drops);
-    jbuf_u64(j, "kernel_ifdrops", s->capture->kernel_ifdrops);
-    jbuf_u64(j, "packets", s->capture->packets);
-    jbuf_u64(j, "bytes", s->capture->bytes);
-    if (s->capture->files || s->capture->file_errors) {
-        jbuf_u64(j, "files", s->capture->files);
-        jbuf_u64(j, "file_errors", s->capture->file_errors);
-    }
-    jbuf_close_object(j);
-    eve_stats_decoder(j, s->decode);
-    eve_stats_flow(j, s->flow);
-    if (s->dpi)
-        eve_stats_dpi(j, s->dpi);
-    if (s->geo)
-        eve_stats_geo(j, s->geo);
-    if (s->stream)
-        eve_stats_stream(j, s->stream);
+    stats_eve(s, j);
     jbuf_close_object(j);
     eve_end(j);
 }

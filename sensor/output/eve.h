@@ -10,36 +10,8 @@
 #include <stdint.h>
 #include "json.h"
 #include "flow-t.h"
-#include "flow.h"
-#include "decode.h"
-#include "dpi.h"
 #include "geo-summary.h"
-
-struct geo_stats;
-#include "stream.h"
-
-/* Capture counters as libpcap reports them (live) or as counted (files). */
-struct capture_stats {
-    uint64_t packets;        /* frames handed to the sensor */
-    uint64_t bytes;
-    uint64_t kernel_packets; /* ps_recv */
-    uint64_t kernel_drops;   /* ps_drop */
-    uint64_t kernel_ifdrops; /* ps_ifdrop */
-    uint64_t files;          /* files read (offline) */
-    uint64_t file_errors;    /* files refused or cut short */
-};
-
-/* Everything a stats event reports, gathered by the caller. */
-struct eve_stats_src {
-    uint64_t ts_usec;             /* event time (capture time offline) */
-    uint64_t uptime_sec;
-    const struct capture_stats *capture;
-    const struct decode_stats *decode;
-    const struct flow_stats *flow;
-    const struct dpi_stats *dpi;  /* NULL when DPI is off */
-    const struct geo_stats *geo;  /* NULL without the geo stage */
-    const struct stream_stats *stream;  /* NULL when reassembly is off */
-};
+#include "stats.h"
 
 /* "TCP", "UDP", "ICMP", "IPv6-ICMP", "SCTP", or the number as text in buf. */
 const char *eve_proto_name(uint8_t proto, char *buf, size_t buflen);
@@ -52,6 +24,16 @@ void eve_begin(struct jbuf *j, uint64_t ts_usec, const char *sensor_id,
                const char *event_type, const struct flow *f);
 void eve_end(struct jbuf *j);
 
+struct geo_thread;
+
+/* What the event builders of one thread need: the sensor id, and the
+ * thread's geolocation context (NULL without the geo stage), from whose
+ * database set organisations and cities are read. */
+struct eve_ctx {
+    const char *sensor_id;
+    const struct geo_thread *geo;
+};
+
 /* Adds a stage's members (app_proto, tls{}, ...) to an open event. The geo
  * block (geo{src{country,internal,asn,org,city,lat,lon},dest{...},scope})
  * is written by eve_flow_event() and eve_alert_event() themselves for any
@@ -60,23 +42,23 @@ typedef void (*eve_extra_fn)(struct jbuf *j, const struct flow *f);
 
 /* A whole flow event for a flow that has just ended; extra (may be NULL)
  * adds the later stages' members before the object is closed. */
-void eve_flow_event(struct jbuf *j, const char *sensor_id, const struct flow *f, eve_extra_fn extra);
+void eve_flow_event(struct jbuf *j, const struct eve_ctx *ctx, const struct flow *f, eve_extra_fn extra);
 struct rule;
 
 /* A whole alert event: rule r matched packet p of flow f. Addresses are the
  * packet's (src is who sent it), as Suricata writes them; extra adds the
  * flow's app-layer members. */
-void eve_alert_event(struct jbuf *j, const char *sensor_id, const struct rule *r,
+void eve_alert_event(struct jbuf *j, const struct eve_ctx *ctx, const struct rule *r,
                      const struct packet *p, const struct flow *f, eve_extra_fn extra);
 
 /* One geo_summary event: row r of finished interval s (the worker writes
  * one per row, in s->order). Times are capture time; the event's timestamp
- * is the interval's end. Run on the worker's thread (ASN organisations are
- * read from its database set). */
-void eve_geo_summary_event(struct jbuf *j, const char *sensor_id, const struct geo_summary *s,
+ * is the interval's end. ASN organisations are read from ctx->geo's set. */
+void eve_geo_summary_event(struct jbuf *j, const struct eve_ctx *ctx, const struct geo_summary *s,
                            const struct geo_sum_row *r);
 
-/* A whole stats event. */
-void eve_stats_event(struct jbuf *j, const char *sensor_id, const struct eve_stats_src *s);
+/* A whole stats event at ts_usec: stats{} holds every counter of the
+ * snapshot (stats.h), uptime first. */
+void eve_stats_event(struct jbuf *j, const char *sensor_id, uint64_t ts_usec, const struct stats_snap *s);
 
 #endif

@@ -63,7 +63,7 @@ struct output {
     char *spool_dir;                 /* made by output_open() */
     size_t n;
     uint32_t wanted;                 /* union of the exporters' type masks */
-    uint64_t count[EVT_MAX];         /* handed in (atomic) */
+    struct output_stats st;          /* handed in (atomic) */
 };
 
 static const char *const type_names[EVT_MAX] = {
@@ -483,7 +483,7 @@ int output_wants(const struct output *o, enum event_type t)
 
 void output_event(struct output *o, enum event_type t, const char *line, size_t len)
 {
-    __atomic_add_fetch(&o->count[t], 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&o->st.events[t], 1, __ATOMIC_RELAXED);
     for (size_t i = 0; i < o->n; i++) {
         struct xq *q = o->q[i];
 
@@ -554,7 +554,7 @@ struct exporter *output_find(const struct output *o, const char *name)
 
 uint64_t output_count(const struct output *o, enum event_type t)
 {
-    return __atomic_load_n(&o->count[t], __ATOMIC_RELAXED);
+    return __atomic_load_n(&o->st.events[t], __ATOMIC_RELAXED);
 }
 
 uint64_t output_failures(const struct output *o)
@@ -588,3 +588,41 @@ size_t output_exporters(const struct output *o, struct output_exporter_stats *v,
     }
     return n;
 }
+
+const struct output_stats *output_stats(const struct output *o)
+{
+    return &o->st;
+}
+
+#define EV(t, name) \
+    { "events/" name, "linkwatch_events_total", "type=" name, "Events produced, by type.", \
+      (uint32_t)offsetof(struct output_stats, events[t]), STATS_COUNTER, STATS_SUM, STATS_NOEVE, 0, NULL }
+static const struct stats_field output_fields[] = {
+    EV(EVT_ALERT, "alert"), EV(EVT_FLOW, "flow"), EV(EVT_STATS, "stats"), EV(EVT_GEO_SUMMARY, "geo_summary"),
+    EV(EVT_RELOAD, "reload"),
+};
+#undef EV
+
+const struct stats_module output_stats_module = {
+    "output", output_fields, STATS_NELEM(output_fields), sizeof(struct output_stats), NULL
+};
+
+#define XS(member, prom, label, help, kind) \
+    { "exporter/" #member, prom, label, help, (uint32_t)offsetof(struct output_exporter_stats, member), kind, \
+      STATS_SUM, STATS_EACH, 0, NULL }
+static const struct stats_field exporter_fields[] = {
+    XS(written, "linkwatch_exporter_events_total", "result=written",
+       "Events per exporter: written, failed (sink refused), dropped (queue full).", STATS_COUNTER),
+    XS(failed, "linkwatch_exporter_events_total", "result=failed", NULL, STATS_COUNTER),
+    XS(dropped, "linkwatch_exporter_events_total", "result=dropped", NULL, STATS_COUNTER),
+    XS(spooled, "linkwatch_exporter_alerts_spooled_total", NULL, "Alerts put in an exporter's disk spool.",
+       STATS_COUNTER),
+    XS(spool_pending, "linkwatch_exporter_spool_pending", NULL, "Spooled alerts not yet delivered.", STATS_GAUGE),
+    XS(spool_lost, "linkwatch_exporter_alerts_lost_total", NULL, "Alerts lost: the spool was full.", STATS_COUNTER),
+    XS(queue_bytes, "linkwatch_exporter_queue_bytes", NULL, "Bytes waiting in an exporter's queue.", STATS_GAUGE),
+};
+#undef XS
+
+const struct stats_module exporter_stats_module = {
+    "exporters", exporter_fields, STATS_NELEM(exporter_fields), sizeof(struct output_exporter_stats), "exporter"
+};

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include "exporter.h"
 #include "config.h"
+#include "stats.h"
 
 struct output;
 
@@ -50,5 +51,14 @@ struct output_exporter_stats {
     uint64_t queue_bytes;      /* in the queue now */
 };
 size_t output_exporters(const struct output *o, struct output_exporter_stats *v, size_t max);
+/* Counted by exporter_stats_module, one instance per exporter. */
+extern const struct stats_module exporter_stats_module;
+
+/* Events handed in, by type (output_stats_module). */
+struct output_stats {
+    uint64_t events[EVT_MAX];
+};
+extern const struct stats_module output_stats_module;
+const struct output_stats *output_stats(const struct output *o);
 
 #endif

@@ -1115,3 +1115,29 @@ fail:
     free(x);
     return NULL;
 }
+
+/* ---- counters (/metrics) */
+
+#define RM(member, name, help, kind) \
+    { "redis/" #member, "linkwatch_redis_" name, NULL, help, (uint32_t)offsetof(struct redis_stats, member), \
+      kind, STATS_SUM, STATS_NOEVE, 0, NULL }
+static const struct stats_field redis_fields[] = {
+    RM(round_trips, "round_trips_total", "Pipelines sent to Redis and answered.", STATS_COUNTER),
+    RM(commands, "commands_total", "Commands sent to Redis.", STATS_COUNTER),
+    RM(alerts_sent, "alerts_sent_total", "Alerts Redis acknowledged in the stream.", STATS_COUNTER),
+    RM(alerts_spooled, "alerts_spooled_total", "Alerts written to the Redis disk spool while Redis was away.",
+       STATS_COUNTER),
+    RM(alerts_in_spool, "alerts_in_spool", "Alerts in the Redis spool, not delivered yet.", STATS_GAUGE),
+    RM(alerts_spool_full, "alerts_lost_total", "Alerts a full Redis spool refused (still in eve.json).",
+       STATS_COUNTER),
+    RM(alerts_queue_full, "alerts_queue_full_total", "Alerts the Redis writer's full queue refused.",
+       STATS_COUNTER),
+    RM(tally_cmds_lost, "tally_commands_lost_total", "Tally commands given up.", STATS_COUNTER),
+    RM(reconnects, "reconnects_total", "Reconnections to Redis.", STATS_COUNTER),
+    RM(errors, "errors_total", "Error replies from Redis.", STATS_COUNTER),
+};
+#undef RM
+
+const struct stats_module redis_stats_module = {
+    "redis", redis_fields, STATS_NELEM(redis_fields), sizeof(struct redis_stats), NULL
+};

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include "exporter.h"
 #include "tally.h"
+#include "stats.h"
 
 struct redis;
 
@@ -61,6 +62,8 @@ struct redis_stats {
     uint64_t reconnects;
     uint64_t errors;             /* error replies */
 };
+
+extern const struct stats_module redis_stats_module;
 
 /* The writer behind a redis exporter; NULL for NULL or another exporter. */
 struct redis *redis_of(struct exporter *x);

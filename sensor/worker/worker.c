@@ -6,13 +6,12 @@
 
 #include "worker.h"
 #include "detect.h"
-#include "eve.h"
 #include "ruleset.h"
 #include "geo.h"
+#include "geo-merge.h"
 #include "geo-summary.h"
 #include "stream.h"
 #include "threshold.h"
-#include "log.h"
 
 
 /* Tallies for Redis (sensor/redis/tally.h), per packet so that each minute holds
@@ -67,7 +66,7 @@ static void worker_alert(void *arg, const struct rule *r, const struct packet *p
 
     if (f)
         f->flags |= FLOW_F_ALERTED;
-    __atomic_store_n(&w->alerts, w->alerts + 1, __ATOMIC_RELAXED);
+    STATS_INC(w->st.alerts);
     if (w->tally_on)
         tally_add_alert(w->tally, p->ts, r->sid, r->priority);
     snprintf(key, sizeof key, "%u:%u", r->gid, r->sid);
@@ -77,7 +76,7 @@ static void worker_alert(void *arg, const struct rule *r, const struct packet *p
     if (!output_wants(w->out, EVT_ALERT))
         return;
     jbuf_reset(&w->jb);
-    eve_alert_event(&w->jb, w->cfg->sensor_id, r, p, f, f ? dpi_eve_write : NULL);
+    eve_alert_event(&w->jb, &w->eve, r, p, f, f ? dpi_eve_write : NULL);
     if (jbuf_ok(&w->jb))
         output_event(w->out, EVT_ALERT, w->jb.buf, w->jb.len);
 }
@@ -99,7 +98,7 @@ static void worker_flow_end(struct flow *f, void *arg)
     worker_tally_end(w, f, was_done);
     if (output_wants(w->out, EVT_FLOW)) {
         jbuf_reset(&w->jb);
-        eve_flow_event(&w->jb, w->cfg->sensor_id, f, dpi_eve_write);
+        eve_flow_event(&w->jb, &w->eve, f, dpi_eve_write);
         if (jbuf_ok(&w->jb))
             output_event(w->out, EVT_FLOW, w->jb.buf, w->jb.len);
     }
@@ -108,22 +107,9 @@ static void worker_flow_end(struct flow *f, void *arg)
     dpi_flow_free(f);
 }
 
-struct defrag_config worker_defrag_config(const struct lw_config *cfg)
-{
-    struct defrag_config dcfg = {
-        .max_trackers = cfg->defrag.max_trackers,
-        .memcap = cfg->defrag.memcap,
-        .timeout_sec = cfg->defrag.timeout,
-        .max_datagram = cfg->defrag.max_datagram,
-    };
-
-    return dcfg;
-}
-
 int worker_init(struct worker *w, unsigned id, const struct lw_config *cfg,
-                struct output *out, int dlt, char *err, size_t errlen)
+                struct output *out, char *err, size_t errlen)
 {
-    struct defrag_config dcfg = worker_defrag_config(cfg);
     struct flow_config fcfg = {
         .max_flows = cfg->flow.max_flows,
         .timeout = {
@@ -134,7 +120,6 @@ int worker_init(struct worker *w, unsigned id, const struct lw_config *cfg,
             [FLOW_TC_DEFAULT] = cfg->flow.timeout_default,
         },
     };
-
     struct dpi_config dpicfg = {
         .enabled = cfg->dpi.enabled,
         .max_packets = cfg->dpi.max_packets,
@@ -151,21 +136,18 @@ int worker_init(struct worker *w, unsigned id, const struct lw_config *cfg,
     w->id = id;
     w->cfg = cfg;
     w->out = out;
+    w->eve.sensor_id = cfg->sensor_id;
     jbuf_init(&w->jb);
-    if (decoder_init(&w->dec, dlt, &dcfg) < 0) {
-        snprintf(err, errlen, "worker %u: no memory for the defragmenter", id);
-        goto fail;
-    }
     w->flows = flow_table_new(&fcfg, id, worker_flow_end, w);
     if (!w->flows) {
         snprintf(err, errlen, "worker %u: no memory for %u flows (flow.max-flows)", id, fcfg.max_flows);
-        goto fail_dec;
+        goto fail;
     }
     w->dpi = dpi_engine_new(&dpicfg);
     if (!w->dpi) {
         snprintf(err, errlen, "worker %u: nDPI could not be set up (dpi.protos-file '%s')", id,
                  cfg->dpi.protos_file ? cfg->dpi.protos_file : "");
-        goto fail_flows;
+        goto fail;
     }
     w->tally_on = cfg->redis.enabled;
     w->tally = tally_new(w->tally_on ? cfg->redis.max_keys : 64);
@@ -174,30 +156,26 @@ int worker_init(struct worker *w, unsigned id, const struct lw_config *cfg,
     if (!w->tally || !w->alert_counts || !w->app_counts) {
         snprintf(err, errlen, "worker %u: no memory for the tally tables (redis.max-keys %u)", id,
                  cfg->redis.max_keys);
-        goto fail_dpi;
+        goto fail;
     }
     if (cfg->stream.enabled && (w->stream = stream_ctx_new(&scfg)) == NULL) {
         snprintf(err, errlen, "worker %u: no memory for stream reassembly", id);
-        goto fail_tally;
+        goto fail;
     }
     return 0;
-fail_tally:
-    tally_free(w->tally);
-    w->tally = NULL;
-fail_dpi:
-    tally_free(w->tally);
-    ctable_free(w->alert_counts);
-    ctable_free(w->app_counts);
-    dpi_engine_free(w->dpi);
-    w->dpi = NULL;
-fail_flows:
-    flow_table_free(w->flows);
-    w->flows = NULL;
-fail_dec:
-    decoder_destroy(&w->dec);
 fail:
-    jbuf_free(&w->jb);
+    worker_destroy(w);
     return -1;
+}
+
+/* Gives the worker's rule scratch and threshold context what they need
+ * from the worker: its geoip lookup and the capture-order wait. */
+static void worker_wire_detect(struct worker *w)
+{
+    if (w->dt)
+        detect_thread_set_geo(w->dt, w->geo ? geo_detect_country : NULL, w->geo);
+    if (w->th)
+        threshold_set_order(w->th, w->order, w->order_arg);
 }
 
 int worker_set_geo(struct worker *w, struct geo *g, char *err, size_t errlen)
@@ -211,11 +189,19 @@ int worker_set_geo(struct worker *w, struct geo *g, char *err, size_t errlen)
             return -1;
         }
         geo_thread_quiescent(t);
-        detect_set_geo_lookup(geo_detect_country);
     }
     geo_thread_free(w->geo);
     w->geo = t;
+    w->eve.geo = t;
+    worker_wire_detect(w);
     return 0;
+}
+
+void worker_set_order(struct worker *w, void (*fn)(void *arg), void *arg)
+{
+    w->order = fn;
+    w->order_arg = arg;
+    worker_wire_detect(w);
 }
 
 int worker_set_detect(struct worker *w, const struct detect_engine *e, struct threshold_ctx *th,
@@ -235,6 +221,7 @@ int worker_set_detect(struct worker *w, const struct detect_engine *e, struct th
     w->detect = e;
     w->dt = dt;
     w->th = th;
+    worker_wire_detect(w);
     return 0;
 }
 
@@ -272,20 +259,29 @@ static void worker_switch_rules(struct worker *w, struct ruleset *rs)
     w->dt = dt;
     w->th = th;
     w->detect = rs && dt ? rs->engine : NULL;
-    w->rs_version = rs ? rs->version : 0;
-    w->rule_switches++;
+    worker_wire_detect(w);
+    STATS_SET(w->st.rule_version, rs ? rs->version : 0);
+    STATS_INC(w->st.rule_switches);
 }
 
-/* Back from offline (or between packets): announce the epoch first, so a
- * reload that publishes after we look cannot free what we then use. */
+/* Before a message (or when idle): announce the epoch first, so a reload
+ * that publishes after we look cannot free what we then use. */
 static inline void worker_rules_enter(struct worker *w)
 {
     struct ruleset *rs;
 
+    if (!w->rules)
+        return;
     rules_slot_quiescent(w->rules, w->id);
     rs = rules_slot_get(w->rules);
-    if ((rs ? rs->version : 0) != w->rs_version)
+    if ((rs ? rs->version : 0) != w->st.rule_version)
         worker_switch_rules(w, rs);
+}
+
+static inline void worker_rules_leave(struct worker *w)
+{
+    if (w->rules)
+        rules_slot_quiescent(w->rules, w->id);
 }
 
 void worker_offline(struct worker *w)
@@ -299,16 +295,14 @@ void worker_idle(struct worker *w)
     /* Redis: hand the tally table over on a quiet link too. */
     if (tally_swap_wanted(w->tally))
         tally_swap(w->tally, w->now);
-    if (!w->rules)
-        return;
     worker_rules_enter(w);
-    rules_slot_quiescent(w->rules, w->id);
+    worker_rules_leave(w);
 }
 
 void worker_destroy(struct worker *w)
 {
     /* Ended flows free their DPI state; flush before destroying anything. */
-    if (w->rules && w->flows)
+    if (w->flows)
         worker_rules_enter(w);
     if (w->geo)
         geo_thread_quiescent(w->geo);
@@ -329,102 +323,26 @@ void worker_destroy(struct worker *w)
     w->alert_counts = w->app_counts = NULL;
     geo_thread_free(w->geo);
     w->geo = NULL;
+    w->eve.geo = NULL;
     dpi_engine_free(w->dpi);
     w->dpi = NULL;
-    decoder_destroy(&w->dec);
     jbuf_free(&w->jb);
 }
 
-void worker_set_datalink(struct worker *w, int dlt)
+/* One geo_summary event per row of s (a geo_merge_write_fn). */
+static void write_geo_summary(void *arg, const struct geo_thread *gt, const struct geo_summary *s)
 {
-    w->dec.datalink = dlt;
-}
+    struct worker *w = arg;
+    struct eve_ctx ctx = { w->cfg->sensor_id, gt };
 
-/* One geo_summary event per row of s. */
-static void write_geo_summary(struct output *out, struct jbuf *jb, const char *sensor_id,
-                              const struct geo_summary *s)
-{
-    if (!s || !output_wants(out, EVT_GEO_SUMMARY))
+    if (!s || !output_wants(w->out, EVT_GEO_SUMMARY))
         return;
     for (uint32_t i = 0; i < s->nrows; i++) {
-        jbuf_reset(jb);
-        eve_geo_summary_event(jb, sensor_id, s, &s->rows[s->order[i]]);
-        if (jbuf_ok(jb))
-            output_event(out, EVT_GEO_SUMMARY, jb->buf, jb->len);
+        jbuf_reset(&w->jb);
+        eve_geo_summary_event(&w->jb, &ctx, s, &s->rows[s->order[i]]);
+        if (jbuf_ok(&w->jb))
+            output_event(w->out, EVT_GEO_SUMMARY, w->jb.buf, w->jb.len);
     }
-}
-
-/* ---- one summary out of several workers'.
- *
- * Each worker closes its own intervals; the rows go into the merger's
- * accumulator for that interval. An interval is written once every worker
- * has passed its end in capture time (all workers get the capture thread's
- * ticks, so none lags for want of packets), then it is the same summary a
- * single worker would have made. Accumulators are made when an interval
- * first closes (not per packet) and kept for reuse. */
-struct geo_acc {
-    struct geo_sum *sum;
-    uint64_t start, end;         /* interval start; end: the latest end a worker gave */
-    struct geo_acc *next;        /* by start */
-};
-
-struct geo_merge {
-    pthread_mutex_t mu;
-    unsigned n;
-    uint64_t *progress;          /* [n]: capture time each worker has passed */
-    struct geo_acc *pending;     /* by start */
-    struct geo_acc *spare;
-    unsigned npending;
-    struct output *out;
-    const char *sensor_id;
-    struct jbuf jb;
-};
-
-/* Most intervals waiting for a slow worker; beyond it the oldest is written
- * early (with a warning: the slow worker's share of it then comes as rows
- * of their own) rather than memory growing without bound. */
-#define GEO_MERGE_MAX_PENDING 64u
-
-struct geo_merge *geo_merge_new(unsigned nworkers, struct output *out, const char *sensor_id)
-{
-    struct geo_merge *m = calloc(1, sizeof *m);
-
-    if (!m)
-        return NULL;
-    m->progress = calloc(nworkers, sizeof *m->progress);
-    if (!m->progress) {
-        free(m);
-        return NULL;
-    }
-    pthread_mutex_init(&m->mu, NULL);
-    m->n = nworkers;
-    m->out = out;
-    m->sensor_id = sensor_id;
-    jbuf_init(&m->jb);
-    return m;
-}
-
-static void acc_free_list(struct geo_acc *a)
-{
-    while (a) {
-        struct geo_acc *nx = a->next;
-
-        geo_sum_free(a->sum);
-        free(a);
-        a = nx;
-    }
-}
-
-void geo_merge_free(struct geo_merge *m)
-{
-    if (!m)
-        return;
-    acc_free_list(m->pending);
-    acc_free_list(m->spare);
-    free(m->progress);
-    jbuf_free(&m->jb);
-    pthread_mutex_destroy(&m->mu);
-    free(m);
 }
 
 void worker_set_geo_merge(struct worker *w, struct geo_merge *m)
@@ -433,132 +351,15 @@ void worker_set_geo_merge(struct worker *w, struct geo_merge *m)
     w->gm_next = 0;
 }
 
-/* Writes the oldest pending interval (lock held). */
-static void merge_write_first(struct geo_merge *m)
-{
-    struct geo_acc *a = m->pending;
-
-    m->pending = a->next;
-    m->npending--;
-    write_geo_summary(m->out, &m->jb, m->sensor_id, geo_sum_close(a->sum, a->end));
-    geo_sum_open(a->sum);
-    a->next = m->spare;
-    m->spare = a;
-}
-
-/* Writes the intervals every worker has passed (lock held). */
-static void merge_write_ready(struct geo_merge *m, uint64_t interval)
-{
-    uint64_t low = UINT64_MAX;
-
-    for (unsigned i = 0; i < m->n; i++)
-        if (m->progress[i] < low)
-            low = m->progress[i];
-    while (m->pending && (low == UINT64_MAX || m->pending->start + interval <= low))
-        merge_write_first(m);
-}
-
-/* The accumulator of the interval starting at start (lock held); NULL when
- * out of memory. */
-static struct geo_acc *merge_acc(struct geo_merge *m, const struct geo_sum *like, uint64_t start)
-{
-    struct geo_acc **pp = &m->pending, *a;
-
-    while (*pp && (*pp)->start < start)
-        pp = &(*pp)->next;
-    if (*pp && (*pp)->start == start)
-        return *pp;
-    if ((a = m->spare) != NULL) {
-        m->spare = a->next;
-    } else {
-        a = calloc(1, sizeof *a);
-        if (!a || !(a->sum = geo_sum_new_like(like))) {
-            free(a);
-            return NULL;
-        }
-    }
-    a->start = start;
-    a->end = 0;
-    a->next = *pp;
-    *pp = a;
-    m->npending++;
-    return a;
-}
-
-/* The worker closed its interval: into the merger with it. */
-static void geo_merge_add(struct worker *w, uint64_t end)
-{
-    struct geo_merge *m = w->gmerge;
-    struct geo_sum *own = geo_thread_sum(w->geo);
-    const struct geo_summary *s = geo_summary_close(w->geo, end);
-    struct geo_acc *a;
-
-    if (!s)
-        return;
-    pthread_mutex_lock(&m->mu);
-    a = merge_acc(m, own, s->start_usec);
-    if (a) {
-        geo_sum_merge(a->sum, own);
-        if (s->end_usec > a->end)
-            a->end = s->end_usec;
-    } else {
-        log_warning("geo summary: out of memory merging worker %u's interval; written apart", w->id);
-        write_geo_summary(m->out, &m->jb, m->sensor_id, s);
-    }
-    while (m->npending > GEO_MERGE_MAX_PENDING) {
-        log_warning("geo summary: a worker is %u intervals behind; the interval starting at %llu s "
-                    "is written without its share", GEO_MERGE_MAX_PENDING,
-                    (unsigned long long)(m->pending->start / 1000000u));
-        merge_write_first(m);
-    }
-    pthread_mutex_unlock(&m->mu);
-}
-
-/* The worker has passed capture time now (UINT64_MAX: it is done). */
-static void geo_merge_progress(struct worker *w, uint64_t now)
-{
-    struct geo_merge *m = w->gmerge;
-    uint64_t interval = geo_sum_interval(geo_thread_sum(w->geo));
-
-    pthread_mutex_lock(&m->mu);
-    m->progress[w->id] = now;
-    merge_write_ready(m, interval);
-    pthread_mutex_unlock(&m->mu);
-    w->gm_next = now == UINT64_MAX ? UINT64_MAX : now - now % interval + interval;
-}
-
 /* Writes a finished summary interval, one geo_summary event per row, and
  * starts the next. With several workers the interval goes to the merger. */
 static void worker_geo_summary(struct worker *w, uint64_t end)
 {
     if (w->gmerge)
-        geo_merge_add(w, end);
+        geo_merge_add(w->gmerge, w->id, w->geo, end, write_geo_summary, w);
     else
-        write_geo_summary(w->out, &w->jb, w->cfg->sensor_id, geo_summary_close(w->geo, end));
+        write_geo_summary(w, w->geo, geo_summary_close(w->geo, end));
     geo_summary_open(w->geo);
-}
-
-static void worker_tick(struct worker *w)
-{
-    if (!worker_tick_due(w->now, &w->next_expire))
-        return;
-    flow_table_expire(w->flows, w->now);
-    decoder_expire(&w->dec, w->now);
-}
-
-static void worker_run(struct worker *w, const uint8_t *data, uint32_t caplen,
-                       uint32_t wirelen, uint64_t ts_usec);
-
-void worker_packet(struct worker *w, const uint8_t *data, uint32_t caplen,
-                   uint32_t wirelen, uint64_t ts_usec)
-{
-    if (!w->rules) {
-        worker_run(w, data, caplen, wirelen, ts_usec);
-        return;
-    }
-    worker_rules_enter(w);
-    worker_run(w, data, caplen, wirelen, ts_usec);
-    rules_slot_quiescent(w->rules, w->id);
 }
 
 /* Capture time moves to now: a geo summary interval that ended is written
@@ -572,75 +373,49 @@ static inline void worker_advance(struct worker *w, uint64_t now)
         if (geo_summary_due(w->geo, w->now))
             worker_geo_summary(w, w->now);
         if (w->gmerge && w->now >= w->gm_next)
-            geo_merge_progress(w, w->now);
+            w->gm_next = geo_merge_progress(w->gmerge, w->id, w->geo, w->now, write_geo_summary, w);
     }
 }
 
-/* A decoded packet: flow, nDPI, tallies, stream, rules. */
-static void worker_process(struct worker *w, struct packet *p)
+void worker_packet(struct worker *w, struct packet *p, uint64_t now)
 {
     struct flow *f;
     int was_done;
 
-    w->pkts++;
-    flow_table_set_clock(w->flows, w->now);
-    f = flow_table_update(w->flows, p);
-    if (!f)
-        return;
-    if (f->pkts[0] + f->pkts[1] == 1 && (f->key.proto == 1 || f->key.proto == 58)) {
-        f->icmp_type = p->icmp_type;
-        f->icmp_code = p->icmp_code;
-    }
-    if (w->geo)
-        geo_flow_packet(w->geo, f, p, w->now);
-    was_done = dpi_flow_result(f) != NULL;
-    dpi_process(w->dpi, f, p);
-    worker_tally_packet(w, f, p, was_done);
-    if (w->stream)
-        stream_packet(w->stream, f, p);
-    if (w->detect)
-        detect_packet(w->detect, w->dt, w->th, p, f, worker_alert, w);
-}
-
-static void worker_run(struct worker *w, const uint8_t *data, uint32_t caplen,
-                       uint32_t wirelen, uint64_t ts_usec)
-{
-    struct packet *p = &w->pkt;
-
-    worker_advance(w, ts_usec);
-    worker_tick(w);
-    if (tally_swap_wanted(w->tally))
-        tally_swap(w->tally, w->now);
-    if (w->tally_on)
-        tally_packet(w->tally, ts_usec, wirelen);
-    if (decode_packet(&w->dec, p, data, caplen, wirelen, ts_usec) != DECODE_OK)
-        return;
-    worker_process(w, p);
-}
-
-void worker_decoded(struct worker *w, struct packet *p, uint64_t now)
-{
-    if (w->rules)
-        worker_rules_enter(w);
+    worker_rules_enter(w);
     worker_advance(w, now);
     if (tally_swap_wanted(w->tally))
         tally_swap(w->tally, w->now);
-    worker_process(w, p);
-    if (w->rules)
-        rules_slot_quiescent(w->rules, w->id);
+    STATS_INC(w->st.packets);
+    flow_table_set_clock(w->flows, w->now);
+    f = flow_table_update(w->flows, p);
+    if (f) {
+        if (f->pkts[0] + f->pkts[1] == 1 && (f->key.proto == 1 || f->key.proto == 58)) {
+            f->icmp_type = p->icmp_type;
+            f->icmp_code = p->icmp_code;
+        }
+        if (w->geo)
+            geo_flow_packet(w->geo, f, p, w->now);
+        was_done = dpi_flow_result(f) != NULL;
+        dpi_process(w->dpi, f, p);
+        worker_tally_packet(w, f, p, was_done);
+        if (w->stream)
+            stream_packet(w->stream, f, p);
+        if (w->detect)
+            detect_packet(w->detect, w->dt, w->th, p, f, worker_alert, w);
+    }
+    worker_rules_leave(w);
 }
 
 /* Capture time moves to now; with expire, idle flows end (which runs
  * flow-level rules and writes events). */
 static void worker_time(struct worker *w, uint64_t now, int expire)
 {
-    if (w->rules)
-        worker_rules_enter(w);
+    worker_rules_enter(w);
     worker_advance(w, now);
     if (expire)
         flow_table_expire(w->flows, w->now);
-    if (w->rules)
-        rules_slot_quiescent(w->rules, w->id);
+    worker_rules_leave(w);
 }
 
 void worker_clock(struct worker *w, uint64_t now)
@@ -648,7 +423,7 @@ void worker_clock(struct worker *w, uint64_t now)
     worker_time(w, now, 0);
 }
 
-void worker_tick_at(struct worker *w, uint64_t now)
+void worker_tick(struct worker *w, uint64_t now)
 {
     worker_time(w, now, 1);
 }
@@ -657,14 +432,32 @@ void worker_flush(struct worker *w, enum flow_end_reason why)
 {
     /* Ending flows runs flow-level rules: with the current set, not with
      * one freed while this worker was offline. */
-    if (w->rules)
-        worker_rules_enter(w);
+    worker_rules_enter(w);
     if (w->geo)
         geo_thread_quiescent(w->geo);
     flow_table_flush(w->flows, why);
     if (w->geo) {
         worker_geo_summary(w, w->now);
         if (w->gmerge)
-            geo_merge_progress(w, UINT64_MAX);
+            w->gm_next = geo_merge_progress(w->gmerge, w->id, w->geo, UINT64_MAX, write_geo_summary, w);
     }
 }
+
+/* ---- counters (not in the stats event: the run summary, /metrics, linkwatchctl) */
+
+static const struct stats_field worker_fields[] = {
+    { "worker/packets", "linkwatch_worker_packets_total", NULL, "Packets each worker processed.",
+      (uint32_t)offsetof(struct worker_stats, packets), STATS_COUNTER, STATS_SUM, STATS_EACH, 0, NULL },
+    { "worker/alerts", NULL, NULL, NULL, (uint32_t)offsetof(struct worker_stats, alerts), STATS_COUNTER,
+      STATS_SUM, STATS_NOEVE, 0, NULL },
+    { "worker/rule_switches", "linkwatch_worker_rule_switches_total", NULL,
+      "Rule sets each worker switched to.", (uint32_t)offsetof(struct worker_stats, rule_switches),
+      STATS_COUNTER, STATS_SUM, STATS_EACH, 0, NULL },
+    /* the oldest set any worker still matches with */
+    { "worker/rule_version", NULL, NULL, NULL, (uint32_t)offsetof(struct worker_stats, rule_version),
+      STATS_GAUGE, STATS_MIN, STATS_NOEVE, 0, NULL },
+};
+
+const struct stats_module worker_stats_module = {
+    "worker", worker_fields, STATS_NELEM(worker_fields), sizeof(struct worker_stats), "worker"
+};

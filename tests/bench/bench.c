@@ -59,6 +59,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "dispatch.h"
 #include "decode.h"
 #include "detect.h"
 #include "eve.h"
@@ -291,6 +292,7 @@ static int cmd_pipeline(const char *path, unsigned rounds, char **extra, int nex
     struct capfile cf;
     struct lw_config cfg;
     struct worker w;
+    struct dispatch d;
     struct output *out;
     struct redis *rd;
     struct redis_stats rst;
@@ -318,10 +320,14 @@ static int cmd_pipeline(const char *path, unsigned rounds, char **extra, int nex
         return 1;
     }
     out = output_open(&cfg, ".", err, sizeof err);
-    if (!out || worker_init(&w, 0, &cfg, out, cf.dlt, err, sizeof err) < 0) {
+    /* One worker, run inline by the capture stage: the sensor's path for
+     * workers 1. */
+    if (!out || worker_init(&w, 0, &cfg, out, err, sizeof err) < 0 ||
+        dispatch_init(&d, &w, 1, &cfg, err, sizeof err) < 0) {
         fprintf(stderr, "bench: %s\n", err);
         return 1;
     }
+    dispatch_set_datalink(&d, cf.dlt);
     if (geodbs) {
         geo = bench_geo(&cfg, geodbs);
         if (!geo || worker_set_geo(&w, geo, err, sizeof err) < 0)
@@ -333,19 +339,21 @@ static int cmd_pipeline(const char *path, unsigned rounds, char **extra, int nex
             return 1;
     }
     rd = redis_of(output_find(out, "redis"));
-    if (rd && redis_add_tally(rd, w.tally) < 0)
+    if (rd && (redis_add_tally(rd, w.tally) < 0 || redis_add_tally(rd, d.tally) < 0))
+        return 1;
+    if (dispatch_start(&d, err, sizeof err) < 0)
         return 1;
     t0 = lw_now_mono_usec();
     c0 = cpu_usec();
     for (unsigned r = 0; r < rounds; r++) {
         for (size_t i = 0; i < cf.n; i++) {
             const struct frame *fr = &cf.f[i];
-            worker_packet(&w, cf.arena + fr->off, fr->caplen, fr->wirelen, fr->ts);
+            dispatch_packet(&d, cf.arena + fr->off, fr->caplen, fr->wirelen, fr->ts);
             bytes += fr->wirelen;
         }
         pkts += cf.n;
     }
-    worker_flush(&w, FLOW_END_SHUTDOWN);
+    dispatch_finish(&d, FLOW_END_SHUTDOWN);
     c1 = cpu_usec();
     t1 = lw_now_mono_usec();
     if (rd)
@@ -357,7 +365,7 @@ static int cmd_pipeline(const char *path, unsigned rounds, char **extra, int nex
            path, (unsigned long long)pkts, (unsigned long long)fs->created, secs, pkts / secs,
            secs * 1e9 / (double)pkts, bytes * 8 / secs / 1e9, cpu, pkts / cpu);
     if (de)
-        printf(", %llu alerts", (unsigned long long)w.alerts);
+        printf(", %llu alerts", (unsigned long long)w.st.alerts);
     if (rd) {
         redis_get_stats(rd, &rst);
         printf(", redis %llu commands, %llu round trips (%.0f/s, %.0f/s), %llu flushes",
@@ -378,6 +386,7 @@ static int cmd_pipeline(const char *path, unsigned rounds, char **extra, int nex
     }
     printf("\n");
     worker_destroy(&w);
+    dispatch_destroy(&d);
     geo_close(geo);
     detect_engine_free(de);
     output_close(out);
@@ -477,7 +486,7 @@ static int cmd_events(uint64_t n, const char *dir)
     for (uint64_t i = 0; i < n; i++) {
         bench_flow(&f, i);
         jbuf_reset(&j);
-        eve_flow_event(&j, "bench", &f, NULL);
+        eve_flow_event(&j, &(struct eve_ctx){ "bench", NULL }, &f, NULL);
         bytes += j.len;
     }
     t1 = lw_now_mono_usec();
@@ -487,7 +496,7 @@ static int cmd_events(uint64_t n, const char *dir)
     for (uint64_t i = 0; i < n; i++) {
         bench_flow(&f, i);
         jbuf_reset(&j);
-        eve_flow_event(&j, "bench", &f, NULL);
+        eve_flow_event(&j, &(struct eve_ctx){ "bench", NULL }, &f, NULL);
         output_event(out, EVT_FLOW, j.buf, j.len);
     }
     output_flush(out);

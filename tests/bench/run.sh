@@ -96,11 +96,11 @@ if command -v valgrind >/dev/null 2>&1; then
     [ -f "$small" ] || "$b/tests/bench/bench" replicate "$src" "$small" 20
     for cfg in off nodb ${geodb:+db}; do
         case $cfg in off) arg= ;; nodb) arg="geo=" ;; db) arg="geo=$geodb" ;; esac
-        n=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null --toggle-collect=worker_packet \
+        n=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null --toggle-collect=dispatch_packet \
                 "$b/tests/bench/bench" pipeline "$small" 1 $arg 2>&1 |
             sed -n 's/.*Collected : \([0-9]*\).*/\1/p')
         pk=$(count_packets "$small")
-        printf '%-24s %s instructions in worker_packet, %s per packet (callgrind, x20 copy)\n' \
+        printf '%-24s %s instructions in dispatch_packet, %s per packet (callgrind, x20 copy)\n' \
             "instructions, geo $cfg" "$n" "$((n / pk))"
     done
 fi
@@ -253,10 +253,10 @@ if command -v valgrind > /dev/null 2>&1; then
     for mode in no yes; do
         set -- pipeline "$osmall" 1
         [ "$mode" = yes ] && set -- "$@" redis.enabled=yes redis.port="$rport" redis.spool-dir="$rdir/spool" sensor-id=bench
-        n=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null --toggle-collect=worker_packet \
-                --toggle-collect=worker_flush "$b/tests/bench/bench" "$@" 2>&1 |
+        n=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null --toggle-collect=dispatch_packet \
+                --toggle-collect=dispatch_finish "$b/tests/bench/bench" "$@" 2>&1 |
             sed -n 's/.*Collected : \([0-9]*\).*/\1/p')
-        printf '%-24s %s instructions in worker_packet and worker_flush, %s per packet (callgrind, x20 interleaved)\n' \
+        printf '%-24s %s instructions in dispatch_packet and dispatch_finish, %s per packet (callgrind, x20 interleaved)\n' \
             "instructions, redis=$mode" "$n" "$((n / pk))"
     done
 fi

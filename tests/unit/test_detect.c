@@ -87,11 +87,15 @@ static void flow_init(struct flow *f, struct packet *p, struct dpi_result *r)
 }
 
 /* Runs e on p (flow f or none) and returns how many alerts it raised. */
+/* The geoip lookup run() gives its scratch (NULL: none). */
+static detect_geo_fn run_geo;
+
 static size_t run(struct detect_engine *e, struct packet *p, struct flow *f, struct alerts *a)
 {
     struct detect_thread *t = detect_thread_new(e);
 
     assert_non_null(t);
+    detect_thread_set_geo(t, run_geo, NULL);
     memset(a, 0, sizeof *a);
     detect_packet(e, t, NULL, p, f, on_alert, a);
     detect_thread_free(t);
@@ -574,7 +578,7 @@ static void test_sticky_http(void **state)
     detect_packet(e, t, NULL, &p, &f, on_alert, &a);
     assert_int_equal(a.n, 4);
     detect_flow_free(&f);
-    assert_null(f.app);
+    assert_null(f.detect);
 
     /* first packet after DPI is a reply: the alert still carries the
      * client as source (the rule's orientation) */
@@ -784,7 +788,7 @@ static void test_app_keywords(void **state)
     free(r);
 }
 
-static const char *geo_of(const struct flow *f, const struct lw_addr *a)
+static const char *geo_of(void *arg, const struct flow *f, const struct lw_addr *a)
 {
     char s[64];
 
@@ -812,7 +816,7 @@ static void test_geoip(void **state)
 
     pkt_init(&p, 6, NULL);
     assert_int_equal(run(e, &p, NULL, &a), 0);   /* no lookup: never */
-    detect_set_geo_lookup(geo_of);
+    run_geo = geo_of;
     assert_int_equal(run(e, &p, NULL, &a), 3);
     assert_int_equal(a.sid[0], 1);
     assert_int_equal(a.sid[1], 3);
@@ -820,7 +824,7 @@ static void test_geoip(void **state)
     lw_addr_parse("198.51.100.1", &p.dst);       /* unknown country: !US fails */
     assert_int_equal(run(e, &p, NULL, &a), 1);
     assert_int_equal(a.sid[0], 4);
-    detect_set_geo_lookup(NULL);
+    run_geo = NULL;
     detect_engine_free(e);
 }
 

@@ -222,7 +222,7 @@ static void expect_ep(struct env *e, const char *addr, const char *cc, uint32_t 
         fail_msg("%s: country '%s', want '%s'", addr, ep.cc, cc);
     if (ep.asn != asn)
         fail_msg("%s: asn %u, want %u", addr, ep.asn, asn);
-    geo_ep_detail(&ep, &a, geo_thread_epoch(e->t), &d);
+    geo_ep_detail(e->t, &ep, &a, geo_thread_epoch(e->t), &d);
     if (org == NULL)
         assert_null(d.org.s);
     else if (d.org.s == NULL || d.org.n != strlen(org) || memcmp(d.org.s, org, d.org.n) != 0)
@@ -339,8 +339,8 @@ static void test_no_database(void **state)
     assert_int_equal(f.geo.scope, GEO_SCOPE_EXTERNAL);
     assert_string_equal(f.geo.src.cc, "CN");
     assert_string_equal(f.geo.dst.cc, "");
-    assert_string_equal(geo_detect_country(&f, &f.key.src), "CN");
-    assert_null(geo_detect_country(&f, &f.key.dst));
+    assert_string_equal(geo_detect_country(e.t, &f, &f.key.src), "CN");
+    assert_null(geo_detect_country(e.t, &f, &f.key.dst));
     mkflow(&f, "10.0.0.1", "fd00::7");
     geo_flow_packet(e.t, &f, &p, T0);
     assert_int_equal(f.geo.scope, GEO_SCOPE_INTERNAL);
@@ -414,7 +414,7 @@ static void test_reload(void **state)
     assert_int_equal(geo_thread_stats(e.t)->set_changes, 1);
     /* The flow keeps its country; its city is read from the new set. */
     assert_string_equal(f.geo.dst.cc, "US");
-    geo_ep_detail(&f.geo.dst, &f.key.dst, f.geo.epoch, &d);
+    geo_ep_detail(e.t, &f.geo.dst, &f.key.dst, f.geo.epoch, &d);
     assert_non_null(d.city.s);
     assert_memory_equal(d.city.s, "Toronto", 7);
     assert_non_null(d.org.s);
@@ -459,7 +459,7 @@ static void *reload_worker_run(void *arg)
     for (int i = 0; i < 5000000 && !atomic_load(rw->stop); i++) {
         geo_thread_quiescent(t);
         geo_lookup(t, &a, &ep);
-        geo_ep_detail(&ep, &a, geo_thread_epoch(t), &d);
+        geo_ep_detail(t, &ep, &a, geo_thread_epoch(t), &d);
         if (strcmp(ep.cc, "US") == 0) {
             rw->seen_us = 1;
             rw->bad |= d.city.s == NULL || d.city.n != 13 || memcmp(d.city.s, "Mountain View", 13) != 0;
@@ -602,7 +602,7 @@ static void test_summary(void **state)
     assert_int_equal(r->top_asn[0].asn, 15169);
     assert_int_equal(r->top_asn[0].bytes, 11920);
     {
-        struct geo_str org = geo_asn_org(&r->top_asn[0]);
+        struct geo_str org = geo_asn_org(e.t, &r->top_asn[0]);
         assert_non_null(org.s);
         assert_memory_equal(org.s, "Google LLC", 10);
     }
@@ -894,7 +894,7 @@ static void test_eve_geo(void **state)
     mkflow(&f, "10.0.0.1", "11.3.0.1");
     f.first_ts = f.last_ts = T0;
     traffic(&e, &f, 1, 100, 1, 200, T0);
-    eve_flow_event(&j, "s1", &f, NULL);
+    eve_flow_event(&j, &(struct eve_ctx){ "s1", e.t }, &f, NULL);
     if (strstr(jtext(&j), want_flow) == NULL)
         fail_msg("flow event: %s", jtext(&j));
 
@@ -902,7 +902,7 @@ static void test_eve_geo(void **state)
     assert_int_equal(rule_parse("alert tcp any any -> any any (msg:\"x\"; sid:1;)", &env, &rule, &rerr), 0);
     mkpkt(&p, &f, 1, 200, T0);
     jbuf_reset(&j);
-    eve_alert_event(&j, "s1", rule, &p, &f, NULL);
+    eve_alert_event(&j, &(struct eve_ctx){ "s1", e.t }, rule, &p, &f, NULL);
     if (strstr(jtext(&j), want_alert) == NULL)
         fail_msg("alert event: %s", jtext(&j));
     rule_free(rule);
@@ -910,13 +910,13 @@ static void test_eve_geo(void **state)
     /* A flow the geo stage never saw has no geo block. */
     mkflow(&f, "10.0.0.1", "11.3.0.1");
     jbuf_reset(&j);
-    eve_flow_event(&j, "s1", &f, NULL);
+    eve_flow_event(&j, &(struct eve_ctx){ "s1", e.t }, &f, NULL);
     assert_null(strstr(jtext(&j), "\"geo\""));
 
     s = geo_summary_close(e.t, T0 + 1000000);
     assert_non_null(s);
     jbuf_reset(&j);
-    eve_geo_summary_event(&j, "s1", s, &s->rows[0]);
+    eve_geo_summary_event(&j, &(struct eve_ctx){ "s1", e.t }, s, &s->rows[0]);
     if (strstr(jtext(&j), "\"event_type\":\"geo_summary\",\"geo_summary\":{\"start\":\"2023-11-14T22:14:00.000000+0000\","
                       "\"end\":\"2023-11-14T22:14:01.000000+0000\",\"worker\":0,\"home_country\":\"CN\","
                       "\"scope\":\"cross-border-outbound\",\"country\":\"US\",\"src_country\":\"CN\","
@@ -948,6 +948,9 @@ static void on_alert(void *arg, const struct rule *r, const struct packet *p, st
 
 
 /* The sids (as a bit set over 1..31) the packet of f in direction dir fires. */
+/* The geolocation context fired() gives its scratch's geoip lookup. */
+static struct geo_thread *fired_geo;
+
 static uint32_t fired(struct detect_engine *de, struct flow *f, int dir)
 {
     struct detect_thread *t = detect_thread_new(de);
@@ -956,6 +959,7 @@ static uint32_t fired(struct detect_engine *de, struct flow *f, int dir)
     uint32_t bits = 0;
 
     assert_non_null(t);
+    detect_thread_set_geo(t, geo_detect_country, fired_geo);
     mkpkt(&p, f, dir, 100, T0);
     p.tcp_flags = TH_ACK | TH_PUSH;
     detect_packet(de, t, NULL, &p, f, on_alert, &a);
@@ -988,7 +992,7 @@ static void test_geoip_rules(void **state)
     struct env e;
 
     env_open(&e, 3, NULL, 0);
-    detect_set_geo_lookup(geo_detect_country);
+    fired_geo = e.t;
 
     /* IPv4, inside (CN) -> US; and the reply US -> inside. */
     mkflow(&f, "10.0.0.1", "11.3.0.1");
@@ -1029,7 +1033,7 @@ static void test_geoip_rules(void **state)
         assert_int_equal(fired(de, &f, 0), S(3) | S(7));
         assert_int_equal(geo_thread_stats(e.t)->lookups + geo_thread_stats(e.t)->cache_hits, mid);
     }
-    detect_set_geo_lookup(NULL);
+    fired_geo = NULL;
     detect_engine_free(de);
     env_close(&e);
 }

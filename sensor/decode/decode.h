@@ -9,15 +9,9 @@
 
 #include <stdint.h>
 #include "packet-t.h"
-#include "decode-events.h"
+#include "decode-t.h"
+#include "defrag.h"
 #include "stats.h"
-
-#define X_ENUM(id, name) DECODE_LAYER_##id,
-enum decode_layer { DECODE_LAYERS(X_ENUM) DECODE_LAYER_MAX };
-#undef X_ENUM
-#define X_ENUM(id, name) DE_##id,
-enum decode_event { DECODE_EVENTS(X_ENUM) DE_MAX };
-#undef X_ENUM
 
 /* What decode_packet() made of a frame. */
 enum decode_result {
@@ -27,28 +21,8 @@ enum decode_result {
     DECODE_INVALID,     /* malformed or truncated: counted under its reason, skip it */
 };
 
-struct decode_stats {
-    uint64_t pkts;
-    uint64_t bytes;                     /* wire bytes */
-    uint64_t invalid;                   /* packets refused (sum over events) */
-    uint64_t max_pkt_size;
-    uint64_t layer[DECODE_LAYER_MAX];
-    uint64_t event[DE_MAX];
-    /* defragmentation (stats.defrag.*) */
-    uint64_t frag_ipv4, frag_ipv6;          /* fragments seen */
-    uint64_t reassembled_ipv4, reassembled_ipv6;
-};
+/* The decoder's counters (struct decode_stats, decode-t.h) described for stats.h. */
 extern const struct stats_module decode_stats_module;
-
-/* Fragment reassembly limits, from the config's `defrag` section. */
-struct defrag_config {
-    uint32_t max_trackers;     /* datagrams being reassembled at once */
-    uint64_t memcap;           /* bytes held in fragments, all trackers */
-    uint32_t timeout_sec;      /* a datagram not complete after this is dropped */
-    uint32_t max_datagram;     /* largest reassembled datagram (<= 65535 + header) */
-};
-
-struct defrag;
 
 struct decoder {
     struct decode_stats stats;

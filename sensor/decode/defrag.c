@@ -4,6 +4,7 @@
 #include <sys/random.h>
 
 #include "defrag.h"
+#include "stats.h"
 #include "util.h"
 
 /* Largest unfragmentable part kept per datagram: an IPv4 header with options

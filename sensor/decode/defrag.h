@@ -10,7 +10,16 @@
 #define LW_DEFRAG_H
 
 #include <stdint.h>
-#include "decode.h"
+#include "decode-t.h"
+#include "packet-t.h"
+
+/* Fragment reassembly limits, from the config's `defrag` section. */
+struct defrag_config {
+    uint32_t max_trackers;     /* datagrams being reassembled at once */
+    uint64_t memcap;           /* bytes held in fragments, all trackers */
+    uint32_t timeout_sec;      /* a datagram not complete after this is dropped */
+    uint32_t max_datagram;     /* largest reassembled datagram (<= 65535 + header) */
+};
 
 /* Creates a reassembly table. Returns NULL when memory cannot be had. */
 struct defrag *defrag_new(const struct defrag_config *cfg);

@@ -1,5 +1,5 @@
-/* rule-parse.c - the Suricata rule language subset: header, options, rule
- * files, classification.config, and the load report for linkwatch -T.
+/* rule-parse.c - the Suricata rule language subset: one rule's header and
+ * options into a struct rule (rule-load.c reads the files).
  *
  * A rule is parsed option by option in order, as Suricata does: a content
  * belongs to the sticky buffer named before it (the payload when none),
@@ -11,18 +11,17 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <glob.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
 #include <pcre2.h>
 
 #include "config.h"
 #include "rule-parse.h"
+#include "rule-text.h"
 #include "util.h"
 
 /* Parse state of one rule. */
@@ -153,18 +152,6 @@ static int app_proto_known(const char *s)
 
 /* ------------------------------------------------------------------ small parsers */
 
-static char *trim(char *s)
-{
-    char *e;
-
-    while (*s == ' ' || *s == '\t')
-        s++;
-    e = s + strlen(s);
-    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
-        *--e = '\0';
-    return s;
-}
-
 /* Decimal in [min, max], nothing else around it but blanks. */
 static int parse_num(const char *s, long long min, long long max, long long *out)
 {
@@ -224,28 +211,12 @@ static char *parse_string(struct pctx *pc, const char *kw, const char *v)
     return NULL;
 }
 
-/* ------------------------------------------------------------------ growing arrays */
-
-static int grow(void **v, uint32_t *cap, uint32_t n, size_t size)
-{
-    uint32_t c = *cap ? *cap * 2 : 4;
-    void *p;
-
-    if (n < *cap)
-        return 0;
-    if ((p = realloc(*v, c * size)) == NULL)
-        return -1;
-    *v = p;
-    *cap = c;
-    return 0;
-}
-
 static struct rule_sm *sm_new(struct pctx *pc, uint8_t type, uint8_t buf)
 {
     struct rule *r = pc->r;
     struct rule_sm *sm;
 
-    if (grow((void **)&r->sm, &pc->sm_cap, r->nsm, sizeof *r->sm) < 0) {
+    if (rule_grow((void **)&r->sm, &pc->sm_cap, r->nsm, sizeof *r->sm) < 0) {
         perr(pc, NULL, "out of memory");
         return NULL;
     }
@@ -261,7 +232,7 @@ static int kv_add(struct pctx *pc, struct rule_kv **v, uint32_t *n, uint32_t *ca
 {
     struct rule_kv *kv;
 
-    if (grow((void **)v, cap, *n, sizeof **v) < 0)
+    if (rule_grow((void **)v, cap, *n, sizeof **v) < 0)
         return perr(pc, NULL, "out of memory");
     kv = &(*v)[*n];
     kv->key = strndup(key, klen);
@@ -327,12 +298,12 @@ static int kw_metadata(struct pctx *pc, const struct keyword *kw, char *val)
     char *save = NULL, *ent;
 
     for (ent = strtok_r(val, ",", &save); ent; ent = strtok_r(NULL, ",", &save)) {
-        char *e = trim(ent);
+        char *e = rule_trim(ent);
         size_t k = strcspn(e, " \t");
 
         if (*e == '\0')
             continue;
-        if (kv_add(pc, &r->metadata, &r->nmetadata, &pc->md_cap, e, k, trim(e + k)) < 0)
+        if (kv_add(pc, &r->metadata, &r->nmetadata, &pc->md_cap, e, k, rule_trim(e + k)) < 0)
             return -1;
     }
     return 0;
@@ -346,8 +317,8 @@ static int kw_reference(struct pctx *pc, const struct keyword *kw, char *val)
     if (comma == NULL)
         return perr(pc, "bad reference", "bad reference '%.60s'", val);
     *comma = '\0';
-    type = trim(val);
-    v = trim(comma + 1);
+    type = rule_trim(val);
+    v = rule_trim(comma + 1);
     if (*type == '\0' || *v == '\0')
         return perr(pc, "bad reference", "bad reference '%.60s'", val);
     return kv_add(pc, &r->refs, &r->nrefs, &pc->ref_cap, type, strlen(type), v);
@@ -426,7 +397,7 @@ static int kw_content(struct pctx *pc, const struct keyword *kw, char *val)
 
     if (*val == '!') {
         neg = 1;
-        val = trim(val + 1);
+        val = rule_trim(val + 1);
     }
     if ((bytes = malloc(strlen(val) + 1)) == NULL)
         return perr(pc, NULL, "out of memory");
@@ -648,7 +619,7 @@ static int kw_pcre(struct pctx *pc, const struct keyword *kw, char *val)
 
     if (*val == '!') {
         flags |= RULE_PCRE_NEGATED;
-        val = trim(val + 1);
+        val = rule_trim(val + 1);
     }
     n = strlen(val);
     if (*val != '"')
@@ -698,7 +669,7 @@ static int kw_flow(struct pctx *pc, const struct keyword *kw, char *val)
     size_t i;
 
     for (tok = strtok_r(val, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        tok = trim(tok);
+        tok = rule_trim(tok);
         for (i = 0; i < sizeof opts / sizeof opts[0]; i++)
             if (strcmp(tok, opts[i].name) == 0)
                 break;
@@ -740,7 +711,7 @@ static int kw_flags(struct pctx *pc, const struct keyword *kw, char *val)
 
     if (comma)
         *comma = '\0';
-    for (p = trim(val); *p; p++) {
+    for (p = rule_trim(val); *p; p++) {
         switch (*p) {
         case '+': t->mode = RULE_FLAGS_PLUS; mods++; continue;
         case '*': t->mode = RULE_FLAGS_ANY; mods++; continue;
@@ -754,7 +725,7 @@ static int kw_flags(struct pctx *pc, const struct keyword *kw, char *val)
     }
     if (mods > 1 || (zero && (t->flags || mods)) || (!zero && t->flags == 0))
         return perr(pc, "bad flags", "bad flags '%.60s'", val);
-    for (p = comma ? trim(comma + 1) : ""; *p; p++) {
+    for (p = comma ? rule_trim(comma + 1) : ""; *p; p++) {
         if ((b = tcp_flag_bit(*p)) < 0)
             return perr(pc, "bad tcp flag", "bad tcp flag '%c' in the ignore mask", *p);
         t->ignore |= (uint8_t)b;
@@ -775,7 +746,7 @@ static int parse_cmp(const char *s, uint32_t max, int (*name)(const char *, uint
     if (strlen(s) >= sizeof buf)
         return -1;
     strcpy(buf, s);
-    p = trim(buf);
+    p = rule_trim(buf);
     if (*p == '\0')
         return -1;
     c->op = RULE_CMP_EQ;
@@ -795,7 +766,7 @@ static int parse_cmp(const char *s, uint32_t max, int (*name)(const char *, uint
         c->b = (uint32_t)b;
         return 0;
     }
-    p = trim(p);
+    p = rule_trim(p);
     if (name && name(p, &v) == 0) {
         c->a = v;
         return 0;
@@ -892,9 +863,9 @@ static int kw_threshold(struct pctx *pc, const struct keyword *kw, char *val)
         return perr(pc, NULL, "only one threshold or detection_filter per rule");
     snprintf(agg, sizeof agg, "bad %s", kw->name);
     for (ent = strtok_r(val, ",", &save); ent; ent = strtok_r(NULL, ",", &save)) {
-        char *e = trim(ent);
+        char *e = rule_trim(ent);
         size_t k = strcspn(e, " \t");
-        char *v = trim(e + k);
+        char *v = rule_trim(e + k);
 
         e[k] = '\0';
         if (thr_option(t, e, v, is_df, &have) < 0)
@@ -917,7 +888,7 @@ static int kw_app_layer_protocol(struct pctx *pc, const struct keyword *kw, char
 
     if (*val == '!') {
         r->app_proto_neg = 1;
-        val = trim(val + 1);
+        val = rule_trim(val + 1);
     }
     if (strchr(val, ',') != NULL)
         return perr(pc, NULL, "app-layer-protocol modes are not supported: '%.60s'", val);
@@ -940,7 +911,7 @@ static int kw_ndpi_protocol(struct pctx *pc, const struct keyword *kw, char *val
 
     if (*val == '!') {
         r->ndpi_proto_neg = 1;
-        val = trim(val + 1);
+        val = rule_trim(val + 1);
     }
     if (*val == '\0')
         return perr(pc, "bad ndpi-protocol", "bad ndpi-protocol '%.60s'", val);
@@ -979,7 +950,7 @@ static int kw_geoip(struct pctx *pc, const struct keyword *kw, char *val)
     pc->r->geoip = g;
     g->dir = RULE_GEO_ANY;
     for (tok = strtok_r(val, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        tok = trim(tok);
+        tok = rule_trim(tok);
         if (first && geo_dir(tok)) {
             g->dir = (uint8_t)geo_dir(tok);
             first = 0;
@@ -989,7 +960,7 @@ static int kw_geoip(struct pctx *pc, const struct keyword *kw, char *val)
             if (g->n != 0)
                 return perr(pc, NULL, "geoip: '!' negates the whole list; put it before the first country");
             g->negated = 1;
-            tok = trim(tok + 1);
+            tok = rule_trim(tok + 1);
         }
         if (strlen(tok) != 2 || !isalpha((unsigned char)tok[0]) || !isalpha((unsigned char)tok[1]))
             return perr(pc, "bad geoip country", "bad geoip country '%.60s'", tok);
@@ -1076,9 +1047,9 @@ static int parse_option(struct pctx *pc, char *opt)
 
     if (colon) {
         *colon = '\0';
-        val = trim(colon + 1);
+        val = rule_trim(colon + 1);
     }
-    name = trim(opt);
+    name = rule_trim(opt);
     if (*name == '\0' && val == NULL)
         return 0;                       /* ";;" */
     for (i = 0; i < sizeof keywords / sizeof keywords[0]; i++)
@@ -1115,7 +1086,7 @@ static int parse_options(struct pctx *pc, char *opts)
             start = p + 1;
             continue;
         }
-        if (*trim(start) != '\0' && parse_option(pc, start) < 0)
+        if (*rule_trim(start) != '\0' && parse_option(pc, start) < 0)
             return -1;
         return 0;
     }
@@ -1308,7 +1279,7 @@ int rule_parse(const char *text, const struct rule_parse_env *env,
         perr(&pc, NULL, "rule options must be in parentheses");
         goto fail;
     }
-    if (*trim(close + 1) != '\0') {
+    if (*rule_trim(close + 1) != '\0') {
         perr(&pc, NULL, "text after the closing parenthesis");
         goto fail;
     }
@@ -1358,529 +1329,4 @@ void rule_free(struct rule *r)
         free(r->geoip->cc);
     free(r->geoip);
     free(r);
-}
-
-/* ------------------------------------------------------------------ classification.config */
-
-/* "config classification: name,description,priority" into *c. The
- * description may hold commas: the priority is after the last one. */
-static int class_line(char *line, struct rule_class *c)
-{
-    static const char pfx[] = "config classification:";
-    char *name, *desc, *comma, *end;
-    long prio;
-
-    if (strncmp(line, pfx, sizeof pfx - 1) != 0)
-        return -1;
-    name = line + sizeof pfx - 1;
-    if ((comma = strchr(name, ',')) == NULL)
-        return -1;
-    *comma = '\0';
-    desc = comma + 1;
-    if ((comma = strrchr(desc, ',')) == NULL)
-        return -1;
-    *comma = '\0';
-    name = trim(name);
-    desc = trim(desc);
-    prio = strtol(trim(comma + 1), &end, 10);
-    if (*name == '\0' || *desc == '\0' || *end != '\0' || end == trim(comma + 1) ||
-        prio < 1 || prio > 255 || strcspn(name, " \t") != strlen(name))
-        return -1;
-    c->name = strdup(name);
-    c->desc = strdup(desc);
-    c->priority = (int)prio;
-    return c->name && c->desc ? 0 : -2;
-}
-
-struct rule_classes *rule_classes_load(const char *path, struct rule_error *err)
-{
-    struct rule_classes *c = calloc(1, sizeof *c);
-    uint32_t cap = 0;
-    char *line = NULL, *s;
-    size_t len = 0;
-    unsigned lineno = 0;
-    FILE *f = NULL;
-    int rc;
-
-    if (c == NULL || (f = fopen(path, "r")) == NULL) {
-        snprintf(err->msg, sizeof err->msg, "%s: cannot open: %s", path,
-                 c ? strerror(errno) : "out of memory");
-        goto fail;
-    }
-    while (getline(&line, &len, f) != -1) {
-        lineno++;
-        s = trim(line);
-        if (*s == '\0' || *s == '#')
-            continue;
-        if (grow((void **)&c->v, &cap, (uint32_t)c->n, sizeof *c->v) < 0)
-            goto oom;
-        memset(&c->v[c->n], 0, sizeof c->v[c->n]);
-        rc = class_line(s, &c->v[c->n]);
-        if (rc == -1 || (rc == 0 && rule_classes_find(c, c->v[c->n].name))) {
-            snprintf(err->msg, sizeof err->msg, "%s:%u: %s", path, lineno,
-                     rc == 0 ? "duplicate classification" : "bad classification line");
-            c->n++;
-            goto fail;
-        }
-        c->n++;
-        if (rc < 0)
-            goto oom;
-    }
-    if (ferror(f)) {
-        snprintf(err->msg, sizeof err->msg, "%s: read error: %s", path, strerror(errno));
-        goto fail;
-    }
-    free(line);
-    fclose(f);
-    return c;
-oom:
-    snprintf(err->msg, sizeof err->msg, "%s: out of memory", path);
-fail:
-    snprintf(err->agg, sizeof err->agg, "bad classification file");
-    free(line);
-    if (f)
-        fclose(f);
-    rule_classes_free(c);
-    return NULL;
-}
-
-void rule_classes_free(struct rule_classes *c)
-{
-    if (c == NULL)
-        return;
-    for (size_t i = 0; i < c->n; i++) {
-        free(c->v[i].name);
-        free(c->v[i].desc);
-    }
-    free(c->v);
-    free(c);
-}
-
-const struct rule_class *rule_classes_find(const struct rule_classes *c, const char *name)
-{
-    for (size_t i = 0; c && i < c->n; i++)
-        if (c->v[i].name && strcmp(c->v[i].name, name) == 0)
-            return &c->v[i];
-    return NULL;
-}
-
-/* ------------------------------------------------------------------ loader state */
-
-/* gid:sid -> index of the rule in the list; open addressing. */
-struct sidmap {
-    uint64_t *keys;                    /* 0: empty (gid:sid 0:0 is never stored) */
-    uint32_t *idx;
-    size_t    cap, n;
-};
-
-struct loader {
-    struct rule_list        *list;
-    struct rule_load_report *rep;
-    struct rule_parse_env    env;
-    struct sidmap            sids;
-    size_t                   cap;
-    struct rule_reason      *reasons;  /* open-addressed by text while loading */
-    size_t                   rcap, rn;
-};
-
-static int sidmap_grow(struct sidmap *m)
-{
-    size_t cap = m->cap ? m->cap * 2 : 1024;
-    uint64_t *keys = calloc(cap, sizeof *keys);
-    uint32_t *idx = calloc(cap, sizeof *idx);
-
-    if (keys == NULL || idx == NULL) {
-        free(keys);
-        free(idx);
-        return -1;
-    }
-    for (size_t i = 0; i < m->cap; i++) {
-        size_t h;
-
-        if (m->keys[i] == 0)
-            continue;
-        for (h = lw_mix64(m->keys[i]) & (cap - 1); keys[h]; h = (h + 1) & (cap - 1))
-            ;
-        keys[h] = m->keys[i];
-        idx[h] = m->idx[i];
-    }
-    free(m->keys);
-    free(m->idx);
-    m->keys = keys;
-    m->idx = idx;
-    m->cap = cap;
-    return 0;
-}
-
-/* Finds key; when absent, inserts it with value v. Returns the slot's
- * value (v when inserted), or -1 when out of memory. *found tells which. */
-static long sidmap_put(struct sidmap *m, uint64_t key, uint32_t v, int *found)
-{
-    size_t h;
-
-    if ((m->n + 1) * 2 > m->cap && sidmap_grow(m) < 0)
-        return -1;
-    for (h = lw_mix64(key) & (m->cap - 1); m->keys[h]; h = (h + 1) & (m->cap - 1))
-        if (m->keys[h] == key) {
-            *found = 1;
-            return m->idx[h];
-        }
-    m->keys[h] = key;
-    m->idx[h] = v;
-    m->n++;
-    *found = 0;
-    return v;
-}
-
-static uint64_t str_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-
-    while (*s)
-        h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-    return h;
-}
-
-static int reason_count(struct loader *ld, const char *text)
-{
-    size_t h;
-
-    if ((ld->rn + 1) * 2 > ld->rcap) {
-        size_t cap = ld->rcap ? ld->rcap * 2 : 64;
-        struct rule_reason *v = calloc(cap, sizeof *v);
-
-        if (v == NULL)
-            return -1;
-        for (size_t i = 0; i < ld->rcap; i++) {
-            if (ld->reasons[i].text == NULL)
-                continue;
-            for (h = str_hash(ld->reasons[i].text) & (cap - 1); v[h].text; h = (h + 1) & (cap - 1))
-                ;
-            v[h] = ld->reasons[i];
-        }
-        free(ld->reasons);
-        ld->reasons = v;
-        ld->rcap = cap;
-    }
-    for (h = str_hash(text) & (ld->rcap - 1); ld->reasons[h].text; h = (h + 1) & (ld->rcap - 1))
-        if (strcmp(ld->reasons[h].text, text) == 0) {
-            ld->reasons[h].count++;
-            return 0;
-        }
-    if ((ld->reasons[h].text = strdup(text)) == NULL)
-        return -1;
-    ld->reasons[h].count = 1;
-    ld->rn++;
-    return 0;
-}
-
-/* Records one error. line 0: no line number. agg NULL: not a rule (a file
- * or classification error), not counted as a failed rule. */
-static int report_error(struct loader *ld, const char *file, unsigned line,
-                        const char *msg, const char *agg)
-{
-    struct rule_load_report *rep = ld->rep;
-    char *s;
-    int n;
-
-    rep->errors++;
-    if (agg) {
-        rep->failed++;
-        if (reason_count(ld, agg) < 0)
-            return -1;
-    }
-    if (rep->nlines >= RULE_REPORT_MAX_ERRORS)
-        return 0;
-    if (file == NULL)
-        n = asprintf(&s, "%s", msg);
-    else if (line)
-        n = asprintf(&s, "%s:%u: %s", file, line, msg);
-    else
-        n = asprintf(&s, "%s: %s", file, msg);
-    if (n < 0)
-        return -1;
-    if (rep->lines == NULL && (rep->lines = calloc(RULE_REPORT_MAX_ERRORS, sizeof *rep->lines)) == NULL) {
-        free(s);
-        return -1;
-    }
-    rep->lines[rep->nlines++] = s;
-    return 0;
-}
-
-static int reason_cmp(const void *a, const void *b)
-{
-    const struct rule_reason *x = a, *y = b;
-
-    if (x->count != y->count)
-        return x->count < y->count ? 1 : -1;
-    return strcmp(x->text, y->text);
-}
-
-/* Moves the reason counts into the report, most frequent first. */
-static void report_reasons(struct loader *ld)
-{
-    struct rule_load_report *rep = ld->rep;
-    size_t o = 0;
-
-    for (size_t i = 0; i < ld->rcap; i++)
-        if (ld->reasons[i].text)
-            ld->reasons[o++] = ld->reasons[i];
-    if (o)
-        qsort(ld->reasons, o, sizeof *ld->reasons, reason_cmp);
-    rep->reasons = ld->reasons;
-    rep->nreasons = o;
-    ld->reasons = NULL;
-}
-
-/* ------------------------------------------------------------------ loading */
-
-/* Parses one rule text from file:line into the list; refused rules and
- * duplicates go to the report. Returns -1 only when out of memory. */
-static int load_rule(struct loader *ld, const char *text, const char *file, unsigned line)
-{
-    struct rule_list *l = ld->list;
-    struct rule_error err;
-    struct rule *r;
-    char msg[RULE_ERR_LEN + 64];
-    long first;
-    int found;
-
-    if (strlen(text) > RULE_MAX_TEXT)
-        return report_error(ld, file, line, "rule longer than 65536 bytes", "rule too long");
-    if (rule_parse(text, &ld->env, &r, &err) < 0)
-        return report_error(ld, file, line, err.msg, err.agg);
-    r->file = file;
-    r->line = line;
-    first = sidmap_put(&ld->sids, (uint64_t)r->gid << 32 | r->sid, (uint32_t)l->n, &found);
-    if (first < 0)
-        goto oom;
-    if (found) {
-        const struct rule *o = l->v[first];
-
-        snprintf(msg, sizeof msg, "duplicate sid %u (first at %s:%u)", r->sid, o->file, o->line);
-        rule_free(r);
-        return report_error(ld, file, line, msg, "duplicate sid");
-    }
-    if (l->n == ld->cap) {
-        size_t cap = ld->cap ? ld->cap * 2 : 256;
-        struct rule **v = realloc(l->v, cap * sizeof *v);
-
-        if (v == NULL)
-            goto oom;
-        l->v = v;
-        ld->cap = cap;
-    }
-    l->v[l->n++] = r;
-    ld->rep->loaded++;
-    return 0;
-oom:
-    rule_free(r);
-    return -1;
-}
-
-/* Appends a physical line to the logical one in *buf, without the
- * continuation backslash. Returns 1 when the rule goes on, 0 when
- * complete, -1 when out of memory. */
-static int join_line(char **buf, size_t *len, size_t *cap, const char *line)
-{
-    size_t n = strlen(line);
-    int more;
-
-    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-        n--;
-    more = n && line[n - 1] == '\\';
-    if (more)
-        n--;
-    if (*len + n + 1 > *cap) {
-        size_t c = (*len + n + 1) * 2;
-        char *p = realloc(*buf, c);
-
-        if (p == NULL)
-            return -1;
-        *buf = p;
-        *cap = c;
-    }
-    memcpy(*buf + *len, line, n);
-    *len += n;
-    (*buf)[*len] = '\0';
-    return more;
-}
-
-/* Loads every rule of one file. Returns -1 only when out of memory. */
-static int load_file(struct loader *ld, const char *path)
-{
-    char *line = NULL, *text = NULL, *s, *name, **files;
-    size_t llen = 0, tlen = 0, tcap = 0;
-    unsigned lineno = 0, first = 0;
-    FILE *f;
-    int rc = 0, more;
-
-    if ((f = fopen(path, "r")) == NULL)
-        return report_error(ld, path, 0, strerror(errno), NULL);
-    if ((name = strdup(path)) == NULL ||
-        (files = realloc(ld->list->files, (ld->list->nfiles + 1) * sizeof *files)) == NULL) {
-        free(name);
-        fclose(f);
-        return -1;
-    }
-    ld->list->files = files;
-    files[ld->list->nfiles++] = name;
-    ld->rep->files++;
-    while (rc == 0 && getline(&line, &llen, f) != -1) {
-        if (tlen == 0)
-            first = lineno + 1;
-        lineno++;
-        if ((more = join_line(&text, &tlen, &tcap, line)) < 0) {
-            rc = -1;
-            break;
-        }
-        if (more)
-            continue;
-        s = trim(text);
-        if (*s != '\0' && *s != '#')
-            rc = load_rule(ld, s, name, first);
-        tlen = 0;
-    }
-    if (rc == 0 && tlen && *(s = trim(text)) != '\0' && *s != '#')
-        rc = load_rule(ld, s, name, first);
-    if (rc == 0 && ferror(f))
-        rc = report_error(ld, path, 0, "read error", NULL);
-    free(line);
-    free(text);
-    fclose(f);
-    return rc;
-}
-
-/* Expands one path (glob pattern, or a directory's *.rules) and loads
- * each file. Returns -1 only when out of memory. */
-static int load_path(struct loader *ld, const char *path)
-{
-    char *pat = NULL, msg[64];
-    struct stat st;
-    glob_t g;
-    int rc = 0, grc;
-
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        size_t n = strlen(path);
-
-        while (n > 1 && path[n - 1] == '/')
-            n--;
-        if (asprintf(&pat, "%.*s/*.rules", (int)n, path) < 0)
-            return -1;
-    } else if (strpbrk(path, "*?[") == NULL) {
-        return load_file(ld, path);
-    }
-    grc = glob(pat ? pat : path, 0, NULL, &g);
-    if (grc == GLOB_NOMATCH) {
-        rc = report_error(ld, pat ? pat : path, 0, "no file matches", NULL);
-    } else if (grc != 0) {
-        snprintf(msg, sizeof msg, "glob failed (%d)", grc);
-        rc = report_error(ld, pat ? pat : path, 0, msg, NULL);
-    } else {
-        for (size_t i = 0; rc == 0 && i < g.gl_pathc; i++)
-            rc = load_file(ld, g.gl_pathv[i]);
-    }
-    if (grc == 0 || grc == GLOB_NOMATCH)
-        globfree(&g);
-    free(pat);
-    return rc;
-}
-
-struct rule_list *ruleset_load_files(const char *const *paths, size_t n,
-                                     const struct lw_config *cfg,
-                                     const char *classification_path,
-                                     struct rule_load_report *rep)
-{
-    struct loader ld;
-    struct rule_error err;
-    uint64_t t0 = lw_now_mono_usec();
-
-    memset(rep, 0, sizeof *rep);
-    memset(&ld, 0, sizeof ld);
-    ld.rep = rep;
-    if ((ld.list = calloc(1, sizeof *ld.list)) == NULL)
-        return NULL;
-    if (classification_path) {
-        ld.list->classes = rule_classes_load(classification_path, &err);
-        if (ld.list->classes == NULL && report_error(&ld, NULL, 0, err.msg, NULL) < 0)
-            goto oom;
-    }
-    ld.env.cfg = cfg;
-    ld.env.classes = ld.list->classes;
-    for (size_t i = 0; i < n; i++)
-        if (load_path(&ld, paths[i]) < 0)
-            goto oom;
-    report_reasons(&ld);
-    free(ld.sids.keys);
-    free(ld.sids.idx);
-    rep->usec = lw_now_mono_usec() - t0;
-    return ld.list;
-oom:
-    for (size_t i = 0; i < ld.rcap; i++)
-        free(ld.reasons[i].text);
-    free(ld.reasons);
-    free(ld.sids.keys);
-    free(ld.sids.idx);
-    rule_list_free(ld.list);
-    rule_load_report_free(rep);
-    return NULL;
-}
-
-void rule_list_free(struct rule_list *l)
-{
-    if (l == NULL)
-        return;
-    for (size_t i = 0; i < l->n; i++)
-        rule_free(l->v[i]);
-    free(l->v);
-    rule_classes_free(l->classes);
-    for (size_t i = 0; i < l->nfiles; i++)
-        free(l->files[i]);
-    free(l->files);
-    free(l);
-}
-
-void rule_load_report_free(struct rule_load_report *rep)
-{
-    for (size_t i = 0; i < rep->nlines; i++)
-        free(rep->lines[i]);
-    free(rep->lines);
-    for (size_t i = 0; i < rep->nreasons; i++)
-        free(rep->reasons[i].text);
-    free(rep->reasons);
-    memset(rep, 0, sizeof *rep);
-}
-
-void rule_load_report_print(const struct rule_load_report *rep, FILE *out, size_t top)
-{
-    for (size_t i = 0; i < rep->nlines; i++)
-        fprintf(out, "%s\n", rep->lines[i]);
-    if (rep->errors > rep->nlines)
-        fprintf(out, "... %zu more errors not shown\n", rep->errors - rep->nlines);
-    fprintf(out, "rules: %zu loaded, %zu failed, from %zu files in %.2f s\n",
-            rep->loaded, rep->failed, rep->files, (double)rep->usec / 1e6);
-    if (rep->nreasons == 0 || top == 0)
-        return;
-    fprintf(out, "why rules did not load (top %zu of %zu reasons):\n",
-            top < rep->nreasons ? top : rep->nreasons, rep->nreasons);
-    for (size_t i = 0; i < rep->nreasons && i < top; i++)
-        fprintf(out, "%8zu  %s\n", rep->reasons[i].count, rep->reasons[i].text);
-}
-
-int ruleset_check(const char *const *paths, size_t n, const struct lw_config *cfg,
-                  const char *classification_path, FILE *out)
-{
-    struct rule_load_report rep;
-    struct rule_list *l;
-    int rc;
-
-    if ((l = ruleset_load_files(paths, n, cfg, classification_path, &rep)) == NULL) {
-        fprintf(out, "rules: out of memory\n");
-        return 2;
-    }
-    rule_load_report_print(&rep, out, 15);
-    rc = rep.errors ? 1 : 0;
-    rule_load_report_free(&rep);
-    rule_list_free(l);
-    return rc;
 }

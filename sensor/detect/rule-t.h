@@ -204,6 +204,18 @@ struct rule_classes {
     size_t             n;
 };
 
+/* ------------------------------------------------------------------ errors */
+
+#define RULE_ERR_LEN            512
+
+/* One refusal: msg is the full reason, agg the same reason without the
+ * values that differ from rule to rule ("bad pcre"), for the report's
+ * reason counts. Neither carries file:line. */
+struct rule_error {
+    char msg[RULE_ERR_LEN];
+    char agg[RULE_ERR_LEN];
+};
+
 /* ------------------------------------------------------------------ the rule */
 
 #define RULE_PROTO_LEN 16

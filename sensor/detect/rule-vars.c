@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "config.h"
-#include "rule-parse.h"
+#include "rule-vars.h"
 #include "util.h"
 
 __extension__ typedef unsigned __int128 u128;

@@ -1,0 +1,611 @@
+/* detect-build.c - the engine builder: orders the rules, classifies each
+ * one (packet, stream, IP-only, flow-level), picks fast patterns, and builds
+ * the port groups with their Hyperscan databases (detect.h describes the
+ * layout). */
+#include <hs/hs.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "detect-int.h"
+#include "rule-parse.h"
+
+static uint64_t engine_gen;      /* last detect_engine.gen handed out */
+
+/* Suricata's order: pass first, then priority, then sid (gid breaks ties). */
+static int cmp_rules(const void *a, const void *b)
+{
+    const struct rule *x = *(const struct rule *const *)a, *y = *(const struct rule *const *)b;
+    int px = x->action != RULE_ACTION_PASS, py = y->action != RULE_ACTION_PASS;
+
+    if (px != py)
+        return px - py;
+    if (x->priority != y->priority)
+        return x->priority < y->priority ? -1 : 1;
+    if (x->sid != y->sid)
+        return x->sid < y->sid ? -1 : 1;
+    return x->gid < y->gid ? -1 : x->gid > y->gid;
+}
+
+/* The content the prefilter looks for: fast_pattern if it is a positive
+ * content of the right kind of buffer (payload for packet rules, sticky
+ * for flow-level ones), else the longest such content. A rule that matches
+ * always has it in that buffer, so the prefilter loses nothing. */
+static int32_t pick_fast_pattern(const struct rule *r, int flow_level)
+{
+    int32_t best = -1;
+
+    for (uint32_t i = 0; i < r->nsm; i++) {
+        const struct rule_sm *sm = &r->sm[i];
+
+        if (sm->type != RULE_SM_CONTENT || (sm->buf == RULE_BUF_PAYLOAD) == flow_level ||
+            (sm->u.c.flags & RULE_CT_NEGATED))
+            continue;
+        if ((int32_t)i == r->fast_pattern)
+            return (int32_t)i;
+        if (best < 0 || sm->u.c.len > r->sm[best].u.c.len)
+            best = (int32_t)i;
+    }
+    return best;
+}
+
+static int has_packet_opts(const struct rule *r)
+{
+    return r->tcpflags.set || r->dsize.op || r->ttl.op || r->itype.op || r->icode.op ||
+           r->ip_proto.op || r->geoip;
+}
+
+/* Suricata's IP-only rules: nothing but protocol and addresses (any ports,
+ * no flow keyword, no inspection, no application), e.g. the IP reputation
+ * lists of rule sets. Their result is fixed per flow direction. */
+static int is_ip_only(const struct rule *r)
+{
+    return r->nsm == 0 && !has_packet_opts(r) && r->flow == 0 && !r->app_layer &&
+           !r->app_proto && !r->ndpi_proto && r->sport.any && r->dport.any;
+}
+
+/* Rules on sticky buffers, and rules whose whole test is the flow's
+ * application (ndpi-protocol, app-layer-protocol, an app-layer header and
+ * nothing per packet), run once per flow. */
+static int is_flow_level(const struct rule *r)
+{
+    if (r->buffers & ~(1u << RULE_BUF_PAYLOAD))
+        return 1;
+    return r->nsm == 0 && !has_packet_opts(r) && (r->app_layer || r->app_proto || r->ndpi_proto);
+}
+
+static unsigned rule_classes(const struct rule *r);
+
+/* Whether where r's payload match may lie depends on where the buffer
+ * starts: a content with offset or depth, a relative entry with no
+ * positive entry before it (it counts from the start), an anchored pcre. */
+static int payload_anchored(const struct rule *r)
+{
+    int first = 1;
+
+    for (int i = next_sm(r, 0, RULE_BUF_PAYLOAD); i >= 0; i = next_sm(r, i + 1, RULE_BUF_PAYLOAD)) {
+        const struct rule_sm *sm = &r->sm[i];
+
+        if (sm->type == RULE_SM_CONTENT) {
+            if ((sm->u.c.flags & (RULE_CT_OFFSET | RULE_CT_DEPTH)) ||
+                (first && (sm->u.c.flags & RULE_CT_RELATIVE)))
+                return 1;
+        } else if (!(sm->u.p.flags & RULE_PCRE_RELATIVE) && detect_pcre_anchored(&sm->u.p)) {
+            return 1;
+        }
+        if (!sm_negated(sm))
+            first = 0;
+    }
+    return 0;
+}
+
+/* SM_* of a packet rule (rules/README.md, "Stream reassembly"): payload
+ * rules that can see TCP inspect the stream, unless they test something
+ * only a packet has (flags, dsize, ttl, ip_proto, itype/icode) or say
+ * flow:no_stream; those anchored to the buffer start also inspect each
+ * packet, unless they say flow:only_stream. */
+static uint8_t stream_mode(const struct rule *r)
+{
+    if (!(r->buffers & (1u << RULE_BUF_PAYLOAD)) || !(rule_classes(r) & (1u << DC_TCP)) ||
+        (r->flow & RULE_FLOW_NO_STREAM))
+        return SM_PACKET;
+    if (r->flow & RULE_FLOW_ONLY_STREAM)
+        return SM_STREAM;
+    if (r->tcpflags.set || r->dsize.op || r->ttl.op || r->ip_proto.op || r->itype.op || r->icode.op)
+        return SM_PACKET;
+    return payload_anchored(r) ? SM_BOTH : SM_STREAM;
+}
+
+/* The longest span, first byte to last, of a match of r's payload entries:
+ * a run of contents tied by within (from one that is not relative) is
+ * bounded; a pcre, a distance without within, or two independent runs are
+ * not (DETECT_REACH_ANY). Negated entries add nothing to a match. */
+static uint32_t stream_reach(const struct rule *r)
+{
+    int64_t lo = 0, hi = 0, pmin = 0, pmax = 0;
+    int runs = 0;
+
+    for (int i = next_sm(r, 0, RULE_BUF_PAYLOAD); i >= 0; i = next_sm(r, i + 1, RULE_BUF_PAYLOAD)) {
+        const struct rule_content *c = &r->sm[i].u.c;
+        int64_t dist, smin, emax;
+
+        if (sm_negated(&r->sm[i]))
+            continue;
+        if (r->sm[i].type != RULE_SM_CONTENT)
+            return DETECT_REACH_ANY;
+        if (!(c->flags & RULE_CT_RELATIVE) || runs == 0) {
+            if (runs++)
+                return DETECT_REACH_ANY;
+            hi = pmin = pmax = c->len;
+            continue;
+        }
+        if (!(c->flags & RULE_CT_WITHIN))
+            return DETECT_REACH_ANY;
+        dist = (c->flags & RULE_CT_DISTANCE) ? c->distance : 0;
+        smin = pmin + dist;
+        emax = pmax + dist + c->within;
+        lo = smin < lo ? smin : lo;
+        hi = emax > hi ? emax : hi;
+        pmin = smin + c->len;
+        pmax = emax;
+    }
+    if (hi - lo < 1)
+        return 1;
+    return hi - lo >= DETECT_REACH_ANY ? DETECT_REACH_ANY : (uint32_t)(hi - lo);
+}
+
+uint8_t detect_buffer_kind(int b)
+{
+    switch (b) {
+    case RULE_BUF_HTTP_HOST: case RULE_BUF_HTTP_URI: case RULE_BUF_HTTP_METHOD:
+    case RULE_BUF_HTTP_USER_AGENT:
+        return FK_HTTP;
+    case RULE_BUF_TLS_SNI: case RULE_BUF_TLS_CERT_SUBJECT: case RULE_BUF_TLS_CERT_ISSUER:
+    case RULE_BUF_JA3_HASH:
+        return FK_TLS;
+    case RULE_BUF_DNS_QUERY:
+        return FK_DNS;
+    case RULE_BUF_SSH_SOFTWARE:
+        return FK_SSH;
+    default:
+        return FK_NONE;
+    }
+}
+
+static uint8_t rule_kind(const struct rule *r)
+{
+    uint8_t kind = FK_NONE;
+
+    for (int b = 1; b < RULE_BUF_COUNT; b++) {
+        if (!(r->buffers & (1u << b)))
+            continue;
+        if (kind != FK_NONE && kind != detect_buffer_kind(b))
+            return FK_NONE;
+        kind = detect_buffer_kind(b);
+    }
+    return kind;
+}
+
+static uint64_t hash_u32s(const uint32_t *v, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ v[i]) * 1099511628211ull;
+    return h;
+}
+
+static uint32_t *dup_u32(const uint32_t *v, size_t n)
+{
+    uint32_t *c = malloc((n ? n : 1) * sizeof *c);
+
+    if (c && n)
+        memcpy(c, v, n * sizeof *c);
+    return c;
+}
+
+static int compile_db(struct detect_engine *e, const uint32_t *pat, uint32_t npat,
+                      hs_database_t **db, char *err, size_t errlen)
+{
+    const char **expr = NULL;
+    unsigned *flags = NULL, *ids = NULL;
+    size_t *lens = NULL, bytes;
+    hs_compile_error_t *cerr = NULL;
+    int rc = -1;
+
+    if (npat == 0)
+        return 0;
+    expr = malloc(npat * sizeof *expr);
+    flags = malloc(npat * sizeof *flags);
+    ids = malloc(npat * sizeof *ids);
+    lens = malloc(npat * sizeof *lens);
+    if (expr == NULL || flags == NULL || ids == NULL || lens == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    for (uint32_t i = 0; i < npat; i++) {
+        const struct drule *d = &e->rules[pat[i]];
+        const struct rule_content *c = &d->r->sm[d->fp].u.c;
+
+        expr[i] = (const char *)c->bytes;
+        lens[i] = c->len;
+        ids[i] = i;
+        flags[i] = HS_FLAG_SINGLEMATCH | ((c->flags & RULE_CT_NOCASE) ? HS_FLAG_CASELESS : 0);
+    }
+    if (hs_compile_lit_multi(expr, flags, ids, lens, npat, HS_MODE_BLOCK, NULL,
+                             db, &cerr) != HS_SUCCESS) {
+        snprintf(err, errlen, "hyperscan: %s", cerr ? cerr->message : "compile failed");
+        hs_free_compile_error(cerr);
+        *db = NULL;
+        goto fail;
+    }
+    if (hs_database_size(*db, &bytes) == HS_SUCCESS)
+        e->st.db_bytes += bytes;
+    e->st.patterns += npat;
+    rc = 0;
+fail:
+    free(expr);
+    free(flags);
+    free(ids);
+    free(lens);
+    return rc;
+}
+
+/* Gives back the unused tails of a group's lists (they were sized for the
+ * worst case). A failed shrink keeps the bigger block. */
+static void shrink(uint32_t **v, uint32_t n)
+{
+    uint32_t *x = realloc(*v, (n ? n : 1) * sizeof **v);
+
+    if (x)
+        *v = x;
+}
+
+static void group_shrink(struct dgroup *g)
+{
+    shrink(&g->pkt, g->npkt);
+    shrink(&g->always, g->nalways);
+    shrink(&g->salways, g->nsalways);
+    shrink(&g->iponly, g->niponly);
+    shrink(&g->pat, g->npat);
+    for (int k = 0; k < FK_COUNT; k++) {
+        shrink(&g->flowl[k], g->nflowl[k]);
+        shrink(&g->flowa[k], g->nflowa[k]);
+    }
+    for (int b = 1; b < RULE_BUF_COUNT; b++)
+        shrink(&g->sb[b].pat, g->sb[b].npat);
+}
+
+/* Adds a group of the given ranks (sorted) and returns its index, or
+ * DETECT_NONE with err filled. */
+static uint32_t group_add(struct detect_engine *e, const uint32_t *ranks, uint32_t n,
+                          uint64_t hash, char *err, size_t errlen)
+{
+    struct dgroup *g;
+
+    if (e->ngroups == e->capgroups) {
+        size_t cap = e->capgroups ? e->capgroups * 2 : 16;
+        struct dgroup *v = realloc(e->groups, cap * sizeof *v);
+
+        if (v == NULL)
+            goto oom;
+        e->groups = v;
+        e->capgroups = cap;
+    }
+    g = &e->groups[e->ngroups++];
+    memset(g, 0, sizeof *g);
+    g->hash = hash;
+    g->nall = n;
+    g->all = dup_u32(ranks, n);
+    g->pkt = malloc((n ? n : 1) * sizeof *g->pkt);
+    g->always = malloc((n ? n : 1) * sizeof *g->always);
+    g->salways = malloc((n ? n : 1) * sizeof *g->salways);
+    g->iponly = malloc((n ? n : 1) * sizeof *g->iponly);
+    g->pat = malloc((n ? n : 1) * sizeof *g->pat);
+    if (g->all == NULL || g->pkt == NULL || g->always == NULL || g->salways == NULL ||
+        g->iponly == NULL || g->pat == NULL)
+        goto oom;
+    for (int k = 0; k < FK_COUNT; k++)
+        if ((g->flowl[k] = malloc((n ? n : 1) * sizeof *g->flowl[k])) == NULL ||
+            (g->flowa[k] = malloc((n ? n : 1) * sizeof *g->flowa[k])) == NULL)
+            goto oom;
+    for (int b = 1; b < RULE_BUF_COUNT; b++)
+        if ((g->sb[b].pat = malloc((n ? n : 1) * sizeof *g->sb[b].pat)) == NULL)
+            goto oom;
+    for (uint32_t i = 0; i < n; i++) {
+        const struct drule *d = &e->rules[ranks[i]];
+
+        if (d->flow_level) {
+            uint8_t b = d->fp >= 0 ? d->r->sm[d->fp].buf : 0;
+
+            g->flowl[d->kind][g->nflowl[d->kind]++] = ranks[i];
+            if (b)
+                g->sb[b].pat[g->sb[b].npat++] = ranks[i];
+            else
+                g->flowa[d->kind][g->nflowa[d->kind]++] = ranks[i];
+            continue;
+        }
+        if (d->iponly) {
+            g->iponly[g->niponly++] = ranks[i];
+            continue;
+        }
+        g->pkt[g->npkt++] = ranks[i];
+        if (d->fp >= 0)
+            g->pat[g->npat++] = ranks[i];
+        else
+            g->always[g->nalways++] = ranks[i];
+        if (d->smode == SM_PACKET)
+            continue;
+        if (d->fp < 0)
+            g->salways[g->nsalways++] = ranks[i];
+        else if (d->r->sm[d->fp].u.c.len > g->maxfp)
+            g->maxfp = d->r->sm[d->fp].u.c.len;
+        if (d->reach > g->sreach)
+            g->sreach = d->reach;
+    }
+    e->st.always += g->nalways;
+    e->st.iponly += g->niponly;
+    group_shrink(g);
+    if (compile_db(e, g->pat, g->npat, &g->db, err, errlen) < 0)
+        return DETECT_NONE;
+    for (int b = 1; b < RULE_BUF_COUNT; b++)
+        if (compile_db(e, g->sb[b].pat, g->sb[b].npat, &g->sb[b].db, err, errlen) < 0)
+            return DETECT_NONE;
+    return (uint32_t)(e->ngroups - 1);
+oom:
+    snprintf(err, errlen, "out of memory");
+    return DETECT_NONE;
+}
+
+/* Which classes a rule belongs to (bit per DC_*). */
+static unsigned rule_classes(const struct rule *r)
+{
+    switch (r->ipproto) {
+    case 0:  return r->app_layer ? (1u << DC_TCP) | (1u << DC_UDP) : (1u << DC_COUNT) - 1;
+    case 6:  return 1u << DC_TCP;
+    case 17: return 1u << DC_UDP;
+    case 1:  return 1u << DC_ICMP;
+    default: return 1u << DC_OTHER;
+    }
+}
+
+static uint32_t port_span(const struct rule_portset *s)
+{
+    uint32_t n = 0;
+
+    if (s->any)
+        return DETECT_NPORTS;
+    for (uint32_t i = 0; i < s->n; i++)
+        n += (uint32_t)s->r[i].hi - s->r[i].lo + 1;
+    return n;
+}
+
+/* 'd' (dport buckets), 's' (sport buckets) or 'a' (any-port group). */
+static char rule_placement(const struct rule *r, int cls)
+{
+    if ((cls != DC_TCP && cls != DC_UDP) || r->bidir)
+        return 'a';
+    if (port_span(&r->dport) <= DETECT_SMALL_PORTSET)
+        return 'd';
+    if (port_span(&r->sport) <= DETECT_SMALL_PORTSET)
+        return 's';
+    return 'a';
+}
+
+/* Builds the port map of one class and kind: a bucket per port that some
+ * rule names, holding those rules plus nothing else (the any-port group is
+ * scanned separately). Equal buckets share one group. */
+static int build_portmap(struct detect_engine *e, int cls, char kind, uint32_t **mapp,
+                         char *err, size_t errlen)
+{
+    uint32_t *cnt = NULL, *off = NULL, *ent = NULL, *map = NULL, *table = NULL;
+    size_t total = 0, tsize = 1;
+    int rc = -1;
+
+    cnt = calloc(DETECT_NPORTS + 1, sizeof *cnt);
+    if (cnt == NULL)
+        goto oom;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t k = 0; k < e->n; k++) {
+            const struct rule *r = e->rules[k].r;
+            const struct rule_portset *s = kind == 'd' ? &r->dport : &r->sport;
+
+            if (!(rule_classes(r) & (1u << cls)) || rule_placement(r, cls) != kind)
+                continue;
+            for (uint32_t i = 0; i < s->n; i++)
+                for (uint32_t port = s->r[i].lo; port <= s->r[i].hi; port++) {
+                    if (pass == 0)
+                        cnt[port]++;
+                    else
+                        ent[off[port]++] = (uint32_t)k;
+                }
+        }
+        if (pass == 1)
+            break;
+        for (uint32_t port = 0; port < DETECT_NPORTS; port++)
+            total += cnt[port];
+        if (total == 0) {
+            rc = 0;
+            goto done;
+        }
+        off = malloc((DETECT_NPORTS + 1) * sizeof *off);
+        ent = malloc(total * sizeof *ent);
+        if (off == NULL || ent == NULL)
+            goto oom;
+        off[0] = 0;
+        for (uint32_t port = 0; port < DETECT_NPORTS; port++)
+            off[port + 1] = off[port] + cnt[port];
+    }
+    /* off[port] now points at the end of the port's entries */
+    map = malloc(DETECT_NPORTS * sizeof *map);
+    while (tsize < 2 * DETECT_NPORTS)
+        tsize <<= 1;
+    table = malloc(tsize * sizeof *table);
+    if (map == NULL || table == NULL)
+        goto oom;
+    memset(table, 0xff, tsize * sizeof *table);
+    for (uint32_t port = 0; port < DETECT_NPORTS; port++) {
+        const uint32_t *v = ent + off[port] - cnt[port];
+        uint64_t h;
+        size_t slot;
+
+        map[port] = DETECT_NONE;
+        if (cnt[port] == 0)
+            continue;
+        h = hash_u32s(v, cnt[port]);
+        for (slot = h & (tsize - 1); table[slot] != DETECT_NONE; slot = (slot + 1) & (tsize - 1)) {
+            const struct dgroup *g = &e->groups[table[slot]];
+
+            if (g->hash == h && g->nall == cnt[port] && memcmp(g->all, v, cnt[port] * sizeof *v) == 0)
+                break;
+        }
+        if (table[slot] == DETECT_NONE) {
+            table[slot] = group_add(e, v, cnt[port], h, err, errlen);
+            if (table[slot] == DETECT_NONE)
+                goto done;
+        }
+        map[port] = table[slot];
+    }
+    *mapp = map;
+    map = NULL;
+    rc = 0;
+    goto done;
+oom:
+    snprintf(err, errlen, "out of memory");
+done:
+    free(cnt);
+    free(off);
+    free(ent);
+    free(map);
+    free(table);
+    return rc;
+}
+
+static int build_class(struct detect_engine *e, int cls, char *err, size_t errlen)
+{
+    uint32_t *v = malloc((e->n ? e->n : 1) * sizeof *v), n = 0;
+
+    if (v == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t k = 0; k < e->n; k++)
+        if ((rule_classes(e->rules[k].r) & (1u << cls)) && rule_placement(e->rules[k].r, cls) == 'a')
+            v[n++] = (uint32_t)k;
+    e->cls[cls].any = group_add(e, v, n, hash_u32s(v, n), err, errlen);
+    free(v);
+    if (e->cls[cls].any == DETECT_NONE)
+        return -1;
+    if (build_portmap(e, cls, 'd', &e->cls[cls].dmap, err, errlen) < 0 ||
+        build_portmap(e, cls, 's', &e->cls[cls].smap, err, errlen) < 0)
+        return -1;
+    return 0;
+}
+
+static uint64_t now_usec(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+struct detect_engine *detect_compile(struct rule_list *rules, char *err, size_t errlen)
+{
+    struct detect_engine *e = calloc(1, sizeof *e);
+    const struct rule **ord = NULL;
+    uint64_t t0 = now_usec();
+
+    if (e == NULL) {
+        rule_list_free(rules);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    e->gen = __atomic_add_fetch(&engine_gen, 1, __ATOMIC_RELAXED);
+    e->list = rules;
+    e->n = rules->n;
+    e->rules = calloc(e->n ? e->n : 1, sizeof *e->rules);
+    ord = malloc((e->n ? e->n : 1) * sizeof *ord);
+    if (e->rules == NULL || ord == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < e->n; i++)
+        ord[i] = rules->v[i];
+    qsort(ord, e->n, sizeof *ord, cmp_rules);
+    for (size_t i = 0; i < e->n; i++) {
+        e->rules[i].r = ord[i];
+        e->rules[i].flow_level = (uint8_t)is_flow_level(ord[i]);
+        e->rules[i].fp = pick_fast_pattern(ord[i], e->rules[i].flow_level);
+        e->rules[i].kind = rule_kind(ord[i]);
+        e->rules[i].iponly = !e->rules[i].flow_level && is_ip_only(ord[i]);
+        e->st.flow_level += e->rules[i].flow_level;
+        if (!e->rules[i].flow_level && !e->rules[i].iponly)
+            e->rules[i].smode = stream_mode(ord[i]);
+        if (e->rules[i].smode != SM_PACKET) {
+            e->rules[i].reach = stream_reach(ord[i]);
+            e->st.stream += e->rules[i].smode == SM_STREAM;
+            e->st.stream_both += e->rules[i].smode == SM_BOTH;
+            e->rules[i].hist = e->rules[i].fp >= 0 &&
+                               e->rules[i].reach > ord[i]->sm[e->rules[i].fp].u.c.len;
+            e->st.stream_hist += e->rules[i].hist;
+        }
+    }
+    for (int c = 0; c < DC_COUNT; c++)
+        if (build_class(e, c, err, errlen) < 0)
+            goto fail;
+    free(ord);
+    e->st.rules = e->n;
+    e->st.groups = e->ngroups;
+    e->st.compile_usec = now_usec() - t0;
+    return e;
+fail:
+    free(ord);
+    detect_engine_free(e);
+    return NULL;
+}
+
+void detect_engine_free(struct detect_engine *e)
+{
+    if (e == NULL)
+        return;
+    for (size_t i = 0; i < e->ngroups; i++) {
+        struct dgroup *g = &e->groups[i];
+
+        hs_free_database(g->db);
+        free(g->all);
+        free(g->pkt);
+        free(g->always);
+        free(g->salways);
+        free(g->iponly);
+        for (int k = 0; k < FK_COUNT; k++) {
+            free(g->flowl[k]);
+            free(g->flowa[k]);
+        }
+        for (int b = 1; b < RULE_BUF_COUNT; b++) {
+            hs_free_database(g->sb[b].db);
+            free(g->sb[b].pat);
+        }
+        free(g->pat);
+    }
+    free(e->groups);
+    for (int c = 0; c < DC_COUNT; c++) {
+        free(e->cls[c].dmap);
+        free(e->cls[c].smap);
+    }
+    free(e->rules);
+    rule_list_free(e->list);
+    free(e);
+}
+
+size_t detect_rule_count(const struct detect_engine *e)
+{
+    return e->n;
+}
+
+void detect_engine_stats(const struct detect_engine *e, struct detect_engine_stats *out)
+{
+    *out = e->st;
+}

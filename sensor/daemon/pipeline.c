@@ -15,6 +15,7 @@
 #include "ruleset.h"
 #include "sensor.h"
 #include "threshold.h"
+#include "rule-load.h"
 
 char *sensor_config_path(const struct lw_config *cfg, const char *path)
 {

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "detect-int.h"
+#include "rule-load.h"
 #include "rule-parse.h"
 
 static uint64_t engine_gen;      /* last detect_engine.gen handed out */

@@ -15,7 +15,6 @@
 
 #include <stdio.h>
 #include "rule-class.h"
-#include "rule-load.h"
 #include "rule-t.h"
 #include "rule-vars.h"
 

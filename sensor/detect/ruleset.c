@@ -12,6 +12,7 @@
 #include "ruleset.h"
 #include "threshold.h"
 #include "util.h"
+#include "rule-load.h"
 
 #define FNV_OFFSET 1469598103934665603ull
 #define FNV_PRIME  1099511628211ull

@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "config.h"
+#include "rule-load.h"
 #include "rule-parse.h"
 
 struct detect_engine;

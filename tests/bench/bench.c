@@ -65,6 +65,7 @@
 #include "eve.h"
 #include "json.h"
 #include "geo.h"
+#include "rule-load.h"
 #include "rule-parse.h"
 #include "output.h"
 #include "redis.h"

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "rule-load.h"
 #include "rule-parse.h"
 #include "util.h"
 

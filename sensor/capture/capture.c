@@ -4,6 +4,7 @@
 #include <pcap/pcap.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,7 +15,9 @@
 
 /* The live capture a signal handler may interrupt; libpcap documents
  * pcap_breakloop() as safe to call from a signal handler and it wakes poll(). */
-static pcap_t *volatile live_pcap;
+/* The live handle capture_interrupt() breaks: set by the capture thread,
+ * read by signal handlers and the control thread. */
+static _Atomic(pcap_t *) live_pcap;
 
 /* A quiet live link still returns to the caller this often (stats, the
  * tally hand-over): libpcap's own read timeout does not fire when no
@@ -134,7 +137,7 @@ struct capture *capture_open_live(const char *iface, const struct lw_config *cfg
         goto fail;
     if (pcap_setnonblock(c->pcap, 1, ebuf) == 0)
         c->fd = pcap_get_selectable_fd(c->pcap);
-    live_pcap = c->pcap;
+    atomic_store(&live_pcap, c->pcap);
     return c;
 fail:
     capture_close(c);
@@ -145,8 +148,8 @@ void capture_close(struct capture *c)
 {
     if (!c)
         return;
-    if (c->pcap == live_pcap)
-        live_pcap = NULL;
+    if (c->pcap == atomic_load(&live_pcap))
+        atomic_store(&live_pcap, NULL);
     if (c->pcap)
         pcap_close(c->pcap);
     free(c->name);
@@ -198,7 +201,7 @@ int capture_next(struct capture *c, const uint8_t **data, uint32_t *caplen,
 
 void capture_interrupt(void)
 {
-    pcap_t *p = live_pcap;
+    pcap_t *p = atomic_load(&live_pcap);
 
     if (p)
         pcap_breakloop(p);

@@ -5,6 +5,7 @@
 #include <glob.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,8 @@
 #include "sensor.h"
 #include "util.h"
 
-static volatile sig_atomic_t stop_requested;
+/* Set by signal handlers and the control thread (linkwatchctl shutdown). */
+static atomic_int stop_requested;
 static volatile sig_atomic_t reopen_requested;
 static volatile sig_atomic_t control_running;
 
@@ -388,6 +390,7 @@ static int sensor_run(struct sensor *s, const struct options *o)
     double secs;
     int made;
 
+    s->start_mono = lw_now_mono_usec();
     if (privileges_resolve(&s->priv, &s->cfg, err, sizeof err) < 0) {
         fprintf(stderr, "linkwatch: error: %s\n", err);
         return 1;
@@ -409,6 +412,17 @@ static int sensor_run(struct sensor *s, const struct options *o)
         privileges_free(&s->priv);
         return 1;
     }
+    /* Redis: the flusher takes every tally table (before any thread that
+     * reads s->redis starts). */
+    s->redis = redis_of(output_find(s->out, "redis"));
+    for (unsigned i = 0; s->redis && i <= s->nworkers; i++) {
+        struct tally *t = i < s->nworkers ? s->workers[i].tally : s->disp.tally;
+
+        if (t && redis_add_tally(s->redis, t) < 0) {
+            fprintf(stderr, "linkwatch: error: redis: too many tally tables (%u workers)\n", s->nworkers);
+            s->redis = NULL;
+        }
+    }
     if (sensor_open_geo(s) < 0 || start_rules(s, o) < 0 || give_files(s, logdir, made) < 0 ||
         start_threads(s) < 0) {
         stop_control(s);
@@ -422,18 +436,6 @@ static int sensor_run(struct sensor *s, const struct options *o)
         privileges_free(&s->priv);
         return 1;
     }
-    /* ---- Redis (issue 6): the flusher takes the worker's tallies. */
-    s->redis = redis_of(output_find(s->out, "redis"));
-    for (unsigned i = 0; s->redis && i <= s->nworkers; i++) {
-        struct tally *t = i < s->nworkers ? s->workers[i].tally : s->disp.tally;
-
-        if (t && redis_add_tally(s->redis, t) < 0) {
-            fprintf(stderr, "linkwatch: error: redis: too many tally tables (%u workers)\n", s->nworkers);
-            s->redis = NULL;
-        }
-    }
-    /* ---- end Redis */
-    s->start_mono = lw_now_mono_usec();
     if (s->cfg.metrics.enabled) {
         s->metrics = metrics_start(s->cfg.metrics.listen, sensor_collect_metrics, s, err, sizeof err);
         if (!s->metrics)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "rule-load.h"
 #include "rule-parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -247,7 +247,7 @@ def live_reloads(tap, binary, src, tmp, py, base_pcap, rules_a, rules_b, shared)
     try:
         lo = os.path.join(tmp, "live.pcap")
         npk = rewrite_loopback(py, base_pcap, lo)
-        pps = 1000
+        pps = 1000 // lwtest.slow()
         active = os.path.join(tmp, "live-active.rules")
         ev1, s1, bad, err = live_run(binary, src, tmp, ns, lo, npk, pps, active, rules_a, rules_b,
                                      "live-reload", RELOADS)

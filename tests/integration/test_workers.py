@@ -405,7 +405,7 @@ def check_live(tap, tmp, demo):
             s.finish(timeout=10)
             return
         time.sleep(0.5)
-        lwsensor.replay(ns, lo, npk, 1000)
+        lwsensor.replay(ns, lo, npk, 1000 // lwtest.slow())
         time.sleep(1.0)
         s.ctl_run("shutdown")
         rc = s.finish(timeout=60)

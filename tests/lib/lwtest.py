@@ -38,6 +38,17 @@ def builddir():
     return os.environ.get("LW_BUILDDIR") or srcdir()
 
 
+def slow():
+    """How many times slower than a plain build the sensor runs here:
+    $LW_SLOW (tests/run sets it for the ThreadSanitizer pass), else 1. Live
+    tests divide their replay rates by it, so that a checking build is not
+    mistaken for a sensor that drops packets."""
+    try:
+        return max(1, int(os.environ.get("LW_SLOW", "1")))
+    except ValueError:
+        return 1
+
+
 def skip(why):
     print("SKIP: " + why)
     sys.exit(SKIP)

@@ -545,31 +545,122 @@ static void dec_byte(struct pii_stream *s, uint8_t b)
     }
 }
 
-/* The first byte at or after i that may start something: a digit (when
- * digits matter), '%', '\' or '@'. */
+static inline int is_special(uint8_t c) { return c == '%' || c == '\\' || c == '@'; }
+
+#ifdef __SSE2__
+/* Each byte of v that is a, b or c as 0xff, the others 0. */
+static inline __m128i any_of(__m128i v, char a, char b, char c)
+{
+    return _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(a)), _mm_cmpeq_epi8(v, _mm_set1_epi8(b))),
+                        _mm_cmpeq_epi8(v, _mm_set1_epi8(c)));
+}
+
+/* The first position in p[0..64) where the machines must look, as a bit
+ * mask of candidates (0: none). A digit run matters when it may be or
+ * join a number: 8 digits or more, or followed by a separator or an
+ * escape, or touching the end of the block (its length is not known
+ * yet); a shorter run followed by anything else can count nothing, and
+ * passing over it as plain bytes leaves the same context. A run's
+ * position is its first digit: p[0] is never inside a run (the caller's
+ * invariant: the machines are idle, so the last decoded character was no
+ * digit). */
+static uint64_t block_stops(const uint8_t *p, int digits)
+{
+    const __m128i zero = _mm_set1_epi8('0'), nine = _mm_set1_epi8(9);
+    uint64_t d = 0, sep = 0, x = 0, l8, me;
+
+    for (unsigned k = 0; k < 4; k++) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
+        __m128i t = _mm_sub_epi8(v, zero);
+        __m128i esc = any_of(v, '%', '\\', '%');
+
+        d |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(t, nine), t)) << (16 * k);
+        x |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_or_si128(esc, any_of(v, '@', '@', '@'))) << (16 * k);
+        sep |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_or_si128(esc, any_of(v, ' ', '-', '+'))) << (16 * k);
+    }
+    if (!digits || !d)
+        return x;
+    l8 = d & d >> 1 & d >> 2 & d >> 3 & d >> 4 & d >> 5 & d >> 6 & d >> 7;   /* a run of 8 starts here */
+    me = d & ~(d >> 1) & ((sep >> 1) | 1ull << 63);                        /* a run ends here, and matters */
+    if (me) {
+        unsigned e = (unsigned)__builtin_ctzll(me);
+        uint64_t starts = d & ~(d << 1) & ((2ull << e) - 1);
+
+        x |= 1ull << (63 - __builtin_clzll(starts));
+    }
+    return x | l8;
+}
+#endif
+
+/* The first byte at or after i that the machines must read, the machines
+ * being idle: '%', '\', '@', or (when digits matter) the first digit of
+ * a run that may count. The bytes before it are plain. */
 static size_t skip_plain(const uint8_t *p, size_t i, size_t n, int digits)
 {
 #ifdef __SSE2__
-    const __m128i pct = _mm_set1_epi8('%'), bsl = _mm_set1_epi8('\\'), at = _mm_set1_epi8('@');
-    const __m128i zero = _mm_set1_epi8('0'), nine = _mm_set1_epi8(9);
-    const __m128i dmask = digits ? _mm_set1_epi8(-1) : _mm_setzero_si128();
-
-    while (i + 16 <= n) {
+    while (!digits && i + 16 <= n) {     /* email alone: the specials only */
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-        __m128i t = _mm_sub_epi8(v, zero);
-        __m128i d = _mm_and_si128(_mm_cmpeq_epi8(_mm_min_epu8(t, nine), t), dmask);
-        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, pct), _mm_cmpeq_epi8(v, bsl)),
-                                 _mm_or_si128(_mm_cmpeq_epi8(v, at), d));
-        unsigned bits = (unsigned)_mm_movemask_epi8(m);
+        unsigned bits = (unsigned)_mm_movemask_epi8(any_of(v, '%', '\\', '@'));
 
         if (bits)
             return i + (unsigned)__builtin_ctz(bits);
         i += 16;
     }
+    while (i + 64 <= n) {
+        uint64_t stops = block_stops(p + i, digits);
+
+        if (stops)
+            return i + (unsigned)__builtin_ctzll(stops);
+        i += 64;
+    }
 #endif
-    while (i < n && p[i] != '%' && p[i] != '\\' && p[i] != '@' && !(digits && is_digit(p[i])))
+    while (i < n && !is_special(p[i]) && !(digits && is_digit(p[i])))
         i++;
     return i;
+}
+
+/* p[i..j) was read outside the machines: plain bytes, which decode to
+ * themselves. */
+static inline void passed(struct pii_stream *s, const uint8_t *p, size_t i, size_t j)
+{
+    s->prev2 = j - i >= 2 ? p[j - 2] : s->prev;
+    s->prev = p[j - 1];
+    s->gap = 0;
+}
+
+/* At a raw digit in the idle state: a group that ends inside this piece
+ * and is settled by the byte after it (a letter: nothing counts; a
+ * boundary that continues nothing: the group counts on its own) is
+ * decided here, as the machines would; most digits (numbers in JSON,
+ * base64, hex) go this way. Returns the end of the group, or i when the
+ * machines must read it (a separator, '.', 'X', an escape or '@' after it,
+ * or the piece ends in it). */
+static size_t group_fast(struct pii_stream *s, const uint8_t *p, size_t i, size_t n)
+{
+    size_t j = i, len;
+    uint8_t c;
+
+    while (j < n && is_digit(p[j]))
+        j++;
+    if (j == n)
+        return i;
+    c = p[j];
+    if (c == '.' || is_sep(c) || (c | 0x20u) == 'x' || c == '%' || c == '\\' || c == '@')
+        return i;
+    len = j - i;
+    if (!is_alpha(c) && (len == 8 || len >= 11)) {
+        uint8_t fl = grp_context(s), glen = (uint8_t)len;
+        int t = -1;
+
+        if ((fl & G_TOKEN) && len <= PII_NUM_MAX)
+            t = classify(p + i, glen, &glen, 1, 0, s->opts.today);
+        else if ((fl & G_PASSPORT) && len == 8)
+            t = PII_PASSPORT_CN;
+        if (t >= 0)
+            hit(s, t);
+    }
+    passed(s, p, i, j);
+    return j;
 }
 
 static inline int idle(const struct pii_stream *s)
@@ -592,21 +683,25 @@ void pii_stream_feed(struct pii_stream *s, const uint8_t *p, size_t n)
     if (!s->opts.types)
         return;
     while (i < n) {
-        if (idle(s))
+        if (idle(s)) {
             j = skip_plain(p, i, n, digits);
-        else if (s->nst == N_GROUP && s->dst == D_NONE && s->est == E_IDLE)
+            if (j > i) {
+                passed(s, p, i, j);
+                if ((i = j) == n)
+                    break;
+            }
+            if (digits && is_digit(p[i]) && (j = group_fast(s, p, i, n)) > i) {
+                i = j;
+                continue;
+            }
+        } else if (s->nst == N_GROUP && s->dst == D_NONE && s->est == E_IDLE) {
             for (j = i; j < n && is_digit(p[j]); j++)
                 grp_add(s, p[j]);
-        else
-            j = i;
-        if (j > i) {
-            /* the bytes passed over decode to themselves */
-            s->prev2 = j - i >= 2 ? p[j - 2] : s->prev;
-            s->prev = p[j - 1];
-            s->gap = 0;
-            i = j;
-            if (i == n)
-                break;
+            if (j > i) {
+                passed(s, p, i, j);
+                i = j;
+                continue;
+            }
         }
         dec_byte(s, p[i++]);
     }

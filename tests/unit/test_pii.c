@@ -398,6 +398,37 @@ static void test_separator_near_misses(void **state)
     }
 }
 
+/* Numbers at every offset around the scanner's 64-byte blocks: runs that
+ * cross a block's end, short runs that begin a token at its end. */
+static void test_block_edges(void **state)
+{
+    static const unsigned l344[] = { 3, 4, 4, 0 };
+    char g[32], body[400];
+
+    grouped(g, pv_mobile[0], " ", l344);
+    for (unsigned k = 0; k < 140; k++) {
+        const char *pad = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                          "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+
+        snprintf(body, sizeof body, "%.*s %s %s", k, pad, g, pad);
+        EXPECT_ONE(body, MOB);
+        snprintf(body, sizeof body, "%.*s 12-%s %s", k, pad, pv_mobile[1], pad);
+        EXPECT_ONE(body, MOB);
+        snprintf(body, sizeof body, "%.*s 1234567+%s,%s", k, pad, pv_id[2], pad);
+        EXPECT_ONE(body, ID);
+        snprintf(body, sizeof body, "%.*s %s %.64s", k, pad, pv_passport[0], pad);
+        EXPECT_ONE(body, PASS);
+        snprintf(body, sizeof body, "%.*s %s %.64s", k, pad, pv_email[1], pad);
+        EXPECT_ONE(body, MAIL);
+        snprintf(body, sizeof body, "%.*s 123%%20%s %.64s", k, pad, pv_card[3], pad);
+        EXPECT_ONE(body, CARD);
+        snprintf(body, sizeof body, "%.*s 1234567%s %.64s", k, pad, pv_mobile[2], pad);
+        EXPECT_NONE(body);
+        snprintf(body, sizeof body, "%.*s a1234567 %s %.64s", k, pad, pv_mobile[3], pad);
+        EXPECT_ONE(body, MOB);
+    }
+}
+
 /* ------------------------------------------------------------------ encodings, bodies */
 
 static void test_url_encoded(void **state)
@@ -934,6 +965,7 @@ int main(void)
         cmocka_unit_test(test_check_x),
         cmocka_unit_test(test_separators),
         cmocka_unit_test(test_separator_near_misses),
+        cmocka_unit_test(test_block_edges),
         cmocka_unit_test(test_url_encoded),
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_csv_multipart),

@@ -341,8 +341,11 @@ static bstr *decoded_query(htp_tx_t *h)
  * when app_mem refused (counted; the buffers stay absent). */
 int http_tx_build(struct http_state *st, struct http_tx *tx, enum app_dir dir, htp_tx_t *htx)
 {
+    static const struct http_vec none;
     struct arena_w w = { NULL, 0 };
-    struct http_vec *raw = &st->raw[dir];
+    /* a response libhtp could not match has no request bytes of its own */
+    int own_raw = !(dir == APP_TO_SERVER && (tx->flags & HTTP_TX_NO_REQUEST));
+    const struct http_vec *raw = own_raw ? &st->raw[dir] : &none;
     bstr *query = NULL;
     int rc = 0;
 
@@ -361,9 +364,11 @@ int http_tx_build(struct http_state *st, struct http_tx *tx, enum app_dir dir, h
         fields(&w, tx, dir, htx, query, raw);
     }
     bstr_free(query);
-    raw->len = 0;
-    if (raw->cap > 16384)          /* keep a small scratch buffer, not a big one */
-        http_vec_free(&st->ctx->mem, raw);
+    if (own_raw) {
+        st->raw[dir].len = 0;
+        if (st->raw[dir].cap > 16384)  /* keep a small scratch buffer, not a big one */
+            http_vec_free(&st->ctx->mem, &st->raw[dir]);
+    }
     if (dir == APP_TO_SERVER) {
         tx->port = htx->request_port_number;
         if (htx->request_method_number == HTP_M_CONNECT)
@@ -433,8 +438,27 @@ void http_file_close(struct http_state *st, struct http_tx *tx, enum app_dir dir
     f->hashing = 0;
 }
 
-/* Keeps n more bytes of the body (data NULL: n bytes lost). */
-static void body_keep(struct http_state *st, struct http_tx *tx, enum app_dir dir, const uint8_t *data, size_t n)
+/* The size a body will have, when its message says and nothing changes it
+ * on the way (a Content-Length body, not compressed), up to limit; else 0. */
+static size_t body_hint(enum app_dir dir, const htp_tx_t *h, uint64_t limit)
+{
+    int64_t cl = dir == APP_TO_SERVER ? h->request_content_length : h->response_content_length;
+    int plain = dir == APP_TO_SERVER ? h->request_transfer_coding == HTP_CODING_IDENTITY &&
+                                           h->request_content_encoding <= HTP_COMPRESSION_NONE
+                                     : h->response_transfer_coding == HTP_CODING_IDENTITY &&
+                                           h->response_content_encoding_processing == HTP_COMPRESSION_NONE;
+
+    if (!plain || cl <= 0)
+        return 0;
+    if (limit && (uint64_t)cl > limit)
+        cl = (int64_t)limit;
+    return cl > (1 << 20) ? (size_t)1 << 20 : (size_t)cl;
+}
+
+/* Keeps n more bytes of the body (data NULL: n bytes lost); the first
+ * allocation takes the size the message announced, so a body is one. */
+static void body_keep(struct http_state *st, struct http_tx *tx, enum app_dir dir, const uint8_t *data, size_t n,
+                      size_t hint)
 {
     struct http_body *b = &tx->body[dir];
     struct http_vec v = { b->data, b->len, b->cap };
@@ -443,6 +467,8 @@ static void body_keep(struct http_state *st, struct http_tx *tx, enum app_dir di
         b->gap = 1;
     if (b->gap || b->truncated || n == 0)
         return;
+    if (v.cap == 0 && hint > n && (v.p = app_alloc(&st->ctx->mem, hint)) != NULL)
+        v.cap = hint;
     if (http_vec_add(&st->ctx->mem, &v, data, n, 0) < 0) {
         http_tx_event(st, tx, HTTP_EV_MEMCAP);
         b->truncated = 1;
@@ -490,7 +516,7 @@ void http_body_data(struct http_state *st, struct http_tx *tx, enum app_dir dir,
         file_open(st, tx, dir);
     if (limit && b->seen + len > limit)
         take = b->seen >= limit ? 0 : (size_t)(limit - b->seen);
-    body_keep(st, tx, dir, data, take);
+    body_keep(st, tx, dir, data, take, body_hint(dir, htx, limit));
     file_feed(st, tx, dir, data, take);
     b->seen += len;
     if (take < len) {

@@ -765,6 +765,10 @@ static void gap(struct http_state *st, enum app_dir dir, size_t n)
     http_tx_event(st, current_tx(st), HTTP_EV_GAP);
     if (stopped(st, dir))
         return;
+    if (st->pend[dir].len && !st->blocked[dir])
+        flush(st, dir);                         /* a held response goes before the gap */
+    if (stopped(st, dir))
+        return;
     if (st->pend[dir].len || st->blocked[dir] || n == 0) {
         http_vec_free(&st->ctx->mem, &st->pend[dir]);
         st->dead[dir] = 1;

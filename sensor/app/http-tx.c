@@ -370,7 +370,7 @@ int http_tx_build(struct http_state *st, struct http_tx *tx, enum app_dir dir, h
             http_vec_free(&st->ctx->mem, &st->raw[dir]);
     }
     if (dir == APP_TO_SERVER) {
-        tx->port = htx->request_port_number;
+        tx->port = htx->request_port_number > 0 ? htx->request_port_number : -1;
         if (htx->request_method_number == HTP_M_CONNECT)
             tx->flags |= HTTP_TX_CONNECT;
         if (tx->upgrade.p)
@@ -469,10 +469,9 @@ static void body_keep(struct http_state *st, struct http_tx *tx, enum app_dir di
         return;
     if (v.cap == 0 && hint > n && (v.p = app_alloc(&st->ctx->mem, hint)) != NULL)
         v.cap = hint;
-    if (http_vec_add(&st->ctx->mem, &v, data, n, 0) < 0) {
+    if (http_vec_add(&st->ctx->mem, &v, data, n, UINT32_MAX) < 0) {
         http_tx_event(st, tx, HTTP_EV_MEMCAP);
         b->truncated = 1;
-        return;
     }
     b->data = v.p;
     b->len = (uint32_t)v.len;

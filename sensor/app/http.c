@@ -130,6 +130,8 @@ static int http_probe(const uint8_t *data, size_t len, enum app_dir dir)
 {
     int maybe = 0;
 
+    if (len == 0)
+        return -1;
     if (dir == APP_TO_CLIENT) {
         if (strncasecmp((const char *)data, "HTTP/", len < 5 ? len : 5) != 0)
             return 0;
@@ -730,11 +732,17 @@ static void hold(struct http_state *st, enum app_dir dir, const uint8_t *data, s
     if (r == 0)
         return;
     http_tx_event(st, current_tx(st), r == -1 ? HTTP_EV_PENDING_OVERFLOW : HTTP_EV_MEMCAP);
-    if (!st->blocked[dir]) {
+    if (!st->blocked[dir]) {                    /* a response held for its request: let it go */
         flush(st, dir);
-        if (!stopped(st, dir))
-            feed(st, dir, data, n);
-        return;
+        if (!stopped(st, dir) && !st->pend[dir].len) {
+            size_t used = feed(st, dir, data, n);
+
+            if (used == n || stopped(st, dir) ||
+                http_vec_add(&st->ctx->mem, &st->pend[dir], data + used, n - used, HTTP_PENDING_MAX) == 0)
+                return;
+        }
+        if (stopped(st, dir))
+            return;
     }
     http_vec_free(&st->ctx->mem, &st->pend[dir]);
     st->dead[dir] = 1;
@@ -787,15 +795,16 @@ static void eof(struct http_state *st, enum app_dir dir)
     if (st->eof[dir])
         return;
     if (!st->tunnel && !st->failed) {
-        flush(st, dir);
-        if (dir == APP_TO_SERVER) {
+        if (!st->dead[dir])
+            flush(st, dir);
+        if (dir == APP_TO_SERVER && !st->dead[APP_TO_SERVER]) {
             st->eof[APP_TO_SERVER] = 1;
             htp_connp_req_close(st->connp, &st->now);
-            settle(st);
-            flush(st, APP_TO_CLIENT);
-        } else {
-            flush(st, APP_TO_CLIENT);
+            settle(st);                         /* held responses need no request now */
+        } else if (dir == APP_TO_CLIENT && !st->dead[APP_TO_CLIENT]) {
             htp_connp_close(st->connp, &st->now);
+        } else if (dir == APP_TO_CLIENT && !st->dead[APP_TO_SERVER] && !st->eof[APP_TO_SERVER]) {
+            htp_connp_req_close(st->connp, &st->now);
         }
     }
     st->eof[dir] = 1;
@@ -811,7 +820,7 @@ static int http_parse(struct app_ctx *ctx, void *state, enum app_dir dir, const 
 {
     struct http_state *st = state;
 
-    if (st->failed)
+    if (st->failed || (unsigned)dir > APP_TO_CLIENT)
         return -1;
     st->ctx = ctx;
     st->now.tv_sec = (time_t)(ts_usec / 1000000);

@@ -455,6 +455,11 @@ static size_t body_hint(enum app_dir dir, const htp_tx_t *h, uint64_t limit)
     return cl > (1 << 20) ? (size_t)1 << 20 : (size_t)cl;
 }
 
+static uint32_t undecodable_flag(enum app_dir dir)
+{
+    return dir == APP_TO_SERVER ? HTTP_TX_UNDECODABLE_REQ : HTTP_TX_UNDECODABLE_RES;
+}
+
 /* Keeps n more bytes of the body (data NULL: n bytes lost); the first
  * allocation takes the size the message announced, so a body is one. */
 static void body_keep(struct http_state *st, struct http_tx *tx, enum app_dir dir, const uint8_t *data, size_t n,
@@ -503,7 +508,7 @@ void http_body_data(struct http_state *st, struct http_tx *tx, enum app_dir dir,
                                           : st->ctx->limits.response_body_limit;
     size_t take = len;
 
-    if (len == 0)
+    if (len == 0 || (unsigned)dir > APP_TO_CLIENT || (tx->flags & undecodable_flag(dir)))
         return;
     if (!tx->arena[dir])
         http_tx_build(st, tx, dir, htx);
@@ -522,6 +527,26 @@ void http_body_data(struct http_state *st, struct http_tx *tx, enum app_dir dir,
         b->truncated = 1;
         http_file_close(st, tx, dir, HTTP_FILE_TRUNCATED);
     }
+}
+
+/* The rest of tx's compressed body in dir cannot be decoded (a gap): what
+ * was decoded is kept, the file (opened if nothing came out of the
+ * decompressor yet, when htx is still there to tell) ends TRUNCATED with
+ * gaps (or stays as libhtp's end of the message left it), later bytes
+ * are ignored. */
+void http_body_undecodable(struct http_state *st, struct http_tx *tx, enum app_dir dir, htp_tx_t *htx)
+{
+    struct http_file *f = &tx->file[dir];
+
+    tx->flags |= undecodable_flag(dir);
+    tx->body[dir].gap = 1;
+    if (htx && f->state == HTTP_FILE_NONE && body_is_file(dir, htx)) {
+        if (!tx->arena[dir])
+            http_tx_build(st, tx, dir, htx);
+        file_open(st, tx, dir);
+    }
+    f->gaps = 1;
+    http_file_close(st, tx, dir, HTTP_FILE_TRUNCATED);
 }
 
 /* Frees tx and what it holds; libhtp's transaction, if still parsed, is

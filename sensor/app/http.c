@@ -765,10 +765,55 @@ static void input(struct http_state *st, enum app_dir dir, const uint8_t *data, 
     settle(st);
 }
 
+/* libhtp's transaction whose compressed body dir is in, or NULL. */
+static htp_tx_t *compressed_body(struct http_state *st, enum app_dir dir)
+{
+    htp_tx_t *htx;
+
+    if (dir == APP_TO_SERVER) {
+        htx = htp_connp_get_in_tx(st->connp);
+        return htx && htx->request_progress == HTP_REQUEST_BODY &&
+                       htx->request_content_encoding > HTP_COMPRESSION_NONE
+                   ? htx
+                   : NULL;
+    }
+    htx = htp_connp_get_out_tx(st->connp);
+    return htx && htx->response_progress == HTP_RESPONSE_BODY &&
+                   htx->response_content_encoding_processing > HTP_COMPRESSION_NONE
+               ? htx
+               : NULL;
+}
+
+/* A gap of n in dir, in the compressed body of htx (tx its own, or NULL).
+ * libhtp hands the gap to the decompressor, which gives out what it holds
+ * and ends; the next compressed bytes would fail the stream. So after the
+ * gap, decompression is off (libhtp passes the rest of the message through
+ * and goes on after it), and the rest of the body is ignored: the body and
+ * its file end at the gap, the file with gaps. */
+static void gap_in_compressed(struct http_state *st, enum app_dir dir, htp_tx_t *htx, struct http_tx *tx, size_t n)
+{
+    htp_tx_t *cur;
+
+    if (tx)
+        tx->file[dir].gaps = 1;                 /* no sha256 for what the decompressor gives out */
+    feed(st, dir, NULL, n);
+    cur = dir == APP_TO_SERVER ? htp_connp_get_in_tx(st->connp) : htp_connp_get_out_tx(st->connp);
+    if (cur != htx)
+        htx = NULL;                             /* done with, perhaps freed */
+    else if (dir == APP_TO_SERVER)
+        htx->request_content_encoding = HTP_COMPRESSION_NONE;
+    else
+        htx->response_content_encoding_processing = HTP_COMPRESSION_NONE;
+    if (tx)
+        http_body_undecodable(st, tx, dir, htx);
+}
+
 /* n bytes of dir were lost. libhtp skips them inside a body of known
  * extent; anywhere else the direction cannot be followed any more. */
 static void gap(struct http_state *st, enum app_dir dir, size_t n)
 {
+    htp_tx_t *htx;
+
     st->dir = dir;
     http_tx_event(st, current_tx(st), HTTP_EV_GAP);
     if (stopped(st, dir))
@@ -783,7 +828,10 @@ static void gap(struct http_state *st, enum app_dir dir, size_t n)
         finish_dir(st, dir);
         return;
     }
-    feed(st, dir, NULL, n);
+    if ((htx = compressed_body(st, dir)) != NULL)
+        gap_in_compressed(st, dir, htx, http_tx_of(htx), n);
+    else
+        feed(st, dir, NULL, n);
     settle(st);
 }
 

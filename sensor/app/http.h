@@ -21,10 +21,17 @@
  * Lost bytes (APP_IN_GAP): libhtp 0.5.42 can skip a gap only inside a body
  * whose end it knows without reading it (Content-Length, or until close):
  * the body's file then has gaps (no sha256, as Suricata), the body buffer
- * stops before the gap, and parsing goes on. A gap anywhere else (request
- * or status line, headers, chunked body, between transactions) ends the
- * parsing of that direction: its open body is truncated and later
- * transactions in that direction are not seen. Either way "gap" is counted.
+ * stops before the gap, and parsing goes on. In a compressed body of that
+ * kind the rest cannot be decompressed: what was decoded stays, the file
+ * ends TRUNCATED with gaps, the rest of the message is skipped and parsing
+ * goes on after it (libhtp alone would fail the stream). A gap anywhere
+ * else (request or status line, headers, chunked body, between
+ * transactions) ends the parsing of that direction: its open body is
+ * truncated and later transactions in that direction are not seen. Either
+ * way "gap" is counted.
+ *
+ * Events are counted once per transaction (stats count transactions that
+ * had the anomaly), or once each when there is no transaction to hold it.
  *
  * Memory: the state, transactions, their buffers and bodies, and data held
  * for libhtp come from the worker's app_mem. libhtp's own allocations (its
@@ -157,6 +164,8 @@ enum http_buf {
 #define HTTP_TX_SWITCHED      0x04u   /* the protocol switched after it (CONNECT 2xx, 101) */
 #define HTTP_TX_NO_REQUEST    0x08u   /* a response libhtp could not match to a request */
 #define HTTP_TX_OVER_LIMIT    0x10u   /* refused: libhtp already had max_tx transactions open */
+#define HTTP_TX_UNDECODABLE_REQ 0x20u /* a gap in the compressed request body: the rest is not decoded */
+#define HTTP_TX_UNDECODABLE_RES 0x40u /* the same in the response body */
 
 /* A body file, as Suricata's file tracking would log it. */
 enum http_file_state { HTTP_FILE_NONE = 0, HTTP_FILE_OPEN, HTTP_FILE_CLOSED, HTTP_FILE_TRUNCATED,

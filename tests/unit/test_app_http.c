@@ -982,6 +982,177 @@ static void test_close_delimited(void **state)
     h_close(&h);
 }
 
+/* A gap in a gzip body (either way): what was decoded before it stays,
+ * the file is TRUNCATED with gaps, the connection goes on. */
+static void test_gap_gzip(void **state)
+{
+    struct h h;
+    struct http_tx *t;
+    char hdr[200];
+
+    (void)state;
+    h_open(&h, NULL, 0);
+    snprintf(hdr, sizeof hdr, "POST /z HTTP/1.1\r\nHost: h\r\nContent-Encoding: gzip\r\nContent-Length: %zu\r\n\r\n",
+             sizeof gz_page);
+    feed(&h, TS, hdr);
+    feedn(&h, TS, gz_page, 30, 0);
+    assert_int_equal(feedn(&h, TS, NULL, 10, APP_IN_GAP), 0);
+    feedn(&h, TS, gz_page + 40, sizeof gz_page - 40, 0);
+    snprintf(hdr, sizeof hdr, "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %zu\r\n\r\n",
+             sizeof gz_page);
+    feed(&h, TC, hdr);
+    feedn(&h, TC, gz_page, 30, 0);
+    assert_int_equal(feedn(&h, TC, NULL, 10, APP_IN_GAP), 0);
+    feedn(&h, TC, gz_page + 40, sizeof gz_page - 40, 0);
+    t = tx_at(&h, 0);
+    progress(t, APP_PROG_DONE, APP_PROG_DONE);
+    for (int d = 0; d < 2; d++) {
+        const struct http_file *f = http_tx_file(t, (enum app_dir)d);
+
+        /* zlib gave out 19 bytes of the 30 before the gap */
+        assert_true(t->body[d].len >= 12 && t->body[d].len < 427);
+        assert_memory_equal(t->body[d].data, "<html><body>", 12);
+        assert_int_equal(f->state, HTTP_FILE_TRUNCATED);
+        assert_true(f->gaps);
+        assert_false(f->has_sha256);
+        assert_int_equal(f->size, t->body[d].len);
+    }
+    assert_int_equal(t->flags & (HTTP_TX_UNDECODABLE_REQ | HTTP_TX_UNDECODABLE_RES),
+                     HTTP_TX_UNDECODABLE_REQ | HTTP_TX_UNDECODABLE_RES);
+    assert_int_equal(ev(&h, HTTP_EV_GAP), 1);       /* counted once per transaction */
+    feed(&h, TS, "GET /after HTTP/1.1\r\nHost: h\r\n\r\n");
+    feed(&h, TC, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    assert_int_equal(ntx(&h), 2);
+    BUF(tx_at(&h, 1), HTTP_BUF_RESPONSE_BODY, "ok");
+    h_close(&h);
+}
+
+/* A gap in a chunked body: libhtp cannot skip it; the response side stops. */
+static void test_gap_chunked(void **state)
+{
+    struct h h;
+    struct http_tx *t;
+
+    (void)state;
+    h_open(&h, NULL, 0);
+    feed(&h, TS, "GET /c HTTP/1.1\r\nHost: h\r\n\r\n");
+    feed(&h, TC, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n0123456");
+    assert_int_equal(feedn(&h, TC, NULL, 5, APP_IN_GAP), 0);
+    t = tx_at(&h, 0);
+    progress(t, APP_PROG_DONE, APP_PROG_DONE);
+    BUF(t, HTTP_BUF_RESPONSE_BODY, "0123456");
+    assert_int_equal(http_tx_file(t, TC)->state, HTTP_FILE_TRUNCATED);
+    assert_int_equal(ev(&h, HTTP_EV_GAP), 1);
+    /* later responses are not parsed; requests still are */
+    feed(&h, TC, "4\r\nabcd\r\n0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    feed(&h, TS, "GET /d HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert_int_equal(ntx(&h), 2);
+    BUF(tx_at(&h, 1), HTTP_BUF_URI, "/d");
+    buf_absent(tx_at(&h, 1), HTTP_BUF_STAT_CODE);
+    progress(tx_at(&h, 1), APP_PROG_DONE, APP_PROG_DONE);
+    h_close(&h);
+}
+
+/* Expect: 100-continue: the interim response is not a transaction. */
+static void test_100_continue(void **state)
+{
+    struct h h;
+    struct http_tx *t;
+
+    (void)state;
+    h_open(&h, NULL, 0);
+    feed(&h, TS, "POST /up HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n");
+    feed(&h, TC, "HTTP/1.1 100 Continue\r\n\r\n");
+    t = tx_at(&h, 0);
+    progress(t, APP_PROG_HEADERS, APP_PROG_LINE);
+    feed(&h, TS, "data");
+    feed(&h, TC, "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n");
+    assert_int_equal(ntx(&h), 1);
+    BUF(t, HTTP_BUF_STAT_CODE, "201");
+    BUF(t, HTTP_BUF_REQUEST_BODY, "data");
+    progress(t, APP_PROG_DONE, APP_PROG_DONE);
+    assert_int_equal(ev_total(&h), 0);
+    h_close(&h);
+}
+
+/* HTTP/0.9: a request line alone, a response body until the close. */
+static void test_http09(void **state)
+{
+    struct h h;
+    struct http_tx *t;
+
+    (void)state;
+    h_open(&h, NULL, 0);
+    feed(&h, TS, "GET /old\r\n");
+    t = tx_at(&h, 0);
+    progress(t, APP_PROG_DONE, APP_PROG_NONE);
+    BUF(t, HTTP_BUF_URI, "/old");
+    buf_absent(t, HTTP_BUF_PROTOCOL);
+    buf_absent(t, HTTP_BUF_HEADER);
+    BUF(t, HTTP_BUF_START, "GET /old\r\n");
+    feed(&h, TC, "<html>old</html>");
+    eof(&h, TC);
+    BUF(t, HTTP_BUF_RESPONSE_BODY, "<html>old</html>");
+    buf_absent(t, HTTP_BUF_STAT_CODE);
+    progress(t, APP_PROG_DONE, APP_PROG_DONE);
+    h_close(&h);
+}
+
+/* The client's end in the middle of a request line. */
+static void test_eof_mid_request(void **state)
+{
+    struct h h;
+
+    (void)state;
+    h_open(&h, NULL, 0);
+    feed(&h, TS, "GET /parti");
+    assert_int_equal(ntx(&h), 1);
+    progress(tx_at(&h, 0), APP_PROG_NONE, APP_PROG_NONE);
+    assert_int_equal(eof(&h, TS), 0);
+    progress(tx_at(&h, 0), APP_PROG_DONE, APP_PROG_NONE);
+    assert_int_equal(eof(&h, TC), 0);
+    progress(tx_at(&h, 0), APP_PROG_DONE, APP_PROG_DONE);
+    /* nothing more is taken */
+    assert_int_equal(feed(&h, TS, "GET / HTTP/1.1\r\n\r\n"), 0);
+    assert_int_equal(ntx(&h), 1);
+    h_close(&h);
+}
+
+/* Bytes held back are bounded: a response past HTTP_PENDING_MAX goes on
+ * without its request; a client past it while CONNECT waits stops. */
+static void test_pending_limit(void **state)
+{
+    struct h h;
+    char *big = malloc(HTTP_PENDING_MAX + 100);
+    int n;
+
+    (void)state;
+    assert_non_null(big);
+    h_open(&h, NULL, 0);
+    /* the header's length is the same with the body length it announces */
+    n = snprintf(big, HTTP_PENDING_MAX + 100, "HTTP/1.1 200 OK\r\nContent-Length: %u\r\n\r\n", HTTP_PENDING_MAX);
+    n = snprintf(big, HTTP_PENDING_MAX + 100, "HTTP/1.1 200 OK\r\nContent-Length: %u\r\n\r\n",
+                 HTTP_PENDING_MAX + 100 - (unsigned)n);
+    memset(big + n, 'x', HTTP_PENDING_MAX + 100 - (size_t)n);
+    assert_int_equal(feedn(&h, TC, big, HTTP_PENDING_MAX / 2, 0), 0);
+    assert_int_equal(ntx(&h), 0);                   /* held for its request */
+    assert_int_equal(feedn(&h, TC, big + HTTP_PENDING_MAX / 2, HTTP_PENDING_MAX / 2 + 100, 0), 0);
+    assert_int_equal(ev(&h, HTTP_EV_PENDING_OVERFLOW), 1);
+    assert_int_equal(ntx(&h), 1);
+    assert_true(tx_at(&h, 0)->flags & HTTP_TX_NO_REQUEST);
+    assert_int_equal(tx_at(&h, 0)->body[TC].seen, HTTP_PENDING_MAX + 100 - (size_t)n);
+    h_close(&h);
+    h_open(&h, NULL, 0);
+    feed(&h, TS, "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
+    assert_int_equal(feedn(&h, TS, big, HTTP_PENDING_MAX, 0), 0);
+    assert_int_equal(ev(&h, HTTP_EV_PENDING_OVERFLOW), 0);    /* exactly the limit is held */
+    assert_int_equal(feedn(&h, TS, big, 1, 0), 0);
+    assert_int_equal(ev(&h, HTTP_EV_PENDING_OVERFLOW), 1);
+    progress(tx_at(&h, 0), APP_PROG_DONE, APP_PROG_NONE);
+    h_close(&h);
+    free(big);
+}
+
 static void test_lookup(void **state)
 {
     (void)state;
@@ -1035,6 +1206,12 @@ int main(void)
         cmocka_unit_test(test_uri_normalisation),
         cmocka_unit_test(test_eve),
         cmocka_unit_test(test_close_delimited),
+        cmocka_unit_test(test_gap_chunked),
+        cmocka_unit_test(test_gap_gzip),
+        cmocka_unit_test(test_100_continue),
+        cmocka_unit_test(test_http09),
+        cmocka_unit_test(test_eof_mid_request),
+        cmocka_unit_test(test_pending_limit),
         cmocka_unit_test(test_lookup),
     };
 

@@ -50,7 +50,7 @@ void http_body_data(struct http_state *st, struct http_tx *tx, enum app_dir dir,
                     const uint8_t *data, size_t len);
 void http_file_close(struct http_state *st, struct http_tx *tx, enum app_dir dir, enum http_file_state how);
 void http_body_undecodable(struct http_state *st, struct http_tx *tx, enum app_dir dir, htp_tx_t *htx);
-void http_tx_release(struct app_mem *m, struct http_state *st, struct http_tx *tx);
+void http_tx_release(struct app_mem *m, struct http_tx *tx);
 
 /* http-eve.c */
 void http_tx_eve(const void *state, const struct app_tx *atx, struct jbuf *jb);

@@ -551,9 +551,8 @@ void http_body_undecodable(struct http_state *st, struct http_tx *tx, enum app_d
 
 /* Frees tx and what it holds; libhtp's transaction, if still parsed, is
  * told to forget it. */
-void http_tx_release(struct app_mem *m, struct http_state *st, struct http_tx *tx)
+void http_tx_release(struct app_mem *m, struct http_tx *tx)
 {
-    (void)st;
     if (tx->htx)
         http_tx_detach(tx->htx);
     for (int d = 0; d < 2; d++) {

@@ -171,7 +171,7 @@ static void drop_tx(struct http_state *st, struct http_tx *victim)
     if (st->txs.tail == &victim->tx)
         st->txs.tail = prev;
     st->txs.n--;
-    http_tx_release(&st->ctx->mem, st, victim);
+    http_tx_release(&st->ctx->mem, victim);
 }
 
 /* Makes room under max_tx: drops the oldest transaction done both ways,
@@ -565,7 +565,7 @@ static void http_state_free(struct app_ctx *ctx, void *state)
         return;
     st->ctx = ctx;
     while ((t = app_txlist_pop(&st->txs)) != NULL)
-        http_tx_release(&ctx->mem, st, (struct http_tx *)t);
+        http_tx_release(&ctx->mem, (struct http_tx *)t);
     htp_connp_destroy_all(st->connp);
     for (int d = 0; d < 2; d++) {
         http_vec_free(&ctx->mem, &st->pend[d]);
@@ -582,7 +582,8 @@ static struct app_txlist *http_txs(void *state)
 
 static void http_tx_free(struct app_ctx *ctx, void *state, struct app_tx *tx)
 {
-    http_tx_release(&ctx->mem, state, (struct http_tx *)tx);
+    (void)state;
+    http_tx_release(&ctx->mem, (struct http_tx *)tx);
 }
 
 int http_state_tunnel(const void *state)

@@ -37,7 +37,12 @@
  * for libhtp come from the worker's app_mem. libhtp's own allocations (its
  * parser, the transactions it is parsing, decompressors) cannot be routed
  * there; they are bounded by its limits (field_limit per line, 1024
- * headers, max_tx transactions in progress) and freed with the state.
+ * headers, max_tx transactions in progress) and freed with the state, but
+ * for one: libhtp 0.5.42 keeps a pointer slot per transaction a flow ever
+ * had (8 bytes each, until the flow ends; it has no way to compact it).
+ * Its log messages are counted and freed after every call. Also outside
+ * app_mem: the worker's libhtp configuration, and libcrypto's sha256
+ * context, one per direction of a flow once it had a body file.
  */
 #ifndef LW_HTTP_H
 #define LW_HTTP_H

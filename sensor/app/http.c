@@ -501,6 +501,17 @@ static htp_cfg_t *http_cfg_new(const struct app_limits *l)
     return cfg;
 }
 
+void http_limits_default(struct app_limits *l)
+{
+    l->max_tx = APP_DEFAULT_MAX_TX;
+    l->request_body_limit = APP_DEFAULT_BODY_LIMIT;
+    l->response_body_limit = APP_DEFAULT_BODY_LIMIT;
+    l->decompress_limit = APP_DEFAULT_DECOMPRESS_LIMIT;
+    l->decompress_layers = APP_DEFAULT_DECOMPRESS_LAYERS;
+    l->decompress_time_usec = APP_DEFAULT_DECOMPRESS_TIME_USEC;
+    l->field_limit = APP_DEFAULT_FIELD_LIMIT;
+}
+
 static void http_ctx_free(struct app_ctx *ctx)
 {
     struct http_ctx *hc = ctx->parser_ctx[APP_PROTO_HTTP];

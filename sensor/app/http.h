@@ -252,6 +252,10 @@ void http_file_eve(const struct http_tx *tx, enum app_dir dir, struct jbuf *jb);
  * default configuration). Nothing when the headers are not done. */
 void http_eve_headers(const struct http_tx *tx, enum app_dir dir, struct jbuf *jb);
 
+/* Sets the limits HTTP reads (max_tx, body, decompression and field limits)
+ * to their APP_DEFAULT_* values, Suricata's defaults; leaves the others. */
+void http_limits_default(struct app_limits *l);
+
 /* Whether the flow's HTTP stopped because the protocol switched (CONNECT
  * tunnel, 101 Switching Protocols): the bytes that follow are not HTTP. */
 int http_state_tunnel(const void *state);

@@ -193,12 +193,7 @@ int main(int argc, char **argv)
 
     make_traffic();
     memset(&ctx, 0, sizeof ctx);
-    ctx.limits.max_tx = APP_DEFAULT_MAX_TX;
-    ctx.limits.request_body_limit = ctx.limits.response_body_limit = APP_DEFAULT_BODY_LIMIT;
-    ctx.limits.decompress_limit = APP_DEFAULT_DECOMPRESS_LIMIT;
-    ctx.limits.decompress_layers = APP_DEFAULT_DECOMPRESS_LAYERS;
-    ctx.limits.decompress_time_usec = APP_DEFAULT_DECOMPRESS_TIME_USEC;
-    ctx.limits.field_limit = APP_DEFAULT_FIELD_LIMIT;
+    http_limits_default(&ctx.limits);
     ctx.mem.cap = 256u << 20;
     P->state_free(&ctx, P->state_new(&ctx));          /* the per-worker libhtp config, once */
     /* allocations of a flow without transactions */

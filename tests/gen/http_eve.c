@@ -82,12 +82,7 @@ static int run(const char *path, struct jbuf *jb)
     }
     fclose(f);
     memset(&ctx, 0, sizeof ctx);
-    ctx.limits.max_tx = APP_DEFAULT_MAX_TX;
-    ctx.limits.request_body_limit = ctx.limits.response_body_limit = APP_DEFAULT_BODY_LIMIT;
-    ctx.limits.decompress_limit = APP_DEFAULT_DECOMPRESS_LIMIT;
-    ctx.limits.decompress_layers = APP_DEFAULT_DECOMPRESS_LAYERS;
-    ctx.limits.decompress_time_usec = APP_DEFAULT_DECOMPRESS_TIME_USEC;
-    ctx.limits.field_limit = APP_DEFAULT_FIELD_LIMIT;
+    http_limits_default(&ctx.limits);
     ctx.mem.cap = 64u << 20;
     if (!(st = P->state_new(&ctx)))
         return -1;

@@ -54,13 +54,8 @@ struct h {
 static void limits_default(struct app_limits *l)
 {
     memset(l, 0, sizeof *l);
-    l->max_tx = APP_DEFAULT_MAX_TX;
-    l->request_body_limit = APP_DEFAULT_BODY_LIMIT;
-    l->response_body_limit = APP_DEFAULT_BODY_LIMIT;
-    l->decompress_limit = APP_DEFAULT_DECOMPRESS_LIMIT;
-    l->decompress_layers = APP_DEFAULT_DECOMPRESS_LAYERS;
+    http_limits_default(l);
     l->decompress_time_usec = 10 * 1000 * 1000;    /* no time-outs under sanitizers */
-    l->field_limit = APP_DEFAULT_FIELD_LIMIT;
 }
 
 static void h_open(struct h *h, const struct app_limits *l, size_t memcap)

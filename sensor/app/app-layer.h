@@ -69,15 +69,26 @@ void *app_calloc(struct app_mem *m, size_t n, size_t size);
 void *app_realloc(struct app_mem *m, void *p, size_t old, size_t size);
 void app_free(struct app_mem *m, void *p, size_t size);
 
-/* Limits from app-layer.* in linkwatch.yaml. */
+/* Limits from app-layer.* in linkwatch.yaml. The APP_DEFAULT_* values are
+ * Suricata's defaults (suricata.yaml's libhtp default-config). */
 struct app_limits {
     uint32_t max_tx;                  /* open transactions per flow; the oldest are dropped past it */
-    uint64_t request_body_limit;      /* bytes of an HTTP request body kept for inspection */
-    uint64_t response_body_limit;     /* bytes of a response body kept (after decompression) */
+    uint64_t request_body_limit;      /* bytes of an HTTP request body kept for inspection; 0: no limit */
+    uint64_t response_body_limit;     /* bytes of a response body kept (after decompression); 0: no limit */
     uint64_t decompress_limit;        /* bytes one body may decompress to (bombs) */
     uint32_t max_names;               /* DNS: queries/answers kept per message */
     uint32_t max_certs;               /* TLS: certificates of a chain kept */
+    uint32_t decompress_layers;       /* HTTP: Content-Encoding layers decoded (0: no limit) */
+    uint32_t decompress_time_usec;    /* HTTP: CPU time one body may spend decompressing */
+    uint32_t field_limit;             /* HTTP: longest request/header line buffered (bytes) */
 };
+
+#define APP_DEFAULT_MAX_TX               512u
+#define APP_DEFAULT_BODY_LIMIT           (100u * 1024)
+#define APP_DEFAULT_DECOMPRESS_LIMIT     (1024u * 1024)
+#define APP_DEFAULT_DECOMPRESS_LAYERS    2u
+#define APP_DEFAULT_DECOMPRESS_TIME_USEC 100000u
+#define APP_DEFAULT_FIELD_LIMIT          18000u
 
 /* Every transaction starts with this header; a parser's own tx type embeds
  * it first, so detection and logging can walk any parser's transactions.
@@ -129,7 +140,7 @@ static inline struct app_tx *app_txlist_pop(struct app_txlist *l)
 /* Anomaly counters of one worker's stage: per protocol, per event. A
  * parser names its events in its table (struct app_parser.events), at most
  * APP_MAX_EVENTS, and counts them with app_event(). */
-#define APP_MAX_EVENTS 48
+#define APP_MAX_EVENTS 64
 
 struct app_stats {
     uint64_t flows[APP_PROTO_MAX];              /* flows given to each parser */
@@ -143,6 +154,9 @@ struct app_ctx {
     struct app_mem mem;
     struct app_limits limits;
     struct app_stats stats;
+    /* What a parser keeps per worker (HTTP: the libhtp configuration built
+     * from limits), made by the parser on first use, freed by its ctx_free(). */
+    void *parser_ctx[APP_PROTO_MAX];
 };
 
 static inline void app_event(struct app_ctx *ctx, enum app_proto p, unsigned ev, struct app_tx *tx)
@@ -168,6 +182,11 @@ struct app_parser {
      * -1 cannot tell yet (give more bytes). Looks at no more than len. */
     int (*probe)(const uint8_t *data, size_t len, enum app_dir dir);
 
+    /* Frees what the parser keeps in ctx->parser_ctx[proto] (NULL: it keeps
+     * nothing). Called at worker end, and when the limits change, after every
+     * state of this parser in the worker is freed. */
+    void (*ctx_free)(struct app_ctx *ctx);
+
     /* A flow's state, NULL when out of memory (counted by the caller). */
     void *(*state_new)(struct app_ctx *ctx);
     /* Frees the state and every transaction left in it. */
@@ -175,7 +194,9 @@ struct app_parser {
 
     /* Parses bytes of one direction, in order (see APP_IN_*). Returns 0, or
      * -1 when the input is beyond repair: the parser then gives up on the
-     * flow (it has counted why), and is given nothing more. */
+     * flow (it has counted why), and is given nothing more. A call may free
+     * transactions past limits.max_tx, and buffers a parser hands out may
+     * move when their transaction grows: hold no pointer across calls. */
     int (*parse)(struct app_ctx *ctx, void *state, enum app_dir dir, const uint8_t *data, size_t len,
                  unsigned flags, uint64_t ts_usec);
 

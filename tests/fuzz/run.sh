@@ -7,6 +7,7 @@
 #
 # Reports like a test: build-fuzz/tests/fuzz/TARGET.log (TAP) and .trs, so
 # tests/summarize.py counts one test per target; prints the same lines.
+# A target with a tests/fuzz/TARGET.dict gets it as its libFuzzer dictionary.
 # A crash leaves its input in build-fuzz/fuzz-artifacts/TARGET/: copy it to
 # tests/fuzz/regress/TARGET/, fix the bug; make check replays it from then on.
 # LW_FUZZ_TARGETS="fuzz_rule fuzz_json" runs only those.
@@ -14,7 +15,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${1:-${LW_FUZZ_SECONDS:-30}}
 dir=$top/build-fuzz
-targets=${LW_FUZZ_TARGETS:-"fuzz_decode fuzz_defrag fuzz_dpi fuzz_rule fuzz_config fuzz_json fuzz_pii"}
+targets=${LW_FUZZ_TARGETS:-"fuzz_decode fuzz_defrag fuzz_dpi fuzz_rule fuzz_config fuzz_json fuzz_pii fuzz_app_http"}
 corpus=${LW_CORPUS:-$top/../shared/corpus}
 py=/usr/bin/python3
 cd "$top"
@@ -65,8 +66,11 @@ for t in $targets; do
     seed_corpus "$t" "$work"
     log=$dir/fuzz-$t.log
     # -timeout: one input may take 10 s at most (a hang is a bug too)
+    dict=
+    [ -f "$top/tests/fuzz/$t.dict" ] && dict="-dict=$top/tests/fuzz/$t.dict"
+    # shellcheck disable=SC2086
     ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
-        "$dir/tests/fuzz/$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2560 \
+        "$dir/tests/fuzz/$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2560 $dict \
         -print_final_stats=1 -artifact_prefix="$art/" "$work" "$top/tests/fuzz/seeds/$t" \
         >"$log" 2>&1
     rc=$?

@@ -43,6 +43,8 @@ enum app_dir { APP_TO_SERVER = 0, APP_TO_CLIENT = 1 };
 /* Flags of one parse() call. */
 #define APP_IN_GAP  0x01u     /* len bytes were lost before this point; data is NULL */
 #define APP_IN_EOF  0x02u     /* the direction ends here (FIN, RST, flow end); len may be 0 */
+#define APP_IN_DGRAM 0x04u    /* data is one whole datagram (UDP): a message boundary on
+                                 both sides. Without it the bytes are a stream (TCP). */
 
 /* How far one direction of a transaction has come. Detection inspects
  * header buffers once a direction reaches APP_PROG_HEADERS, bodies as they
@@ -137,14 +139,21 @@ static inline struct app_tx *app_txlist_pop(struct app_txlist *l)
     return tx;
 }
 
-/* Anomaly counters of one worker's stage: per protocol, per event. A
- * parser names its events in its table (struct app_parser.events), at most
- * APP_MAX_EVENTS, and counts them with app_event(). */
+/* Counters of one worker's stage (stats.app_layer.*): per protocol, and per
+ * protocol and anomaly event. A parser names its events in its table
+ * (struct app_parser.events), at most APP_MAX_EVENTS, and counts them with
+ * app_event(), and its transactions in tx[]. Written only by the worker's
+ * thread, with relaxed atomic stores (stats.h), so any thread may read them. */
 #define APP_MAX_EVENTS 64
 
 struct app_stats {
-    uint64_t flows[APP_PROTO_MAX];              /* flows given to each parser */
+    uint64_t flows[APP_PROTO_MAX][2];           /* flows given to each parser, [0] TCP [1] UDP */
     uint64_t tx[APP_PROTO_MAX];                 /* transactions made */
+    uint64_t gaps[APP_PROTO_MAX];               /* stream gaps handed to a parser */
+    uint64_t gave_up[APP_PROTO_MAX];            /* flows a parser gave up on (input beyond repair) */
+    uint64_t alloc_failed[APP_PROTO_MAX];       /* states refused at app-layer.memcap */
+    uint64_t unknown[2];                        /* flows no parser claimed, TCP and UDP */
+    uint64_t memuse, memuse_max;                /* the stage's memory (a copy of struct app_mem's) */
     uint64_t events[APP_PROTO_MAX][APP_MAX_EVENTS];
 };
 
@@ -162,7 +171,7 @@ struct app_ctx {
 static inline void app_event(struct app_ctx *ctx, enum app_proto p, unsigned ev, struct app_tx *tx)
 {
     if (ev < APP_MAX_EVENTS) {
-        ctx->stats.events[p][ev]++;
+        __atomic_store_n(&ctx->stats.events[p][ev], ctx->stats.events[p][ev] + 1, __ATOMIC_RELAXED);
         if (tx)
             tx->events |= 1ull << ev;
     }
@@ -209,6 +218,12 @@ struct app_parser {
     /* Writes the transaction's EVE block members (the caller has opened the
      * object named after the parser: "http": { ... }). */
     void (*tx_eve)(const void *state, const struct app_tx *tx, struct jbuf *jb);
+
+    /* Optional: the members of EVE's "fileinfo" object for the
+     * transaction's file i (0 to nfiles - 1: HTTP's request and response
+     * bodies); returns 0, writing nothing, when it has no file i. */
+    int (*tx_file_eve)(const struct app_tx *tx, unsigned i, struct jbuf *jb);
+    unsigned nfiles;
 };
 
 #endif

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "http-int.h"
+#include "stats.h"
 
 static const char *const http_event_names[HTTP_EV_MAX] = {
     [HTTP_EV_UNKNOWN_ERROR] = "unknown_error",
@@ -214,7 +215,7 @@ static struct http_tx *new_tx(struct http_state *st, htp_tx_t *htx)
             tx->tx.progress[d] = APP_PROG_DONE;
     htp_tx_set_user_data(htx, tx);
     app_txlist_push(&st->txs, &tx->tx);
-    st->ctx->stats.tx[APP_PROTO_HTTP]++;
+    STATS_INC(st->ctx->stats.tx[APP_PROTO_HTTP]);
     return tx;
 }
 
@@ -895,6 +896,18 @@ static int http_parse(struct app_ctx *ctx, void *state, enum app_dir dir, const 
     return st->failed ? -1 : 0;
 }
 
+/* A transaction's files: 0 the request body's, 1 the response body's. */
+static int http_tx_file_eve(const struct app_tx *tx, unsigned i, struct jbuf *jb)
+{
+    const struct http_tx *t = (const struct http_tx *)tx;
+    enum app_dir dir = i == 0 ? APP_TO_SERVER : APP_TO_CLIENT;
+
+    if (i > 1 || !http_tx_file(t, dir))
+        return 0;
+    http_file_eve(t, dir, jb);
+    return 1;
+}
+
 const struct app_parser app_parser_http = {
     .name = "http",
     .proto = APP_PROTO_HTTP,
@@ -912,4 +925,6 @@ const struct app_parser app_parser_http = {
     .txs = http_txs,
     .tx_free = http_tx_free,
     .tx_eve = http_tx_eve,
+    .tx_file_eve = http_tx_file_eve,
+    .nfiles = 2,
 };

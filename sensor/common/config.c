@@ -669,6 +669,7 @@ enum ctype {
     T_SENSORID,     /* a T_IDENT other than "all" (the merged Redis view) */
     T_ENUM, T_COUNTRY, T_HOSTPORT,
     T_CIDRLIST, T_STRLIST, T_ENUMLIST,
+    T_PORTLIST,     /* a list of port numbers 1-65535 (kept as texts) */
 };
 
 struct ckey {
@@ -681,7 +682,8 @@ struct ckey {
 };
 
 static const char *const levels[] = { "error", "warning", "info", "debug", NULL };
-static const char *const eve_types[] = { "alert", "flow", "stats", "geo_summary", "reload", NULL };
+static const char *const eve_types[] = { "alert", "flow", "stats", "geo_summary", "reload", "http", "dns",
+                                         "tls", "ssh", "fileinfo", NULL };
 static const char *const syslog_protocols[] = { "udp", "tcp", NULL };
 static const char *const capture_worker_modes[] = { "auto", "yes", "no", NULL };
 static const char *const facilities[] = {
@@ -744,6 +746,25 @@ static const struct ckey schema[] = {
     KNUM("stream.memcap", T_SIZE, stream.memcap, 1 * MB, 64 * GB),
     KNUM("stream.inspect-window", T_SIZE, stream.inspect_window, 0, 64 * KB),
     KNUM("stream.ooo-limit", T_SIZE, stream.ooo_limit, 0, 16 * MB),
+    KMAP("app-layer"),
+    KNUM("app-layer.memcap", T_SIZE, app_layer.memcap, 1 * MB, 64 * GB),
+    KNUM("app-layer.max-tx", T_UINT, app_layer.max_tx, 1, 100000),
+    KMAP("app-layer.protocols"),
+    KMAP("app-layer.protocols.http"),
+    KTXT("app-layer.protocols.http.enabled", T_BOOL, app_layer.http.enabled),
+    KTXT("app-layer.protocols.http.ports", T_PORTLIST, app_layer.http.ports),
+    KNUM("app-layer.protocols.http.request-body-limit", T_SIZE, app_layer.request_body_limit, 0, 1 * GB),
+    KNUM("app-layer.protocols.http.response-body-limit", T_SIZE, app_layer.response_body_limit, 0, 1 * GB),
+    KNUM("app-layer.protocols.http.decompress-limit", T_SIZE, app_layer.decompress_limit, 1 * KB, 1 * GB),
+    KMAP("app-layer.protocols.dns"),
+    KTXT("app-layer.protocols.dns.enabled", T_BOOL, app_layer.dns.enabled),
+    KTXT("app-layer.protocols.dns.ports", T_PORTLIST, app_layer.dns.ports),
+    KMAP("app-layer.protocols.tls"),
+    KTXT("app-layer.protocols.tls.enabled", T_BOOL, app_layer.tls.enabled),
+    KTXT("app-layer.protocols.tls.ports", T_PORTLIST, app_layer.tls.ports),
+    KMAP("app-layer.protocols.ssh"),
+    KTXT("app-layer.protocols.ssh.enabled", T_BOOL, app_layer.ssh.enabled),
+    KTXT("app-layer.protocols.ssh.ports", T_PORTLIST, app_layer.ssh.ports),
     KMAP("rules"),
     KTXT("rules.files", T_STRLIST, rules.files),
     KTXT("rules.threshold-file", T_STRING, rules.threshold_file),
@@ -897,6 +918,7 @@ static const char *describe(const struct ckey *k, int elem, char *buf, size_t le
     case T_COUNTRY:  return "a two-letter upper-case country code such as CN";
     case T_HOSTPORT: return "host:port such as 127.0.0.1:9917";
     case T_STRLIST:  return elem ? "a text value" : "a list of text values";
+    case T_PORTLIST: return elem ? "a port number from 1 to 65535" : "a list of port numbers from 1 to 65535";
     case T_CIDRLIST:
         return elem ? "an address or CIDR such as 10.0.0.0/8"
                     : "a list of addresses or CIDRs";
@@ -964,6 +986,7 @@ static int scalar_ok(const struct ckey *k, const char *s)
     case T_ENUM:
     case T_ENUMLIST:  return choice_ok(k->choices, s);
     case T_CIDRLIST:  return lw_cidr_parse(s, &c) == 0;
+    case T_PORTLIST:  return parse_uint(s, &v) == 0 && v >= 1 && v <= 65535;
     case T_STRING:
     case T_STRLIST:   return 1;
     case T_MAP:
@@ -976,7 +999,7 @@ static int scalar_ok(const struct ckey *k, const char *s)
 
 static int is_list_type(enum ctype t)
 {
-    return t == T_CIDRLIST || t == T_STRLIST || t == T_ENUMLIST;
+    return t == T_CIDRLIST || t == T_STRLIST || t == T_ENUMLIST || t == T_PORTLIST;
 }
 
 /* List keys take a list, one value (a list of one), or nothing (empty). */
@@ -1299,6 +1322,7 @@ static int fill_one(struct lw_config *cfg, const struct ckey *k, const struct cn
     case T_CIDRLIST:
     case T_STRLIST:
     case T_ENUMLIST:
+    case T_PORTLIST:
         return fill_list(f, n);
     case T_BOOL:
         parse_bool(n->text, &b);
@@ -1359,6 +1383,7 @@ void config_free(struct lw_config *cfg)
         case T_CIDRLIST:
         case T_STRLIST:
         case T_ENUMLIST:
+        case T_PORTLIST:
             strlist_free(f);
             break;
         case T_STRING:

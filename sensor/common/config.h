@@ -85,6 +85,18 @@ struct lw_config {
     } stream;
 
     struct {
+        uint64_t memcap;                 /* the stage's memory, all workers */
+        uint32_t max_tx;                 /* open transactions per flow */
+        uint64_t request_body_limit;     /* HTTP bodies kept for inspection; 0: no limit */
+        uint64_t response_body_limit;
+        uint64_t decompress_limit;       /* bytes one HTTP body may decompress to */
+        struct cfg_app_proto {
+            int enabled;
+            struct cfg_strlist ports;    /* empty: the parser's own */
+        } http, dns, tls, ssh;
+    } app_layer;
+
+    struct {
         struct cfg_strlist files;        /* globs, relative to the config file's folder */
         char  *threshold_file;
         char  *classification_file;

@@ -274,11 +274,11 @@ void stats_prom_sample(FILE *out, const char *name, double value, ...)
     sample_value(out, value);
 }
 
-/* One sample of field f: inst (may be NULL) and the field's own label. */
+/* One sample of field f: inst (may be NULL) and the field's own labels
+ * ("k=v" or "k1=v1,k2=v2"). */
 static void prom_one(FILE *out, const struct stats_field *f, const char *iname, const char *ival,
                      double v)
 {
-    const char *eq = f->label ? strchr(f->label, '=') : NULL;
     int first = 1;
 
     fputs(f->prom, out);
@@ -288,11 +288,20 @@ static void prom_one(FILE *out, const struct stats_field *f, const char *iname, 
         fputc('"', out);
         first = 0;
     }
-    if (eq) {
-        fprintf(out, "%s%.*s=\"", first ? "{" : ",", (int)(eq - f->label), f->label);
-        label_value(out, eq + 1);
+    for (const char *l = f->label; l && *l;) {
+        const char *eq = strchr(l, '='), *end = strchr(l, ',');
+        char val[128];
+
+        if (!eq)
+            break;
+        if (!end)
+            end = l + strlen(l);
+        fprintf(out, "%s%.*s=\"", first ? "{" : ",", (int)(eq - l), l);
+        snprintf(val, sizeof val, "%.*s", (int)(end - eq - 1), eq + 1);
+        label_value(out, val);
         fputc('"', out);
         first = 0;
+        l = *end ? end + 1 : end;
     }
     if (!first)
         fputc('}', out);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "autoconf.h"
+#include "app-stage.h"
 #include "ctable.h"
 #include "dpi.h"
 #include "eve.h"
@@ -53,6 +54,7 @@ static const void *w_dpi(const struct worker *w) { return dpi_engine_stats(w->dp
 static const void *w_geo(const struct worker *w) { return geo_thread_stats(w->geo); }
 static const void *w_stream(const struct worker *w) { return stream_ctx_stats(w->stream); }
 static const void *w_own(const struct worker *w) { return &w->st; }
+static const void *w_app(const struct worker *w) { return app_stage_stats(w->app); }
 
 void sensor_snapshot(struct sensor *s, struct stats_snap *snap)
 {
@@ -75,6 +77,8 @@ void sensor_snapshot(struct sensor *s, struct stats_snap *snap)
         add_per_worker(snap, s, &geo_stats_module, w_geo);
     if (s->workers && s->workers[0].stream)
         add_per_worker(snap, s, &stream_stats_module, w_stream);
+    if (s->workers && s->workers[0].app)
+        add_per_worker(snap, s, app_stats_module(), w_app);
     /* The rest: /metrics, the summary and linkwatchctl. */
     add_per_worker(snap, s, &worker_stats_module, w_own);
     dispatch_refresh_stats(&s->disp);

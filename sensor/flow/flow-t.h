@@ -87,6 +87,7 @@ struct flow {
     /* Per-stage state hung on the flow by later stages. */
     void *dpi;                   /* nDPI (sensor/app/dpi.c) */
     void *detect;                /* the rule engine's per-flow marks (sensor/detect/detect.c) */
+    void *app;                   /* the application-layer parser's state (sensor/app/app-stage.c) */
     struct flow_geo geo;         /* both ends geolocated once, at the flow's first packet */
     void *stream;                /* TCP reassembly (stream.c) */
 };

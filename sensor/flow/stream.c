@@ -737,6 +737,17 @@ enum stream_verdict stream_chunk(const struct flow *f, const struct packet *p,
     return STREAM_DATA;
 }
 
+int stream_dir_closed(const struct flow *f, unsigned dir)
+{
+    const struct stream_flow *sf = f->stream;
+    const struct stream_dir *d;
+
+    if (sf == NULL)
+        return 0;
+    d = &sf->d[dir & 1];
+    return d->state == SD_DONE && !(d->flags & SDF_DEPTH);
+}
+
 /* ---- counters (stats.stream.*; Suricata spells these tcp.reassembly_gap,
  * tcp.overlap, ...: ours live together under "stream") */
 

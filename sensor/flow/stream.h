@@ -126,6 +126,10 @@ void stream_packet(struct stream_ctx *s, struct flow *f, const struct packet *p)
 enum stream_verdict stream_chunk(const struct flow *f, const struct packet *p,
                                  struct stream_chunk *c);
 
+/* Whether direction dir of f has ended: its FIN's bytes are all in, or an
+ * RST was accepted (not: stream.depth was reached). */
+int stream_dir_closed(const struct flow *f, unsigned dir);
+
 /* Releases f->stream (safe when there is none) and sets it to NULL. */
 void stream_flow_free(struct stream_ctx *s, struct flow *f);
 

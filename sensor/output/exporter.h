@@ -18,6 +18,11 @@ enum event_type {
     EVT_STATS,
     EVT_GEO_SUMMARY,
     EVT_RELOAD,
+    EVT_HTTP,           /* one per HTTP transaction (sensor/app/http.c) */
+    EVT_DNS,
+    EVT_TLS,
+    EVT_SSH,
+    EVT_FILEINFO,       /* one per HTTP body */
     EVT_MAX
 };
 
@@ -49,7 +54,8 @@ struct exporter {
     void *priv;
 };
 
-/* Parses an event type name ("alert", "flow", "stats", "geo_summary", "reload"). Returns -1 if unknown. */
+/* Parses an event type name ("alert", "flow", "stats", "geo_summary", "reload", "http", "dns",
+ * "tls", "ssh", "fileinfo"). Returns -1 if unknown. */
 int event_type_parse(const char *name);
 const char *event_type_name(enum event_type t);
 

@@ -68,7 +68,8 @@ struct output {
 
 static const char *const type_names[EVT_MAX] = {
     [EVT_ALERT] = "alert", [EVT_FLOW] = "flow", [EVT_STATS] = "stats",
-    [EVT_GEO_SUMMARY] = "geo_summary", [EVT_RELOAD] = "reload",
+    [EVT_GEO_SUMMARY] = "geo_summary", [EVT_RELOAD] = "reload", [EVT_HTTP] = "http", [EVT_DNS] = "dns",
+    [EVT_TLS] = "tls", [EVT_SSH] = "ssh", [EVT_FILEINFO] = "fileinfo",
 };
 
 int event_type_parse(const char *name)
@@ -599,7 +600,8 @@ const struct output_stats *output_stats(const struct output *o)
       (uint32_t)offsetof(struct output_stats, events[t]), STATS_COUNTER, STATS_SUM, STATS_NOEVE, 0, NULL }
 static const struct stats_field output_fields[] = {
     EV(EVT_ALERT, "alert"), EV(EVT_FLOW, "flow"), EV(EVT_STATS, "stats"), EV(EVT_GEO_SUMMARY, "geo_summary"),
-    EV(EVT_RELOAD, "reload"),
+    EV(EVT_RELOAD, "reload"), EV(EVT_HTTP, "http"), EV(EVT_DNS, "dns"), EV(EVT_TLS, "tls"), EV(EVT_SSH, "ssh"),
+    EV(EVT_FILEINFO, "fileinfo"),
 };
 #undef EV
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "worker.h"
+#include "app-stage.h"
 #include "detect.h"
 #include "ruleset.h"
 #include "geo.h"
@@ -81,11 +82,17 @@ static void worker_alert(void *arg, const struct rule *r, const struct packet *p
         output_event(w->out, EVT_ALERT, w->jb.buf, w->jb.len);
 }
 
+static void worker_app_tx(void *arg, struct flow *f, const struct packet *p, const struct app_parser *ap,
+                          void *state, struct app_tx *tx, unsigned why);
+
 static void worker_flow_end(struct flow *f, void *arg)
 {
     struct worker *w = arg;
     int was_done = dpi_flow_result(f) != NULL;
 
+    /* The flow's last transactions: inspected and logged before it goes. */
+    if (w->app)
+        app_flow_end(w->app, f, worker_app_tx, w);
     dpi_flow_end(w->dpi, f);
     {
         const struct dpi_result *r = dpi_flow_result(f);
@@ -105,6 +112,98 @@ static void worker_flow_end(struct flow *f, void *arg)
     detect_flow_free(f);
     stream_flow_free(w->stream, f);
     dpi_flow_free(f);
+}
+
+/* A transaction's EVE events: one of the parser's type (http, dns, tls,
+ * ssh), then one fileinfo per file it carries (HTTP bodies), with the
+ * transaction's block beside it as Suricata writes them. */
+static void worker_log_tx(struct worker *w, const struct flow *f, uint64_t ts, const struct app_parser *ap,
+                          const void *state, const struct app_tx *tx)
+{
+    int t = event_type_parse(ap->name);
+
+    if (t >= 0 && output_wants(w->out, (enum event_type)t)) {
+        jbuf_reset(&w->jb);
+        eve_begin(&w->jb, ts, w->cfg->sensor_id, ap->name, f);
+        jbuf_u64(&w->jb, "tx_id", tx->id);
+        jbuf_open_object(&w->jb, ap->name);
+        ap->tx_eve(state, tx, &w->jb);
+        jbuf_close_object(&w->jb);
+        eve_end(&w->jb);
+        if (jbuf_ok(&w->jb))
+            output_event(w->out, (enum event_type)t, w->jb.buf, w->jb.len);
+    }
+    for (unsigned i = 0; ap->tx_file_eve && i < ap->nfiles && output_wants(w->out, EVT_FILEINFO); i++) {
+        jbuf_reset(&w->jb);
+        eve_begin(&w->jb, ts, w->cfg->sensor_id, "fileinfo", f);
+        jbuf_open_object(&w->jb, ap->name);
+        ap->tx_eve(state, tx, &w->jb);
+        jbuf_close_object(&w->jb);
+        jbuf_str(&w->jb, "app_proto", ap->name);
+        jbuf_open_object(&w->jb, "fileinfo");
+        if (!ap->tx_file_eve(tx, i, &w->jb))
+            continue;
+        jbuf_close_object(&w->jb);
+        eve_end(&w->jb);
+        if (jbuf_ok(&w->jb))
+            output_event(w->out, EVT_FILEINFO, w->jb.buf, w->jb.len);
+    }
+}
+
+/* A transaction that moved on: the rules on it, and its events once it is
+ * complete both ways (or its flow ends). */
+static void worker_app_tx(void *arg, struct flow *f, const struct packet *p, const struct app_parser *ap,
+                          void *state, struct app_tx *tx, unsigned why)
+{
+    struct worker *w = arg;
+
+    if (tx->logged)
+        return;
+    if (!(why & APP_TX_FLOW_END) &&
+        !(tx->progress[APP_TO_SERVER] == APP_PROG_DONE && tx->progress[APP_TO_CLIENT] == APP_PROG_DONE))
+        return;
+    tx->logged = 1;
+    worker_log_tx(w, f, p ? p->ts : f->last_ts, ap, state, tx);
+}
+
+/* One protocol of app-layer.protocols: enabled, and its ports (texts the
+ * config checked) or the parser's own. */
+static void app_proto_config(struct worker *w, struct app_proto_config *pc, enum app_proto p,
+                             const struct cfg_app_proto *c)
+{
+    pc->enabled = c->enabled;
+    if (c->ports.n == 0)
+        return;
+    for (size_t i = 0; i < c->ports.n && i < CONFIG_MAX_LIST; i++)
+        w->app_ports[p][i] = (uint16_t)strtoul(c->ports.v[i], NULL, 10);
+    pc->ports = w->app_ports[p];
+    pc->nports = c->ports.n < CONFIG_MAX_LIST ? c->ports.n : CONFIG_MAX_LIST;
+}
+
+/* The application-layer stage from app-layer.*; NULL (and 0) when every
+ * parser is off, -1 when out of memory. */
+static int worker_app_init(struct worker *w, const struct lw_config *cfg)
+{
+    const struct lw_config *c = cfg;
+    struct app_stage_config ac = {
+        .memcap = c->app_layer.memcap,
+        .limits = {
+            .max_tx = c->app_layer.max_tx,
+            .request_body_limit = c->app_layer.request_body_limit,
+            .response_body_limit = c->app_layer.response_body_limit,
+            .decompress_limit = c->app_layer.decompress_limit,
+            .decompress_layers = APP_DEFAULT_DECOMPRESS_LAYERS,
+            .decompress_time_usec = APP_DEFAULT_DECOMPRESS_TIME_USEC,
+            .field_limit = APP_DEFAULT_FIELD_LIMIT,
+        },
+    };
+
+    app_proto_config(w, &ac.proto[APP_PROTO_HTTP], APP_PROTO_HTTP, &c->app_layer.http);
+    app_proto_config(w, &ac.proto[APP_PROTO_DNS], APP_PROTO_DNS, &c->app_layer.dns);
+    app_proto_config(w, &ac.proto[APP_PROTO_TLS], APP_PROTO_TLS, &c->app_layer.tls);
+    app_proto_config(w, &ac.proto[APP_PROTO_SSH], APP_PROTO_SSH, &c->app_layer.ssh);
+    w->app = app_stage_new(&ac);
+    return w->app ? 0 : -1;
 }
 
 int worker_init(struct worker *w, unsigned id, const struct lw_config *cfg,
@@ -160,6 +259,10 @@ int worker_init(struct worker *w, unsigned id, const struct lw_config *cfg,
     }
     if (cfg->stream.enabled && (w->stream = stream_ctx_new(&scfg)) == NULL) {
         snprintf(err, errlen, "worker %u: no memory for stream reassembly", id);
+        goto fail;
+    }
+    if (worker_app_init(w, cfg) < 0) {
+        snprintf(err, errlen, "worker %u: no memory for the application-layer parsers", id);
         goto fail;
     }
     return 0;
@@ -311,6 +414,8 @@ void worker_destroy(struct worker *w)
     w->flows = NULL;
     stream_ctx_free(w->stream);
     w->stream = NULL;
+    app_stage_free(w->app);
+    w->app = NULL;
     detect_thread_free(w->dt);
     w->dt = NULL;
     w->detect = NULL;
@@ -401,6 +506,8 @@ void worker_packet(struct worker *w, struct packet *p, uint64_t now)
         worker_tally_packet(w, f, p, was_done);
         if (w->stream)
             stream_packet(w->stream, f, p);
+        if (w->app)
+            app_packet(w->app, f, p, worker_app_tx, w);
         if (w->detect)
             detect_packet(w->detect, w->dt, w->th, p, f, worker_alert, w);
     }

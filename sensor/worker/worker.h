@@ -18,6 +18,7 @@
 
 #include <stdint.h>
 #include "config.h"
+#include "app-layer.h"
 #include "dpi.h"
 #include "eve.h"
 #include "flow.h"
@@ -35,6 +36,7 @@ struct geo;
 struct geo_thread;
 struct stream_ctx;
 struct geo_merge;
+struct app_stage;
 
 /* The worker's own counters (written by its thread with STATS_ADD; see
  * worker_stats_module). */
@@ -55,6 +57,8 @@ struct worker {
     struct tally *tally;       /* tallies for the Redis flusher (sensor/redis/tally.h) */
     int tally_on;              /* redis.enabled: count into tally */
     struct stream_ctx *stream; /* TCP reassembly; NULL when stream.enabled is no */
+    struct app_stage *app;     /* application-layer parsers; NULL when every one is off */
+    uint16_t app_ports[APP_PROTO_MAX][CONFIG_MAX_LIST];   /* app-layer.protocols.<name>.ports */
     struct jbuf jb;
     struct eve_ctx eve;        /* sensor id and this worker's geo context, for events */
     const struct detect_engine *detect;  /* NULL: no rules */

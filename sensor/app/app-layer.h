@@ -43,6 +43,8 @@ enum app_dir { APP_TO_SERVER = 0, APP_TO_CLIENT = 1 };
 /* Flags of one parse() call. */
 #define APP_IN_GAP  0x01u     /* len bytes were lost before this point; data is NULL */
 #define APP_IN_EOF  0x02u     /* the direction ends here (FIN, RST, flow end); len may be 0 */
+#define APP_IN_DGRAM 0x04u    /* data is one whole datagram (UDP): a message boundary on
+                                 both sides. Without it the bytes are a stream (TCP). */
 
 /* How far one direction of a transaction has come. Detection inspects
  * header buffers once a direction reaches APP_PROG_HEADERS, bodies as they

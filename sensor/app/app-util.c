@@ -36,6 +36,21 @@ void app_bytes_free(struct app_mem *m, struct app_bytes *b)
     b->len = b->cap = 0;
 }
 
+struct app_tx *app_single_tx(struct app_ctx *ctx, enum app_proto proto, unsigned memcap_event,
+                             struct app_txlist *l, struct app_tx **tx, uint8_t *made, size_t size)
+{
+    if (*tx || *made)
+        return *tx;
+    *made = 1;
+    if (!(*tx = app_calloc(&ctx->mem, 1, size))) {
+        app_event(ctx, proto, memcap_event, NULL);
+        return NULL;
+    }
+    app_txlist_push(l, *tx);
+    ctx->stats.tx[proto]++;
+    return *tx;
+}
+
 char *app_strndup(struct app_mem *m, const void *s, size_t n)
 {
     char *c = app_alloc(m, n + 1);

@@ -24,6 +24,15 @@ int app_bytes_append(struct app_mem *m, struct app_bytes *b, const uint8_t *d, s
 /* Releases the buffer's memory; it is empty afterwards. */
 void app_bytes_free(struct app_mem *m, struct app_bytes *b);
 
+/* The flow's only transaction, for parsers with one per flow (SSH, TLS):
+ * made zeroed (size bytes, a struct embedding app_tx first) on the first
+ * call and pushed on the list, then returned as long as it lives (*tx;
+ * tx_free sets it to NULL). Once made and freed it is not made again
+ * (*made). NULL then, or when memory was refused (counted as event
+ * memcap_event of proto). */
+struct app_tx *app_single_tx(struct app_ctx *ctx, enum app_proto proto, unsigned memcap_event,
+                             struct app_txlist *l, struct app_tx **tx, uint8_t *made, size_t size);
+
 /* A NUL-terminated copy of s[0..n) on app_mem (n + 1 bytes, which is what
  * app_free() must be given). NULL when memory is refused. */
 char *app_strndup(struct app_mem *m, const void *s, size_t n);

@@ -114,7 +114,7 @@ struct dns_msg {
 /* Pointer to a name's (or record data's) bytes in its message. */
 static inline const uint8_t *dns_msg_bytes(const struct dns_msg *m, uint32_t off)
 {
-    return m->pool + off;
+    return m->pool ? m->pool + off : (const uint8_t *)"";     /* a message of empty names has no pool */
 }
 
 /* A transaction: a request and/or its response. */

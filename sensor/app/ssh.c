@@ -35,32 +35,28 @@ struct ssh_reader {
 
 struct ssh_state {
     struct app_txlist txs;
-    struct ssh_tx *tx;          /* the flow's transaction while it is in the list */
+    struct app_tx *tx;          /* the flow's transaction (a struct ssh_tx) while it is in the list */
     uint8_t  made;              /* the transaction was made (and may be gone) */
     struct ssh_reader rd[2];
 };
 
 /* ---------------------------------------------------------------- transaction */
 
-/* The flow's transaction, made with the first bytes; NULL once the stage
- * freed it or without memory. */
 static struct ssh_tx *ssh_tx_of(struct app_ctx *ctx, struct ssh_state *st)
 {
-    if (st->tx || st->made)
-        return st->tx;
-    st->made = 1;
-    if (!(st->tx = app_calloc(&ctx->mem, 1, sizeof *st->tx))) {
-        app_event(ctx, APP_PROTO_SSH, SSH_EV_MEMCAP, NULL);
-        return NULL;
-    }
-    app_txlist_push(&st->txs, &st->tx->tx);
-    ctx->stats.tx[APP_PROTO_SSH]++;
-    return st->tx;
+    return (struct ssh_tx *)app_single_tx(ctx, APP_PROTO_SSH, SSH_EV_MEMCAP, &st->txs, &st->tx, &st->made,
+                                          sizeof(struct ssh_tx));
+}
+
+/* The transaction if it lives, without making it. */
+static struct ssh_tx *ssh_tx_now(const struct ssh_state *st)
+{
+    return (struct ssh_tx *)st->tx;
 }
 
 static void ssh_event(struct app_ctx *ctx, struct ssh_state *st, unsigned e)
 {
-    app_event(ctx, APP_PROTO_SSH, e, st->tx ? &st->tx->tx : NULL);
+    app_event(ctx, APP_PROTO_SSH, e, st->tx);
 }
 
 /* The direction is read no further. */
@@ -71,7 +67,7 @@ static void ssh_stop(struct app_ctx *ctx, struct ssh_state *st, enum app_dir dir
     r->phase = SSH_PH_OFF;
     app_bytes_free(&ctx->mem, &r->kex);
     if (st->tx)
-        st->tx->tx.progress[dir] = APP_PROG_DONE;
+        st->tx->progress[dir] = APP_PROG_DONE;
 }
 
 /* ---------------------------------------------------------------- banner */
@@ -188,22 +184,23 @@ static int ssh_kexinit(struct app_ctx *ctx, struct ssh_state *st, enum app_dir d
 {
     /* name-lists of the hassh: kex, then enc, mac, comp of the sender's own direction */
     static const int want[2][4] = { { 0, 2, 4, 6 }, { 0, 3, 5, 7 } };
-    const uint8_t *e = p + n, *list[10];
+    const uint8_t *e, *list[10];
     uint32_t len[10], total = 3;
     struct ssh_side *s;
     char *h;
 
     if (n < 16 + 10 * 4 + 5)
         return -1;
+    e = p + n;
     p += 16;
     for (int i = 0; i < 10; i++)
         if (ssh_namelist(&p, e, &list[i], &len[i]) < 0)
             return -1;
     if (e - p < 5)
         return -1;
-    if (!st->tx || st->tx->side[dir].have_hassh)
+    if (!st->tx || ssh_tx_now(st)->side[dir].have_hassh)
         return 0;
-    s = &st->tx->side[dir];
+    s = &ssh_tx_now(st)->side[dir];
     for (int i = 0; i < 4; i++)
         total += len[want[dir][i]];
     if (!(h = app_alloc(&ctx->mem, (size_t)total + 1))) {
@@ -254,7 +251,7 @@ static void ssh_packet_end(struct app_ctx *ctx, struct ssh_state *st, enum app_d
         ssh_stop(ctx, st, dir);
     } else if (r->hdr[5] == 21) {
         if (st->tx)
-            st->tx->side[dir].newkeys = 1;
+            ssh_tx_now(st)->side[dir].newkeys = 1;
         ssh_stop(ctx, st, dir);              /* encrypted from here */
     }
     app_bytes_free(&ctx->mem, &r->kex);
@@ -350,7 +347,7 @@ static void ssh_tx_free(struct app_ctx *ctx, void *state, struct app_tx *t)
     for (int i = 0; i < 2; i++)
         if (tx->side[i].hassh_string)
             app_free(&ctx->mem, tx->side[i].hassh_string, tx->side[i].hassh_string_len + 1);
-    if (st->tx == tx)
+    if (st->tx == t)
         st->tx = NULL;
     app_free(&ctx->mem, tx, sizeof *tx);
 }

@@ -77,6 +77,8 @@ def _payload(ip, l4):
 
 
 def flows(path, port):
+    import logging
+    logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
     from scapy.utils import PcapReader
     from scapy.layers.inet import IP, TCP, UDP
     from scapy.layers.inet6 import IPv6

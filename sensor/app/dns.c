@@ -109,25 +109,11 @@ struct dns_dec {
  * Returns 0, or -1 when memory was refused (d->nomem set). */
 static int dns_pool_add(struct dns_dec *d, const uint8_t *p, size_t n, uint32_t *off)
 {
-    struct dns_msg *msg = d->msg;
-
-    if (msg->pool_len + n > msg->pool_cap) {
-        size_t cap = msg->pool_cap ? msg->pool_cap : d->len + 64;
-        uint8_t *np;
-
-        while (cap < msg->pool_len + n)
-            cap *= 2;
-        if (cap > UINT32_MAX || !(np = app_realloc(d->mem, msg->pool, msg->pool_cap, cap))) {
-            d->nomem = 1;
-            return -1;
-        }
-        msg->pool = np;
-        msg->pool_cap = (uint32_t)cap;
+    *off = d->msg->pool.len;
+    if (app_bytes_append(d->mem, &d->msg->pool, p, n, UINT32_MAX) < 0) {
+        d->nomem = 1;
+        return -1;
     }
-    *off = msg->pool_len;
-    if (n)
-        memcpy(msg->pool + msg->pool_len, p, n);
-    msg->pool_len += (uint32_t)n;
     return 0;
 }
 
@@ -329,7 +315,7 @@ static void dns_msg_free(struct app_mem *mem, struct dns_msg *msg)
 {
     if (!msg)
         return;
-    app_free(mem, msg->pool, msg->pool_cap);
+    app_bytes_free(mem, &msg->pool);
     app_free(mem, msg, msg->size);
 }
 

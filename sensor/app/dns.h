@@ -37,6 +37,7 @@
 #include <stdint.h>
 
 #include "app-layer.h"
+#include "app-util.h"
 
 #define DNS_MAX_NAME      255     /* bytes of a name's text form */
 #define DNS_MAX_POINTERS  32      /* compression pointers followed per name */
@@ -102,8 +103,7 @@ struct dns_msg {
     uint16_t nq, nrr[3];            /* kept */
     struct dns_query *q;
     struct dns_rr *rr[3];
-    uint8_t *pool;
-    uint32_t pool_len, pool_cap;
+    struct app_bytes pool;
     size_t   size;                  /* bytes of the struct and its arrays, for app_free */
 };
 
@@ -114,7 +114,7 @@ struct dns_msg {
 /* Pointer to a name's (or record data's) bytes in its message. */
 static inline const uint8_t *dns_msg_bytes(const struct dns_msg *m, uint32_t off)
 {
-    return m->pool ? m->pool + off : (const uint8_t *)"";     /* a message of empty names has no pool */
+    return m->pool.p ? m->pool.p + off : (const uint8_t *)"";     /* a message of empty names has no pool */
 }
 
 /* A transaction: a request and/or its response. */

@@ -751,7 +751,6 @@ static void tls_sslv2_message(struct app_ctx *ctx, struct tls_state *st, enum ap
         tls_progress(st, APP_TO_SERVER, APP_PROG_HEADERS);
     } else if (dir == APP_TO_CLIENT && type == 4) {
         const uint8_t *cert;
-
         unsigned conn_id;
 
         cur_u8(&c);                          /* session id hit */

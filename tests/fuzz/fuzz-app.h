@@ -53,16 +53,28 @@ static inline void fuzz_app_reap(const struct app_parser *p, struct app_ctx *ctx
     }
 }
 
-/* Writes the transaction's EVE block into jb (reset first); aborts when
- * the encoder succeeded but the text is not one JSON value. */
-static inline void fuzz_app_eve(const struct app_parser *p, void *st, const struct app_tx *tx, struct jbuf *jb)
+/* Closes the object opened in jb and aborts when the encoder succeeded
+ * but the text is not one JSON value. */
+static inline void fuzz_app_json_check(struct jbuf *jb)
 {
-    jbuf_reset(jb);
-    jbuf_open_object(jb, NULL);
-    p->tx_eve(st, tx, jb);
     jbuf_close_object(jb);
     if (jbuf_ok(jb) && !fuzz_json_ok(jb->buf, jb->len))
         abort();
+}
+
+/* Resets jb and opens the object a block is written into. */
+static inline void fuzz_app_json_start(struct jbuf *jb)
+{
+    jbuf_reset(jb);
+    jbuf_open_object(jb, NULL);
+}
+
+/* The transaction's EVE block must be valid JSON. */
+static inline void fuzz_app_eve(const struct app_parser *p, void *st, const struct app_tx *tx, struct jbuf *jb)
+{
+    fuzz_app_json_start(jb);
+    p->tx_eve(st, tx, jb);
+    fuzz_app_json_check(jb);
 }
 
 /* Runs parser p over one input; the context's counters end in *stats

@@ -24,12 +24,9 @@ static void on_tx(const struct app_parser *p, void *st, const struct app_tx *tx,
         abort();
     fuzz_app_eve(p, st, tx, &jb);
     for (int dir = 0; dir < 2; dir++) {
-        jbuf_reset(&jb);
-        jbuf_open_object(&jb, NULL);
+        fuzz_app_json_start(&jb);
         dns_eve_message(d, (enum app_dir)dir, &jb);
-        jbuf_close_object(&jb);
-        if (jbuf_ok(&jb) && !fuzz_json_ok(jb.buf, jb.len))
-            abort();
+        fuzz_app_json_check(&jb);
     }
 }
 

@@ -26,12 +26,9 @@ static void on_tx(const struct app_parser *p, void *st, const struct app_tx *tx,
             abort();
     tls_tx_validity(t, &nb, &na);
     fuzz_app_eve(p, st, tx, &jb);
-    jbuf_reset(&jb);
-    jbuf_open_object(&jb, NULL);
+    fuzz_app_json_start(&jb);
     tls_eve_write(t, &jb, TLS_EVE_CHAIN);
-    jbuf_close_object(&jb);
-    if (jbuf_ok(&jb) && !fuzz_json_ok(jb.buf, jb.len))
-        abort();
+    fuzz_app_json_check(&jb);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

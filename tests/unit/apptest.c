@@ -93,3 +93,12 @@ uint64_t apptest_events(const struct app_ctx *ctx, enum app_proto proto, unsigne
 {
     return ctx->stats.events[proto][e];
 }
+
+uint64_t apptest_events_total(const struct app_ctx *ctx, enum app_proto proto)
+{
+    uint64_t n = 0;
+
+    for (unsigned e = 0; e < APP_MAX_EVENTS; e++)
+        n += ctx->stats.events[proto][e];
+    return n;
+}

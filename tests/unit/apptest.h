@@ -36,5 +36,7 @@ const char *apptest_eve(const struct app_parser *p, void *st, const struct app_t
 void apptest_emit(const char *event_type, const char *object);
 /* The count of event e of parser proto in the context's counters. */
 uint64_t apptest_events(const struct app_ctx *ctx, enum app_proto proto, unsigned e);
+/* The count of all of parser proto's events. */
+uint64_t apptest_events_total(const struct app_ctx *ctx, enum app_proto proto);
 
 #endif

@@ -168,11 +168,17 @@ static uint64_t ev(const struct app_ctx *ctx, unsigned e)
 
 static uint64_t ev_total(const struct app_ctx *ctx)
 {
-    uint64_t n = 0;
+    return apptest_events_total(ctx, APP_PROTO_DNS);
+}
 
-    for (unsigned e = 0; e < DNS_EV_MAX; e++)
-        n += ev(ctx, e);
-    return n;
+/* The message behind its 2-byte length (DNS over TCP) at out; returns
+ * the bytes written. */
+static size_t tcp_msg(uint8_t *out, const struct mb *m)
+{
+    out[0] = (uint8_t)(m->n >> 8);
+    out[1] = (uint8_t)m->n;
+    memcpy(out + 2, m->b, m->n);
+    return m->n + 2;
 }
 
 static void assert_query(const struct dns_tx *tx, uint32_t i, const char *want)
@@ -426,24 +432,16 @@ static void test_tcp(void **unused)
 
     (void)unused;
     query(&m, 0x10, "one.example", 1);
-    seg[n++] = (uint8_t)(m.n >> 8);
-    seg[n++] = (uint8_t)m.n;
-    memcpy(seg + n, m.b, m.n);
-    n += m.n;
+    n += tcp_msg(seg + n, &m);
     query(&m, 0x11, "two.example", 28);
-    seg[n++] = (uint8_t)(m.n >> 8);
-    seg[n++] = (uint8_t)m.n;
-    memcpy(seg + n, m.b, m.n);
-    n += m.n;
+    n += tcp_msg(seg + n, &m);
     assert_int_equal(apptest_feed(P, ctx, st, APP_TO_SERVER, seg, n, 0), 0);
     assert_query((struct dns_tx *)apptest_tx(P, st, 0), 0, "one.example");
     assert_query((struct dns_tx *)apptest_tx(P, st, 1), 0, "two.example");
     assert_null(apptest_tx(P, st, 2));
 
     query(&m, 0x12, "three.example.org", 16);
-    seg[0] = (uint8_t)(m.n >> 8);
-    seg[1] = (uint8_t)m.n;
-    memcpy(seg + 2, m.b, m.n);
+    tcp_msg(seg, &m);
     apptest_feed(P, ctx, st, APP_TO_SERVER, seg, 1, 0);
     apptest_feed(P, ctx, st, APP_TO_SERVER, seg + 1, 10, 0);
     assert_null(apptest_tx(P, st, 2));          /* not whole yet */
@@ -455,10 +453,7 @@ static void test_tcp(void **unused)
     assert_int_equal(tx->req->q[0].type, 16);
 
     big_response(&m, 0x11);
-    seg[0] = (uint8_t)(m.n >> 8);
-    seg[1] = (uint8_t)m.n;
-    memcpy(seg + 2, m.b, m.n);
-    assert_int_equal(apptest_feed_bytes(P, ctx, st, APP_TO_CLIENT, seg, m.n + 2), 0);
+    assert_int_equal(apptest_feed_bytes(P, ctx, st, APP_TO_CLIENT, seg, tcp_msg(seg, &m)), 0);
     tx = (struct dns_tx *)apptest_tx(P, st, 1);
     assert_non_null(tx->resp);
     assert_int_equal(tx->resp->nrr[DNS_SEC_ANSWER], 6);
@@ -469,10 +464,7 @@ static void test_tcp(void **unused)
     apptest_feed(P, ctx, st, APP_TO_SERVER, seg, 30, 0);
     apptest_feed(P, ctx, st, APP_TO_SERVER, NULL, 100, APP_IN_GAP);
     query(&m, 0x13, "four.example", 1);
-    seg[0] = (uint8_t)(m.n >> 8);
-    seg[1] = (uint8_t)m.n;
-    memcpy(seg + 2, m.b, m.n);
-    apptest_feed(P, ctx, st, APP_TO_SERVER, seg, m.n + 2, 0);
+    apptest_feed(P, ctx, st, APP_TO_SERVER, seg, tcp_msg(seg, &m), 0);
     assert_query((struct dns_tx *)apptest_tx(P, st, 3), 0, "four.example");
     assert_int_equal(ev_total(ctx), 0);
     apptest_state_free(P, ctx, st);
@@ -606,10 +598,7 @@ static void test_probe(void **unused)
     assert_int_equal(P->probe(m.b, m.n, APP_TO_CLIENT), 0);     /* QR says request */
     assert_int_equal(P->probe(m.b, 10, APP_TO_SERVER), -1);
     assert_int_equal(P->probe(m.b, 20, APP_TO_SERVER), -1);
-    tcp[0] = 0;
-    tcp[1] = (uint8_t)m.n;
-    memcpy(tcp + 2, m.b, m.n);
-    assert_int_equal(P->probe(tcp, m.n + 2, APP_TO_SERVER), 1);
+    assert_int_equal(P->probe(tcp, tcp_msg(tcp, &m), APP_TO_SERVER), 1);
     big_response(&m, 1);
     assert_int_equal(P->probe(m.b, m.n, APP_TO_CLIENT), 1);
     assert_int_equal(P->probe((const uint8_t *)"GET / HTTP/1.1\r\nHost: x\r\n\r\n", 27, APP_TO_SERVER), 0);

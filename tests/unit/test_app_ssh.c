@@ -100,11 +100,7 @@ static uint64_t ev(const struct app_ctx *ctx, unsigned e)
 
 static uint64_t ev_total(const struct app_ctx *ctx)
 {
-    uint64_t n = 0;
-
-    for (unsigned e = 0; e < SSH_EV_MAX; e++)
-        n += ev(ctx, e);
-    return n;
+    return apptest_events_total(ctx, APP_PROTO_SSH);
 }
 
 static void assert_buf(const struct ssh_tx *tx, enum app_dir dir, enum ssh_buffer b, const char *want)

@@ -15,7 +15,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${1:-${LW_FUZZ_SECONDS:-30}}
 dir=$top/build-fuzz
-targets=${LW_FUZZ_TARGETS:-"fuzz_decode fuzz_defrag fuzz_dpi fuzz_rule fuzz_config fuzz_json fuzz_pii fuzz_app_http"}
+targets=${LW_FUZZ_TARGETS:-"fuzz_decode fuzz_defrag fuzz_dpi fuzz_rule fuzz_config fuzz_json fuzz_pii fuzz_app_http fuzz_app_dns fuzz_app_tls fuzz_app_ssh"}
 corpus=${LW_CORPUS:-$top/../shared/corpus}
 py=/usr/bin/python3
 cd "$top"
@@ -52,6 +52,9 @@ seed_corpus() {   # target, folder
     case $1 in
         fuzz_decode) "$py" tests/fuzz/seeds.py frames "$2" 20 "${pcaps[@]}" ;;
         fuzz_defrag|fuzz_dpi) "$py" tests/fuzz/seeds.py streams "$2" 4 "${pcaps[@]}" ;;
+        fuzz_app_dns) "$py" tests/fuzz/seeds.py app 53 "$2" 8 "${pcaps[@]}" ;;
+        fuzz_app_tls) "$py" tests/fuzz/seeds.py app 443 "$2" 8 "${pcaps[@]}" ;;
+        fuzz_app_ssh) "$py" tests/fuzz/seeds.py app 22 "$2" 8 "${pcaps[@]}" ;;
         fuzz_rule) [ -d "$corpus/rules-et-open" ] &&
             "$py" tests/fuzz/seeds.py rules "$2" 150 "$corpus"/rules-et-open/*.rules ;;
     esac >/dev/null 2>&1

@@ -4,6 +4,9 @@
   seeds.py frames  OUTDIR MAX PCAP...   each distinct frame its own input (fuzz_decode)
   seeds.py streams OUTDIR MAX PCAP...   runs of up to 64 consecutive frames (fuzz_defrag, fuzz_dpi)
   seeds.py rules   OUTDIR MAX FILE...   each rule line its own input (fuzz_rule)
+  seeds.py app PORT OUTDIR MAX PCAP...  each flow on PORT its own input, both directions
+                                        reassembled (fuzz_app_dns 53, _tls 443, _ssh 22;
+                                        the format of tests/fuzz/fuzz-app.h)
 
 MAX bounds the inputs written per source file. Packet inputs use the format
 of tests/fuzz/fuzz-common.h: a link-type selector byte, then frames as
@@ -85,8 +88,24 @@ def rule_inputs(path, most):
             yield line
 
 
+def app_inputs(path, port, most):
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+    import appgen
+    import appstreams
+    for n, (udp, frames) in enumerate(appstreams.flows(path, port).values()):
+        if n >= most:
+            break
+        data = appgen.encode(appgen.DGRAM if udp else 0, frames)
+        yield data[:STREAM_BYTES]
+
+
 def main(argv):
-    if len(argv) < 5 or argv[1] not in ("frames", "streams", "rules"):
+    port = None
+    if len(argv) > 2 and argv[1] == "app":
+        port = int(argv[2])
+        argv = argv[:1] + argv[2:]
+        argv[1] = "app"
+    if len(argv) < 5 or argv[1] not in ("frames", "streams", "rules", "app"):
         print(__doc__, file=sys.stderr)
         return 2
     mode, outdir, most = argv[1], argv[2], int(argv[3])
@@ -95,6 +114,8 @@ def main(argv):
     for src in argv[4:]:
         if mode == "rules":
             gen = rule_inputs(src, most)
+        elif mode == "app":
+            gen = app_inputs(src, port, most)
         else:
             lt, frames = frames_of(src)
             if lt not in DLT_SEL:

@@ -91,6 +91,8 @@ struct app_limits {
 #define APP_DEFAULT_DECOMPRESS_LAYERS    2u
 #define APP_DEFAULT_DECOMPRESS_TIME_USEC 100000u
 #define APP_DEFAULT_FIELD_LIMIT          18000u
+#define APP_DEFAULT_MAX_NAMES            256u     /* DNS records kept per message and section */
+#define APP_DEFAULT_MAX_CERTS            16u      /* TLS certificates kept per chain */
 
 /* Every transaction starts with this header; a parser's own tx type embeds
  * it first, so detection and logging can walk any parser's transactions.
@@ -99,11 +101,17 @@ struct app_tx {
     struct app_tx *next;              /* oldest first */
     uint64_t id;                      /* 0, 1, ... per flow */
     uint8_t  progress[2];             /* enum app_progress, per enum app_dir */
-    uint8_t  logged;                  /* the EVE event was written */
+    uint8_t  logged;                  /* APP_LOGGED_*: which EVE events were written */
     uint8_t  pad;
     uint32_t detect_progress[2];      /* detection's own bookkeeping (sensor/detect) */
     uint64_t events;                  /* bit e: anomaly event e of this parser was seen in it */
 };
+
+/* struct app_tx.logged: a per-direction event (tx_eve_dir), and the whole
+ * transaction's, after which the stage may free it. */
+#define APP_LOGGED_TS 0x01u
+#define APP_LOGGED_TC 0x02u
+#define APP_LOGGED    0x04u
 
 /* A parser's transactions, oldest first. */
 struct app_txlist {
@@ -218,6 +226,12 @@ struct app_parser {
     /* Writes the transaction's EVE block members (the caller has opened the
      * object named after the parser: "http": { ... }). */
     void (*tx_eve)(const void *state, const struct app_tx *tx, struct jbuf *jb);
+
+    /* Optional: when set, a transaction is logged one event per direction,
+     * as each is done (DNS: the request and the response, as Suricata's
+     * version-3 log), with this writing that direction's block members;
+     * tx_eve is then not used for events. */
+    void (*tx_eve_dir)(const void *state, const struct app_tx *tx, enum app_dir dir, struct jbuf *jb);
 
     /* Optional: the members of EVE's "fileinfo" object for the
      * transaction's file i (0 to nfiles - 1: HTTP's request and response

@@ -6,13 +6,19 @@
 #include <string.h>
 
 #include "app-stage.h"
+#include "dns.h"
 #include "dpi.h"
 #include "http.h"
+#include "ssh.h"
 #include "stream.h"
+#include "tls.h"
 
 /* The parsers, one line each. */
 static const struct app_parser *const parsers[APP_PROTO_MAX] = {
     [APP_PROTO_HTTP] = &app_parser_http,
+    [APP_PROTO_DNS] = &app_parser_dns,
+    [APP_PROTO_TLS] = &app_parser_tls,
+    [APP_PROTO_SSH] = &app_parser_ssh,
 };
 
 /* What the stage hangs on f->app. */
@@ -204,7 +210,8 @@ static void walk_txs(struct app_stage *s, struct flow *f, struct app_flow *af, c
         on_tx(arg, f, p, ap, af->state, tx, why);
     while ((tx = l->head) != NULL &&
            ((why & APP_TX_FLOW_END) ||
-            (tx->progress[0] == APP_PROG_DONE && tx->progress[1] == APP_PROG_DONE && tx->logged))) {
+            (tx->progress[0] == APP_PROG_DONE && tx->progress[1] == APP_PROG_DONE &&
+             (tx->logged & APP_LOGGED)))) {
         app_txlist_pop(l);
         ap->tx_free(&s->ctx, af->state, tx);
     }

@@ -911,6 +911,13 @@ static void dns_tx_eve(const void *state, const struct app_tx *t, struct jbuf *j
 
 static const uint16_t dns_ports[] = { 53 };
 
+/* One message of a transaction: the request (APP_TO_SERVER) or the response. */
+static void dns_tx_eve_dir(const void *state, const struct app_tx *tx, enum app_dir dir, struct jbuf *jb)
+{
+    (void)state;
+    dns_eve_message((const struct dns_tx *)tx, dir, jb);
+}
+
 const struct app_parser app_parser_dns = {
     .name = "dns",
     .proto = APP_PROTO_DNS,
@@ -927,4 +934,5 @@ const struct app_parser app_parser_dns = {
     .txs = dns_txs,
     .tx_free = dns_tx_free,
     .tx_eve = dns_tx_eve,
+    .tx_eve_dir = dns_tx_eve_dir,
 };

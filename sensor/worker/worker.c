@@ -114,25 +114,34 @@ static void worker_flow_end(struct flow *f, void *arg)
     dpi_flow_free(f);
 }
 
-/* A transaction's EVE events: one of the parser's type (http, dns, tls,
- * ssh), then one fileinfo per file it carries (HTTP bodies), with the
- * transaction's block beside it as Suricata writes them. */
-static void worker_log_tx(struct worker *w, const struct flow *f, uint64_t ts, const struct app_parser *ap,
-                          const void *state, const struct app_tx *tx)
+/* One event of the parser's type (http, dns, tls, ssh) for tx: its block
+ * written by the parser (of direction dir when it logs per direction). */
+static void worker_tx_event(struct worker *w, const struct flow *f, uint64_t ts, const struct app_parser *ap,
+                            const void *state, const struct app_tx *tx, int dir)
 {
     int t = event_type_parse(ap->name);
 
-    if (t >= 0 && output_wants(w->out, (enum event_type)t)) {
-        jbuf_reset(&w->jb);
-        eve_begin(&w->jb, ts, w->cfg->sensor_id, ap->name, f);
-        jbuf_u64(&w->jb, "tx_id", tx->id);
-        jbuf_open_object(&w->jb, ap->name);
+    if (t < 0 || !output_wants(w->out, (enum event_type)t))
+        return;
+    jbuf_reset(&w->jb);
+    eve_begin(&w->jb, ts, w->cfg->sensor_id, ap->name, f);
+    jbuf_u64(&w->jb, "tx_id", tx->id);
+    jbuf_open_object(&w->jb, ap->name);
+    if (dir >= 0)
+        ap->tx_eve_dir(state, tx, (enum app_dir)dir, &w->jb);
+    else
         ap->tx_eve(state, tx, &w->jb);
-        jbuf_close_object(&w->jb);
-        eve_end(&w->jb);
-        if (jbuf_ok(&w->jb))
-            output_event(w->out, (enum event_type)t, w->jb.buf, w->jb.len);
-    }
+    jbuf_close_object(&w->jb);
+    eve_end(&w->jb);
+    if (jbuf_ok(&w->jb))
+        output_event(w->out, (enum event_type)t, w->jb.buf, w->jb.len);
+}
+
+/* One fileinfo event per file the transaction carries (HTTP bodies), with
+ * the transaction's block beside it, as Suricata writes them. */
+static void worker_tx_files(struct worker *w, const struct flow *f, uint64_t ts, const struct app_parser *ap,
+                            const void *state, const struct app_tx *tx)
+{
     for (unsigned i = 0; ap->tx_file_eve && i < ap->nfiles && output_wants(w->out, EVT_FILEINFO); i++) {
         jbuf_reset(&w->jb);
         eve_begin(&w->jb, ts, w->cfg->sensor_id, "fileinfo", f);
@@ -150,20 +159,39 @@ static void worker_log_tx(struct worker *w, const struct flow *f, uint64_t ts, c
     }
 }
 
-/* A transaction that moved on: the rules on it, and its events once it is
- * complete both ways (or its flow ends). */
+/* A transaction's events: once it is complete both ways (or its flow
+ * ends); a parser that logs per direction, each direction as it is done. */
+static void worker_log_tx(struct worker *w, const struct flow *f, uint64_t ts, const struct app_parser *ap,
+                          const void *state, struct app_tx *tx, int flow_end)
+{
+    int done = tx->progress[APP_TO_SERVER] == APP_PROG_DONE && tx->progress[APP_TO_CLIENT] == APP_PROG_DONE;
+
+    if (ap->tx_eve_dir) {
+        for (int dir = 0; dir < 2; dir++) {
+            uint8_t bit = dir == APP_TO_SERVER ? APP_LOGGED_TS : APP_LOGGED_TC;
+
+            if (!(tx->logged & bit) && tx->progress[dir] == APP_PROG_DONE) {
+                tx->logged |= bit;
+                worker_tx_event(w, f, ts, ap, state, tx, dir);
+            }
+        }
+    } else if (done || flow_end) {
+        worker_tx_event(w, f, ts, ap, state, tx, -1);
+    }
+    if (done || flow_end) {
+        tx->logged |= APP_LOGGED;
+        worker_tx_files(w, f, ts, ap, state, tx);
+    }
+}
+
+/* A transaction that moved on: the rules on it, and its events. */
 static void worker_app_tx(void *arg, struct flow *f, const struct packet *p, const struct app_parser *ap,
                           void *state, struct app_tx *tx, unsigned why)
 {
     struct worker *w = arg;
 
-    if (tx->logged)
-        return;
-    if (!(why & APP_TX_FLOW_END) &&
-        !(tx->progress[APP_TO_SERVER] == APP_PROG_DONE && tx->progress[APP_TO_CLIENT] == APP_PROG_DONE))
-        return;
-    tx->logged = 1;
-    worker_log_tx(w, f, p ? p->ts : f->last_ts, ap, state, tx);
+    if (!(tx->logged & APP_LOGGED))
+        worker_log_tx(w, f, p ? p->ts : f->last_ts, ap, state, tx, (why & APP_TX_FLOW_END) != 0);
 }
 
 /* One protocol of app-layer.protocols: enabled, and its ports (texts the
@@ -195,6 +223,8 @@ static int worker_app_init(struct worker *w, const struct lw_config *cfg)
             .decompress_layers = APP_DEFAULT_DECOMPRESS_LAYERS,
             .decompress_time_usec = APP_DEFAULT_DECOMPRESS_TIME_USEC,
             .field_limit = APP_DEFAULT_FIELD_LIMIT,
+            .max_names = APP_DEFAULT_MAX_NAMES,
+            .max_certs = APP_DEFAULT_MAX_CERTS,
         },
     };
 

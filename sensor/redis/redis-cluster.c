@@ -252,6 +252,9 @@ int rcl_parse_hostport(const char *s, size_t len, char *host, size_t hostlen, in
     }
     if (hl == 0 || hl >= hostlen || p == 0)
         return -1;
+    for (size_t i = 0; i < hl; i++)
+        if ((unsigned char)h[i] <= ' ')
+            return -1;
     memcpy(host, h, hl);
     host[hl] = '\0';
     *port = (int)p;

@@ -76,14 +76,16 @@ class Node:
         self.port = cluster_port()
         self.proc = None
 
-    def start(self):
+    def start(self, cluster=True):
+        """A cluster node, or (cluster False) a plain server with the same settings."""
         argv = [shutil.which("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1",
-                "--dir", self.dir, "--save", "", "--appendonly", "no",
-                "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                "--cluster-node-timeout", "1000", "--repl-diskless-sync-delay", "0",
-                "--requirepass", PASSWORD, "--masteruser", USER, "--masterauth", PASSWORD,
-                "--user", USER, "on", ">" + PASSWORD, "~*", "&*", "+@all",
-                "--logfile", os.path.join(self.dir, "redis.log")]
+                "--dir", self.dir, "--save", "", "--appendonly", "no"]
+        if cluster:
+            argv += ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                     "--cluster-node-timeout", "1000", "--repl-diskless-sync-delay", "0"]
+        argv += ["--requirepass", PASSWORD, "--masteruser", USER, "--masterauth", PASSWORD,
+                 "--user", USER, "on", ">" + PASSWORD, "~*", "&*", "+@all",
+                 "--logfile", os.path.join(self.dir, "redis.log")]
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def alive(self):

@@ -40,6 +40,24 @@ def driver(cl, extra=()):
     return lwcluster.Driver(["--seed", cl.seeds()[0], "--seed", cl.seeds()[1]] + AUTH + list(extra))
 
 
+SANITIZER_REPORTS = []
+
+
+def closed(d):
+    """Closes a driver; a sanitizer report on its stderr is kept for the end."""
+    err = d.close()
+    if any(m in err for m in lwtest.SANITIZER_MARKS):
+        SANITIZER_REPORTS.append(err[-3000:])
+    return err
+
+
+def once(args):
+    rc, err = lwcluster.run_once(args)
+    if any(m in err for m in lwtest.SANITIZER_MARKS):
+        SANITIZER_REPORTS.append(err[-3000:])
+    return rc, err
+
+
 def lrange(cl, key):
     node, _ = cl.owner(lwcluster.key_slot(key))
     c = node.client()
@@ -50,19 +68,19 @@ def lrange(cl, key):
 
 
 def check_startup(tap, cl, tmp):
-    rc, err = lwcluster.run_once(["--seed", cl.seeds()[0], "--db", "1"] + AUTH)
+    rc, err = once(["--seed", cl.seeds()[0], "--db", "1"] + AUTH)
     tap.ok(rc == 2 and "SELECT is not allowed on a Redis Cluster" in err,
            "start-up: SELECT on a cluster is refused with the reason", err)
-    rc, err = lwcluster.run_once(["--seed", cl.seeds()[0], "--user", lwcluster.USER, "--pass", "wrong"])
+    rc, err = once(["--seed", cl.seeds()[0], "--user", lwcluster.USER, "--pass", "wrong"])
     tap.ok(rc == 2 and "AUTH" in err and "WRONGPASS" in err, "start-up: a wrong password is refused", err)
     with lwredis.RedisServer(tmp, "single") as single:
-        rc, err = lwcluster.run_once(["--seed", "127.0.0.1:%d" % single.port])
+        rc, err = once(["--seed", "127.0.0.1:%d" % single.port])
         tap.ok(rc == 2 and "not a cluster node" in err, "start-up: a non-cluster seed is refused", err)
         # The same layer on a single node: routed, pipelined, no slot map.
         d = lwcluster.Driver(["--server", "127.0.0.1", "--port", str(single.port)])
         res = d.batch(["SET {a}k%d %d" % (i, i) for i in range(50)] + ["MSET {a}x 1 {b}y 2"])
         st = d.stats()
-        d.close()
+        closed(d)
         tap.ok(all(r[0] == "OK" for r in res[:50]) and res[50][0] == "REFUSED",
                "single node: 50 commands answered, the cross-slot one refused", res[-3:])
         tap.ok(st["round_trips"] == 1 and st["map_refreshes"] == 0 and st["nodes"] == 1,
@@ -78,7 +96,7 @@ def check_spread(tap, cl):
         after = d.stats()
         syscw = d.last_syscw
     finally:
-        d.close()
+        closed(d)
     tap.ok(all(r[0] == "OK" and r[1] == "+OK" for r in res), "spread: 300 SETs acknowledged",
            [r for r in res if r[0] != "OK"][:5])
     masters = cl.masters()
@@ -98,7 +116,8 @@ def check_spread(tap, cl):
 
 def check_scripts(tap, cl):
     body = "return redis.call('INCR', KEYS[1])"
-    d = lwcluster.Driver(["--seed", cl.seeds()[0]] + AUTH + ["--script", body])
+    push = "return redis.call('RPUSH', KEYS[1], ARGV[1])"
+    d = lwcluster.Driver(["--seed", cl.seeds()[0]] + AUTH + ["--script", body, "--script", push])
     try:
         sha = d.scripts[0]
         r1 = d.batch(["EVALSHA %s 1 {s}:n" % sha])
@@ -108,12 +127,24 @@ def check_scripts(tap, cl):
             c.close()
         r2 = d.batch(["EVALSHA %s 1 {s}:n" % sha])
         st = d.stats()
+        # A script call that meets NOSCRIPT and a command behind it on the
+        # same key: the second waits for the first, so the list keeps the order.
+        for m in cl.masters():
+            c = m.client()
+            c.call("SCRIPT", "FLUSH")
+            c.close()
+        r4 = d.batch(["EVALSHA %s 1 {s}:order first" % d.scripts[1], "RPUSH {s}:order second"])
+        c = cl.owner(lwcluster.key_slot("{s}"))[0].client()
+        order = [v.decode() for v in c.call("LRANGE", "{s}:order", 0, -1)]
+        c.close()
         r3 = d.batch(["EVALSHA %s 2 {a}:x {b}:y" % sha, "MSET {a}:x 1 {b}:y 2", "MSET {a}:x 1 {a}:y 2",
                       "DEL {a}:x {a}:y", "MULTI"])
     finally:
-        d.close()
+        closed(d)
     tap.ok(r1 == [("OK", ":1", False)] and r2 == [("OK", ":2", False)] and st["script_loads"] == 1,
            "EVALSHA after SCRIPT FLUSH: loaded again on that node and answered", (r1, r2, st))
+    tap.ok([r[0] for r in r4] == ["OK", "OK"] and order == ["first", "second"],
+           "a command behind a script call that met NOSCRIPT, on the same key, keeps its place", (r4, order))
     tap.ok(r3[0][0] == "REFUSED" and "'{a}:x'" in r3[0][1] and "'{b}:y'" in r3[0][1],
            "EVALSHA with keys in two slots refused, naming them", r3[0])
     tap.ok(r3[1][0] == "REFUSED" and "CROSSSLOT" in r3[1][1], "MSET across slots refused", r3[1])
@@ -165,9 +196,12 @@ class Writer(threading.Thread):
 
 
 def verify_lists(tap, cl, w, what, keys):
-    present = {}
+    present, unordered = {}, []
     for k in keys:
-        for v in lrange(cl, k):
+        vals = lrange(cl, k)
+        if vals != sorted(vals):
+            unordered.append(k)
+        for v in vals:
             present.setdefault(v, []).append(k)
     dup = [v for v, ks in present.items() if len(ks) > 1]
     acked = {v for v, (k, st, _) in w.sent.items() if st == "OK"}
@@ -177,6 +211,7 @@ def verify_lists(tap, cl, w, what, keys):
     silently_lost = sorted(set(w.sent) - set(present) - told)
     wrong_key = [v for v, ks in present.items() if v in w.sent and w.sent[v][0] != ks[0]]
     tap.ok(not dup, "%s: no value twice" % what, dup[:10])
+    tap.ok(not unordered, "%s: each list in the order its values were written" % what, unordered)
     tap.ok(not missing_acked, "%s: every acknowledged value is there (%d)" % (what, len(acked)), missing_acked[:10])
     tap.ok(not (not_sent & set(present)), "%s: no value reported not sent is there" % what,
            sorted(not_sent & set(present))[:10])
@@ -233,7 +268,7 @@ def check_migration(tap, cl):
         w.stop.set()
         w.join(30)
         st = d.stats()
-        err = d.close()
+        err = closed(d)
     tap.ok(w.error is None and not w.is_alive(), "migration: the write loop ran (%d batches)" % w.batches,
            (w.error, err))
     tap.ok(moved_keys > 20 and left == [], "migration: %d keys migrated, none left behind" % moved_keys, left)
@@ -270,7 +305,7 @@ def check_failover(tap, cl):
         w.stop.set()
         w.join(30)
         st = d.stats()
-        err = d.close()
+        err = closed(d)
     tap.ok(w.error is None, "failover: the write loop ran (%d batches, %d before the kill)"
            % (w.batches, killed_at_batch), (w.error, err))
     tap.ok(seen, "failover: a replica took over the killed master's slots")
@@ -298,6 +333,7 @@ def main():
             check_scripts(tap, cl)
             check_migration(tap, cl)
             check_failover(tap, cl)
+    tap.ok(not SANITIZER_REPORTS, "lwcluster: no sanitizer report", "\n".join(SANITIZER_REPORTS))
     tap.done()
 
 

@@ -31,6 +31,9 @@
  *   so a later command applied before an earlier one would lose the
  *   earlier). On one node a pipeline keeps that order by itself.
  *
+ * The process must ignore SIGPIPE (hiredis 0.14 writes with write(), so a
+ * write to a node that died would raise it); the sensor and the console do.
+ *
  * Threads: a client belongs to one thread. Its counters (struct
  * rcl_stats) are updated with STATS_ADD() and may be read from any thread.
  */

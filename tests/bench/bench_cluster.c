@@ -12,6 +12,7 @@
  * prints flushes/s, round trips/s (one per node written to), commands/s
  * and round trips per flush.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@ int main(int argc, char **argv)
     char err[512], sha[41];
     struct rcl *c;
 
+    signal(SIGPIPE, SIG_IGN);   /* hiredis writes with write(): a lost node is an error, not a signal */
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--seed") == 0 && cfg.nseeds < RCL_MAX_SEEDS)
             seeds[cfg.nseeds++] = argv[i + 1];

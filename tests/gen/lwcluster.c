@@ -19,6 +19,7 @@
  */
 #include <ctype.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +154,7 @@ int main(int argc, char **argv)
     ssize_t len;
     struct rcl *c;
 
+    signal(SIGPIPE, SIG_IGN);   /* hiredis writes with write(): a lost node is an error, not a signal */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (v == NULL)

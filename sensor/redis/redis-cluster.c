@@ -1202,6 +1202,19 @@ static void node_broke(struct exec *x, struct rnode *n, size_t e, int written)
                          n->port, why));
 }
 
+/* Commands of node n's part before entry e answered while WAIT saw too
+ * few replicas. */
+static void mark_unreplicated(struct exec *x, const struct rnode *n, size_t e)
+{
+    for (size_t k = 0; k < e; k++) {
+        size_t i = n->ents[k].cmd;
+        if (n->ents[k].kind == E_CMD && x->cs[i].done && x->res[i].status == RCL_OK && !x->res[i].unreplicated) {
+            x->res[i].unreplicated = 1;
+            STATS_INC(x->c->st.unreplicated);
+        }
+    }
+}
+
 static void write_part(struct exec *x, struct rnode *n)
 {
     int done = 0;
@@ -1213,14 +1226,16 @@ static void write_part(struct exec *x, struct rnode *n)
         }
 }
 
-/* Reads node n's replies in order. */
-static void read_part(struct exec *x, struct rnode *n)
+/* Reads node k's replies in order. By index: a redirect to a node not seen
+ * before adds it, which may move the nodes array. */
+static void read_part(struct exec *x, size_t k)
 {
     struct rcl *c = x->c;
     void *v;
 
-    for (size_t e = 0; e < n->nents; e++) {
-        const struct ent *en = &n->ents[e];
+    for (size_t e = 0; e < c->nodes[k].nents; e++) {
+        struct rnode *n = &c->nodes[k];
+        const struct ent en = n->ents[e];
         redisReply *r;
 
         if (redisGetReply(n->ctx, &v) != REDIS_OK || v == NULL) {
@@ -1228,16 +1243,11 @@ static void read_part(struct exec *x, struct rnode *n)
             return;
         }
         r = v;
-        if (en->kind == E_CMD) {
-            on_reply(x, en->cmd, r);
-        } else if (en->kind == E_WAIT) {
+        if (en.kind == E_CMD) {
+            on_reply(x, en.cmd, r);
+        } else if (en.kind == E_WAIT) {
             if (r->type != REDIS_REPLY_INTEGER || r->integer < c->wait_replicas)
-                for (size_t k = 0; k < e; k++)
-                    if (n->ents[k].kind == E_CMD && x->res[n->ents[k].cmd].status == RCL_OK &&
-                        x->cs[n->ents[k].cmd].done && !x->res[n->ents[k].cmd].unreplicated) {
-                        x->res[n->ents[k].cmd].unreplicated = 1;
-                        STATS_INC(c->st.unreplicated);
-                    }
+                mark_unreplicated(x, n, e);
             freeReplyObject(r);
         } else {
             /* ASKING and SCRIPT LOAD: the command's own reply tells. */
@@ -1294,11 +1304,9 @@ static void round_once(struct exec *x)
         }
         write_part(x, n);
     }
-    for (size_t k = 0; k < c->nnodes; k++) {
-        struct rnode *n = &c->nodes[k];
-        if (n->nents && !n->broken && n->ctx)
-            read_part(x, n);
-    }
+    for (size_t k = 0; k < c->nnodes; k++)
+        if (c->nodes[k].nents && !c->nodes[k].broken && c->nodes[k].ctx)
+            read_part(x, k);
 }
 
 size_t rcl_exec(struct rcl *c, const struct rcl_cmd *cmds, size_t n, struct rcl_result *res)

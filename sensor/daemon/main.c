@@ -22,7 +22,8 @@
 #include "metrics.h"
 #include "output.h"
 #include "privileges.h"
-#include "redis.h"
+#include "tally-flush.h"
+#include "eve-file.h"
 #include "reload.h"
 #include "rule-parse.h"
 #include "ruleset.h"
@@ -50,7 +51,7 @@ struct options {
 struct sensor {
     struct lw_config cfg;
     struct output *out;
-    struct redis *redis;           /* the Redis writer (owned by out); NULL when off */
+    struct tally_flush *redis;     /* the Redis tally flusher; NULL when off */
     double redis_drain_secs;       /* how long its final drain took */
     struct worker *workers;        /* [nworkers] */
     unsigned nworkers;
@@ -270,7 +271,7 @@ static void redis_health(struct sensor *s)
         .flows_active = f.active, .flows_created = f.created, .alerts = dispatch_alerts(&s->disp),
     };
 
-    redis_set_health(s->redis, &h);
+    tally_flush_set_health(s->redis, &h);
 }
 /* ---- end Redis */
 
@@ -365,7 +366,7 @@ static int run_source(struct sensor *s, struct capture *c)
             maybe_stats(s, lw_now_real_usec());
         }
         handle_signals(s);
-        if (s->redis && redis_health_wanted(s->redis))
+        if (s->redis && tally_flush_health_wanted(s->redis))
             redis_health(s);
     }
     return 0;
@@ -517,9 +518,9 @@ static void print_summary(struct sensor *s, const char *logdir, double secs)
            (unsigned long long)output_count(s->out, EVT_STATS),
            (unsigned long long)output_count(s->out, EVT_GEO_SUMMARY),
            (unsigned long long)output_count(s->out, EVT_RELOAD), logdir,
-           s->cfg.outputs.eve_file.filename);
+           eve_file_filename(&s->cfg));
     if (s->redis) {
-        redis_print_summary(s->redis, stdout);
+        tally_flush_print_summary(s->redis, stdout);
         printf("  redis: final drain (last tallies and alerts to Redis) %.3f s\n", s->redis_drain_secs);
     }
 }
@@ -1068,7 +1069,7 @@ static void collect_metrics(void *arg, FILE *out)
 #undef RM
         };
 
-        redis_get_stats(s->redis, &rs);
+        tally_flush_stats(s->redis, &rs);
         for (size_t i = 0; i < sizeof rm / sizeof rm[0]; i++) {
             metrics_family(out, rm[i].name, rm[i].gauge ? "gauge" : "counter", rm[i].help);
             metrics_sample(out, rm[i].name, (double)*(const uint64_t *)((const char *)&rs + rm[i].off), NULL);
@@ -1254,12 +1255,14 @@ static int sensor_run(struct sensor *s, const struct options *o)
         return 1;
     }
     /* ---- Redis (issue 6): the flusher takes the worker's tallies. */
-    s->redis = redis_of(output_find(s->out, "redis"));
+    if (s->cfg.redis.enabled && !(s->redis = tally_flush_new(&s->cfg, s->out, err, sizeof err)))
+        fprintf(stderr, "linkwatch: error: %s\n", err);
     for (unsigned i = 0; s->redis && i <= s->nworkers; i++) {
         struct tally *t = i < s->nworkers ? s->workers[i].tally : s->disp.tally;
 
-        if (t && redis_add_tally(s->redis, t) < 0) {
+        if (t && tally_flush_add_tally(s->redis, t) < 0) {
             fprintf(stderr, "linkwatch: error: redis: too many tally tables (%u workers)\n", s->nworkers);
+            tally_flush_free(s->redis);
             s->redis = NULL;
         }
     }
@@ -1290,11 +1293,13 @@ static int sensor_run(struct sensor *s, const struct options *o)
         uint64_t d0 = lw_now_mono_usec();
 
         redis_health(s);
-        redis_finish(s->redis, s->last_ts);
+        tally_flush_finish(s->redis, s->last_ts);
         s->redis_drain_secs = (double)(lw_now_mono_usec() - d0) / 1e6;
     }
     /* ---- end Redis */
     print_summary(s, logdir, secs);
+    tally_flush_free(s->redis);
+    s->redis = NULL;
 
     destroy_workers(s);
     reload_destroy(&s->reload);

@@ -66,7 +66,7 @@
 #include "geo.h"
 #include "rule-parse.h"
 #include "output.h"
-#include "redis.h"
+#include "tally-flush.h"
 #include "stream.h"
 #include "util.h"
 #include "worker.h"
@@ -292,7 +292,7 @@ static int cmd_pipeline(const char *path, unsigned rounds, char **extra, int nex
     struct lw_config cfg;
     struct worker w;
     struct output *out;
-    struct redis *rd;
+    struct tally_flush *rd = NULL;
     struct redis_stats rst;
     char err[512];
     char *sets[16] = { "outputs.eve-file.enabled=no" };
@@ -332,9 +332,11 @@ static int cmd_pipeline(const char *path, unsigned rounds, char **extra, int nex
         if (!de || worker_set_detect(&w, de, NULL, err, sizeof err) < 0)
             return 1;
     }
-    rd = redis_of(output_find(out, "redis"));
-    if (rd && redis_add_tally(rd, w.tally) < 0)
+    if (cfg.redis.enabled && (!(rd = tally_flush_new(&cfg, out, err, sizeof err)) ||
+                              tally_flush_add_tally(rd, w.tally) < 0)) {
+        fprintf(stderr, "bench: redis: %s\n", err);
         return 1;
+    }
     t0 = lw_now_mono_usec();
     c0 = cpu_usec();
     for (unsigned r = 0; r < rounds; r++) {
@@ -348,8 +350,10 @@ static int cmd_pipeline(const char *path, unsigned rounds, char **extra, int nex
     worker_flush(&w, FLOW_END_SHUTDOWN);
     c1 = cpu_usec();
     t1 = lw_now_mono_usec();
-    if (rd)
-        redis_finish(rd, w.now);
+    if (rd) {
+        output_flush(out);
+        tally_flush_finish(rd, w.now);
+    }
     double secs = (double)(t1 - t0) / 1e6, cpu = (double)(c1 - c0) / 1e6;
     const struct flow_stats *fs = flow_table_stats(w.flows);
     printf("%s: %llu packets, %llu flows, %.3f s, %.0f packets/s, %.1f ns/packet, %.2f Gbit/s, "
@@ -359,7 +363,7 @@ static int cmd_pipeline(const char *path, unsigned rounds, char **extra, int nex
     if (de)
         printf(", %llu alerts", (unsigned long long)w.alerts);
     if (rd) {
-        redis_get_stats(rd, &rst);
+        tally_flush_stats(rd, &rst);
         printf(", redis %llu commands, %llu round trips (%.0f/s, %.0f/s), %llu flushes",
                (unsigned long long)rst.commands, (unsigned long long)rst.round_trips,
                rst.commands / secs, rst.round_trips / secs, (unsigned long long)rst.flushes);
@@ -377,6 +381,7 @@ static int cmd_pipeline(const char *path, unsigned rounds, char **extra, int nex
                ss->reassembled / 1048576.0, (unsigned long long)ss->gaps, ss->memuse_max / 1048576.0);
     }
     printf("\n");
+    tally_flush_free(rd);
     worker_destroy(&w);
     geo_close(geo);
     detect_engine_free(de);

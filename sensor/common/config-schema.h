@@ -5,9 +5,10 @@
  * exporter's keys (outputs.syslog: facility, port, ...), their kinds and
  * ranges, and where each lands in the module's own struct. A section's
  * defaults are in the compiled-in linkwatch.yaml like every other key's, so
- * it must hold each key of each section. Which sections the daemon loads is
- * the exporter registry's business (exporters.h): adding an exporter adds
- * its section there, and config.c stays as it is.
+ * it must hold each key of each section. Which sections are loaded is the
+ * caller's business (config_load_with()); config_load() loads the exporter
+ * registry's (exporters.h): adding an exporter adds its section there, and
+ * config.c stays as it is.
  */
 #ifndef LW_CONFIG_SCHEMA_H
 #define LW_CONFIG_SCHEMA_H

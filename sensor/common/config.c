@@ -1406,12 +1406,6 @@ static int add_layer(struct ctx *cx, struct cnode **root, struct cnode *layer)
     return 0;
 }
 
-int config_load(struct lw_config *cfg, const char *path,
-                char *const *sets, size_t nsets, char *err, size_t errlen)
-{
-    return config_load_with(cfg, config_sections, path, sets, nsets, err, errlen);
-}
-
 int config_load_with(struct lw_config *cfg, const struct cfg_section *const *sections,
                      const char *path, char *const *sets, size_t nsets, char *err, size_t errlen)
 {

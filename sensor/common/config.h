@@ -145,20 +145,18 @@ struct lw_config {
 };
 
 /* Loads defaults, then path (may be NULL), then the --set overrides
- * ("key.path=value", value read as YAML). On error returns -1 and writes one
- * line "key.path: reason" (prefixed "file:line: " when known) into err;
- * *cfg is then left freed. Returns 0 on success. */
-int config_load(struct lw_config *cfg, const char *path,
-                char *const *sets, size_t nsets, char *err, size_t errlen);
-/* The same with the sections given (NULL-terminated, at most
- * CONFIG_MAX_SECTIONS) instead of config_sections. */
+ * ("key.path=value", value read as YAML), checking the keys above and those
+ * of the sections given (NULL-terminated, at most CONFIG_MAX_SECTIONS). On
+ * error returns -1 and writes one line "key.path: reason" (prefixed
+ * "file:line: " when known) into err; *cfg is then left freed. Returns 0 on
+ * success. */
 int config_load_with(struct lw_config *cfg, const struct cfg_section *const *sections,
                      const char *path, char *const *sets, size_t nsets, char *err, size_t errlen);
-
-/* The sections config_load() loads: every exporter's (their keys are
- * described next to each exporter). Defined by the exporter registry,
- * sensor/output/exporters.c. */
-extern const struct cfg_section *const config_sections[];
+/* config_load_with() with the sections of every exporter of the registry.
+ * Defined by the registry (sensor/output/exporters.c), which knows them:
+ * config.c itself knows no exporter. */
+int config_load(struct lw_config *cfg, const char *path,
+                char *const *sets, size_t nsets, char *err, size_t errlen);
 
 /* The struct of section sec as loaded into cfg (cfg itself for a section
  * of size 0), or NULL when cfg was not loaded with sec. Owned by cfg. */

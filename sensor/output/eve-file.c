@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "eve-file.h"
-#include "exporters.h"
+#include "exporter.h"
 #include "log.h"
 #include "util.h"
 

@@ -6,15 +6,13 @@ const struct exporter_def *const exporter_registry[] = {
     NULL,
 };
 
-const struct cfg_section *const config_sections[] = {
+static const struct cfg_section *const exporter_sections[] = {
     EXPORTERS(EXPORTER_SECTION)
     NULL,
 };
 
-int exporter_switch_enabled(const struct exporter_params *p, uint32_t *types)
+int config_load(struct lw_config *cfg, const char *path,
+                char *const *sets, size_t nsets, char *err, size_t errlen)
 {
-    const struct exporter_switch *sw = p->section;
-
-    *types = event_type_mask(sw->types.v, sw->types.n);
-    return sw->enabled;
+    return config_load_with(cfg, exporter_sections, path, sets, nsets, err, errlen);
 }

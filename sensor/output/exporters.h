@@ -3,8 +3,8 @@
  * EXPORTERS is the one list. Each entry names a struct exporter_def defined
  * in the exporter's own file (exporter.h); from the list come the registry
  * output_open() loops over and the configuration sections config_load()
- * checks and fills (config_sections). Adding an exporter is its file, one
- * line here, and its section in linkwatch.yaml.
+ * checks and fills (config_load() is defined here for that). Adding an
+ * exporter is its file, one line here, and its section in linkwatch.yaml.
  */
 #ifndef LW_EXPORTERS_H
 #define LW_EXPORTERS_H

@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "exporters.h"
+#include "exporter.h"
 #include "log.h"
 #include "syslog-exporter.h"
 #include "util.h"
@@ -53,15 +53,22 @@ static int facility_code(const char *name)
     return 21;
 }
 
-/* Alert priority 1 is the most urgent: crit; 2 err; 3 warning; 4+ notice. */
-static int severity_of(enum event_type t, const char *line)
+/* Alert priority 1 is the most urgent: crit; 2 err; 3 warning; 4+ notice.
+ * The line is not NUL-terminated: every read stays within len. */
+static int severity_of(enum event_type t, const char *line, size_t len)
 {
-    const char *p;
+    static const char key[] = "\"severity\":";
+    const char *p, *end = line + len;
+    int v = 0;
 
     if (t != EVT_ALERT)
         return 6;                          /* info */
-    p = strstr(line, "\"severity\":");
-    switch (p ? atoi(p + 11) : 3) {
+    p = memmem(line, len, key, sizeof key - 1);
+    if (p == NULL)
+        v = 3;
+    for (p = p ? p + sizeof key - 1 : end; p < end && *p >= '0' && *p <= '9' && v < 100; p++)
+        v = v * 10 + (*p - '0');
+    switch (v) {
     case 1:  return 2;
     case 2:  return 3;
     case 3:  return 4;
@@ -125,7 +132,7 @@ static int syslog_write(struct exporter *x, const struct exporter_event *ev)
     strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
     /* <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA MSG */
     hl = snprintf(hdr, sizeof hdr, "<%d>1 %s.%06ldZ %s %s %d %s - ",
-                  s->facility * 8 + severity_of(t, line), ts, now.tv_nsec / 1000, s->host, s->ident,
+                  s->facility * 8 + severity_of(t, line, len), ts, now.tv_nsec / 1000, s->host, s->ident,
                   (int)getpid(), event_type_name(t));
     total = (size_t)hl + len + 24;
     if (total > s->cap) {

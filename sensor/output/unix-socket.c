@@ -10,7 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "exporters.h"
+#include "exporter.h"
 #include "log.h"
 #include "unix-socket.h"
 #include "util.h"

@@ -5,7 +5,6 @@
 #include <hiredis/hiredis.h>
 
 #include "redis-alerts.h"
-#include "exporters.h"
 #include "log.h"
 #include "spool.h"
 
@@ -273,14 +272,12 @@ static void redis_spool(const struct exporter_params *p, struct spool_config *sc
     };
 }
 
-int redis_alerts_stats(const struct output *o, struct redis_alert_stats *st)
+int redis_alerts_stats(const struct exporter *x, struct redis_alert_stats *st)
 {
-    struct exporter *x = output_find(o, redis_alert_exporter.name);
-    struct output_exporter_stats xs;
-    struct redis_alerts *r;
+    const struct redis_alerts *r;
 
     memset(st, 0, sizeof *st);
-    if (x == NULL || x->ops != &redis_ops || output_exporter_stats(o, x->name, &xs) < 0)
+    if (x == NULL || x->ops != &redis_ops)
         return -1;
     r = x->priv;
     st->alerts_sent = CNT_GET(r->st.alerts_sent);
@@ -288,9 +285,6 @@ int redis_alerts_stats(const struct output *o, struct redis_alert_stats *st)
     st->flows_sent = CNT_GET(r->st.flows_sent);
     st->flows_dropped = CNT_GET(r->st.flows_dropped);
     rconn_get_stats(&r->conn, &st->conn);
-    st->alerts_spooled = xs.spooled;
-    st->alerts_in_spool = xs.spool_pending;
-    st->alerts_spool_full = xs.spool_lost;
     return 0;
 }
 

@@ -19,22 +19,20 @@
 #define LW_REDIS_ALERTS_H
 
 #include <stdint.h>
-#include "output.h"
+#include "exporter.h"
 #include "redis-conn.h"
 
+/* What it sent; its spool is counted by the output layer (output.h). */
 struct redis_alert_stats {
     uint64_t alerts_sent;        /* acknowledged by Redis (repeats included) */
     uint64_t alerts_duplicate;   /* acknowledged but already in the stream (a repeat) */
     uint64_t flows_sent, flows_dropped;
     struct rconn_stats conn;     /* of its connection */
-    /* Its spool, as the output layer counts it. */
-    uint64_t alerts_spooled;     /* put in the spool */
-    uint64_t alerts_in_spool;    /* not delivered yet */
-    uint64_t alerts_spool_full;  /* refused by a full spool: lost for Redis (still in eve.json) */
 };
 
-/* The counters of the redis exporter of o. Returns 0, or -1 (all zero)
- * when o has none. Any thread. */
-int redis_alerts_stats(const struct output *o, struct redis_alert_stats *st);
+/* The counters of x, the redis exporter (output_find(out, "redis")).
+ * Returns 0, or -1 (all zero) when x is NULL or another exporter. Any
+ * thread. */
+int redis_alerts_stats(const struct exporter *x, struct redis_alert_stats *st);
 
 #endif

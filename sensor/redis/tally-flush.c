@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "tally-flush.h"
+#include "exporters.h"
 #include "redis-alerts.h"
 #include "redis-cmd.h"
 #include "redis-conn.h"
@@ -84,6 +85,19 @@ static uint64_t next_id(uint64_t *last)
     return *last;
 }
 
+/* The redis exporter's counters, and its spool's as the output counts them. */
+struct alert_side {
+    struct redis_alert_stats x;
+    struct output_exporter_stats spool;
+};
+
+static void alert_side(const struct tally_flush *tf, struct alert_side *a)
+{
+    redis_alerts_stats(output_find(tf->out, redis_alert_exporter.name), &a->x);
+    if (output_exporter_stats(tf->out, redis_alert_exporter.name, &a->spool) < 0)
+        memset(&a->spool, 0, sizeof a->spool);
+}
+
 /* ------------------------------------------------------------------ collecting */
 
 /* Takes every table the workers handed over into the pending store and asks
@@ -125,11 +139,11 @@ static void collect_health(struct tally_flush *tf, const struct redis_health *h)
 static void add_status(struct tally_flush *tf, const struct redis_health *h)
 {
     struct rbatch *b = &tf->out_b;
-    struct redis_alert_stats as;
+    struct alert_side as;
     char key[RKEY_MAX];
     uint64_t now = lw_now_real_usec() / 1000000u;
 
-    redis_alerts_stats(tf->out, &as);
+    alert_side(tf, &as);
     rbatch_begin(b, RC_BEST);
     rbatch_str(b, "HSET");
     rbatch_arg(b, key, rkey_named(key, sizeof key, &tf->rk, "sensor"));
@@ -144,12 +158,12 @@ static void add_status(struct tally_flush *tf, const struct redis_health *h)
     FIELD("flows_active", h->flows_active);
     FIELD("flows", h->flows_created);
     FIELD("alerts", h->alerts);
-    FIELD("alerts_spooled", as.alerts_in_spool);
-    FIELD("alerts_spool_full", as.alerts_spool_full);
+    FIELD("alerts_spooled", as.spool.spool_pending);
+    FIELD("alerts_spool_full", as.spool.spool_lost);
     FIELD("alerts_queue_full", 0);
     FIELD("tally_pending_keys", tally_table_used(tf->pending));
     FIELD("tally_keys_other", tf->st.tally_keys_other);
-    FIELD("reconnects", tf->st.reconnects + as.conn.reconnects);
+    FIELD("reconnects", tf->st.reconnects + as.x.conn.reconnects);
 #undef FIELD
     rbatch_begin(b, RC_BEST);
     rbatch_str(b, "EXPIRE");
@@ -432,24 +446,24 @@ void tally_flush_finish(struct tally_flush *tf, uint64_t now_usec)
 
 void tally_flush_stats(struct tally_flush *tf, struct redis_stats *st)
 {
-    struct redis_alert_stats as;
+    struct alert_side as;
 
     pthread_mutex_lock(&tf->lock);
     *st = tf->pub;
     pthread_mutex_unlock(&tf->lock);
-    redis_alerts_stats(tf->out, &as);
-    st->round_trips += as.conn.round_trips;
-    st->commands += as.conn.commands;
-    st->reconnects += as.conn.reconnects;
-    st->errors += as.conn.errors;
-    st->alerts_sent = as.alerts_sent;
-    st->alerts_duplicate = as.alerts_duplicate;
-    st->alerts_spooled = as.alerts_spooled;
-    st->alerts_spool_full = as.alerts_spool_full;
+    alert_side(tf, &as);
+    st->round_trips += as.x.conn.round_trips;
+    st->commands += as.x.conn.commands;
+    st->reconnects += as.x.conn.reconnects;
+    st->errors += as.x.conn.errors;
+    st->alerts_sent = as.x.alerts_sent;
+    st->alerts_duplicate = as.x.alerts_duplicate;
+    st->alerts_spooled = as.spool.spooled;
+    st->alerts_spool_full = as.spool.spool_lost;
     st->alerts_queue_full = 0;
-    st->alerts_in_spool = as.alerts_in_spool;
-    st->flows_sent = as.flows_sent;
-    st->flows_dropped = as.flows_dropped;
+    st->alerts_in_spool = as.spool.spool_pending;
+    st->flows_sent = as.x.flows_sent;
+    st->flows_dropped = as.x.flows_dropped;
 }
 
 void tally_flush_print_summary(struct tally_flush *tf, FILE *fp)

@@ -60,7 +60,7 @@ struct redis_stats {
     uint64_t errors;             /* error replies */
 };
 
-/* Starts the flusher for cfg->redis (the thread connects at once). out is
+/* Starts the flusher for cfg->redis (its thread connects at the first flush). out is
  * the sensor's output, whose redis exporter's counters the flusher reports
  * (may be NULL); it must outlive the flusher. Returns NULL with a one-line
  * reason in err (out of memory, no thread). */

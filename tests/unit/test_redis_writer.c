@@ -55,6 +55,7 @@ static void test_spooled_in_order_also_after_finish(void **state)
     struct tally_flush *tf;
     struct redis_stats st;
     struct redis_alert_stats as;
+    struct output_exporter_stats xs;
     struct spool *sp;
     struct spool_rec a[8];
 
@@ -83,8 +84,11 @@ static void test_spooled_in_order_also_after_finish(void **state)
     assert_int_equal(st.alerts_sent, 0);
     assert_int_equal(st.alerts_spool_full, 0);
     assert_int_equal(st.flushes, 0);
-    assert_int_equal(redis_alerts_stats(o, &as), 0);
-    assert_int_equal(as.alerts_in_spool, 3);
+    assert_int_equal(redis_alerts_stats(output_find(o, "redis"), &as), 0);
+    assert_int_equal(as.alerts_sent, 0);
+    assert_int_equal(as.conn.round_trips, 0);
+    assert_int_equal(output_exporter_stats(o, "redis", &xs), 0);
+    assert_int_equal(xs.spool_pending, 3);
     tally_flush_free(tf);
     output_close(o);
 

@@ -521,7 +521,7 @@ static void print_summary(struct sensor *s, const char *logdir, double secs)
            eve_file_filename(&s->cfg));
     if (s->redis) {
         tally_flush_print_summary(s->redis, stdout);
-        printf("  redis: final drain (last tallies and alerts to Redis) %.3f s\n", s->redis_drain_secs);
+        printf("  redis: final drain (last tallies to Redis) %.3f s\n", s->redis_drain_secs);
     }
 }
 
@@ -1285,10 +1285,11 @@ static int sensor_run(struct sensor *s, const struct options *o)
     dispatch_finish(&s->disp, FLOW_END_SHUTDOWN);
     emit_stats(s, s->live ? lw_now_real_usec() : s->last_ts);
     output_flush(s->out);
-    /* The run's rate is over capture and processing; the Redis writer's
-     * final drain (a replay's last tallies and alerts) is timed apart. */
+    /* The run's rate is over capture, processing and the exporters (the
+     * Redis alerts included); the tally flusher's final drain (a replay's
+     * last tallies) is timed apart. */
     secs = (double)(lw_now_mono_usec() - t0) / 1e6;
-    /* ---- Redis (issue 6): last counts and alerts out (or to the spool). */
+    /* ---- Redis (issue 6): last counts out. */
     if (s->redis) {
         uint64_t d0 = lw_now_mono_usec();
 

@@ -544,6 +544,34 @@ static void xq_free(struct xq *q)
     free(q);
 }
 
+/* The alert spool of the version before this one, <outputs.spool-dir>/
+ * <name>.alerts.spool (an 8-byte delivered offset, then [u32 length][bytes]
+ * records), is taken into the spool once, numbered, and removed: an upgrade
+ * loses none of the alerts it waited with. */
+static void import_old_spool(struct xq *q, const char *dir, const char *name)
+{
+    char path[4096], *buf = NULL, *nb;
+    uint64_t off, n = 0;
+    uint32_t len;
+    FILE *f;
+
+    snprintf(path, sizeof path, "%s/%s.alerts.spool", dir, name);
+    if ((f = fopen(path, "r")) == NULL)
+        return;
+    if (fread(&off, sizeof off, 1, f) == 1 && off >= sizeof off && fseeko(f, (off_t)off, SEEK_SET) == 0)
+        while (fread(&len, sizeof len, 1, f) == 1 && len > 0 && len <= XQ_MAX_EVENT &&
+               (nb = realloc(buf, len)) != NULL && fread(buf = nb, 1, len, f) == len) {
+            struct spool_rec r = { next_seq(q), buf, len };
+
+            n += spool_put(q, q->spool, &r, 1);
+        }
+    fclose(f);
+    free(buf);
+    if (spool_sync(q->spool) == 0 && unlink(path) == 0 && n)
+        log_info("%s: %llu alert(s) of %s taken into %s", q->x->name, (unsigned long long)n, path,
+                 spool_path(q->spool));
+}
+
 /* Opens x's two spools where its definition says (by default in the
  * output's spool folder, named after it). Returns 0 or -1. */
 static int open_spools(struct xq *q, const struct exporter_def *def, const struct exporter_params *p,
@@ -569,6 +597,7 @@ static int open_spools(struct xq *q, const struct exporter_def *def, const struc
     q->last_seq = spool_last_seq(q->spool) > spool_last_seq(q->overflow) ? spool_last_seq(q->spool)
                                                                            : spool_last_seq(q->overflow);
     q->overflowing = spool_pending(q->overflow) > 0;
+    import_old_spool(q, spool_dir, def->name);
     if (spool_pending(q->spool) || spool_pending(q->overflow))
         log_info("%s: %llu alert(s) spooled by an earlier run will be delivered first", def->name,
                  (unsigned long long)(spool_pending(q->spool) + spool_pending(q->overflow)));

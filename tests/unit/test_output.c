@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -588,6 +589,46 @@ static void order_under_trouble(struct fx *f, const char *batch)
     config_free(&cfg);
 }
 
+/* A spool the version before this one left (8-byte delivered offset, then
+ * [u32 length][bytes] records) is delivered first, then removed. */
+static void test_old_spool_taken(void **state)
+{
+    struct fx *f = *state;
+    static const char *const old[] = { "{\"old\":1}", "{\"old\":2}", "{\"old\":3}" };
+    char path[256], err[512];
+    struct lw_config cfg;
+    struct output *o;
+    uint64_t off = 8 + 4 + strlen(old[0]);       /* the first was delivered */
+    FILE *fp;
+
+    assert_int_equal(mkdir(f->spool, 0700), 0);
+    snprintf(path, sizeof path, "%s/memory.alerts.spool", f->spool);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fwrite(&off, 8, 1, fp);
+    for (int i = 0; i < 3; i++) {
+        uint32_t len = (uint32_t)strlen(old[i]);
+
+        fwrite(&len, 4, 1, fp);
+        fwrite(old[i], 1, len, fp);
+    }
+    fwrite("\x40\0\0\0{\"torn", 1, 10, fp);   /* cut short by a crash: not taken */
+    fclose(fp);
+    assert_int_equal(config_load_with(&cfg, test_sections, f->yaml, NULL, 0, err, sizeof err), 0);
+    o = output_open_with(test_registry, &cfg, f->dir, err, sizeof err);
+    assert_non_null(o);
+    assert_int_equal(access(path, F_OK), -1);
+    event(o, EVT_ALERT, "n", 1);
+    output_flush(o);
+    output_close(o);
+    assert_int_equal(mem_count(), 3);
+    assert_string_equal(mem.line[0], old[1]);
+    assert_string_equal(mem.line[1], old[2]);
+    assert_string_equal(mem.line[2], "{\"n\":1}");
+    assert_true(mem.seq[0] < mem.seq[1] && mem.seq[1] < mem.seq[2]);
+    config_free(&cfg);
+}
+
 static void test_order_write_event(void **state)
 {
     order_under_trouble(*state, "no");
@@ -603,6 +644,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_registry_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_syslog_down_then_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_old_spool_taken, setup, teardown),
         cmocka_unit_test_setup_teardown(test_order_write_event, setup, teardown),
         cmocka_unit_test_setup_teardown(test_order_write_batch, setup, teardown),
     };

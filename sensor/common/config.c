@@ -50,6 +50,7 @@ struct ctx {
     size_t errlen;
     int    failed;
     size_t nodes;
+    const struct cfg_section *const *sections;   /* beside schema[]; NULL-terminated */
 };
 
 struct kpath {
@@ -659,53 +660,44 @@ static int valid_hostport(const char *s)
 
 /* ------------------------------------------------------------------ schema */
 
-enum ctype {
-    T_MAP,          /* a mapping of known keys */
-    T_VARMAP,       /* NAME -> text or list of texts */
-    T_BOOL, T_UINT, T_SIZE, T_DURATION,
-    T_STRING,       /* any text; empty allowed */
-    T_NONEMPTY,     /* a non-empty text */
-    T_IDENT,        /* 1-64 of [A-Za-z0-9._-] */
-    T_SENSORID,     /* a T_IDENT other than "all" (the merged Redis view) */
-    T_ENUM, T_COUNTRY, T_HOSTPORT,
-    T_CIDRLIST, T_STRLIST, T_ENUMLIST,
-    T_PORTLIST,     /* a list of port numbers 1-65535 (kept as texts) */
-};
-
-struct ckey {
-    const char        *path;
-    enum ctype         type;
-    size_t             off, width;  /* the field in struct lw_config */
-    size_t             off2;        /* T_VARMAP: the values list */
-    uint64_t           min, max;
-    const char *const *choices;     /* NULL-terminated, T_ENUM / T_ENUMLIST */
-};
+/* Short names for the key kinds of config-schema.h. */
+#define T_MAP        CFG_MAP
+#define T_VARMAP     CFG_VARMAP
+#define T_BOOL       CFG_BOOL
+#define T_UINT       CFG_UINT
+#define T_SIZE       CFG_SIZE
+#define T_DURATION   CFG_DURATION
+#define T_STRING     CFG_STRING
+#define T_NONEMPTY   CFG_NONEMPTY
+#define T_IDENT      CFG_IDENT
+#define T_SENSORID   CFG_SENSORID
+#define T_ENUM       CFG_ENUM
+#define T_COUNTRY    CFG_COUNTRY
+#define T_HOSTPORT   CFG_HOSTPORT
+#define T_CIDRLIST   CFG_CIDRLIST
+#define T_STRLIST    CFG_STRLIST
+#define T_ENUMLIST   CFG_ENUMLIST
+#define T_PORTLIST   CFG_PORTLIST
 
 static const char *const levels[] = { "error", "warning", "info", "debug", NULL };
-static const char *const eve_types[] = { "alert", "flow", "stats", "geo_summary", "reload", "http", "dns",
-                                         "tls", "ssh", "fileinfo", NULL };
-static const char *const syslog_protocols[] = { "udp", "tcp", NULL };
 static const char *const capture_worker_modes[] = { "auto", "yes", "no", NULL };
-static const char *const facilities[] = {
-    "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
-    "user", "daemon", "auth", "authpriv", NULL,
-};
 
-#define FLD(m)  offsetof(struct lw_config, m), sizeof(((struct lw_config *)0)->m)
-#define KMAP(p)                { p, T_MAP, 0, 0, 0, 0, 0, NULL }
-#define KVARS(p, names, vals)  { p, T_VARMAP, FLD(names), offsetof(struct lw_config, vals), 0, 0, NULL }
-#define KNUM(p, t, m, lo, hi)  { p, t, FLD(m), 0, lo, hi, NULL }
-#define KSET(p, t, m, ch)      { p, t, FLD(m), 0, 0, 0, ch }
-#define KTXT(p, t, m)          { p, t, FLD(m), 0, 0, 0, NULL }
+#define KMAP(p)                CFG_KMAP(p)
+#define KVARS(p, names, vals)  { p, CFG_VARMAP, CFG_FIELD(struct lw_config, names), \
+                                 offsetof(struct lw_config, vals), 0, 0, NULL }
+#define KNUM(p, t, m, lo, hi)  CFG_KNUM(p, t, struct lw_config, m, lo, hi)
+#define KSET(p, t, m, ch)      CFG_KSET(p, t, struct lw_config, m, ch)
+#define KTXT(p, t, m)          CFG_KTXT(p, t, struct lw_config, m)
 
-#define KB      1024ULL
-#define MB      (1024ULL * KB)
-#define GB      (1024ULL * MB)
-#define DAY     86400ULL
+#define KB      CFG_KB
+#define MB      CFG_MB
+#define GB      CFG_GB
+#define DAY     CFG_DAY
 
-/* Every key linkwatch.yaml may hold. Filled in this order (home-net before
- * vars: address groups expand "$home-net"). */
-static const struct ckey schema[] = {
+/* The sensor's own keys of linkwatch.yaml; the modules' sections
+ * (config-schema.h) hold the others. Filled in this order (home-net before
+ * vars: address groups expand "$home-net"), then the sections. */
+static const struct cfg_key schema[] = {
     KTXT("sensor-id", T_SENSORID, sensor_id),
     KTXT("default-log-dir", T_NONEMPTY, default_log_dir),
     KTXT("home-net", T_CIDRLIST, home_net),
@@ -775,53 +767,7 @@ static const struct ckey schema[] = {
     KTXT("geoip.databases", T_STRLIST, geoip.databases),
     KNUM("geoip.summary-interval", T_DURATION, geoip.summary_interval, 1, DAY),
     KNUM("geoip.cache-size", T_UINT, geoip.cache_size, 0, 16777216),
-    KMAP("redis"),
-    KTXT("redis.enabled", T_BOOL, redis.enabled),
-    KTXT("redis.server", T_NONEMPTY, redis.server),
-    KNUM("redis.port", T_UINT, redis.port, 1, 65535),
-    KTXT("redis.username", T_STRING, redis.username),
-    KTXT("redis.password", T_STRING, redis.password),
-    KNUM("redis.db", T_UINT, redis.db, 0, 65535),
-    KMAP("redis.timeouts"),
-    KNUM("redis.timeouts.connect", T_DURATION, redis.connect_timeout, 1, 300),
-    KNUM("redis.timeouts.command", T_DURATION, redis.command_timeout, 1, 300),
-    KNUM("redis.reconnect-max", T_DURATION, redis.reconnect_max, 1, 3600),
-    KTXT("redis.prefix", T_IDENT, redis.prefix),
-    KNUM("redis.flush-interval", T_DURATION, redis.flush_interval, 1, 3600),
-    KNUM("redis.alerts-stream-maxlen", T_UINT, redis.alerts_stream_maxlen, 0, 1000000000),
-    KMAP("redis.flows-stream"),
-    KTXT("redis.flows-stream.enabled", T_BOOL, redis.flows_stream),
-    KNUM("redis.flows-stream.maxlen", T_UINT, redis.flows_stream_maxlen, 0, 1000000000),
-    KNUM("redis.top-hosts", T_UINT, redis.top_hosts, 1, 1000000),
-    KTXT("redis.merged-view", T_BOOL, redis.merged_view),
-    KNUM("redis.max-keys", T_UINT, redis.max_keys, 64, 16777216),
-    KNUM("redis.pending-max-keys", T_UINT, redis.pending_max_keys, 1024, 100000000),
-    KMAP("redis.retention"),
-    KNUM("redis.retention.minute", T_DURATION, redis.retention_minute, 1, 3650 * DAY),
-    KNUM("redis.retention.hour", T_DURATION, redis.retention_hour, 1, 3650 * DAY),
-    KTXT("redis.spool-dir", T_NONEMPTY, redis.spool_dir),
-    KNUM("redis.spool-max-size", T_SIZE, redis.spool_max_size, 1 * KB, 1024 * GB),
     KMAP("outputs"),
-    KMAP("outputs.eve-file"),
-    KTXT("outputs.eve-file.enabled", T_BOOL, outputs.eve_file.enabled),
-    KTXT("outputs.eve-file.filename", T_NONEMPTY, outputs.eve_file.filename),
-    KSET("outputs.eve-file.types", T_ENUMLIST, outputs.eve_file.types, eve_types),
-    KTXT("outputs.eve-file.split-by-type", T_BOOL, outputs.eve_file.split_by_type),
-    KNUM("outputs.eve-file.rotate-size", T_SIZE, outputs.eve_file.rotate_size, 0, 1024 * GB),
-    KNUM("outputs.eve-file.rotate-interval", T_DURATION, outputs.eve_file.rotate_interval, 0, 30 * DAY),
-    KNUM("outputs.eve-file.rotate-keep", T_UINT, outputs.eve_file.rotate_keep, 1, 1000),
-    KMAP("outputs.syslog"),
-    KTXT("outputs.syslog.enabled", T_BOOL, outputs.syslog.enabled),
-    KSET("outputs.syslog.facility", T_ENUM, outputs.syslog.facility, facilities),
-    KTXT("outputs.syslog.server", T_STRING, outputs.syslog.server),
-    KNUM("outputs.syslog.port", T_UINT, outputs.syslog.port, 1, 65535),
-    KSET("outputs.syslog.protocol", T_ENUM, outputs.syslog.protocol, syslog_protocols),
-    KTXT("outputs.syslog.ident", T_NONEMPTY, outputs.syslog.ident),
-    KSET("outputs.syslog.types", T_ENUMLIST, outputs.syslog.types, eve_types),
-    KMAP("outputs.unix-socket"),
-    KTXT("outputs.unix-socket.enabled", T_BOOL, outputs.unix_socket.enabled),
-    KTXT("outputs.unix-socket.path", T_NONEMPTY, outputs.unix_socket.path),
-    KSET("outputs.unix-socket.types", T_ENUMLIST, outputs.unix_socket.types, eve_types),
     KNUM("outputs.queue-size", T_SIZE, outputs.queue_size, 64 * KB, 16 * GB),
     KTXT("outputs.spool-dir", T_STRING, outputs.spool_dir),
     KNUM("outputs.spool-size", T_SIZE, outputs.spool_size, 64 * KB, 1024 * GB),
@@ -846,29 +792,48 @@ static const struct ckey schema[] = {
 
 #define NSCHEMA (sizeof schema / sizeof schema[0])
 
-static const struct ckey *schema_find(const char *path)
+/* A section's own mapping, as a key: what "outputs.syslog" itself is. */
+static const struct cfg_key section_map = CFG_KMAP("");
+
+/* The key at path: one of config.c's, or one of a section's (path below
+ * the section's). NULL when none has it. */
+static const struct cfg_key *schema_find(const struct ctx *cx, const char *path)
 {
     for (size_t i = 0; i < NSCHEMA; i++)
         if (strcmp(schema[i].path, path) == 0)
             return &schema[i];
+    for (size_t i = 0; cx->sections && cx->sections[i]; i++) {
+        const struct cfg_section *sec = cx->sections[i];
+        size_t plen = strlen(sec->path);
+
+        if (strncmp(path, sec->path, plen) != 0)
+            continue;
+        if (path[plen] == '\0')
+            return &section_map;
+        if (path[plen] != '.')
+            continue;
+        for (size_t k = 0; k < sec->nkeys; k++)
+            if (strcmp(sec->keys[k].path, path + plen + 1) == 0)
+                return &sec->keys[k];
+    }
     return NULL;
 }
 
 /* A key path is known when the schema has it, or when it names one
  * variable of a free-form variable map. */
-static int schema_known(const char *path)
+static int schema_known(const struct ctx *cx, const char *path)
 {
     const char *dot = strrchr(path, '.');
-    const struct ckey *k;
+    const struct cfg_key *k;
     char parent[CFG_PATH_MAX];
 
-    if (schema_find(path) != NULL)
+    if (schema_find(cx, path) != NULL)
         return 1;
     if (dot == NULL || (size_t)(dot - path) >= sizeof parent || !valid_varname(dot + 1))
         return 0;
     memcpy(parent, path, (size_t)(dot - path));
     parent[dot - path] = '\0';
-    k = schema_find(parent);
+    k = schema_find(cx, parent);
     return k != NULL && k->type == T_VARMAP;
 }
 
@@ -903,7 +868,7 @@ static void fmt_choices(const char *const *ch, char *buf, size_t len)
 
 /* What a key wants, for "expected <what>, got ..." messages. For a list,
  * elem selects the phrase for one element. */
-static const char *describe(const struct ckey *k, int elem, char *buf, size_t len)
+static const char *describe(const struct cfg_key *k, int elem, char *buf, size_t len)
 {
     char a[32], b[32], ch[256];
 
@@ -945,7 +910,7 @@ static const char *describe(const struct ckey *k, int elem, char *buf, size_t le
 
 /* Converts one scalar for a number-like key into *out (range checked).
  * Returns 0 or -1. */
-static int scalar_number(const struct ckey *k, const char *s, uint64_t *out)
+static int scalar_number(const struct cfg_key *k, const char *s, uint64_t *out)
 {
     int rc = -1;
 
@@ -967,7 +932,7 @@ static int choice_ok(const char *const *ch, const char *s)
 }
 
 /* Checks a scalar text against a scalar key (or one element of a list key). */
-static int scalar_ok(const struct ckey *k, const char *s)
+static int scalar_ok(const struct cfg_key *k, const char *s)
 {
     uint64_t v;
     int b;
@@ -997,9 +962,16 @@ static int scalar_ok(const struct ckey *k, const char *s)
 
 /* ------------------------------------------------------------------ validation */
 
-static int is_list_type(enum ctype t)
+static int is_list_type(enum cfg_type t)
 {
     return t == T_CIDRLIST || t == T_STRLIST || t == T_ENUMLIST || t == T_PORTLIST;
+}
+
+/* Keys whose value is kept as a char * the configuration owns. */
+static int is_text_type(enum cfg_type t)
+{
+    return t == T_STRING || t == T_NONEMPTY || t == T_IDENT || t == T_SENSORID ||
+           t == T_ENUM || t == T_COUNTRY || t == T_HOSTPORT;
 }
 
 /* List keys take a list, one value (a list of one), or nothing (empty). */
@@ -1013,7 +985,7 @@ static const struct cnode *list_at(const struct cnode *n, size_t i)
     return n->kind == CN_SEQ ? n->items[i] : n;
 }
 
-static int check_list(struct ctx *cx, const struct ckey *k,
+static int check_list(struct ctx *cx, const struct cfg_key *k,
                       const struct cnode *n, const char *path)
 {
     char want[384], got[80];
@@ -1037,7 +1009,7 @@ static int check_list(struct ctx *cx, const struct ckey *k,
     return 0;
 }
 
-static int check_value(struct ctx *cx, const struct ckey *k,
+static int check_value(struct ctx *cx, const struct cfg_key *k,
                        const struct cnode *n, const char *path)
 {
     char want[384], got[80];
@@ -1081,10 +1053,10 @@ static int check_var(struct ctx *cx, const struct centry *e, const char *path)
 
 /* Checks every key of mapping m (whose schema entry is k, NULL at the top)
  * and below. An empty value stands for an empty mapping. Returns 0 or -1. */
-static int check_map(struct ctx *cx, const struct ckey *k, const struct cnode *m,
+static int check_map(struct ctx *cx, const struct cfg_key *k, const struct cnode *m,
                      struct kpath *p)
 {
-    const struct ckey *kk;
+    const struct cfg_key *kk;
     const struct centry *e;
     char want[64], got[80];
     long old;
@@ -1102,7 +1074,7 @@ static int check_map(struct ctx *cx, const struct ckey *k, const struct cnode *m
             return fail_at(cx, e->val->file, e->line, p->buf, "key path too long");
         if (k != NULL && k->type == T_VARMAP)
             rc = check_var(cx, e, p->buf);
-        else if ((kk = schema_find(p->buf)) == NULL)
+        else if ((kk = schema_find(cx, p->buf)) == NULL)
             rc = fail_at(cx, e->val->file, e->line, p->buf, "unknown key");
         else if (kk->type == T_MAP || kk->type == T_VARMAP)
             rc = check_map(cx, kk, e->val, p);
@@ -1148,7 +1120,7 @@ static struct cnode *set_tree(struct ctx *cx, const char *arg)
         fail_plain(cx, "--set %s: empty part in key path", path);
         return NULL;
     }
-    if (!schema_known(path)) {
+    if (!schema_known(cx, path)) {
         fail_plain(cx, "--set %s: unknown key", path);
         return NULL;
     }
@@ -1269,7 +1241,7 @@ static char *var_text(const struct cnode *n)
     return join_list(v, k);
 }
 
-static int fill_vars(struct lw_config *cfg, const struct ckey *k, const struct cnode *m)
+static int fill_vars(struct lw_config *cfg, const struct cfg_key *k, const struct cnode *m)
 {
     struct cfg_strlist *names = (void *)((char *)cfg + k->off);
     struct cfg_strlist *vals = (void *)((char *)cfg + k->off2);
@@ -1305,11 +1277,11 @@ static int fill_list(struct cfg_strlist *l, const struct cnode *n)
     return 0;
 }
 
-/* Stores the (already validated) value n of key k into cfg. Returns 0 or -1
- * when out of memory. */
-static int fill_one(struct lw_config *cfg, const struct ckey *k, const struct cnode *n)
+/* Stores the (already validated) value n of key k into the struct at base
+ * (cfg, or a section's). Returns 0 or -1 when out of memory. */
+static int fill_one(struct lw_config *cfg, void *base, const struct cfg_key *k, const struct cnode *n)
 {
-    void *f = (char *)cfg + k->off;
+    void *f = (char *)base + k->off;
     uint64_t v = 0;
     uint32_t v32;
     int b = 0;
@@ -1352,56 +1324,89 @@ static int fill_one(struct lw_config *cfg, const struct ckey *k, const struct cn
     return -1;
 }
 
+/* Fills the keys k[0..n) under prefix ("" or "outputs.syslog") into base. */
+static int fill_keys(struct ctx *cx, struct lw_config *cfg, void *base, const char *prefix,
+                     const struct cfg_key *k, size_t n, const struct cnode *root)
+{
+    char path[CFG_PATH_MAX];
+    const struct cnode *v;
+
+    for (size_t i = 0; i < n; i++) {
+        if (k[i].type == T_MAP)
+            continue;
+        snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", k[i].path);
+        if ((v = node_find(root, path)) == NULL)
+            return fail_plain(cx, "%s: missing from the built-in defaults", path);
+        if (fill_one(cfg, base, &k[i], v) < 0)
+            return fail_plain(cx, "out of memory");
+    }
+    return 0;
+}
+
+/* The struct a section's values go to: cfg itself for a shared section. */
+static void *section_base(struct lw_config *cfg, size_t i)
+{
+    return cfg->sections[i]->size ? cfg->section_data[i] : cfg;
+}
+
 static int fill(struct ctx *cx, struct lw_config *cfg, const struct cnode *root)
 {
-    const struct cnode *n;
+    if (fill_keys(cx, cfg, cfg, "", schema, NSCHEMA, root) < 0)
+        return -1;
+    for (size_t i = 0; cfg->sections && cfg->sections[i]; i++) {
+        const struct cfg_section *sec = cfg->sections[i];
 
-    for (size_t i = 0; i < NSCHEMA; i++) {
-        if (schema[i].type == T_MAP)
-            continue;
-        if ((n = node_find(root, schema[i].path)) == NULL)
-            return fail_plain(cx, "%s: missing from the built-in defaults", schema[i].path);
-        if (fill_one(cfg, &schema[i], n) < 0)
+        if (i == CONFIG_MAX_SECTIONS)
+            return fail_plain(cx, "more than %d configuration sections", CONFIG_MAX_SECTIONS);
+        if (sec->size && (cfg->section_data[i] = calloc(1, sec->size)) == NULL)
             return fail_plain(cx, "out of memory");
+        if (fill_keys(cx, cfg, section_base(cfg, i), sec->path, sec->keys, sec->nkeys, root) < 0)
+            return -1;
     }
     return 0;
 }
 
 /* ------------------------------------------------------------------ public */
 
-void config_free(struct lw_config *cfg)
+/* Frees what the keys k[0..n) hold in base. */
+static void free_keys(struct lw_config *cfg, void *base, const struct cfg_key *k, size_t n)
 {
-    void *f;
+    for (size_t i = 0; i < n; i++) {
+        void *f = (char *)base + k[i].off;
 
-    for (size_t i = 0; i < NSCHEMA; i++) {
-        f = (char *)cfg + schema[i].off;
-        switch (schema[i].type) {
-        case T_VARMAP:
+        if (k[i].type == T_VARMAP) {
             strlist_free(f);
-            strlist_free((void *)((char *)cfg + schema[i].off2));
-            break;
-        case T_CIDRLIST:
-        case T_STRLIST:
-        case T_ENUMLIST:
-        case T_PORTLIST:
+            strlist_free((void *)((char *)cfg + k[i].off2));
+        } else if (is_list_type(k[i].type)) {
             strlist_free(f);
-            break;
-        case T_STRING:
-        case T_NONEMPTY:
-        case T_IDENT:
-        case T_SENSORID:
-        case T_ENUM:
-        case T_COUNTRY:
-        case T_HOSTPORT:
+        } else if (is_text_type(k[i].type)) {
             free(*(char **)f);
             *(char **)f = NULL;
-            break;
-        default:
-            break;
         }
+    }
+}
+
+void config_free(struct lw_config *cfg)
+{
+    free_keys(cfg, cfg, schema, NSCHEMA);
+    for (size_t i = 0; cfg->sections && cfg->sections[i] && i < CONFIG_MAX_SECTIONS; i++) {
+        const struct cfg_section *sec = cfg->sections[i];
+
+        if (sec->size && cfg->section_data[i] == NULL)
+            continue;                      /* not filled: the load stopped before it */
+        free_keys(cfg, section_base(cfg, i), sec->keys, sec->nkeys);
+        free(cfg->section_data[i]);
     }
     free(cfg->source_path);
     memset(cfg, 0, sizeof *cfg);
+}
+
+const void *config_section(const struct lw_config *cfg, const struct cfg_section *sec)
+{
+    for (size_t i = 0; cfg->sections && cfg->sections[i] && i < CONFIG_MAX_SECTIONS; i++)
+        if (cfg->sections[i] == sec)
+            return sec->size ? cfg->section_data[i] : (const void *)cfg;
+    return NULL;
 }
 
 /* Checks one parsed layer (NULL: its parse failed) and merges it into
@@ -1424,15 +1429,16 @@ static int add_layer(struct ctx *cx, struct cnode **root, struct cnode *layer)
     return 0;
 }
 
-int config_load(struct lw_config *cfg, const char *path,
-                char *const *sets, size_t nsets, char *err, size_t errlen)
+int config_load_with(struct lw_config *cfg, const struct cfg_section *const *sections,
+                     const char *path, char *const *sets, size_t nsets, char *err, size_t errlen)
 {
-    struct ctx cx = { err, errlen, 0, 0 };
+    struct ctx cx = { err, errlen, 0, 0, sections };
     struct cnode *root = NULL;
     char *text = NULL;
     size_t len;
 
     memset(cfg, 0, sizeof *cfg);
+    cfg->sections = sections;
     if (err != NULL && errlen > 0)
         err[0] = '\0';
     if (add_layer(&cx, &root, parse_yaml(&cx, config_default_yaml,

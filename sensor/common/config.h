@@ -12,23 +12,14 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "config-schema.h"
 
 #define CONFIG_MAX_LIST 64
+#define CONFIG_MAX_SECTIONS 32
 
 struct cfg_strlist {
     char  **v;
     size_t  n;
-};
-
-/* One enabled-able output; each exporter reads its own fields. */
-struct cfg_eve_file {
-    int    enabled;
-    char  *filename;           /* relative to the log directory */
-    struct cfg_strlist types;  /* alert, flow, stats, geo_summary, reload */
-    int    split_by_type;      /* one file per event type: eve-alert.json, ... */
-    uint64_t rotate_size;      /* bytes, 0: no rotation by size */
-    uint32_t rotate_interval;  /* seconds, 0: no rotation by time */
-    uint32_t rotate_keep;      /* rotated files kept */
 };
 
 struct lw_config {
@@ -110,6 +101,9 @@ struct lw_config {
         uint32_t cache_size;             /* lookup cache entries per worker, 0: none */
     } geoip;
 
+    /* redis.*: described by sensor/redis/redis-config.c (a section shared by
+     * the Redis alert exporter, the tally flusher, the workers' tallies and
+     * the console). */
     struct {
         int      enabled;
         char    *server;                 /* host name, address, or unix socket path (starts with /) */
@@ -135,18 +129,9 @@ struct lw_config {
         uint64_t spool_max_size;         /* bytes */
     } redis;
 
+    /* The output layer's own keys; each exporter's are in its section
+     * (outputs.eve-file, outputs.syslog, ...: see exporters.h). */
     struct {
-        struct cfg_eve_file eve_file;
-        struct cfg_syslog {
-            int      enabled;
-            char    *facility;
-            char    *server;             /* "": the local syslog(3) */
-            uint32_t port;
-            char    *protocol;           /* udp, tcp */
-            char    *ident;
-            struct cfg_strlist types;
-        } syslog;
-        struct { int enabled; char *path; struct cfg_strlist types; } unix_socket;
         uint64_t queue_size;             /* bytes per exporter */
         char    *spool_dir;              /* "": LOGDIR/spool */
         uint64_t spool_size;             /* bytes per exporter */
@@ -164,14 +149,30 @@ struct lw_config {
 
     char *logging_level;                 /* error, warning, info, debug */
     char *source_path;                   /* the -c file, or NULL for built-in defaults */
+
+    /* The sections loaded besides the keys above (NULL-terminated) and the
+     * struct of each, in the same order (NULL for one with size 0). */
+    const struct cfg_section *const *sections;
+    void *section_data[CONFIG_MAX_SECTIONS];
 };
 
 /* Loads defaults, then path (may be NULL), then the --set overrides
- * ("key.path=value", value read as YAML). On error returns -1 and writes one
- * line "key.path: reason" (prefixed "file:line: " when known) into err;
- * *cfg is then left freed. Returns 0 on success. */
+ * ("key.path=value", value read as YAML), checking the keys above and those
+ * of the sections given (NULL-terminated, at most CONFIG_MAX_SECTIONS). On
+ * error returns -1 and writes one line "key.path: reason" (prefixed
+ * "file:line: " when known) into err; *cfg is then left freed. Returns 0 on
+ * success. */
+int config_load_with(struct lw_config *cfg, const struct cfg_section *const *sections,
+                     const char *path, char *const *sets, size_t nsets, char *err, size_t errlen);
+/* config_load_with() with the sections of every exporter of the registry.
+ * Defined by the registry (sensor/output/exporters.c), which knows them:
+ * config.c itself knows no exporter. */
 int config_load(struct lw_config *cfg, const char *path,
                 char *const *sets, size_t nsets, char *err, size_t errlen);
+
+/* The struct of section sec as loaded into cfg (cfg itself for a section
+ * of size 0), or NULL when cfg was not loaded with sec. Owned by cfg. */
+const void *config_section(const struct lw_config *cfg, const struct cfg_section *sec);
 
 void config_free(struct lw_config *cfg);
 

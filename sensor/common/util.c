@@ -149,3 +149,12 @@ int lw_send_all(int fd, const void *p, size_t n)
     }
     return 0;
 }
+
+char *lw_join_path(const char *dir, const char *name)
+{
+    char *p;
+
+    if (name[0] == '/')
+        return strdup(name);
+    return asprintf(&p, "%s/%s", dir, name) < 0 ? NULL : p;
+}

@@ -41,6 +41,9 @@ uint64_t lw_now_real_usec(void);
 /* Sends all n bytes on a socket (no SIGPIPE), retrying short sends and
  * EINTR. Returns 0, or -1 when the peer is gone or the send failed. */
 int lw_send_all(int fd, const void *p, size_t n);
+/* name itself when it is absolute, else "dir/name": a new string the caller
+ * frees, or NULL when out of memory. */
+char *lw_join_path(const char *dir, const char *name);
 
 /* This process's resident set size in bytes (0 when unknown). */
 int64_t lw_rss_bytes(void);

@@ -18,7 +18,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "output.h"
-#include "redis.h"
+#include "tally-flush.h"
 #include "sensor.h"
 #include "util.h"
 
@@ -258,7 +258,7 @@ static int run_source(struct sensor *s, struct capture *c)
             sensor_maybe_stats(s, lw_now_real_usec());
         }
         handle_signals(s);
-        if (s->redis && redis_health_wanted(s->redis))
+        if (s->redis && tally_flush_health_wanted(s->redis))
             sensor_redis_health(s);
     }
     return 0;
@@ -414,11 +414,13 @@ static int sensor_run(struct sensor *s, const struct options *o)
     }
     /* Redis: the flusher takes every tally table (before any thread that
      * reads s->redis starts). */
-    s->redis = redis_of(output_find(s->out, "redis"));
+    if (s->cfg.redis.enabled && !(s->redis = tally_flush_new(&s->cfg, s->out, err, sizeof err)))
+        fprintf(stderr, "linkwatch: error: %s\n", err);
     for (unsigned i = 0; s->redis && i <= s->nworkers; i++) {
         struct tally *t = i < s->nworkers ? s->workers[i].tally : s->disp.tally;
 
-        if (t && redis_add_tally(s->redis, t) < 0) {
+        if (t && tally_flush_add_tally(s->redis, t) < 0) {
+            tally_flush_free(s->redis);
             fprintf(stderr, "linkwatch: error: redis: too many tally tables (%u workers)\n", s->nworkers);
             s->redis = NULL;
         }
@@ -454,19 +456,22 @@ static int sensor_run(struct sensor *s, const struct options *o)
     dispatch_finish(&s->disp, FLOW_END_SHUTDOWN);
     sensor_emit_stats(s, s->live ? lw_now_real_usec() : s->last_ts);
     output_flush(s->out);
-    /* The run's rate is over capture and processing; the Redis writer's
-     * final drain (a replay's last tallies and alerts) is timed apart. */
+    /* The run's rate is over capture, processing and the exporters (the
+     * Redis alerts included); the tally flusher's final drain (a replay's
+     * last tallies) is timed apart. */
     secs = (double)(lw_now_mono_usec() - t0) / 1e6;
-    /* ---- Redis (issue 6): last counts and alerts out (or to the spool). */
+    /* ---- Redis (issue 6): last counts out. */
     if (s->redis) {
         uint64_t d0 = lw_now_mono_usec();
 
         sensor_redis_health(s);
-        redis_finish(s->redis, s->last_ts);
+        tally_flush_finish(s->redis, s->last_ts);
         s->redis_drain_secs = (double)(lw_now_mono_usec() - d0) / 1e6;
     }
     /* ---- end Redis */
     sensor_print_summary(s, logdir, secs);
+    tally_flush_free(s->redis);
+    s->redis = NULL;
 
     sensor_destroy_workers(s);
     reload_destroy(&s->reload);

@@ -14,7 +14,8 @@
 #include "eve.h"
 #include "geo.h"
 #include "output.h"
-#include "redis.h"
+#include "eve-file.h"
+#include "tally-flush.h"
 #include "sensor.h"
 #include "stream.h"
 #include "util.h"
@@ -104,7 +105,7 @@ void sensor_snapshot(struct sensor *s, struct stats_snap *snap)
     if (s->redis) {
         struct redis_stats rs;
 
-        redis_get_stats(s->redis, &rs);
+        tally_flush_stats(s->redis, &rs);
         stats_snap_add1(snap, &redis_stats_module, &rs);
     }
 }
@@ -157,7 +158,7 @@ void sensor_redis_health(struct sensor *s)
         .alerts = stats_get(&snap, "worker/alerts", NULL),
     };
     stats_snap_free(&snap);
-    redis_set_health(s->redis, &h);
+    tally_flush_set_health(s->redis, &h);
 }
 
 /* ---- the run summary */
@@ -239,10 +240,10 @@ void sensor_print_summary(struct sensor *s, const char *logdir, double secs)
                V("geo/cache_hits"), V("geo/internal"));
     printf("  events: alert %llu, flow %llu, stats %llu, geo_summary %llu, reload %llu -> %s/%s\n",
            V("events/alert"), V("events/flow"), V("events/stats"), V("events/geo_summary"), V("events/reload"),
-           logdir, s->cfg.outputs.eve_file.filename);
+           logdir, eve_file_filename(&s->cfg));
     if (s->redis) {
-        redis_print_summary(s->redis, stdout);
-        printf("  redis: final drain (last tallies and alerts to Redis) %.3f s\n", s->redis_drain_secs);
+        tally_flush_print_summary(s->redis, stdout);
+        printf("  redis: final drain (last tallies to Redis) %.3f s\n", s->redis_drain_secs);
     }
     stats_snap_free(snap);
 }

@@ -19,7 +19,7 @@
 #include "worker.h"
 
 struct output;
-struct redis;
+struct tally_flush;
 struct geo;
 struct geo_merge;
 struct threshold_ctx;
@@ -41,7 +41,7 @@ struct options {
 struct sensor {
     struct lw_config cfg;
     struct output *out;
-    struct redis *redis;           /* the Redis writer (owned by out); NULL when off */
+    struct tally_flush *redis;     /* the Redis tally flusher; NULL when off */
     double redis_drain_secs;       /* how long its final drain took */
     struct worker *workers;        /* [nworkers] */
     unsigned nworkers;

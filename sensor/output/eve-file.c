@@ -7,7 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "eve-file.h"
 #include "exporter.h"
 #include "log.h"
 #include "util.h"
@@ -115,10 +115,13 @@ static struct ef_file *ef_for(struct eve_file *ef, enum event_type t)
     return &ef->f[ef->split ? t : 0];
 }
 
-static int eve_file_write(struct exporter *x, enum event_type t, const char *line, size_t len)
+static int eve_file_write(struct exporter *x, const struct exporter_event *ev)
 {
     struct eve_file *ef = x->priv;
+    enum event_type t = ev->type;
     struct ef_file *f = ef_for(ef, t);
+    const char *line = ev->line;
+    size_t len = ev->len;
 
     if ((ef->rotate_size && f->size + len + 1 > ef->rotate_size && f->size > 0) ||
         (ef->rotate_usec && lw_now_mono_usec() - f->opened >= ef->rotate_usec))
@@ -190,7 +193,6 @@ static int eve_file_give(struct exporter *x, unsigned uid, unsigned gid)
 }
 
 static const struct exporter_ops eve_file_ops = {
-    .name = "eve-file",
     .write_event = eve_file_write,
     .flush = eve_file_flush,
     .reopen = eve_file_reopen,
@@ -211,13 +213,17 @@ static char *type_path(const char *path, const char *type)
     return out;
 }
 
-struct exporter *eve_file_open(const char *path, uint32_t types, const struct cfg_eve_file *cfg,
-                               char *err, size_t errlen)
+/* Opens the file(s) of the section under p->logdir. Returns NULL and a
+ * reason in err when a file cannot be opened. */
+static struct exporter *eve_file_open(const struct exporter_params *p, char *err, size_t errlen)
 {
+    const struct eve_file_config *cfg = p->section;
+    uint32_t types = p->types;
+    char *path = lw_join_path(p->logdir, cfg->filename);
     struct exporter *x = calloc(1, sizeof *x);
     struct eve_file *ef = calloc(1, sizeof *ef);
 
-    if (!x || !ef)
+    if (!x || !ef || !path)
         goto oom;
     x->ops = &eve_file_ops;
     x->types = types;
@@ -237,12 +243,15 @@ struct exporter *eve_file_open(const char *path, uint32_t types, const struct cf
         if (ef_open(f) < 0) {
             snprintf(err, errlen, "%s: cannot open: %s", f->path, strerror(errno));
             eve_file_close(x);
+            free(path);
             return NULL;
         }
     }
+    free(path);
     return x;
 oom:
-    snprintf(err, errlen, "%s: out of memory", path);
+    snprintf(err, errlen, "%s: out of memory", path ? path : cfg->filename);
+    free(path);
     if (x && ef) {
         eve_file_close(x);
         return NULL;
@@ -250,4 +259,31 @@ oom:
     free(ef);
     free(x);
     return NULL;
+}
+
+static const struct cfg_key eve_file_keys[] = {
+    CFG_KTXT("enabled", CFG_BOOL, struct eve_file_config, x.enabled),
+    CFG_KTXT("filename", CFG_NONEMPTY, struct eve_file_config, filename),
+    CFG_KSET("types", CFG_ENUMLIST, struct eve_file_config, x.types, event_type_names),
+    CFG_KTXT("split-by-type", CFG_BOOL, struct eve_file_config, split_by_type),
+    CFG_KNUM("rotate-size", CFG_SIZE, struct eve_file_config, rotate_size, 0, 1024 * CFG_GB),
+    CFG_KNUM("rotate-interval", CFG_DURATION, struct eve_file_config, rotate_interval, 0, 30 * CFG_DAY),
+    CFG_KNUM("rotate-keep", CFG_UINT, struct eve_file_config, rotate_keep, 1, 1000),
+};
+
+/* eve-file: EVE JSON lines appended to outputs.eve-file.filename (or, with
+ * split-by-type, to one file per type named after it: eve.json ->
+ * eve-alert.json), rotated by size and/or time keeping rotate-keep files. */
+const struct exporter_def eve_file_exporter = {
+    .name = "eve-file",
+    .config = CFG_SECTION("outputs.eve-file", struct eve_file_config, eve_file_keys),
+    .enabled = exporter_switch_enabled,
+    .open = eve_file_open,
+};
+
+const char *eve_file_filename(const struct lw_config *cfg)
+{
+    const struct eve_file_config *c = config_section(cfg, &eve_file_exporter.config);
+
+    return c ? c->filename : "";
 }

@@ -2,11 +2,24 @@
  *
  * Each exporter has a bounded byte queue and a thread of its own: a worker
  * only copies the line into the queues (a short lock per exporter), so a
- * slow or dead sink never stalls capture. When a queue is full, events
- * other than alerts are dropped and counted; alerts go to the exporter's
- * disk spool and are delivered, in order, once the exporter can take them
- * again. An exporter that fails to write an alert also spools it and
- * retries with backoff. Spools survive a restart.
+ * slow or dead sink never stalls capture. Every alert is numbered as it is
+ * queued (per exporter, increasing across restarts), and is delivered in
+ * that order, once, whatever fails on the way. Alerts wait in three places,
+ * oldest first:
+ *
+ *   spool     alerts the exporter failed (or could not be offered while
+ *             older ones waited), on disk; only this thread touches it;
+ *   queue     the ring below, in memory;
+ *   overflow  alerts that found the queue full, on disk, appended by the
+ *             workers; while it holds any, newer alerts go there too.
+ *
+ * The thread offers the queue's alerts only while the spool is empty, and
+ * the overflow only once the spool is empty and the alerts queued before
+ * the overflow began (the barrier) were taken. A failed alert, and every
+ * alert of its batch after it, goes to the spool; spooled alerts are
+ * offered again after a wait that doubles from 0.1 s to 5 s. Events other
+ * than alerts are dropped when the queue is full and counted as failed
+ * when the exporter refuses them.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -18,44 +31,63 @@
 #include <time.h>
 
 #include "output.h"
+#include "exporters.h"
 #include "log.h"
 #include "spool.h"
 #include "util.h"
 
 #define OUTPUT_MAX_EXPORTERS 8
 #define XQ_BATCH      (256u << 10)   /* bytes a thread takes off its queue at once */
+#define XQ_HDR        13u            /* record header: [u8 type][u32 len][u64 seq] */
+#define XQ_MAX_EVENT  (XQ_BATCH - XQ_HDR)  /* longer events are not queued (counted) */
+#define REPLAY_RECORDS 1024          /* spooled alerts offered at once */
+#define REPLAY_BYTES  (1u << 20)
 #define RETRY_MIN_MS  100
 #define RETRY_MAX_MS  5000
-#define XQ_MAX_EVENT  (XQ_BATCH - 5)  /* longer events are not queued (counted) */
+#define LOG_EVERY_USEC 10000000u     /* "spool full" at most this often */
 
-#define CNT_INC(x) __atomic_add_fetch(&(x), 1, __ATOMIC_RELAXED)
-#define CNT_GET(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define CNT_INC(x)    __atomic_add_fetch(&(x), 1, __ATOMIC_RELAXED)
+#define CNT_ADD(x, n) __atomic_add_fetch(&(x), (n), __ATOMIC_RELAXED)
+#define CNT_GET(x)    __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
-/* One exporter, its queue and its thread. */
+/* One exporter, its queue, its spools and its thread. */
 struct xq {
     struct exporter *x;
-    struct output *o;
     pthread_t thread;
     int started;
     pthread_mutex_t mu;
     pthread_cond_t wake;             /* queue not empty, or a request */
     pthread_cond_t done;             /* a flush/reopen request finished */
-    char *ring;                      /* records: [u8 type][u32 len][bytes], wrapping */
+    char *ring;                      /* records: [u8 type][u32 len][u64 seq][bytes], wrapping */
     size_t cap, head, used;          /* head: where the oldest record starts */
     int stop;
     uint64_t flush_req, flush_done;  /* generation counters */
     uint64_t reopen_req, reopen_done;
     int reopen_rc;
-    struct spool *spool;             /* alerts that could not be queued or written */
-    int spooling;                    /* alerts go to the spool until it drains (keeps order) */
+
+    /* Alerts not delivered yet (NULL: the exporter takes no alerts). */
+    struct spool *spool, *overflow;
+    const char *size_key;            /* the setting bounding them, for messages */
+    uint64_t spool_max;              /* bytes, both files together */
+    int own_dir;                     /* in a folder of their own: not given away */
+    int overflowing;                 /* new alerts go to the overflow (keeps order) */
+    int overflow_dirty;              /* appended, not synced yet */
     uint64_t pushed, taken;          /* bytes ever queued / taken off the queue */
-    uint64_t barrier;                /* the spool drains once taken >= barrier: alerts
-                                      * queued before spooling began go first */
-    uint64_t retry_at;               /* mono usec before which the spool is not retried */
+    uint64_t barrier;                /* the overflow is offered once taken >= barrier */
+    uint64_t last_seq;
+    uint64_t retry_at;               /* mono usec before which the spools are not offered */
     unsigned retry_ms;
     uint64_t dropped[EVT_MAX];       /* queue full, not an alert */
     uint64_t spool_lost;             /* alerts the full spool could not take */
-    uint64_t spooled;                /* alerts put in the spool */
+    uint64_t spooled;                /* alerts put in a spool */
+    uint64_t log_full;               /* mono usec of the last "spool full" message */
+
+    /* The thread's own. */
+    char *batch;
+    struct exporter_event *ev;
+    struct spool_rec *keep;
+    unsigned char *ok;
+    size_t cev;
 };
 
 struct output {
@@ -65,37 +97,6 @@ struct output {
     uint32_t wanted;                 /* union of the exporters' type masks */
     struct output_stats st;          /* handed in (atomic) */
 };
-
-static const char *const type_names[EVT_MAX] = {
-    [EVT_ALERT] = "alert", [EVT_FLOW] = "flow", [EVT_STATS] = "stats",
-    [EVT_GEO_SUMMARY] = "geo_summary", [EVT_RELOAD] = "reload", [EVT_HTTP] = "http", [EVT_DNS] = "dns",
-    [EVT_TLS] = "tls", [EVT_SSH] = "ssh", [EVT_FILEINFO] = "fileinfo",
-};
-
-int event_type_parse(const char *name)
-{
-    for (int i = 0; i < EVT_MAX; i++)
-        if (strcmp(name, type_names[i]) == 0)
-            return i;
-    return -1;
-}
-
-const char *event_type_name(enum event_type t)
-{
-    return t < EVT_MAX ? type_names[t] : "unknown";
-}
-
-/* Type names were checked by the config loader; an unknown one here is a bug there. */
-static uint32_t types_mask(const struct cfg_strlist *l)
-{
-    uint32_t m = 0;
-    for (size_t i = 0; i < l->n; i++) {
-        int t = event_type_parse(l->v[i]);
-        if (t >= 0)
-            m |= 1u << t;
-    }
-    return m;
-}
 
 /* ---------------------------------------------------------------- the ring */
 
@@ -115,18 +116,19 @@ static void ring_get(const struct xq *q, void *dst, size_t n, size_t at)
     memcpy((char *)dst + first, q->ring, n - first);
 }
 
-static int ring_push(struct xq *q, enum event_type t, const char *line, uint32_t len)
+static int ring_push(struct xq *q, enum event_type t, uint64_t seq, const char *line, uint32_t len)
 {
-    size_t need = 5u + len, tail;
-    unsigned char hdr[5];
+    size_t need = XQ_HDR + len, tail;
+    unsigned char hdr[XQ_HDR];
 
     if (q->cap - q->used < need || len > XQ_MAX_EVENT)
         return -1;
     tail = (q->head + q->used) % q->cap;
     hdr[0] = (unsigned char)t;
     memcpy(hdr + 1, &len, 4);
-    ring_put(q, hdr, 5, tail);
-    ring_put(q, line, len, (tail + 5) % q->cap);
+    memcpy(hdr + 5, &seq, 8);
+    ring_put(q, hdr, XQ_HDR, tail);
+    ring_put(q, line, len, (tail + XQ_HDR) % q->cap);
     q->used += need;
     q->pushed += need;
     return 0;
@@ -138,37 +140,71 @@ static size_t ring_take(struct xq *q, char *batch)
     size_t n = 0;
 
     while (q->used) {
-        unsigned char hdr[5];
+        unsigned char hdr[XQ_HDR];
         uint32_t len;
 
-        ring_get(q, hdr, 5, q->head);
+        ring_get(q, hdr, XQ_HDR, q->head);
         memcpy(&len, hdr + 1, 4);
-        if (n && n + 5u + len > XQ_BATCH)
+        if (n && n + XQ_HDR + len > XQ_BATCH)
             break;
-        ring_get(q, batch + n, 5u + len, q->head);
-        n += 5u + len;
-        q->head = (q->head + 5u + len) % q->cap;
-        q->used -= 5u + len;
-        q->taken += 5u + len;
+        ring_get(q, batch + n, XQ_HDR + len, q->head);
+        n += XQ_HDR + len;
+        q->head = (q->head + XQ_HDR + len) % q->cap;
+        q->used -= XQ_HDR + len;
+        q->taken += XQ_HDR + len;
     }
     return n;
 }
 
-/* ---------------------------------------------------------------- the thread */
+/* ---------------------------------------------------------------- alerts on disk */
 
-static int spool_alert(struct xq *q, const char *line, uint32_t len)
+/* Sequence numbers: microseconds since the epoch, made to increase, and
+ * above what the sink says it has (exporter.seq_floor). Under q->mu. */
+static uint64_t next_seq(struct xq *q)
 {
-    if (q->spool && spool_append(q->spool, line, len) == 0) {
-        q->spooled++;
-        if (!q->spooling)
-            q->barrier = q->pushed;
-        q->spooling = 1;
-        return 0;
+    uint64_t now = lw_now_real_usec(), floor = CNT_GET(q->x->seq_floor);
+
+    if (floor > q->last_seq)
+        q->last_seq = floor;
+    q->last_seq = now > q->last_seq ? now : q->last_seq + 1;
+    return q->last_seq;
+}
+
+/* Appends r[0..n) to s within what the two spools may hold together, and
+ * counts. Returns how many went in. Under q->mu. */
+static size_t spool_put(struct xq *q, struct spool *s, const struct spool_rec *r, size_t n)
+{
+    struct spool *other = s == q->spool ? q->overflow : q->spool;
+    uint64_t used = spool_file_size(other), now;
+    size_t put;
+
+    spool_limit(s, q->spool_max > used ? q->spool_max - used : 0);
+    put = spool_append(s, r, n);
+    q->spooled += put;
+    if (put == n)
+        return put;
+    q->spool_lost += n - put;
+    now = lw_now_mono_usec();
+    if (!q->log_full || now - q->log_full > LOG_EVERY_USEC) {
+        log_error("%s: alert spool %s is full (%s) or cannot be written: %llu alert(s) not "
+                  "spooled so far; they are lost for this exporter", q->x->name, spool_path(s),
+                  q->size_key, (unsigned long long)q->spool_lost);
+        q->log_full = now;
     }
-    if (q->spool_lost++ % 1000 == 0)
-        log_error("%s: alert spool full or unwritable: %llu alert(s) lost so far",
-                  q->x->ops->name, (unsigned long long)q->spool_lost);
-    return -1;
+    return put;
+}
+
+/* A worker's alert that found the queue full, or the overflow in use. */
+static void overflow_alert(struct xq *q, uint64_t seq, const char *line, size_t len)
+{
+    struct spool_rec r = { seq, line, len };
+
+    if (spool_put(q, q->overflow, &r, 1) != 1)
+        return;
+    if (!q->overflowing)
+        q->barrier = q->pushed;
+    q->overflowing = 1;
+    q->overflow_dirty = 1;
 }
 
 static void backoff(struct xq *q)
@@ -179,134 +215,302 @@ static void backoff(struct xq *q)
     q->retry_at = lw_now_mono_usec() + q->retry_ms * 1000ull;
 }
 
-/* Writes what the spool holds, in order, until it is empty or the exporter
- * fails again. Called with q->mu held; drops it around each write. */
-static void drain_spool(struct xq *q, char **buf, size_t *cap)
+/* The spool whose alerts go next, or NULL. Under q->mu. */
+static struct spool *next_spool(const struct xq *q)
 {
-    while (q->spooling) {
-        int64_t n = spool_peek(q->spool, buf, cap);
-        int rc;
+    if (q->spool && spool_pending(q->spool))
+        return q->spool;
+    if (q->overflow && spool_pending(q->overflow) && q->taken >= q->barrier)
+        return q->overflow;
+    return NULL;
+}
 
-        if (n == 0) {
-            q->spooling = 0;           /* empty: new alerts may use the queue again */
-            q->retry_ms = 0;
-            return;
+/* ---------------------------------------------------------------- writing */
+
+/* Room for n events in the thread's arrays. Returns 0 or -1. */
+static int reserve(struct xq *q, size_t n)
+{
+    struct exporter_event *ev;
+    struct spool_rec *keep;
+    unsigned char *ok;
+
+    if (n <= q->cev)
+        return 0;
+    if ((ev = realloc(q->ev, n * sizeof *ev)) == NULL)
+        return -1;
+    q->ev = ev;
+    if ((keep = realloc(q->keep, n * sizeof *keep)) == NULL)
+        return -1;
+    q->keep = keep;
+    if ((ok = realloc(q->ok, n)) == NULL)
+        return -1;
+    q->ok = ok;
+    q->cev = n;
+    return 0;
+}
+
+/* Hands ev[0..n) to the exporter, in one batch when it takes batches, and
+ * sets ok[i]. Once an alert failed, later alerts are not offered. */
+static void offer(struct xq *q, const struct exporter_event *ev, size_t n, unsigned char *ok)
+{
+    int alert_failed = 0;
+
+    if (q->x->ops->write_batch) {
+        q->x->ops->write_batch(q->x, ev, n, ok);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (ev[i].type == EVT_ALERT && alert_failed) {
+            ok[i] = 0;
+            continue;
         }
-        if (n < 0) {
-            backoff(q);
-            return;
-        }
-        pthread_mutex_unlock(&q->mu);
-        rc = q->x->ops->write_event(q->x, EVT_ALERT, *buf, (size_t)n);
-        pthread_mutex_lock(&q->mu);
-        if (rc != 0) {
-            CNT_INC(q->x->counters.failed);
-            backoff(q);
-            return;
-        }
-        CNT_INC(q->x->counters.written);
-        spool_ack(q->spool);
+        ok[i] = q->x->ops->write_event(q->x, &ev[i]) == 0;
+        if (!ok[i] && ev[i].type == EVT_ALERT)
+            alert_failed = 1;
     }
 }
 
-/* Writes a batch; an alert the exporter refuses goes to the spool. */
-static void write_batch(struct xq *q, const char *batch, size_t n)
+/* Offers up to one read of spooled alerts (from s) again. Returns how many
+ * were delivered; fewer than read starts a wait. Called with q->mu held;
+ * drops it around the writes. */
+static size_t replay(struct xq *q, struct spool *s)
 {
-    for (size_t off = 0; off < n;) {
-        enum event_type t = (enum event_type)(unsigned char)batch[off];
-        uint32_t len;
-        int rc;
+    struct spool_rec r[REPLAY_RECORDS];
+    size_t n = spool_read(s, r, REPLAY_RECORDS, REPLAY_BYTES), k = 0;
 
-        memcpy(&len, batch + off + 1, 4);
-        rc = (t == EVT_ALERT && q->spooling) ? -1 : q->x->ops->write_event(q->x, t, batch + off + 5, len);
-        if (rc == 0) {
+    if (n == 0 || reserve(q, n) < 0) {
+        backoff(q);                    /* cannot read it now (logged there): later */
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        q->ev[i] = (struct exporter_event){ EVT_ALERT, r[i].seq, r[i].line, r[i].len };
+    pthread_mutex_unlock(&q->mu);
+    offer(q, q->ev, n, q->ok);
+    while (k < n && q->ok[k])
+        k++;
+    CNT_ADD(q->x->counters.written, k);
+    if (k < n)
+        CNT_INC(q->x->counters.failed);
+    pthread_mutex_lock(&q->mu);
+    if (spool_commit(s, k) < 0)
+        log_error("%s: spool %s: cannot record the delivered offset: %s", q->x->name, spool_path(s),
+                  strerror(errno));
+    if (s == q->overflow && spool_pending(s) == 0)
+        q->overflowing = 0;            /* drained: new alerts may use the queue again */
+    if (k < n)
+        backoff(q);
+    else
+        q->retry_ms = 0;
+    return k;
+}
+
+/* Parses a batch taken off the queue into q->ev. Returns the count, or 0
+ * when out of memory (the batch is then lost, logged). */
+static size_t parse_batch(struct xq *q, const char *batch, size_t len)
+{
+    size_t n = 0;
+
+    for (size_t off = 0; off < len; n++) {
+        uint32_t l;
+
+        memcpy(&l, batch + off + 1, 4);
+        off += XQ_HDR + l;
+    }
+    if (reserve(q, n) < 0) {
+        log_error("%s: out of memory: %zu events lost", q->x->name, n);
+        return 0;
+    }
+    n = 0;
+    for (size_t off = 0; off < len; n++) {
+        struct exporter_event *e = &q->ev[n];
+        uint32_t l;
+
+        e->type = (enum event_type)(unsigned char)batch[off];
+        memcpy(&l, batch + off + 1, 4);
+        memcpy(&e->seq, batch + off + 5, 8);
+        e->line = batch + off + XQ_HDR;
+        e->len = l;
+        off += XQ_HDR + l;
+    }
+    return n;
+}
+
+/* Writes a batch taken off the queue. While older alerts wait in the spool
+ * its alerts join them unoffered; an alert the exporter fails, and those
+ * after it, go there too. Called without q->mu. */
+static void deliver(struct xq *q, const char *batch, size_t len)
+{
+    size_t n = parse_batch(q, batch, len), ns = 0, nk = 0;
+    struct exporter_event *send;
+    int behind, kept_alert = 0;
+
+    if (n == 0)
+        return;
+    pthread_mutex_lock(&q->mu);
+    behind = q->spool && spool_pending(q->spool) > 0;
+    pthread_mutex_unlock(&q->mu);
+    /* What is offered: everything, or only the events other than alerts,
+     * moved to the front (q->ev keeps its order for what stays). */
+    send = q->ev;
+    if (behind) {
+        for (size_t i = 0; i < n; i++) {
+            if (q->ev[i].type == EVT_ALERT)
+                q->keep[nk++] = (struct spool_rec){ q->ev[i].seq, q->ev[i].line, q->ev[i].len };
+            else
+                q->ev[ns++] = q->ev[i];
+        }
+    } else {
+        ns = n;
+    }
+    if (ns)
+        offer(q, send, ns, q->ok);
+    for (size_t i = 0; i < ns; i++) {
+        const struct exporter_event *e = &send[i];
+
+        if (e->type == EVT_ALERT && (kept_alert || !q->ok[i])) {
+            kept_alert = 1;
+            q->keep[nk++] = (struct spool_rec){ e->seq, e->line, e->len };
+        } else if (q->ok[i]) {
             CNT_INC(q->x->counters.written);
-        } else if (t == EVT_ALERT) {
-            pthread_mutex_lock(&q->mu);
-            if (!q->spooling)
-                backoff(q);
-            spool_alert(q, batch + off + 5, len);
-            pthread_mutex_unlock(&q->mu);
         } else {
             CNT_INC(q->x->counters.failed);
         }
-        off += 5u + len;
     }
+    if (nk == 0)
+        return;
+    pthread_mutex_lock(&q->mu);
+    spool_put(q, q->spool, q->keep, nk);
+    if (!behind)
+        backoff(q);
+    pthread_mutex_unlock(&q->mu);
+    spool_sync(q->spool);
+}
+
+/* Offers the spooled alerts now, regardless of the wait: on while they go,
+ * and for grace usec without progress. Called with q->mu held (the queue
+ * is empty). */
+static void drain(struct xq *q, uint64_t grace)
+{
+    uint64_t deadline = lw_now_mono_usec() + grace;
+    struct spool *s;
+
+    while ((s = next_spool(q)) != NULL) {
+        if (replay(q, s) > 0)
+            deadline = lw_now_mono_usec() + grace;
+        else if (lw_now_mono_usec() >= deadline)
+            break;
+        else {
+            uint64_t nap = deadline - lw_now_mono_usec();
+
+            pthread_mutex_unlock(&q->mu);
+            usleep((useconds_t)(nap < 100000u ? nap : 100000u));
+            pthread_mutex_lock(&q->mu);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- the thread */
+
+/* Waits for work, with q->mu held: until the spools are due when they hold
+ * alerts, else until woken. */
+static void idle(struct xq *q)
+{
+    struct timespec ts;
+    uint64_t now = lw_now_mono_usec(), real;
+
+    if (next_spool(q)) {
+        if (now >= q->retry_at)
+            return;
+        real = lw_now_real_usec() + (q->retry_at - now);
+        ts.tv_sec = (time_t)(real / 1000000u);
+        ts.tv_nsec = (long)(real % 1000000u) * 1000;
+        pthread_cond_timedwait(&q->wake, &q->mu, &ts);
+    } else if (q->flush_req == q->flush_done && q->reopen_req == q->reopen_done) {
+        pthread_cond_wait(&q->wake, &q->mu);
+    }
+}
+
+/* Serves a reopen request: what was queued before it belongs to the old
+ * file. With q->mu held. */
+static void reopen_now(struct xq *q)
+{
+    uint64_t g = q->reopen_req;
+    size_t n;
+    int rc;
+
+    while ((n = ring_take(q, q->batch)) > 0) {
+        pthread_mutex_unlock(&q->mu);
+        deliver(q, q->batch, n);
+        pthread_mutex_lock(&q->mu);
+    }
+    pthread_mutex_unlock(&q->mu);
+    q->x->ops->flush(q->x);
+    rc = q->x->ops->reopen(q->x);
+    pthread_mutex_lock(&q->mu);
+    q->reopen_rc = rc;
+    q->reopen_done = g;
+    pthread_cond_broadcast(&q->done);
+}
+
+/* Serves a flush request (the queue is empty). With q->mu held. */
+static void flush_now(struct xq *q)
+{
+    uint64_t g = q->flush_req;
+
+    drain(q, q->x->drain_grace_usec);
+    pthread_mutex_unlock(&q->mu);
+    if (q->x->ops->flush(q->x) < 0)
+        CNT_INC(q->x->counters.failed);
+    pthread_mutex_lock(&q->mu);
+    q->flush_done = g;
+    pthread_cond_broadcast(&q->done);
+}
+
+static void sync_overflow(struct xq *q)
+{
+    if (!q->overflow_dirty)
+        return;
+    q->overflow_dirty = 0;
+    pthread_mutex_unlock(&q->mu);
+    spool_sync(q->overflow);
+    pthread_mutex_lock(&q->mu);
 }
 
 static void *xq_main(void *arg)
 {
     struct xq *q = arg;
-    char *batch = malloc(XQ_BATCH), *sbuf = NULL;
-    size_t scap = 0;
+    struct spool *s;
+    size_t n;
 
     pthread_mutex_lock(&q->mu);
     for (;;) {
-        size_t n;
-
-        if (q->spooling && lw_now_mono_usec() >= q->retry_at && q->taken >= q->barrier)
-            drain_spool(q, &sbuf, &scap);
-        if (q->used == 0 && q->flush_req != q->flush_done) {
-            uint64_t g = q->flush_req;
-
-            pthread_mutex_unlock(&q->mu);
-            if (q->x->ops->flush(q->x) < 0)
-                CNT_INC(q->x->counters.failed);
-            pthread_mutex_lock(&q->mu);
-            q->flush_done = g;
-            pthread_cond_broadcast(&q->done);
-        }
-        if (q->reopen_req != q->reopen_done) {
-            uint64_t g = q->reopen_req;
-            int rc;
-
-            /* what was queued before the request belongs to the old file */
-            while ((n = ring_take(q, batch)) > 0) {
-                pthread_mutex_unlock(&q->mu);
-                write_batch(q, batch, n);
-                pthread_mutex_lock(&q->mu);
-            }
-            pthread_mutex_unlock(&q->mu);
-            q->x->ops->flush(q->x);
-            rc = q->x->ops->reopen(q->x);
-            pthread_mutex_lock(&q->mu);
-            q->reopen_rc = rc;
-            q->reopen_done = g;
-            pthread_cond_broadcast(&q->done);
-        }
+        sync_overflow(q);
+        if ((s = next_spool(q)) != NULL && lw_now_mono_usec() >= q->retry_at)
+            replay(q, s);
+        if (q->used == 0 && q->flush_req != q->flush_done)
+            flush_now(q);
+        if (q->reopen_req != q->reopen_done)
+            reopen_now(q);
         if (q->used == 0) {
             if (q->stop)
                 break;
-            if (q->spooling) {
-                struct timespec ts;
-                uint64_t at = lw_now_mono_usec() > q->retry_at ? lw_now_mono_usec() : q->retry_at;
-                uint64_t real = lw_now_real_usec() + (at - lw_now_mono_usec());
-
-                ts.tv_sec = (time_t)(real / 1000000u);
-                ts.tv_nsec = (long)(real % 1000000u) * 1000;
-                pthread_cond_timedwait(&q->wake, &q->mu, &ts);
-            } else if (q->flush_req == q->flush_done && q->reopen_req == q->reopen_done) {
-                pthread_cond_wait(&q->wake, &q->mu);
-            }
+            idle(q);
             continue;
         }
-        n = batch ? ring_take(q, batch) : 0;
+        n = ring_take(q, q->batch);
         pthread_mutex_unlock(&q->mu);
-        if (n)
-            write_batch(q, batch, n);
+        deliver(q, q->batch, n);
         pthread_mutex_lock(&q->mu);
     }
     /* Shutting down: one last attempt to deliver spooled alerts. */
-    if (q->spooling) {
-        q->retry_at = 0;
-        drain_spool(q, &sbuf, &scap);
-        if (q->spooling)
-            log_warning("%s: %llu alert(s) stay in the spool for the next start",
-                        q->x->ops->name, (unsigned long long)spool_pending(q->spool));
-    }
+    drain(q, 0);
+    sync_overflow(q);
+    if (next_spool(q))
+        log_warning("%s: %llu alert(s) left in the spool %s; they are delivered first, in order, "
+                    "the next time linkwatch runs", q->x->name,
+                    (unsigned long long)(spool_pending(q->spool) + spool_pending(q->overflow)),
+                    spool_path(spool_pending(q->spool) ? q->spool : q->overflow));
     pthread_mutex_unlock(&q->mu);
-    free(batch);
-    free(sbuf);
     return NULL;
 }
 
@@ -328,119 +532,149 @@ static void xq_free(struct xq *q)
         q->x->ops->close(q->x);
     }
     spool_close(q->spool);
+    spool_close(q->overflow);
     pthread_mutex_destroy(&q->mu);
     pthread_cond_destroy(&q->wake);
     pthread_cond_destroy(&q->done);
     free(q->ring);
+    free(q->batch);
+    free(q->ev);
+    free(q->keep);
+    free(q->ok);
     free(q);
 }
 
-/* Queues and starts a thread for x (owned from here, also on error). */
-static int output_add(struct output *o, struct exporter *x, const struct lw_config *cfg,
-                      const char *spool_dir, char *err, size_t errlen)
+/* The alert spool of the version before this one, <outputs.spool-dir>/
+ * <name>.alerts.spool (an 8-byte delivered offset, then [u32 length][bytes]
+ * records), is taken into the spool once, numbered, and removed: an upgrade
+ * loses none of the alerts it waited with. */
+static void import_old_spool(struct xq *q, const char *dir, const char *name)
 {
-    struct xq *q;
-    char path[4096];
+    char path[4096], *buf = NULL, *nb;
+    uint64_t off, n = 0;
+    uint32_t len;
+    FILE *f;
 
-    if (o->n == OUTPUT_MAX_EXPORTERS || !(q = calloc(1, sizeof *q))) {
-        x->ops->close(x);
-        snprintf(err, errlen, "too many exporters or out of memory");
+    snprintf(path, sizeof path, "%s/%s.alerts.spool", dir, name);
+    if ((f = fopen(path, "r")) == NULL)
+        return;
+    if (fread(&off, sizeof off, 1, f) == 1 && off >= sizeof off && fseeko(f, (off_t)off, SEEK_SET) == 0)
+        while (fread(&len, sizeof len, 1, f) == 1 && len > 0 && len <= XQ_MAX_EVENT &&
+               (nb = realloc(buf, len)) != NULL && fread(buf = nb, 1, len, f) == len) {
+            struct spool_rec r = { next_seq(q), buf, len };
+
+            n += spool_put(q, q->spool, &r, 1);
+        }
+    fclose(f);
+    free(buf);
+    if (spool_sync(q->spool) == 0 && unlink(path) == 0 && n)
+        log_info("%s: %llu alert(s) of %s taken into %s", q->x->name, (unsigned long long)n, path,
+                 spool_path(q->spool));
+}
+
+/* Opens x's two spools where its definition says (by default in the
+ * output's spool folder, named after it). Returns 0 or -1. */
+static int open_spools(struct xq *q, const struct exporter_def *def, const struct exporter_params *p,
+                       const char *spool_dir, char *err, size_t errlen)
+{
+    struct spool_config sc = {
+        .dir = spool_dir, .id = def->name, .max_bytes = p->cfg->outputs.spool_size,
+        .dir_key = "outputs.spool-dir", .size_key = "outputs.spool-size",
+    };
+    char id[300];
+
+    if (def->spool)
+        def->spool(p, &sc);
+    q->size_key = sc.size_key;
+    q->spool_max = sc.max_bytes;
+    q->own_dir = sc.own_dir;
+    if ((q->spool = spool_open(&sc, err, errlen)) == NULL)
+        return -1;
+    snprintf(id, sizeof id, "%s.overflow", sc.id);
+    sc.id = id;
+    if ((q->overflow = spool_open(&sc, err, errlen)) == NULL)
+        return -1;
+    q->last_seq = spool_last_seq(q->spool) > spool_last_seq(q->overflow) ? spool_last_seq(q->spool)
+                                                                           : spool_last_seq(q->overflow);
+    q->overflowing = spool_pending(q->overflow) > 0;
+    import_old_spool(q, spool_dir, def->name);
+    if (spool_pending(q->spool) || spool_pending(q->overflow))
+        log_info("%s: %llu alert(s) spooled by an earlier run will be delivered first", def->name,
+                 (unsigned long long)(spool_pending(q->spool) + spool_pending(q->overflow)));
+    return 0;
+}
+
+/* Opens the exporter of def, with its queue, spools and thread, when its
+ * section enables it. Returns 0, or -1 with err. */
+static int output_add(struct output *o, const struct exporter_def *def, const struct lw_config *cfg,
+                      const char *logdir, char *err, size_t errlen)
+{
+    struct exporter_params p = { cfg, config_section(cfg, &def->config), logdir, 0 };
+    struct xq *q;
+
+    if (p.section == NULL) {
+        snprintf(err, errlen, "%s: its configuration section %s was not loaded", def->name,
+                 def->config.path);
         return -1;
     }
-    q->x = x;
-    q->o = o;
-    q->cap = cfg->outputs.queue_size;
-    q->ring = malloc(q->cap);
+    if (!def->enabled(&p, &p.types))
+        return 0;
+    if (o->n == OUTPUT_MAX_EXPORTERS || !(q = calloc(1, sizeof *q))) {
+        snprintf(err, errlen, "%s: too many exporters or out of memory", def->name);
+        return -1;
+    }
     pthread_mutex_init(&q->mu, NULL);
     pthread_cond_init(&q->wake, NULL);
     pthread_cond_init(&q->done, NULL);
     o->q[o->n++] = q;
-    if (!q->ring) {
-        snprintf(err, errlen, "%s: no memory for a %zu-byte queue (outputs.queue-size)", x->ops->name, q->cap);
+    if ((q->x = def->open(&p, err, errlen)) == NULL)
+        return -1;
+    q->x->name = def->name;
+    q->cap = cfg->outputs.queue_size;
+    q->ring = malloc(q->cap);
+    q->batch = malloc(XQ_BATCH);
+    if (!q->ring || !q->batch) {
+        snprintf(err, errlen, "%s: no memory for a %zu-byte queue (outputs.queue-size)", def->name, q->cap);
         return -1;
     }
-    if (x->types & (1u << EVT_ALERT)) {
-        snprintf(path, sizeof path, "%s/%s.alerts.spool", spool_dir, x->ops->name);
-        q->spool = spool_open(path, cfg->outputs.spool_size, err, errlen);
-        if (!q->spool)
-            return -1;
-        if (spool_pending(q->spool)) {
-            q->spooling = 1;           /* an earlier run left alerts: they go first */
-            log_info("%s: %llu alert(s) spooled by an earlier run will be delivered first",
-                     x->ops->name, (unsigned long long)spool_pending(q->spool));
-        }
-    }
+    if ((q->x->types & (1u << EVT_ALERT)) && open_spools(q, def, &p, o->spool_dir, err, errlen) < 0)
+        return -1;
     if (pthread_create(&q->thread, NULL, xq_main, q) != 0) {
-        snprintf(err, errlen, "%s: cannot start its thread", x->ops->name);
+        snprintf(err, errlen, "%s: cannot start its thread", def->name);
         return -1;
     }
     q->started = 1;
-    o->wanted |= x->types;
+    o->wanted |= q->x->types;
     return 0;
 }
 
-static char *log_path(const char *logdir, const char *name)
-{
-    char *p;
-
-    if (name[0] == '/')
-        return strdup(name);
-    return asprintf(&p, "%s/%s", logdir, name) < 0 ? NULL : p;
-}
-
-struct output *output_open(const struct lw_config *cfg, const char *logdir, char *err, size_t errlen)
+struct output *output_open_with(const struct exporter_def *const *registry, const struct lw_config *cfg,
+                                const char *logdir, char *err, size_t errlen)
 {
     struct output *o = calloc(1, sizeof *o);
-    char *spool_dir = NULL;
-    struct exporter *x;
 
     if (!o) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    spool_dir = log_path(logdir, cfg->outputs.spool_dir[0] ? cfg->outputs.spool_dir : "spool");
-    if (!spool_dir || (mkdir(spool_dir, 0700) < 0 && errno != EEXIST)) {
-        snprintf(err, errlen, "outputs.spool-dir: %s: cannot create: %s", spool_dir ? spool_dir : "",
+    o->spool_dir = lw_join_path(logdir, cfg->outputs.spool_dir[0] ? cfg->outputs.spool_dir : "spool");
+    if (!o->spool_dir || (mkdir(o->spool_dir, 0700) < 0 && errno != EEXIST)) {
+        snprintf(err, errlen, "outputs.spool-dir: %s: cannot create: %s", o->spool_dir ? o->spool_dir : "",
                  strerror(errno));
         goto fail;
     }
-    if (cfg->outputs.eve_file.enabled) {
-        char *path = log_path(logdir, cfg->outputs.eve_file.filename);
-
-        x = path ? eve_file_open(path, types_mask(&cfg->outputs.eve_file.types), &cfg->outputs.eve_file,
-                                 err, errlen) : NULL;
-        free(path);
-        if (!x || output_add(o, x, cfg, spool_dir, err, errlen) < 0)
+    for (size_t i = 0; registry[i]; i++)
+        if (output_add(o, registry[i], cfg, logdir, err, errlen) < 0)
             goto fail;
-    }
-    if (cfg->outputs.syslog.enabled) {
-        x = syslog_exporter_open(&cfg->outputs.syslog, types_mask(&cfg->outputs.syslog.types),
-                                 err, errlen);
-        if (!x || output_add(o, x, cfg, spool_dir, err, errlen) < 0)
-            goto fail;
-    }
-    if (cfg->outputs.unix_socket.enabled) {
-        x = unix_socket_open(cfg->outputs.unix_socket.path, types_mask(&cfg->outputs.unix_socket.types),
-                             err, errlen);
-        if (!x || output_add(o, x, cfg, spool_dir, err, errlen) < 0)
-            goto fail;
-    }
-    /* redis (sensor/redis/redis.h): its write_event only queues for its own
-     * thread, which pipelines, spools to redis.spool-dir while Redis is away
-     * and replays exactly once; the spool here takes alerts only when that
-     * queue is full. */
-    if (cfg->redis.enabled) {
-        x = redis_exporter_open(cfg, 1u << EVT_ALERT | (cfg->redis.flows_stream ? 1u << EVT_FLOW : 0),
-                                err, errlen);
-        if (!x || output_add(o, x, cfg, spool_dir, err, errlen) < 0)
-            goto fail;
-    }
-    o->spool_dir = spool_dir;
     return o;
 fail:
-    free(spool_dir);
     output_close(o);
     return NULL;
+}
+
+struct output *output_open(const struct lw_config *cfg, const char *logdir, char *err, size_t errlen)
+{
+    return output_open_with(exporter_registry, cfg, logdir, err, errlen);
 }
 
 void output_close(struct output *o)
@@ -466,10 +700,11 @@ int output_give(struct output *o, unsigned uid, unsigned gid, char *err, size_t 
     }
     for (size_t i = 0; i < o->n; i++) {
         struct xq *q = o->q[i];
+        int own = q->spool && !q->own_dir;
 
-        if ((q->spool && spool_give(q->spool, uid, gid) < 0) ||
+        if ((own && (spool_give(q->spool, uid, gid) < 0 || spool_give(q->overflow, uid, gid) < 0)) ||
             (q->x->ops->give && q->x->ops->give(q->x, uid, gid) < 0)) {
-            snprintf(err, errlen, "%s: cannot give its files to uid %u: %s", q->x->ops->name, uid,
+            snprintf(err, errlen, "%s: cannot give its files to uid %u: %s", q->x->name, uid,
                      strerror(errno));
             return -1;
         }
@@ -487,17 +722,20 @@ void output_event(struct output *o, enum event_type t, const char *line, size_t 
     __atomic_add_fetch(&o->st.events[t], 1, __ATOMIC_RELAXED);
     for (size_t i = 0; i < o->n; i++) {
         struct xq *q = o->q[i];
+        uint64_t seq;
 
         if (!((q->x->types >> t) & 1u))
             continue;
         pthread_mutex_lock(&q->mu);
-        if (t == EVT_ALERT && q->spooling) {
-            spool_alert(q, line, (uint32_t)len);          /* behind the spooled ones */
-        } else if (ring_push(q, t, line, (uint32_t)len) == 0) {
-            if (q->used == 5u + len)                        /* it was empty: the thread sleeps */
+        seq = t == EVT_ALERT ? next_seq(q) : 0;
+        if (t == EVT_ALERT && q->overflowing) {
+            overflow_alert(q, seq, line, len);              /* behind the overflowed ones */
+            pthread_cond_signal(&q->wake);
+        } else if (ring_push(q, t, seq, line, (uint32_t)len) == 0) {
+            if (q->used == XQ_HDR + len)                    /* it was empty: the thread sleeps */
                 pthread_cond_signal(&q->wake);
         } else if (t == EVT_ALERT) {
-            spool_alert(q, line, (uint32_t)len);
+            overflow_alert(q, seq, line, len);
             pthread_cond_signal(&q->wake);
         } else {
             q->dropped[t]++;
@@ -506,8 +744,6 @@ void output_event(struct output *o, enum event_type t, const char *line, size_t 
     }
 }
 
-/* Waits until each exporter has written everything queued before the call
- * and flushed its buffers. */
 void output_flush(struct output *o)
 {
     for (size_t i = 0; i < o->n; i++) {
@@ -537,7 +773,7 @@ int output_reopen(struct output *o)
         while (q->reopen_done < g)
             pthread_cond_wait(&q->done, &q->mu);
         if (q->reopen_rc < 0) {
-            log_error("%s: reopen failed", q->x->ops->name);
+            log_error("%s: reopen failed", q->x->name);
             rc = -1;
         }
         pthread_mutex_unlock(&q->mu);
@@ -548,7 +784,7 @@ int output_reopen(struct output *o)
 struct exporter *output_find(const struct output *o, const char *name)
 {
     for (size_t i = 0; o && i < o->n; i++)
-        if (strcmp(o->q[i]->x->ops->name, name) == 0)
+        if (strcmp(o->q[i]->x->name, name) == 0)
             return o->q[i]->x;
     return NULL;
 }
@@ -567,27 +803,39 @@ uint64_t output_failures(const struct output *o)
     return n;
 }
 
+static void xq_stats(struct xq *q, struct output_exporter_stats *v)
+{
+    pthread_mutex_lock(&q->mu);
+    v->name = q->x->name;
+    v->written = CNT_GET(q->x->counters.written);
+    v->failed = CNT_GET(q->x->counters.failed);
+    v->dropped = 0;
+    for (int t = 0; t < EVT_MAX; t++)
+        v->dropped += q->dropped[t];
+    v->spooled = q->spooled;
+    v->spool_pending = q->spool ? spool_pending(q->spool) + spool_pending(q->overflow) : 0;
+    v->spool_lost = q->spool_lost;
+    v->queue_bytes = q->used;
+    pthread_mutex_unlock(&q->mu);
+}
+
 size_t output_exporters(const struct output *o, struct output_exporter_stats *v, size_t max)
 {
     size_t n = 0;
 
-    for (size_t i = 0; i < o->n && n < max; i++, n++) {
-        struct xq *q = o->q[i];
-
-        pthread_mutex_lock(&q->mu);
-        v[n].name = q->x->ops->name;
-        v[n].written = CNT_GET(q->x->counters.written);
-        v[n].failed = CNT_GET(q->x->counters.failed);
-        v[n].dropped = 0;
-        for (int t = 0; t < EVT_MAX; t++)
-            v[n].dropped += q->dropped[t];
-        v[n].spooled = q->spooled;
-        v[n].spool_pending = q->spool ? spool_pending(q->spool) : 0;
-        v[n].spool_lost = q->spool_lost;
-        v[n].queue_bytes = q->used;
-        pthread_mutex_unlock(&q->mu);
-    }
+    for (size_t i = 0; i < o->n && n < max; i++, n++)
+        xq_stats(o->q[i], &v[n]);
     return n;
+}
+
+int output_exporter_stats(const struct output *o, const char *name, struct output_exporter_stats *st)
+{
+    for (size_t i = 0; o && i < o->n; i++)
+        if (strcmp(o->q[i]->x->name, name) == 0) {
+            xq_stats(o->q[i], st);
+            return 0;
+        }
+    return -1;
 }
 
 const struct output_stats *output_stats(const struct output *o)
@@ -595,13 +843,11 @@ const struct output_stats *output_stats(const struct output *o)
     return &o->st;
 }
 
-#define EV(t, name) \
+#define EV(id, name) \
     { "events/" name, "linkwatch_events_total", "type=" name, "Events produced, by type.", \
-      (uint32_t)offsetof(struct output_stats, events[t]), STATS_COUNTER, STATS_SUM, STATS_NOEVE, 0, NULL }
+      (uint32_t)offsetof(struct output_stats, events[EVT_##id]), STATS_COUNTER, STATS_SUM, STATS_NOEVE, 0, NULL },
 static const struct stats_field output_fields[] = {
-    EV(EVT_ALERT, "alert"), EV(EVT_FLOW, "flow"), EV(EVT_STATS, "stats"), EV(EVT_GEO_SUMMARY, "geo_summary"),
-    EV(EVT_RELOAD, "reload"), EV(EVT_HTTP, "http"), EV(EVT_DNS, "dns"), EV(EVT_TLS, "tls"), EV(EVT_SSH, "ssh"),
-    EV(EVT_FILEINFO, "fileinfo"),
+    EVENT_TYPES(EV)
 };
 #undef EV
 

@@ -4,8 +4,12 @@
  * the line into each interested exporter's bounded queue (a short lock per
  * exporter); each exporter writes from a thread of its own, so a slow sink
  * never stalls capture. A full queue drops events other than alerts
- * (counted); alerts go to the exporter's disk spool (outputs.spool-dir) and
- * are delivered in order later, also after a restart.
+ * (counted). Alerts are never dropped: each gets a sequence number, and one
+ * that cannot be queued or written goes to the exporter's disk spool
+ * (spool.h) and is delivered later, in order, also after a restart.
+ *
+ * The exporters are those of a registry (exporters.h) whose configuration
+ * section enables them.
  */
 #ifndef LW_OUTPUT_H
 #define LW_OUTPUT_H
@@ -17,23 +21,35 @@
 
 struct output;
 
-/* Opens the exporters the config enables, with files under logdir. Returns
- * NULL and a one-line reason in err on failure. */
+/* Opens the exporters of the registry (exporters.h) the config enables,
+ * with files under logdir. Returns NULL and a one-line reason in err on
+ * failure. */
 struct output *output_open(const struct lw_config *cfg, const char *logdir, char *err, size_t errlen);
+/* The same with the registry given (NULL-terminated); cfg must have been
+ * loaded with the registry's sections (config_load_with()). */
+struct output *output_open_with(const struct exporter_def *const *registry, const struct lw_config *cfg,
+                                const char *logdir, char *err, size_t errlen);
+/* Stops the exporter threads after their queues are written (alerts a sink
+ * does not take stay in its spool, logged) and closes everything. */
 void output_close(struct output *o);
 
 /* Whether any exporter wants events of this type (so builders can skip work). */
 int output_wants(const struct output *o, enum event_type t);
 void output_event(struct output *o, enum event_type t, const char *line, size_t len);
+/* Waits until each exporter has written everything queued before the call
+ * and flushed its buffers, and has tried to deliver its spooled alerts (on
+ * while they go, and for the exporter's drain_grace_usec without progress). */
 void output_flush(struct output *o);
 /* Reopens every exporter's files (SIGUSR1, logrotate). Returns 0 or -1. */
 int output_reopen(struct output *o);
 
 /* Gives what the exporters write (EVE files, the spool folder and its
  * files) to uid/gid, so a sensor that drops root keeps writing, rotating
- * and spooling. Returns 0, or -1 with the first failure in err. */
+ * and spooling. A spool in a folder of its own (redis.spool-dir) stays
+ * with its owner. Returns 0, or -1 with the first failure in err. */
 int output_give(struct output *o, unsigned uid, unsigned gid, char *err, size_t errlen);
-/* The open exporter of that name ("eve-file", "redis"), or NULL. Owned by o. */
+/* The open exporter of that name ("eve-file", "redis"), or NULL (also for
+ * a NULL o). Owned by o. */
 struct exporter *output_find(const struct output *o, const char *name);
 
 /* Events handed in, by type, and write failures over all exporters. */
@@ -51,6 +67,8 @@ struct output_exporter_stats {
     uint64_t queue_bytes;      /* in the queue now */
 };
 size_t output_exporters(const struct output *o, struct output_exporter_stats *v, size_t max);
+/* The counters of the exporter of that name. Returns 0, or -1 when there is none. */
+int output_exporter_stats(const struct output *o, const char *name, struct output_exporter_stats *st);
 /* Counted by exporter_stats_module, one instance per exporter. */
 extern const struct stats_module exporter_stats_module;
 

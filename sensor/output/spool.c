@@ -1,85 +1,190 @@
-/* spool.c - append-only disk queue; see spool.h.
- *
- * File layout: an 8-byte header holding the offset of the first
- * undelivered record, then records [u32 length][bytes]. Acknowledging a
- * record moves the header offset; when everything is delivered the file is
- * cut back to its header, so a spool that keeps up stays small.
- */
+/* spool.c - on-disk alert queue; see spool.h. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "spool.h"
+#include "log.h"
 
-#define SPOOL_HDR 8u
+/* Longest record header: two 20-digit numbers, a space and a newline. */
+#define HDR_MAX 48
 
 struct spool {
     int fd;
+    char *path, *offpath;
     uint64_t max_bytes;
-    uint64_t rd;            /* offset of the next record to deliver */
-    uint64_t end;           /* end of the last whole record */
-    uint64_t pending;
-    uint32_t peeked;        /* length of the record spool_peek() returned, 0: none */
+    uint64_t size;               /* file size */
+    uint64_t off;                /* delivered up to here */
+    uint64_t pending;            /* records from off to size */
+    uint64_t last_seq;
+    char *rbuf;                  /* the last read's records */
+    size_t rcap;
+    uint64_t roff[1024 + 1];     /* file offset after each record of the last read */
+    size_t rn;
 };
 
-static int write_hdr(struct spool *s)
+/* Reads record i's header at off: its seq and line length, and the offset
+ * of its line. Returns the offset after the record, 0 when the record is
+ * incomplete or malformed. */
+static uint64_t record_at(const struct spool *s, uint64_t off, uint64_t *seq, uint64_t *len,
+                          uint64_t *line)
 {
-    uint64_t v = s->rd;
+    char h[HDR_MAX + 1], *nl, *end;
+    ssize_t got = pread(s->fd, h, HDR_MAX, (off_t)off);
+    unsigned long long a, b;
 
-    return pwrite(s->fd, &v, sizeof v, 0) == (ssize_t)sizeof v ? 0 : -1;
+    if (got <= 0)
+        return 0;
+    h[got] = '\0';
+    nl = memchr(h, '\n', (size_t)got);
+    if (nl == NULL)
+        return 0;
+    *nl = '\0';
+    a = strtoull(h, &end, 10);
+    if (end == h || *end != ' ')
+        return 0;
+    b = strtoull(end + 1, &end, 10);
+    if (*end != '\0' || b > s->size)
+        return 0;
+    *seq = a;
+    *len = b;
+    *line = off + (uint64_t)(nl - h) + 1;
+    if (*line + b + 1 > s->size)
+        return 0;
+    return *line + b + 1;
 }
 
-/* Counts the whole records after rd; a torn last record (a crash while
- * appending) is cut off. */
-static int scan(struct spool *s, uint64_t size)
+/* Walks the undelivered records: counts them, finds the last seq, and cuts
+ * a torn record at the end (a crash mid-append). */
+static int spool_scan(struct spool *s)
 {
-    uint64_t off = s->rd;
-    uint32_t len;
+    uint64_t off = s->off, next, seq, len, line;
 
     s->pending = 0;
-    while (off + 4 <= size && pread(s->fd, &len, 4, (off_t)off) == 4 && off + 4 + len <= size) {
-        off += 4u + len;
+    while (off < s->size && (next = record_at(s, off, &seq, &len, &line)) != 0) {
         s->pending++;
+        if (seq > s->last_seq)
+            s->last_seq = seq;
+        off = next;
     }
-    s->end = off;
-    if (off != size && ftruncate(s->fd, (off_t)off) < 0)
-        return -1;
+    if (off < s->size) {
+        log_warning("spool %s: %llu bytes at the end are not a whole record (cut short by a "
+                    "crash?), dropped", s->path, (unsigned long long)(s->size - off));
+        if (ftruncate(s->fd, (off_t)off) < 0)
+            return -1;
+        s->size = off;
+    }
     return 0;
 }
 
-struct spool *spool_open(const char *path, uint64_t max_bytes, char *err, size_t errlen)
+static uint64_t read_offset(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    unsigned long long v = 0;
+
+    if (f == NULL)
+        return 0;
+    if (fscanf(f, "%llu", &v) != 1)
+        v = 0;
+    fclose(f);
+    return v;
+}
+
+/* Written aside and renamed: a crash leaves the old offset or the new. */
+static int write_offset(const struct spool *s)
+{
+    char tmp[4096];
+    FILE *f;
+    int ok;
+
+    snprintf(tmp, sizeof tmp, "%s.tmp", s->offpath);
+    f = fopen(tmp, "w");
+    if (f == NULL)
+        return -1;
+    ok = fprintf(f, "%llu\n", (unsigned long long)s->off) > 0;
+    ok &= fclose(f) == 0;
+    if (!ok || rename(tmp, s->offpath) < 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+/* The folder exists, is ours and owner-only. */
+static int own_dir(const char *dir, const char *key, char *err, size_t errlen)
+{
+    struct stat st;
+
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        snprintf(err, errlen, "%s %s: cannot create: %s", key, dir, strerror(errno));
+        return -1;
+    }
+    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s %s: not a folder", key, dir);
+        return -1;
+    }
+    if (st.st_uid != geteuid()) {
+        snprintf(err, errlen, "%s %s: owned by uid %u, not by this user (uid %u)", key, dir,
+                 (unsigned)st.st_uid, (unsigned)geteuid());
+        return -1;
+    }
+    if ((st.st_mode & 077) != 0) {
+        if (chmod(dir, 0700) < 0) {
+            snprintf(err, errlen, "%s %s: cannot make it owner-only: %s", key, dir, strerror(errno));
+            return -1;
+        }
+        log_warning("%s %s: was open to others (mode %03o); made owner-only (700)",
+                    key, dir, (unsigned)(st.st_mode & 0777));
+    }
+    return 0;
+}
+
+struct spool *spool_open(const struct spool_config *c, char *err, size_t errlen)
 {
     struct spool *s = calloc(1, sizeof *s);
     struct stat st;
-    uint64_t v = SPOOL_HDR;
 
-    if (!s) {
-        snprintf(err, errlen, "%s: out of memory", path);
+    if (s == NULL) {
+        snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    s->max_bytes = max_bytes;
-    s->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (s->fd < 0 || fstat(s->fd, &st) < 0) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    s->fd = -1;
+    s->max_bytes = c->max_bytes;
+    if (c->own_dir && own_dir(c->dir, c->dir_key, err, errlen) < 0)
+        goto fail;
+    if (asprintf(&s->path, "%s/%s.alerts", c->dir, c->id) < 0)
+        s->path = NULL;
+    if (s->path && asprintf(&s->offpath, "%s/%s.offset", c->dir, c->id) < 0)
+        s->offpath = NULL;
+    if (!s->path || !s->offpath) {
+        snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    if ((uint64_t)st.st_size < SPOOL_HDR) {
-        if (ftruncate(s->fd, 0) < 0 || pwrite(s->fd, &v, sizeof v, 0) != (ssize_t)sizeof v) {
-            snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
-            goto fail;
-        }
-        st.st_size = SPOOL_HDR;
-    } else if (pread(s->fd, &v, sizeof v, 0) != (ssize_t)sizeof v || v < SPOOL_HDR ||
-               v > (uint64_t)st.st_size) {
-        v = SPOOL_HDR;     /* a damaged header: deliver everything again rather than lose it */
+    s->fd = open(s->path, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (s->fd < 0) {
+        snprintf(err, errlen, "spool %s: cannot open: %s", s->path, strerror(errno));
+        goto fail;
     }
-    s->rd = v;
-    if (scan(s, (uint64_t)st.st_size) < 0) {
-        snprintf(err, errlen, "%s: cannot repair: %s", path, strerror(errno));
+    if (flock(s->fd, LOCK_EX | LOCK_NB) < 0) {
+        snprintf(err, errlen, "spool %s: in use by another linkwatch (same sensor-id and %s?)",
+                 s->path, c->dir_key);
+        goto fail;
+    }
+    if (fstat(s->fd, &st) < 0 || fchmod(s->fd, 0600) < 0) {
+        snprintf(err, errlen, "spool %s: %s", s->path, strerror(errno));
+        goto fail;
+    }
+    s->size = (uint64_t)st.st_size;
+    s->off = read_offset(s->offpath);
+    if (s->off > s->size)
+        s->off = 0;       /* the file was replaced: deliver it all again rather than lose it */
+    if (spool_scan(s) < 0) {
+        snprintf(err, errlen, "spool %s: %s", s->path, strerror(errno));
         goto fail;
     }
     return s;
@@ -90,80 +195,129 @@ fail:
 
 void spool_close(struct spool *s)
 {
-    if (!s)
+    if (s == NULL)
         return;
     if (s->fd >= 0)
         close(s->fd);
+    free(s->path);
+    free(s->offpath);
+    free(s->rbuf);
     free(s);
 }
 
-int spool_append(struct spool *s, const void *data, uint32_t len)
+size_t spool_append(struct spool *s, const struct spool_rec *a, size_t n)
 {
-    char hdr[4];
+    char *buf = NULL;
+    size_t len = 0, i;
+    FILE *m = open_memstream(&buf, &len);
+    uint64_t room = s->max_bytes > s->size ? s->max_bytes - s->size : 0;
+    size_t fit = 0;
+    long at;
 
-    if (s->end + 4 + len > s->max_bytes)
-        return -1;
-    memcpy(hdr, &len, 4);
-    if (pwrite(s->fd, hdr, 4, (off_t)s->end) != 4 ||
-        pwrite(s->fd, data, len, (off_t)(s->end + 4)) != (ssize_t)len) {
-        /* leave no torn record behind */
-        if (ftruncate(s->fd, (off_t)s->end) < 0)
-            return -1;
-        return -1;
-    }
-    s->end += 4u + len;
-    s->pending++;
-    return 0;
-}
-
-int64_t spool_peek(struct spool *s, char **buf, size_t *cap)
-{
-    uint32_t len;
-
-    if (s->pending == 0)
+    if (m == NULL)
         return 0;
-    if (pread(s->fd, &len, 4, (off_t)s->rd) != 4)
-        return -1;
-    if (*cap < (size_t)len + 1) {
-        char *b = realloc(*buf, (size_t)len + 1);
+    for (i = 0; i < n; i++) {
+        at = ftell(m);
+        fprintf(m, "%llu %zu\n", (unsigned long long)a[i].seq, a[i].len);
+        fwrite(a[i].line, 1, a[i].len, m);
+        fputc('\n', m);
+        if ((uint64_t)ftell(m) > room) {
+            fseek(m, at, SEEK_SET);
+            break;
+        }
+        fit = i + 1;
+    }
+    at = ftell(m);
+    if (fclose(m) != 0 || at < 0) {
+        free(buf);
+        return 0;
+    }
+    if (at > 0 && write(s->fd, buf, (size_t)at) != (ssize_t)at) {
+        log_error("spool %s: write failed: %s", s->path, strerror(errno));
+        /* Drop whatever part made it: a torn record would hide the rest. */
+        if (ftruncate(s->fd, (off_t)s->size) < 0)
+            log_error("spool %s: cannot cut back a failed write: %s", s->path, strerror(errno));
+        free(buf);
+        return 0;
+    }
+    free(buf);
+    s->size += (uint64_t)at;
+    s->pending += fit;
+    for (i = 0; i < fit; i++)
+        if (a[i].seq > s->last_seq)
+            s->last_seq = a[i].seq;
+    return fit;
+}
 
-        if (!b)
+int spool_sync(struct spool *s)
+{
+    return fdatasync(s->fd);
+}
+
+size_t spool_read(struct spool *s, struct spool_rec *a, size_t max, size_t max_bytes)
+{
+    uint64_t off = s->off, end, seq, len, line, want;
+    size_t n = 0;
+    char *nb;
+
+    if (max > sizeof s->roff / sizeof s->roff[0] - 1)
+        max = sizeof s->roff / sizeof s->roff[0] - 1;
+    /* One read of the region, then records are cut out of it. */
+    want = s->size - off < max_bytes ? s->size - off : max_bytes;
+    s->rn = 0;
+    if (want == 0)
+        return 0;
+    if (want + 1 > s->rcap) {
+        nb = realloc(s->rbuf, (size_t)want + 1);
+        if (nb == NULL)
+            return 0;
+        s->rbuf = nb;
+        s->rcap = (size_t)want + 1;
+    }
+    if (pread(s->fd, s->rbuf, (size_t)want, (off_t)off) != (ssize_t)want)
+        return 0;
+    while (n < max && (end = record_at(s, off, &seq, &len, &line)) != 0) {
+        if (end - s->off > want) {
+            if (n > 0)
+                break;
+            /* One record larger than max_bytes: read it alone. */
+            return spool_read(s, a, 1, (size_t)(end - s->off));
+        }
+        a[n].seq = seq;
+        a[n].line = s->rbuf + (line - s->off);
+        a[n].len = (size_t)len;
+        s->roff[n++] = end;
+        off = end;
+    }
+    s->rn = n;
+    return n;
+}
+
+int spool_commit(struct spool *s, size_t n)
+{
+    if (n == 0 || n > s->rn)
+        return n == 0 ? 0 : -1;
+    s->off = s->roff[n - 1];
+    s->pending -= n;
+    s->rn = 0;
+    if (s->off >= s->size) {
+        /* All delivered: start over empty. */
+        if (ftruncate(s->fd, 0) < 0)
             return -1;
-        *buf = b;
-        *cap = (size_t)len + 1;
+        s->size = s->off = 0;
+        s->pending = 0;
+        unlink(s->offpath);
+        return 0;
     }
-    if (pread(s->fd, *buf, len, (off_t)(s->rd + 4)) != (ssize_t)len)
-        return -1;
-    (*buf)[len] = '\0';
-    s->peeked = len;
-    return len ? (int64_t)len : -1;
+    return write_offset(s);
 }
 
-void spool_ack(struct spool *s)
-{
-    if (s->pending == 0)
-        return;
-    s->rd += 4u + s->peeked;
-    s->peeked = 0;
-    s->pending--;
-    if (s->pending == 0) {
-        /* all delivered: start over at the header */
-        s->rd = s->end = SPOOL_HDR;
-        if (ftruncate(s->fd, SPOOL_HDR) < 0)
-            s->end = s->rd;    /* nothing to do but go on; the header below still says "empty" */
-    }
-    write_hdr(s);
-}
-
-uint64_t spool_pending(const struct spool *s)
-{
-    return s->pending;
-}
-
-uint64_t spool_bytes(const struct spool *s)
-{
-    return s->end;
-}
+void spool_limit(struct spool *s, uint64_t max_bytes) { s->max_bytes = max_bytes; }
+uint64_t spool_pending(const struct spool *s) { return s->pending; }
+uint64_t spool_bytes(const struct spool *s) { return s->size - s->off; }
+uint64_t spool_file_size(const struct spool *s) { return s->size; }
+uint64_t spool_last_seq(const struct spool *s) { return s->last_seq; }
+const char *spool_path(const struct spool *s) { return s->path; }
 
 int spool_give(struct spool *s, unsigned uid, unsigned gid)
 {

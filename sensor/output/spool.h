@@ -1,11 +1,22 @@
-/* spool.h - an append-only disk queue of records, read back in order.
+/* spool.h - the on-disk queue of alerts an exporter could not take yet.
  *
- * Alerts that an exporter cannot take right now (its queue is full, or its
- * sink is down) go here and are delivered later, in order, so none is lost.
- * A record is a 4-byte length and the bytes. The file survives a restart:
- * spool_open() finds what an earlier run left and spool_read() delivers it
- * first. Size is bounded: an append that would pass max_bytes is refused
- * (the caller counts and logs it). Not thread-safe: the caller serialises.
+ * One file per spool, <dir>/<id>.alerts, of records
+ *     "<seq> <length>\n" <length bytes of EVE JSON> "\n"
+ * appended in order, and <dir>/<id>.offset holding how far they have been
+ * delivered. Records are read back from that offset, in order, and
+ * committed once the exporter took them; when every record is delivered
+ * the file is emptied. A record delivered but not yet committed when the
+ * sensor stops is read again next time, with its sequence number: the Redis
+ * alert script drops such a repeat (redis-cmd.h).
+ *
+ * The files are created 0600. The data file is locked (flock) so two
+ * sensors cannot share it. It never grows past max_bytes: records that
+ * would are refused, and the caller counts and logs them. A record cut
+ * short by a crash is dropped (and logged) when the spool is opened.
+ * Appends are written, not synced: spool_sync() puts them on disk.
+ *
+ * Not thread-safe: the caller serialises every call but spool_sync(),
+ * which touches only the file and may run beside the others.
  */
 #ifndef LW_SPOOL_H
 #define LW_SPOOL_H
@@ -15,25 +26,57 @@
 
 struct spool;
 
-/* Opens (creating, owner-only) the spool file at path. Returns NULL with
- * the reason in err. */
-struct spool *spool_open(const char *path, uint64_t max_bytes, char *err, size_t errlen);
+/* One alert record: its sequence number and EVE line. */
+struct spool_rec {
+    uint64_t seq;
+    const char *line;
+    size_t len;
+};
+
+struct spool_config {
+    const char *dir;             /* the folder */
+    const char *id;              /* file names: <dir>/<id>.alerts, <dir>/<id>.offset */
+    uint64_t max_bytes;          /* the data file never grows past it */
+    const char *dir_key;         /* the setting naming dir, for messages */
+    const char *size_key;        /* the setting giving max_bytes, for messages */
+    /* The folder is the spool's own: created owner-only (0700) when absent,
+     * refused when another user owns it, made owner-only when others could
+     * read it. Otherwise it must exist and is left as it is. */
+    int own_dir;
+};
+
+/* Opens (creating as needed) the spool c describes. Returns NULL with a
+ * one-line reason in err. */
+struct spool *spool_open(const struct spool_config *c, char *err, size_t errlen);
 void spool_close(struct spool *s);
 
-/* Appends one record. Returns 0, or -1 when full or on a write error. */
-int spool_append(struct spool *s, const void *data, uint32_t len);
+/* Appends r[0..n) in order (not synced). Returns how many were written:
+ * those after it would have grown the file past max_bytes (or hit a write
+ * error, logged) were not. */
+size_t spool_append(struct spool *s, const struct spool_rec *r, size_t n);
+/* Puts what was appended on disk (fdatasync). Returns 0 or -1. */
+int spool_sync(struct spool *s);
 
-/* Reads the next undelivered record into *buf (grown as needed, caller
- * frees). Returns its length, 0 when there is none, -1 on a read error.
- * The record counts as delivered only after spool_ack(). */
-int64_t spool_peek(struct spool *s, char **buf, size_t *cap);
-void spool_ack(struct spool *s);
+/* Reads up to max records (and about max_bytes) from the delivered offset
+ * into r, whose line pointers stay valid until the next read or close.
+ * Returns the number read; 0 when the spool is empty. */
+size_t spool_read(struct spool *s, struct spool_rec *r, size_t max, size_t max_bytes);
+/* The first n records of the last read were delivered. Returns 0 or -1. */
+int spool_commit(struct spool *s, size_t n);
 
-/* Records appended and not yet acknowledged; bytes on disk. */
+/* Changes the bound of the data file (records already in stay). */
+void spool_limit(struct spool *s, uint64_t max_bytes);
+
+/* Records not delivered yet, and their bytes; the data file's size. */
 uint64_t spool_pending(const struct spool *s);
 uint64_t spool_bytes(const struct spool *s);
+uint64_t spool_file_size(const struct spool *s);
+/* The highest sequence number in the file (0 when empty). */
+uint64_t spool_last_seq(const struct spool *s);
+const char *spool_path(const struct spool *s);
 
-/* Gives the spool file to uid/gid (before linkwatch drops root). Returns 0 or -1. */
+/* Gives the spool's data file to uid/gid (before linkwatch drops root).
+ * Returns 0 or -1. */
 int spool_give(struct spool *s, unsigned uid, unsigned gid);
 
 #endif

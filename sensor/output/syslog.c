@@ -12,10 +12,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
 #include "exporter.h"
 #include "log.h"
+#include "syslog-exporter.h"
 #include "util.h"
+
+static const char *const syslog_protocols[] = { "udp", "tcp", NULL };
+static const char *const facilities[] = {
+    "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
+    "user", "daemon", "auth", "authpriv", NULL,
+};
 
 #define SYSLOG_DEV      "/dev/log"
 #define SYSLOG_MAX_MSG  65000      /* under a UDP datagram */
@@ -47,15 +53,22 @@ static int facility_code(const char *name)
     return 21;
 }
 
-/* Alert priority 1 is the most urgent: crit; 2 err; 3 warning; 4+ notice. */
-static int severity_of(enum event_type t, const char *line)
+/* Alert priority 1 is the most urgent: crit; 2 err; 3 warning; 4+ notice.
+ * The line is not NUL-terminated: every read stays within len. */
+static int severity_of(enum event_type t, const char *line, size_t len)
 {
-    const char *p;
+    static const char key[] = "\"severity\":";
+    const char *p, *end = line + len;
+    int v = 0;
 
     if (t != EVT_ALERT)
         return 6;                          /* info */
-    p = strstr(line, "\"severity\":");
-    switch (p ? atoi(p + 11) : 3) {
+    p = memmem(line, len, key, sizeof key - 1);
+    if (p == NULL)
+        v = 3;
+    for (p = p ? p + sizeof key - 1 : end; p < end && *p >= '0' && *p <= '9' && v < 100; p++)
+        v = v * 10 + (*p - '0');
+    switch (v) {
     case 1:  return 2;
     case 2:  return 3;
     case 3:  return 4;
@@ -98,9 +111,12 @@ static int sl_connect(struct lw_syslog *s)
     return s->fd >= 0 ? 0 : -1;
 }
 
-static int syslog_write(struct exporter *x, enum event_type t, const char *line, size_t len)
+static int syslog_write(struct exporter *x, const struct exporter_event *ev)
 {
     struct lw_syslog *s = x->priv;
+    enum event_type t = ev->type;
+    const char *line = ev->line;
+    size_t len = ev->len;
     char ts[40], hdr[512];
     struct timespec now;
     struct tm tm;
@@ -116,7 +132,7 @@ static int syslog_write(struct exporter *x, enum event_type t, const char *line,
     strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
     /* <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA MSG */
     hl = snprintf(hdr, sizeof hdr, "<%d>1 %s.%06ldZ %s %s %d %s - ",
-                  s->facility * 8 + severity_of(t, line), ts, now.tv_nsec / 1000, s->host, s->ident,
+                  s->facility * 8 + severity_of(t, line, len), ts, now.tv_nsec / 1000, s->host, s->ident,
                   (int)getpid(), event_type_name(t));
     total = (size_t)hl + len + 24;
     if (total > s->cap) {
@@ -177,16 +193,17 @@ static void syslog_close(struct exporter *x)
 }
 
 static const struct exporter_ops syslog_ops = {
-    .name = "syslog",
     .write_event = syslog_write,
     .flush = syslog_flush,
     .reopen = syslog_reopen,
     .close = syslog_close,
 };
 
-struct exporter *syslog_exporter_open(const struct cfg_syslog *cfg, uint32_t types,
-                                      char *err, size_t errlen)
+/* Never fails but for memory: an absent server is retried. */
+static struct exporter *syslog_open(const struct exporter_params *p, char *err, size_t errlen)
 {
+    const struct syslog_config *cfg = p->section;
+    uint32_t types = p->types;
     struct exporter *x = calloc(1, sizeof *x);
     struct lw_syslog *s = calloc(1, sizeof *s);
 
@@ -212,3 +229,21 @@ struct exporter *syslog_exporter_open(const struct cfg_syslog *cfg, uint32_t typ
                     s->server ? s->server : SYSLOG_DEV, s->server ? s->port : "");
     return x;
 }
+
+static const struct cfg_key syslog_keys[] = {
+    CFG_KTXT("enabled", CFG_BOOL, struct syslog_config, x.enabled),
+    CFG_KSET("facility", CFG_ENUM, struct syslog_config, facility, facilities),
+    CFG_KTXT("server", CFG_STRING, struct syslog_config, server),
+    CFG_KNUM("port", CFG_UINT, struct syslog_config, port, 1, 65535),
+    CFG_KSET("protocol", CFG_ENUM, struct syslog_config, protocol, syslog_protocols),
+    CFG_KTXT("ident", CFG_NONEMPTY, struct syslog_config, ident),
+    CFG_KSET("types", CFG_ENUMLIST, struct syslog_config, x.types, event_type_names),
+};
+
+/* syslog: RFC 5424 messages to the local syslog daemon or a UDP/TCP server. */
+const struct exporter_def syslog_exporter = {
+    .name = "syslog",
+    .config = CFG_SECTION("outputs.syslog", struct syslog_config, syslog_keys),
+    .enabled = exporter_switch_enabled,
+    .open = syslog_open,
+};

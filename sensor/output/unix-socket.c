@@ -12,6 +12,7 @@
 
 #include "exporter.h"
 #include "log.h"
+#include "unix-socket.h"
 #include "util.h"
 
 struct usock {
@@ -45,14 +46,13 @@ static int us_connect(struct usock *u)
 
 /* A line is either sent whole or reported failed; a peer that went away
  * mid-line gets the rest never (it reconnects to a fresh stream). */
-static int us_write(struct exporter *x, enum event_type t, const char *line, size_t len)
+static int us_write(struct exporter *x, const struct exporter_event *ev)
 {
     struct usock *u = x->priv;
 
-    (void)t;
     if (us_connect(u) < 0)
         return -1;
-    if (lw_send_all(u->fd, line, len) < 0 || lw_send_all(u->fd, "\n", 1) < 0) {
+    if (lw_send_all(u->fd, ev->line, ev->len) < 0 || lw_send_all(u->fd, "\n", 1) < 0) {
         close(u->fd);
         u->fd = -1;
         return -1;
@@ -89,15 +89,18 @@ static void us_close(struct exporter *x)
 }
 
 static const struct exporter_ops unix_socket_ops = {
-    .name = "unix-socket",
     .write_event = us_write,
     .flush = us_flush,
     .reopen = us_reopen,
     .close = us_close,
 };
 
-struct exporter *unix_socket_open(const char *path, uint32_t types, char *err, size_t errlen)
+/* Never fails but for memory or a path too long: an absent peer is retried. */
+static struct exporter *unix_socket_open(const struct exporter_params *p, char *err, size_t errlen)
 {
+    const struct unix_socket_config *cfg = p->section;
+    const char *path = cfg->path;
+    uint32_t types = p->types;
     struct exporter *x = calloc(1, sizeof *x);
     struct usock *u = calloc(1, sizeof *u);
 
@@ -121,3 +124,18 @@ struct exporter *unix_socket_open(const char *path, uint32_t types, char *err, s
     us_connect(u);
     return x;
 }
+
+static const struct cfg_key unix_socket_keys[] = {
+    CFG_KTXT("enabled", CFG_BOOL, struct unix_socket_config, x.enabled),
+    CFG_KTXT("path", CFG_NONEMPTY, struct unix_socket_config, path),
+    CFG_KSET("types", CFG_ENUMLIST, struct unix_socket_config, x.types, event_type_names),
+};
+
+/* unix-socket: EVE lines to a unix stream socket (a local shipper), with
+ * reconnection. */
+const struct exporter_def unix_socket_exporter = {
+    .name = "unix-socket",
+    .config = CFG_SECTION("outputs.unix-socket", struct unix_socket_config, unix_socket_keys),
+    .enabled = exporter_switch_enabled,
+    .open = unix_socket_open,
+};

@@ -68,7 +68,7 @@
 #include "rule-load.h"
 #include "rule-parse.h"
 #include "output.h"
-#include "redis.h"
+#include "tally-flush.h"
 #include "stream.h"
 #include "util.h"
 #include "worker.h"
@@ -295,7 +295,7 @@ static int cmd_pipeline(const char *path, unsigned rounds, char **extra, int nex
     struct worker w;
     struct dispatch d;
     struct output *out;
-    struct redis *rd;
+    struct tally_flush *rd = NULL;
     struct redis_stats rst;
     char err[512];
     char *sets[16] = { "outputs.eve-file.enabled=no" };
@@ -339,9 +339,11 @@ static int cmd_pipeline(const char *path, unsigned rounds, char **extra, int nex
         if (!de || worker_set_detect(&w, de, NULL, err, sizeof err) < 0)
             return 1;
     }
-    rd = redis_of(output_find(out, "redis"));
-    if (rd && (redis_add_tally(rd, w.tally) < 0 || redis_add_tally(rd, d.tally) < 0))
+    if (cfg.redis.enabled && (!(rd = tally_flush_new(&cfg, out, err, sizeof err)) ||
+                              tally_flush_add_tally(rd, w.tally) < 0 || tally_flush_add_tally(rd, d.tally) < 0)) {
+        fprintf(stderr, "bench: redis: %s\n", err);
         return 1;
+    }
     if (dispatch_start(&d, err, sizeof err) < 0)
         return 1;
     t0 = lw_now_mono_usec();
@@ -357,8 +359,10 @@ static int cmd_pipeline(const char *path, unsigned rounds, char **extra, int nex
     dispatch_finish(&d, FLOW_END_SHUTDOWN);
     c1 = cpu_usec();
     t1 = lw_now_mono_usec();
-    if (rd)
-        redis_finish(rd, w.now);
+    if (rd) {
+        output_flush(out);
+        tally_flush_finish(rd, w.now);
+    }
     double secs = (double)(t1 - t0) / 1e6, cpu = (double)(c1 - c0) / 1e6;
     const struct flow_stats *fs = flow_table_stats(w.flows);
     printf("%s: %llu packets, %llu flows, %.3f s, %.0f packets/s, %.1f ns/packet, %.2f Gbit/s, "
@@ -368,7 +372,7 @@ static int cmd_pipeline(const char *path, unsigned rounds, char **extra, int nex
     if (de)
         printf(", %llu alerts", (unsigned long long)w.st.alerts);
     if (rd) {
-        redis_get_stats(rd, &rst);
+        tally_flush_stats(rd, &rst);
         printf(", redis %llu commands, %llu round trips (%.0f/s, %.0f/s), %llu flushes",
                (unsigned long long)rst.commands, (unsigned long long)rst.round_trips,
                rst.commands / secs, rst.round_trips / secs, (unsigned long long)rst.flushes);
@@ -386,6 +390,7 @@ static int cmd_pipeline(const char *path, unsigned rounds, char **extra, int nex
                ss->reassembled / 1048576.0, (unsigned long long)ss->gaps, ss->memuse_max / 1048576.0);
     }
     printf("\n");
+    tally_flush_free(rd);
     worker_destroy(&w);
     dispatch_destroy(&d);
     geo_close(geo);

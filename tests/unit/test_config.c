@@ -11,6 +11,15 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "eve-file.h"
+#include "exporters.h"
+#include "syslog-exporter.h"
+#include "unix-socket.h"
+
+/* The exporters' sections as loaded into c. */
+#define EVE_FILE(c)    ((const struct eve_file_config *)config_section((c), &eve_file_exporter.config))
+#define SYSLOG(c)      ((const struct syslog_config *)config_section((c), &syslog_exporter.config))
+#define UNIX_SOCKET(c) ((const struct unix_socket_config *)config_section((c), &unix_socket_exporter.config))
 
 static char tmpdir[64];
 
@@ -177,18 +186,18 @@ static void test_defaults(void **state)
     assert_int_equal(c.redis.pending_max_keys, 262144);
     assert_int_equal(c.redis.spool_max_size, 256ull << 20);
 
-    assert_int_equal(c.outputs.eve_file.enabled, 1);
-    assert_string_equal(c.outputs.eve_file.filename, "eve.json");
-    assert_int_equal(c.outputs.eve_file.types.n, 5);
-    assert_string_equal(c.outputs.eve_file.types.v[0], "alert");
-    assert_string_equal(c.outputs.eve_file.types.v[1], "flow");
-    assert_string_equal(c.outputs.eve_file.types.v[2], "stats");
-    assert_string_equal(c.outputs.eve_file.types.v[3], "geo_summary");
-    assert_string_equal(c.outputs.eve_file.types.v[4], "reload");
-    assert_int_equal(c.outputs.syslog.enabled, 0);
-    assert_string_equal(c.outputs.syslog.facility, "local5");
-    assert_int_equal(c.outputs.unix_socket.enabled, 0);
-    assert_string_equal(c.outputs.unix_socket.path, "/run/linkwatch/eve.sock");
+    assert_int_equal(EVE_FILE(&c)->x.enabled, 1);
+    assert_string_equal(EVE_FILE(&c)->filename, "eve.json");
+    assert_int_equal(EVE_FILE(&c)->x.types.n, 5);
+    assert_string_equal(EVE_FILE(&c)->x.types.v[0], "alert");
+    assert_string_equal(EVE_FILE(&c)->x.types.v[1], "flow");
+    assert_string_equal(EVE_FILE(&c)->x.types.v[2], "stats");
+    assert_string_equal(EVE_FILE(&c)->x.types.v[3], "geo_summary");
+    assert_string_equal(EVE_FILE(&c)->x.types.v[4], "reload");
+    assert_int_equal(SYSLOG(&c)->x.enabled, 0);
+    assert_string_equal(SYSLOG(&c)->facility, "local5");
+    assert_int_equal(UNIX_SOCKET(&c)->x.enabled, 0);
+    assert_string_equal(UNIX_SOCKET(&c)->path, "/run/linkwatch/eve.sock");
 
     assert_int_equal(c.stats.enabled, 1);
     assert_int_equal(c.stats.interval, 8);
@@ -279,8 +288,8 @@ static void test_file_merges(void **state)
     assert_int_equal(c.rules.files.n, 2);
     assert_string_equal(c.rules.files.v[0], "a.rules");
     assert_string_equal(c.rules.files.v[1], "b/*.rules");
-    assert_int_equal(c.outputs.eve_file.types.n, 1);
-    assert_string_equal(c.outputs.eve_file.types.v[0], "alert");
+    assert_int_equal(EVE_FILE(&c)->x.types.n, 1);
+    assert_string_equal(EVE_FILE(&c)->x.types.v[0], "alert");
     assert_int_equal(c.geoip.databases.n, 0);
     /* an empty value leaves a mapping as it was */
     assert_int_equal(c.stats.enabled, 1);
@@ -324,8 +333,8 @@ static void test_set_overrides(void **state)
 
     load_ok(&c, p, sets, sizeof sets / sizeof sets[0]);
     assert_int_equal(c.flow.max_flows, 7000);
-    assert_int_equal(c.outputs.eve_file.enabled, 0);
-    assert_string_equal(c.outputs.eve_file.filename, "eve.json");
+    assert_int_equal(EVE_FILE(&c)->x.enabled, 0);
+    assert_string_equal(EVE_FILE(&c)->filename, "eve.json");
     assert_int_equal(c.home_net.n, 2);
     assert_string_equal(c.home_net.v[1], "192.0.2.1");
     assert_string_equal(ADDR(&c, "HOME_NET"), "[10.0.0.0/8,192.0.2.1]");

@@ -1,0 +1,38 @@
+/* redis-alerts.h - the "redis" exporter: alerts to the shared alerts stream
+ * and channel, ended flows to the flows stream (docs/redis.md).
+ *
+ * It runs on its exporter thread of the output layer like any exporter;
+ * each batch the output layer takes goes to Redis in one pipeline: the
+ * alert script (redis-cmd.h) for the alerts, XADD for the flows. An alert
+ * carries its sequence number, so one handed in again (spooled while Redis
+ * was away, or sent without an answer) is dropped by Redis when it has it
+ * already: exactly once, in order. Flows are best effort: dropped, and
+ * counted, while Redis is away. Its alert spool is
+ * <redis.spool-dir>/<sensor-id>.alerts (an owner-only folder), bounded by
+ * redis.spool-max-size.
+ *
+ * Its registry entry (redis_alert_exporter, exporters.h) also describes the
+ * redis.* section, which the tally flusher (tally-flush.h), the workers'
+ * tallies and the console read too.
+ */
+#ifndef LW_REDIS_ALERTS_H
+#define LW_REDIS_ALERTS_H
+
+#include <stdint.h>
+#include "exporter.h"
+#include "redis-conn.h"
+
+/* What it sent; its spool is counted by the output layer (output.h). */
+struct redis_alert_stats {
+    uint64_t alerts_sent;        /* acknowledged by Redis (repeats included) */
+    uint64_t alerts_duplicate;   /* acknowledged but already in the stream (a repeat) */
+    uint64_t flows_sent, flows_dropped;
+    struct rconn_stats conn;     /* of its connection */
+};
+
+/* The counters of x, the redis exporter (output_find(out, "redis")).
+ * Returns 0, or -1 (all zero) when x is NULL or another exporter. Any
+ * thread. */
+int redis_alerts_stats(const struct exporter *x, struct redis_alert_stats *st);
+
+#endif

@@ -1,0 +1,77 @@
+/* redis-conn.h - one connection to the configured Redis (redis.*): connect,
+ * AUTH, SELECT, the scripts loaded, reconnection with a doubling wait, and
+ * pipelines. Shared by the Redis alert exporter (redis-alerts.c) and the
+ * tally flusher (tally-flush.c), each with a connection of its own.
+ *
+ * Not thread-safe: one owner thread calls everything but
+ * rconn_get_stats(), which any thread may call.
+ */
+#ifndef LW_REDIS_CONN_H
+#define LW_REDIS_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/time.h>
+
+#include "config.h"
+#include "redis-cmd.h"
+
+struct redisContext;
+
+/* Counted by the owner, read by anyone (relaxed atomics). */
+struct rconn_stats {
+    uint64_t round_trips;        /* pipelines sent and answered */
+    uint64_t commands;           /* commands sent */
+    uint64_t reconnects;
+    uint64_t errors;             /* error replies */
+};
+
+struct rconn {
+    /* Configuration, fixed at init. */
+    char *server, *user, *pass;
+    char where[300];             /* "host:port" or the socket path, for messages */
+    const char *away;            /* what happens while Redis is away, for the warning */
+    int port, db;
+    struct timeval tv_connect, tv_cmd;
+    uint64_t backoff_max_usec;
+
+    /* State. */
+    struct redisContext *c;
+    char sha_tally[48], sha_alert[48];   /* the scripts of redis-cmd.h, loaded */
+    uint64_t next_attempt, backoff;      /* monotonic usec */
+    uint64_t down_since;                 /* monotonic, 0 while connected */
+    uint64_t generation;                 /* +1 on every connection made */
+    int ever_connected;
+    struct rconn_stats st;
+};
+
+/* Fills c from cfg->redis; away says what the owner does while Redis is
+ * away ("alerts go to the spool"), for the one warning per outage. Does not
+ * connect. Returns 0, or -1 when out of memory. */
+int rconn_init(struct rconn *c, const struct lw_config *cfg, const char *away);
+/* Disconnects and frees what init took. */
+void rconn_fini(struct rconn *c);
+
+/* Connected, or connects when the wait since the last failure is over.
+ * Returns 1 when connected. */
+int rconn_ensure(struct rconn *c);
+/* Drops the connection (logged once per outage) and starts the wait before
+ * the next attempt (+-25%, so that many sensors do not come back in step). */
+void rconn_drop(struct rconn *c, const char *why);
+/* The wait before the next attempt is over (or connected). */
+int rconn_due(const struct rconn *c);
+
+/* One command, waited for. Returns the reply (the caller frees it with
+ * freeReplyObject) or NULL with the connection dropped; an error reply is
+ * logged, freed, and NULL. */
+void *rconn_command(struct rconn *c, const char *what, int argc, const char **argv);
+
+/* Sends every command of b and reads the replies in order. Returns how
+ * many were answered; a connection failure stops there (and drops it).
+ * replies[i] (when not NULL) gets command i's integer reply, 0 for another
+ * kind, -1 for an error reply (counted and logged). */
+size_t rconn_pipeline(struct rconn *c, const struct rbatch *b, long long *replies);
+
+void rconn_get_stats(const struct rconn *c, struct rconn_stats *st);
+
+#endif

@@ -102,6 +102,16 @@ void detect_engine_free(struct detect_engine *e);
 size_t detect_rule_count(const struct detect_engine *e);
 void detect_engine_stats(const struct detect_engine *e, struct detect_engine_stats *out);
 
+/* Reachability: every rule of e that can never match is reported to cb
+ * with the reason: a rule the engine put in no list a packet or flow is
+ * offered, a rule classed against what it tests (IP-only with packet
+ * options, ...), a rule on a buffer no provider fills (detect-buffer.h).
+ * pending is set when the only reason is a buffer or event whose
+ * application-layer parser is not plugged in yet: such rules are counted
+ * in *npending, the others are returned. cb may be NULL. */
+typedef void (*detect_reach_fn)(void *arg, const struct rule *r, const char *why, int pending);
+size_t detect_engine_check(const struct detect_engine *e, detect_reach_fn cb, void *arg, size_t *npending);
+
 /* Per-worker scratch: Hyperscan scratch, PCRE2 match data, the candidate
  * list. NULL when out of memory. */
 struct detect_thread *detect_thread_new(const struct detect_engine *e);

@@ -16,12 +16,12 @@
 static uint64_t engine_gen;      /* last detect_engine.gen handed out */
 
 /* How a rule uses one kind of state (flowbits, flowint, xbits), for the
- * order: rules that set and read first, then those that set, then those
- * that read, then the others (Suricata's sigorder), so a setter runs
- * before the rules that check what it set. */
+ * order: rules that only set (set, unset, toggle) first, then those that
+ * set and read, then those that only read, then the others (Suricata's
+ * sigorder), so a setter runs before the rules that check what it set. */
 static int state_class(int sets, int reads)
 {
-    return sets && reads ? 0 : sets ? 1 : reads ? 2 : 3;
+    return sets && !reads ? 0 : sets ? 1 : reads ? 2 : 3;
 }
 
 static int bits_class(const struct rule_bit *v, uint32_t n)
@@ -650,6 +650,9 @@ struct detect_engine *detect_compile(struct rule_list *rules, char *err, size_t 
             d->fpkey = (uint16_t)k;
         }
         e->rules[i].kind = rule_kind(ord[i]);
+        for (unsigned k = 2; d->flow_level && k < RULE_BUF_COUNT; k++)
+            if ((ord[i]->buffers & RULE_BUF_BIT(k)) && rule_buffer_info(k)->dir == RULE_DIR_BOTH)
+                d->bothdirs = 1;
         e->rules[i].iponly = !e->rules[i].flow_level && is_ip_only(ord[i]);
         e->st.flow_level += e->rules[i].flow_level;
         if (!e->rules[i].flow_level && !e->rules[i].iponly)
@@ -724,6 +727,67 @@ void detect_engine_stats(const struct detect_engine *e, struct detect_engine_sta
 
 /* ================================================================== reachability */
 
+/* The largest value c lets through (UINT32_MAX when unbounded). */
+static uint32_t cmp_max(const struct rule_cmp *c)
+{
+    switch (c->op) {
+    case RULE_CMP_EQ:    return c->a;
+    case RULE_CMP_LT:    return c->a ? c->a - 1 : 0;
+    case RULE_CMP_LE:    return c->a;
+    case RULE_CMP_RANGE: return c->b - 1;
+    default:             return UINT32_MAX;
+    }
+}
+
+/* The longest positive content of view v (0 none): a buffer shorter than
+ * it can not match. */
+static uint32_t view_min_len(const struct rule *r, int v)
+{
+    uint32_t need = 0;
+
+    for (int i = next_sm(r, 0, v); i >= 0; i = next_sm(r, i + 1, v)) {
+        const struct rule_content *c = &r->sm[i].u.c;
+
+        if (r->sm[i].type == RULE_SM_CONTENT && !(c->flags & RULE_CT_NEGATED) && c->len > need)
+            need = c->len;
+    }
+    return need;
+}
+
+/* Tests of r that contradict each other or its protocol. */
+static const char *rule_contradiction(const struct rule *r, char *buf, size_t n)
+{
+    int pv = view_of(r, RULE_BUF_PAYLOAD);
+
+    if (pv >= 0 && r->dsize.op && cmp_max(&r->dsize) < view_min_len(r, pv)) {
+        snprintf(buf, n, "dsize allows at most %u bytes, its content needs %u", cmp_max(&r->dsize),
+                 view_min_len(r, pv));
+        return buf;
+    }
+    if ((r->seq.op || r->ack.op || r->window.op || r->tcpflags.set) && r->ipproto && r->ipproto != 6) {
+        snprintf(buf, n, "TCP header keywords on a %s rule", r->proto);
+        return buf;
+    }
+    if ((r->icmp_id.op || r->icmp_seq.op || r->itype.op || r->icode.op) && r->ipproto && r->ipproto != 1) {
+        snprintf(buf, n, "ICMP keywords on a %s rule", r->proto);
+        return buf;
+    }
+    if (r->stream_size[0].side && r->ipproto && r->ipproto != 6) {
+        snprintf(buf, n, "stream_size on a %s rule", r->proto);
+        return buf;
+    }
+    for (uint32_t v = 0; v < r->nviews; v++) {
+        const struct rule_view *rv = &r->views[v];
+
+        if (rv->nxf == 0 && rv->bsize.op && cmp_max(&rv->bsize) < view_min_len(r, (int)v)) {
+            snprintf(buf, n, "bsize allows at most %u bytes of %s, its content needs %u", cmp_max(&rv->bsize),
+                     rule_buffer_name((enum rule_buffer)rv->buf), view_min_len(r, (int)v));
+            return buf;
+        }
+    }
+    return NULL;
+}
+
 /* Why r, as parsed, can never match with the buffer providers there are,
  * NULL when it can. *pending: only because a buffer (or app-layer event)
  * waits for a parser not plugged in yet. */
@@ -733,6 +797,8 @@ static const char *rule_unreachable(const struct rule *r, int *pending, char *bu
                                         "is filled by no provider although its protocol's parser is plugged in" };
 
     *pending = 0;
+    if (rule_contradiction(r, buf, n))
+        return buf;
     for (unsigned b = 1; b < RULE_BUF_COUNT; b++) {
         enum detect_fill st;
 

@@ -113,6 +113,7 @@ struct drule {
     uint16_t fpkey;              /* flow-level rules: the dvkey of the fast pattern */
     int16_t pview;               /* view of the payload, -1 none */
     uint8_t flow_level;
+    uint8_t bothdirs;            /* flow-level on buffers each side has: matched each way */
     uint8_t iponly;              /* decided by addresses and protocol alone */
     uint8_t kind;                /* FK_*, flow-level rules */
     uint8_t smode;               /* SM_* */

@@ -239,12 +239,12 @@ static int byte_read(const struct mctx *m, const struct rule_byte *b, int64_t pr
         return -1;
     if (nbytes == 0 && (b->flags & RULE_BY_STRING))
         nbytes = (int64_t)m->len - at < 23 ? (int64_t)m->len - at : 23;   /* the rest of the buffer */
-    if (nbytes == 0 && (b->flags & (RULE_BY_FROM_END | RULE_BY_FROM_BEGIN))) {
-        *val = 0;                        /* byte_jump:0,...,from_end: a plain move */
+    if (nbytes == 0 && !(b->flags & RULE_BY_STRING)) {
+        *val = 0;                        /* byte_jump:0,...,from_end; a variable that is 0 */
         *pos = at;
         return 0;
     }
-    if (nbytes <= 0 || nbytes > ((b->flags & RULE_BY_STRING) ? 23 : 8) || nbytes > (int64_t)m->len - at)
+    if (nbytes < 0 || nbytes > ((b->flags & RULE_BY_STRING) ? 23 : 8) || nbytes > (int64_t)m->len - at)
         return -1;
     p = m->d + at;
     if (b->flags & RULE_BY_STRING) {

@@ -239,21 +239,43 @@ static void packet_view(struct packet *v, const struct packet *p, uint8_t dir)
     v->dir = dir;
 }
 
-/* A flow-level rule in the orientation(s) its flow keyword and buffers
- * allow; on a match *v is the packet view it matched. */
-static int match_flow_rule(struct detect_thread *t, const struct drule *d, const struct packet *p,
-                           struct flow *f, const struct dpi_result *dr, struct packet *v)
+/* A flow-level rule in the orientations its flow keyword and buffers
+ * allow: a bit per orientation it matched (bit 0: initiator -> responder).
+ * Rules whose buffers each side has (ssh.software, http.header, ...) are
+ * tried both ways, as Suricata inspects each direction; the others stop at
+ * the first orientation that matches. */
+static unsigned match_flow_rule(struct detect_thread *t, const struct drule *d, const struct packet *p,
+                                struct flow *f, const struct dpi_result *dr)
 {
+    struct packet v;
+    unsigned m = 0;
+
     if (d->r->dir != RULE_DIR_TOCLIENT) {
-        packet_view(v, p, 0);
-        if (match_rule(t, d, v, f, dr))
-            return 1;
+        packet_view(&v, p, 0);
+        if (match_rule(t, d, &v, f, dr))
+            m |= 1;
     }
-    if (d->r->dir != RULE_DIR_TOSERVER) {
-        packet_view(v, p, 1);
-        if (match_rule(t, d, v, f, dr))
-            return 1;
+    if (d->r->dir != RULE_DIR_TOSERVER && (m == 0 || d->bothdirs)) {
+        packet_view(&v, p, 1);
+        if (match_rule(t, d, &v, f, dr))
+            m |= 2;
     }
+    return m;
+}
+
+/* A rule matched packet ap (a view of the packet for flow-level rules):
+ * its state changes, then the alert unless noalert or a threshold says
+ * otherwise. Returns 1 when the rule is a pass rule (nothing after it
+ * runs for this packet). */
+static int matched(struct detect_thread *t, struct threshold_ctx *th, const struct drule *d,
+                   const struct packet *ap, struct flow *f, detect_alert_fn on_alert, void *arg)
+{
+    if (d->r->tests & RULE_T_ACTIONS || d->r->bypass)
+        detect_state_apply(t, d->r, ap, f);
+    if (d->r->action == RULE_ACTION_PASS)
+        return 1;
+    if (!d->r->noalert && (th == NULL || threshold_check(th, d->r, ap, ap->ts)))
+        on_alert(arg, d->r, ap, f);
     return 0;
 }
 
@@ -621,10 +643,20 @@ static void detect_run(const struct detect_engine *e, struct detect_thread *t,
 
             bits &= bits - 1;
             if (d->flow_level) {
-                if (!match_flow_rule(t, d, p, f, dr, &view))
-                    continue;
-                ap = &view;
-            } else if ((pk & bit) && packet_eval_ok(d, sv) && match_rule(t, d, p, f, dr)) {
+                unsigned m = match_flow_rule(t, d, p, f, dr);
+
+                for (uint8_t dir = 0; dir < 2; dir++) {
+                    if (!(m & (1u << dir)))
+                        continue;
+                    packet_view(&view, p, dir);
+                    if (matched(t, th, d, &view, f, on_alert, arg)) {
+                        cand_clear(t);
+                        return;
+                    }
+                }
+                continue;
+            }
+            if ((pk & bit) && packet_eval_ok(d, sv) && match_rule(t, d, p, f, dr)) {
                 ;
             } else if ((st & bit) && sv == STREAM_DATA && d->smode != SM_PACKET &&
                        match_rule_stream(t, d, p, f, dr, &sc)) {
@@ -634,14 +666,10 @@ static void detect_run(const struct detect_engine *e, struct detect_thread *t,
             } else {
                 continue;
             }
-            if (d->r->tests & RULE_T_ACTIONS || d->r->bypass)
-                detect_state_apply(t, d->r, ap, f);
-            if (d->r->action == RULE_ACTION_PASS) {
+            if (matched(t, th, d, ap, f, on_alert, arg)) {
                 cand_clear(t);
                 return;
             }
-            if (!d->r->noalert && (th == NULL || threshold_check(th, d->r, ap, ap->ts)))
-                on_alert(arg, d->r, ap, f);
         }
     }
     t->lo = t->nwords;

@@ -820,11 +820,8 @@ static int byte_check(struct pctx *pc, const char *kw, struct rule_byte *b)
 {
     if ((b->flags & RULE_BY_STRING) && b->base == 0)
         b->base = 10;
-    if (b->nbytes_var < 0 &&
-        ((b->nbytes == 0 && !(b->flags & (RULE_BY_STRING | RULE_BY_FROM_END | RULE_BY_FROM_BEGIN))) ||
-                              b->nbytes > ((b->flags & RULE_BY_STRING) ? 23 : 8)))
-        return perr(pc, NULL, "%s: %u bytes is out of range (1-8; 0-23 with string, 0 for the rest of the buffer)",
-                    kw, b->nbytes);
+    if (b->nbytes_var < 0 && b->nbytes > ((b->flags & RULE_BY_STRING) ? 23 : 8))
+        return perr(pc, NULL, "%s: %u bytes is out of range (0-8, or 0-23 with string)", kw, b->nbytes);
     if ((b->flags & RULE_BY_FROM_BEGIN) && (b->flags & RULE_BY_FROM_END))
         return perr(pc, NULL, "%s: from_beginning and from_end conflict", kw);
     return 0;

@@ -272,7 +272,7 @@ static const struct keyword keywords[] = {
     KW("startswith", kw_startswith, VAL_NONE, 0, 0, "the content is at the very start of the buffer (offset 0, depth its length)", "content:\"GET|20|\"; startswith;"),
     KW("endswith", kw_endswith, VAL_NONE, 0, 0, "the content's match ends at the end of the buffer", "content:\".php\"; endswith;"),
     KW("fast_pattern", kw_fast_pattern, VAL_OPT, 0, 0, "use this content for the prefilter; :only, or :offset,length for a part of it", "content:\"mining.subscribe\"; fast_pattern;"),
-    KW("pcre", kw_pcre, VAL_NEED, 0, 0, "a PCRE2 regex in the current buffer; flags i s m x A E G R B O and buffer flags", "pcre:\"/^\\s+root\\b/iR\";"),
+    KW("pcre", kw_pcre, VAL_NEED, 0, 0, "a PCRE2 regex in the current buffer; flags i s m x A E G R B O and buffer flags", "content:\"USER\"; pcre:\"/^\\s+root\\b/iR\";"),
     KW("isdataat", kw_isdataat, VAL_NEED, 0, 0, "[!]N[,relative]: there is data at byte N (relative: N more bytes after the previous match)", "isdataat:!1,relative;"),
     KW("bsize", kw_bsize, VAL_NEED, 0, 0, "the length of the current sticky buffer: N, <N, >N, <=N, >=N, N<>M (exclusive)", "dns.query; content:\"google.com\"; bsize:10;"),
     KW("dsize", kw_cmp, VAL_NEED, 1, 0, "payload size of the packet: N, <N, >N, <=N, >=N, !N, N<>M (exclusive)", "dsize:>1000;"),

@@ -242,7 +242,8 @@ enum rule_byte_op {
 
 struct rule_byte {
     uint16_t flags;                /* RULE_BY_* */
-    uint8_t  nbytes;               /* 1..8 binary, 1..23 string */
+    uint8_t  nbytes;               /* 0..8 binary (0: reads nothing, the value is 0),
+                                    * 0..23 string (0: the rest of the buffer, at most 23) */
     uint8_t  base;                 /* 8, 10, 16 with RULE_BY_STRING */
     uint8_t  op;                   /* enum rule_byte_op (byte_test, byte_math) */
     uint8_t  align;                /* byte_extract: 2 or 4 */

@@ -343,6 +343,16 @@ int ruleset_check(const char *const *paths, size_t n, const struct lw_config *cf
     if (pending)
         fprintf(out, "rules: %zu loaded, waiting for the application-layer parser that fills what they inspect:\n",
                 pending);
+    for (size_t i = 1; i < rr.n; i++)          /* most frequent first (insertion sort: few) */
+        for (size_t k = i; k > 0 && rr.count[k] > rr.count[k - 1]; k--) {
+            size_t c = rr.count[k];
+            char *w = rr.why[k];
+
+            rr.count[k] = rr.count[k - 1];
+            rr.why[k] = rr.why[k - 1];
+            rr.count[k - 1] = c;
+            rr.why[k - 1] = w;
+        }
     for (size_t i = 0; i < rr.n; i++) {
         fprintf(out, "%8zu  %s\n", rr.count[i], rr.why[i]);
         free(rr.why[i]);

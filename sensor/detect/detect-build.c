@@ -100,12 +100,15 @@ static int has_packet_opts(const struct rule *r)
 }
 
 /* Suricata's IP-only rules: nothing but protocol and addresses (any ports,
- * no flow keyword, no inspection, no application, no state), e.g. the IP
- * reputation lists of rule sets. Their result is fixed per flow direction. */
+ * no flow keyword, no inspection, no application, no state test), e.g. the
+ * IP reputation lists of rule sets. Their result is fixed per flow
+ * direction. As in Suricata they may set flowbits and xbits (the lists
+ * mark their flows for other rules). */
 static int is_ip_only(const struct rule *r)
 {
-    return r->nsm == 0 && r->nviews == 0 && !has_packet_opts(r) && r->flow == 0 && !r->app_layer &&
-           !r->app_proto && !r->ndpi_proto && r->sport.any && r->dport.any && !r->bypass;
+    return r->nsm == 0 && r->nviews == 0 && (r->tests & ~RULE_T_ACTIONS) == 0 && r->nfints == 0 &&
+           !r->geoip && r->flow == 0 && !r->app_layer && !r->app_proto && !r->ndpi_proto &&
+           r->sport.any && r->dport.any && !r->bypass;
 }
 
 /* Rules on sticky buffers, and rules whose whole test is the flow's
@@ -445,6 +448,8 @@ static uint32_t group_add(struct detect_engine *e, const uint32_t *ranks, uint32
     e->st.always += g->nalways;
     e->st.iponly += g->niponly;
     group_shrink(g);
+    if (diponly_build(&g->ipx, e, g->iponly, g->niponly) < 0)
+        goto oom;
     if (compile_db(e, g->pat, g->npat, &g->db, err, errlen) < 0)
         return DETECT_NONE;
     for (size_t k = 0; k < e->nvkeys; k++)
@@ -693,6 +698,7 @@ void detect_engine_free(struct detect_engine *e)
         free(g->always);
         free(g->salways);
         free(g->iponly);
+        diponly_free(&g->ipx);
         for (int k = 0; k < FK_COUNT; k++) {
             free(g->flowl[k]);
             free(g->flowa[k]);
@@ -841,7 +847,7 @@ static const char *placement_wrong(const struct detect_engine *e, const struct d
 {
     const struct rule *r = d->r;
 
-    if (d->iponly && !is_ip_only(r))
+    if (d->iponly && (!is_ip_only(r) || (r->tests & ~RULE_T_ACTIONS) || r->nsm || r->nviews))
         snprintf(buf, n, "classed IP-only but it has tests an IP-only rule can not have");
     else if (d->flow_level && d->kind == FK_NONE && rule_kind(r) != FK_NONE)
         snprintf(buf, n, "flow-level with no kind of metadata while its buffers have one");

@@ -76,6 +76,16 @@ struct dvkey {
     const struct rule_view *rep;   /* a view with this buffer and chain */
 };
 
+/* IP-only rules indexed by address (detect-iponly.c): per family, by the
+ * source ([0]) or destination ([1]) ranges of each rule's narrower side;
+ * the rules with two broad sides in broad4/broad6. */
+struct diponly {
+    uint32_t *broad4, nbroad4, *broad6, nbroad6;
+    struct diponly_e4 *v4[2];
+    struct diponly_e6 *v6[2];
+    uint32_t n4[2], n6[2];
+};
+
 /* The flow-level rules of one group whose fast pattern is in one vkey. */
 struct dsticky {
     uint32_t *pat, npat;           /* pattern id -> rank */
@@ -94,6 +104,7 @@ struct dgroup {
     uint32_t       sreach;       /* largest reach of its stream rules, 0 none */
     uint32_t       maxfp;        /* longest fast pattern of its stream rules */
     uint32_t      *iponly, niponly;  /* IP-only rules: first packet each way of a flow */
+    struct diponly ipx;          /* ... indexed by address */
     uint32_t      *flowl[FK_COUNT], nflowl[FK_COUNT]; /* flow-level rules by kind */
     uint32_t      *flowa[FK_COUNT], nflowa[FK_COUNT]; /* ... those without a sticky fast pattern */
     struct dsticky *sb;          /* [engine nvkeys] */
@@ -240,6 +251,17 @@ int detect_match_view(struct detect_thread *t, const struct rule *r, int view,
  * its bsize checked, its matches run. Returns 1 when an instance matches. */
 int detect_inspect_view(struct detect_thread *t, const struct rule *r, int view,
                         const struct detect_src *src, uint64_t *vars);
+
+/* ------------------------------------------------------------------ IP-only index (detect-iponly.c) */
+
+/* Indexes the IP-only rules ranks[0, n) of e. 0, or -1 when out of
+ * memory (diponly_free() cleans up either way). */
+int diponly_build(struct diponly *ix, const struct detect_engine *e, const uint32_t *ranks, uint32_t n);
+/* Calls add(arg, rank) for each IP-only rule whose addresses may match p
+ * (a rank may come twice; every rule that matches p comes). */
+void diponly_candidates(const struct diponly *ix, const struct packet *p, void (*add)(void *, uint32_t),
+                        void *arg);
+void diponly_free(struct diponly *ix);
 
 /* ------------------------------------------------------------------ state (detect-state.c) */
 

@@ -338,6 +338,11 @@ static void add_list(struct detect_thread *t, const uint32_t *v, uint32_t n, uns
         cand_add(t, v[i], sets);
 }
 
+static void iponly_add(void *arg, uint32_t rank)
+{
+    cand_add(arg, rank, CAND_PKT);
+}
+
 /* The group's fast patterns over d[0, len), marking sets. */
 static void scan_group(struct detect_thread *t, const struct dgroup *g, const uint8_t *d,
                        uint32_t len, unsigned sets, int record)
@@ -364,7 +369,9 @@ static void add_packet_rules(struct detect_thread *t, const struct dgroup *g, co
 {
     int on_stream = sv == STREAM_DATA && g->sreach;
 
-    if (iponly_due)
+    if (iponly_due && t->prefilter)
+        diponly_candidates(&g->ipx, p, iponly_add, t);
+    else if (iponly_due)
         add_list(t, g->iponly, g->niponly, CAND_PKT);
     if (!t->prefilter) {
         add_list(t, g->pkt, g->npkt, on_stream ? CAND_PKT | CAND_STREAM : CAND_PKT);

@@ -95,3 +95,9 @@ void ruletest_flow(struct flow *f, struct packet *p, struct dpi_result *r)
     p->flow = f;
     p->dir = 0;
 }
+
+uint32_t ruletest_rand(uint32_t *state)
+{
+    *state = *state * 1103515245u + 12345u;
+    return (*state >> 8) & 0xffffff;
+}

@@ -26,4 +26,8 @@ void ruletest_packet(struct packet *p, uint8_t proto, const uint8_t *payload, ui
  * be NULL); p is its first packet, from the initiator. */
 void ruletest_flow(struct flow *f, struct packet *p, struct dpi_result *r);
 
+/* A small linear congruential generator for the random equivalence
+ * tests: the next 24-bit number of *state. */
+uint32_t ruletest_rand(uint32_t *state);
+
 #endif

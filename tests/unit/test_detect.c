@@ -798,8 +798,7 @@ static uint32_t rnd_state = 12345;
 
 static uint32_t rnd(void)
 {
-    rnd_state = rnd_state * 1103515245u + 12345u;
-    return (rnd_state >> 8) & 0xffffff;
+    return ruletest_rand(&rnd_state);
 }
 
 static void rnd_word(char *out, size_t n)

@@ -748,8 +748,7 @@ static uint32_t rnd_state = 4242;
 
 static uint32_t rnd(void)
 {
-    rnd_state = rnd_state * 1103515245u + 12345u;
-    return (rnd_state >> 8) & 0xffffff;
+    return ruletest_rand(&rnd_state);
 }
 
 /* An address of a small pool, so rules and packets meet. */
@@ -834,6 +833,75 @@ static void test_iponly_index(void **state)
     detect_engine_free(e);
 }
 
+/* Rules with transforms on sticky buffers: the prefilter scans each
+ * buffer as the rules transform it, so it alerts exactly like an engine
+ * that tries every rule. */
+static void test_transform_prefilter(void **state)
+{
+    enum { NRULES = 200, NFLOWS = 2000 };
+    static const char *const xf[] = { "", "to_lowercase; ", "to_uppercase; ", "dotprefix; ",
+                                      "strip_whitespace; ", "compress_whitespace; ", "url_decode; ",
+                                      "to_lowercase; dotprefix; " };
+    static const char *const bufs[] = { "http.uri", "http.user_agent", "http.host" };
+    static const char alpha[] = "aB. %2";
+    static char text[NRULES][300];
+    const char *v[NRULES + 1];
+    struct detect_engine *e;
+    struct detect_thread *t1, *t2;
+    struct dpi_result *r = ruletest_dpi("HTTP", "http");
+    size_t total = 0;
+
+    for (int i = 0; i < NRULES; i++) {
+        char w[8];
+        int n = 1 + (int)(rnd() % 3);
+
+        for (int k = 0; k < n; k++)
+            w[k] = "aAbB.."[rnd() % 6];
+        w[n] = '\0';
+        snprintf(text[i], sizeof text[i], "alert http any any -> any any (%s; %scontent:\"%s\"; %ssid:%d;)",
+                 bufs[rnd() % 3], xf[rnd() % 8], w, rnd() % 4 == 0 ? "nocase; " : "", i + 1);
+        v[i] = text[i];
+    }
+    v[NRULES] = NULL;
+    e = ruletest_engine(v);
+    t1 = detect_thread_new(e);
+    t2 = detect_thread_new(e);
+    detect_thread_set_prefilter(t2, 0);
+    r->http = (struct dpi_http *)(r + 1);
+    for (int i = 0; i < NFLOWS; i++) {
+        char *f[3] = { r->http->url, r->http->user_agent, r->http->hostname };
+        struct packet p;
+        struct flow fl;
+        size_t n1;
+
+        for (int k = 0; k < 3; k++) {
+            int len = (int)(rnd() % 12);
+
+            for (int c = 0; c < len; c++)
+                f[k][c] = alpha[rnd() % 6];
+            f[k][len] = '\0';
+        }
+        ruletest_packet(&p, 6, (const uint8_t *)"x", 1);
+        ruletest_flow(&fl, &p, r);
+        nalerts = 0;
+        detect_packet(e, t1, NULL, &p, &fl, on_alert, NULL);
+        n1 = nalerts;
+        detect_flow_free(&fl);
+        ruletest_flow(&fl, &p, r);
+        nalerts = 0;
+        detect_packet(e, t2, NULL, &p, &fl, on_alert, NULL);
+        detect_flow_free(&fl);
+        assert_int_equal(n1, nalerts);
+        total += n1;
+    }
+    print_message("transform prefilter equivalence: %zu alerts over %d flows\n", total, NFLOWS);
+    assert_true(total > 500);
+    detect_thread_free(t1);
+    detect_thread_free(t2);
+    detect_engine_free(e);
+    free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -856,6 +924,7 @@ int main(void)
         cmocka_unit_test(test_buffer_table),
         cmocka_unit_test(test_tls_values),
         cmocka_unit_test(test_iponly_index),
+        cmocka_unit_test(test_transform_prefilter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -336,7 +336,8 @@ static void ip4(struct packet *p, uint8_t *h, uint16_t id, uint16_t ff, uint8_t 
     h[5] = (uint8_t)id;
     h[6] = (uint8_t)(ff >> 8);
     h[7] = (uint8_t)ff;
-    memcpy(h + 20, opt, (size_t)optlen);
+    if (optlen)
+        memcpy(h + 20, opt, (size_t)optlen);
     p->l3 = h;
     p->l3_len = (uint32_t)(20 + optlen);
     p->tos = tos;

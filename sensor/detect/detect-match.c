@@ -235,7 +235,8 @@ static int byte_read(const struct mctx *m, const struct rule_byte *b, int64_t pr
     int64_t at = ((b->flags & RULE_BY_RELATIVE) ? prev : m->origin) + off;
     const uint8_t *p;
 
-    if (at < 0 || at >= (int64_t)m->len)
+    /* Suricata (after its bug 4623): no bytes to read may sit at the very end. */
+    if (at < 0 || at > (int64_t)m->len || (at == (int64_t)m->len && nbytes != 0))
         return -1;
     if (nbytes == 0 && (b->flags & RULE_BY_STRING))
         nbytes = (int64_t)m->len - at < 23 ? (int64_t)m->len - at : 23;   /* the rest of the buffer */
@@ -318,7 +319,7 @@ static int64_t byte_jump(const struct mctx *m, const struct rule_byte *b, int64_
     to += b->post_offset;
     if (to < m->origin)
         to = m->origin;             /* Suricata: before the start, back to the start */
-    return to >= (int64_t)m->len ? -1 : to;
+    return to > (int64_t)m->len ? -1 : to;    /* the very end is a place to jump to */
 }
 
 /* byte_extract / byte_math: stores the variable, returns the new position

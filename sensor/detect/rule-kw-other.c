@@ -957,9 +957,11 @@ int kw_tls_legacy(struct pctx *pc, const struct keyword *kw, char *val)
     if (kw_sticky(pc, &k, NULL) < 0 || kw_content(pc, kw, quoted) < 0)
         return -1;
     if (kw->arg == RULE_BUF_TLS_CERT_FINGERPRINT) {
+        /* the whole fingerprint, in any case (Suricata lower-cases it) */
         struct keyword sw = { "startswith", kw_startswith, VAL_NONE, 0, 0, NULL, NULL };
+        struct keyword nc = { "nocase", kw_flagmod, VAL_NONE, 0, RULE_CT_NOCASE, NULL, NULL };
 
-        if (kw_startswith(pc, &sw, NULL) < 0 || kw_endswith(pc, &sw, NULL) < 0)
+        if (kw_startswith(pc, &sw, NULL) < 0 || kw_endswith(pc, &sw, NULL) < 0 || kw_flagmod(pc, &nc, NULL) < 0)
             return -1;
     }
     pc->cur_buf = RULE_BUF_PAYLOAD;      /* what follows is the payload again */

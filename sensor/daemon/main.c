@@ -40,6 +40,7 @@ static void usage(FILE *fp)
 "  -l LOGDIR        folder for eve.json and other outputs (default: default-log-dir)\n"
 "  -S RULEFILE      load only these rule files instead of rules.files (may repeat)\n"
 "  -T               check the configuration and rule files, then exit (0 when valid)\n"
+"  --list-keywords  print every rule keyword with its meaning and an example, then exit\n"
 "  -f BPF           BPF capture filter (overrides capture.bpf)\n"
 "  -v               more messages (repeat for debug)\n"
 "  --workers N      worker threads (default: workers in the config; 0 = CPUs - 1)\n"
@@ -64,12 +65,13 @@ static int push_arg(char ***v, size_t *n, char *s)
 /* Returns 0 to go on, 1 to exit 0 (help, version), -1 to exit 1. */
 static int parse_args(int argc, char **argv, struct options *o)
 {
-    enum { OPT_SET = 256, OPT_WORKERS };
+    enum { OPT_SET = 256, OPT_WORKERS, OPT_LIST_KEYWORDS };
     static const struct option longopts[] = {
         { "set", required_argument, NULL, OPT_SET },
         { "workers", required_argument, NULL, OPT_WORKERS },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
+        { "list-keywords", no_argument, NULL, OPT_LIST_KEYWORDS },
         { NULL, 0, NULL, 0 },
     };
     int c;
@@ -101,6 +103,7 @@ static int parse_args(int argc, char **argv, struct options *o)
             break;
         }
         case 'V': printf("linkwatch %s\n", PACKAGE_VERSION); return 1;
+        case OPT_LIST_KEYWORDS: rule_keywords_print(stdout); return 1;
         case 'h': usage(stdout); return 1;
         default:
             fprintf(stderr, "linkwatch: error: bad command line (see linkwatch --help)\n");

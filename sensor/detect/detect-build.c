@@ -11,18 +11,58 @@
 
 #include "detect-int.h"
 #include "rule-load.h"
+#include "rule-buffers.h"
 #include "rule-parse.h"
 
 static uint64_t engine_gen;      /* last detect_engine.gen handed out */
 
-/* Suricata's order: pass first, then priority, then sid (gid breaks ties). */
+/* How a rule uses one kind of state (flowbits, flowint, xbits), for the
+ * order: rules that only set (set, unset, toggle) first, then those that
+ * set and read, then those that only read, then the others (Suricata's
+ * sigorder), so a setter runs before the rules that check what it set. */
+static int state_class(int sets, int reads)
+{
+    return sets && !reads ? 0 : sets ? 1 : reads ? 2 : 3;
+}
+
+static int bits_class(const struct rule_bit *v, uint32_t n)
+{
+    int sets = 0, reads = 0;
+
+    for (uint32_t i = 0; i < n; i++) {
+        sets |= v[i].op < RULE_BIT_ISSET;
+        reads |= v[i].op >= RULE_BIT_ISSET;
+    }
+    return state_class(sets, reads);
+}
+
+static int fints_class(const struct rule *r)
+{
+    int sets = 0, reads = 0;
+
+    for (uint32_t i = 0; i < r->nfints; i++) {
+        sets |= r->fints[i].op <= RULE_FI_SUB;
+        reads |= r->fints[i].op > RULE_FI_SUB;
+    }
+    return state_class(sets, reads);
+}
+
+/* Suricata's order: pass first, then flowbits, flowint, xbits setters
+ * before readers, then priority, then sid (gid breaks ties). */
 static int cmp_rules(const void *a, const void *b)
 {
     const struct rule *x = *(const struct rule *const *)a, *y = *(const struct rule *const *)b;
     int px = x->action != RULE_ACTION_PASS, py = y->action != RULE_ACTION_PASS;
+    int cx, cy;
 
     if (px != py)
         return px - py;
+    if ((cx = bits_class(x->bits, x->nbits)) != (cy = bits_class(y->bits, y->nbits)))
+        return cx - cy;
+    if ((cx = fints_class(x)) != (cy = fints_class(y)))
+        return cx - cy;
+    if ((cx = bits_class(x->xbits, x->nxbits)) != (cy = bits_class(y->xbits, y->nxbits)))
+        return cx - cy;
     if (x->priority != y->priority)
         return x->priority < y->priority ? -1 : 1;
     if (x->sid != y->sid)
@@ -31,9 +71,11 @@ static int cmp_rules(const void *a, const void *b)
 }
 
 /* The content the prefilter looks for: fast_pattern if it is a positive
- * content of the right kind of buffer (payload for packet rules, sticky
- * for flow-level ones), else the longest such content. A rule that matches
- * always has it in that buffer, so the prefilter loses nothing. */
+ * content of the right kind of buffer (the payload for packet rules, a
+ * sticky buffer for flow-level ones; never base64_data, which is not in
+ * any buffer as such), else the longest such content. A rule that matches
+ * always has it in that buffer (as its view transforms it), so the
+ * prefilter loses nothing. */
 static int32_t pick_fast_pattern(const struct rule *r, int flow_level)
 {
     int32_t best = -1;
@@ -41,8 +83,8 @@ static int32_t pick_fast_pattern(const struct rule *r, int flow_level)
     for (uint32_t i = 0; i < r->nsm; i++) {
         const struct rule_sm *sm = &r->sm[i];
 
-        if (sm->type != RULE_SM_CONTENT || (sm->buf == RULE_BUF_PAYLOAD) == flow_level ||
-            (sm->u.c.flags & RULE_CT_NEGATED))
+        if (sm->type != RULE_SM_CONTENT || sm->buf == RULE_BUF_BASE64 ||
+            (sm->buf == RULE_BUF_PAYLOAD) == flow_level || (sm->u.c.flags & RULE_CT_NEGATED))
             continue;
         if ((int32_t)i == r->fast_pattern)
             return (int32_t)i;
@@ -52,19 +94,22 @@ static int32_t pick_fast_pattern(const struct rule *r, int flow_level)
     return best;
 }
 
+/* Anything tested besides addresses and protocol, packet by packet. */
 static int has_packet_opts(const struct rule *r)
 {
-    return r->tcpflags.set || r->dsize.op || r->ttl.op || r->itype.op || r->icode.op ||
-           r->ip_proto.op || r->geoip;
+    return r->tests != 0 || r->geoip;
 }
 
 /* Suricata's IP-only rules: nothing but protocol and addresses (any ports,
- * no flow keyword, no inspection, no application), e.g. the IP reputation
- * lists of rule sets. Their result is fixed per flow direction. */
+ * no flow keyword, no inspection, no application, no state test), e.g. the
+ * IP reputation lists of rule sets. Their result is fixed per flow
+ * direction. As in Suricata they may set flowbits and xbits (the lists
+ * mark their flows for other rules). */
 static int is_ip_only(const struct rule *r)
 {
-    return r->nsm == 0 && !has_packet_opts(r) && r->flow == 0 && !r->app_layer &&
-           !r->app_proto && !r->ndpi_proto && r->sport.any && r->dport.any;
+    return r->nsm == 0 && r->nviews == 0 && (r->tests & ~RULE_T_ACTIONS) == 0 && r->nfints == 0 &&
+           !r->geoip && r->flow == 0 && !r->app_layer && !r->app_proto && !r->ndpi_proto &&
+           r->sport.any && r->dport.any && !r->bypass;
 }
 
 /* Rules on sticky buffers, and rules whose whole test is the flow's
@@ -72,7 +117,7 @@ static int is_ip_only(const struct rule *r)
  * nothing per packet), run once per flow. */
 static int is_flow_level(const struct rule *r)
 {
-    if (r->buffers & ~(1u << RULE_BUF_PAYLOAD))
+    if ((r->buffers & ~(RULE_BUF_BIT(RULE_BUF_PAYLOAD) | RULE_BUF_BIT(RULE_BUF_BASE64))) || r->nvalues)
         return 1;
     return r->nsm == 0 && !has_packet_opts(r) && (r->app_layer || r->app_proto || r->ndpi_proto);
 }
@@ -80,20 +125,24 @@ static int is_flow_level(const struct rule *r)
 static unsigned rule_classes(const struct rule *r);
 
 /* Whether where r's payload match may lie depends on where the buffer
- * starts: a content with offset or depth, a relative entry with no
- * positive entry before it (it counts from the start), an anchored pcre. */
-static int payload_anchored(const struct rule *r)
+ * starts or ends: a content with offset, depth or endswith, an entry read
+ * relative to the start (a relative one with no positive entry before it,
+ * an absolute byte keyword, isdataat or base64_decode), an anchored pcre. */
+static int payload_anchored(const struct rule *r, int view)
 {
     int first = 1;
 
-    for (int i = next_sm(r, 0, RULE_BUF_PAYLOAD); i >= 0; i = next_sm(r, i + 1, RULE_BUF_PAYLOAD)) {
+    for (int i = next_sm(r, 0, view); i >= 0; i = next_sm(r, i + 1, view)) {
         const struct rule_sm *sm = &r->sm[i];
 
         if (sm->type == RULE_SM_CONTENT) {
-            if ((sm->u.c.flags & (RULE_CT_OFFSET | RULE_CT_DEPTH)) ||
+            if ((sm->u.c.flags & (RULE_CT_OFFSET | RULE_CT_DEPTH | RULE_CT_ENDSWITH)) ||
                 (first && (sm->u.c.flags & RULE_CT_RELATIVE)))
                 return 1;
-        } else if (!(sm->u.p.flags & RULE_PCRE_RELATIVE) && detect_pcre_anchored(&sm->u.p)) {
+        } else if (sm->type == RULE_SM_PCRE) {
+            if (!(sm->u.p.flags & RULE_PCRE_RELATIVE) && detect_pcre_anchored(&sm->u.p))
+                return 1;
+        } else if (first || !detect_sm_relative(sm)) {
             return 1;
         }
         if (!sm_negated(sm))
@@ -104,37 +153,38 @@ static int payload_anchored(const struct rule *r)
 
 /* SM_* of a packet rule (rules/README.md, "Stream reassembly"): payload
  * rules that can see TCP inspect the stream, unless they test something
- * only a packet has (flags, dsize, ttl, ip_proto, itype/icode) or say
- * flow:no_stream; those anchored to the buffer start also inspect each
- * packet, unless they say flow:only_stream. */
-static uint8_t stream_mode(const struct rule *r)
+ * only a packet has (flags, dsize, ttl, ip_proto, itype/icode, the other
+ * header keywords, stream events) or say flow:no_stream; those anchored to
+ * the buffer start also inspect each packet, unless they say
+ * flow:only_stream. */
+static uint8_t stream_mode(const struct rule *r, int view)
 {
-    if (!(r->buffers & (1u << RULE_BUF_PAYLOAD)) || !(rule_classes(r) & (1u << DC_TCP)) ||
-        (r->flow & RULE_FLOW_NO_STREAM))
+    if (view < 0 || !(rule_classes(r) & (1u << DC_TCP)) || (r->flow & RULE_FLOW_NO_STREAM))
         return SM_PACKET;
     if (r->flow & RULE_FLOW_ONLY_STREAM)
         return SM_STREAM;
-    if (r->tcpflags.set || r->dsize.op || r->ttl.op || r->ip_proto.op || r->itype.op || r->icode.op)
+    if (r->tests & (RULE_T_PACKET | RULE_T_EVENT))
         return SM_PACKET;
-    return payload_anchored(r) ? SM_BOTH : SM_STREAM;
+    return payload_anchored(r, view) ? SM_BOTH : SM_STREAM;
 }
 
 /* The longest span, first byte to last, of a match of r's payload entries:
  * a run of contents tied by within (from one that is not relative) is
- * bounded; a pcre, a distance without within, or two independent runs are
- * not (DETECT_REACH_ANY). Negated entries add nothing to a match. */
-static uint32_t stream_reach(const struct rule *r)
+ * bounded; a pcre, a byte keyword, a distance without within, or two
+ * independent runs are not (DETECT_REACH_ANY). Negated entries add nothing
+ * to a match. */
+static uint32_t stream_reach(const struct rule *r, int view)
 {
     int64_t lo = 0, hi = 0, pmin = 0, pmax = 0;
     int runs = 0;
 
-    for (int i = next_sm(r, 0, RULE_BUF_PAYLOAD); i >= 0; i = next_sm(r, i + 1, RULE_BUF_PAYLOAD)) {
+    for (int i = next_sm(r, 0, view); i >= 0; i = next_sm(r, i + 1, view)) {
         const struct rule_content *c = &r->sm[i].u.c;
         int64_t dist, smin, emax;
 
         if (sm_negated(&r->sm[i]))
             continue;
-        if (r->sm[i].type != RULE_SM_CONTENT)
+        if (r->sm[i].type != RULE_SM_CONTENT || c->var[RULE_POS_DISTANCE] >= 0 || c->var[RULE_POS_WITHIN] >= 0)
             return DETECT_REACH_ANY;
         if (!(c->flags & RULE_CT_RELATIVE) || runs == 0) {
             if (runs++)
@@ -159,34 +209,75 @@ static uint32_t stream_reach(const struct rule *r)
 
 uint8_t detect_buffer_kind(int b)
 {
-    switch (b) {
-    case RULE_BUF_HTTP_HOST: case RULE_BUF_HTTP_URI: case RULE_BUF_HTTP_METHOD:
-    case RULE_BUF_HTTP_USER_AGENT:
-        return FK_HTTP;
-    case RULE_BUF_TLS_SNI: case RULE_BUF_TLS_CERT_SUBJECT: case RULE_BUF_TLS_CERT_ISSUER:
-    case RULE_BUF_JA3_HASH:
-        return FK_TLS;
-    case RULE_BUF_DNS_QUERY:
-        return FK_DNS;
-    case RULE_BUF_SSH_SOFTWARE:
-        return FK_SSH;
-    default:
+    const struct rule_buffer_info *bi = rule_buffer_info((unsigned)b);
+
+    if (bi == NULL || bi->proto == NULL)
         return FK_NONE;
-    }
+    if (strcmp(bi->proto, "http") == 0 || strcmp(bi->proto, "file") == 0)
+        return FK_HTTP;
+    if (strcmp(bi->proto, "tls") == 0)
+        return FK_TLS;
+    if (strcmp(bi->proto, "dns") == 0)
+        return FK_DNS;
+    if (strcmp(bi->proto, "ssh") == 0)
+        return FK_SSH;
+    return FK_NONE;
 }
 
+/* The kind of metadata a flow-level rule reads: its buffers' (file data
+ * goes with HTTP unless the header names another protocol). */
 static uint8_t rule_kind(const struct rule *r)
 {
     uint8_t kind = FK_NONE;
 
-    for (int b = 1; b < RULE_BUF_COUNT; b++) {
-        if (!(r->buffers & (1u << b)))
+    for (int b = 2; b < RULE_BUF_COUNT; b++) {
+        if (!(r->buffers & RULE_BUF_BIT(b)) || b == RULE_BUF_BASE64)
             continue;
+        if (b == RULE_BUF_FILE_DATA && r->app_layer && strcmp(r->proto, "http") != 0)
+            return FK_NONE;
         if (kind != FK_NONE && kind != detect_buffer_kind(b))
             return FK_NONE;
         kind = detect_buffer_kind(b);
     }
+    for (uint8_t i = 0; i < r->nvalues; i++) {
+        uint8_t vk = r->values[i].id == RULE_VAL_DNS_OPCODE ? FK_DNS : FK_TLS;
+
+        if (kind != FK_NONE && kind != vk)
+            return FK_NONE;
+        kind = vk;
+    }
     return kind;
+}
+
+static int xforms_equal(const struct rule_view *a, const struct rule_view *b)
+{
+    if (a->buf != b->buf || a->nxf != b->nxf)
+        return 0;
+    for (unsigned i = 0; i < a->nxf; i++)
+        if (a->xf[i].type != b->xf[i].type || a->xf[i].keylen != b->xf[i].keylen ||
+            (a->xf[i].keylen && memcmp(a->xf[i].key, b->xf[i].key, a->xf[i].keylen) != 0))
+            return 0;
+    return 1;
+}
+
+/* The vkey of view v (made when new). -1 when out of memory. */
+static int vkey_of(struct detect_engine *e, const struct rule_view *v, size_t *cap)
+{
+    for (size_t k = 0; k < e->nvkeys; k++)
+        if (xforms_equal(e->vkeys[k].rep, v))
+            return (int)k;
+    if (e->nvkeys == *cap) {
+        size_t c = *cap ? *cap * 2 : 16;
+        struct dvkey *n = realloc(e->vkeys, c * sizeof *n);
+
+        if (n == NULL)
+            return -1;
+        e->vkeys = n;
+        *cap = c;
+    }
+    e->vkeys[e->nvkeys].buf = v->buf;
+    e->vkeys[e->nvkeys].rep = v;
+    return (int)e->nvkeys++;
 }
 
 static uint64_t hash_u32s(const uint32_t *v, size_t n)
@@ -230,8 +321,8 @@ static int compile_db(struct detect_engine *e, const uint32_t *pat, uint32_t npa
         const struct drule *d = &e->rules[pat[i]];
         const struct rule_content *c = &d->r->sm[d->fp].u.c;
 
-        expr[i] = (const char *)c->bytes;
-        lens[i] = c->len;
+        expr[i] = (const char *)c->bytes + ((c->flags & RULE_CT_FP_CHOP) ? c->fp_off : 0);
+        lens[i] = (c->flags & RULE_CT_FP_CHOP) ? c->fp_len : c->len;
         ids[i] = i;
         flags[i] = HS_FLAG_SINGLEMATCH | ((c->flags & RULE_CT_NOCASE) ? HS_FLAG_CASELESS : 0);
     }
@@ -275,8 +366,20 @@ static void group_shrink(struct dgroup *g)
         shrink(&g->flowl[k], g->nflowl[k]);
         shrink(&g->flowa[k], g->nflowa[k]);
     }
-    for (int b = 1; b < RULE_BUF_COUNT; b++)
-        shrink(&g->sb[b].pat, g->sb[b].npat);
+}
+
+/* Appends rank to a group's sticky pattern list. -1 when out of memory. */
+static int sticky_add(struct dsticky *sb, uint32_t rank)
+{
+    if ((sb->npat & (sb->npat - 1)) == 0) {      /* 0, 1, 2, 4, ...: grow to the next power */
+        uint32_t *v = realloc(sb->pat, (sb->npat ? sb->npat * 2 : 1) * sizeof *v);
+
+        if (v == NULL)
+            return -1;
+        sb->pat = v;
+    }
+    sb->pat[sb->npat++] = rank;
+    return 0;
 }
 
 /* Adds a group of the given ranks (sorted) and returns its index, or
@@ -312,19 +415,16 @@ static uint32_t group_add(struct detect_engine *e, const uint32_t *ranks, uint32
         if ((g->flowl[k] = malloc((n ? n : 1) * sizeof *g->flowl[k])) == NULL ||
             (g->flowa[k] = malloc((n ? n : 1) * sizeof *g->flowa[k])) == NULL)
             goto oom;
-    for (int b = 1; b < RULE_BUF_COUNT; b++)
-        if ((g->sb[b].pat = malloc((n ? n : 1) * sizeof *g->sb[b].pat)) == NULL)
-            goto oom;
+    if (e->nvkeys && (g->sb = calloc(e->nvkeys, sizeof *g->sb)) == NULL)
+        goto oom;
     for (uint32_t i = 0; i < n; i++) {
         const struct drule *d = &e->rules[ranks[i]];
 
         if (d->flow_level) {
-            uint8_t b = d->fp >= 0 ? d->r->sm[d->fp].buf : 0;
-
             g->flowl[d->kind][g->nflowl[d->kind]++] = ranks[i];
-            if (b)
-                g->sb[b].pat[g->sb[b].npat++] = ranks[i];
-            else
+            if (d->fp >= 0 && sticky_add(&g->sb[d->fpkey], ranks[i]) < 0)
+                goto oom;
+            else if (d->fp < 0)
                 g->flowa[d->kind][g->nflowa[d->kind]++] = ranks[i];
             continue;
         }
@@ -349,10 +449,12 @@ static uint32_t group_add(struct detect_engine *e, const uint32_t *ranks, uint32
     e->st.always += g->nalways;
     e->st.iponly += g->niponly;
     group_shrink(g);
+    if (diponly_build(&g->ipx, e, g->iponly, g->niponly) < 0)
+        goto oom;
     if (compile_db(e, g->pat, g->npat, &g->db, err, errlen) < 0)
         return DETECT_NONE;
-    for (int b = 1; b < RULE_BUF_COUNT; b++)
-        if (compile_db(e, g->sb[b].pat, g->sb[b].npat, &g->sb[b].db, err, errlen) < 0)
+    for (size_t k = 0; k < e->nvkeys; k++)
+        if (compile_db(e, g->sb[k].pat, g->sb[k].npat, &g->sb[k].db, err, errlen) < 0)
             return DETECT_NONE;
     return (uint32_t)(e->ngroups - 1);
 oom:
@@ -518,6 +620,7 @@ struct detect_engine *detect_compile(struct rule_list *rules, char *err, size_t 
     struct detect_engine *e = calloc(1, sizeof *e);
     const struct rule **ord = NULL;
     uint64_t t0 = now_usec();
+    size_t vkcap = 0;
 
     if (e == NULL) {
         rule_list_free(rules);
@@ -537,16 +640,31 @@ struct detect_engine *detect_compile(struct rule_list *rules, char *err, size_t 
         ord[i] = rules->v[i];
     qsort(ord, e->n, sizeof *ord, cmp_rules);
     for (size_t i = 0; i < e->n; i++) {
-        e->rules[i].r = ord[i];
-        e->rules[i].flow_level = (uint8_t)is_flow_level(ord[i]);
-        e->rules[i].fp = pick_fast_pattern(ord[i], e->rules[i].flow_level);
+        struct drule *d = &e->rules[i];
+
+        d->r = ord[i];
+        d->pview = (int16_t)view_of(ord[i], RULE_BUF_PAYLOAD);
+        d->flow_level = (uint8_t)is_flow_level(ord[i]);
+        d->fp = pick_fast_pattern(ord[i], d->flow_level);
+        if (d->flow_level && d->fp >= 0) {
+            int k = vkey_of(e, &ord[i]->views[ord[i]->sm[d->fp].view], &vkcap);
+
+            if (k < 0) {
+                snprintf(err, errlen, "out of memory");
+                goto fail;
+            }
+            d->fpkey = (uint16_t)k;
+        }
         e->rules[i].kind = rule_kind(ord[i]);
+        for (unsigned k = 2; d->flow_level && k < RULE_BUF_COUNT; k++)
+            if ((ord[i]->buffers & RULE_BUF_BIT(k)) && rule_buffer_info(k)->dir == RULE_DIR_BOTH)
+                d->bothdirs = 1;
         e->rules[i].iponly = !e->rules[i].flow_level && is_ip_only(ord[i]);
         e->st.flow_level += e->rules[i].flow_level;
         if (!e->rules[i].flow_level && !e->rules[i].iponly)
-            e->rules[i].smode = stream_mode(ord[i]);
+            e->rules[i].smode = stream_mode(ord[i], d->pview);
         if (e->rules[i].smode != SM_PACKET) {
-            e->rules[i].reach = stream_reach(ord[i]);
+            e->rules[i].reach = stream_reach(ord[i], d->pview);
             e->st.stream += e->rules[i].smode == SM_STREAM;
             e->st.stream_both += e->rules[i].smode == SM_BOTH;
             e->rules[i].hist = e->rules[i].fp >= 0 &&
@@ -581,14 +699,16 @@ void detect_engine_free(struct detect_engine *e)
         free(g->always);
         free(g->salways);
         free(g->iponly);
+        diponly_free(&g->ipx);
         for (int k = 0; k < FK_COUNT; k++) {
             free(g->flowl[k]);
             free(g->flowa[k]);
         }
-        for (int b = 1; b < RULE_BUF_COUNT; b++) {
-            hs_free_database(g->sb[b].db);
-            free(g->sb[b].pat);
+        for (size_t k = 0; g->sb && k < e->nvkeys; k++) {
+            hs_free_database(g->sb[k].db);
+            free(g->sb[k].pat);
         }
+        free(g->sb);
         free(g->pat);
     }
     free(e->groups);
@@ -597,6 +717,7 @@ void detect_engine_free(struct detect_engine *e)
         free(e->cls[c].smap);
     }
     free(e->rules);
+    free(e->vkeys);
     rule_list_free(e->list);
     free(e);
 }
@@ -609,4 +730,175 @@ size_t detect_rule_count(const struct detect_engine *e)
 void detect_engine_stats(const struct detect_engine *e, struct detect_engine_stats *out)
 {
     *out = e->st;
+}
+
+/* ================================================================== reachability */
+
+/* The largest value c lets through (UINT32_MAX when unbounded). */
+static uint32_t cmp_max(const struct rule_cmp *c)
+{
+    switch (c->op) {
+    case RULE_CMP_EQ:    return c->a;
+    case RULE_CMP_LT:    return c->a ? c->a - 1 : 0;
+    case RULE_CMP_LE:    return c->a;
+    case RULE_CMP_RANGE: return c->b - 1;
+    default:             return UINT32_MAX;
+    }
+}
+
+/* The longest positive content of view v (0 none): a buffer shorter than
+ * it can not match. */
+static uint32_t view_min_len(const struct rule *r, int v)
+{
+    uint32_t need = 0;
+
+    for (int i = next_sm(r, 0, v); i >= 0; i = next_sm(r, i + 1, v)) {
+        const struct rule_content *c = &r->sm[i].u.c;
+
+        if (r->sm[i].type == RULE_SM_CONTENT && !(c->flags & RULE_CT_NEGATED) && c->len > need)
+            need = c->len;
+    }
+    return need;
+}
+
+/* Tests of r that contradict each other or its protocol. */
+static const char *rule_contradiction(const struct rule *r, char *buf, size_t n)
+{
+    int pv = view_of(r, RULE_BUF_PAYLOAD);
+
+    if (pv >= 0 && r->dsize.op && cmp_max(&r->dsize) < view_min_len(r, pv)) {
+        snprintf(buf, n, "dsize allows at most %u bytes, its content needs %u", cmp_max(&r->dsize),
+                 view_min_len(r, pv));
+        return buf;
+    }
+    if ((r->seq.op || r->ack.op || r->window.op || r->tcpflags.set) && r->ipproto && r->ipproto != 6) {
+        snprintf(buf, n, "TCP header keywords on a %s rule", r->proto);
+        return buf;
+    }
+    if ((r->icmp_id.op || r->icmp_seq.op || r->itype.op || r->icode.op) && r->ipproto && r->ipproto != 1) {
+        snprintf(buf, n, "ICMP keywords on a %s rule", r->proto);
+        return buf;
+    }
+    if (r->stream_size[0].side && r->ipproto && r->ipproto != 6) {
+        snprintf(buf, n, "stream_size on a %s rule", r->proto);
+        return buf;
+    }
+    for (uint32_t v = 0; v < r->nviews; v++) {
+        const struct rule_view *rv = &r->views[v];
+
+        if (rv->nxf == 0 && rv->bsize.op && cmp_max(&rv->bsize) < view_min_len(r, (int)v)) {
+            snprintf(buf, n, "bsize allows at most %u bytes of %s, its content needs %u", cmp_max(&rv->bsize),
+                     rule_buffer_name((enum rule_buffer)rv->buf), view_min_len(r, (int)v));
+            return buf;
+        }
+    }
+    return NULL;
+}
+
+/* Why r, as parsed, can never match with the buffer providers there are,
+ * NULL when it can. *pending: only because a buffer (or app-layer event)
+ * waits for a parser not plugged in yet. */
+static const char *rule_unreachable(const struct rule *r, int *pending, char *buf, size_t n)
+{
+    static const char *const what[] = { "is filled", "waits for its application-layer parser",
+                                        "is filled by no provider although its protocol's parser is plugged in" };
+
+    *pending = 0;
+    if (rule_contradiction(r, buf, n))
+        return buf;
+    for (unsigned b = 1; b < RULE_BUF_COUNT; b++) {
+        enum detect_fill st;
+
+        if (!(r->buffers & RULE_BUF_BIT(b)) || (st = detect_buffer_state(b)) == DETECT_FILLED)
+            continue;
+        *pending = st == DETECT_PENDING;
+        snprintf(buf, n, "buffer %s %s", rule_buffer_name((enum rule_buffer)b), what[st]);
+        return buf;
+    }
+    for (uint8_t i = 0; i < r->nvalues; i++) {
+        static const char *const names[RULE_VAL_COUNT] = {
+            "tls.version", "tls_cert_notbefore", "tls_cert_notafter", "dns.opcode" };
+        enum detect_fill st = detect_value_state(r->values[i].id);
+
+        if (st == DETECT_FILLED)
+            continue;
+        *pending = st == DETECT_PENDING;
+        snprintf(buf, n, "%s %s", names[r->values[i].id], what[st]);
+        return buf;
+    }
+    for (uint32_t i = 0; i < r->nevents; i++) {
+        char proto[32];
+        enum detect_fill st;
+
+        if (r->events[i].kind != RULE_EV_APP)
+            continue;
+        snprintf(proto, sizeof proto, "%.*s", (int)strcspn(r->events[i].name, "."), r->events[i].name);
+        if ((st = detect_events_state(proto)) == DETECT_FILLED)
+            continue;
+        *pending = st == DETECT_PENDING;
+        snprintf(buf, n, "app-layer-event %s: %s events %s", r->events[i].name, proto,
+                 st == DETECT_PENDING ? "wait for their parser" : "are reported by no provider");
+        return buf;
+    }
+    return NULL;
+}
+
+/* The engine's own promises about d: the lists it was put in. */
+static const char *placement_wrong(const struct detect_engine *e, const struct drule *d, char *buf, size_t n)
+{
+    const struct rule *r = d->r;
+
+    if (d->iponly && (!is_ip_only(r) || (r->tests & ~RULE_T_ACTIONS) || r->nsm || r->nviews))
+        snprintf(buf, n, "classed IP-only but it has tests an IP-only rule can not have");
+    else if (d->flow_level && d->kind == FK_NONE && rule_kind(r) != FK_NONE)
+        snprintf(buf, n, "flow-level with no kind of metadata while its buffers have one");
+    else if (!d->flow_level && (r->buffers & ~(RULE_BUF_BIT(RULE_BUF_PAYLOAD) | RULE_BUF_BIT(RULE_BUF_BASE64))))
+        snprintf(buf, n, "a packet rule with sticky buffers");
+    else if (d->fp >= 0 && d->r->sm[d->fp].type != RULE_SM_CONTENT)
+        snprintf(buf, n, "its fast pattern is not a content");
+    else
+        return NULL;
+    return buf;
+}
+
+size_t detect_engine_check(const struct detect_engine *e, detect_reach_fn cb, void *arg, size_t *npending)
+{
+    uint8_t *seen = calloc(e->n ? e->n : 1, 1);
+    size_t bad = 0;
+    char buf[256];
+
+    *npending = 0;
+    for (size_t g = 0; seen && g < e->ngroups; g++) {
+        const struct dgroup *gr = &e->groups[g];
+
+        for (uint32_t i = 0; i < gr->npkt; i++)
+            seen[gr->pkt[i]] = 1;
+        for (uint32_t i = 0; i < gr->niponly; i++)
+            seen[gr->iponly[i]] = 1;
+        for (int k = 0; k < FK_COUNT; k++)
+            for (uint32_t i = 0; i < gr->nflowl[k]; i++)
+                seen[gr->flowl[k][i]] = 1;
+    }
+    for (size_t i = 0; i < e->n; i++) {
+        const struct drule *d = &e->rules[i];
+        const char *why;
+        int pending = 0;
+
+        if (seen == NULL)
+            why = "out of memory checking the engine";
+        else if (!seen[i])
+            why = "in no group: no packet or flow would ever be offered it";
+        else if ((why = placement_wrong(e, d, buf, sizeof buf)) == NULL)
+            why = rule_unreachable(d->r, &pending, buf, sizeof buf);
+        if (why == NULL)
+            continue;
+        if (pending)
+            (*npending)++;
+        else
+            bad++;
+        if (cb)
+            cb(arg, d->r, why, pending);
+    }
+    free(seen);
+    return bad;
 }

@@ -1,7 +1,14 @@
-/* detect-int.h - what the rule matcher (detect.c) and the engine builder
- * (detect-build.c) share: the compiled engine's layout, the per-thread
- * scratch and the per-flow state. Nothing outside sensor/detect includes it;
- * detect.h is the public contract.
+/* detect-int.h - what the files of the detection engine share: the
+ * compiled engine's layout, the per-thread scratch and the per-flow state.
+ * Nothing outside sensor/detect includes it; detect.h is the public
+ * contract.
+ *
+ * detect-build.c    orders and classifies rules, builds groups and databases
+ * detect.c          runs an engine on a packet: candidates, then rules
+ * detect-match.c    runs one view of a rule over one buffer (content, pcre,
+ *                   isdataat, byte_*, base64)
+ * detect-state.c    flowbits, flowint, xbits, stream_size, events, bypass
+ * detect-transform.c, detect-buffer.c, detect-ndpi.c  (their headers)
  */
 #ifndef LW_DETECT_INT_H
 #define LW_DETECT_INT_H
@@ -9,15 +16,18 @@
 #include <hs/hs.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "detect-buffer.h"
+#include "detect-transform.h"
 #include "detect.h"
 #include "rule-t.h"
 
 struct pcre2_real_match_data_8;
+struct threshold_ctx;
 
 /* A port set spanning more ports than this goes to the any-port group:
  * copying a rule into thousands of buckets would buy nothing. */
 #define DETECT_SMALL_PORTSET 128
-/* Content/pcre attempts per rule and buffer, so hostile payloads cannot make
+/* Match attempts per rule and buffer, so hostile payloads cannot make
  * backtracking over relative chains explode (Suricata's
  * inspection_recursion_limit plays the same role). */
 #define DETECT_MATCH_BUDGET  3000
@@ -26,6 +36,14 @@ struct pcre2_real_match_data_8;
 /* A stream rule whose match may span any number of bytes: it sees all the
  * history the stream keeps (stream.inspect-window). */
 #define DETECT_REACH_ANY     UINT32_MAX
+/* Instances of a multi-buffer (each DNS query, each certificate) looked at. */
+#define DETECT_MAX_INSTANCES 64
+/* Bytes base64_decode decodes at most. */
+#define DETECT_B64_MAX       (64u << 10)
+/* Flowbits and flowints a flow holds at most (memory bound); more are
+ * dropped and counted. */
+#define DETECT_FLOW_MAX_BITS 64
+#define DETECT_FLOW_MAX_INTS 32
 
 /* Candidate sets: rules to try on the packet's payload, on the stream. */
 #define CAND_PKT             1u
@@ -46,10 +64,33 @@ enum {
     SM_BOTH,         /* both: its positions are anchored to a buffer start */
 };
 
-/* Which DPI metadata a flow-level rule reads, so a flow is offered only
- * the rules its kind of metadata can satisfy. FK_NONE: no sticky buffer
- * (ndpi-protocol and the like), or buffers of several kinds. */
+/* Which application metadata a flow-level rule reads, so a flow is offered
+ * only the rules its kind of metadata can satisfy. FK_NONE: no sticky
+ * buffer (ndpi-protocol and the like), or buffers of several kinds. */
 enum { FK_NONE = 0, FK_HTTP, FK_TLS, FK_DNS, FK_SSH, FK_COUNT };
+
+/* A sticky buffer as the prefilter sees it: a buffer and the transforms
+ * the rules whose fast pattern is in it apply (one per distinct chain). */
+struct dvkey {
+    uint8_t buf;
+    const struct rule_view *rep;   /* a view with this buffer and chain */
+};
+
+/* IP-only rules indexed by address (detect-iponly.c): per family, by the
+ * source ([0]) or destination ([1]) ranges of each rule's narrower side;
+ * the rules with two broad sides in broad4/broad6. */
+struct diponly {
+    uint32_t *broad4, nbroad4, *broad6, nbroad6;
+    struct diponly_e4 *v4[2];
+    struct diponly_e6 *v6[2];
+    uint32_t n4[2], n6[2];
+};
+
+/* The flow-level rules of one group whose fast pattern is in one vkey. */
+struct dsticky {
+    uint32_t *pat, npat;           /* pattern id -> rank */
+    hs_database_t *db;
+};
 
 /* The rules that may apply to one (class, port) bucket, split by how they
  * become candidates. All lists hold ranks (indices in engine->rules) in
@@ -63,12 +104,10 @@ struct dgroup {
     uint32_t       sreach;       /* largest reach of its stream rules, 0 none */
     uint32_t       maxfp;        /* longest fast pattern of its stream rules */
     uint32_t      *iponly, niponly;  /* IP-only rules: first packet each way of a flow */
+    struct diponly ipx;          /* ... indexed by address */
     uint32_t      *flowl[FK_COUNT], nflowl[FK_COUNT]; /* flow-level rules by kind */
     uint32_t      *flowa[FK_COUNT], nflowa[FK_COUNT]; /* ... those without a sticky fast pattern */
-    struct {
-        uint32_t      *pat, npat;    /* pattern id -> rank, flow-level rules */
-        hs_database_t *db;
-    } sb[RULE_BUF_COUNT];            /* per sticky buffer ([0] unused) */
+    struct dsticky *sb;          /* [engine nvkeys] */
     uint32_t      *pat, npat;    /* pattern id -> rank */
     hs_database_t *db;
 };
@@ -82,7 +121,10 @@ struct drule {
     const struct rule *r;
     int32_t fp;                  /* sm index of the fast pattern (payload for packet
                                   * rules, a sticky buffer for flow-level ones), -1 none */
+    uint16_t fpkey;              /* flow-level rules: the dvkey of the fast pattern */
+    int16_t pview;               /* view of the payload, -1 none */
     uint8_t flow_level;
+    uint8_t bothdirs;            /* flow-level on buffers each side has: matched each way */
     uint8_t iponly;              /* decided by addresses and protocol alone */
     uint8_t kind;                /* FK_*, flow-level rules */
     uint8_t smode;               /* SM_* */
@@ -99,11 +141,14 @@ struct detect_engine {
     struct dgroup *groups;
     size_t ngroups, capgroups;
     struct dclass cls[DC_COUNT];
+    struct dvkey *vkeys;
+    size_t nvkeys;
     struct detect_engine_stats st;
 };
 
 struct detect_thread {
     const struct detect_engine *e;
+    struct threshold_ctx *th;    /* of the packet being run (xbits live there) */
     hs_scratch_t *scratch;
     struct pcre2_real_match_data_8 *md;
     uint64_t *cand;              /* candidate ranks, a bit each: sorted and deduplicated for free */
@@ -114,6 +159,10 @@ struct detect_thread {
     uint32_t nfound;             /* may pass DETECT_FOUND_MAX: some were not kept */
     detect_geo_fn geo;           /* geoip: the worker's lookup, NULL: geoip never matches */
     void *geo_arg;
+    struct detect_xbuf xb;       /* transform work buffers */
+    struct detect_xbuf pxb;      /* ... for the prefilter's scans */
+    uint8_t *b64;                /* base64_decode's output, DETECT_B64_MAX bytes */
+    uint64_t dropped_bits;       /* flowbits/flowints not kept (DETECT_FLOW_MAX_*) */
 };
 
 /* Stream rules of one flow direction whose fast pattern went into the
@@ -130,18 +179,30 @@ struct dhist {
     uint64_t until[DETECT_HIST_MAX];
 };
 
-/* What detect hangs on f->detect. */
-struct detect_flow {
-    uint8_t flow_rules_done;     /* flow-level rules ran for this flow */
-    struct dhist *hist;          /* [2], TCP flows with stream data */
+struct dflowint {
+    uint64_t name;
+    uint32_t value;
 };
 
+/* What detect hangs on the flow (f->detect): bookkeeping and the flow's rule
+ * state. Flowbits and flowints are kept by name hash, so they survive a
+ * reload. */
+struct detect_flow {
+    uint8_t flow_rules_done;     /* flow-level rules ran for this flow */
+    uint8_t bypass;              /* a bypass rule matched: no more inspection */
+    uint8_t nbits, nints;
+    struct dhist *hist;          /* [2], TCP flows with stream data */
+    uint64_t *bits;              /* set flowbits, DETECT_FLOW_MAX_BITS room */
+    struct dflowint *ints;       /* flowints, DETECT_FLOW_MAX_INTS room */
+};
 
-/* The next entry of buffer buf in r's match list at or after i, -1 none. */
-static inline int next_sm(const struct rule *r, int i, uint8_t buf)
+/* ------------------------------------------------------------------ helpers */
+
+/* The next entry of view `view' in r's match list at or after i, -1 none. */
+static inline int next_sm(const struct rule *r, int i, int view)
 {
     for (; i >= 0 && (uint32_t)i < r->nsm; i++)
-        if (r->sm[i].buf == buf)
+        if (r->sm[i].view == view)
             return i;
     return -1;
 }
@@ -150,14 +211,81 @@ static inline int sm_negated(const struct rule_sm *sm)
 {
     if (sm->type == RULE_SM_CONTENT)
         return (sm->u.c.flags & RULE_CT_NEGATED) != 0;
-    return (sm->u.p.flags & RULE_PCRE_NEGATED) != 0;
+    if (sm->type == RULE_SM_PCRE)
+        return (sm->u.p.flags & RULE_PCRE_NEGATED) != 0;
+    return 0;
+}
+
+/* The view of r on buffer b (without transforms: the payload, base64_data
+ * have none), -1 when r has none. */
+static inline int view_of(const struct rule *r, unsigned b)
+{
+    for (uint32_t i = 0; i < r->nviews; i++)
+        if (r->views[i].buf == b)
+            return (int)i;
+    return -1;
 }
 
 /* Whether a pcre can only match at its start position (^ without m, \A,
  * the A flag). */
 int detect_pcre_anchored(const struct rule_pcre *pc);
 
-/* Which kind of DPI metadata (FK_*) sticky buffer b comes from. */
+/* Whether the position entry sm reads depends on the previous match
+ * (relative content, pcre /R, relative isdataat/byte_ and base64_decode). */
+int detect_sm_relative(const struct rule_sm *sm);
+
+/* Which kind of application metadata (FK_*) sticky buffer b comes from. */
 uint8_t detect_buffer_kind(int b);
+
+/* ------------------------------------------------------------------ matching (detect-match.c) */
+
+/* The matches of view `view' of r over d[0, len): positions are indices
+ * into d, origin is where the buffer starts in those terms (0, or minus
+ * the stream offset of d[0] for a window of the stream, so offset, depth
+ * and absolute byte keywords count from the stream's start). vars holds
+ * the rule's byte_extract / byte_math variables across its views. An
+ * empty buffer never matches. Returns 1 on a match. */
+int detect_match_view(struct detect_thread *t, const struct rule *r, int view,
+                      const uint8_t *d, uint32_t len, int64_t origin, uint64_t *vars);
+
+/* View `view' of r on sticky buffer instances from src (detect-buffer.h):
+ * each instance in turn (one, or several for a multi-buffer), transformed,
+ * its bsize checked, its matches run. Returns 1 when an instance matches. */
+int detect_inspect_view(struct detect_thread *t, const struct rule *r, int view,
+                        const struct detect_src *src, uint64_t *vars);
+
+/* ------------------------------------------------------------------ IP-only index (detect-iponly.c) */
+
+/* Indexes the IP-only rules ranks[0, n) of e. 0, or -1 when out of
+ * memory (diponly_free() cleans up either way). */
+int diponly_build(struct diponly *ix, const struct detect_engine *e, const uint32_t *ranks, uint32_t n);
+/* Calls add(arg, rank) for each IP-only rule whose addresses may match p
+ * (a rank may come twice; every rule that matches p comes). */
+void diponly_candidates(const struct diponly *ix, const struct packet *p, void (*add)(void *, uint32_t),
+                        void *arg);
+void diponly_free(struct diponly *ix);
+
+/* ------------------------------------------------------------------ state (detect-state.c) */
+
+/* The flow's detect state, made on first use (NULL without memory). */
+struct detect_flow *detect_flow_state(struct flow *f);
+
+/* r's state tests (flowbits, flowint, xbits isset/isnotset, stream_size,
+ * events) on p of flow f (may be NULL). 1 when they all hold. */
+int detect_state_match(struct detect_thread *t, const struct rule *r, const struct packet *p,
+                       struct flow *f, const struct detect_src *src);
+
+/* r's flowint keywords in order, as Suricata runs them once the rest of
+ * the rule matched: a change (=, +, -) is made, a test stops the rule
+ * when it fails (changes before it stay). 1 when all tests held. */
+int detect_flowint_run(struct detect_thread *t, const struct rule *r, struct flow *f);
+
+/* r matched p: its flowbits and xbits changes, and bypass. */
+void detect_state_apply(struct detect_thread *t, const struct rule *r, const struct packet *p,
+                        struct flow *f);
+
+/* Header keywords a packet carries (tos, id, fragbits, fragoffset, ipopts,
+ * seq, ack, window, icmp_id, icmp_seq). 1 when they all hold. */
+int detect_header_match(const struct rule *r, const struct packet *p);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "detect-int.h"
 #include "dpi.h"
+#include "rule-buffers.h"
 #include "rule-parse.h"
 #include "stream.h"
 #include "threshold.h"
@@ -24,254 +25,32 @@ void detect_thread_set_geo(struct detect_thread *t, detect_geo_fn fn, void *arg)
 
 /* ================================================================== matching */
 
-/* Positions are indices into d. origin is where the buffer starts in
- * those terms: 0 for a packet or sticky buffer, minus the stream offset of
- * d[0] for a window of the stream, so offset/depth and the first relative
- * entry count from the stream's start. */
-struct mctx {
-    struct detect_thread *t;
-    const struct rule *r;
-    uint8_t buf;
-    const uint8_t *d;
-    uint32_t len;
-    int64_t origin;
-    int budget;
-};
-
-static int chain(struct mctx *m, int i, int64_t prev);
-
-static int sm_relative(const struct rule_sm *sm)
+/* The payload view of r over d[0, len) with origin (detect_match_view()). */
+static int match_payload(struct detect_thread *t, const struct drule *d, const uint8_t *data,
+                         uint32_t len, int64_t origin, uint64_t *vars)
 {
-    if (sm->type == RULE_SM_CONTENT)
-        return (sm->u.c.flags & RULE_CT_RELATIVE) != 0;
-    return (sm->u.p.flags & RULE_PCRE_RELATIVE) != 0;
+    return detect_match_view(t, d->r, d->pview, data, len, origin, vars);
 }
 
-/* Whether what follows entry i depends on where i matched: a later relative
- * entry reached before an entry that sets a new position of its own. Only
- * then is trying another occurrence of i worth it. */
-static int later_depends(const struct mctx *m, int i)
+/* Every view r inspects matches: the payload over the packet's payload,
+ * the sticky buffers through the buffer seam (base64_data is run by the
+ * base64_decode before it). */
+static int match_views(struct detect_thread *t, const struct drule *d, const struct packet *p,
+                       const struct detect_src *src, uint64_t *vars)
 {
-    for (int j = next_sm(m->r, i + 1, m->buf); j >= 0; j = next_sm(m->r, j + 1, m->buf)) {
-        if (sm_relative(&m->r->sm[j]))
-            return 1;
-        if (!sm_negated(&m->r->sm[j]))
-            return 0;
-    }
-    return 0;
-}
+    const struct rule *r = d->r;
 
-static inline uint8_t lc(uint8_t c)
-{
-    return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
-}
+    for (uint32_t v = 0; v < r->nviews; v++) {
+        unsigned b = r->views[v].buf;
 
-/* First position >= s where c occurs ending at or before e, or -1. */
-static int64_t find(const struct mctx *m, const struct rule_content *c, int64_t s, int64_t e)
-{
-    const uint8_t *d = m->d;
-
-    if (e > (int64_t)m->len)
-        e = m->len;
-    if (s < 0)
-        s = 0;
-    if (e - s < (int64_t)c->len)
-        return -1;
-    if (!(c->flags & RULE_CT_NOCASE)) {
-        const uint8_t *hit = memmem(d + s, (size_t)(e - s), c->bytes, c->len);
-        return hit ? hit - d : -1;
-    }
-    uint8_t first = lc(c->bytes[0]);
-    for (int64_t i = s; i + c->len <= e; i++) {
-        uint32_t k;
-
-        if (lc(d[i]) != first)
-            continue;
-        for (k = 1; k < c->len && lc(d[i + k]) == lc(c->bytes[k]); k++)
-            ;
-        if (k == c->len)
-            return i;
-    }
-    return -1;
-}
-
-/* Suricata's window: absolute contents lie in [offset, offset+depth) from
- * the buffer's origin; relative ones start at prev+distance (not before
- * 0) and end by prev+distance+within. */
-static void window(const struct rule_content *c, int64_t prev, int64_t origin, uint32_t len,
-                   int64_t *s, int64_t *e)
-{
-    *e = len;
-    if (c->flags & RULE_CT_RELATIVE) {
-        int64_t dist = (c->flags & RULE_CT_DISTANCE) ? c->distance : 0;
-
-        *s = prev + dist;
-        if (*s < 0)
-            *s = 0;
-        if ((c->flags & RULE_CT_WITHIN) && prev + dist + c->within < *e)
-            *e = prev + dist + c->within;
-        return;
-    }
-    *s = origin + ((c->flags & RULE_CT_OFFSET) ? c->offset : 0);
-    if ((c->flags & RULE_CT_DEPTH) && *s + c->depth < *e)
-        *e = *s + c->depth;
-}
-
-static int chain_content(struct mctx *m, int i, int nxt, int64_t prev)
-{
-    const struct rule_content *c = &m->r->sm[i].u.c;
-    int64_t s, e, pos;
-    int again;
-
-    window(c, prev, m->origin, m->len, &s, &e);
-    if (c->flags & RULE_CT_NEGATED) {
-        if (--m->budget < 0 || find(m, c, s, e) >= 0)
-            return 0;
-        return chain(m, nxt, prev);
-    }
-    again = later_depends(m, i);
-    for (;;) {
-        if (--m->budget < 0)
-            return 0;
-        pos = find(m, c, s, e);
-        if (pos < 0)
-            return 0;
-        if (chain(m, nxt, pos + c->len))
-            return 1;
-        if (!again)
-            return 0;
-        s = pos + 1;
-    }
-}
-
-int detect_pcre_anchored(const struct rule_pcre *pc)
-{
-    uint32_t o = 0;
-
-    pcre2_pattern_info((const pcre2_code *)pc->code, PCRE2_INFO_ALLOPTIONS, &o);
-    return (o & PCRE2_ANCHORED) != 0;
-}
-
-static int chain_pcre(struct mctx *m, int i, int nxt, int64_t prev)
-{
-    const struct rule_pcre *pc = &m->r->sm[i].u.p;
-    int64_t from = (pc->flags & RULE_PCRE_RELATIVE) ? prev : m->origin;
-    uint32_t base = 0, opts = 0;
-    PCRE2_SIZE start = 0, *ov;
-    int again, rc;
-
-    if (from < 0) {
-        /* Where it starts (the stream's start) is before the window: an
-         * anchored pattern cannot match, ^ is no line start here. */
-        if (detect_pcre_anchored(pc))
-            return (pc->flags & RULE_PCRE_NEGATED) ? chain(m, nxt, prev) : 0;
-        opts = PCRE2_NOTBOL;
-    } else {
-        base = from > m->len ? m->len : (uint32_t)from;
-    }
-    again = later_depends(m, i);
-    for (;;) {
-        PCRE2_SIZE ms, me;
-
-        if (--m->budget < 0)
-            return 0;
-        rc = pcre2_match((const pcre2_code *)pc->code, m->d + base, m->len - base, start,
-                         opts, m->t->md, NULL);
-        if (rc < 0)
-            return (pc->flags & RULE_PCRE_NEGATED) ? chain(m, nxt, prev) : 0;
-        if (pc->flags & RULE_PCRE_NEGATED)
-            return 0;
-        ov = pcre2_get_ovector_pointer(m->t->md);
-        ms = ov[0];
-        me = ov[1];
-        if (chain(m, nxt, base + (uint32_t)me))
-            return 1;
-        if (!again || ms + 1 > m->len - base)
-            return 0;
-        start = ms + 1;
-    }
-}
-
-/* Entries i, next_sm(i+1), ... of one buffer match with the previous match
- * ending at prev: each occurrence of a positive entry is tried in turn when
- * later relative entries fail (Suricata's content inspection). */
-static int chain(struct mctx *m, int i, int64_t prev)
-{
-    int nxt;
-
-    if (i < 0)
-        return 1;
-    nxt = next_sm(m->r, i + 1, m->buf);
-    if (m->r->sm[i].type == RULE_SM_CONTENT)
-        return chain_content(m, i, nxt, prev);
-    return chain_pcre(m, i, nxt, prev);
-}
-
-/* ssh.software: the banner after "SSH-x.y-". */
-static const char *ssh_software(const char *banner)
-{
-    const char *dash;
-
-    if (strncmp(banner, "SSH-", 4) != 0)
-        return banner;
-    dash = strchr(banner + 4, '-');
-    return dash ? dash + 1 : banner + strlen(banner);
-}
-
-/* The text of sticky buffer b, NULL when the flow has none. */
-static const char *sticky_buffer(const struct dpi_result *dr, int b, uint8_t dir)
-{
-    const struct dpi_tls *tls = dr->tls ? dr->tls : dr->quic;
-
-    switch (b) {
-    case RULE_BUF_DNS_QUERY:        return dr->dns ? dr->dns->rrname : NULL;
-    case RULE_BUF_TLS_SNI:          return tls ? tls->sni : NULL;
-    case RULE_BUF_TLS_CERT_SUBJECT: return dr->tls ? dr->tls->subject : NULL;
-    case RULE_BUF_TLS_CERT_ISSUER:  return dr->tls ? dr->tls->issuerdn : NULL;
-    case RULE_BUF_JA3_HASH:         return tls ? tls->ja3 : NULL;
-    case RULE_BUF_HTTP_HOST:        return dr->http ? dr->http->hostname : NULL;
-    case RULE_BUF_HTTP_URI:         return dr->http ? dr->http->url : NULL;
-    case RULE_BUF_HTTP_METHOD:      return dr->http ? dr->http->method : NULL;
-    case RULE_BUF_HTTP_USER_AGENT:  return dr->http ? dr->http->user_agent : NULL;
-    case RULE_BUF_SSH_SOFTWARE:
-        if (dr->ssh == NULL)
-            return NULL;
-        return ssh_software(dir == 0 ? dr->ssh->client_version : dr->ssh->server_version);
-    default:
-        return NULL;
-    }
-}
-
-/* The chain of buffer b over d[0, len) (origin: see struct mctx). An
- * absent or empty buffer fails, negated entries or not (as in Suricata). */
-static int match_buf(struct detect_thread *t, const struct rule *r, int b,
-                     const uint8_t *d, uint32_t len, int64_t origin)
-{
-    struct mctx m = { t, r, (uint8_t)b, d, len, origin, DETECT_MATCH_BUDGET };
-
-    if (len == 0 || d == NULL)
-        return 0;
-    return chain(&m, next_sm(r, 0, (uint8_t)b), origin);
-}
-
-/* Every buffer the rule inspects matches its chain; the payload is the
- * packet's. */
-static int match_buffers(struct detect_thread *t, const struct rule *r,
-                         const struct packet *p, const struct dpi_result *dr)
-{
-    for (int b = 0; b < RULE_BUF_COUNT; b++) {
-        const char *s;
-
-        if (!(r->buffers & (1u << b)))
+        if (b == RULE_BUF_BASE64)
             continue;
         if (b == RULE_BUF_PAYLOAD) {
-            if (!match_buf(t, r, b, p->payload, p->payload_len, 0))
+            if (!match_payload(t, d, p->payload, p->payload_len, 0, vars))
                 return 0;
-            continue;
-        }
-        s = dr ? sticky_buffer(dr, b, p->dir) : NULL;
-        if (s == NULL || !match_buf(t, r, b, (const uint8_t *)s, (uint32_t)strlen(s), 0))
+        } else if (src->f == NULL || !detect_inspect_view(t, r, (int)v, src, vars)) {
             return 0;
+        }
     }
     return 1;
 }
@@ -335,7 +114,7 @@ static int match_pkt_opts(const struct rule *r, const struct packet *p)
         return 0;
     return rule_cmp_match(&r->dsize, p->payload_len) && rule_cmp_match(&r->ttl, p->ttl) &&
            rule_cmp_match(&r->itype, p->icmp_type) && rule_cmp_match(&r->icode, p->icmp_code) &&
-           rule_cmp_match(&r->ip_proto, p->proto);
+           rule_cmp_match(&r->ip_proto, p->proto) && detect_header_match(r, p);
 }
 
 /* nDPI's "TLS.Tor" matches "TLS.Tor", "TLS" and "Tor". */
@@ -402,19 +181,25 @@ static int match_proto(const struct rule *r, const struct packet *p)
 }
 
 /* Everything but the buffers, on packet p, cheapest tests first. */
-static int match_head(const struct detect_thread *t, const struct rule *r, const struct packet *p,
-                      const struct flow *f, const struct dpi_result *dr)
+static int match_head(struct detect_thread *t, const struct rule *r, const struct packet *p,
+                      struct flow *f, const struct dpi_result *dr, const struct detect_src *src)
 {
     return match_proto(r, p) && match_addrs(r, p) && match_flow_kw(r, p, f) &&
            match_pkt_opts(r, p) && match_app(r, dr) &&
-           (r->geoip == NULL || match_geo(t, r->geoip, p, f));
+           (r->geoip == NULL || match_geo(t, r->geoip, p, f)) &&
+           (!(r->tests & (RULE_T_STATE | RULE_T_STREAM_SIZE | RULE_T_EVENT | RULE_T_VALUE)) ||
+            detect_state_match(t, r, p, f, src));
 }
 
-/* The whole rule on packet p. */
-static int match_rule(struct detect_thread *t, const struct rule *r, const struct packet *p,
-                      const struct flow *f, const struct dpi_result *dr)
+/* The whole rule on packet p (its flow's summary, orientation p->dir). */
+static int match_rule(struct detect_thread *t, const struct drule *d, const struct packet *p,
+                      struct flow *f, const struct dpi_result *dr)
 {
-    return match_head(t, r, p, f, dr) && (r->nsm == 0 || match_buffers(t, r, p, dr));
+    const struct detect_src src = { p, f, NULL, p->dir };
+    uint64_t vars[RULE_MAX_VARS];
+
+    return match_head(t, d->r, p, f, dr, &src) && (d->r->nviews == 0 || match_views(t, d, p, &src, vars)) &&
+           (d->r->nfints == 0 || detect_flowint_run(t, d->r, f));
 }
 
 /* A stream rule on packet p whose payload is the reassembled stream: its
@@ -425,17 +210,21 @@ static int match_rule(struct detect_thread *t, const struct rule *r, const struc
  * on an earlier packet is not reported again. (Stream rules carry only
  * payload entries: sticky buffers make a rule flow-level.) */
 static int match_rule_stream(struct detect_thread *t, const struct drule *d,
-                             const struct packet *p, const struct flow *f,
+                             const struct packet *p, struct flow *f,
                              const struct dpi_result *dr, const struct stream_chunk *c)
 {
+    const struct detect_src src = { p, f, NULL, p->dir };
     uint32_t hist = c->hist < d->reach - 1 ? c->hist : d->reach - 1;
     uint32_t skip = c->hist - hist;
     int64_t origin = -(int64_t)(c->offset + skip);
+    uint64_t vars[RULE_MAX_VARS];
 
-    if (!match_head(t, d->r, p, f, dr) ||
-        !match_buf(t, d->r, RULE_BUF_PAYLOAD, c->data + skip, c->len - skip, origin))
+    if (!match_head(t, d->r, p, f, dr, &src) ||
+        !match_payload(t, d, c->data + skip, c->len - skip, origin, vars))
         return 0;
-    return hist == 0 || !match_buf(t, d->r, RULE_BUF_PAYLOAD, c->data + skip, hist, origin);
+    if (hist != 0 && match_payload(t, d, c->data + skip, hist, origin, vars))
+        return 0;
+    return d->r->nfints == 0 || detect_flowint_run(t, d->r, f);
 }
 
 /* A copy of p as seen from direction dir of its flow. */
@@ -451,21 +240,43 @@ static void packet_view(struct packet *v, const struct packet *p, uint8_t dir)
     v->dir = dir;
 }
 
-/* A flow-level rule in the orientation(s) its flow keyword allows; on a
- * match *v is the packet view it matched. */
-static int match_flow_rule(struct detect_thread *t, const struct rule *r, const struct packet *p,
-                           const struct flow *f, const struct dpi_result *dr, struct packet *v)
+/* A flow-level rule in the orientations its flow keyword and buffers
+ * allow: a bit per orientation it matched (bit 0: initiator -> responder).
+ * Rules whose buffers each side has (ssh.software, http.header, ...) are
+ * tried both ways, as Suricata inspects each direction; the others stop at
+ * the first orientation that matches. */
+static unsigned match_flow_rule(struct detect_thread *t, const struct drule *d, const struct packet *p,
+                                struct flow *f, const struct dpi_result *dr)
 {
-    if (!(r->flow & RULE_FLOW_TO_CLIENT)) {
-        packet_view(v, p, 0);
-        if (match_rule(t, r, v, f, dr))
-            return 1;
+    struct packet v;
+    unsigned m = 0;
+
+    if (d->r->dir != RULE_DIR_TOCLIENT) {
+        packet_view(&v, p, 0);
+        if (match_rule(t, d, &v, f, dr))
+            m |= 1;
     }
-    if (!(r->flow & RULE_FLOW_TO_SERVER)) {
-        packet_view(v, p, 1);
-        if (match_rule(t, r, v, f, dr))
-            return 1;
+    if (d->r->dir != RULE_DIR_TOSERVER && (m == 0 || d->bothdirs)) {
+        packet_view(&v, p, 1);
+        if (match_rule(t, d, &v, f, dr))
+            m |= 2;
     }
+    return m;
+}
+
+/* A rule matched packet ap (a view of the packet for flow-level rules):
+ * its state changes, then the alert unless noalert or a threshold says
+ * otherwise. Returns 1 when the rule is a pass rule (nothing after it
+ * runs for this packet). */
+static int matched(struct detect_thread *t, struct threshold_ctx *th, const struct drule *d,
+                   const struct packet *ap, struct flow *f, detect_alert_fn on_alert, void *arg)
+{
+    if (d->r->tests & RULE_T_ACTIONS || d->r->bypass)
+        detect_state_apply(t, d->r, ap, f);
+    if (d->r->action == RULE_ACTION_PASS)
+        return 1;
+    if (!d->r->noalert && (th == NULL || threshold_check(th, d->r, ap, ap->ts)))
+        on_alert(arg, d->r, ap, f);
     return 0;
 }
 
@@ -528,6 +339,11 @@ static void add_list(struct detect_thread *t, const uint32_t *v, uint32_t n, uns
         cand_add(t, v[i], sets);
 }
 
+static void iponly_add(void *arg, uint32_t rank)
+{
+    cand_add(arg, rank, CAND_PKT);
+}
+
 /* The group's fast patterns over d[0, len), marking sets. */
 static void scan_group(struct detect_thread *t, const struct dgroup *g, const uint8_t *d,
                        uint32_t len, unsigned sets, int record)
@@ -554,7 +370,9 @@ static void add_packet_rules(struct detect_thread *t, const struct dgroup *g, co
 {
     int on_stream = sv == STREAM_DATA && g->sreach;
 
-    if (iponly_due)
+    if (iponly_due && t->prefilter)
+        diponly_candidates(&g->ipx, p, iponly_add, t);
+    else if (iponly_due)
         add_list(t, g->iponly, g->niponly, CAND_PKT);
     if (!t->prefilter) {
         add_list(t, g->pkt, g->npkt, on_stream ? CAND_PKT | CAND_STREAM : CAND_PKT);
@@ -595,13 +413,8 @@ static int flow_rules_due(struct flow *f, const struct dpi_result *dr)
 
     if (f == NULL || dr == NULL)
         return 0;
-    df = f->detect;
-    if (df == NULL) {
-        df = calloc(1, sizeof *df);
-        if (df == NULL)
-            return 0;   /* no mark, no run: never alert on every packet */
-        f->detect = df;
-    }
+    if ((df = detect_flow_state(f)) == NULL)
+        return 0;       /* no mark, no run: never alert on every packet */
     if (df->flow_rules_done)
         return 0;
     df->flow_rules_done = 1;
@@ -621,14 +434,33 @@ static int flow_kind(const struct dpi_result *dr)
     return FK_NONE;
 }
 
-static void scan_sticky(struct detect_thread *t, const struct dgroup *g, int b, const char *s)
+/* The flow-level rules whose fast pattern is in vkey k, for the instances
+ * of its buffer the flow has in direction dir (transformed as the rules
+ * transform them). */
+static void scan_sticky(struct detect_thread *t, const struct dgroup *g, size_t k, const struct flow *f,
+                        uint8_t dir, int kind)
 {
-    struct hs_ctx ctx = { t, g->sb[b].pat, g->sb[b].npat, CAND_PKT, 0 };
+    const struct dvkey *vk = &t->e->vkeys[k];
+    const struct detect_src src = { NULL, f, NULL, dir };
+    struct hs_ctx ctx = { t, g->sb[k].pat, g->sb[k].npat, CAND_PKT, 0 };
 
-    if (s == NULL || *s == '\0')
-        return;
-    if (hs_scan(g->sb[b].db, s, (unsigned)strlen(s), 0, t->scratch, hs_on_match, &ctx) != HS_SUCCESS)
-        add_list(t, g->flowl[detect_buffer_kind(b)], g->nflowl[detect_buffer_kind(b)], CAND_PKT);
+    for (uint32_t idx = 0; idx < DETECT_MAX_INSTANCES; idx++) {
+        struct detect_bytes b;
+        const uint8_t *d;
+        uint32_t n;
+
+        if (!detect_buffer_get(&src, vk->buf, idx, &b))
+            return;
+        if (b.len == 0)
+            continue;
+        if (detect_transform(&t->pxb, vk->rep, b.data, b.len, t->md, &d, &n) < 0 ||
+            (n && hs_scan(g->sb[k].db, (const char *)d, n, 0, t->scratch, hs_on_match, &ctx) != HS_SUCCESS)) {
+            add_list(t, g->flowl[kind], g->nflowl[kind], CAND_PKT);   /* cannot prefilter */
+            return;
+        }
+        if (!(rule_buffer_info(vk->buf)->flags & RULE_BUFF_MULTI))
+            return;
+    }
 }
 
 /* The flow's per-direction history list for packet p (created on first
@@ -711,7 +543,7 @@ static void hist_remember(const struct detect_engine *e, struct detect_thread *t
  * whose buffers span kinds cannot match (one kind of metadata per flow),
  * so FK_NONE scans nothing. */
 static void add_flow_rules(struct detect_thread *t, const struct dgroup *g,
-                           const struct dpi_result *dr, int k)
+                           const struct flow *f, int k)
 {
     if (!t->prefilter) {
         add_list(t, g->flowl[k], g->nflowl[k], CAND_PKT);
@@ -720,12 +552,15 @@ static void add_flow_rules(struct detect_thread *t, const struct dgroup *g,
     add_list(t, g->flowa[k], g->nflowa[k], CAND_PKT);
     if (k == FK_NONE)
         return;
-    for (int b = 1; b < RULE_BUF_COUNT; b++) {
-        if (g->sb[b].db == NULL || detect_buffer_kind(b) != k)
+    for (size_t v = 0; v < t->e->nvkeys; v++) {
+        uint8_t b = t->e->vkeys[v].buf, dir = rule_buffer_info(b)->dir;
+
+        if (g->sb[v].db == NULL || detect_buffer_kind(b) != k)
             continue;
-        scan_sticky(t, g, b, sticky_buffer(dr, b, 0));
-        if (b == RULE_BUF_SSH_SOFTWARE)
-            scan_sticky(t, g, b, sticky_buffer(dr, b, 1));
+        if (dir != RULE_DIR_TOCLIENT)
+            scan_sticky(t, g, v, f, 0, k);
+        if (dir != RULE_DIR_TOSERVER)
+            scan_sticky(t, g, v, f, 1, k);
     }
 }
 
@@ -745,7 +580,7 @@ static int packet_eval_ok(const struct drule *d, enum stream_verdict sv)
     case STREAM_OFF:
         return 1;
     case STREAM_STOPPED:
-        return !(d->r->buffers & (1u << RULE_BUF_PAYLOAD));
+        return !(d->r->buffers & RULE_BUF_BIT(RULE_BUF_PAYLOAD));
     default:
         return d->smode != SM_STREAM;
     }
@@ -768,6 +603,9 @@ static void detect_run(const struct detect_engine *e, struct detect_thread *t,
     struct dhist *h = NULL;
     int rescan = 0;
 
+    if (f && f->detect && ((struct detect_flow *)f->detect)->bypass)
+        return;                          /* a bypass rule matched earlier */
+    t->th = th;
     if (p->flags & PKT_F_HAS_PORTS) {
         add_group(e, c->dmap, p->dport, g, &ng);
         add_group(e, c->smap, p->sport, g, &ng);
@@ -796,9 +634,9 @@ static void detect_run(const struct detect_engine *e, struct detect_thread *t,
         int k = flow_kind(dr);
 
         for (int i = 0; i < ng; i++) {
-            add_flow_rules(t, g[i], dr, FK_NONE);
+            add_flow_rules(t, g[i], f, FK_NONE);
             if (k != FK_NONE)
-                add_flow_rules(t, g[i], dr, k);
+                add_flow_rules(t, g[i], f, k);
         }
     }
     for (size_t w = t->lo; w < t->hi; w++) {
@@ -813,10 +651,20 @@ static void detect_run(const struct detect_engine *e, struct detect_thread *t,
 
             bits &= bits - 1;
             if (d->flow_level) {
-                if (!match_flow_rule(t, d->r, p, f, dr, &view))
-                    continue;
-                ap = &view;
-            } else if ((pk & bit) && packet_eval_ok(d, sv) && match_rule(t, d->r, p, f, dr)) {
+                unsigned m = match_flow_rule(t, d, p, f, dr);
+
+                for (uint8_t dir = 0; dir < 2; dir++) {
+                    if (!(m & (1u << dir)))
+                        continue;
+                    packet_view(&view, p, dir);
+                    if (matched(t, th, d, &view, f, on_alert, arg)) {
+                        cand_clear(t);
+                        return;
+                    }
+                }
+                continue;
+            }
+            if ((pk & bit) && packet_eval_ok(d, sv) && match_rule(t, d, p, f, dr)) {
                 ;
             } else if ((st & bit) && sv == STREAM_DATA && d->smode != SM_PACKET &&
                        match_rule_stream(t, d, p, f, dr, &sc)) {
@@ -826,12 +674,10 @@ static void detect_run(const struct detect_engine *e, struct detect_thread *t,
             } else {
                 continue;
             }
-            if (d->r->action == RULE_ACTION_PASS) {
+            if (matched(t, th, d, ap, f, on_alert, arg)) {
                 cand_clear(t);
                 return;
             }
-            if (th == NULL || threshold_check(th, d->r, ap, ap->ts))
-                on_alert(arg, d->r, ap, f);
         }
     }
     t->lo = t->nwords;
@@ -871,8 +717,11 @@ void detect_flow_free(struct flow *f)
 {
     struct detect_flow *df = f->detect;
 
-    if (df)
+    if (df) {
         free(df->hist);
+        free(df->bits);
+        free(df->ints);
+    }
     free(df);
     f->detect = NULL;
 }
@@ -891,16 +740,17 @@ struct detect_thread *detect_thread_new(const struct detect_engine *e)
     t->lo = t->nwords;
     t->cand = calloc(t->nwords, sizeof *t->cand);
     t->scand = calloc(t->nwords, sizeof *t->scand);
-    t->md = pcre2_match_data_create(32, NULL);
-    if (t->cand == NULL || t->scand == NULL || t->md == NULL)
+    t->md = (struct pcre2_real_match_data_8 *)pcre2_match_data_create(32, NULL);
+    t->b64 = malloc(DETECT_B64_MAX);
+    if (t->cand == NULL || t->scand == NULL || t->md == NULL || t->b64 == NULL)
         goto fail;
     for (size_t i = 0; i < e->ngroups; i++) {
         const struct dgroup *g = &e->groups[i];
 
         if (g->db && hs_alloc_scratch(g->db, &t->scratch) != HS_SUCCESS)
             goto fail;
-        for (int b = 1; b < RULE_BUF_COUNT; b++)
-            if (g->sb[b].db && hs_alloc_scratch(g->sb[b].db, &t->scratch) != HS_SUCCESS)
+        for (size_t k = 0; k < e->nvkeys; k++)
+            if (g->sb[k].db && hs_alloc_scratch(g->sb[k].db, &t->scratch) != HS_SUCCESS)
                 goto fail;
     }
     return t;
@@ -914,7 +764,10 @@ void detect_thread_free(struct detect_thread *t)
     if (t == NULL)
         return;
     hs_free_scratch(t->scratch);
-    pcre2_match_data_free(t->md);
+    pcre2_match_data_free((pcre2_match_data *)t->md);
+    detect_xbuf_free(&t->xb);
+    detect_xbuf_free(&t->pxb);
+    free(t->b64);
     free(t->cand);
     free(t->scand);
     free(t);

@@ -2,8 +2,10 @@
  * engine, run on each packet of a flow.
  *
  * detect_compile() takes a struct rule_list (rule-parse.h) and builds:
- *   - the rules in Suricata's evaluation order: pass rules first, then by
- *     priority (1 first), then by sid;
+ *   - the rules in Suricata's evaluation order: pass rules first, then the
+ *     rules that set flowbits (flowint, xbits) before those that set and
+ *     test them, before those that only test them, then by priority (1
+ *     first), then by sid;
  *   - groups: per IP protocol class (tcp, udp, icmp = ICMPv4 and ICMPv6,
  *     other) a rule goes to the buckets of each destination port it names
  *     when its dport set is small, else to the buckets of each source port
@@ -14,26 +16,32 @@
  *     is not negated); a rule is fully evaluated only when its pattern was
  *     seen in the payload. Rules with no such content are always candidates.
  * IP-only rules (protocol and addresses only: any ports, no flow keyword,
- * no content, no other option - IP reputation lists) are run, as in
- * Suricata, on the first packet of each direction of a flow only, so each
- * alerts at most once per flow direction.
+ * no content, no test but for flowbits/xbits they set - IP reputation
+ * lists) are run, as in Suricata, on the first packet of each direction of
+ * a flow only, so each alerts at most once per flow direction; they are
+ * looked up in an address index (detect-iponly.c).
  * Nothing compiled changes afterwards, so any number of threads can share
  * an engine and a reload can swap engines (each thread then needs a new
  * struct detect_thread).
  *
- * Flow-level rules - rules on a sticky buffer (tls.sni, http.uri, ...) and
- * rules whose only inspection is ndpi-protocol / app-layer-protocol / an
- * app-layer header - are evaluated once per flow, on the first packet that
- * finds the flow's DPI result final (dpi_flow_result() non-NULL), or by
- * detect_flow_end() when that happens only at the flow's end; so each
- * alerts at most once per flow. They are offered only to flows with their
+ * Flow-level rules - rules on a sticky buffer (tls.sni, http.uri, ...) or an
+ * application value (tls.version, ...), and rules whose only inspection is
+ * ndpi-protocol / app-layer-protocol / an app-layer header - are evaluated
+ * once per flow, on the first packet that finds the flow's DPI result
+ * final (dpi_flow_result() non-NULL), or by detect_flow_end() when that
+ * happens only at the flow's end. They are offered only to flows with their
  * kind of metadata (http, tls/quic, dns, ssh), and prefiltered by one
- * Hyperscan database per group and sticky buffer over their sticky fast
- * pattern. Their header and flow direction are matched against the flow's
+ * Hyperscan database per group, sticky buffer and transform chain over
+ * the buffer as the rules transform it. Their buffers come through
+ * detect_buffer_get() (detect-buffer.h) from the providers that fill them.
+ * Their header and flow direction are matched against the flow's
  * orientation (initiator -> responder; responder -> initiator for
- * flow:to_client; both tried without a direction), and the alert is
- * reported with a copy of the packet turned that way, so src/dst in the
- * alert are the rule's.
+ * flow:to_client or a to_client buffer; both tried otherwise), and the
+ * alert is reported with a copy of the packet turned that way, so src/dst
+ * in the alert are the rule's. Each alerts at most once per flow, or once
+ * per direction when its buffers are ones each side has (ssh.software,
+ * http.header, ...). A matching rule makes its flowbits/xbits changes
+ * (also with noalert), and bypass stops all inspection of its flow.
  *
  * Rules on an application protocol (header "http", app-layer-protocol,
  * ndpi-protocol) need the final DPI result: on packets before nDPI is done
@@ -101,6 +109,16 @@ struct detect_engine *detect_compile(struct rule_list *rules, char *err, size_t 
 void detect_engine_free(struct detect_engine *e);
 size_t detect_rule_count(const struct detect_engine *e);
 void detect_engine_stats(const struct detect_engine *e, struct detect_engine_stats *out);
+
+/* Reachability: every rule of e that can never match is reported to cb
+ * with the reason: a rule the engine put in no list a packet or flow is
+ * offered, a rule classed against what it tests (IP-only with packet
+ * options, ...), a rule on a buffer no provider fills (detect-buffer.h).
+ * pending is set when the only reason is a buffer or event whose
+ * application-layer parser is not plugged in yet: such rules are counted
+ * in *npending, the others are returned. cb may be NULL. */
+typedef void (*detect_reach_fn)(void *arg, const struct rule *r, const char *why, int pending);
+size_t detect_engine_check(const struct detect_engine *e, detect_reach_fn cb, void *arg, size_t *npending);
 
 /* Per-worker scratch: Hyperscan scratch, PCRE2 match data, the candidate
  * list. NULL when out of memory. */

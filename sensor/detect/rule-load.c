@@ -196,8 +196,12 @@ static int load_rule(struct loader *ld, const char *text, const char *file, unsi
 
     if (strlen(text) > RULE_MAX_TEXT)
         return report_error(ld, file, line, "rule longer than 65536 bytes", "rule too long");
-    if (rule_parse(text, &ld->env, &r, &err) < 0)
-        return report_error(ld, file, line, err.msg, err.agg);
+    if (rule_parse(text, &ld->env, &r, &err) < 0) {
+        if (!err.skipped)
+            return report_error(ld, file, line, err.msg, err.agg);
+        ld->rep->skipped++;
+        return 0;
+    }
     r->file = file;
     r->line = line;
     first = sidmap_put(&ld->sids, (uint64_t)r->gid << 32 | r->sid, (uint32_t)l->n, &found);
@@ -408,28 +412,12 @@ void rule_load_report_print(const struct rule_load_report *rep, FILE *out, size_
         fprintf(out, "... %zu more errors not shown\n", rep->errors - rep->nlines);
     fprintf(out, "rules: %zu loaded, %zu failed, from %zu files in %.2f s\n",
             rep->loaded, rep->failed, rep->files, (double)rep->usec / 1e6);
+    if (rep->skipped)
+        fprintf(out, "rules: %zu skipped (their requires: is not met)\n", rep->skipped);
     if (rep->nreasons == 0 || top == 0)
         return;
     fprintf(out, "why rules did not load (top %zu of %zu reasons):\n",
             top < rep->nreasons ? top : rep->nreasons, rep->nreasons);
     for (size_t i = 0; i < rep->nreasons && i < top; i++)
         fprintf(out, "%8zu  %s\n", rep->reasons[i].count, rep->reasons[i].text);
-}
-
-int ruleset_check(const char *const *paths, size_t n, const struct lw_config *cfg,
-                  const char *classification_path, FILE *out)
-{
-    struct rule_load_report rep;
-    struct rule_list *l;
-    int rc;
-
-    if ((l = ruleset_load_files(paths, n, cfg, classification_path, &rep)) == NULL) {
-        fprintf(out, "rules: out of memory\n");
-        return 2;
-    }
-    rule_load_report_print(&rep, out, 15);
-    rc = rep.errors ? 1 : 0;
-    rule_load_report_free(&rep);
-    rule_list_free(l);
-    return rc;
 }

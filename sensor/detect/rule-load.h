@@ -21,6 +21,7 @@ struct rule_load_report {
     size_t files;                  /* rule files read */
     size_t loaded;                 /* rules kept */
     size_t failed;                 /* rules refused (parse errors, duplicate sids) */
+    size_t skipped;                /* rules whose requires: this sensor does not meet */
     size_t errors;                 /* failed + file and classification errors */
     char **lines;                  /* the first RULE_REPORT_MAX_ERRORS errors, "file:line: reason" */
     size_t nlines;
@@ -48,11 +49,5 @@ void rule_load_report_free(struct rule_load_report *rep);
 /* Prints the report as linkwatch -T shows it: every kept error line, a
  * "rules: N loaded, M failed" count, and the top most frequent reasons. */
 void rule_load_report_print(const struct rule_load_report *rep, FILE *out, size_t top);
-
-/* linkwatch -T: loads, prints the report to out, frees everything.
- * Returns 0 when there was no error at all, 1 otherwise (2 when out of
- * memory). */
-int ruleset_check(const char *const *paths, size_t n, const struct lw_config *cfg,
-                  const char *classification_path, FILE *out);
 
 #endif

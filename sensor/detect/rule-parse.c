@@ -1,5 +1,9 @@
-/* rule-parse.c - the Suricata rule language subset: one rule's header and
- * options into a struct rule (rule-load.c reads the files).
+/* rule-parse.c - the Suricata rule language: one rule's header and options
+ * into a struct rule (rule-load.c reads the files). The keyword handlers
+ * live in rule-kw-payload.c and rule-kw-other.c; this file has the header,
+ * the option loop, the keyword table (also the keyword list of linkwatch -T
+ * --list-keywords and rules/README.md) and the checks that need the whole
+ * rule.
  *
  * A rule is parsed option by option in order, as Suricata does: a content
  * belongs to the sticky buffer named before it (the payload when none),
@@ -20,41 +24,12 @@
 #include <pcre2.h>
 
 #include "config.h"
-#include "rule-parse.h"
+#include "rule-buffers.h"
+#include "rule-parse-int.h"
 #include "rule-text.h"
 #include "util.h"
 
-/* Parse state of one rule. */
-struct pctx {
-    struct rule                 *r;
-    const struct rule_parse_env *env;
-    struct rule_error           *err;
-    uint8_t  cur_buf;                  /* sticky buffer for the next content/pcre */
-    int32_t  last_content;             /* index in r->sm, -1 none */
-    uint32_t sm_cap, md_cap, ref_cap;
-    uint8_t  seen[96];                 /* single-use keywords given, by table index */
-    uint8_t  have_prio;
-};
-
-struct keyword;
-typedef int (*kw_fn)(struct pctx *pc, const struct keyword *kw, char *val);
-
-enum { VAL_NONE, VAL_NEED, VAL_OPT };
-
-struct keyword {
-    const char *name;
-    kw_fn       fn;
-    uint8_t     val;                   /* VAL_* */
-    uint8_t     once;                  /* may be given once per rule */
-    int         arg;                   /* buffer, field, ... per handler */
-};
-
-static int perr(struct pctx *pc, const char *agg, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Fills the rule's error: fmt is the full reason, agg its aggregate form
- * (NULL: the same). Always returns -1. */
-static int perr(struct pctx *pc, const char *agg, const char *fmt, ...)
+int perr(struct pctx *pc, const char *agg, const char *fmt, ...)
 {
     va_list ap;
 
@@ -66,40 +41,6 @@ static int perr(struct pctx *pc, const char *agg, const char *fmt, ...)
 }
 
 /* ------------------------------------------------------------------ names */
-
-static const char *const buffer_names[RULE_BUF_COUNT] = {
-    [RULE_BUF_PAYLOAD]          = "payload",
-    [RULE_BUF_DNS_QUERY]        = "dns.query",
-    [RULE_BUF_TLS_SNI]          = "tls.sni",
-    [RULE_BUF_TLS_CERT_SUBJECT] = "tls.cert_subject",
-    [RULE_BUF_TLS_CERT_ISSUER]  = "tls.cert_issuer",
-    [RULE_BUF_JA3_HASH]         = "ja3.hash",
-    [RULE_BUF_HTTP_HOST]        = "http.host",
-    [RULE_BUF_HTTP_URI]         = "http.uri",
-    [RULE_BUF_HTTP_METHOD]      = "http.method",
-    [RULE_BUF_HTTP_USER_AGENT]  = "http.user_agent",
-    [RULE_BUF_SSH_SOFTWARE]     = "ssh.software",
-};
-
-/* The application protocol each sticky buffer comes from. */
-static const char *const buffer_proto[RULE_BUF_COUNT] = {
-    [RULE_BUF_PAYLOAD]          = NULL,
-    [RULE_BUF_DNS_QUERY]        = "dns",
-    [RULE_BUF_TLS_SNI]          = "tls",
-    [RULE_BUF_TLS_CERT_SUBJECT] = "tls",
-    [RULE_BUF_TLS_CERT_ISSUER]  = "tls",
-    [RULE_BUF_JA3_HASH]         = "tls",
-    [RULE_BUF_HTTP_HOST]        = "http",
-    [RULE_BUF_HTTP_URI]         = "http",
-    [RULE_BUF_HTTP_METHOD]      = "http",
-    [RULE_BUF_HTTP_USER_AGENT]  = "http",
-    [RULE_BUF_SSH_SOFTWARE]     = "ssh",
-};
-
-const char *rule_buffer_name(enum rule_buffer b)
-{
-    return (unsigned)b < RULE_BUF_COUNT ? buffer_names[b] : "?";
-}
 
 const char *rule_action_name(enum rule_action a)
 {
@@ -140,7 +81,7 @@ static const struct {
     { "enip", "enip", 0, 1 },       { "websocket", "websocket", 0, 1 },
 };
 
-static int app_proto_known(const char *s)
+int rp_app_proto_known(const char *s)
 {
     if (strcmp(s, "failed") == 0 || strcmp(s, "unknown") == 0)
         return 1;
@@ -152,8 +93,7 @@ static int app_proto_known(const char *s)
 
 /* ------------------------------------------------------------------ small parsers */
 
-/* Decimal in [min, max], nothing else around it but blanks. */
-static int parse_num(const char *s, long long min, long long max, long long *out)
+static int parse_int(const char *s, int base, long long min, long long max, long long *out)
 {
     char *end;
     long long v;
@@ -163,29 +103,42 @@ static int parse_num(const char *s, long long min, long long max, long long *out
     if (!(*s == '-' || (*s >= '0' && *s <= '9')))
         return -1;
     errno = 0;
-    v = strtoll(s, &end, 10);
+    v = strtoll(s, &end, base);
     while (*end == ' ' || *end == '\t')
         end++;
-    if (errno || *end || v < min || v > max)
+    if (errno || *end || end == s || v < min || v > max)
         return -1;
     *out = v;
     return 0;
 }
 
-static int parse_u32(const char *s, uint32_t min, uint32_t *out)
+int rp_num(const char *s, long long min, long long max, long long *out)
+{
+    return parse_int(s, 10, min, max, out);
+}
+
+int rp_num_hex(const char *s, long long min, long long max, long long *out)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+        return isxdigit((unsigned char)s[2]) ? parse_int(s, 16, min, max, out) : -1;
+    return parse_int(s, 10, min, max, out);
+}
+
+int rp_u32(const char *s, uint32_t min, uint32_t *out)
 {
     long long v;
 
-    if (parse_num(s, min, UINT32_MAX, &v) < 0)
+    if (rp_num(s, min, UINT32_MAX, &v) < 0)
         return -1;
     *out = (uint32_t)v;
     return 0;
 }
 
-/* A quoted option string ("..." with \x escapes for any x) into a new
- * string; unquoted text is taken as is. NULL when unterminated or out of
- * memory (pc->err filled). */
-static char *parse_string(struct pctx *pc, const char *kw, const char *v)
+/* A quoted string into a new one: raw keeps backslashes but before '"'
+ * and ';' (a regex), else every "\x" is x. */
+static char *unquote(struct pctx *pc, const char *kw, const char *v, int raw)
 {
     size_t n = strlen(v), o = 0;
     char *s;
@@ -195,7 +148,7 @@ static char *parse_string(struct pctx *pc, const char *kw, const char *v)
     if ((s = malloc(n)) == NULL)
         return NULL;
     for (size_t i = 1; i < n; i++) {
-        if (v[i] == '\\' && i + 1 < n) {
+        if (v[i] == '\\' && i + 1 < n && (!raw || v[i + 1] == '"' || v[i + 1] == ';')) {
             s[o++] = v[++i];
         } else if (v[i] == '"') {
             if (i + 1 != n)
@@ -211,532 +164,45 @@ static char *parse_string(struct pctx *pc, const char *kw, const char *v)
     return NULL;
 }
 
-static struct rule_sm *sm_new(struct pctx *pc, uint8_t type, uint8_t buf)
+char *rp_string(struct pctx *pc, const char *kw, const char *v)
 {
-    struct rule *r = pc->r;
-    struct rule_sm *sm;
-
-    if (rule_grow((void **)&r->sm, &pc->sm_cap, r->nsm, sizeof *r->sm) < 0) {
-        perr(pc, NULL, "out of memory");
-        return NULL;
-    }
-    sm = &r->sm[r->nsm++];
-    memset(sm, 0, sizeof *sm);
-    sm->type = type;
-    sm->buf = buf;
-    return sm;
+    return unquote(pc, kw, v, 0);
 }
 
-static int kv_add(struct pctx *pc, struct rule_kv **v, uint32_t *n, uint32_t *cap,
-                  const char *key, size_t klen, const char *value)
+char *rp_string_raw(struct pctx *pc, const char *kw, const char *v)
 {
-    struct rule_kv *kv;
-
-    if (rule_grow((void **)v, cap, *n, sizeof **v) < 0)
-        return perr(pc, NULL, "out of memory");
-    kv = &(*v)[*n];
-    kv->key = strndup(key, klen);
-    kv->value = strdup(value);
-    (*n)++;
-    if (kv->key == NULL || kv->value == NULL)
-        return perr(pc, NULL, "out of memory");
-    return 0;
+    return unquote(pc, kw, v, 1);
 }
 
-/* ------------------------------------------------------------------ meta keywords */
-
-static int kw_msg(struct pctx *pc, const struct keyword *kw, char *val)
+int rp_split(char *s, char **f, int max)
 {
-    char *s = parse_string(pc, "msg", val);
+    int n = 0;
+    char *p = s;
 
-    if (s == NULL)
-        return pc->err->msg[0] ? -1 : perr(pc, NULL, "out of memory");
-    free(pc->r->msg);
-    pc->r->msg = s;
-    return 0;
-}
+    for (;;) {
+        char *comma = strchr(p, ',');
 
-static int kw_id(struct pctx *pc, const struct keyword *kw, char *val)
-{
-    struct rule *r = pc->r;
-    uint32_t *field = kw->arg == 0 ? &r->sid : kw->arg == 1 ? &r->rev : &r->gid;
-    char agg[64];
-
-    if (parse_u32(val, kw->arg == 0 ? 1 : 0, field) < 0) {
-        snprintf(agg, sizeof agg, "bad %s", kw->name);
-        return perr(pc, agg, "bad %s '%.60s'", kw->name, val);
-    }
-    return 0;
-}
-
-static int kw_classtype(struct pctx *pc, const struct keyword *kw, char *val)
-{
-    const struct rule_classes *c = pc->env->classes;
-
-    if (c == NULL)
-        return 0;
-    if ((pc->r->cls = rule_classes_find(c, val)) == NULL)
-        return perr(pc, NULL, "unknown classtype '%.60s'", val);
-    return 0;
-}
-
-static int kw_priority(struct pctx *pc, const struct keyword *kw, char *val)
-{
-    long long v;
-
-    if (parse_num(val, 1, 255, &v) < 0)
-        return perr(pc, "bad priority", "bad priority '%.60s'", val);
-    pc->r->priority = (uint8_t)v;
-    pc->have_prio = 1;
-    return 0;
-}
-
-/* metadata: key value[, key value ...]; kept as given, repeatable. */
-static int kw_metadata(struct pctx *pc, const struct keyword *kw, char *val)
-{
-    struct rule *r = pc->r;
-    char *save = NULL, *ent;
-
-    for (ent = strtok_r(val, ",", &save); ent; ent = strtok_r(NULL, ",", &save)) {
-        char *e = rule_trim(ent);
-        size_t k = strcspn(e, " \t");
-
-        if (*e == '\0')
-            continue;
-        if (kv_add(pc, &r->metadata, &r->nmetadata, &pc->md_cap, e, k, rule_trim(e + k)) < 0)
+        if (n == max)
             return -1;
-    }
-    return 0;
-}
-
-static int kw_reference(struct pctx *pc, const struct keyword *kw, char *val)
-{
-    struct rule *r = pc->r;
-    char *comma = strchr(val, ','), *type, *v;
-
-    if (comma == NULL)
-        return perr(pc, "bad reference", "bad reference '%.60s'", val);
-    *comma = '\0';
-    type = rule_trim(val);
-    v = rule_trim(comma + 1);
-    if (*type == '\0' || *v == '\0')
-        return perr(pc, "bad reference", "bad reference '%.60s'", val);
-    return kv_add(pc, &r->refs, &r->nrefs, &pc->ref_cap, type, strlen(type), v);
-}
-
-/* ------------------------------------------------------------------ content */
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* Decodes the quoted content string at v ("...": |hex| runs, escapes \" \;
- * \\ \:) into out (at least strlen(v) bytes). Returns the length or -1. */
-static long content_decode(struct pctx *pc, const char *v, uint8_t *out)
-{
-    size_t n = strlen(v), o = 0;
-    int hex = 0, nib = -1, h;
-
-    if (*v != '"')
-        return perr(pc, NULL, "content needs a quoted string");
-    for (size_t i = 1; i < n; i++) {
-        unsigned char c = (unsigned char)v[i];
-
-        if (hex) {
-            if (c == '|') {
-                if (nib >= 0)
-                    return perr(pc, "bad hex in content", "bad hex in content: odd number of digits");
-                hex = 0;
-            } else if (c == ' ' || c == '\t') {
-                if (nib >= 0)
-                    return perr(pc, "bad hex in content", "bad hex in content: blank inside a byte");
-            } else if ((h = hexval(c)) >= 0) {
-                if (nib < 0) {
-                    nib = h;
-                } else {
-                    out[o++] = (uint8_t)(nib << 4 | h);
-                    nib = -1;
-                }
-            } else if (c == '"') {
-                return perr(pc, NULL, "unterminated hex in content");
-            } else {
-                return perr(pc, "bad hex in content", "bad hex in content: '%c'", c);
-            }
-        } else if (c == '\\') {
-            if (i + 1 >= n)
-                return perr(pc, NULL, "unterminated content");
-            c = (unsigned char)v[++i];
-            if (c != '"' && c != ';' && c != '\\' && c != ':')
-                return perr(pc, "bad escape in content", "bad escape '\\%c' in content", c);
-            out[o++] = c;
-        } else if (c == '|') {
-            hex = 1;
-        } else if (c == '"') {
-            if (i + 1 != n)
-                return perr(pc, NULL, "text after the closing quote of content");
-            if (o == 0)
-                return perr(pc, NULL, "content is empty");
-            return (long)o;
-        } else {
-            out[o++] = c;
-        }
-    }
-    return perr(pc, NULL, "unterminated content");
-}
-
-static int kw_content(struct pctx *pc, const struct keyword *kw, char *val)
-{
-    struct rule_sm *sm;
-    uint8_t *bytes;
-    long len;
-    int neg = 0;
-
-    if (*val == '!') {
-        neg = 1;
-        val = rule_trim(val + 1);
-    }
-    if ((bytes = malloc(strlen(val) + 1)) == NULL)
-        return perr(pc, NULL, "out of memory");
-    if ((len = content_decode(pc, val, bytes)) < 0 ||
-        (sm = sm_new(pc, RULE_SM_CONTENT, pc->cur_buf)) == NULL) {
-        free(bytes);
-        return -1;
-    }
-    sm->u.c.bytes = bytes;
-    sm->u.c.len = (uint32_t)len;
-    sm->u.c.flags = neg ? RULE_CT_NEGATED : 0;
-    pc->last_content = (int32_t)(pc->r->nsm - 1);
-    return 0;
-}
-
-/* The content a modifier applies to, or NULL with the error set. */
-static struct rule_content *last_content(struct pctx *pc, const char *kw)
-{
-    if (pc->last_content < 0) {
-        perr(pc, NULL, "%s needs a preceding content", kw);
-        return NULL;
-    }
-    return &pc->r->sm[pc->last_content].u.c;
-}
-
-static int kw_flagmod(struct pctx *pc, const struct keyword *kw, char *val)
-{
-    struct rule_content *c = last_content(pc, kw->name);
-
-    if (c == NULL)
-        return -1;
-    if (c->flags & (unsigned)kw->arg)
-        return perr(pc, NULL, "%s given twice for one content", kw->name);
-    c->flags |= (uint16_t)kw->arg;
-    return 0;
-}
-
-/* offset, depth, distance, within: kw->arg is the RULE_CT_ flag. */
-static int kw_position(struct pctx *pc, const struct keyword *kw, char *val)
-{
-    struct rule_content *c = last_content(pc, kw->name);
-    unsigned f = (unsigned)kw->arg;
-    int rel = (f & RULE_CT_RELATIVE) != 0;
-    long long v;
-    char agg[64];
-
-    if (c == NULL)
-        return -1;
-    if (c->flags & f)
-        return perr(pc, NULL, "%s given twice for one content", kw->name);
-    if (c->flags & (rel ? (RULE_CT_OFFSET | RULE_CT_DEPTH) : RULE_CT_RELATIVE))
-        return perr(pc, NULL, "%s can't be mixed with %s on one content", kw->name,
-                    rel ? "offset or depth" : "distance or within");
-    if (parse_num(val, f == RULE_CT_DISTANCE ? -65535 : 0, 65535, &v) < 0) {
-        snprintf(agg, sizeof agg, "bad %s", kw->name);
-        return perr(pc, agg, "bad %s '%.60s'", kw->name, val);
-    }
-    if ((f == RULE_CT_DEPTH || f == RULE_CT_WITHIN) && v < (long long)c->len)
-        return perr(pc, NULL, "%s %lld is less than the content length %u",
-                    kw->name, v, c->len);
-    c->flags |= (uint16_t)f;
-    switch (f) {
-    case RULE_CT_OFFSET:   c->offset = (uint16_t)v; break;
-    case RULE_CT_DEPTH:    c->depth = (uint16_t)v; break;
-    case RULE_CT_DISTANCE: c->distance = (int32_t)v; break;
-    default:               c->within = (uint32_t)v; break;
-    }
-    return 0;
-}
-
-static int kw_fast_pattern(struct pctx *pc, const struct keyword *kw, char *val)
-{
-    struct rule_content *c = last_content(pc, "fast_pattern");
-    int32_t idx = pc->last_content;
-
-    if (c == NULL)
-        return -1;
-    if (val != NULL && strcmp(val, "only") != 0) {
-        if (strchr(val, ',') != NULL)
-            return perr(pc, NULL, "fast_pattern with offset,length (chop) is not supported");
-        return perr(pc, "bad fast_pattern", "bad fast_pattern '%.60s'", val);
-    }
-    if (pc->r->fast_pattern >= 0 && pc->r->fast_pattern != idx)
-        return perr(pc, NULL, "fast_pattern given on more than one content");
-    pc->r->fast_pattern = idx;
-    c->flags |= RULE_CT_FAST_PATTERN | (val ? RULE_CT_FP_ONLY : 0);
-    return 0;
-}
-
-/* Sticky buffer: the next contents and pcres look in kw->arg. */
-static int kw_sticky(struct pctx *pc, const struct keyword *kw, char *val)
-{
-    pc->cur_buf = (uint8_t)kw->arg;
-    return 0;
-}
-
-/* Suricata 4 style: "content:...; http_uri;" moves that content. */
-static int kw_content_buffer(struct pctx *pc, const struct keyword *kw, char *val)
-{
-    struct rule_content *c = last_content(pc, kw->name);
-    struct rule_sm *sm;
-
-    if (c == NULL)
-        return -1;
-    sm = &pc->r->sm[pc->last_content];
-    if (sm->buf != RULE_BUF_PAYLOAD && sm->buf != kw->arg)
-        return perr(pc, NULL, "%s can't apply to a content in the %s buffer",
-                    kw->name, buffer_names[sm->buf]);
-    sm->buf = (uint8_t)kw->arg;
-    return 0;
-}
-
-/* ------------------------------------------------------------------ pcre */
-
-/* Suricata's pcre flags that pick an HTTP buffer we have; the others
- * name buffers nDPI does not give us. */
-static int pcre_buffer_flag(char f)
-{
-    switch (f) {
-    case 'U': return RULE_BUF_HTTP_URI;
-    case 'M': return RULE_BUF_HTTP_METHOD;
-    case 'V': return RULE_BUF_HTTP_USER_AGENT;
-    case 'W': return RULE_BUF_HTTP_HOST;
-    default:  return -1;
+        if (comma)
+            *comma = '\0';
+        f[n++] = rule_trim(p);
+        if (comma == NULL)
+            return n;
+        p = comma + 1;
     }
 }
 
-static const char *pcre_missing_buffer(char f)
+uint64_t rule_name_hash(const char *s, size_t n)
 {
-    switch (f) {
-    case 'I': return "http raw uri";
-    case 'P': return "http request body";
-    case 'Q': return "http response body";
-    case 'H': return "http header";
-    case 'D': return "http raw header";
-    case 'C': return "http cookie";
-    case 'K': return "http raw cookie";
-    case 'S': return "http stat code";
-    case 'Y': return "http stat msg";
-    case 'Z': return "http raw host";
-    default:  return NULL;
-    }
+    uint64_t h = 1469598103934665603ull;
+
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    return h ? h : 1;
 }
 
-/* Reads the flags after the closing '/': compile options, RULE_PCRE_*
- * flags and the buffer a flag names (-1 none). */
-static int pcre_flags(struct pctx *pc, const char *f, uint32_t *opts, uint8_t *flags, int *buf)
-{
-    const char *missing;
-    int b;
-
-    for (; *f; f++) {
-        switch (*f) {
-        case 'i': *opts |= PCRE2_CASELESS; continue;
-        case 's': *opts |= PCRE2_DOTALL; continue;
-        case 'm': *opts |= PCRE2_MULTILINE; continue;
-        case 'x': *opts |= PCRE2_EXTENDED; continue;
-        case 'A': *opts |= PCRE2_ANCHORED; continue;
-        case 'E': *opts |= PCRE2_DOLLAR_ENDONLY; continue;
-        case 'G': *opts |= PCRE2_UNGREEDY; continue;
-        case 'R': *flags |= RULE_PCRE_RELATIVE; continue;
-        case 'B': *flags |= RULE_PCRE_RAWBYTES; continue;
-        case 'O': continue;             /* match-limit override: ours are fixed */
-        default: break;
-        }
-        if ((b = pcre_buffer_flag(*f)) >= 0) {
-            if (*buf >= 0 && *buf != b)
-                return perr(pc, NULL, "pcre has flags for two buffers");
-            *buf = b;
-        } else if ((missing = pcre_missing_buffer(*f)) != NULL) {
-            char agg[96];
-
-            snprintf(agg, sizeof agg, "pcre flag '%c' is not supported", *f);
-            return perr(pc, agg, "pcre flag '%c' (%s) is not supported: no such buffer", *f, missing);
-        } else {
-            return perr(pc, "unknown pcre flag", "unknown pcre flag '%c'", *f);
-        }
-    }
-    return 0;
-}
-
-static int has_sm_in(const struct rule *r, uint8_t buf)
-{
-    for (uint32_t i = 0; i < r->nsm; i++)
-        if (r->sm[i].buf == buf)
-            return 1;
-    return 0;
-}
-
-/* Compiles re with opts, JIT when possible. NULL with the error set. */
-static pcre2_code *pcre_compile(struct pctx *pc, const char *text, const char *re,
-                                size_t len, uint32_t opts, uint8_t *flags)
-{
-    PCRE2_UCHAR msg[256];
-    PCRE2_SIZE off;
-    pcre2_code *code;
-    int ec;
-
-    code = pcre2_compile((PCRE2_SPTR)re, len, opts, &ec, &off, NULL);
-    if (code == NULL) {
-        pcre2_get_error_message(ec, msg, sizeof msg);
-        perr(pc, "bad pcre", "bad pcre '%.80s': %s at offset %zu", text, (char *)msg, (size_t)off);
-        return NULL;
-    }
-    if (pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0)
-        *flags |= RULE_PCRE_JIT;
-    return code;
-}
-
-static int kw_pcre(struct pctx *pc, const struct keyword *kw, char *val)
-{
-    uint32_t opts = 0;
-    uint8_t flags = 0;
-    int buf = -1;
-    size_t n;
-    char *slash;
-    struct rule_sm *sm;
-    pcre2_code *code;
-
-    if (*val == '!') {
-        flags |= RULE_PCRE_NEGATED;
-        val = rule_trim(val + 1);
-    }
-    n = strlen(val);
-    if (*val != '"')
-        return perr(pc, NULL, "pcre needs a quoted string");
-    if (n < 2 || val[n - 1] != '"' || val[n - 2] == '\\')
-        return perr(pc, NULL, "unterminated pcre");
-    val[--n] = '\0';
-    val++;
-    if (*val != '/' || (slash = strrchr(val, '/')) == val)
-        return perr(pc, "bad pcre", "bad pcre '%.80s': it must be /regex/flags", val);
-    if (pcre_flags(pc, slash + 1, &opts, &flags, &buf) < 0)
-        return -1;
-    if (buf >= 0 && pc->cur_buf != RULE_BUF_PAYLOAD && pc->cur_buf != buf)
-        return perr(pc, NULL, "pcre flag for %s conflicts with the sticky buffer %s",
-                    buffer_names[buf], buffer_names[pc->cur_buf]);
-    if (buf < 0)
-        buf = pc->cur_buf;
-    if ((flags & RULE_PCRE_RELATIVE) && !has_sm_in(pc->r, (uint8_t)buf))
-        return perr(pc, NULL, "pcre /R needs a preceding content or pcre in the same buffer");
-    if ((code = pcre_compile(pc, val, val + 1, (size_t)(slash - val - 1), opts, &flags)) == NULL)
-        return -1;
-    if ((sm = sm_new(pc, RULE_SM_PCRE, (uint8_t)buf)) == NULL) {
-        pcre2_code_free(code);
-        return -1;
-    }
-    sm->u.p.code = code;
-    sm->u.p.flags = flags;
-    if ((sm->u.p.text = strdup(val)) == NULL)
-        return perr(pc, NULL, "out of memory");
-    return 0;
-}
-
-/* ------------------------------------------------------------------ flow, flags, comparisons */
-
-static int kw_flow(struct pctx *pc, const struct keyword *kw, char *val)
-{
-    static const struct { const char *name; uint8_t f; } opts[] = {
-        { "to_server", RULE_FLOW_TO_SERVER },   { "from_client", RULE_FLOW_TO_SERVER },
-        { "to_client", RULE_FLOW_TO_CLIENT },   { "from_server", RULE_FLOW_TO_CLIENT },
-        { "established", RULE_FLOW_ESTABLISHED },
-        { "not_established", RULE_FLOW_NOT_ESTABLISHED },
-        { "stateless", RULE_FLOW_STATELESS },
-        { "only_stream", RULE_FLOW_ONLY_STREAM }, { "no_stream", RULE_FLOW_NO_STREAM },
-    };
-    char *save = NULL, *tok;
-    uint8_t f = 0;
-    size_t i;
-
-    for (tok = strtok_r(val, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        tok = rule_trim(tok);
-        for (i = 0; i < sizeof opts / sizeof opts[0]; i++)
-            if (strcmp(tok, opts[i].name) == 0)
-                break;
-        if (i == sizeof opts / sizeof opts[0])
-            return perr(pc, NULL, "bad flow option '%.60s'", tok);
-        f |= opts[i].f;
-    }
-    if ((f & RULE_FLOW_TO_SERVER) && (f & RULE_FLOW_TO_CLIENT))
-        return perr(pc, NULL, "flow options to_server and to_client conflict");
-    if ((f & RULE_FLOW_ESTABLISHED) && (f & (RULE_FLOW_NOT_ESTABLISHED | RULE_FLOW_STATELESS)))
-        return perr(pc, NULL, "flow options established and not_established/stateless conflict");
-    if ((f & RULE_FLOW_ONLY_STREAM) && (f & RULE_FLOW_NO_STREAM))
-        return perr(pc, NULL, "flow options only_stream and no_stream conflict");
-    pc->r->flow = f;
-    return 0;
-}
-
-static int tcp_flag_bit(char c)
-{
-    switch (c) {
-    case 'F': return RULE_TCP_FIN;
-    case 'S': return RULE_TCP_SYN;
-    case 'R': return RULE_TCP_RST;
-    case 'P': return RULE_TCP_PSH;
-    case 'A': return RULE_TCP_ACK;
-    case 'U': return RULE_TCP_URG;
-    case 'E': case '2': return RULE_TCP_ECE;
-    case 'C': case '1': return RULE_TCP_CWR;
-    default:  return -1;
-    }
-}
-
-/* flags:[+*!]FLAGS[,IGNORE]; the modifier may also follow the flags. */
-static int kw_flags(struct pctx *pc, const struct keyword *kw, char *val)
-{
-    struct rule_tcpflags *t = &pc->r->tcpflags;
-    char *comma = strchr(val, ','), *p;
-    int mods = 0, zero = 0, b;
-
-    if (comma)
-        *comma = '\0';
-    for (p = rule_trim(val); *p; p++) {
-        switch (*p) {
-        case '+': t->mode = RULE_FLAGS_PLUS; mods++; continue;
-        case '*': t->mode = RULE_FLAGS_ANY; mods++; continue;
-        case '!': t->mode = RULE_FLAGS_NOT; mods++; continue;
-        case '0': zero = 1; continue;
-        default: break;
-        }
-        if ((b = tcp_flag_bit(*p)) < 0)
-            return perr(pc, "bad tcp flag", "bad tcp flag '%c'", *p);
-        t->flags |= (uint8_t)b;
-    }
-    if (mods > 1 || (zero && (t->flags || mods)) || (!zero && t->flags == 0))
-        return perr(pc, "bad flags", "bad flags '%.60s'", val);
-    for (p = comma ? rule_trim(comma + 1) : ""; *p; p++) {
-        if ((b = tcp_flag_bit(*p)) < 0)
-            return perr(pc, "bad tcp flag", "bad tcp flag '%c' in the ignore mask", *p);
-        t->ignore |= (uint8_t)b;
-    }
-    t->set = 1;
-    return 0;
-}
-
-/* "n", "<n", "<=n", ">n", ">=n", "!n", "=n", "n<>m", "n-m" with n,m in
- * [0,max]. name(s) may be given for numbers (ip_proto). */
-static int parse_cmp(const char *s, uint32_t max, int (*name)(const char *, uint32_t *),
+int rp_cmp(const char *s, uint32_t max, int (*name)(const char *, uint32_t *),
                      struct rule_cmp *c)
 {
     char buf[64], *p = buf, *sep;
@@ -754,13 +220,13 @@ static int parse_cmp(const char *s, uint32_t max, int (*name)(const char *, uint
     else if (p[0] == '>' && p[1] == '=') { c->op = RULE_CMP_GE; p += 2; }
     else if (p[0] == '<') { c->op = RULE_CMP_LT; p++; }
     else if (p[0] == '>') { c->op = RULE_CMP_GT; p++; }
-    else if (p[0] == '!') { c->op = RULE_CMP_NE; p++; }
-    else if (p[0] == '=') { c->op = RULE_CMP_EQ; p++; }
+    else if (p[0] == '!') { c->op = RULE_CMP_NE; p += p[1] == '=' ? 2 : 1; }
+    else if (p[0] == '=') { c->op = RULE_CMP_EQ; p += p[1] == '=' ? 2 : 1; }
     else if ((sep = strstr(p, "<>")) != NULL || (sep = strchr(p + 1, '-')) != NULL) {
         c->op = RULE_CMP_RANGE;
         sep[0] = '\0';
         sep += sep[1] == '>' ? 2 : 1;
-        if (parse_num(p, 0, max, &a) < 0 || parse_num(sep, 0, max, &b) < 0 || a >= b)
+        if (rp_num_hex(p, 0, max, &a) < 0 || rp_num_hex(sep, 0, max, &b) < 0 || a >= b)
             return -1;
         c->a = (uint32_t)a;
         c->b = (uint32_t)b;
@@ -771,279 +237,207 @@ static int parse_cmp(const char *s, uint32_t max, int (*name)(const char *, uint
         c->a = v;
         return 0;
     }
-    if (parse_num(p, 0, max, &a) < 0)
+    if (rp_num_hex(p, 0, max, &a) < 0)
         return -1;
     c->a = (uint32_t)a;
     return 0;
 }
 
-static int kw_cmp(struct pctx *pc, const struct keyword *kw, char *val)
-{
-    struct rule *r = pc->r;
-    struct rule_cmp *f = kw->arg == 0 ? &r->dsize : kw->arg == 1 ? &r->ttl :
-                         kw->arg == 2 ? &r->itype : &r->icode;
-    char agg[64];
-
-    if (parse_cmp(val, kw->arg == 0 ? 65535 : 255, NULL, f) < 0) {
-        snprintf(agg, sizeof agg, "bad %s", kw->name);
-        return perr(pc, agg, "bad %s '%.60s'", kw->name, val);
-    }
-    return 0;
-}
-
-static int ipproto_name(const char *s, uint32_t *v)
-{
-    static const struct { const char *n; uint8_t p; } names[] = {
-        { "icmp", 1 }, { "igmp", 2 }, { "ipip", 4 }, { "tcp", 6 }, { "udp", 17 },
-        { "ipv6", 41 }, { "rsvp", 46 }, { "gre", 47 }, { "esp", 50 }, { "ah", 51 },
-        { "ipv6-icmp", 58 }, { "icmpv6", 58 }, { "ospf", 89 }, { "pim", 103 },
-        { "vrrp", 112 }, { "l2tp", 115 }, { "sctp", 132 },
-    };
-
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strcasecmp(s, names[i].n) == 0) {
-            *v = names[i].p;
-            return 0;
-        }
-    return -1;
-}
-
-static int kw_ip_proto(struct pctx *pc, const struct keyword *kw, char *val)
-{
-    if (parse_cmp(val, 255, ipproto_name, &pc->r->ip_proto) < 0 ||
-        pc->r->ip_proto.op == RULE_CMP_LE || pc->r->ip_proto.op == RULE_CMP_GE ||
-        pc->r->ip_proto.op == RULE_CMP_RANGE)
-        return perr(pc, "bad ip_proto", "bad ip_proto '%.60s'", val);
-    return 0;
-}
-
-/* ------------------------------------------------------------------ threshold, detection_filter */
-
-static int thr_option(struct rule_threshold *t, const char *k, const char *v, int is_df,
-                      unsigned *have)
-{
-    static const char *const types[] = { "limit", "threshold", "both" };
-    static const char *const tracks[] = { "by_src", "by_dst", "by_rule", "by_both" };
-
-    if (strcmp(k, "type") == 0 && !is_df) {
-        for (unsigned i = 0; i < 3; i++)
-            if (strcmp(v, types[i]) == 0) {
-                t->type = (uint8_t)(RULE_THR_LIMIT + i);
-                *have |= 1;
-                return 0;
-            }
-    } else if (strcmp(k, "track") == 0) {
-        for (unsigned i = 0; i < 4; i++)
-            if (strcmp(v, tracks[i]) == 0) {
-                t->track = (uint8_t)i;
-                *have |= 2;
-                return 0;
-            }
-    } else if (strcmp(k, "count") == 0) {
-        *have |= 4;
-        return parse_u32(v, 1, &t->count);
-    } else if (strcmp(k, "seconds") == 0) {
-        *have |= 8;
-        return parse_u32(v, 1, &t->seconds);
-    }
-    return -1;
-}
-
-/* threshold: type T, track K, count N, seconds S (any order);
- * detection_filter: the same without type. */
-static int kw_threshold(struct pctx *pc, const struct keyword *kw, char *val)
-{
-    struct rule_threshold *t = &pc->r->threshold;
-    int is_df = kw->arg;
-    unsigned have = 0;
-    char *save = NULL, *ent;
-    char agg[64];
-
-    if (t->type != RULE_THR_NONE)
-        return perr(pc, NULL, "only one threshold or detection_filter per rule");
-    snprintf(agg, sizeof agg, "bad %s", kw->name);
-    for (ent = strtok_r(val, ",", &save); ent; ent = strtok_r(NULL, ",", &save)) {
-        char *e = rule_trim(ent);
-        size_t k = strcspn(e, " \t");
-        char *v = rule_trim(e + k);
-
-        e[k] = '\0';
-        if (thr_option(t, e, v, is_df, &have) < 0)
-            return perr(pc, agg, "bad %s option '%.30s %.30s'", kw->name, e, v);
-    }
-    if (is_df && have != 14)
-        return perr(pc, NULL, "detection_filter needs track, count and seconds");
-    if (!is_df && have != 15)
-        return perr(pc, NULL, "threshold needs type, track, count and seconds");
-    if (is_df)
-        t->type = RULE_THR_DETECTION_FILTER;
-    return 0;
-}
-
-/* ------------------------------------------------------------------ flow metadata */
-
-static int kw_app_layer_protocol(struct pctx *pc, const struct keyword *kw, char *val)
-{
-    struct rule *r = pc->r;
-
-    if (*val == '!') {
-        r->app_proto_neg = 1;
-        val = rule_trim(val + 1);
-    }
-    if (strchr(val, ',') != NULL)
-        return perr(pc, NULL, "app-layer-protocol modes are not supported: '%.60s'", val);
-    for (char *p = val; *p; p++)
-        *p = (char)tolower((unsigned char)*p);
-    if (strcmp(val, "http1") == 0)
-        val[4] = '\0';
-    if (!app_proto_known(val))
-        return perr(pc, NULL, "unknown app-layer protocol '%.60s'", val);
-    if ((r->app_proto = strdup(val)) == NULL)
-        return perr(pc, NULL, "out of memory");
-    return 0;
-}
-
-/* ndpi-protocol:[!]NAME, NAME as nDPI spells it ("TLS", "TLS.Tor"). The
- * name is checked against nDPI when the ruleset is compiled. */
-static int kw_ndpi_protocol(struct pctx *pc, const struct keyword *kw, char *val)
-{
-    struct rule *r = pc->r;
-
-    if (*val == '!') {
-        r->ndpi_proto_neg = 1;
-        val = rule_trim(val + 1);
-    }
-    if (*val == '\0')
-        return perr(pc, "bad ndpi-protocol", "bad ndpi-protocol '%.60s'", val);
-    for (const char *p = val; *p; p++)
-        if (!isalnum((unsigned char)*p) && *p != '.' && *p != '_' && *p != '-' && *p != '+')
-            return perr(pc, "bad ndpi-protocol", "bad ndpi-protocol '%.60s'", val);
-    if ((r->ndpi_proto = strdup(val)) == NULL)
-        return perr(pc, NULL, "out of memory");
-    return 0;
-}
-
-static int geo_dir(const char *s)
-{
-    if (strcmp(s, "src") == 0)  return RULE_GEO_SRC;
-    if (strcmp(s, "dst") == 0)  return RULE_GEO_DST;
-    if (strcmp(s, "any") == 0)  return RULE_GEO_ANY;
-    if (strcmp(s, "both") == 0) return RULE_GEO_BOTH;
-    return 0;
-}
-
-/* geoip:[src|dst|both|any,][!]CC[,CC...]. Suricata: one '!' negates the
- * whole list; we want it before the first country. */
-static int kw_geoip(struct pctx *pc, const struct keyword *kw, char *val)
-{
-    struct rule_geoip *g;
-    char *save = NULL, *tok;
-    size_t ntok = 1;
-    int first = 1;
-
-    for (const char *p = val; *p; p++)
-        ntok += *p == ',';
-    if ((g = calloc(1, sizeof *g)) == NULL || (g->cc = calloc(ntok, sizeof *g->cc)) == NULL) {
-        free(g);
-        return perr(pc, NULL, "out of memory");
-    }
-    pc->r->geoip = g;
-    g->dir = RULE_GEO_ANY;
-    for (tok = strtok_r(val, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        tok = rule_trim(tok);
-        if (first && geo_dir(tok)) {
-            g->dir = (uint8_t)geo_dir(tok);
-            first = 0;
-            continue;
-        }
-        if (*tok == '!') {
-            if (g->n != 0)
-                return perr(pc, NULL, "geoip: '!' negates the whole list; put it before the first country");
-            g->negated = 1;
-            tok = rule_trim(tok + 1);
-        }
-        if (strlen(tok) != 2 || !isalpha((unsigned char)tok[0]) || !isalpha((unsigned char)tok[1]))
-            return perr(pc, "bad geoip country", "bad geoip country '%.60s'", tok);
-        g->cc[g->n][0] = (char)toupper((unsigned char)tok[0]);
-        g->cc[g->n][1] = (char)toupper((unsigned char)tok[1]);
-        g->n++;
-        first = 0;
-    }
-    if (g->n == 0)
-        return perr(pc, NULL, "geoip needs at least one country");
-    return 0;
-}
-
-static int kw_pkt_data(struct pctx *pc, const struct keyword *kw, char *val)
-{
-    pc->cur_buf = RULE_BUF_PAYLOAD;
-    return 0;
-}
 
 /* ------------------------------------------------------------------ keyword table */
 
+#define KW(name, fn, val, once, arg, doc, ex) { name, fn, val, once, arg, doc, ex }
+
 static const struct keyword keywords[] = {
-    { "msg", kw_msg, VAL_NEED, 1, 0 },
-    { "sid", kw_id, VAL_NEED, 1, 0 },
-    { "rev", kw_id, VAL_NEED, 1, 1 },
-    { "gid", kw_id, VAL_NEED, 1, 2 },
-    { "classtype", kw_classtype, VAL_NEED, 1, 0 },
-    { "priority", kw_priority, VAL_NEED, 1, 0 },
-    { "metadata", kw_metadata, VAL_NEED, 0, 0 },
-    { "reference", kw_reference, VAL_NEED, 0, 0 },
-    { "content", kw_content, VAL_NEED, 0, 0 },
-    { "nocase", kw_flagmod, VAL_NONE, 0, RULE_CT_NOCASE },
-    { "rawbytes", kw_flagmod, VAL_NONE, 0, RULE_CT_RAWBYTES },
-    { "offset", kw_position, VAL_NEED, 0, RULE_CT_OFFSET },
-    { "depth", kw_position, VAL_NEED, 0, RULE_CT_DEPTH },
-    { "distance", kw_position, VAL_NEED, 0, RULE_CT_DISTANCE },
-    { "within", kw_position, VAL_NEED, 0, RULE_CT_WITHIN },
-    { "fast_pattern", kw_fast_pattern, VAL_OPT, 0, 0 },
-    { "pcre", kw_pcre, VAL_NEED, 0, 0 },
-    { "flow", kw_flow, VAL_NEED, 1, 0 },
-    { "flags", kw_flags, VAL_NEED, 1, 0 },
-    { "dsize", kw_cmp, VAL_NEED, 1, 0 },
-    { "ttl", kw_cmp, VAL_NEED, 1, 1 },
-    { "itype", kw_cmp, VAL_NEED, 1, 2 },
-    { "icode", kw_cmp, VAL_NEED, 1, 3 },
-    { "ip_proto", kw_ip_proto, VAL_NEED, 1, 0 },
-    { "threshold", kw_threshold, VAL_NEED, 0, 0 },
-    { "detection_filter", kw_threshold, VAL_NEED, 0, 1 },
-    { "pkt_data", kw_pkt_data, VAL_NONE, 0, 0 },
-    { "dns.query", kw_sticky, VAL_NONE, 0, RULE_BUF_DNS_QUERY },
-    { "dns_query", kw_sticky, VAL_NONE, 0, RULE_BUF_DNS_QUERY },
-    { "tls.sni", kw_sticky, VAL_NONE, 0, RULE_BUF_TLS_SNI },
-    { "tls_sni", kw_sticky, VAL_NONE, 0, RULE_BUF_TLS_SNI },
-    { "tls.cert_subject", kw_sticky, VAL_NONE, 0, RULE_BUF_TLS_CERT_SUBJECT },
-    { "tls_cert_subject", kw_sticky, VAL_NONE, 0, RULE_BUF_TLS_CERT_SUBJECT },
-    { "tls.cert_issuer", kw_sticky, VAL_NONE, 0, RULE_BUF_TLS_CERT_ISSUER },
-    { "tls_cert_issuer", kw_sticky, VAL_NONE, 0, RULE_BUF_TLS_CERT_ISSUER },
-    { "ja3.hash", kw_sticky, VAL_NONE, 0, RULE_BUF_JA3_HASH },
-    { "ja3_hash", kw_sticky, VAL_NONE, 0, RULE_BUF_JA3_HASH },
-    { "http.host", kw_sticky, VAL_NONE, 0, RULE_BUF_HTTP_HOST },
-    { "http.uri", kw_sticky, VAL_NONE, 0, RULE_BUF_HTTP_URI },
-    { "http.method", kw_sticky, VAL_NONE, 0, RULE_BUF_HTTP_METHOD },
-    { "http.user_agent", kw_sticky, VAL_NONE, 0, RULE_BUF_HTTP_USER_AGENT },
-    { "ssh.software", kw_sticky, VAL_NONE, 0, RULE_BUF_SSH_SOFTWARE },
-    { "http_host", kw_content_buffer, VAL_NONE, 0, RULE_BUF_HTTP_HOST },
-    { "http_uri", kw_content_buffer, VAL_NONE, 0, RULE_BUF_HTTP_URI },
-    { "http_method", kw_content_buffer, VAL_NONE, 0, RULE_BUF_HTTP_METHOD },
-    { "http_user_agent", kw_content_buffer, VAL_NONE, 0, RULE_BUF_HTTP_USER_AGENT },
-    { "app-layer-protocol", kw_app_layer_protocol, VAL_NEED, 1, 0 },
-    { "ndpi-protocol", kw_ndpi_protocol, VAL_NEED, 1, 0 },
-    { "geoip", kw_geoip, VAL_NEED, 1, 0 },
+    /* meta */
+    KW("msg", kw_msg, VAL_NEED, 1, 0, "text of the alert (alert.signature)", "msg:\"LW SCAN TCP SYN scan\";"),
+    KW("sid", kw_id, VAL_NEED, 1, 0, "signature id, required, >= 1; gid:sid unique over all loaded files", "sid:9000701;"),
+    KW("rev", kw_id, VAL_NEED, 1, 1, "revision (default 0)", "rev:2;"),
+    KW("gid", kw_id, VAL_NEED, 1, 2, "generator id (default 1)", "gid:1;"),
+    KW("classtype", kw_classtype, VAL_NEED, 1, 0, "a class of classification.config: alert.category and the default priority", "classtype:attempted-recon;"),
+    KW("priority", kw_priority, VAL_NEED, 1, 0, "1 (most urgent) .. 255, overrides the class's (default 3): alert.severity", "priority:1;"),
+    KW("metadata", kw_metadata, VAL_NEED, 0, 0, "key value pairs, comma-separated, shown in alert.metadata", "metadata:created_at 2026_11_25;"),
+    KW("reference", kw_reference, VAL_NEED, 0, 0, "type,value; kept with the rule", "reference:url,attack.mitre.org/techniques/T1040;"),
+    KW("target", kw_target, VAL_NEED, 1, 0, "which end is the target: src_ip or dest_ip; fills alert.source and alert.target", "target:dest_ip;"),
+    KW("requires", kw_requires, VAL_NEED, 0, 0, "feature F, version OP V[ OP V]: a rule this sensor does not meet is skipped, not an error", "requires:version >= 7.0;"),
+    /* payload */
+    KW("content", kw_content, VAL_NEED, 0, 0, "bytes in the current buffer; |hex|, ! negates", "content:\"|0d 0a|Authorization|3a 20|Basic \";"),
+    KW("uricontent", kw_uricontent, VAL_NEED, 0, 0, "content in http.uri (Snort's spelling)", "uricontent:\"/admin\";"),
+    KW("nocase", kw_flagmod, VAL_NONE, 0, RULE_CT_NOCASE, "the content is ASCII case-insensitive", "content:\"pass \"; nocase;"),
+    KW("rawbytes", kw_flagmod, VAL_NONE, 0, RULE_CT_RAWBYTES, "accepted, no effect (there is no normalised payload)", "content:\"x\"; rawbytes;"),
+    KW("offset", kw_position, VAL_NEED, 0, RULE_CT_OFFSET, "the content starts at byte N or later (N may be a byte variable)", "content:\"SSH-\"; offset:0;"),
+    KW("depth", kw_position, VAL_NEED, 0, RULE_CT_DEPTH, "the content ends within N bytes after offset", "content:\"PASS \"; depth:5;"),
+    KW("distance", kw_position, VAL_NEED, 0, RULE_CT_DISTANCE, "the content starts N bytes (may be negative) or more after the previous match", "content:\"USER\"; content:\"root\"; distance:1;"),
+    KW("within", kw_position, VAL_NEED, 0, RULE_CT_WITHIN, "the content ends at most N bytes after the previous match", "content:\"GET \"; content:\"/admin\"; within:10;"),
+    KW("startswith", kw_startswith, VAL_NONE, 0, 0, "the content is at the very start of the buffer (offset 0, depth its length)", "content:\"GET|20|\"; startswith;"),
+    KW("endswith", kw_endswith, VAL_NONE, 0, 0, "the content's match ends at the end of the buffer", "content:\".php\"; endswith;"),
+    KW("fast_pattern", kw_fast_pattern, VAL_OPT, 0, 0, "use this content for the prefilter; :only, or :offset,length for a part of it", "content:\"mining.subscribe\"; fast_pattern;"),
+    KW("pcre", kw_pcre, VAL_NEED, 0, 0, "a PCRE2 regex in the current buffer; flags i s m x A E G R B O and buffer flags", "content:\"USER\"; pcre:\"/^\\s+root\\b/iR\";"),
+    KW("isdataat", kw_isdataat, VAL_NEED, 0, 0, "[!]N[,relative]: there is data at byte N (relative: N more bytes after the previous match)", "isdataat:!1,relative;"),
+    KW("bsize", kw_bsize, VAL_NEED, 0, 0, "the length of the current sticky buffer: N, <N, >N, <=N, >=N, N<>M (exclusive)", "dns.query; content:\"google.com\"; bsize:10;"),
+    KW("dsize", kw_cmp, VAL_NEED, 1, 0, "payload size of the packet: N, <N, >N, <=N, >=N, !N, N<>M (exclusive)", "dsize:>1000;"),
+    KW("urilen", kw_urilen, VAL_NEED, 1, 0, "length of http.uri (or of http.uri.raw with ,raw): N, <N, >N, N<>M", "urilen:>200;"),
+    KW("byte_test", kw_byte, VAL_NEED, 0, RULE_SM_BYTE_TEST, "N,[!]OP,VALUE,OFFSET[,relative][,big|little][,string,dec|hex|oct][,dce][,bitmask M]: compare a number read from the buffer", "content:\"|00 01 00 02|\"; byte_test:2,=,0x03,2,relative;"),
+    KW("byte_jump", kw_byte, VAL_NEED, 0, RULE_SM_BYTE_JUMP, "N,OFFSET[,relative][,multiplier M][,big|little][,string,BASE][,align][,from_beginning|from_end][,post_offset P][,bitmask M]: move the position by a number read", "content:\"Alice\"; byte_jump:2,0; content:\"Bob\";"),
+    KW("byte_extract", kw_byte, VAL_NEED, 0, RULE_SM_BYTE_EXTRACT, "N,OFFSET,NAME[,relative][,multiplier M][,big|little][,string[,BASE]][,align 2|4]: read a number into a variable for offset, depth, distance, within, byte_test, byte_jump, isdataat", "content:\"Alice\"; byte_extract:2,0,size; content:\"Bob\"; distance:size; within:3;"),
+    KW("byte_math", kw_byte_math, VAL_NEED, 0, 0, "bytes N, offset O, oper + - * / << >>, rvalue V, result NAME[, relative][, endian big|little][, string BASE][, bitmask M]", "byte_math:bytes 2, offset 0, oper +, rvalue 248, result var, relative;"),
+    KW("base64_decode", kw_base64_decode, VAL_OPT, 0, 0, "[bytes N][, offset O][, relative]: decode base64 from the buffer for base64_data", "content:\"Authorization: Basic \"; base64_decode:relative;"),
+    KW("base64_data", kw_base64_data, VAL_NONE, 0, 0, "the following contents look in what base64_decode decoded", "base64_decode; base64_data; content:\"admin:\";"),
+    KW("pkt_data", kw_pkt_data, VAL_NONE, 0, 0, "the following contents look in the payload again", "file.data; content:\"x\"; pkt_data; content:\"y\";"),
+    /* transforms */
+    KW("dotprefix", kw_transform, VAL_NONE, 0, RULE_XF_DOTPREFIX, "transform: put a '.' before the buffer", "dns.query; dotprefix; content:\".microsoft.com\"; endswith;"),
+    KW("to_lowercase", kw_transform, VAL_NONE, 0, RULE_XF_TO_LOWERCASE, "transform: ASCII lower case", "http.uri; to_lowercase; content:\"/admin\";"),
+    KW("to_uppercase", kw_transform, VAL_NONE, 0, RULE_XF_TO_UPPERCASE, "transform: ASCII upper case", "http.method; to_uppercase; content:\"GET\";"),
+    KW("strip_whitespace", kw_transform, VAL_NONE, 0, RULE_XF_STRIP_WHITESPACE, "transform: remove all whitespace (isspace)", "file.data; strip_whitespace; content:\"window.navigate(\";"),
+    KW("compress_whitespace", kw_transform, VAL_NONE, 0, RULE_XF_COMPRESS_WHITESPACE, "transform: each run of whitespace becomes one space", "file.data; compress_whitespace; content:\"embrace holistically\";"),
+    KW("url_decode", kw_transform, VAL_NONE, 0, RULE_XF_URL_DECODE, "transform: decode %XX escapes and '+' as space", "http.uri; url_decode; content:\"/evil'sqli\";"),
+    KW("to_md5", kw_transform, VAL_NONE, 0, RULE_XF_TO_MD5, "transform: the MD5 of the buffer (16 raw bytes)", "http.request_line; to_md5; content:\"|54 A9 7A 8A B0 9C 1B 81 37 25 22 14 51 D3 F9 97|\";"),
+    KW("to_sha1", kw_transform, VAL_NONE, 0, RULE_XF_TO_SHA1, "transform: the SHA-1 of the buffer (20 raw bytes)", "http.request_line; to_sha1; content:\"|54A9 7A8A B09C 1B81 3725 2214 51D3 F997 F015 9DD7|\";"),
+    KW("to_sha256", kw_transform, VAL_NONE, 0, RULE_XF_TO_SHA256, "transform: the SHA-256 of the buffer (32 raw bytes)", "http.request_line; to_sha256; content:\"|54A9 7A8A B09C 1B81 3725 2214 51D3 F997 F015 9DD7 049E E5AD CED3 945A FC79 7401|\";"),
+    KW("header_lowercase", kw_transform, VAL_NONE, 0, RULE_XF_HEADER_LOWERCASE, "transform: header names (before each ':') in lower case", "http.header.raw; header_lowercase; content:\"user-agent:\";"),
+    KW("strip_pseudo_headers", kw_transform, VAL_NONE, 0, RULE_XF_STRIP_PSEUDO_HEADERS, "transform: drop header lines whose name starts with ':'", "http.header.raw; strip_pseudo_headers; content:\"host:\";"),
+    KW("pcrexform", kw_transform, VAL_NEED, 0, RULE_XF_PCREXFORM, "transform: what the regex's capture group matched (the whole match without a group); unchanged when it does not match", "http.request_line; pcrexform:\"[a-zA-Z]+\\s+(.*)\\s+HTTP\"; content:\"/z4d4kWk.jpg\";"),
+    KW("xor", kw_transform, VAL_NEED, 0, RULE_XF_XOR, "transform: XOR with a repeating key given in hex", "http.uri; xor:\"0d0ac8ff\"; content:\"password=\";"),
+    /* flow and packet */
+    KW("flow", kw_flow, VAL_NEED, 1, 0, "to_server/from_client, to_client/from_server, established, not_established, stateless, only_stream, no_stream", "flow:to_server,established;"),
+    KW("flags", kw_flags, VAL_NEED, 1, 0, "TCP flags F S R P A U C E (1=CWR, 2=ECE, 0=none); + these and others, * any, ! not all; after , flags to ignore", "flags:S,12;"),
+    KW("ttl", kw_cmp, VAL_NEED, 1, 1, "IP TTL / hop limit: N, <N, >N, <=N, >=N, !N, N<>M", "ttl:<5;"),
+    KW("itype", kw_cmp, VAL_NEED, 1, 2, "ICMP type, the same comparisons", "itype:8;"),
+    KW("icode", kw_cmp, VAL_NEED, 1, 3, "ICMP code, the same comparisons", "icode:0;"),
+    KW("ip_proto", kw_ip_proto, VAL_NEED, 1, 0, "IP protocol number or name (tcp, udp, gre, esp, icmpv6, ...), =, !, <, >", "ip_proto:gre;"),
+    KW("tos", kw_cmp, VAL_NEED, 1, 4, "the IPv4 TOS / IPv6 traffic class byte: [!]N (decimal or 0x hex)", "tos:!0x10;"),
+    KW("id", kw_cmp, VAL_NEED, 1, 5, "the IPv4 identification field", "id:31337;"),
+    KW("fragbits", kw_fragbits, VAL_NEED, 1, 0, "IPv4 flags M (more fragments), D (don't fragment), R (reserved); + * ! as in flags", "fragbits:M;"),
+    KW("fragoffset", kw_cmp, VAL_NEED, 1, 6, "the IPv4 fragment offset (8-byte units): [!|<|>]N", "fragoffset:0;"),
+    KW("ipopts", kw_ipopts, VAL_NEED, 0, 0, "the IPv4 option is present: rr, eol, nop, ts, sec, esec, lsrr, ssrr, satid, any", "ipopts:lsrr;"),
+    KW("seq", kw_cmp, VAL_NEED, 1, 10, "the TCP sequence number", "seq:0;"),
+    KW("ack", kw_cmp, VAL_NEED, 1, 11, "the TCP acknowledgement number", "ack:0;"),
+    KW("window", kw_cmp, VAL_NEED, 1, 7, "the TCP window: [!]N", "window:55808;"),
+    KW("icmp_id", kw_cmp, VAL_NEED, 1, 8, "the ICMP echo identifier", "icmp_id:0;"),
+    KW("icmp_seq", kw_cmp, VAL_NEED, 1, 9, "the ICMP echo sequence number", "icmp_seq:0;"),
+    KW("stream_size", kw_stream_size, VAL_NEED, 0, 0, "server|client|both|either,OP,N: bytes a TCP side sent (next sequence minus initial); OP < > = != <= >=", "stream_size:client,>,1000;"),
+    KW("app-layer-protocol", kw_app_layer_protocol, VAL_NEED, 1, 0, "the flow's application protocol (a header protocol name, failed, unknown), ! negates", "app-layer-protocol:!tls;"),
+    KW("ndpi-protocol", kw_ndpi_protocol, VAL_NEED, 1, 0, "linkwatch: the flow's protocol as nDPI names it, ! negates", "ndpi-protocol:TLS.Tor;"),
+    KW("geoip", kw_geoip, VAL_NEED, 1, 0, "linkwatch: [src|dst|both|any,][!]CC[,CC...] countries of the packet's addresses", "geoip:dst,!CN;"),
+    KW("decode-event", kw_event, VAL_NEED, 0, RULE_EV_DECODE, "a decoder anomaly; refused: such packets never reach detection", "decode-event:ipv4.bad_option;"),
+    KW("stream-event", kw_event, VAL_NEED, 0, RULE_EV_STREAM, "a stream anomaly of this packet: reassembly_overlap_different_data, reassembly_seq_gap, rst_invalid", "stream-event:reassembly_overlap_different_data;"),
+    KW("app-layer-event", kw_event, VAL_NEED, 0, RULE_EV_APP, "PROTO.EVENT: an anomaly the application-layer parser of PROTO reported in the flow", "app-layer-event:http.invalid_transfer_encoding_value_in_request;"),
+    /* application values */
+    KW("tls.version", kw_tls_version, VAL_NEED, 0, 0, "the TLS version: 1.0, 1.1, 1.2, 1.3, ssl3 or a number (0x0303), ! negates", "tls.version:1.2;"),
+    KW("tls_cert_notbefore", kw_tls_cert_date, VAL_NEED, 0, RULE_VAL_TLS_NOTBEFORE, "the certificate's start of validity: [<|>]YYYY-MM-DD[THH:MM[:SS]], or DATE<>DATE", "tls_cert_notbefore:<2015-10-22;"),
+    KW("tls_cert_notafter", kw_tls_cert_date, VAL_NEED, 0, RULE_VAL_TLS_NOTAFTER, "the certificate's end of validity, as tls_cert_notbefore", "tls_cert_notafter:>2030-01-01;"),
+    KW("tls_cert_expired", kw_tls_cert_state, VAL_NONE, 0, RULE_VT_EXPIRED, "the certificate had expired at the packet's time", "tls_cert_expired;"),
+    KW("tls_cert_valid", kw_tls_cert_state, VAL_NONE, 0, RULE_VT_VALID, "the certificate was valid at the packet's time", "tls_cert_valid;"),
+    KW("tls.subject", kw_tls_legacy, VAL_NEED, 0, RULE_BUF_TLS_CERT_SUBJECT, "older form of tls.cert_subject; content:\"VALUE\"", "tls.subject:\"CN=*.googleusercontent.com\";"),
+    KW("tls.issuerdn", kw_tls_legacy, VAL_NEED, 0, RULE_BUF_TLS_CERT_ISSUER, "older form of tls.cert_issuer; content:\"VALUE\"", "tls.issuerdn:!\"CN=Google-Internet-Authority\";"),
+    KW("tls.fingerprint", kw_tls_legacy, VAL_NEED, 0, RULE_BUF_TLS_CERT_FINGERPRINT, "the certificate's SHA-1 fingerprint is exactly VALUE", "tls.fingerprint:\"4a:a3:66:76:82:cb:6b:23:bb:c3:58:47:23:a4:63:a7:78:a4:a1:18\";"),
+    KW("dns.opcode", kw_dns_opcode, VAL_NEED, 0, 0, "the DNS header's opcode: N or !N", "dns.opcode:!0;"),
+    /* state */
+    KW("flowbits", kw_bits, VAL_NEED, 0, 0, "set|unset|toggle|isset|isnotset,NAME (a|b: any, a&b: all), or noalert; setters run before checkers", "flowbits:set,ET.http.binary; flowbits:noalert;"),
+    KW("xbits", kw_bits, VAL_NEED, 0, 1, "set|unset|toggle|isset|isnotset,NAME,track ip_src|ip_dst|ip_pair[,expire S]: bits per address or pair", "xbits:set,scanner,track ip_src,expire 300;"),
+    KW("hostbits", kw_bits, VAL_NEED, 0, 1, "as xbits, tracked by ip_src or ip_dst", "hostbits:isset,scanner,track ip_src;"),
+    KW("flowint", kw_flowint, VAL_NEED, 0, 0, "NAME,OP[,VALUE]: integer per flow; = + - change it on match, == != < > <= >= isset notset test it", "flowint:logins,+,1;"),
+    KW("noalert", kw_noalert, VAL_NONE, 0, 0, "the rule matches (and sets its bits) but writes no alert", "noalert;"),
+    KW("bypass", kw_bypass, VAL_NONE, 0, 0, "after a match, the flow is not inspected any more", "bypass;"),
+    KW("prefilter", kw_prefilter, VAL_NONE, 0, 0, "accepted, no effect (Suricata's prefilter hint)", "prefilter;"),
+    /* thresholds */
+    KW("threshold", kw_threshold, VAL_NEED, 0, 0, "type limit|threshold|both, track by_src|by_dst|by_rule|by_both, count N, seconds S", "threshold:type limit, track by_src, count 1, seconds 60;"),
+    KW("detection_filter", kw_threshold, VAL_NEED, 0, 1, "track by_src|by_dst|by_rule|by_both, count N, seconds S: alert after the N-th match", "detection_filter:track by_src, count 20, seconds 10;"),
 };
 
-_Static_assert(sizeof keywords / sizeof keywords[0] <= sizeof ((struct pctx *)0)->seen,
+_Static_assert(sizeof keywords / sizeof keywords[0] <= RULE_MAX_SEEN,
                "pctx.seen too small for the keyword table");
 
+/* ------------------------------------------------------------------ keyword list */
+
+/* Writes s with '|' escaped, as a Markdown table cell needs it. */
+static void cell(FILE *out, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '|')
+            fputc('\\', out);
+        fputc(*s, out);
+    }
+}
+
+static void list_row(FILE *out, const char *name, const char *doc, const char *ex)
+{
+    fprintf(out, "| `%s` | ", name);
+    cell(out, doc);
+    fputs(" | `", out);
+    cell(out, ex);
+    fputs("` |\n", out);
+}
+
+void rule_keywords_print(FILE *out)
+{
+    char doc[512], ex[160];
+
+    fprintf(out, "| keyword | meaning | example |\n|---|---|---|\n");
+    for (size_t i = 0; i < sizeof keywords / sizeof keywords[0]; i++)
+        list_row(out, keywords[i].name, keywords[i].doc, keywords[i].example);
+    for (int b = 1; b < RULE_BUF_COUNT; b++) {
+        const struct rule_buffer_info *bi = rule_buffer_info((unsigned)b);
+        static const char *const dirs[] = { "both directions", "to server", "to client" };
+
+        if (b == RULE_BUF_BASE64)
+            continue;
+        snprintf(doc, sizeof doc, "sticky buffer%s%s%s: %s (%s, %s%s%s)", bi->alias ? " (also `" : "",
+                 bi->alias ? bi->alias : "", bi->alias ? "`)" : "", bi->doc, bi->proto, dirs[bi->dir],
+                 (bi->flags & RULE_BUFF_TX) ? ", per transaction" : "",
+                 (bi->flags & RULE_BUFF_MULTI) ? ", each one in turn" : "");
+        snprintf(ex, sizeof ex, "%s; content:\"x\";", bi->name);
+        list_row(out, bi->name, doc, ex);
+    }
+    for (int b = 1; b < RULE_BUF_COUNT; b++) {
+        const struct rule_buffer_info *bi = rule_buffer_info((unsigned)b);
+
+        if (bi->legacy == NULL)
+            continue;
+        snprintf(doc, sizeof doc, "content modifier: moves the content before it to %s", bi->name);
+        snprintf(ex, sizeof ex, "content:\"x\"; %s;", bi->legacy);
+        list_row(out, bi->legacy, doc, ex);
+    }
+}
+
 /* ------------------------------------------------------------------ options */
+
+/* The table row of name, or (in *tmp) a row made for a sticky buffer or a
+ * legacy content modifier of the buffer table; NULL when unknown. *idx is
+ * the row's index in keywords[] (-1 for a made one). */
+static const struct keyword *keyword_find(const char *name, struct keyword *tmp, int *idx)
+{
+    int b;
+
+    for (size_t i = 0; i < sizeof keywords / sizeof keywords[0]; i++)
+        if (strcmp(name, keywords[i].name) == 0) {
+            *idx = (int)i;
+            return &keywords[i];
+        }
+    *idx = -1;
+    memset(tmp, 0, sizeof *tmp);
+    tmp->name = name;
+    tmp->val = VAL_NONE;
+    if ((b = rule_buffer_by_name(name)) >= 0 && b != RULE_BUF_BASE64) {
+        tmp->fn = kw_sticky;
+        tmp->arg = b;
+        return tmp;
+    }
+    if ((b = rule_buffer_by_legacy(name)) >= 0) {
+        tmp->fn = kw_content_buffer;
+        tmp->arg = b;
+        return tmp;
+    }
+    return NULL;
+}
 
 /* Runs one "name[:value]" option (NUL-terminated, not trimmed). */
 static int parse_option(struct pctx *pc, char *opt)
 {
     char *colon = strchr(opt, ':'), *name, *val = NULL;
-    size_t i;
+    const struct keyword *kw;
+    struct keyword tmp;
+    int i;
 
     if (colon) {
         *colon = '\0';
@@ -1052,18 +446,15 @@ static int parse_option(struct pctx *pc, char *opt)
     name = rule_trim(opt);
     if (*name == '\0' && val == NULL)
         return 0;                       /* ";;" */
-    for (i = 0; i < sizeof keywords / sizeof keywords[0]; i++)
-        if (strcmp(name, keywords[i].name) == 0)
-            break;
-    if (i == sizeof keywords / sizeof keywords[0])
+    if ((kw = keyword_find(name, &tmp, &i)) == NULL)
         return perr(pc, NULL, "keyword '%.60s' is not supported", name);
-    if (keywords[i].val == VAL_NONE && val != NULL)
+    if (kw->val == VAL_NONE && val != NULL)
         return perr(pc, NULL, "keyword '%s' takes no value", name);
-    if (keywords[i].val == VAL_NEED && (val == NULL || *val == '\0'))
+    if (kw->val == VAL_NEED && (val == NULL || *val == '\0'))
         return perr(pc, NULL, "keyword '%s' needs a value", name);
-    if (keywords[i].once && pc->seen[i]++)
+    if (i >= 0 && kw->once && pc->seen[i]++)
         return perr(pc, NULL, "keyword '%s' given twice", name);
-    return keywords[i].fn(pc, &keywords[i], val);
+    return kw->fn(pc, kw, val);
 }
 
 /* Splits the text between the parentheses at unescaped ';' and parses
@@ -1185,45 +576,52 @@ static int parse_header(struct pctx *pc, char **pp)
 
 /* ------------------------------------------------------------------ whole-rule checks */
 
-static int check_contents(struct pctx *pc)
-{
-    for (uint32_t i = 0; i < pc->r->nsm; i++) {
-        const struct rule_content *c = &pc->r->sm[i].u.c;
-
-        if (pc->r->sm[i].type != RULE_SM_CONTENT || !(c->flags & RULE_CT_FP_ONLY))
-            continue;
-        if (c->flags & (RULE_CT_NEGATED | RULE_CT_OFFSET | RULE_CT_DEPTH | RULE_CT_RELATIVE))
-            return perr(pc, NULL, "fast_pattern:only can't be used with negation, "
-                        "offset, depth, distance or within");
-    }
-    return 0;
-}
-
 /* Sticky buffers come from one application protocol, which must fit the
- * header's (a plain ip/tcp/udp header fits any). */
+ * header's (a plain ip/tcp/udp header fits any); their directions must
+ * agree with each other and with the flow keyword. Sets r->dir. */
 static int check_buffers(struct pctx *pc)
 {
     struct rule *r = pc->r;
     const char *want = NULL;
-    int wbuf = 0;
+    int wbuf = 0, dirbuf = 0;
 
-    for (uint32_t i = 0; i < r->nsm; i++) {
-        int b = r->sm[i].buf;
-        const char *bp = buffer_proto[b];
+    if (r->flow & RULE_FLOW_TO_SERVER)
+        r->dir = RULE_DIR_TOSERVER;
+    else if (r->flow & RULE_FLOW_TO_CLIENT)
+        r->dir = RULE_DIR_TOCLIENT;
+    for (int b = 1; b < RULE_BUF_COUNT; b++) {
+        const struct rule_buffer_info *bi = rule_buffer_info((unsigned)b);
+        const char *bp = bi->proto;
 
-        r->buffers |= 1u << b;
-        if (bp == NULL)
+        if (!(r->buffers & RULE_BUF_BIT(b)) || bp == NULL)
             continue;
-        if (want && strcmp(want, bp) != 0)
-            return perr(pc, NULL, "rule mixes %s and %s buffers", buffer_names[wbuf], buffer_names[b]);
-        want = bp;
-        wbuf = b;
-        if (r->ipproto == 1 ||
-            (r->app_layer && strcmp(r->proto, bp) != 0 &&
-             !(strcmp(bp, "tls") == 0 && strcmp(r->proto, "quic") == 0)))
-            return perr(pc, NULL, "%s can't be used with protocol '%s'", buffer_names[b], r->proto);
+        if (want && strcmp(want, bp) != 0 && strcmp(bp, "file") != 0 && strcmp(want, "file") != 0)
+            return perr(pc, NULL, "rule mixes %s and %s buffers", rule_buffer_name((enum rule_buffer)wbuf),
+                        rule_buffer_name((enum rule_buffer)b));
+        if (want == NULL || strcmp(want, "file") == 0) {
+            want = bp;
+            wbuf = b;
+        }
+        if (r->ipproto == 1 || !rule_buffer_proto_fits(bp, r->proto, r->app_layer))
+            return perr(pc, NULL, "%s can't be used with protocol '%s'", rule_buffer_name((enum rule_buffer)b), r->proto);
+        if (bi->dir == RULE_DIR_BOTH)
+            continue;
+        if (r->dir != RULE_DIR_BOTH && r->dir != bi->dir)
+            return perr(pc, NULL, "%s is %s data and can't be used with %s", rule_buffer_name((enum rule_buffer)b),
+                        bi->dir == RULE_DIR_TOSERVER ? "to_server" : "to_client",
+                        dirbuf ? rule_buffer_name((enum rule_buffer)dirbuf) : "this flow keyword");
+        r->dir = bi->dir;
+        dirbuf = b;
     }
     return 0;
+}
+
+/* What kinds of tests the rule has (struct rule.tests) beyond those the
+ * keywords marked. */
+static void rule_tests(struct rule *r)
+{
+    if (r->dsize.op || r->ttl.op || r->itype.op || r->icode.op || r->ip_proto.op || r->tcpflags.set)
+        r->tests |= RULE_T_PACKET;
 }
 
 static int check_rule(struct pctx *pc)
@@ -1236,9 +634,22 @@ static int check_rule(struct pctx *pc)
         r->priority = r->cls ? (uint8_t)r->cls->priority : 3;
     if (r->msg == NULL && (r->msg = strdup("")) == NULL)
         return perr(pc, NULL, "out of memory");
-    if (check_contents(pc) < 0 || check_buffers(pc) < 0)
+    if (rp_check_payload(pc) < 0 || check_buffers(pc) < 0)
         return -1;
+    if (r->dsize.op && (r->buffers & ~RULE_BUF_BIT(RULE_BUF_PAYLOAD) & ~RULE_BUF_BIT(RULE_BUF_BASE64)))
+        return perr(pc, NULL, "dsize can't be used with sticky buffers");
+    rule_tests(r);
     return 0;
+}
+
+/* Frees what the parse state still holds (variable names, transforms that
+ * never got a view). */
+static void pctx_done(struct pctx *pc)
+{
+    for (int i = 0; i < RULE_MAX_VARS; i++)
+        free(pc->vars[i]);
+    rp_xforms_free(pc->pxf, pc->npxf);
+    pc->npxf = 0;
 }
 
 /* ------------------------------------------------------------------ rule */
@@ -1252,6 +663,7 @@ int rule_parse(const char *text, const struct rule_parse_env *env,
 
     *out = NULL;
     err->msg[0] = err->agg[0] = '\0';
+    err->skipped = 0;
     /* header_token() may shift the text by one byte */
     if ((buf = malloc(strlen(text) + 2)) == NULL || (r = calloc(1, sizeof *r)) == NULL) {
         free(buf);
@@ -1268,6 +680,7 @@ int rule_parse(const char *text, const struct rule_parse_env *env,
     pc.env = env;
     pc.err = err;
     pc.last_content = -1;
+    pc.cur_view = -1;
     r->gid = 1;
     r->fast_pattern = -1;
     p = buf;
@@ -1286,10 +699,13 @@ int rule_parse(const char *text, const struct rule_parse_env *env,
     *close = '\0';
     if (parse_options(&pc, p + 1) < 0 || check_rule(&pc) < 0)
         goto fail;
+    pctx_done(&pc);
     free(buf);
     *out = r;
     return 0;
 fail:
+    err->skipped = pc.skip;
+    pctx_done(&pc);
     free(buf);
     rule_free(r);
     return -1;
@@ -1317,12 +733,25 @@ void rule_free(struct rule *r)
     for (uint32_t i = 0; i < r->nsm; i++) {
         if (r->sm[i].type == RULE_SM_CONTENT) {
             free(r->sm[i].u.c.bytes);
-        } else {
+        } else if (r->sm[i].type == RULE_SM_PCRE) {
             pcre2_code_free((pcre2_code *)r->sm[i].u.p.code);
             free(r->sm[i].u.p.text);
         }
     }
     free(r->sm);
+    for (uint32_t i = 0; i < r->nviews; i++)
+        rp_xforms_free(r->views[i].xf, r->views[i].nxf);
+    free(r->views);
+    for (uint32_t i = 0; i < r->nbits; i++)
+        free(r->bits[i].text);
+    free(r->bits);
+    for (uint32_t i = 0; i < r->nxbits; i++)
+        free(r->xbits[i].text);
+    free(r->xbits);
+    free(r->fints);
+    for (uint32_t i = 0; i < r->nevents; i++)
+        free(r->events[i].name);
+    free(r->events);
     free(r->app_proto);
     free(r->ndpi_proto);
     if (r->geoip)

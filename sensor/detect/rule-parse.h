@@ -14,6 +14,7 @@
 #define LW_RULE_PARSE_H
 
 #include <stdio.h>
+#include "rule-buffers.h"
 #include "rule-class.h"
 #include "rule-t.h"
 #include "rule-vars.h"
@@ -37,9 +38,13 @@ int  rule_parse(const char *text, const struct rule_parse_env *env,
                 struct rule **out, struct rule_error *err);
 void rule_free(struct rule *r);
 
-/* "payload", "dns.query", "tls.sni", ... (Suricata's names). */
-const char *rule_buffer_name(enum rule_buffer b);
 const char *rule_action_name(enum rule_action a);
+
+/* Prints every keyword the parser accepts, with what it means and one
+ * example, as the rows of a Markdown table (linkwatch -T --list-keywords;
+ * rules/README.md holds the same table): the keyword table, then the
+ * sticky buffers and the legacy content modifiers of the buffer table. */
+void rule_keywords_print(FILE *out);
 
 static inline int rule_cmp_match(const struct rule_cmp *c, uint32_t v)
 {

@@ -47,21 +47,110 @@ struct rule_portset {
 
 /* ------------------------------------------------------------------ buffers */
 
-/* Where a content or pcre looks. Sticky buffers come from the flow's nDPI
- * metadata (struct dpi_result); the payload is the packet's L4 payload. */
+/* Where a content, pcre or byte keyword looks: the payload (the packet's L4
+ * payload or the reassembled TCP stream) or a sticky buffer. rule-buffers.c
+ * describes each one (name, legacy modifier, protocol, direction); the
+ * detection engine gets the bytes of a sticky buffer from whoever fills it
+ * (detect-buffer.h). The first ids keep their historic numbers. */
 enum rule_buffer {
     RULE_BUF_PAYLOAD = 0,
-    RULE_BUF_DNS_QUERY,            /* dns.query: dpi_dns.rrname */
-    RULE_BUF_TLS_SNI,              /* tls.sni: dpi_tls.sni */
-    RULE_BUF_TLS_CERT_SUBJECT,     /* dpi_tls.subject */
-    RULE_BUF_TLS_CERT_ISSUER,      /* dpi_tls.issuerdn */
-    RULE_BUF_JA3_HASH,             /* dpi_tls.ja3 */
-    RULE_BUF_HTTP_HOST,            /* dpi_http.hostname */
-    RULE_BUF_HTTP_URI,             /* dpi_http.url */
-    RULE_BUF_HTTP_METHOD,          /* dpi_http.method */
-    RULE_BUF_HTTP_USER_AGENT,      /* dpi_http.user_agent */
-    RULE_BUF_SSH_SOFTWARE,         /* dpi_ssh.*_version after "SSH-x.y-" */
+    RULE_BUF_DNS_QUERY,
+    RULE_BUF_TLS_SNI,
+    RULE_BUF_TLS_CERT_SUBJECT,
+    RULE_BUF_TLS_CERT_ISSUER,
+    RULE_BUF_JA3_HASH,
+    RULE_BUF_HTTP_HOST,
+    RULE_BUF_HTTP_URI,
+    RULE_BUF_HTTP_METHOD,
+    RULE_BUF_HTTP_USER_AGENT,
+    RULE_BUF_SSH_SOFTWARE,
+    RULE_BUF_BASE64,               /* base64_data: what base64_decode decoded */
+    RULE_BUF_HTTP_URI_RAW,
+    RULE_BUF_HTTP_HOST_RAW,
+    RULE_BUF_HTTP_REQUEST_LINE,
+    RULE_BUF_HTTP_HEADER,
+    RULE_BUF_HTTP_HEADER_RAW,
+    RULE_BUF_HTTP_HEADER_NAMES,
+    RULE_BUF_HTTP_COOKIE,
+    RULE_BUF_HTTP_REFERER,
+    RULE_BUF_HTTP_ACCEPT,
+    RULE_BUF_HTTP_ACCEPT_LANG,
+    RULE_BUF_HTTP_ACCEPT_ENC,
+    RULE_BUF_HTTP_CONNECTION,
+    RULE_BUF_HTTP_CONTENT_TYPE,
+    RULE_BUF_HTTP_CONTENT_LEN,
+    RULE_BUF_HTTP_PROTOCOL,
+    RULE_BUF_HTTP_START,
+    RULE_BUF_HTTP_REQUEST_BODY,
+    RULE_BUF_HTTP_STAT_CODE,
+    RULE_BUF_HTTP_STAT_MSG,
+    RULE_BUF_HTTP_RESPONSE_LINE,
+    RULE_BUF_HTTP_SERVER,
+    RULE_BUF_HTTP_LOCATION,
+    RULE_BUF_HTTP_RESPONSE_BODY,
+    RULE_BUF_FILE_DATA,
+    RULE_BUF_HTTP_REQUEST_HEADER,
+    RULE_BUF_HTTP_RESPONSE_HEADER,
+    RULE_BUF_TLS_CERT_SERIAL,
+    RULE_BUF_TLS_CERT_FINGERPRINT,
+    RULE_BUF_TLS_CERTS,
+    RULE_BUF_JA3_STRING,
+    RULE_BUF_JA3S_HASH,
+    RULE_BUF_JA3S_STRING,
+    RULE_BUF_SSH_PROTO,
+    RULE_BUF_SSH_HASSH,
+    RULE_BUF_SSH_HASSH_STRING,
+    RULE_BUF_SSH_HASSH_SERVER,
+    RULE_BUF_SSH_HASSH_SERVER_STRING,
     RULE_BUF_COUNT
+};
+
+/* A bit per buffer (struct rule.buffers). */
+#define RULE_BUF_BIT(b)      (UINT64_C(1) << (b))
+
+/* Which side of a flow a buffer (or a rule) is about. */
+enum rule_dir { RULE_DIR_BOTH = 0, RULE_DIR_TOSERVER, RULE_DIR_TOCLIENT };
+
+#define RULE_BUFF_TX         0x01u      /* one per application transaction */
+#define RULE_BUFF_MULTI      0x02u      /* several per transaction (dns.query, tls.certs) */
+
+/* One row of the buffer table (rule-buffers.c). */
+struct rule_buffer_info {
+    const char *name;              /* Suricata's name, "http.uri" */
+    const char *alias;             /* the older sticky spelling ("http_uri_raw"), NULL none */
+    const char *legacy;            /* the Suricata 4 content modifier ("http_uri"), NULL none */
+    char        pcre;              /* the pcre flag naming it ('U'), 0 none */
+    const char *proto;             /* "http", "tls", "dns", "ssh", "file"; NULL: the payload */
+    uint8_t     dir;               /* enum rule_dir */
+    uint8_t     flags;             /* RULE_BUFF_* */
+    const char *doc;               /* what it holds, one line */
+};
+
+/* Transforms turn a sticky buffer into something else before its matches
+ * are tried (Suricata's transform keywords), in the order written. */
+enum rule_xform_type {
+    RULE_XF_DOTPREFIX = 1,
+    RULE_XF_TO_LOWERCASE,
+    RULE_XF_TO_UPPERCASE,
+    RULE_XF_STRIP_WHITESPACE,
+    RULE_XF_COMPRESS_WHITESPACE,
+    RULE_XF_URL_DECODE,
+    RULE_XF_TO_MD5,
+    RULE_XF_TO_SHA1,
+    RULE_XF_TO_SHA256,
+    RULE_XF_HEADER_LOWERCASE,
+    RULE_XF_STRIP_PSEUDO_HEADERS,
+    RULE_XF_PCREXFORM,
+    RULE_XF_XOR,
+};
+
+#define RULE_MAX_XFORMS      8
+
+struct rule_xform {
+    uint8_t   type;                /* enum rule_xform_type */
+    uint8_t  *key;                 /* xor: the key bytes */
+    uint32_t  keylen;
+    struct pcre2_real_code_8 *re;  /* pcrexform: its regex */
 };
 
 /* ------------------------------------------------------------------ content, pcre */
@@ -76,21 +165,31 @@ enum rule_buffer {
 #define RULE_CT_FAST_PATTERN 0x0040u    /* fast_pattern given on this content */
 #define RULE_CT_FP_ONLY      0x0080u    /* fast_pattern:only */
 #define RULE_CT_RAWBYTES     0x0100u    /* accepted, no effect */
+#define RULE_CT_STARTSWITH   0x0200u    /* startswith: offset 0, depth len */
+#define RULE_CT_ENDSWITH     0x0400u    /* endswith: the match ends at the buffer's end */
+#define RULE_CT_FP_CHOP      0x0800u    /* fast_pattern:offset,length */
+
+/* Which of offset, depth, distance, within come from a variable. */
+enum { RULE_POS_OFFSET = 0, RULE_POS_DEPTH, RULE_POS_DISTANCE, RULE_POS_WITHIN, RULE_POS_COUNT };
 
 /* Positions follow Suricata: offset and depth are absolute (depth counts
  * from offset, so the pattern must end within offset+depth); distance and
- * within are relative to the end of the previous content or pcre match in
- * the same buffer (to the buffer start when there is none): the pattern
- * starts at least distance bytes after it (distance may be negative) and
- * ends at most within bytes after it. A content has either absolute or
- * relative positions, never both. */
+ * within are relative to the end of the previous match in the same buffer
+ * (content, pcre, or the position a byte_jump/byte_extract/byte_math left;
+ * the buffer start when there is none): the pattern starts at least
+ * distance bytes after it (distance may be negative) and ends at most
+ * within bytes after it. A content has either absolute or relative
+ * positions, never both. A position may be a byte_extract/byte_math
+ * variable (var[] >= 0), read when the rule is evaluated. */
 struct rule_content {
     uint8_t  *bytes;               /* unescaped, hex decoded; not NUL-terminated */
     uint32_t  len;                 /* > 0 */
     uint16_t  flags;               /* RULE_CT_* */
     uint16_t  offset, depth;       /* valid with RULE_CT_OFFSET / RULE_CT_DEPTH */
     int32_t   distance;            /* valid with RULE_CT_DISTANCE */
-    uint32_t  within;              /* valid with RULE_CT_WITHIN; >= len */
+    uint32_t  within;              /* valid with RULE_CT_WITHIN; >= len unless a variable */
+    int8_t    var[RULE_POS_COUNT]; /* variable index per position, -1: the number above */
+    uint16_t  fp_off, fp_len;      /* RULE_CT_FP_CHOP: the part the prefilter looks for */
 };
 
 #define RULE_PCRE_NEGATED    0x01u  /* pcre:!"..." */
@@ -104,23 +203,93 @@ struct rule_pcre {
     uint8_t   flags;                /* RULE_PCRE_* */
 };
 
-enum rule_sm_type { RULE_SM_CONTENT = 0, RULE_SM_PCRE };
+/* isdataat:[!]N[,relative]: absolute, data at N (N < length); relative,
+ * N more bytes after the previous match (prev + N <= length), Suricata's
+ * one-byte difference. */
+#define RULE_ID_NEGATED      0x01u
+#define RULE_ID_RELATIVE     0x02u
 
-/* One payload/buffer inspection, in rule order. The matcher walks them per
- * buffer: relative positions refer to the previous entry of the same buffer. */
+struct rule_isdataat {
+    uint8_t  flags;                /* RULE_ID_* */
+    int8_t   var;                  /* N from a variable, -1 none */
+    uint32_t n;
+};
+
+/* byte_test, byte_jump, byte_extract, byte_math: read nbytes at offset
+ * (from the buffer start, or with RULE_BY_RELATIVE from the previous match),
+ * as a big or little endian binary number or as a string number (base 8,
+ * 10, 16), mask it, then: byte_test compares it, byte_jump moves the
+ * position, byte_extract stores it in a variable, byte_math computes with it
+ * and stores the result. */
+#define RULE_BY_RELATIVE     0x0001u
+#define RULE_BY_LITTLE       0x0002u
+#define RULE_BY_STRING       0x0004u
+#define RULE_BY_NEGATE       0x0008u    /* byte_test: !op */
+#define RULE_BY_ALIGN        0x0010u    /* byte_jump: round up to 4; byte_extract: to align */
+#define RULE_BY_FROM_BEGIN   0x0020u    /* byte_jump */
+#define RULE_BY_FROM_END     0x0040u    /* byte_jump */
+#define RULE_BY_BITMASK      0x0080u
+#define RULE_BY_DCE          0x0100u    /* accepted: DCE/RPC byte order (little endian here) */
+
+enum rule_byte_op {
+    RULE_BOP_LT = 1, RULE_BOP_GT, RULE_BOP_EQ, RULE_BOP_LE, RULE_BOP_GE,
+    RULE_BOP_AND, RULE_BOP_OR,                              /* byte_test & and ^ */
+    RULE_BOP_ADD, RULE_BOP_SUB, RULE_BOP_MUL, RULE_BOP_DIV,  /* byte_math oper */
+    RULE_BOP_SHL, RULE_BOP_SHR
+};
+
+#define RULE_MAX_VARS        8          /* byte_extract / byte_math variables per rule */
+
+struct rule_byte {
+    uint16_t flags;                /* RULE_BY_* */
+    uint8_t  nbytes;               /* 0..8 binary (0: reads nothing, the value is 0),
+                                    * 0..23 string (0: the rest of the buffer, at most 23) */
+    uint8_t  base;                 /* 8, 10, 16 with RULE_BY_STRING */
+    uint8_t  op;                   /* enum rule_byte_op (byte_test, byte_math) */
+    uint8_t  align;                /* byte_extract: 2 or 4 */
+    int8_t   nbytes_var;           /* nbytes from a variable, -1 none */
+    int8_t   offset_var;           /* offset from a variable, -1 none */
+    int8_t   value_var;            /* byte_test value / byte_math rvalue from a variable, -1 none */
+    int8_t   result;               /* byte_extract / byte_math: the variable written */
+    int32_t  offset;
+    int32_t  post_offset;          /* byte_jump */
+    uint32_t multiplier;           /* byte_jump, byte_extract; 1 by default */
+    uint64_t value;                /* byte_test value, byte_math rvalue */
+    uint64_t bitmask;              /* with RULE_BY_BITMASK */
+};
+
+/* base64_decode:[bytes N][, offset N][, relative]: decodes from the buffer
+ * (from the previous match with relative) for base64_data. */
+struct rule_b64 {
+    uint32_t bytes;                /* 0: to the end */
+    uint32_t offset;
+    uint8_t  relative;
+};
+
+enum rule_sm_type {
+    RULE_SM_CONTENT = 0, RULE_SM_PCRE, RULE_SM_ISDATAAT, RULE_SM_BYTE_TEST,
+    RULE_SM_BYTE_JUMP, RULE_SM_BYTE_EXTRACT, RULE_SM_BYTE_MATH, RULE_SM_B64_DECODE
+};
+
+/* One inspection of a buffer, in rule order. The matcher walks them per
+ * view: relative positions refer to the previous entry of the same view. */
 struct rule_sm {
     uint8_t type;                  /* enum rule_sm_type */
-    uint8_t buf;                   /* enum rule_buffer */
+    uint8_t buf;                   /* enum rule_buffer (the view's) */
+    uint8_t view;                  /* index in rule.views */
     union {
-        struct rule_content c;
-        struct rule_pcre    p;
+        struct rule_content  c;
+        struct rule_pcre     p;
+        struct rule_isdataat d;
+        struct rule_byte     b;
+        struct rule_b64      b64;
     } u;
 };
 
 /* ------------------------------------------------------------------ other options */
 
-/* dsize, ttl, itype, icode, ip_proto. RANGE is exclusive as in Suricata:
- * "dsize:10<>20" matches 11..19. */
+/* dsize, ttl, itype, icode, ip_proto and the other header numbers, bsize,
+ * urilen. RANGE is exclusive as in Suricata: "dsize:10<>20" matches 11..19. */
 enum rule_cmp_op {
     RULE_CMP_NONE = 0,             /* keyword not given */
     RULE_CMP_EQ, RULE_CMP_NE, RULE_CMP_LT, RULE_CMP_LE,
@@ -130,6 +299,18 @@ enum rule_cmp_op {
 struct rule_cmp {
     uint8_t  op;                   /* enum rule_cmp_op */
     uint32_t a, b;                 /* b only for RANGE */
+};
+
+/* One sticky buffer as a rule inspects it: the buffer, the transforms
+ * applied to it first, and what its length must be. A rule has a view per
+ * buffer and transform chain it names; its matches (struct rule_sm) say
+ * which view they belong to. */
+struct rule_view {
+    uint8_t  buf;                  /* enum rule_buffer */
+    uint8_t  nxf;
+    struct rule_xform xf[RULE_MAX_XFORMS];
+    struct rule_cmp bsize;         /* bsize; op NONE: not given */
+    struct rule_cmp urilen;        /* urilen (on http.uri or http.uri.raw) */
 };
 
 #define RULE_FLOW_TO_SERVER       0x01u  /* also from_client */
@@ -188,6 +369,111 @@ struct rule_geoip {
     char   (*cc)[3];               /* upper-case ISO 3166-1 alpha-2, NUL-terminated */
 };
 
+/* flowbits: per flow; xbits: per address or address pair, with expiry.
+ * A bit is known by its name's hash (rule_name_hash()), so a flow keeps its
+ * bits across a rule reload. set/unset/toggle act when the rule matches
+ * (after everything else in it); isset/isnotset are tests. Several names:
+ * "a|b" any of them (tests), "a&b" all of them. */
+enum rule_bit_op {
+    RULE_BIT_SET = 1, RULE_BIT_UNSET, RULE_BIT_TOGGLE, RULE_BIT_ISSET, RULE_BIT_ISNOTSET
+};
+enum rule_xtrack { RULE_XT_SRC = 0, RULE_XT_DST, RULE_XT_PAIR };
+
+#define RULE_MAX_BITNAMES 8
+
+struct rule_bit {
+    uint8_t  op;                   /* enum rule_bit_op */
+    uint8_t  any;                  /* names joined by '|': one is enough */
+    uint8_t  n;                    /* names, 1..RULE_MAX_BITNAMES */
+    uint8_t  track;                /* xbits: enum rule_xtrack */
+    uint32_t expire;               /* xbits: seconds (0: the default) */
+    uint64_t name[RULE_MAX_BITNAMES];
+    char    *text;                 /* the names as written, for messages */
+};
+
+/* flowint:name,op[,value]: integer flow variables. */
+enum rule_fint_op {
+    RULE_FI_SET = 1, RULE_FI_ADD, RULE_FI_SUB,                  /* modifiers: act on match */
+    RULE_FI_EQ, RULE_FI_NE, RULE_FI_LT, RULE_FI_GT, RULE_FI_LE, RULE_FI_GE,
+    RULE_FI_ISSET, RULE_FI_NOTSET                               /* tests */
+};
+
+struct rule_flowint {
+    uint8_t  op;                   /* enum rule_fint_op */
+    uint8_t  has_var;              /* the value is another flowint */
+    uint64_t name;                 /* rule_name_hash() */
+    uint64_t var;                  /* with has_var */
+    uint32_t value;
+};
+
+/* stream_size:server|client|both|either,op,N: bytes each TCP side sent
+ * (next sequence number minus the initial one, as Suricata counts). */
+enum rule_ss_side { RULE_SS_SERVER = 1, RULE_SS_CLIENT, RULE_SS_BOTH, RULE_SS_EITHER };
+
+struct rule_stream_size {
+    uint8_t side;                  /* enum rule_ss_side; 0: not given */
+    struct rule_cmp cmp;
+};
+
+#define RULE_MAX_STREAM_SIZE 4
+
+/* Values of a transaction or of the flow's summary that keywords compare
+ * (tls.version:1.2, tls_cert_notafter:>2020-01-01, dns.opcode:!0, ...);
+ * a provider gives them (detect-buffer.h). */
+enum rule_value_id {
+    RULE_VAL_TLS_VERSION = 0,      /* as on the wire, 0x0303 for TLS 1.2 */
+    RULE_VAL_TLS_NOTBEFORE,        /* certificate validity, UTC seconds */
+    RULE_VAL_TLS_NOTAFTER,
+    RULE_VAL_DNS_OPCODE,
+    RULE_VAL_COUNT
+};
+
+/* A value test. EXPIRED / VALID compare the certificate's dates with the
+ * packet's time instead of cmp. */
+enum rule_vtest { RULE_VT_CMP = 0, RULE_VT_EXPIRED, RULE_VT_VALID };
+
+struct rule_value {
+    uint8_t id;                    /* enum rule_value_id (VALID/EXPIRED: NOTAFTER) */
+    uint8_t test;                  /* enum rule_vtest */
+    uint8_t neg;
+    struct rule_cmp cmp;
+};
+
+#define RULE_MAX_VALUES 4
+
+/* decode-event, stream-event, app-layer-event: an anomaly a stage names. */
+enum rule_event_kind { RULE_EV_DECODE = 1, RULE_EV_STREAM, RULE_EV_APP };
+
+struct rule_event {
+    uint8_t  kind;                 /* enum rule_event_kind */
+    uint16_t id;                   /* the stage's event number */
+    char    *name;                 /* as written, "ipv4.opt_invalid_len" */
+};
+
+/* fragbits:[+*!]MDR[,IGNORE] on the IPv4 flags, as flags: does on TCP's. */
+#define RULE_FRAG_R 0x04u          /* reserved bit */
+#define RULE_FRAG_D 0x02u          /* don't fragment */
+#define RULE_FRAG_M 0x01u          /* more fragments */
+
+/* ipopts names, a bit each. */
+enum rule_ipopt {
+    RULE_IPOPT_RR = 0, RULE_IPOPT_EOL, RULE_IPOPT_NOP, RULE_IPOPT_TS, RULE_IPOPT_SEC,
+    RULE_IPOPT_ESEC, RULE_IPOPT_LSRR, RULE_IPOPT_SSRR, RULE_IPOPT_SATID, RULE_IPOPT_ANY
+};
+
+/* target:src_ip|dest_ip: which end of the alert is the target. */
+enum rule_target { RULE_TARGET_NONE = 0, RULE_TARGET_SRC, RULE_TARGET_DST };
+
+/* What kinds of tests a rule has besides its buffers, so the engine can
+ * tell where to run it (struct rule.tests). */
+#define RULE_T_PACKET        0x0001u    /* per-packet header tests (dsize, ttl, flags, seq, ...) */
+#define RULE_T_STATE         0x0002u    /* flowbits, flowint, xbits tests */
+#define RULE_T_ACTIONS       0x0004u    /* sets flowbits, flowint, xbits */
+#define RULE_T_STREAM_SIZE   0x0008u
+#define RULE_T_EVENT         0x0010u    /* decode-, stream-, app-layer-event */
+#define RULE_T_GEO           0x0020u
+#define RULE_T_VALUE         0x0040u    /* application values (tls.version, ...) */
+
 struct rule_kv {
     char *key, *value;             /* metadata "key value"; reference "type,value" */
 };
@@ -214,6 +500,7 @@ struct rule_classes {
 struct rule_error {
     char msg[RULE_ERR_LEN];
     char agg[RULE_ERR_LEN];
+    uint8_t skipped;               /* not an error: requires: is not met (Suricata skips the rule) */
 };
 
 /* ------------------------------------------------------------------ the rule */
@@ -241,12 +528,35 @@ struct rule {
     struct rule_kv *refs;
     uint32_t nrefs;
 
-    struct rule_sm *sm;            /* contents and pcres in rule order */
+    struct rule_sm *sm;            /* buffer inspections in rule order */
     uint32_t nsm;
+    struct rule_view *views;       /* the buffers inspected, with their transforms */
+    uint32_t nviews;
     int32_t  fast_pattern;         /* index in sm of the fast_pattern content, -1 none */
-    uint32_t buffers;              /* bit 1 << RULE_BUF_x for each buffer inspected */
+    uint64_t buffers;              /* RULE_BUF_BIT(b) for each buffer inspected */
+    uint8_t  nvars;                /* byte_extract / byte_math variables */
+    uint8_t  dir;                  /* enum rule_dir its buffers and flow keyword imply */
+    uint16_t tests;                /* RULE_T_* */
 
     struct rule_cmp dsize, ttl, itype, icode, ip_proto;
+    struct rule_cmp tos, ipid, fragoffset, window, icmp_id, icmp_seq, seq, ack;
+    struct rule_tcpflags fragbits; /* on the IPv4 flags: RULE_FRAG_* */
+    uint16_t ipopts;               /* bit 1 << enum rule_ipopt, each must be present */
+
+    struct rule_bit *bits;         /* flowbits, in rule order */
+    uint32_t nbits;
+    struct rule_bit *xbits;
+    uint32_t nxbits;
+    struct rule_flowint *fints;
+    uint32_t nfints;
+    struct rule_stream_size stream_size[RULE_MAX_STREAM_SIZE];   /* side 0 ends the list */
+    struct rule_value values[RULE_MAX_VALUES];
+    uint8_t  nvalues;
+    struct rule_event *events;
+    uint32_t nevents;
+    uint8_t  noalert;              /* noalert, flowbits:noalert, xbits:noalert */
+    uint8_t  bypass;               /* bypass: stop inspecting the flow after a match */
+    uint8_t  target;               /* enum rule_target */
     struct rule_threshold threshold;   /* threshold or detection_filter */
 
     char    *app_proto;            /* app-layer-protocol value (lower case), NULL none */

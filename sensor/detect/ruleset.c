@@ -271,3 +271,95 @@ int rules_slot_wait(struct rules_slot *s, uint64_t epoch, uint64_t timeout_usec,
         nanosleep(&nap, NULL);
     }
 }
+
+/* ---------------------------------------------------------------- linkwatch -T */
+
+struct reach_report {
+    FILE *out;
+    size_t shown;
+    char **why;                    /* pending reasons, one entry per distinct text */
+    size_t *count;
+    size_t n, cap;
+};
+
+static void reach_note(void *arg, const struct rule *r, const char *why, int pending)
+{
+    struct reach_report *rr = arg;
+    size_t i;
+
+    if (!pending) {
+        if (rr->shown++ < RULE_REPORT_MAX_ERRORS)
+            fprintf(rr->out, "%s:%u: never matches: %s\n", r->file ? r->file : "-", r->line, why);
+        return;
+    }
+    for (i = 0; i < rr->n && strcmp(rr->why[i], why) != 0; i++)
+        ;
+    if (i == rr->n) {
+        if (rr->n == rr->cap) {
+            size_t cap = rr->cap ? rr->cap * 2 : 16;
+            char **w = realloc(rr->why, cap * sizeof *w);
+            size_t *c = realloc(rr->count, cap * sizeof *c);
+
+            if (w)
+                rr->why = w;
+            if (c)
+                rr->count = c;
+            if (w == NULL || c == NULL)
+                return;
+            rr->cap = cap;
+        }
+        if ((rr->why[i] = strdup(why)) == NULL)
+            return;
+        rr->count[i] = 0;
+        rr->n++;
+    }
+    rr->count[i]++;
+}
+
+int ruleset_check(const char *const *paths, size_t n, const struct lw_config *cfg,
+                  const char *classification_path, FILE *out)
+{
+    struct reach_report rr = { .out = out };
+    struct rule_load_report rep;
+    struct detect_engine *e;
+    struct rule_list *l;
+    size_t bad, pending;
+    char err[256];
+    int rc;
+
+    if ((l = ruleset_load_files(paths, n, cfg, classification_path, &rep)) == NULL) {
+        fprintf(out, "rules: out of memory\n");
+        return 2;
+    }
+    rule_load_report_print(&rep, out, 15);
+    rc = rep.errors ? 1 : 0;
+    rule_load_report_free(&rep);
+    if ((e = detect_compile(l, err, sizeof err)) == NULL) {
+        fprintf(out, "rules: the engine can not be built: %s\n", err);
+        return 2;
+    }
+    bad = detect_engine_check(e, reach_note, &rr, &pending);
+    if (bad)
+        fprintf(out, "rules: %zu loaded but can never match\n", bad);
+    if (pending)
+        fprintf(out, "rules: %zu loaded, waiting for the application-layer parser that fills what they inspect:\n",
+                pending);
+    for (size_t i = 1; i < rr.n; i++)          /* most frequent first (insertion sort: few) */
+        for (size_t k = i; k > 0 && rr.count[k] > rr.count[k - 1]; k--) {
+            size_t c = rr.count[k];
+            char *w = rr.why[k];
+
+            rr.count[k] = rr.count[k - 1];
+            rr.why[k] = rr.why[k - 1];
+            rr.count[k - 1] = c;
+            rr.why[k - 1] = w;
+        }
+    for (size_t i = 0; i < rr.n; i++) {
+        fprintf(out, "%8zu  %s\n", rr.count[i], rr.why[i]);
+        free(rr.why[i]);
+    }
+    free(rr.why);
+    free(rr.count);
+    detect_engine_free(e);
+    return bad ? 1 : rc;
+}

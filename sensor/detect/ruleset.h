@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include "config.h"
 #include "rule-load.h"
@@ -80,6 +81,15 @@ size_t ruleset_rule_count(const struct ruleset *rs);
 
 /* The rev of gid:sid in rs, or -1 when it has no such rule. */
 int64_t ruleset_rev(const struct ruleset *rs, uint32_t gid, uint32_t sid);
+
+/* linkwatch -T: loads the rules, prints the load report to out, compiles
+ * them and reports every loaded rule that could never match (as
+ * "file:line: never matches: why", an error) and those waiting for an
+ * application-layer parser (counted by reason). Frees everything. Returns
+ * 0 when there was no error at all, 1 otherwise (2 when out of memory or
+ * the engine cannot be built). */
+int ruleset_check(const char *const *paths, size_t n, const struct lw_config *cfg,
+                  const char *classification_path, FILE *out);
 
 /* ---------------------------------------------------------------- publication */
 

@@ -463,6 +463,75 @@ int threshold_check(struct threshold_ctx *t, const struct rule *r,
     return 0;
 }
 
+/* ------------------------------------------------------------------ xbits */
+
+/* An xbit is an entry of the key table: gid:sid hold its name's hash,
+ * track is XBIT_TRACK + the rule_xtrack (so it never meets a threshold
+ * key), start the time it was set and seconds its expiry. */
+#define XBIT_TRACK 16u
+#define XBIT_DEFAULT_EXPIRE 3600u
+
+static void xbit_addrs(uint8_t xt, const struct packet *p, struct lw_addr *a, struct lw_addr *b)
+{
+    track_addrs(xt == RULE_XT_SRC ? RULE_TRACK_BY_SRC : xt == RULE_XT_DST ? RULE_TRACK_BY_DST
+                                                                            : RULE_TRACK_BY_BOTH, p, a, b);
+}
+
+/* The live entry of the bit in k, NULL when not set (or expired: then
+ * removed). */
+static struct th_entry *xbit_find(struct threshold_ctx *k, uint64_t name, uint8_t xt,
+                                  const struct lw_addr *a, const struct lw_addr *b, uint64_t now)
+{
+    uint32_t gid = (uint32_t)(name >> 32), sid = (uint32_t)name;
+    uint8_t track = (uint8_t)(XBIT_TRACK + xt);
+    uint64_t h = key_hash(gid, sid, track, a, b);
+
+    for (uint32_t s = (uint32_t)h & k->mask, i; (i = k->slots[s]) != NIL; s = (s + 1) & k->mask)
+        if (key_eq(&k->pool[i], h, gid, sid, track, a, b)) {
+            if (in_window(k->pool[i].start, now, k->pool[i].seconds))
+                return &k->pool[i];
+            entry_remove(k, i);
+            return NULL;
+        }
+    return NULL;
+}
+
+int threshold_xbit(struct threshold_ctx *t, uint8_t op, uint64_t name, uint8_t xt, uint32_t expire,
+                   const struct packet *p, uint64_t ts_usec)
+{
+    struct threshold_ctx *k = t->shared && xt != RULE_XT_PAIR ? t->shared : t;
+    struct lw_addr a, b;
+    struct th_entry *e;
+    int fresh, set;
+
+    xbit_addrs(xt, p, &a, &b);
+    if (k != t) {
+        if (t->order)
+            t->order(t->order_arg);
+        pthread_mutex_lock(&k->mu);
+    }
+    e = xbit_find(k, name, xt, &a, &b, ts_usec);
+    set = e != NULL;
+    if ((op == RULE_BIT_UNSET || op == RULE_BIT_TOGGLE) && e != NULL) {
+        entry_remove(k, (uint32_t)(e - k->pool));
+    } else if (op == RULE_BIT_SET || (op == RULE_BIT_TOGGLE && e == NULL)) {
+        e = entry_get(k, (uint32_t)(name >> 32), (uint32_t)name, (uint8_t)(XBIT_TRACK + xt), &a, &b,
+                      ts_usec, &fresh);
+        e->start = ts_usec;
+        e->seconds = expire ? expire : XBIT_DEFAULT_EXPIRE;
+        e->count = 1;
+        age_unlink(k, (uint32_t)(e - k->pool));
+        age_append(k, (uint32_t)(e - k->pool));
+    }
+    if (k != t)
+        pthread_mutex_unlock(&k->mu);
+    switch (op) {
+    case RULE_BIT_ISSET:    return set;
+    case RULE_BIT_ISNOTSET: return !set;
+    default:                return 1;
+    }
+}
+
 void threshold_carry_over(struct threshold_ctx *dst, const struct threshold_ctx *src,
                           int (*keep)(void *arg, uint32_t gid, uint32_t sid, uint32_t rev),
                           void *arg)
@@ -472,8 +541,8 @@ void threshold_carry_over(struct threshold_ctx *dst, const struct threshold_ctx 
         struct th_entry *d;
         int fresh;
 
-        if (!keep(arg, s->gid, s->sid, s->rev))
-            continue;
+        if (s->track < XBIT_TRACK && !keep(arg, s->gid, s->sid, s->rev))
+            continue;                /* xbits are the hosts' state: they stay */
         d = entry_get(dst, s->gid, s->sid, s->track, &s->a, &s->b, s->start, &fresh);
         d->rev = s->rev;
         d->start = s->start;

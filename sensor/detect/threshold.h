@@ -79,9 +79,20 @@ int threshold_config_load(struct threshold_ctx *t, const char *path, char *err, 
 int threshold_check(struct threshold_ctx *t, const struct rule *r,
                     const struct packet *p, uint64_t ts_usec);
 
+/* xbits: op (enum rule_bit_op) on bit `name' (its hash) of p's source,
+ * destination or address pair (xt, enum rule_xtrack). A set bit expires
+ * after expire seconds (0: an hour) of capture time. Bits are keys of the
+ * same bounded table as the thresholds (the oldest go first when it is
+ * full); by ip_src and ip_dst they are kept in the shared context when
+ * there is one, by ip_pair per worker. Returns, for ISSET/ISNOTSET,
+ * whether the test holds; 1 for the others. */
+int threshold_xbit(struct threshold_ctx *t, uint8_t op, uint64_t name, uint8_t xt, uint32_t expire,
+                   const struct packet *p, uint64_t ts_usec);
+
 /* Copies into dst the tracked keys of src that keep() accepts, given the
  * gid, sid and the rev of the rule that counted them (a hot reload keeps
- * the counters of rules whose sid and rev did not change).
+ * the counters of rules whose sid and rev did not change); xbits are
+ * always copied.
  * Keys are copied oldest window first, so if dst fills up it keeps the
  * newest ones. dst's threshold.config is its own; src is unchanged. */
 void threshold_carry_over(struct threshold_ctx *dst, const struct threshold_ctx *src,

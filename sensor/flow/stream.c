@@ -40,6 +40,7 @@ struct stream_dir {
     uint8_t  flags;          /* SDF_* */
     uint8_t  nr;
     uint8_t  used;           /* given data since the eviction sweep passed (CLOCK) */
+    uint8_t  ev;             /* STREAM_EV_* of the packet of `stamp' */
     uint32_t base_seq;       /* sequence number of stream offset 0 */
     uint32_t chunk_hist;     /* history bytes before chunk_lo offered to detection */
     uint32_t window;         /* cfg.window, for stream_chunk() */
@@ -454,6 +455,7 @@ static void skip_hole(struct stream_ctx *s, struct stream_dir *d, uint64_t to)
     uint64_t end = present_end(d);
 
     STATS_INC(s->st.gaps);
+    d->ev |= STREAM_EV_GAP;
     STATS_ADD(s->st.gap_bytes, to - d->next);
     if (d->buf && end > to)
         memmove(d->buf, d->buf + (to - d->buf_off), end - to);
@@ -475,12 +477,14 @@ static void take_direct(struct stream_ctx *s, struct stream_dir *d, uint64_t lo,
     d->next = d->buf_off = hi;
 }
 
-static void count_overlap(struct stream_ctx *s, int ov)
+static void count_overlap(struct stream_ctx *s, struct stream_dir *d, int ov)
 {
-    if (ov == 1)
+    if (ov == 1) {
         STATS_INC(s->st.overlaps_same);
-    else if (ov == 2)
+    } else if (ov == 2) {
         STATS_INC(s->st.overlaps_diff);
+        d->ev |= STREAM_EV_OVERLAP_DIFF;
+    }
 }
 
 /* One segment of stream offsets [slo, slo + len). retry: a hole was just
@@ -509,7 +513,7 @@ static void insert(struct stream_ctx *s, struct stream_dir *d, int64_t slo,
     if (lo < d->next) {
         ov = compare_old(d, lo, min_u64(hi, d->next), data);
         if (hi <= d->next) {
-            count_overlap(s, ov);
+            count_overlap(s, d, ov);
             return;
         }
         data += d->next - lo;
@@ -522,12 +526,12 @@ static void insert(struct stream_ctx *s, struct stream_dir *d, int64_t slo,
             take_direct(s, d, lo, hi, data);
         if (whole && ov == 0 && d->next == hi)
             d->flags |= SDF_EXACT;
-        count_overlap(s, ov);
+        count_overlap(s, d, ov);
         return;
     }
     if (hi - d->next <= s->cfg.ooo_limit && place(s, d, lo, hi, data, &ov) == 0) {
         STATS_INC(s->st.ooo_segments);
-        count_overlap(s, ov);
+        count_overlap(s, d, ov);
         return;
     }
     /* Cannot wait for the hole: give it up, unless this packet already
@@ -582,6 +586,7 @@ static void on_rst(struct stream_ctx *s, struct stream_flow *sf, struct stream_d
 
         if (a < (int64_t)d->next || a > (int64_t)(d->next + s->cfg.ooo_limit)) {
             STATS_INC(s->st.rst_ignored);
+            d->ev |= STREAM_EV_RST_IGNORED;
             return;
         }
     }
@@ -686,6 +691,7 @@ void stream_packet(struct stream_ctx *s, struct flow *f, const struct packet *p)
     }
     d = &sf->d[dir];
     d->stamp = f->pkts[dir];
+    d->ev = 0;
     d->flags &= (uint8_t)~(SDF_DIRECT | SDF_EXACT);
     d->chunk_lo = d->next;
     if (d->state == SD_DONE && d->buf)
@@ -735,6 +741,30 @@ enum stream_verdict stream_chunk(const struct flow *f, const struct packet *p,
     c->window = d->window;
     c->data = (d->flags & SDF_DIRECT) ? d->direct : d->buf + (c->offset - d->buf_off);
     return STREAM_DATA;
+}
+
+unsigned stream_events(const struct flow *f, const struct packet *p)
+{
+    const struct stream_flow *sf = f ? f->stream : NULL;
+    const struct stream_dir *d;
+
+    if (sf == NULL || p->proto != 6)
+        return 0;
+    d = &sf->d[p->dir & 1];
+    return d->stamp == f->pkts[p->dir & 1] ? d->ev : 0;
+}
+
+void stream_sizes(const struct flow *f, uint64_t out[2])
+{
+    const struct stream_flow *sf = f->stream;
+    const uint8_t syn[2] = { f->tcp_flags_ts & TH_SYN, f->tcp_flags_tc & TH_SYN };
+
+    for (int i = 0; i < 2; i++) {
+        if (sf != NULL && sf->d[i].state != SD_NONE)
+            out[i] = sf->d[i].next + 1;
+        else
+            out[i] = syn[i] ? 1 : 0;
+    }
 }
 
 int stream_dir_closed(const struct flow *f, unsigned dir)

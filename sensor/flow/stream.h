@@ -129,6 +129,20 @@ enum stream_verdict stream_chunk(const struct flow *f, const struct packet *p,
 /* Whether direction dir of f has ended: its FIN's bytes are all in, or an
  * RST was accepted (not: stream.depth was reached). */
 int stream_dir_closed(const struct flow *f, unsigned dir);
+/* Anomalies of the latest packet fed for p's direction (stream-event). */
+#define STREAM_EV_OVERLAP_DIFF 0x01u   /* it re-sent bytes already had with other data */
+#define STREAM_EV_GAP          0x02u   /* a hole before its data was declared lost */
+#define STREAM_EV_RST_IGNORED  0x04u   /* an RST outside the expected sequence range */
+
+/* STREAM_EV_* of p, the latest packet fed for its direction (0 when it was
+ * not, or the flow has no stream state). */
+unsigned stream_events(const struct flow *f, const struct packet *p);
+
+/* The bytes each side of TCP flow f sent so far as Suricata's stream_size
+ * counts them (next sequence number minus the initial one, the SYN
+ * counting one): out[0] the initiator's, out[1] the responder's. A side
+ * without stream state counts 1 when its SYN was seen, else 0. */
+void stream_sizes(const struct flow *f, uint64_t out[2]);
 
 /* Releases f->stream (safe when there is none) and sets it to NULL. */
 void stream_flow_free(struct stream_ctx *s, struct flow *f);

@@ -231,6 +231,19 @@ static void eve_alert_metadata(struct jbuf *j, const struct rule *r)
     jbuf_close_object(j);
 }
 
+/* alert.source / alert.target: {"ip", "port"} of one end of the packet. */
+static void eve_alert_end(struct jbuf *j, const char *name, const struct lw_addr *a, uint16_t port,
+                          const struct packet *p)
+{
+    char s[LW_ADDRSTRLEN];
+
+    jbuf_open_object(j, name);
+    jbuf_str(j, "ip", lw_addr_str(a, s, sizeof s));
+    if (p->flags & PKT_F_HAS_PORTS)
+        jbuf_u64(j, "port", port);
+    jbuf_close_object(j);
+}
+
 void eve_alert_event(struct jbuf *j, const struct eve_ctx *ctx, const struct rule *r,
                      const struct packet *p, const struct flow *f, eve_extra_fn extra)
 {
@@ -274,6 +287,13 @@ void eve_alert_event(struct jbuf *j, const struct eve_ctx *ctx, const struct rul
     jbuf_str(j, "category", r->cls ? r->cls->desc : "");
     jbuf_u64(j, "severity", r->priority);
     eve_alert_metadata(j, r);
+    if (r->target != RULE_TARGET_NONE) {
+        /* target: keyword: Suricata's alert.source and alert.target */
+        int src_is_target = r->target == RULE_TARGET_SRC;
+
+        eve_alert_end(j, "source", src_is_target ? &p->dst : &p->src, src_is_target ? p->dport : p->sport, p);
+        eve_alert_end(j, "target", src_is_target ? &p->src : &p->dst, src_is_target ? p->sport : p->dport, p);
+    }
     jbuf_close_object(j);
 
     if (f) {

@@ -110,19 +110,29 @@ if [ -n "$geodb" ]; then
 else
     echo "geo: no database (tools/fetch-geoip.sh, or the corpus) - lookup benchmark skipped"
 fi
+# The rule engine on top of decode+flow+nDPI+stream ("+stream reassembly"
+# above is 0 rules): the shipped rules, then ET Open; the last line is all
+# of ET with reassembly off (packet matching). The ratio line compares all
+# loadable ET Open rules with the shipped rules, same run (issue 18 wants
+# >= 0.5).
+pps() { awk '{ for (k = 1; k <= NF; k++) if ($k ~ /^packets\/s,?$/) print $(k - 1) }' "$1"; }
+printf '%-24s ' "+shipped rules"
+"$b/tests/bench/bench" pipeline "$file" 1 "rules=$s/rules" "classification=$s/rules/classification.config" \
+    logging.level=error 2> "$work/rules.log" | tee "$work/shipped.out"
+sed 's/^/                         /' "$work/rules.log"
 et=$corpus/rules-et-open
 if [ -d "$et" ]; then
-    # The rule engine on top of decode+flow+nDPI+stream: 0 rules is the line
-    # above; the last line is all rules with reassembly off (packet matching).
     for n in 100 0 off; do
         label="+ET Open ${n} rules"; set=
         [ "$n" = 0 ] && label="+ET Open all loadable"
         [ "$n" = off ] && { label="+ET all, stream off"; n=0; set=stream.enabled=no; }
         printf '%-24s ' "$label"
         "$b/tests/bench/bench" pipeline "$file" 1 "rules=$et" "classification=$et/classification.config" \
-            "maxrules=$n" logging.level=error $set 2> "$work/rules.log"
+            "maxrules=$n" logging.level=error $set 2> "$work/rules.log" | tee "$work/et$n$set.out"
         sed 's/^/                         /' "$work/rules.log"
     done
+    python3 -c 'import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print(f"{\"ET all / shipped\":<24} {a/b:.2f} x the packets/s (ET all loadable {a:.0f}, shipped {b:.0f})")' \
+        "$(pps "$work/et0.out")" "$(pps "$work/shipped.out")"
 else
     echo "ET Open: no $et - rule engine benchmark skipped"
 fi

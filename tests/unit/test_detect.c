@@ -52,38 +52,13 @@ static struct detect_engine *engine1(const char *text)
 /* A packet from 10.0.0.1:40000 to 192.0.2.1:80 of protocol proto. */
 static void pkt_init(struct packet *p, uint8_t proto, const char *payload)
 {
-    memset(p, 0, sizeof *p);
-    lw_addr_parse("10.0.0.1", &p->src);
-    lw_addr_parse("192.0.2.1", &p->dst);
-    p->ip_version = 4;
-    p->ttl = 64;
-    p->proto = proto;
-    if (proto == 6 || proto == 17) {
-        p->flags |= PKT_F_HAS_PORTS;
-        p->sport = 40000;
-        p->dport = 80;
-    }
-    if (proto == 6)
-        p->tcp_flags = TH_ACK | TH_PUSH;
-    p->payload = (const uint8_t *)payload;
-    p->payload_len = payload ? (uint32_t)strlen(payload) : 0;
-    p->ts = 1700000000000000ull;
+    ruletest_packet(p, proto, (const uint8_t *)payload, payload ? (uint32_t)strlen(payload) : 0);
 }
 
 /* The flow of pkt_init()'s packets, established, DPI result r (may be NULL). */
 static void flow_init(struct flow *f, struct packet *p, struct dpi_result *r)
 {
-    memset(f, 0, sizeof *f);
-    f->key.src = p->src;
-    f->key.dst = p->dst;
-    f->key.sport = p->sport;
-    f->key.dport = p->dport;
-    f->key.proto = p->proto;
-    f->tcp_state = p->proto == 6 ? FLOW_TCP_ESTABLISHED : FLOW_TCP_NONE;
-    f->flags = FLOW_F_TOCLIENT_SEEN;
-    f->dpi = r;
-    p->flow = f;
-    p->dir = 0;
+    ruletest_flow(f, p, r);
 }
 
 /* Runs e on p (flow f or none) and returns how many alerts it raised. */
@@ -525,14 +500,7 @@ static void test_order_and_pass(void **state)
 
 static struct dpi_result *dpi_new(const char *protocol, const char *app_proto)
 {
-    struct dpi_result *r = calloc(1, sizeof *r + sizeof(struct dpi_tls) + sizeof(struct dpi_http) +
-                                     sizeof(struct dpi_dns) + sizeof(struct dpi_ssh));
-
-    assert_non_null(r);
-    r->flags = DPI_F_DONE;
-    snprintf(r->protocol, sizeof r->protocol, "%s", protocol);
-    snprintf(r->app_proto, sizeof r->app_proto, "%s", app_proto);
-    return r;
+    return ruletest_dpi(protocol, app_proto);
 }
 
 static void test_sticky_http(void **state)
@@ -834,8 +802,7 @@ static uint32_t rnd_state = 12345;
 
 static uint32_t rnd(void)
 {
-    rnd_state = rnd_state * 1103515245u + 12345u;
-    return (rnd_state >> 8) & 0xffffff;
+    return ruletest_rand(&rnd_state);
 }
 
 static void rnd_word(char *out, size_t n)

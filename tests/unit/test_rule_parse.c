@@ -15,6 +15,7 @@
 #include "config.h"
 #include "rule-load.h"
 #include "rule-parse.h"
+#include "ruleset.h"
 #include "util.h"
 
 /* ------------------------------------------------------------------ fixtures */
@@ -515,7 +516,7 @@ static void test_content(void **state)
     opts_err("offset:1;", "offset needs a preceding content");
     opts_err("content:\"abcd\"; within:3;", "within 3 is less than the content length 4");
     opts_err("content:\"abcd\"; depth:3;", "depth 3 is less than the content length 4");
-    opts_err("content:\"a\"; depth:x;", "bad depth 'x'");
+    opts_err("content:\"a\"; depth:x;", "unknown byte_extract/byte_math variable 'x'");
     opts_err("content:\"a\"; offset:-1;", "bad offset '-1'");
     opts_err("content:\"a\"; distance:70000;", "bad distance '70000'");
     opts_err("content:\"a\"; depth:4; depth:5;", "depth given twice for one content");
@@ -541,7 +542,7 @@ static void test_fast_pattern(void **state)
     rule_free(r);
 
     opts_err("fast_pattern;", "fast_pattern needs a preceding content");
-    opts_err("content:\"abc\"; fast_pattern:1,2;", "fast_pattern with offset,length (chop) is not supported");
+    opts_err("content:\"abc\"; fast_pattern:2,5;", "fast_pattern 2,5 reaches past the content's 3 bytes");
     opts_err("content:\"abc\"; fast_pattern:x;", "bad fast_pattern 'x'");
     opts_err("content:\"a\"; fast_pattern; content:\"b\"; fast_pattern;",
              "fast_pattern given on more than one content");
@@ -590,8 +591,7 @@ static void test_pcre(void **state)
     rule_free(r);
 
     opts_err("pcre:\"/a(b/\";", "bad pcre '/a(b/': missing closing parenthesis at offset 3");
-    opts_err("pcre:\"/a/H\";", "pcre flag 'H' (http header) is not supported: no such buffer");
-    opts_err("pcre:\"/a/P\";", "pcre flag 'P' (http request body) is not supported: no such buffer");
+    opts_err("pcre:\"/a/K\";", "pcre flag 'K' (http raw cookie) is not supported: no such buffer");
     opts_err("pcre:\"/a/q\";", "unknown pcre flag 'q'");
     opts_err("pcre:\"/a/UM\";", "pcre has flags for two buffers");
     opts_err("pcre:\"/a/R\";", "pcre /R needs a preceding content or pcre in the same buffer");
@@ -609,8 +609,8 @@ static void test_pcre(void **state)
 
         assert_int_equal(rule_parse("alert tcp any any -> any any (pcre:\"/(/\"; sid:1;)", &tenv, &x, &err), -1);
         assert_string_equal(err.agg, "bad pcre");
-        assert_int_equal(rule_parse("alert tcp any any -> any any (pcre:\"/(/C\"; sid:1;)", &tenv, &x, &err), -1);
-        assert_string_equal(err.agg, "pcre flag 'C' is not supported");
+        assert_int_equal(rule_parse("alert tcp any any -> any any (pcre:\"/(/K\"; sid:1;)", &tenv, &x, &err), -1);
+        assert_string_equal(err.agg, "pcre flag 'K' is not supported");
     }
 }
 
@@ -665,9 +665,8 @@ static void test_sticky(void **state)
 
     opts_err("http_uri;", "http_uri needs a preceding content");
     opts_err("dns.query; content:\"a\"; http_uri;", "http_uri can't apply to a content in the dns.query buffer");
-    opts_err("content:\"a\"; http_header;", "keyword 'http_header' is not supported");
-    opts_err("http.uri.raw; content:\"a\";", "keyword 'http.uri.raw' is not supported");
-    opts_err("http.header; content:\"a\";", "keyword 'http.header' is not supported");
+    opts_err("content:\"a\"; http_raw_cookie;", "keyword 'http_raw_cookie' is not supported");
+    opts_err("http.cookie.raw; content:\"a\";", "keyword 'http.cookie.raw' is not supported");
     opts_err("dns.query; content:\"a\"; tls.sni; content:\"b\";", "rule mixes dns.query and tls.sni buffers");
     opts_err("http.uri; nocase;", "nocase needs a preceding content");
     opts_err("dns.query:x;", "keyword 'dns.query' takes no value");
@@ -918,8 +917,8 @@ static void test_meta(void **state)
     opts_err("priority:256;", "bad priority '256'");
     opts_err("reference:nocomma;", "bad reference 'nocomma'");
     opts_err("reference:url,;", "bad reference 'url'");
-    opts_err("flowbits:set,x;", "keyword 'flowbits' is not supported");
-    opts_err("endswith;", "keyword 'endswith' is not supported");
+    opts_err("dataset:isset,x;", "keyword 'dataset' is not supported");
+    opts_err("endswith;", "endswith needs a preceding content");
     opts_err("metadata;", "keyword 'metadata' needs a value");
     /* an empty option between two semicolons is skipped; the last ';' is optional */
     r = parse_ok("alert tcp any any -> any any (msg:\"a\";; sid:5)");
@@ -1039,12 +1038,12 @@ static const char rules_a[] =
     "alert tcp $HOME_NET any -> $EXTERNAL_NET $HTTP_PORTS (msg:\"one\"; flow:established,to_server; \\\n"
     "    content:\"abc\"; \\\n"
     "    classtype:misc-activity; sid:1; rev:2;)\n"
-    "alert tcp any any -> any any (msg:\"bad\"; endswith; sid:2;)\n"
+    "alert tcp any any -> any any (msg:\"bad\"; lua; sid:2;)\n"
     "alert tcp any any -> any any (msg:\"dup\"; sid:1;)\n"
     "alert udp any any -> any 53 (msg:\"gid 2 same sid\"; gid:2; sid:1;)\n"
     "alert tcp any any -> any any (msg:\"no sid\";)\r\n"
     "alert tcp any any -> $NOPE any (sid:3;)\n"
-    "alert tcp any any -> any any (msg:\"also bad\"; endswith; sid:4;)\n";
+    "alert tcp any any -> any any (msg:\"also bad\"; lua; sid:4;)\n";
 
 static const char rules_b[] =
     "alert dns any any -> any any (msg:\"b1\"; dns.query; content:\"evil\"; nocase; sid:10;)\n"
@@ -1078,7 +1077,7 @@ static void test_loader(void **state)
     assert_int_equal(l->n, 4);
     assert_int_equal(rep.nlines, 5);
 
-    snprintf(want, sizeof want, "%s:8: keyword 'endswith' is not supported", pa);
+    snprintf(want, sizeof want, "%s:8: keyword 'lua' is not supported", pa);
     assert_string_equal(rep.lines[0], want);
     snprintf(want, sizeof want, "%s:9: duplicate sid 1 (first at %s:5)", pa, pa);
     assert_string_equal(rep.lines[1], want);
@@ -1086,11 +1085,11 @@ static void test_loader(void **state)
     assert_string_equal(rep.lines[2], want);
     snprintf(want, sizeof want, "%s:12: unknown variable '$NOPE'", pa);
     assert_string_equal(rep.lines[3], want);
-    snprintf(want, sizeof want, "%s:13: keyword 'endswith' is not supported", pa);
+    snprintf(want, sizeof want, "%s:13: keyword 'lua' is not supported", pa);
     assert_string_equal(rep.lines[4], want);
 
     assert_int_equal(rep.nreasons, 4);
-    assert_string_equal(rep.reasons[0].text, "keyword 'endswith' is not supported");
+    assert_string_equal(rep.reasons[0].text, "keyword 'lua' is not supported");
     assert_int_equal(rep.reasons[0].count, 2);
     assert_int_equal(rep.reasons[1].count, 1);
 
@@ -1151,8 +1150,8 @@ static void test_loader(void **state)
         fclose(f);
         assert_int_equal(rc, 1);
         assert_non_null(strstr(out, "rules: 2 loaded, 5 failed, from 1 files"));
-        assert_non_null(strstr(out, "       2  keyword 'endswith' is not supported\n"));
-        snprintf(want, sizeof want, "%s:8: keyword 'endswith' is not supported\n", pa);
+        assert_non_null(strstr(out, "       2  keyword 'lua' is not supported\n"));
+        snprintf(want, sizeof want, "%s:8: keyword 'lua' is not supported\n", pa);
         assert_non_null(strstr(out, want));
     }
 }

@@ -21,25 +21,25 @@ import sys
 
 
 GROUP = True
+INTERNAL = {}    # file name -> module, for files that include a module's -int.h
 
 
 def module_of(path):
     """A type header (flow-t.h) is a module of its own: types included
     everywhere, no code, so including one is no dependency on the code of
-    its stage."""
+    its stage. A module split over files shares an internal header
+    <m>-int.h: every file that includes it (decode-ip.c, detect-build.c,
+    rule-kw-payload.c, ...) is module <m>."""
     base = os.path.basename(path)
     stem = re.sub(r"\.[ch]$", "", base)
     if not GROUP:
         return stem
     if stem == "decode-events":
         return "decode-t"                     # the X-macro lists behind the decoder's types
-    # A module split over files shares an internal header <m>-int.h: its
-    # files (decode-ip.c, detect-build.c, ...) are one module.
-    head = stem.split("-")[0]
-    if not stem.endswith("-t") and os.path.exists(os.path.join(os.path.dirname(path) or ".", head + "-int.h")):
-        return head
     if stem.endswith("-int"):
         return stem[:-4]
+    if base in INTERNAL:
+        return INTERNAL[base]
     return stem
 
 
@@ -50,6 +50,15 @@ def sources(top):
             if f.endswith((".c", ".h")):
                 out.append(os.path.join(d, f))
     return sorted(out)
+
+
+def find_internal(top):
+    """Which files include which module's internal header (<m>-int.h)."""
+    for p in sources(top):
+        for line in open(p, encoding="utf-8", errors="replace"):
+            inc = re.match(r'\s*#\s*include\s+"([^"]+)-int\.h"', line)
+            if inc and not os.path.basename(p).startswith(os.path.basename(inc.group(1)) + "-int."):
+                INTERNAL[os.path.basename(p)] = os.path.basename(inc.group(1))
 
 
 def include_graph(top):
@@ -156,6 +165,7 @@ def main(argv):
         else:
             top = a
     top = top or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+    find_internal(top)
     if show:
         layout(top)
     global GROUP

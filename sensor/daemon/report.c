@@ -238,9 +238,14 @@ void sensor_print_summary(struct sensor *s, const char *logdir, double secs)
         printf("  geo: %zu database(s); %llu flows geolocated, %llu lookups, %llu cache hits, "
                "%llu internal\n", geo_database_count(s->geo), V("geo/flows"), V("geo/lookups"),
                V("geo/cache_hits"), V("geo/internal"));
-    printf("  events: alert %llu, flow %llu, stats %llu, geo_summary %llu, reload %llu -> %s/%s\n",
-           V("events/alert"), V("events/flow"), V("events/stats"), V("events/geo_summary"), V("events/reload"),
-           logdir, eve_file_filename(&s->cfg));
+    printf("  events:");
+    for (int t = 0; t < EVT_MAX; t++) {
+        char path[64];
+
+        snprintf(path, sizeof path, "events/%s", event_type_name((enum event_type)t));
+        printf("%s %s %llu", t ? "," : "", event_type_name((enum event_type)t), V(path));
+    }
+    printf(" -> %s/%s\n", logdir, eve_file_filename(&s->cfg));
     if (s->redis) {
         tally_flush_print_summary(s->redis, stdout);
         printf("  redis: final drain (last tallies to Redis) %.3f s\n", s->redis_drain_secs);

@@ -30,6 +30,7 @@
 #include "config.h"
 #include "console-auth.h"
 #include "console-filter.h"
+#include "redis-keys.h"
 
 #define BODY_MAX      16384
 #define LIST_MAX      1000
@@ -105,12 +106,12 @@ static redisReply *rargv(redisContext *c, ...)
     return redisCommandArgv(c, argc, argv, NULL);
 }
 
-static void key_alerts(char *k, size_t n) { snprintf(k, n, "%s:{alerts}", cfg.redis.prefix); }
-static void key_triage(char *k, size_t n) { snprintf(k, n, "%s:{alerts}:triage", cfg.redis.prefix); }
-static void key_history(char *k, size_t n, const char *id)
-{
-    snprintf(k, n, "%s:{alerts}:history:%s", cfg.redis.prefix, id);
-}
+/* Key names come from the sensor's own layout (redis-keys.h). */
+static struct rkeys rk;
+
+static void key_alerts(char *k, size_t n) { rkey_named(k, n, &rk, "alerts"); }
+static void key_triage(char *k, size_t n) { rkey_named(k, n, &rk, "triage"); }
+static void key_history(char *k, size_t n, const char *id) { rkey_history(k, n, &rk, id); }
 
 /* A stream entry id: digits '-' digits. */
 static int stream_id_valid(const char *s)
@@ -592,7 +593,7 @@ static json_t *find_flow(redisContext *c, json_int_t flow_id)
     char key[128], pat[48], start[64] = "+";
     json_t *found = NULL;
 
-    snprintf(key, sizeof key, "%s:flows", cfg.redis.prefix);
+    rkey_named(key, sizeof key, &rk, "flows");
     snprintf(pat, sizeof pat, "\"flow_id\":%lld,", (long long)flow_id);
     for (int batch = 0; batch < 20 && !found; batch++) {
         redisReply *r = rargv(c, "XREVRANGE", key, start, "-", "COUNT", "1000", NULL);
@@ -791,12 +792,12 @@ static int64_t latest_capture(redisContext *c)
     char key[160];
     int64_t best = 0;
 
-    snprintf(key, sizeof key, "%s:sensors", cfg.redis.prefix);
+    rkey_named(key, sizeof key, &rk, "sensors");
     redisReply *r = rargv(c, "ZRANGE", key, "0", "-1", NULL);
     if (r && r->type == REDIS_REPLY_ARRAY)
         for (size_t i = 0; i < r->elements; i++) {
             char skey[160];
-            snprintf(skey, sizeof skey, "%s:{%s}:sensor", cfg.redis.prefix, r->element[i]->str);
+            rkey_sensor(skey, sizeof skey, &rk, r->element[i]->str);
             redisReply *h = rargv(c, "HGET", skey, "capture_ts", NULL);
             if (h && h->type == REDIS_REPLY_STRING && atoll(h->str) > best)
                 best = atoll(h->str);
@@ -833,8 +834,11 @@ static json_t *sorted_pairs(json_t *obj, size_t top)
 
 static enum MHD_Result api_summary(struct MHD_Connection *conn, redisContext *c)
 {
-    static const char *const fams[] = { "app:bytes", "l4:bytes", "cc:bytes", "cc:flows",
-                                        "dir:bytes", "alerts:severity", "alerts:sid" };
+    /* family, metric of the hashes read per bucket, then the two top-host sets */
+    static const char *const fams[][2] = { { "app", "bytes" }, { "l4", "bytes" }, { "cc", "bytes" },
+                                           { "cc", "flows" }, { "dir", "bytes" },
+                                           { "alerts", "severity" }, { "alerts", "sid" },
+                                           { "src", "bytes" }, { "dst", "bytes" } };
     struct query q;
     const char *scope;
     int64_t from, to, step;
@@ -863,18 +867,15 @@ static enum MHD_Result api_summary(struct MHD_Connection *conn, redisContext *c)
     size_t nb = (size_t)((to - from + step - 1) / step);
     for (size_t b = 0; b < nb; b++) {
         int64_t start = from + (int64_t)b * step;
-        char base[192], key[256];
-        snprintf(base, sizeof base, "%s:{%s:%c:%lld}:", cfg.redis.prefix, scope, q.res,
-                 (long long)start);
+        char key[RKEY_MAX];
         for (size_t i = 0; i < sizeof fams / sizeof fams[0]; i++) {
-            snprintf(key, sizeof key, "%s%s", base, fams[i]);
-            const char *argv[] = { "HGETALL", key };
-            redisAppendCommandArgv(c, 2, argv, NULL);
-        }
-        for (int i = 0; i < 2; i++) {
-            snprintf(key, sizeof key, "%s%s", base, i ? "dst:bytes" : "src:bytes");
-            const char *argv[] = { "ZREVRANGE", key, "0", "19", "WITHSCORES" };
-            redisAppendCommandArgv(c, 5, argv, NULL);
+            rkey_bucket(key, sizeof key, &rk, scope, q.res, (uint64_t)start, fams[i][0], fams[i][1]);
+            const char *hash[] = { "HGETALL", key };
+            const char *top[] = { "ZREVRANGE", key, "0", "19", "WITHSCORES" };
+            if (i < 7)
+                redisAppendCommandArgv(c, 2, hash, NULL);
+            else
+                redisAppendCommandArgv(c, 5, top, NULL);
         }
     }
     json_t *targets[] = { app, l4, cc, ccf, dir, sev, sid, src, dst };
@@ -945,7 +946,7 @@ static enum MHD_Result api_sensors(struct MHD_Connection *conn, redisContext *c)
     json_t *arr = json_array();
     time_t now = time(NULL);
 
-    snprintf(key, sizeof key, "%s:sensors", cfg.redis.prefix);
+    rkey_named(key, sizeof key, &rk, "sensors");
     redisReply *r = rargv(c, "ZRANGE", key, "0", "-1", "WITHSCORES", NULL);
     if (!r || r->type != REDIS_REPLY_ARRAY) {
         freeReplyObject(r);
@@ -955,7 +956,7 @@ static enum MHD_Result api_sensors(struct MHD_Connection *conn, redisContext *c)
     for (size_t i = 0; i + 1 < r->elements; i += 2) {
         char skey[160];
         json_t *o = json_object();
-        snprintf(skey, sizeof skey, "%s:{%s}:sensor", cfg.redis.prefix, r->element[i]->str);
+        rkey_sensor(skey, sizeof skey, &rk, r->element[i]->str);
         redisReply *h = rargv(c, "HGETALL", skey, NULL);
         if (h && h->type == REDIS_REPLY_ARRAY)
             for (size_t j = 0; j + 1 < h->elements; j += 2) {
@@ -1062,7 +1063,7 @@ static enum MHD_Result api_events(struct MHD_Connection *conn)
         sse_free(s);
         return send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: cannot connect");
     }
-    snprintf(chan, sizeof chan, "%s:alerts", cfg.redis.prefix);
+    rkey_named(chan, sizeof chan, &rk, "channel");
     redisReply *r = rargv(s->c, "SUBSCRIBE", chan, NULL);
     if (!r) {
         sse_free(s);
@@ -1325,6 +1326,7 @@ int main(int argc, char **argv)
         return 1;
     }
     free(sets);
+    rk = (struct rkeys){ .prefix = cfg.redis.prefix };
     if (new_user) {
         int rc = add_user(new_user);
         config_free(&cfg);

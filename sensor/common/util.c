@@ -1,5 +1,6 @@
 /* util.c - see util.h. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <sys/socket.h>
 #include <stdlib.h>
@@ -74,7 +75,8 @@ int lw_cidr_parse(const char *s, struct lw_cidr *c)
         return -1;
     maxp = c->addr.family == 4 ? 32 : 128;
     if (slash) {
-        if (slash[1] == '\0')
+        /* digits only: strtol alone would take " 8" and "+8" */
+        if (!isdigit((unsigned char)slash[1]))
             return -1;
         p = strtol(slash + 1, &end, 10);
         if (*end != '\0' || p < 0 || p > (long)maxp)

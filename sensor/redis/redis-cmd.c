@@ -1,5 +1,5 @@
-/* redis-cmd.c - the key layout and the commands that write it; see redis-cmd.h
- * and docs/redis.md. */
+/* redis-cmd.c - the commands that write the key layout; see redis-cmd.h and
+ * docs/redis.md. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,35 +48,6 @@ const char RCMD_ALERT_LUA[] =
     "  end\n"
     "end\n"
     "return n\n";
-
-/* ------------------------------------------------------------------ keys */
-
-size_t rkey_bucket(char *buf, size_t len, const struct rkeys *rk, const char *scope, char res,
-                   uint64_t start, const char *fam, const char *metric)
-{
-    int n = snprintf(buf, len, "%s:{%s:%c:%llu}:%s%s%s", rk->prefix, scope, res,
-                     (unsigned long long)start, fam, metric ? ":" : "", metric ? metric : "");
-    return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
-}
-
-size_t rkey_named(char *buf, size_t len, const struct rkeys *rk, const char *which)
-{
-    int n;
-
-    if (strcmp(which, "alerts") == 0)
-        n = snprintf(buf, len, "%s:{alerts}", rk->prefix);
-    else if (strcmp(which, "alerts-seq") == 0)
-        n = snprintf(buf, len, "%s:{alerts}:seq", rk->prefix);
-    else if (strcmp(which, "channel") == 0)
-        n = snprintf(buf, len, "%s:alerts", rk->prefix);
-    else if (strcmp(which, "flows") == 0)
-        n = snprintf(buf, len, "%s:flows", rk->prefix);
-    else if (strcmp(which, "sensor") == 0)
-        n = snprintf(buf, len, "%s:{%s}:sensor", rk->prefix, rk->sensor);
-    else
-        n = snprintf(buf, len, "%s:sensors", rk->prefix);
-    return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
-}
 
 /* ------------------------------------------------------------------ batches */
 

@@ -1,5 +1,6 @@
-/* redis-cmd.h - what linkwatch sends to Redis: the key layout (docs/redis.md)
- * and the commands that write it, built into batches. No network here.
+/* redis-cmd.h - what linkwatch sends to Redis: the commands that write the
+ * key layout of docs/redis.md (names from redis-keys.h), built into batches.
+ * No network here.
  *
  * Tallies are written by one Lua script call per destination key and flush
  * (EVALSHA of RCMD_TALLY_LUA): all of a key's members in one command, so
@@ -19,6 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "redis-keys.h"
 #include "tally.h"
 
 /* KEYS[1] target, KEYS[2] the bucket's applied-ids hash; ARGV: marker
@@ -30,25 +32,6 @@ extern const char RCMD_TALLY_LUA[];
  * whose seq is above the sensor's last is added and published. Returns
  * how many were added. */
 extern const char RCMD_ALERT_LUA[];
-
-/* What the key layout needs to know. */
-struct rkeys {
-    const char *prefix;          /* redis.prefix */
-    const char *sensor;          /* sensor-id */
-    uint64_t ttl_minute, ttl_hour;
-    uint32_t top_k;              /* redis.top-hosts */
-    int merged;                  /* redis.merged-view: also the "all" scope */
-};
-
-#define RKEY_MAX 256
-
-/* "<prefix>:{<scope>:<res>:<start>}:<fam>[:<metric>]", res 'm' or 'h',
- * start the bucket's first second (Unix time). Returns its length. */
-size_t rkey_bucket(char *buf, size_t len, const struct rkeys *rk, const char *scope, char res,
-                   uint64_t start, const char *fam, const char *metric);
-/* "<prefix>:{alerts}", "<prefix>:{alerts}:seq", "<prefix>:alerts" (the
- * channel), "<prefix>:flows", "<prefix>:{<sensor>}:sensor", "<prefix>:sensors". */
-size_t rkey_named(char *buf, size_t len, const struct rkeys *rk, const char *which);
 
 enum rcmd_kind {
     RC_TALLY = 1,                /* idempotent: resent as is when in doubt */

@@ -51,28 +51,6 @@ static long long member(const struct rbatch *b, size_t c, const char *m)
     return -1;
 }
 
-static void test_key_names(void **state)
-{
-    char k[RKEY_MAX];
-
-    rkey_bucket(k, sizeof k, &RK, "dc1", 'm', M0, "app", "bytes");
-    assert_string_equal(k, "lw:{dc1:m:1735693020}:app:bytes");
-    rkey_bucket(k, sizeof k, &RK, "all", 'h', H0, "health", NULL);
-    assert_string_equal(k, "lw:{all:h:1735689600}:health");
-    rkey_named(k, sizeof k, &RK, "alerts");
-    assert_string_equal(k, "lw:{alerts}");
-    rkey_named(k, sizeof k, &RK, "alerts-seq");
-    assert_string_equal(k, "lw:{alerts}:seq");
-    rkey_named(k, sizeof k, &RK, "channel");
-    assert_string_equal(k, "lw:alerts");
-    rkey_named(k, sizeof k, &RK, "flows");
-    assert_string_equal(k, "lw:flows");
-    rkey_named(k, sizeof k, &RK, "sensor");
-    assert_string_equal(k, "lw:{dc1}:sensor");
-    rkey_named(k, sizeof k, &RK, "sensors");
-    assert_string_equal(k, "lw:sensors");
-}
-
 static struct tally_table *taken(struct tally *t)
 {
     assert_int_equal(tally_swap(t, 1), 0);
@@ -338,7 +316,6 @@ static void test_alert_commands(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_key_names),
         cmocka_unit_test(test_tally_commands),
         cmocka_unit_test(test_no_merged_view),
         cmocka_unit_test(test_other_and_gauge),

@@ -29,35 +29,12 @@ int status_valid(const char *s)
 
 int parse_time(const char *s, int64_t *out)
 {
-    char *end;
-    struct tm tm;
+    int64_t usec;
 
-    if (*s == '\0')
+    if (lw_time_parse(s, &usec) < 0)
         return -1;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (*end == '\0' && errno == 0 && v >= 0) {
-        *out = v;
-        return 0;
-    }
-    memset(&tm, 0, sizeof tm);
-    end = strptime(s, "%Y-%m-%dT%H:%M", &tm);
-    if (!end)
-        return -1;
-    if (*end == ':') {
-        char *e2 = strptime(end + 1, "%S", &tm);
-        if (!e2)
-            return -1;
-        end = e2;
-    }
-    if (*end == '.')
-        for (end++; isdigit((unsigned char)*end); end++)
-            ;
-    if (*end == 'Z' || strcmp(end, "+0000") == 0 || strcmp(end, "+00:00") == 0)
-        end += strlen(end);
-    if (*end != '\0')
-        return -1;
-    *out = (int64_t)timegm(&tm);
+    /* whole seconds, rounded down also before 1970 */
+    *out = usec >= 0 ? usec / 1000000 : -((-usec + 999999) / 1000000);
     return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "redis-cmd.h"
+#include "alert-index.h"
 #include "eve.h"
 #include "geo-summary.h"
 #include "util.h"
@@ -27,27 +28,6 @@ const char RCMD_TALLY_LUA[] =
     "redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])\n"
     "redis.call('EXPIRE', KEYS[2], ARGV[3])\n"
     "return 1\n";
-
-/* The sequence number is recorded with each XADD, so an error part-way
- * through leaves the ones added behind it recorded too. */
-const char RCMD_ALERT_LUA[] =
-    "local last = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')\n"
-    "local n = 0\n"
-    "for i = 4, #ARGV, 2 do\n"
-    "  local s = tonumber(ARGV[i])\n"
-    "  if s > last then\n"
-    "    if ARGV[2] ~= '0' then\n"
-    "      redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'sensor', ARGV[1], 'seq', ARGV[i], 'event', ARGV[i+1])\n"
-    "    else\n"
-    "      redis.call('XADD', KEYS[1], '*', 'sensor', ARGV[1], 'seq', ARGV[i], 'event', ARGV[i+1])\n"
-    "    end\n"
-    "    redis.call('HSET', KEYS[2], ARGV[1], ARGV[i])\n"
-    "    redis.call('PUBLISH', ARGV[3], ARGV[i+1])\n"
-    "    last = s\n"
-    "    n = n + 1\n"
-    "  end\n"
-    "end\n"
-    "return n\n";
 
 /* ------------------------------------------------------------------ batches */
 
@@ -594,30 +574,60 @@ void rcmd_gauge(struct rbatch *b, const struct rkeys *rk, const char *sha_tally,
 
 /* ------------------------------------------------------------------ alerts */
 
+/* One alert: seq, event, its index arguments (alert-index.h). */
+static void put_alert(struct rbatch *b, const struct rkeys *rk, const struct ralert *a,
+                      struct aix_terms *t, char **scratch, size_t *cap)
+{
+    rbatch_u64(b, a->seq);
+    rbatch_arg(b, a->line, a->len);
+    if (a->len + 32 > *cap) {
+        char *p = realloc(*scratch, a->len + 32);
+        if (p == NULL) {
+            b->oom = 1;
+            return;
+        }
+        *scratch = p;
+        *cap = a->len + 32;
+    }
+    if (aix_terms(a->line, a->len, rk->sensor, rk, t, *scratch, *cap) < 0) {
+        b->oom = 1;
+        return;
+    }
+    rbatch_u64(b, aix_nargs(t));
+    aix_put_args(b, t);
+}
+
 void rcmd_alerts(struct rbatch *b, const struct rkeys *rk, const char *sha_alert,
                  uint64_t maxlen, const struct ralert *a, size_t n, size_t rec0, size_t per_cmd)
 {
-    char key[RKEY_MAX];
+    char key[RKEY_MAX], keys[AIX_NKEYS][RKEY_MAX], *scratch = NULL;
+    struct aix_terms *t = malloc(sizeof *t);
+    size_t cap = 0;
 
-    for (size_t i = 0; i < n; i += per_cmd) {
+    if (t == NULL) {
+        b->oom = 1;
+        return;
+    }
+    aix_fixed_keys(rk, keys);
+    for (size_t i = 0; i < n && !b->oom; i += per_cmd) {
         size_t m = n - i < per_cmd ? n - i : per_cmd;
 
         rbatch_begin(b, RC_ALERT);
         if (b->oom)
-            return;
+            break;
         b->cmds[b->ncmds - 1].rec0 = rec0 + i;
         b->cmds[b->ncmds - 1].nrec = m;
         rbatch_str(b, "EVALSHA");
         rbatch_str(b, sha_alert);
-        rbatch_str(b, "2");
-        rbatch_arg(b, key, rkey_named(key, sizeof key, rk, "alerts"));
-        rbatch_arg(b, key, rkey_named(key, sizeof key, rk, "alerts-seq"));
+        rbatch_u64(b, AIX_NKEYS);
+        for (size_t k = 0; k < AIX_NKEYS; k++)
+            rbatch_str(b, keys[k]);
         rbatch_str(b, rk->sensor);
         rbatch_u64(b, maxlen);
         rbatch_arg(b, key, rkey_named(key, sizeof key, rk, "channel"));
-        for (size_t k = i; k < i + m; k++) {
-            rbatch_u64(b, a[k].seq);
-            rbatch_arg(b, a[k].line, a[k].len);
-        }
+        for (size_t k = i; k < i + m; k++)
+            put_alert(b, rk, &a[k], t, &scratch, &cap);
     }
+    free(scratch);
+    free(t);
 }

@@ -9,7 +9,8 @@
  * bucket's ":applied" hash; a call whose id is not above the recorded one
  * does nothing, so a command resent after a lost reply is applied once.
  * Alerts go through RCMD_ALERT_LUA, which does the same with each alert's
- * sequence number before XADD and PUBLISH.
+ * sequence number before XADD and PUBLISH, and files each alert in the
+ * alert indexes in the same call (alert-index.h).
  *
  * A batch owns the bytes of its commands; it is what a pipeline sends, and
  * what is kept (from the first unacknowledged command on) when the
@@ -27,10 +28,13 @@
  * field, flush id, ttl, mode (h: HINCRBY, z: ZINCRBY then keep the top K,
  * s: HSET), K, then member/value pairs. Returns 1 applied, 0 already was. */
 extern const char RCMD_TALLY_LUA[];
-/* KEYS[1] the alerts stream, KEYS[2] the last-sequence hash; ARGV: sensor,
- * MAXLEN (0: none), channel, then seq/event pairs in order. Each event
- * whose seq is above the sensor's last is added and published. Returns
- * how many were added. */
+/* KEYS: aix_fixed_keys() (the alerts stream, the last-sequence hash, then
+ * the index's keys); ARGV: sensor, MAXLEN (unused: the writer trims, see
+ * aix_trim()), channel, then per alert in order its seq, its event, the
+ * count of its index arguments and those (alert-index.h). Each event whose
+ * seq is above the sensor's last is added, published and filed in the
+ * indexes. Returns how many were added. Defined in alert-index.c, with the
+ * Lua library it shares with the trim and reindex scripts. */
 extern const char RCMD_ALERT_LUA[];
 
 enum rcmd_kind {

@@ -53,3 +53,32 @@ size_t rkey_history(char *buf, size_t len, const struct rkeys *rk, const char *i
 {
     return kprintf(buf, len, "%s:{alerts}:history:%s", rk->prefix, id);
 }
+
+size_t rkey_ix(char *buf, size_t len, const struct rkeys *rk, const char *family, const char *value)
+{
+    return kprintf(buf, len, "%s:{alerts}:ix:%s%s%s", rk->prefix, family, value ? ":" : "",
+                   value ? value : "");
+}
+
+size_t rkey_ix_net(char *buf, size_t len, const struct rkeys *rk, const char *side,
+                   const struct lw_addr *a)
+{
+    struct lw_addr net = *a;
+    char txt[LW_ADDRSTRLEN], fam[8];
+    unsigned bits = a->family == 4 ? 24 : 64;
+
+    memset(net.u.b + bits / 8, 0, sizeof net.u.b - bits / 8);
+    lw_addr_str(&net, txt, sizeof txt);
+    snprintf(fam, sizeof fam, "%snet", side);
+    return kprintf(buf, len, "%s:{alerts}:ix:%s:%s/%u", rk->prefix, fam, txt, bits);
+}
+
+size_t rkey_ix_group(char *buf, size_t len, const struct rkeys *rk, const char *field, size_t flen)
+{
+    uint64_t h = 1469598103934665603ULL;       /* FNV-1a, then mixed */
+
+    for (size_t i = 0; i < flen; i++)
+        h = (h ^ (uint8_t)field[i]) * 1099511628211ULL;
+    return kprintf(buf, len, "%s:{alerts}:ix:grp:%llu", rk->prefix,
+                   (unsigned long long)(lw_mix64(h) % RKEY_GROUP_BUCKETS));
+}

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "util.h"
 
 /* What the key layout needs to know. */
 struct rkeys {
@@ -41,5 +42,34 @@ size_t rkey_named(char *buf, size_t len, const struct rkeys *rk, const char *whi
 size_t rkey_sensor(char *buf, size_t len, const struct rkeys *rk, const char *sensor);
 /* "<prefix>:{alerts}:history:<id>": the triage history of one alert. */
 size_t rkey_history(char *buf, size_t len, const struct rkeys *rk, const char *id);
+
+
+/* ---- the alerts index (docs/redis.md, "Alert indexes")
+ *
+ * Every index key of a stream starts with the stream's own name, so it
+ * carries the stream's hash tag and lives in its slot: the script that adds
+ * an alert to the stream adds it to the indexes in the same call, which a
+ * Redis Cluster allows only within one slot. A stream sharded per sensor
+ * (issue 22) takes its indexes along by changing rkey_named("alerts") alone. */
+
+/* Groups are counted in this many hashes, so that each stays small enough
+ * for Redis's compact encoding (hash-max-listpack-entries, 128) up to about
+ * 1.5 million groups. */
+#define RKEY_GROUP_BUCKETS 16384
+
+/* "<prefix>:{alerts}:ix:<family>[:<value>]": a list of stream ids of one
+ * family and value ("sid", "2000001"), or, value NULL, one of the index's
+ * fixed keys ("words", "msg", "grptop", "time", "meta", "lock"). */
+size_t rkey_ix(char *buf, size_t len, const struct rkeys *rk, const char *family, const char *value);
+/* The list of a's network: its /24 for IPv4, its /64 for IPv6, side "src"
+ * or "dst": "<prefix>:{alerts}:ix:srcnet:10.1.3.0/24". */
+size_t rkey_ix_net(char *buf, size_t len, const struct rkeys *rk, const char *side,
+                   const struct lw_addr *a);
+/* The hash that counts group `field` ("<sid>|<src_ip>|<dest_ip>"):
+ * "<prefix>:{alerts}:ix:grp:<n>", n from a hash of the field. */
+size_t rkey_ix_group(char *buf, size_t len, const struct rkeys *rk, const char *field, size_t flen);
+/* The zset of stream ids a triage status other than "new" holds:
+ * "<prefix>:{alerts}:ix:status:<status>". */
+#define rkey_ix_status(buf, len, rk, status) rkey_ix(buf, len, rk, "status", status)
 
 #endif

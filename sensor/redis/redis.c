@@ -11,6 +11,7 @@
 
 #include "redis.h"
 #include "redis-cmd.h"
+#include "alert-index.h"
 #include "redis-spool.h"
 #include "autoconf.h"
 #include "config.h"
@@ -634,6 +635,17 @@ static long build(struct redis *r, const struct round *rd)
     return flow0;
 }
 
+/* The writer trims the stream, not XADD MAXLEN, so that the alert indexes
+ * lose the trimmed ids in the same call (alert-index.h). */
+static void trim_alerts(struct redis *r)
+{
+    char why[300] = "alerts trim: ";
+
+    if (r->alerts_maxlen && r->c &&
+        aix_trim(r->c, &r->rk, r->alerts_maxlen, why + 13, sizeof why - 13) < 0)
+        disconnect(r, why);
+}
+
 /* One round: alerts numbered; tallies collected on a tick; then, when
  * connected, the spool replayed and everything else sent in one pipeline.
  * Returns 1 when a pipeline was answered in full, 0 otherwise. */
@@ -678,6 +690,8 @@ static int run_round(struct redis *r, struct round *rd)
     acked = pipeline(r, &r->out, added);
     settle(r, acked, added);
     free(added);
+    if (r->nrecs || rd->tick)
+        trim_alerts(r);
     answered = acked > (size_t)flow0 ? acked - (size_t)flow0 : 0;
     if (answered > nflows)
         answered = nflows;

@@ -61,7 +61,7 @@ struct source {
     char key[RKEY_MAX];
     uint64_t size;
     struct xid *ids;             /* read ahead, newest first */
-    size_t n, head;
+    size_t n, head, cap;
     struct xid hi;               /* the next read: ids before this */
     int done;                    /* nothing older left in the window */
 };
@@ -415,14 +415,18 @@ static int plan_terms(redisContext *c, const struct rkeys *rk, struct plan *p, c
     for (int i = 0; i < f->nsev; i++) {
         snprintf(v, sizeof v, "%d", f->sev[i]);
         if (i == 0)
-            t = term_new(p, "severity");
+            t = term_new(p, "severity=%s", v);
+        else if (t)
+            snprintf(t->name + strlen(t->name), sizeof t->name - strlen(t->name), ",%s", v);
         rkey_ix(key, sizeof key, rk, "sev", v);
         term_add(t, key);
     }
     for (int i = 0; i < f->nsid; i++) {
         snprintf(v, sizeof v, "%llu", (unsigned long long)f->sid[i]);
         if (i == 0)
-            t = term_new(p, "sid");
+            t = term_new(p, "sid=%s", v);
+        else if (t)
+            snprintf(t->name + strlen(t->name), sizeof t->name - strlen(t->name), ",%s", v);
         rkey_ix(key, sizeof key, rk, "sid", v);
         term_add(t, key);
     }
@@ -659,64 +663,98 @@ out:
     return rc;
 }
 
-/* Reads up to `want` ids of source s before its hi (AIX_READ_LUA) into
- * out, newest first, keeping ids >= lo. Sets *full when the window may
- * hold more. Returns the count or -1. */
-static long source_read(struct walk *w, struct source *s, struct xid hi, struct xid lo, size_t want,
-                        struct xid *out, int *full)
+/* Asks for the newest `want` ids of index key `key` before hi
+ * (AIX_READ_LUA), appended to the pipeline; read_take() reads the answer. */
+static void read_send(struct walk *w, const char *key, struct xid hi, size_t want)
 {
     char ms[24], seq[24], n[24];
-    const char *argv[] = { "EVALSHA", w->sha, "1", s->key, ms, seq, n };
-    redisReply *r;
-    size_t k = 0, got;
+    const char *argv[] = { "EVALSHA", w->sha, "1", key, ms, seq, n };
 
     snprintf(ms, sizeof ms, "%llu", (unsigned long long)hi.ms);
     snprintf(seq, sizeof seq, "%llu", (unsigned long long)hi.seq);
     snprintf(n, sizeof n, "%zu", want);
-    if ((r = cmdv(w->c, 7, argv)) == NULL || r->type != REDIS_REPLY_ARRAY) {
+    redisAppendCommandArgv(w->c, 7, argv, NULL);
+}
+
+/* The answer to read_send(..., hi, want): the ids before hi and at or
+ * after lo, newest first, at most want (a zset's answer has every id of
+ * its last millisecond, in text order: they are sorted here before the
+ * cut), into *out (*cap grown as needed). Sets *full when the source may
+ * hold more in the window. Returns the count or -1. */
+static long read_take(struct walk *w, struct xid hi, struct xid lo, size_t want, struct xid **out,
+                      size_t *cap, int *full)
+{
+    redisReply *r = NULL;
+    size_t k = 0, m = 0;
+    struct xid oldest = XID_TOP;
+
+    if (redisGetReply(w->c, (void **)&r) != REDIS_OK || r == NULL || r->type != REDIS_REPLY_ARRAY) {
         freeReplyObject(r);
         return -1;
     }
-    got = r->elements;
-    for (size_t i = 0; i < got && k < want; i++) {
+    if (r->elements + 1 > *cap) {
+        struct xid *p = realloc(*out, (r->elements + 1) * sizeof *p);
+        if (p == NULL) {
+            freeReplyObject(r);
+            return -1;
+        }
+        *out = p;
+        *cap = r->elements + 1;
+    }
+    for (size_t i = 0; i < r->elements; i++) {
         char id[48];
         struct xid x;
         if (r->element[i]->type != REDIS_REPLY_STRING ||
-            aix_id_decode(r->element[i]->str, r->element[i]->len, id, sizeof id) < 0 ||
-            xparse(id, &x) < 0 || xcmp(x, hi) >= 0)
+            aix_id_decode(r->element[i]->str, r->element[i]->len, id, sizeof id) < 0 || xparse(id, &x) < 0)
             continue;
-        out[k++] = x;
+        if (xcmp(x, oldest) < 0)
+            oldest = x;
+        if (xcmp(x, hi) < 0)
+            (*out)[k++] = x;
     }
+    *full = r->elements >= want && xcmp(oldest, lo) >= 0;
     freeReplyObject(r);
-    qsort(out, k, sizeof *out, xcmp_desc);
-    /* drop repeats (a zset's last millisecond) and what is below the window */
-    size_t m = 0;
-    for (size_t i = 0; i < k; i++)
-        if ((m == 0 || xcmp(out[m - 1], out[i]) != 0) && xcmp(out[i], lo) >= 0)
-            out[m++] = out[i];
-    *full = got >= want && (k == 0 || xcmp(out[k - 1], lo) >= 0);
+    qsort(*out, k, sizeof **out, xcmp_desc);
+    /* drop repeats (a zset's last millisecond), what is below the window,
+     * and what is past the newest `want` */
+    for (size_t i = 0; i < k && m < want; i++)
+        if ((m == 0 || xcmp((*out)[m - 1], (*out)[i]) != 0) && xcmp((*out)[i], lo) >= 0)
+            (*out)[m++] = (*out)[i];
+    if (m == want && m < k)
+        *full = 1;
     return (long)m;
 }
 
-/* Reads the next ids of s into its buffer. Returns 0 or -1. */
-static int source_refill(struct walk *w, struct source *s)
+/* Reads the next ids of every source of t whose read-ahead is used up, in
+ * one pipeline. Returns 0 or -1. */
+static int refill(struct walk *w, struct term *t)
 {
-    int full;
-    long n;
+    size_t asked = 0;
 
-    if (s->ids == NULL && (s->ids = malloc((CHUNK + 1) * sizeof *s->ids)) == NULL)
-        return -1;
-    s->head = s->n = 0;
-    if (s->done)
-        return 0;
-    if ((n = source_read(w, s, s->hi, w->p.lo, CHUNK, s->ids, &full)) < 0)
-        return -1;
-    s->n = (size_t)n;
-    s->done = !full;
-    if (n)
-        s->hi = s->ids[n - 1];
-    else if (full)
-        s->hi = (struct xid){ s->hi.ms, 0 };   /* a millisecond of ids all above hi: go below it */
+    for (size_t i = 0; i < t->ns; i++) {
+        struct source *s = &t->s[i];
+        if (s->head == s->n && !s->done) {
+            read_send(w, s->key, s->hi, CHUNK);
+            asked++;
+        }
+    }
+    for (size_t i = 0; i < t->ns && asked; i++) {
+        struct source *s = &t->s[i];
+        int full;
+        long n;
+        if (s->head != s->n || s->done)
+            continue;
+        asked--;
+        if ((n = read_take(w, s->hi, w->p.lo, CHUNK, &s->ids, &s->cap, &full)) < 0)
+            return -1;
+        s->head = 0;
+        s->n = (size_t)n;
+        s->done = !full;
+        if (n)
+            s->hi = s->ids[n - 1];
+        else if (full)
+            s->hi = (struct xid){ s->hi.ms, 0 };   /* a millisecond of ids all above hi: go below it */
+    }
     return 0;
 }
 
@@ -726,12 +764,17 @@ static int union_next(struct walk *w, struct term *t, struct xid *prev, int *hav
 {
     for (;;) {
         size_t best = t->ns;
+        int again = 1;
 
+        while (again) {
+            again = 0;
+            if (refill(w, t) < 0)
+                return -1;
+            for (size_t i = 0; i < t->ns; i++)
+                again |= t->s[i].head == t->s[i].n && !t->s[i].done;
+        }
         for (size_t i = 0; i < t->ns; i++) {
             struct source *s = &t->s[i];
-            while (s->head == s->n && !s->done)
-                if (source_refill(w, s) < 0)
-                    return -1;
             if (s->head < s->n && (best == t->ns || xcmp(s->ids[s->head], t->s[best].ids[t->s[best].head]) > 0))
                 best = i;
         }
@@ -747,38 +790,50 @@ static int union_next(struct walk *w, struct term *t, struct xid *prev, int *hav
 }
 
 /* Keeps the ids of c[0..*n) (newest first) that term t also holds, when
- * t's ids in their span are few enough to read; else leaves c as it is. */
+ * t's ids in their span are few enough to read (ISECT_CAP per list, all
+ * lists in one pipeline); else leaves c as it is. Returns 0 or -1. */
 static int intersect(struct walk *w, struct term *t, struct xid *c, size_t *n)
 {
-    struct xid *set = NULL, lo = c[*n - 1], hi = xnext(c[0]);
-    size_t ns = 0;
-    int rc = 0;
+    struct xid *set = NULL, *part = NULL, lo = c[*n - 1], hi = xnext(c[0]);
+    size_t ns = 0, cap = 0, pcap = 0;
+    int rc = 0, whole = 1;
 
-    if ((set = malloc(t->ns * ISECT_CAP * sizeof *set + 1)) == NULL)
-        return -1;
+    for (size_t i = 0; i < t->ns; i++)
+        read_send(w, t->s[i].key, hi, ISECT_CAP);
     for (size_t i = 0; i < t->ns; i++) {
         int full;
-        long k = source_read(w, &t->s[i], hi, lo, ISECT_CAP, set + ns, &full);
+        long k = read_take(w, hi, lo, ISECT_CAP, &part, &pcap, &full);
         if (k < 0) {
             rc = -1;
-            goto out;
+            whole = 0;
+            continue;                    /* the rest of the replies are still read */
         }
-        if (full)
-            goto out;                    /* too many to read: the stream read checks this filter */
+        whole &= !full;
+        if (ns + (size_t)k > cap) {
+            struct xid *p = realloc(set, (ns + (size_t)k + 1) * sizeof *p);
+            if (p == NULL) {
+                rc = -1;
+                whole = 0;
+                continue;
+            }
+            set = p;
+            cap = ns + (size_t)k + 1;
+        }
+        memcpy(set + ns, part, (size_t)k * sizeof *part);
         ns += (size_t)k;
     }
-    qsort(set, ns, sizeof *set, xcmp_desc);
-    size_t m = 0;
-    for (size_t i = 0, j = 0; i < *n; i++) {
-        while (j < ns && xcmp(set[j], c[i]) > 0)
-            j++;
-        if (j < ns && xcmp(set[j], c[i]) == 0)
-            c[m++] = c[i];
-        else
-            w->last = c[i], w->any = 1;  /* examined: not in the intersection */
+    if (whole) {
+        size_t m = 0;
+        qsort(set, ns, sizeof *set, xcmp_desc);
+        for (size_t i = 0, j = 0; i < *n; i++) {
+            while (j < ns && xcmp(set[j], c[i]) > 0)
+                j++;
+            if (j < ns && xcmp(set[j], c[i]) == 0)
+                c[m++] = c[i];
+        }
+        *n = m;
     }
-    *n = m;
-out:
+    free(part);
     free(set);
     return rc;
 }
@@ -799,6 +854,7 @@ static int walk_index(struct walk *w)
 
     for (size_t i = 0; i < d->ns; i++)
         d->s[i].hi = w->p.hi;
+    rc = 1;
     for (;;) {
         size_t n = 0;
         while (n < BATCH && (rc = union_next(w, d, &prev, &have_prev, &batch[n])) == 1)
@@ -806,6 +862,8 @@ static int walk_index(struct walk *w)
         if (rc < 0)
             return -1;
         w->a->candidates += n;
+        struct xid oldest = n ? batch[n - 1] : prev;
+        size_t n0 = n;
         for (size_t k = 1; k < w->p.nt && n >= 8; k++) {
             struct term *t = &w->p.t[k];
             if (t->size > ISECT_RATIO * (d->size + 1) || t->ns > ISECT_LISTS)
@@ -817,6 +875,10 @@ static int walk_index(struct walk *w)
             return -1;
         if (w->stop)
             return 0;
+        if (n0) {
+            w->last = oldest;            /* the batch was examined down to here */
+            w->any = 1;
+        }
         if (rc == 0)
             return 1;
         if (over_budget(w)) {

@@ -49,7 +49,10 @@
     "    else redis.call('ZREM', K.words, w .. ' ' .. sid) end\n" \
     "  end\n" \
     "end\n" \
+    "local seen = {}\n" \
     "local function msg_add(sid, line)\n" \
+    "  if seen[sid] == line then return end\n" \
+    "  seen[sid] = line\n" \
     "  local m = redis.call('HGET', K.msg, sid)\n" \
     "  if m == line then return end\n" \
     "  if m then\n" \
@@ -98,22 +101,28 @@
     "    if c >= 2 then redis.call('ZADD', K.top, c, field) else redis.call('ZREM', K.top, field) end\n" \
     "  end\n" \
     "end\n" \
-    "local tm = {}\n" \
+    /* a call's ids are gathered per list and appended at its end, in \
+     * order, one RPUSH per list (most alerts of a call share most lists) */ \
+    "local tm, lp = {}, {}\n" \
     "local function tm_note(m, id)\n" \
     "  local t = tm[m]\n" \
     "  if t then t[2] = id else tm[m] = { id, id } end\n" \
     "end\n" \
-    "local function tm_flush()\n" \
+    "local function ix_flush()\n" \
+    "  for key, ids in pairs(lp) do redis.call('RPUSH', key, unpack(ids)) end\n" \
     "  for m, t in pairs(tm) do\n" \
     "    local v = redis.call('HGET', K.time, m)\n" \
     "    local first = v and string.match(v, '^(%S+)') or t[1]\n" \
     "    redis.call('HSET', K.time, m, first .. ' ' .. t[2])\n" \
     "  end\n" \
-    "  tm = {}\n" \
+    "  tm, lp = {}, {}\n" \
     "end\n" \
     "local function ix_add(id, j, nx)\n" \
     "  local e = enc(id)\n" \
-    "  for k = j + 6, j + nx - 1 do redis.call('RPUSH', ARGV[k], e) end\n" \
+    "  for k = j + 6, j + nx - 1 do\n" \
+    "    local l = lp[ARGV[k]]\n" \
+    "    if l then l[#l + 1] = e else lp[ARGV[k]] = { e } end\n" \
+    "  end\n" \
     "  if ARGV[j + 2] ~= '' then grp_add(ARGV[j + 2], ARGV[j + 3], ARGV[j + 1]) end\n" \
     "  if ARGV[j + 5] ~= '' then msg_add(ARGV[j + 4], ARGV[j + 5]) end\n" \
     "  if ARGV[j] ~= '' then tm_note(ARGV[j], id) end\n" \
@@ -178,7 +187,7 @@ const char RCMD_ALERT_LUA[] = LUA_LIB
     "  end\n"
     "  i = i + 3 + nx\n"
     "end\n"
-    "if ix then tm_flush() end\n"
+    "if ix then ix_flush() end\n"
     "return n\n";
 
 const char AIX_TRIM_LUA[] = LUA_LIB
@@ -241,7 +250,7 @@ const char AIX_REINDEX_LUA[] = LUA_LIB LUA_OWN_LOCK
     "  last = id\n"
     "  i = i + 3 + nx\n"
     "end\n"
-    "tm_flush()\n"
+    "ix_flush()\n"
     "if last then redis.call('HSET', K.meta, 'reindex_pos', last) end\n"
     "return 1\n";
 

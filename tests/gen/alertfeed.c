@@ -6,8 +6,11 @@
  *
  *   alertfeed [--set key.path=value ...]      (redis.enabled=yes is implied)
  *
- * Prints one line to stderr: how many were fed, in how long, and the
- * writer's summary. Exits 1 when Redis did not take every alert. */
+ * An alert the writer refuses (its queue stays full for a command timeout:
+ * Redis takes alerts slower than they come) is offered again, for up to
+ * ten minutes, so that every line gets in. Prints one line to stderr: how
+ * many were fed, in how long, and the writer's summary. Exits 1 when Redis
+ * did not take every alert. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,8 +53,11 @@ int main(int argc, char **argv)
             n--;
         if (n == 0)
             continue;
-        if (x->ops->write_event(x, EVT_ALERT, line, (size_t)n) < 0)
-            fprintf(stderr, "alertfeed: alert %llu refused\n", (unsigned long long)fed);
+        for (int tries = 0; x->ops->write_event(x, EVT_ALERT, line, (size_t)n) < 0; tries++)
+            if (tries == 120) {
+                fprintf(stderr, "alertfeed: alert %llu refused for ten minutes\n", (unsigned long long)fed);
+                break;
+            }
         fed++;
     }
     redis_finish(r, lw_now_real_usec());
@@ -63,5 +69,5 @@ int main(int argc, char **argv)
     config_free(&cfg);
     free(line);
     free(sets);
-    return st.alerts_sent == fed ? 0 : 1;
+    return st.alerts_sent == fed && st.alerts_queue_full == 0 ? 0 : 1;
 }

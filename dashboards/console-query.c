@@ -809,6 +809,8 @@ static int intersect(struct walk *w, struct term *t, struct xid *c, size_t *n)
             continue;                    /* the rest of the replies are still read */
         }
         whole &= !full;
+        if (k == 0)
+            continue;
         if (ns + (size_t)k > cap) {
             struct xid *p = realloc(set, (ns + (size_t)k + 1) * sizeof *p);
             if (p == NULL) {
@@ -824,7 +826,8 @@ static int intersect(struct walk *w, struct term *t, struct xid *c, size_t *n)
     }
     if (whole) {
         size_t m = 0;
-        qsort(set, ns, sizeof *set, xcmp_desc);
+        if (ns)
+            qsort(set, ns, sizeof *set, xcmp_desc);
         for (size_t i = 0, j = 0; i < *n; i++) {
             while (j < ns && xcmp(set[j], c[i]) > 0)
                 j++;

@@ -587,7 +587,8 @@ static const char *field_of(const redisReply *fields, const char *name)
  * its triage record: visits it when it passes the filters. */
 static void examine(struct walk *w, struct xid id, const redisReply *fields, const redisReply *tr)
 {
-    const char *raw = field_of(fields, "event"), *sensor = field_of(fields, "sensor");
+    const redisReply *rawr = aix_entry_field(fields, "event");
+    const char *raw = rawr ? rawr->str : NULL, *sensor = field_of(fields, "sensor");
     char ids[48];
     json_t *ev, *t;
 
@@ -596,13 +597,13 @@ static void examine(struct walk *w, struct xid id, const redisReply *fields, con
     if (fields == NULL)
         return;
     w->a->scanned++;
-    if (!raw || !raw_may_match(w->q->f, raw) || (ev = json_loads(raw, 0, NULL)) == NULL)
+    if (!raw || !raw_may_match(w->q->f, raw) || (ev = json_loadb(raw, rawr->len, 0, NULL)) == NULL)
         return;
     t = tr && tr->type == REDIS_REPLY_STRING ? json_loadb(tr->str, tr->len, 0, NULL) : NULL;
     const char *st = json_string_value(json_object_get(t, "status"));
     xstr(id, ids, sizeof ids);
     if (filter_match(w->q->f, ev, sensor, st ? st : "new"))
-        w->stop = w->visit(w->cls, ids, sensor, ev, t);
+        w->stop = w->visit(w->cls, ids, sensor, ev, raw, rawr->len, t);
     else
         json_decref(t);
     json_decref(ev);

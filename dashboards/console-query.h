@@ -27,10 +27,11 @@
 #include "redis-keys.h"
 
 /* An alert that passes every filter, newest first: its stream id, sensor,
- * EVE event (borrowed) and triage record (NULL or owned by the callee).
- * Returns nonzero to stop the walk there. */
+ * EVE event parsed (borrowed) and as the stream holds it (raw[0..rawlen),
+ * borrowed: well-formed JSON, since it parsed), and its triage record (NULL
+ * or owned by the callee). Returns nonzero to stop the walk there. */
 typedef int (*cq_visit_fn)(void *cls, const char *id, const char *sensor, json_t *ev,
-                           json_t *triage);
+                           const char *raw, size_t rawlen, json_t *triage);
 
 struct cq_query {
     const struct alert_filter *f;

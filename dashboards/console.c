@@ -28,6 +28,7 @@
 #include <microhttpd.h>
 
 #include "config.h"
+#include "json.h"
 #include "console-auth.h"
 #include "console-filter.h"
 #include "console-query.h"
@@ -392,18 +393,36 @@ static json_t *walk_fields(json_t *o, struct cq_answer *a)
     return o;
 }
 
+/* The list is written as text (the sensor's JSON encoder), each event as
+ * the stream holds it: parsing it again into the answer would cost as much
+ * as the rest of the request. */
 struct list_ctx {
-    json_t  *arr;
-    unsigned limit;
+    struct jbuf j;
+    unsigned n, limit;
 };
 
 /* Takes ownership of triage. */
-static int list_visit(void *cls, const char *id, const char *sensor, json_t *ev, json_t *tr)
+static int list_visit(void *cls, const char *id, const char *sensor, json_t *ev, const char *raw,
+                      size_t rawlen, json_t *tr)
 {
     struct list_ctx *l = cls;
+    const char *st = json_string_value(json_object_get(tr, "status"));
+    char *t = tr ? json_dumps(tr, JSON_COMPACT) : NULL;
 
-    json_array_append_new(l->arr, alert_entry(id, sensor, ev, tr));
-    return json_array_size(l->arr) >= l->limit;
+    (void)ev;
+    jbuf_open_object(&l->j, NULL);
+    jbuf_str(&l->j, "id", id);
+    jbuf_str(&l->j, "sensor", sensor ? sensor : "");
+    jbuf_str(&l->j, "status", st ? st : "new");
+    if (t)
+        jbuf_raw(&l->j, "triage", t, strlen(t));
+    else
+        jbuf_null(&l->j, "triage");
+    jbuf_raw(&l->j, "event", raw, rawlen);
+    jbuf_close_object(&l->j);
+    free(t);
+    json_decref(tr);
+    return ++l->n >= l->limit;
 }
 
 static enum MHD_Result api_alerts(struct MHD_Connection *conn, redisContext *c)
@@ -414,21 +433,45 @@ static enum MHD_Result api_alerts(struct MHD_Connection *conn, redisContext *c)
 
     if (query_parse(conn, &q, 0) < 0)
         return send_error(conn, MHD_HTTP_BAD_REQUEST, q.err);
-    l.arr = json_array();
+    jbuf_init(&l.j);
+    l.n = 0;
     l.limit = q.limit;
+    jbuf_open_object(&l.j, NULL);
+    jbuf_open_array(&l.j, "alerts");
     if (walk(c, &q, list_visit, &l, &a) < 0) {
-        json_decref(l.arr);
+        jbuf_free(&l.j);
         json_decref(a.index);
         return send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: cannot read the alerts stream");
     }
-    return send_json(conn, MHD_HTTP_OK, walk_fields(json_pack("{s:o}", "alerts", l.arr), &a), NULL);
+    jbuf_close_array(&l.j);
+    /* next, scanned, partial, index, as walk_fields() gives them */
+    char *ix = a.index ? json_dumps(a.index, JSON_COMPACT) : NULL;
+    json_decref(a.index);
+    if (a.next[0])
+        jbuf_str(&l.j, "next", a.next);
+    else
+        jbuf_null(&l.j, "next");
+    jbuf_u64(&l.j, "scanned", a.scanned);
+    jbuf_bool(&l.j, "partial", a.partial);
+    if (ix)
+        jbuf_raw(&l.j, "index", ix, strlen(ix));
+    else
+        jbuf_null(&l.j, "index");
+    jbuf_close_object(&l.j);
+    free(ix);
+    enum MHD_Result ret = jbuf_ok(&l.j)
+        ? send_buf(conn, MHD_HTTP_OK, "application/json; charset=utf-8", l.j.buf, l.j.len, NULL)
+        : send_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+    jbuf_free(&l.j);
+    return ret;
 }
 
 struct group_ctx {
     json_t *groups;          /* "sid|src|dst" -> group object */
 };
 
-static int group_visit(void *cls, const char *id, const char *sensor, json_t *ev, json_t *tr)
+static int group_visit(void *cls, const char *id, const char *sensor, json_t *ev, const char *raw,
+                       size_t rawlen, json_t *tr)
 {
     struct group_ctx *g = cls;
     json_t *alert = json_object_get(ev, "alert");

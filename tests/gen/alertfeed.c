@@ -8,9 +8,10 @@
  *
  * An alert the writer refuses (its queue stays full for a command timeout:
  * Redis takes alerts slower than they come) is offered again, for up to
- * ten minutes, so that every line gets in. Prints one line to stderr: how
- * many were fed, in how long, and the writer's summary. Exits 1 when Redis
- * did not take every alert. */
+ * ten minutes, so that every line gets in (the summary's "lost ... queue"
+ * counts those refusals). Prints one line to stderr: how many were fed, in
+ * how long, and the writer's summary. Exits 1 when Redis did not take
+ * every alert. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,5 +70,5 @@ int main(int argc, char **argv)
     config_free(&cfg);
     free(line);
     free(sets);
-    return st.alerts_sent == fed && st.alerts_queue_full == 0 ? 0 : 1;
+    return st.alerts_sent == fed ? 0 : 1;
 }

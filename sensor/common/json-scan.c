@@ -4,12 +4,19 @@
 
 #include "json-scan.h"
 
+#define MAX_WANTS 32             /* one bit each in a mask */
+#define MAX_SEGS  8              /* member names in one path */
+
 struct scan {
     const char *s;
     size_t len, pos;
     struct jscan_want *w;
     size_t nw;
     int depth;
+    /* each wanted path cut at its dots, so that a member name is compared
+     * with the one name of each path at its level */
+    struct { const char *p; size_t n; } seg[MAX_WANTS][MAX_SEGS];
+    unsigned nseg[MAX_WANTS];
 };
 
 static void skip_ws(struct scan *sc)
@@ -19,21 +26,36 @@ static void skip_ws(struct scan *sc)
         sc->pos++;
 }
 
+/* What a byte is inside a string: 0 plain, 1 a control character, 2 the
+ * closing quote, 3 a backslash. */
+static const uint8_t in_string[256] = {
+    [0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1, [0x06] = 1, [0x07] = 1,
+    [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1, [0x0c] = 1, [0x0d] = 1, [0x0e] = 1, [0x0f] = 1,
+    [0x10] = 1, [0x11] = 1, [0x12] = 1, [0x13] = 1, [0x14] = 1, [0x15] = 1, [0x16] = 1, [0x17] = 1,
+    [0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1, [0x1c] = 1, [0x1d] = 1, [0x1e] = 1, [0x1f] = 1,
+    ['"'] = 2, ['\\'] = 3,
+};
+
 /* Skips the string whose opening quote is at pos. Control characters are
  * refused, as jansson does; escapes are checked when decoded. */
 static int skip_string(struct scan *sc)
 {
-    sc->pos++;
-    while (sc->pos < sc->len) {
-        unsigned char c = (unsigned char)sc->s[sc->pos++];
-        if (c == '"')
+    const unsigned char *p = (const unsigned char *)sc->s + sc->pos + 1;
+    const unsigned char *end = (const unsigned char *)sc->s + sc->len;
+
+    while (p < end) {
+        switch (in_string[*p++]) {
+        case 0:
+            continue;
+        case 2:
+            sc->pos = (size_t)(p - (const unsigned char *)sc->s);
             return 0;
-        if (c < 0x20)
+        case 3:
+            if (p++ < end)
+                continue;
             return -1;
-        if (c == '\\') {
-            if (sc->pos >= sc->len)
-                return -1;
-            sc->pos++;
+        default:
+            return -1;
         }
     }
     return -1;
@@ -64,7 +86,7 @@ static int skip_number(struct scan *sc)
     return digits && sc->pos > start ? 0 : -1;
 }
 
-static int walk_object(struct scan *sc, char *path, size_t plen);
+static int walk_object(struct scan *sc, unsigned level, uint32_t mask);
 
 /* Skips one value of any kind at pos; its kind in *t. */
 static int skip_value(struct scan *sc, enum jtype *t)
@@ -79,7 +101,7 @@ static int skip_value(struct scan *sc, enum jtype *t)
     case 't': *t = JS_TRUE;   return skip_literal(sc, "true");
     case 'f': *t = JS_FALSE;  return skip_literal(sc, "false");
     case 'n': *t = JS_NULL;   return skip_literal(sc, "null");
-    case '{': *t = JS_OBJECT; return walk_object(sc, NULL, 0);
+    case '{': *t = JS_OBJECT; return walk_object(sc, 0, 0);
     case '[': break;
     default:  *t = JS_NUMBER; return skip_number(sc);
     }
@@ -111,41 +133,12 @@ static int skip_value(struct scan *sc, enum jtype *t)
     }
 }
 
-#define WANTED 1                 /* `path` is asked for (*which) */
-#define PARENT 2                 /* ... or is the parent of a path asked for */
-
-static int wanted(const struct scan *sc, const char *path, size_t n, size_t *which)
-{
-    int r = 0;
-
-    for (size_t i = 0; i < sc->nw; i++) {
-        const char *wp = sc->w[i].path;
-        if (strncmp(wp, path, n) != 0)
-            continue;
-        if (wp[n] == '\0') {
-            *which = i;
-            r |= WANTED;
-        } else if (wp[n] == '.') {
-            r |= PARENT;
-        }
-    }
-    return r;
-}
-
-/* A member met again replaces what its first occurrence gave: forgets
- * every wanted value below path. */
-static void forget_below(struct scan *sc, const char *path, size_t n)
-{
-    for (size_t i = 0; i < sc->nw; i++)
-        if (strncmp(sc->w[i].path, path, n) == 0 && sc->w[i].path[n] == '.')
-            sc->w[i].type = JS_NONE;
-}
-
 static long decode(const char *p, size_t n, char *out, size_t outlen);
 
-/* The object at pos, whose own path is path[0..plen) (path NULL: an object
- * nobody asked into, only skipped). */
-static int walk_object(struct scan *sc, char *path, size_t plen)
+/* The object at pos, `level` names deep; mask: the wanted paths whose
+ * first `level` names lead here (0: an object nobody asked into, only
+ * skipped). */
+static int walk_object(struct scan *sc, unsigned level, uint32_t mask)
 {
     if (++sc->depth > JSCAN_MAX_DEPTH || sc->pos >= sc->len || sc->s[sc->pos] != '{')
         return -1;
@@ -157,8 +150,10 @@ static int walk_object(struct scan *sc, char *path, size_t plen)
         return 0;
     }
     for (;;) {
-        size_t kstart, vstart, n = 0, which = 0;
-        int kind = 0;
+        size_t kstart, vstart, klen = 0;
+        uint32_t exact = 0, below = 0;
+        char kbuf[JSCAN_MAX_PATH];
+        const char *key = NULL;
         enum jtype t;
 
         skip_ws(sc);
@@ -167,39 +162,46 @@ static int walk_object(struct scan *sc, char *path, size_t plen)
         kstart = sc->pos;
         if (skip_string(sc) < 0)
             return -1;
-        if (path) {
-            /* path + "." + key; a key that does not fit matches nothing */
-            size_t dot = plen ? 1 : 0;
-            long kl = plen + dot < JSCAN_MAX_PATH
-                    ? decode(sc->s + kstart, sc->pos - kstart, path + plen + dot,
-                             JSCAN_MAX_PATH - plen - dot)
-                    : -1;
-            if (kl >= 0) {
-                if (dot)
-                    path[plen] = '.';
-                n = plen + dot + (size_t)kl;
-                kind = wanted(sc, path, n, &which);
+        if (mask) {
+            /* the name as written, or decoded when it has escapes */
+            key = sc->s + kstart + 1;
+            klen = sc->pos - kstart - 2;
+            if (memchr(key, '\\', klen)) {
+                long kl = decode(sc->s + kstart, sc->pos - kstart, kbuf, sizeof kbuf);
+                key = kl < 0 ? NULL : kbuf;
+                klen = kl < 0 ? 0 : (size_t)kl;
             }
         }
+        for (unsigned i = 0; key && i < sc->nw; i++)
+            if ((mask >> i & 1) && sc->seg[i][level].n == klen &&
+                memcmp(sc->seg[i][level].p, key, klen) == 0) {
+                if (sc->nseg[i] == level + 1)
+                    exact |= 1u << i;
+                else
+                    below |= 1u << i;
+            }
         skip_ws(sc);
         if (sc->pos >= sc->len || sc->s[sc->pos++] != ':')
             return -1;
         skip_ws(sc);
         vstart = sc->pos;
-        if (kind & PARENT)
-            forget_below(sc, path, n);
-        if ((kind & PARENT) && sc->pos < sc->len && sc->s[sc->pos] == '{') {
+        /* a member met again replaces what its first occurrence gave */
+        for (unsigned i = 0; below && i < sc->nw; i++)
+            if (below >> i & 1)
+                sc->w[i].type = JS_NONE;
+        if (below && sc->pos < sc->len && sc->s[sc->pos] == '{') {
             t = JS_OBJECT;
-            if (walk_object(sc, path, n) < 0)
+            if (walk_object(sc, level + 1, below) < 0)
                 return -1;
         } else if (skip_value(sc, &t) < 0) {
             return -1;
         }
-        if (kind & WANTED) {
-            sc->w[which].type = t;
-            sc->w[which].p = sc->s + vstart;
-            sc->w[which].n = sc->pos - vstart;
-        }
+        for (unsigned i = 0; exact && i < sc->nw; i++)
+            if (exact >> i & 1) {
+                sc->w[i].type = t;
+                sc->w[i].p = sc->s + vstart;
+                sc->w[i].n = sc->pos - vstart;
+            }
         skip_ws(sc);
         if (sc->pos >= sc->len)
             return -1;
@@ -216,12 +218,28 @@ static int walk_object(struct scan *sc, char *path, size_t plen)
 int jscan_object(const char *js, size_t len, struct jscan_want *w, size_t nw)
 {
     struct scan sc = { .s = js, .len = len, .w = w, .nw = nw };
-    char path[JSCAN_MAX_PATH];
+    uint32_t mask = 0;
 
     for (size_t i = 0; i < nw; i++)
         w[i].type = JS_NONE;
+    if (nw > MAX_WANTS)
+        return -1;
+    for (size_t i = 0; i < nw; i++) {
+        const char *p = w[i].path, *dot;
+        unsigned n = 0;
+        for (; n < MAX_SEGS; n++, p = dot + 1) {
+            dot = strchr(p, '.');
+            sc.seg[i][n].p = p;
+            sc.seg[i][n].n = dot ? (size_t)(dot - p) : strlen(p);
+            if (!dot)
+                break;
+        }
+        sc.nseg[i] = n < MAX_SEGS ? n + 1 : 0;   /* deeper paths match nothing */
+        if (sc.nseg[i])
+            mask |= 1u << i;
+    }
     skip_ws(&sc);
-    if (walk_object(&sc, path, 0) < 0)
+    if (walk_object(&sc, 0, mask) < 0)
         return -1;
     skip_ws(&sc);
     return sc.pos == sc.len ? 0 : -1;

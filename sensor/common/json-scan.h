@@ -33,9 +33,10 @@ struct jscan_want {
     size_t      n;
 };
 
-/* Walks the object text js[0..len) once and fills in every wanted path.
- * Returns 0, or -1 when the text is not one well-formed JSON object (what
- * was found before the fault is still filled in). */
+/* Walks the object text js[0..len) once and fills in every wanted path
+ * (at most 32 of them, of at most 8 names each). Returns 0, or -1 when the
+ * text is not one well-formed JSON object (what was found before the fault
+ * is still filled in) or there are too many wants. */
 int jscan_object(const char *js, size_t len, struct jscan_want *w, size_t nw);
 
 /* Decodes the string value of w (escapes, \u with surrogate pairs to UTF-8)

@@ -306,6 +306,19 @@ static const char *const want_paths[W_MAX] = {
     "alert.signature", "geo.src.country", "geo.dest.country", "geo.scope", "ndpi.protocol",
 };
 
+/* v in decimal into out (at least 21 bytes). */
+static void u64_str(char *out, uint64_t v)
+{
+    char n[24], *p = n + sizeof n;
+
+    *--p = '\0';
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    memcpy(out, p, (size_t)(n + sizeof n - p));
+}
+
 /* A short string value into out ("" when absent, malformed or longer). */
 static void short_str(const struct jscan_want *w, char *out, size_t outlen)
 {
@@ -313,17 +326,20 @@ static void short_str(const struct jscan_want *w, char *out, size_t outlen)
         out[0] = '\0';
 }
 
-static void add_list(struct aix_terms *t, const struct rkeys *rk, const char *fam, const char *value)
+/* Adds the list of fam and value; from > 0: unless one of lists[from..]
+ * (the same family) is it already. */
+static void add_list(struct aix_terms *t, const struct rkeys *rk, const char *fam, const char *value,
+                     size_t from)
 {
-    char k[RKEY_MAX];
+    char *k = t->lists[t->nlists];
 
     if (t->nlists >= AIX_MAX_LISTS)
         return;
-    rkey_ix(k, sizeof k, rk, fam, value);
-    for (size_t i = 0; i < t->nlists; i++)
+    rkey_ix(k, RKEY_MAX, rk, fam, value);
+    for (size_t i = from; from && i < t->nlists; i++)
         if (strcmp(k, t->lists[i]) == 0)
             return;
-    memcpy(t->lists[t->nlists++], k, sizeof k);
+    t->nlists++;
 }
 
 /* The host and network lists of one end. */
@@ -334,14 +350,17 @@ static void add_host(struct aix_terms *t, const struct rkeys *rk, const char *si
 
     if (!txt[0] || lw_addr_parse(txt, &a) < 0 || t->nlists + 2 > AIX_MAX_LISTS)
         return;
-    lw_addr_str(&a, canon, sizeof canon);
-    add_list(t, rk, side, canon);
+    /* dotted quads inet_pton takes are already as inet_ntop writes them */
+    if (a.family == 4)
+        add_list(t, rk, side, txt, 0);
+    else
+        add_list(t, rk, side, lw_addr_str(&a, canon, sizeof canon), 0);
     rkey_ix_net(t->lists[t->nlists++], RKEY_MAX, rk, side, &a);
 }
 
 /* The protocol list of an app_proto or nDPI name, lowercased; only names a
  * filter could ask for (letters, digits, '.', '-', '_', at most 32). */
-static void add_proto(struct aix_terms *t, const struct rkeys *rk, const char *name)
+static void add_proto(struct aix_terms *t, const struct rkeys *rk, const char *name, size_t from)
 {
     char low[33];
     size_t n = strlen(name);
@@ -354,7 +373,7 @@ static void add_proto(struct aix_terms *t, const struct rkeys *rk, const char *n
             return;
         low[i] = (char)tolower(c);
     }
-    add_list(t, rk, "proto", low);
+    add_list(t, rk, "proto", low, from);
 }
 
 /* Capture minute and microseconds of an EVE timestamp. */
@@ -365,21 +384,43 @@ static void time_terms(struct aix_terms *t, const struct jscan_want *w)
 
     if (jscan_string(w, ts, sizeof ts) < 0 || lw_time_parse(ts, &us) < 0)
         return;
-    snprintf(t->usec, sizeof t->usec, "%lld", (long long)us);
-    snprintf(t->minute, sizeof t->minute, "%lld",
-             (long long)(us >= 0 ? us / 60000000 : -((-us + 59999999) / 60000000)));
+    if (us < 0)
+        return;                          /* before 1970: no EVE time of ours */
+    u64_str(t->usec, (uint64_t)us);
+    u64_str(t->minute, (uint64_t)us / 60000000);
+}
+
+/* "<sid>|<src>|<dst>" and its counting hash; none when it does not fit. */
+static void group_field(struct aix_terms *t, const struct rkeys *rk, const char *src, const char *dst)
+{
+    size_t a = strlen(t->sid), b = strlen(src), c = strlen(dst);
+
+    t->gfield[0] = t->gkey[0] = '\0';
+    if (a + b + c + 3 > sizeof t->gfield)
+        return;
+    memcpy(t->gfield, t->sid, a);
+    t->gfield[a] = '|';
+    memcpy(t->gfield + a + 1, src, b);
+    t->gfield[a + 1 + b] = '|';
+    memcpy(t->gfield + a + 2 + b, dst, c + 1);
+    rkey_ix_group(t->gkey, sizeof t->gkey, rk, t->gfield, a + b + c + 2);
 }
 
 /* "<severity> <signature>" into scratch. */
 static int message(struct aix_terms *t, const struct jscan_want *sig, const char *sev,
                    char *scratch, size_t scratchlen)
 {
-    size_t off = (size_t)snprintf(scratch, scratchlen, "%s ", sev[0] ? sev : "0");
+    size_t off = strlen(sev[0] ? sev : "0") + 1;
     long n;
+
+    if (off >= scratchlen)
+        return -1;
+    memcpy(scratch, sev[0] ? sev : "0", off - 1);
+    scratch[off - 1] = ' ';
 
     if (sig->type != JS_STRING)
         return 0;
-    if (off >= scratchlen || (n = jscan_string(sig, scratch + off, scratchlen - off)) < 0)
+    if ((n = jscan_string(sig, scratch + off, scratchlen - off)) < 0)
         return sig->n + 32 > scratchlen ? -1 : 0;
     t->msg = scratch;
     t->msglen = off + (size_t)n;
@@ -392,6 +433,7 @@ int aix_terms(const char *line, size_t len, const char *sensor, const struct rke
     struct jscan_want w[W_MAX];
     char src[LW_ADDRSTRLEN + 16], dst[LW_ADDRSTRLEN + 16], sev[24] = "", v[64];
     uint64_t n;
+    size_t first;
 
     t->nlists = 0;
     t->sid[0] = t->minute[0] = t->usec[0] = t->gkey[0] = t->gfield[0] = '\0';
@@ -400,36 +442,34 @@ int aix_terms(const char *line, size_t len, const char *sensor, const struct rke
     for (int i = 0; i < W_MAX; i++)
         w[i].path = want_paths[i];
     jscan_object(line, len, w, W_MAX);     /* a fault: what was found still counts */
-    snprintf(t->sid, sizeof t->sid, "%llu",
-             jscan_u64(&w[W_SID], &n) == 0 ? (unsigned long long)n : 0ULL);
-    add_list(t, rk, "sid", t->sid);
+    u64_str(t->sid, jscan_u64(&w[W_SID], &n) == 0 ? n : 0);
+    add_list(t, rk, "sid", t->sid, 0);
     if (jscan_u64(&w[W_SEV], &n) == 0) {
-        snprintf(sev, sizeof sev, "%llu", (unsigned long long)n);
-        add_list(t, rk, "sev", sev);
+        u64_str(sev, n);
+        add_list(t, rk, "sev", sev, 0);
     }
     if (sensor && sensor[0] && strlen(sensor) <= 64)
-        add_list(t, rk, "sensor", sensor);
+        add_list(t, rk, "sensor", sensor, 0);
     short_str(&w[W_SRC], src, sizeof src);
     short_str(&w[W_DST], dst, sizeof dst);
     add_host(t, rk, "src", src);
     add_host(t, rk, "dst", dst);
+    first = t->nlists;
     for (int i = W_CC_SRC; i <= W_CC_DST; i++) {
         short_str(&w[i], v, sizeof v);
         if (strlen(v) == 2)
-            add_list(t, rk, "cc", v);
+            add_list(t, rk, "cc", v, first);
     }
     short_str(&w[W_SCOPE], v, sizeof v);
     if (v[0] && strlen(v) < 32)
-        add_list(t, rk, "scope", v);
+        add_list(t, rk, "scope", v, 0);
+    first = t->nlists;
     short_str(&w[W_APP], v, sizeof v);
-    add_proto(t, rk, v);
+    add_proto(t, rk, v, first);
     short_str(&w[W_NDPI], v, sizeof v);
-    add_proto(t, rk, v);
+    add_proto(t, rk, v, first);
     time_terms(t, &w[W_TS]);
-    if ((size_t)snprintf(t->gfield, sizeof t->gfield, "%s|%s|%s", t->sid, src, dst) < sizeof t->gfield)
-        rkey_ix_group(t->gkey, sizeof t->gkey, rk, t->gfield, strlen(t->gfield));
-    else
-        t->gfield[0] = '\0';
+    group_field(t, rk, src, dst);
     return message(t, &w[W_SIG], sev, scratch, scratchlen);
 }
 

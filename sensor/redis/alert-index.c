@@ -69,11 +69,12 @@
     "  for line in string.gmatch(m, '[^%z]+') do words(line, sid, false) end\n" \
     "  redis.call('HDEL', K.msg, sid)\n" \
     "end\n" \
+    "local newgroups = 0\n" \
     "local function grp_add(key, field, us)\n" \
     "  local v = redis.call('HGET', key, field)\n" \
     "  if not v then\n" \
     "    redis.call('HSET', key, field, '1 ' .. us)\n" \
-    "    redis.call('HINCRBY', K.meta, 'groups', 1)\n" \
+    "    newgroups = newgroups + 1\n" \
     "    return\n" \
     "  end\n" \
     "  local c, f, l = string.match(v, '^(%d+) (%d*) ?(%d*)$')\n" \
@@ -110,12 +111,13 @@
     "end\n" \
     "local function ix_flush()\n" \
     "  for key, ids in pairs(lp) do redis.call('RPUSH', key, unpack(ids)) end\n" \
+    "  if newgroups > 0 then redis.call('HINCRBY', K.meta, 'groups', newgroups) end\n" \
     "  for m, t in pairs(tm) do\n" \
     "    local v = redis.call('HGET', K.time, m)\n" \
     "    local first = v and string.match(v, '^(%S+)') or t[1]\n" \
     "    redis.call('HSET', K.time, m, first .. ' ' .. t[2])\n" \
     "  end\n" \
-    "  tm, lp = {}, {}\n" \
+    "  tm, lp, newgroups = {}, {}, 0\n" \
     "end\n" \
     "local function ix_add(id, j, nx)\n" \
     "  local e = enc(id)\n" \

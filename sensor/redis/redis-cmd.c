@@ -574,9 +574,34 @@ void rcmd_gauge(struct rbatch *b, const struct rkeys *rk, const char *sha_tally,
 
 /* ------------------------------------------------------------------ alerts */
 
+/* The (sid, signature) pairs already sent in one script call: the script
+ * needs a signature's text once per call (alert-index.h). */
+struct sigs_sent {
+    uint64_t h[256];
+    size_t n;
+};
+
+/* Whether t's message went with an earlier alert of this call (notes it
+ * when not). */
+static int sig_sent(struct sigs_sent *ss, const struct aix_terms *t)
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    for (const char *p = t->sid; *p; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+    for (size_t i = 0; i < t->msglen; i++)
+        h = (h ^ (uint8_t)t->msg[i]) * 1099511628211ULL;
+    for (size_t i = 0; i < ss->n; i++)
+        if (ss->h[i] == h)
+            return 1;
+    if (ss->n < sizeof ss->h / sizeof ss->h[0])
+        ss->h[ss->n++] = h;
+    return 0;
+}
+
 /* One alert: seq, event, its index arguments (alert-index.h). */
 static void put_alert(struct rbatch *b, const struct rkeys *rk, const struct ralert *a,
-                      struct aix_terms *t, char **scratch, size_t *cap)
+                      struct aix_terms *t, char **scratch, size_t *cap, struct sigs_sent *ss)
 {
     rbatch_u64(b, a->seq);
     rbatch_arg(b, a->line, a->len);
@@ -593,6 +618,8 @@ static void put_alert(struct rbatch *b, const struct rkeys *rk, const struct ral
         b->oom = 1;
         return;
     }
+    if (t->msg && sig_sent(ss, t))
+        t->msg = NULL;                   /* "": the script has it */
     rbatch_u64(b, aix_nargs(t));
     aix_put_args(b, t);
 }
@@ -611,6 +638,7 @@ void rcmd_alerts(struct rbatch *b, const struct rkeys *rk, const char *sha_alert
     aix_fixed_keys(rk, keys);
     for (size_t i = 0; i < n && !b->oom; i += per_cmd) {
         size_t m = n - i < per_cmd ? n - i : per_cmd;
+        struct sigs_sent ss = { .n = 0 };
 
         rbatch_begin(b, RC_ALERT);
         if (b->oom)
@@ -626,7 +654,7 @@ void rcmd_alerts(struct rbatch *b, const struct rkeys *rk, const char *sha_alert
         rbatch_u64(b, maxlen);
         rbatch_arg(b, key, rkey_named(key, sizeof key, rk, "channel"));
         for (size_t k = i; k < i + m; k++)
-            put_alert(b, rk, &a[k], t, &scratch, &cap);
+            put_alert(b, rk, &a[k], t, &scratch, &cap, &ss);
     }
     free(scratch);
     free(t);

@@ -92,6 +92,7 @@
     "  local v = redis.call('HGET', key, field)\n" \
     "  if not v then return end\n" \
     "  local c, rest = string.match(v, '^(%d+)(.*)$')\n" \
+    "  if not c then return end\n" \
     "  c = tonumber(c) - 1\n" \
     "  if c <= 0 then\n" \
     "    redis.call('HDEL', key, field)\n" \

@@ -28,14 +28,20 @@
 #include <microhttpd.h>
 
 #include "config.h"
+#include "json.h"
 #include "console-auth.h"
 #include "console-filter.h"
+#include "console-query.h"
+#include "alert-index.h"
+#include "redis-keys.h"
+#include "util.h"
 
 #define BODY_MAX      16384
 #define LIST_MAX      1000
 #define SCAN_BATCH    1000
 #define NOTE_MAX      2000
 #define BUCKETS_MAX   1440
+#define QUERY_BUDGET_USEC 1000000u   /* most time one list or grouping reads */
 
 extern const char web_index_html[], web_app_js[], web_style_css[], web_world_json[];
 
@@ -105,12 +111,12 @@ static redisReply *rargv(redisContext *c, ...)
     return redisCommandArgv(c, argc, argv, NULL);
 }
 
-static void key_alerts(char *k, size_t n) { snprintf(k, n, "%s:{alerts}", cfg.redis.prefix); }
-static void key_triage(char *k, size_t n) { snprintf(k, n, "%s:{alerts}:triage", cfg.redis.prefix); }
-static void key_history(char *k, size_t n, const char *id)
-{
-    snprintf(k, n, "%s:{alerts}:history:%s", cfg.redis.prefix, id);
-}
+/* Key names come from the sensor's own layout (redis-keys.h). */
+static struct rkeys rk;
+
+static void key_alerts(char *k, size_t n) { rkey_named(k, n, &rk, "alerts"); }
+static void key_triage(char *k, size_t n) { rkey_named(k, n, &rk, "triage"); }
+static void key_history(char *k, size_t n, const char *id) { rkey_history(k, n, &rk, id); }
 
 /* A stream entry id: digits '-' digits. */
 static int stream_id_valid(const char *s)
@@ -124,16 +130,12 @@ static int stream_id_valid(const char *s)
     return s[i] == '\0' && d1 >= 1 && d1 <= 20 && d2 >= 1 && d2 <= 20;
 }
 
+/* A stream entry's field (alert-index.h), as a string or NULL. */
 static const char *field(redisReply *fields, const char *name)
 {
-    if (!fields || fields->type != REDIS_REPLY_ARRAY)
-        return NULL;
-    for (size_t i = 0; i + 1 < fields->elements; i += 2)
-        if (fields->element[i]->type == REDIS_REPLY_STRING &&
-            strcmp(fields->element[i]->str, name) == 0 &&
-            fields->element[i + 1]->type == REDIS_REPLY_STRING)
-            return fields->element[i + 1]->str;
-    return NULL;
+    const redisReply *v = aix_entry_field(fields, name);
+
+    return v ? v->str : NULL;
 }
 
 /* ------------------------------------------------------------------ http */
@@ -369,142 +371,107 @@ static json_t *alert_entry(const char *id, const char *sensor, json_t *ev, json_
     return o;
 }
 
-/* Cheap test on the raw JSON before parsing it: a sid filter needs its
- * number in the text. */
-static int raw_may_match(const struct alert_filter *f, const char *raw)
+/* Walks the alerts q selects through the indexes (console-query.c); the
+ * answer's bookkeeping goes into a. */
+static int walk(redisContext *c, const struct query *q, cq_visit_fn visit, void *cls,
+                struct cq_answer *a)
 {
-    char pat[48];
+    struct cq_query cq = { .f = &q->f, .before = q->before, .scan = q->scan,
+                           .budget_usec = QUERY_BUDGET_USEC };
 
-    if (!f->nsid)
-        return 1;
-    for (int i = 0; i < f->nsid; i++) {
-        snprintf(pat, sizeof pat, "\"signature_id\":%llu", (unsigned long long)f->sid[i]);
-        if (strstr(raw, pat))
-            return 1;
-    }
-    return 0;
+    return cq_walk(c, &rk, &cq, visit, cls, a);
 }
 
-/* Walks the stream newest first from q->before, calling visit() on each
- * entry that passes the filters, until visit() returns nonzero, q->scan
- * entries were read or the stream ends. Writes the last id read into
- * last (empty when the stream ended) and the count read into *scanned.
- * Returns 0, or -1 on a Redis error. */
-static int stream_walk(redisContext *c, struct query *q,
-                       int (*visit)(void *, const char *, const char *, json_t *, json_t *),
-                       void *cls, char *last, size_t lastlen, uint64_t *scanned)
+/* The fields every walked answer has: next, scanned, partial, index. */
+static json_t *walk_fields(json_t *o, struct cq_answer *a)
 {
-    char key[128], tkey[128], start[64], count[16];
-    int done = 0;
-
-    key_alerts(key, sizeof key);
-    key_triage(tkey, sizeof tkey);
-    snprintf(start, sizeof start, "%s%s", q->before[0] ? "(" : "", q->before[0] ? q->before : "+");
-    *scanned = 0;
-    last[0] = '\0';
-    while (!done && *scanned < q->scan) {
-        uint64_t want = q->scan - *scanned < SCAN_BATCH ? q->scan - *scanned : SCAN_BATCH;
-        snprintf(count, sizeof count, "%llu", (unsigned long long)want);
-        redisReply *r = rargv(c, "XREVRANGE", key, start, "-", "COUNT", count, NULL);
-        if (!r || r->type != REDIS_REPLY_ARRAY) {
-            freeReplyObject(r);
-            return -1;
-        }
-        if (r->elements == 0) {
-            freeReplyObject(r);
-            last[0] = '\0';
-            break;
-        }
-        /* The triage states of the batch, in one HMGET. */
-        const char **argv = malloc((r->elements + 2) * sizeof *argv);
-        if (!argv) {
-            freeReplyObject(r);
-            return -1;
-        }
-        argv[0] = "HMGET";
-        argv[1] = tkey;
-        for (size_t i = 0; i < r->elements; i++)
-            argv[i + 2] = r->element[i]->element[0]->str;
-        redisReply *t = redisCommandArgv(c, (int)r->elements + 2, argv, NULL);
-        free(argv);
-        if (!t || t->type != REDIS_REPLY_ARRAY || t->elements != r->elements) {
-            freeReplyObject(t);
-            freeReplyObject(r);
-            return -1;
-        }
-        for (size_t i = 0; i < r->elements && !done; i++) {
-            redisReply *e = r->element[i];
-            const char *id = e->element[0]->str;
-            const char *sensor = field(e->element[1], "sensor");
-            const char *raw = field(e->element[1], "event");
-            (*scanned)++;
-            snprintf(last, lastlen, "%s", id);
-            if (!raw || !raw_may_match(&q->f, raw))
-                continue;
-            json_t *ev = json_loads(raw, 0, NULL);
-            if (!ev)
-                continue;
-            json_t *tr = triage_of(t->element[i]);
-            const char *st = json_string_value(json_object_get(tr, "status"));
-            if (filter_match(&q->f, ev, sensor, st ? st : "new"))
-                done = visit(cls, id, sensor, ev, tr);
-            else
-                json_decref(tr);
-            json_decref(ev);
-        }
-        int ended = r->elements < want;
-        snprintf(start, sizeof start, "(%s", last);
-        freeReplyObject(t);
-        freeReplyObject(r);
-        if (ended) {
-            if (!done)
-                last[0] = '\0';
-            break;
-        }
-    }
-    return 0;
+    json_object_set_new(o, "next", a->next[0] ? json_string(a->next) : json_null());
+    json_object_set_new(o, "scanned", json_integer((json_int_t)a->scanned));
+    json_object_set_new(o, "partial", json_boolean(a->partial));
+    json_object_set_new(o, "index", a->index ? a->index : json_null());
+    a->index = NULL;
+    return o;
 }
 
+/* The list is written as text (the sensor's JSON encoder), each event as
+ * the stream holds it: parsing it again into the answer would cost as much
+ * as the rest of the request. */
 struct list_ctx {
-    json_t  *arr;
-    unsigned limit;
+    struct jbuf j;
+    unsigned n, limit;
 };
 
 /* Takes ownership of triage. */
-static int list_visit(void *cls, const char *id, const char *sensor, json_t *ev, json_t *tr)
+static int list_visit(void *cls, const char *id, const char *sensor, json_t *ev, const char *raw,
+                      size_t rawlen, json_t *tr)
 {
     struct list_ctx *l = cls;
+    const char *st = json_string_value(json_object_get(tr, "status"));
+    char *t = tr ? json_dumps(tr, JSON_COMPACT) : NULL;
 
-    json_array_append_new(l->arr, alert_entry(id, sensor, ev, tr));
-    return json_array_size(l->arr) >= l->limit;
+    (void)ev;
+    jbuf_open_object(&l->j, NULL);
+    jbuf_str(&l->j, "id", id);
+    jbuf_str(&l->j, "sensor", sensor ? sensor : "");
+    jbuf_str(&l->j, "status", st ? st : "new");
+    if (t)
+        jbuf_raw(&l->j, "triage", t, strlen(t));
+    else
+        jbuf_null(&l->j, "triage");
+    jbuf_raw(&l->j, "event", raw, rawlen);
+    jbuf_close_object(&l->j);
+    free(t);
+    json_decref(tr);
+    return ++l->n >= l->limit;
 }
 
 static enum MHD_Result api_alerts(struct MHD_Connection *conn, redisContext *c)
 {
     struct query q;
     struct list_ctx l;
-    char last[48];
-    uint64_t scanned;
+    struct cq_answer a;
 
     if (query_parse(conn, &q, 0) < 0)
         return send_error(conn, MHD_HTTP_BAD_REQUEST, q.err);
-    l.arr = json_array();
+    jbuf_init(&l.j);
+    l.n = 0;
     l.limit = q.limit;
-    if (stream_walk(c, &q, list_visit, &l, last, sizeof last, &scanned) < 0) {
-        json_decref(l.arr);
+    jbuf_open_object(&l.j, NULL);
+    jbuf_open_array(&l.j, "alerts");
+    if (walk(c, &q, list_visit, &l, &a) < 0) {
+        jbuf_free(&l.j);
+        json_decref(a.index);
         return send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: cannot read the alerts stream");
     }
-    return send_json(conn, MHD_HTTP_OK,
-                     json_pack("{s:o,s:o,s:I}", "alerts", l.arr,
-                               "next", last[0] ? json_string(last) : json_null(),
-                               "scanned", (json_int_t)scanned), NULL);
+    jbuf_close_array(&l.j);
+    /* next, scanned, partial, index, as walk_fields() gives them */
+    char *ix = a.index ? json_dumps(a.index, JSON_COMPACT) : NULL;
+    json_decref(a.index);
+    if (a.next[0])
+        jbuf_str(&l.j, "next", a.next);
+    else
+        jbuf_null(&l.j, "next");
+    jbuf_u64(&l.j, "scanned", a.scanned);
+    jbuf_bool(&l.j, "partial", a.partial);
+    if (ix)
+        jbuf_raw(&l.j, "index", ix, strlen(ix));
+    else
+        jbuf_null(&l.j, "index");
+    jbuf_close_object(&l.j);
+    free(ix);
+    enum MHD_Result ret = jbuf_ok(&l.j)
+        ? send_buf(conn, MHD_HTTP_OK, "application/json; charset=utf-8", l.j.buf, l.j.len, NULL)
+        : send_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+    jbuf_free(&l.j);
+    return ret;
 }
 
 struct group_ctx {
     json_t *groups;          /* "sid|src|dst" -> group object */
 };
 
-static int group_visit(void *cls, const char *id, const char *sensor, json_t *ev, json_t *tr)
+static int group_visit(void *cls, const char *id, const char *sensor, json_t *ev, const char *raw,
+                       size_t rawlen, json_t *tr)
 {
     struct group_ctx *g = cls;
     json_t *alert = json_object_get(ev, "alert");
@@ -549,21 +516,49 @@ static int group_cmp(const void *a, const void *b)
     return ca < cb ? 1 : ca > cb ? -1 : 0;
 }
 
+/* Whether a query has no filter at all (and no cursor): what the group
+ * counters answer. */
+static int unfiltered(const struct query *q)
+{
+    const struct alert_filter *f = &q->f;
+
+    return !f->from && !f->to && !f->nsev && !f->nsid && !f->text[0] && !f->has_src && !f->has_dst &&
+           !f->has_ip && !f->country[0] && !f->scope[0] && !f->sensor[0] && !f->proto[0] &&
+           !f->status[0] && !q->before[0];
+}
+
+/* Groups of every alert in the stream, from the write-time counters. */
+static enum MHD_Result groups_counted(struct MHD_Connection *conn, redisContext *c, const struct query *q)
+{
+    char err[128];
+    uint64_t total = 0;
+    json_t *arr = cq_groups(c, &rk, q->limit, &total, err, sizeof err);
+
+    if (arr == NULL)
+        return send_error(conn, MHD_HTTP_BAD_GATEWAY, err);
+    return send_json(conn, MHD_HTTP_OK,
+                     json_pack("{s:o,s:I,s:I,s:n,s:b,s:{s:s}}", "groups", arr, "total_groups",
+                               (json_int_t)total, "scanned", (json_int_t)0, "next", "partial", 0,
+                               "index", "driver", "group counters"), NULL);
+}
+
 static enum MHD_Result api_groups(struct MHD_Connection *conn, redisContext *c)
 {
     struct query q;
     struct group_ctx g;
-    char last[48];
-    uint64_t scanned;
+    struct cq_answer a;
     const char *k;
     json_t *v, **all, *arr;
     size_t n = 0;
 
     if (query_parse(conn, &q, 0) < 0)
         return send_error(conn, MHD_HTTP_BAD_REQUEST, q.err);
+    if (unfiltered(&q))
+        return groups_counted(conn, c, &q);
     g.groups = json_object();
-    if (stream_walk(c, &q, group_visit, &g, last, sizeof last, &scanned) < 0) {
+    if (walk(c, &q, group_visit, &g, &a) < 0) {
         json_decref(g.groups);
+        json_decref(a.index);
         return send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: cannot read the alerts stream");
     }
     all = malloc((json_object_size(g.groups) + 1) * sizeof *all);
@@ -578,9 +573,7 @@ static enum MHD_Result api_groups(struct MHD_Connection *conn, redisContext *c)
     for (size_t i = 0; i < n && i < q.limit; i++)
         json_array_append(arr, all[i]);
     free(all);
-    json_t *out = json_pack("{s:o,s:I,s:I,s:o}", "groups", arr, "total_groups", (json_int_t)n,
-                            "scanned", (json_int_t)scanned,
-                            "next", last[0] ? json_string(last) : json_null());
+    json_t *out = walk_fields(json_pack("{s:o,s:I}", "groups", arr, "total_groups", (json_int_t)n), &a);
     json_decref(g.groups);
     return send_json(conn, MHD_HTTP_OK, out, NULL);
 }
@@ -592,7 +585,7 @@ static json_t *find_flow(redisContext *c, json_int_t flow_id)
     char key[128], pat[48], start[64] = "+";
     json_t *found = NULL;
 
-    snprintf(key, sizeof key, "%s:flows", cfg.redis.prefix);
+    rkey_named(key, sizeof key, &rk, "flows");
     snprintf(pat, sizeof pat, "\"flow_id\":%lld,", (long long)flow_id);
     for (int batch = 0; batch < 20 && !found; batch++) {
         redisReply *r = rargv(c, "XREVRANGE", key, start, "-", "COUNT", "1000", NULL);
@@ -665,6 +658,28 @@ static enum MHD_Result api_alert(struct MHD_Connection *conn, redisContext *c, c
     return send_json(conn, MHD_HTTP_OK, o, NULL);
 }
 
+/* Appends the commands that move alert id to the status index of status
+ * (a zset scored by its millisecond; "new" is every alert in none of
+ * them). Returns how many. */
+static int status_index(redisContext *c, const char *id, const char *status)
+{
+    static const char *const indexed[] = { "acknowledged", "escalated", "closed" };
+    char key[RKEY_MAX], ms[24];
+    int n = 0;
+
+    snprintf(ms, sizeof ms, "%.*s", (int)strcspn(id, "-"), id);
+    for (int i = 0; i < 3; i++) {
+        rkey_ix_status(key, sizeof key, &rk, indexed[i]);
+        const char *rem[] = { "ZREM", key, id }, *add[] = { "ZADD", key, ms, id };
+        if (strcmp(status, indexed[i]) == 0)
+            redisAppendCommandArgv(c, 4, add, NULL);
+        else
+            redisAppendCommandArgv(c, 3, rem, NULL);
+        n++;
+    }
+    return n;
+}
+
 static enum MHD_Result api_triage(struct MHD_Connection *conn, redisContext *c, const char *id,
                                   const char *user, struct req *rq)
 {
@@ -729,16 +744,18 @@ static enum MHD_Result api_triage(struct MHD_Connection *conn, redisContext *c, 
         json_object_set_new(h, "note", json_string(note));
     char *ts = json_dumps(old, JSON_COMPACT), *hs = json_dumps(h, JSON_COMPACT);
     snprintf(now_s, sizeof now_s, "%lld", (long long)now);
-    /* One transaction: the state and its history change together ({alerts}: one slot). */
+    /* One transaction: the state, its history and the status index change
+     * together ({alerts}: one slot). */
     const char *a0[] = { "MULTI" }, *a3[] = { "EXEC" };
     redisAppendCommandArgv(c, 1, a0, NULL);
     const char *a1[] = { "HSET", tkey, id, ts };
     redisAppendCommandArgv(c, 4, a1, NULL);
     const char *a2[] = { "RPUSH", hkey, hs };
     redisAppendCommandArgv(c, 3, a2, NULL);
+    int ncmd = 4 + (status ? status_index(c, id, status) : 0);
     redisAppendCommandArgv(c, 1, a3, NULL);
     int ok = 1;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < ncmd; i++) {
         redisReply *x = NULL;
         if (redisGetReply(c, (void **)&x) != REDIS_OK || !x || x->type == REDIS_REPLY_ERROR)
             ok = 0;
@@ -791,12 +808,12 @@ static int64_t latest_capture(redisContext *c)
     char key[160];
     int64_t best = 0;
 
-    snprintf(key, sizeof key, "%s:sensors", cfg.redis.prefix);
+    rkey_named(key, sizeof key, &rk, "sensors");
     redisReply *r = rargv(c, "ZRANGE", key, "0", "-1", NULL);
     if (r && r->type == REDIS_REPLY_ARRAY)
         for (size_t i = 0; i < r->elements; i++) {
             char skey[160];
-            snprintf(skey, sizeof skey, "%s:{%s}:sensor", cfg.redis.prefix, r->element[i]->str);
+            rkey_sensor(skey, sizeof skey, &rk, r->element[i]->str);
             redisReply *h = rargv(c, "HGET", skey, "capture_ts", NULL);
             if (h && h->type == REDIS_REPLY_STRING && atoll(h->str) > best)
                 best = atoll(h->str);
@@ -833,8 +850,11 @@ static json_t *sorted_pairs(json_t *obj, size_t top)
 
 static enum MHD_Result api_summary(struct MHD_Connection *conn, redisContext *c)
 {
-    static const char *const fams[] = { "app:bytes", "l4:bytes", "cc:bytes", "cc:flows",
-                                        "dir:bytes", "alerts:severity", "alerts:sid" };
+    /* family, metric of the hashes read per bucket, then the two top-host sets */
+    static const char *const fams[][2] = { { "app", "bytes" }, { "l4", "bytes" }, { "cc", "bytes" },
+                                           { "cc", "flows" }, { "dir", "bytes" },
+                                           { "alerts", "severity" }, { "alerts", "sid" },
+                                           { "src", "bytes" }, { "dst", "bytes" } };
     struct query q;
     const char *scope;
     int64_t from, to, step;
@@ -863,24 +883,23 @@ static enum MHD_Result api_summary(struct MHD_Connection *conn, redisContext *c)
     size_t nb = (size_t)((to - from + step - 1) / step);
     for (size_t b = 0; b < nb; b++) {
         int64_t start = from + (int64_t)b * step;
-        char base[192], key[256];
-        snprintf(base, sizeof base, "%s:{%s:%c:%lld}:", cfg.redis.prefix, scope, q.res,
-                 (long long)start);
+        char key[RKEY_MAX];
         for (size_t i = 0; i < sizeof fams / sizeof fams[0]; i++) {
-            snprintf(key, sizeof key, "%s%s", base, fams[i]);
-            const char *argv[] = { "HGETALL", key };
-            redisAppendCommandArgv(c, 2, argv, NULL);
-        }
-        for (int i = 0; i < 2; i++) {
-            snprintf(key, sizeof key, "%s%s", base, i ? "dst:bytes" : "src:bytes");
-            const char *argv[] = { "ZREVRANGE", key, "0", "19", "WITHSCORES" };
-            redisAppendCommandArgv(c, 5, argv, NULL);
+            rkey_bucket(key, sizeof key, &rk, scope, q.res, (uint64_t)start, fams[i][0], fams[i][1]);
+            const char *hash[] = { "HGETALL", key };
+            const char *top[] = { "ZREVRANGE", key, "0", "19", "WITHSCORES" };
+            if (i < 7)
+                redisAppendCommandArgv(c, 2, hash, NULL);
+            else
+                redisAppendCommandArgv(c, 5, top, NULL);
         }
     }
     json_t *targets[] = { app, l4, cc, ccf, dir, sev, sid, src, dst };
     int err = 0;
     for (size_t b = 0; b < nb; b++) {
         double bytes = 0, alerts = 0;
+        /* the charts': alerts by severity and bytes by scope, per bucket */
+        json_t *bsev = json_object(), *bscope = json_object();
         for (int i = 0; i < 9; i++) {
             redisReply *r = NULL;
             if (redisGetReply(c, (void **)&r) != REDIS_OK || !r) {
@@ -890,15 +909,23 @@ static enum MHD_Result api_summary(struct MHD_Connection *conn, redisContext *c)
             double s = add_pairs(targets[i], r);
             if (i == 0)
                 bytes = s;
-            if (i == 5)
+            if (i == 4)
+                add_pairs(bscope, r);
+            if (i == 5) {
                 alerts = s;
+                add_pairs(bsev, r);
+            }
             freeReplyObject(r);
         }
+        if (!err && (bytes || alerts))
+            json_array_append_new(series, json_pack("{s:I,s:f,s:f,s:O,s:O}",
+                                                    "t", (json_int_t)(from + (int64_t)b * step),
+                                                    "bytes", bytes, "alerts", alerts,
+                                                    "alerts_by_severity", bsev, "bytes_by_scope", bscope));
+        json_decref(bsev);
+        json_decref(bscope);
         if (err)
             break;
-        if (bytes || alerts)
-            json_array_append_new(series, json_pack("{s:I,s:f,s:f}", "t", (json_int_t)(from + (int64_t)b * step),
-                                                    "bytes", bytes, "alerts", alerts));
     }
     /* Cross-border by country: pairs "A>B" where one end is abroad. */
     json_t *countries = json_object();
@@ -922,8 +949,9 @@ static enum MHD_Result api_summary(struct MHD_Connection *conn, redisContext *c)
         add_num(o, dirn, val);
         add_num(o, "flows", fl);
     }
-    json_t *out = json_pack("{s:s,s:s,s:I,s:I,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
-        "scope", scope, "res", q.res == 'h' ? "h" : "m", "from", (json_int_t)from, "to", (json_int_t)to,
+    json_t *out = json_pack("{s:s,s:s,s:I,s:I,s:I,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
+        "scope", scope, "res", q.res == 'h' ? "h" : "m", "step", (json_int_t)step,
+        "from", (json_int_t)from, "to", (json_int_t)to,
         "home_country", cfg.home_country,
         "protocols", sorted_pairs(app, 20), "services", sorted_pairs(l4, 20),
         "top_src", sorted_pairs(src, 10), "top_dst", sorted_pairs(dst, 10),
@@ -945,7 +973,7 @@ static enum MHD_Result api_sensors(struct MHD_Connection *conn, redisContext *c)
     json_t *arr = json_array();
     time_t now = time(NULL);
 
-    snprintf(key, sizeof key, "%s:sensors", cfg.redis.prefix);
+    rkey_named(key, sizeof key, &rk, "sensors");
     redisReply *r = rargv(c, "ZRANGE", key, "0", "-1", "WITHSCORES", NULL);
     if (!r || r->type != REDIS_REPLY_ARRAY) {
         freeReplyObject(r);
@@ -955,7 +983,7 @@ static enum MHD_Result api_sensors(struct MHD_Connection *conn, redisContext *c)
     for (size_t i = 0; i + 1 < r->elements; i += 2) {
         char skey[160];
         json_t *o = json_object();
-        snprintf(skey, sizeof skey, "%s:{%s}:sensor", cfg.redis.prefix, r->element[i]->str);
+        rkey_sensor(skey, sizeof skey, &rk, r->element[i]->str);
         redisReply *h = rargv(c, "HGETALL", skey, NULL);
         if (h && h->type == REDIS_REPLY_ARRAY)
             for (size_t j = 0; j + 1 < h->elements; j += 2) {
@@ -1062,7 +1090,7 @@ static enum MHD_Result api_events(struct MHD_Connection *conn)
         sse_free(s);
         return send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: cannot connect");
     }
-    snprintf(chan, sizeof chan, "%s:alerts", cfg.redis.prefix);
+    rkey_named(chan, sizeof chan, &rk, "channel");
     redisReply *r = rargv(s->c, "SUBSCRIBE", chan, NULL);
     if (!r) {
         sse_free(s);
@@ -1257,6 +1285,7 @@ static void usage(FILE *f)
     fprintf(f,
 "usage: linkwatch-console [-c linkwatch.yaml] [--set key.path=value ...]\n"
 "       linkwatch-console [-c linkwatch.yaml] --add-user NAME   (password on stdin)\n"
+"       linkwatch-console [-c linkwatch.yaml] --reindex         (rebuild the alert indexes)\n"
 "Serves the SOC console on console.listen over the Redis of the redis: keys.\n");
 }
 
@@ -1282,15 +1311,46 @@ static int add_user(const char *name)
     return 0;
 }
 
+/* --reindex: rebuilds the alert indexes from the stream (alert-maint.c),
+ * for alerts written before the sensors kept them. */
+static int reindex(void)
+{
+    struct aix_reindex_stats st;
+    redisContext *c = rconnect();
+    uint64_t t0 = lw_now_mono_usec();
+    char err[512];
+    int rc;
+
+    if (c == NULL) {
+        fprintf(stderr, "linkwatch-console: error: redis %s:%u: cannot connect\n", cfg.redis.server,
+                cfg.redis.port);
+        return 1;
+    }
+    /* a big stream takes a while: no command timeout */
+    redisSetTimeout(c, (struct timeval){ 0, 0 });
+    rc = aix_reindex(c, &rk, &st, err, sizeof err);
+    redisFree(c);
+    if (rc < 0) {
+        fprintf(stderr, "linkwatch-console: error: reindex: %s\n", err);
+        return 1;
+    }
+    fprintf(stderr, "linkwatch-console: reindexed %llu alerts in %.2f s (%llu index keys deleted first, "
+            "%llu batches)\n", (unsigned long long)st.entries, (double)(lw_now_mono_usec() - t0) / 1e6,
+            (unsigned long long)st.keys_deleted, (unsigned long long)st.batches);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
         { "set", required_argument, NULL, 's' },
         { "add-user", required_argument, NULL, 'a' },
+        { "reindex", no_argument, NULL, 'r' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
     const char *config_path = NULL, *new_user = NULL;
+    int reindex_wanted = 0;
     char **sets = calloc((size_t)argc + 1, sizeof *sets), err[1024];
     size_t nsets = 0;
     struct sockaddr_storage addr;
@@ -1310,6 +1370,7 @@ int main(int argc, char **argv)
             sets[nsets++] = optarg;
             break;
         case 'a': new_user = optarg; break;
+        case 'r': reindex_wanted = 1; break;
         case 'h': usage(stdout); free(sets); return 0;
         default: usage(stderr); free(sets); return 1;
         }
@@ -1325,6 +1386,12 @@ int main(int argc, char **argv)
         return 1;
     }
     free(sets);
+    rk = (struct rkeys){ .prefix = cfg.redis.prefix };
+    if (reindex_wanted) {
+        int rc = reindex();
+        config_free(&cfg);
+        return rc;
+    }
     if (new_user) {
         int rc = add_user(new_user);
         config_free(&cfg);

@@ -69,16 +69,30 @@
   });
 
   /* ---- alerts */
+  /* A cell whose full text is also its tooltip (long ones are cut with an ellipsis). */
+  function cell(text, cls) {
+    const td = el('td', text, cls);
+    if (text) td.title = String(text);
+    return td;
+  }
+  function endpoint(ip, port) { return ip ? ip + (port ? ':' + port : '') : ''; }
   function alertRow(a, i) {
     const ev = a.event || {}, al = ev.alert || {};
     const tr = el('tr');
     tr.dataset.i = i;
-    tr.append(el('td', (ev.timestamp || '').slice(0, 19).replace('T', ' ')),
-      el('td', al.severity, 'sev' + al.severity), el('td', al.signature, 'sig'),
-      el('td', ev.src_ip + ':' + (ev.src_port || '')), el('td', ev.dest_ip + ':' + (ev.dest_port || '')),
-      el('td', cc(ev)), el('td', a.status, 'st-' + a.status));
+    tr.append(cell((ev.timestamp || '').slice(0, 19).replace('T', ' ')),
+      el('td', al.severity, 'sev' + al.severity), cell(al.signature, 'sig'),
+      cell(endpoint(ev.src_ip, ev.src_port)), cell(endpoint(ev.dest_ip, ev.dest_port)),
+      cell(ev.proto), cell(ev.app_proto || (ev.ndpi || {}).protocol || ''), cell(cc(ev)),
+      el('td', a.status, 'st-' + a.status));
     tr.addEventListener('click', () => select(i, true));
     return tr;
+  }
+  /* How the server answered: notes on filters without an index, a partial walk. */
+  function listNote(r) {
+    const notes = ((r.index || {}).notes || []).slice();
+    if (r.partial) notes.push('stopped after ' + r.scanned + ' alerts read: "Older alerts" reads on');
+    $('#list-note').textContent = notes.join(' \u00b7 ');
   }
   async function loadAlerts(more) {
     $('#filter-error').textContent = '';
@@ -91,6 +105,7 @@
       r.alerts.forEach((a) => { state.alerts.push(a); body.append(alertRow(a, state.alerts.length - 1)); });
       state.next = r.next;
       $('#more').classList.toggle('hidden', !r.next);
+      listNote(r);
     } catch (e) { $('#filter-error').textContent = e.message; }
   }
   function select(i, open) {
@@ -100,8 +115,11 @@
     state.sel = i; rows[i].classList.add('sel'); rows[i].scrollIntoView({ block: 'nearest' });
     if (open) openDetail(state.alerts[i].id);
   }
+  function closeDetail() { $('#detail').classList.add('hidden'); }
+  $('#detail-close').addEventListener('click', closeDetail);
   async function openDetail(id) {
-    const d = $('#detail');
+    const d = $('#detail-body');
+    $('#detail').classList.remove('hidden');
     let a;
     try { a = await api('/api/alerts/' + encodeURIComponent(id)); }
     catch (e) { d.replaceChildren(el('p', e.message, 'error')); return; }
@@ -154,7 +172,7 @@
         old.replaceWith(row);
       }
       openDetail(id);
-    } catch (e) { $('#detail').prepend(el('p', e.message, 'error')); }
+    } catch (e) { $('#detail-body').prepend(el('p', e.message, 'error')); }
   }
   $('#more').addEventListener('click', () => loadAlerts(true));
   $('#filters').addEventListener('submit', (ev) => {
@@ -165,6 +183,13 @@
     refresh();
   });
   $('#filters').addEventListener('reset', () => { state.filters = {}; setTimeout(refresh, 0); });
+  /* Sets the filters (and the form, so that the next Filter keeps them) and shows the alerts. */
+  function showAlerts(filters) {
+    state.filters = filters;
+    const form = $('#filters');
+    Array.from(form.elements).forEach((e) => { if (e.name) e.value = filters[e.name] || ''; });
+    document.querySelector('.tab[data-view=alerts]').click();
+  }
   document.addEventListener('keydown', (ev) => {
     if (['INPUT', 'TEXTAREA', 'SELECT'].includes(document.activeElement.tagName)) return;
     if ($('#view-alerts').classList.contains('hidden')) return;
@@ -172,6 +197,7 @@
     if (ev.key === 'j') select(state.sel + 1, false);
     else if (ev.key === 'k') select(Math.max(0, state.sel - 1), false);
     else if (ev.key === 'Enter' && cur) openDetail(cur.id);
+    else if (ev.key === 'Escape') closeDetail();
     else if (ev.key === 'a' && cur) triage(cur.id, 'acknowledged');
     else if (ev.key === 'e' && cur) triage(cur.id, 'escalated');
     else if (ev.key === 'c' && cur) triage(cur.id, 'closed');
@@ -200,30 +226,53 @@
         const tr = el('tr');
         tr.append(el('td', g.count), el('td', g.severity, 'sev' + g.severity), el('td', g.sid), el('td', g.signature, 'sig'),
           el('td', g.src_ip), el('td', g.dest_ip), el('td', (g.first_seen || '').slice(0, 19)), el('td', (g.last_seen || '').slice(0, 19)));
-        tr.addEventListener('click', () => {
-          state.filters = { sid: String(g.sid), ip: g.src_ip };
-          document.querySelector('.tab[data-view=alerts]').click();
-        });
+        tr.addEventListener('click', () => showAlerts({ sid: String(g.sid), ip: g.src_ip }));
         return tr;
       }));
     } catch (e) { $('#filter-error').textContent = e.message; }
   }
-  function barChart(target, series, key, cls) {
-    const W = 520, H = 160, P = 30;
+  /* A stacked bar per bucket of the summary: parts of key (an object of
+   * name -> value) in the order given, each bar a clickable <g class=bucket>
+   * that lists the alerts of its bucket. */
+  const SEVERITIES = ['1', '2', '3', '4'];
+  const SCOPES = ['internal', 'domestic', 'cross-border-outbound', 'cross-border-inbound', 'transit', 'external'];
+  function stackedChart(target, r, key, parts, cls, fmt) {
+    const W = 640, H = 190, L = 56, B = 20, T = 22;
     const s = svg('svg', { width: W, height: H, viewBox: '0 0 ' + W + ' ' + H, role: 'img' });
-    const max = Math.max(1, ...series.map((x) => x[key]));
-    const bw = Math.max(1, (W - P) / Math.max(1, series.length) - 1);
-    series.forEach((x, i) => {
-      const h = (H - 20) * x[key] / max;
-      const r = svg('rect', { x: P + i * (bw + 1), y: H - 15 - h, width: bw, height: h, class: cls });
-      r.append(svg('title', {}, new Date(x.t * 1000).toISOString().slice(0, 16) + ' ' + x[key]));
-      s.append(r);
+    const span = Math.max(r.step, r.to - r.from);
+    const total = (x) => Object.values(x[key] || {}).reduce((a, b) => a + b, 0);
+    const max = Math.max(1, ...r.series.map(total));
+    const bw = Math.max(1, (W - L) * r.step / span - 1);
+    s.append(svg('line', { x1: L, y1: H - B, x2: W, y2: H - B, class: 'axis' }),
+      svg('line', { x1: L, y1: T, x2: L, y2: H - B, class: 'axis' }),
+      svg('text', { x: 2, y: T + 8 }, fmt(max)), svg('text', { x: 2, y: H - B }, '0'),
+      svg('text', { x: L, y: H - 4 }, new Date(r.from * 1000).toISOString().slice(0, 16).replace('T', ' ')),
+      svg('text', { x: W - 96, y: H - 4 }, new Date(r.to * 1000).toISOString().slice(0, 16).replace('T', ' ')));
+    const names = parts.concat(Object.keys(Object.assign({}, ...r.series.map((x) => x[key] || {})))
+      .filter((n) => !parts.includes(n)).sort());
+    r.series.forEach((x) => {
+      const g = svg('g', { class: 'bucket', 'data-t': x.t, 'data-step': r.step, 'data-total': total(x) });
+      const bx = L + (W - L) * (x.t - r.from) / span;
+      let y = H - B;
+      const title = [new Date(x.t * 1000).toISOString().slice(0, 16).replace('T', ' ')];
+      names.forEach((n) => {
+        const v = (x[key] || {})[n];
+        if (!v) return;
+        const h = (H - B - T) * v / max;
+        y -= h;
+        g.append(svg('rect', { x: bx.toFixed(1), y: y.toFixed(1), width: bw.toFixed(1), height: h.toFixed(1),
+          class: cls(n), 'data-part': n, 'data-value': v }));
+        title.push(n + ': ' + fmt(v));
+      });
+      g.append(svg('title', {}, title.join('\n')));
+      g.addEventListener('click', () => showAlerts(Object.assign({}, state.filters, { from: String(x.t), to: String(x.t + r.step) })));
+      s.append(g);
     });
-    s.append(svg('text', { x: 2, y: 12 }, key === 'bytes' ? fmtBytes(max) : String(max)));
-    if (series.length) {
-      s.append(svg('text', { x: P, y: H - 3 }, new Date(series[0].t * 1000).toISOString().slice(0, 16)));
-      s.append(svg('text', { x: W - 100, y: H - 3 }, new Date(series[series.length - 1].t * 1000).toISOString().slice(0, 16)));
-    }
+    let lx = L;
+    names.forEach((n) => {
+      s.append(svg('rect', { x: lx, y: 4, width: 10, height: 10, class: cls(n) }), svg('text', { x: lx + 13, y: 13 }, n));
+      lx += 22 + 6 * n.length;
+    });
     $(target).replaceChildren(s);
   }
   async function drawMap(countries) {
@@ -251,13 +300,14 @@
     try {
       const p = new URLSearchParams();
       ['from', 'to', 'sensor'].forEach((k) => { if (state.filters[k]) p.set(k, state.filters[k]); });
+      p.set('res', $('#res').value);
       const r = await api('/api/summary?' + p.toString());
-      barChart('#chart-bytes', r.series, 'bytes', 'bar');
-      barChart('#chart-alerts', r.series, 'alerts', 'abar');
+      stackedChart('#chart-alerts', r, 'alerts_by_severity', SEVERITIES, (n) => 's' + (SEVERITIES.includes(n) ? n : '4'), String);
+      stackedChart('#chart-bytes', r, 'bytes_by_scope', SCOPES, (n) => 'sc-' + (SCOPES.includes(n) ? n : 'other'), fmtBytes);
       const cs = Object.values(r.countries).sort((a, b) => (b.out_bytes + b.in_bytes) - (a.out_bytes + a.in_bytes));
       $('#countries tbody').replaceChildren(...cs.map((c) => {
         const tr = el('tr'); tr.append(el('td', c.country), el('td', fmtBytes(c.out_bytes)), el('td', fmtBytes(c.in_bytes)), el('td', c.flows));
-        tr.addEventListener('click', () => { state.filters = { country: c.country }; document.querySelector('.tab[data-view=alerts]').click(); });
+        tr.addEventListener('click', () => showAlerts({ country: c.country }));
         return tr;
       }));
       pairs('#protocols', r.protocols, true); pairs('#talkers', r.top_src, true); pairs('#scopes', r.scopes, true);
@@ -276,6 +326,7 @@
       }));
     } catch (e) { $('#filter-error').textContent = e.message; }
   }
+  $('#res').addEventListener('change', () => loadTraffic());
   function live() {
     if (!window.EventSource) return;
     const es = new EventSource('/api/events');

@@ -1,5 +1,6 @@
 /* util.c - see util.h. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <sys/socket.h>
 #include <stdlib.h>
@@ -74,7 +75,8 @@ int lw_cidr_parse(const char *s, struct lw_cidr *c)
         return -1;
     maxp = c->addr.family == 4 ? 32 : 128;
     if (slash) {
-        if (slash[1] == '\0')
+        /* digits only: strtol alone would take " 8" and "+8" */
+        if (!isdigit((unsigned char)slash[1]))
             return -1;
         p = strtol(slash + 1, &end, 10);
         if (*end != '\0' || p < 0 || p > (long)maxp)
@@ -104,6 +106,42 @@ int lw_cidr_contains(const struct lw_cidr *c, const struct lw_addr *a)
     if (rest == 0)
         return 1;
     return ((a->u.b[full] ^ c->addr.u.b[full]) & (uint8_t)(0xff << (8 - rest))) == 0;
+}
+
+int lw_time_parse(const char *s, int64_t *usec)
+{
+    char *end;
+    struct tm tm;
+    int64_t frac = 0, scale = 100000;
+    long long v;
+
+    if (*s == '\0')
+        return -1;
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (*end == '\0' && errno == 0 && v >= 0 && v < INT64_MAX / 1000000) {
+        *usec = (int64_t)v * 1000000;
+        return 0;
+    }
+    memset(&tm, 0, sizeof tm);
+    end = strptime(s, "%Y-%m-%dT%H:%M", &tm);
+    if (!end)
+        return -1;
+    if (*end == ':') {
+        char *e2 = strptime(end + 1, "%S", &tm);
+        if (!e2)
+            return -1;
+        end = e2;
+    }
+    if (*end == '.')
+        for (end++; isdigit((unsigned char)*end); end++, scale /= 10)
+            frac += scale ? (int64_t)(*end - '0') * scale : 0;
+    if (*end == 'Z' || strcmp(end, "+0000") == 0 || strcmp(end, "+00:00") == 0)
+        end += strlen(end);
+    if (*end != '\0')
+        return -1;
+    *usec = (int64_t)timegm(&tm) * 1000000 + frac;
+    return 0;
 }
 
 uint64_t lw_now_mono_usec(void)

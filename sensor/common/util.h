@@ -26,6 +26,12 @@ struct lw_cidr {
 int lw_cidr_parse(const char *s, struct lw_cidr *c);
 int lw_cidr_contains(const struct lw_cidr *c, const struct lw_addr *a);
 
+/* Parses a time: Unix seconds ("1718000000") or "YYYY-MM-DDTHH:MM[:SS][.frac]"
+ * in UTC, optionally ending in "Z", "+0000" or "+00:00" (EVE's timestamp is
+ * one of these). Into *usec: microseconds since the epoch (fraction digits
+ * past the sixth are dropped). Returns 0, or -1 for anything else. */
+int lw_time_parse(const char *s, int64_t *usec);
+
 /* 64-bit finaliser (murmur3 fmix64): a cheap, well-mixed hash step. */
 static inline uint64_t lw_mix64(uint64_t x)
 {

@@ -12,6 +12,7 @@ login, 400 on malformed filters; login cookie flags and security headers.
 import collections
 import os
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -30,13 +31,31 @@ def geo_args():
     return ["--set", "geoip.databases=[%s]" % db] if os.path.exists(db) else []
 
 
-def fill(tmp, rs, tap):
-    """Runs the sensor on the demo capture (and corpus captures); returns
-    the EVE alerts with their sensor id."""
+def shifted(src, dst, seconds):
+    """A copy of the pcap src with every packet `seconds` later."""
+    with open(src, "rb") as f:
+        data = f.read()
+    out, pos = [data[:24]], 24
+    while pos + 16 <= len(data):
+        sec, usec, incl, orig = struct.unpack("<IIII", data[pos:pos + 16])
+        out.append(struct.pack("<IIII", sec + seconds, usec, incl, orig) + data[pos + 16:pos + 16 + incl])
+        pos += 16 + incl
+    with open(dst, "wb") as f:
+        f.write(b"".join(out))
+
+
+def fill(tmp, rs, tap, later=()):
+    """Runs the sensor on the demo capture (followed by copies of it the
+    seconds in `later` after it: one capture over several minutes) and on
+    corpus captures; returns the EVE alerts with their sensor id."""
     demo = os.path.join(tmp, "demo.pcap")
     subprocess.run([lwtest.scapy_python(), os.path.join(lwtest.srcdir(), "tests", "gen", "gen_demo.py"),
                     demo], check=True, stdout=subprocess.DEVNULL)
-    runs = [("demo", [demo])]
+    copies = []
+    for n, sec in enumerate(later):
+        copies.append(os.path.join(tmp, "demo-later-%d.pcap" % n))
+        shifted(demo, copies[-1], sec)
+    runs = [("demo", [demo] + copies)]
     corpus = lwtest.find_corpus()
     if corpus:
         pc = [os.path.join(corpus, "pcaps", p) for p in CORPUS_PCAPS

@@ -461,6 +461,11 @@ static void test_error_bad_cidr(void **state)
                       "3: home-net: expected an address or CIDR such as 10.0.0.0/8, got '10.0.0.0/33'");
     expect_file_error("home-net: [10.0.0.0/8, corp-lan]\n",
                       "1: home-net: expected an address or CIDR such as 10.0.0.0/8, got 'corp-lan'");
+    /* a prefix length is digits only: strtol alone would take the sign */
+    expect_file_error("home-net: [10.0.0.0/+8]\n",
+                      "1: home-net: expected an address or CIDR such as 10.0.0.0/8, got '10.0.0.0/+8'");
+    expect_file_error("home-net: [10.0.0.0/]\n",
+                      "1: home-net: expected an address or CIDR such as 10.0.0.0/8, got '10.0.0.0/'");
     expect_file_error("home-net: []\n",
                       "1: home-net: expected a list of addresses or CIDRs, got an empty list");
     expect_file_error("home-net: {a: 1}\n",

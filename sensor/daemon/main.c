@@ -22,6 +22,7 @@
 #include "metrics.h"
 #include "output.h"
 #include "privileges.h"
+#include "rule-paths.h"
 #include "redis.h"
 #include "reload.h"
 #include "rule-parse.h"
@@ -602,6 +603,23 @@ static void free_paths(char **paths, size_t n)
     for (size_t i = 0; paths && i < n; i++)
         free(paths[i]);
     free(paths);
+}
+
+/* A -S file or rules.files entry that cannot be read is an error; only
+ * the default rules.files may match nothing (rule-paths.h). */
+static int check_rule_paths(const struct lw_config *cfg, const struct options *o, char *err, size_t errlen)
+{
+    size_t n;
+    char **paths = rule_paths(cfg, o, &n);
+    int rc;
+
+    if (!paths) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    rc = rule_paths_check((const char *const *)paths, n, !o->nrule_files && rule_files_default(cfg), err, errlen);
+    free_paths(paths, n);
+    return rc;
 }
 
 /* geoip.databases, each relative to the config's folder. Returns a
@@ -1339,6 +1357,11 @@ int main(int argc, char **argv)
         log_set_level(lvl);
     for (int i = 0; i < o.verbose && log_get_level() < LOG_LVL_DEBUG; i++)
         log_set_level(log_get_level() + 1);
+    if (check_rule_paths(&s.cfg, &o, err, sizeof err) < 0) {
+        fprintf(stderr, "linkwatch: error: %s\n", err);
+        rc = 1;
+        goto out;
+    }
     if (o.test_only) {
         printf("linkwatch: configuration %s is valid\n",
                o.config_path ? o.config_path : "(built-in defaults)");

@@ -65,6 +65,22 @@ check "-T with a bad --set fails naming the key" '[ $rc -ne 0 ] && grep -q "flow
 
 mkpcap "$tmp/a.pcap" 1 "$req" "$rep"
 
+"$LW" --version >"$tmp/v" 2>"$tmp/e"; rc=$?
+check "--version prints one line, linkwatch and the version" \
+  '[ $rc -eq 0 ] && [ "$(wc -l <"$tmp/v")" -eq 1 ] && grep -qx "linkwatch [0-9][0-9.]*" "$tmp/v" && [ ! -s "$tmp/e" ]'
+"$LW" --build-info >"$tmp/o" 2>"$tmp/e"; rc=$?
+check "--build-info: the version line, compiler, CFLAGS and each library with a version" \
+  '[ $rc -eq 0 ] && [ "$(sed -n 1p "$tmp/o")" = "$(cat "$tmp/v")" ] && grep -q "^compiler: " "$tmp/o" &&
+   grep -q "^CFLAGS: .*-std=c11" "$tmp/o" &&
+   (for l in libpcap nDPI Hyperscan PCRE2 hiredis libmaxminddb libhtp libcrypto libyaml libmicrohttpd; do
+      grep -q "^  $l  .*[0-9]\.[0-9]" "$tmp/o" || exit 1; done)'
+# The versions are the libraries' own: compare with what pkg-config says is installed.
+for pc in libpcap:libpcap libndpi:nDPI libpcre2-8:PCRE2 libmaxminddb:libmaxminddb yaml-0.1:libyaml libmicrohttpd:libmicrohttpd; do
+  mod=${pc%%:*}; name=${pc#*:}
+  want=$(pkg-config --modversion "$mod" 2>/dev/null) || continue
+  check "--build-info: $name $want as pkg-config says" 'grep "^  $name " "$tmp/o" | grep -qF "$want"'
+done
+
 # A rule file named with -S or in rules.files that cannot be read stops the
 # sensor before the capture, naming the file; only the default rules.files
 # (rules/*.rules) may match nothing, with a warning.

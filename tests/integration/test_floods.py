@@ -102,13 +102,6 @@ def write_all(fd, p, data):
     return None
 
 
-def event_counts(stdout):
-    """{event type: n} from the run summary's "events:" line (the events the
-    sensor handed to its outputs)."""
-    m = re.search(r"^\s*events: (.*?) -> ", stdout, re.M)
-    return {k: int(v) for v, k in ((b, a) for a, b in re.findall(r"(\w+) (\d+)", m.group(1)))} if m else {}
-
-
 def run(binary, src, pcap, out):
     """Runs the sensor under /usr/bin/time -v on pcap, fed through a FIFO
     CHUNK packets at a time, each chunk once the EVE queue is empty."""
@@ -155,7 +148,7 @@ def run(binary, src, pcap, out):
     return {"rc": int(m2.group(1)) if m2 else p.returncode, "rss": int(m.group(1)) * 1024 if m else 0,
             "packets": int(pk.group(1)) if pk else -1, "err": (why + "\n" if why else "") + err,
             "events": events, "eve": os.path.join(logdir, "eve.json"),
-            "counted": event_counts(stdout), "written": written, "fed": why is None}
+            "counted": lwtest.summary_events(stdout), "written": written, "fed": why is None}
 
 
 def check_run(tap, name, res):

@@ -40,8 +40,8 @@ import time
 
 import lwtest
 from lwsensor import (Sensor, idle_sensor, pcap_header, read_pcap, records_bytes,
-                      rewrite_loopback, start_idle, stop_idle, veth_namespace,
-                      veth_namespace_del, write_atomic)
+                      replay_start, replay_wait, rewrite_loopback, start_idle, stop_idle,
+                      veth_namespace, veth_namespace_del, write_atomic)
 
 RELOADS = 50
 # Sids only in file A and only in file B; every other shipped rule is in both.
@@ -218,8 +218,7 @@ def live_run(binary, src, tmp, ns, pcap, npk, pps, active, rules_a, rules_b, nam
         s.finish(timeout=10)
         return None, s, [], "sensor did not come up: " + s.err[-1500:]
     time.sleep(0.5)                # the capture is open once the socket answers; settle
-    rp = subprocess.Popen(["ip", "netns", "exec", ns, "tcpreplay", "-q", "-i", "lwv0",
-                           "--pps=%d" % pps, pcap], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    rp = replay_start(ns, pcap, pps)
     bad = []
     if reloads:
         gap = max(0.0, (npk / pps) * 0.8 / reloads - 0.02)
@@ -229,11 +228,7 @@ def live_run(binary, src, tmp, ns, pcap, npk, pps, active, rules_a, rules_b, nam
             if rc != 0 or j.get("status") != "ok":
                 bad.append((i, rc, j))
             time.sleep(gap)
-    try:
-        rp.communicate(timeout=npk / pps + 60)
-    except subprocess.TimeoutExpired:
-        rp.kill()
-        rp.communicate()
+    replay_wait(rp, npk, pps)
     time.sleep(1.0)
     s.ctl_run("shutdown")
     s.finish(timeout=60)

@@ -14,6 +14,7 @@ Output is TAP-like: "ok N - what", "not ok N - what", "# notes".
 import ipaddress
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -218,6 +219,13 @@ def run_sensor(pcap, logdir, extra=(), timeout=300):
     except subprocess.TimeoutExpired as e:
         return Run(argv, -9, (e.stdout or b"").decode("utf-8", "replace"),
                    (e.stderr or b"").decode("utf-8", "replace") + "\n(timed out)", logdir)
+
+
+def summary_events(stdout):
+    """{event type: n} of the run summary's "events:" line (the events the
+    sensor handed to its outputs), {} when there is none."""
+    m = re.search(r"^\s*events: (.*?) -> ", stdout, re.M)
+    return {k: int(v) for k, v in re.findall(r"(\w+) (\d+)", m.group(1))} if m else {}
 
 
 def read_eve(path):

@@ -48,6 +48,7 @@ RELOADS = 50
 ONLY_A = 9000701    # SYN scan (detection_filter)
 ONLY_B = 9000801    # SQL injection in URI
 GAP_US = 4000 * 1000000      # between repeats: every flow and window of the last one has ended
+AHEAD = 4                    # copies of the capture the stream may run ahead of the reloads
 PEAK_SLACK = 64 << 20        # documented constant for reload peaks (README): Hyperscan compile working memory
 
 
@@ -132,12 +133,23 @@ def offline_reloads(tap, binary, src, tmp, linktype, recs, rules_a, rules_b, sha
     state = {"reloads": 0, "copies": 0, "error": None}
 
     def writer():
+        # The stream stays at most AHEAD copies ahead of the reloads, so the
+        # capture cannot end before the last reload however slow reloads are
+        # (an ASan build on a busy machine read all 400 copies after 31 of 50);
+        # two copies more after the last reload. Bounded: 400 copies, and no
+        # more than 300 s without a reload.
         try:
             with open(fifo, "wb") as f:
                 f.write(pcap_header(linktype))
                 extra = None
-                # Bounded: at most 400 repeats; two more after the last reload.
+                waited = time.time()
                 while state["copies"] < 400:
+                    if state["reloads"] < RELOADS and state["copies"] >= AHEAD * (state["reloads"] + 1):
+                        if time.time() - waited > 300:
+                            break
+                        time.sleep(0.01)
+                        continue
+                    waited = time.time()
                     f.write(records_bytes(recs, state["copies"] * span))
                     state["copies"] += 1
                     if state["reloads"] >= RELOADS:

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "output.h"
+#include "build-info.h"
 #include "tally-flush.h"
 #include "sensor.h"
 #include "util.h"
@@ -45,6 +46,7 @@ static void usage(FILE *fp)
 "  --workers N      worker threads (default: workers in the config; 0 = CPUs - 1)\n"
 "  --set k.p=value  override any configuration key; value is YAML (e.g. --set home-net=[10.0.0.0/8])\n"
 "  -V, --version    print the version\n"
+"  --build-info     print the version, compiler flags and library versions\n"
 "  -h, --help       this text\n"
 "\n"
 "Signals: SIGINT/SIGTERM stop and flush every open flow; SIGUSR1 reopens log files;\n"
@@ -64,10 +66,11 @@ static int push_arg(char ***v, size_t *n, char *s)
 /* Returns 0 to go on, 1 to exit 0 (help, version), -1 to exit 1. */
 static int parse_args(int argc, char **argv, struct options *o)
 {
-    enum { OPT_SET = 256, OPT_WORKERS };
+    enum { OPT_SET = 256, OPT_WORKERS, OPT_BUILD_INFO };
     static const struct option longopts[] = {
         { "set", required_argument, NULL, OPT_SET },
         { "workers", required_argument, NULL, OPT_WORKERS },
+        { "build-info", no_argument, NULL, OPT_BUILD_INFO },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
@@ -101,6 +104,7 @@ static int parse_args(int argc, char **argv, struct options *o)
             break;
         }
         case 'V': printf("linkwatch %s\n", PACKAGE_VERSION); return 1;
+        case OPT_BUILD_INFO: build_info_print(stdout); return 1;
         case 'h': usage(stdout); return 1;
         default:
             fprintf(stderr, "linkwatch: error: bad command line (see linkwatch --help)\n");
@@ -516,6 +520,11 @@ int main(int argc, char **argv)
         log_set_level(lvl);
     for (int i = 0; i < o.verbose && log_get_level() < LOG_LVL_DEBUG; i++)
         log_set_level(log_get_level() + 1);
+    if (sensor_check_rule_paths(&s.cfg, &o, err, sizeof err) < 0) {
+        fprintf(stderr, "linkwatch: error: %s\n", err);
+        rc = 1;
+        goto out_cfg;
+    }
     if (o.test_only) {
         printf("linkwatch: configuration %s is valid\n",
                o.config_path ? o.config_path : "(built-in defaults)");

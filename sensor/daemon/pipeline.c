@@ -13,6 +13,7 @@
 #include "geo-merge.h"
 #include "log.h"
 #include "ruleset.h"
+#include "rule-paths.h"
 #include "sensor.h"
 #include "threshold.h"
 #include "rule-load.h"
@@ -134,6 +135,21 @@ static char *classification_path(const struct lw_config *cfg, int *ok)
     p = sensor_config_path(cfg, cfg->rules.classification_file);
     *ok = p != NULL;
     return p;
+}
+
+int sensor_check_rule_paths(const struct lw_config *cfg, const struct options *o, char *err, size_t errlen)
+{
+    size_t n;
+    char **paths = rule_paths(cfg, o, &n);
+    int rc;
+
+    if (!paths) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    rc = rule_paths_check((const char *const *)paths, n, !o->nrule_files && rule_files_default(cfg), err, errlen);
+    sensor_free_paths(paths, n);
+    return rc;
 }
 
 int sensor_check_rules(const struct lw_config *cfg, const struct options *o)

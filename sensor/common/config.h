@@ -97,7 +97,8 @@ struct lw_config {
         char    *server;                 /* host name, address, or unix socket path (starts with /) */
         uint32_t port;
         char    *username;               /* AUTH user (Redis 6 ACL); empty: password only */
-        char    *password;
+        char    *password;               /* after load: from password-file, else the environment, else this key */
+        char    *password_file;
         uint32_t db;
         uint32_t connect_timeout;        /* seconds */
         uint32_t command_timeout;        /* seconds */

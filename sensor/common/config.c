@@ -768,6 +768,11 @@ static const struct cfg_key schema[] = {
     KMAP("console"),
     KTXT("console.listen", T_HOSTPORT, console.listen),
     KTXT("console.users-file", T_STRING, console.users_file),
+    KTXT("console.user", T_STRING, console.user),
+    KTXT("console.trusted-proxies", T_STRING, console.trusted_proxies),
+    KTXT("console.secure-cookies", T_BOOL, console.secure_cookies),
+    KNUM("console.session-idle", T_DURATION, console.session_idle, 60, DAY),
+    KNUM("console.sessions-per-user", T_UINT, console.sessions_per_user, 1, 1024),
     KMAP("logging"),
     KSET("logging.level", T_ENUM, logging_level, levels),
 };

@@ -248,7 +248,7 @@ int fs_open_file_at(int dirfd, const char *name, const char *shown, int flags, m
 }
 
 int fs_replace_at(int dirfd, const char *name, const char *shown, const void *data, size_t len,
-                  mode_t mode, int sync, char *err, size_t errlen)
+                  mode_t mode, long gid, int sync, char *err, size_t errlen)
 {
     char tmp[512];
     const char *p = data;
@@ -264,7 +264,7 @@ int fs_replace_at(int dirfd, const char *name, const char *shown, const void *da
         snprintf(err, errlen, "%s: cannot create its temporary %s: %s", shown, tmp, strerror(errno));
         return -1;
     }
-    if (fchmod(fd, mode) < 0)
+    if (fchmod(fd, mode) < 0 || (gid >= 0 && fchown(fd, (uid_t)-1, (gid_t)gid) < 0))
         goto fail;
     while (len > 0) {
         ssize_t w = write(fd, p, len);

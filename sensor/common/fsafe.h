@@ -55,9 +55,9 @@ int fs_open_file_at(int dirfd, const char *name, const char *shown, int flags, m
  * written to a new temporary (O_EXCL: a link or file left under its name
  * is removed first, never followed), synced when sync is set, then renamed
  * over name (renaming a link replaces the link, not its target). The new
- * file gets mode exactly. Returns 0 or -1. */
+ * file gets mode exactly, and group gid when gid >= 0. Returns 0 or -1. */
 int fs_replace_at(int dirfd, const char *name, const char *shown, const void *data, size_t len,
-                  mode_t mode, int sync, char *err, size_t errlen);
+                  mode_t mode, long gid, int sync, char *err, size_t errlen);
 
 /* Gives fd (a folder, or a regular file with one link: checked again, so a
  * descriptor of something else is never given away) to uid/gid. Returns 0

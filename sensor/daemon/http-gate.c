@@ -27,6 +27,7 @@ struct gate_conn {
     struct sockaddr_storage peer;
     socklen_t peerlen;
     int client_known;                /* client is set (peer, or X-Forwarded-For) */
+    int via_proxy;                   /* the peer is a trusted proxy */
     struct lw_addr client;
 };
 
@@ -352,6 +353,7 @@ static void gate_look(struct http_gate *g, struct gate_conn *k, short revents)
         if (forwarded_client(g, g->buf, head, &k->client) < 0)
             sockaddr_addr(&k->peer, &k->client);
         k->client_known = 1;
+        k->via_proxy = 1;
         if (count_addr(g, &k->client) > g->c.per_addr) {
             g->st.per_addr++;
             slot_free(k);
@@ -468,7 +470,7 @@ int http_gate_client(struct http_gate *g, struct MHD_Connection *conn, char *out
                 lw_addr_str(&g->conn[i].client, out, LW_ADDRSTRLEN);
             if (a)
                 *a = g->conn[i].client;
-            rc = 0;
+            rc = g->conn[i].via_proxy;
             break;
         }
     pthread_mutex_unlock(&g->mu);

@@ -71,8 +71,9 @@ void http_gate_notify(void *cls, struct MHD_Connection *conn, void **socket_cont
                       enum MHD_ConnectionNotificationCode toe);
 
 /* The client address of a connection the daemon serves (see above), as
- * text into out (LW_ADDRSTRLEN bytes) and into *a when not NULL. Returns 0,
- * or -1 when the gate does not know it. */
+ * text into out (LW_ADDRSTRLEN bytes) and into *a when not NULL. Returns 1
+ * when it came through a trusted proxy, 0 when it is the peer itself, -1
+ * when the gate does not know the connection. */
 int http_gate_client(struct http_gate *g, struct MHD_Connection *conn, char *out, struct lw_addr *a);
 
 /* Adds "Connection: close" to r (every answer of a gated daemon). */

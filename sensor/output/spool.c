@@ -146,7 +146,7 @@ static int write_offset(const struct spool *s)
     char buf[32], err[512];
     int n = snprintf(buf, sizeof buf, "%llu\n", (unsigned long long)s->off);
 
-    if (fs_replace_at(s->dirfd, s->offname, s->offpath, buf, (size_t)n, 0600, 0, err, sizeof err) < 0) {
+    if (fs_replace_at(s->dirfd, s->offname, s->offpath, buf, (size_t)n, 0600, -1, 0, err, sizeof err) < 0) {
         log_error("spool: %s", err);
         return -1;
     }

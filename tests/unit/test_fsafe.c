@@ -228,14 +228,14 @@ static void test_replace(void **state)
     /* a link waiting at the temporary's name is removed, never written through */
     snprintf(tmp, sizeof tmp, "%s/users.tmp%ld", f->dir, (long)getpid());
     assert_int_equal(symlink(target, tmp), 0);
-    assert_int_equal(fs_replace_at(f->dfd, "users", "users", "a:b\n", 4, 0600, 1, err, sizeof err), 0);
+    assert_int_equal(fs_replace_at(f->dfd, "users", "users", "a:b\n", 4, 0600, -1, 1, err, sizeof err), 0);
     umask(old);
     assert_untouched(target, "root only\n", 0600);
     assert_untouched(at(f, "users"), "a:b\n", 0600);
     assert_int_equal(lstat(tmp, &st), -1);
     /* replacing a link at the name replaces the link, not its target */
     assert_int_equal(symlink(target, at(f, "offset")), 0);
-    assert_int_equal(fs_replace_at(f->dfd, "offset", "offset", "7\n", 2, 0600, 0, err, sizeof err), 0);
+    assert_int_equal(fs_replace_at(f->dfd, "offset", "offset", "7\n", 2, 0600, -1, 0, err, sizeof err), 0);
     assert_untouched(target, "root only\n", 0600);
     assert_int_equal(lstat(at(f, "offset"), &st), 0);
     assert_true(S_ISREG(st.st_mode));

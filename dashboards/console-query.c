@@ -597,9 +597,13 @@ static void examine(struct walk *w, struct xid id, const redisReply *fields, con
     if (fields == NULL)
         return;
     w->a->scanned++;
+    if (rawr && rawr->len > CQ_FIELD_MAX) {
+        w->a->skipped++;
+        return;
+    }
     if (!raw || !raw_may_match(w->q->f, raw) || (ev = json_loadb(raw, rawr->len, 0, NULL)) == NULL)
         return;
-    t = tr && tr->type == REDIS_REPLY_STRING ? json_loadb(tr->str, tr->len, 0, NULL) : NULL;
+    t = tr && tr->type == REDIS_REPLY_STRING && tr->len <= CQ_TRIAGE_MAX ? json_loadb(tr->str, tr->len, 0, NULL) : NULL;
     const char *st = json_string_value(json_object_get(t, "status"));
     xstr(id, ids, sizeof ids);
     if (filter_match(w->q->f, ev, sensor, st ? st : "new"))

@@ -40,10 +40,16 @@ struct cq_query {
     uint64_t budget_usec;        /* most time spent */
 };
 
+/* An event larger than this is not one a sensor wrote: skipped, counted
+ * (cq_answer.skipped); a triage record larger is read as none. */
+#define CQ_FIELD_MAX  (256u << 10)
+#define CQ_TRIAGE_MAX (16u << 10)
+
 struct cq_answer {
     char next[48];               /* where the walk stopped when more may follow; "" at the end */
     uint64_t scanned;            /* stream entries read */
     uint64_t candidates;         /* ids taken from the driving index */
+    uint64_t skipped;            /* entries skipped as larger than CQ_FIELD_MAX */
     int partial;                 /* stopped by scan or budget */
     json_t *index;               /* how it was answered: terms, sizes, driver, notes (caller frees) */
 };

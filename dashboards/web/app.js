@@ -29,9 +29,17 @@
     if (text !== undefined) e.textContent = text;
     return e;
   }
+  /* Redis may hold anything: a value of the wrong type is drawn as text
+   * (or left empty), never allowed to stop the drawing of the rest. */
+  function txt(v) { return typeof v === 'string' ? v : (v === undefined || v === null ? '' : String(v)); }
+  function isoTime(sec, n) {
+    const d = new Date(Number(sec) * 1000);
+    return isNaN(d.getTime()) ? '' : d.toISOString().slice(0, n);
+  }
+  function obj(v) { return v && typeof v === 'object' && !Array.isArray(v) ? v : {}; }
   function cc(ev) {
-    const g = ev.geo || {};
-    const s = (g.src || {}).country || '', d = (g.dest || {}).country || '';
+    const g = obj(ev.geo);
+    const s = txt(obj(g.src).country), d = txt(obj(g.dest).country);
     return s || d ? s + '\u2192' + d : '';
   }
   function fmtBytes(n) {
@@ -67,6 +75,10 @@
     await api('/api/logout', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
     showLogin();
   });
+  $('#logout-all').addEventListener('click', async () => {
+    await api('/api/logout-all', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    showLogin();
+  });
 
   /* ---- alerts */
   /* A cell whose full text is also its tooltip (long ones are cut with an ellipsis). */
@@ -77,14 +89,14 @@
   }
   function endpoint(ip, port) { return ip ? ip + (port ? ':' + port : '') : ''; }
   function alertRow(a, i) {
-    const ev = a.event || {}, al = ev.alert || {};
+    const ev = obj(a.event), al = obj(ev.alert);
     const tr = el('tr');
     tr.dataset.i = i;
-    tr.append(cell((ev.timestamp || '').slice(0, 19).replace('T', ' ')),
+    tr.append(cell(txt(ev.timestamp).slice(0, 19).replace('T', ' ')),
       el('td', al.severity, 'sev' + al.severity), cell(al.signature, 'sig'),
       cell(endpoint(ev.src_ip, ev.src_port)), cell(endpoint(ev.dest_ip, ev.dest_port)),
       cell(ev.proto), cell(ev.app_proto || (ev.ndpi || {}).protocol || ''), cell(cc(ev)),
-      el('td', a.status, 'st-' + a.status));
+      el('td', a.status, 'st-' + txt(a.status).replace(/[^a-z]/g, '')));
     tr.addEventListener('click', () => select(i, true));
     return tr;
   }
@@ -102,7 +114,12 @@
       const r = await api('/api/alerts?' + query(extra));
       if (!more) { state.alerts = []; state.sel = -1; $('#alerts tbody').replaceChildren(); }
       const body = $('#alerts tbody');
-      r.alerts.forEach((a) => { state.alerts.push(a); body.append(alertRow(a, state.alerts.length - 1)); });
+      r.alerts.forEach((a) => {
+        state.alerts.push(a);
+        let row;
+        try { row = alertRow(a, state.alerts.length - 1); } catch (e) { row = el('tr'); row.append(el('td', '(unreadable entry)')); }
+        body.append(row);
+      });
       state.next = r.next;
       $('#more').classList.toggle('hidden', !r.next);
       listNote(r);
@@ -123,13 +140,13 @@
     let a;
     try { a = await api('/api/alerts/' + encodeURIComponent(id)); }
     catch (e) { d.replaceChildren(el('p', e.message, 'error')); return; }
-    const ev = a.event || {}, al = ev.alert || {};
+    const ev = obj(a.event), al = obj(ev.alert);
     const parts = [el('h3', al.signature), el('p', 'sid ' + al.signature_id + ' rev ' + al.rev + ' \u00b7 severity ' +
       al.severity + ' \u00b7 ' + (al.category || '') + ' \u00b7 sensor ' + a.sensor)];
     parts.push(el('p', (ev.proto || '') + ' ' + ev.src_ip + ':' + (ev.src_port || '') + ' \u2192 ' + ev.dest_ip + ':' +
       (ev.dest_port || '') + (ev.app_proto ? ' (' + ev.app_proto + ')' : '') + ' \u00b7 ' + cc(ev) + ' ' + ((ev.geo || {}).scope || '')));
     const st = el('p', 'status: ' + a.status + (a.triage && a.triage.assignee ? ' \u00b7 assignee ' + a.triage.assignee : '') +
-      (a.triage ? ' \u00b7 by ' + a.triage.by + ' at ' + new Date(a.triage.at * 1000).toISOString() : ''), 'st-' + a.status);
+      (a.triage ? ' \u00b7 by ' + txt(a.triage.by) + ' at ' + isoTime(a.triage.at, 24) : ''), 'st-' + txt(a.status).replace(/[^a-z]/g, ''));
     st.id = 'detail-status';
     parts.push(st);
     const tri = el('div', null, 'triage');
@@ -144,8 +161,8 @@
     const nb = el('button', 'Add note'); nb.addEventListener('click', () => triage(id, null)); tri.append(assignee, nb);
     parts.push(tri);
     const hist = el('ul'); hist.id = 'history';
-    (a.history || []).forEach((h) => hist.append(el('li', new Date(h.at * 1000).toISOString().slice(0, 19) + ' ' + h.by +
-      (h.status ? ': ' + h.status : '') + (h.assignee ? ' \u2192 ' + h.assignee : '') + (h.note ? ' \u2014 ' + h.note : ''))));
+    (Array.isArray(a.history) ? a.history : []).map(obj).forEach((h) => hist.append(el('li', isoTime(h.at, 19) + ' ' + txt(h.by) +
+      (h.status ? ': ' + txt(h.status) : '') + (h.assignee ? ' \u2192 ' + txt(h.assignee) : '') + (h.note ? ' \u2014 ' + txt(h.note) : ''))));
     parts.push(el('h4', 'History'), hist);
     if (al.metadata) parts.push(el('h4', 'Metadata'), el('pre', JSON.stringify(al.metadata, null, 1)));
     parts.push(el('h4', 'Flow'), el('pre', JSON.stringify(a.flow_event || ev.flow || null, null, 1)));
@@ -225,7 +242,7 @@
       $('#groups tbody').replaceChildren(...r.groups.map((g) => {
         const tr = el('tr');
         tr.append(el('td', g.count), el('td', g.severity, 'sev' + g.severity), el('td', g.sid), el('td', g.signature, 'sig'),
-          el('td', g.src_ip), el('td', g.dest_ip), el('td', (g.first_seen || '').slice(0, 19)), el('td', (g.last_seen || '').slice(0, 19)));
+          el('td', g.src_ip), el('td', g.dest_ip), el('td', txt(g.first_seen).slice(0, 19)), el('td', txt(g.last_seen).slice(0, 19)));
         tr.addEventListener('click', () => showAlerts({ sid: String(g.sid), ip: g.src_ip }));
         return tr;
       }));
@@ -319,7 +336,7 @@
       const r = await api('/api/sensors');
       $('#sensors tbody').replaceChildren(...r.sensors.map((s) => {
         const tr = el('tr');
-        tr.append(el('td', s.id), el('td', s.version), el('td', new Date(s.last_flush * 1000).toISOString().slice(0, 19)),
+        tr.append(el('td', s.id), el('td', s.version), el('td', isoTime(s.last_flush, 19)),
           el('td', s.packets), el('td', s.drops), el('td', s.flows), el('td', s.alerts), el('td', s.alerts_spooled),
           el('td', s.stale ? 'stale' : 'ok', s.stale ? 'st-escalated' : 'st-acknowledged'));
         return tr;

@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <pwd.h>
 #include <sys/socket.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -195,4 +196,38 @@ char *lw_join_path(const char *dir, const char *name)
     if (name[0] == '/')
         return strdup(name);
     return asprintf(&p, "%s/%s", dir, name) < 0 ? NULL : p;
+}
+
+/* A decimal id (an account /etc does not name). Returns 0 or -1. */
+static int parse_id(const char *text, unsigned long *id)
+{
+    char *end;
+
+    errno = 0;
+    *id = strtoul(text, &end, 10);
+    return errno || end == text || *end || *id >= (uid_t)-1 ? -1 : 0;
+}
+
+int lw_lookup_user(const char *name, uid_t *uid, gid_t *gid)
+{
+    struct passwd *pw = getpwnam(name);
+    unsigned long v;
+
+    if (!pw && parse_id(name, &v) == 0)
+        pw = getpwuid((uid_t)v);
+    if (pw) {
+        *uid = pw->pw_uid;
+        *gid = pw->pw_gid;
+        return 0;
+    }
+    if (parse_id(name, &v) < 0)
+        return -1;
+    *uid = (uid_t)v;       /* no passwd entry: its group id is the same number */
+    *gid = (gid_t)v;
+    return 0;
+}
+
+int lw_parse_id(const char *text, unsigned long *id)
+{
+    return parse_id(text, id);
 }

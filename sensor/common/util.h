@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "packet-t.h"
 
 #define LW_ADDRSTRLEN 46
@@ -50,6 +51,12 @@ int lw_send_all(int fd, const void *p, size_t n);
 /* name itself when it is absolute, else "dir/name": a new string the caller
  * frees, or NULL when out of memory. */
 char *lw_join_path(const char *dir, const char *name);
+
+/* A user name, else a decimal id, into its uid and primary gid (a number
+ * /etc does not name: that number for both). Returns 0 or -1. */
+int lw_lookup_user(const char *name, uid_t *uid, gid_t *gid);
+/* A decimal user or group id below (uid_t)-1. Returns 0 or -1. */
+int lw_parse_id(const char *text, unsigned long *id);
 
 /* This process's resident set size in bytes (0 when unknown). */
 int64_t lw_rss_bytes(void);

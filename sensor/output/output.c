@@ -22,6 +22,7 @@
  * when the exporter refuses them.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,7 @@
 
 #include "output.h"
 #include "exporters.h"
+#include "fsafe.h"
 #include "log.h"
 #include "spool.h"
 #include "util.h"
@@ -69,7 +71,7 @@ struct xq {
     struct spool *spool, *overflow;
     const char *size_key;            /* the setting bounding them, for messages */
     uint64_t spool_max;              /* bytes, both files together */
-    int own_dir;                     /* in a folder of their own: not given away */
+    int own_dir;                     /* in a folder of their own (redis.spool-dir) */
     int overflowing;                 /* new alerts go to the overflow (keeps order) */
     int overflow_dirty;              /* appended, not synced yet */
     uint64_t pushed, taken;          /* bytes ever queued / taken off the queue */
@@ -92,7 +94,8 @@ struct xq {
 
 struct output {
     struct xq *q[OUTPUT_MAX_EXPORTERS];
-    char *spool_dir;                 /* made by output_open() */
+    char *spool_dir;                 /* made by output_open(), for messages */
+    int spool_fd;                    /* that folder */
     size_t n;
     uint32_t wanted;                 /* union of the exporters' type masks */
     struct output_stats st;          /* handed in (atomic) */
@@ -548,16 +551,26 @@ static void xq_free(struct xq *q)
  * <name>.alerts.spool (an 8-byte delivered offset, then [u32 length][bytes]
  * records), is taken into the spool once, numbered, and removed: an upgrade
  * loses none of the alerts it waited with. */
-static void import_old_spool(struct xq *q, const char *dir, const char *name)
+static void import_old_spool(struct xq *q, int dirfd, const char *dir, const char *name)
 {
-    char path[4096], *buf = NULL, *nb;
+    char path[4096], file[300], err[512], *buf = NULL, *nb;
     uint64_t off, n = 0;
     uint32_t len;
-    FILE *f;
+    FILE *f = NULL;
+    int fd;
 
-    snprintf(path, sizeof path, "%s/%s.alerts.spool", dir, name);
-    if ((f = fopen(path, "r")) == NULL)
+    snprintf(file, sizeof file, "%s.alerts.spool", name);
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    fd = fs_open_file_at(dirfd, file, path, O_RDONLY, 0600, NULL, err, sizeof err);
+    if (fd < 0) {
+        if (errno != ENOENT)
+            log_error("%s: %s", q->x->name, err);
         return;
+    }
+    if ((f = fdopen(fd, "r")) == NULL) {
+        close(fd);
+        return;
+    }
     if (fread(&off, sizeof off, 1, f) == 1 && off >= sizeof off && fseeko(f, (off_t)off, SEEK_SET) == 0)
         while (fread(&len, sizeof len, 1, f) == 1 && len > 0 && len <= XQ_MAX_EVENT &&
                (nb = realloc(buf, len)) != NULL && fread(buf = nb, 1, len, f) == len) {
@@ -567,7 +580,7 @@ static void import_old_spool(struct xq *q, const char *dir, const char *name)
         }
     fclose(f);
     free(buf);
-    if (spool_sync(q->spool) == 0 && unlink(path) == 0 && n)
+    if (spool_sync(q->spool) == 0 && unlinkat(dirfd, file, 0) == 0 && n)
         log_info("%s: %llu alert(s) of %s taken into %s", q->x->name, (unsigned long long)n, path,
                  spool_path(q->spool));
 }
@@ -575,11 +588,11 @@ static void import_old_spool(struct xq *q, const char *dir, const char *name)
 /* Opens x's two spools where its definition says (by default in the
  * output's spool folder, named after it). Returns 0 or -1. */
 static int open_spools(struct xq *q, const struct exporter_def *def, const struct exporter_params *p,
-                       const char *spool_dir, char *err, size_t errlen)
+                       const struct output *o, char *err, size_t errlen)
 {
     struct spool_config sc = {
-        .dir = spool_dir, .id = def->name, .max_bytes = p->cfg->outputs.spool_size,
-        .dir_key = "outputs.spool-dir", .size_key = "outputs.spool-size",
+        .dir = o->spool_dir, .dirfd = o->spool_fd, .id = def->name, .max_bytes = p->cfg->outputs.spool_size,
+        .dir_key = "outputs.spool-dir", .size_key = "outputs.spool-size", .handed_uid = -1,
     };
     char id[300];
 
@@ -588,6 +601,15 @@ static int open_spools(struct xq *q, const struct exporter_def *def, const struc
     q->size_key = sc.size_key;
     q->spool_max = sc.max_bytes;
     q->own_dir = sc.own_dir;
+    if (sc.own_dir) {
+        uid_t uid;
+        gid_t gid;
+
+        /* Opened by the spool; may already be privileges.user's (output_give()). */
+        sc.dirfd = -1;
+        sc.handed_uid = geteuid() == 0 && p->cfg->privileges.user && p->cfg->privileges.user[0] &&
+                        lw_lookup_user(p->cfg->privileges.user, &uid, &gid) == 0 ? (long)uid : -1;
+    }
     if ((q->spool = spool_open(&sc, err, errlen)) == NULL)
         return -1;
     snprintf(id, sizeof id, "%s.overflow", sc.id);
@@ -597,7 +619,7 @@ static int open_spools(struct xq *q, const struct exporter_def *def, const struc
     q->last_seq = spool_last_seq(q->spool) > spool_last_seq(q->overflow) ? spool_last_seq(q->spool)
                                                                            : spool_last_seq(q->overflow);
     q->overflowing = spool_pending(q->overflow) > 0;
-    import_old_spool(q, spool_dir, def->name);
+    import_old_spool(q, o->spool_fd, o->spool_dir, def->name);
     if (spool_pending(q->spool) || spool_pending(q->overflow))
         log_info("%s: %llu alert(s) spooled by an earlier run will be delivered first", def->name,
                  (unsigned long long)(spool_pending(q->spool) + spool_pending(q->overflow)));
@@ -637,7 +659,7 @@ static int output_add(struct output *o, const struct exporter_def *def, const st
         snprintf(err, errlen, "%s: no memory for a %zu-byte queue (outputs.queue-size)", def->name, q->cap);
         return -1;
     }
-    if ((q->x->types & (1u << EVT_ALERT)) && open_spools(q, def, &p, o->spool_dir, err, errlen) < 0)
+    if ((q->x->types & (1u << EVT_ALERT)) && open_spools(q, def, &p, o, err, errlen) < 0)
         return -1;
     if (pthread_create(&q->thread, NULL, xq_main, q) != 0) {
         snprintf(err, errlen, "%s: cannot start its thread", def->name);
@@ -652,15 +674,29 @@ struct output *output_open_with(const struct exporter_def *const *registry, cons
                                 const char *logdir, char *err, size_t errlen)
 {
     struct output *o = calloc(1, sizeof *o);
+    const char *rel = cfg->outputs.spool_dir[0] ? cfg->outputs.spool_dir : "spool";
+    int logfd;
 
     if (!o) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    o->spool_dir = lw_join_path(logdir, cfg->outputs.spool_dir[0] ? cfg->outputs.spool_dir : "spool");
-    if (!o->spool_dir || (mkdir(o->spool_dir, 0700) < 0 && errno != EEXIST)) {
-        snprintf(err, errlen, "outputs.spool-dir: %s: cannot create: %s", o->spool_dir ? o->spool_dir : "",
-                 strerror(errno));
+    o->spool_fd = -1;
+    o->spool_dir = lw_join_path(logdir, rel);
+    if (!o->spool_dir) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    /* Below the log folder (the user's after a drop) nothing is followed. */
+    if ((logfd = fs_open_dir(logdir, 0, 0, NULL, err, errlen)) < 0)
+        goto fail;
+    o->spool_fd = fs_open_dir_at(logfd, rel, o->spool_dir, 1, 0700, NULL, err, errlen);
+    close(logfd);
+    if (o->spool_fd < 0) {
+        char why[600];
+
+        snprintf(why, sizeof why, "outputs.spool-dir: %s", err);
+        snprintf(err, errlen, "%s", why);
         goto fail;
     }
     for (size_t i = 0; registry[i]; i++)
@@ -683,26 +719,36 @@ void output_close(struct output *o)
         return;
     for (size_t i = 0; i < o->n; i++)
         xq_free(o->q[i]);
+    if (o->spool_fd >= 0)
+        close(o->spool_fd);
     free(o->spool_dir);
     free(o);
 }
 
-int output_give(struct output *o, unsigned uid, unsigned gid, char *err, size_t errlen)
+/* Gives spool folder fd to uid/gid when it is linkwatch's: root's, and not
+ * a shared one (spool-dir: /tmp) that others may write into. */
+static int give_spool_dir(int fd, const char *dir, unsigned uid, unsigned gid, char *err, size_t errlen)
 {
     struct stat st;
 
-    /* The spool folder is linkwatch's own, but never take over a shared
-     * one (spool-dir: /tmp) that others may write into. */
-    if (stat(o->spool_dir, &st) == 0 && st.st_uid == 0 && !(st.st_mode & (S_ISVTX | S_IWOTH)) &&
-        chown(o->spool_dir, uid, gid) < 0) {
-        snprintf(err, errlen, "%s: cannot give to uid %u: %s", o->spool_dir, uid, strerror(errno));
+    if (fstat(fd, &st) == 0 && st.st_uid == 0 && !(st.st_mode & (S_ISVTX | S_IWOTH)) &&
+        fs_give(fd, uid, gid) < 0) {
+        snprintf(err, errlen, "%s: cannot give to uid %u: %s", dir, uid, strerror(errno));
         return -1;
     }
+    return 0;
+}
+
+int output_give(struct output *o, unsigned uid, unsigned gid, char *err, size_t errlen)
+{
+    if (give_spool_dir(o->spool_fd, o->spool_dir, uid, gid, err, errlen) < 0)
+        return -1;
     for (size_t i = 0; i < o->n; i++) {
         struct xq *q = o->q[i];
-        int own = q->spool && !q->own_dir;
 
-        if ((own && (spool_give(q->spool, uid, gid) < 0 || spool_give(q->overflow, uid, gid) < 0)) ||
+        if (q->own_dir && give_spool_dir(spool_dirfd(q->spool), spool_path(q->spool), uid, gid, err, errlen) < 0)
+            return -1;
+        if ((q->spool && (spool_give(q->spool, uid, gid) < 0 || spool_give(q->overflow, uid, gid) < 0)) ||
             (q->x->ops->give && q->x->ops->give(q->x, uid, gid) < 0)) {
             snprintf(err, errlen, "%s: cannot give its files to uid %u: %s", q->x->name, uid,
                      strerror(errno));

@@ -22,8 +22,9 @@
 struct output;
 
 /* Opens the exporters of the registry (exporters.h) the config enables,
- * with files under logdir. Returns NULL and a one-line reason in err on
- * failure. */
+ * with files under logdir (which must exist). Nothing below logdir is
+ * followed through a link (fsafe.h). Returns NULL and a one-line reason in
+ * err on failure. */
 struct output *output_open(const struct lw_config *cfg, const char *logdir, char *err, size_t errlen);
 /* The same with the registry given (NULL-terminated); cfg must have been
  * loaded with the registry's sections (config_load_with()). */
@@ -43,10 +44,11 @@ void output_flush(struct output *o);
 /* Reopens every exporter's files (SIGUSR1, logrotate). Returns 0 or -1. */
 int output_reopen(struct output *o);
 
-/* Gives what the exporters write (EVE files, the spool folder and its
- * files) to uid/gid, so a sensor that drops root keeps writing, rotating
- * and spooling. A spool in a folder of its own (redis.spool-dir) stays
- * with its owner. Returns 0, or -1 with the first failure in err. */
+/* Gives what the exporters write (EVE files, the spool folders and their
+ * files, redis.spool-dir included) to uid/gid on their descriptors, so a
+ * sensor that drops root keeps writing, rotating and spooling. A spool
+ * folder that is not root's, or is shared (sticky or writable by others),
+ * keeps its owner. Returns 0, or -1 with the first failure in err. */
 int output_give(struct output *o, unsigned uid, unsigned gid, char *err, size_t errlen);
 /* The open exporter of that name ("eve-file", "redis"), or NULL (also for
  * a NULL o). Owned by o. */

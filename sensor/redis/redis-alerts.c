@@ -313,6 +313,7 @@ static const struct cfg_key redis_keys[] = {
     RNUM("port", CFG_UINT, port, 1, 65535),
     RKEY("username", CFG_STRING, username),
     RKEY("password", CFG_STRING, password),
+    RKEY("password-file", CFG_STRING, password_file),
     RNUM("db", CFG_UINT, db, 0, 65535),
     CFG_KMAP("timeouts"),
     RNUM("timeouts.connect", CFG_DURATION, connect_timeout, 1, 300),

@@ -13,6 +13,7 @@
 #include "dpi.h"
 #include "json.h"
 #include "log.h"
+#include "slab.h"
 #include "util.h"
 
 #include <ndpi_api.h>
@@ -20,11 +21,54 @@
 struct dpi_engine {
     struct ndpi_detection_module_struct *ndpi;   /* NULL when disabled */
     uint32_t max_packets;
+    struct lw_slab *slab;                         /* NULL: malloc */
     struct dpi_stats stats;
 };
 
 /* nDPI documents that module creation must not run in parallel. */
 static pthread_mutex_t dpi_init_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* nDPI's allocator hooks are process-wide: what nDPI allocates goes to the
+ * slab of the engine whose call runs on this thread (set around every call
+ * that may allocate), else to malloc; a block is freed wherever its address
+ * says it came from. */
+static __thread struct lw_slab *dpi_cur_slab;
+static pthread_once_t dpi_hooks_once = PTHREAD_ONCE_INIT;
+
+static void *dpi_malloc_hook(size_t n)
+{
+    void *p = dpi_cur_slab ? lw_slab_alloc(dpi_cur_slab, n) : NULL;
+
+    return p ? p : malloc(n);
+}
+
+static void dpi_free_hook(void *p)
+{
+    if (dpi_cur_slab && lw_slab_owns(dpi_cur_slab, p))
+        lw_slab_free(dpi_cur_slab, p);
+    else
+        lw_slab_release(p);
+}
+
+static void dpi_set_hooks(void)
+{
+    set_ndpi_malloc(dpi_malloc_hook);
+    set_ndpi_free(dpi_free_hook);
+}
+
+/* Around nDPI calls of engine e: its allocations go to e's slab. */
+static inline struct lw_slab *dpi_enter(const struct dpi_engine *e)
+{
+    struct lw_slab *prev = dpi_cur_slab;
+
+    dpi_cur_slab = e->slab;
+    return prev;
+}
+
+static inline void dpi_leave(struct lw_slab *prev)
+{
+    dpi_cur_slab = prev;
+}
 
 /* Copies at most srcmax bytes of src (which need not be terminated within
  * them) into dst of size n, always terminated. NULL src gives "". */
@@ -64,8 +108,11 @@ struct dpi_engine *dpi_engine_new(const struct dpi_config *cfg)
         return NULL;
     }
     e->max_packets = cfg->max_packets ? cfg->max_packets : DPI_DEFAULT_MAX_PACKETS;
+    e->slab = cfg->slab;
     if (!cfg->enabled)
         return e;
+    if (e->slab)
+        pthread_once(&dpi_hooks_once, dpi_set_hooks);
 
     pthread_mutex_lock(&dpi_init_lock);
     e->ndpi = ndpi_init_detection_module(ndpi_no_prefs);
@@ -94,10 +141,14 @@ fail:
 
 void dpi_engine_free(struct dpi_engine *e)
 {
+    struct lw_slab *prev;
+
     if (e == NULL)
         return;
+    prev = dpi_enter(e);
     if (e->ndpi)
         ndpi_exit_detection_module(e->ndpi);
+    dpi_leave(prev);
     free(e);
 }
 
@@ -231,7 +282,7 @@ static struct dpi_result *dpi_result_new(struct dpi_engine *e)
 {
     struct dpi_result *r;
 
-    if ((r = calloc(1, sizeof *r)) == NULL)
+    if ((r = e->slab ? lw_slab_zalloc(e->slab, sizeof *r) : calloc(1, sizeof *r)) == NULL)
         goto fail;
     /* nDPI 4.2 wants the flow struct zeroed and freed with ndpi_flow_free(). */
     if ((r->ndpi = ndpi_flow_malloc(SIZEOF_FLOW_STRUCT)) == NULL)
@@ -246,7 +297,7 @@ static struct dpi_result *dpi_result_new(struct dpi_engine *e)
     return r;
 
 fail:
-    free(r);
+    lw_slab_release(r);
     STATS_INC(e->stats.alloc_failed);
     return NULL;
 }
@@ -473,7 +524,9 @@ static struct dpi_result *dpi_extract(struct dpi_engine *e, struct dpi_result *r
 
     if (!fill_meta(&m, kind, nf))
         return r;
-    if ((nr = realloc(r, sizeof *r + kind_size(kind))) == NULL) {
+    nr = e->slab ? lw_slab_realloc(e->slab, r, sizeof *r + kind_size(kind))
+                 : realloc(r, sizeof *r + kind_size(kind));
+    if (nr == NULL) {
         STATS_INC(e->stats.alloc_failed);
         return r;
     }
@@ -519,21 +572,12 @@ static void dpi_finish(struct dpi_engine *e, struct flow *f, struct dpi_result *
     f->dpi = r;
 }
 
-void dpi_process(struct dpi_engine *e, struct flow *f, const struct packet *p)
+/* One packet to nDPI; detection ends (the result is made final) when nDPI
+ * has its answer and nothing more to extract, or at max_packets. */
+static void dpi_inspect(struct dpi_engine *e, struct flow *f, struct dpi_result *r, const struct packet *p)
 {
-    struct dpi_result *r = f->dpi;
     ndpi_protocol proto;
     unsigned short len;
-
-    if (e->ndpi == NULL || p->l3 == NULL || p->l3_len == 0)
-        return;
-    if (r == NULL) {
-        if ((r = dpi_result_new(e)) == NULL)
-            return;
-        f->dpi = r;
-    }
-    if (r->flags & DPI_F_DONE)
-        return;
 
     /* nDPI 4.2 takes the length as unsigned short; it refuses an IP packet
      * whose header claims more than it is given, so cutting is safe. */
@@ -556,25 +600,46 @@ void dpi_process(struct dpi_engine *e, struct flow *f, const struct packet *p)
     }
 }
 
+void dpi_process(struct dpi_engine *e, struct flow *f, const struct packet *p)
+{
+    struct dpi_result *r = f->dpi;
+    struct lw_slab *prev;
+
+    if (e->ndpi == NULL || p->l3 == NULL || p->l3_len == 0 || (r && (r->flags & DPI_F_DONE)))
+        return;
+    prev = dpi_enter(e);
+    if (r == NULL)
+        r = f->dpi = dpi_result_new(e);
+    if (r)
+        dpi_inspect(e, f, r, p);
+    dpi_leave(prev);
+}
+
 void dpi_flow_end(struct dpi_engine *e, struct flow *f)
 {
     struct dpi_result *r = f->dpi;
+    struct lw_slab *prev;
 
     if (r == NULL || (r->flags & DPI_F_DONE) || e->ndpi == NULL)
         return;
+    prev = dpi_enter(e);
     dpi_finish(e, f, r, 1);
+    dpi_leave(prev);
 }
 
 void dpi_flow_free(struct flow *f)
 {
     struct dpi_result *r = f->dpi;
+    struct lw_slab *prev;
 
     if (r == NULL)
         return;
+    prev = dpi_enter(r->eng);
     dpi_state_free(r);
+    dpi_leave(prev);
     STATS_SUB(r->eng->stats.results_active, 1);
     STATS_SUB(r->eng->stats.result_bytes, result_size(r));
-    free(r);
+    lw_slab_release(r);
     f->dpi = NULL;
 }
 

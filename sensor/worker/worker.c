@@ -6,6 +6,7 @@
 
 #include "worker.h"
 #include "detect.h"
+#include "slab.h"
 #include "ruleset.h"
 #include "geo.h"
 #include "geo-merge.h"
@@ -138,6 +139,13 @@ int worker_init(struct worker *w, unsigned id, const struct lw_config *cfg,
     w->out = out;
     w->eve.sensor_id = cfg->sensor_id;
     jbuf_init(&w->jb);
+    w->slab = lw_slab_new(cfg->flow.state_memory);
+    if (!w->slab) {
+        snprintf(err, errlen, "worker %u: cannot reserve %llu bytes for per-flow state (flow.state-memory)", id,
+                 (unsigned long long)cfg->flow.state_memory);
+        goto fail;
+    }
+    dpicfg.slab = w->slab;
     w->ob = output_batch_new(out);
     if (!w->ob) {
         snprintf(err, errlen, "worker %u: no memory for its event batch", id);
@@ -167,6 +175,8 @@ int worker_init(struct worker *w, unsigned id, const struct lw_config *cfg,
         snprintf(err, errlen, "worker %u: no memory for stream reassembly", id);
         goto fail;
     }
+    if (w->stream)
+        stream_ctx_set_slab(w->stream, w->slab);
     return 0;
 fail:
     worker_destroy(w);
@@ -177,8 +187,10 @@ fail:
  * from the worker: its geoip lookup and the capture-order wait. */
 static void worker_wire_detect(struct worker *w)
 {
-    if (w->dt)
+    if (w->dt) {
         detect_thread_set_geo(w->dt, w->geo ? geo_detect_country : NULL, w->geo);
+        detect_thread_set_slab(w->dt, w->slab);
+    }
     if (w->th)
         threshold_set_order(w->th, w->order, w->order_arg);
 }
@@ -342,6 +354,8 @@ void worker_destroy(struct worker *w)
     output_batch_free(w->ob);
     w->ob = NULL;
     jbuf_free(&w->jb);
+    lw_slab_destroy(w->slab);      /* last: every flow's state lived in it */
+    w->slab = NULL;
 }
 
 /* One geo_summary event per row of s (a geo_merge_write_fn). */

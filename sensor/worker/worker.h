@@ -35,6 +35,7 @@ struct geo;
 struct geo_thread;
 struct stream_ctx;
 struct geo_merge;
+struct lw_slab;
 
 /* The worker's own counters (written by its thread with STATS_ADD; see
  * worker_stats_module). */
@@ -50,6 +51,7 @@ struct worker {
     unsigned id;
     const struct lw_config *cfg;
     struct output *out;
+    struct lw_slab *slab;      /* per-flow state (nDPI, results, stream, rule marks), sized at start */
     struct output_batch *ob;   /* this worker's events, published at ticks, before blocking, at the end */
     struct flow_table *flows;
     struct dpi_engine *dpi;

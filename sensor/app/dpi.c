@@ -18,11 +18,18 @@
 
 #include <ndpi_api.h>
 
+/* nDPI's flow struct in 8-byte words (its size is a multiple of 8). */
+#define STATE_WORDS (SIZEOF_FLOW_STRUCT / 8)
+_Static_assert(SIZEOF_FLOW_STRUCT % 8 == 0 && STATE_WORDS <= 128, "nDPI flow struct packing");
+
 struct dpi_engine {
     struct ndpi_detection_module_struct *ndpi;   /* NULL when disabled */
     uint32_t max_packets;
-    struct lw_slab *slab;                         /* NULL: malloc */
+    struct lw_slab *slab;                         /* NULL: malloc, and flow structs kept whole */
     struct dpi_stats stats;
+    /* With a slab, a flow's nDPI struct is kept packed between its packets
+     * and opened here for each nDPI call (see state_open()). */
+    _Alignas(64) uint64_t scratch[STATE_WORDS];
 };
 
 /* nDPI documents that module creation must not run in parallel. */
@@ -284,10 +291,17 @@ static struct dpi_result *dpi_result_new(struct dpi_engine *e)
 
     if ((r = e->slab ? lw_slab_zalloc(e->slab, sizeof *r) : calloc(1, sizeof *r)) == NULL)
         goto fail;
-    /* nDPI 4.2 wants the flow struct zeroed and freed with ndpi_flow_free(). */
-    if ((r->ndpi = ndpi_flow_malloc(SIZEOF_FLOW_STRUCT)) == NULL)
-        goto fail;
-    memset(r->ndpi, 0, SIZEOF_FLOW_STRUCT);
+    if (e->slab) {
+        /* packed: no word set yet, the zeroed struct nDPI wants */
+        if ((r->ndpi = dpi_malloc_hook(2 * sizeof(uint64_t))) == NULL)
+            goto fail;
+        memset(r->ndpi, 0, 2 * sizeof(uint64_t));
+    } else {
+        /* nDPI 4.2 wants the flow struct zeroed and freed with ndpi_flow_free(). */
+        if ((r->ndpi = ndpi_flow_malloc(SIZEOF_FLOW_STRUCT)) == NULL)
+            goto fail;
+        memset(r->ndpi, 0, SIZEOF_FLOW_STRUCT);
+    }
     r->eng = e;
     STATS_INC(e->stats.flows_inspected);
     STATS_INC(e->stats.states_active);
@@ -302,11 +316,77 @@ fail:
     return NULL;
 }
 
-static void dpi_state_free(struct dpi_result *r)
+/* ---- nDPI's flow struct between packets.
+ *
+ * A flow waiting for its next packet holds nDPI's struct packed: a bitmap
+ * of its non-zero 8-byte words, then those words (most of the 688 bytes are
+ * zero: 10 to 25 words are set for most flows). For each call nDPI gets it
+ * back whole in the engine's scratch, byte for byte as it left it (its
+ * pointers are to blocks of its own, never into the struct), and it is
+ * packed again after. nDPI keeps no pointer to a flow struct between
+ * calls. Without a slab the struct stays whole. */
+
+/* The flow's nDPI struct, whole, for the calls that follow. */
+static struct ndpi_flow_struct *state_open(struct dpi_engine *e, const struct dpi_result *r)
 {
+    const uint64_t *pk = (const uint64_t *)r->ndpi;
+    const uint64_t *w = pk + 2;
+
+    if (!e->slab)
+        return r->ndpi;
+    memset(e->scratch, 0, sizeof e->scratch);
+    for (unsigned h = 0; h < 2; h++)
+        for (uint64_t m = pk[h]; m; m &= m - 1)
+            e->scratch[h * 64 + (unsigned)__builtin_ctzll(m)] = *w++;
+    return (struct ndpi_flow_struct *)e->scratch;
+}
+
+/* Packs the scratch back into r's block (a bigger one when it grew).
+ * Returns 0, or -1 when no memory is left (r keeps its older packing). */
+static int state_close(struct dpi_engine *e, struct dpi_result *r)
+{
+    uint64_t map[2] = { 0, 0 }, *pk = (uint64_t *)r->ndpi, *w;
+    size_t nz = 0, need;
+
+    if (!e->slab)
+        return 0;
+    for (unsigned i = 0; i < STATE_WORDS; i++)
+        if (e->scratch[i]) {
+            map[i >> 6] |= 1ull << (i & 63);
+            nz++;
+        }
+    need = (2 + nz) * sizeof(uint64_t);
+    if (!lw_slab_owns(e->slab, pk) || lw_slab_size(e->slab, pk) < need) {
+        uint64_t *np = dpi_malloc_hook(need);
+
+        if (np == NULL)
+            return -1;
+        lw_slab_release(pk);
+        r->ndpi = (struct ndpi_flow_struct *)np;
+        pk = np;
+    }
+    pk[0] = map[0];
+    pk[1] = map[1];
+    w = pk + 2;
+    for (unsigned i = 0; i < STATE_WORDS; i++)
+        if (e->scratch[i])
+            *w++ = e->scratch[i];
+    return 0;
+}
+
+/* Frees nDPI's state of r (nf: it opened, or NULL). */
+static void dpi_state_free(struct dpi_result *r, struct ndpi_flow_struct *nf)
+{
+    struct dpi_engine *e = r->eng;
+
     if (r->ndpi == NULL)
         return;
-    ndpi_flow_free(r->ndpi);   /* frees nDPI's strings and buffers too */
+    if (e->slab) {
+        ndpi_free_flow_data(nf ? nf : state_open(e, r));   /* nDPI's strings and buffers */
+        lw_slab_release(r->ndpi);
+    } else {
+        ndpi_flow_free(r->ndpi);   /* frees nDPI's strings and buffers too */
+    }
     r->ndpi = NULL;
     STATS_SUB(r->eng->stats.states_active, 1);
     STATS_SUB(r->eng->stats.state_bytes, SIZEOF_FLOW_STRUCT);
@@ -504,9 +584,8 @@ static int fill_meta(union dpi_meta *m, enum dpi_kind kind, const struct ndpi_fl
  * Grows the result block for the metadata; on failure the metadata is
  * dropped (counted), the rest kept. Returns the (possibly moved) result. */
 static struct dpi_result *dpi_extract(struct dpi_engine *e, struct dpi_result *r,
-                                      ndpi_protocol proto, uint8_t l4proto)
+                                      struct ndpi_flow_struct *nf, ndpi_protocol proto, uint8_t l4proto)
 {
-    struct ndpi_flow_struct *nf = r->ndpi;
     enum dpi_kind kind = flow_kind(proto, nf);
     union dpi_meta m;
     struct dpi_result *nr;
@@ -548,14 +627,15 @@ static struct dpi_result *dpi_extract(struct dpi_engine *e, struct dpi_result *r
 /* Ends detection: gives up when nDPI has no answer (or, at flow end, when it
  * is still waiting for metadata, as ndpiReader does), extracts, frees nDPI's
  * state. The result may move; f->dpi is updated. */
-static void dpi_finish(struct dpi_engine *e, struct flow *f, struct dpi_result *r, int at_end)
+static void dpi_finish(struct dpi_engine *e, struct flow *f, struct dpi_result *r,
+                       struct ndpi_flow_struct *nf, int at_end)
 {
     ndpi_protocol proto = { r->master_id, r->app_id, (ndpi_protocol_category_t)r->category_id };
     int known = proto.master_protocol || proto.app_protocol;
     uint8_t guessed = 0;
 
     if (!known || at_end)
-        proto = ndpi_detection_giveup(e->ndpi, r->ndpi, 1, &guessed);
+        proto = ndpi_detection_giveup(e->ndpi, nf, 1, &guessed);
     if (known) {
         STATS_INC(e->stats.flows_detected);
     } else {
@@ -566,8 +646,8 @@ static void dpi_finish(struct dpi_engine *e, struct flow *f, struct dpi_result *
             STATS_INC(e->stats.flows_guessed);
         }
     }
-    r = dpi_extract(e, r, proto, f->key.proto);
-    dpi_state_free(r);
+    r = dpi_extract(e, r, nf, proto, f->key.proto);
+    dpi_state_free(r, nf);
     r->flags |= DPI_F_DONE;
     f->dpi = r;
 }
@@ -576,6 +656,7 @@ static void dpi_finish(struct dpi_engine *e, struct flow *f, struct dpi_result *
  * has its answer and nothing more to extract, or at max_packets. */
 static void dpi_inspect(struct dpi_engine *e, struct flow *f, struct dpi_result *r, const struct packet *p)
 {
+    struct ndpi_flow_struct *nf = state_open(e, r);
     ndpi_protocol proto;
     unsigned short len;
 
@@ -586,17 +667,21 @@ static void dpi_inspect(struct dpi_engine *e, struct flow *f, struct dpi_result 
     STATS_INC(e->stats.pkts);
     if (p->payload_len > 0)
         r->flags |= DPI_F_PAYLOAD;
-    proto = ndpi_detection_process_packet(e->ndpi, r->ndpi, p->l3, len, p->ts / 1000);
+    proto = ndpi_detection_process_packet(e->ndpi, nf, p->l3, len, p->ts / 1000);
     r->master_id = proto.master_protocol;
     r->app_id = proto.app_protocol;
     r->category_id = (uint16_t)proto.category;
 
     if (r->pkts >= e->max_packets) {
         r->flags |= DPI_F_MAXPKTS;
-        dpi_finish(e, f, r, 0);
+        dpi_finish(e, f, r, nf, 0);
     } else if ((proto.master_protocol || proto.app_protocol) &&
-               !ndpi_extra_dissection_possible(e->ndpi, r->ndpi)) {
-        dpi_finish(e, f, r, 0);
+               !ndpi_extra_dissection_possible(e->ndpi, nf)) {
+        dpi_finish(e, f, r, nf, 0);
+    } else if (state_close(e, r) < 0) {
+        /* no memory to keep the state: detection ends here, counted */
+        STATS_INC(e->stats.alloc_failed);
+        dpi_finish(e, f, r, nf, 1);
     }
 }
 
@@ -623,7 +708,7 @@ void dpi_flow_end(struct dpi_engine *e, struct flow *f)
     if (r == NULL || (r->flags & DPI_F_DONE) || e->ndpi == NULL)
         return;
     prev = dpi_enter(e);
-    dpi_finish(e, f, r, 1);
+    dpi_finish(e, f, r, state_open(e, r), 1);
     dpi_leave(prev);
 }
 
@@ -635,7 +720,7 @@ void dpi_flow_free(struct flow *f)
     if (r == NULL)
         return;
     prev = dpi_enter(r->eng);
-    dpi_state_free(r);
+    dpi_state_free(r, NULL);
     dpi_leave(prev);
     STATS_SUB(r->eng->stats.results_active, 1);
     STATS_SUB(r->eng->stats.result_bytes, result_size(r));

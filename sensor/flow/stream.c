@@ -36,8 +36,7 @@ struct stream_dir {
     struct stream_dir *lprev, *lnext;
     uint8_t *buf;
     uint64_t buf_off;
-    uint32_t cap;            /* its class's size: what it may hold */
-    uint32_t pcap;           /* what it holds room for now (<= cap; see buf_phys()) */
+    uint32_t cap;            /* its class's size: what it may hold (buf_phys(): what it has room for) */
     uint8_t  cls;            /* size class of buf */
     uint8_t  state;          /* SD_* */
     uint8_t  flags;          /* SDF_* */
@@ -191,7 +190,7 @@ static void dir_release(struct stream_ctx *s, struct stream_dir *d)
         lru_unlink(s, d);
         buf_put(s, d->buf, d->cls);
         d->buf = NULL;
-        d->cap = d->pcap = 0;
+        d->cap = 0;
     }
     d->nr = 0;
     d->buf_off = d->next;
@@ -248,10 +247,9 @@ static size_t buf_first_size(const struct stream_ctx *s, unsigned cls, uint64_t 
     return want < whole ? (size_t)want : whole;
 }
 
-/* A buffer of class cls with room for want bytes (*phys: its room), from
- * the cache or new. NULL when memcap (or memory) says no. */
-static uint8_t *buf_get(struct stream_ctx *s, unsigned cls, uint64_t want, uint32_t *phys,
-                        const struct stream_dir *keep)
+/* A buffer of class cls with room for want bytes, from the cache or new.
+ * NULL when memcap (or memory) says no. */
+static uint8_t *buf_get(struct stream_ctx *s, unsigned cls, uint64_t want, const struct stream_dir *keep)
 {
     uint8_t *b = s->cache[cls];
 
@@ -267,16 +265,13 @@ static uint8_t *buf_get(struct stream_ctx *s, unsigned cls, uint64_t want, uint3
             }
             b = nb;
         }
-        *phys = (uint32_t)buf_phys(s, b, cls);
         return b;
     }
     if (mem_reserve(s, class_size(cls), keep) < 0)
         return NULL;
     b = mem_get(s, buf_first_size(s, cls, want));
-    if (b) {
+    if (b)
         mem_add(s, class_size(cls));
-        *phys = (uint32_t)buf_phys(s, b, cls);
-    }
     return b;
 }
 
@@ -284,10 +279,10 @@ static uint8_t *buf_get(struct stream_ctx *s, unsigned cls, uint64_t want, uint3
  * its class) when it holds less. Returns 0, or -1 when memory is out. */
 static int dir_phys_room(struct stream_ctx *s, struct stream_dir *d, uint64_t n)
 {
-    uint64_t want = (uint64_t)d->pcap * 2;
+    uint64_t have = buf_phys(s, d->buf, d->cls), want = have * 2;
     uint8_t *nb;
 
-    if (n <= d->pcap)
+    if (n <= have)
         return 0;
     if (want < n)
         want = n;
@@ -296,7 +291,6 @@ static int dir_phys_room(struct stream_ctx *s, struct stream_dir *d, uint64_t n)
     if ((nb = lw_slab_realloc(s->slab, d->buf, (size_t)want)) == NULL)
         return -1;
     d->buf = nb;
-    d->pcap = (uint32_t)lw_slab_size(s->slab, nb);
     return 0;
 }
 
@@ -411,7 +405,6 @@ static int ensure_room(struct stream_ctx *s, struct stream_dir *d, uint64_t hi)
 {
     uint64_t keep, need, end = present_end(d), top = hi > end ? hi : end;
     unsigned cls = 0;
-    uint32_t phys;
     uint8_t *nb;
 
     if (d->buf && hi - d->buf_off <= d->cap)
@@ -425,7 +418,7 @@ static int ensure_room(struct stream_ctx *s, struct stream_dir *d, uint64_t hi)
     }
     while (cls < STREAM_CLASSES && class_size(cls) < need)
         cls++;
-    if (cls == STREAM_CLASSES || (nb = buf_get(s, cls, top - keep, &phys, d)) == NULL)
+    if (cls == STREAM_CLASSES || (nb = buf_get(s, cls, top - keep, d)) == NULL)
         return -1;
     if (d->buf) {
         memcpy(nb, d->buf + (keep - d->buf_off), end - keep);
@@ -435,7 +428,6 @@ static int ensure_room(struct stream_ctx *s, struct stream_dir *d, uint64_t hi)
     d->buf = nb;
     d->cls = (uint8_t)cls;
     d->cap = (uint32_t)class_size(cls);
-    d->pcap = phys;
     d->buf_off = keep;
     lru_append(s, d);
     return 0;

@@ -168,6 +168,8 @@ static size_t ring_take(struct xq *q, char *batch)
         q->used -= XQ_HDR + len;
         q->taken += XQ_HDR + len;
     }
+    if (q->used == 0)
+        q->head = 0;     /* start over: only the most ever queued at once becomes resident */
     return n;
 }
 

@@ -718,6 +718,7 @@ static const struct cfg_key schema[] = {
     KSET("capture-worker", T_ENUM, capture_worker, capture_worker_modes),
     KMAP("flow"),
     KNUM("flow.max-flows", T_UINT, flow.max_flows, 1, 100000000),
+    KNUM("flow.state-memory", T_SIZE, flow.state_memory, 16 * MB, 1024 * GB),
     KMAP("flow.timeouts"),
     KNUM("flow.timeouts.tcp-new", T_DURATION, flow.timeout_tcp_new, 1, 7 * DAY),
     KNUM("flow.timeouts.tcp-established", T_DURATION, flow.timeout_tcp_established, 1, 7 * DAY),

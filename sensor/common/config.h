@@ -47,6 +47,7 @@ struct lw_config {
 
     struct {
         uint32_t max_flows;
+        uint64_t state_memory;           /* bytes of per-flow state (nDPI, results, stream, marks) */
         uint32_t timeout_tcp_new;        /* before established */
         uint32_t timeout_tcp_established;
         uint32_t timeout_tcp_closed;

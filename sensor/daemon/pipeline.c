@@ -299,6 +299,7 @@ int sensor_start_workers(struct sensor *s, char *err, size_t errlen)
         /* Each worker's tables are its share of the sensor's. */
         s->cfg.flow.max_flows = (s->cfg.flow.max_flows + s->nworkers - 1) / s->nworkers;
         s->cfg.stream.memcap = (s->cfg.stream.memcap + s->nworkers - 1) / s->nworkers;
+        s->cfg.flow.state_memory = (s->cfg.flow.state_memory + s->nworkers - 1) / s->nworkers;
     }
     s->workers = calloc(s->nworkers, sizeof *s->workers);
     if (!s->workers) {

@@ -114,6 +114,7 @@ struct detect_thread {
     uint32_t nfound;             /* may pass DETECT_FOUND_MAX: some were not kept */
     detect_geo_fn geo;           /* geoip: the worker's lookup, NULL: geoip never matches */
     void *geo_arg;
+    struct lw_slab *slab;        /* per-flow state from here; NULL: malloc */
 };
 
 /* Stream rules of one flow direction whose fast pattern went into the

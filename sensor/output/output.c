@@ -1,11 +1,16 @@
 /* output.c - event fan-out to exporters; see output.h.
  *
  * Each exporter has a bounded byte queue and a thread of its own: a worker
- * only copies the line into the queues (a short lock per exporter), so a
- * slow or dead sink never stalls capture. Every alert is numbered as it is
- * queued (per exporter, increasing across restarts), and is delivered in
- * that order, once, whatever fails on the way. Alerts wait in three places,
- * oldest first:
+ * fills a batch of its own without any lock (output_batch_add()) and hands
+ * the whole batch over at once (output_publish()): one lock per exporter,
+ * the batch copied into its queue, and at most one wake. The thread sleeps
+ * until enough is queued or a short deadline passes (OUTPUT_NAP_USEC), so
+ * a busy link costs a wake per batch, not per event; a thread that found
+ * nothing at its deadline sleeps until the next publish. A slow or dead
+ * sink never stalls capture. Every alert is numbered as it is queued (per
+ * exporter, increasing across restarts), and is delivered in that order,
+ * once, whatever fails on the way. Alerts wait in three places, oldest
+ * first:
  *
  *   spool     alerts the exporter failed (or could not be offered while
  *             older ones waited), on disk; only this thread touches it;
@@ -47,6 +52,15 @@
 #define RETRY_MIN_MS  100
 #define RETRY_MAX_MS  5000
 #define LOG_EVERY_USEC 10000000u     /* "spool full" at most this often */
+/* A worker's batch: published when full (and at ticks, before blocking reads). */
+#define OUTPUT_BATCH_BYTES (64u << 10)
+/* A napping exporter thread is woken only once this much is queued; else
+ * it takes what came at its deadline. */
+#define WAKE_BYTES    (XQ_BATCH / 2)
+#define OUTPUT_NAP_USEC 10000u
+
+/* What an exporter thread is doing, for the wake policy (under q->mu). */
+enum xq_idle { XQ_BUSY = 0, XQ_NAP, XQ_SLEEP };
 
 #define CNT_INC(x)    __atomic_add_fetch(&(x), 1, __ATOMIC_RELAXED)
 #define CNT_ADD(x, n) __atomic_add_fetch(&(x), (n), __ATOMIC_RELAXED)
@@ -63,6 +77,7 @@ struct xq {
     char *ring;                      /* records: [u8 type][u32 len][u64 seq][bytes], wrapping */
     size_t cap, head, used;          /* head: where the oldest record starts */
     int stop;
+    int idle;                        /* enum xq_idle */
     uint64_t flush_req, flush_done;  /* generation counters */
     uint64_t reopen_req, reopen_done;
     int reopen_rc;
@@ -156,6 +171,8 @@ static size_t ring_take(struct xq *q, char *batch)
         q->used -= XQ_HDR + len;
         q->taken += XQ_HDR + len;
     }
+    if (q->used == 0)
+        q->head = 0;     /* start over: only the most ever queued at once becomes resident */
     return n;
 }
 
@@ -414,23 +431,41 @@ static void drain(struct xq *q, uint64_t grace)
 
 /* ---------------------------------------------------------------- the thread */
 
-/* Waits for work, with q->mu held: until the spools are due when they hold
- * alerts, else until woken. */
-static void idle(struct xq *q)
+/* Waits for work, with q->mu held. After work (napped 0) it naps for
+ * OUTPUT_NAP_USEC: only a full queue, an overflowed alert or a request
+ * wakes it earlier, so small publishes pile up meanwhile. After a nap that
+ * brought nothing it sleeps until the next publish. Spooled alerts cut
+ * either short when they are due. */
+static void idle(struct xq *q, int napped)
 {
-    struct timespec ts;
-    uint64_t now = lw_now_mono_usec(), real;
+    uint64_t now = lw_now_mono_usec(), until = UINT64_MAX;
 
+    if (q->flush_req != q->flush_done || q->reopen_req != q->reopen_done)
+        return;
     if (next_spool(q)) {
         if (now >= q->retry_at)
             return;
-        real = lw_now_real_usec() + (q->retry_at - now);
-        ts.tv_sec = (time_t)(real / 1000000u);
-        ts.tv_nsec = (long)(real % 1000000u) * 1000;
-        pthread_cond_timedwait(&q->wake, &q->mu, &ts);
-    } else if (q->flush_req == q->flush_done && q->reopen_req == q->reopen_done) {
-        pthread_cond_wait(&q->wake, &q->mu);
+        until = q->retry_at;
     }
+    if (!napped && now + OUTPUT_NAP_USEC < until)
+        until = now + OUTPUT_NAP_USEC;
+    q->idle = napped ? XQ_SLEEP : XQ_NAP;
+    if (until == UINT64_MAX) {
+        pthread_cond_wait(&q->wake, &q->mu);
+    } else {
+        struct timespec ts = { (time_t)(until / 1000000u), (long)(until % 1000000u) * 1000 };
+
+        pthread_cond_timedwait(&q->wake, &q->mu, &ts);
+    }
+    q->idle = XQ_BUSY;
+}
+
+/* A publisher wakes the thread when it sleeps, or when it naps and the
+ * queue is worth a write (or an alert overflowed: urgent). Under q->mu. */
+static void wake_thread(struct xq *q, int urgent)
+{
+    if (q->idle == XQ_SLEEP || (q->idle == XQ_NAP && (urgent || q->used >= WAKE_BYTES)))
+        pthread_cond_signal(&q->wake);
 }
 
 /* Serves a reopen request: what was queued before it belongs to the old
@@ -484,6 +519,7 @@ static void *xq_main(void *arg)
     struct xq *q = arg;
     struct spool *s;
     size_t n;
+    int napped = 0;
 
     pthread_mutex_lock(&q->mu);
     for (;;) {
@@ -497,9 +533,11 @@ static void *xq_main(void *arg)
         if (q->used == 0) {
             if (q->stop)
                 break;
-            idle(q);
+            idle(q, napped);
+            napped = q->used == 0;
             continue;
         }
+        napped = 0;
         n = ring_take(q, q->batch);
         pthread_mutex_unlock(&q->mu);
         deliver(q, q->batch, n);
@@ -518,6 +556,17 @@ static void *xq_main(void *arg)
 }
 
 /* ---------------------------------------------------------------- set-up */
+
+/* The thread's deadlines are monotonic times (lw_now_mono_usec()). */
+static void init_wake(pthread_cond_t *c)
+{
+    pthread_condattr_t a;
+
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    pthread_cond_init(c, &a);
+    pthread_condattr_destroy(&a);
+}
 
 static void xq_free(struct xq *q)
 {
@@ -646,7 +695,7 @@ static int output_add(struct output *o, const struct exporter_def *def, const st
         return -1;
     }
     pthread_mutex_init(&q->mu, NULL);
-    pthread_cond_init(&q->wake, NULL);
+    init_wake(&q->wake);
     pthread_cond_init(&q->done, NULL);
     o->q[o->n++] = q;
     if ((q->x = def->open(&p, err, errlen)) == NULL)
@@ -763,31 +812,163 @@ int output_wants(const struct output *o, enum event_type t)
     return (o->wanted >> t) & 1u;
 }
 
+/* One event into q's queue, under q->mu: an alert is numbered, and goes to
+ * the overflow when the queue is full or the overflow is in use (behind the
+ * overflowed ones); another event that does not fit is dropped (counted).
+ * Returns 1 when an alert overflowed (the thread syncs the overflow). */
+static int queue_one(struct xq *q, enum event_type t, const char *line, size_t len)
+{
+    uint64_t seq = t == EVT_ALERT ? next_seq(q) : 0;
+
+    if (t == EVT_ALERT && q->overflowing) {
+        overflow_alert(q, seq, line, len);
+        return 1;
+    }
+    if (ring_push(q, t, seq, line, (uint32_t)len) == 0)
+        return 0;
+    if (t == EVT_ALERT) {
+        overflow_alert(q, seq, line, len);
+        return 1;
+    }
+    q->dropped[t]++;
+    return 0;
+}
+
 void output_event(struct output *o, enum event_type t, const char *line, size_t len)
 {
     __atomic_add_fetch(&o->st.events[t], 1, __ATOMIC_RELAXED);
     for (size_t i = 0; i < o->n; i++) {
         struct xq *q = o->q[i];
-        uint64_t seq;
 
         if (!((q->x->types >> t) & 1u))
             continue;
         pthread_mutex_lock(&q->mu);
-        seq = t == EVT_ALERT ? next_seq(q) : 0;
-        if (t == EVT_ALERT && q->overflowing) {
-            overflow_alert(q, seq, line, len);              /* behind the overflowed ones */
-            pthread_cond_signal(&q->wake);
-        } else if (ring_push(q, t, seq, line, (uint32_t)len) == 0) {
-            if (q->used == XQ_HDR + len)                    /* it was empty: the thread sleeps */
-                pthread_cond_signal(&q->wake);
-        } else if (t == EVT_ALERT) {
-            overflow_alert(q, seq, line, len);
-            pthread_cond_signal(&q->wake);
-        } else {
-            q->dropped[t]++;
-        }
+        wake_thread(q, queue_one(q, t, line, len));
         pthread_mutex_unlock(&q->mu);
     }
+}
+
+/* ---------------------------------------------------------------- worker batches */
+
+/* Records as in the queue ([u8 type][u32 len][u64 seq][bytes]), so a batch
+ * goes into a queue with one copy; the seq of alerts is set per exporter
+ * as it is queued. */
+struct output_batch {
+    struct output *o;
+    char *buf;
+    size_t len;
+    uint32_t types;                  /* bit per type present */
+    uint32_t nalerts;
+    uint64_t count[EVT_MAX];
+};
+
+struct output_batch *output_batch_new(struct output *o)
+{
+    struct output_batch *b = calloc(1, sizeof *b);
+
+    if (!b)
+        return NULL;
+    b->o = o;
+    if ((b->buf = malloc(OUTPUT_BATCH_BYTES)) == NULL) {
+        free(b);
+        return NULL;
+    }
+    return b;
+}
+
+void output_batch_free(struct output_batch *b)
+{
+    if (!b)
+        return;
+    output_publish(b);
+    free(b->buf);
+    free(b);
+}
+
+void output_batch_add(struct output_batch *b, enum event_type t, const char *line, size_t len)
+{
+    size_t need = XQ_HDR + len;
+    unsigned char *r;
+    uint32_t l = (uint32_t)len;
+
+    if (need > OUTPUT_BATCH_BYTES - b->len) {
+        output_publish(b);
+        if (need > OUTPUT_BATCH_BYTES) {     /* on its own, as output_event() takes it */
+            output_event(b->o, t, line, len);
+            return;
+        }
+    }
+    r = (unsigned char *)b->buf + b->len;
+    r[0] = (unsigned char)t;
+    memcpy(r + 1, &l, 4);
+    memset(r + 5, 0, 8);
+    memcpy(r + XQ_HDR, line, len);
+    b->len += need;
+    b->types |= 1u << t;
+    b->nalerts += t == EVT_ALERT;
+    b->count[t]++;
+}
+
+/* Numbers the batch's alerts for q, in order. Under q->mu. */
+static void number_alerts(struct xq *q, struct output_batch *b)
+{
+    for (size_t off = 0; off < b->len;) {
+        uint32_t l;
+
+        memcpy(&l, b->buf + off + 1, 4);
+        if ((unsigned char)b->buf[off] == EVT_ALERT) {
+            uint64_t seq = next_seq(q);
+
+            memcpy(b->buf + off + 5, &seq, 8);
+        }
+        off += XQ_HDR + l;
+    }
+}
+
+/* The batch into q: with one copy when q takes every type in it, has room
+ * for all of it and no overflow to queue its alerts behind; else event by
+ * event, as output_event() would. */
+static void publish_to(struct xq *q, struct output_batch *b)
+{
+    int urgent = 0;
+
+    pthread_mutex_lock(&q->mu);
+    if ((b->types & ~q->x->types) == 0 && !(q->overflowing && b->nalerts) && q->cap - q->used >= b->len) {
+        if (b->nalerts)
+            number_alerts(q, b);
+        ring_put(q, b->buf, b->len, (q->head + q->used) % q->cap);
+        q->used += b->len;
+        q->pushed += b->len;
+    } else {
+        for (size_t off = 0; off < b->len;) {
+            enum event_type t = (enum event_type)(unsigned char)b->buf[off];
+            uint32_t l;
+
+            memcpy(&l, b->buf + off + 1, 4);
+            if ((q->x->types >> t) & 1u)
+                urgent |= queue_one(q, t, b->buf + off + XQ_HDR, l);
+            off += XQ_HDR + l;
+        }
+    }
+    wake_thread(q, urgent);
+    pthread_mutex_unlock(&q->mu);
+}
+
+void output_publish(struct output_batch *b)
+{
+    struct output *o = b->o;
+
+    if (b->len == 0)
+        return;
+    for (int t = 0; t < EVT_MAX; t++)
+        if (b->count[t])
+            __atomic_add_fetch(&o->st.events[t], b->count[t], __ATOMIC_RELAXED);
+    for (size_t i = 0; i < o->n; i++)
+        if (b->types & o->q[i]->x->types)
+            publish_to(o->q[i], b);
+    b->len = 0;
+    b->types = b->nalerts = 0;
+    memset(b->count, 0, sizeof b->count);
 }
 
 void output_flush(struct output *o)

@@ -1,6 +1,5 @@
 /* console-filter.c - alert filters: parse and check query values, match
  * EVE alerts. See console-filter.h. */
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -30,89 +29,21 @@ int status_valid(const char *s)
 
 int parse_time(const char *s, int64_t *out)
 {
-    char *end;
-    struct tm tm;
+    int64_t usec;
 
-    if (*s == '\0')
+    if (lw_time_parse(s, &usec) < 0)
         return -1;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (*end == '\0' && errno == 0 && v >= 0) {
-        *out = v;
-        return 0;
-    }
-    memset(&tm, 0, sizeof tm);
-    end = strptime(s, "%Y-%m-%dT%H:%M", &tm);
-    if (!end)
-        return -1;
-    if (*end == ':') {
-        char *e2 = strptime(end + 1, "%S", &tm);
-        if (!e2)
-            return -1;
-        end = e2;
-    }
-    if (*end == '.')
-        for (end++; isdigit((unsigned char)*end); end++)
-            ;
-    if (*end == 'Z' || strcmp(end, "+0000") == 0 || strcmp(end, "+00:00") == 0)
-        end += strlen(end);
-    if (*end != '\0')
-        return -1;
-    *out = (int64_t)timegm(&tm);
+    /* whole seconds, rounded down also before 1970 */
+    *out = usec >= 0 ? usec / 1000000 : -((-usec + 999999) / 1000000);
     return 0;
 }
 
-int cidr_parse(const char *s, struct cidr *c)
+/* Whether the EVE address text addr lies in c. */
+static int cidr_has(const struct lw_cidr *c, const char *addr)
 {
-    char buf[64];
-    const char *slash = strchr(s, '/');
-    size_t n = slash ? (size_t)(slash - s) : strlen(s);
-    int max;
+    struct lw_addr a;
 
-    if (n == 0 || n >= sizeof buf)
-        return -1;
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    memset(c, 0, sizeof *c);
-    if (inet_pton(AF_INET, buf, c->addr) == 1) {
-        c->family = AF_INET;
-        max = 32;
-    } else if (inet_pton(AF_INET6, buf, c->addr) == 1) {
-        c->family = AF_INET6;
-        max = 128;
-    } else {
-        return -1;
-    }
-    c->bits = max;
-    if (slash) {
-        char *end;
-        if (!isdigit((unsigned char)slash[1]))
-            return -1;
-        long b = strtol(slash + 1, &end, 10);
-        if (*end != '\0' || b < 0 || b > max)
-            return -1;
-        c->bits = (int)b;
-    }
-    return 0;
-}
-
-int cidr_contains(const struct cidr *c, const char *addr)
-{
-    uint8_t a[16];
-    int full, rest;
-
-    if (!addr || inet_pton(c->family, addr, a) != 1)
-        return 0;
-    full = c->bits / 8;
-    rest = c->bits % 8;
-    if (memcmp(a, c->addr, (size_t)full) != 0)
-        return 0;
-    if (rest) {
-        uint8_t mask = (uint8_t)(0xff << (8 - rest));
-        if ((a[full] & mask) != (c->addr[full] & mask))
-            return 0;
-    }
-    return 1;
+    return addr && lw_addr_parse(addr, &a) == 0 && lw_cidr_contains(c, &a);
 }
 
 /* A comma-separated list of integers in [lo, hi]. */
@@ -181,8 +112,8 @@ int filter_set(struct alert_filter *f, const char *name, const char *value,
             FAIL("%s: expected 1 to %zu characters", name, sizeof f->text - 1);
         memcpy(f->text, value, n + 1);
     } else if (strcmp(name, "src") == 0 || strcmp(name, "dst") == 0 || strcmp(name, "ip") == 0) {
-        struct cidr *c = name[0] == 's' ? &f->src : name[0] == 'd' ? &f->dst : &f->ip;
-        if (cidr_parse(value, c) < 0)
+        struct lw_cidr *c = name[0] == 's' ? &f->src : name[0] == 'd' ? &f->dst : &f->ip;
+        if (lw_cidr_parse(value, c) < 0)
             FAIL("%s: expected an IPv4/IPv6 address or CIDR", name);
         if (name[0] == 's')
             f->has_src = 1;
@@ -271,11 +202,11 @@ int filter_match(const struct alert_filter *f, json_t *ev, const char *sensor,
             return 0;
     }
     const char *src = str_at(ev, "src_ip", NULL, NULL), *dst = str_at(ev, "dest_ip", NULL, NULL);
-    if (f->has_src && !cidr_contains(&f->src, src))
+    if (f->has_src && !cidr_has(&f->src, src))
         return 0;
-    if (f->has_dst && !cidr_contains(&f->dst, dst))
+    if (f->has_dst && !cidr_has(&f->dst, dst))
         return 0;
-    if (f->has_ip && !cidr_contains(&f->ip, src) && !cidr_contains(&f->ip, dst))
+    if (f->has_ip && !cidr_has(&f->ip, src) && !cidr_has(&f->ip, dst))
         return 0;
     if (f->country[0]) {
         const char *a = str_at(ev, "geo", "src", "country"), *b = str_at(ev, "geo", "dest", "country");

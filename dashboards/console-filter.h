@@ -11,13 +11,9 @@
 #include <stdint.h>
 #include <jansson.h>
 
-#define FILTER_MAX_LIST 16
+#include "util.h"
 
-struct cidr {
-    int     family;          /* AF_INET or AF_INET6 */
-    uint8_t addr[16];
-    int     bits;
-};
+#define FILTER_MAX_LIST 16
 
 struct alert_filter {
     int64_t  from, to;                       /* Unix seconds of EVE timestamp; 0: open */
@@ -25,7 +21,7 @@ struct alert_filter {
     int      nsid;  uint64_t sid[FILTER_MAX_LIST];
     char     text[257];                      /* signature substring, case-insensitive */
     int      has_src, has_dst, has_ip;
-    struct cidr src, dst, ip;                /* ip: either end */
+    struct lw_cidr src, dst, ip;             /* ip: either end (the sensor's CIDR code, util.h) */
     char     country[3];                     /* either end's geo country */
     char     scope[32];
     char     sensor[65];
@@ -48,10 +44,6 @@ int filter_match(const struct alert_filter *f, json_t *ev, const char *sensor,
 /* Parses a time: Unix seconds or "YYYY-MM-DDTHH:MM[:SS]" (UTC, EVE's form with
  * fraction and +0000 accepted). Returns 0 or -1. */
 int parse_time(const char *s, int64_t *out);
-
-/* Parses an address or CIDR. Returns 0 or -1. */
-int cidr_parse(const char *s, struct cidr *c);
-int cidr_contains(const struct cidr *c, const char *addr);
 
 /* Whether s is a triage status name. */
 int status_valid(const char *s);

@@ -4,22 +4,30 @@
  * tallies, sensor health, and new alerts live (Server-Sent Events).
  *
  * Every API call needs a login (HTTP Basic or the session cookie of
- * POST /api/login). Each request opens its own Redis connection (threads
- * share nothing but the session table); every command is sent as an argv
- * array, so no request value is ever parsed by Redis as syntax.
+ * POST /api/login; sessions live in Redis, console-session.h). Password
+ * checks are throttled (console-guard.h). Each request opens its own Redis
+ * connection; every command is sent as an argv array, so no request value
+ * is ever parsed by Redis as syntax. What Redis holds is not trusted
+ * either: oversized entries are skipped and answers are bounded.
+ *
+ * Requests reach the handlers only once they have arrived whole (the HTTP
+ * gate, http-gate.h). Started as root, the console binds its port, then
+ * runs as console.user.
  */
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
-#include <netdb.h>
+#include <grp.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
+#include <strings.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,19 +36,43 @@
 #include <microhttpd.h>
 
 #include "config.h"
+#include "json.h"
 #include "console-auth.h"
 #include "console-filter.h"
+#include "console-query.h"
+#include "alert-index.h"
+#include "redis-keys.h"
+#include "util.h"
+#include "console-guard.h"
+#include "console-session.h"
+#include "http-gate.h"
+#include "privileges.h"
 
 #define BODY_MAX      16384
 #define LIST_MAX      1000
 #define SCAN_BATCH    1000
 #define NOTE_MAX      2000
 #define BUCKETS_MAX   1440
+#define QUERY_BUDGET_USEC 1000000u   /* most time one list or grouping reads */
+#define FIELD_MAX     CQ_FIELD_MAX   /* a stream field larger than this is skipped (hostile) */
+#define TRIAGE_MAX    CQ_TRIAGE_MAX  /* a triage record or history entry larger is skipped */
+#define HISTORY_MAX   200            /* newest history entries answered */
+#define ANSWER_MAX    (8u << 20)     /* bytes of events one answer gathers at most */
+#define SESSION_TTL   (12 * 3600)
 
 extern const char web_index_html[], web_app_js[], web_style_css[], web_world_json[];
 
 static struct lw_config cfg;
 static volatile sig_atomic_t stop_requested;
+static struct http_gate *gate;
+static struct session_limits slim;
+static uint64_t hostile_skipped;     /* Redis entries skipped as too large */
+
+/* The requests of one address: http-gate.h. 32 at once from one address
+ * (SSE streams included), each whole within 10 s. */
+static const struct http_gate_config console_gate_defaults = {
+    .max_conns = 128, .per_addr = 32, .deadline_ms = 10000, .max_head = 16384, .max_body = BODY_MAX,
+};
 
 /* ------------------------------------------------------------------ redis */
 
@@ -105,12 +137,12 @@ static redisReply *rargv(redisContext *c, ...)
     return redisCommandArgv(c, argc, argv, NULL);
 }
 
-static void key_alerts(char *k, size_t n) { snprintf(k, n, "%s:{alerts}", cfg.redis.prefix); }
-static void key_triage(char *k, size_t n) { snprintf(k, n, "%s:{alerts}:triage", cfg.redis.prefix); }
-static void key_history(char *k, size_t n, const char *id)
-{
-    snprintf(k, n, "%s:{alerts}:history:%s", cfg.redis.prefix, id);
-}
+/* Key names come from the sensor's own layout (redis-keys.h). */
+static struct rkeys rk;
+
+static void key_alerts(char *k, size_t n) { rkey_named(k, n, &rk, "alerts"); }
+static void key_triage(char *k, size_t n) { rkey_named(k, n, &rk, "triage"); }
+static void key_history(char *k, size_t n, const char *id) { rkey_history(k, n, &rk, id); }
 
 /* A stream entry id: digits '-' digits. */
 static int stream_id_valid(const char *s)
@@ -124,16 +156,17 @@ static int stream_id_valid(const char *s)
     return s[i] == '\0' && d1 >= 1 && d1 <= 20 && d2 >= 1 && d2 <= 20;
 }
 
+/* A stream entry's field (alert-index.h), as a string or NULL; one larger
+ * than FIELD_MAX is not an event the sensor wrote: skipped and counted. */
 static const char *field(redisReply *fields, const char *name)
 {
-    if (!fields || fields->type != REDIS_REPLY_ARRAY)
+    const redisReply *v = aix_entry_field(fields, name);
+
+    if (v && v->len > FIELD_MAX) {
+        __atomic_add_fetch(&hostile_skipped, 1, __ATOMIC_RELAXED);
         return NULL;
-    for (size_t i = 0; i + 1 < fields->elements; i += 2)
-        if (fields->element[i]->type == REDIS_REPLY_STRING &&
-            strcmp(fields->element[i]->str, name) == 0 &&
-            fields->element[i + 1]->type == REDIS_REPLY_STRING)
-            return fields->element[i + 1]->str;
-    return NULL;
+    }
+    return v ? v->str : NULL;
 }
 
 /* ------------------------------------------------------------------ http */
@@ -167,6 +200,7 @@ static enum MHD_Result send_buf(struct MHD_Connection *conn, unsigned status,
     if (!r)
         return MHD_NO;
     security_headers(r);
+    http_gate_close_after(r);
     MHD_add_response_header(r, "Content-Type", type);
     if (strncmp(type, "application/json", 16) == 0)
         MHD_add_response_header(r, "Cache-Control", "no-store");
@@ -182,17 +216,22 @@ static enum MHD_Result send_buf(struct MHD_Connection *conn, unsigned status,
     return ret;
 }
 
-/* Sends j (stolen) as the JSON body. */
+/* Sends j (stolen) as the JSON body; one past ANSWER_MAX (plus room for
+ * its wrapping) is refused rather than sent. */
 static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, json_t *j,
                                  const char *cookie)
 {
+    static const char big[] = "{\"error\":\"answer too large: narrow the filters or lower limit\"}";
     char *s = json_dumps(j, JSON_COMPACT);
     enum MHD_Result ret;
 
     json_decref(j);
     if (!s)
         return MHD_NO;
-    ret = send_buf(conn, status, "application/json; charset=utf-8", s, strlen(s), cookie);
+    if (strlen(s) > ANSWER_MAX + (ANSWER_MAX >> 2))
+        ret = send_buf(conn, MHD_HTTP_BAD_GATEWAY, "application/json; charset=utf-8", big, sizeof big - 1, NULL);
+    else
+        ret = send_buf(conn, status, "application/json; charset=utf-8", s, strlen(s), cookie);
     free(s);
     return ret;
 }
@@ -202,22 +241,91 @@ static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status, 
     return send_json(conn, status, json_pack("{s:s}", "error", msg), NULL);
 }
 
+/* 429 with Retry-After: a login try refused before any password check. */
+static enum MHD_Result send_throttled(struct MHD_Connection *conn, unsigned retry)
+{
+    char *s = NULL, secs[16];
+    struct MHD_Response *r;
+    enum MHD_Result ret;
+    json_t *j = json_pack("{s:s,s:i}", "error", "too many failed logins: wait before trying again",
+                          "retry_after", (int)retry);
+
+    if (j)
+        s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    if (!s || !(r = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE))) {
+        free(s);
+        return MHD_NO;
+    }
+    snprintf(secs, sizeof secs, "%u", retry ? retry : 1);
+    security_headers(r);
+    http_gate_close_after(r);
+    MHD_add_response_header(r, "Content-Type", "application/json; charset=utf-8");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "Retry-After", secs);
+    ret = MHD_queue_response(conn, MHD_HTTP_TOO_MANY_REQUESTS, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
 /* ------------------------------------------------------------------ auth */
 
-/* The logged-in user of this request (session cookie, else HTTP Basic)
- * into user; returns 1, or 0 when not authenticated. */
-static int authenticate(struct MHD_Connection *conn, char *user)
+enum auth { AUTH_NO, AUTH_OK, AUTH_THROTTLED, AUTH_REDIS };
+
+/* The client's address as the gate knows it (the proxy's client when it is trusted). */
+static void client_of(struct MHD_Connection *conn, char *addr)
+{
+    if (http_gate_client(gate, conn, addr, NULL) < 0)
+        snprintf(addr, LW_ADDRSTRLEN, "unknown");
+}
+
+/* One password check through the guard (console-guard.h): AUTH_OK with the
+ * user's fingerprint in fp, AUTH_NO, or AUTH_THROTTLED with *retry. */
+static enum auth check_password(const char *name, const char *pass, const char *addr, const char *how,
+                                char *fp, unsigned *retry)
+{
+    int ok;
+
+    if ((*retry = guard_wait(user_name_valid(name) ? name : NULL, addr)) != 0 || guard_hash_enter() < 0) {
+        if (!*retry)
+            *retry = 1;
+        guard_throttled();
+        return AUTH_THROTTLED;
+    }
+    ok = users_verify(cfg.console.users_file, name, pass, fp);
+    guard_hash_leave();
+    if (ok)
+        guard_succeeded(name, addr);
+    else
+        guard_failed(user_name_valid(name) ? name : NULL, addr, how);
+    return ok ? AUTH_OK : AUTH_NO;
+}
+
+/* The logged-in user of this request into user: a session cookie whose
+ * user still has the hash it logged in with, else HTTP Basic. */
+static enum auth authenticate(struct MHD_Connection *conn, redisContext *c, char *user, unsigned *retry)
 {
     const char *tok = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, "lw_session");
+    char fp[USER_FP_LEN + 1], now_fp[USER_FP_LEN + 1], addr[LW_ADDRSTRLEN];
     char *pass = NULL, *name;
-    int ok = 0;
+    enum auth a = AUTH_NO;
+    int found;
 
-    if (tok && session_lookup(tok, user))
-        return 1;
+    if (tok) {
+        if ((found = session_lookup(c, &slim, tok, user, fp)) < 0)
+            return AUTH_REDIS;
+        if (found) {
+            if (users_fingerprint(cfg.console.users_file, user, now_fp) && strcmp(fp, now_fp) == 0)
+                return AUTH_OK;
+            session_delete(c, &slim, tok);       /* removed, or a new password since */
+        }
+    }
     name = MHD_basic_auth_get_username_password(conn, &pass);
-    if (name && pass && users_verify(cfg.console.users_file, name, pass)) {
-        snprintf(user, USER_NAME_MAX + 1, "%s", name);
-        ok = 1;
+    if (name && pass) {
+        client_of(conn, addr);
+        a = check_password(name, pass, addr, "basic", fp, retry);
+        if (a == AUTH_OK)
+            snprintf(user, USER_NAME_MAX + 1, "%s", name);
     }
     if (pass) {
         explicit_bzero(pass, strlen(pass));
@@ -225,46 +333,99 @@ static int authenticate(struct MHD_Connection *conn, char *user)
     }
     if (name)
         MHD_free(name);
-    return ok;
+    return a;
 }
 
-static enum MHD_Result api_login(struct MHD_Connection *conn, struct req *rq)
+static void session_cookie(char *cookie, size_t n, const char *tok, int max_age)
+{
+    snprintf(cookie, n, "lw_session=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%d%s", tok, max_age,
+             cfg.console.secure_cookies ? "; Secure" : "");
+}
+
+static enum MHD_Result api_login(struct MHD_Connection *conn, redisContext *c, struct req *rq)
 {
     json_error_t je;
     json_t *b = rq->body ? json_loadb(rq->body, rq->len, 0, &je) : NULL;
     const char *name = json_string_value(json_object_get(b, "user"));
     const char *pass = json_string_value(json_object_get(b, "password"));
-    char tok[65], cookie[160];
+    char tok[65], cookie[200], fp[USER_FP_LEN + 1], addr[LW_ADDRSTRLEN];
     enum MHD_Result ret;
+    unsigned retry = 0;
+    enum auth a;
 
     if (!name || !pass) {
         json_decref(b);
         return send_error(conn, MHD_HTTP_BAD_REQUEST, "expected {\"user\": ..., \"password\": ...}");
     }
-    if (!users_verify(cfg.console.users_file, name, pass)) {
+    client_of(conn, addr);
+    a = check_password(name, pass, addr, "page", fp, &retry);
+    if (a != AUTH_OK) {
         json_decref(b);
-        return send_error(conn, MHD_HTTP_UNAUTHORIZED, "wrong user name or password");
+        return a == AUTH_THROTTLED ? send_throttled(conn, retry)
+                                   : send_error(conn, MHD_HTTP_UNAUTHORIZED, "wrong user name or password");
     }
-    if (session_create(name, tok) < 0) {
+    if (session_create(c, &slim, name, fp, tok) < 0) {
         json_decref(b);
-        return send_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "too many sessions");
+        return send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: cannot store the session");
     }
-    snprintf(cookie, sizeof cookie, "lw_session=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%d",
-             tok, SESSION_TTL);
+    session_cookie(cookie, sizeof cookie, tok, SESSION_TTL);
     ret = send_json(conn, MHD_HTTP_OK, json_pack("{s:s}", "user", name), cookie);
     explicit_bzero(tok, sizeof tok);
     json_decref(b);
     return ret;
 }
 
-static enum MHD_Result api_logout(struct MHD_Connection *conn)
+/* Logs out this session, or (everywhere) every session of user. */
+static enum MHD_Result api_logout(struct MHD_Connection *conn, redisContext *c, const char *user, int everywhere)
 {
     const char *tok = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, "lw_session");
+    char cookie[200];
+    long n = 0;
 
-    if (tok)
-        session_delete(tok);
-    return send_json(conn, MHD_HTTP_OK, json_object(),
-                     "lw_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    if (everywhere)
+        n = session_delete_user(c, &slim, user);
+    else if (tok)
+        session_delete(c, &slim, tok);
+    if (n < 0)
+        return send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: cannot end the sessions");
+    session_cookie(cookie, sizeof cookie, "", 0);
+    return send_json(conn, MHD_HTTP_OK, everywhere ? json_pack("{s:I}", "sessions_ended", (json_int_t)n)
+                                                   : json_object(), cookie);
+}
+
+/* Whether a POST may be acted on: a JSON body (exactly application/json,
+ * parameters allowed) and, when the browser says where the page came from
+ * (Origin, else Referer), this console's own origin: the Host it was
+ * asked as, or X-Forwarded-Host from a trusted proxy. A client that sends
+ * neither is not a browser a foreign page could drive. */
+static const char *post_refused(struct MHD_Connection *conn)
+{
+    const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+    const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+    const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host");
+    const char *fwd = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-Host");
+    const char *auth, *end;
+    size_t n;
+
+    if (!ct || strncasecmp(ct, "application/json", 16) != 0 || (ct[16] && ct[16] != ';' && ct[16] != ' '))
+        return "expected Content-Type: application/json";
+    if (!origin)
+        origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Referer");
+    if (!origin)
+        return NULL;
+    if (strncasecmp(origin, "http://", 7) == 0)
+        auth = origin + 7;
+    else if (strncasecmp(origin, "https://", 8) == 0)
+        auth = origin + 8;
+    else
+        return "request from a foreign origin refused";
+    end = auth + strcspn(auth, "/?#");
+    n = (size_t)(end - auth);
+    if (host && strlen(host) == n && strncasecmp(host, auth, n) == 0)
+        return NULL;
+    if (fwd && http_gate_client(gate, conn, NULL, NULL) == 1 && strlen(fwd) == n && strncasecmp(fwd, auth, n) == 0)
+        return NULL;
+    return "request from a foreign origin refused";
 }
 
 /* ------------------------------------------------------------------ query */
@@ -351,7 +512,7 @@ static int query_parse(struct MHD_Connection *conn, struct query *q, int summary
 /* The triage record of entry `id` from an HMGET reply element, or NULL. */
 static json_t *triage_of(redisReply *e)
 {
-    if (!e || e->type != REDIS_REPLY_STRING)
+    if (!e || e->type != REDIS_REPLY_STRING || e->len > TRIAGE_MAX)
         return NULL;
     return json_loadb(e->str, e->len, 0, NULL);
 }
@@ -369,142 +530,113 @@ static json_t *alert_entry(const char *id, const char *sensor, json_t *ev, json_
     return o;
 }
 
-/* Cheap test on the raw JSON before parsing it: a sid filter needs its
- * number in the text. */
-static int raw_may_match(const struct alert_filter *f, const char *raw)
+/* Walks the alerts q selects through the indexes (console-query.c); the
+ * answer's bookkeeping goes into a. */
+static int walk(redisContext *c, const struct query *q, cq_visit_fn visit, void *cls,
+                struct cq_answer *a)
 {
-    char pat[48];
+    struct cq_query cq = { .f = &q->f, .before = q->before, .scan = q->scan,
+                           .budget_usec = QUERY_BUDGET_USEC };
+    int rc = cq_walk(c, &rk, &cq, visit, cls, a);
 
-    if (!f->nsid)
-        return 1;
-    for (int i = 0; i < f->nsid; i++) {
-        snprintf(pat, sizeof pat, "\"signature_id\":%llu", (unsigned long long)f->sid[i]);
-        if (strstr(raw, pat))
-            return 1;
-    }
-    return 0;
+    __atomic_add_fetch(&hostile_skipped, a->skipped, __ATOMIC_RELAXED);
+    return rc;
 }
 
-/* Walks the stream newest first from q->before, calling visit() on each
- * entry that passes the filters, until visit() returns nonzero, q->scan
- * entries were read or the stream ends. Writes the last id read into
- * last (empty when the stream ended) and the count read into *scanned.
- * Returns 0, or -1 on a Redis error. */
-static int stream_walk(redisContext *c, struct query *q,
-                       int (*visit)(void *, const char *, const char *, json_t *, json_t *),
-                       void *cls, char *last, size_t lastlen, uint64_t *scanned)
+/* The fields every walked answer has: next, scanned, partial, index. */
+static json_t *walk_fields(json_t *o, struct cq_answer *a)
 {
-    char key[128], tkey[128], start[64], count[16];
-    int done = 0;
-
-    key_alerts(key, sizeof key);
-    key_triage(tkey, sizeof tkey);
-    snprintf(start, sizeof start, "%s%s", q->before[0] ? "(" : "", q->before[0] ? q->before : "+");
-    *scanned = 0;
-    last[0] = '\0';
-    while (!done && *scanned < q->scan) {
-        uint64_t want = q->scan - *scanned < SCAN_BATCH ? q->scan - *scanned : SCAN_BATCH;
-        snprintf(count, sizeof count, "%llu", (unsigned long long)want);
-        redisReply *r = rargv(c, "XREVRANGE", key, start, "-", "COUNT", count, NULL);
-        if (!r || r->type != REDIS_REPLY_ARRAY) {
-            freeReplyObject(r);
-            return -1;
-        }
-        if (r->elements == 0) {
-            freeReplyObject(r);
-            last[0] = '\0';
-            break;
-        }
-        /* The triage states of the batch, in one HMGET. */
-        const char **argv = malloc((r->elements + 2) * sizeof *argv);
-        if (!argv) {
-            freeReplyObject(r);
-            return -1;
-        }
-        argv[0] = "HMGET";
-        argv[1] = tkey;
-        for (size_t i = 0; i < r->elements; i++)
-            argv[i + 2] = r->element[i]->element[0]->str;
-        redisReply *t = redisCommandArgv(c, (int)r->elements + 2, argv, NULL);
-        free(argv);
-        if (!t || t->type != REDIS_REPLY_ARRAY || t->elements != r->elements) {
-            freeReplyObject(t);
-            freeReplyObject(r);
-            return -1;
-        }
-        for (size_t i = 0; i < r->elements && !done; i++) {
-            redisReply *e = r->element[i];
-            const char *id = e->element[0]->str;
-            const char *sensor = field(e->element[1], "sensor");
-            const char *raw = field(e->element[1], "event");
-            (*scanned)++;
-            snprintf(last, lastlen, "%s", id);
-            if (!raw || !raw_may_match(&q->f, raw))
-                continue;
-            json_t *ev = json_loads(raw, 0, NULL);
-            if (!ev)
-                continue;
-            json_t *tr = triage_of(t->element[i]);
-            const char *st = json_string_value(json_object_get(tr, "status"));
-            if (filter_match(&q->f, ev, sensor, st ? st : "new"))
-                done = visit(cls, id, sensor, ev, tr);
-            else
-                json_decref(tr);
-            json_decref(ev);
-        }
-        int ended = r->elements < want;
-        snprintf(start, sizeof start, "(%s", last);
-        freeReplyObject(t);
-        freeReplyObject(r);
-        if (ended) {
-            if (!done)
-                last[0] = '\0';
-            break;
-        }
-    }
-    return 0;
+    json_object_set_new(o, "next", a->next[0] ? json_string(a->next) : json_null());
+    json_object_set_new(o, "scanned", json_integer((json_int_t)a->scanned));
+    json_object_set_new(o, "partial", json_boolean(a->partial));
+    json_object_set_new(o, "index", a->index ? a->index : json_null());
+    a->index = NULL;
+    return o;
 }
 
+/* The list is written as text (the sensor's JSON encoder), each event as
+ * the stream holds it: parsing it again into the answer would cost as much
+ * as the rest of the request. */
 struct list_ctx {
-    json_t  *arr;
-    unsigned limit;
+    struct jbuf j;
+    unsigned n, limit;
+    size_t bytes;                /* of events gathered (ANSWER_MAX) */
 };
 
 /* Takes ownership of triage. */
-static int list_visit(void *cls, const char *id, const char *sensor, json_t *ev, json_t *tr)
+static int list_visit(void *cls, const char *id, const char *sensor, json_t *ev, const char *raw,
+                      size_t rawlen, json_t *tr)
 {
     struct list_ctx *l = cls;
+    const char *st = json_string_value(json_object_get(tr, "status"));
+    char *t = tr ? json_dumps(tr, JSON_COMPACT) : NULL;
 
-    json_array_append_new(l->arr, alert_entry(id, sensor, ev, tr));
-    return json_array_size(l->arr) >= l->limit;
+    (void)ev;
+    jbuf_open_object(&l->j, NULL);
+    jbuf_str(&l->j, "id", id);
+    jbuf_str(&l->j, "sensor", sensor ? sensor : "");
+    jbuf_str(&l->j, "status", st ? st : "new");
+    if (t)
+        jbuf_raw(&l->j, "triage", t, strlen(t));
+    else
+        jbuf_null(&l->j, "triage");
+    jbuf_raw(&l->j, "event", raw, rawlen);
+    jbuf_close_object(&l->j);
+    free(t);
+    json_decref(tr);
+    /* What Redis holds bounds nothing: the answer is bounded here. */
+    l->bytes += rawlen;
+    return ++l->n >= l->limit || l->bytes > ANSWER_MAX;
 }
 
 static enum MHD_Result api_alerts(struct MHD_Connection *conn, redisContext *c)
 {
     struct query q;
     struct list_ctx l;
-    char last[48];
-    uint64_t scanned;
+    struct cq_answer a;
 
     if (query_parse(conn, &q, 0) < 0)
         return send_error(conn, MHD_HTTP_BAD_REQUEST, q.err);
-    l.arr = json_array();
+    jbuf_init(&l.j);
+    l.n = 0;
+    l.bytes = 0;
     l.limit = q.limit;
-    if (stream_walk(c, &q, list_visit, &l, last, sizeof last, &scanned) < 0) {
-        json_decref(l.arr);
+    jbuf_open_object(&l.j, NULL);
+    jbuf_open_array(&l.j, "alerts");
+    if (walk(c, &q, list_visit, &l, &a) < 0) {
+        jbuf_free(&l.j);
+        json_decref(a.index);
         return send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: cannot read the alerts stream");
     }
-    return send_json(conn, MHD_HTTP_OK,
-                     json_pack("{s:o,s:o,s:I}", "alerts", l.arr,
-                               "next", last[0] ? json_string(last) : json_null(),
-                               "scanned", (json_int_t)scanned), NULL);
+    jbuf_close_array(&l.j);
+    /* next, scanned, partial, index, as walk_fields() gives them */
+    char *ix = a.index ? json_dumps(a.index, JSON_COMPACT) : NULL;
+    json_decref(a.index);
+    if (a.next[0])
+        jbuf_str(&l.j, "next", a.next);
+    else
+        jbuf_null(&l.j, "next");
+    jbuf_u64(&l.j, "scanned", a.scanned);
+    jbuf_bool(&l.j, "partial", a.partial);
+    if (ix)
+        jbuf_raw(&l.j, "index", ix, strlen(ix));
+    else
+        jbuf_null(&l.j, "index");
+    jbuf_close_object(&l.j);
+    free(ix);
+    enum MHD_Result ret = jbuf_ok(&l.j)
+        ? send_buf(conn, MHD_HTTP_OK, "application/json; charset=utf-8", l.j.buf, l.j.len, NULL)
+        : send_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+    jbuf_free(&l.j);
+    return ret;
 }
 
 struct group_ctx {
     json_t *groups;          /* "sid|src|dst" -> group object */
 };
 
-static int group_visit(void *cls, const char *id, const char *sensor, json_t *ev, json_t *tr)
+static int group_visit(void *cls, const char *id, const char *sensor, json_t *ev, const char *raw,
+                       size_t rawlen, json_t *tr)
 {
     struct group_ctx *g = cls;
     json_t *alert = json_object_get(ev, "alert");
@@ -549,21 +681,49 @@ static int group_cmp(const void *a, const void *b)
     return ca < cb ? 1 : ca > cb ? -1 : 0;
 }
 
+/* Whether a query has no filter at all (and no cursor): what the group
+ * counters answer. */
+static int unfiltered(const struct query *q)
+{
+    const struct alert_filter *f = &q->f;
+
+    return !f->from && !f->to && !f->nsev && !f->nsid && !f->text[0] && !f->has_src && !f->has_dst &&
+           !f->has_ip && !f->country[0] && !f->scope[0] && !f->sensor[0] && !f->proto[0] &&
+           !f->status[0] && !q->before[0];
+}
+
+/* Groups of every alert in the stream, from the write-time counters. */
+static enum MHD_Result groups_counted(struct MHD_Connection *conn, redisContext *c, const struct query *q)
+{
+    char err[128];
+    uint64_t total = 0;
+    json_t *arr = cq_groups(c, &rk, q->limit, &total, err, sizeof err);
+
+    if (arr == NULL)
+        return send_error(conn, MHD_HTTP_BAD_GATEWAY, err);
+    return send_json(conn, MHD_HTTP_OK,
+                     json_pack("{s:o,s:I,s:I,s:n,s:b,s:{s:s}}", "groups", arr, "total_groups",
+                               (json_int_t)total, "scanned", (json_int_t)0, "next", "partial", 0,
+                               "index", "driver", "group counters"), NULL);
+}
+
 static enum MHD_Result api_groups(struct MHD_Connection *conn, redisContext *c)
 {
     struct query q;
     struct group_ctx g;
-    char last[48];
-    uint64_t scanned;
+    struct cq_answer a;
     const char *k;
     json_t *v, **all, *arr;
     size_t n = 0;
 
     if (query_parse(conn, &q, 0) < 0)
         return send_error(conn, MHD_HTTP_BAD_REQUEST, q.err);
+    if (unfiltered(&q))
+        return groups_counted(conn, c, &q);
     g.groups = json_object();
-    if (stream_walk(c, &q, group_visit, &g, last, sizeof last, &scanned) < 0) {
+    if (walk(c, &q, group_visit, &g, &a) < 0) {
         json_decref(g.groups);
+        json_decref(a.index);
         return send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: cannot read the alerts stream");
     }
     all = malloc((json_object_size(g.groups) + 1) * sizeof *all);
@@ -578,9 +738,7 @@ static enum MHD_Result api_groups(struct MHD_Connection *conn, redisContext *c)
     for (size_t i = 0; i < n && i < q.limit; i++)
         json_array_append(arr, all[i]);
     free(all);
-    json_t *out = json_pack("{s:o,s:I,s:I,s:o}", "groups", arr, "total_groups", (json_int_t)n,
-                            "scanned", (json_int_t)scanned,
-                            "next", last[0] ? json_string(last) : json_null());
+    json_t *out = walk_fields(json_pack("{s:o,s:I}", "groups", arr, "total_groups", (json_int_t)n), &a);
     json_decref(g.groups);
     return send_json(conn, MHD_HTTP_OK, out, NULL);
 }
@@ -592,7 +750,7 @@ static json_t *find_flow(redisContext *c, json_int_t flow_id)
     char key[128], pat[48], start[64] = "+";
     json_t *found = NULL;
 
-    snprintf(key, sizeof key, "%s:flows", cfg.redis.prefix);
+    rkey_named(key, sizeof key, &rk, "flows");
     snprintf(pat, sizeof pat, "\"flow_id\":%lld,", (long long)flow_id);
     for (int batch = 0; batch < 20 && !found; batch++) {
         redisReply *r = rargv(c, "XREVRANGE", key, start, "-", "COUNT", "1000", NULL);
@@ -617,10 +775,13 @@ static json_t *history_of(redisContext *c, const char *id)
     json_t *arr = json_array();
 
     key_history(hkey, sizeof hkey, id);
-    redisReply *r = rargv(c, "LRANGE", hkey, "0", "-1", NULL);
+    /* The newest HISTORY_MAX: a list of any length may be waiting there. */
+    char from[16];
+    snprintf(from, sizeof from, "-%d", HISTORY_MAX);
+    redisReply *r = rargv(c, "LRANGE", hkey, from, "-1", NULL);
     if (r && r->type == REDIS_REPLY_ARRAY)
         for (size_t i = 0; i < r->elements; i++) {
-            json_t *h = r->element[i]->type == REDIS_REPLY_STRING
+            json_t *h = r->element[i]->type == REDIS_REPLY_STRING && r->element[i]->len <= TRIAGE_MAX
                       ? json_loadb(r->element[i]->str, r->element[i]->len, 0, NULL) : NULL;
             if (h)
                 json_array_append_new(arr, h);
@@ -663,6 +824,28 @@ static enum MHD_Result api_alert(struct MHD_Connection *conn, redisContext *c, c
     json_decref(ev);
     freeReplyObject(r);
     return send_json(conn, MHD_HTTP_OK, o, NULL);
+}
+
+/* Appends the commands that move alert id to the status index of status
+ * (a zset scored by its millisecond; "new" is every alert in none of
+ * them). Returns how many. */
+static int status_index(redisContext *c, const char *id, const char *status)
+{
+    static const char *const indexed[] = { "acknowledged", "escalated", "closed" };
+    char key[RKEY_MAX], ms[24];
+    int n = 0;
+
+    snprintf(ms, sizeof ms, "%.*s", (int)strcspn(id, "-"), id);
+    for (int i = 0; i < 3; i++) {
+        rkey_ix_status(key, sizeof key, &rk, indexed[i]);
+        const char *rem[] = { "ZREM", key, id }, *add[] = { "ZADD", key, ms, id };
+        if (strcmp(status, indexed[i]) == 0)
+            redisAppendCommandArgv(c, 4, add, NULL);
+        else
+            redisAppendCommandArgv(c, 3, rem, NULL);
+        n++;
+    }
+    return n;
 }
 
 static enum MHD_Result api_triage(struct MHD_Connection *conn, redisContext *c, const char *id,
@@ -729,16 +912,18 @@ static enum MHD_Result api_triage(struct MHD_Connection *conn, redisContext *c, 
         json_object_set_new(h, "note", json_string(note));
     char *ts = json_dumps(old, JSON_COMPACT), *hs = json_dumps(h, JSON_COMPACT);
     snprintf(now_s, sizeof now_s, "%lld", (long long)now);
-    /* One transaction: the state and its history change together ({alerts}: one slot). */
+    /* One transaction: the state, its history and the status index change
+     * together ({alerts}: one slot). */
     const char *a0[] = { "MULTI" }, *a3[] = { "EXEC" };
     redisAppendCommandArgv(c, 1, a0, NULL);
     const char *a1[] = { "HSET", tkey, id, ts };
     redisAppendCommandArgv(c, 4, a1, NULL);
     const char *a2[] = { "RPUSH", hkey, hs };
     redisAppendCommandArgv(c, 3, a2, NULL);
+    int ncmd = 4 + (status ? status_index(c, id, status) : 0);
     redisAppendCommandArgv(c, 1, a3, NULL);
     int ok = 1;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < ncmd; i++) {
         redisReply *x = NULL;
         if (redisGetReply(c, (void **)&x) != REDIS_OK || !x || x->type == REDIS_REPLY_ERROR)
             ok = 0;
@@ -791,12 +976,12 @@ static int64_t latest_capture(redisContext *c)
     char key[160];
     int64_t best = 0;
 
-    snprintf(key, sizeof key, "%s:sensors", cfg.redis.prefix);
+    rkey_named(key, sizeof key, &rk, "sensors");
     redisReply *r = rargv(c, "ZRANGE", key, "0", "-1", NULL);
     if (r && r->type == REDIS_REPLY_ARRAY)
         for (size_t i = 0; i < r->elements; i++) {
             char skey[160];
-            snprintf(skey, sizeof skey, "%s:{%s}:sensor", cfg.redis.prefix, r->element[i]->str);
+            rkey_sensor(skey, sizeof skey, &rk, r->element[i]->str);
             redisReply *h = rargv(c, "HGET", skey, "capture_ts", NULL);
             if (h && h->type == REDIS_REPLY_STRING && atoll(h->str) > best)
                 best = atoll(h->str);
@@ -833,8 +1018,11 @@ static json_t *sorted_pairs(json_t *obj, size_t top)
 
 static enum MHD_Result api_summary(struct MHD_Connection *conn, redisContext *c)
 {
-    static const char *const fams[] = { "app:bytes", "l4:bytes", "cc:bytes", "cc:flows",
-                                        "dir:bytes", "alerts:severity", "alerts:sid" };
+    /* family, metric of the hashes read per bucket, then the two top-host sets */
+    static const char *const fams[][2] = { { "app", "bytes" }, { "l4", "bytes" }, { "cc", "bytes" },
+                                           { "cc", "flows" }, { "dir", "bytes" },
+                                           { "alerts", "severity" }, { "alerts", "sid" },
+                                           { "src", "bytes" }, { "dst", "bytes" } };
     struct query q;
     const char *scope;
     int64_t from, to, step;
@@ -863,24 +1051,23 @@ static enum MHD_Result api_summary(struct MHD_Connection *conn, redisContext *c)
     size_t nb = (size_t)((to - from + step - 1) / step);
     for (size_t b = 0; b < nb; b++) {
         int64_t start = from + (int64_t)b * step;
-        char base[192], key[256];
-        snprintf(base, sizeof base, "%s:{%s:%c:%lld}:", cfg.redis.prefix, scope, q.res,
-                 (long long)start);
+        char key[RKEY_MAX];
         for (size_t i = 0; i < sizeof fams / sizeof fams[0]; i++) {
-            snprintf(key, sizeof key, "%s%s", base, fams[i]);
-            const char *argv[] = { "HGETALL", key };
-            redisAppendCommandArgv(c, 2, argv, NULL);
-        }
-        for (int i = 0; i < 2; i++) {
-            snprintf(key, sizeof key, "%s%s", base, i ? "dst:bytes" : "src:bytes");
-            const char *argv[] = { "ZREVRANGE", key, "0", "19", "WITHSCORES" };
-            redisAppendCommandArgv(c, 5, argv, NULL);
+            rkey_bucket(key, sizeof key, &rk, scope, q.res, (uint64_t)start, fams[i][0], fams[i][1]);
+            const char *hash[] = { "HGETALL", key };
+            const char *top[] = { "ZREVRANGE", key, "0", "19", "WITHSCORES" };
+            if (i < 7)
+                redisAppendCommandArgv(c, 2, hash, NULL);
+            else
+                redisAppendCommandArgv(c, 5, top, NULL);
         }
     }
     json_t *targets[] = { app, l4, cc, ccf, dir, sev, sid, src, dst };
     int err = 0;
     for (size_t b = 0; b < nb; b++) {
         double bytes = 0, alerts = 0;
+        /* the charts': alerts by severity and bytes by scope, per bucket */
+        json_t *bsev = json_object(), *bscope = json_object();
         for (int i = 0; i < 9; i++) {
             redisReply *r = NULL;
             if (redisGetReply(c, (void **)&r) != REDIS_OK || !r) {
@@ -890,15 +1077,23 @@ static enum MHD_Result api_summary(struct MHD_Connection *conn, redisContext *c)
             double s = add_pairs(targets[i], r);
             if (i == 0)
                 bytes = s;
-            if (i == 5)
+            if (i == 4)
+                add_pairs(bscope, r);
+            if (i == 5) {
                 alerts = s;
+                add_pairs(bsev, r);
+            }
             freeReplyObject(r);
         }
+        if (!err && (bytes || alerts))
+            json_array_append_new(series, json_pack("{s:I,s:f,s:f,s:O,s:O}",
+                                                    "t", (json_int_t)(from + (int64_t)b * step),
+                                                    "bytes", bytes, "alerts", alerts,
+                                                    "alerts_by_severity", bsev, "bytes_by_scope", bscope));
+        json_decref(bsev);
+        json_decref(bscope);
         if (err)
             break;
-        if (bytes || alerts)
-            json_array_append_new(series, json_pack("{s:I,s:f,s:f}", "t", (json_int_t)(from + (int64_t)b * step),
-                                                    "bytes", bytes, "alerts", alerts));
     }
     /* Cross-border by country: pairs "A>B" where one end is abroad. */
     json_t *countries = json_object();
@@ -922,8 +1117,9 @@ static enum MHD_Result api_summary(struct MHD_Connection *conn, redisContext *c)
         add_num(o, dirn, val);
         add_num(o, "flows", fl);
     }
-    json_t *out = json_pack("{s:s,s:s,s:I,s:I,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
-        "scope", scope, "res", q.res == 'h' ? "h" : "m", "from", (json_int_t)from, "to", (json_int_t)to,
+    json_t *out = json_pack("{s:s,s:s,s:I,s:I,s:I,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
+        "scope", scope, "res", q.res == 'h' ? "h" : "m", "step", (json_int_t)step,
+        "from", (json_int_t)from, "to", (json_int_t)to,
         "home_country", cfg.home_country,
         "protocols", sorted_pairs(app, 20), "services", sorted_pairs(l4, 20),
         "top_src", sorted_pairs(src, 10), "top_dst", sorted_pairs(dst, 10),
@@ -945,7 +1141,7 @@ static enum MHD_Result api_sensors(struct MHD_Connection *conn, redisContext *c)
     json_t *arr = json_array();
     time_t now = time(NULL);
 
-    snprintf(key, sizeof key, "%s:sensors", cfg.redis.prefix);
+    rkey_named(key, sizeof key, &rk, "sensors");
     redisReply *r = rargv(c, "ZRANGE", key, "0", "-1", "WITHSCORES", NULL);
     if (!r || r->type != REDIS_REPLY_ARRAY) {
         freeReplyObject(r);
@@ -955,7 +1151,7 @@ static enum MHD_Result api_sensors(struct MHD_Connection *conn, redisContext *c)
     for (size_t i = 0; i + 1 < r->elements; i += 2) {
         char skey[160];
         json_t *o = json_object();
-        snprintf(skey, sizeof skey, "%s:{%s}:sensor", cfg.redis.prefix, r->element[i]->str);
+        rkey_sensor(skey, sizeof skey, &rk, r->element[i]->str);
         redisReply *h = rargv(c, "HGETALL", skey, NULL);
         if (h && h->type == REDIS_REPLY_ARRAY)
             for (size_t j = 0; j + 1 < h->elements; j += 2) {
@@ -1027,7 +1223,11 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
         }
         if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
             r->element[2]->type == REDIS_REPLY_STRING &&
-            strcmp(r->element[0]->str, "message") == 0 && !memchr(r->element[2]->str, '\n', r->element[2]->len)) {
+            strcmp(r->element[0]->str, "message") == 0 && r->element[2]->len <= FIELD_MAX &&
+            /* A line break of either kind would end the data line: a forged event. */
+            !memchr(r->element[2]->str, '\n', r->element[2]->len) &&
+            !memchr(r->element[2]->str, '\r', r->element[2]->len) &&
+            strlen(r->element[2]->str) == r->element[2]->len) {
             size_t n = r->element[2]->len + 32;
             s->pending = malloc(n);
             if (s->pending)
@@ -1062,7 +1262,7 @@ static enum MHD_Result api_events(struct MHD_Connection *conn)
         sse_free(s);
         return send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: cannot connect");
     }
-    snprintf(chan, sizeof chan, "%s:alerts", cfg.redis.prefix);
+    rkey_named(chan, sizeof chan, &rk, "channel");
     redisReply *r = rargv(s->c, "SUBSCRIBE", chan, NULL);
     if (!r) {
         sse_free(s);
@@ -1075,6 +1275,7 @@ static enum MHD_Result api_events(struct MHD_Connection *conn)
         return MHD_NO;
     }
     security_headers(resp);
+    http_gate_close_after(resp);
     MHD_add_response_header(resp, "Content-Type", "text/event-stream");
     MHD_add_response_header(resp, "Cache-Control", "no-store");
     ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
@@ -1100,51 +1301,46 @@ static enum MHD_Result serve_static(struct MHD_Connection *conn, const char *url
     return send_error(conn, MHD_HTTP_NOT_FOUND, "not found");
 }
 
-static enum MHD_Result route(struct MHD_Connection *conn, const char *url, const char *method,
-                             struct req *rq)
+static enum MHD_Result console_metrics(struct MHD_Connection *conn)
 {
-    int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
-    int post = strcmp(method, "POST") == 0;
-    char user[USER_NAME_MAX + 1];
-    redisContext *c;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
     enum MHD_Result ret;
 
-    if (strncmp(url, "/api/", 5) != 0) {
-        if (!get)
-            return send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
-        return serve_static(conn, url);
-    }
-    if (rq->too_big)
-        return send_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
-    if (post) {
-        /* Writes only from our own page or API clients: a JSON body (no form
-         * a foreign site could post) and no foreign Origin. */
-        const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
-        if (!ct || strncmp(ct, "application/json", 16) != 0)
-            return send_error(conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "expected Content-Type: application/json");
-    }
-    if (strcmp(url, "/api/login") == 0 && post)
-        return api_login(conn, rq);
-    if (!authenticate(conn, user))
-        return send_error(conn, MHD_HTTP_UNAUTHORIZED, "login required");
+    if (!out)
+        return MHD_NO;
+    guard_prom(out);
+    http_gate_prom(gate, "linkwatch_console", out);
+    fprintf(out, "# HELP linkwatch_console_redis_skipped_total Redis entries skipped as too large to be the "
+            "sensor's.\n# TYPE linkwatch_console_redis_skipped_total counter\n"
+            "linkwatch_console_redis_skipped_total %llu\n",
+            (unsigned long long)__atomic_load_n(&hostile_skipped, __ATOMIC_RELAXED));
+    fclose(out);
+    ret = send_buf(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text, len, NULL);
+    free(text);
+    return ret;
+}
+
+/* The API routes that need a login and Redis. */
+static enum MHD_Result route_api(struct MHD_Connection *conn, redisContext *c, const char *url, int get,
+                                 int post, const char *user, struct req *rq)
+{
     if (strcmp(url, "/api/logout") == 0 && post)
-        return api_logout(conn);
+        return api_logout(conn, c, user, 0);
+    if (strcmp(url, "/api/logout-all") == 0 && post)
+        return api_logout(conn, c, user, 1);
     if (strcmp(url, "/api/me") == 0 && get)
         return send_json(conn, MHD_HTTP_OK, json_pack("{s:s}", "user", user), NULL);
-    if (strcmp(url, "/api/events") == 0 && get)
-        return api_events(conn);
-    c = rconnect();
-    if (!c)
-        return send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: cannot connect");
     if (strcmp(url, "/api/alerts") == 0 && get)
-        ret = api_alerts(conn, c);
-    else if (strcmp(url, "/api/groups") == 0 && get)
-        ret = api_groups(conn, c);
-    else if (strcmp(url, "/api/summary") == 0 && get)
-        ret = api_summary(conn, c);
-    else if (strcmp(url, "/api/sensors") == 0 && get)
-        ret = api_sensors(conn, c);
-    else if (strncmp(url, "/api/alerts/", 12) == 0) {
+        return api_alerts(conn, c);
+    if (strcmp(url, "/api/groups") == 0 && get)
+        return api_groups(conn, c);
+    if (strcmp(url, "/api/summary") == 0 && get)
+        return api_summary(conn, c);
+    if (strcmp(url, "/api/sensors") == 0 && get)
+        return api_sensors(conn, c);
+    if (strncmp(url, "/api/alerts/", 12) == 0) {
         char id[64];
         const char *rest = url + 12, *slash = strchr(rest, '/');
         size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
@@ -1153,13 +1349,59 @@ static enum MHD_Result route(struct MHD_Connection *conn, const char *url, const
         memcpy(id, rest, n);
         id[n] = '\0';
         if (!slash && get)
-            ret = api_alert(conn, c, id);
-        else if (slash && strcmp(slash, "/triage") == 0 && post)
-            ret = api_triage(conn, c, id, user, rq);
-        else
-            ret = send_error(conn, MHD_HTTP_NOT_FOUND, "not found");
+            return api_alert(conn, c, id);
+        if (slash && strcmp(slash, "/triage") == 0 && post)
+            return api_triage(conn, c, id, user, rq);
+    }
+    return send_error(conn, MHD_HTTP_NOT_FOUND, "not found");
+}
+
+static enum MHD_Result route(struct MHD_Connection *conn, const char *url, const char *method,
+                             struct req *rq)
+{
+    int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    int post = strcmp(method, "POST") == 0;
+    char user[USER_NAME_MAX + 1];
+    const char *why;
+    redisContext *c;
+    enum MHD_Result ret;
+    unsigned retry = 0;
+    enum auth a;
+
+    if (strcmp(url, "/metrics") == 0 && get)
+        return console_metrics(conn);
+    if (strncmp(url, "/api/", 5) != 0) {
+        if (!get)
+            return send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+        return serve_static(conn, url);
+    }
+    if (rq->too_big)
+        return send_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
+    if (post && (why = post_refused(conn)) != NULL)
+        return send_error(conn, strncmp(why, "expected", 8) == 0 ? MHD_HTTP_UNSUPPORTED_MEDIA_TYPE
+                                                                 : MHD_HTTP_FORBIDDEN, why);
+    if (strcmp(url, "/api/events") == 0 && get) {
+        /* SSE keeps its own connection: the login is checked on a short one. */
+        if (!(c = rconnect()))
+            return send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: cannot connect");
+        a = authenticate(conn, c, user, &retry);
+        redisFree(c);
+        if (a != AUTH_OK)
+            return a == AUTH_THROTTLED ? send_throttled(conn, retry) : a == AUTH_REDIS
+                   ? send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: cannot check the session")
+                   : send_error(conn, MHD_HTTP_UNAUTHORIZED, "login required");
+        return api_events(conn);
+    }
+    if (!(c = rconnect()))
+        return send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: cannot connect");
+    if (strcmp(url, "/api/login") == 0 && post) {
+        ret = api_login(conn, c, rq);
+    } else if ((a = authenticate(conn, c, user, &retry)) != AUTH_OK) {
+        ret = a == AUTH_THROTTLED ? send_throttled(conn, retry) : a == AUTH_REDIS
+              ? send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: cannot check the session")
+              : send_error(conn, MHD_HTTP_UNAUTHORIZED, "login required");
     } else {
-        ret = send_error(conn, MHD_HTTP_NOT_FOUND, "not found");
+        ret = route_api(conn, c, url, get, post, user, rq);
     }
     redisFree(c);
     return ret;
@@ -1218,46 +1460,26 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
-/* Resolves console.listen ("host:port", "[v6]:port") into addr. */
-static int listen_addr(const char *hp, struct sockaddr_storage *addr, char *err, size_t errlen)
-{
-    char host[256];
-    const char *colon = strrchr(hp, ':');
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                              .ai_flags = AI_NUMERICSERV }, *ai = NULL;
-    size_t n;
-
-    if (!colon) {
-        snprintf(err, errlen, "console.listen: expected host:port");
-        return -1;
-    }
-    n = (size_t)(colon - hp);
-    if (n >= 2 && hp[0] == '[' && hp[n - 1] == ']') {
-        hp++;
-        n -= 2;
-    }
-    if (n >= sizeof host) {
-        snprintf(err, errlen, "console.listen: host too long");
-        return -1;
-    }
-    memcpy(host, hp, n);
-    host[n] = '\0';
-    int rc = getaddrinfo(host, colon + 1, &hints, &ai);
-    if (rc != 0) {
-        snprintf(err, errlen, "console.listen: %s: %s", host, gai_strerror(rc));
-        return -1;
-    }
-    memcpy(addr, ai->ai_addr, ai->ai_addrlen);
-    freeaddrinfo(ai);
-    return 0;
-}
-
 static void usage(FILE *f)
 {
     fprintf(f,
 "usage: linkwatch-console [-c linkwatch.yaml] [--set key.path=value ...]\n"
 "       linkwatch-console [-c linkwatch.yaml] --add-user NAME   (password on stdin)\n"
+"       linkwatch-console [-c linkwatch.yaml] --reindex         (rebuild the alert indexes)\n"
+"       linkwatch-console [-c linkwatch.yaml] --remove-user NAME   (its sessions end too)\n"
 "Serves the SOC console on console.listen over the Redis of the redis: keys.\n");
+}
+
+/* The group the users file is given to: console.user's, when root writes
+ * it for a console that will run as that user; else -1 (0600, root's). */
+static long users_group(void)
+{
+    uid_t uid;
+    gid_t gid;
+
+    if (geteuid() != 0 || !cfg.console.user[0] || lw_lookup_user(cfg.console.user, &uid, &gid) < 0)
+        return -1;
+    return (long)gid;
 }
 
 static int add_user(const char *name)
@@ -1272,7 +1494,7 @@ static int add_user(const char *name)
         return 1;
     }
     pw[strcspn(pw, "\r\n")] = '\0';
-    rc = users_add(cfg.console.users_file, name, pw, err, sizeof err);
+    rc = users_add(cfg.console.users_file, name, pw, users_group(), err, sizeof err);
     explicit_bzero(pw, sizeof pw);
     if (rc < 0) {
         fprintf(stderr, "linkwatch-console: error: %s\n", err);
@@ -1282,18 +1504,113 @@ static int add_user(const char *name)
     return 0;
 }
 
+/* --reindex: rebuilds the alert indexes from the stream (alert-maint.c),
+ * for alerts written before the sensors kept them. */
+static int reindex(void)
+{
+    struct aix_reindex_stats st;
+    redisContext *c = rconnect();
+    uint64_t t0 = lw_now_mono_usec();
+    char err[512];
+    int rc;
+
+    if (c == NULL) {
+        fprintf(stderr, "linkwatch-console: error: redis %s:%u: cannot connect\n", cfg.redis.server,
+                cfg.redis.port);
+        return 1;
+    }
+    /* a big stream takes a while: no command timeout */
+    redisSetTimeout(c, (struct timeval){ 0, 0 });
+    rc = aix_reindex(c, &rk, &st, err, sizeof err);
+    redisFree(c);
+    if (rc < 0) {
+        fprintf(stderr, "linkwatch-console: error: reindex: %s\n", err);
+        return 1;
+    }
+    fprintf(stderr, "linkwatch-console: reindexed %llu alerts in %.2f s (%llu index keys deleted first, "
+            "%llu batches)\n", (unsigned long long)st.entries, (double)(lw_now_mono_usec() - t0) / 1e6,
+            (unsigned long long)st.keys_deleted, (unsigned long long)st.batches);
+    return 0;
+}
+
+/* Removes the user; its sessions would be refused anyway (its fingerprint
+ * is gone), and are ended in Redis when it can be reached. */
+static int remove_user(const char *name)
+{
+    char err[512];
+    int rc = users_remove(cfg.console.users_file, name, users_group(), err, sizeof err);
+    redisContext *c;
+    long n;
+
+    if (rc < 0) {
+        fprintf(stderr, "linkwatch-console: error: %s\n", err);
+        return 1;
+    }
+    if (rc > 0) {
+        fprintf(stderr, "linkwatch-console: error: no user %s in %s\n", name, cfg.console.users_file);
+        return 1;
+    }
+    n = (c = rconnect()) ? session_delete_user(c, &slim, name) : -1;
+    if (c)
+        redisFree(c);
+    fprintf(stderr, "linkwatch-console: user %s removed from %s; %s\n", name, cfg.console.users_file,
+            n >= 0 ? "its sessions ended" : "Redis not reached: its sessions end at their next request");
+    return 0;
+}
+
+/* Started as root: becomes console.user (and its group) now that the port
+ * is bound; nothing it does later needs root. Returns 0 or -1 with err. */
+static int drop_root(char *err, size_t errlen)
+{
+    struct privileges p;
+
+    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    if (geteuid() != 0)
+        return 0;
+    if (!cfg.console.user[0]) {
+        fprintf(stderr, "linkwatch-console: warning: console.user is empty: running as root\n");
+        return 0;
+    }
+    memset(&p, 0, sizeof p);
+    if (lw_lookup_user(cfg.console.user, &p.uid, &p.gid) < 0 || p.uid == 0) {
+        snprintf(err, errlen, "console.user: %s: no such user, or root", cfg.console.user);
+        return -1;
+    }
+    p.drop = 1;
+    p.user = cfg.console.user;
+    return privileges_drop(&p, err, errlen);
+}
+
+/* Warns when the users file can be read by anyone: its hashes can be
+ * guessed at offline. */
+static void check_users_file(void)
+{
+    struct stat st;
+
+    if (stat(cfg.console.users_file, &st) < 0)
+        fprintf(stderr, "linkwatch-console: warning: %s: %s: nobody can log in "
+                "(add a user with --add-user NAME)\n", cfg.console.users_file, strerror(errno));
+    else if (st.st_mode & S_IROTH)
+        fprintf(stderr, "linkwatch-console: warning: %s is readable by others (mode %04o): chmod o-r\n",
+                cfg.console.users_file, (unsigned)(st.st_mode & 07777));
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
         { "set", required_argument, NULL, 's' },
         { "add-user", required_argument, NULL, 'a' },
+        { "reindex", no_argument, NULL, 'x' },
+        { "remove-user", required_argument, NULL, 'r' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
-    const char *config_path = NULL, *new_user = NULL;
+    const char *config_path = NULL, *new_user = NULL, *old_user = NULL;
+    int reindex_wanted = 0;
     char **sets = calloc((size_t)argc + 1, sizeof *sets), err[1024];
-    size_t nsets = 0;
-    struct sockaddr_storage addr;
+    size_t nsets = 0, ntrusted = 0;
+    struct http_gate_config gc = console_gate_defaults;
+    struct lw_cidr *trusted = NULL;
     struct MHD_Daemon *d;
     int ch;
 
@@ -1310,6 +1627,8 @@ int main(int argc, char **argv)
             sets[nsets++] = optarg;
             break;
         case 'a': new_user = optarg; break;
+        case 'x': reindex_wanted = 1; break;
+        case 'r': old_user = optarg; break;
         case 'h': usage(stdout); free(sets); return 0;
         default: usage(stderr); free(sets); return 1;
         }
@@ -1325,34 +1644,67 @@ int main(int argc, char **argv)
         return 1;
     }
     free(sets);
-    if (new_user) {
-        int rc = add_user(new_user);
+    rk = (struct rkeys){ .prefix = cfg.redis.prefix };
+    slim = (struct session_limits){ cfg.redis.prefix, cfg.console.session_idle, SESSION_TTL,
+                                    cfg.console.sessions_per_user };
+    if (reindex_wanted) {
+        int rc = reindex();
         config_free(&cfg);
         return rc;
     }
-    if (listen_addr(cfg.console.listen, &addr, err, sizeof err) < 0) {
-        fprintf(stderr, "linkwatch-console: error: %s\n", err);
+    if (new_user || old_user) {
+        int rc = new_user ? add_user(new_user) : remove_user(old_user);
+        config_free(&cfg);
+        return rc;
+    }
+    if (http_gate_parse_cidrs(cfg.console.trusted_proxies, &trusted, &ntrusted, err, sizeof err) < 0) {
+        fprintf(stderr, "linkwatch-console: error: console.trusted-proxies: %s\n", err);
         config_free(&cfg);
         return 1;
     }
-    if (access(cfg.console.users_file, R_OK) != 0)
-        fprintf(stderr, "linkwatch-console: warning: %s: %s: nobody can log in "
-                "(add a user with --add-user NAME)\n", cfg.console.users_file, strerror(errno));
+    gc.trusted = trusted;
+    gc.ntrusted = ntrusted;
+    if (users_init() < 0) {
+        fprintf(stderr, "linkwatch-console: error: crypt: yescrypt not available\n");
+        config_free(&cfg);
+        return 1;
+    }
+    /* A yescrypt run maps ~15 MB and frees it: keep such blocks mapped
+     * apart (returned at free) and the arenas few, so RSS stays bounded. */
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+    mallopt(M_ARENA_MAX, 2);
     signal(SIGPIPE, SIG_IGN);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
+    if (!(gate = http_gate_new(cfg.console.listen, &gc, err, sizeof err))) {
+        fprintf(stderr, "linkwatch-console: error: console.listen: %s\n", err);
+        free(trusted);
+        config_free(&cfg);
+        return 1;
+    }
+    if (drop_root(err, sizeof err) < 0) {
+        fprintf(stderr, "linkwatch-console: error: %s\n", err);
+        http_gate_free(gate);
+        free(trusted);
+        config_free(&cfg);
+        return 1;
+    }
+    check_users_file();
     d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                         MHD_USE_ERROR_LOG | (addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+                         MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC | MHD_USE_ERROR_LOG,
                          0, NULL, NULL, on_request, NULL,
-                         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-                         MHD_OPTION_CONNECTION_LIMIT, (unsigned)128,
-                         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)64,
+                         MHD_OPTION_NOTIFY_CONNECTION, http_gate_notify, gate,
+                         MHD_OPTION_CONNECTION_LIMIT, gc.max_conns,
                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
                          MHD_OPTION_END);
-    if (!d) {
-        fprintf(stderr, "linkwatch-console: error: cannot listen on %s: %s\n",
-                cfg.console.listen, strerror(errno));
+    if (!d || http_gate_start(gate, d, err, sizeof err) < 0) {
+        fprintf(stderr, "linkwatch-console: error: cannot serve on %s: %s\n", cfg.console.listen,
+                d ? err : "the HTTP server did not start");
+        if (d)
+            MHD_stop_daemon(d);
+        http_gate_free(gate);
+        free(trusted);
         config_free(&cfg);
         return 1;
     }
@@ -1360,7 +1712,10 @@ int main(int argc, char **argv)
             cfg.console.listen, cfg.redis.server, cfg.redis.port, cfg.redis.prefix);
     while (!stop_requested)
         pause();
+    http_gate_stop(gate);
     MHD_stop_daemon(d);
+    http_gate_free(gate);
+    free(trusted);
     config_free(&cfg);
     return 0;
 }

@@ -8,6 +8,9 @@
 # traffic by country included. Without the database (no npm, no registry) the demo
 # still runs: geolocation is then off and traffic is internal or external.
 set -euo pipefail
+# first N: the first N lines of stdin. Unlike head it reads its input to the
+# end, so under pipefail the producer is never cut off by SIGPIPE (status 141).
+first() { awk -v n="$1" 'NR <= n'; }
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 sh tools/install-deps.sh
@@ -41,7 +44,7 @@ echo "== from Redis (docs/redis.md): alerts in the shared stream, and applicatio
 echo "alerts in lw:{alerts}: $(redis-cli -p "$rport" xlen 'lw:{alerts}')"
 redis-cli -p "$rport" --scan --pattern 'lw:{dc1-link1:h:*}:app:bytes' |
     while read -r k; do redis-cli -p "$rport" hgetall "$k"; done | paste - - |
-    awk -F'\t' '{ b[$1] += $2 } END { for (a in b) printf "%12d  %s\n", b[a], a }' | sort -rn | head -n 8
+    awk -F'\t' '{ b[$1] += $2 } END { for (a in b) printf "%12d  %s\n", b[a], a }' | sort -rn | first 8
 echo
 echo "== flows by application, as nDPI identified them (from $out/eve.json)"
 jq -r 'select(.event_type=="flow") | "\(.proto)\t\(.ndpi.protocol // "Unknown")"' "$out/eve.json" |
@@ -53,7 +56,7 @@ jq -r 'select(.event_type=="flow")
          (if .http.hostname then "http         \(.http.http_method // "") \(.http.hostname)\(.http.url // "")" else empty end),
          (if .dns.rrname then "dns query    \(.dns.rrname)" else empty end),
          (if .ssh.client.software_version then "ssh          \(.ssh.client.software_version) -> \(.ssh.server.software_version // "-")" else empty end)' \
-    "$out/eve.json" | sort | uniq -c | sort -rn | head -n 15
+    "$out/eve.json" | sort | uniq -c | sort -rn | first 15
 echo
 echo "== alerts by rule (severity 1 is the most urgent)"
 jq -rs '[.[] | select(.event_type=="alert")] | group_by(.alert.signature_id)
@@ -70,7 +73,7 @@ jq -r 'select(.event_type=="flow")
           (.ndpi.protocol // ""),
           (if .tunnel then "\(.tunnel.type):\(.tunnel.id // 0)" else "" end),
           (if .vlan then "vlan \(.vlan|map(tostring)|join("/"))" else "" end)] | @tsv' "$out/eve.json" |
-    sort -rn | head -n 10 |
+    sort -rn | first 10 |
     awk -F'\t' 'BEGIN { printf "%10s  %-5s %-28s %-28s %6s  %-14s %s\n", "bytes", "proto", "source", "destination", "pkts", "application", "encap" }
                 { printf "%10s  %-5s %-28s %-28s %6s  %-14s %s %s\n", $1, $2, $3, $4, $5, $6, $7, $8 }'
 echo

@@ -29,9 +29,17 @@
     if (text !== undefined) e.textContent = text;
     return e;
   }
+  /* Redis may hold anything: a value of the wrong type is drawn as text
+   * (or left empty), never allowed to stop the drawing of the rest. */
+  function txt(v) { return typeof v === 'string' ? v : (v === undefined || v === null ? '' : String(v)); }
+  function isoTime(sec, n) {
+    const d = new Date(Number(sec) * 1000);
+    return isNaN(d.getTime()) ? '' : d.toISOString().slice(0, n);
+  }
+  function obj(v) { return v && typeof v === 'object' && !Array.isArray(v) ? v : {}; }
   function cc(ev) {
-    const g = ev.geo || {};
-    const s = (g.src || {}).country || '', d = (g.dest || {}).country || '';
+    const g = obj(ev.geo);
+    const s = txt(obj(g.src).country), d = txt(obj(g.dest).country);
     return s || d ? s + '\u2192' + d : '';
   }
   function fmtBytes(n) {
@@ -67,18 +75,36 @@
     await api('/api/logout', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
     showLogin();
   });
+  $('#logout-all').addEventListener('click', async () => {
+    await api('/api/logout-all', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    showLogin();
+  });
 
   /* ---- alerts */
+  /* A cell whose full text is also its tooltip (long ones are cut with an ellipsis). */
+  function cell(text, cls) {
+    const td = el('td', text, cls);
+    if (text) td.title = String(text);
+    return td;
+  }
+  function endpoint(ip, port) { return ip ? ip + (port ? ':' + port : '') : ''; }
   function alertRow(a, i) {
-    const ev = a.event || {}, al = ev.alert || {};
+    const ev = obj(a.event), al = obj(ev.alert);
     const tr = el('tr');
     tr.dataset.i = i;
-    tr.append(el('td', (ev.timestamp || '').slice(0, 19).replace('T', ' ')),
-      el('td', al.severity, 'sev' + al.severity), el('td', al.signature, 'sig'),
-      el('td', ev.src_ip + ':' + (ev.src_port || '')), el('td', ev.dest_ip + ':' + (ev.dest_port || '')),
-      el('td', cc(ev)), el('td', a.status, 'st-' + a.status));
+    tr.append(cell(txt(ev.timestamp).slice(0, 19).replace('T', ' ')),
+      el('td', al.severity, 'sev' + al.severity), cell(al.signature, 'sig'),
+      cell(endpoint(ev.src_ip, ev.src_port)), cell(endpoint(ev.dest_ip, ev.dest_port)),
+      cell(ev.proto), cell(ev.app_proto || (ev.ndpi || {}).protocol || ''), cell(cc(ev)),
+      el('td', a.status, 'st-' + txt(a.status).replace(/[^a-z]/g, '')));
     tr.addEventListener('click', () => select(i, true));
     return tr;
+  }
+  /* How the server answered: notes on filters without an index, a partial walk. */
+  function listNote(r) {
+    const notes = ((r.index || {}).notes || []).slice();
+    if (r.partial) notes.push('stopped after ' + r.scanned + ' alerts read: "Older alerts" reads on');
+    $('#list-note').textContent = notes.join(' \u00b7 ');
   }
   async function loadAlerts(more) {
     $('#filter-error').textContent = '';
@@ -88,9 +114,15 @@
       const r = await api('/api/alerts?' + query(extra));
       if (!more) { state.alerts = []; state.sel = -1; $('#alerts tbody').replaceChildren(); }
       const body = $('#alerts tbody');
-      r.alerts.forEach((a) => { state.alerts.push(a); body.append(alertRow(a, state.alerts.length - 1)); });
+      r.alerts.forEach((a) => {
+        state.alerts.push(a);
+        let row;
+        try { row = alertRow(a, state.alerts.length - 1); } catch (e) { row = el('tr'); row.append(el('td', '(unreadable entry)')); }
+        body.append(row);
+      });
       state.next = r.next;
       $('#more').classList.toggle('hidden', !r.next);
+      listNote(r);
     } catch (e) { $('#filter-error').textContent = e.message; }
   }
   function select(i, open) {
@@ -100,18 +132,21 @@
     state.sel = i; rows[i].classList.add('sel'); rows[i].scrollIntoView({ block: 'nearest' });
     if (open) openDetail(state.alerts[i].id);
   }
+  function closeDetail() { $('#detail').classList.add('hidden'); }
+  $('#detail-close').addEventListener('click', closeDetail);
   async function openDetail(id) {
-    const d = $('#detail');
+    const d = $('#detail-body');
+    $('#detail').classList.remove('hidden');
     let a;
     try { a = await api('/api/alerts/' + encodeURIComponent(id)); }
     catch (e) { d.replaceChildren(el('p', e.message, 'error')); return; }
-    const ev = a.event || {}, al = ev.alert || {};
+    const ev = obj(a.event), al = obj(ev.alert);
     const parts = [el('h3', al.signature), el('p', 'sid ' + al.signature_id + ' rev ' + al.rev + ' \u00b7 severity ' +
       al.severity + ' \u00b7 ' + (al.category || '') + ' \u00b7 sensor ' + a.sensor)];
     parts.push(el('p', (ev.proto || '') + ' ' + ev.src_ip + ':' + (ev.src_port || '') + ' \u2192 ' + ev.dest_ip + ':' +
       (ev.dest_port || '') + (ev.app_proto ? ' (' + ev.app_proto + ')' : '') + ' \u00b7 ' + cc(ev) + ' ' + ((ev.geo || {}).scope || '')));
     const st = el('p', 'status: ' + a.status + (a.triage && a.triage.assignee ? ' \u00b7 assignee ' + a.triage.assignee : '') +
-      (a.triage ? ' \u00b7 by ' + a.triage.by + ' at ' + new Date(a.triage.at * 1000).toISOString() : ''), 'st-' + a.status);
+      (a.triage ? ' \u00b7 by ' + txt(a.triage.by) + ' at ' + isoTime(a.triage.at, 24) : ''), 'st-' + txt(a.status).replace(/[^a-z]/g, ''));
     st.id = 'detail-status';
     parts.push(st);
     const tri = el('div', null, 'triage');
@@ -126,8 +161,8 @@
     const nb = el('button', 'Add note'); nb.addEventListener('click', () => triage(id, null)); tri.append(assignee, nb);
     parts.push(tri);
     const hist = el('ul'); hist.id = 'history';
-    (a.history || []).forEach((h) => hist.append(el('li', new Date(h.at * 1000).toISOString().slice(0, 19) + ' ' + h.by +
-      (h.status ? ': ' + h.status : '') + (h.assignee ? ' \u2192 ' + h.assignee : '') + (h.note ? ' \u2014 ' + h.note : ''))));
+    (Array.isArray(a.history) ? a.history : []).map(obj).forEach((h) => hist.append(el('li', isoTime(h.at, 19) + ' ' + txt(h.by) +
+      (h.status ? ': ' + txt(h.status) : '') + (h.assignee ? ' \u2192 ' + txt(h.assignee) : '') + (h.note ? ' \u2014 ' + txt(h.note) : ''))));
     parts.push(el('h4', 'History'), hist);
     if (al.metadata) parts.push(el('h4', 'Metadata'), el('pre', JSON.stringify(al.metadata, null, 1)));
     parts.push(el('h4', 'Flow'), el('pre', JSON.stringify(a.flow_event || ev.flow || null, null, 1)));
@@ -154,7 +189,7 @@
         old.replaceWith(row);
       }
       openDetail(id);
-    } catch (e) { $('#detail').prepend(el('p', e.message, 'error')); }
+    } catch (e) { $('#detail-body').prepend(el('p', e.message, 'error')); }
   }
   $('#more').addEventListener('click', () => loadAlerts(true));
   $('#filters').addEventListener('submit', (ev) => {
@@ -165,6 +200,13 @@
     refresh();
   });
   $('#filters').addEventListener('reset', () => { state.filters = {}; setTimeout(refresh, 0); });
+  /* Sets the filters (and the form, so that the next Filter keeps them) and shows the alerts. */
+  function showAlerts(filters) {
+    state.filters = filters;
+    const form = $('#filters');
+    Array.from(form.elements).forEach((e) => { if (e.name) e.value = filters[e.name] || ''; });
+    document.querySelector('.tab[data-view=alerts]').click();
+  }
   document.addEventListener('keydown', (ev) => {
     if (['INPUT', 'TEXTAREA', 'SELECT'].includes(document.activeElement.tagName)) return;
     if ($('#view-alerts').classList.contains('hidden')) return;
@@ -172,6 +214,7 @@
     if (ev.key === 'j') select(state.sel + 1, false);
     else if (ev.key === 'k') select(Math.max(0, state.sel - 1), false);
     else if (ev.key === 'Enter' && cur) openDetail(cur.id);
+    else if (ev.key === 'Escape') closeDetail();
     else if (ev.key === 'a' && cur) triage(cur.id, 'acknowledged');
     else if (ev.key === 'e' && cur) triage(cur.id, 'escalated');
     else if (ev.key === 'c' && cur) triage(cur.id, 'closed');
@@ -199,31 +242,54 @@
       $('#groups tbody').replaceChildren(...r.groups.map((g) => {
         const tr = el('tr');
         tr.append(el('td', g.count), el('td', g.severity, 'sev' + g.severity), el('td', g.sid), el('td', g.signature, 'sig'),
-          el('td', g.src_ip), el('td', g.dest_ip), el('td', (g.first_seen || '').slice(0, 19)), el('td', (g.last_seen || '').slice(0, 19)));
-        tr.addEventListener('click', () => {
-          state.filters = { sid: String(g.sid), ip: g.src_ip };
-          document.querySelector('.tab[data-view=alerts]').click();
-        });
+          el('td', g.src_ip), el('td', g.dest_ip), el('td', txt(g.first_seen).slice(0, 19)), el('td', txt(g.last_seen).slice(0, 19)));
+        tr.addEventListener('click', () => showAlerts({ sid: String(g.sid), ip: g.src_ip }));
         return tr;
       }));
     } catch (e) { $('#filter-error').textContent = e.message; }
   }
-  function barChart(target, series, key, cls) {
-    const W = 520, H = 160, P = 30;
+  /* A stacked bar per bucket of the summary: parts of key (an object of
+   * name -> value) in the order given, each bar a clickable <g class=bucket>
+   * that lists the alerts of its bucket. */
+  const SEVERITIES = ['1', '2', '3', '4'];
+  const SCOPES = ['internal', 'domestic', 'cross-border-outbound', 'cross-border-inbound', 'transit', 'external'];
+  function stackedChart(target, r, key, parts, cls, fmt) {
+    const W = 640, H = 190, L = 56, B = 20, T = 22;
     const s = svg('svg', { width: W, height: H, viewBox: '0 0 ' + W + ' ' + H, role: 'img' });
-    const max = Math.max(1, ...series.map((x) => x[key]));
-    const bw = Math.max(1, (W - P) / Math.max(1, series.length) - 1);
-    series.forEach((x, i) => {
-      const h = (H - 20) * x[key] / max;
-      const r = svg('rect', { x: P + i * (bw + 1), y: H - 15 - h, width: bw, height: h, class: cls });
-      r.append(svg('title', {}, new Date(x.t * 1000).toISOString().slice(0, 16) + ' ' + x[key]));
-      s.append(r);
+    const span = Math.max(r.step, r.to - r.from);
+    const total = (x) => Object.values(x[key] || {}).reduce((a, b) => a + b, 0);
+    const max = Math.max(1, ...r.series.map(total));
+    const bw = Math.max(1, (W - L) * r.step / span - 1);
+    s.append(svg('line', { x1: L, y1: H - B, x2: W, y2: H - B, class: 'axis' }),
+      svg('line', { x1: L, y1: T, x2: L, y2: H - B, class: 'axis' }),
+      svg('text', { x: 2, y: T + 8 }, fmt(max)), svg('text', { x: 2, y: H - B }, '0'),
+      svg('text', { x: L, y: H - 4 }, new Date(r.from * 1000).toISOString().slice(0, 16).replace('T', ' ')),
+      svg('text', { x: W - 96, y: H - 4 }, new Date(r.to * 1000).toISOString().slice(0, 16).replace('T', ' ')));
+    const names = parts.concat(Object.keys(Object.assign({}, ...r.series.map((x) => x[key] || {})))
+      .filter((n) => !parts.includes(n)).sort());
+    r.series.forEach((x) => {
+      const g = svg('g', { class: 'bucket', 'data-t': x.t, 'data-step': r.step, 'data-total': total(x) });
+      const bx = L + (W - L) * (x.t - r.from) / span;
+      let y = H - B;
+      const title = [new Date(x.t * 1000).toISOString().slice(0, 16).replace('T', ' ')];
+      names.forEach((n) => {
+        const v = (x[key] || {})[n];
+        if (!v) return;
+        const h = (H - B - T) * v / max;
+        y -= h;
+        g.append(svg('rect', { x: bx.toFixed(1), y: y.toFixed(1), width: bw.toFixed(1), height: h.toFixed(1),
+          class: cls(n), 'data-part': n, 'data-value': v }));
+        title.push(n + ': ' + fmt(v));
+      });
+      g.append(svg('title', {}, title.join('\n')));
+      g.addEventListener('click', () => showAlerts(Object.assign({}, state.filters, { from: String(x.t), to: String(x.t + r.step) })));
+      s.append(g);
     });
-    s.append(svg('text', { x: 2, y: 12 }, key === 'bytes' ? fmtBytes(max) : String(max)));
-    if (series.length) {
-      s.append(svg('text', { x: P, y: H - 3 }, new Date(series[0].t * 1000).toISOString().slice(0, 16)));
-      s.append(svg('text', { x: W - 100, y: H - 3 }, new Date(series[series.length - 1].t * 1000).toISOString().slice(0, 16)));
-    }
+    let lx = L;
+    names.forEach((n) => {
+      s.append(svg('rect', { x: lx, y: 4, width: 10, height: 10, class: cls(n) }), svg('text', { x: lx + 13, y: 13 }, n));
+      lx += 22 + 6 * n.length;
+    });
     $(target).replaceChildren(s);
   }
   async function drawMap(countries) {
@@ -251,13 +317,14 @@
     try {
       const p = new URLSearchParams();
       ['from', 'to', 'sensor'].forEach((k) => { if (state.filters[k]) p.set(k, state.filters[k]); });
+      p.set('res', $('#res').value);
       const r = await api('/api/summary?' + p.toString());
-      barChart('#chart-bytes', r.series, 'bytes', 'bar');
-      barChart('#chart-alerts', r.series, 'alerts', 'abar');
+      stackedChart('#chart-alerts', r, 'alerts_by_severity', SEVERITIES, (n) => 's' + (SEVERITIES.includes(n) ? n : '4'), String);
+      stackedChart('#chart-bytes', r, 'bytes_by_scope', SCOPES, (n) => 'sc-' + (SCOPES.includes(n) ? n : 'other'), fmtBytes);
       const cs = Object.values(r.countries).sort((a, b) => (b.out_bytes + b.in_bytes) - (a.out_bytes + a.in_bytes));
       $('#countries tbody').replaceChildren(...cs.map((c) => {
         const tr = el('tr'); tr.append(el('td', c.country), el('td', fmtBytes(c.out_bytes)), el('td', fmtBytes(c.in_bytes)), el('td', c.flows));
-        tr.addEventListener('click', () => { state.filters = { country: c.country }; document.querySelector('.tab[data-view=alerts]').click(); });
+        tr.addEventListener('click', () => showAlerts({ country: c.country }));
         return tr;
       }));
       pairs('#protocols', r.protocols, true); pairs('#talkers', r.top_src, true); pairs('#scopes', r.scopes, true);
@@ -269,13 +336,14 @@
       const r = await api('/api/sensors');
       $('#sensors tbody').replaceChildren(...r.sensors.map((s) => {
         const tr = el('tr');
-        tr.append(el('td', s.id), el('td', s.version), el('td', new Date(s.last_flush * 1000).toISOString().slice(0, 19)),
+        tr.append(el('td', s.id), el('td', s.version), el('td', isoTime(s.last_flush, 19)),
           el('td', s.packets), el('td', s.drops), el('td', s.flows), el('td', s.alerts), el('td', s.alerts_spooled),
           el('td', s.stale ? 'stale' : 'ok', s.stale ? 'st-escalated' : 'st-acknowledged'));
         return tr;
       }));
     } catch (e) { $('#filter-error').textContent = e.message; }
   }
+  $('#res').addEventListener('change', () => loadTraffic());
   function live() {
     if (!window.EventSource) return;
     const es = new EventSource('/api/events');

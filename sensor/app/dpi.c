@@ -13,18 +13,69 @@
 #include "dpi.h"
 #include "json.h"
 #include "log.h"
+#include "slab.h"
 #include "util.h"
 
 #include <ndpi_api.h>
 
+/* nDPI's flow struct in 8-byte words (its size is a multiple of 8). */
+#define STATE_WORDS (SIZEOF_FLOW_STRUCT / 8)
+_Static_assert(SIZEOF_FLOW_STRUCT % 8 == 0 && STATE_WORDS <= 128, "nDPI flow struct packing");
+
 struct dpi_engine {
     struct ndpi_detection_module_struct *ndpi;   /* NULL when disabled */
     uint32_t max_packets;
+    struct lw_slab *slab;                         /* NULL: malloc, and flow structs kept whole */
     struct dpi_stats stats;
+    /* With a slab, a flow's nDPI struct is kept packed between its packets
+     * and opened here for each nDPI call (see state_open()). */
+    _Alignas(64) uint64_t scratch[STATE_WORDS];
 };
 
 /* nDPI documents that module creation must not run in parallel. */
 static pthread_mutex_t dpi_init_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* nDPI's allocator hooks are process-wide: what nDPI allocates goes to the
+ * slab of the engine whose call runs on this thread (set around every call
+ * that may allocate), else to malloc; a block is freed wherever its address
+ * says it came from. */
+static __thread struct lw_slab *dpi_cur_slab;
+static pthread_once_t dpi_hooks_once = PTHREAD_ONCE_INIT;
+
+static void *dpi_malloc_hook(size_t n)
+{
+    void *p = dpi_cur_slab ? lw_slab_alloc(dpi_cur_slab, n) : NULL;
+
+    return p ? p : malloc(n);
+}
+
+static void dpi_free_hook(void *p)
+{
+    if (dpi_cur_slab && lw_slab_owns(dpi_cur_slab, p))
+        lw_slab_free(dpi_cur_slab, p);
+    else
+        lw_slab_release(p);
+}
+
+static void dpi_set_hooks(void)
+{
+    set_ndpi_malloc(dpi_malloc_hook);
+    set_ndpi_free(dpi_free_hook);
+}
+
+/* Around nDPI calls of engine e: its allocations go to e's slab. */
+static inline struct lw_slab *dpi_enter(const struct dpi_engine *e)
+{
+    struct lw_slab *prev = dpi_cur_slab;
+
+    dpi_cur_slab = e->slab;
+    return prev;
+}
+
+static inline void dpi_leave(struct lw_slab *prev)
+{
+    dpi_cur_slab = prev;
+}
 
 /* Copies at most srcmax bytes of src (which need not be terminated within
  * them) into dst of size n, always terminated. NULL src gives "". */
@@ -64,8 +115,11 @@ struct dpi_engine *dpi_engine_new(const struct dpi_config *cfg)
         return NULL;
     }
     e->max_packets = cfg->max_packets ? cfg->max_packets : DPI_DEFAULT_MAX_PACKETS;
+    e->slab = cfg->slab;
     if (!cfg->enabled)
         return e;
+    if (e->slab)
+        pthread_once(&dpi_hooks_once, dpi_set_hooks);
 
     pthread_mutex_lock(&dpi_init_lock);
     e->ndpi = ndpi_init_detection_module(ndpi_no_prefs);
@@ -94,10 +148,14 @@ fail:
 
 void dpi_engine_free(struct dpi_engine *e)
 {
+    struct lw_slab *prev;
+
     if (e == NULL)
         return;
+    prev = dpi_enter(e);
     if (e->ndpi)
         ndpi_exit_detection_module(e->ndpi);
+    dpi_leave(prev);
     free(e);
 }
 
@@ -231,12 +289,19 @@ static struct dpi_result *dpi_result_new(struct dpi_engine *e)
 {
     struct dpi_result *r;
 
-    if ((r = calloc(1, sizeof *r)) == NULL)
+    if ((r = e->slab ? lw_slab_zalloc(e->slab, sizeof *r) : calloc(1, sizeof *r)) == NULL)
         goto fail;
-    /* nDPI 4.2 wants the flow struct zeroed and freed with ndpi_flow_free(). */
-    if ((r->ndpi = ndpi_flow_malloc(SIZEOF_FLOW_STRUCT)) == NULL)
-        goto fail;
-    memset(r->ndpi, 0, SIZEOF_FLOW_STRUCT);
+    if (e->slab) {
+        /* packed: no word set yet, the zeroed struct nDPI wants */
+        if ((r->ndpi = dpi_malloc_hook(2 * sizeof(uint64_t))) == NULL)
+            goto fail;
+        memset(r->ndpi, 0, 2 * sizeof(uint64_t));
+    } else {
+        /* nDPI 4.2 wants the flow struct zeroed and freed with ndpi_flow_free(). */
+        if ((r->ndpi = ndpi_flow_malloc(SIZEOF_FLOW_STRUCT)) == NULL)
+            goto fail;
+        memset(r->ndpi, 0, SIZEOF_FLOW_STRUCT);
+    }
     r->eng = e;
     STATS_INC(e->stats.flows_inspected);
     STATS_INC(e->stats.states_active);
@@ -246,16 +311,82 @@ static struct dpi_result *dpi_result_new(struct dpi_engine *e)
     return r;
 
 fail:
-    free(r);
+    lw_slab_release(r);
     STATS_INC(e->stats.alloc_failed);
     return NULL;
 }
 
-static void dpi_state_free(struct dpi_result *r)
+/* ---- nDPI's flow struct between packets.
+ *
+ * A flow waiting for its next packet holds nDPI's struct packed: a bitmap
+ * of its non-zero 8-byte words, then those words (most of the 688 bytes are
+ * zero: 10 to 25 words are set for most flows). For each call nDPI gets it
+ * back whole in the engine's scratch, byte for byte as it left it (its
+ * pointers are to blocks of its own, never into the struct), and it is
+ * packed again after. nDPI keeps no pointer to a flow struct between
+ * calls. Without a slab the struct stays whole. */
+
+/* The flow's nDPI struct, whole, for the calls that follow. */
+static struct ndpi_flow_struct *state_open(struct dpi_engine *e, const struct dpi_result *r)
 {
+    const uint64_t *pk = (const uint64_t *)r->ndpi;
+    const uint64_t *w = pk + 2;
+
+    if (!e->slab)
+        return r->ndpi;
+    memset(e->scratch, 0, sizeof e->scratch);
+    for (unsigned h = 0; h < 2; h++)
+        for (uint64_t m = pk[h]; m; m &= m - 1)
+            e->scratch[h * 64 + (unsigned)__builtin_ctzll(m)] = *w++;
+    return (struct ndpi_flow_struct *)e->scratch;
+}
+
+/* Packs the scratch back into r's block (a bigger one when it grew).
+ * Returns 0, or -1 when no memory is left (r keeps its older packing). */
+static int state_close(struct dpi_engine *e, struct dpi_result *r)
+{
+    uint64_t map[2] = { 0, 0 }, *pk = (uint64_t *)r->ndpi, *w;
+    size_t nz = 0, need;
+
+    if (!e->slab)
+        return 0;
+    for (unsigned i = 0; i < STATE_WORDS; i++)
+        if (e->scratch[i]) {
+            map[i >> 6] |= 1ull << (i & 63);
+            nz++;
+        }
+    need = (2 + nz) * sizeof(uint64_t);
+    if (!lw_slab_owns(e->slab, pk) || lw_slab_size(e->slab, pk) < need) {
+        uint64_t *np = dpi_malloc_hook(need);
+
+        if (np == NULL)
+            return -1;
+        lw_slab_release(pk);
+        r->ndpi = (struct ndpi_flow_struct *)np;
+        pk = np;
+    }
+    pk[0] = map[0];
+    pk[1] = map[1];
+    w = pk + 2;
+    for (unsigned i = 0; i < STATE_WORDS; i++)
+        if (e->scratch[i])
+            *w++ = e->scratch[i];
+    return 0;
+}
+
+/* Frees nDPI's state of r (nf: it opened, or NULL). */
+static void dpi_state_free(struct dpi_result *r, struct ndpi_flow_struct *nf)
+{
+    struct dpi_engine *e = r->eng;
+
     if (r->ndpi == NULL)
         return;
-    ndpi_flow_free(r->ndpi);   /* frees nDPI's strings and buffers too */
+    if (e->slab) {
+        ndpi_free_flow_data(nf ? nf : state_open(e, r));   /* nDPI's strings and buffers */
+        lw_slab_release(r->ndpi);
+    } else {
+        ndpi_flow_free(r->ndpi);   /* frees nDPI's strings and buffers too */
+    }
     r->ndpi = NULL;
     STATS_SUB(r->eng->stats.states_active, 1);
     STATS_SUB(r->eng->stats.state_bytes, SIZEOF_FLOW_STRUCT);
@@ -453,9 +584,8 @@ static int fill_meta(union dpi_meta *m, enum dpi_kind kind, const struct ndpi_fl
  * Grows the result block for the metadata; on failure the metadata is
  * dropped (counted), the rest kept. Returns the (possibly moved) result. */
 static struct dpi_result *dpi_extract(struct dpi_engine *e, struct dpi_result *r,
-                                      ndpi_protocol proto, uint8_t l4proto)
+                                      struct ndpi_flow_struct *nf, ndpi_protocol proto, uint8_t l4proto)
 {
-    struct ndpi_flow_struct *nf = r->ndpi;
     enum dpi_kind kind = flow_kind(proto, nf);
     union dpi_meta m;
     struct dpi_result *nr;
@@ -473,7 +603,9 @@ static struct dpi_result *dpi_extract(struct dpi_engine *e, struct dpi_result *r
 
     if (!fill_meta(&m, kind, nf))
         return r;
-    if ((nr = realloc(r, sizeof *r + kind_size(kind))) == NULL) {
+    nr = e->slab ? lw_slab_realloc(e->slab, r, sizeof *r + kind_size(kind))
+                 : realloc(r, sizeof *r + kind_size(kind));
+    if (nr == NULL) {
         STATS_INC(e->stats.alloc_failed);
         return r;
     }
@@ -495,14 +627,15 @@ static struct dpi_result *dpi_extract(struct dpi_engine *e, struct dpi_result *r
 /* Ends detection: gives up when nDPI has no answer (or, at flow end, when it
  * is still waiting for metadata, as ndpiReader does), extracts, frees nDPI's
  * state. The result may move; f->dpi is updated. */
-static void dpi_finish(struct dpi_engine *e, struct flow *f, struct dpi_result *r, int at_end)
+static void dpi_finish(struct dpi_engine *e, struct flow *f, struct dpi_result *r,
+                       struct ndpi_flow_struct *nf, int at_end)
 {
     ndpi_protocol proto = { r->master_id, r->app_id, (ndpi_protocol_category_t)r->category_id };
     int known = proto.master_protocol || proto.app_protocol;
     uint8_t guessed = 0;
 
     if (!known || at_end)
-        proto = ndpi_detection_giveup(e->ndpi, r->ndpi, 1, &guessed);
+        proto = ndpi_detection_giveup(e->ndpi, nf, 1, &guessed);
     if (known) {
         STATS_INC(e->stats.flows_detected);
     } else {
@@ -513,27 +646,19 @@ static void dpi_finish(struct dpi_engine *e, struct flow *f, struct dpi_result *
             STATS_INC(e->stats.flows_guessed);
         }
     }
-    r = dpi_extract(e, r, proto, f->key.proto);
-    dpi_state_free(r);
+    r = dpi_extract(e, r, nf, proto, f->key.proto);
+    dpi_state_free(r, nf);
     r->flags |= DPI_F_DONE;
     f->dpi = r;
 }
 
-void dpi_process(struct dpi_engine *e, struct flow *f, const struct packet *p)
+/* One packet to nDPI; detection ends (the result is made final) when nDPI
+ * has its answer and nothing more to extract, or at max_packets. */
+static void dpi_inspect(struct dpi_engine *e, struct flow *f, struct dpi_result *r, const struct packet *p)
 {
-    struct dpi_result *r = f->dpi;
+    struct ndpi_flow_struct *nf = state_open(e, r);
     ndpi_protocol proto;
     unsigned short len;
-
-    if (e->ndpi == NULL || p->l3 == NULL || p->l3_len == 0)
-        return;
-    if (r == NULL) {
-        if ((r = dpi_result_new(e)) == NULL)
-            return;
-        f->dpi = r;
-    }
-    if (r->flags & DPI_F_DONE)
-        return;
 
     /* nDPI 4.2 takes the length as unsigned short; it refuses an IP packet
      * whose header claims more than it is given, so cutting is safe. */
@@ -542,39 +667,64 @@ void dpi_process(struct dpi_engine *e, struct flow *f, const struct packet *p)
     STATS_INC(e->stats.pkts);
     if (p->payload_len > 0)
         r->flags |= DPI_F_PAYLOAD;
-    proto = ndpi_detection_process_packet(e->ndpi, r->ndpi, p->l3, len, p->ts / 1000);
+    proto = ndpi_detection_process_packet(e->ndpi, nf, p->l3, len, p->ts / 1000);
     r->master_id = proto.master_protocol;
     r->app_id = proto.app_protocol;
     r->category_id = (uint16_t)proto.category;
 
     if (r->pkts >= e->max_packets) {
         r->flags |= DPI_F_MAXPKTS;
-        dpi_finish(e, f, r, 0);
+        dpi_finish(e, f, r, nf, 0);
     } else if ((proto.master_protocol || proto.app_protocol) &&
-               !ndpi_extra_dissection_possible(e->ndpi, r->ndpi)) {
-        dpi_finish(e, f, r, 0);
+               !ndpi_extra_dissection_possible(e->ndpi, nf)) {
+        dpi_finish(e, f, r, nf, 0);
+    } else if (state_close(e, r) < 0) {
+        /* no memory to keep the state: detection ends here, counted */
+        STATS_INC(e->stats.alloc_failed);
+        dpi_finish(e, f, r, nf, 1);
     }
+}
+
+void dpi_process(struct dpi_engine *e, struct flow *f, const struct packet *p)
+{
+    struct dpi_result *r = f->dpi;
+    struct lw_slab *prev;
+
+    if (e->ndpi == NULL || p->l3 == NULL || p->l3_len == 0 || (r && (r->flags & DPI_F_DONE)))
+        return;
+    prev = dpi_enter(e);
+    if (r == NULL)
+        r = f->dpi = dpi_result_new(e);
+    if (r)
+        dpi_inspect(e, f, r, p);
+    dpi_leave(prev);
 }
 
 void dpi_flow_end(struct dpi_engine *e, struct flow *f)
 {
     struct dpi_result *r = f->dpi;
+    struct lw_slab *prev;
 
     if (r == NULL || (r->flags & DPI_F_DONE) || e->ndpi == NULL)
         return;
-    dpi_finish(e, f, r, 1);
+    prev = dpi_enter(e);
+    dpi_finish(e, f, r, state_open(e, r), 1);
+    dpi_leave(prev);
 }
 
 void dpi_flow_free(struct flow *f)
 {
     struct dpi_result *r = f->dpi;
+    struct lw_slab *prev;
 
     if (r == NULL)
         return;
-    dpi_state_free(r);
+    prev = dpi_enter(r->eng);
+    dpi_state_free(r, NULL);
+    dpi_leave(prev);
     STATS_SUB(r->eng->stats.results_active, 1);
     STATS_SUB(r->eng->stats.result_bytes, result_size(r));
-    free(r);
+    lw_slab_release(r);
     f->dpi = NULL;
 }
 

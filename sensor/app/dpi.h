@@ -18,6 +18,12 @@
  *     and for every flow that lives past detection.
  * dpi_stats.state_bytes counts only the fixed 688 B per live nDPI flow.
  *
+ * With a slab (dpi_config.slab) every allocation for a flow comes from it:
+ * the result, nDPI's flow struct, and the strings and buffers nDPI
+ * allocates while it inspects (nDPI's allocator hooks, set once for the
+ * process, send them to the slab of the engine whose call is running on
+ * the calling thread, and anything else to malloc).
+ *
  * Not thread-safe: an engine and the flows it has seen belong to one worker.
  * Engines may be created from several threads (creation is serialised).
  */
@@ -34,6 +40,7 @@
 struct jbuf;
 struct ndpi_flow_struct;
 struct dpi_engine;
+struct lw_slab;
 
 #define DPI_DEFAULT_MAX_PACKETS 32
 
@@ -41,6 +48,9 @@ struct dpi_config {
     int         enabled;       /* 0: the engine exists but inspects nothing */
     uint32_t    max_packets;   /* packets per flow handed to nDPI; 0: the default */
     const char *protos_file;   /* nDPI protos.txt-format file; NULL or "": none */
+    struct lw_slab *slab;      /* the worker's per-flow memory (slab.h): results, nDPI's
+                                * flow structs and what nDPI allocates while it inspects
+                                * (through its allocator hooks); NULL: malloc */
 };
 
 /* Buffer sizes, NUL included. Longer values are cut (never unterminated).

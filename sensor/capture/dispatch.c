@@ -596,6 +596,12 @@ void dispatch_offline(struct dispatch *d)
     publish_all(d);
 }
 
+void dispatch_publish(struct dispatch *d)
+{
+    if (d->inline0 && d->n)
+        worker_publish(&d->w[0]);
+}
+
 void dispatch_idle(struct dispatch *d)
 {
     if (tally_swap_wanted(d->tally))

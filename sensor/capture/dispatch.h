@@ -118,6 +118,9 @@ void dispatch_packet(struct dispatch *d, const uint8_t *data, uint32_t caplen, u
 /* Before a read that may block: what is queued is published, the inline
  * worker holds no rule set. */
 void dispatch_offline(struct dispatch *d);
+/* The inline worker's batched events to the exporters (before the capture
+ * thread writes an event of its own). */
+void dispatch_publish(struct dispatch *d);
 /* A live read timed out: the inline worker's idle work. */
 void dispatch_idle(struct dispatch *d);
 /* Ends every open flow with reason why, waits for the workers to write

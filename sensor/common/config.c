@@ -8,10 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include <yaml.h>
 
 #include "config.h"
+#include "log.h"
 #include "util.h"
 
 #define CFG_PATH_MAX    256         /* longest key.path we look at */
@@ -717,6 +719,7 @@ static const struct cfg_key schema[] = {
     KSET("capture-worker", T_ENUM, capture_worker, capture_worker_modes),
     KMAP("flow"),
     KNUM("flow.max-flows", T_UINT, flow.max_flows, 1, 100000000),
+    KNUM("flow.state-memory", T_SIZE, flow.state_memory, 16 * MB, 1024 * GB),
     KMAP("flow.timeouts"),
     KNUM("flow.timeouts.tcp-new", T_DURATION, flow.timeout_tcp_new, 1, 7 * DAY),
     KNUM("flow.timeouts.tcp-established", T_DURATION, flow.timeout_tcp_established, 1, 7 * DAY),
@@ -786,6 +789,11 @@ static const struct cfg_key schema[] = {
     KMAP("console"),
     KTXT("console.listen", T_HOSTPORT, console.listen),
     KTXT("console.users-file", T_STRING, console.users_file),
+    KTXT("console.user", T_STRING, console.user),
+    KTXT("console.trusted-proxies", T_STRING, console.trusted_proxies),
+    KTXT("console.secure-cookies", T_BOOL, console.secure_cookies),
+    KNUM("console.session-idle", T_DURATION, console.session_idle, 60, DAY),
+    KNUM("console.sessions-per-user", T_UINT, console.sessions_per_user, 1, 1024),
     KMAP("logging"),
     KSET("logging.level", T_ENUM, logging_level, levels),
 };
@@ -1429,6 +1437,44 @@ static int add_layer(struct ctx *cx, struct cnode **root, struct cnode *layer)
     return 0;
 }
 
+/* The Redis password: redis.password-file, else $LINKWATCH_REDIS_PASSWORD,
+ * else redis.password (which anyone who reads the configuration reads:
+ * warned when others can). text is the -c file's content, or NULL.
+ * Returns 0, or -1 with err (a password file that cannot be read). */
+static int redis_password(struct ctx *cx, struct lw_config *cfg, const char *path, const char *text)
+{
+    const char *env = getenv("LINKWATCH_REDIS_PASSWORD"), *file = cfg->redis.password_file;
+    char *pw = NULL;
+    struct stat st;
+    size_t len;
+
+    if (file && file[0]) {
+        if ((pw = read_file(cx, file, &len)) == NULL)
+            return -1;
+        pw[strcspn(pw, "\r\n")] = '\0';
+        if (!pw[0]) {
+            free(pw);
+            return fail_plain(cx, "redis.password-file: %s: empty (the password is its first line)", file);
+        }
+        if (stat(file, &st) == 0 && (st.st_mode & S_IROTH))
+            log_warning("redis.password-file: %s is readable by others (mode %04o): chmod o-r", file,
+                        (unsigned)(st.st_mode & 07777));
+    } else if (env && env[0]) {
+        if ((pw = strdup(env)) == NULL)
+            return fail_plain(cx, "out of memory");
+    } else {
+        if (cfg->redis.password && cfg->redis.password[0] && path && text && strstr(text, "password") &&
+            stat(path, &st) == 0 && (st.st_mode & S_IROTH))
+            log_warning("%s names redis.password and is readable by others (mode %04o): chmod o-r, or "
+                        "move the password to redis.password-file", path, (unsigned)(st.st_mode & 07777));
+        return 0;
+    }
+    explicit_bzero(cfg->redis.password, strlen(cfg->redis.password));
+    free(cfg->redis.password);
+    cfg->redis.password = pw;
+    return 0;
+}
+
 int config_load_with(struct lw_config *cfg, const struct cfg_section *const *sections,
                      const char *path, char *const *sets, size_t nsets, char *err, size_t errlen)
 {
@@ -1449,8 +1495,6 @@ int config_load_with(struct lw_config *cfg, const struct cfg_section *const *sec
             goto fail;
         if (add_layer(&cx, &root, parse_yaml(&cx, text, len, path, NULL)) < 0)
             goto fail;
-        free(text);
-        text = NULL;
         if ((cfg->source_path = strdup(path)) == NULL) {
             fail_plain(&cx, "out of memory");
             goto fail;
@@ -1461,6 +1505,10 @@ int config_load_with(struct lw_config *cfg, const struct cfg_section *const *sec
             goto fail;
     if (fill(&cx, cfg, root) < 0)
         goto fail;
+    /* The redis section may be absent (a registry without it). */
+    if (cfg->redis.password && redis_password(&cx, cfg, path, text) < 0)
+        goto fail;
+    free(text);
     node_free(root);
     return 0;
 fail:

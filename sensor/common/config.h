@@ -47,6 +47,7 @@ struct lw_config {
 
     struct {
         uint32_t max_flows;
+        uint64_t state_memory;           /* bytes of per-flow state (nDPI, results, stream, marks) */
         uint32_t timeout_tcp_new;        /* before established */
         uint32_t timeout_tcp_established;
         uint32_t timeout_tcp_closed;
@@ -109,7 +110,8 @@ struct lw_config {
         char    *server;                 /* host name, address, or unix socket path (starts with /) */
         uint32_t port;
         char    *username;               /* AUTH user (Redis 6 ACL); empty: password only */
-        char    *password;
+        char    *password;               /* after load: from password-file, else the environment, else this key */
+        char    *password_file;
         uint32_t db;
         uint32_t connect_timeout;        /* seconds */
         uint32_t command_timeout;        /* seconds */
@@ -145,7 +147,15 @@ struct lw_config {
     struct { int enabled; char *listen; } metrics;
     struct { char *socket; } control;
     struct { char *user, *group, *chroot; } privileges;
-    struct { char *listen; char *users_file; } console;
+    struct {
+        char    *listen;
+        char    *users_file;
+        char    *user;                   /* runs as this account after binding, when started as root */
+        char    *trusted_proxies;        /* X-Forwarded-For believed from these */
+        int      secure_cookies;
+        uint32_t session_idle;           /* seconds */
+        uint32_t sessions_per_user;
+    } console;
 
     char *logging_level;                 /* error, warning, info, debug */
     char *source_path;                   /* the -c file, or NULL for built-in defaults */

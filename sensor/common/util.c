@@ -1,6 +1,8 @@
 /* util.c - see util.h. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
+#include <pwd.h>
 #include <sys/socket.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -74,7 +76,8 @@ int lw_cidr_parse(const char *s, struct lw_cidr *c)
         return -1;
     maxp = c->addr.family == 4 ? 32 : 128;
     if (slash) {
-        if (slash[1] == '\0')
+        /* digits only: strtol alone would take " 8" and "+8" */
+        if (!isdigit((unsigned char)slash[1]))
             return -1;
         p = strtol(slash + 1, &end, 10);
         if (*end != '\0' || p < 0 || p > (long)maxp)
@@ -104,6 +107,42 @@ int lw_cidr_contains(const struct lw_cidr *c, const struct lw_addr *a)
     if (rest == 0)
         return 1;
     return ((a->u.b[full] ^ c->addr.u.b[full]) & (uint8_t)(0xff << (8 - rest))) == 0;
+}
+
+int lw_time_parse(const char *s, int64_t *usec)
+{
+    char *end;
+    struct tm tm;
+    int64_t frac = 0, scale = 100000;
+    long long v;
+
+    if (*s == '\0')
+        return -1;
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (*end == '\0' && errno == 0 && v >= 0 && v < INT64_MAX / 1000000) {
+        *usec = (int64_t)v * 1000000;
+        return 0;
+    }
+    memset(&tm, 0, sizeof tm);
+    end = strptime(s, "%Y-%m-%dT%H:%M", &tm);
+    if (!end)
+        return -1;
+    if (*end == ':') {
+        char *e2 = strptime(end + 1, "%S", &tm);
+        if (!e2)
+            return -1;
+        end = e2;
+    }
+    if (*end == '.')
+        for (end++; isdigit((unsigned char)*end); end++, scale /= 10)
+            frac += scale ? (int64_t)(*end - '0') * scale : 0;
+    if (*end == 'Z' || strcmp(end, "+0000") == 0 || strcmp(end, "+00:00") == 0)
+        end += strlen(end);
+    if (*end != '\0')
+        return -1;
+    *usec = (int64_t)timegm(&tm) * 1000000 + frac;
+    return 0;
 }
 
 uint64_t lw_now_mono_usec(void)
@@ -157,4 +196,38 @@ char *lw_join_path(const char *dir, const char *name)
     if (name[0] == '/')
         return strdup(name);
     return asprintf(&p, "%s/%s", dir, name) < 0 ? NULL : p;
+}
+
+/* A decimal id (an account /etc does not name). Returns 0 or -1. */
+static int parse_id(const char *text, unsigned long *id)
+{
+    char *end;
+
+    errno = 0;
+    *id = strtoul(text, &end, 10);
+    return errno || end == text || *end || *id >= (uid_t)-1 ? -1 : 0;
+}
+
+int lw_lookup_user(const char *name, uid_t *uid, gid_t *gid)
+{
+    struct passwd *pw = getpwnam(name);
+    unsigned long v;
+
+    if (!pw && parse_id(name, &v) == 0)
+        pw = getpwuid((uid_t)v);
+    if (pw) {
+        *uid = pw->pw_uid;
+        *gid = pw->pw_gid;
+        return 0;
+    }
+    if (parse_id(name, &v) < 0)
+        return -1;
+    *uid = (uid_t)v;       /* no passwd entry: its group id is the same number */
+    *gid = (gid_t)v;
+    return 0;
+}
+
+int lw_parse_id(const char *text, unsigned long *id)
+{
+    return parse_id(text, id);
 }

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "packet-t.h"
 
 #define LW_ADDRSTRLEN 46
@@ -26,6 +27,12 @@ struct lw_cidr {
 int lw_cidr_parse(const char *s, struct lw_cidr *c);
 int lw_cidr_contains(const struct lw_cidr *c, const struct lw_addr *a);
 
+/* Parses a time: Unix seconds ("1718000000") or "YYYY-MM-DDTHH:MM[:SS][.frac]"
+ * in UTC, optionally ending in "Z", "+0000" or "+00:00" (EVE's timestamp is
+ * one of these). Into *usec: microseconds since the epoch (fraction digits
+ * past the sixth are dropped). Returns 0, or -1 for anything else. */
+int lw_time_parse(const char *s, int64_t *usec);
+
 /* 64-bit finaliser (murmur3 fmix64): a cheap, well-mixed hash step. */
 static inline uint64_t lw_mix64(uint64_t x)
 {
@@ -44,6 +51,12 @@ int lw_send_all(int fd, const void *p, size_t n);
 /* name itself when it is absolute, else "dir/name": a new string the caller
  * frees, or NULL when out of memory. */
 char *lw_join_path(const char *dir, const char *name);
+
+/* A user name, else a decimal id, into its uid and primary gid (a number
+ * /etc does not name: that number for both). Returns 0 or -1. */
+int lw_lookup_user(const char *name, uid_t *uid, gid_t *gid);
+/* A decimal user or group id below (uid_t)-1. Returns 0 or -1. */
+int lw_parse_id(const char *text, unsigned long *id);
 
 /* This process's resident set size in bytes (0 when unknown). */
 int64_t lw_rss_bytes(void);

@@ -14,14 +14,25 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "fsafe.h"
 #include "log.h"
 #include "util.h"
 
 #define CONTROL_LINE_MAX     256
 #define CONTROL_READ_TIMEOUT 2000     /* ms a client has to send its command */
+#define CONTROL_CLIENTS      16       /* read at once; a newer one evicts the oldest */
+#define CONTROL_SEND_TIMEOUT 1000     /* ms a reply may wait for a client that does not read */
 
 /* The self-pipe SIGHUP writes to: one per process, as signals are. */
 static int wake_pipe[2] = { -1, -1 };
+
+/* A client that has not sent its whole command line yet. */
+struct control_client {
+    int fd;                        /* -1: a free slot */
+    size_t n;
+    uint64_t deadline;             /* mono usec */
+    char line[CONTROL_LINE_MAX];
+};
 
 struct control {
     pthread_t thread;
@@ -29,7 +40,10 @@ struct control {
     int listen_fd;                 /* -1: no socket */
     int inotify_fd;                /* -1: no watch */
     char *socket_path;             /* set when we created the socket */
-    char *made_dir;                /* the socket's folder, when we created it */
+    char *sock_name;               /* its name in dir_fd */
+    int dir_fd;                    /* the socket's folder, -1: none */
+    int made_dir;                  /* we created that folder */
+    struct control_client clients[CONTROL_CLIENTS];
     unsigned debounce_ms;
     control_handler handler;
     void *arg;
@@ -56,59 +70,86 @@ void control_request_reopen(void)
     wake('o');
 }
 
-static int make_dir_for(struct control *c, const char *path)
+/* Opens (creating 0750 when missing) the socket's folder into c->dir_fd
+ * and its name into c->sock_name. Returns 0, or -1 with err. */
+static int open_dir_for(struct control *c, const char *path, char *err, size_t errlen)
 {
-    char *dir = strdup(path), *slash;
-    int rc = 0;
+    char *dir = malloc(strlen(path) + 2), *base = malloc(strlen(path) + 2);
+    int rc = -1;
 
-    if (!dir)
-        return -1;
-    slash = strrchr(dir, '/');
-    if (slash && slash != dir) {
-        *slash = '\0';
-        if (mkdir(dir, 0750) == 0) {
-            c->made_dir = dir;
-            dir = NULL;
-        } else if (errno != EEXIST) {
-            rc = -1;
-        }
+    if (!dir || !base || fs_split(path, dir, base) < 0 || strcmp(base, ".") == 0) {
+        snprintf(err, errlen, "%s: not a socket path", path);
+        goto out;
     }
+    c->dir_fd = fs_open_dir(dir, 1, 0750, &c->made_dir, err, errlen);
+    if (c->dir_fd < 0)
+        goto out;
+    c->sock_name = base;
+    base = NULL;
+    rc = 0;
+out:
     free(dir);
+    free(base);
     return rc;
+}
+
+/* What is at the socket's name: 0 nothing (or a stale socket, removed),
+ * 1 a live linkwatch, -1 something that is not ours to remove (logged). */
+static int clear_name(struct control *c, const char *path, const struct sockaddr_un *sa)
+{
+    struct stat st;
+    int fd;
+
+    if (fstatat(c->dir_fd, c->sock_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return errno == ENOENT ? 0 : -1;
+    if (!S_ISSOCK(st.st_mode)) {
+        /* A link or a file put there is never followed nor deleted. */
+        log_error("control.socket: %s: is %s, not a socket; refused (remove it if nothing uses it); "
+                  "no control socket", path, S_ISLNK(st.st_mode) ? "a symbolic link" :
+                  S_ISREG(st.st_mode) ? "a regular file" : S_ISDIR(st.st_mode) ? "a folder" : "not a socket");
+        return -1;
+    }
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    if (connect(fd, (const struct sockaddr *)sa, sizeof *sa) == 0) {
+        close(fd);
+        return 1;
+    }
+    close(fd);
+    unlinkat(c->dir_fd, c->sock_name, 0);          /* stale: nobody answers */
+    return 0;
 }
 
 /* Binds the socket owner-only. Returns the fd or -1 (logged). */
 static int open_socket(struct control *c, const char *path)
 {
     struct sockaddr_un sa;
+    char err[512];
     mode_t old;
-    int fd;
+    int fd, rc;
 
     if (strlen(path) >= sizeof sa.sun_path) {
         log_warning("control.socket: %s: path too long; no control socket", path);
         return -1;
     }
-    if (make_dir_for(c, path) < 0) {
-        log_warning("control.socket: %s: cannot create its folder: %s; no control socket", path,
-                    strerror(errno));
+    if (open_dir_for(c, path, err, sizeof err) < 0) {
+        log_error("control.socket: %s; no control socket", err);
         return -1;
     }
     memset(&sa, 0, sizeof sa);
     sa.sun_family = AF_UNIX;
     strcpy(sa.sun_path, path);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
-        log_warning("control.socket: %s: another linkwatch answers on it; no control socket", path);
-        close(fd);
+    if ((rc = clear_name(c, path, &sa)) != 0) {
+        if (rc > 0)
+            log_warning("control.socket: %s: another linkwatch answers on it; no control socket", path);
         return -1;
     }
-    close(fd);
-    unlink(path);                  /* stale: nobody answers */
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
+    /* bind() never follows a link at the name; the umask makes it 0600
+     * from the start, so no chmod by name is needed after. */
     old = umask(077);
     if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 8) < 0) {
         umask(old);
@@ -117,7 +158,6 @@ static int open_socket(struct control *c, const char *path)
         return -1;
     }
     umask(old);
-    chmod(path, 0600);
     c->socket_path = strdup(path);
     return fd;
 }
@@ -210,31 +250,6 @@ static void background(struct control *c, const char *cmd, const char *origin)
     free(text);                    /* the handler logs what happened */
 }
 
-/* Reads one command line with a deadline. Returns its length or -1. */
-static int read_line(int fd, char *line, size_t cap)
-{
-    size_t n = 0;
-    uint64_t deadline = lw_now_mono_usec() + CONTROL_READ_TIMEOUT * 1000ull;
-
-    while (n + 1 < cap) {
-        struct pollfd pfd = { fd, POLLIN, 0 };
-        int64_t left = (int64_t)(deadline - lw_now_mono_usec()) / 1000;
-        ssize_t r;
-
-        if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
-            return -1;
-        r = read(fd, line + n, cap - 1 - n);
-        if (r <= 0)
-            break;
-        n += (size_t)r;
-        if (memchr(line, '\n', n))
-            break;
-    }
-    line[n] = '\0';
-    line[strcspn(line, "\r\n")] = '\0';
-    return (int)strlen(line);
-}
-
 static void write_all(int fd, const char *p, size_t n)
 {
     while (n > 0) {
@@ -249,16 +264,16 @@ static void write_all(int fd, const char *p, size_t n)
     }
 }
 
-static void serve_client(struct control *c, int fd)
+/* Runs the command of a complete line and answers it. */
+static void serve_client(struct control *c, int fd, char *line)
 {
-    char line[CONTROL_LINE_MAX], cmd[CONTROL_LINE_MAX], status[16];
+    char cmd[CONTROL_LINE_MAX], status[16];
     char *text = NULL;
     size_t len = 0;
     int json = 0, rc;
     FILE *out;
 
-    if (read_line(fd, line, sizeof line) <= 0)
-        return;
+    line[strcspn(line, "\r\n")] = '\0';
     if (sscanf(line, "%255s", cmd) != 1)
         return;
     json = strstr(line, "--json") != NULL;
@@ -280,31 +295,112 @@ static void serve_client(struct control *c, int fd)
     free(text);
 }
 
+static void client_close(struct control_client *k)
+{
+    if (k->fd >= 0)
+        close(k->fd);
+    k->fd = -1;
+    k->n = 0;
+}
+
+/* Takes a new client into a free slot, else into the oldest one's: an
+ * idle or slow client never keeps the others (nor a reload) waiting. */
+static void client_accept(struct control *c)
+{
+    struct timeval snd = { 0, CONTROL_SEND_TIMEOUT * 1000 };
+    struct control_client *slot = NULL;
+    int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+    if (fd < 0)
+        return;
+    for (int i = 0; i < CONTROL_CLIENTS; i++) {
+        struct control_client *k = &c->clients[i];
+
+        if (k->fd < 0) {
+            slot = k;
+            break;
+        }
+        if (!slot || k->deadline < slot->deadline)
+            slot = k;
+    }
+    client_close(slot);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &snd, sizeof snd);
+    slot->fd = fd;
+    slot->deadline = lw_now_mono_usec() + CONTROL_READ_TIMEOUT * 1000ull;
+}
+
+/* Reads what a client sent; a whole line is served and the client closed. */
+static void client_read(struct control *c, struct control_client *k)
+{
+    ssize_t r = read(k->fd, k->line + k->n, sizeof k->line - 1 - k->n);
+
+    if (r < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (r > 0)
+        k->n += (size_t)r;
+    k->line[k->n] = '\0';
+    if (r > 0 && !memchr(k->line, '\n', k->n) && k->n + 1 < sizeof k->line)
+        return;
+    if (k->n > 0 && fcntl(k->fd, F_SETFL, 0) == 0)
+        serve_client(c, k->fd, k->line);
+    client_close(k);
+}
+
+/* Closes the clients past their deadline; returns the ms until the next
+ * one's, or -1 when none waits. */
+static int clients_expire(struct control *c)
+{
+    uint64_t now = lw_now_mono_usec(), next = 0;
+
+    for (int i = 0; i < CONTROL_CLIENTS; i++) {
+        struct control_client *k = &c->clients[i];
+
+        if (k->fd < 0)
+            continue;
+        if (k->deadline <= now)
+            client_close(k);
+        else if (!next || k->deadline < next)
+            next = k->deadline;
+    }
+    return next ? (int)((next - now) / 1000) + 1 : -1;
+}
+
 static void *control_main(void *arg)
 {
     struct control *c = arg;
     uint64_t reload_at = 0;        /* debounce deadline, 0: none pending */
 
     for (;;) {
-        struct pollfd pfd[3];
-        int n = 0, timeout = -1;
+        struct pollfd pfd[3 + CONTROL_CLIENTS];
+        struct control_client *who[3 + CONTROL_CLIENTS] = { NULL };
+        int n = 0, timeout = clients_expire(c);
 
         pfd[n++] = (struct pollfd){ wake_pipe[0], POLLIN, 0 };
         if (c->listen_fd >= 0)
             pfd[n++] = (struct pollfd){ c->listen_fd, POLLIN, 0 };
         if (c->inotify_fd >= 0)
             pfd[n++] = (struct pollfd){ c->inotify_fd, POLLIN, 0 };
+        for (int i = 0; i < CONTROL_CLIENTS; i++)
+            if (c->clients[i].fd >= 0) {
+                who[n] = &c->clients[i];
+                pfd[n++] = (struct pollfd){ c->clients[i].fd, POLLIN, 0 };
+            }
         if (reload_at) {
             int64_t left = (int64_t)(reload_at - lw_now_mono_usec()) / 1000;
 
-            timeout = left > 0 ? (int)left : 0;
+            if (left < 0)
+                left = 0;
+            if (timeout < 0 || left < timeout)
+                timeout = (int)left;
         }
         if (poll(pfd, (nfds_t)n, timeout) < 0 && errno != EINTR)
             break;
         for (int i = 0; i < n; i++) {
-            if (!(pfd[i].revents & POLLIN))
+            if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
                 continue;
-            if (pfd[i].fd == wake_pipe[0]) {
+            if (who[i]) {
+                client_read(c, who[i]);
+            } else if (pfd[i].fd == wake_pipe[0]) {
                 int what = drain_pipe();
 
                 if (what & WANT_QUIT)
@@ -314,12 +410,7 @@ static void *control_main(void *arg)
                 if (what & WANT_RELOAD)
                     background(c, "reload", "sighup");
             } else if (pfd[i].fd == c->listen_fd) {
-                int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-
-                if (fd >= 0) {
-                    serve_client(c, fd);
-                    close(fd);
-                }
+                client_accept(c);
             } else if (read_watch(c)) {
                 reload_at = lw_now_mono_usec() + c->debounce_ms * 1000ull;
             }
@@ -342,7 +433,9 @@ struct control *control_start(const struct control_config *cfg, char *err, size_
         snprintf(err, errlen, "out of memory for the control thread");
         return NULL;
     }
-    c->listen_fd = c->inotify_fd = -1;
+    c->listen_fd = c->inotify_fd = c->dir_fd = -1;
+    for (int i = 0; i < CONTROL_CLIENTS; i++)
+        c->clients[i].fd = -1;
     c->handler = cfg->handler;
     c->arg = cfg->arg;
     c->debounce_ms = cfg->debounce_ms;
@@ -389,20 +482,44 @@ void control_stop(struct control *c)
         close(c->listen_fd);
     if (c->inotify_fd >= 0)
         close(c->inotify_fd);
-    if (c->socket_path)
-        unlink(c->socket_path);
+    for (int i = 0; i < CONTROL_CLIENTS; i++)
+        client_close(&c->clients[i]);
+    if (c->socket_path) {
+        struct stat st;
+
+        /* Only our socket: whatever else took its name stays. */
+        if (fstatat(c->dir_fd, c->sock_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISSOCK(st.st_mode))
+            unlinkat(c->dir_fd, c->sock_name, 0);
+    }
+    if (c->dir_fd >= 0)
+        close(c->dir_fd);
     free(c->socket_path);
-    free(c->made_dir);
+    free(c->sock_name);
     free(c);
 }
 
 int control_give(struct control *c, unsigned uid, unsigned gid)
 {
-    if (!c)
+    struct stat st;
+    int fd, rc;
+
+    if (!c || !c->socket_path)
         return 0;
-    if (c->made_dir && chown(c->made_dir, uid, gid) < 0)
+    if (c->made_dir && fs_give(c->dir_fd, uid, gid) < 0)
         return -1;
-    return c->socket_path ? chown(c->socket_path, uid, gid) : 0;
+    /* The inode at the name, held by an O_PATH descriptor while it is
+     * checked and given: a link or a file swapped in is never given. */
+    fd = openat(c->dir_fd, c->sock_name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode) || st.st_nlink != 1) {
+        close(fd);
+        errno = EINVAL;
+        return -1;
+    }
+    rc = fchownat(fd, "", uid, gid, AT_EMPTY_PATH);
+    close(fd);
+    return rc;
 }
 
 const char *control_socket_path(const struct control *c)

@@ -9,9 +9,17 @@
  * SIGHUP and rule-file changes run the handler's "reload" as well (the
  * reply goes to the log only).
  *
+ * Clients are read at once (up to 16; a newer one takes the oldest one's
+ * place), each with 2 s to send its line, so an idle client delays no
+ * other and no reload; a reply that the client does not read is given up
+ * after 1 s.
+ *
  * The socket is created owner-only (0600, in a folder created 0750 when
  * missing); a stale socket left by a dead sensor is replaced, a live one
- * (another sensor answers on it) is not.
+ * (another sensor answers on it) is not. Anything else at its name (a
+ * link, a file) is refused and left as it is (fsafe.h); the socket is
+ * given away and removed through its folder's descriptor, never by a
+ * path a link could redirect.
  */
 #ifndef LW_CONTROL_H
 #define LW_CONTROL_H

@@ -7,7 +7,7 @@
  * the sensor's reply; exits 0 when the command did what was asked, 1 when it
  * failed (a reload that kept the old rule set, say), 2 when it was done with
  * errors (a reload that left some rules out), 3 when the sensor could not be
- * reached.
+ * reached (or what answered is not to be believed: see peer_trusted()).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -16,10 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "util.h"
 
 /* A reload of a large rule set may take a while; never wait forever. */
 #define CTL_TIMEOUT_MS 120000
@@ -60,6 +62,45 @@ static int connect_to(const char *path)
         return -1;
     }
     return fd;
+}
+
+/* Whether the process that answers on fd is the sensor and not someone
+ * who took the socket's name: its uid (SO_PEERCRED) is root's, ours, the
+ * configured privileges.user's, or that of the socket's owner when the
+ * socket's folder lets nobody else put a socket there. Prints why not. */
+static int peer_trusted(int fd, const char *path, const char *priv_user)
+{
+    struct ucred cr;
+    socklen_t len = sizeof cr;
+    struct stat st, dst;
+    char *dir = strdup(path), *slash;
+    uid_t uid;
+    gid_t gid;
+    int ok = 0;
+
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0) {
+        fprintf(stderr, "linkwatchctl: %s: cannot learn who answers: %s\n", path, strerror(errno));
+        free(dir);
+        return 0;
+    }
+    if (cr.uid == 0 || cr.uid == geteuid())
+        ok = 1;
+    else if (priv_user && priv_user[0] && lw_lookup_user(priv_user, &uid, &gid) == 0 && cr.uid == uid)
+        ok = 1;
+    else if (dir && lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_uid == cr.uid) {
+        slash = strrchr(dir, '/');
+        if (slash)
+            *(slash == dir ? slash + 1 : slash) = '\0';
+        if (stat(slash ? dir : ".", &dst) == 0 && (dst.st_uid == 0 || dst.st_uid == cr.uid) &&
+            !(dst.st_mode & (S_IWGRP | S_IWOTH)))
+            ok = 1;
+    }
+    if (!ok)
+        fprintf(stderr, "linkwatchctl: %s: answered by uid %u, which is not root, you, privileges.user "
+                "nor the owner of a socket in a folder only it can write; not believed\n", path,
+                (unsigned)cr.uid);
+    free(dir);
+    return ok;
 }
 
 /* Reads the whole reply; returns it (malloc'd, NUL-terminated) or NULL. */
@@ -128,15 +169,22 @@ int main(int argc, char **argv)
         return 3;
     }
     memset(&cfg, 0, sizeof cfg);
-    if (!sock) {
-        if (config_load(&cfg, config, NULL, 0, err, sizeof err) < 0) {
-            fprintf(stderr, "linkwatchctl: %s\n", err);
-            return 3;
-        }
+    /* The configuration names the socket (unless -s does) and the user the
+     * sensor runs as; with -s, a configuration that cannot be read only
+     * leaves that user unknown. */
+    if (config_load(&cfg, config, NULL, 0, err, sizeof err) == 0)
         have_cfg = 1;
-        sock = cfg.control.socket;
+    else if (!sock) {
+        fprintf(stderr, "linkwatchctl: %s\n", err);
+        return 3;
     }
+    if (!sock)
+        sock = cfg.control.socket;
     fd = connect_to(sock);
+    if (fd >= 0 && !peer_trusted(fd, sock, have_cfg ? cfg.privileges.user : NULL)) {
+        close(fd);
+        fd = -1;
+    }
     if (have_cfg)
         config_free(&cfg);         /* sock is not used after this */
     if (fd < 0)

@@ -14,10 +14,12 @@
 
 #include "autoconf.h"
 #include "control.h"
+#include "fsafe.h"
 #include "geo.h"
 #include "log.h"
 #include "metrics.h"
 #include "output.h"
+#include "build-info.h"
 #include "tally-flush.h"
 #include "sensor.h"
 #include "util.h"
@@ -46,6 +48,7 @@ static void usage(FILE *fp)
 "  --workers N      worker threads (default: workers in the config; 0 = CPUs - 1)\n"
 "  --set k.p=value  override any configuration key; value is YAML (e.g. --set home-net=[10.0.0.0/8])\n"
 "  -V, --version    print the version\n"
+"  --build-info     print the version, compiler flags and library versions\n"
 "  -h, --help       this text\n"
 "\n"
 "Signals: SIGINT/SIGTERM stop and flush every open flow; SIGUSR1 reopens log files;\n"
@@ -65,10 +68,11 @@ static int push_arg(char ***v, size_t *n, char *s)
 /* Returns 0 to go on, 1 to exit 0 (help, version), -1 to exit 1. */
 static int parse_args(int argc, char **argv, struct options *o)
 {
-    enum { OPT_SET = 256, OPT_WORKERS, OPT_LIST_KEYWORDS };
+    enum { OPT_SET = 256, OPT_WORKERS, OPT_LIST_KEYWORDS, OPT_BUILD_INFO };
     static const struct option longopts[] = {
         { "set", required_argument, NULL, OPT_SET },
         { "workers", required_argument, NULL, OPT_WORKERS },
+        { "build-info", no_argument, NULL, OPT_BUILD_INFO },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { "list-keywords", no_argument, NULL, OPT_LIST_KEYWORDS },
@@ -104,6 +108,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         }
         case 'V': printf("linkwatch %s\n", PACKAGE_VERSION); return 1;
         case OPT_LIST_KEYWORDS: rule_keywords_print(stdout); return 1;
+        case OPT_BUILD_INFO: build_info_print(stdout); return 1;
         case 'h': usage(stdout); return 1;
         default:
             fprintf(stderr, "linkwatch: error: bad command line (see linkwatch --help)\n");
@@ -322,30 +327,32 @@ static int run_live(struct sensor *s, const struct options *o)
     return 0;
 }
 
-/* Returns 0 when dir exists, 1 when it was made, -1 on error. */
-static int ensure_dir(const char *dir)
+/* Opens the log folder, creating it 0750 when missing (*made); a link
+ * there is refused (fsafe.h). Returns its descriptor, or -1 after printing why. */
+static int open_logdir(const char *dir, int *made)
 {
-    struct stat st;
+    char err[512];
+    int fd = fs_open_dir(dir, 1, 0750, made, err, sizeof err);
 
-    if (stat(dir, &st) == 0)
-        return S_ISDIR(st.st_mode) ? 0 : -1;
-    return mkdir(dir, 0750) == 0 ? 1 : -1;
+    if (fd < 0)
+        fprintf(stderr, "linkwatch: error: cannot use as log folder: %s\n", err);
+    return fd;
 }
 
 /* Hands what was opened as root and is written later to privileges.user:
  * the log folder when we made it, the EVE files, the spool, the control
- * socket. Returns 0, or -1 after printing why. */
-static int give_files(struct sensor *s, const char *logdir, int made_logdir)
+ * socket; each on its descriptor. Returns 0, or -1 after printing why. */
+static int give_files(struct sensor *s, const char *logdir, int logfd, int made_logdir)
 {
     char err[512];
 
     if (!s->priv.drop)
         return 0;
-    if (made_logdir && privileges_give(&s->priv, logdir) < 0) {
+    if (made_logdir && privileges_give(&s->priv, logfd) < 0) {
         fprintf(stderr, "linkwatch: error: %s: cannot give to %s: %s\n", logdir, s->priv.user, strerror(errno));
         return -1;
     }
-    if (!privileges_can_write(&s->priv, logdir))
+    if (!privileges_can_write(&s->priv, logfd))
         log_warning("privileges: %s: not writable by %s: EVE rotation and reopen will fail",
                     logdir, s->priv.user);
     if (output_give(s->out, s->priv.uid, s->priv.gid, err, sizeof err) < 0) {
@@ -391,26 +398,27 @@ static int sensor_run(struct sensor *s, const struct options *o)
     const char *logdir = o->logdir ? o->logdir : s->cfg.default_log_dir;
     uint64_t t0;
     double secs;
-    int made;
+    int made, logfd, rc;
 
     s->start_mono = lw_now_mono_usec();
     if (privileges_resolve(&s->priv, &s->cfg, err, sizeof err) < 0) {
         fprintf(stderr, "linkwatch: error: %s\n", err);
         return 1;
     }
-    if ((made = ensure_dir(logdir)) < 0) {
-        fprintf(stderr, "linkwatch: error: %s: cannot use as log folder: %s\n", logdir, strerror(errno));
+    if ((logfd = open_logdir(logdir, &made)) < 0) {
         privileges_free(&s->priv);
         return 1;
     }
     s->out = output_open(&s->cfg, logdir, err, sizeof err);
     if (!s->out) {
         fprintf(stderr, "linkwatch: error: %s\n", err);
+        close(logfd);
         privileges_free(&s->priv);
         return 1;
     }
     if (sensor_start_workers(s, err, sizeof err) < 0) {
         fprintf(stderr, "linkwatch: error: %s\n", err);
+        close(logfd);
         output_close(s->out);
         privileges_free(&s->priv);
         return 1;
@@ -428,8 +436,9 @@ static int sensor_run(struct sensor *s, const struct options *o)
             s->redis = NULL;
         }
     }
-    if (sensor_open_geo(s) < 0 || start_rules(s, o) < 0 || give_files(s, logdir, made) < 0 ||
-        start_threads(s) < 0) {
+    rc = sensor_open_geo(s) < 0 || start_rules(s, o) < 0 || give_files(s, logdir, logfd, made) < 0;
+    close(logfd);
+    if (rc || start_threads(s) < 0) {
         stop_control(s);
         dispatch_finish(&s->disp, FLOW_END_SHUTDOWN);
         sensor_destroy_workers(s);
@@ -519,6 +528,11 @@ int main(int argc, char **argv)
         log_set_level(lvl);
     for (int i = 0; i < o.verbose && log_get_level() < LOG_LVL_DEBUG; i++)
         log_set_level(log_get_level() + 1);
+    if (sensor_check_rule_paths(&s.cfg, &o, err, sizeof err) < 0) {
+        fprintf(stderr, "linkwatch: error: %s\n", err);
+        rc = 1;
+        goto out_cfg;
+    }
     if (o.test_only) {
         printf("linkwatch: configuration %s is valid\n",
                o.config_path ? o.config_path : "(built-in defaults)");

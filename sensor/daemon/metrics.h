@@ -4,6 +4,11 @@
  * sensor gave, which writes families (stats_prom() and the helpers of
  * stats.h). Collectors read counters the workers update (relaxed atomic
  * loads): a scrape never stops a worker.
+ *
+ * Requests pass an HTTP gate (http-gate.h) first: 32 connections at most,
+ * 8 per address, each request whole within 5 s and without a body, so
+ * slow or idle clients cannot keep scrapes out. Its refusals are counted
+ * on /metrics itself (linkwatch_metrics_http_refused_total).
  */
 #ifndef LW_METRICS_H
 #define LW_METRICS_H

@@ -13,6 +13,7 @@
 #include "geo-merge.h"
 #include "log.h"
 #include "ruleset.h"
+#include "rule-paths.h"
 #include "sensor.h"
 #include "threshold.h"
 #include "rule-load.h"
@@ -134,6 +135,21 @@ static char *classification_path(const struct lw_config *cfg, int *ok)
     p = sensor_config_path(cfg, cfg->rules.classification_file);
     *ok = p != NULL;
     return p;
+}
+
+int sensor_check_rule_paths(const struct lw_config *cfg, const struct options *o, char *err, size_t errlen)
+{
+    size_t n;
+    char **paths = rule_paths(cfg, o, &n);
+    int rc;
+
+    if (!paths) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    rc = rule_paths_check((const char *const *)paths, n, !o->nrule_files && rule_files_default(cfg), err, errlen);
+    sensor_free_paths(paths, n);
+    return rc;
 }
 
 int sensor_check_rules(const struct lw_config *cfg, const struct options *o)
@@ -284,6 +300,7 @@ int sensor_start_workers(struct sensor *s, char *err, size_t errlen)
         s->cfg.flow.max_flows = (s->cfg.flow.max_flows + s->nworkers - 1) / s->nworkers;
         s->cfg.stream.memcap = (s->cfg.stream.memcap + s->nworkers - 1) / s->nworkers;
         s->cfg.app_layer.memcap = (s->cfg.app_layer.memcap + s->nworkers - 1) / s->nworkers;
+        s->cfg.flow.state_memory = (s->cfg.flow.state_memory + s->nworkers - 1) / s->nworkers;
     }
     s->workers = calloc(s->nworkers, sizeof *s->workers);
     if (!s->workers) {

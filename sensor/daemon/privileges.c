@@ -10,38 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsafe.h"
 #include "log.h"
 #include "privileges.h"
-
-/* A decimal id (an account /etc does not name). Returns 0 or -1. */
-static int parse_id(const char *text, unsigned long *id)
-{
-    char *end;
-
-    errno = 0;
-    *id = strtoul(text, &end, 10);
-    return errno || end == text || *end || *id >= (uid_t)-1 ? -1 : 0;
-}
-
-/* A name, else a decimal id. Returns 0 or -1. */
-static int lookup_user(const char *name, uid_t *uid, gid_t *gid)
-{
-    struct passwd *pw = getpwnam(name);
-    unsigned long v;
-
-    if (!pw && parse_id(name, &v) == 0)
-        pw = getpwuid((uid_t)v);
-    if (pw) {
-        *uid = pw->pw_uid;
-        *gid = pw->pw_gid;
-        return 0;
-    }
-    if (parse_id(name, &v) < 0)
-        return -1;
-    *uid = (uid_t)v;       /* no passwd entry: its group id is the same number */
-    *gid = (gid_t)v;
-    return 0;
-}
+#include "util.h"
 
 static int lookup_group(const char *name, gid_t *gid)
 {
@@ -52,7 +24,7 @@ static int lookup_group(const char *name, gid_t *gid)
         *gid = gr->gr_gid;
         return 0;
     }
-    if (parse_id(name, &v) < 0)
+    if (lw_parse_id(name, &v) < 0)
         return -1;
     *gid = (gid_t)v;
     return 0;
@@ -74,7 +46,7 @@ int privileges_resolve(struct privileges *p, const struct lw_config *cfg, char *
         }
         return 0;
     }
-    if (lookup_user(user, &p->uid, &p->gid) < 0) {
+    if (lw_lookup_user(user, &p->uid, &p->gid) < 0) {
         snprintf(err, errlen, "privileges.user: %s: no such user", user);
         return -1;
     }
@@ -113,20 +85,20 @@ void privileges_free(struct privileges *p)
     p->chroot = NULL;
 }
 
-int privileges_give(const struct privileges *p, const char *path)
+int privileges_give(const struct privileges *p, int fd)
 {
     if (!p->drop || p->dropped)
         return 0;
-    return chown(path, p->uid, p->gid);
+    return fs_give(fd, p->uid, p->gid);
 }
 
-int privileges_can_write(const struct privileges *p, const char *dir)
+int privileges_can_write(const struct privileges *p, int dirfd)
 {
     struct stat st;
 
     if (!p->drop)
         return 1;
-    if (stat(dir, &st) < 0)
+    if (fstat(dirfd, &st) < 0)
         return 0;
     if (st.st_uid == p->uid)
         return (st.st_mode & S_IWUSR) && (st.st_mode & S_IXUSR);

@@ -4,8 +4,9 @@
  * becomes privileges.user / privileges.group (optionally inside
  * privileges.chroot) before it parses the first packet, as OpenBSD tcpdump
  * does. Everything opened at start-up that the sensor writes later (log
- * folder, EVE files, spool, control socket) is handed to that user first
- * with privileges_give(), so rotation, reopen and the spool keep working.
+ * folder, EVE files, spool, control socket) is handed to that user first,
+ * on its descriptor (fsafe.h: never by a name a link could redirect), so
+ * rotation, reopen and the spool keep working.
  */
 #ifndef LW_PRIVILEGES_H
 #define LW_PRIVILEGES_H
@@ -34,14 +35,14 @@ struct privileges {
 int privileges_resolve(struct privileges *p, const struct lw_config *cfg, char *err, size_t errlen);
 void privileges_free(struct privileges *p);
 
-/* Gives path (a file or a folder linkwatch created) to the configured
- * user and group. Does nothing when no drop is configured. Returns 0 or
- * -1 with errno set. */
-int privileges_give(const struct privileges *p, const char *path);
+/* Gives fd (a folder, or a file with one link, that linkwatch created)
+ * to the configured user and group. Does nothing when no drop is
+ * configured. Returns 0 or -1 with errno set. */
+int privileges_give(const struct privileges *p, int fd);
 
-/* Whether the configured user may write into folder dir (mode bits and
+/* Whether the configured user may write into folder dirfd (mode bits and
  * ownership only; ACLs are not looked at). */
-int privileges_can_write(const struct privileges *p, const char *dir);
+int privileges_can_write(const struct privileges *p, int dirfd);
 
 /* chroot (when configured), then setgroups, setgid, setuid, and checks
  * that root cannot be regained (setuid(0) must fail) and that every thread

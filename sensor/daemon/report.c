@@ -116,6 +116,8 @@ void sensor_emit_stats(struct sensor *s, uint64_t ts)
 
     if (!output_wants(s->out, EVT_STATS))
         return;
+    /* The capture thread's own worker's events first, as they came. */
+    dispatch_publish(&s->disp);
     sensor_snapshot(s, &snap);
     jbuf_reset(&s->jb);
     eve_stats_event(&s->jb, s->cfg.sensor_id, ts, &snap);

@@ -76,6 +76,10 @@ int sensor_start_rules(struct sensor *s, const struct options *o);
 void sensor_stop_control(struct sensor *s);
 void sensor_free_shared(struct sensor *s);
 /* -T: whether the rule files and geoip databases load (0: yes). */
+/* A -S file or rules.files entry that cannot be read is an error; only
+ * the default rules.files may match nothing (rule-paths.h). Returns 0, or
+ * -1 with the reason in err. */
+int sensor_check_rule_paths(const struct lw_config *cfg, const struct options *o, char *err, size_t errlen);
 int sensor_check_rules(const struct lw_config *cfg, const struct options *o);
 int sensor_check_geo(const struct lw_config *cfg);
 /* A path of the config relative to the folder of the -c file. malloc'd or NULL. */

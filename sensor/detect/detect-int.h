@@ -163,6 +163,7 @@ struct detect_thread {
     struct detect_xbuf pxb;      /* ... for the prefilter's scans */
     uint8_t *b64;                /* base64_decode's output, DETECT_B64_MAX bytes */
     uint64_t dropped_bits;       /* flowbits/flowints not kept (DETECT_FLOW_MAX_*) */
+    struct lw_slab *slab;        /* per-flow state from here; NULL: malloc */
 };
 
 /* Stream rules of one flow direction whose fast pattern went into the
@@ -267,8 +268,11 @@ void diponly_free(struct diponly *ix);
 
 /* ------------------------------------------------------------------ state (detect-state.c) */
 
+/* Zeroed per-flow state, from the worker's slab when it gave one (free
+ * with lw_slab_release()). */
+void *detect_flow_new(struct detect_thread *t, size_t n);
 /* The flow's detect state, made on first use (NULL without memory). */
-struct detect_flow *detect_flow_state(struct flow *f);
+struct detect_flow *detect_flow_state(struct detect_thread *t, struct flow *f);
 
 /* r's state tests (flowbits, flowint, xbits isset/isnotset, stream_size,
  * events) on p of flow f (may be NULL). 1 when they all hold. */

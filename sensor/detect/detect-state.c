@@ -7,16 +7,22 @@
 
 #include "detect-int.h"
 #include "rule-parse.h"
+#include "slab.h"
 #include "stream.h"
 #include "threshold.h"
 #include "util.h"
 
 /* ------------------------------------------------------------------ per-flow state */
 
-struct detect_flow *detect_flow_state(struct flow *f)
+void *detect_flow_new(struct detect_thread *t, size_t n)
+{
+    return t->slab ? lw_slab_zalloc(t->slab, n) : calloc(1, n);
+}
+
+struct detect_flow *detect_flow_state(struct detect_thread *t, struct flow *f)
 {
     if (f->detect == NULL)
-        f->detect = calloc(1, sizeof(struct detect_flow));
+        f->detect = detect_flow_new(t, sizeof(struct detect_flow));
     return f->detect;
 }
 
@@ -235,7 +241,7 @@ static void flowint_apply(struct detect_thread *t, struct detect_flow *df, const
 void detect_state_apply(struct detect_thread *t, const struct rule *r, const struct packet *p,
                         struct flow *f)
 {
-    struct detect_flow *df = f && (r->tests & RULE_T_ACTIONS || r->bypass) ? detect_flow_state(f) : NULL;
+    struct detect_flow *df = f && (r->tests & RULE_T_ACTIONS || r->bypass) ? detect_flow_state(t, f) : NULL;
 
     if (df && r->bypass)
         df->bypass = 1;
@@ -262,7 +268,7 @@ void detect_state_apply(struct detect_thread *t, const struct rule *r, const str
 
 int detect_flowint_run(struct detect_thread *t, const struct rule *r, struct flow *f)
 {
-    struct detect_flow *df = f ? detect_flow_state(f) : NULL;
+    struct detect_flow *df = f ? detect_flow_state(t, f) : NULL;
 
     for (uint32_t i = 0; i < r->nfints; i++) {
         const struct rule_flowint *fi = &r->fints[i];

@@ -14,6 +14,7 @@
 #include "dpi.h"
 #include "rule-buffers.h"
 #include "rule-parse.h"
+#include "slab.h"
 #include "stream.h"
 #include "threshold.h"
 
@@ -405,15 +406,16 @@ static int class_of(uint8_t proto)
     }
 }
 
+
 /* Whether flow-level rules run on this packet: the first one of the flow
  * that finds its DPI result final. The mark lives on f->detect. */
-static int flow_rules_due(struct flow *f, const struct dpi_result *dr)
+static int flow_rules_due(struct detect_thread *t, struct flow *f, const struct dpi_result *dr)
 {
     struct detect_flow *df;
 
     if (f == NULL || dr == NULL)
         return 0;
-    if ((df = detect_flow_state(f)) == NULL)
+    if ((df = detect_flow_state(t, f)) == NULL)
         return 0;       /* no mark, no run: never alert on every packet */
     if (df->flow_rules_done)
         return 0;
@@ -467,15 +469,15 @@ static void scan_sticky(struct detect_thread *t, const struct dgroup *g, size_t 
  * use), ready for this engine and chunk: a list another engine kept, or
  * none kept yet while the chunk has history, means the history must be
  * scanned while it may still hold unknown patterns. NULL without memory. */
-static struct dhist *hist_of(const struct detect_engine *e, struct flow *f, const struct packet *p,
-                             const struct stream_chunk *c)
+static struct dhist *hist_of(const struct detect_engine *e, struct detect_thread *t, struct flow *f,
+                             const struct packet *p, const struct stream_chunk *c)
 {
     struct detect_flow *df = f->detect;
     struct dhist *h;
 
-    if (df == NULL && (df = f->detect = calloc(1, sizeof *df)) == NULL)
+    if (df == NULL && (df = f->detect = detect_flow_new(t, sizeof *df)) == NULL)
         return NULL;
-    if (df->hist == NULL && (df->hist = calloc(2, sizeof *df->hist)) == NULL)
+    if (df->hist == NULL && (df->hist = detect_flow_new(t, 2 * sizeof *df->hist)) == NULL)
         return NULL;
     h = &df->hist[p->dir & 1];
     if (h->gen != e->gen) {
@@ -616,7 +618,7 @@ static void detect_run(const struct detect_engine *e, struct detect_thread *t,
     int iponly_due = f == NULL || f->pkts[p->dir & 1] <= 1;
 
     if (sv == STREAM_DATA && e->st.stream_hist) {
-        h = hist_of(e, f, p, &sc);
+        h = hist_of(e, t, f, p, &sc);
         rescan = hist_candidates(t, h, sc.offset + sc.hist);
     }
     t->nfound = 0;
@@ -624,7 +626,7 @@ static void detect_run(const struct detect_engine *e, struct detect_thread *t,
         add_packet_rules(t, g[i], p, iponly_due, sv, &sc, rescan);
     if (sv == STREAM_DATA)
         hist_remember(e, t, h, &sc);
-    if (e->st.flow_level && flow_rules_due(f, dr)) {
+    if (e->st.flow_level && flow_rules_due(t, f, dr)) {
         /* flow-level rules match in either orientation: look the ports up
          * both ways too */
         if (p->flags & PKT_F_HAS_PORTS) {
@@ -718,11 +720,11 @@ void detect_flow_free(struct flow *f)
     struct detect_flow *df = f->detect;
 
     if (df) {
-        free(df->hist);
+        lw_slab_release(df->hist);
         free(df->bits);
         free(df->ints);
     }
-    free(df);
+    lw_slab_release(df);
     f->detect = NULL;
 }
 
@@ -771,6 +773,11 @@ void detect_thread_free(struct detect_thread *t)
     free(t->cand);
     free(t->scand);
     free(t);
+}
+
+void detect_thread_set_slab(struct detect_thread *t, struct lw_slab *slab)
+{
+    t->slab = slab;
 }
 
 void detect_thread_set_prefilter(struct detect_thread *t, int on)

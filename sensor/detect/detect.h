@@ -151,8 +151,14 @@ void detect_flow_end(const struct detect_engine *e, struct detect_thread *t,
                      struct threshold_ctx *th, struct flow *f,
                      detect_alert_fn on_alert, void *arg);
 
-/* Frees what detect hung on f->detect (safe when nothing was). */
+/* Frees what detect hung on f->detect (safe when nothing was), to the
+ * slab it came from (slab.h) or to malloc. */
 void detect_flow_free(struct flow *f);
+
+/* The per-flow state of this scratch's matches comes from slab (the
+ * worker's per-flow memory, slab.h); NULL (the default): from malloc. */
+struct lw_slab;
+void detect_thread_set_slab(struct detect_thread *t, struct lw_slab *slab);
 
 /* geoip: fn returns the ISO 3166-1 alpha-2 code (upper case) of address a,
  * one of the packet's addresses, or NULL when unknown. f is the packet's

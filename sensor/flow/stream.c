@@ -2,9 +2,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "slab.h"
 #include "stream.h"
 
 #define STREAM_MIN_BUF      2048u   /* smallest buffer; sizes double from here */
+#define STREAM_MIN_PHYS     256u    /* smallest room a slab-backed buffer starts with */
 #define STREAM_CLASSES      20      /* up to 2 KiB << 19 = 1 GiB */
 #define STREAM_CACHE_MAX    32      /* released buffers kept per size class */
 #define STREAM_STATE_CACHE  1024    /* released flow states kept */
@@ -34,7 +36,7 @@ struct stream_dir {
     struct stream_dir *lprev, *lnext;
     uint8_t *buf;
     uint64_t buf_off;
-    uint32_t cap;
+    uint32_t cap;            /* its class's size: what it may hold (buf_phys(): what it has room for) */
     uint8_t  cls;            /* size class of buf */
     uint8_t  state;          /* SD_* */
     uint8_t  flags;          /* SDF_* */
@@ -69,6 +71,7 @@ struct syn_slot {
 
 struct stream_ctx {
     struct stream_config cfg;
+    struct lw_slab *slab;                    /* NULL: malloc */
     struct stream_stats st;
     struct stream_dir *lru_head, *lru_tail;   /* head: least recently given data */
     uint8_t *cache[STREAM_CLASSES];          /* released buffers, linked through their first bytes */
@@ -89,6 +92,15 @@ static inline size_t class_size(unsigned cls)
 }
 
 /* ================================================================== memory */
+
+/* Blocks from the worker's slab when there is one (a buffer larger than
+ * the slab serves from malloc); lw_slab_release() frees either. */
+static void *mem_get(const struct stream_ctx *s, size_t n)
+{
+    if (s->slab && n <= LW_SLAB_MAX)
+        return lw_slab_alloc(s->slab, n);
+    return malloc(n);
+}
 
 static void mem_add(struct stream_ctx *s, uint64_t n)
 {
@@ -144,7 +156,7 @@ static int cache_drop_one(struct stream_ctx *s)
             continue;
         memcpy(&s->cache[c], b, sizeof(uint8_t *));   /* the free list link lives in the buffer */
         s->ncache[c]--;
-        free(b);
+        lw_slab_release(b);
         mem_sub(s, class_size((unsigned)c));
         return 1;
     }
@@ -153,7 +165,7 @@ static int cache_drop_one(struct stream_ctx *s)
 
         s->free_states = sf->free_next;
         s->nfree_states--;
-        free(sf);
+        lw_slab_release(sf);
         mem_sub(s, sizeof *sf);
         return 1;
     }
@@ -168,7 +180,7 @@ static void buf_put(struct stream_ctx *s, uint8_t *b, unsigned cls)
         s->ncache[cls]++;
         return;
     }
-    free(b);
+    lw_slab_release(b);
     mem_sub(s, class_size(cls));
 }
 
@@ -213,23 +225,74 @@ static int mem_reserve(struct stream_ctx *s, uint64_t n, const struct stream_dir
     return 0;
 }
 
-/* A buffer of class cls, from the cache or new. NULL when memcap (or
- * malloc) says no. */
-static uint8_t *buf_get(struct stream_ctx *s, unsigned cls, const struct stream_dir *keep)
+/* With a slab a buffer holds only the memory its bytes need, and grows
+ * (dir_phys_room()) up to its class size: memcap and the counters still
+ * count whole classes, so what is kept, evicted and compared is the same
+ * as with whole buffers; only the resident memory differs. Without one (or
+ * past what a slab serves) a buffer is its whole class. */
+static size_t buf_phys(const struct stream_ctx *s, const uint8_t *b, unsigned cls)
+{
+    if (s->slab && lw_slab_owns(s->slab, b))
+        return lw_slab_size(s->slab, b);
+    return class_size(cls);
+}
+
+static size_t buf_first_size(const struct stream_ctx *s, unsigned cls, uint64_t want)
+{
+    size_t whole = class_size(cls);
+
+    if (!s->slab || whole > LW_SLAB_MAX)
+        return whole;
+    if (want < STREAM_MIN_PHYS)
+        want = STREAM_MIN_PHYS;
+    return want < whole ? (size_t)want : whole;
+}
+
+/* A buffer of class cls with room for want bytes, from the cache or new.
+ * NULL when memcap (or memory) says no. */
+static uint8_t *buf_get(struct stream_ctx *s, unsigned cls, uint64_t want, const struct stream_dir *keep)
 {
     uint8_t *b = s->cache[cls];
 
     if (b) {
         memcpy(&s->cache[cls], b, sizeof(uint8_t *));
         s->ncache[cls]--;
+        if (buf_phys(s, b, cls) < want) {
+            uint8_t *nb = lw_slab_realloc(s->slab, b, buf_first_size(s, cls, want));
+
+            if (nb == NULL) {
+                buf_put(s, b, cls);
+                return NULL;
+            }
+            b = nb;
+        }
         return b;
     }
     if (mem_reserve(s, class_size(cls), keep) < 0)
         return NULL;
-    b = malloc(class_size(cls));
+    b = mem_get(s, buf_first_size(s, cls, want));
     if (b)
         mem_add(s, class_size(cls));
     return b;
+}
+
+/* Room in d's buffer for n bytes from buf_off: grows it (doubling, up to
+ * its class) when it holds less. Returns 0, or -1 when memory is out. */
+static int dir_phys_room(struct stream_ctx *s, struct stream_dir *d, uint64_t n)
+{
+    uint64_t have = buf_phys(s, d->buf, d->cls), want = have * 2;
+    uint8_t *nb;
+
+    if (n <= have)
+        return 0;
+    if (want < n)
+        want = n;
+    if (want > d->cap)
+        want = d->cap;
+    if ((nb = lw_slab_realloc(s->slab, d->buf, (size_t)want)) == NULL)
+        return -1;
+    d->buf = nb;
+    return 0;
 }
 
 static struct stream_flow *state_get(struct stream_ctx *s)
@@ -240,7 +303,7 @@ static struct stream_flow *state_get(struct stream_ctx *s)
         s->free_states = sf->free_next;
         s->nfree_states--;
     } else {
-        if (mem_reserve(s, sizeof *sf, NULL) < 0 || (sf = malloc(sizeof *sf)) == NULL)
+        if (mem_reserve(s, sizeof *sf, NULL) < 0 || (sf = mem_get(s, sizeof *sf)) == NULL)
             return NULL;
         mem_add(s, sizeof *sf);
     }
@@ -258,6 +321,11 @@ struct stream_ctx *stream_ctx_new(const struct stream_config *cfg)
         return NULL;
     s->cfg = *cfg;
     return s;
+}
+
+void stream_ctx_set_slab(struct stream_ctx *s, struct lw_slab *slab)
+{
+    s->slab = slab;
 }
 
 void stream_ctx_free(struct stream_ctx *s)
@@ -289,7 +357,7 @@ void stream_flow_free(struct stream_ctx *s, struct flow *f)
         s->nfree_states++;
         return;
     }
-    free(sf);
+    lw_slab_release(sf);
     mem_sub(s, sizeof *sf);
 }
 
@@ -336,23 +404,22 @@ static void advance(struct stream_dir *d)
  * they fit, else moves to a bigger buffer. Returns 0 or -1 (no memory). */
 static int ensure_room(struct stream_ctx *s, struct stream_dir *d, uint64_t hi)
 {
-    uint64_t keep, need, end;
+    uint64_t keep, need, end = present_end(d), top = hi > end ? hi : end;
     unsigned cls = 0;
     uint8_t *nb;
 
     if (d->buf && hi - d->buf_off <= d->cap)
-        return 0;
+        return dir_phys_room(s, d, top - d->buf_off);
     keep = d->buf ? d->chunk_lo - min_u64(s->cfg.window, d->chunk_lo - d->buf_off) : d->next;
     need = hi - keep;
-    end = present_end(d);
     if (d->buf && need <= d->cap) {
         memmove(d->buf, d->buf + (keep - d->buf_off), end - keep);
         d->buf_off = keep;
-        return 0;
+        return dir_phys_room(s, d, top - keep);
     }
     while (cls < STREAM_CLASSES && class_size(cls) < need)
         cls++;
-    if (cls == STREAM_CLASSES || (nb = buf_get(s, cls, d)) == NULL)
+    if (cls == STREAM_CLASSES || (nb = buf_get(s, cls, top - keep, d)) == NULL)
         return -1;
     if (d->buf) {
         memcpy(nb, d->buf + (keep - d->buf_off), end - keep);

@@ -113,6 +113,13 @@ struct stream_ctx;
 
 /* Creates a context. Returns NULL when out of memory. */
 struct stream_ctx *stream_ctx_new(const struct stream_config *cfg);
+/* States and buffers come from slab (the worker's per-flow memory, slab.h)
+ * from then on instead of malloc; call before the first packet. A
+ * slab-backed buffer takes only the room its bytes need and grows up to
+ * its size class, so memcap counts (and stream.memuse reports) the classes
+ * while the resident memory follows the bytes held. */
+struct lw_slab;
+void stream_ctx_set_slab(struct stream_ctx *s, struct lw_slab *slab);
 /* Frees the context and its caches; every flow must have been freed. */
 void stream_ctx_free(struct stream_ctx *s);
 const struct stream_stats *stream_ctx_stats(const struct stream_ctx *s);

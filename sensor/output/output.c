@@ -1,11 +1,16 @@
 /* output.c - event fan-out to exporters; see output.h.
  *
  * Each exporter has a bounded byte queue and a thread of its own: a worker
- * only copies the line into the queues (a short lock per exporter), so a
- * slow or dead sink never stalls capture. Every alert is numbered as it is
- * queued (per exporter, increasing across restarts), and is delivered in
- * that order, once, whatever fails on the way. Alerts wait in three places,
- * oldest first:
+ * fills a batch of its own without any lock (output_batch_add()) and hands
+ * the whole batch over at once (output_publish()): one lock per exporter,
+ * the batch copied into its queue, and at most one wake. The thread sleeps
+ * until enough is queued or a short deadline passes (OUTPUT_NAP_USEC), so
+ * a busy link costs a wake per batch, not per event; a thread that found
+ * nothing at its deadline sleeps until the next publish. A slow or dead
+ * sink never stalls capture. Every alert is numbered as it is queued (per
+ * exporter, increasing across restarts), and is delivered in that order,
+ * once, whatever fails on the way. Alerts wait in three places, oldest
+ * first:
  *
  *   spool     alerts the exporter failed (or could not be offered while
  *             older ones waited), on disk; only this thread touches it;
@@ -22,6 +27,7 @@
  * when the exporter refuses them.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +38,7 @@
 
 #include "output.h"
 #include "exporters.h"
+#include "fsafe.h"
 #include "log.h"
 #include "spool.h"
 #include "util.h"
@@ -45,6 +52,15 @@
 #define RETRY_MIN_MS  100
 #define RETRY_MAX_MS  5000
 #define LOG_EVERY_USEC 10000000u     /* "spool full" at most this often */
+/* A worker's batch: published when full (and at ticks, before blocking reads). */
+#define OUTPUT_BATCH_BYTES (64u << 10)
+/* A napping exporter thread is woken only once this much is queued; else
+ * it takes what came at its deadline. */
+#define WAKE_BYTES    (XQ_BATCH / 2)
+#define OUTPUT_NAP_USEC 10000u
+
+/* What an exporter thread is doing, for the wake policy (under q->mu). */
+enum xq_idle { XQ_BUSY = 0, XQ_NAP, XQ_SLEEP };
 
 #define CNT_INC(x)    __atomic_add_fetch(&(x), 1, __ATOMIC_RELAXED)
 #define CNT_ADD(x, n) __atomic_add_fetch(&(x), (n), __ATOMIC_RELAXED)
@@ -61,6 +77,7 @@ struct xq {
     char *ring;                      /* records: [u8 type][u32 len][u64 seq][bytes], wrapping */
     size_t cap, head, used;          /* head: where the oldest record starts */
     int stop;
+    int idle;                        /* enum xq_idle */
     uint64_t flush_req, flush_done;  /* generation counters */
     uint64_t reopen_req, reopen_done;
     int reopen_rc;
@@ -69,7 +86,7 @@ struct xq {
     struct spool *spool, *overflow;
     const char *size_key;            /* the setting bounding them, for messages */
     uint64_t spool_max;              /* bytes, both files together */
-    int own_dir;                     /* in a folder of their own: not given away */
+    int own_dir;                     /* in a folder of their own (redis.spool-dir) */
     int overflowing;                 /* new alerts go to the overflow (keeps order) */
     int overflow_dirty;              /* appended, not synced yet */
     uint64_t pushed, taken;          /* bytes ever queued / taken off the queue */
@@ -92,7 +109,8 @@ struct xq {
 
 struct output {
     struct xq *q[OUTPUT_MAX_EXPORTERS];
-    char *spool_dir;                 /* made by output_open() */
+    char *spool_dir;                 /* made by output_open(), for messages */
+    int spool_fd;                    /* that folder */
     size_t n;
     uint32_t wanted;                 /* union of the exporters' type masks */
     struct output_stats st;          /* handed in (atomic) */
@@ -153,6 +171,8 @@ static size_t ring_take(struct xq *q, char *batch)
         q->used -= XQ_HDR + len;
         q->taken += XQ_HDR + len;
     }
+    if (q->used == 0)
+        q->head = 0;     /* start over: only the most ever queued at once becomes resident */
     return n;
 }
 
@@ -411,23 +431,41 @@ static void drain(struct xq *q, uint64_t grace)
 
 /* ---------------------------------------------------------------- the thread */
 
-/* Waits for work, with q->mu held: until the spools are due when they hold
- * alerts, else until woken. */
-static void idle(struct xq *q)
+/* Waits for work, with q->mu held. After work (napped 0) it naps for
+ * OUTPUT_NAP_USEC: only a full queue, an overflowed alert or a request
+ * wakes it earlier, so small publishes pile up meanwhile. After a nap that
+ * brought nothing it sleeps until the next publish. Spooled alerts cut
+ * either short when they are due. */
+static void idle(struct xq *q, int napped)
 {
-    struct timespec ts;
-    uint64_t now = lw_now_mono_usec(), real;
+    uint64_t now = lw_now_mono_usec(), until = UINT64_MAX;
 
+    if (q->flush_req != q->flush_done || q->reopen_req != q->reopen_done)
+        return;
     if (next_spool(q)) {
         if (now >= q->retry_at)
             return;
-        real = lw_now_real_usec() + (q->retry_at - now);
-        ts.tv_sec = (time_t)(real / 1000000u);
-        ts.tv_nsec = (long)(real % 1000000u) * 1000;
-        pthread_cond_timedwait(&q->wake, &q->mu, &ts);
-    } else if (q->flush_req == q->flush_done && q->reopen_req == q->reopen_done) {
-        pthread_cond_wait(&q->wake, &q->mu);
+        until = q->retry_at;
     }
+    if (!napped && now + OUTPUT_NAP_USEC < until)
+        until = now + OUTPUT_NAP_USEC;
+    q->idle = napped ? XQ_SLEEP : XQ_NAP;
+    if (until == UINT64_MAX) {
+        pthread_cond_wait(&q->wake, &q->mu);
+    } else {
+        struct timespec ts = { (time_t)(until / 1000000u), (long)(until % 1000000u) * 1000 };
+
+        pthread_cond_timedwait(&q->wake, &q->mu, &ts);
+    }
+    q->idle = XQ_BUSY;
+}
+
+/* A publisher wakes the thread when it sleeps, or when it naps and the
+ * queue is worth a write (or an alert overflowed: urgent). Under q->mu. */
+static void wake_thread(struct xq *q, int urgent)
+{
+    if (q->idle == XQ_SLEEP || (q->idle == XQ_NAP && (urgent || q->used >= WAKE_BYTES)))
+        pthread_cond_signal(&q->wake);
 }
 
 /* Serves a reopen request: what was queued before it belongs to the old
@@ -481,6 +519,7 @@ static void *xq_main(void *arg)
     struct xq *q = arg;
     struct spool *s;
     size_t n;
+    int napped = 0;
 
     pthread_mutex_lock(&q->mu);
     for (;;) {
@@ -494,9 +533,11 @@ static void *xq_main(void *arg)
         if (q->used == 0) {
             if (q->stop)
                 break;
-            idle(q);
+            idle(q, napped);
+            napped = q->used == 0;
             continue;
         }
+        napped = 0;
         n = ring_take(q, q->batch);
         pthread_mutex_unlock(&q->mu);
         deliver(q, q->batch, n);
@@ -515,6 +556,17 @@ static void *xq_main(void *arg)
 }
 
 /* ---------------------------------------------------------------- set-up */
+
+/* The thread's deadlines are monotonic times (lw_now_mono_usec()). */
+static void init_wake(pthread_cond_t *c)
+{
+    pthread_condattr_t a;
+
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    pthread_cond_init(c, &a);
+    pthread_condattr_destroy(&a);
+}
 
 static void xq_free(struct xq *q)
 {
@@ -548,16 +600,26 @@ static void xq_free(struct xq *q)
  * <name>.alerts.spool (an 8-byte delivered offset, then [u32 length][bytes]
  * records), is taken into the spool once, numbered, and removed: an upgrade
  * loses none of the alerts it waited with. */
-static void import_old_spool(struct xq *q, const char *dir, const char *name)
+static void import_old_spool(struct xq *q, int dirfd, const char *dir, const char *name)
 {
-    char path[4096], *buf = NULL, *nb;
+    char path[4096], file[300], err[512], *buf = NULL, *nb;
     uint64_t off, n = 0;
     uint32_t len;
-    FILE *f;
+    FILE *f = NULL;
+    int fd;
 
-    snprintf(path, sizeof path, "%s/%s.alerts.spool", dir, name);
-    if ((f = fopen(path, "r")) == NULL)
+    snprintf(file, sizeof file, "%s.alerts.spool", name);
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    fd = fs_open_file_at(dirfd, file, path, O_RDONLY, 0600, NULL, err, sizeof err);
+    if (fd < 0) {
+        if (errno != ENOENT)
+            log_error("%s: %s", q->x->name, err);
         return;
+    }
+    if ((f = fdopen(fd, "r")) == NULL) {
+        close(fd);
+        return;
+    }
     if (fread(&off, sizeof off, 1, f) == 1 && off >= sizeof off && fseeko(f, (off_t)off, SEEK_SET) == 0)
         while (fread(&len, sizeof len, 1, f) == 1 && len > 0 && len <= XQ_MAX_EVENT &&
                (nb = realloc(buf, len)) != NULL && fread(buf = nb, 1, len, f) == len) {
@@ -567,7 +629,7 @@ static void import_old_spool(struct xq *q, const char *dir, const char *name)
         }
     fclose(f);
     free(buf);
-    if (spool_sync(q->spool) == 0 && unlink(path) == 0 && n)
+    if (spool_sync(q->spool) == 0 && unlinkat(dirfd, file, 0) == 0 && n)
         log_info("%s: %llu alert(s) of %s taken into %s", q->x->name, (unsigned long long)n, path,
                  spool_path(q->spool));
 }
@@ -575,11 +637,11 @@ static void import_old_spool(struct xq *q, const char *dir, const char *name)
 /* Opens x's two spools where its definition says (by default in the
  * output's spool folder, named after it). Returns 0 or -1. */
 static int open_spools(struct xq *q, const struct exporter_def *def, const struct exporter_params *p,
-                       const char *spool_dir, char *err, size_t errlen)
+                       const struct output *o, char *err, size_t errlen)
 {
     struct spool_config sc = {
-        .dir = spool_dir, .id = def->name, .max_bytes = p->cfg->outputs.spool_size,
-        .dir_key = "outputs.spool-dir", .size_key = "outputs.spool-size",
+        .dir = o->spool_dir, .dirfd = o->spool_fd, .id = def->name, .max_bytes = p->cfg->outputs.spool_size,
+        .dir_key = "outputs.spool-dir", .size_key = "outputs.spool-size", .handed_uid = -1,
     };
     char id[300];
 
@@ -588,6 +650,15 @@ static int open_spools(struct xq *q, const struct exporter_def *def, const struc
     q->size_key = sc.size_key;
     q->spool_max = sc.max_bytes;
     q->own_dir = sc.own_dir;
+    if (sc.own_dir) {
+        uid_t uid;
+        gid_t gid;
+
+        /* Opened by the spool; may already be privileges.user's (output_give()). */
+        sc.dirfd = -1;
+        sc.handed_uid = geteuid() == 0 && p->cfg->privileges.user && p->cfg->privileges.user[0] &&
+                        lw_lookup_user(p->cfg->privileges.user, &uid, &gid) == 0 ? (long)uid : -1;
+    }
     if ((q->spool = spool_open(&sc, err, errlen)) == NULL)
         return -1;
     snprintf(id, sizeof id, "%s.overflow", sc.id);
@@ -597,7 +668,7 @@ static int open_spools(struct xq *q, const struct exporter_def *def, const struc
     q->last_seq = spool_last_seq(q->spool) > spool_last_seq(q->overflow) ? spool_last_seq(q->spool)
                                                                            : spool_last_seq(q->overflow);
     q->overflowing = spool_pending(q->overflow) > 0;
-    import_old_spool(q, spool_dir, def->name);
+    import_old_spool(q, o->spool_fd, o->spool_dir, def->name);
     if (spool_pending(q->spool) || spool_pending(q->overflow))
         log_info("%s: %llu alert(s) spooled by an earlier run will be delivered first", def->name,
                  (unsigned long long)(spool_pending(q->spool) + spool_pending(q->overflow)));
@@ -624,7 +695,7 @@ static int output_add(struct output *o, const struct exporter_def *def, const st
         return -1;
     }
     pthread_mutex_init(&q->mu, NULL);
-    pthread_cond_init(&q->wake, NULL);
+    init_wake(&q->wake);
     pthread_cond_init(&q->done, NULL);
     o->q[o->n++] = q;
     if ((q->x = def->open(&p, err, errlen)) == NULL)
@@ -637,7 +708,7 @@ static int output_add(struct output *o, const struct exporter_def *def, const st
         snprintf(err, errlen, "%s: no memory for a %zu-byte queue (outputs.queue-size)", def->name, q->cap);
         return -1;
     }
-    if ((q->x->types & (1u << EVT_ALERT)) && open_spools(q, def, &p, o->spool_dir, err, errlen) < 0)
+    if ((q->x->types & (1u << EVT_ALERT)) && open_spools(q, def, &p, o, err, errlen) < 0)
         return -1;
     if (pthread_create(&q->thread, NULL, xq_main, q) != 0) {
         snprintf(err, errlen, "%s: cannot start its thread", def->name);
@@ -652,15 +723,29 @@ struct output *output_open_with(const struct exporter_def *const *registry, cons
                                 const char *logdir, char *err, size_t errlen)
 {
     struct output *o = calloc(1, sizeof *o);
+    const char *rel = cfg->outputs.spool_dir[0] ? cfg->outputs.spool_dir : "spool";
+    int logfd;
 
     if (!o) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    o->spool_dir = lw_join_path(logdir, cfg->outputs.spool_dir[0] ? cfg->outputs.spool_dir : "spool");
-    if (!o->spool_dir || (mkdir(o->spool_dir, 0700) < 0 && errno != EEXIST)) {
-        snprintf(err, errlen, "outputs.spool-dir: %s: cannot create: %s", o->spool_dir ? o->spool_dir : "",
-                 strerror(errno));
+    o->spool_fd = -1;
+    o->spool_dir = lw_join_path(logdir, rel);
+    if (!o->spool_dir) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    /* Below the log folder (the user's after a drop) nothing is followed. */
+    if ((logfd = fs_open_dir(logdir, 0, 0, NULL, err, errlen)) < 0)
+        goto fail;
+    o->spool_fd = fs_open_dir_at(logfd, rel, o->spool_dir, 1, 0700, NULL, err, errlen);
+    close(logfd);
+    if (o->spool_fd < 0) {
+        char why[600];
+
+        snprintf(why, sizeof why, "outputs.spool-dir: %s", err);
+        snprintf(err, errlen, "%s", why);
         goto fail;
     }
     for (size_t i = 0; registry[i]; i++)
@@ -683,26 +768,36 @@ void output_close(struct output *o)
         return;
     for (size_t i = 0; i < o->n; i++)
         xq_free(o->q[i]);
+    if (o->spool_fd >= 0)
+        close(o->spool_fd);
     free(o->spool_dir);
     free(o);
 }
 
-int output_give(struct output *o, unsigned uid, unsigned gid, char *err, size_t errlen)
+/* Gives spool folder fd to uid/gid when it is linkwatch's: root's, and not
+ * a shared one (spool-dir: /tmp) that others may write into. */
+static int give_spool_dir(int fd, const char *dir, unsigned uid, unsigned gid, char *err, size_t errlen)
 {
     struct stat st;
 
-    /* The spool folder is linkwatch's own, but never take over a shared
-     * one (spool-dir: /tmp) that others may write into. */
-    if (stat(o->spool_dir, &st) == 0 && st.st_uid == 0 && !(st.st_mode & (S_ISVTX | S_IWOTH)) &&
-        chown(o->spool_dir, uid, gid) < 0) {
-        snprintf(err, errlen, "%s: cannot give to uid %u: %s", o->spool_dir, uid, strerror(errno));
+    if (fstat(fd, &st) == 0 && st.st_uid == 0 && !(st.st_mode & (S_ISVTX | S_IWOTH)) &&
+        fs_give(fd, uid, gid) < 0) {
+        snprintf(err, errlen, "%s: cannot give to uid %u: %s", dir, uid, strerror(errno));
         return -1;
     }
+    return 0;
+}
+
+int output_give(struct output *o, unsigned uid, unsigned gid, char *err, size_t errlen)
+{
+    if (give_spool_dir(o->spool_fd, o->spool_dir, uid, gid, err, errlen) < 0)
+        return -1;
     for (size_t i = 0; i < o->n; i++) {
         struct xq *q = o->q[i];
-        int own = q->spool && !q->own_dir;
 
-        if ((own && (spool_give(q->spool, uid, gid) < 0 || spool_give(q->overflow, uid, gid) < 0)) ||
+        if (q->own_dir && give_spool_dir(spool_dirfd(q->spool), spool_path(q->spool), uid, gid, err, errlen) < 0)
+            return -1;
+        if ((q->spool && (spool_give(q->spool, uid, gid) < 0 || spool_give(q->overflow, uid, gid) < 0)) ||
             (q->x->ops->give && q->x->ops->give(q->x, uid, gid) < 0)) {
             snprintf(err, errlen, "%s: cannot give its files to uid %u: %s", q->x->name, uid,
                      strerror(errno));
@@ -717,31 +812,163 @@ int output_wants(const struct output *o, enum event_type t)
     return (o->wanted >> t) & 1u;
 }
 
+/* One event into q's queue, under q->mu: an alert is numbered, and goes to
+ * the overflow when the queue is full or the overflow is in use (behind the
+ * overflowed ones); another event that does not fit is dropped (counted).
+ * Returns 1 when an alert overflowed (the thread syncs the overflow). */
+static int queue_one(struct xq *q, enum event_type t, const char *line, size_t len)
+{
+    uint64_t seq = t == EVT_ALERT ? next_seq(q) : 0;
+
+    if (t == EVT_ALERT && q->overflowing) {
+        overflow_alert(q, seq, line, len);
+        return 1;
+    }
+    if (ring_push(q, t, seq, line, (uint32_t)len) == 0)
+        return 0;
+    if (t == EVT_ALERT) {
+        overflow_alert(q, seq, line, len);
+        return 1;
+    }
+    q->dropped[t]++;
+    return 0;
+}
+
 void output_event(struct output *o, enum event_type t, const char *line, size_t len)
 {
     __atomic_add_fetch(&o->st.events[t], 1, __ATOMIC_RELAXED);
     for (size_t i = 0; i < o->n; i++) {
         struct xq *q = o->q[i];
-        uint64_t seq;
 
         if (!((q->x->types >> t) & 1u))
             continue;
         pthread_mutex_lock(&q->mu);
-        seq = t == EVT_ALERT ? next_seq(q) : 0;
-        if (t == EVT_ALERT && q->overflowing) {
-            overflow_alert(q, seq, line, len);              /* behind the overflowed ones */
-            pthread_cond_signal(&q->wake);
-        } else if (ring_push(q, t, seq, line, (uint32_t)len) == 0) {
-            if (q->used == XQ_HDR + len)                    /* it was empty: the thread sleeps */
-                pthread_cond_signal(&q->wake);
-        } else if (t == EVT_ALERT) {
-            overflow_alert(q, seq, line, len);
-            pthread_cond_signal(&q->wake);
-        } else {
-            q->dropped[t]++;
-        }
+        wake_thread(q, queue_one(q, t, line, len));
         pthread_mutex_unlock(&q->mu);
     }
+}
+
+/* ---------------------------------------------------------------- worker batches */
+
+/* Records as in the queue ([u8 type][u32 len][u64 seq][bytes]), so a batch
+ * goes into a queue with one copy; the seq of alerts is set per exporter
+ * as it is queued. */
+struct output_batch {
+    struct output *o;
+    char *buf;
+    size_t len;
+    uint32_t types;                  /* bit per type present */
+    uint32_t nalerts;
+    uint64_t count[EVT_MAX];
+};
+
+struct output_batch *output_batch_new(struct output *o)
+{
+    struct output_batch *b = calloc(1, sizeof *b);
+
+    if (!b)
+        return NULL;
+    b->o = o;
+    if ((b->buf = malloc(OUTPUT_BATCH_BYTES)) == NULL) {
+        free(b);
+        return NULL;
+    }
+    return b;
+}
+
+void output_batch_free(struct output_batch *b)
+{
+    if (!b)
+        return;
+    output_publish(b);
+    free(b->buf);
+    free(b);
+}
+
+void output_batch_add(struct output_batch *b, enum event_type t, const char *line, size_t len)
+{
+    size_t need = XQ_HDR + len;
+    unsigned char *r;
+    uint32_t l = (uint32_t)len;
+
+    if (need > OUTPUT_BATCH_BYTES - b->len) {
+        output_publish(b);
+        if (need > OUTPUT_BATCH_BYTES) {     /* on its own, as output_event() takes it */
+            output_event(b->o, t, line, len);
+            return;
+        }
+    }
+    r = (unsigned char *)b->buf + b->len;
+    r[0] = (unsigned char)t;
+    memcpy(r + 1, &l, 4);
+    memset(r + 5, 0, 8);
+    memcpy(r + XQ_HDR, line, len);
+    b->len += need;
+    b->types |= 1u << t;
+    b->nalerts += t == EVT_ALERT;
+    b->count[t]++;
+}
+
+/* Numbers the batch's alerts for q, in order. Under q->mu. */
+static void number_alerts(struct xq *q, struct output_batch *b)
+{
+    for (size_t off = 0; off < b->len;) {
+        uint32_t l;
+
+        memcpy(&l, b->buf + off + 1, 4);
+        if ((unsigned char)b->buf[off] == EVT_ALERT) {
+            uint64_t seq = next_seq(q);
+
+            memcpy(b->buf + off + 5, &seq, 8);
+        }
+        off += XQ_HDR + l;
+    }
+}
+
+/* The batch into q: with one copy when q takes every type in it, has room
+ * for all of it and no overflow to queue its alerts behind; else event by
+ * event, as output_event() would. */
+static void publish_to(struct xq *q, struct output_batch *b)
+{
+    int urgent = 0;
+
+    pthread_mutex_lock(&q->mu);
+    if ((b->types & ~q->x->types) == 0 && !(q->overflowing && b->nalerts) && q->cap - q->used >= b->len) {
+        if (b->nalerts)
+            number_alerts(q, b);
+        ring_put(q, b->buf, b->len, (q->head + q->used) % q->cap);
+        q->used += b->len;
+        q->pushed += b->len;
+    } else {
+        for (size_t off = 0; off < b->len;) {
+            enum event_type t = (enum event_type)(unsigned char)b->buf[off];
+            uint32_t l;
+
+            memcpy(&l, b->buf + off + 1, 4);
+            if ((q->x->types >> t) & 1u)
+                urgent |= queue_one(q, t, b->buf + off + XQ_HDR, l);
+            off += XQ_HDR + l;
+        }
+    }
+    wake_thread(q, urgent);
+    pthread_mutex_unlock(&q->mu);
+}
+
+void output_publish(struct output_batch *b)
+{
+    struct output *o = b->o;
+
+    if (b->len == 0)
+        return;
+    for (int t = 0; t < EVT_MAX; t++)
+        if (b->count[t])
+            __atomic_add_fetch(&o->st.events[t], b->count[t], __ATOMIC_RELAXED);
+    for (size_t i = 0; i < o->n; i++)
+        if (b->types & o->q[i]->x->types)
+            publish_to(o->q[i], b);
+    b->len = 0;
+    b->types = b->nalerts = 0;
+    memset(b->count, 0, sizeof b->count);
 }
 
 void output_flush(struct output *o)

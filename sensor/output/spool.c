@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "spool.h"
+#include "fsafe.h"
 #include "log.h"
 
 /* Longest record header: two 20-digit numbers, a space and a newline. */
@@ -16,7 +17,9 @@
 
 struct spool {
     int fd;
-    char *path, *offpath;
+    int dirfd;                   /* the folder */
+    char *path, *offpath;        /* for messages */
+    char *offname;               /* the offset file's name in the folder */
     uint64_t max_bytes;
     uint64_t size;               /* file size */
     uint64_t off;                /* delivered up to here */
@@ -82,64 +85,70 @@ static int spool_scan(struct spool *s)
     return 0;
 }
 
-static uint64_t read_offset(const char *path)
+/* The delivered offset, 0 when there is none (or it cannot be read: the
+ * alerts are then delivered again rather than lost). */
+static uint64_t read_offset(const struct spool *s)
 {
-    FILE *f = fopen(path, "r");
-    unsigned long long v = 0;
+    char err[512], buf[32];
+    int fd = fs_open_file_at(s->dirfd, s->offname, s->offpath, O_RDONLY, 0600, NULL, err, sizeof err);
+    ssize_t n;
 
-    if (f == NULL)
+    if (fd < 0) {
+        if (errno != ENOENT)
+            log_warning("spool: %s; its alerts are delivered again from the start", err);
         return 0;
-    if (fscanf(f, "%llu", &v) != 1)
-        v = 0;
-    fclose(f);
-    return v;
+    }
+    n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    return strtoull(buf, NULL, 10);
+}
+
+/* Opens the spool's folder (c->dirfd unset): its own one created and
+ * checked (own_dir in spool.h), else one that must exist. Returns the
+ * descriptor or -1 with err. */
+static int open_dir(const struct spool_config *c, char *err, size_t errlen)
+{
+    char why[512];
+    struct stat st;
+    uid_t me = geteuid();
+    int fd = fs_open_dir(c->dir, c->own_dir, 0700, NULL, why, sizeof why);
+
+    if (fd < 0) {
+        snprintf(err, errlen, "%s %s", c->dir_key, why);
+        return -1;
+    }
+    if (!c->own_dir)
+        return fd;
+    if (fstat(fd, &st) < 0 || (st.st_uid != me && (c->handed_uid <= 0 || st.st_uid != (uid_t)c->handed_uid))) {
+        snprintf(err, errlen, "%s %s: owned by uid %u, not by this user (uid %u)%s", c->dir_key, c->dir,
+                 (unsigned)st.st_uid, (unsigned)me, c->handed_uid > 0 ? " nor privileges.user" : "");
+        close(fd);
+        return -1;
+    }
+    if ((st.st_mode & 077) != 0) {
+        if (fchmod(fd, 0700) < 0) {
+            snprintf(err, errlen, "%s %s: cannot make it owner-only: %s", c->dir_key, c->dir, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        log_warning("%s %s: was open to others (mode %03o); made owner-only (700)",
+                    c->dir_key, c->dir, (unsigned)(st.st_mode & 0777));
+    }
+    return fd;
 }
 
 /* Written aside and renamed: a crash leaves the old offset or the new. */
 static int write_offset(const struct spool *s)
 {
-    char tmp[4096];
-    FILE *f;
-    int ok;
+    char buf[32], err[512];
+    int n = snprintf(buf, sizeof buf, "%llu\n", (unsigned long long)s->off);
 
-    snprintf(tmp, sizeof tmp, "%s.tmp", s->offpath);
-    f = fopen(tmp, "w");
-    if (f == NULL)
+    if (fs_replace_at(s->dirfd, s->offname, s->offpath, buf, (size_t)n, 0600, -1, 0, err, sizeof err) < 0) {
+        log_error("spool: %s", err);
         return -1;
-    ok = fprintf(f, "%llu\n", (unsigned long long)s->off) > 0;
-    ok &= fclose(f) == 0;
-    if (!ok || rename(tmp, s->offpath) < 0) {
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
-}
-
-/* The folder exists, is ours and owner-only. */
-static int own_dir(const char *dir, const char *key, char *err, size_t errlen)
-{
-    struct stat st;
-
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-        snprintf(err, errlen, "%s %s: cannot create: %s", key, dir, strerror(errno));
-        return -1;
-    }
-    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "%s %s: not a folder", key, dir);
-        return -1;
-    }
-    if (st.st_uid != geteuid()) {
-        snprintf(err, errlen, "%s %s: owned by uid %u, not by this user (uid %u)", key, dir,
-                 (unsigned)st.st_uid, (unsigned)geteuid());
-        return -1;
-    }
-    if ((st.st_mode & 077) != 0) {
-        if (chmod(dir, 0700) < 0) {
-            snprintf(err, errlen, "%s %s: cannot make it owner-only: %s", key, dir, strerror(errno));
-            return -1;
-        }
-        log_warning("%s %s: was open to others (mode %03o); made owner-only (700)",
-                    key, dir, (unsigned)(st.st_mode & 0777));
     }
     return 0;
 }
@@ -147,48 +156,56 @@ static int own_dir(const char *dir, const char *key, char *err, size_t errlen)
 struct spool *spool_open(const struct spool_config *c, char *err, size_t errlen)
 {
     struct spool *s = calloc(1, sizeof *s);
+    char *name = NULL;
     struct stat st;
 
     if (s == NULL) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    s->fd = -1;
+    s->fd = s->dirfd = -1;
     s->max_bytes = c->max_bytes;
-    if (c->own_dir && own_dir(c->dir, c->dir_key, err, errlen) < 0)
+    if (c->dirfd > 0 ? (s->dirfd = fcntl(c->dirfd, F_DUPFD_CLOEXEC, 0)) < 0 : (s->dirfd = open_dir(c, err, errlen)) < 0) {
+        if (c->dirfd > 0)
+            snprintf(err, errlen, "spool %s: %s", c->dir, strerror(errno));
         goto fail;
+    }
     if (asprintf(&s->path, "%s/%s.alerts", c->dir, c->id) < 0)
         s->path = NULL;
     if (s->path && asprintf(&s->offpath, "%s/%s.offset", c->dir, c->id) < 0)
         s->offpath = NULL;
-    if (!s->path || !s->offpath) {
+    if (s->offpath && asprintf(&s->offname, "%s.offset", c->id) < 0)
+        s->offname = NULL;
+    if (s->offname && asprintf(&name, "%s.alerts", c->id) < 0)
+        name = NULL;
+    if (!name) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    s->fd = open(s->path, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (s->fd < 0) {
-        snprintf(err, errlen, "spool %s: cannot open: %s", s->path, strerror(errno));
+    s->fd = fs_open_file_at(s->dirfd, name, s->path, O_RDWR | O_CREAT | O_APPEND, 0600, NULL, err, errlen);
+    if (s->fd < 0)
         goto fail;
-    }
     if (flock(s->fd, LOCK_EX | LOCK_NB) < 0) {
         snprintf(err, errlen, "spool %s: in use by another linkwatch (same sensor-id and %s?)",
                  s->path, c->dir_key);
         goto fail;
     }
-    if (fstat(s->fd, &st) < 0 || fchmod(s->fd, 0600) < 0) {
+    if (fstat(s->fd, &st) < 0) {
         snprintf(err, errlen, "spool %s: %s", s->path, strerror(errno));
         goto fail;
     }
     s->size = (uint64_t)st.st_size;
-    s->off = read_offset(s->offpath);
+    s->off = read_offset(s);
     if (s->off > s->size)
         s->off = 0;       /* the file was replaced: deliver it all again rather than lose it */
     if (spool_scan(s) < 0) {
         snprintf(err, errlen, "spool %s: %s", s->path, strerror(errno));
         goto fail;
     }
+    free(name);
     return s;
 fail:
+    free(name);
     spool_close(s);
     return NULL;
 }
@@ -199,8 +216,11 @@ void spool_close(struct spool *s)
         return;
     if (s->fd >= 0)
         close(s->fd);
+    if (s->dirfd >= 0)
+        close(s->dirfd);
     free(s->path);
     free(s->offpath);
+    free(s->offname);
     free(s->rbuf);
     free(s);
 }
@@ -306,7 +326,7 @@ int spool_commit(struct spool *s, size_t n)
             return -1;
         s->size = s->off = 0;
         s->pending = 0;
-        unlink(s->offpath);
+        unlinkat(s->dirfd, s->offname, 0);
         return 0;
     }
     return write_offset(s);
@@ -318,8 +338,19 @@ uint64_t spool_bytes(const struct spool *s) { return s->size - s->off; }
 uint64_t spool_file_size(const struct spool *s) { return s->size; }
 uint64_t spool_last_seq(const struct spool *s) { return s->last_seq; }
 const char *spool_path(const struct spool *s) { return s->path; }
+int spool_dirfd(const struct spool *s) { return s->dirfd; }
 
 int spool_give(struct spool *s, unsigned uid, unsigned gid)
 {
-    return fchown(s->fd, uid, gid);
+    char err[512];
+    int fd, rc;
+
+    if (fs_give(s->fd, uid, gid) < 0)
+        return -1;
+    fd = fs_open_file_at(s->dirfd, s->offname, s->offpath, O_RDONLY, 0600, NULL, err, sizeof err);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : -1;
+    rc = fs_give(fd, uid, gid);
+    close(fd);
+    return rc;
 }

@@ -9,7 +9,9 @@
  * sensor stops is read again next time, with its sequence number: the Redis
  * alert script drops such a repeat (redis-cmd.h).
  *
- * The files are created 0600. The data file is locked (flock) so two
+ * The files are created 0600, in the folder's descriptor, never through a
+ * link (fsafe.h): a link, a file of another type or with another hard link
+ * under a spool's name is refused. The data file is locked (flock) so two
  * sensors cannot share it. It never grows past max_bytes: records that
  * would are refused, and the caller counts and logs them. A record cut
  * short by a crash is dropped (and logged) when the spool is opened.
@@ -35,14 +37,18 @@ struct spool_rec {
 
 struct spool_config {
     const char *dir;             /* the folder */
+    int dirfd;                   /* > 0: the folder, opened by the caller (fsafe.h), which keeps
+                                  * it; else the spool opens dir itself */
     const char *id;              /* file names: <dir>/<id>.alerts, <dir>/<id>.offset */
     uint64_t max_bytes;          /* the data file never grows past it */
     const char *dir_key;         /* the setting naming dir, for messages */
     const char *size_key;        /* the setting giving max_bytes, for messages */
     /* The folder is the spool's own: created owner-only (0700) when absent,
-     * refused when another user owns it, made owner-only when others could
-     * read it. Otherwise it must exist and is left as it is. */
+     * refused when a user other than this one (or handed_uid) owns it,
+     * made owner-only when others could read it. Otherwise it must exist
+     * and is left as it is. */
     int own_dir;
+    long handed_uid;             /* > 0: the user linkwatch hands its files to (privileges.user) */
 };
 
 /* Opens (creating as needed) the spool c describes. Returns NULL with a
@@ -74,9 +80,12 @@ uint64_t spool_file_size(const struct spool *s);
 /* The highest sequence number in the file (0 when empty). */
 uint64_t spool_last_seq(const struct spool *s);
 const char *spool_path(const struct spool *s);
+/* The spool's folder (owned by the spool). */
+int spool_dirfd(const struct spool *s);
 
-/* Gives the spool's data file to uid/gid (before linkwatch drops root).
- * Returns 0 or -1. */
+/* Gives the spool's data file (and its offset file, when there is one) to
+ * uid/gid, on their descriptors (before linkwatch drops root). Returns 0 or
+ * -1 with errno set. */
 int spool_give(struct spool *s, unsigned uid, unsigned gid);
 
 #endif

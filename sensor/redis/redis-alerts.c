@@ -5,6 +5,7 @@
 #include <hiredis/hiredis.h>
 
 #include "redis-alerts.h"
+#include "alert-index.h"
 #include "log.h"
 #include "spool.h"
 
@@ -139,6 +140,17 @@ static size_t count_flows(const struct exporter_event *ev, size_t n)
     return k;
 }
 
+/* The writer trims the stream, not XADD MAXLEN, so that the alert indexes
+ * lose the trimmed ids in the same call (alert-index.h). */
+static void trim_alerts(struct redis_alerts *r)
+{
+    char why[300] = "alerts trim: ";
+
+    if (r->alerts_maxlen && r->conn.c &&
+        aix_trim(r->conn.c, &r->rk, r->alerts_maxlen, why + 13, sizeof why - 13) < 0)
+        rconn_drop(&r->conn, why);
+}
+
 /* One pipeline for the batch; see exporter.h. An alert command Redis
  * refused fails its alerts and drops the connection; the ones after it that
  * Redis took are handed in again later and dropped by Redis as repeats. */
@@ -183,6 +195,8 @@ static void redis_write_batch(struct exporter *x, const struct exporter_event *e
     }
     if (refused && r->conn.c)
         rconn_drop(&r->conn, "Redis refused alerts (error reply above)");
+    else if (na > 0)
+        trim_alerts(r);
 }
 
 static int redis_write_event(struct exporter *x, const struct exporter_event *ev)
@@ -299,6 +313,7 @@ static const struct cfg_key redis_keys[] = {
     RNUM("port", CFG_UINT, port, 1, 65535),
     RKEY("username", CFG_STRING, username),
     RKEY("password", CFG_STRING, password),
+    RKEY("password-file", CFG_STRING, password_file),
     RNUM("db", CFG_UINT, db, 0, 65535),
     CFG_KMAP("timeouts"),
     RNUM("timeouts.connect", CFG_DURATION, connect_timeout, 1, 300),

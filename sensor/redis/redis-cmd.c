@@ -1,11 +1,12 @@
-/* redis-cmd.c - the key layout and the commands that write it; see redis-cmd.h
- * and docs/redis.md. */
+/* redis-cmd.c - the commands that write the key layout; see redis-cmd.h and
+ * docs/redis.md. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "redis-cmd.h"
+#include "alert-index.h"
 #include "eve.h"
 #include "geo-summary.h"
 #include "util.h"
@@ -27,56 +28,6 @@ const char RCMD_TALLY_LUA[] =
     "redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])\n"
     "redis.call('EXPIRE', KEYS[2], ARGV[3])\n"
     "return 1\n";
-
-/* The sequence number is recorded with each XADD, so an error part-way
- * through leaves the ones added behind it recorded too. */
-const char RCMD_ALERT_LUA[] =
-    "local last = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')\n"
-    "local n = 0\n"
-    "for i = 4, #ARGV, 2 do\n"
-    "  local s = tonumber(ARGV[i])\n"
-    "  if s > last then\n"
-    "    if ARGV[2] ~= '0' then\n"
-    "      redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'sensor', ARGV[1], 'seq', ARGV[i], 'event', ARGV[i+1])\n"
-    "    else\n"
-    "      redis.call('XADD', KEYS[1], '*', 'sensor', ARGV[1], 'seq', ARGV[i], 'event', ARGV[i+1])\n"
-    "    end\n"
-    "    redis.call('HSET', KEYS[2], ARGV[1], ARGV[i])\n"
-    "    redis.call('PUBLISH', ARGV[3], ARGV[i+1])\n"
-    "    last = s\n"
-    "    n = n + 1\n"
-    "  end\n"
-    "end\n"
-    "return n\n";
-
-/* ------------------------------------------------------------------ keys */
-
-size_t rkey_bucket(char *buf, size_t len, const struct rkeys *rk, const char *scope, char res,
-                   uint64_t start, const char *fam, const char *metric)
-{
-    int n = snprintf(buf, len, "%s:{%s:%c:%llu}:%s%s%s", rk->prefix, scope, res,
-                     (unsigned long long)start, fam, metric ? ":" : "", metric ? metric : "");
-    return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
-}
-
-size_t rkey_named(char *buf, size_t len, const struct rkeys *rk, const char *which)
-{
-    int n;
-
-    if (strcmp(which, "alerts") == 0)
-        n = snprintf(buf, len, "%s:{alerts}", rk->prefix);
-    else if (strcmp(which, "alerts-seq") == 0)
-        n = snprintf(buf, len, "%s:{alerts}:seq", rk->prefix);
-    else if (strcmp(which, "channel") == 0)
-        n = snprintf(buf, len, "%s:alerts", rk->prefix);
-    else if (strcmp(which, "flows") == 0)
-        n = snprintf(buf, len, "%s:flows", rk->prefix);
-    else if (strcmp(which, "sensor") == 0)
-        n = snprintf(buf, len, "%s:{%s}:sensor", rk->prefix, rk->sensor);
-    else
-        n = snprintf(buf, len, "%s:sensors", rk->prefix);
-    return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
-}
 
 /* ------------------------------------------------------------------ batches */
 
@@ -623,30 +574,88 @@ void rcmd_gauge(struct rbatch *b, const struct rkeys *rk, const char *sha_tally,
 
 /* ------------------------------------------------------------------ alerts */
 
+/* The (sid, signature) pairs already sent in one script call: the script
+ * needs a signature's text once per call (alert-index.h). */
+struct sigs_sent {
+    uint64_t h[256];
+    size_t n;
+};
+
+/* Whether t's message went with an earlier alert of this call (notes it
+ * when not). */
+static int sig_sent(struct sigs_sent *ss, const struct aix_terms *t)
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    for (const char *p = t->sid; *p; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+    for (size_t i = 0; i < t->msglen; i++)
+        h = (h ^ (uint8_t)t->msg[i]) * 1099511628211ULL;
+    for (size_t i = 0; i < ss->n; i++)
+        if (ss->h[i] == h)
+            return 1;
+    if (ss->n < sizeof ss->h / sizeof ss->h[0])
+        ss->h[ss->n++] = h;
+    return 0;
+}
+
+/* One alert: seq, event, its index arguments (alert-index.h). */
+static void put_alert(struct rbatch *b, const struct rkeys *rk, const struct ralert *a,
+                      struct aix_terms *t, char **scratch, size_t *cap, struct sigs_sent *ss)
+{
+    rbatch_u64(b, a->seq);
+    rbatch_arg(b, a->line, a->len);
+    if (a->len + 32 > *cap) {
+        char *p = realloc(*scratch, a->len + 32);
+        if (p == NULL) {
+            b->oom = 1;
+            return;
+        }
+        *scratch = p;
+        *cap = a->len + 32;
+    }
+    if (aix_terms(a->line, a->len, rk->sensor, rk, t, *scratch, *cap) < 0) {
+        b->oom = 1;
+        return;
+    }
+    if (t->msg && sig_sent(ss, t))
+        t->msg = NULL;                   /* "": the script has it */
+    rbatch_u64(b, aix_nargs(t));
+    aix_put_args(b, t);
+}
+
 void rcmd_alerts(struct rbatch *b, const struct rkeys *rk, const char *sha_alert,
                  uint64_t maxlen, const struct ralert *a, size_t n, size_t rec0, size_t per_cmd)
 {
-    char key[RKEY_MAX];
+    char key[RKEY_MAX], keys[AIX_NKEYS][RKEY_MAX], *scratch = NULL;
+    struct aix_terms *t = malloc(sizeof *t);
+    size_t cap = 0;
 
-    for (size_t i = 0; i < n; i += per_cmd) {
+    if (t == NULL) {
+        b->oom = 1;
+        return;
+    }
+    aix_fixed_keys(rk, keys);
+    for (size_t i = 0; i < n && !b->oom; i += per_cmd) {
         size_t m = n - i < per_cmd ? n - i : per_cmd;
+        struct sigs_sent ss = { .n = 0 };
 
         rbatch_begin(b, RC_ALERT);
         if (b->oom)
-            return;
+            break;
         b->cmds[b->ncmds - 1].rec0 = rec0 + i;
         b->cmds[b->ncmds - 1].nrec = m;
         rbatch_str(b, "EVALSHA");
         rbatch_str(b, sha_alert);
-        rbatch_str(b, "2");
-        rbatch_arg(b, key, rkey_named(key, sizeof key, rk, "alerts"));
-        rbatch_arg(b, key, rkey_named(key, sizeof key, rk, "alerts-seq"));
+        rbatch_u64(b, AIX_NKEYS);
+        for (size_t k = 0; k < AIX_NKEYS; k++)
+            rbatch_str(b, keys[k]);
         rbatch_str(b, rk->sensor);
         rbatch_u64(b, maxlen);
         rbatch_arg(b, key, rkey_named(key, sizeof key, rk, "channel"));
-        for (size_t k = i; k < i + m; k++) {
-            rbatch_u64(b, a[k].seq);
-            rbatch_arg(b, a[k].line, a[k].len);
-        }
+        for (size_t k = i; k < i + m; k++)
+            put_alert(b, rk, &a[k], t, &scratch, &cap, &ss);
     }
+    free(scratch);
+    free(t);
 }

@@ -1,5 +1,6 @@
-/* redis-cmd.h - what linkwatch sends to Redis: the key layout (docs/redis.md)
- * and the commands that write it, built into batches. No network here.
+/* redis-cmd.h - what linkwatch sends to Redis: the commands that write the
+ * key layout of docs/redis.md (names from redis-keys.h), built into batches.
+ * No network here.
  *
  * Tallies are written by one Lua script call per destination key and flush
  * (EVALSHA of RCMD_TALLY_LUA): all of a key's members in one command, so
@@ -8,7 +9,8 @@
  * bucket's ":applied" hash; a call whose id is not above the recorded one
  * does nothing, so a command resent after a lost reply is applied once.
  * Alerts go through RCMD_ALERT_LUA, which does the same with each alert's
- * sequence number before XADD and PUBLISH.
+ * sequence number before XADD and PUBLISH, and files each alert in the
+ * alert indexes in the same call (alert-index.h).
  *
  * A batch owns the bytes of its commands; it is what a pipeline sends, and
  * what is kept (from the first unacknowledged command on) when the
@@ -19,36 +21,21 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "redis-keys.h"
 #include "tally.h"
 
 /* KEYS[1] target, KEYS[2] the bucket's applied-ids hash; ARGV: marker
  * field, flush id, ttl, mode (h: HINCRBY, z: ZINCRBY then keep the top K,
  * s: HSET), K, then member/value pairs. Returns 1 applied, 0 already was. */
 extern const char RCMD_TALLY_LUA[];
-/* KEYS[1] the alerts stream, KEYS[2] the last-sequence hash; ARGV: sensor,
- * MAXLEN (0: none), channel, then seq/event pairs in order. Each event
- * whose seq is above the sensor's last is added and published. Returns
- * how many were added. */
+/* KEYS: aix_fixed_keys() (the alerts stream, the last-sequence hash, then
+ * the index's keys); ARGV: sensor, MAXLEN (unused: the writer trims, see
+ * aix_trim()), channel, then per alert in order its seq, its event, the
+ * count of its index arguments and those (alert-index.h). Each event whose
+ * seq is above the sensor's last is added, published and filed in the
+ * indexes. Returns how many were added. Defined in alert-index.c, with the
+ * Lua library it shares with the trim and reindex scripts. */
 extern const char RCMD_ALERT_LUA[];
-
-/* What the key layout needs to know. */
-struct rkeys {
-    const char *prefix;          /* redis.prefix */
-    const char *sensor;          /* sensor-id */
-    uint64_t ttl_minute, ttl_hour;
-    uint32_t top_k;              /* redis.top-hosts */
-    int merged;                  /* redis.merged-view: also the "all" scope */
-};
-
-#define RKEY_MAX 256
-
-/* "<prefix>:{<scope>:<res>:<start>}:<fam>[:<metric>]", res 'm' or 'h',
- * start the bucket's first second (Unix time). Returns its length. */
-size_t rkey_bucket(char *buf, size_t len, const struct rkeys *rk, const char *scope, char res,
-                   uint64_t start, const char *fam, const char *metric);
-/* "<prefix>:{alerts}", "<prefix>:{alerts}:seq", "<prefix>:alerts" (the
- * channel), "<prefix>:flows", "<prefix>:{<sensor>}:sensor", "<prefix>:sensors". */
-size_t rkey_named(char *buf, size_t len, const struct rkeys *rk, const char *which);
 
 enum rcmd_kind {
     RC_TALLY = 1,                /* idempotent: resent as is when in doubt */

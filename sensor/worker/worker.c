@@ -7,6 +7,7 @@
 #include "worker.h"
 #include "app-stage.h"
 #include "detect.h"
+#include "slab.h"
 #include "ruleset.h"
 #include "geo.h"
 #include "geo-merge.h"
@@ -79,7 +80,7 @@ static void worker_alert(void *arg, const struct rule *r, const struct packet *p
     jbuf_reset(&w->jb);
     eve_alert_event(&w->jb, &w->eve, r, p, f, f ? dpi_eve_write : NULL);
     if (jbuf_ok(&w->jb))
-        output_event(w->out, EVT_ALERT, w->jb.buf, w->jb.len);
+        output_batch_add(w->ob, EVT_ALERT, w->jb.buf, w->jb.len);
 }
 
 static void worker_app_tx(void *arg, struct flow *f, const struct packet *p, const struct app_parser *ap,
@@ -107,7 +108,7 @@ static void worker_flow_end(struct flow *f, void *arg)
         jbuf_reset(&w->jb);
         eve_flow_event(&w->jb, &w->eve, f, dpi_eve_write);
         if (jbuf_ok(&w->jb))
-            output_event(w->out, EVT_FLOW, w->jb.buf, w->jb.len);
+            output_batch_add(w->ob, EVT_FLOW, w->jb.buf, w->jb.len);
     }
     detect_flow_free(f);
     stream_flow_free(w->stream, f);
@@ -267,6 +268,18 @@ int worker_init(struct worker *w, unsigned id, const struct lw_config *cfg,
     w->out = out;
     w->eve.sensor_id = cfg->sensor_id;
     jbuf_init(&w->jb);
+    w->slab = lw_slab_new(cfg->flow.state_memory);
+    if (!w->slab) {
+        snprintf(err, errlen, "worker %u: cannot reserve %llu bytes for per-flow state (flow.state-memory)", id,
+                 (unsigned long long)cfg->flow.state_memory);
+        goto fail;
+    }
+    dpicfg.slab = w->slab;
+    w->ob = output_batch_new(out);
+    if (!w->ob) {
+        snprintf(err, errlen, "worker %u: no memory for its event batch", id);
+        goto fail;
+    }
     w->flows = flow_table_new(&fcfg, id, worker_flow_end, w);
     if (!w->flows) {
         snprintf(err, errlen, "worker %u: no memory for %u flows (flow.max-flows)", id, fcfg.max_flows);
@@ -291,6 +304,8 @@ int worker_init(struct worker *w, unsigned id, const struct lw_config *cfg,
         snprintf(err, errlen, "worker %u: no memory for stream reassembly", id);
         goto fail;
     }
+    if (w->stream)
+        stream_ctx_set_slab(w->stream, w->slab);
     if (worker_app_init(w, cfg) < 0) {
         snprintf(err, errlen, "worker %u: no memory for the application-layer parsers", id);
         goto fail;
@@ -305,8 +320,10 @@ fail:
  * from the worker: its geoip lookup and the capture-order wait. */
 static void worker_wire_detect(struct worker *w)
 {
-    if (w->dt)
+    if (w->dt) {
         detect_thread_set_geo(w->dt, w->geo ? geo_detect_country : NULL, w->geo);
+        detect_thread_set_slab(w->dt, w->slab);
+    }
     if (w->th)
         threshold_set_order(w->th, w->order, w->order_arg);
 }
@@ -417,14 +434,22 @@ static inline void worker_rules_leave(struct worker *w)
         rules_slot_quiescent(w->rules, w->id);
 }
 
+void worker_publish(struct worker *w)
+{
+    if (w->ob)
+        output_publish(w->ob);
+}
+
 void worker_offline(struct worker *w)
 {
+    worker_publish(w);
     if (w->rules)
         rules_slot_offline(w->rules, w->id);
 }
 
 void worker_idle(struct worker *w)
 {
+    worker_publish(w);
     /* Redis: hand the tally table over on a quiet link too. */
     if (tally_swap_wanted(w->tally))
         tally_swap(w->tally, w->now);
@@ -461,7 +486,11 @@ void worker_destroy(struct worker *w)
     w->eve.geo = NULL;
     dpi_engine_free(w->dpi);
     w->dpi = NULL;
+    output_batch_free(w->ob);
+    w->ob = NULL;
     jbuf_free(&w->jb);
+    lw_slab_destroy(w->slab);      /* last: every flow's state lived in it */
+    w->slab = NULL;
 }
 
 /* One geo_summary event per row of s (a geo_merge_write_fn). */
@@ -476,7 +505,7 @@ static void write_geo_summary(void *arg, const struct geo_thread *gt, const stru
         jbuf_reset(&w->jb);
         eve_geo_summary_event(&w->jb, &ctx, s, &s->rows[s->order[i]]);
         if (jbuf_ok(&w->jb))
-            output_event(w->out, EVT_GEO_SUMMARY, w->jb.buf, w->jb.len);
+            output_batch_add(w->ob, EVT_GEO_SUMMARY, w->jb.buf, w->jb.len);
     }
 }
 
@@ -563,6 +592,7 @@ void worker_clock(struct worker *w, uint64_t now)
 void worker_tick(struct worker *w, uint64_t now)
 {
     worker_time(w, now, 1);
+    worker_publish(w);
 }
 
 void worker_flush(struct worker *w, enum flow_end_reason why)
@@ -578,6 +608,7 @@ void worker_flush(struct worker *w, enum flow_end_reason why)
         if (w->gmerge)
             w->gm_next = geo_merge_progress(w->gmerge, w->id, w->geo, UINT64_MAX, write_geo_summary, w);
     }
+    worker_publish(w);
 }
 
 /* ---- counters (not in the stats event: the run summary, /metrics, linkwatchctl) */

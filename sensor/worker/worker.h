@@ -37,6 +37,7 @@ struct geo_thread;
 struct stream_ctx;
 struct geo_merge;
 struct app_stage;
+struct lw_slab;
 
 /* The worker's own counters (written by its thread with STATS_ADD; see
  * worker_stats_module). */
@@ -52,6 +53,8 @@ struct worker {
     unsigned id;
     const struct lw_config *cfg;
     struct output *out;
+    struct lw_slab *slab;      /* per-flow state (nDPI, results, stream, rule marks), sized at start */
+    struct output_batch *ob;   /* this worker's events, published at ticks, before blocking, at the end */
     struct flow_table *flows;
     struct dpi_engine *dpi;
     struct tally *tally;       /* tallies for the Redis flusher (sensor/redis/tally.h) */
@@ -100,8 +103,13 @@ void worker_use_rules(struct worker *w, struct rules_slot *slot);
  * the packets before this one). */
 void worker_set_order(struct worker *w, void (*fn)(void *arg), void *arg);
 
-/* Before a read that may block (a live capture, a pipe): the worker holds
- * no rule set until its next message, so reloads need not wait for it. */
+/* Hands the events the worker has batched to the exporters. It does at
+ * each tick, when idle, before a blocking read and at the final flush. */
+void worker_publish(struct worker *w);
+
+/* Before a read that may block (a live capture, a pipe): the worker's
+ * events are published, and it holds no rule set until its next message,
+ * so reloads need not wait for it. */
 void worker_offline(struct worker *w);
 
 /* Between messages with nothing to do: hands the tally table to the Redis

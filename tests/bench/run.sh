@@ -207,41 +207,44 @@ fi
 ofile="$work/bench-$(basename "$src" .pcap)-x$copies-overlap.pcap"
 [ -f "$ofile" ] || "$b/tests/bench/bench" replicate "$src" "$ofile" "$copies" overlap
 cat "$ofile" > /dev/null
-rdir=$(mktemp -d)
-rport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-redis-server --port "$rport" --bind 127.0.0.1 --dir "$rdir" --save '' --appendonly no \
-    --logfile "$rdir/redis.log" --daemonize yes --pidfile "$rdir/redis.pid"
-for _ in $(seq 100); do redis-cli -p "$rport" ping > /dev/null 2>&1 && break; sleep 0.05; done
-trap 'kill "$(cat "$rdir/redis.pid")" 2> /dev/null; rm -rf "$rdir"' EXIT
+. "$s/tests/bench/redis-server.sh"
+start_redis
 runs=${LW_BENCH_REDIS_RUNS:-7}
+# LW_BENCH_BASELINE=<another build folder>: its linkwatch runs with Redis on
+# too, in the same alternation ("base"), for this build against that one.
+modes="off on"
+[ -n "${LW_BENCH_BASELINE:-}" ] && modes="off on base"
 : > "$work/redis-runs.txt"
 for i in $(seq "$runs"); do
-    for mode in off on; do
+    for mode in $modes; do
+        bin=$b/linkwatch
+        [ "$mode" = base ] && bin=$LW_BENCH_BASELINE/linkwatch
         set -- -c "$s/linkwatch.yaml" -r "$ofile" -l "$rdir/log" --set logging.level=error
-        [ "$mode" = on ] && set -- "$@" --set redis.enabled=yes --set redis.port="$rport" \
+        [ "$mode" != off ] && set -- "$@" --set redis.enabled=yes --set redis.port="$rport" \
             --set redis.spool-dir="$rdir/spool" --set sensor-id=bench
         rm -rf "$rdir/log"
         redis-cli -p "$rport" flushall > /dev/null
         redis-cli -p "$rport" config resetstat > /dev/null
         c0=$(redis-cli -p "$rport" info cpu | tr -d '\r' | awk -F: '/^used_cpu_(user|sys):/ {s += $2} END {print s}')
-        /usr/bin/time -f '%U %S' -o "$work/lw.time" "$b/linkwatch" "$@" > "$rdir/summary"
+        /usr/bin/time -f '%U %S' -o "$work/lw.time" "$bin" "$@" > "$rdir/summary"
         c1=$(redis-cli -p "$rport" info cpu | tr -d '\r' | awk -F: '/^used_cpu_(user|sys):/ {s += $2} END {print s}')
         inner=$(redis-cli -p "$rport" info commandstats | tr -d '\r' | \
             awk -F'[:=,]' '/^cmdstat_/ && $1 !~ /evalsha|eval|info|config|script|flushall|ping|hello|client/ {s += $3} END {print s+0}')
-        echo "$mode $(head -n 1 "$rdir/summary" | sed -E 's/.* in ([0-9.]+) s .*/\1/') $npk $(cat "$work/lw.time") $c0 $c1 $inner $(grep -Eo '[0-9]+ round trips, [0-9]+ commands' "$rdir/summary" | grep -Eo '[0-9]+' | tr '\n' ' ')" >> "$work/redis-runs.txt"
+        echo "$mode $(head -n 1 "$rdir/summary" | sed -E 's/.* in ([0-9.]+) s .*/\1/') $npk $(cat "$work/lw.time") $c0 $c1 $inner $(grep -Eo '[0-9]+ round trips, [0-9]+ commands' "$rdir/summary" | grep -Eo '[0-9]+' | tr '\n' ' ') $(grep -Eo 'alerts [0-9]+ sent' "$rdir/summary" | grep -Eo '[0-9]+')" >> "$work/redis-runs.txt"
     done
 done
 python3 - "$work/redis-runs.txt" <<'PY'
 import statistics, sys
-rows = {"off": [], "on": []}
+rows = {"off": [], "on": [], "base": []}
 for line in open(sys.argv[1]):
     f = line.split()
     mode, wall, n, usr, syst, c0, c1, inner = f[0], float(f[1]), int(f[2]), float(f[3]), float(f[4]), float(f[5]), float(f[6]), int(f[7])
     rt, cmds = (int(f[8]), int(f[9])) if len(f) > 9 else (0, 0)
+    alerts = int(f[10]) if len(f) > 10 else 0
     rows[mode].append(dict(pps=n / wall, cpu=(usr + syst) * 1e9 / n, rcpu=c1 - c0, wall=wall,
-                           rt=rt / wall, cmds=cmds / wall, inner=inner / wall))
-med = {m: {k: statistics.median(r[k] for r in v) for k in v[0]} for m, v in rows.items()}
-best = {m: {"pps": max(r["pps"] for r in v), "cpu": min(r["cpu"] for r in v)} for m, v in rows.items()}
+                           rt=rt / wall, cmds=cmds / wall, inner=inner / wall, alerts=alerts))
+med = {m: {k: statistics.median(r[k] for r in v) for k in v[0]} for m, v in rows.items() if v}
+best = {m: {"pps": max(r["pps"] for r in v), "cpu": min(r["cpu"] for r in v)} for m, v in rows.items() if v}
 off, on = med["off"], med["on"]
 print(f"redis off (linkwatch -r)   median {off['pps']:.0f} packets/s, sensor CPU {off['cpu']:.0f} ns/packet; "
       f"best {best['off']['pps']:.0f} packets/s, {best['off']['cpu']:.0f} ns/packet ({len(rows['off'])} runs)")
@@ -251,7 +254,15 @@ print(f"redis on vs off            median: packets/s {100 * (on['pps'] / off['pp
       f"CPU per packet {100 * (on['cpu'] / off['cpu'] - 1):+.1f}%; best: packets/s "
       f"{100 * (best['on']['pps'] / best['off']['pps'] - 1):+.1f}%, CPU per packet "
       f"{100 * (best['on']['cpu'] / best['off']['cpu'] - 1):+.1f}% (sensor CPU includes the Redis thread)")
-print(f"redis traffic              {on['rt']:.1f} round trips/s, {on['cmds']:.0f} commands/s sent, {on['inner']:.0f} commands/s run by Redis inside the scripts")
+print(f"redis traffic              {on['rt']:.1f} round trips/s, {on['cmds']:.0f} commands/s sent, {on['inner']:.0f} commands/s run by Redis inside the scripts; {on['alerts']:.0f} alerts sent per run")
+if "base" in med:
+    base = med["base"]
+    print(f"redis on, baseline build   median {base['pps']:.0f} packets/s, sensor CPU {base['cpu']:.0f} ns/packet; "
+          f"redis-server CPU {base['rcpu']:.2f} s per run")
+    print(f"redis on, this vs baseline median: packets/s {100 * (on['pps'] / base['pps'] - 1):+.1f}%, "
+          f"CPU per packet {100 * (on['cpu'] / base['cpu'] - 1):+.1f}%, redis-server CPU "
+          f"{100 * (on['rcpu'] / base['rcpu'] - 1):+.1f}%; best: packets/s "
+          f"{100 * (best['on']['pps'] / best['base']['pps'] - 1):+.1f}%")
 PY
 # The worker's share in instructions (callgrind: other work on the machine
 # does not matter), on 20 interleaved copies, with the writer pointed at

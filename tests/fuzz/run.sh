@@ -15,7 +15,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${1:-${LW_FUZZ_SECONDS:-30}}
 dir=$top/build-fuzz
-targets=${LW_FUZZ_TARGETS:-"fuzz_decode fuzz_defrag fuzz_dpi fuzz_rule fuzz_config fuzz_json fuzz_pii fuzz_app_http fuzz_app_dns fuzz_app_tls fuzz_app_ssh"}
+targets=${LW_FUZZ_TARGETS:-"fuzz_decode fuzz_defrag fuzz_dpi fuzz_rule fuzz_config fuzz_json fuzz_pii fuzz_app_http fuzz_app_dns fuzz_app_tls fuzz_app_ssh fuzz_alert_index"}
 corpus=${LW_CORPUS:-$top/../shared/corpus}
 py=/usr/bin/python3
 cd "$top"

@@ -2,7 +2,11 @@
 """gen_demo.py - writes the bundled demo capture: a few seconds of a
 data-centre link, for the README's first command.
 
-Usage: gen_demo.py OUTPUT.pcap
+Usage: gen_demo.py OUTPUT.pcap [COUNTRY.spec]
+
+With COUNTRY.spec it also writes a country database spec for
+tests/gen/mkmmdb ("GeoIP2-Country") that places the outside peers as
+below, so the tests geolocate the demo without any downloaded database.
 
 Deterministic (fixed timestamps and seeds): two runs write identical bytes.
 About 4,300 packets over 8 seconds. Inside hosts are in 10.1.0.0/16 (and
@@ -385,6 +389,16 @@ V6_CLIENT = "2001:db8:1::20"
 GB1, GB2, SE, US, CN = "81.2.69.142", "2.125.160.216", "89.160.20.112", "216.160.83.56", "175.16.199.23"
 JP6 = "2001:218::443"
 
+# The peers' countries, for tests/gen/mkmmdb (the MaxMind test databases' view).
+COUNTRY_SPEC = """# network  fields (tests/unit/mmdbwrite.h)
+2.125.160.0/24   country.iso_code=GB
+81.2.69.0/24     country.iso_code=GB
+89.160.20.0/24   country.iso_code=SE
+175.16.199.0/24  country.iso_code=CN
+216.160.83.0/24  country.iso_code=US
+2001:218::/32    country.iso_code=JP
+"""
+
 
 def build():
     cap = Capture()
@@ -479,9 +493,12 @@ def build():
 
 
 def main(argv):
-    if len(argv) != 2:
-        sys.stderr.write("usage: gen_demo.py OUTPUT.pcap\n")
+    if len(argv) not in (2, 3):
+        sys.stderr.write("usage: gen_demo.py OUTPUT.pcap [COUNTRY.spec]\n")
         return 2
+    if len(argv) == 3:
+        with open(argv[2], "w") as f:
+            f.write(COUNTRY_SPEC)
     n = build().write(argv[1])
     sys.stderr.write("%s: %d packets\n" % (argv[1], n))
     return 0

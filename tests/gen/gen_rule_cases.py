@@ -5,9 +5,11 @@ near-misses that must not, and the alert counts the sensor must report.
 
 Usage: gen_rule_cases.py OUTDIR
 
-Writes OUTDIR/<case>.pcap for every case and OUTDIR/expected.json:
+Writes OUTDIR/<case>.pcap for every case, OUTDIR/country.spec and
+OUTDIR/expected.json:
   {"<case>": {"pcap": "<case>.pcap", "alerts": {"<sid>": count, ...},
-              "needs": "geoip" (optional), "what": "..."}}
+              "needs": "geoip" and "mmdb_spec": "country.spec" (optional),
+              "what": "..."}}
 Every shipped sid a case is about is listed, with 0 where only near-misses
 are present; a sid absent from "alerts" must not fire in that case either
 (the test asserts the exact count of every sid seen or listed).
@@ -16,8 +18,12 @@ Deterministic: fixed timestamps and seeds, no clock or host lookups.
 Addresses: inside hosts 10.0.0.0/8 ($HOME_NET is RFC 1918 by default),
 outside hosts in the documentation ranges 192.0.2.0/24, 198.51.100.0/24,
 203.0.113.0/24 ($EXTERNAL_NET: they are not private), except the
-cross-border case, which needs addresses the corpus test MaxMind databases
-geolocate (81.2.69.142 GB, 175.16.199.0/24 CN).
+cross-border case, whose peers 81.2.69.142 (GB) and 175.16.199.0/24 (CN,
+the default home country) the country database spec OUTDIR/country.spec
+places, for tests/gen/mkmmdb ("GeoIP2-Country"; the case's "mmdb_spec").
+
+TLS server flights carry X.509 certificates built here (DER by hand, a
+fixed key and signature: nDPI reads the names, it checks no signature).
 
 Flows whose rules read nDPI metadata (dns.query, tls.sni, http.uri) are
 made long enough for nDPI to finish during the flow (answers with records,
@@ -161,6 +167,63 @@ def tls_client_hello(sni):
 def tls_session(cap, t, cli, cport, srv, sport, sni):
     c = Tcp(cap, cli, cport, srv, sport, t).open()
     c.send(0, tls_client_hello(sni))
+    c.pad(20)
+    return c.close()
+
+
+def der(tag, body):
+    """One DER element (definite length)."""
+    n = len(body)
+    if n < 0x80:
+        ln = bytes([n])
+    elif n < 0x100:
+        ln = bytes([0x81, n])
+    else:
+        ln = b"\x82" + struct.pack("!H", n)
+    return bytes([tag]) + ln + body
+
+
+def der_seq(*items):
+    return der(0x30, b"".join(items))
+
+
+NAME_OIDS = {"C": b"\x55\x04\x06", "ST": b"\x55\x04\x08", "L": b"\x55\x04\x07",
+             "O": b"\x55\x04\x0a", "OU": b"\x55\x04\x0b", "CN": b"\x55\x04\x03"}
+SHA256_RSA = der_seq(der(0x06, bytes.fromhex("2a864886f70d01010b")), b"\x05\x00")
+RSA_KEY = der_seq(der(0x06, bytes.fromhex("2a864886f70d010101")), b"\x05\x00")
+
+
+def x509_name(rdns):
+    """[("C", "AU"), ("CN", "x")] -> a DER Name (PrintableString for C, UTF8String else)."""
+    return der_seq(*[der(0x31, der_seq(der(0x06, NAME_OIDS[k]), der(0x13 if k == "C" else 0x0c, v.encode())))
+                     for k, v in rdns])
+
+
+def x509_cert(subject, issuer, serial):
+    """A v3 certificate with these names, valid 2024-2034."""
+    validity = der_seq(der(0x17, b"240101000000Z"), der(0x17, b"340101000000Z"))
+    key = der_seq(der(0x02, b"\x00" + b"\xc3" * 128), der(0x02, b"\x01\x00\x01"))
+    tbs = der_seq(der(0xa0, der(0x02, b"\x02")), der(0x02, struct.pack("!I", serial)), SHA256_RSA,
+                  x509_name(issuer), validity, x509_name(subject),
+                  der_seq(RSA_KEY, der(0x03, b"\x00" + key)))
+    return der_seq(tbs, SHA256_RSA, der(0x03, b"\x00" + b"\x5a" * 128))
+
+
+def tls_server_flight(certs):
+    """ServerHello, Certificate (the chain given), ServerHelloDone in one TLS 1.2 record."""
+    def hs(t, body):
+        return bytes([t]) + struct.pack("!I", len(body))[1:] + body
+    hello = hs(2, struct.pack("!H", 0x0303) + bytes(range(32, 64)) + b"\x00" + struct.pack("!H", 0xc02f) + b"\x00")
+    chain = b"".join(struct.pack("!I", len(c))[1:] + c for c in certs)
+    body = hello + hs(11, struct.pack("!I", len(chain))[1:] + chain) + hs(14, b"")
+    return b"\x16\x03\x03" + struct.pack("!H", len(body)) + body
+
+
+def tls_cert_session(cap, t, cli, cport, srv, sport, sni, subject, issuer):
+    """A TLS 1.2 handshake whose server sends one certificate subject/issuer."""
+    c = Tcp(cap, cli, cport, srv, sport, t).open()
+    c.send(0, tls_client_hello(sni))
+    c.send(1, tls_server_flight([x509_cert(subject, issuer, 0x1000 + cport)]))
     c.pad(20)
     return c.close()
 
@@ -331,7 +394,16 @@ def case_remote_access(cap):
         c.send(1, b"\x17\x24\x0b\x20" + bytes(40))
     c.close()
     tls_session(cap, t + 5, IN1, 45105, OUT1, 443, "www.example.org")
-    return {9000201: 2, 9000202: 1, 9000203: 0}
+    # Tor: nDPI names a ClientHello with a Tor-style random SNI (www.<random>.com)
+    # TLS.Tor. Twice from IN1 (9000203 x1: limit by_src), once from IN2 (x1).
+    tls_session(cap, t + 6, IN1, 45106, OUT1, 9001, "www.tl4xq2w6zv3kd7.com")
+    tls_session(cap, t + 7, IN1, 45107, OUT2, 443, "www.n5ph2kq7rwx3vd.com")
+    tls_session(cap, t + 8, IN2, 45108, OUT3, 9001, "www.b2xk7wq4mjt5zn.com")
+    # near misses: Tor between two inside hosts (not $EXTERNAL_NET); an
+    # ordinary SNI on Tor's relay port 9001
+    tls_session(cap, t + 9, IN3, 45109, IN1, 9001, "www.j4tw2pq7xkz6vb.com")
+    tls_session(cap, t + 10, IN3, 45110, OUT1, 9001, "www.example.com")
+    return {9000201: 2, 9000202: 1, 9000203: 2}
 
 
 def case_scan(cap):
@@ -413,6 +485,46 @@ def case_cross_border(cap):
     return {9000601: 1}
 
 
+OPENSSL_DEFAULT = [("C", "AU"), ("ST", "Some-State"), ("O", "Internet Widgits Pty Ltd")]
+
+
+def case_tls(cap):
+    t = 1.0
+    # OpenSSL's placeholder issuer (a self-signed certificate made with the
+    # defaults): 9000501 on the full default, on ST alone and on O alone
+    tls_cert_session(cap, t, IN1, 49001, OUT1, 443, "intranet.example.org",
+                     OPENSSL_DEFAULT + [("CN", "intranet.example.org")], OPENSSL_DEFAULT)
+    tls_cert_session(cap, t + 1, OUT2, 49002, IN2, 8443, "ops.example.org",
+                     [("CN", "ops.example.org")], [("C", "AU"), ("ST", "Some-State"), ("O", "Ops")])
+    tls_cert_session(cap, t + 2, IN3, 49003, OUT3, 443, "lab.example.org",
+                     [("CN", "lab.example.org")], [("C", "GB"), ("O", "Internet Widgits Pty Ltd")])
+    # near misses: a public CA's issuer; the placeholder only in the subject
+    le = [("C", "US"), ("O", "Let's Encrypt"), ("CN", "R3")]
+    tls_cert_session(cap, t + 3, IN1, 49004, OUT1, 443, "app.example.net", [("CN", "app.example.net")], le)
+    tls_cert_session(cap, t + 4, IN1, 49005, OUT2, 443, "dev.example.net",
+                     OPENSSL_DEFAULT + [("CN", "dev.example.net")], le)
+    # Tor-style certificate names (subject www.<base32>.net by www.<base32>.com):
+    # 9000502 x2. From IN2 with a Tor SNI (nDPI: TLS.Tor, so 9000203 x1 too),
+    # and from outside to an inside relay with an ordinary SNI.
+    tor_names = ([("CN", "www.tl4xq2w6zv3kd7.net")], [("CN", "www.zq3vbx7hkw5nfr.com")])
+    tls_cert_session(cap, t + 5, IN2, 49006, OUT3, 9001, "www.tl4xq2w6zv3kd7.com", *tor_names)
+    tls_cert_session(cap, t + 6, OUT1, 49007, IN3, 443, "cdn.example.net", *tor_names)
+    # near misses: 0, 1, 8, 9 are not base32; .org for .net; a real issuer
+    tls_cert_session(cap, t + 7, IN1, 49008, OUT1, 443, "cdn.example.net",
+                     [("CN", "www.abc0189xyzq.net")], [("CN", "www.zq3vbx7hkw5nfr.com")])
+    tls_cert_session(cap, t + 8, IN1, 49009, OUT1, 443, "cdn.example.net",
+                     [("CN", "www.tl4xq2w6zv3kd7.org")], [("CN", "www.zq3vbx7hkw5nfr.com")])
+    tls_cert_session(cap, t + 9, IN1, 49010, OUT1, 443, "cdn.example.net", [("CN", "www.tl4xq2w6zv3kd7.net")], le)
+    return {9000501: 3, 9000502: 2, 9000203: 1}
+
+
+# The cross-border case's country database (tests/gen/mkmmdb "GeoIP2-Country").
+COUNTRY_SPEC = """# network  fields (tests/unit/mmdbwrite.h)
+81.2.69.0/24     country.iso_code=GB
+175.16.199.0/24  country.iso_code=CN
+"""
+
+
 CASES = [
     ("credentials", case_credentials, "cleartext FTP/Telnet/HTTP Basic credentials", None),
     ("exposure", case_exposure, "database/admin ports answering the outside", None),
@@ -422,6 +534,7 @@ CASES = [
     ("scan", case_scan, "TCP SYN scan and ICMP sweep detection_filter", None),
     ("web", case_web, "SQL/command injection and traversal in http.uri", None),
     ("cross_border", case_cross_border, "large upload to GB (geoip), not to CN", "geoip"),
+    ("tls", case_tls, "OpenSSL placeholder issuers, Tor-style certificate names", None),
 ]
 
 
@@ -447,7 +560,10 @@ def main(argv):
              "alerts": {str(k): v for k, v in sorted(exp.items())}}
         if needs:
             m["needs"] = needs
+            m["mmdb_spec"] = "country.spec"
         manifest[name] = m
+    with open(os.path.join(out, "country.spec"), "w") as f:
+        f.write(COUNTRY_SPEC)
     write_expected(out, manifest)
     return 0
 

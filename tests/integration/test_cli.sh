@@ -64,6 +64,51 @@ check "-T reports file:line: reason for a bad rule, loads the rest, exits 1" \
 check "-T with a bad --set fails naming the key" '[ $rc -ne 0 ] && grep -q "flow.max-flows" "$tmp/e"'
 
 mkpcap "$tmp/a.pcap" 1 "$req" "$rep"
+
+"$LW" --version >"$tmp/v" 2>"$tmp/e"; rc=$?
+check "--version prints one line, linkwatch and the version" \
+  '[ $rc -eq 0 ] && [ "$(wc -l <"$tmp/v")" -eq 1 ] && grep -qx "linkwatch [0-9][0-9.]*" "$tmp/v" && [ ! -s "$tmp/e" ]'
+"$LW" --build-info >"$tmp/o" 2>"$tmp/e"; rc=$?
+check "--build-info: the version line, compiler, CFLAGS and each library with a version" \
+  '[ $rc -eq 0 ] && [ "$(sed -n 1p "$tmp/o")" = "$(cat "$tmp/v")" ] && grep -q "^compiler: " "$tmp/o" &&
+   grep -q "^CFLAGS: .*-std=c11" "$tmp/o" &&
+   (for l in libpcap nDPI Hyperscan PCRE2 hiredis libmaxminddb libhtp libcrypto libyaml libmicrohttpd; do
+      grep -q "^  $l  .*[0-9]\.[0-9]" "$tmp/o" || exit 1; done)'
+# The versions are the libraries' own: compare with what pkg-config says is installed.
+for pc in libpcap:libpcap libndpi:nDPI libpcre2-8:PCRE2 libmaxminddb:libmaxminddb yaml-0.1:libyaml libmicrohttpd:libmicrohttpd; do
+  mod=${pc%%:*}; name=${pc#*:}
+  want=$(pkg-config --modversion "$mod" 2>/dev/null) || continue
+  check "--build-info: $name $want as pkg-config says" 'grep "^  $name " "$tmp/o" | grep -qF "$want"'
+done
+
+# A rule file named with -S or in rules.files that cannot be read stops the
+# sensor before the capture, naming the file; only the default rules.files
+# (rules/*.rules) may match nothing, with a warning.
+cls="rules.classification-file=$LW_SRCDIR/rules/classification.config"
+"$LW" -S "$tmp/mispelled.rules" -r "$tmp/a.pcap" -l "$tmp/out-miss" >"$tmp/o" 2>"$tmp/e"; rc=$?
+check "-S with a missing file: exit 1, the file and the reason, no output written" \
+  '[ $rc -eq 1 ] && grep -qx "linkwatch: error: rule file $tmp/mispelled.rules: No such file or directory" "$tmp/e" && [ ! -e "$tmp/out-miss/eve.json" ]'
+"$LW" -T -S "$tmp/good.rules" -S "$tmp/mispelled.rules" --set "$cls" >"$tmp/o" 2>"$tmp/e"; rc=$?
+check "-T with a good and a missing -S file: exit 1 naming the missing one" \
+  '[ $rc -eq 1 ] && grep -q "mispelled.rules: No such file" "$tmp/e"'
+"$LW" -S "$tmp/good.rules/x.rules" -r "$tmp/a.pcap" -l "$tmp/out-miss" >"$tmp/o" 2>"$tmp/e"; rc=$?
+check "-S with a path that cannot be opened: exit 1 with the reason" \
+  '[ $rc -eq 1 ] && grep -q "good.rules/x.rules: Not a directory" "$tmp/e"'
+mkdir -p "$tmp/norules"
+"$LW" -S "$tmp/norules" -r "$tmp/a.pcap" -l "$tmp/out-miss" >"$tmp/o" 2>"$tmp/e"; rc=$?
+check "-S with a folder holding no *.rules: exit 1" '[ $rc -eq 1 ] && grep -q "norules/\*.rules: no file matches" "$tmp/e"'
+printf 'rules:\n  files: [local.rules]\n' > "$tmp/cfg-miss.yaml"
+"$LW" -c "$tmp/cfg-miss.yaml" -r "$tmp/a.pcap" -l "$tmp/out-miss" >"$tmp/o" 2>"$tmp/e"; rc=$?
+check "rules.files naming a missing file: exit 1 naming it (relative to the config)" \
+  '[ $rc -eq 1 ] && grep -q "rule file $tmp/local.rules: No such file" "$tmp/e"'
+"$LW" -T --set "rules.files=[$tmp/site-*.rules]" >"$tmp/o" 2>"$tmp/e"; rc=$?
+check "rules.files with a pattern that matches nothing (not the default): exit 1" \
+  '[ $rc -eq 1 ] && grep -q "site-\*.rules: no file matches" "$tmp/e"'
+mkdir -p "$tmp/empty"
+(cd "$tmp/empty" && "$LW" -r "$tmp/a.pcap" -l "$tmp/out-default" --set metrics.enabled=no --set control.socket= >"$tmp/o" 2>"$tmp/e"); rc=$?
+check "the default rules.files matching nothing only warns and runs" \
+  '[ $rc -eq 0 ] && grep -q "warning: rules: rules/\*.rules: no file matches" "$tmp/e" && [ -s "$tmp/out-default/eve.json" ]'
+
 mkdir -p "$tmp/out1"
 "$LW" -r "$tmp/a.pcap" -l "$tmp/out1" >"$tmp/o" 2>"$tmp/e"; rc=$?
 check "-r FILE -l DIR: exit 0" '[ $rc -eq 0 ]'

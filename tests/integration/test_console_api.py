@@ -1,53 +1,57 @@
 #!/usr/bin/env python3
 """test_console_api.py - linkwatch-console's JSON API against a real
 redis-server (started here on a free loopback port) filled by the sensor
-running the shipped rules on the generated demo capture
-(tests/gen/gen_demo.py) and, when the corpus is present, on corpus
-captures: every answer is checked against the sensor's own eve.json.
+running the shipped rules on generated captures: the demo capture
+(tests/gen/gen_demo.py, geolocated with a database built by tests/gen/mkmmdb)
+as sensor "demo", and the web-attack and scan cases of the shipped rules
+(tests/gen/gen_rule_cases.py) as sensor "rules". Every answer is checked
+against the sensors' own eve.json.
 List, filters, groups, detail, triage (stored with who and when, survives a
 console restart), summaries, sensors, live alerts (SSE); 401 without a
 login, 400 on malformed filters; login cookie flags and security headers.
 """
 
 import collections
+import grp
 import os
 import socket
-import subprocess
-import sys
 import time
 import urllib.parse
 
 import lwtest
 import lwredis
 import lwconsole
+from lwsensor import pcap_header, read_pcap, records_bytes
 
-CORPUS_PCAPS = ["WebattackSQLinj.pcap", "synscan.pcap", "http_ipv6.pcap"]
-
-
-def geo_args():
-    corpus = os.environ.get("LW_CORPUS") or os.path.join(lwtest.srcdir(), "..", "shared", "corpus")
-    db = os.path.join(corpus, "mmdb", "GeoIP2-Country-Test.mmdb")
-    return ["--set", "geoip.databases=[%s]" % db] if os.path.exists(db) else []
+RULE_CASES = ["web", "scan"]        # tests/gen/gen_rule_cases.py: SQL injection, scans
 
 
-def fill(tmp, rs, tap):
-    """Runs the sensor on the demo capture (and corpus captures); returns
-    the EVE alerts with their sensor id."""
-    demo = os.path.join(tmp, "demo.pcap")
-    subprocess.run([lwtest.scapy_python(), os.path.join(lwtest.srcdir(), "tests", "gen", "gen_demo.py"),
-                    demo], check=True, stdout=subprocess.DEVNULL)
-    runs = [("demo", [demo])]
-    corpus = lwtest.find_corpus()
-    if corpus:
-        pc = [os.path.join(corpus, "pcaps", p) for p in CORPUS_PCAPS
-              if os.path.exists(os.path.join(corpus, "pcaps", p))]
-        if pc:
-            runs.append(("corpus", pc))
-    else:
-        tap.note("corpus absent: demo capture only")
+def shifted(pcap, out, start_us):
+    """Writes pcap with its times moved so that it starts at start_us."""
+    lt, recs = read_pcap(pcap)
+    with open(out, "wb") as f:
+        f.write(pcap_header(lt) + records_bytes(recs, start_us - recs[0][0]))
+    return out
+
+
+def fill(tmp, rs, tap, later=()):
+    """Runs the sensor on the generated captures; returns the EVE alerts
+    with their sensor id. The demo may be followed by copies of it the
+    seconds in `later` after it (one capture over several minutes). The rule
+    cases are moved to ten minutes before the demo, so the console's last
+    hour and day hold both sensors."""
+    demo, mmdb = lwtest.demo_capture(tmp)
+    cases = lwtest.generate_cases("gen_rule_cases.py", os.path.join(tmp, "cases"))
+    start = read_pcap(demo)[1][0][0]
+    copies = [shifted(demo, os.path.join(tmp, "demo-later-%d.pcap" % n), start + sec * 1000000)
+              for n, sec in enumerate(later)]
+    runs = [("demo", [demo] + copies),
+            ("rules", [shifted(os.path.join(tmp, "cases", cases[c]["pcap"]),
+                               os.path.join(tmp, c + "-shifted.pcap"), start - 600 * 1000000) for c in RULE_CASES])]
     alerts = []
     for sensor, reads in runs:
-        args = ["-c", os.path.join(lwtest.srcdir(), "linkwatch.yaml")] + geo_args()
+        args = ["-c", os.path.join(lwtest.srcdir(), "linkwatch.yaml"),
+                "--set", "geoip.databases=[%s]" % mmdb]
         for r in reads[1:]:
             args += ["-r", r]
         args += lwredis.redis_args(rs.port, os.path.join(tmp, "spool"), sensor)
@@ -55,6 +59,7 @@ def fill(tmp, rs, tap):
         tap.ok(run.rc == 0, "sensor %s: exits 0" % sensor, run.stderr[-2000:])
         evs = [e for e in lwtest.read_eve(os.path.join(tmp, "log-" + sensor, "eve.json"))
                if e.get("event_type") == "alert"]
+        tap.ok(len(evs) > 0, "sensor %s: %d alerts" % (sensor, len(evs)))
         alerts += [(sensor, e) for e in evs]
     return alerts
 
@@ -91,7 +96,13 @@ def main():
         tap.ok(r.returncode == 0, "--add-user reads the password from stdin", r.stderr)
         line = open(con.users).read()
         tap.ok(line.startswith(lwconsole.USER + ":$y$"), "users file holds a yescrypt hash", line)
-        tap.ok(oct(os.stat(con.users).st_mode & 0o777) == "0o600", "users file is 0600")
+        st = os.stat(con.users)
+        if os.geteuid() == 0:
+            # root writes it for console.user (nobody): its group may read it, nobody else
+            tap.ok(oct(st.st_mode & 0o777) == "0o640" and st.st_gid == grp.getgrnam("nogroup").gr_gid,
+                   "users file is 0640, group of console.user", (oct(st.st_mode), st.st_gid))
+        else:
+            tap.ok(oct(st.st_mode & 0o777) == "0o600", "users file is 0600")
         con.start()
         try:
             check_auth(tap, con)

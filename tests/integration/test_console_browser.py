@@ -3,17 +3,22 @@
 /usr/bin/chromium driven by playwright-core from npm, tests/browser/):
 log in, see the alerts of a sensor run on the demo capture, filter by
 severity and country, open one with the keyboard, acknowledge it with a
-note, reload and still see it acknowledged; the traffic view draws the
-country map and shows the geolocation attribution. Screenshots are kept
-in the build folder under console-screenshots/. Skipped without chromium,
-node or npm.
+note, reload and still see it acknowledged; at 1366x768 every column of
+the alert list shows (the detail pane opens over it and closes with Esc);
+the traffic view draws the country map, the alerts-per-bucket chart by
+severity and the bytes-per-bucket chart by scope (checked against the
+run's own eve.json), and a click on a bucket lists exactly its alerts; the
+geolocation attribution shows. Screenshots are kept in the build folder
+under console-screenshots/. Skipped without chromium, node or npm.
 """
 
+import collections
 import json
 import os
 import shutil
 import subprocess
 import sys
+import time
 
 import lwtest
 import lwredis
@@ -21,6 +26,54 @@ import lwconsole
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_console_api  # noqa: E402  (its fill() runs the sensor)
+
+
+COLUMNS = ["time (UTC)", "sev", "signature", "source", "destination", "proto", "application", "country",
+           "status"]
+
+
+def check_layout(tap, out):
+    lay = out.get("layout") or {}
+    cols = lay.get("columns", [])
+    tap.ok([c["name"] for c in cols] == COLUMNS, "the list has every column", [c["name"] for c in cols])
+    tap.ok(lay.get("width") == 1366 and cols and all(0 <= c["left"] < c["right"] <= lay["list_right"] <= 1366
+                                                     for c in cols),
+           "at 1366x768 every column lies within the window", cols)
+    tap.ok(cols and not any(c["cut"] for c in cols), "no column header is cut", [c["name"] for c in cols if c["cut"]])
+    tap.ok(lay.get("scroll", 1) <= lay.get("client", 0), "the list does not scroll sideways", lay)
+    row = lay.get("first_row", [])
+    tap.ok(len(row) == len(COLUMNS) and row[6] and row[7], "a row fills destination, application and country", row)
+    tap.ok(lay.get("detail_hidden") is True and out.get("detail_open") is True and out.get("detail_closed") is True,
+           "the detail pane is closed until an alert is opened, and closes with Esc")
+
+
+def check_charts(tap, out, alerts):
+    ch = out.get("charts") or {}
+    ab, bb = ch.get("alerts", []), ch.get("bytes", [])
+    tap.ok(len(ab) >= 3 and len(bb) >= 3, "both charts are drawn, a bar per bucket (%d and %d buckets)" % (len(ab), len(bb)))
+    # each alerts bucket: parts add up, severities in order, coloured by severity, and match eve.json
+    per = collections.Counter()
+    for _, e in alerts:
+        t = lwredis.eve_epoch(e["timestamp"])
+        per[(t - t % 60, str(e["alert"]["severity"]))] += 1
+    bad = [b for b in ab if sum(p[1] for p in b["parts"]) != b["total"] or
+           any(p[2] != "s" + (p[0] if p[0] in "123" else "4") for p in b["parts"]) or
+           any(per[(b["t"], p[0])] != p[1] for p in b["parts"]) or
+           [p[0] for p in b["parts"]] != sorted(p[0] for p in b["parts"])]
+    tap.ok(ab and not bad, "alerts per bucket by severity: as eve.json counts them, stacked and coloured", bad[:2])
+    tap.ok(all(p[3] > 0 for b in ab for p in b["parts"]), "every part of a bar has a height")
+    scopes = {p[0] for b in bb for p in b["parts"]}
+    tap.ok(bb and scopes and all(p[2] == "sc-" + p[0] for b in bb for p in b["parts"]) and
+           all(s in ch.get("bytes_legend", []) for s in scopes),
+           "bytes per bucket by scope, with a legend", sorted(scopes))
+    c = out.get("clicked")
+    rows = out.get("bucket_rows") or []
+    want = sum(1 for _, e in alerts if c and c["t"] <= lwredis.eve_epoch(e["timestamp"]) < c["t"] + c["step"])
+    tap.ok(c and rows and len(rows) == min(100, want) == min(100, c["total"]) and
+           all(time.strftime("%Y-%m-%d %H:%M", time.gmtime(c["t"])) == r[:16] for r in rows),
+           "a click on a bucket lists exactly its alerts (%s)" % want, (c, rows[:3], len(rows)))
+    tap.ok(out.get("bucket_form") == [str(c["t"]), str(c["t"] + c["step"])] if c else False,
+           "and puts its from/to in the filter form", out.get("bucket_form"))
 
 
 def main():
@@ -47,7 +100,8 @@ def main():
     shutil.rmtree(shots, ignore_errors=True)
     os.makedirs(shots)
     with lwtest.TempDir("console-browser") as tmp, lwredis.RedisServer(tmp) as rs:
-        alerts = test_console_api.fill(tmp, rs, tap)
+        # the demo and two copies of it 2.5 and 5.5 minutes later: several buckets to chart
+        alerts = test_console_api.fill(tmp, rs, tap, later=(150, 330))
         sev1 = [e for s, e in alerts if s == "demo" and e["alert"]["severity"] == 1]
         countries = {}
         for e in sev1:
@@ -87,10 +141,13 @@ def main():
                "its note and who wrote it are shown", out.get("history"))
         tap.ok((out.get("map_bubbles") or 0) > 0, "the traffic view draws country bubbles on the map")
         tap.ok("ip-location-db" in (out.get("attribution") or ""), "geolocation attribution shown")
+        check_layout(tap, out)
+        check_charts(tap, out, alerts)
         tap.ok(not [e for e in out.get("console_errors", []) if "Content Security Policy" in e],
                "no CSP violations", out.get("console_errors"))
         shots_made = sorted(os.listdir(shots))
-        tap.ok(len(shots_made) >= 5, "screenshots saved in %s" % shots, shots_made)
+        tap.ok(len(shots_made) >= 7 and "2-alerts-1366x768.png" in shots_made and "6-traffic.png" in shots_made,
+               "screenshots saved in %s" % shots, shots_made)
     tap.done()
 
 

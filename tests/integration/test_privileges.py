@@ -17,12 +17,19 @@ Run as root with a user this test creates (useradd, removed after):
    offline run of the same capture, a reload, kernel drops 0.
 4. Refusals: an unknown user, root as the user, a group without a user.
 (Skipped when not root or without useradd.)
+
+The dropped user reads the configuration's rule files (on reload) and runs
+linkwatchctl, so everything it needs is copied into a tree this test makes
+(binaries, linkwatch.yaml, rules/): the clone itself may sit where the user
+cannot go (a 0700 home folder).
 """
 
 import os
 import pwd
 import shutil
+import stat
 import subprocess
+import tempfile
 import time
 
 import lwtest
@@ -44,6 +51,39 @@ def make_user():
 
 def del_user(name):
     subprocess.run(["userdel", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def reachable_tmp():
+    """A folder for the test's tree whose every ancestor others may pass
+    through: the system's temporary folder, else /tmp, else None."""
+    for d in (tempfile.gettempdir(), "/tmp"):
+        p, ok = os.path.abspath(d), True
+        while ok and p != "/":
+            ok = bool(os.stat(p).st_mode & stat.S_IXOTH)
+            p = os.path.dirname(p)
+        if ok:
+            return d
+    return None
+
+
+def user_tree(tmp, binary, src):
+    """Copies what the dropped user reads into tmp/tree (mode 0755/0644):
+    linkwatch and linkwatchctl, linkwatch.yaml and rules/*.config. Returns
+    (tree, binary in the tree): the tree stands for the source folder."""
+    tree = os.path.join(tmp, "tree")
+    os.makedirs(os.path.join(tree, "rules"))
+    for b in ("linkwatch", "linkwatchctl"):
+        shutil.copy(os.path.join(os.path.dirname(binary), b), tree)
+    shutil.copy(os.path.join(src, "linkwatch.yaml"), tree)
+    for f in os.listdir(os.path.join(src, "rules")):
+        if f.endswith(".config"):
+            shutil.copy(os.path.join(src, "rules", f), os.path.join(tree, "rules"))
+    for root, dirs, files in os.walk(tree):
+        os.chmod(root, 0o755)
+        for f in files:
+            p = os.path.join(root, f)
+            os.chmod(p, 0o755 if os.access(p, os.X_OK) else 0o644)
+    return tree, os.path.join(tree, "linkwatch")
 
 
 def status_lines(pid):
@@ -140,14 +180,14 @@ def offline(tap, binary, src, tmp, user, uid, gid, demo, rules, base):
            "%d vs %d" % (len(alert_keys(ev)), len(alert_keys(base.events))))
 
 
-def chrooted(tap, tmp, user, demo, rules, base):
+def chrooted(tap, src, tmp, user, demo, rules, base):
     jail = os.path.join(tmp, "jail")
     os.mkdir(jail, 0o755)
     # LeakSanitizer reads /proc at exit, which an empty chroot has not.
     saved = os.environ.get("ASAN_OPTIONS")
     os.environ["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=0"
     r = lwtest.run_sensor(demo, os.path.join(tmp, "out-chroot"),
-                          ["-c", os.path.join(lwtest.srcdir(), "linkwatch.yaml"), "-S", rules, "-v",
+                          ["-c", os.path.join(src, "linkwatch.yaml"), "-S", rules, "-v",
                            "--set", "privileges.user=" + user, "--set", "privileges.chroot=" + jail,
                            "--set", "metrics.enabled=no", "--set", "control.socket="])
     if saved is None:
@@ -219,13 +259,16 @@ def refusals(tap, tmp, demo):
 
 def main():
     tap = lwtest.Tap()
-    binary = lwtest.find_binary()
-    src = lwtest.srcdir()
+    built = lwtest.find_binary()
     py = lwtest.require_scapy()
     if os.geteuid() != 0:
         lwtest.skip("needs root (to start as root and drop)")
     if not shutil.which("useradd") or not shutil.which("runuser"):
         lwtest.skip("needs useradd and runuser")
+    where = reachable_tmp()
+    if where is None:
+        lwtest.skip("no temporary folder other users can reach (TMPDIR and /tmp)")
+    tempfile.tempdir = where
     u = make_user()
     if u is None:
         lwtest.skip("useradd failed")
@@ -233,13 +276,15 @@ def main():
     try:
         with lwtest.TempDir("lwpriv-") as tmp:
             os.chmod(tmp, 0o755)            # the user reaches its log folder and socket by path
+            src, binary = user_tree(tmp, built, lwtest.srcdir())
+            os.environ["LINKWATCH"] = binary        # lwtest.run_sensor() runs the tree's copy
             demo = os.path.join(tmp, "demo.pcap")
             make_demo(py, demo)
             rules = os.path.join(tmp, "local.rules")
             text = ""
-            for f in sorted(os.listdir(os.path.join(src, "rules"))):
+            for f in sorted(os.listdir(os.path.join(lwtest.srcdir(), "rules"))):
                 if f.endswith(".rules"):
-                    with open(os.path.join(src, "rules", f)) as fh:
+                    with open(os.path.join(lwtest.srcdir(), "rules", f)) as fh:
                         text += fh.read()
             write_atomic(rules, text)
             os.chmod(rules, 0o644)
@@ -250,7 +295,7 @@ def main():
             offline(tap, binary, src, tmp, user, uid, gid, demo, rules, base)
             write_atomic(rules, text)
             os.chmod(rules, 0o644)
-            chrooted(tap, tmp, user, demo, rules, base)
+            chrooted(tap, src, tmp, user, demo, rules, base)
             live(tap, binary, src, tmp, py, user, uid, gid, demo, rules)
             refusals(tap, tmp, demo)
     finally:

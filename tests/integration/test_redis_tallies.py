@@ -14,6 +14,7 @@ folder and stops it.
 """
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -62,6 +63,21 @@ def run(reads, logdir, port, spool, sensor, extra=(), rules=None):
         args += ["-r", r]
     args += lwredis.redis_args(port, spool, sensor, extra)
     return lwtest.run_sensor(reads[0], logdir, args, timeout=300)
+
+
+def expires_seen(mon, c):
+    """{key: seconds} of every EXPIRE a MONITOR connection saw (from the
+    sensor's scripts and pipelines alike), read up to a marker sent now."""
+    marker = "lw-monitor-end-%d" % os.getpid()
+    c.call("ECHO", marker)
+    out = {}
+    while True:
+        line = mon._reply().decode("utf-8", "replace")
+        if marker in line:
+            return out
+        args = re.findall(r'"((?:[^"\\]|\\.)*)"', line)
+        if len(args) == 3 and args[0].upper() == "EXPIRE":
+            out[args[1]] = int(args[2])
 
 
 def check_run(tap, r, what):
@@ -280,20 +296,24 @@ def main():
             tap.ok(hour.get(top) == full[top], "top-hosts 3: the top destination is kept exact (%s)" % top,
                    "want %s, got %s" % (full[top], hour.get(top)))
 
-            # 5. Retention: keys expire as configured.
+            # 5. Retention: keys expire as configured. The EXPIRE commands are
+            # read with MONITOR: keys with a 2 s life may be gone by the time a
+            # slow (ASan, busy) sensor has exited, so their TTLs are not read back.
             c.call("FLUSHALL")
+            mon = srv.client(timeout=30)
+            mon.call("MONITOR")
             r = run([cap_b], os.path.join(tmp, "log-ret"), srv.port, spool, "ret",
                     ["--set", "redis.retention.minute=2", "--set", "redis.retention.hour=5"], rules=rules)
             check_run(tap, r, "short retention")
-            mk = c.keys(PREFIX + ":{ret:m:*")
-            hk = c.keys(PREFIX + ":{ret:h:*")
-            tap.ok(mk and hk and max(c.call("TTL", k) for k in mk) <= 2 and
-                   max(c.call("TTL", k) for k in hk) <= 5, "TTLs follow retention 2s/5s (%d minute keys, %d hour keys)"
-                   % (len(mk), len(hk)))
+            ttls = expires_seen(mon, c)
+            mon.close()
+            mk = [k for k in ttls if k.startswith(PREFIX + ":{ret:m:")]
+            hk = [k for k in ttls if k.startswith(PREFIX + ":{ret:h:")]
+            tap.ok(mk and hk and {ttls[k] for k in mk} == {2} and {ttls[k] for k in hk} == {5},
+                   "TTLs follow retention 2s/5s (EXPIRE of %d minute keys, %d hour keys)" % (len(mk), len(hk)),
+                   {k: ttls[k] for k in (mk[:3] + hk[:3])})
             gone = lwredis.wait_for(lambda: not any(c.call("EXISTS", k) for k in mk), 10)
-            left = sum(c.call("EXISTS", k) for k in hk)
             tap.ok(gone, "minute keys gone after 2 s")
-            tap.ok(left == len(hk), "hour keys still there then (%d of %d)" % (left, len(hk)))
             gone = lwredis.wait_for(lambda: not any(c.call("EXISTS", k) for k in hk), 12)
             tap.ok(gone, "hour keys gone after 5 s")
             c.close()
@@ -323,16 +343,25 @@ def live_capture(tap, tmp, rules, spool):
         c = srv.client()
         up = lwredis.wait_for(lambda: c.call("EXISTS", PREFIX + ":{live}:sensor") == 1, 15)
         tap.ok(up, "live: the sensor reports to Redis")
+        def health_pkts():
+            return sum(c.hgetall(k).get("pkts", 0) for k in c.keys(PREFIX + ":{live:m:*}:health"))
+
+        # The sensor may report to Redis before its capture is open: probes
+        # (no alert) until one is counted, so the 5 packets are not sent
+        # into a capture that is not there yet.
+        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        seen = lwredis.wait_for(lambda: probe.sendto(b"probe", ("127.0.0.1", port)) and health_pkts() >= 1,
+                                60, step=0.2)
+        probe.close()
+        tap.ok(seen, "live: the capture is open (a probe packet counted)")
+        n0 = health_pkts()
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         for i in range(5):
             s.sendto(b"live LWTEST-B %d" % i, ("127.0.0.1", port))
             time.sleep(0.02)
         s.close()
-
-        def health_pkts():
-            return sum(c.hgetall(k).get("pkts", 0) for k in c.keys(PREFIX + ":{live:m:*}:health"))
-        got = lwredis.wait_for(lambda: health_pkts() >= 5, 10)
-        tap.ok(got, "live: a quiet link's packets reach Redis without more traffic (%d)" % health_pkts())
+        got = lwredis.wait_for(lambda: health_pkts() >= n0 + 5, 10)
+        tap.ok(got, "live: a quiet link's packets reach Redis without more traffic (%d)" % (health_pkts() - n0))
         got = lwredis.wait_for(lambda: len(c.stream(PREFIX + ":{alerts}")) == 5, 10)
         tap.ok(got, "live: its 5 alerts are in the stream")
         active = max([c.hgetall(k).get("flows_active", 0) for k in c.keys(PREFIX + ":{live:m:*}:health")] or [0])

@@ -40,14 +40,15 @@ import time
 
 import lwtest
 from lwsensor import (Sensor, idle_sensor, pcap_header, read_pcap, records_bytes,
-                      rewrite_loopback, start_idle, stop_idle, veth_namespace,
-                      veth_namespace_del, write_atomic)
+                      replay_start, replay_wait, rewrite_loopback, start_idle, stop_idle,
+                      veth_namespace, veth_namespace_del, write_atomic)
 
 RELOADS = 50
 # Sids only in file A and only in file B; every other shipped rule is in both.
 ONLY_A = 9000701    # SYN scan (detection_filter)
 ONLY_B = 9000801    # SQL injection in URI
 GAP_US = 4000 * 1000000      # between repeats: every flow and window of the last one has ended
+AHEAD = 4                    # copies of the capture the stream may run ahead of the reloads
 PEAK_SLACK = 64 << 20        # documented constant for reload peaks (README): Hyperscan compile working memory
 
 
@@ -132,12 +133,23 @@ def offline_reloads(tap, binary, src, tmp, linktype, recs, rules_a, rules_b, sha
     state = {"reloads": 0, "copies": 0, "error": None}
 
     def writer():
+        # The stream stays at most AHEAD copies ahead of the reloads, so the
+        # capture cannot end before the last reload however slow reloads are
+        # (an ASan build on a busy machine read all 400 copies after 31 of 50);
+        # two copies more after the last reload. Bounded: 400 copies, and no
+        # more than 300 s without a reload.
         try:
             with open(fifo, "wb") as f:
                 f.write(pcap_header(linktype))
                 extra = None
-                # Bounded: at most 400 repeats; two more after the last reload.
+                waited = time.time()
                 while state["copies"] < 400:
+                    if state["reloads"] < RELOADS and state["copies"] >= AHEAD * (state["reloads"] + 1):
+                        if time.time() - waited > 300:
+                            break
+                        time.sleep(0.01)
+                        continue
+                    waited = time.time()
                     f.write(records_bytes(recs, state["copies"] * span))
                     state["copies"] += 1
                     if state["reloads"] >= RELOADS:
@@ -218,8 +230,7 @@ def live_run(binary, src, tmp, ns, pcap, npk, pps, active, rules_a, rules_b, nam
         s.finish(timeout=10)
         return None, s, [], "sensor did not come up: " + s.err[-1500:]
     time.sleep(0.5)                # the capture is open once the socket answers; settle
-    rp = subprocess.Popen(["ip", "netns", "exec", ns, "tcpreplay", "-q", "-i", "lwv0",
-                           "--pps=%d" % pps, pcap], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    rp = replay_start(ns, pcap, pps)
     bad = []
     if reloads:
         gap = max(0.0, (npk / pps) * 0.8 / reloads - 0.02)
@@ -229,11 +240,7 @@ def live_run(binary, src, tmp, ns, pcap, npk, pps, active, rules_a, rules_b, nam
             if rc != 0 or j.get("status") != "ok":
                 bad.append((i, rc, j))
             time.sleep(gap)
-    try:
-        rp.communicate(timeout=npk / pps + 60)
-    except subprocess.TimeoutExpired:
-        rp.kill()
-        rp.communicate()
+    replay_wait(rp, npk, pps)
     time.sleep(1.0)
     s.ctl_run("shutdown")
     s.finish(timeout=60)

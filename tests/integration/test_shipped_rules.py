@@ -11,11 +11,12 @@ fires exactly where expected and nowhere else.
    loaded) and the count of alert events per signature_id must equal the
    expected one exactly, for every expected sid and every sid that fired.
 3. With the corpus: a few real captures (Tor, a self-signed certificate,
-   an iodine tunnel) with exact counts from their nDPI reference output.
+   an iodine tunnel) with exact counts from their nDPI reference output,
+   on top of the generated cases for the same sids.
 
-The cross-border case needs geolocation: it runs with the corpus MaxMind
-test database (GeoIP2-Country-Test.mmdb: 81.2.69.142 is GB, 175.16.199.0/24
-CN) and is skipped without the corpus.
+The cross-border case needs geolocation: it runs with a country database
+built by tests/gen/mkmmdb from the spec the generator writes (81.2.69.0/24
+GB, 175.16.199.0/24 CN), so every sid is checked without the corpus.
 """
 
 import glob
@@ -143,11 +144,7 @@ def main():
                 tap.ok(k in sids, "%s: expected sid %d is shipped" % (name, k))
             extra = []
             if m.get("needs") == "geoip":
-                mmdb = corpus and os.path.join(corpus, "mmdb", "GeoIP2-Country-Test.mmdb")
-                if not mmdb or not os.path.exists(mmdb):
-                    tap.note("%s: skipped, no corpus MaxMind test database" % name)
-                    skipped |= {k for k, v in exp.items() if v > 0}
-                    continue
+                mmdb = lwtest.mkmmdb(os.path.join(cases, m["mmdb_spec"]), os.path.join(tmp, name + ".mmdb"))
                 extra = ["--set", "geoip.databases=[%s]" % mmdb]
             check_case(tap, name, os.path.join(cases, m["pcap"]), exp,
                        os.path.join(tmp, "out-" + name), extra)

@@ -30,6 +30,11 @@ class Console:
                      "--set", "console.users-file=%s" % self.users,
                      "--set", "console.listen=127.0.0.1:%d" % self.port,
                      "--set", "redis.port=%d" % redis_port, "--set", "redis.prefix=%s" % prefix]
+        # Started as root, the console drops to console.user after binding:
+        # nobody here (the users file is given to its group by --add-user).
+        if os.geteuid() == 0:
+            self.args += ["--set", "console.user=nobody"]
+            os.chmod(tmp, os.stat(tmp).st_mode | 0o011)      # nobody may reach the users file
         self.proc = None
         self.log = os.path.join(tmp, "console.log")
 

@@ -121,8 +121,9 @@ class RedisServer:
     """redis-server on 127.0.0.1:<free port> in its own folder. stop() or
     kill() it; start() again keeps the data (append-only file)."""
 
-    def __init__(self, workdir, name="redis", password=None, unixsocket=False):
+    def __init__(self, workdir, name="redis", password=None, unixsocket=False, socketperm="700"):
         self.dir = os.path.join(workdir, name)
+        self.socketperm = socketperm
         os.makedirs(self.dir, exist_ok=True)
         self.port = free_port()
         self.password = password
@@ -138,7 +139,7 @@ class RedisServer:
         if self.password:
             argv += ["--requirepass", self.password]
         if self.socket:
-            argv += ["--unixsocket", self.socket, "--unixsocketperm", "700"]
+            argv += ["--unixsocket", self.socket, "--unixsocketperm", self.socketperm]
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         until = time.time() + timeout
         while time.time() < until:

@@ -219,11 +219,11 @@ def sh(*argv):
     return subprocess.run(list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE).returncode
 
 
-def veth_namespace(tap, name):
-    """A network namespace `name` holding a veth pair lwv0 <-> lwv1, both up,
-    IPv6 off (no router solicitations in the capture). Returns its name, or
-    None after reporting on tap a skip (not root, no ip or tcpreplay, no
-    namespaces) or a failed set-up."""
+def veth_namespace(tap, name, ends=("lwv0", "lwv1")):
+    """A network namespace `name` holding a veth pair ends[0] <-> ends[1]
+    (lwv0 <-> lwv1), both up, IPv6 off (no router solicitations in the
+    capture). Returns its name, or None after reporting on tap a skip (not
+    root, no ip or tcpreplay, no namespaces) or a failed set-up."""
     why = None
     if os.geteuid() != 0 or not shutil.which("tcpreplay") or not shutil.which("ip"):
         why = "skipped (needs root, ip and tcpreplay)"
@@ -232,12 +232,12 @@ def veth_namespace(tap, name):
     if why:
         tap.ok(True, "live: %s # SKIP" % why)
         return None
-    for cmd in (["ip", "-n", name, "link", "add", "lwv0", "type", "veth", "peer", "name", "lwv1"],
+    for cmd in (["ip", "-n", name, "link", "add", ends[0], "type", "veth", "peer", "name", ends[1]],
                 ["ip", "netns", "exec", name, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"],
                 ["ip", "netns", "exec", name, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"],
                 ["ip", "-n", name, "link", "set", "lo", "up"],
-                ["ip", "-n", name, "link", "set", "lwv0", "up"],
-                ["ip", "-n", name, "link", "set", "lwv1", "up"]):
+                ["ip", "-n", name, "link", "set", ends[0], "up"],
+                ["ip", "-n", name, "link", "set", ends[1], "up"]):
         if sh(*cmd) != 0:
             veth_namespace_del(name)
             tap.ok(False, "live: namespace set-up: " + " ".join(cmd))
@@ -249,17 +249,27 @@ def veth_namespace_del(name):
     sh("ip", "netns", "del", name)
 
 
-def replay(ns, pcap, npk, pps, iface="lwv0"):
-    """tcpreplay of pcap into iface of namespace ns at pps packets/s; waits
-    (bounded by the replay time plus a minute). Returns tcpreplay's status."""
-    rp = subprocess.Popen(["ip", "netns", "exec", ns, "tcpreplay", "-q", "-i", iface,
-                           "--pps=%d" % pps, pcap], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+def replay_start(ns, pcap, pps, iface="lwv0"):
+    """tcpreplay of pcap into iface of namespace ns at pps packets/s, in the
+    background: the Popen, for replay_wait()."""
+    return subprocess.Popen(["ip", "netns", "exec", ns, "tcpreplay", "-q", "-i", iface,
+                             "--pps=%d" % pps, pcap], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def replay_wait(rp, npk, pps):
+    """Waits for replay_start()'s tcpreplay of npk packets, bounded by the
+    replay time plus a minute (then killed). Returns its status."""
     try:
         rp.communicate(timeout=npk / pps + 60)
     except subprocess.TimeoutExpired:
         rp.kill()
         rp.communicate()
     return rp.returncode
+
+
+def replay(ns, pcap, npk, pps, iface="lwv0"):
+    """replay_start() and replay_wait(): returns tcpreplay's status."""
+    return replay_wait(replay_start(ns, pcap, pps, iface), npk, pps)
 
 
 def flow_keys(events):

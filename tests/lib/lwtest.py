@@ -14,6 +14,7 @@ Output is TAP-like: "ok N - what", "not ok N - what", "# notes".
 import ipaddress
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -126,6 +127,34 @@ def generate_cases(script, outdir):
         return json.load(f)
 
 
+def mkmmdb(spec, out, dbtype="GeoIP2-Country"):
+    """Builds the MaxMind DB out from the text spec file spec with the
+    build's tests/gen/mkmmdb (`make check` builds it). Returns out; a spec
+    mkmmdb refuses is a hard error; without mkmmdb the test is skipped."""
+    tool = os.path.join(builddir(), "tests", "gen", "mkmmdb")
+    if not os.access(tool, os.X_OK):
+        skip("tests/gen/mkmmdb not built (make check builds it)")
+    with open(spec) as f:
+        r = subprocess.run([tool, out, dbtype], stdin=f, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if r.returncode != 0:
+        print("Bail out! mkmmdb %s: %s" % (spec, r.stdout.decode("utf-8", "replace")))
+        sys.exit(HARD_ERROR)
+    return out
+
+
+def demo_capture(outdir):
+    """Writes outdir/demo.pcap (tests/gen/gen_demo.py) and outdir/demo.mmdb,
+    a country database that places the demo's outside peers. Returns both
+    paths. Skips the test without scapy or mkmmdb."""
+    py = scapy_python()
+    if py is None:
+        skip("no python3 with scapy (apt-get install python3-scapy)")
+    pcap, spec = os.path.join(outdir, "demo.pcap"), os.path.join(outdir, "demo-country.spec")
+    subprocess.run([py, os.path.join(srcdir(), "tests", "gen", "gen_demo.py"), pcap, spec],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return pcap, mkmmdb(spec, os.path.join(outdir, "demo.mmdb"))
+
+
 class TempDir:
     """A scratch directory removed on exit unless LW_KEEP is set (then its
     path is printed so a failure can be looked at)."""
@@ -201,6 +230,13 @@ def run_sensor(pcap, logdir, extra=(), timeout=300):
     except subprocess.TimeoutExpired as e:
         return Run(argv, -9, (e.stdout or b"").decode("utf-8", "replace"),
                    (e.stderr or b"").decode("utf-8", "replace") + "\n(timed out)", logdir)
+
+
+def summary_events(stdout):
+    """{event type: n} of the run summary's "events:" line (the events the
+    sensor handed to its outputs), {} when there is none."""
+    m = re.search(r"^\s*events: (.*?) -> ", stdout, re.M)
+    return {k: int(v) for k, v in re.findall(r"(\w+) (\d+)", m.group(1))} if m else {}
 
 
 def read_eve(path):

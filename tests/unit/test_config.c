@@ -463,6 +463,11 @@ static void test_error_bad_cidr(void **state)
                       "3: home-net: expected an address or CIDR such as 10.0.0.0/8, got '10.0.0.0/33'");
     expect_file_error("home-net: [10.0.0.0/8, corp-lan]\n",
                       "1: home-net: expected an address or CIDR such as 10.0.0.0/8, got 'corp-lan'");
+    /* a prefix length is digits only: strtol alone would take the sign */
+    expect_file_error("home-net: [10.0.0.0/+8]\n",
+                      "1: home-net: expected an address or CIDR such as 10.0.0.0/8, got '10.0.0.0/+8'");
+    expect_file_error("home-net: [10.0.0.0/]\n",
+                      "1: home-net: expected an address or CIDR such as 10.0.0.0/8, got '10.0.0.0/'");
     expect_file_error("home-net: []\n",
                       "1: home-net: expected a list of addresses or CIDRs, got an empty list");
     expect_file_error("home-net: {a: 1}\n",
@@ -535,6 +540,49 @@ static void test_error_cannot_open(void **state)
 }
 
 /* ------------------------------------------------------------------ errors from --set */
+
+/* The Redis password: password-file wins over LINKWATCH_REDIS_PASSWORD,
+ * which wins over redis.password; an unreadable or empty file is an error. */
+static void test_redis_password_sources(void **state)
+{
+    struct lw_config cfg;
+    const char *pw = write_yaml("redis-pw", "s3cret-from-file\nsecond line ignored\n");
+    char set_file[400], *sets[2] = { "redis.password=in-the-config", set_file };
+    char missing[300];
+
+    (void)state;
+    unsetenv("LINKWATCH_REDIS_PASSWORD");
+    load_ok(&cfg, NULL, sets, 1);
+    assert_string_equal(cfg.redis.password, "in-the-config");
+    config_free(&cfg);
+    setenv("LINKWATCH_REDIS_PASSWORD", "from-env", 1);
+    load_ok(&cfg, NULL, sets, 1);
+    assert_string_equal(cfg.redis.password, "from-env");
+    config_free(&cfg);
+    snprintf(set_file, sizeof set_file, "redis.password-file=%s", pw);
+    load_ok(&cfg, NULL, sets, 2);
+    assert_string_equal(cfg.redis.password, "s3cret-from-file");
+    config_free(&cfg);
+    unsetenv("LINKWATCH_REDIS_PASSWORD");
+    snprintf(missing, sizeof missing, "%s/no-such-pw", tmpdir);
+    snprintf(set_file, sizeof set_file, "redis.password-file=%s", missing);
+    {
+        struct lw_config c2;
+        char err[512];
+
+        assert_int_equal(config_load(&c2, NULL, sets, 2, err, sizeof err), -1);
+        assert_non_null(strstr(err, missing));
+    }
+    pw = write_yaml("redis-pw", "\n");
+    snprintf(set_file, sizeof set_file, "redis.password-file=%s", pw);
+    {
+        struct lw_config c2;
+        char err[512];
+
+        assert_int_equal(config_load(&c2, NULL, sets, 2, err, sizeof err), -1);
+        assert_non_null(strstr(err, "empty"));
+    }
+}
 
 static void test_error_set(void **state)
 {
@@ -655,7 +703,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     static const char *const names[] = {
-        "bad.yaml", "x.yaml", "site.yaml", "empty.yaml", "linkwatch.yaml",
+        "bad.yaml", "x.yaml", "site.yaml", "empty.yaml", "linkwatch.yaml", "redis-pw",
     };
     char p[256];
 
@@ -687,6 +735,7 @@ int main(void)
         cmocka_unit_test(test_error_yaml_syntax),
         cmocka_unit_test(test_error_cannot_open),
         cmocka_unit_test(test_error_set),
+        cmocka_unit_test(test_redis_password_sources),
         cmocka_unit_test(test_error_order),
         cmocka_unit_test(test_error_no_errbuf),
         cmocka_unit_test(test_parse_size),

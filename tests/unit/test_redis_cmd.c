@@ -51,28 +51,6 @@ static long long member(const struct rbatch *b, size_t c, const char *m)
     return -1;
 }
 
-static void test_key_names(void **state)
-{
-    char k[RKEY_MAX];
-
-    rkey_bucket(k, sizeof k, &RK, "dc1", 'm', M0, "app", "bytes");
-    assert_string_equal(k, "lw:{dc1:m:1735693020}:app:bytes");
-    rkey_bucket(k, sizeof k, &RK, "all", 'h', H0, "health", NULL);
-    assert_string_equal(k, "lw:{all:h:1735689600}:health");
-    rkey_named(k, sizeof k, &RK, "alerts");
-    assert_string_equal(k, "lw:{alerts}");
-    rkey_named(k, sizeof k, &RK, "alerts-seq");
-    assert_string_equal(k, "lw:{alerts}:seq");
-    rkey_named(k, sizeof k, &RK, "channel");
-    assert_string_equal(k, "lw:alerts");
-    rkey_named(k, sizeof k, &RK, "flows");
-    assert_string_equal(k, "lw:flows");
-    rkey_named(k, sizeof k, &RK, "sensor");
-    assert_string_equal(k, "lw:{dc1}:sensor");
-    rkey_named(k, sizeof k, &RK, "sensors");
-    assert_string_equal(k, "lw:sensors");
-}
-
 static struct tally_table *taken(struct tally *t)
 {
     assert_int_equal(tally_swap(t, 1), 0);
@@ -316,29 +294,40 @@ static void test_alert_commands(void **state)
     assert_int_equal(b.cmds[2].rec0, 14);
     assert_int_equal(b.cmds[2].nrec, 1);
     assert_string_equal(arg(&b, 0, 1), "ASHA");
+    /* the stream, its sequence hash, then the index's fixed keys (alert-index.h) */
+    assert_string_equal(arg(&b, 0, 2), "11");
     assert_string_equal(arg(&b, 0, 3), "lw:{alerts}");
     assert_string_equal(arg(&b, 0, 4), "lw:{alerts}:seq");
-    assert_string_equal(arg(&b, 0, 5), "dc1");
-    assert_string_equal(arg(&b, 0, 6), "1000");
-    assert_string_equal(arg(&b, 0, 7), "lw:alerts");
-    assert_string_equal(arg(&b, 0, 8), "100");
-    assert_string_equal(arg(&b, 0, 9), "{\"n\":0}");
-    assert_string_equal(arg(&b, 1, 8), "102");
-    assert_int_equal(b.cmds[1].nargs, 12);
+    assert_string_equal(arg(&b, 0, 5), "lw:{alerts}:ix:meta");
+    assert_string_equal(arg(&b, 0, 13), "lw:{alerts}:ix:status:closed");
+    assert_string_equal(arg(&b, 0, 14), "dc1");
+    assert_string_equal(arg(&b, 0, 15), "1000");
+    assert_string_equal(arg(&b, 0, 16), "lw:alerts");
+    /* per alert: seq, event, the count of its index arguments, those */
+    assert_string_equal(arg(&b, 0, 17), "100");
+    assert_string_equal(arg(&b, 0, 18), "{\"n\":0}");
+    assert_string_equal(arg(&b, 0, 19), "8");
+    assert_string_equal(arg(&b, 0, 21), "");                 /* no capture time */
+    assert_string_equal(arg(&b, 0, 23), "0||");              /* group: no sid, no ends */
+    assert_string_equal(arg(&b, 0, 25), "");                 /* no signature */
+    assert_string_equal(arg(&b, 0, 26), "lw:{alerts}:ix:sid:0");
+    assert_string_equal(arg(&b, 0, 27), "lw:{alerts}:ix:sensor:dc1");
+    assert_string_equal(arg(&b, 0, 28), "101");
+    assert_string_equal(arg(&b, 1, 17), "102");
+    assert_int_equal(b.cmds[1].nargs, 17 + 2 * 11);
     /* a copy keeps the bytes and the records */
     rbatch_init(&copy);
     rbatch_copy(&copy, &b, 2);
     rbatch_free(&b);
     assert_int_equal(copy.ncmds, 1);
     assert_int_equal(copy.cmds[0].rec0, 14);
-    assert_string_equal(arg(&copy, 0, 9), "{\"n\":4}");
+    assert_string_equal(arg(&copy, 0, 18), "{\"n\":4}");
     rbatch_free(&copy);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_key_names),
         cmocka_unit_test(test_tally_commands),
         cmocka_unit_test(test_no_merged_view),
         cmocka_unit_test(test_other_and_gauge),

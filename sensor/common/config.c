@@ -13,6 +13,7 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "config-int.h"
 #include "log.h"
 #include "util.h"
 
@@ -514,152 +515,6 @@ fail:
     return NULL;
 }
 
-/* ------------------------------------------------------------------ value parsers */
-
-/* Reads a decimal number and the unit letters after it (spaces between are
- * allowed). Returns 0, or -1 when there are no digits or it overflows. */
-static int parse_number_unit(const char *s, uint64_t *num, const char **unit)
-{
-    uint64_t v = 0;
-    const char *p = s;
-
-    if (!isdigit((unsigned char)*p))
-        return -1;
-    for (; isdigit((unsigned char)*p); p++) {
-        if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
-            return -1;
-        v = v * 10 + (uint64_t)(*p - '0');
-    }
-    while (*p == ' ')
-        p++;
-    *num = v;
-    *unit = p;
-    return 0;
-}
-
-static int scale(uint64_t v, uint64_t mult, uint64_t *out)
-{
-    if (mult != 0 && v > UINT64_MAX / mult)
-        return -1;
-    *out = v * mult;
-    return 0;
-}
-
-int config_parse_size(const char *s, uint64_t *out)
-{
-    static const struct { const char *u; uint64_t mult; } units[] = {
-        { "", 1 }, { "b", 1 },
-        { "k", 1ULL << 10 }, { "kb", 1ULL << 10 }, { "kib", 1ULL << 10 },
-        { "m", 1ULL << 20 }, { "mb", 1ULL << 20 }, { "mib", 1ULL << 20 },
-        { "g", 1ULL << 30 }, { "gb", 1ULL << 30 }, { "gib", 1ULL << 30 },
-    };
-    const char *unit;
-    uint64_t v;
-
-    if (s == NULL || parse_number_unit(s, &v, &unit) < 0)
-        return -1;
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (strcasecmp(unit, units[i].u) == 0)
-            return scale(v, units[i].mult, out);
-    return -1;
-}
-
-int config_parse_duration(const char *s, uint64_t *out)
-{
-    static const struct { const char *u; uint64_t mult; } units[] = {
-        { "", 1 }, { "s", 1 }, { "m", 60 }, { "h", 3600 }, { "d", 86400 },
-    };
-    const char *unit;
-    uint64_t v;
-
-    if (s == NULL || parse_number_unit(s, &v, &unit) < 0)
-        return -1;
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (strcasecmp(unit, units[i].u) == 0)
-            return scale(v, units[i].mult, out);
-    return -1;
-}
-
-static int parse_uint(const char *s, uint64_t *out)
-{
-    const char *unit;
-
-    return parse_number_unit(s, out, &unit) < 0 || *unit != '\0' ? -1 : 0;
-}
-
-static int parse_bool(const char *s, int *out)
-{
-    static const char *const yes[] = { "yes", "true", "on", "1" };
-    static const char *const no[] = { "no", "false", "off", "0" };
-
-    for (size_t i = 0; i < 4; i++) {
-        if (strcasecmp(s, yes[i]) == 0)
-            return *out = 1, 0;
-        if (strcasecmp(s, no[i]) == 0)
-            return *out = 0, 0;
-    }
-    return -1;
-}
-
-/* Sensor ids end up inside Redis keys and hash tags: keep them tame. */
-static int valid_ident(const char *s)
-{
-    size_t n = strlen(s);
-
-    if (n == 0 || n > 64)
-        return 0;
-    for (; *s; s++)
-        if (!isalnum((unsigned char)*s) && *s != '.' && *s != '-' && *s != '_')
-            return 0;
-    return 1;
-}
-
-static int valid_varname(const char *s)
-{
-    if (*s == '\0' || strlen(s) > 64)
-        return 0;
-    for (; *s; s++)
-        if (!isalnum((unsigned char)*s) && *s != '_')
-            return 0;
-    return 1;
-}
-
-static int valid_country(const char *s)
-{
-    return s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z' && s[2] == '\0';
-}
-
-static int valid_port(const char *s)
-{
-    uint64_t v;
-
-    return parse_uint(s, &v) == 0 && v >= 1 && v <= 65535;
-}
-
-/* "host:port", "[v6addr]:port". A host name is letters, digits, '.', '-'. */
-static int valid_hostport(const char *s)
-{
-    const char *colon, *close;
-    struct lw_addr a;
-    char buf[64];
-
-    if (*s == '[') {
-        close = strchr(s, ']');
-        if (close == NULL || close[1] != ':' || (size_t)(close - s - 1) >= sizeof buf)
-            return 0;
-        memcpy(buf, s + 1, (size_t)(close - s - 1));
-        buf[close - s - 1] = '\0';
-        return lw_addr_parse(buf, &a) == 0 && a.family == 6 && valid_port(close + 2);
-    }
-    colon = strchr(s, ':');
-    if (colon == NULL || colon == s || strchr(colon + 1, ':') != NULL)
-        return 0;
-    for (const char *p = s; p < colon; p++)
-        if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-')
-            return 0;
-    return valid_port(colon + 1);
-}
-
 /* ------------------------------------------------------------------ schema */
 
 /* Short names for the key kinds of config-schema.h. */
@@ -837,7 +692,7 @@ static int schema_known(const struct ctx *cx, const char *path)
 
     if (schema_find(cx, path) != NULL)
         return 1;
-    if (dot == NULL || (size_t)(dot - path) >= sizeof parent || !valid_varname(dot + 1))
+    if (dot == NULL || (size_t)(dot - path) >= sizeof parent || !cfgv_valid_varname(dot + 1))
         return 0;
     memcpy(parent, path, (size_t)(dot - path));
     parent[dot - path] = '\0';
@@ -923,7 +778,7 @@ static int scalar_number(const struct cfg_key *k, const char *s, uint64_t *out)
     int rc = -1;
 
     switch (k->type) {
-    case T_UINT:     rc = parse_uint(s, out); break;
+    case T_UINT:     rc = cfgv_parse_uint(s, out); break;
     case T_SIZE:     rc = config_parse_size(s, out); break;
     case T_DURATION: rc = config_parse_duration(s, out); break;
     default:         break;
@@ -947,19 +802,19 @@ static int scalar_ok(const struct cfg_key *k, const char *s)
     struct lw_cidr c;
 
     switch (k->type) {
-    case T_BOOL:      return parse_bool(s, &b) == 0;
+    case T_BOOL:      return cfgv_parse_bool(s, &b) == 0;
     case T_UINT:
     case T_SIZE:
     case T_DURATION:  return scalar_number(k, s, &v) == 0;
-    case T_IDENT:     return valid_ident(s);
-    case T_SENSORID:  return valid_ident(s) && strcmp(s, "all") != 0;
+    case T_IDENT:     return cfgv_valid_ident(s);
+    case T_SENSORID:  return cfgv_valid_ident(s) && strcmp(s, "all") != 0;
     case T_NONEMPTY:  return *s != '\0';
-    case T_COUNTRY:   return valid_country(s);
-    case T_HOSTPORT:  return valid_hostport(s);
+    case T_COUNTRY:   return cfgv_valid_country(s);
+    case T_HOSTPORT:  return cfgv_valid_hostport(s);
     case T_ENUM:
     case T_ENUMLIST:  return choice_ok(k->choices, s);
     case T_CIDRLIST:  return lw_cidr_parse(s, &c) == 0;
-    case T_PORTLIST:  return parse_uint(s, &v) == 0 && v >= 1 && v <= 65535;
+    case T_PORTLIST:  return cfgv_parse_uint(s, &v) == 0 && v >= 1 && v <= 65535;
     case T_STRING:
     case T_STRLIST:   return 1;
     case T_MAP:
@@ -1038,7 +893,7 @@ static int check_var(struct ctx *cx, const struct centry *e, const char *path)
     const struct cnode *n = e->val;
     char got[80];
 
-    if (!valid_varname(e->key))
+    if (!cfgv_valid_varname(e->key))
         return fail_at(cx, n->file, e->line, path,
                        "a variable name is 1 to 64 letters, digits or '_'");
     if (n->kind == CN_SCALAR)
@@ -1305,7 +1160,7 @@ static int fill_one(struct lw_config *cfg, void *base, const struct cfg_key *k, 
     case T_PORTLIST:
         return fill_list(f, n);
     case T_BOOL:
-        parse_bool(n->text, &b);
+        cfgv_parse_bool(n->text, &b);
         *(int *)f = b;
         return 0;
     case T_UINT:

@@ -7,7 +7,6 @@
 
 #include "alert-index.h"
 #include "json-scan.h"
-#include "redis-cmd.h"
 #include "util.h"
 
 /* ------------------------------------------------------------------ Lua */
@@ -492,18 +491,6 @@ void aix_fixed_keys(const struct rkeys *rk, char keys[AIX_NKEYS][RKEY_MAX])
 size_t aix_nargs(const struct aix_terms *t)
 {
     return 6 + t->nlists;
-}
-
-void aix_put_args(struct rbatch *b, const struct aix_terms *t)
-{
-    rbatch_str(b, t->minute);
-    rbatch_str(b, t->usec);
-    rbatch_str(b, t->gkey);
-    rbatch_str(b, t->gfield);
-    rbatch_str(b, t->sid);
-    rbatch_arg(b, t->msg ? t->msg : "", t->msg ? t->msglen : 0);
-    for (size_t i = 0; i < t->nlists; i++)
-        rbatch_str(b, t->lists[i]);
 }
 
 /* ------------------------------------------------------------------ ids */

@@ -57,8 +57,16 @@ void aix_fixed_keys(const struct rkeys *rk, char keys[AIX_NKEYS][RKEY_MAX]);
  * count: minute, usec, group key, group field, sid, msg line, then the
  * lists. Returns how many (the count the script is given). */
 size_t aix_nargs(const struct aix_terms *t);
-struct rbatch;
-void aix_put_args(struct rbatch *b, const struct aix_terms *t);
+/* (rcmd_alert_index_args(), redis-cmd.h, puts them in a batch.) */
+
+/* KEYS: aix_fixed_keys() (the alerts stream, the last-sequence hash, then
+ * the index's keys); ARGV: sensor, MAXLEN (unused: the writer trims, see
+ * aix_trim()), channel, then per alert in order its seq, its event, the
+ * count of its index arguments and those. Each event whose seq is above
+ * the sensor's last is added, published and filed in the indexes. Returns
+ * how many were added. Defined with the Lua library it shares with the
+ * trim and reindex scripts; redis-cmd.c builds its calls. */
+extern const char RCMD_ALERT_LUA[];
 
 /* The id of an index list element e[0..n) into id (at least 48 bytes).
  * Returns 0, or -1 when e is neither form. */

@@ -396,7 +396,7 @@ static int reindex_batch(redisContext *c, const struct rkeys *rk, const char *to
         rbatch_str(&b, r->element[i]->element[0]->str);
         rbatch_str(&b, sk);
         rbatch_u64(&b, aix_nargs(t));
-        aix_put_args(&b, t);
+        rcmd_alert_index_args(&b, t);
     }
     if ((rep = run(c, &b, err, errlen)) != NULL) {
         freeReplyObject(rep);

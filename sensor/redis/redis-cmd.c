@@ -574,6 +574,19 @@ void rcmd_gauge(struct rbatch *b, const struct rkeys *rk, const char *sha_tally,
 
 /* ------------------------------------------------------------------ alerts */
 
+void rcmd_alert_index_args(struct rbatch *b, const struct aix_terms *t)
+{
+    rbatch_str(b, t->minute);
+    rbatch_str(b, t->usec);
+    rbatch_str(b, t->gkey);
+    rbatch_str(b, t->gfield);
+    rbatch_str(b, t->sid);
+    rbatch_arg(b, t->msg ? t->msg : "", t->msg ? t->msglen : 0);
+    for (size_t i = 0; i < t->nlists; i++)
+        rbatch_str(b, t->lists[i]);
+}
+
+
 /* The (sid, signature) pairs already sent in one script call: the script
  * needs a signature's text once per call (alert-index.h). */
 struct sigs_sent {
@@ -621,7 +634,7 @@ static void put_alert(struct rbatch *b, const struct rkeys *rk, const struct ral
     if (t->msg && sig_sent(ss, t))
         t->msg = NULL;                   /* "": the script has it */
     rbatch_u64(b, aix_nargs(t));
-    aix_put_args(b, t);
+    rcmd_alert_index_args(b, t);
 }
 
 void rcmd_alerts(struct rbatch *b, const struct rkeys *rk, const char *sha_alert,

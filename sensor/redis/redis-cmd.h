@@ -28,14 +28,7 @@
  * field, flush id, ttl, mode (h: HINCRBY, z: ZINCRBY then keep the top K,
  * s: HSET), K, then member/value pairs. Returns 1 applied, 0 already was. */
 extern const char RCMD_TALLY_LUA[];
-/* KEYS: aix_fixed_keys() (the alerts stream, the last-sequence hash, then
- * the index's keys); ARGV: sensor, MAXLEN (unused: the writer trims, see
- * aix_trim()), channel, then per alert in order its seq, its event, the
- * count of its index arguments and those (alert-index.h). Each event whose
- * seq is above the sensor's last is added, published and filed in the
- * indexes. Returns how many were added. Defined in alert-index.c, with the
- * Lua library it shares with the trim and reindex scripts. */
-extern const char RCMD_ALERT_LUA[];
+/* RCMD_ALERT_LUA, the alerts script, is declared in alert-index.h. */
 
 enum rcmd_kind {
     RC_TALLY = 1,                /* idempotent: resent as is when in doubt */
@@ -95,6 +88,11 @@ struct ralert {
     const char *line;
     size_t len;
 };
+/* The index arguments of one alert (aix_terms(), alert-index.h), in the
+ * order the scripts read them after their count (aix_nargs()). */
+struct aix_terms;
+void rcmd_alert_index_args(struct rbatch *b, const struct aix_terms *t);
+
 /* Appends EVALSHA calls (sha_alert) carrying a[0..n), at most per_cmd
  * alerts each; rec0 is the index of a[0] in the caller's records. */
 void rcmd_alerts(struct rbatch *b, const struct rkeys *rk, const char *sha_alert,

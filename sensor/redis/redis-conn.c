@@ -6,6 +6,7 @@
 #include <hiredis/hiredis.h>
 
 #include "redis-conn.h"
+#include "alert-index.h"
 #include "log.h"
 #include "util.h"
 

@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 
 #include "console-session.h"
+#include "console-redis.h"
 
 #define KEY_MAX 256
 
@@ -34,20 +35,6 @@ static void key_user(char *k, const struct session_limits *l, const char *user)
     snprintf(k, KEY_MAX, "%s:{console}:sessions:%s", l->prefix, user);
 }
 
-/* One command from NULL-terminated strings; never a format. */
-static redisReply *cmd(redisContext *c, ...)
-{
-    const char *argv[12];
-    int argc = 0;
-    va_list ap;
-
-    va_start(ap, c);
-    for (const char *a; argc < 12 && (a = va_arg(ap, const char *)); )
-        argv[argc++] = a;
-    va_end(ap);
-    return redisCommandArgv(c, argc, argv, NULL);
-}
-
 static int ok_reply(redisReply *r)
 {
     int ok = r && r->type != REDIS_REPLY_ERROR;
@@ -59,7 +46,7 @@ static int ok_reply(redisReply *r)
 /* Drops the user's sessions that expired, then the oldest ones past the cap. */
 static void enforce_cap(redisContext *c, const struct session_limits *l, const char *ukey)
 {
-    redisReply *r = cmd(c, "ZRANGE", ukey, "0", "-1", NULL);
+    redisReply *r = cr_argv(c, "ZRANGE", ukey, "0", "-1", NULL);
     size_t live = 0;
 
     if (!r || r->type != REDIS_REPLY_ARRAY) {
@@ -73,9 +60,9 @@ static void enforce_cap(redisContext *c, const struct session_limits *l, const c
         if (r->element[i]->type != REDIS_REPLY_STRING)
             continue;
         key_session(skey, l, r->element[i]->str);
-        e = cmd(c, "EXISTS", skey, NULL);
+        e = cr_argv(c, "EXISTS", skey, NULL);
         if (e && e->type == REDIS_REPLY_INTEGER && e->integer == 0)
-            ok_reply(cmd(c, "ZREM", ukey, r->element[i]->str, NULL));
+            ok_reply(cr_argv(c, "ZREM", ukey, r->element[i]->str, NULL));
         else
             live++;
         freeReplyObject(e);
@@ -88,11 +75,11 @@ static void enforce_cap(redisContext *c, const struct session_limits *l, const c
         if (r->element[i]->type != REDIS_REPLY_STRING)
             continue;
         key_session(skey, l, r->element[i]->str);
-        e = cmd(c, "DEL", skey, NULL);
+        e = cr_argv(c, "DEL", skey, NULL);
         if (e && e->type == REDIS_REPLY_INTEGER && e->integer > 0)
             live--;
         freeReplyObject(e);
-        ok_reply(cmd(c, "ZREM", ukey, r->element[i]->str, NULL));
+        ok_reply(cr_argv(c, "ZREM", ukey, r->element[i]->str, NULL));
     }
     freeReplyObject(r);
 }
@@ -120,14 +107,14 @@ int session_create(redisContext *c, const struct session_limits *l, const char *
     snprintf(score, sizeof score, "%lld", (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
     snprintf(old, sizeof old, "%lld", ((long long)ts.tv_sec - l->ttl) * 1000000);
     /* {console}: one slot, so the session and its user's index change together. */
-    ok &= ok_reply(cmd(c, "MULTI", NULL));
-    ok &= ok_reply(cmd(c, "HSET", skey, "user", user, "fp", fp, "created", now_s, NULL));
-    ok &= ok_reply(cmd(c, "EXPIRE", skey, idle_s, NULL));
-    ok &= ok_reply(cmd(c, "ZADD", ukey, score, h, NULL));
-    ok &= ok_reply(cmd(c, "ZREMRANGEBYSCORE", ukey, "-inf", old, NULL));
-    ok &= ok_reply(cmd(c, "EXPIRE", ukey, ttl_s, NULL));
+    ok &= ok_reply(cr_argv(c, "MULTI", NULL));
+    ok &= ok_reply(cr_argv(c, "HSET", skey, "user", user, "fp", fp, "created", now_s, NULL));
+    ok &= ok_reply(cr_argv(c, "EXPIRE", skey, idle_s, NULL));
+    ok &= ok_reply(cr_argv(c, "ZADD", ukey, score, h, NULL));
+    ok &= ok_reply(cr_argv(c, "ZREMRANGEBYSCORE", ukey, "-inf", old, NULL));
+    ok &= ok_reply(cr_argv(c, "EXPIRE", ukey, ttl_s, NULL));
     {
-        redisReply *r = cmd(c, "EXEC", NULL);
+        redisReply *r = cr_argv(c, "EXEC", NULL);
 
         ok &= r && r->type == REDIS_REPLY_ARRAY;
         freeReplyObject(r);
@@ -161,7 +148,7 @@ int session_lookup(redisContext *c, const struct session_limits *l, const char *
         return 0;
     sha_hex(tok, h);
     key_session(skey, l, h);
-    r = cmd(c, "HMGET", skey, "user", "fp", "created", NULL);
+    r = cr_argv(c, "HMGET", skey, "user", "fp", "created", NULL);
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
         freeReplyObject(r);
         return -1;
@@ -181,7 +168,7 @@ int session_lookup(redisContext *c, const struct session_limits *l, const char *
     }
     if (found) {
         snprintf(idle_s, sizeof idle_s, "%u", l->idle);
-        ok_reply(cmd(c, "EXPIRE", skey, idle_s, NULL));
+        ok_reply(cr_argv(c, "EXPIRE", skey, idle_s, NULL));
     }
     return found;
 }
@@ -195,13 +182,13 @@ void session_delete(redisContext *c, const struct session_limits *l, const char 
         return;
     sha_hex(tok, h);
     key_session(skey, l, h);
-    r = cmd(c, "HGET", skey, "user", NULL);
+    r = cr_argv(c, "HGET", skey, "user", NULL);
     if (r && r->type == REDIS_REPLY_STRING && user_name_valid(r->str)) {
         key_user(ukey, l, r->str);
-        ok_reply(cmd(c, "ZREM", ukey, h, NULL));
+        ok_reply(cr_argv(c, "ZREM", ukey, h, NULL));
     }
     freeReplyObject(r);
-    ok_reply(cmd(c, "DEL", skey, NULL));
+    ok_reply(cr_argv(c, "DEL", skey, NULL));
 }
 
 long session_delete_user(redisContext *c, const struct session_limits *l, const char *user)
@@ -211,7 +198,7 @@ long session_delete_user(redisContext *c, const struct session_limits *l, const 
     long n = 0;
 
     key_user(ukey, l, user);
-    r = cmd(c, "ZRANGE", ukey, "0", "-1", NULL);
+    r = cr_argv(c, "ZRANGE", ukey, "0", "-1", NULL);
     if (!r || r->type != REDIS_REPLY_ARRAY) {
         freeReplyObject(r);
         return -1;
@@ -223,12 +210,12 @@ long session_delete_user(redisContext *c, const struct session_limits *l, const 
         if (r->element[i]->type != REDIS_REPLY_STRING)
             continue;
         key_session(skey, l, r->element[i]->str);
-        e = cmd(c, "DEL", skey, NULL);
+        e = cr_argv(c, "DEL", skey, NULL);
         if (e && e->type == REDIS_REPLY_INTEGER)
             n += (long)e->integer;
         freeReplyObject(e);
     }
     freeReplyObject(r);
-    ok_reply(cmd(c, "DEL", ukey, NULL));
+    ok_reply(cr_argv(c, "DEL", ukey, NULL));
     return n;
 }

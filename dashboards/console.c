@@ -40,6 +40,8 @@
 #include "console-auth.h"
 #include "console-filter.h"
 #include "console-query.h"
+#include "console-redis.h"
+#include "console-summary.h"
 #include "alert-index.h"
 #include "redis-keys.h"
 #include "util.h"
@@ -75,67 +77,6 @@ static const struct http_gate_config console_gate_defaults = {
 };
 
 /* ------------------------------------------------------------------ redis */
-
-static redisReply *rargv(redisContext *c, ...);
-
-/* Opens a connection as configured (TCP or unix socket, AUTH, SELECT).
- * Returns NULL when Redis cannot be reached. */
-static redisContext *rconnect(void)
-{
-    struct timeval tv = { (time_t)cfg.redis.connect_timeout, 0 };
-    struct timeval cmd = { (time_t)cfg.redis.command_timeout, 0 };
-    redisContext *c;
-    redisReply *r;
-
-    if (cfg.redis.server[0] == '/')
-        c = redisConnectUnixWithTimeout(cfg.redis.server, tv);
-    else
-        c = redisConnectWithTimeout(cfg.redis.server, (int)cfg.redis.port, tv);
-    if (!c || c->err)
-        goto fail;
-    redisSetTimeout(c, cmd);
-    if (cfg.redis.password[0]) {
-        if (cfg.redis.username[0])
-            r = rargv(c, "AUTH", cfg.redis.username, cfg.redis.password, NULL);
-        else
-            r = rargv(c, "AUTH", cfg.redis.password, NULL);
-        if (!r || r->type == REDIS_REPLY_ERROR) {
-            freeReplyObject(r);
-            goto fail;
-        }
-        freeReplyObject(r);
-    }
-    if (cfg.redis.db) {
-        char db[16];
-        snprintf(db, sizeof db, "%u", cfg.redis.db);
-        r = rargv(c, "SELECT", db, NULL);
-        if (!r || r->type == REDIS_REPLY_ERROR) {
-            freeReplyObject(r);
-            goto fail;
-        }
-        freeReplyObject(r);
-    }
-    return c;
-fail:
-    if (c)
-        redisFree(c);
-    return NULL;
-}
-
-/* Sends one command given as NULL-terminated strings (argv: never parsed
- * as a format). Returns the reply or NULL. */
-static redisReply *rargv(redisContext *c, ...)
-{
-    const char *argv[16];
-    int argc = 0;
-    va_list ap;
-
-    va_start(ap, c);
-    for (const char *a; argc < 16 && (a = va_arg(ap, const char *)); )
-        argv[argc++] = a;
-    va_end(ap);
-    return redisCommandArgv(c, argc, argv, NULL);
-}
 
 /* Key names come from the sensor's own layout (redis-keys.h). */
 static struct rkeys rk;
@@ -753,7 +694,7 @@ static json_t *find_flow(redisContext *c, json_int_t flow_id)
     rkey_named(key, sizeof key, &rk, "flows");
     snprintf(pat, sizeof pat, "\"flow_id\":%lld,", (long long)flow_id);
     for (int batch = 0; batch < 20 && !found; batch++) {
-        redisReply *r = rargv(c, "XREVRANGE", key, start, "-", "COUNT", "1000", NULL);
+        redisReply *r = cr_argv(c, "XREVRANGE", key, start, "-", "COUNT", "1000", NULL);
         if (!r || r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
             freeReplyObject(r);
             break;
@@ -778,7 +719,7 @@ static json_t *history_of(redisContext *c, const char *id)
     /* The newest HISTORY_MAX: a list of any length may be waiting there. */
     char from[16];
     snprintf(from, sizeof from, "-%d", HISTORY_MAX);
-    redisReply *r = rargv(c, "LRANGE", hkey, from, "-1", NULL);
+    redisReply *r = cr_argv(c, "LRANGE", hkey, from, "-1", NULL);
     if (r && r->type == REDIS_REPLY_ARRAY)
         for (size_t i = 0; i < r->elements; i++) {
             json_t *h = r->element[i]->type == REDIS_REPLY_STRING && r->element[i]->len <= TRIAGE_MAX
@@ -799,7 +740,7 @@ static enum MHD_Result api_alert(struct MHD_Connection *conn, redisContext *c, c
         return send_error(conn, MHD_HTTP_BAD_REQUEST, "expected an alert id such as 1718000000000-0");
     key_alerts(key, sizeof key);
     key_triage(tkey, sizeof tkey);
-    r = rargv(c, "XRANGE", key, id, id, NULL);
+    r = cr_argv(c, "XRANGE", key, id, id, NULL);
     if (!r || r->type != REDIS_REPLY_ARRAY) {
         freeReplyObject(r);
         return send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: cannot read the alerts stream");
@@ -812,7 +753,7 @@ static enum MHD_Result api_alert(struct MHD_Connection *conn, redisContext *c, c
     json_t *ev = raw ? json_loads(raw, 0, NULL) : NULL;
     if (!ev)
         ev = json_null();
-    t = rargv(c, "HGET", tkey, id, NULL);
+    t = cr_argv(c, "HGET", tkey, id, NULL);
     json_t *o = alert_entry(id, field(r->element[0]->element[1], "sensor"), ev, triage_of(t));
     freeReplyObject(t);
     json_object_set_new(o, "seq", json_string(field(r->element[0]->element[1], "seq") ?
@@ -882,14 +823,14 @@ static enum MHD_Result api_triage(struct MHD_Connection *conn, redisContext *c, 
     key_alerts(key, sizeof key);
     key_triage(tkey, sizeof tkey);
     key_history(hkey, sizeof hkey, id);
-    r = rargv(c, "XRANGE", key, id, id, NULL);
+    r = cr_argv(c, "XRANGE", key, id, id, NULL);
     int exists = r && r->type == REDIS_REPLY_ARRAY && r->elements == 1;
     freeReplyObject(r);
     if (!exists) {
         json_decref(b);
         return send_error(conn, MHD_HTTP_NOT_FOUND, "no such alert");
     }
-    r = rargv(c, "HGET", tkey, id, NULL);
+    r = cr_argv(c, "HGET", tkey, id, NULL);
     old = triage_of(r);
     freeReplyObject(r);
     if (!old)
@@ -945,84 +886,8 @@ static enum MHD_Result api_triage(struct MHD_Connection *conn, redisContext *c, 
 
 /* ------------------------------------------------------------------ summaries */
 
-static void add_num(json_t *obj, const char *k, double v)
-{
-    json_t *o = json_object_get(obj, k);
-    json_object_set_new(obj, k, json_real((o ? json_number_value(o) : 0) + v));
-}
-
-/* Adds a HGETALL or WITHSCORES reply's member -> number pairs into obj;
- * returns the sum. */
-static double add_pairs(json_t *obj, redisReply *r)
-{
-    double sum = 0;
-
-    if (!r || r->type != REDIS_REPLY_ARRAY)
-        return 0;
-    for (size_t i = 0; i + 1 < r->elements; i += 2) {
-        if (r->element[i]->type != REDIS_REPLY_STRING || r->element[i + 1]->type != REDIS_REPLY_STRING)
-            continue;
-        double v = strtod(r->element[i + 1]->str, NULL);
-        if (obj)
-            add_num(obj, r->element[i]->str, v);
-        sum += v;
-    }
-    return sum;
-}
-
-/* The newest capture time over the sensors (their status hashes), or now. */
-static int64_t latest_capture(redisContext *c)
-{
-    char key[160];
-    int64_t best = 0;
-
-    rkey_named(key, sizeof key, &rk, "sensors");
-    redisReply *r = rargv(c, "ZRANGE", key, "0", "-1", NULL);
-    if (r && r->type == REDIS_REPLY_ARRAY)
-        for (size_t i = 0; i < r->elements; i++) {
-            char skey[160];
-            rkey_sensor(skey, sizeof skey, &rk, r->element[i]->str);
-            redisReply *h = rargv(c, "HGET", skey, "capture_ts", NULL);
-            if (h && h->type == REDIS_REPLY_STRING && atoll(h->str) > best)
-                best = atoll(h->str);
-            freeReplyObject(h);
-        }
-    freeReplyObject(r);
-    return best ? best : (int64_t)time(NULL);
-}
-
-static json_t *sorted_pairs(json_t *obj, size_t top)
-{
-    const char *k;
-    json_t *v, *arr = json_array();
-    size_t n = json_object_size(obj), m = 0;
-    struct kv { const char *k; double v; } *a = malloc((n + 1) * sizeof *a);
-
-    if (!a)
-        return arr;
-    json_object_foreach(obj, k, v) {
-        a[m].k = k;
-        a[m++].v = json_number_value(v);
-    }
-    for (size_t i = 0; i < m && i < top; i++) {
-        size_t best = i;
-        for (size_t j = i + 1; j < m; j++)
-            if (a[j].v > a[best].v)
-                best = j;
-        struct kv tmp = a[i]; a[i] = a[best]; a[best] = tmp;
-        json_array_append_new(arr, json_pack("{s:s,s:f}", "name", a[i].k, "value", a[i].v));
-    }
-    free(a);
-    return arr;
-}
-
 static enum MHD_Result api_summary(struct MHD_Connection *conn, redisContext *c)
 {
-    /* family, metric of the hashes read per bucket, then the two top-host sets */
-    static const char *const fams[][2] = { { "app", "bytes" }, { "l4", "bytes" }, { "cc", "bytes" },
-                                           { "cc", "flows" }, { "dir", "bytes" },
-                                           { "alerts", "severity" }, { "alerts", "sid" },
-                                           { "src", "bytes" }, { "dst", "bytes" } };
     struct query q;
     const char *scope;
     int64_t from, to, step;
@@ -1035,7 +900,7 @@ static enum MHD_Result api_summary(struct MHD_Connection *conn, redisContext *c)
                           "summary takes from, to, res and sensor only");
     scope = q.f.sensor[0] ? q.f.sensor : "all";
     step = q.res == 'h' ? 3600 : 60;
-    to = q.f.to ? q.f.to : latest_capture(c) + 1;
+    to = q.f.to ? q.f.to : cs_latest_capture(c, &rk) + 1;
     from = q.f.from ? q.f.from : to - (q.res == 'h' ? 24 * 3600 : 3600);
     from -= from % step;
     if (to <= from)
@@ -1045,131 +910,19 @@ static enum MHD_Result api_summary(struct MHD_Connection *conn, redisContext *c)
                           "at most 1440 buckets: narrow from/to or use res=h");
     if (!q.res)
         q.res = 'm';
-    json_t *app = json_object(), *l4 = json_object(), *cc = json_object(), *ccf = json_object(),
-           *dir = json_object(), *sev = json_object(), *sid = json_object(),
-           *src = json_object(), *dst = json_object(), *series = json_array();
-    size_t nb = (size_t)((to - from + step - 1) / step);
-    for (size_t b = 0; b < nb; b++) {
-        int64_t start = from + (int64_t)b * step;
-        char key[RKEY_MAX];
-        for (size_t i = 0; i < sizeof fams / sizeof fams[0]; i++) {
-            rkey_bucket(key, sizeof key, &rk, scope, q.res, (uint64_t)start, fams[i][0], fams[i][1]);
-            const char *hash[] = { "HGETALL", key };
-            const char *top[] = { "ZREVRANGE", key, "0", "19", "WITHSCORES" };
-            if (i < 7)
-                redisAppendCommandArgv(c, 2, hash, NULL);
-            else
-                redisAppendCommandArgv(c, 5, top, NULL);
-        }
-    }
-    json_t *targets[] = { app, l4, cc, ccf, dir, sev, sid, src, dst };
-    int err = 0;
-    for (size_t b = 0; b < nb; b++) {
-        double bytes = 0, alerts = 0;
-        /* the charts': alerts by severity and bytes by scope, per bucket */
-        json_t *bsev = json_object(), *bscope = json_object();
-        for (int i = 0; i < 9; i++) {
-            redisReply *r = NULL;
-            if (redisGetReply(c, (void **)&r) != REDIS_OK || !r) {
-                err = 1;
-                break;
-            }
-            double s = add_pairs(targets[i], r);
-            if (i == 0)
-                bytes = s;
-            if (i == 4)
-                add_pairs(bscope, r);
-            if (i == 5) {
-                alerts = s;
-                add_pairs(bsev, r);
-            }
-            freeReplyObject(r);
-        }
-        if (!err && (bytes || alerts))
-            json_array_append_new(series, json_pack("{s:I,s:f,s:f,s:O,s:O}",
-                                                    "t", (json_int_t)(from + (int64_t)b * step),
-                                                    "bytes", bytes, "alerts", alerts,
-                                                    "alerts_by_severity", bsev, "bytes_by_scope", bscope));
-        json_decref(bsev);
-        json_decref(bscope);
-        if (err)
-            break;
-    }
-    /* Cross-border by country: pairs "A>B" where one end is abroad. */
-    json_t *countries = json_object();
-    const char *k;
-    json_t *v;
-    json_object_foreach(cc, k, v) {
-        char a[8] = "", b2[8] = "";
-        if (sscanf(k, "%7[^>]>%7s", a, b2) != 2 || strcmp(a, b2) == 0)
-            continue;
-        double val = json_number_value(v);
-        double fl = json_number_value(json_object_get(ccf, k));
-        const char *home = cfg.home_country;
-        const char *abroad = strcmp(a, home) == 0 ? b2 : a;
-        const char *dirn = strcmp(a, home) == 0 ? "out_bytes" : strcmp(b2, home) == 0 ? "in_bytes" : "transit_bytes";
-        json_t *o = json_object_get(countries, abroad);
-        if (!o) {
-            o = json_pack("{s:s,s:f,s:f,s:f,s:f}", "country", abroad, "out_bytes", 0.0,
-                          "in_bytes", 0.0, "transit_bytes", 0.0, "flows", 0.0);
-            json_object_set_new(countries, abroad, o);
-        }
-        add_num(o, dirn, val);
-        add_num(o, "flows", fl);
-    }
-    json_t *out = json_pack("{s:s,s:s,s:I,s:I,s:I,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
-        "scope", scope, "res", q.res == 'h' ? "h" : "m", "step", (json_int_t)step,
-        "from", (json_int_t)from, "to", (json_int_t)to,
-        "home_country", cfg.home_country,
-        "protocols", sorted_pairs(app, 20), "services", sorted_pairs(l4, 20),
-        "top_src", sorted_pairs(src, 10), "top_dst", sorted_pairs(dst, 10),
-        "country_pairs", sorted_pairs(cc, 50), "scopes", sorted_pairs(dir, 10),
-        "alerts_by_severity", sorted_pairs(sev, 10), "alerts_by_sid", sorted_pairs(sid, 20),
-        "countries", countries, "series", series);
-    json_decref(app); json_decref(l4); json_decref(cc); json_decref(ccf); json_decref(dir);
-    json_decref(sev); json_decref(sid); json_decref(src); json_decref(dst);
-    if (err) {
-        json_decref(out);
+    json_t *out = cs_summary(c, &rk, scope, q.res, from, to, cfg.home_country);
+    if (out == NULL)
         return send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: cannot read the tallies");
-    }
     return send_json(conn, MHD_HTTP_OK, out, NULL);
 }
 
 static enum MHD_Result api_sensors(struct MHD_Connection *conn, redisContext *c)
 {
-    char key[160];
-    json_t *arr = json_array();
-    time_t now = time(NULL);
+    json_t *out = cs_sensors(c, &rk);
 
-    rkey_named(key, sizeof key, &rk, "sensors");
-    redisReply *r = rargv(c, "ZRANGE", key, "0", "-1", "WITHSCORES", NULL);
-    if (!r || r->type != REDIS_REPLY_ARRAY) {
-        freeReplyObject(r);
-        json_decref(arr);
+    if (out == NULL)
         return send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: cannot read the sensor list");
-    }
-    for (size_t i = 0; i + 1 < r->elements; i += 2) {
-        char skey[160];
-        json_t *o = json_object();
-        rkey_sensor(skey, sizeof skey, &rk, r->element[i]->str);
-        redisReply *h = rargv(c, "HGETALL", skey, NULL);
-        if (h && h->type == REDIS_REPLY_ARRAY)
-            for (size_t j = 0; j + 1 < h->elements; j += 2) {
-                const char *s = h->element[j + 1]->str;
-                char *end;
-                long long n = strtoll(s, &end, 10);
-                json_object_set_new(o, h->element[j]->str,
-                                    *s && !*end ? json_integer(n) : json_string(s));
-            }
-        freeReplyObject(h);
-        long long seen = atoll(r->element[i + 1]->str);
-        json_object_set_new(o, "id", json_string(r->element[i]->str));
-        json_object_set_new(o, "last_flush", json_integer(seen));
-        json_object_set_new(o, "stale", json_boolean(now - seen > 120));
-        json_array_append_new(arr, o);
-    }
-    freeReplyObject(r);
-    return send_json(conn, MHD_HTTP_OK, json_pack("{s:o}", "sensors", arr), NULL);
+    return send_json(conn, MHD_HTTP_OK, out, NULL);
 }
 
 /* ------------------------------------------------------------------ live */
@@ -1257,13 +1010,13 @@ static enum MHD_Result api_events(struct MHD_Connection *conn)
 
     if (!s)
         return MHD_NO;
-    s->c = rconnect();
+    s->c = cr_connect(&cfg);
     if (!s->c) {
         sse_free(s);
         return send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: cannot connect");
     }
     rkey_named(chan, sizeof chan, &rk, "channel");
-    redisReply *r = rargv(s->c, "SUBSCRIBE", chan, NULL);
+    redisReply *r = cr_argv(s->c, "SUBSCRIBE", chan, NULL);
     if (!r) {
         sse_free(s);
         return send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: cannot subscribe");
@@ -1382,7 +1135,7 @@ static enum MHD_Result route(struct MHD_Connection *conn, const char *url, const
                                                                  : MHD_HTTP_FORBIDDEN, why);
     if (strcmp(url, "/api/events") == 0 && get) {
         /* SSE keeps its own connection: the login is checked on a short one. */
-        if (!(c = rconnect()))
+        if (!(c = cr_connect(&cfg)))
             return send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: cannot connect");
         a = authenticate(conn, c, user, &retry);
         redisFree(c);
@@ -1392,7 +1145,7 @@ static enum MHD_Result route(struct MHD_Connection *conn, const char *url, const
                    : send_error(conn, MHD_HTTP_UNAUTHORIZED, "login required");
         return api_events(conn);
     }
-    if (!(c = rconnect()))
+    if (!(c = cr_connect(&cfg)))
         return send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: cannot connect");
     if (strcmp(url, "/api/login") == 0 && post) {
         ret = api_login(conn, c, rq);
@@ -1509,7 +1262,7 @@ static int add_user(const char *name)
 static int reindex(void)
 {
     struct aix_reindex_stats st;
-    redisContext *c = rconnect();
+    redisContext *c = cr_connect(&cfg);
     uint64_t t0 = lw_now_mono_usec();
     char err[512];
     int rc;
@@ -1550,7 +1303,7 @@ static int remove_user(const char *name)
         fprintf(stderr, "linkwatch-console: error: no user %s in %s\n", name, cfg.console.users_file);
         return 1;
     }
-    n = (c = rconnect()) ? session_delete_user(c, &slim, name) : -1;
+    n = (c = cr_connect(&cfg)) ? session_delete_user(c, &slim, name) : -1;
     if (c)
         redisFree(c);
     fprintf(stderr, "linkwatch-console: user %s removed from %s; %s\n", name, cfg.console.users_file,

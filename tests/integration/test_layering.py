@@ -19,7 +19,7 @@ r = subprocess.run([sys.executable, os.path.join(top, "tools", "check-layering.p
 tap.ok(r.returncode == 0, "no include or call circle besides the decoder's layer recursion", r.stdout + r.stderr)
 for line in r.stdout.splitlines():
     print("# " + line)
-for d, _, files in os.walk(os.path.join(top, "sensor")):
+for d, _, files in [w for sub in ("sensor", "dashboards") for w in os.walk(os.path.join(top, sub))]:
     for f in files:
         if not f.endswith(".c"):
             continue

@@ -1,0 +1,221 @@
+/* console-summary.c - the summary and sensor answers of linkwatch-console,
+ * read from the sensors' tallies and status hashes (docs/redis.md); see
+ * console-summary.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "console-summary.h"
+
+
+static void add_num(json_t *obj, const char *k, double v)
+{
+    json_t *o = json_object_get(obj, k);
+    json_object_set_new(obj, k, json_real((o ? json_number_value(o) : 0) + v));
+}
+
+/* Adds a HGETALL or WITHSCORES reply's member -> number pairs into obj;
+ * returns the sum. */
+static double add_pairs(json_t *obj, redisReply *r)
+{
+    double sum = 0;
+
+    if (!r || r->type != REDIS_REPLY_ARRAY)
+        return 0;
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+        if (r->element[i]->type != REDIS_REPLY_STRING || r->element[i + 1]->type != REDIS_REPLY_STRING)
+            continue;
+        double v = strtod(r->element[i + 1]->str, NULL);
+        if (obj)
+            add_num(obj, r->element[i]->str, v);
+        sum += v;
+    }
+    return sum;
+}
+
+int64_t cs_latest_capture(redisContext *c, const struct rkeys *rk)
+{
+    char key[160];
+    int64_t best = 0;
+
+    rkey_named(key, sizeof key, rk, "sensors");
+    const char *zr[] = { "ZRANGE", key, "0", "-1" };
+    redisReply *r = redisCommandArgv(c, 4, zr, NULL);
+    if (r && r->type == REDIS_REPLY_ARRAY)
+        for (size_t i = 0; i < r->elements; i++) {
+            char skey[160];
+            rkey_sensor(skey, sizeof skey, rk, r->element[i]->str);
+            const char *hg[] = { "HGET", skey, "capture_ts" };
+            redisReply *h = redisCommandArgv(c, 3, hg, NULL);
+            if (h && h->type == REDIS_REPLY_STRING && atoll(h->str) > best)
+                best = atoll(h->str);
+            freeReplyObject(h);
+        }
+    freeReplyObject(r);
+    return best ? best : (int64_t)time(NULL);
+}
+
+static json_t *sorted_pairs(json_t *obj, size_t top)
+{
+    const char *k;
+    json_t *v, *arr = json_array();
+    size_t n = json_object_size(obj), m = 0;
+    struct kv { const char *k; double v; } *a = malloc((n + 1) * sizeof *a);
+
+    if (!a)
+        return arr;
+    json_object_foreach(obj, k, v) {
+        a[m].k = k;
+        a[m++].v = json_number_value(v);
+    }
+    for (size_t i = 0; i < m && i < top; i++) {
+        size_t best = i;
+        for (size_t j = i + 1; j < m; j++)
+            if (a[j].v > a[best].v)
+                best = j;
+        struct kv tmp = a[i]; a[i] = a[best]; a[best] = tmp;
+        json_array_append_new(arr, json_pack("{s:s,s:f}", "name", a[i].k, "value", a[i].v));
+    }
+    free(a);
+    return arr;
+}
+
+json_t *cs_summary(redisContext *c, const struct rkeys *rk, const char *scope, char res, int64_t from,
+                   int64_t to, const char *home_country)
+{
+    /* family, metric of the hashes read per bucket, then the two top-host sets */
+    static const char *const fams[][2] = { { "app", "bytes" }, { "l4", "bytes" }, { "cc", "bytes" },
+                                           { "cc", "flows" }, { "dir", "bytes" },
+                                           { "alerts", "severity" }, { "alerts", "sid" },
+                                           { "src", "bytes" }, { "dst", "bytes" } };
+    int64_t step = res == 'h' ? 3600 : 60;
+
+    json_t *app = json_object(), *l4 = json_object(), *cc = json_object(), *ccf = json_object(),
+           *dir = json_object(), *sev = json_object(), *sid = json_object(),
+           *src = json_object(), *dst = json_object(), *series = json_array();
+    size_t nb = (size_t)((to - from + step - 1) / step);
+    for (size_t b = 0; b < nb; b++) {
+        int64_t start = from + (int64_t)b * step;
+        char key[RKEY_MAX];
+        for (size_t i = 0; i < sizeof fams / sizeof fams[0]; i++) {
+            rkey_bucket(key, sizeof key, rk, scope, res, (uint64_t)start, fams[i][0], fams[i][1]);
+            const char *hash[] = { "HGETALL", key };
+            const char *top[] = { "ZREVRANGE", key, "0", "19", "WITHSCORES" };
+            if (i < 7)
+                redisAppendCommandArgv(c, 2, hash, NULL);
+            else
+                redisAppendCommandArgv(c, 5, top, NULL);
+        }
+    }
+    json_t *targets[] = { app, l4, cc, ccf, dir, sev, sid, src, dst };
+    int err = 0;
+    for (size_t b = 0; b < nb; b++) {
+        double bytes = 0, alerts = 0;
+        /* the charts': alerts by severity and bytes by scope, per bucket */
+        json_t *bsev = json_object(), *bscope = json_object();
+        for (int i = 0; i < 9; i++) {
+            redisReply *r = NULL;
+            if (redisGetReply(c, (void **)&r) != REDIS_OK || !r) {
+                err = 1;
+                break;
+            }
+            double s = add_pairs(targets[i], r);
+            if (i == 0)
+                bytes = s;
+            if (i == 4)
+                add_pairs(bscope, r);
+            if (i == 5) {
+                alerts = s;
+                add_pairs(bsev, r);
+            }
+            freeReplyObject(r);
+        }
+        if (!err && (bytes || alerts))
+            json_array_append_new(series, json_pack("{s:I,s:f,s:f,s:O,s:O}",
+                                                    "t", (json_int_t)(from + (int64_t)b * step),
+                                                    "bytes", bytes, "alerts", alerts,
+                                                    "alerts_by_severity", bsev, "bytes_by_scope", bscope));
+        json_decref(bsev);
+        json_decref(bscope);
+        if (err)
+            break;
+    }
+    /* Cross-border by country: pairs "A>B" where one end is abroad. */
+    json_t *countries = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(cc, k, v) {
+        char a[8] = "", b2[8] = "";
+        if (sscanf(k, "%7[^>]>%7s", a, b2) != 2 || strcmp(a, b2) == 0)
+            continue;
+        double val = json_number_value(v);
+        double fl = json_number_value(json_object_get(ccf, k));
+        const char *home = home_country;
+        const char *abroad = strcmp(a, home) == 0 ? b2 : a;
+        const char *dirn = strcmp(a, home) == 0 ? "out_bytes" : strcmp(b2, home) == 0 ? "in_bytes" : "transit_bytes";
+        json_t *o = json_object_get(countries, abroad);
+        if (!o) {
+            o = json_pack("{s:s,s:f,s:f,s:f,s:f}", "country", abroad, "out_bytes", 0.0,
+                          "in_bytes", 0.0, "transit_bytes", 0.0, "flows", 0.0);
+            json_object_set_new(countries, abroad, o);
+        }
+        add_num(o, dirn, val);
+        add_num(o, "flows", fl);
+    }
+    json_t *out = json_pack("{s:s,s:s,s:I,s:I,s:I,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
+        "scope", scope, "res", res == 'h' ? "h" : "m", "step", (json_int_t)step,
+        "from", (json_int_t)from, "to", (json_int_t)to,
+        "home_country", home_country,
+        "protocols", sorted_pairs(app, 20), "services", sorted_pairs(l4, 20),
+        "top_src", sorted_pairs(src, 10), "top_dst", sorted_pairs(dst, 10),
+        "country_pairs", sorted_pairs(cc, 50), "scopes", sorted_pairs(dir, 10),
+        "alerts_by_severity", sorted_pairs(sev, 10), "alerts_by_sid", sorted_pairs(sid, 20),
+        "countries", countries, "series", series);
+    json_decref(app); json_decref(l4); json_decref(cc); json_decref(ccf); json_decref(dir);
+    json_decref(sev); json_decref(sid); json_decref(src); json_decref(dst);
+    if (err) {
+        json_decref(out);
+        return NULL;
+    }
+    return out;
+}
+
+json_t *cs_sensors(redisContext *c, const struct rkeys *rk)
+{
+    char key[160];
+    json_t *arr = json_array();
+    time_t now = time(NULL);
+
+    rkey_named(key, sizeof key, rk, "sensors");
+    const char *zr[] = { "ZRANGE", key, "0", "-1", "WITHSCORES" };
+    redisReply *r = redisCommandArgv(c, 5, zr, NULL);
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+        freeReplyObject(r);
+        json_decref(arr);
+        return NULL;
+    }
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+        char skey[160];
+        json_t *o = json_object();
+        rkey_sensor(skey, sizeof skey, rk, r->element[i]->str);
+        const char *hga[] = { "HGETALL", skey };
+        redisReply *h = redisCommandArgv(c, 2, hga, NULL);
+        if (h && h->type == REDIS_REPLY_ARRAY)
+            for (size_t j = 0; j + 1 < h->elements; j += 2) {
+                const char *s = h->element[j + 1]->str;
+                char *end;
+                long long n = strtoll(s, &end, 10);
+                json_object_set_new(o, h->element[j]->str,
+                                    *s && !*end ? json_integer(n) : json_string(s));
+            }
+        freeReplyObject(h);
+        long long seen = atoll(r->element[i + 1]->str);
+        json_object_set_new(o, "id", json_string(r->element[i]->str));
+        json_object_set_new(o, "last_flush", json_integer(seen));
+        json_object_set_new(o, "stale", json_boolean(now - seen > 120));
+        json_array_append_new(arr, o);
+    }
+    freeReplyObject(r);
+    return json_pack("{s:o}", "sensors", arr);
+}

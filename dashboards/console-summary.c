@@ -88,12 +88,14 @@ json_t *cs_summary(redisContext *c, const struct rkeys *rk, const char *scope, c
     static const char *const fams[][2] = { { "app", "bytes" }, { "l4", "bytes" }, { "cc", "bytes" },
                                            { "cc", "flows" }, { "dir", "bytes" },
                                            { "alerts", "severity" }, { "alerts", "sid" },
-                                           { "src", "bytes" }, { "dst", "bytes" } };
+                                           { "src", "bytes" }, { "dst", "bytes" },
+                                           { "http_host", NULL }, { "dns_query", NULL }, { "tls_sni", NULL } };
     int64_t step = res == 'h' ? 3600 : 60;
 
     json_t *app = json_object(), *l4 = json_object(), *cc = json_object(), *ccf = json_object(),
            *dir = json_object(), *sev = json_object(), *sid = json_object(),
-           *src = json_object(), *dst = json_object(), *series = json_array();
+           *src = json_object(), *dst = json_object(), *hosts = json_object(), *queries = json_object(),
+           *snis = json_object(), *series = json_array();
     size_t nb = (size_t)((to - from + step - 1) / step);
     for (size_t b = 0; b < nb; b++) {
         int64_t start = from + (int64_t)b * step;
@@ -108,13 +110,13 @@ json_t *cs_summary(redisContext *c, const struct rkeys *rk, const char *scope, c
                 redisAppendCommandArgv(c, 5, top, NULL);
         }
     }
-    json_t *targets[] = { app, l4, cc, ccf, dir, sev, sid, src, dst };
+    json_t *targets[] = { app, l4, cc, ccf, dir, sev, sid, src, dst, hosts, queries, snis };
     int err = 0;
     for (size_t b = 0; b < nb; b++) {
         double bytes = 0, alerts = 0;
         /* the charts': alerts by severity and bytes by scope, per bucket */
         json_t *bsev = json_object(), *bscope = json_object();
-        for (int i = 0; i < 9; i++) {
+        for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) {
             redisReply *r = NULL;
             if (redisGetReply(c, (void **)&r) != REDIS_OK || !r) {
                 err = 1;
@@ -163,7 +165,7 @@ json_t *cs_summary(redisContext *c, const struct rkeys *rk, const char *scope, c
         add_num(o, dirn, val);
         add_num(o, "flows", fl);
     }
-    json_t *out = json_pack("{s:s,s:s,s:I,s:I,s:I,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
+    json_t *out = json_pack("{s:s,s:s,s:I,s:I,s:I,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
         "scope", scope, "res", res == 'h' ? "h" : "m", "step", (json_int_t)step,
         "from", (json_int_t)from, "to", (json_int_t)to,
         "home_country", home_country,
@@ -171,9 +173,12 @@ json_t *cs_summary(redisContext *c, const struct rkeys *rk, const char *scope, c
         "top_src", sorted_pairs(src, 10), "top_dst", sorted_pairs(dst, 10),
         "country_pairs", sorted_pairs(cc, 50), "scopes", sorted_pairs(dir, 10),
         "alerts_by_severity", sorted_pairs(sev, 10), "alerts_by_sid", sorted_pairs(sid, 20),
-        "countries", countries, "series", series);
+        "countries", countries, "series", series,
+        "http_hosts", sorted_pairs(hosts, 10), "dns_queries", sorted_pairs(queries, 10),
+        "tls_snis", sorted_pairs(snis, 10));
     json_decref(app); json_decref(l4); json_decref(cc); json_decref(ccf); json_decref(dir);
     json_decref(sev); json_decref(sid); json_decref(src); json_decref(dst);
+    json_decref(hosts); json_decref(queries); json_decref(snis);
     if (err) {
         json_decref(out);
         return NULL;

@@ -328,6 +328,7 @@
         return tr;
       }));
       pairs('#protocols', r.protocols, true); pairs('#talkers', r.top_src, true); pairs('#scopes', r.scopes, true);
+      pairs('#http-hosts', r.http_hosts || [], false); pairs('#dns-queries', r.dns_queries || [], false); pairs('#tls-snis', r.tls_snis || [], false);
       drawMap(r.countries);
     } catch (e) { $('#filter-error').textContent = e.message; }
   }

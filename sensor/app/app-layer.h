@@ -185,6 +185,11 @@ static inline void app_event(struct app_ctx *ctx, enum app_proto p, unsigned ev,
     }
 }
 
+/* The names a transaction carries that analysts count per time bucket
+ * (the Redis tallies' top HTTP hosts, DNS query names and TLS SNIs). */
+enum app_name_kind { APP_NAME_HTTP_HOST, APP_NAME_DNS_QUERY, APP_NAME_TLS_SNI };
+typedef void (*app_name_fn)(void *arg, enum app_name_kind kind, const uint8_t *name, size_t len);
+
 /* One protocol's parser. */
 struct app_parser {
     const char *name;                 /* "http": event_type, config key app-layer.protocols.<name> */
@@ -238,6 +243,10 @@ struct app_parser {
      * bodies); returns 0, writing nothing, when it has no file i. */
     int (*tx_file_eve)(const struct app_tx *tx, unsigned i, struct jbuf *jb);
     unsigned nfiles;
+
+    /* Optional: calls fn for each name of the transaction that is counted
+     * (enum app_name_kind), once the transaction is done. */
+    void (*tx_names)(const void *state, const struct app_tx *tx, app_name_fn fn, void *arg);
 };
 
 #endif

@@ -918,6 +918,17 @@ static void dns_tx_eve_dir(const void *state, const struct app_tx *tx, enum app_
     dns_eve_message((const struct dns_tx *)tx, dir, jb);
 }
 
+/* Every query name of the transaction (app_parser.tx_names). */
+static void dns_tx_names(const void *state, const struct app_tx *t, app_name_fn fn, void *arg)
+{
+    const uint8_t *name;
+    uint32_t len;
+
+    (void)state;
+    for (uint32_t i = 0; dns_tx_query((const struct dns_tx *)t, i, &name, &len); i++)
+        fn(arg, APP_NAME_DNS_QUERY, name, len);
+}
+
 const struct app_parser app_parser_dns = {
     .name = "dns",
     .proto = APP_PROTO_DNS,
@@ -935,4 +946,5 @@ const struct app_parser app_parser_dns = {
     .tx_free = dns_tx_free,
     .tx_eve = dns_tx_eve,
     .tx_eve_dir = dns_tx_eve_dir,
+    .tx_names = dns_tx_names,
 };

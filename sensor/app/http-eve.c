@@ -77,6 +77,15 @@ static void range_member(struct jbuf *jb, const struct http_bytes *cr)
  * http_content_type the response's Content-Type up to ';', status a number
  * (status_string when the status line's code is not a valid one), redirect
  * the Location header, length the response body's length on the wire. */
+void http_tx_names(const void *state, const struct app_tx *atx, app_name_fn fn, void *arg)
+{
+    const struct http_bytes *h = &((const struct http_tx *)atx)->buf[HTTP_BUF_HOST];
+
+    (void)state;
+    if (h->p && h->len)
+        fn(arg, APP_NAME_HTTP_HOST, h->p, h->len);
+}
+
 void http_tx_eve(const void *state, const struct app_tx *atx, struct jbuf *jb)
 {
     const struct http_tx *tx = (const struct http_tx *)atx;

@@ -54,5 +54,7 @@ void http_tx_release(struct app_mem *m, struct http_tx *tx);
 
 /* http-eve.c */
 void http_tx_eve(const void *state, const struct app_tx *atx, struct jbuf *jb);
+/* The request's host (app_parser.tx_names). */
+void http_tx_names(const void *state, const struct app_tx *atx, app_name_fn fn, void *arg);
 
 #endif

@@ -925,6 +925,7 @@ const struct app_parser app_parser_http = {
     .txs = http_txs,
     .tx_free = http_tx_free,
     .tx_eve = http_tx_eve,
+    .tx_names = http_tx_names,
     .tx_file_eve = http_tx_file_eve,
     .nfiles = 2,
 };

@@ -1284,6 +1284,16 @@ static void tls_tx_eve(const void *state, const struct app_tx *t, struct jbuf *j
 
 static const uint16_t tls_ports[] = { 443, 465, 636, 853, 989, 990, 992, 993, 994, 995, 5061, 8443 };
 
+/* The ClientHello's server name (app_parser.tx_names). */
+static void tls_tx_names(const void *state, const struct app_tx *t, app_name_fn fn, void *arg)
+{
+    const struct tls_tx *tx = (const struct tls_tx *)t;
+
+    (void)state;
+    if (tx->sni && tx->sni_len)
+        fn(arg, APP_NAME_TLS_SNI, tx->sni, tx->sni_len);
+}
+
 const struct app_parser app_parser_tls = {
     .name = "tls",
     .proto = APP_PROTO_TLS,
@@ -1300,4 +1310,5 @@ const struct app_parser app_parser_tls = {
     .txs = tls_txs,
     .tx_free = tls_tx_free,
     .tx_eve = tls_tx_eve,
+    .tx_names = tls_tx_names,
 };

@@ -126,11 +126,11 @@ void rbatch_copy(struct rbatch *b, const struct rbatch *src, size_t i)
 
 /* ------------------------------------------------------------------ tallies */
 
-enum fam { F_APP, F_L4, F_SRC, F_DST, F_CC, F_DIR, F_ALERTS, F_HEALTH, F_MAX };
+enum fam { F_APP, F_L4, F_SRC, F_DST, F_CC, F_DIR, F_ALERTS, F_HEALTH, F_HTTP_HOST, F_DNS_QUERY, F_TLS_SNI, F_MAX };
 enum metric { M_BYTES, M_PKTS, M_FLOWS, M_SID, M_SEVERITY, M_NONE };
 
 static const char *const fam_names[F_MAX] = {
-    "app", "l4", "src", "dst", "cc", "dir", "alerts", "health",
+    "app", "l4", "src", "dst", "cc", "dir", "alerts", "health", "http_host", "dns_query", "tls_sni",
 };
 static const char *const metric_names[] = {
     "bytes", "pkts", "flows", "sid", "severity", NULL,
@@ -418,9 +418,21 @@ static void on_entry(const struct tally_key *k, const struct tally_sums *s, void
         contribute1(bd, k, F_HEALTH, M_NONE, "flows", s->flows);
         contribute1(bd, k, F_HEALTH, M_NONE, "drops", s->events);
         break;
+    case TALLY_HTTP_HOST:
+    case TALLY_DNS_QUERY:
+    case TALLY_TLS_SNI:
+        contribute1(bd, k, k->kind == TALLY_HTTP_HOST ? F_HTTP_HOST : k->kind == TALLY_DNS_QUERY ? F_DNS_QUERY : F_TLS_SNI,
+                    M_NONE, other ? "other" : k->str, s->events);
+        break;
     default:
         break;
     }
+}
+
+/* The families kept as a top-K sorted set rather than a hash. */
+static int fam_is_top(enum fam f)
+{
+    return f == F_SRC || f == F_DST || f == F_HTTP_HOST || f == F_DNS_QUERY || f == F_TLS_SNI;
 }
 
 /* The marker field of a group in its bucket's applied-ids hash. */
@@ -543,7 +555,7 @@ size_t rcmd_tallies(struct rbatch *b, const struct rkeys *rk, const char *sha_ta
     }
     for (size_t gi = 0; gi < bd.ng; gi++) {
         const struct group *g = &bd.g[gi];
-        int top = g->fam == F_SRC || g->fam == F_DST;
+        int top = fam_is_top((enum fam)g->fam);
         uint32_t head = g->hour && g->minutes == 1 ? bd.g[g->only].head : g->head;
 
         for (int all = 0; all <= (rk->merged && g->fam != F_HEALTH); all++) {

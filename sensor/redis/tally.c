@@ -1,5 +1,6 @@
 /* tally.c - per-worker minute counters and their hand-off; see tally.h. */
 #include <stdatomic.h>
+#include <ctype.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,10 +212,16 @@ void tally_key_health(struct tally_key *k)
     key_init(k, TALLY_HEALTH);
 }
 
-/* The bytes of k that can differ: only application names use str. */
+/* The kinds whose key is a name in str. */
+static int kind_has_str(unsigned kind)
+{
+    return kind == TALLY_APP || kind == TALLY_HTTP_HOST || kind == TALLY_DNS_QUERY || kind == TALLY_TLS_SNI;
+}
+
+/* The bytes of k that can differ: only named kinds use str. */
 static size_t key_len(const struct tally_key *k)
 {
-    return k->kind == TALLY_APP ? sizeof *k : offsetof(struct tally_key, str);
+    return kind_has_str(k->kind) ? sizeof *k : offsetof(struct tally_key, str);
 }
 
 /* len bytes of two keys, as words: shorter than a memcmp call for 24 bytes. */
@@ -341,6 +348,24 @@ int tally_add_app(struct tally *t, uint64_t ts_usec, const char *app, uint64_t p
 
     tally_key_app(&k, app);
     return tally_add(t, &k, ts_usec, pkts, bytes, flows);
+}
+
+int tally_add_name(struct tally *t, uint64_t ts_usec, enum tally_kind kind, const uint8_t *name, size_t len)
+{
+    struct tally_key k;
+    struct tally_sums s = { 0, 0, 0, 1 };
+    size_t room = sizeof k.str - 1, skip = 0, o = 0;
+
+    if (len == 0 || !kind_has_str(kind) || kind == TALLY_APP)
+        return 0;
+    key_init(&k, kind);
+    if (len > room) {
+        k.str[o++] = '~';
+        skip = len - (room - 1);
+    }
+    for (size_t i = skip; i < len && o < room; i++)
+        k.str[o++] = (char)tolower(name[i]);
+    return tally_add_sums(t, &k, ts_usec, &s);
 }
 
 int tally_add_alert(struct tally *t, uint64_t ts_usec, uint32_t sid, uint32_t severity)

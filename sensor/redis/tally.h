@@ -54,6 +54,9 @@ enum tally_kind {
     TALLY_ALERT,            /* num[0]: signature id, num[1]: severity; events: alerts */
     TALLY_HEALTH,           /* one key a minute: every captured packet and byte,
                              * flows ended; events: packets dropped */
+    TALLY_HTTP_HOST,        /* str: an HTTP request's host; events: transactions */
+    TALLY_DNS_QUERY,        /* str: a DNS query name; events: queries */
+    TALLY_TLS_SNI,          /* str: a TLS ClientHello's server name; events: handshakes */
     TALLY_KIND_MAX
 };
 
@@ -121,6 +124,12 @@ int tally_add_sums(struct tally *t, const struct tally_key *k, uint64_t ts_usec,
  * "Unknown"). See the worker for when it is called. */
 int tally_add_app(struct tally *t, uint64_t ts_usec, const char *app, uint64_t pkts,
                   uint64_t bytes, uint64_t flows);
+/* One transaction's name (kind TALLY_HTTP_HOST, TALLY_DNS_QUERY or
+ * TALLY_TLS_SNI), as the application-layer parser saw it: counted in
+ * lower case; a name longer than TALLY_STR_LEN - 1 keeps its last
+ * characters behind a leading '~' (the registrable domain is at the end).
+ * An empty name is not counted (returns 0). */
+int tally_add_name(struct tally *t, uint64_t ts_usec, enum tally_kind kind, const uint8_t *name, size_t len);
 /* One alert of signature sid with that severity (the rule's priority). */
 int tally_add_alert(struct tally *t, uint64_t ts_usec, uint32_t sid, uint32_t severity);
 

@@ -160,6 +160,23 @@ static void worker_tx_files(struct worker *w, const struct flow *f, uint64_t ts,
     }
 }
 
+struct tx_tally {
+    struct worker *w;
+    uint64_t ts;
+};
+
+/* One name of a done transaction into the tallies (app_parser.tx_names). */
+static void worker_tally_name(void *arg, enum app_name_kind kind, const uint8_t *name, size_t len)
+{
+    static const enum tally_kind kinds[] = {
+        [APP_NAME_HTTP_HOST] = TALLY_HTTP_HOST, [APP_NAME_DNS_QUERY] = TALLY_DNS_QUERY,
+        [APP_NAME_TLS_SNI] = TALLY_TLS_SNI,
+    };
+    struct tx_tally *tt = arg;
+
+    tally_add_name(tt->w->tally, tt->ts, kinds[kind], name, len);
+}
+
 /* A transaction's events: once it is complete both ways (or its flow
  * ends); a parser that logs per direction, each direction as it is done. */
 static void worker_log_tx(struct worker *w, const struct flow *f, uint64_t ts, const struct app_parser *ap,
@@ -182,6 +199,11 @@ static void worker_log_tx(struct worker *w, const struct flow *f, uint64_t ts, c
     if (done || flow_end) {
         tx->logged |= APP_LOGGED;
         worker_tx_files(w, f, ts, ap, state, tx);
+        if (w->tally_on && ap->tx_names) {
+            struct tx_tally tt = { w, ts };
+
+            ap->tx_names(state, tx, worker_tally_name, &tt);
+        }
     }
 }
 

@@ -298,6 +298,11 @@ def check_summary(tap, con, alerts):
                "cross-border traffic by country", b["countries"])
     s, b = con.get("/api/summary?res=h&sensor=demo")
     tap.ok(s == 200 and b["scope"] == "demo" and b["protocols"], "summary of one sensor by hour", b)
+    names = b.get("http_hosts", []) + b.get("dns_queries", []) + b.get("tls_snis", [])
+    tap.ok(s == 200 and b.get("http_hosts") and b.get("dns_queries")
+           and all(n["name"] == n["name"].lower() and n["value"] >= 1 for n in names),
+           "summary: top HTTP hosts, DNS names and TLS server names (the demo's transactions)",
+           {k: b.get(k) for k in ("http_hosts", "dns_queries", "tls_snis")})
     s, b = con.get("/api/sensors")
     ids = sorted(x["id"] for x in b.get("sensors", []))
     tap.ok(s == 200 and "demo" in ids and all("packets" in x for x in b["sensors"]),

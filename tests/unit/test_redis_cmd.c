@@ -84,6 +84,10 @@ static void test_tally_commands(void **state)
     tally_add_alert(t, T0, 2000002, 1);
     tally_add_country(t, T0, "CN", "US", GEO_SCOPE_OUTBOUND, 1, 60, 1);
     tally_packet(t, T0, 60);
+    tally_add_name(t, T0, TALLY_HTTP_HOST, (const uint8_t *)"www.example.com", 15);
+    tally_add_name(t, T0, TALLY_HTTP_HOST, (const uint8_t *)"www.example.com", 15);
+    tally_add_name(t, T0, TALLY_DNS_QUERY, (const uint8_t *)"Example.ORG", 11);
+    tally_add_name(t, T0, TALLY_TLS_SNI, (const uint8_t *)"api.example.net", 15);
     tt = taken(t);
     assert_true(rcmd_tallies(&b, &RK, "SHA", tt, 42) > 0);
     assert_false(b.oom);
@@ -123,6 +127,15 @@ static void test_tally_commands(void **state)
     assert_int_equal(member(&b, c, "10.0.0.1"), 2);
     c = find_cmd(&b, "lw:{dc1:m:1735693020}:dst:bytes");
     assert_int_equal(member(&b, c, "2001:db8::1"), 500);
+    /* transaction names: top-K sets without a metric part, scored by count */
+    c = find_cmd(&b, "lw:{dc1:m:1735693020}:http_host");
+    assert_string_equal(arg(&b, c, 5), "http_host");
+    assert_string_equal(arg(&b, c, 8), "z");
+    assert_int_equal(member(&b, c, "www.example.com"), 2);
+    c = find_cmd(&b, "lw:{dc1:m:1735693020}:dns_query");
+    assert_int_equal(member(&b, c, "example.org"), 1);
+    c = find_cmd(&b, "lw:{all:h:1735689600}:tls_sni");
+    assert_int_equal(member(&b, c, "api.example.net"), 1);
     /* alerts by sid and severity; severity sums both signatures */
     c = find_cmd(&b, "lw:{dc1:m:1735693020}:alerts:sid");
     assert_int_equal(member(&b, c, "2000001"), 1);

@@ -103,6 +103,46 @@ static void test_app_names(void **state)
     tally_free(t);
 }
 
+/* Transaction names: lower case, one key per name and kind, the same name
+ * of two kinds apart, a long name keeps its end behind '~', empty ones and
+ * the application kind not taken. */
+static void test_names(void **state)
+{
+    struct tally *t = tally_new(16);
+    struct tally_table *tt;
+    struct seen sn = {0};
+    char lng[80], want[TALLY_STR_LEN];
+    const uint8_t *u;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof lng - 1; i++)
+        lng[i] = (char)('a' + i % 26);
+    lng[sizeof lng - 1] = '\0';
+    u = (const uint8_t *)"WWW.Example.COM";
+    assert_int_equal(tally_add_name(t, 0, TALLY_HTTP_HOST, u, 15), 0);
+    assert_int_equal(tally_add_name(t, 0, TALLY_HTTP_HOST, (const uint8_t *)"www.example.com", 15), 0);
+    assert_int_equal(tally_add_name(t, 0, TALLY_TLS_SNI, (const uint8_t *)"www.example.com", 15), 0);
+    assert_int_equal(tally_add_name(t, 0, TALLY_DNS_QUERY, (const uint8_t *)lng, strlen(lng)), 0);
+    assert_int_equal(tally_add_name(t, 0, TALLY_DNS_QUERY, (const uint8_t *)"", 0), 0);
+    assert_int_equal(tally_add_name(t, 0, TALLY_APP, u, 15), 0);
+    tt = swap_take(t, 1);
+    tally_foreach(tt, collect, &sn);
+    assert_int_equal(sn.n, 3);
+    assert_int_equal(sn.k[0].kind, TALLY_HTTP_HOST);
+    assert_string_equal(sn.k[0].str, "www.example.com");
+    assert_int_equal(sn.s[0].events, 2);
+    assert_int_equal(sn.s[0].bytes, 0);
+    assert_int_equal(sn.k[1].kind, TALLY_TLS_SNI);
+    assert_int_equal(sn.s[1].events, 1);
+    assert_int_equal(sn.k[2].kind, TALLY_DNS_QUERY);
+    want[0] = '~';
+    memcpy(want + 1, lng + strlen(lng) - (TALLY_STR_LEN - 2), TALLY_STR_LEN - 2);
+    want[TALLY_STR_LEN - 1] = '\0';
+    assert_string_equal(sn.k[2].str, want);
+    tally_release(t, tt);
+    tally_free(t);
+}
+
 static void test_kinds_are_distinct(void **state)
 {
     struct tally *t = tally_new(16);
@@ -549,6 +589,7 @@ int main(void)
         cmocka_unit_test(test_swap_request),
         cmocka_unit_test(test_memsize),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_names),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

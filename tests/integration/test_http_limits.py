@@ -11,12 +11,23 @@ against slow, idle and malformed clients (issue 20, M5, M6, L10).
 3. Framing: two Content-Length headers, Content-Length with
    Transfer-Encoding, and a body on /metrics are refused (400, 411, 413);
    the near miss, one Content-Length: 0, is answered 200.
+The console (linkwatch-console on its own redis-server, loopback):
+4. The same 20 slow clients while an analyst on 127.0.0.1 lists alerts
+   every second (Basic auth): every list is answered, the slow clients
+   are let go within 30 s (the console's 10 s deadline), and counted on
+   its /metrics.
+5. One address may hold 32 connections: the 33rd is refused (429) while
+   another address is answered.
+6. The same framing checks on /api/alerts.
 Bounded: at most 64 connections at once, 30 s of slow clients per part.
 """
 
+import base64
 import os
 import time
 
+import lwconsole
+import lwredis
 import lwtest
 from lwhttp import SlowClients, get, raw, status_of
 from lwredis import free_port
@@ -66,11 +77,11 @@ def framing(tap, port, what, path):
     return one
 
 
-def per_address(tap, port, what, limit):
+def per_address(tap, port, what, limit, path="/metrics", headers=()):
     socks = SlowClients(port, limit, src="127.0.0.7", every=1000)
     time.sleep(0.3)
     extra = raw(port, b"GET / HTTP/1.1\r\n", src="127.0.0.7", timeout=5)
-    other = get(port, "/metrics", src="127.0.0.8", timeout=10)[0]
+    other = get(port, path, headers=headers, src="127.0.0.8", timeout=10)[0]
     socks.close()
     tap.ok(status_of(extra) == 429, "%s: the %dth connection from one address is refused (429)" % (what, limit + 1),
            extra[:80])
@@ -102,12 +113,45 @@ def metrics_part(tap, binary, src, tmp):
            s.err[-1500:])
 
 
+def console_part(tap, tmp):
+    if not lwredis.available() or not os.path.exists(lwconsole.binary()):
+        tap.note("console: redis-server or linkwatch-console missing: console part skipped")
+        return
+    with lwredis.RedisServer(tmp) as rs:
+        con = lwconsole.Console(tmp, rs.port)
+        r = con.add_user()
+        tap.ok(r.returncode == 0, "console: --add-user", r.stderr)
+        con.start()
+        try:
+            auth = "Authorization: Basic " + base64.b64encode(
+                ("%s:%s" % (lwconsole.USER, lwconsole.PASSWORD)).encode()).decode()
+            st, _, body = get(con.port, "/api/alerts?limit=10", headers=(auth,))
+            tap.ok(st == 200, "console: an analyst's list answers", body[:200])
+            slow_scrape(tap, con.port, "console", "/api/alerts?limit=10", headers=(auth,))
+            st, _, body = get(con.port, "/metrics")
+            refused = [l for l in body.decode("utf-8", "replace").splitlines()
+                       if l.startswith("linkwatch_console_http_refused_total{reason=\"timeout\"}")]
+            tap.ok(refused and int(refused[0].split()[-1]) >= 1,
+                   "console: slow clients counted (linkwatch_console_http_refused_total{reason=\"timeout\"})",
+                   refused or body[-600:])
+            per_address(tap, con.port, "console", 32, "/api/alerts?limit=1", (auth,))
+            one = framing(tap, con.port, "console", "/api/alerts")
+            tap.ok(status_of(one) in (200, 401), "console: near miss: one Content-Length: 0 is not refused (%d)"
+                   % status_of(one), one[:80])
+        finally:
+            con.stop()
+        log = open(con.log).read()
+        tap.ok(not any(m in log for m in lwtest.SANITIZER_MARKS), "console: no sanitizer report", log[-1500:])
+
+
 def main():
     binary = lwtest.find_binary()
     src = lwtest.srcdir()
     tap = lwtest.Tap()
     with lwtest.TempDir() as tmp:
         metrics_part(tap, binary, src, tmp)
+    with lwtest.TempDir() as tmp:
+        console_part(tap, tmp)
     tap.done()
 
 

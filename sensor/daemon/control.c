@@ -150,7 +150,7 @@ static int open_socket(struct control *c, const char *path)
         return -1;
     /* bind() never follows a link at the name; the umask makes it 0600
      * from the start, so no chmod by name is needed after. */
-    old = umask(077);
+    old = umask(0177);             /* a socket is made 0777 & ~umask */
     if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 8) < 0) {
         umask(old);
         log_warning("control.socket: %s: %s; no control socket", path, strerror(errno));

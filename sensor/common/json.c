@@ -117,7 +117,7 @@ static void jbuf_putc(struct jbuf *j, char c)
  * the lead byte is not the start of one: overlongs (C0, C1, E0 80-9F,
  * F0 80-8F), surrogates (ED A0-BF), code points past U+10FFFF (F4 90+, F5-FF),
  * stray continuation bytes and truncated sequences are all rejected. */
-static size_t utf8_seq_len(const uint8_t *s, size_t n)
+size_t json_utf8_len(const uint8_t *s, size_t n)
 {
     uint8_t c = s[0], lo = 0x80, hi = 0xbf;
     size_t len;
@@ -179,7 +179,7 @@ static void jbuf_put_string(struct jbuf *j, const uint8_t *s, size_t n)
         if (s == end)
             break;
         if (esc_class[*s] == 2) {
-            l = utf8_seq_len(s, (size_t)(end - s));
+            l = json_utf8_len(s, (size_t)(end - s));
             if (l > 0) {
                 memcpy(o, s, l);
                 o += l;

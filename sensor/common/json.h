@@ -54,4 +54,9 @@ void jbuf_timestamp(struct jbuf *j, const char *key, uint64_t ts_usec);
 /* Formats ts_usec the same way into out (at least 32 bytes). */
 void json_format_timestamp(char *out, size_t outlen, uint64_t ts_usec);
 
+/* Length of the well-formed UTF-8 sequence at s (n bytes left, n > 0), or
+ * 0 when s[0] does not start one (overlongs, surrogates, past U+10FFFF,
+ * stray continuation bytes, truncated sequences). */
+size_t json_utf8_len(const uint8_t *s, size_t n);
+
 #endif

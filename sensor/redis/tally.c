@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "tally.h"
+#include "json.h"
 #include "util.h"
 
 /* The key is hashed and compared as whole 64-bit words. */
@@ -354,17 +355,26 @@ int tally_add_name(struct tally *t, uint64_t ts_usec, enum tally_kind kind, cons
 {
     struct tally_key k;
     struct tally_sums s = { 0, 0, 0, 1 };
-    size_t room = sizeof k.str - 1, skip = 0, o = 0;
+    char m[TALLY_NAME_SCAN];
+    size_t room = sizeof k.str - 1, n = 0, i = len > sizeof m ? len - sizeof m : 0;
 
     if (len == 0 || !kind_has_str(kind) || kind == TALLY_APP)
         return 0;
-    key_init(&k, kind);
-    if (len > room) {
-        k.str[o++] = '~';
-        skip = len - (room - 1);
+    /* Printable ASCII in lower case; '?' for anything else, one per UTF-8
+     * character or per byte that is not one (EVE's \u00XX). */
+    while (i < len && n < sizeof m) {
+        size_t u = name[i] >= 0x80 ? json_utf8_len(name + i, len - i) : 1;
+
+        m[n++] = name[i] > 0x20 && name[i] < 0x7f ? (char)tolower(name[i]) : '?';
+        i += u ? u : 1;
     }
-    for (size_t i = skip; i < len && o < room; i++)
-        k.str[o++] = (char)tolower(name[i]);
+    key_init(&k, kind);
+    if (n > room) {
+        k.str[0] = '~';
+        memcpy(k.str + 1, m + n - (room - 1), room - 1);
+    } else {
+        memcpy(k.str, m, n);
+    }
     return tally_add_sums(t, &k, ts_usec, &s);
 }
 

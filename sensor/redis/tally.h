@@ -126,9 +126,13 @@ int tally_add_app(struct tally *t, uint64_t ts_usec, const char *app, uint64_t p
                   uint64_t bytes, uint64_t flows);
 /* One transaction's name (kind TALLY_HTTP_HOST, TALLY_DNS_QUERY or
  * TALLY_TLS_SNI), as the application-layer parser saw it: counted in
- * lower case; a name longer than TALLY_STR_LEN - 1 keeps its last
- * characters behind a leading '~' (the registrable domain is at the end).
- * An empty name is not counted (returns 0). */
+ * lower case, with '?' for each character that is not printable ASCII
+ * (a UTF-8 character, or a byte that is not part of one; space included);
+ * a name longer than TALLY_STR_LEN - 1 keeps its last characters behind a
+ * leading '~' (the registrable domain is at the end), and of a name longer
+ * than TALLY_NAME_SCAN bytes only the last TALLY_NAME_SCAN are read. An
+ * empty name is not counted (returns 0). */
+#define TALLY_NAME_SCAN 512
 int tally_add_name(struct tally *t, uint64_t ts_usec, enum tally_kind kind, const uint8_t *name, size_t len);
 /* One alert of signature sid with that severity (the rule's priority). */
 int tally_add_alert(struct tally *t, uint64_t ts_usec, uint32_t sid, uint32_t severity);

@@ -174,8 +174,8 @@ def names_from_eve(events):
     out = {"http_host": {}, "dns_query": {}, "tls_sni": {}}
     dns = {}
 
-    def member(name):                   # tally.h: a long name keeps its end behind '~'
-        name = name.lower()
+    def member(name):                   # tally.h: printable ASCII, lower case; a long name keeps its end
+        name = "".join(c.lower() if 0x20 < ord(c) < 0x7f else "?" for c in name)
         return name if len(name) <= 47 else "~" + name[-46:]
     for e in events:
         t = e.get("event_type")

@@ -102,7 +102,7 @@ class Client:
 
     def zall(self, key):
         r = self.call("ZRANGE", key, 0, -1, "WITHSCORES")
-        return {r[i].decode(): int(float(r[i + 1])) for i in range(0, len(r), 2)}
+        return {r[i].decode("utf-8", "replace"): int(float(r[i + 1])) for i in range(0, len(r), 2)}
 
     def stream(self, key):
         """Every entry of a stream: [(id, {field: value})], oldest first."""

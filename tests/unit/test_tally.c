@@ -125,9 +125,13 @@ static void test_names(void **state)
     assert_int_equal(tally_add_name(t, 0, TALLY_DNS_QUERY, (const uint8_t *)lng, strlen(lng)), 0);
     assert_int_equal(tally_add_name(t, 0, TALLY_DNS_QUERY, (const uint8_t *)"", 0), 0);
     assert_int_equal(tally_add_name(t, 0, TALLY_APP, u, 15), 0);
+    /* one '?' per UTF-8 character, per stray byte, per space or control */
+    assert_int_equal(tally_add_name(t, 0, TALLY_TLS_SNI, (const uint8_t *)"Caf\xc3\xa9 \xbc\xbd.x\x01", 11), 0);
     tt = swap_take(t, 1);
     tally_foreach(tt, collect, &sn);
-    assert_int_equal(sn.n, 3);
+    assert_int_equal(sn.n, 4);
+    assert_int_equal(sn.k[3].kind, TALLY_TLS_SNI);
+    assert_string_equal(sn.k[3].str, "caf????.x?");
     assert_int_equal(sn.k[0].kind, TALLY_HTTP_HOST);
     assert_string_equal(sn.k[0].str, "www.example.com");
     assert_int_equal(sn.s[0].events, 2);

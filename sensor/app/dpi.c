@@ -701,6 +701,9 @@ static void eve_dns(struct jbuf *j, const struct dpi_dns *d)
     char buf[LW_ADDRSTRLEN];
 
     jbuf_open_object(j, "dns");
+    /* Suricata's schema requires the layout's version; this one (name,
+     * type, rcode and answers at the top) is version 2's answer layout. */
+    jbuf_u64(j, "version", 2);
     eve_opt_str(j, "rrname", d->rrname);
     if (d->rrtype) {
         dns_type_name(buf, sizeof buf, d->rrtype);

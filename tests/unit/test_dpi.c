@@ -485,7 +485,7 @@ static void test_dns(void **state)
     assert_int_equal(s->r.dns->answer.family, 4);
     assert_string_equal(lw_addr_str(&s->r.dns->answer, buf, sizeof buf), "169.45.219.235");
     assert_non_null(strstr(s->eve,
-        "\"dns\":{\"rrname\":\"e7.whatsapp.net\",\"rrtype\":\"A\",\"rcode\":\"NOERROR\","
+        "\"dns\":{\"version\":2,\"rrname\":\"e7.whatsapp.net\",\"rrtype\":\"A\",\"rcode\":\"NOERROR\","
         "\"answers\":[{\"rrname\":\"e7.whatsapp.net\",\"rrtype\":\"A\",\"rdata\":\"169.45.219.235\"}]}"));
 
     s = find_port_ok(&run, 17, 32795);

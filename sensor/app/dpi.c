@@ -473,6 +473,16 @@ static struct dpi_result *dpi_extract(struct dpi_engine *e, struct dpi_result *r
 
     if (!fill_meta(&m, kind, nf))
         return r;
+    /* nDPI 4.2 files the first SSH banner it sees as the client's; most
+     * servers send theirs first, so put each banner on its own side. */
+    if (kind == KIND_SSH && (r->flags & DPI_F_SERVER_FIRST)) {
+        struct dpi_ssh *s = &m.ssh;
+        char tmp[sizeof s->client_version];
+
+        memcpy(tmp, s->client_version, sizeof tmp);
+        memcpy(s->client_version, s->server_version, sizeof tmp);
+        memcpy(s->server_version, tmp, sizeof tmp);
+    }
     if ((nr = realloc(r, sizeof *r + kind_size(kind))) == NULL) {
         STATS_INC(e->stats.alloc_failed);
         return r;
@@ -540,8 +550,11 @@ void dpi_process(struct dpi_engine *e, struct flow *f, const struct packet *p)
     len = p->l3_len > 0xffff ? 0xffff : (unsigned short)p->l3_len;
     r->pkts++;
     STATS_INC(e->stats.pkts);
-    if (p->payload_len > 0)
+    if (p->payload_len > 0) {
+        if (!(r->flags & DPI_F_PAYLOAD) && (p->dir & 1))
+            r->flags |= DPI_F_SERVER_FIRST;
         r->flags |= DPI_F_PAYLOAD;
+    }
     proto = ndpi_detection_process_packet(e->ndpi, r->ndpi, p->l3, len, p->ts / 1000);
     r->master_id = proto.master_protocol;
     r->app_id = proto.app_protocol;
@@ -688,6 +701,9 @@ static void eve_dns(struct jbuf *j, const struct dpi_dns *d)
     char buf[LW_ADDRSTRLEN];
 
     jbuf_open_object(j, "dns");
+    /* Suricata's schema requires the layout's version; this one (name,
+     * type, rcode and answers at the top) is version 2's answer layout. */
+    jbuf_u64(j, "version", 2);
     eve_opt_str(j, "rrname", d->rrname);
     if (d->rrtype) {
         dns_type_name(buf, sizeof buf, d->rrtype);

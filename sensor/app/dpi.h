@@ -106,6 +106,7 @@ struct dpi_ssh {
 #define DPI_F_GUESSED   0x04u   /* the protocol comes from nDPI's guess (port/IP), not inspection */
 #define DPI_F_PAYLOAD   0x08u   /* at least one inspected packet carried payload */
 #define DPI_F_MAXPKTS   0x10u   /* stopped at max_packets */
+#define DPI_F_SERVER_FIRST 0x20u /* the first packet with payload went to the client */
 
 /* What the dpi stage hangs on flow->dpi. Everything up to the private part
  * is read-only for other stages and valid once DPI_F_DONE is set. At most

@@ -7,7 +7,7 @@ numbers, and application bytes a real client and server would send.
 Usage: gen_app_cases.py OUTDIR
 
 Writes OUTDIR/<case>.pcap for every case and OUTDIR/expected.json:
-  {"<case>": {"pcap": "<case>.pcap", "what": "...", "proto": "http"|...,
+  {"<case>": {"pcap": "<case>.pcap", "what": "...", "proto": "http"|...|null,
               "flows": N, ... what the traffic holds (below)}}
   http:  "txs": [{"method", "uri", "host", "port", "ua", "status", "protocol",
                   "req_body": {"size", "sha256", "name"} | null,
@@ -29,7 +29,8 @@ segments with retransmissions and segments out of order, a response body
 with a segment lost (a gap), TLS ending after ClientHello and ServerHello,
 TLS 1.2 with a chain (the leaf and its intermediate CA), TLS 1.3, SSH with the server's
 banner first, DNS over TCP with two queries, DNS over UDP with several
-answers and compressed names, and HTTP on port 8081 and on port 12345.
+answers and compressed names, HTTP on port 8081 and on port 12345, and
+Redis on port 8081 (no parser may take it).
 
 Deterministic: fixed ISNs, times, randoms and keys (RSA keys from seeded
 primes, PKCS#1 v1.5 signatures), so every run writes the same bytes.
@@ -314,6 +315,19 @@ def case_http_port(cap, port, host_header):
         "proto": "http", "flows": 1, "server_port": port,
         "txs": [tx("GET", uri, host, "curl/8.4.0", 200, resp_body=body, port=p)],
     }
+
+
+def case_redis_8081(cap):
+    """The near miss of probing: 8081 is one of HTTP's ports, but this flow
+    speaks Redis's protocol, which no parser takes."""
+    c = Tcp(cap, "10.0.1.15", 54081, "198.51.100.15", 8081, 0.0, (0x0F0F0F0F, 0x1E1E1E1E)).open()
+    c.send(0, b"*2\r\n$3\r\nGET\r\n$11\r\n/index.html\r\n")
+    c.send(1, b"$-1\r\n")
+    c.send(0, b"*1\r\n$4\r\nPING\r\n")
+    c.send(1, b"+PONG\r\n")
+    c.close(0)
+    return {"what": "Redis commands on port 8081 (an HTTP port): no parser may take the flow",
+            "proto": None, "flows": 1, "server_port": 8081}
 
 
 # ---------------------------------------------------------------- TLS
@@ -692,6 +706,7 @@ CASES = [
     ("http_gap", case_http_gap),
     ("http_8081", lambda cap: case_http_port(cap, 8081, "intranet.example.com:8081")),
     ("http_12345", lambda cap: case_http_port(cap, 12345, "odd.example.com")),
+    ("redis_8081", case_redis_8081),
     ("tls_nocert", case_tls_nocert),
     ("tls12_chain", case_tls12_chain),
     ("tls13", case_tls13),

@@ -758,6 +758,25 @@ static void eve_ssh(struct jbuf *j, const struct dpi_ssh *s)
 void dpi_eve_write(struct jbuf *j, const struct flow *f)
 {
     const struct dpi_result *r = dpi_flow_result(f);
+
+    if (r == NULL)
+        return;
+    dpi_eve_summary(j, f);
+    if (r->tls)
+        eve_tls(j, r->tls);
+    if (r->quic)
+        eve_quic(j, r->quic);
+    if (r->http)
+        eve_http(j, r->http);
+    if (r->dns)
+        eve_dns(j, r->dns);
+    if (r->ssh)
+        eve_ssh(j, r->ssh);
+}
+
+void dpi_eve_summary(struct jbuf *j, const struct flow *f)
+{
+    const struct dpi_result *r = dpi_flow_result(f);
     unsigned i;
 
     if (r == NULL)
@@ -775,16 +794,6 @@ void dpi_eve_write(struct jbuf *j, const struct flow *f)
         jbuf_close_array(j);
     }
     jbuf_close_object(j);
-    if (r->tls)
-        eve_tls(j, r->tls);
-    if (r->quic)
-        eve_quic(j, r->quic);
-    if (r->http)
-        eve_http(j, r->http);
-    if (r->dns)
-        eve_dns(j, r->dns);
-    if (r->ssh)
-        eve_ssh(j, r->ssh);
 }
 
 /* ---- counters (stats.dpi.*) */

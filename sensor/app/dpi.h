@@ -184,6 +184,9 @@ const struct dpi_result *dpi_flow_result(const struct flow *f);
  * shapes, only fields that are known). Writes nothing for a flow without a
  * final result (call dpi_flow_end() first). */
 void dpi_eve_write(struct jbuf *j, const struct flow *f);
+/* Only "app_proto" and "ndpi" of dpi_eve_write(): for an event that
+ * carries a transaction's own block (an alert on an HTTP request). */
+void dpi_eve_summary(struct jbuf *j, const struct flow *f);
 
 /* Suricata's app-layer name for an nDPI protocol id ("tls" for 91), or NULL
  * when Suricata has no parser for it. */

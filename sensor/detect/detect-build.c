@@ -224,13 +224,41 @@ uint8_t detect_buffer_kind(int b)
     return FK_NONE;
 }
 
+int detect_buffer_late(int b)
+{
+    switch (b) {
+    case RULE_BUF_HTTP_REQUEST_BODY: case RULE_BUF_HTTP_RESPONSE_BODY: case RULE_BUF_FILE_DATA:
+    case RULE_BUF_TLS_CERT_SUBJECT: case RULE_BUF_TLS_CERT_ISSUER: case RULE_BUF_TLS_CERT_SERIAL:
+    case RULE_BUF_TLS_CERT_FINGERPRINT: case RULE_BUF_TLS_CERTS:
+    case RULE_BUF_SSH_HASSH: case RULE_BUF_SSH_HASSH_STRING:
+    case RULE_BUF_SSH_HASSH_SERVER: case RULE_BUF_SSH_HASSH_SERVER_STRING:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Whether flow-level rule r reads something that grows after a
+ * transaction's headers: a late buffer, a certificate's validity, or an
+ * app-layer event (anomalies come at any time). */
+static int rule_late(const struct rule *r)
+{
+    for (int b = 1; b < RULE_BUF_COUNT; b++)
+        if ((r->buffers & RULE_BUF_BIT(b)) && detect_buffer_late(b))
+            return 1;
+    for (uint8_t i = 0; i < r->nvalues; i++)
+        if (r->values[i].id == RULE_VAL_TLS_NOTBEFORE || r->values[i].id == RULE_VAL_TLS_NOTAFTER)
+            return 1;
+    return (r->tests & RULE_T_EVENT) != 0;
+}
+
 /* The kind of metadata a flow-level rule reads: its buffers' (file data
  * goes with HTTP unless the header names another protocol). */
 static uint8_t rule_kind(const struct rule *r)
 {
     uint8_t kind = FK_NONE;
 
-    for (int b = 2; b < RULE_BUF_COUNT; b++) {
+    for (int b = 1; b < RULE_BUF_COUNT; b++) {
         if (!(r->buffers & RULE_BUF_BIT(b)) || b == RULE_BUF_BASE64)
             continue;
         if (b == RULE_BUF_FILE_DATA && r->app_layer && strcmp(r->proto, "http") != 0)
@@ -656,7 +684,8 @@ struct detect_engine *detect_compile(struct rule_list *rules, char *err, size_t 
             d->fpkey = (uint16_t)k;
         }
         e->rules[i].kind = rule_kind(ord[i]);
-        for (unsigned k = 2; d->flow_level && k < RULE_BUF_COUNT; k++)
+        d->late = (uint8_t)(d->flow_level && rule_late(ord[i]));
+        for (unsigned k = 1; d->flow_level && k < RULE_BUF_COUNT; k++)
             if ((ord[i]->buffers & RULE_BUF_BIT(k)) && rule_buffer_info(k)->dir == RULE_DIR_BOTH)
                 d->bothdirs = 1;
         e->rules[i].iponly = !e->rules[i].flow_level && is_ip_only(ord[i]);

@@ -20,29 +20,10 @@ For every case:
     request buffers, to_client for response buffers, none for dns.query
     over UDP): each alerts exactly as often as Suricata does, one alert per
     transaction per rule, and each near miss not at all; alerts name the
-    transaction (tx_id) and carry its block;
+    transaction (tx_id) and carry its block as it stood at the match;
   - every event conforms to Suricata's EVE schema (additionalProperties
     ignored; SKIP when ../shared/suricata/eve-schema.json or jsonschema is
     missing).
-
-TODO checks: rules on transactions are being wired into the rule engine;
-until then it matches sticky buffers against nDPI's one summary per flow,
-so some rule checks fail today for that reason alone. They carry todo=TX
-(TAP "# TODO": counted as skipped, not failed); when the engine lands,
-remove the markers (or set TX = None to flip them all at once) and each has
-to pass. Marked, and only these:
-  - a rule's alert count, and that its alerts come from the right side,
-    where the rule below says todo=TX (a transaction past the first, a
-    buffer nDPI does not have: request body, status code, file_data, raw
-    URI, legacy modifiers; tls.sni and ja3.hash on a session that ends
-    before nDPI's verdict is final; dns.query on the second query);
-  - "all rules load" in a case whose rules use a keyword the parser does
-    not know yet (UNSUPPORTED);
-  - for every rule that alerts: that its alerts name their transactions
-    (tx_id) and carry the transaction's block (nDPI's flow block today).
-Near misses and the rules that nDPI's summary already serves (first
-transaction, certificates, SNI of a finished handshake, SSH) are not
-marked: they must pass now and after.
 """
 
 import json
@@ -55,18 +36,15 @@ sys.path.insert(0, os.path.join(lwtest.srcdir(), "tests", "lib"))
 import appfp      # noqa: E402
 import eveschema  # noqa: E402
 
-TX = "the rule engine does not inspect transactions yet (issue 17, rules on transactions)"
-
 APP_EVENTS = ("http", "dns", "tls", "ssh", "fileinfo")
 
 
 class Rule:
-    """One rule of a case: the alerts it must give (count), the
-    transactions they name (tx_ids, when it alerts), and whether the check
-    waits for transaction inspection (todo)."""
+    """One rule of a case: the alerts it must give (count) and the
+    transactions they name (tx_ids, when it alerts)."""
 
-    def __init__(self, sid, body, count, tx_ids=None, todo=None, proto="http", head=None):
-        self.sid, self.count, self.tx_ids, self.todo = sid, count, tx_ids, todo
+    def __init__(self, sid, body, count, tx_ids=None, proto="http", head=None):
+        self.sid, self.count, self.tx_ids = sid, count, tx_ids
         head = head or "%s $HOME_NET any -> $EXTERNAL_NET any" % proto
         self.on_tx = head.split()[0] in ("http", "tls", "dns", "ssh")
         self.text = 'alert %s (msg:"LW TEST %d"; %s classtype:misc-activity; sid:%d; rev:1;)' % (
@@ -74,8 +52,8 @@ class Rule:
         self.to_client = "to_client" in body
 
 
-def http_to_client(body, sid, count, tx_ids=None, todo=None):
-    return Rule(sid, body, count, tx_ids, todo, head="http $EXTERNAL_NET any -> $HOME_NET any")
+def http_to_client(body, sid, count, tx_ids=None):
+    return Rule(sid, body, count, tx_ids, head="http $EXTERNAL_NET any -> $HOME_NET any")
 
 
 TS = "flow:established,to_server;"
@@ -86,47 +64,45 @@ def rules_for(name, fp, m):
     """The rules of case name; fp: the fingerprints computed here."""
     if name == "http_keepalive":
         return [
-            Rule(2100001, TS + ' http.uri; content:"UNION"; nocase; content:"SELECT"; nocase; distance:0;', 1, [1],
-                 todo=TX),
+            Rule(2100001, TS + ' http.uri; content:"UNION"; nocase; content:"SELECT"; nocase; distance:0;', 1, [1]),
             Rule(2100002, TS + ' http.uri; content:"union";', 0),                   # case differs
             Rule(2100003, TS + ' http.uri; content:"UNION%20SELECT";', 0),          # http.uri is decoded
-            Rule(2100004, TS + ' http.uri.raw; content:"UNION%20SELECT";', 1, [1], todo=TX),
-            Rule(2100005, TS + ' http.user_agent; content:"sqlmap"; nocase; depth:6;', 1, [1], todo=TX),
+            Rule(2100004, TS + ' http.uri.raw; content:"UNION%20SELECT";', 1, [1]),
+            Rule(2100005, TS + ' http.user_agent; content:"sqlmap"; nocase; depth:6;', 1, [1]),
             Rule(2100006, TS + ' http.user_agent; content:"sqlmap/1.8";', 0),
-            Rule(2100007, TS + ' http.method; content:"POST";', 1, [2], todo=TX),
+            Rule(2100007, TS + ' http.method; content:"POST";', 1, [2]),
             # POST and item.php are in different transactions of the flow
             Rule(2100008, TS + ' http.method; content:"POST"; http.uri; content:"item.php";', 0),
-            Rule(2100009, TS + ' http.method; content:"GET";', 2, [0, 1], todo=TX),
-            Rule(2100010, TS + ' http.request_body; content:"password=hunter2";', 1, [2], todo=TX),
+            Rule(2100009, TS + ' http.method; content:"GET";', 2, [0, 1]),
+            Rule(2100010, TS + ' http.request_body; content:"password=hunter2";', 1, [2]),
             Rule(2100011, TS + ' http.request_body; content:"Welcome back";', 0),   # the response's body
-            Rule(2100012, TS + ' content:"POST"; http_method; content:"hunter2"; http_client_body;', 1, [2],
-                 todo=TX),
-            http_to_client(TC + ' http.stat_code; content:"200";', 2100013, 2, [0, 2], todo=TX),
-            http_to_client(TC + ' http.stat_code; content:"500";', 2100014, 1, [1], todo=TX),
+            Rule(2100012, TS + ' content:"POST"; http_method; content:"hunter2"; http_client_body;', 1, [2]),
+            http_to_client(TC + ' http.stat_code; content:"200";', 2100013, 2, [0, 2]),
+            http_to_client(TC + ' http.stat_code; content:"500";', 2100014, 1, [1]),
             http_to_client(TC + ' http.stat_code; content:"404";', 2100015, 0),
-            http_to_client(TC + ' file_data; content:"Welcome back, admin";', 2100016, 1, [2], todo=TX),
+            http_to_client(TC + ' file_data; content:"Welcome back, admin";', 2100016, 1, [2]),
             http_to_client(TC + ' file_data; content:"|1f 8b 08|";', 2100017, 0),   # decompressed: no gzip
         ]
     if name == "http_pipelined":
         return [
-            Rule(2100101, TS + ' http.method; content:"GET";', 3, [0, 1, 2], todo=TX),
-            Rule(2100102, TS + ' http.uri; content:"/js/app.js";', 1, [1], todo=TX),
+            Rule(2100101, TS + ' http.method; content:"GET";', 3, [0, 1, 2]),
+            Rule(2100102, TS + ' http.uri; content:"/js/app.js";', 1, [1]),
             Rule(2100103, TS + ' http.uri; content:"/js/app.jsx";', 0),
-            http_to_client(TC + ' http.stat_code; content:"200";', 2100104, 3, [0, 1, 2], todo=TX),
+            http_to_client(TC + ' http.stat_code; content:"200";', 2100104, 3, [0, 1, 2]),
         ]
     if name == "http_split":
         return [
-            Rule(2100201, TS + ' http.uri; content:"file=report.pdf";', 1, [0], todo=TX),
-            Rule(2100202, TS + ' http.user_agent; content:"Wget/";', 1, [0], todo=TX),
-            Rule(2100203, TS + ' http.host; content:"files.example.com";', 1, [0], todo=TX),
+            Rule(2100201, TS + ' http.uri; content:"file=report.pdf";', 1, [0]),
+            Rule(2100202, TS + ' http.user_agent; content:"Wget/";', 1, [0]),
+            Rule(2100203, TS + ' http.host; content:"files.example.com";', 1, [0]),
             Rule(2100204, TS + ' http.uri; content:"report.pdf.exe";', 0),
-            http_to_client(TC + ' file_data; content:"%PDF-1.4";', 2100205, 1, [0], todo=TX),
+            http_to_client(TC + ' file_data; content:"%PDF-1.4";', 2100205, 1, [0]),
         ]
     if name == "http_gap":
         return [
-            Rule(2100301, TS + ' http.uri; content:"/pub/after.txt";', 1, [1], todo=TX),
-            http_to_client(TC + ' file_data; content:"after the gap";', 2100302, 1, [1], todo=TX),
-            http_to_client(TC + ' file_data; content:"|%s|";' % m["before_gap_hex"], 2100303, 1, [0], todo=TX),
+            Rule(2100301, TS + ' http.uri; content:"/pub/after.txt";', 1, [1]),
+            http_to_client(TC + ' file_data; content:"after the gap";', 2100302, 1, [1]),
+            http_to_client(TC + ' file_data; content:"|%s|";' % m["before_gap_hex"], 2100303, 1, [0]),
             http_to_client(TC + ' file_data; content:"|%s|";' % m["lost_hex"], 2100304, 0),   # never seen
         ]
     if name == "http_8081":
@@ -145,8 +121,8 @@ def rules_for(name, fp, m):
     tls_tc = "tls $EXTERNAL_NET any -> $HOME_NET any"
     if name == "tls_nocert":
         return [
-            Rule(2100601, TS + ' tls.sni; content:"short.example.net"; fast_pattern;', 1, [0], todo=TX, head=tls),
-            Rule(2100602, TS + ' ja3.hash; content:"%s";' % fp["ja3"][1], 1, [0], todo=TX, head=tls),
+            Rule(2100601, TS + ' tls.sni; content:"short.example.net"; fast_pattern;', 1, [0], head=tls),
+            Rule(2100602, TS + ' ja3.hash; content:"%s";' % fp["ja3"][1], 1, [0], head=tls),
             Rule(2100603, TC + ' tls.cert_subject; content:"short";', 0, head=tls_tc),   # no certificate
             Rule(2100604, TS + ' tls.sni; content:"SHORT.example.net";', 0, head=tls),
         ]
@@ -182,7 +158,7 @@ def rules_for(name, fp, m):
     dns = "dns $HOME_NET any -> any any"
     if name == "dns_tcp":
         return [
-            Rule(2101001, TS + ' dns.query; content:"example.com"; nocase;', 2, [0, 1], todo=TX, head=dns),
+            Rule(2101001, TS + ' dns.query; content:"example.com"; nocase;', 2, [0, 1], head=dns),
             Rule(2101002, TS + ' dns.query; content:"mail.example.com"; nocase;', 0, head=dns),  # an answer
         ]
     if name == "dns_udp":
@@ -376,41 +352,37 @@ def check_flow(tap, name, run, m):
 def check_rules(tap, name, run, m, rules, fp):
     reload_ev = [e for e in run.of_type("reload") if e.get("reload", {}).get("origin") == "startup"]
     loaded = reload_ev[0]["reload"] if reload_ev else {}
-    need_tx = any(r.todo for r in rules)
     tap.ok(loaded.get("rules_loaded") == len(rules) and loaded.get("rules_failed") == 0,
            "%s: all %d rules load" % (name, len(rules)),
            "loaded %s, failed %s: %s" % (loaded.get("rules_loaded"), loaded.get("rules_failed"),
-                                         [x for x in loaded.get("errors", []) if "classification" not in x]),
-           todo=TX if need_tx and any(k in r.text for r in rules for k in UNSUPPORTED) else None)
+                                         [x for x in loaded.get("errors", []) if "classification" not in x]))
     alerts = run.of_type("alert")
     client = lwtest.norm_ip(run.flows[0]["src_ip"]) if run.flows else None
     for r in rules:
         mine = [a for a in alerts if a.get("alert", {}).get("signature_id") == r.sid]
         tap.ok(len(mine) == r.count, "%s: sid %d alerts %d time(s)%s" % (
             name, r.sid, r.count, " (near miss)" if r.count == 0 else ""),
-               "got %d: %s\n%s" % (len(mine), [a.get("tx_id") for a in mine], r.text), todo=r.todo)
+               "got %d: %s\n%s" % (len(mine), [a.get("tx_id") for a in mine], r.text))
         if not r.count:
             continue
         src = [lwtest.norm_ip(a.get("src_ip")) == client for a in mine]
         tap.ok(mine and all(s != r.to_client for s in src),
                "%s: sid %d: alerts from the %s" % (name, r.sid, "server" if r.to_client else "client"),
-               [(a.get("src_ip"), a.get("dest_ip")) for a in mine], todo=None if mine else r.todo)
+               [(a.get("src_ip"), a.get("dest_ip")) for a in mine])
         if not r.on_tx:
             continue
         tap.ok(sorted(a.get("tx_id", -1) for a in mine) == r.tx_ids,
                "%s: sid %d: one alert per transaction, tx_id %s" % (name, r.sid, r.tx_ids),
-               [a.get("tx_id") for a in mine], todo=TX)
+               [a.get("tx_id") for a in mine])
         tap.ok(mine and all(block_of(a, m) for a in mine),
                "%s: sid %d: the alert carries its transaction's %s block" % (name, r.sid, m["proto"]),
-               json.dumps([a.get(m["proto"]) for a in mine])[:600], todo=TX)
-
-
-# Keywords the rule parser does not know yet (rules on transactions).
-UNSUPPORTED = ("http.request_body", "http_client_body", "http.stat_code", "file_data", "http.uri.raw")
+               json.dumps([a.get(m["proto"]) for a in mine])[:600])
 
 
 def block_of(alert, m):
-    """Whether alert's block is that of the transaction it names."""
+    """Whether alert's block is that of the transaction it names, as it
+    stood when the rule matched (an SSH rule on the server's banner, sent
+    first, sees no client yet)."""
     b, tx = alert.get(m["proto"]), alert.get("tx_id")
     if not isinstance(b, dict) or not isinstance(tx, int):
         return False
@@ -420,7 +392,8 @@ def block_of(alert, m):
     if p == "tls":
         return b.get("sni") == m["sni"]
     if p == "ssh":
-        return (b.get("client") or {}).get("software_version") == m["client"].split("-", 2)[2].split(" ")[0]
+        sides = [(side, m[side].split("-", 2)[2].split(" ")[0]) for side in ("client", "server") if side in b]
+        return bool(sides) and all(b[side].get("software_version") == soft for side, soft in sides)
     reqs = [x for x in m["messages"] if x["type"] == "request"]
     return tx < len(reqs) and reqs[tx]["queries"][0][0] in json.dumps(b)
 

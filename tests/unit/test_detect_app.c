@@ -223,13 +223,45 @@ static size_t count_sid(const struct txalerts *a, uint32_t sid, uint64_t tx)
     return n;
 }
 
-/* Offers every transaction of the HTTP state to detect_tx, as the stage
- * does after each parse. */
-static void offer(struct detect_engine *e, struct detect_thread *t, struct packet *p, struct flow *f,
-                  void *st, struct txalerts *a)
+/* An HTTP flow, established, with an engine over rules and its scratch. */
+struct txh {
+    struct app_ctx *ctx;
+    void *st;
+    struct detect_engine *e;
+    struct detect_thread *t;
+    struct txalerts a;
+    struct packet p;
+    struct flow f;
+};
+
+static void txh_open(struct txh *h, const char *const *rules)
 {
-    for (struct app_tx *tx = app_parser_http.txs(st)->head; tx; tx = tx->next)
-        detect_tx(e, t, NULL, p, f, APP_PROTO_HTTP, tx, on_tx_alert, a);
+    memset(h, 0, sizeof *h);
+    h->ctx = apptest_ctx();
+    h->st = apptest_state(&app_parser_http, h->ctx);
+    h->e = ruletest_engine(rules);
+    h->t = detect_thread_new(h->e);
+    assert_non_null(h->t);
+    ruletest_packet(&h->p, 6, NULL, 0);
+    ruletest_flow(&h->f, &h->p, NULL);
+}
+
+static void txh_close(struct txh *h)
+{
+    detect_flow_free(&h->f);
+    detect_thread_free(h->t);
+    detect_engine_free(h->e);
+    apptest_state_free(&app_parser_http, h->ctx, h->st);
+}
+
+/* Feeds s in direction dir, then offers every transaction to detect_tx,
+ * as the stage does after each parse (s NULL: only the offer). */
+static void step(struct txh *h, enum app_dir dir, const char *s)
+{
+    if (s)
+        feed(&app_parser_http, h->ctx, h->st, dir, s);
+    for (struct app_tx *tx = app_parser_http.txs(h->st)->head; tx; tx = tx->next)
+        detect_tx(h->e, h->t, NULL, &h->p, &h->f, APP_PROTO_HTTP, tx, on_tx_alert, &h->a);
 }
 
 /* Keep-alive: a rule fires on the transaction it matches, once, however
@@ -249,54 +281,39 @@ static void test_detect_keepalive(void **state)
         "http.uri; content:\"login.php\"; sid:6;)",
         NULL,
     };
-    const struct app_parser *P = &app_parser_http;
-    struct app_ctx *ctx = apptest_ctx();
-    void *st = apptest_state(P, ctx);
-    struct detect_engine *e = ruletest_engine(rules);
-    struct detect_thread *t = detect_thread_new(e);
-    struct txalerts a = { 0 };
-    struct packet p;
-    struct flow f;
+    struct txh h;
+    const struct txalerts *a = &h.a;
 
     (void)state;
-    ruletest_packet(&p, 6, NULL, 0);
-    ruletest_flow(&f, &p, NULL);
-    feed(P, ctx, st, TS, REQ0);
-    offer(e, t, &p, &f, st, &a);
-    feed(P, ctx, st, TC, RES0);
-    offer(e, t, &p, &f, st, &a);
-    offer(e, t, &p, &f, st, &a);                   /* nothing new: nothing again */
+    txh_open(&h, rules);
+    step(&h, TS, REQ0);
+    step(&h, TC, RES0);
+    step(&h, TC, NULL);                            /* nothing new: nothing again */
     /* the POST's headers, then its body in two parts */
-    feed(P, ctx, st, TS, "POST /login.php?user=x%20y HTTP/1.1\r\nHost: www.example.com\r\n"
-                         "Content-Length: 17\r\n\r\npassword=");
-    offer(e, t, &p, &f, st, &a);
-    assert_int_equal(count_sid(&a, 3, 1), 0);
-    feed(P, ctx, st, TS, "hunter2!");
-    offer(e, t, &p, &f, st, &a);
-    feed(P, ctx, st, TC, RES1);
-    offer(e, t, &p, &f, st, &a);
-    offer(e, t, &p, &f, st, &a);
-    assert_int_equal(count_sid(&a, 1, 0), 0);
-    assert_int_equal(count_sid(&a, 1, 1), 1);
-    assert_int_equal(count_sid(&a, 2, 0) + count_sid(&a, 2, 1), 0);
-    assert_int_equal(count_sid(&a, 3, 1), 1);
-    assert_int_equal(count_sid(&a, 4, 1), 1);
-    assert_int_equal(count_sid(&a, 4, 0), 0);
+    step(&h, TS, "POST /login.php?user=x%20y HTTP/1.1\r\nHost: www.example.com\r\n"
+                 "Content-Length: 17\r\n\r\npassword=");
+    assert_int_equal(count_sid(a, 3, 1), 0);
+    step(&h, TS, "hunter2!");
+    step(&h, TC, RES1);
+    step(&h, TC, NULL);
+    assert_int_equal(count_sid(a, 1, 0), 0);
+    assert_int_equal(count_sid(a, 1, 1), 1);
+    assert_int_equal(count_sid(a, 2, 0) + count_sid(a, 2, 1), 0);
+    assert_int_equal(count_sid(a, 3, 1), 1);
+    assert_int_equal(count_sid(a, 4, 1), 1);
+    assert_int_equal(count_sid(a, 4, 0), 0);
     /* http.header without a direction: each side in turn; only requests have a Host */
-    assert_int_equal(count_sid(&a, 5, 0), 1);
-    assert_int_equal(count_sid(&a, 5, 1), 1);
-    assert_int_equal(count_sid(&a, 6, 1), 1);
-    assert_int_equal(a.n, 6);
-    for (size_t i = 0; i < a.n; i++)
-        if (a.sid[i] == 5)
-            assert_int_equal(a.dir[i], 0);
-    for (size_t i = 0; i < a.n; i++)
-        if (a.sid[i] == 4)
-            assert_int_equal(a.dir[i], 1);         /* to_client: reported from the server */
-    detect_flow_free(&f);
-    detect_thread_free(t);
-    detect_engine_free(e);
-    apptest_state_free(P, ctx, st);
+    assert_int_equal(count_sid(a, 5, 0), 1);
+    assert_int_equal(count_sid(a, 5, 1), 1);
+    assert_int_equal(count_sid(a, 6, 1), 1);
+    assert_int_equal(a->n, 6);
+    for (size_t i = 0; i < a->n; i++) {
+        if (a->sid[i] == 4)
+            assert_int_equal(a->dir[i], 1);        /* to_client: reported from the server */
+        if (a->sid[i] == 5)
+            assert_int_equal(a->dir[i], 0);
+    }
+    txh_close(&h);
 }
 
 /* flow:established: a transaction completed before the handshake did is
@@ -307,32 +324,19 @@ static void test_detect_established(void **state)
         "alert http any any -> any any (flow:established,to_server; http.uri; content:\"index\"; sid:7;)",
         NULL,
     };
-    const struct app_parser *P = &app_parser_http;
-    struct app_ctx *ctx = apptest_ctx();
-    void *st = apptest_state(P, ctx);
-    struct detect_engine *e = ruletest_engine(rules);
-    struct detect_thread *t = detect_thread_new(e);
-    struct txalerts a = { 0 };
-    struct packet p;
-    struct flow f;
+    struct txh h;
 
     (void)state;
-    ruletest_packet(&p, 6, NULL, 0);
-    ruletest_flow(&f, &p, NULL);
-    f.tcp_state = FLOW_TCP_SYN_SENT;
-    feed(P, ctx, st, TS, REQ0);
-    offer(e, t, &p, &f, st, &a);
-    assert_int_equal(a.n, 0);
-    f.tcp_state = FLOW_TCP_ESTABLISHED;
-    feed(P, ctx, st, TC, RES0);
-    feed(P, ctx, st, TS, "GET /index2.html HTTP/1.1\r\nHost: x\r\n\r\n");
-    offer(e, t, &p, &f, st, &a);
-    assert_int_equal(a.n, 1);
-    assert_int_equal(a.tx[0], 1);
-    detect_flow_free(&f);
-    detect_thread_free(t);
-    detect_engine_free(e);
-    apptest_state_free(P, ctx, st);
+    txh_open(&h, rules);
+    h.f.tcp_state = FLOW_TCP_SYN_SENT;
+    step(&h, TS, REQ0);
+    assert_int_equal(h.a.n, 0);
+    h.f.tcp_state = FLOW_TCP_ESTABLISHED;
+    step(&h, TC, RES0);
+    step(&h, TS, "GET /index2.html HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_int_equal(h.a.n, 1);
+    assert_int_equal(h.a.tx[0], 1);
+    txh_close(&h);
 }
 
 int main(void)

@@ -112,12 +112,32 @@ static int is_ip_only(const struct rule *r)
            r->sport.any && r->dport.any && !r->bypass;
 }
 
-/* Rules on sticky buffers, and rules whose whole test is the flow's
+/* Whether r's events are all app-layer events of its header's protocol
+ * ("alert http ... (app-layer-event:http.missing_host_header;)"): events
+ * of its transactions. */
+static int app_events_only(const struct rule *r)
+{
+    size_t n = strlen(r->proto);
+
+    if (!r->app_layer || r->nevents == 0 || r->geoip ||
+        (r->tests & ~(RULE_T_EVENT | RULE_T_STATE | RULE_T_ACTIONS)))
+        return 0;
+    for (uint32_t i = 0; i < r->nevents; i++)
+        if (r->events[i].kind != RULE_EV_APP || strncmp(r->events[i].name, r->proto, n) != 0 ||
+            r->events[i].name[n] != '.')
+            return 0;
+    return 1;
+}
+
+/* Rules on sticky buffers, rules whose whole test is the flow's
  * application (ndpi-protocol, app-layer-protocol, an app-layer header and
- * nothing per packet), run once per flow. */
+ * nothing per packet) and rules on their protocol's app-layer events run
+ * on the flow's transactions, or once per flow. */
 static int is_flow_level(const struct rule *r)
 {
     if ((r->buffers & ~(RULE_BUF_BIT(RULE_BUF_PAYLOAD) | RULE_BUF_BIT(RULE_BUF_BASE64))) || r->nvalues)
+        return 1;
+    if (r->nsm == 0 && app_events_only(r))
         return 1;
     return r->nsm == 0 && !has_packet_opts(r) && (r->app_layer || r->app_proto || r->ndpi_proto);
 }
@@ -207,21 +227,25 @@ static uint32_t stream_reach(const struct rule *r, int view)
     return hi - lo >= DETECT_REACH_ANY ? DETECT_REACH_ANY : (uint32_t)(hi - lo);
 }
 
+/* The kind (FK_*) of an application protocol's name. */
+static uint8_t proto_kind(const char *proto)
+{
+    if (strcmp(proto, "http") == 0 || strcmp(proto, "file") == 0)
+        return FK_HTTP;
+    if (strcmp(proto, "tls") == 0)
+        return FK_TLS;
+    if (strcmp(proto, "dns") == 0)
+        return FK_DNS;
+    if (strcmp(proto, "ssh") == 0)
+        return FK_SSH;
+    return FK_NONE;
+}
+
 uint8_t detect_buffer_kind(int b)
 {
     const struct rule_buffer_info *bi = rule_buffer_info((unsigned)b);
 
-    if (bi == NULL || bi->proto == NULL)
-        return FK_NONE;
-    if (strcmp(bi->proto, "http") == 0 || strcmp(bi->proto, "file") == 0)
-        return FK_HTTP;
-    if (strcmp(bi->proto, "tls") == 0)
-        return FK_TLS;
-    if (strcmp(bi->proto, "dns") == 0)
-        return FK_DNS;
-    if (strcmp(bi->proto, "ssh") == 0)
-        return FK_SSH;
-    return FK_NONE;
+    return bi == NULL || bi->proto == NULL ? FK_NONE : proto_kind(bi->proto);
 }
 
 int detect_buffer_late(int b)
@@ -274,6 +298,9 @@ static uint8_t rule_kind(const struct rule *r)
             return FK_NONE;
         kind = vk;
     }
+    /* app-layer-event:http.* on an http rule: the transaction's events */
+    if (kind == FK_NONE && app_events_only(r))
+        kind = proto_kind(r->proto);
     return kind;
 }
 

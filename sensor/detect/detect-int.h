@@ -188,12 +188,12 @@ struct dflowint {
     uint32_t value;
 };
 
-/* A rule that matched a transaction in one direction: it is not run on
- * that transaction and direction again. */
+/* A rule that matched a transaction (in one direction, for a rule on
+ * buffers each side has): it is not run on it (that way) again. */
 struct dtxmatch {
     uint64_t tx_id;
     uint32_t rank;
-    uint8_t  dir;
+    uint8_t  slot;               /* a direction, or DETECT_TX_ANYDIR */
 };
 
 /* Transactions' matches a flow remembers at most (the oldest are let go). */
@@ -329,8 +329,18 @@ int detect_matched(struct detect_thread *t, struct threshold_ctx *th, const stru
  * parser, once it has one; the flow's summary then runs none of them. */
 int detect_tx_kind(const struct flow *f);
 
-/* Notes that rule rank matched transaction tx_id of f in direction dir. */
-void detect_tx_matched_add(struct detect_thread *t, struct flow *f, uint64_t tx_id, uint32_t rank, uint8_t dir);
+/* Where a flow-level rule's match on a transaction is kept: per direction
+ * for a rule on buffers each side has (it alerts once each way), else one
+ * slot for the transaction (DETECT_TX_ANYDIR). */
+#define DETECT_TX_ANYDIR 2
+static inline uint8_t detect_tx_slot(const struct drule *d, uint8_t dir)
+{
+    return d->bothdirs ? dir : DETECT_TX_ANYDIR;
+}
+
+/* Notes that rule rank matched transaction tx_id of f in slot (a direction,
+ * or DETECT_TX_ANYDIR: detect_tx_slot()). */
+void detect_tx_matched_add(struct detect_thread *t, struct flow *f, uint64_t tx_id, uint32_t rank, uint8_t slot);
 
 /* ------------------------------------------------------------------ matching (detect-match.c) */
 

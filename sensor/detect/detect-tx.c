@@ -45,19 +45,19 @@ static struct detect_flow *txm_of(const struct detect_thread *t, struct flow *f)
     return df;
 }
 
-static int txm_has(const struct detect_flow *df, uint64_t tx_id, uint32_t rank, uint8_t dir)
+static int txm_has(const struct detect_flow *df, uint64_t tx_id, uint32_t rank, uint8_t slot)
 {
     for (uint32_t i = 0; i < df->ntxm; i++)
-        if (df->txm[i].tx_id == tx_id && df->txm[i].rank == rank && df->txm[i].dir == dir)
+        if (df->txm[i].tx_id == tx_id && df->txm[i].rank == rank && df->txm[i].slot == slot)
             return 1;
     return 0;
 }
 
-void detect_tx_matched_add(struct detect_thread *t, struct flow *f, uint64_t tx_id, uint32_t rank, uint8_t dir)
+void detect_tx_matched_add(struct detect_thread *t, struct flow *f, uint64_t tx_id, uint32_t rank, uint8_t slot)
 {
     struct detect_flow *df = txm_of(t, f);
 
-    if (df == NULL || txm_has(df, tx_id, rank, dir))
+    if (df == NULL || txm_has(df, tx_id, rank, slot))
         return;
     if (df->ntxm == df->captxm) {
         uint32_t cap = df->captxm ? df->captxm * 2 : 8;
@@ -76,7 +76,7 @@ void detect_tx_matched_add(struct detect_thread *t, struct flow *f, uint64_t tx_
             return;
         }
     }
-    df->txm[df->ntxm++] = (struct dtxmatch){ tx_id, rank, dir };
+    df->txm[df->ntxm++] = (struct dtxmatch){ tx_id, rank, slot };
 }
 
 /* A transaction done both ways is not inspected again: its matches go. */
@@ -123,8 +123,9 @@ static int tx_groups(const struct detect_engine *e, const struct flow *f, const 
 }
 
 /* Whether candidate d is due on direction dir of the transaction: a rule
- * of the transaction's kind, of that direction, not matched there yet; on
- * a later look only a rule that reads what grows. */
+ * of the transaction's kind, of that direction, that has not matched it
+ * (that way, for a rule on buffers each side has); on a later look only a
+ * rule that reads what grows. */
 static int tx_due(const struct txrun *x, const struct detect_flow *df, const struct drule *d, uint32_t rank,
                   uint8_t dir, int first)
 {
@@ -134,7 +135,7 @@ static int tx_due(const struct txrun *x, const struct detect_flow *df, const str
         return 0;
     if ((rd == RULE_DIR_TOSERVER && dir != 0) || (rd == RULE_DIR_TOCLIENT && dir != 1))
         return 0;
-    return !txm_has(df, x->tx->id, rank, dir);
+    return !txm_has(df, x->tx->id, rank, detect_tx_slot(d, dir));
 }
 
 /* Direction dir of the transaction: its due rules, candidates first.
@@ -164,7 +165,7 @@ static int tx_run_dir(struct txrun *x, uint8_t dir, int first)
             if (df == NULL || !tx_due(x, df, d, rank, dir, first) ||
                 !detect_match_rule(t, d, &view, x->f, x->dr, x->tx, x->proto))
                 continue;
-            detect_tx_matched_add(t, x->f, x->tx->id, rank, dir);
+            detect_tx_matched_add(t, x->f, x->tx->id, rank, detect_tx_slot(d, dir));
             if (detect_matched(t, x->th, d, &view, x->f, &x->sink)) {
                 detect_cand_clear(t);
                 return 1;

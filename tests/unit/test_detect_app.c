@@ -339,6 +339,29 @@ static void test_detect_established(void **state)
     txh_close(&h);
 }
 
+/* An app-layer event rule runs on the transaction that had the event,
+ * once (not once per direction), and not on one without it (near miss). */
+static void test_detect_event(void **state)
+{
+    const char *rules[] = {
+        "alert http any any -> any any (app-layer-event:http.missing_host_header; sid:8;)",
+        NULL,
+    };
+    struct txh h;
+
+    (void)state;
+    txh_open(&h, rules);
+    step(&h, TS, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+    step(&h, TC, RES0);
+    step(&h, TS, "GET /b HTTP/1.1\r\nAccept: */*\r\n\r\n");
+    step(&h, TC, RES1);
+    step(&h, TC, NULL);
+    assert_int_equal(h.a.n, 1);
+    assert_int_equal(h.a.sid[0], 8);
+    assert_int_equal(h.a.tx[0], 1);
+    txh_close(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -349,6 +372,7 @@ int main(void)
         cmocka_unit_test(test_ssh_sides),
         cmocka_unit_test(test_detect_keepalive),
         cmocka_unit_test(test_detect_established),
+        cmocka_unit_test(test_detect_event),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

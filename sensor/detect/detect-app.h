@@ -1,7 +1,7 @@
-/* detect-app.h - the transaction buffer providers (detect-app.c): the
- * buffers, values and app-layer events of the HTTP, DNS, TLS and SSH
- * transactions the application-layer parsers make (app-layer.h), for the
- * provider table of detect-buffer.c.
+/* detect-app.h - the transaction buffer providers (detect-app.c, declared
+ * in detect-buffer.h for its provider table): the buffers, values and
+ * app-layer events of the HTTP, DNS, TLS and SSH transactions the
+ * application-layer parsers make (app-layer.h).
  *
  * A provider answers for a source whose tx is set and whose proto is its
  * parser's (struct detect_src). A buffer that exists on both sides
@@ -17,11 +17,6 @@
 
 #include "app-layer.h"
 #include "detect-buffer.h"
-
-extern const struct detect_provider detect_http_provider;
-extern const struct detect_provider detect_dns_provider;
-extern const struct detect_provider detect_tls_provider;
-extern const struct detect_provider detect_ssh_provider;
 
 /* How far direction dir of tx has come for detection: 0 before its
  * headers are done, else a value that changes whenever what the rules of

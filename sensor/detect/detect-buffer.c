@@ -2,7 +2,6 @@
  * sticky buffers through (detect-buffer.h). */
 #include <string.h>
 
-#include "detect-app.h"
 #include "detect-buffer.h"
 #include "rule-buffers.h"
 

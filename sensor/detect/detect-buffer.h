@@ -14,8 +14,7 @@
  * fills can never match. While no transaction provider exists for a
  * buffer's protocol such a rule is "pending" (loaded, waiting for its
  * parser); once one exists, every buffer of that protocol it does not fill
- * is an error (detect_buffer_state()). The transaction providers of the
- * HTTP, DNS, TLS and SSH parsers are in detect-app.h.
+ * is an error (detect_buffer_state()).
  */
 #ifndef LW_DETECT_BUFFER_H
 #define LW_DETECT_BUFFER_H
@@ -84,5 +83,12 @@ const struct detect_provider *const *detect_providers(size_t *n);
 
 /* The nDPI provider (detect-ndpi.c). */
 extern const struct detect_provider detect_ndpi_provider;
+
+/* The transaction providers of the HTTP, DNS, TLS and SSH parsers
+ * (detect-app.c, detect-app.h). */
+extern const struct detect_provider detect_http_provider;
+extern const struct detect_provider detect_dns_provider;
+extern const struct detect_provider detect_tls_provider;
+extern const struct detect_provider detect_ssh_provider;
 
 #endif

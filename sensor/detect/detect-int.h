@@ -323,11 +323,25 @@ void detect_flow_packet(struct packet *p, struct flow *f);
 int detect_matched(struct detect_thread *t, struct threshold_ctx *th, const struct drule *d,
                    const struct packet *ap, struct flow *f, const struct detect_sink *k);
 
-/* ------------------------------------------------------------------ transactions (detect-tx.c) */
+/* ------------------------------------------------------------------ transactions' matches (detect-state.c) */
+
+/* The kind of flow-level rules (FK_*) a parser's transactions carry
+ * (proto: enum app_proto), FK_NONE for none. */
+int detect_tx_kind_of(unsigned proto);
 
 /* The kind of flow-level rules (FK_*) f's transactions carry: those of its
  * parser, once it has one; the flow's summary then runs none of them. */
 int detect_tx_kind(const struct flow *f);
+
+/* f's detect state with its list of transactions' matches, emptied when
+ * it holds another engine's ranks; NULL without memory. */
+struct detect_flow *detect_tx_matches(const struct detect_thread *t, struct flow *f);
+
+/* Whether rule rank matched transaction tx_id in slot (detect_tx_slot()). */
+int detect_tx_matched(const struct detect_flow *df, uint64_t tx_id, uint32_t rank, uint8_t slot);
+
+/* A transaction done both ways is not inspected again: its matches go. */
+void detect_tx_matched_forget(struct detect_flow *df, uint64_t tx_id);
 
 /* Where a flow-level rule's match on a transaction is kept: per direction
  * for a rule on buffers each side has (it alerts once each way), else one

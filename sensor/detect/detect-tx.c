@@ -1,94 +1,15 @@
 /* detect-tx.c - the flow-level rules on application-layer transactions
  * (detect_tx(), detect.h): which rules a transaction's direction is due,
- * and the per-flow memory of the rules that matched each transaction. */
+ * run through the matcher of detect.c; the memory of the rules that
+ * matched each transaction is per-flow state (detect-state.c). */
 #include <stdlib.h>
 #include <string.h>
 
-#include "app-stage.h"
+#include "app-layer.h"
 #include "detect-app.h"
 #include "detect-int.h"
 #include "dpi.h"
 #include "rule-buffers.h"
-
-/* The kind of flow-level rules a parser's transactions carry. */
-static int kind_of_proto(unsigned proto)
-{
-    switch (proto) {
-    case APP_PROTO_HTTP: return FK_HTTP;
-    case APP_PROTO_DNS:  return FK_DNS;
-    case APP_PROTO_TLS:  return FK_TLS;
-    case APP_PROTO_SSH:  return FK_SSH;
-    default:             return FK_NONE;
-    }
-}
-
-int detect_tx_kind(const struct flow *f)
-{
-    const struct detect_flow *df = f->detect;
-
-    if (df && df->tx_kind != FK_NONE)
-        return df->tx_kind;
-    return kind_of_proto(app_flow_proto(f));
-}
-
-/* ---------------------------------------------------------------- matches per transaction */
-
-/* The flow's match list, emptied when it holds another engine's ranks. */
-static struct detect_flow *txm_of(const struct detect_thread *t, struct flow *f)
-{
-    struct detect_flow *df = detect_flow_state(f);
-
-    if (df && df->txm_gen != t->e->gen) {
-        df->txm_gen = t->e->gen;
-        df->ntxm = 0;
-    }
-    return df;
-}
-
-static int txm_has(const struct detect_flow *df, uint64_t tx_id, uint32_t rank, uint8_t slot)
-{
-    for (uint32_t i = 0; i < df->ntxm; i++)
-        if (df->txm[i].tx_id == tx_id && df->txm[i].rank == rank && df->txm[i].slot == slot)
-            return 1;
-    return 0;
-}
-
-void detect_tx_matched_add(struct detect_thread *t, struct flow *f, uint64_t tx_id, uint32_t rank, uint8_t slot)
-{
-    struct detect_flow *df = txm_of(t, f);
-
-    if (df == NULL || txm_has(df, tx_id, rank, slot))
-        return;
-    if (df->ntxm == df->captxm) {
-        uint32_t cap = df->captxm ? df->captxm * 2 : 8;
-        struct dtxmatch *v;
-
-        if (cap > DETECT_TX_MATCH_MAX)
-            cap = DETECT_TX_MATCH_MAX;
-        if (df->ntxm == cap) {
-            /* full: the oldest match goes (its transaction is the likeliest done) */
-            memmove(df->txm, df->txm + 1, (df->ntxm - 1) * sizeof *df->txm);
-            df->ntxm--;
-        } else if ((v = realloc(df->txm, cap * sizeof *v)) != NULL) {
-            df->txm = v;
-            df->captxm = cap;
-        } else {
-            return;
-        }
-    }
-    df->txm[df->ntxm++] = (struct dtxmatch){ tx_id, rank, slot };
-}
-
-/* A transaction done both ways is not inspected again: its matches go. */
-static void txm_forget(struct detect_flow *df, uint64_t tx_id)
-{
-    uint32_t k = 0;
-
-    for (uint32_t i = 0; i < df->ntxm; i++)
-        if (df->txm[i].tx_id != tx_id)
-            df->txm[k++] = df->txm[i];
-    df->ntxm = k;
-}
 
 /* ---------------------------------------------------------------- running */
 
@@ -135,7 +56,7 @@ static int tx_due(const struct txrun *x, const struct detect_flow *df, const str
         return 0;
     if ((rd == RULE_DIR_TOSERVER && dir != 0) || (rd == RULE_DIR_TOCLIENT && dir != 1))
         return 0;
-    return !txm_has(df, x->tx->id, rank, detect_tx_slot(d, dir));
+    return !detect_tx_matched(df, x->tx->id, rank, detect_tx_slot(d, dir));
 }
 
 /* Direction dir of the transaction: its due rules, candidates first.
@@ -159,7 +80,7 @@ static int tx_run_dir(struct txrun *x, uint8_t dir, int first)
         while (bits) {
             uint32_t rank = (uint32_t)(w << 6) + (uint32_t)__builtin_ctzll(bits);
             const struct drule *d = &x->e->rules[rank];
-            struct detect_flow *df = txm_of(t, x->f);
+            struct detect_flow *df = detect_tx_matches(t, x->f);
 
             bits &= bits - 1;
             if (df == NULL || !tx_due(x, df, d, rank, dir, first) ||
@@ -181,7 +102,7 @@ void detect_tx(const struct detect_engine *e, struct detect_thread *t, struct th
                const struct packet *p, struct flow *f, unsigned proto, struct app_tx *tx,
                detect_tx_alert_fn on_alert, void *arg)
 {
-    struct txrun x = { e, t, th, p, f, dpi_flow_result(f), tx, proto, kind_of_proto(proto),
+    struct txrun x = { e, t, th, p, f, dpi_flow_result(f), tx, proto, detect_tx_kind_of(proto),
                        { NULL, on_alert, arg, tx } };
     struct detect_flow *df;
     struct packet fp;
@@ -204,5 +125,5 @@ void detect_tx(const struct detect_engine *e, struct detect_thread *t, struct th
             break;
     }
     if (tx->progress[0] == APP_PROG_DONE && tx->progress[1] == APP_PROG_DONE)
-        txm_forget(df, tx->id);
+        detect_tx_matched_forget(df, tx->id);
 }

@@ -40,6 +40,9 @@ struct threshold_ctx;
 #define DETECT_REACH_ANY     UINT32_MAX
 /* Instances of a multi-buffer (each DNS query, each certificate) looked at. */
 #define DETECT_MAX_INSTANCES 64
+/* Zeroed bytes after a pcre's copied subject (PCRE2's JIT reads a SIMD
+ * word past the end). */
+#define DETECT_PCRE_SLACK    16
 /* Bytes base64_decode decodes at most. */
 #define DETECT_B64_MAX       (64u << 10)
 /* Flowbits and flowints a flow holds at most (memory bound); more are
@@ -166,6 +169,8 @@ struct detect_thread {
     struct detect_xbuf xb;       /* transform work buffers */
     struct detect_xbuf pxb;      /* ... for the prefilter's scans */
     uint8_t *b64;                /* base64_decode's output, DETECT_B64_MAX bytes */
+    uint8_t *pad;                /* a transaction's buffer copied for a pcre, with slack */
+    size_t padcap;
     uint64_t dropped_bits;       /* flowbits/flowints not kept (DETECT_FLOW_MAX_*) */
 };
 

@@ -773,6 +773,7 @@ void detect_thread_free(struct detect_thread *t)
     detect_xbuf_free(&t->xb);
     detect_xbuf_free(&t->pxb);
     free(t->b64);
+    free(t->pad);
     free(t->cand);
     free(t->scand);
     free(t);

@@ -108,7 +108,10 @@ struct app_tx {
 };
 
 /* struct app_tx.logged: a per-direction event (tx_eve_dir), and the whole
- * transaction's, after which the stage may free it. */
+ * transaction's, after which the stage may free it. A parser that logs
+ * per direction sets a direction's bit itself when that direction has no
+ * message to log (a DNS response without its request, a request that got
+ * none), so that no event with an empty block is written. */
 #define APP_LOGGED_TS 0x01u
 #define APP_LOGGED_TC 0x02u
 #define APP_LOGGED    0x04u

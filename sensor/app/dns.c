@@ -428,11 +428,15 @@ static struct dns_tx *dns_tx_new(struct app_ctx *ctx, struct dns_state *st)
     return tx;
 }
 
+/* A request that will get no response (the flow ends, or too many wait):
+ * its response direction is done, with nothing to log. */
 static void dns_close(struct dns_state *st, struct dns_tx *tx)
 {
     tx->open = 0;
     st->open--;
     tx->tx.progress[APP_TO_CLIENT] = APP_PROG_DONE;
+    if (!tx->resp)
+        tx->tx.logged |= APP_LOGGED_TC;
 }
 
 /* A request opens a transaction; past max_tx waiting ones the oldest is
@@ -477,6 +481,7 @@ static struct dns_tx *dns_response(struct app_ctx *ctx, struct dns_state *st, st
     tx->resp = msg;
     tx->tx.progress[APP_TO_SERVER] = APP_PROG_DONE;
     tx->tx.progress[APP_TO_CLIENT] = APP_PROG_DONE;
+    tx->tx.logged |= APP_LOGGED_TS;      /* no request to log */
     return tx;
 }
 

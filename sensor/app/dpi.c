@@ -603,6 +603,16 @@ static struct dpi_result *dpi_extract(struct dpi_engine *e, struct dpi_result *r
 
     if (!fill_meta(&m, kind, nf))
         return r;
+    /* nDPI 4.2 files the first SSH banner it sees as the client's; most
+     * servers send theirs first, so put each banner on its own side. */
+    if (kind == KIND_SSH && (r->flags & DPI_F_SERVER_FIRST)) {
+        struct dpi_ssh *s = &m.ssh;
+        char tmp[sizeof s->client_version];
+
+        memcpy(tmp, s->client_version, sizeof tmp);
+        memcpy(s->client_version, s->server_version, sizeof tmp);
+        memcpy(s->server_version, tmp, sizeof tmp);
+    }
     nr = e->slab ? lw_slab_realloc(e->slab, r, sizeof *r + kind_size(kind))
                  : realloc(r, sizeof *r + kind_size(kind));
     if (nr == NULL) {
@@ -665,8 +675,11 @@ static void dpi_inspect(struct dpi_engine *e, struct flow *f, struct dpi_result 
     len = p->l3_len > 0xffff ? 0xffff : (unsigned short)p->l3_len;
     r->pkts++;
     STATS_INC(e->stats.pkts);
-    if (p->payload_len > 0)
+    if (p->payload_len > 0) {
+        if (!(r->flags & DPI_F_PAYLOAD) && (p->dir & 1))
+            r->flags |= DPI_F_SERVER_FIRST;
         r->flags |= DPI_F_PAYLOAD;
+    }
     proto = ndpi_detection_process_packet(e->ndpi, nf, p->l3, len, p->ts / 1000);
     r->master_id = proto.master_protocol;
     r->app_id = proto.app_protocol;
@@ -838,6 +851,9 @@ static void eve_dns(struct jbuf *j, const struct dpi_dns *d)
     char buf[LW_ADDRSTRLEN];
 
     jbuf_open_object(j, "dns");
+    /* Suricata's schema requires the layout's version; this one (name,
+     * type, rcode and answers at the top) is version 2's answer layout. */
+    jbuf_u64(j, "version", 2);
     eve_opt_str(j, "rrname", d->rrname);
     if (d->rrtype) {
         dns_type_name(buf, sizeof buf, d->rrtype);
@@ -892,6 +908,25 @@ static void eve_ssh(struct jbuf *j, const struct dpi_ssh *s)
 void dpi_eve_write(struct jbuf *j, const struct flow *f)
 {
     const struct dpi_result *r = dpi_flow_result(f);
+
+    if (r == NULL)
+        return;
+    dpi_eve_summary(j, f);
+    if (r->tls)
+        eve_tls(j, r->tls);
+    if (r->quic)
+        eve_quic(j, r->quic);
+    if (r->http)
+        eve_http(j, r->http);
+    if (r->dns)
+        eve_dns(j, r->dns);
+    if (r->ssh)
+        eve_ssh(j, r->ssh);
+}
+
+void dpi_eve_summary(struct jbuf *j, const struct flow *f)
+{
+    const struct dpi_result *r = dpi_flow_result(f);
     unsigned i;
 
     if (r == NULL)
@@ -909,16 +944,6 @@ void dpi_eve_write(struct jbuf *j, const struct flow *f)
         jbuf_close_array(j);
     }
     jbuf_close_object(j);
-    if (r->tls)
-        eve_tls(j, r->tls);
-    if (r->quic)
-        eve_quic(j, r->quic);
-    if (r->http)
-        eve_http(j, r->http);
-    if (r->dns)
-        eve_dns(j, r->dns);
-    if (r->ssh)
-        eve_ssh(j, r->ssh);
 }
 
 /* ---- counters (stats.dpi.*) */

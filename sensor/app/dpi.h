@@ -116,6 +116,7 @@ struct dpi_ssh {
 #define DPI_F_GUESSED   0x04u   /* the protocol comes from nDPI's guess (port/IP), not inspection */
 #define DPI_F_PAYLOAD   0x08u   /* at least one inspected packet carried payload */
 #define DPI_F_MAXPKTS   0x10u   /* stopped at max_packets */
+#define DPI_F_SERVER_FIRST 0x20u /* the first packet with payload went to the client */
 
 /* What the dpi stage hangs on flow->dpi. Everything up to the private part
  * is read-only for other stages and valid once DPI_F_DONE is set. At most
@@ -193,6 +194,9 @@ const struct dpi_result *dpi_flow_result(const struct flow *f);
  * shapes, only fields that are known). Writes nothing for a flow without a
  * final result (call dpi_flow_end() first). */
 void dpi_eve_write(struct jbuf *j, const struct flow *f);
+/* Only "app_proto" and "ndpi" of dpi_eve_write(): for an event that
+ * carries a transaction's own block (an alert on an HTTP request). */
+void dpi_eve_summary(struct jbuf *j, const struct flow *f);
 
 /* Suricata's app-layer name for an nDPI protocol id ("tls" for 91), or NULL
  * when Suricata has no parser for it. */

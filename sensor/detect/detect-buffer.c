@@ -8,6 +8,10 @@
 /* Every provider, transaction providers first. Plugging in an
  * application-layer parser is one line here. */
 static const struct detect_provider *const providers[] = {
+    &detect_http_provider,
+    &detect_dns_provider,
+    &detect_tls_provider,
+    &detect_ssh_provider,
     &detect_ndpi_provider,
 };
 

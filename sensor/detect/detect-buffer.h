@@ -4,11 +4,11 @@
  * The engine asks detect_buffer_get() for buffer b of a packet, flow,
  * transaction and direction (index 0, 1, ... for the buffers a transaction
  * has several of: each DNS query, each certificate). Behind it is a table of
- * providers (detect-buffer.c), each declaring the buffers it fills. Today
- * one provider, the flow's nDPI summary (detect-ndpi.c), fills the buffers
- * nDPI extracts once per flow (tx NULL). The application-layer parsers plug
- * in as providers of transaction buffers (tx non-NULL) with one line in that
- * table; no keyword code changes.
+ * providers (detect-buffer.c), each declaring the buffers it fills. The
+ * flow's nDPI summary (detect-ndpi.c) fills the buffers nDPI extracts once
+ * per flow (tx NULL), for flows no parser took; the application-layer
+ * parsers are providers of transaction buffers (tx non-NULL), one line each
+ * in that table; no keyword code changes.
  *
  * Reachability follows the declarations: a rule on a buffer no provider
  * fills can never match. While no transaction provider exists for a
@@ -40,6 +40,7 @@ struct detect_src {
     const struct flow   *f;        /* its flow (never NULL for a sticky buffer) */
     const struct app_tx *tx;       /* the transaction; NULL: the flow's summary */
     uint8_t dir;                   /* 0 to server (from the initiator), 1 to client */
+    uint8_t proto;                 /* enum app_proto of tx (its parser's); 0 without tx */
 };
 
 /* One provider: fills the buffers in bufs (RULE_BUF_BIT). get() returns 1
@@ -82,5 +83,12 @@ const struct detect_provider *const *detect_providers(size_t *n);
 
 /* The nDPI provider (detect-ndpi.c). */
 extern const struct detect_provider detect_ndpi_provider;
+
+/* The transaction providers of the HTTP, DNS, TLS and SSH parsers
+ * (detect-app.c, detect-app.h). */
+extern const struct detect_provider detect_http_provider;
+extern const struct detect_provider detect_dns_provider;
+extern const struct detect_provider detect_tls_provider;
+extern const struct detect_provider detect_ssh_provider;
 
 #endif

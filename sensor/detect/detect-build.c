@@ -112,12 +112,32 @@ static int is_ip_only(const struct rule *r)
            r->sport.any && r->dport.any && !r->bypass;
 }
 
-/* Rules on sticky buffers, and rules whose whole test is the flow's
+/* Whether r's events are all app-layer events of its header's protocol
+ * ("alert http ... (app-layer-event:http.missing_host_header;)"): events
+ * of its transactions. */
+static int app_events_only(const struct rule *r)
+{
+    size_t n = strlen(r->proto);
+
+    if (!r->app_layer || r->nevents == 0 || r->geoip ||
+        (r->tests & ~(RULE_T_EVENT | RULE_T_STATE | RULE_T_ACTIONS)))
+        return 0;
+    for (uint32_t i = 0; i < r->nevents; i++)
+        if (r->events[i].kind != RULE_EV_APP || strncmp(r->events[i].name, r->proto, n) != 0 ||
+            r->events[i].name[n] != '.')
+            return 0;
+    return 1;
+}
+
+/* Rules on sticky buffers, rules whose whole test is the flow's
  * application (ndpi-protocol, app-layer-protocol, an app-layer header and
- * nothing per packet), run once per flow. */
+ * nothing per packet) and rules on their protocol's app-layer events run
+ * on the flow's transactions, or once per flow. */
 static int is_flow_level(const struct rule *r)
 {
     if ((r->buffers & ~(RULE_BUF_BIT(RULE_BUF_PAYLOAD) | RULE_BUF_BIT(RULE_BUF_BASE64))) || r->nvalues)
+        return 1;
+    if (r->nsm == 0 && app_events_only(r))
         return 1;
     return r->nsm == 0 && !has_packet_opts(r) && (r->app_layer || r->app_proto || r->ndpi_proto);
 }
@@ -207,21 +227,53 @@ static uint32_t stream_reach(const struct rule *r, int view)
     return hi - lo >= DETECT_REACH_ANY ? DETECT_REACH_ANY : (uint32_t)(hi - lo);
 }
 
+/* The kind (FK_*) of an application protocol's name. */
+static uint8_t proto_kind(const char *proto)
+{
+    if (strcmp(proto, "http") == 0 || strcmp(proto, "file") == 0)
+        return FK_HTTP;
+    if (strcmp(proto, "tls") == 0)
+        return FK_TLS;
+    if (strcmp(proto, "dns") == 0)
+        return FK_DNS;
+    if (strcmp(proto, "ssh") == 0)
+        return FK_SSH;
+    return FK_NONE;
+}
+
 uint8_t detect_buffer_kind(int b)
 {
     const struct rule_buffer_info *bi = rule_buffer_info((unsigned)b);
 
-    if (bi == NULL || bi->proto == NULL)
-        return FK_NONE;
-    if (strcmp(bi->proto, "http") == 0 || strcmp(bi->proto, "file") == 0)
-        return FK_HTTP;
-    if (strcmp(bi->proto, "tls") == 0)
-        return FK_TLS;
-    if (strcmp(bi->proto, "dns") == 0)
-        return FK_DNS;
-    if (strcmp(bi->proto, "ssh") == 0)
-        return FK_SSH;
-    return FK_NONE;
+    return bi == NULL || bi->proto == NULL ? FK_NONE : proto_kind(bi->proto);
+}
+
+int detect_buffer_late(int b)
+{
+    switch (b) {
+    case RULE_BUF_HTTP_REQUEST_BODY: case RULE_BUF_HTTP_RESPONSE_BODY: case RULE_BUF_FILE_DATA:
+    case RULE_BUF_TLS_CERT_SUBJECT: case RULE_BUF_TLS_CERT_ISSUER: case RULE_BUF_TLS_CERT_SERIAL:
+    case RULE_BUF_TLS_CERT_FINGERPRINT: case RULE_BUF_TLS_CERTS:
+    case RULE_BUF_SSH_HASSH: case RULE_BUF_SSH_HASSH_STRING:
+    case RULE_BUF_SSH_HASSH_SERVER: case RULE_BUF_SSH_HASSH_SERVER_STRING:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Whether flow-level rule r reads something that grows after a
+ * transaction's headers: a late buffer, a certificate's validity, or an
+ * app-layer event (anomalies come at any time). */
+static int rule_late(const struct rule *r)
+{
+    for (int b = 1; b < RULE_BUF_COUNT; b++)
+        if ((r->buffers & RULE_BUF_BIT(b)) && detect_buffer_late(b))
+            return 1;
+    for (uint8_t i = 0; i < r->nvalues; i++)
+        if (r->values[i].id == RULE_VAL_TLS_NOTBEFORE || r->values[i].id == RULE_VAL_TLS_NOTAFTER)
+            return 1;
+    return (r->tests & RULE_T_EVENT) != 0;
 }
 
 /* The kind of metadata a flow-level rule reads: its buffers' (file data
@@ -230,7 +282,7 @@ static uint8_t rule_kind(const struct rule *r)
 {
     uint8_t kind = FK_NONE;
 
-    for (int b = 2; b < RULE_BUF_COUNT; b++) {
+    for (int b = 1; b < RULE_BUF_COUNT; b++) {
         if (!(r->buffers & RULE_BUF_BIT(b)) || b == RULE_BUF_BASE64)
             continue;
         if (b == RULE_BUF_FILE_DATA && r->app_layer && strcmp(r->proto, "http") != 0)
@@ -246,6 +298,9 @@ static uint8_t rule_kind(const struct rule *r)
             return FK_NONE;
         kind = vk;
     }
+    /* app-layer-event:http.* on an http rule: the transaction's events */
+    if (kind == FK_NONE && app_events_only(r))
+        kind = proto_kind(r->proto);
     return kind;
 }
 
@@ -656,7 +711,8 @@ struct detect_engine *detect_compile(struct rule_list *rules, char *err, size_t 
             d->fpkey = (uint16_t)k;
         }
         e->rules[i].kind = rule_kind(ord[i]);
-        for (unsigned k = 2; d->flow_level && k < RULE_BUF_COUNT; k++)
+        d->late = (uint8_t)(d->flow_level && rule_late(ord[i]));
+        for (unsigned k = 1; d->flow_level && k < RULE_BUF_COUNT; k++)
             if ((ord[i]->buffers & RULE_BUF_BIT(k)) && rule_buffer_info(k)->dir == RULE_DIR_BOTH)
                 d->bothdirs = 1;
         e->rules[i].iponly = !e->rules[i].flow_level && is_ip_only(ord[i]);

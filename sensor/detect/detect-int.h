@@ -5,10 +5,11 @@
  *
  * detect-build.c    orders and classifies rules, builds groups and databases
  * detect.c          runs an engine on a packet: candidates, then rules
+ * detect-tx.c       runs the flow-level rules on an application-layer transaction
  * detect-match.c    runs one view of a rule over one buffer (content, pcre,
  *                   isdataat, byte_*, base64)
  * detect-state.c    flowbits, flowint, xbits, stream_size, events, bypass
- * detect-transform.c, detect-buffer.c, detect-ndpi.c  (their headers)
+ * detect-transform.c, detect-buffer.c, detect-ndpi.c, detect-app.c  (their headers)
  */
 #ifndef LW_DETECT_INT_H
 #define LW_DETECT_INT_H
@@ -21,6 +22,7 @@
 #include "detect.h"
 #include "rule-t.h"
 
+struct dpi_result;
 struct pcre2_real_match_data_8;
 struct threshold_ctx;
 
@@ -38,6 +40,9 @@ struct threshold_ctx;
 #define DETECT_REACH_ANY     UINT32_MAX
 /* Instances of a multi-buffer (each DNS query, each certificate) looked at. */
 #define DETECT_MAX_INSTANCES 64
+/* Zeroed bytes after a pcre's copied subject (PCRE2's JIT reads a SIMD
+ * word past the end). */
+#define DETECT_PCRE_SLACK    16
 /* Bytes base64_decode decodes at most. */
 #define DETECT_B64_MAX       (64u << 10)
 /* Flowbits and flowints a flow holds at most (memory bound); more are
@@ -128,6 +133,8 @@ struct drule {
     uint8_t iponly;              /* decided by addresses and protocol alone */
     uint8_t kind;                /* FK_*, flow-level rules */
     uint8_t smode;               /* SM_* */
+    uint8_t late;                /* flow-level: reads what grows after the headers (bodies,
+                                  * certificates, hassh): run again as a transaction grows */
     uint8_t hist;                /* a stream rule whose match can start before its
                                   * fast pattern: remembered in struct dhist */
     uint32_t reach;              /* SM_STREAM/BOTH: longest span of a match, bytes */
@@ -162,6 +169,8 @@ struct detect_thread {
     struct detect_xbuf xb;       /* transform work buffers */
     struct detect_xbuf pxb;      /* ... for the prefilter's scans */
     uint8_t *b64;                /* base64_decode's output, DETECT_B64_MAX bytes */
+    uint8_t *pad;                /* a transaction's buffer copied for a pcre, with slack */
+    size_t padcap;
     uint64_t dropped_bits;       /* flowbits/flowints not kept (DETECT_FLOW_MAX_*) */
     struct lw_slab *slab;        /* per-flow state from here; NULL: malloc */
 };
@@ -185,13 +194,28 @@ struct dflowint {
     uint32_t value;
 };
 
+/* A rule that matched a transaction (in one direction, for a rule on
+ * buffers each side has): it is not run on it (that way) again. */
+struct dtxmatch {
+    uint64_t tx_id;
+    uint32_t rank;
+    uint8_t  slot;               /* a direction, or DETECT_TX_ANYDIR */
+};
+
+/* Transactions' matches a flow remembers at most (the oldest are let go). */
+#define DETECT_TX_MATCH_MAX  1024
+
 /* What detect hangs on the flow (f->detect): bookkeeping and the flow's rule
  * state. Flowbits and flowints are kept by name hash, so they survive a
  * reload. */
 struct detect_flow {
     uint8_t flow_rules_done;     /* flow-level rules ran for this flow */
     uint8_t bypass;              /* a bypass rule matched: no more inspection */
+    uint8_t tx_kind;             /* FK_* whose rules run on the flow's transactions, FK_NONE none yet */
     uint8_t nbits, nints;
+    uint32_t ntxm, captxm;       /* txm: rules that matched transactions, by engine txm_gen */
+    uint64_t txm_gen;
+    struct dtxmatch *txm;
     struct dhist *hist;          /* [2], TCP flows with stream data */
     uint64_t *bits;              /* set flowbits, DETECT_FLOW_MAX_BITS room */
     struct dflowint *ints;       /* flowints, DETECT_FLOW_MAX_INTS room */
@@ -237,6 +261,106 @@ int detect_sm_relative(const struct rule_sm *sm);
 
 /* Which kind of application metadata (FK_*) sticky buffer b comes from. */
 uint8_t detect_buffer_kind(int b);
+
+/* Which kind of buffers (FK_*) keep changing after a transaction's headers
+ * (bodies, certificates, hassh): rules on them run again as it grows. */
+int detect_buffer_late(int b);
+
+/* ------------------------------------------------------------------ running (detect.c) */
+
+/* Where a match goes: fn, or with a transaction tx_fn (tx the one matched). */
+struct detect_sink {
+    detect_alert_fn fn;
+    detect_tx_alert_fn tx_fn;
+    void *arg;
+    const struct app_tx *tx;
+};
+
+/* Marks rank in the candidate sets given (CAND_*). */
+static inline void detect_cand_add(struct detect_thread *t, uint32_t rank, unsigned sets)
+{
+    size_t w = rank >> 6;
+    uint64_t bit = 1ull << (rank & 63);
+
+    if (sets & CAND_PKT)
+        t->cand[w] |= bit;
+    if (sets & CAND_STREAM)
+        t->scand[w] |= bit;
+    if (w < t->lo)
+        t->lo = w;
+    if (w + 1 > t->hi)
+        t->hi = w + 1;
+}
+
+void detect_cand_clear(struct detect_thread *t);
+void detect_add_list(struct detect_thread *t, const uint32_t *v, uint32_t n, unsigned sets);
+int detect_class_of(uint8_t proto);
+/* Adds the group of port in map (DETECT_NONE: none) to g[*ng]. */
+void detect_add_group(const struct detect_engine *e, const uint32_t *map, uint16_t port,
+                      const struct dgroup **g, int *ng);
+
+/* Flow-level candidates of kind k from group g: those without a sticky
+ * fast pattern, and those whose pattern is in src's buffers (the flow's
+ * summary, or src->tx): one-sided buffers on their side, buffers each side
+ * has in direction dir (-1: both). late_only: only the buffers that grow
+ * after the headers (detect_buffer_late()). A rule whose buffers span
+ * kinds cannot match (one kind of metadata per flow), so FK_NONE scans
+ * nothing. */
+void detect_add_flow_rules(struct detect_thread *t, const struct dgroup *g, const struct detect_src *src,
+                           int k, int dir, int late_only);
+
+/* The whole rule on packet p: on transaction tx of protocol proto (enum
+ * app_proto), or with tx NULL on the flow's summary, in orientation
+ * p->dir. 1 on a match. */
+int detect_match_rule(struct detect_thread *t, const struct drule *d, const struct packet *p,
+                      struct flow *f, const struct dpi_result *dr, const struct app_tx *tx, unsigned proto);
+
+/* A copy of p as seen from direction dir of its flow. */
+void detect_packet_view(struct packet *v, const struct packet *p, uint8_t dir);
+
+/* A packet made from f's key (no payload, ts = f->last_ts), for rules run
+ * at flow end. */
+void detect_flow_packet(struct packet *p, struct flow *f);
+
+/* A rule matched packet ap (a view of the packet for flow-level rules):
+ * its state changes, then the alert to k unless noalert or a threshold
+ * says otherwise. Returns 1 when the rule is a pass rule (nothing after it
+ * runs for this packet). */
+int detect_matched(struct detect_thread *t, struct threshold_ctx *th, const struct drule *d,
+                   const struct packet *ap, struct flow *f, const struct detect_sink *k);
+
+/* ------------------------------------------------------------------ transactions' matches (detect-state.c) */
+
+/* The kind of flow-level rules (FK_*) a parser's transactions carry
+ * (proto: enum app_proto), FK_NONE for none. */
+int detect_tx_kind_of(unsigned proto);
+
+/* The kind of flow-level rules (FK_*) f's transactions carry: those of its
+ * parser, once it has one; the flow's summary then runs none of them. */
+int detect_tx_kind(const struct flow *f);
+
+/* f's detect state with its list of transactions' matches, emptied when
+ * it holds another engine's ranks; NULL without memory. */
+struct detect_flow *detect_tx_matches(const struct detect_thread *t, struct flow *f);
+
+/* Whether rule rank matched transaction tx_id in slot (detect_tx_slot()). */
+int detect_tx_matched(const struct detect_flow *df, uint64_t tx_id, uint32_t rank, uint8_t slot);
+
+/* A transaction done both ways is not inspected again: its matches go. */
+void detect_tx_matched_forget(struct detect_flow *df, uint64_t tx_id);
+
+/* Where a flow-level rule's match on a transaction is kept: per direction
+ * for a rule on buffers each side has (it alerts once each way), else one
+ * slot for the transaction (DETECT_TX_ANYDIR). */
+#define DETECT_TX_ANYDIR 2
+static inline uint8_t detect_tx_slot(const struct drule *d, uint8_t dir)
+{
+    return d->bothdirs ? dir : DETECT_TX_ANYDIR;
+}
+
+/* Notes that rule rank matched transaction tx_id of f in slot (a direction,
+ * or DETECT_TX_ANYDIR: detect_tx_slot()). */
+void detect_tx_matched_add(struct detect_thread *t, struct flow *f, uint64_t tx_id, uint32_t rank, uint8_t slot);
 
 /* ------------------------------------------------------------------ matching (detect-match.c) */
 

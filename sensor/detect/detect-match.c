@@ -423,12 +423,41 @@ int detect_match_view(struct detect_thread *t, const struct rule *r, int view,
     return chain(&m, next_sm(r, 0, view), origin);
 }
 
+/* PCRE2's JIT may read a SIMD word past the end of its subject (never
+ * across a page, so harmless), and a transaction's buffer often ends its
+ * allocation (a certificate's subject, a header): memcheck would see a read
+ * past the block. A pcre on such a buffer gets a copy with zeroed slack.
+ * Returns d itself when no copy can be had. */
+static const uint8_t *pcre_subject(struct detect_thread *t, const uint8_t *d, uint32_t n)
+{
+    if (t->padcap < (size_t)n + DETECT_PCRE_SLACK) {
+        uint8_t *p = realloc(t->pad, (size_t)n + DETECT_PCRE_SLACK);
+
+        if (p == NULL)
+            return d;
+        t->pad = p;
+        t->padcap = (size_t)n + DETECT_PCRE_SLACK;
+    }
+    memcpy(t->pad, d, n);
+    memset(t->pad + n, 0, DETECT_PCRE_SLACK);
+    return t->pad;
+}
+
+static int view_has_pcre(const struct rule *r, int view)
+{
+    for (int i = next_sm(r, 0, view); i >= 0; i = next_sm(r, i + 1, view))
+        if (r->sm[i].type == RULE_SM_PCRE)
+            return 1;
+    return 0;
+}
+
 int detect_inspect_view(struct detect_thread *t, const struct rule *r, int view,
                         const struct detect_src *src, uint64_t *vars)
 {
     const struct rule_view *v = &r->views[view];
     int multi = (rule_buffer_info(v->buf)->flags & RULE_BUFF_MULTI) != 0;
     int has_sm = next_sm(r, 0, view) >= 0;
+    int copy = src->tx != NULL && view_has_pcre(r, view);
 
     for (uint32_t idx = 0; idx < DETECT_MAX_INSTANCES; idx++) {
         struct detect_bytes b;
@@ -438,6 +467,7 @@ int detect_inspect_view(struct detect_thread *t, const struct rule *r, int view,
         if (!detect_buffer_get(src, v->buf, idx, &b))
             return 0;
         if (b.len != 0 && detect_transform(&t->xb, v, b.data, b.len, t->md, &d, &n) == 0 &&
+            (!copy || (d = pcre_subject(t, d, n)) != NULL) &&
             rule_cmp_match(&v->bsize, n) && rule_cmp_match(&v->urilen, n) &&
             (!has_sm || detect_match_view(t, r, view, d, n, 0, vars)))
             return 1;

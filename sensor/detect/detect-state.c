@@ -1,10 +1,12 @@
 /* detect-state.c - what a rule keeps or tests beyond its buffers: flowbits
  * and flowint on the flow, xbits on hosts (threshold.h holds them),
- * stream_size, stream and app-layer events, bypass; and the header
+ * stream_size, stream and app-layer events, bypass; the rules that
+ * matched each application-layer transaction of a flow; and the header
  * keywords a packet carries (detect-int.h). */
 #include <stdlib.h>
 #include <string.h>
 
+#include "app-stage.h"
 #include "detect-int.h"
 #include "rule-parse.h"
 #include "slab.h"
@@ -357,4 +359,81 @@ int detect_header_match(const struct rule *r, const struct packet *p)
             return 0;
     }
     return 1;
+}
+
+/* ------------------------------------------------------------------ transactions' matches */
+
+int detect_tx_kind_of(unsigned proto)
+{
+    switch (proto) {
+    case APP_PROTO_HTTP: return FK_HTTP;
+    case APP_PROTO_DNS:  return FK_DNS;
+    case APP_PROTO_TLS:  return FK_TLS;
+    case APP_PROTO_SSH:  return FK_SSH;
+    default:             return FK_NONE;
+    }
+}
+
+int detect_tx_kind(const struct flow *f)
+{
+    const struct detect_flow *df = f->detect;
+
+    if (df && df->tx_kind != FK_NONE)
+        return df->tx_kind;
+    return detect_tx_kind_of(app_flow_proto(f));
+}
+
+struct detect_flow *detect_tx_matches(const struct detect_thread *t, struct flow *f)
+{
+    struct detect_flow *df = detect_flow_state(f);
+
+    if (df && df->txm_gen != t->e->gen) {
+        df->txm_gen = t->e->gen;
+        df->ntxm = 0;
+    }
+    return df;
+}
+
+int detect_tx_matched(const struct detect_flow *df, uint64_t tx_id, uint32_t rank, uint8_t slot)
+{
+    for (uint32_t i = 0; i < df->ntxm; i++)
+        if (df->txm[i].tx_id == tx_id && df->txm[i].rank == rank && df->txm[i].slot == slot)
+            return 1;
+    return 0;
+}
+
+void detect_tx_matched_add(struct detect_thread *t, struct flow *f, uint64_t tx_id, uint32_t rank, uint8_t slot)
+{
+    struct detect_flow *df = detect_tx_matches(t, f);
+
+    if (df == NULL || detect_tx_matched(df, tx_id, rank, slot))
+        return;
+    if (df->ntxm == df->captxm) {
+        uint32_t cap = df->captxm ? df->captxm * 2 : 8;
+        struct dtxmatch *v;
+
+        if (cap > DETECT_TX_MATCH_MAX)
+            cap = DETECT_TX_MATCH_MAX;
+        if (df->ntxm == cap) {
+            /* full: the oldest match goes (its transaction is the likeliest done) */
+            memmove(df->txm, df->txm + 1, (df->ntxm - 1) * sizeof *df->txm);
+            df->ntxm--;
+        } else if ((v = realloc(df->txm, cap * sizeof *v)) != NULL) {
+            df->txm = v;
+            df->captxm = cap;
+        } else {
+            return;
+        }
+    }
+    df->txm[df->ntxm++] = (struct dtxmatch){ tx_id, rank, slot };
+}
+
+void detect_tx_matched_forget(struct detect_flow *df, uint64_t tx_id)
+{
+    uint32_t k = 0;
+
+    for (uint32_t i = 0; i < df->ntxm; i++)
+        if (df->txm[i].tx_id != tx_id)
+            df->txm[k++] = df->txm[i];
+    df->ntxm = k;
 }

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "detect-int.h"
+#include "app-stage.h"
 #include "dpi.h"
 #include "rule-buffers.h"
 #include "rule-parse.h"
@@ -133,13 +134,16 @@ static int ndpi_name_match(const char *full, const char *want)
     return strcasecmp(dot + 1, want) == 0;
 }
 
-static int match_app(const struct rule *r, const struct dpi_result *dr)
+/* The application tests: the header's protocol and app-layer-protocol
+ * against app (the transaction's parser, else nDPI's app_proto; NULL none
+ * known), ndpi-protocol against nDPI's result. */
+static int match_app(const struct rule *r, const struct dpi_result *dr, const char *app)
 {
-    if ((r->app_layer || r->app_proto || r->ndpi_proto) && dr == NULL)
+    if (((r->app_layer || r->app_proto) && app == NULL) || (r->ndpi_proto && dr == NULL))
         return 0;
-    if (r->app_layer && strcmp(dr->app_proto, r->proto) != 0)
+    if (r->app_layer && strcmp(app, r->proto) != 0)
         return 0;
-    if (r->app_proto && (strcmp(dr->app_proto, r->app_proto) == 0) == (r->app_proto_neg != 0))
+    if (r->app_proto && (strcmp(app, r->app_proto) == 0) == (r->app_proto_neg != 0))
         return 0;
     if (r->ndpi_proto && ndpi_name_match(dr->protocol, r->ndpi_proto) == (r->ndpi_proto_neg != 0))
         return 0;
@@ -185,18 +189,22 @@ static int match_proto(const struct rule *r, const struct packet *p)
 static int match_head(struct detect_thread *t, const struct rule *r, const struct packet *p,
                       struct flow *f, const struct dpi_result *dr, const struct detect_src *src)
 {
+    const struct app_parser *ap = src->tx ? app_parser_of((enum app_proto)src->proto) : NULL;
+    const char *app = ap ? ap->name : dr ? dr->app_proto : NULL;
+
     return match_proto(r, p) && match_addrs(r, p) && match_flow_kw(r, p, f) &&
-           match_pkt_opts(r, p) && match_app(r, dr) &&
+           match_pkt_opts(r, p) && match_app(r, dr, app) &&
            (r->geoip == NULL || match_geo(t, r->geoip, p, f)) &&
            (!(r->tests & (RULE_T_STATE | RULE_T_STREAM_SIZE | RULE_T_EVENT | RULE_T_VALUE)) ||
             detect_state_match(t, r, p, f, src));
 }
 
-/* The whole rule on packet p (its flow's summary, orientation p->dir). */
-static int match_rule(struct detect_thread *t, const struct drule *d, const struct packet *p,
-                      struct flow *f, const struct dpi_result *dr)
+/* The whole rule on packet p: on transaction tx of protocol proto, or
+ * (tx NULL) on the flow's summary, in orientation p->dir. */
+int detect_match_rule(struct detect_thread *t, const struct drule *d, const struct packet *p,
+                      struct flow *f, const struct dpi_result *dr, const struct app_tx *tx, unsigned proto)
 {
-    const struct detect_src src = { p, f, NULL, p->dir };
+    const struct detect_src src = { p, f, tx, p->dir, (uint8_t)proto };
     uint64_t vars[RULE_MAX_VARS];
 
     return match_head(t, d->r, p, f, dr, &src) && (d->r->nviews == 0 || match_views(t, d, p, &src, vars)) &&
@@ -214,7 +222,7 @@ static int match_rule_stream(struct detect_thread *t, const struct drule *d,
                              const struct packet *p, struct flow *f,
                              const struct dpi_result *dr, const struct stream_chunk *c)
 {
-    const struct detect_src src = { p, f, NULL, p->dir };
+    const struct detect_src src = { p, f, NULL, p->dir, 0 };
     uint32_t hist = c->hist < d->reach - 1 ? c->hist : d->reach - 1;
     uint32_t skip = c->hist - hist;
     int64_t origin = -(int64_t)(c->offset + skip);
@@ -228,8 +236,7 @@ static int match_rule_stream(struct detect_thread *t, const struct drule *d,
     return d->r->nfints == 0 || detect_flowint_run(t, d->r, f);
 }
 
-/* A copy of p as seen from direction dir of its flow. */
-static void packet_view(struct packet *v, const struct packet *p, uint8_t dir)
+void detect_packet_view(struct packet *v, const struct packet *p, uint8_t dir)
 {
     *v = *p;
     if (p->dir == dir)
@@ -253,53 +260,42 @@ static unsigned match_flow_rule(struct detect_thread *t, const struct drule *d, 
     unsigned m = 0;
 
     if (d->r->dir != RULE_DIR_TOCLIENT) {
-        packet_view(&v, p, 0);
-        if (match_rule(t, d, &v, f, dr))
+        detect_packet_view(&v, p, 0);
+        if (detect_match_rule(t, d, &v, f, dr, NULL, 0))
             m |= 1;
     }
     if (d->r->dir != RULE_DIR_TOSERVER && (m == 0 || d->bothdirs)) {
-        packet_view(&v, p, 1);
-        if (match_rule(t, d, &v, f, dr))
+        detect_packet_view(&v, p, 1);
+        if (detect_match_rule(t, d, &v, f, dr, NULL, 0))
             m |= 2;
     }
     return m;
 }
 
-/* A rule matched packet ap (a view of the packet for flow-level rules):
- * its state changes, then the alert unless noalert or a threshold says
- * otherwise. Returns 1 when the rule is a pass rule (nothing after it
- * runs for this packet). */
-static int matched(struct detect_thread *t, struct threshold_ctx *th, const struct drule *d,
-                   const struct packet *ap, struct flow *f, detect_alert_fn on_alert, void *arg)
+int detect_matched(struct detect_thread *t, struct threshold_ctx *th, const struct drule *d,
+                   const struct packet *ap, struct flow *f, const struct detect_sink *k)
 {
     if (d->r->tests & RULE_T_ACTIONS || d->r->bypass)
         detect_state_apply(t, d->r, ap, f);
     if (d->r->action == RULE_ACTION_PASS)
         return 1;
-    if (!d->r->noalert && (th == NULL || threshold_check(th, d->r, ap, ap->ts)))
-        on_alert(arg, d->r, ap, f);
+    if (!d->r->noalert && (th == NULL || threshold_check(th, d->r, ap, ap->ts))) {
+        if (k->tx_fn)
+            k->tx_fn(k->arg, d->r, ap, f, k->tx);
+        else
+            k->fn(k->arg, d->r, ap, f);
+    }
     return 0;
 }
 
 /* ================================================================== per packet */
 
-/* Marks rank in the candidate sets given (CAND_*). */
 static inline void cand_add(struct detect_thread *t, uint32_t rank, unsigned sets)
 {
-    size_t w = rank >> 6;
-    uint64_t bit = 1ull << (rank & 63);
-
-    if (sets & CAND_PKT)
-        t->cand[w] |= bit;
-    if (sets & CAND_STREAM)
-        t->scand[w] |= bit;
-    if (w < t->lo)
-        t->lo = w;
-    if (w + 1 > t->hi)
-        t->hi = w + 1;
+    detect_cand_add(t, rank, sets);
 }
 
-static void cand_clear(struct detect_thread *t)
+void detect_cand_clear(struct detect_thread *t)
 {
     if (t->hi > t->lo) {
         memset(t->cand + t->lo, 0, (t->hi - t->lo) * sizeof *t->cand);
@@ -334,7 +330,7 @@ static int hs_on_match(unsigned int id, unsigned long long from, unsigned long l
     return 0;
 }
 
-static void add_list(struct detect_thread *t, const uint32_t *v, uint32_t n, unsigned sets)
+void detect_add_list(struct detect_thread *t, const uint32_t *v, uint32_t n, unsigned sets)
 {
     for (uint32_t i = 0; i < n; i++)
         cand_add(t, v[i], sets);
@@ -354,7 +350,7 @@ static void scan_group(struct detect_thread *t, const struct dgroup *g, const ui
     if (len == 0 || d == NULL)
         return;
     if (hs_scan(g->db, (const char *)d, len, 0, t->scratch, hs_on_match, &ctx) != HS_SUCCESS)
-        add_list(t, g->pkt, g->npkt, sets);   /* cannot prefilter: evaluate everything */
+        detect_add_list(t, g->pkt, g->npkt, sets);   /* cannot prefilter: evaluate everything */
 }
 
 /* Packet rules of group g for packet p, whose stream verdict is sv (chunk
@@ -374,14 +370,14 @@ static void add_packet_rules(struct detect_thread *t, const struct dgroup *g, co
     if (iponly_due && t->prefilter)
         diponly_candidates(&g->ipx, p, iponly_add, t);
     else if (iponly_due)
-        add_list(t, g->iponly, g->niponly, CAND_PKT);
+        detect_add_list(t, g->iponly, g->niponly, CAND_PKT);
     if (!t->prefilter) {
-        add_list(t, g->pkt, g->npkt, on_stream ? CAND_PKT | CAND_STREAM : CAND_PKT);
+        detect_add_list(t, g->pkt, g->npkt, on_stream ? CAND_PKT | CAND_STREAM : CAND_PKT);
         return;
     }
-    add_list(t, g->always, g->nalways, CAND_PKT);
+    detect_add_list(t, g->always, g->nalways, CAND_PKT);
     if (on_stream)
-        add_list(t, g->salways, g->nsalways, CAND_STREAM);
+        detect_add_list(t, g->salways, g->nsalways, CAND_STREAM);
     if (g->db == NULL || sv == STREAM_STOPPED)
         return;
     if (on_stream) {
@@ -396,7 +392,7 @@ static void add_packet_rules(struct detect_thread *t, const struct dgroup *g, co
     scan_group(t, g, p->payload, p->payload_len, CAND_PKT, 0);
 }
 
-static int class_of(uint8_t proto)
+int detect_class_of(uint8_t proto)
 {
     switch (proto) {
     case 6:  return DC_TCP;
@@ -437,13 +433,13 @@ static int flow_kind(const struct dpi_result *dr)
 }
 
 /* The flow-level rules whose fast pattern is in vkey k, for the instances
- * of its buffer the flow has in direction dir (transformed as the rules
- * transform them). */
-static void scan_sticky(struct detect_thread *t, const struct dgroup *g, size_t k, const struct flow *f,
+ * of its buffer that from (the flow's summary or a transaction) has in
+ * direction dir (transformed as the rules transform them). */
+static void scan_sticky(struct detect_thread *t, const struct dgroup *g, size_t k, const struct detect_src *from,
                         uint8_t dir, int kind)
 {
     const struct dvkey *vk = &t->e->vkeys[k];
-    const struct detect_src src = { NULL, f, NULL, dir };
+    const struct detect_src src = { NULL, from->f, from->tx, dir, from->proto };
     struct hs_ctx ctx = { t, g->sb[k].pat, g->sb[k].npat, CAND_PKT, 0 };
 
     for (uint32_t idx = 0; idx < DETECT_MAX_INSTANCES; idx++) {
@@ -457,7 +453,7 @@ static void scan_sticky(struct detect_thread *t, const struct dgroup *g, size_t 
             continue;
         if (detect_transform(&t->pxb, vk->rep, b.data, b.len, t->md, &d, &n) < 0 ||
             (n && hs_scan(g->sb[k].db, (const char *)d, n, 0, t->scratch, hs_on_match, &ctx) != HS_SUCCESS)) {
-            add_list(t, g->flowl[kind], g->nflowl[kind], CAND_PKT);   /* cannot prefilter */
+            detect_add_list(t, g->flowl[kind], g->nflowl[kind], CAND_PKT);   /* cannot prefilter */
             return;
         }
         if (!(rule_buffer_info(vk->buf)->flags & RULE_BUFF_MULTI))
@@ -540,33 +536,28 @@ static void hist_remember(const struct detect_engine *e, struct detect_thread *t
     t->nfound = 0;
 }
 
-/* Flow-level candidates of kind k: those without a sticky fast pattern,
- * and those whose pattern is in the flow's buffer of that name. A rule
- * whose buffers span kinds cannot match (one kind of metadata per flow),
- * so FK_NONE scans nothing. */
-static void add_flow_rules(struct detect_thread *t, const struct dgroup *g,
-                           const struct flow *f, int k)
+void detect_add_flow_rules(struct detect_thread *t, const struct dgroup *g, const struct detect_src *src,
+                           int k, int dir, int late_only)
 {
     if (!t->prefilter) {
-        add_list(t, g->flowl[k], g->nflowl[k], CAND_PKT);
+        detect_add_list(t, g->flowl[k], g->nflowl[k], CAND_PKT);
         return;
     }
-    add_list(t, g->flowa[k], g->nflowa[k], CAND_PKT);
+    detect_add_list(t, g->flowa[k], g->nflowa[k], CAND_PKT);
     if (k == FK_NONE)
         return;
     for (size_t v = 0; v < t->e->nvkeys; v++) {
-        uint8_t b = t->e->vkeys[v].buf, dir = rule_buffer_info(b)->dir;
+        uint8_t b = t->e->vkeys[v].buf, bdir = rule_buffer_info(b)->dir;
 
-        if (g->sb[v].db == NULL || detect_buffer_kind(b) != k)
+        if (g->sb[v].db == NULL || detect_buffer_kind(b) != k || (late_only && !detect_buffer_late(b)))
             continue;
-        if (dir != RULE_DIR_TOCLIENT)
-            scan_sticky(t, g, v, f, 0, k);
-        if (dir != RULE_DIR_TOSERVER)
-            scan_sticky(t, g, v, f, 1, k);
+        for (uint8_t d = 0; d < 2; d++)
+            if (bdir == RULE_DIR_BOTH ? dir < 0 || d == dir : d == (bdir == RULE_DIR_TOCLIENT))
+                scan_sticky(t, g, v, src, d, k);
     }
 }
 
-static void add_group(const struct detect_engine *e, const uint32_t *map, uint16_t port,
+void detect_add_group(const struct detect_engine *e, const uint32_t *map, uint16_t port,
                       const struct dgroup **g, int *ng)
 {
     if (map && map[port] != DETECT_NONE)
@@ -595,7 +586,7 @@ static void detect_run(const struct detect_engine *e, struct detect_thread *t,
                        struct threshold_ctx *th, const struct packet *p, struct flow *f,
                        detect_alert_fn on_alert, void *arg, int packet_rules)
 {
-    const struct dclass *c = &e->cls[class_of(p->proto)];
+    const struct dclass *c = &e->cls[detect_class_of(p->proto)];
     const struct dpi_result *dr = f ? dpi_flow_result(f) : NULL;
     const struct dgroup *g[5];
     int ng = 0;
@@ -604,13 +595,14 @@ static void detect_run(const struct detect_engine *e, struct detect_thread *t,
     enum stream_verdict sv = packet_rules ? stream_chunk(f, p, &sc) : STREAM_OFF;
     struct dhist *h = NULL;
     int rescan = 0;
+    const struct detect_sink sink = { on_alert, NULL, arg, NULL };
 
     if (f && f->detect && ((struct detect_flow *)f->detect)->bypass)
         return;                          /* a bypass rule matched earlier */
     t->th = th;
     if (p->flags & PKT_F_HAS_PORTS) {
-        add_group(e, c->dmap, p->dport, g, &ng);
-        add_group(e, c->smap, p->sport, g, &ng);
+        detect_add_group(e, c->dmap, p->dport, g, &ng);
+        detect_add_group(e, c->smap, p->sport, g, &ng);
     }
     g[ng++] = &e->groups[c->any];
     /* IP-only rules give the same answer for every packet of one direction
@@ -630,15 +622,18 @@ static void detect_run(const struct detect_engine *e, struct detect_thread *t,
         /* flow-level rules match in either orientation: look the ports up
          * both ways too */
         if (p->flags & PKT_F_HAS_PORTS) {
-            add_group(e, c->dmap, p->sport, g, &ng);
-            add_group(e, c->smap, p->dport, g, &ng);
+            detect_add_group(e, c->dmap, p->sport, g, &ng);
+            detect_add_group(e, c->smap, p->dport, g, &ng);
         }
         int k = flow_kind(dr);
+        const struct detect_src fs = { NULL, f, NULL, 0, 0 };
 
+        if (k == detect_tx_kind(f))
+            k = FK_NONE;             /* its parser's transactions have these rules */
         for (int i = 0; i < ng; i++) {
-            add_flow_rules(t, g[i], f, FK_NONE);
+            detect_add_flow_rules(t, g[i], &fs, FK_NONE, -1, 0);
             if (k != FK_NONE)
-                add_flow_rules(t, g[i], f, k);
+                detect_add_flow_rules(t, g[i], &fs, k, -1, 0);
         }
     }
     for (size_t w = t->lo; w < t->hi; w++) {
@@ -658,15 +653,19 @@ static void detect_run(const struct detect_engine *e, struct detect_thread *t,
                 for (uint8_t dir = 0; dir < 2; dir++) {
                     if (!(m & (1u << dir)))
                         continue;
-                    packet_view(&view, p, dir);
-                    if (matched(t, th, d, &view, f, on_alert, arg)) {
-                        cand_clear(t);
+                    /* the summary is the first transaction's: a parser
+                     * that starts late must not alert on it again */
+                    if (d->kind != FK_NONE)
+                        detect_tx_matched_add(t, f, 0, rank, detect_tx_slot(d, dir));
+                    detect_packet_view(&view, p, dir);
+                    if (detect_matched(t, th, d, &view, f, &sink)) {
+                        detect_cand_clear(t);
                         return;
                     }
                 }
                 continue;
             }
-            if ((pk & bit) && packet_eval_ok(d, sv) && match_rule(t, d, p, f, dr)) {
+            if ((pk & bit) && packet_eval_ok(d, sv) && detect_match_rule(t, d, p, f, dr, NULL, 0)) {
                 ;
             } else if ((st & bit) && sv == STREAM_DATA && d->smode != SM_PACKET &&
                        match_rule_stream(t, d, p, f, dr, &sc)) {
@@ -676,8 +675,8 @@ static void detect_run(const struct detect_engine *e, struct detect_thread *t,
             } else {
                 continue;
             }
-            if (matched(t, th, d, ap, f, on_alert, arg)) {
-                cand_clear(t);
+            if (detect_matched(t, th, d, ap, f, &sink)) {
+                detect_cand_clear(t);
                 return;
             }
         }
@@ -701,18 +700,23 @@ void detect_flow_end(const struct detect_engine *e, struct detect_thread *t,
 
     if (dpi_flow_result(f) == NULL)
         return;
-    memset(&p, 0, sizeof p);
-    p.src = f->key.src;
-    p.dst = f->key.dst;
-    p.sport = f->key.sport;
-    p.dport = f->key.dport;
-    p.proto = f->key.proto;
-    p.ip_version = f->ip_version;
-    p.ts = f->last_ts;
-    p.flow = f;
-    if (p.proto == 6 || p.proto == 17 || p.proto == 132)
-        p.flags = PKT_F_HAS_PORTS;
+    detect_flow_packet(&p, f);
     detect_run(e, t, th, &p, f, on_alert, arg, 0);
+}
+
+void detect_flow_packet(struct packet *p, struct flow *f)
+{
+    memset(p, 0, sizeof *p);
+    p->src = f->key.src;
+    p->dst = f->key.dst;
+    p->sport = f->key.sport;
+    p->dport = f->key.dport;
+    p->proto = f->key.proto;
+    p->ip_version = f->ip_version;
+    p->ts = f->last_ts;
+    p->flow = f;
+    if (p->proto == 6 || p->proto == 17 || p->proto == 132)
+        p->flags = PKT_F_HAS_PORTS;
 }
 
 void detect_flow_free(struct flow *f)
@@ -723,6 +727,7 @@ void detect_flow_free(struct flow *f)
         lw_slab_release(df->hist);
         free(df->bits);
         free(df->ints);
+        free(df->txm);
     }
     lw_slab_release(df);
     f->detect = NULL;
@@ -770,6 +775,7 @@ void detect_thread_free(struct detect_thread *t)
     detect_xbuf_free(&t->xb);
     detect_xbuf_free(&t->pxb);
     free(t->b64);
+    free(t->pad);
     free(t->cand);
     free(t->scand);
     free(t);

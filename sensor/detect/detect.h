@@ -27,8 +27,11 @@
  * Flow-level rules - rules on a sticky buffer (tls.sni, http.uri, ...) or an
  * application value (tls.version, ...), and rules whose only inspection is
  * ndpi-protocol / app-layer-protocol / an app-layer header - are evaluated
- * once per flow, on the first packet that finds the flow's DPI result
- * final (dpi_flow_result() non-NULL), or by detect_flow_end() when that
+ * on the application-layer transactions of a flow that has a parser of
+ * their kind (detect_tx(): each HTTP request and response, DNS query, TLS
+ * handshake, SSH session), else once per flow, on the flow's nDPI summary,
+ * on the first packet that finds the flow's DPI result final
+ * (dpi_flow_result() non-NULL), or by detect_flow_end() when that
  * happens only at the flow's end. They are offered only to flows with their
  * kind of metadata (http, tls/quic, dns, ssh), and prefiltered by one
  * Hyperscan database per group, sticky buffer and transform chain over
@@ -130,6 +133,10 @@ void detect_thread_set_prefilter(struct detect_thread *t, int on);
 
 typedef void (*detect_alert_fn)(void *arg, const struct rule *r, const struct packet *p,
                                 struct flow *f);
+/* An alert on an application-layer transaction: tx is the one that matched. */
+struct app_tx;
+typedef void (*detect_tx_alert_fn)(void *arg, const struct rule *r, const struct packet *p,
+                                   struct flow *f, const struct app_tx *tx);
 
 /* Runs every applicable rule on p (f may be NULL: flow keywords other than
  * stateless then fail and flow-level rules are not run), and stream rules
@@ -150,6 +157,29 @@ void detect_packet(const struct detect_engine *e, struct detect_thread *t,
 void detect_flow_end(const struct detect_engine *e, struct detect_thread *t,
                      struct threshold_ctx *th, struct flow *f,
                      detect_alert_fn on_alert, void *arg);
+
+/* Runs the flow-level rules on transaction tx of flow f, made by the
+ * parser of proto (enum app_proto), which just moved on (app-stage.h's
+ * callback): p is the packet whose data made it move (NULL at flow end: a
+ * packet is made from the flow key, as by detect_flow_end()).
+ *
+ * The rules are those whose buffers (or values) are the parser's kind
+ * (http.*, file.data, dns.*, tls.* and ja3*, ssh.*): while a flow has a parser,
+ * its transactions have them and its summary does not. Each direction of
+ * the transaction is inspected once its headers are done (struct
+ * app_tx.progress >= APP_PROG_HEADERS): every rule of that direction
+ * (to_server buffers or flow keyword: the request; to_client: the
+ * response; buffers each side has: each direction in turn), its flow
+ * keyword checked against the flow at packet p; after that, again each
+ * time what the direction holds grows (a body, the certificates, the
+ * hassh, its end), only the rules that read what grows. A rule alerts at
+ * most once per transaction and direction (the matches are kept on
+ * f->detect, up to DETECT_TX_MATCH_MAX per flow). The alert's packet is p
+ * turned into the rule's direction; on_alert gets tx. Uses
+ * tx->detect_progress[] as its bookkeeping. */
+void detect_tx(const struct detect_engine *e, struct detect_thread *t, struct threshold_ctx *th,
+               const struct packet *p, struct flow *f, unsigned proto, struct app_tx *tx,
+               detect_tx_alert_fn on_alert, void *arg);
 
 /* Frees what detect hung on f->detect (safe when nothing was), to the
  * slab it came from (slab.h) or to malloc. */

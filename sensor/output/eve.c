@@ -244,8 +244,16 @@ static void eve_alert_end(struct jbuf *j, const char *name, const struct lw_addr
     jbuf_close_object(j);
 }
 
-void eve_alert_event(struct jbuf *j, const struct eve_ctx *ctx, const struct rule *r,
-                     const struct packet *p, const struct flow *f, eve_extra_fn extra)
+/* A transaction's part of an alert event. */
+struct eve_txpart {
+    uint64_t id;
+    eve_block_fn block;
+    const void *arg;
+};
+
+static void alert_event(struct jbuf *j, const struct eve_ctx *ctx, const struct rule *r,
+                        const struct packet *p, const struct flow *f, eve_extra_fn extra,
+                        const struct eve_txpart *tx)
 {
     char a[LW_ADDRSTRLEN], pbuf[8];
 
@@ -274,6 +282,8 @@ void eve_alert_event(struct jbuf *j, const struct eve_ctx *ctx, const struct rul
     }
     if (f && (f->flags & FLOW_F_TUNNEL))
         eve_tunnel(j, &f->tunnel);
+    if (tx)
+        jbuf_u64(j, "tx_id", tx->id);
     jbuf_str(j, "direction", p->dir ? "to_client" : "to_server");
 
     jbuf_open_object(j, "alert");
@@ -309,6 +319,8 @@ void eve_alert_event(struct jbuf *j, const struct eve_ctx *ctx, const struct rul
         jbuf_close_object(j);
         if (extra)
             extra(j, f);
+        if (tx)
+            tx->block(j, f, tx->arg);
         eve_geo(j, ctx->geo, f, !(p->src.family == f->key.src.family &&
                         memcmp(p->src.u.b, f->key.src.u.b, 16) == 0));
     }
@@ -326,6 +338,21 @@ void eve_alert_event(struct jbuf *j, const struct eve_ctx *ctx, const struct rul
     if (p->proto == 6)
         jbuf_u64(j, "stream", (p->flags & PKT_F_STREAM_MATCH) ? 1 : 0);
     jbuf_close_object(j);
+}
+
+void eve_alert_event(struct jbuf *j, const struct eve_ctx *ctx, const struct rule *r,
+                     const struct packet *p, const struct flow *f, eve_extra_fn extra)
+{
+    alert_event(j, ctx, r, p, f, extra, NULL);
+}
+
+void eve_alert_tx_event(struct jbuf *j, const struct eve_ctx *ctx, const struct rule *r,
+                        const struct packet *p, const struct flow *f, eve_extra_fn extra,
+                        uint64_t tx_id, eve_block_fn block, const void *arg)
+{
+    const struct eve_txpart tx = { tx_id, block, arg };
+
+    alert_event(j, ctx, r, p, f, extra, f ? &tx : NULL);
 }
 
 static void eve_geo_tops(struct jbuf *j, const struct geo_thread *gt, const struct geo_sum_row *r)

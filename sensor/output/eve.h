@@ -51,6 +51,18 @@ struct rule;
 void eve_alert_event(struct jbuf *j, const struct eve_ctx *ctx, const struct rule *r,
                      const struct packet *p, const struct flow *f, eve_extra_fn extra);
 
+/* The block of the application-layer transaction an alert matched: writes
+ * its members (app_proto when extra had none, and "http": {...} or the
+ * like) into the open event; arg is the caller's. */
+typedef void (*eve_block_fn)(struct jbuf *j, const struct flow *f, const void *arg);
+
+/* eve_alert_event() for a match on transaction tx_id of flow f (not NULL):
+ * the event also has "tx_id", and after extra's members block's, as
+ * Suricata writes an alert on a transaction (alert.http, alert.tls, ...). */
+void eve_alert_tx_event(struct jbuf *j, const struct eve_ctx *ctx, const struct rule *r,
+                        const struct packet *p, const struct flow *f, eve_extra_fn extra,
+                        uint64_t tx_id, eve_block_fn block, const void *arg);
+
 /* One geo_summary event: row r of finished interval s (the worker writes
  * one per row, in s->order). Times are capture time; the event's timestamp
  * is the interval's end. ASN organisations are read from ctx->geo's set. */

@@ -60,10 +60,9 @@ static void worker_tally_end(struct worker *w, struct flow *f, int was_done)
                           (enum geo_scope)f->geo.scope, 0, 0, 1);
 }
 
-static void worker_alert(void *arg, const struct rule *r, const struct packet *p, struct flow *f)
+/* An alert's counts and tallies; 1 when its event is wanted. */
+static int worker_alert_count(struct worker *w, const struct rule *r, const struct packet *p, struct flow *f)
 {
-    struct worker *w = arg;
-
     char key[CTABLE_KEY_MAX];
 
     if (f)
@@ -75,12 +74,49 @@ static void worker_alert(void *arg, const struct rule *r, const struct packet *p
     ctable_add(w->alert_counts, key, r->priority, 1, 0);
     if (f && w->geo)
         geo_flow_alert(w->geo, f, w->now);
-    if (!output_wants(w->out, EVT_ALERT))
+    return output_wants(w->out, EVT_ALERT);
+}
+
+static void worker_alert(void *arg, const struct rule *r, const struct packet *p, struct flow *f)
+{
+    struct worker *w = arg;
+
+    if (!worker_alert_count(w, r, p, f))
         return;
     jbuf_reset(&w->jb);
     eve_alert_event(&w->jb, &w->eve, r, p, f, f ? dpi_eve_write : NULL);
     if (jbuf_ok(&w->jb))
         output_batch_add(w->ob, EVT_ALERT, w->jb.buf, w->jb.len);
+}
+
+/* The matched transaction's block in its alert, as the parser logs it
+ * (app_proto too while nDPI has no verdict yet). arg: the tx. */
+static void worker_tx_block(struct jbuf *j, const struct flow *f, const void *arg)
+{
+    const struct app_parser *ap;
+    const void *state = app_flow_state(f, &ap);
+
+    if (!state)
+        return;
+    if (!dpi_flow_result(f))
+        jbuf_str(j, "app_proto", ap->name);
+    jbuf_open_object(j, ap->name);
+    ap->tx_eve(state, arg, j);
+    jbuf_close_object(j);
+}
+
+/* A rule matched an application-layer transaction: the alert carries it. */
+static void worker_tx_alert(void *arg, const struct rule *r, const struct packet *p, struct flow *f,
+                            const struct app_tx *tx)
+{
+    struct worker *w = arg;
+
+    if (!worker_alert_count(w, r, p, f))
+        return;
+    jbuf_reset(&w->jb);
+    eve_alert_tx_event(&w->jb, &w->eve, r, p, f, dpi_eve_summary, tx->id, worker_tx_block, tx);
+    if (jbuf_ok(&w->jb))
+        output_event(w->out, EVT_ALERT, w->jb.buf, w->jb.len);
 }
 
 static void worker_app_tx(void *arg, struct flow *f, const struct packet *p, const struct app_parser *ap,
@@ -207,12 +243,15 @@ static void worker_log_tx(struct worker *w, const struct flow *f, uint64_t ts, c
     }
 }
 
-/* A transaction that moved on: the rules on it, and its events. */
+/* A transaction that moved on: the rules on it (alerts before its events,
+ * as Suricata), and its events. */
 static void worker_app_tx(void *arg, struct flow *f, const struct packet *p, const struct app_parser *ap,
                           void *state, struct app_tx *tx, unsigned why)
 {
     struct worker *w = arg;
 
+    if (w->detect)
+        detect_tx(w->detect, w->dt, w->th, p, f, ap->proto, tx, worker_tx_alert, w);
     if (!(tx->logged & APP_LOGGED))
         worker_log_tx(w, f, p ? p->ts : f->last_ts, ap, state, tx, (why & APP_TX_FLOW_END) != 0);
 }

@@ -257,6 +257,9 @@ static void test_lone_response(void **unused)
     assert_int_equal(b->tx.progress[APP_TO_SERVER], APP_PROG_DONE);
     assert_int_equal(b->tx.progress[APP_TO_CLIENT], APP_PROG_DONE);
     assert_query(b, 0, "www.example.com");              /* a lone response's question */
+    /* no request: that direction has nothing to log (no empty dns event) */
+    assert_int_equal(b->tx.logged, APP_LOGGED_TS);
+    assert_int_equal(a->tx.logged, 0);
     assert_non_null(strstr(apptest_eve(P, st, &b->tx), "\"type\":\"response\",\"tx_id\":1,\"id\":8,"));
     big_response(&r, 7);
     apptest_feed(P, ctx, st, APP_TO_CLIENT, r.b, r.n, APP_IN_DGRAM);
@@ -269,6 +272,7 @@ static void test_lone_response(void **unused)
     assert_int_equal(a->tx.progress[APP_TO_CLIENT], APP_PROG_NONE);
     apptest_feed(P, ctx, st, APP_TO_CLIENT, NULL, 0, APP_IN_EOF);
     assert_int_equal(a->tx.progress[APP_TO_CLIENT], APP_PROG_DONE);
+    assert_int_equal(a->tx.logged, APP_LOGGED_TC);      /* no response will be logged */
     assert_int_equal(ev_total(ctx), 0);
     apptest_state_free(P, ctx, st);
 }

@@ -485,7 +485,7 @@ static void test_dns(void **state)
     assert_int_equal(s->r.dns->answer.family, 4);
     assert_string_equal(lw_addr_str(&s->r.dns->answer, buf, sizeof buf), "169.45.219.235");
     assert_non_null(strstr(s->eve,
-        "\"dns\":{\"rrname\":\"e7.whatsapp.net\",\"rrtype\":\"A\",\"rcode\":\"NOERROR\","
+        "\"dns\":{\"version\":2,\"rrname\":\"e7.whatsapp.net\",\"rrtype\":\"A\",\"rcode\":\"NOERROR\","
         "\"answers\":[{\"rrname\":\"e7.whatsapp.net\",\"rrtype\":\"A\",\"rdata\":\"169.45.219.235\"}]}"));
 
     s = find_port_ok(&run, 17, 32795);
@@ -499,6 +499,8 @@ static void test_dns(void **state)
  * [Hostname/SNI: SSH-2.0-OpenSSH_5.3][HASSH-C: 21B457A327CE7A2D4FCE5EF2C42400BD]
  * [Server: SSH-2.0-OpenSSH_5.6][HASSH-S: B1C6C0D56317555B85C7005A3DE29325]
  * [Risk: ** SSH Obsolete Client Version/Cipher **** SSH Obsolete Server Version/Cipher **];
+ * the server (port 22) sends its banner, OpenSSH_5.3, first: nDPI 4.2 files
+ * it as the client's, we put it back on the server's side.
  * TCP 127.0.0.1:58496 <-> 127.0.0.1:8000 client SSH-2.0-OpenSSH_8.2p1 Ubuntu-4ubuntu0.11,
  * server SSH-2.0-APACHE-SSHD-2.5.0. Hashes are written in lower case, as Suricata does. */
 static void test_ssh(void **state)
@@ -516,16 +518,16 @@ static void test_ssh(void **state)
     assert_string_equal(s->r.protocol, "SSH");
     assert_string_equal(s->r.app_proto, "ssh");
     assert_non_null(s->r.ssh);
-    assert_string_equal(s->r.ssh->client_version, "SSH-2.0-OpenSSH_5.3");
-    assert_string_equal(s->r.ssh->server_version, "SSH-2.0-OpenSSH_5.6");
+    assert_string_equal(s->r.ssh->client_version, "SSH-2.0-OpenSSH_5.6");
+    assert_string_equal(s->r.ssh->server_version, "SSH-2.0-OpenSSH_5.3");
     assert_string_equal(s->r.ssh->hassh_client, "21b457a327ce7a2d4fce5ef2c42400bd");
     assert_string_equal(s->r.ssh->hassh_server, "b1c6c0d56317555b85c7005a3de29325");
     assert_true(s->r.risk & (1ULL << NDPI_SSH_OBSOLETE_CLIENT_VERSION_OR_CIPHER));
     assert_true(s->r.risk & (1ULL << NDPI_SSH_OBSOLETE_SERVER_VERSION_OR_CIPHER));
     assert_non_null(strstr(s->eve,
-        "\"ssh\":{\"client\":{\"proto_version\":\"2.0\",\"software_version\":\"OpenSSH_5.3\","
+        "\"ssh\":{\"client\":{\"proto_version\":\"2.0\",\"software_version\":\"OpenSSH_5.6\","
         "\"hassh\":{\"hash\":\"21b457a327ce7a2d4fce5ef2c42400bd\"}},"
-        "\"server\":{\"proto_version\":\"2.0\",\"software_version\":\"OpenSSH_5.6\","
+        "\"server\":{\"proto_version\":\"2.0\",\"software_version\":\"OpenSSH_5.3\","
         "\"hassh\":{\"hash\":\"b1c6c0d56317555b85c7005a3de29325\"}}}"));
 
     s = find_port_ok(&run, 6, 8000);

@@ -394,9 +394,9 @@ void diponly_free(struct diponly *ix);
 
 /* Zeroed per-flow state, from the worker's slab when it gave one (free
  * with lw_slab_release()). */
-void *detect_flow_new(struct detect_thread *t, size_t n);
+void *detect_flow_new(const struct detect_thread *t, size_t n);
 /* The flow's detect state, made on first use (NULL without memory). */
-struct detect_flow *detect_flow_state(struct detect_thread *t, struct flow *f);
+struct detect_flow *detect_flow_state(const struct detect_thread *t, struct flow *f);
 
 /* r's state tests (flowbits, flowint, xbits isset/isnotset, stream_size,
  * events) on p of flow f (may be NULL). 1 when they all hold. */

@@ -16,12 +16,12 @@
 
 /* ------------------------------------------------------------------ per-flow state */
 
-void *detect_flow_new(struct detect_thread *t, size_t n)
+void *detect_flow_new(const struct detect_thread *t, size_t n)
 {
     return t->slab ? lw_slab_zalloc(t->slab, n) : calloc(1, n);
 }
 
-struct detect_flow *detect_flow_state(struct detect_thread *t, struct flow *f)
+struct detect_flow *detect_flow_state(const struct detect_thread *t, struct flow *f)
 {
     if (f->detect == NULL)
         f->detect = detect_flow_new(t, sizeof(struct detect_flow));
@@ -385,7 +385,7 @@ int detect_tx_kind(const struct flow *f)
 
 struct detect_flow *detect_tx_matches(const struct detect_thread *t, struct flow *f)
 {
-    struct detect_flow *df = detect_flow_state(f);
+    struct detect_flow *df = detect_flow_state(t, f);
 
     if (df && df->txm_gen != t->e->gen) {
         df->txm_gen = t->e->gen;

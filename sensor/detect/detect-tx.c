@@ -107,7 +107,7 @@ void detect_tx(const struct detect_engine *e, struct detect_thread *t, struct th
     struct detect_flow *df;
     struct packet fp;
 
-    if (x.kind == FK_NONE || !e->st.flow_level || (df = detect_flow_state(f)) == NULL || df->bypass)
+    if (x.kind == FK_NONE || !e->st.flow_level || (df = detect_flow_state(t, f)) == NULL || df->bypass)
         return;
     df->tx_kind = (uint8_t)x.kind;
     if (p == NULL) {

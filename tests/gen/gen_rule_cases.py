@@ -204,7 +204,8 @@ def x509_cert(subject, issuer, serial):
     """A v3 certificate with these names, valid 2024-2034."""
     validity = der_seq(der(0x17, b"240101000000Z"), der(0x17, b"340101000000Z"))
     key = der_seq(der(0x02, b"\x00" + b"\xc3" * 128), der(0x02, b"\x01\x00\x01"))
-    tbs = der_seq(der(0xa0, der(0x02, b"\x02")), der(0x02, struct.pack("!I", serial)), SHA256_RSA,
+    # DER INTEGER: minimal, and positive (a leading 00 only before a high bit)
+    tbs = der_seq(der(0xa0, der(0x02, b"\x02")), der(0x02, serial.to_bytes(serial.bit_length() // 8 + 1, "big")), SHA256_RSA,
                   x509_name(issuer), validity, x509_name(subject),
                   der_seq(RSA_KEY, der(0x03, b"\x00" + key)))
     return der_seq(tbs, SHA256_RSA, der(0x03, b"\x00" + b"\x5a" * 128))

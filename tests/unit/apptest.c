@@ -35,6 +35,8 @@ void *apptest_state(const struct app_parser *p, struct app_ctx *ctx)
 void apptest_state_free(const struct app_parser *p, struct app_ctx *ctx, void *st)
 {
     p->state_free(ctx, st);
+    if (p->ctx_free)
+        p->ctx_free(ctx);      /* what the parser keeps per worker (HTTP: its libhtp configuration) */
     assert_int_equal(ctx->mem.used, 0);
 }
 

@@ -19,7 +19,8 @@
 struct app_ctx *apptest_ctx(void);
 /* A state of parser p (fails the test when NULL). */
 void *apptest_state(const struct app_parser *p, struct app_ctx *ctx);
-/* Frees the state and asserts that all of the context's memory came back. */
+/* Frees the state and what the parser keeps in the context (ctx_free), and
+ * asserts that all of the context's memory came back. */
 void apptest_state_free(const struct app_parser *p, struct app_ctx *ctx, void *st);
 /* parse() of n bytes (flags APP_IN_*); returns parse()'s result. */
 int apptest_feed(const struct app_parser *p, struct app_ctx *ctx, void *st, enum app_dir dir,

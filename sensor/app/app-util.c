@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 
 #include "app-util.h"
+#include "stats.h"
 
 int app_bytes_append(struct app_mem *m, struct app_bytes *b, const uint8_t *d, size_t n, uint32_t max)
 {
@@ -47,7 +48,7 @@ struct app_tx *app_single_tx(struct app_ctx *ctx, enum app_proto proto, unsigned
         return NULL;
     }
     app_txlist_push(l, *tx);
-    ctx->stats.tx[proto]++;
+    STATS_INC(ctx->stats.tx[proto]);
     return *tx;
 }
 

@@ -11,6 +11,7 @@
 #include "app-util.h"
 #include "dns.h"
 #include "json.h"
+#include "stats.h"
 #include "util.h"
 
 /* Malformed messages in a row after which a flow is given up (it is not DNS). */
@@ -424,7 +425,7 @@ static struct dns_tx *dns_tx_new(struct app_ctx *ctx, struct dns_state *st)
     if (!tx)
         return NULL;
     app_txlist_push(&st->txs, &tx->tx);
-    ctx->stats.tx[APP_PROTO_DNS]++;
+    STATS_INC(ctx->stats.tx[APP_PROTO_DNS]);
     return tx;
 }
 

@@ -270,7 +270,12 @@ def fake_socket(tap, tmp):
     os.close(w)
     os.read(r, 1)
     os.close(r)
-    ctl = os.path.join(os.path.dirname(lwtest.find_binary()), "linkwatchctl")
+    # A copy the other user can run: the build may sit in a 0700 home folder.
+    ctl = os.path.join(tmp, "bin", "linkwatchctl")
+    os.makedirs(os.path.dirname(ctl), exist_ok=True)
+    shutil.copy(os.path.join(os.path.dirname(lwtest.find_binary()), "linkwatchctl"), ctl)
+    os.chmod(os.path.dirname(ctl), 0o755)
+    os.chmod(ctl, 0o755)
     res = subprocess.run(["runuser", "-u", "daemon", "--", ctl, "-s", path, "stats"], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, timeout=30)
     if res.returncode != 3:

@@ -482,6 +482,7 @@ int rcl_map_from_slots(struct rcl_map *m, const redisReply *r, const char *asked
 
 /* ------------------------------------------------------------------ nodes and connections */
 
+static void seterr(struct rcl *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void seterr(struct rcl *c, const char *fmt, ...)
 {
     va_list ap;
@@ -851,6 +852,7 @@ int rcl_script(struct rcl *c, const char *body, char sha[41])
 /* ------------------------------------------------------------------ results */
 
 /* An error reply made here (freeReplyObject() frees it like Redis's). */
+static redisReply *mkerr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static redisReply *mkerr(const char *fmt, ...)
 {
     redisReply *r = calloc(1, sizeof *r);

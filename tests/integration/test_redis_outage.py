@@ -257,8 +257,14 @@ def replies_lost(tap, tmp, rules, srv, hdr, recs, ref_alerts, ref_t):
     tap.ok(proxy.cuts >= 4, "the proxy lost %d replies (tally and alert pipelines)" % proxy.cuts)
     import re
     m = re.search(r"\((\d+) repeats dropped\).*found applied (\d+)", line)
-    tap.ok(m and int(m.group(1)) > 0 and int(m.group(2)) > 0,
-           "resent alerts and tally commands were recognised as applied", line)
+    # Tally commands are resent as they are and found applied. Alerts whose
+    # reply was lost are either resent and dropped by Redis as repeats, or
+    # not resent at all when the reconnect reads the stored sequence first
+    # (which of the two depends on timing); either way the stream check
+    # below must find each alert once.
+    tap.ok(m and int(m.group(2)) > 0,
+           "resent tally commands were recognised as applied (%s alert repeats dropped)"
+           % (m.group(1) if m else "?"), line)
     c = srv.client()
     alerts = run.of_type("alert")
     tap.ok(alerts == ref_alerts, "replies lost: same EVE alerts (%d)" % len(alerts))

@@ -30,6 +30,7 @@ int reload_init(struct reload_state *r, const struct lw_config *cfg, unsigned nw
 {
     memset(r, 0, sizeof *r);
     rules_slot_init(&r->slot, nworkers);
+    pthread_mutex_init(&r->stats_lock, NULL);
     r->src.cfg = cfg;
     r->src.paths = paths;
     r->src.npaths = npaths;
@@ -52,6 +53,7 @@ void reload_destroy(struct reload_state *r)
 {
     free_pending(r);
     rules_slot_destroy(&r->slot);
+    pthread_mutex_destroy(&r->stats_lock);
     for (size_t i = 0; i < r->src.npaths; i++)
         free(r->src.paths[i]);
     free(r->src.paths);
@@ -210,6 +212,26 @@ static int retire(struct reload_state *r, struct ruleset *old, uint64_t epoch)
     return 0;
 }
 
+/* Copies the counters and the live set's counts to r->pub. Called with
+ * slot.lock held. */
+static void publish_stats(struct reload_state *r)
+{
+    const struct ruleset *rs = rules_slot_get(&r->slot);
+    struct reload_stats p = {
+        .loaded = rs ? rs->rep.loaded : 0,
+        .failed = rs ? rs->rep.failed : 0,
+        .version = rs ? rs->version : 0,
+        .reloads = r->reloads,
+        .failures = r->reload_failures,
+        .last_latency_usec = r->last_latency_usec,
+        .last_status = (uint64_t)r->last_status,
+    };
+
+    pthread_mutex_lock(&r->stats_lock);
+    r->pub = p;
+    pthread_mutex_unlock(&r->stats_lock);
+}
+
 enum reload_status reload_rules(struct reload_state *r, const char *origin, int json, FILE *out)
 {
     struct outcome o = { .origin = origin };
@@ -252,6 +274,7 @@ enum reload_status reload_rules(struct reload_state *r, const char *origin, int 
         r->last_status = o.status;
         r->last_at = lw_now_real_usec();
     }
+    publish_stats(r);
     report(r, &o, json, out);
     if (o.status >= RELOAD_KEPT_OLD)
         ruleset_free(rs);
@@ -314,18 +337,9 @@ void reload_describe(struct reload_state *r, int json, FILE *out)
 
 void reload_get_stats(struct reload_state *r, struct reload_stats *out)
 {
-    const struct ruleset *rs;
-
-    pthread_mutex_lock(&r->slot.lock);
-    rs = rules_slot_get(&r->slot);
-    out->loaded = rs ? rs->rep.loaded : 0;
-    out->failed = rs ? rs->rep.failed : 0;
-    out->version = rs ? rs->version : 0;
-    out->reloads = r->reloads;
-    out->failures = r->reload_failures;
-    out->last_latency_usec = r->last_latency_usec;
-    out->last_status = (uint64_t)r->last_status;
-    pthread_mutex_unlock(&r->slot.lock);
+    pthread_mutex_lock(&r->stats_lock);
+    *out = r->pub;
+    pthread_mutex_unlock(&r->stats_lock);
 }
 
 #define RL(member, prom, help, kind, scale) \

@@ -46,6 +46,21 @@ struct reload_state {
     uint64_t last_latency_usec;    /* request -> new set live */
     int      last_status;          /* enum reload_status */
     uint64_t last_at;              /* wall clock, usec */
+
+    /* A copy of those and of the live set's counts for the metrics, under
+     * its own lock: slot.lock is held for a whole reload, including the
+     * wait for the workers' quiescent points, and the capture thread
+     * (worker 0 when it runs inline) writes the periodic stats. Waiting
+     * there for slot.lock would hold up the very quiescent point the
+     * reload waits for, and stop the capture for RELOAD_QUIESCE_USEC. */
+    pthread_mutex_t stats_lock;
+    struct reload_stats {
+        uint64_t loaded, failed;   /* rules of the live set, and of its files that did not load */
+        uint64_t version;          /* of the live set, 0: none */
+        uint64_t reloads, failures;
+        uint64_t last_latency_usec;
+        uint64_t last_status;      /* enum reload_status */
+    } pub;
 };
 
 /* Sets up the state for nworkers workers; takes ownership of paths (an
@@ -60,15 +75,8 @@ void reload_destroy(struct reload_state *r);
  * and returns the status. Serialised: a second caller waits. */
 enum reload_status reload_rules(struct reload_state *r, const char *origin, int json, FILE *out);
 
-/* The rule sets' counters (reload_stats_module), copied under the slot's
- * lock: any thread may ask. */
-struct reload_stats {
-    uint64_t loaded, failed;       /* rules of the live set, and of its files that did not load */
-    uint64_t version;              /* of the live set, 0: none */
-    uint64_t reloads, failures;
-    uint64_t last_latency_usec;
-    uint64_t last_status;          /* enum reload_status */
-};
+/* The rule sets' counters (reload_stats_module), copied under stats_lock:
+ * any thread may ask, and none waits for a reload in progress. */
 extern const struct stats_module reload_stats_module;
 void reload_get_stats(struct reload_state *r, struct reload_stats *out);
 

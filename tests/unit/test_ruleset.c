@@ -1,5 +1,6 @@
 /* test_ruleset.c - rule set generations: diff, content hash, publication
- * and the quiescent-state wait (sensor/detect/ruleset.c). */
+ * and the quiescent-state wait (sensor/detect/ruleset.c); the reload's
+ * counters read while a reload runs (sensor/detect/reload.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -8,9 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "reload.h"
 #include "ruleset.h"
 
 static char dir[] = "/tmp/lw-ruleset-XXXXXX";
@@ -139,6 +144,59 @@ static void test_publish_and_wait(void **state)
     rules_slot_destroy(&slot);         /* frees a */
 }
 
+struct stats_reader {
+    struct reload_state *r;
+    struct reload_stats st;
+};
+
+static void *read_stats(void *arg)
+{
+    struct stats_reader *q = arg;
+
+    reload_get_stats(q->r, &q->st);
+    return NULL;
+}
+
+/* The periodic stats are written by the capture thread, which is worker 0
+ * when one worker runs inline. A reload holds the slot's lock while it
+ * waits for that worker's quiescent point: reading the reload counters
+ * must not wait for that lock, or the capture stops for the whole wait
+ * (seen as kernel drops during reloads). */
+static void test_stats_while_reloading(void **state)
+{
+    struct reload_state r;
+    struct stats_reader q = { &r, { 0 } };
+    char **paths = malloc(sizeof *paths);
+    FILE *out = fopen("/dev/null", "w");
+    struct timespec until;
+    pthread_t t;
+    int rc;
+
+    (void)state;
+    assert_non_null(paths);
+    assert_non_null(out);
+    paths[0] = write_rules("reload.rules", R1 R2);
+    assert_int_equal(reload_init(&r, &cfg, 1, paths, 1, NULL, NULL), 0);
+    assert_int_equal(reload_rules(&r, "startup", 0, out), RELOAD_OK);
+    assert_int_equal(reload_rules(&r, "control", 0, out), RELOAD_OK);
+
+    pthread_mutex_lock(&r.slot.lock);      /* a reload in progress */
+    assert_int_equal(pthread_create(&t, NULL, read_stats, &q), 0);
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10;
+    rc = pthread_timedjoin_np(t, NULL, &until);
+    pthread_mutex_unlock(&r.slot.lock);
+    if (rc == ETIMEDOUT)
+        pthread_join(t, NULL);
+    assert_int_equal(rc, 0);
+    assert_int_equal(q.st.loaded, 2);
+    assert_int_equal(q.st.version, 2);
+    assert_int_equal(q.st.reloads, 1);
+    assert_int_equal(q.st.last_status, RELOAD_OK);
+    reload_destroy(&r);
+    fclose(out);
+}
+
 static int setup(void **state)
 {
     char err[256];
@@ -165,6 +223,7 @@ int main(void)
         cmocka_unit_test(test_errors_counted),
         cmocka_unit_test(test_empty_set),
         cmocka_unit_test(test_publish_and_wait),
+        cmocka_unit_test(test_stats_while_reloading),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

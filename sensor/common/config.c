@@ -606,6 +606,8 @@ static const struct cfg_key schema[] = {
     KNUM("app-layer.protocols.http.request-body-limit", T_SIZE, app_layer.request_body_limit, 0, 1 * GB),
     KNUM("app-layer.protocols.http.response-body-limit", T_SIZE, app_layer.response_body_limit, 0, 1 * GB),
     KNUM("app-layer.protocols.http.decompress-limit", T_SIZE, app_layer.decompress_limit, 1 * KB, 1 * GB),
+    KNUM("app-layer.protocols.http.decompress-time-limit", T_UINT, app_layer.decompress_time_usec,
+         1000, 60000000),
     KMAP("app-layer.protocols.dns"),
     KTXT("app-layer.protocols.dns.enabled", T_BOOL, app_layer.dns.enabled),
     KTXT("app-layer.protocols.dns.ports", T_PORTLIST, app_layer.dns.ports),

@@ -82,6 +82,7 @@ struct lw_config {
         uint64_t request_body_limit;     /* HTTP bodies kept for inspection; 0: no limit */
         uint64_t response_body_limit;
         uint64_t decompress_limit;       /* bytes one HTTP body may decompress to */
+        uint32_t decompress_time_usec;   /* time one HTTP body may spend decompressing */
         struct cfg_app_proto {
             int enabled;
             struct cfg_strlist ports;    /* empty: the parser's own */

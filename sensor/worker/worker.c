@@ -283,7 +283,7 @@ static int worker_app_init(struct worker *w, const struct lw_config *cfg)
             .response_body_limit = c->app_layer.response_body_limit,
             .decompress_limit = c->app_layer.decompress_limit,
             .decompress_layers = APP_DEFAULT_DECOMPRESS_LAYERS,
-            .decompress_time_usec = APP_DEFAULT_DECOMPRESS_TIME_USEC,
+            .decompress_time_usec = c->app_layer.decompress_time_usec,
             .field_limit = APP_DEFAULT_FIELD_LIMIT,
             .max_names = APP_DEFAULT_MAX_NAMES,
             .max_certs = APP_DEFAULT_MAX_CERTS,

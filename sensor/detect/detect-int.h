@@ -195,10 +195,13 @@ struct dflowint {
 };
 
 /* A rule that matched a transaction (in one direction, for a rule on
- * buffers each side has): it is not run on it (that way) again. */
+ * buffers each side has): it is not run on it (that way) again. The rule
+ * is known by gid:sid, which a reload keeps (its rank in the engine does
+ * not), so a reload neither repeats an alert on a transaction nor
+ * silences another rule on it. */
 struct dtxmatch {
     uint64_t tx_id;
-    uint32_t rank;
+    uint64_t rule;               /* detect_rule_key() */
     uint8_t  slot;               /* a direction, or DETECT_TX_ANYDIR */
 };
 
@@ -213,8 +216,7 @@ struct detect_flow {
     uint8_t bypass;              /* a bypass rule matched: no more inspection */
     uint8_t tx_kind;             /* FK_* whose rules run on the flow's transactions, FK_NONE none yet */
     uint8_t nbits, nints;
-    uint32_t ntxm, captxm;       /* txm: rules that matched transactions, by engine txm_gen */
-    uint64_t txm_gen;
+    uint32_t ntxm, captxm;       /* txm: rules that matched transactions */
     struct dtxmatch *txm;
     struct dhist *hist;          /* [2], TCP flows with stream data */
     uint64_t *bits;              /* set flowbits, DETECT_FLOW_MAX_BITS room */
@@ -339,12 +341,17 @@ int detect_tx_kind_of(unsigned proto);
  * parser, once it has one; the flow's summary then runs none of them. */
 int detect_tx_kind(const struct flow *f);
 
-/* f's detect state with its list of transactions' matches, emptied when
- * it holds another engine's ranks; NULL without memory. */
+/* f's detect state with its list of transactions' matches; NULL without memory. */
 struct detect_flow *detect_tx_matches(const struct detect_thread *t, struct flow *f);
 
-/* Whether rule rank matched transaction tx_id in slot (detect_tx_slot()). */
-int detect_tx_matched(const struct detect_flow *df, uint64_t tx_id, uint32_t rank, uint8_t slot);
+/* A rule's identity in the transactions' matches: gid:sid. */
+static inline uint64_t detect_rule_key(const struct drule *d)
+{
+    return (uint64_t)d->r->gid << 32 | d->r->sid;
+}
+
+/* Whether rule (detect_rule_key()) matched transaction tx_id in slot (detect_tx_slot()). */
+int detect_tx_matched(const struct detect_flow *df, uint64_t tx_id, uint64_t rule, uint8_t slot);
 
 /* A transaction done both ways is not inspected again: its matches go. */
 void detect_tx_matched_forget(struct detect_flow *df, uint64_t tx_id);
@@ -358,9 +365,9 @@ static inline uint8_t detect_tx_slot(const struct drule *d, uint8_t dir)
     return d->bothdirs ? dir : DETECT_TX_ANYDIR;
 }
 
-/* Notes that rule rank matched transaction tx_id of f in slot (a direction,
- * or DETECT_TX_ANYDIR: detect_tx_slot()). */
-void detect_tx_matched_add(struct detect_thread *t, struct flow *f, uint64_t tx_id, uint32_t rank, uint8_t slot);
+/* Notes that rule (detect_rule_key()) matched transaction tx_id of f in
+ * slot (a direction, or DETECT_TX_ANYDIR: detect_tx_slot()). */
+void detect_tx_matched_add(struct detect_thread *t, struct flow *f, uint64_t tx_id, uint64_t rule, uint8_t slot);
 
 /* ------------------------------------------------------------------ matching (detect-match.c) */
 

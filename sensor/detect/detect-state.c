@@ -385,28 +385,22 @@ int detect_tx_kind(const struct flow *f)
 
 struct detect_flow *detect_tx_matches(const struct detect_thread *t, struct flow *f)
 {
-    struct detect_flow *df = detect_flow_state(t, f);
-
-    if (df && df->txm_gen != t->e->gen) {
-        df->txm_gen = t->e->gen;
-        df->ntxm = 0;
-    }
-    return df;
+    return detect_flow_state(t, f);
 }
 
-int detect_tx_matched(const struct detect_flow *df, uint64_t tx_id, uint32_t rank, uint8_t slot)
+int detect_tx_matched(const struct detect_flow *df, uint64_t tx_id, uint64_t rule, uint8_t slot)
 {
     for (uint32_t i = 0; i < df->ntxm; i++)
-        if (df->txm[i].tx_id == tx_id && df->txm[i].rank == rank && df->txm[i].slot == slot)
+        if (df->txm[i].tx_id == tx_id && df->txm[i].rule == rule && df->txm[i].slot == slot)
             return 1;
     return 0;
 }
 
-void detect_tx_matched_add(struct detect_thread *t, struct flow *f, uint64_t tx_id, uint32_t rank, uint8_t slot)
+void detect_tx_matched_add(struct detect_thread *t, struct flow *f, uint64_t tx_id, uint64_t rule, uint8_t slot)
 {
     struct detect_flow *df = detect_tx_matches(t, f);
 
-    if (df == NULL || detect_tx_matched(df, tx_id, rank, slot))
+    if (df == NULL || detect_tx_matched(df, tx_id, rule, slot))
         return;
     if (df->ntxm == df->captxm) {
         uint32_t cap = df->captxm ? df->captxm * 2 : 8;
@@ -425,7 +419,7 @@ void detect_tx_matched_add(struct detect_thread *t, struct flow *f, uint64_t tx_
             return;
         }
     }
-    df->txm[df->ntxm++] = (struct dtxmatch){ tx_id, rank, slot };
+    df->txm[df->ntxm++] = (struct dtxmatch){ tx_id, rule, slot };
 }
 
 void detect_tx_matched_forget(struct detect_flow *df, uint64_t tx_id)

@@ -47,8 +47,8 @@ static int tx_groups(const struct detect_engine *e, const struct flow *f, const 
  * of the transaction's kind, of that direction, that has not matched it
  * (that way, for a rule on buffers each side has); on a later look only a
  * rule that reads what grows. */
-static int tx_due(const struct txrun *x, const struct detect_flow *df, const struct drule *d, uint32_t rank,
-                  uint8_t dir, int first)
+static int tx_due(const struct txrun *x, const struct detect_flow *df, const struct drule *d, uint8_t dir,
+                  int first)
 {
     uint8_t rd = d->r->dir;
 
@@ -56,7 +56,7 @@ static int tx_due(const struct txrun *x, const struct detect_flow *df, const str
         return 0;
     if ((rd == RULE_DIR_TOSERVER && dir != 0) || (rd == RULE_DIR_TOCLIENT && dir != 1))
         return 0;
-    return !detect_tx_matched(df, x->tx->id, rank, detect_tx_slot(d, dir));
+    return !detect_tx_matched(df, x->tx->id, detect_rule_key(d), detect_tx_slot(d, dir));
 }
 
 /* Direction dir of the transaction: its due rules, candidates first.
@@ -83,10 +83,10 @@ static int tx_run_dir(struct txrun *x, uint8_t dir, int first)
             struct detect_flow *df = detect_tx_matches(t, x->f);
 
             bits &= bits - 1;
-            if (df == NULL || !tx_due(x, df, d, rank, dir, first) ||
+            if (df == NULL || !tx_due(x, df, d, dir, first) ||
                 !detect_match_rule(t, d, &view, x->f, x->dr, x->tx, x->proto))
                 continue;
-            detect_tx_matched_add(t, x->f, x->tx->id, rank, detect_tx_slot(d, dir));
+            detect_tx_matched_add(t, x->f, x->tx->id, detect_rule_key(d), detect_tx_slot(d, dir));
             if (detect_matched(t, x->th, d, &view, x->f, &x->sink)) {
                 detect_cand_clear(t);
                 return 1;

@@ -656,7 +656,7 @@ static void detect_run(const struct detect_engine *e, struct detect_thread *t,
                     /* the summary is the first transaction's: a parser
                      * that starts late must not alert on it again */
                     if (d->kind != FK_NONE)
-                        detect_tx_matched_add(t, f, 0, rank, detect_tx_slot(d, dir));
+                        detect_tx_matched_add(t, f, 0, detect_rule_key(d), detect_tx_slot(d, dir));
                     detect_packet_view(&view, p, dir);
                     if (detect_matched(t, th, d, &view, f, &sink)) {
                         detect_cand_clear(t);

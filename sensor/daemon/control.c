@@ -369,7 +369,14 @@ static void *control_main(void *arg)
 {
     struct control *c = arg;
     uint64_t reload_at = 0;        /* debounce deadline, 0: none pending */
+    sigset_t req;
 
+    /* The one thread that takes SIGHUP and SIGUSR1 (blocked everywhere
+     * else): their handlers wake this poll through the pipe. */
+    sigemptyset(&req);
+    sigaddset(&req, SIGHUP);
+    sigaddset(&req, SIGUSR1);
+    pthread_sigmask(SIG_UNBLOCK, &req, NULL);
     for (;;) {
         struct pollfd pfd[3 + CONTROL_CLIENTS];
         struct control_client *who[3 + CONTROL_CLIENTS] = { NULL };
@@ -448,7 +455,8 @@ struct control *control_start(const struct control_config *cfg, char *err, size_
         c->listen_fd = open_socket(c, cfg->socket_path);
     if (cfg->nwatch_dirs)
         open_watch(c, cfg->watch_dirs, cfg->nwatch_dirs);
-    /* Signals stay with the capture thread: its blocking reads are what they interrupt. */
+    /* SIGINT and SIGTERM stay with the capture thread: its blocking reads
+     * are what they interrupt. The thread unblocks SIGHUP and SIGUSR1. */
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
     rc = pthread_create(&c->thread, NULL, control_main, c);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <glob.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdatomic.h>
@@ -26,8 +27,6 @@
 
 /* Set by signal handlers and the control thread (linkwatchctl shutdown). */
 static atomic_int stop_requested;
-static volatile sig_atomic_t reopen_requested;
-static volatile sig_atomic_t control_running;
 
 static void usage(FILE *fp)
 {
@@ -145,16 +144,37 @@ static void on_stop(int sig)
     sensor_request_stop();
 }
 
-/* The control thread reopens the logs at once, even while capture waits for
- * packets; without it, the capture loop does between packets. */
-static void on_reopen(int sig)
-{
-    if (control_running)
-        control_request_reopen();
-    else
-        reopen_requested = 1;
-}
+/* SIGHUP and SIGUSR1 only ask the control thread for a reload or a
+ * reopen; they are blocked in every other thread (see request_signals). */
+static void on_reopen(int sig) { control_request_reopen(); }
 static void on_reload(int sig) { control_request_reload(); }
+
+/* Before any thread starts: the handlers of the two requests, and the
+ * requests blocked, so that only the control thread (control_start
+ * unblocks them there) ever takes them. The capture thread's reads are
+ * never cut short by them, a signal sent during start-up waits for the
+ * control thread instead of ending the sensor, and a thread stuck in a
+ * call a sanitizer does not intercept cannot sit on one. */
+static void request_signals(void)
+{
+    struct sigaction sa;
+    sigset_t req;
+
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sa.sa_handler = on_reopen;
+    sigaction(SIGUSR1, &sa, NULL);
+    sa.sa_handler = on_reload;
+    sigaction(SIGHUP, &sa, NULL);
+    sa.sa_flags = 0;
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+    sigemptyset(&req);
+    sigaddset(&req, SIGHUP);
+    sigaddset(&req, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &req, NULL);
+}
 
 static void install_signals(void)
 {
@@ -165,24 +185,6 @@ static void install_signals(void)
     sa.sa_handler = on_stop;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    /* Reopen and reload are handled elsewhere: they must not cut a read short. */
-    sa.sa_flags = SA_RESTART;
-    sa.sa_handler = on_reopen;
-    sigaction(SIGUSR1, &sa, NULL);
-    sa.sa_handler = on_reload;
-    sigaction(SIGHUP, &sa, NULL);
-    sa.sa_flags = 0;
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL);
-}
-
-static void handle_signals(struct sensor *s)
-{
-    if (reopen_requested) {
-        reopen_requested = 0;
-        if (output_reopen(s->out) == 0)
-            log_info("log files reopened");
-    }
 }
 
 /* Rule, threshold and classification files are read again on every
@@ -265,7 +267,6 @@ static int run_source(struct sensor *s, struct capture *c)
             capture_kernel_stats(c, &s->cap);
             sensor_maybe_stats(s, lw_now_real_usec());
         }
-        handle_signals(s);
         if (s->redis && tally_flush_health_wanted(s->redis))
             sensor_redis_health(s);
     }
@@ -368,15 +369,11 @@ static int give_files(struct sensor *s, const char *logdir, int logfd, int made_
  * the control thread from then on. */
 static int start_rules(struct sensor *s, const struct options *o)
 {
-    int rc = sensor_start_rules(s, o);
-
-    control_running = s->control != NULL;
-    return rc;
+    return sensor_start_rules(s, o);
 }
 
 static void stop_control(struct sensor *s)
 {
-    control_running = 0;
     sensor_stop_control(s);
 }
 
@@ -400,6 +397,7 @@ static int sensor_run(struct sensor *s, const struct options *o)
     double secs;
     int made, logfd, rc;
 
+    request_signals();
     s->start_mono = lw_now_mono_usec();
     if (privileges_resolve(&s->priv, &s->cfg, err, sizeof err) < 0) {
         fprintf(stderr, "linkwatch: error: %s\n", err);

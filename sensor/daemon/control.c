@@ -307,7 +307,8 @@ static void client_close(struct control_client *k)
  * idle or slow client never keeps the others (nor a reload) waiting. */
 static void client_accept(struct control *c)
 {
-    struct timeval snd = { 0, CONTROL_SEND_TIMEOUT * 1000 };
+    /* tv_usec must stay below a second (else EDOM, and no timeout at all) */
+    struct timeval snd = { CONTROL_SEND_TIMEOUT / 1000, CONTROL_SEND_TIMEOUT % 1000 * 1000 };
     struct control_client *slot = NULL;
     int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
@@ -324,7 +325,8 @@ static void client_accept(struct control *c)
             slot = k;
     }
     client_close(slot);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &snd, sizeof snd);
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &snd, sizeof snd) < 0)
+        log_warning("control socket: SO_SNDTIMEO: %s", strerror(errno));
     slot->fd = fd;
     slot->deadline = lw_now_mono_usec() + CONTROL_READ_TIMEOUT * 1000ull;
 }

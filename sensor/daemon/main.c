@@ -226,6 +226,9 @@ static int drop_privileges(struct sensor *s)
     return 0;
 }
 
+/* How often a live capture reads the kernel's counters while packets flow. */
+#define KERNEL_STATS_USEC 100000u
+
 /* Runs one source to its end (or until stopped). Returns 0, or -1 when the
  * source failed part-way (reason already logged). */
 static int run_source(struct sensor *s, struct capture *c)
@@ -233,7 +236,7 @@ static int run_source(struct sensor *s, struct capture *c)
     char err[512];
     const uint8_t *data;
     uint32_t caplen, wirelen;
-    uint64_t ts;
+    uint64_t ts, kstats_at = 0;
     int may_block = capture_may_block(c);
 
     dispatch_set_datalink(&s->disp, capture_datalink(c));
@@ -264,8 +267,14 @@ static int run_source(struct sensor *s, struct capture *c)
             return -1;
         }
         if (s->live) {
-            capture_kernel_stats(c, &s->cap);
-            sensor_maybe_stats(s, lw_now_real_usec());
+            uint64_t now = lw_now_real_usec();
+
+            /* pcap_stats() is a getsockopt and two sysfs reads: not per packet */
+            if (rc == 0 || now - kstats_at >= KERNEL_STATS_USEC) {
+                capture_kernel_stats(c, &s->cap);
+                kstats_at = now;
+            }
+            sensor_maybe_stats(s, now);
         }
         if (s->redis && tally_flush_health_wanted(s->redis))
             sensor_redis_health(s);

@@ -48,7 +48,8 @@ PREFIX = "lwsec"
 def post(port, path, body, src="127.0.0.1", headers=(), timeout=30):
     """(status, headers text, body bytes, seconds) of a raw POST."""
     data = json.dumps(body).encode() if not isinstance(body, bytes) else body
-    head = ("POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\n"
+    # Connection: close, as this client reads the answer to the end of the connection.
+    head = ("POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\nContent-Type: application/json\r\n"
             "Content-Length: %d\r\n%s\r\n" % (path, port, len(data), "".join(h + "\r\n" for h in headers)))
     t0 = time.time()
     r = raw(port, head.encode() + data, src=src, timeout=timeout)
@@ -65,7 +66,7 @@ def cookie_of(headers):
 
 
 def get(port, path, cookie=None, basic=None, src="127.0.0.1"):
-    h = "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n" % (path, port)
+    h = "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n" % (path, port)
     if cookie:
         h += "Cookie: %s\r\n" % cookie
     if basic:
@@ -212,7 +213,7 @@ def csrf(tap, con, cookie):
     st = post(con.port, path, body, headers=("Cookie: " + cookie, "Origin: http://127.0.0.1:%d.evil" % con.port))[0]
     tap.ok(st == 403, "near miss: an Origin that only starts like ours is refused (403)", st)
     data = json.dumps(body).encode()
-    r = raw(con.port, ("POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json-evil\r\n"
+    r = raw(con.port, ("POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\nContent-Type: application/json-evil\r\n"
                        "Cookie: %s\r\nContent-Length: %d\r\n\r\n" % (path, con.port, cookie, len(data))).encode() + data)
     tap.ok(status_of(r) == 415, "Content-Type application/json-evil is refused (415)", r[:60])
     st = post(con.port, path, body, headers=("Cookie: " + cookie, "Origin: http://127.0.0.1:%d" % con.port))[0]

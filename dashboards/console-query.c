@@ -576,19 +576,24 @@ static int raw_may_match(const struct alert_filter *f, const char *raw)
     return 0;
 }
 
-static const char *field_of(const redisReply *fields, const char *name)
+const redisReply *cq_entry_field(const redisReply *fields, const char *name, int *big)
 {
     const redisReply *v = aix_entry_field(fields, name);
 
-    return v ? v->str : NULL;
+    if (v && v->len > CQ_FIELD_MAX) {
+        *big = 1;
+        return NULL;
+    }
+    return v;
 }
 
 /* Examines one stream entry (its field list, or NULL when it is gone) with
  * its triage record: visits it when it passes the filters. */
 static void examine(struct walk *w, struct xid id, const redisReply *fields, const redisReply *tr)
 {
-    const redisReply *rawr = aix_entry_field(fields, "event");
-    const char *raw = rawr ? rawr->str : NULL, *sensor = field_of(fields, "sensor");
+    int big = 0;
+    const redisReply *rawr = cq_entry_field(fields, "event", &big), *sr = cq_entry_field(fields, "sensor", &big);
+    const char *raw = rawr ? rawr->str : NULL, *sensor = sr ? sr->str : NULL;
     char ids[48];
     json_t *ev, *t;
 
@@ -597,7 +602,7 @@ static void examine(struct walk *w, struct xid id, const redisReply *fields, con
     if (fields == NULL)
         return;
     w->a->scanned++;
-    if (rawr && rawr->len > CQ_FIELD_MAX) {
+    if (big) {
         w->a->skipped++;
         return;
     }

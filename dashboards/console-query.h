@@ -45,6 +45,13 @@ struct cq_query {
 #define CQ_FIELD_MAX  (256u << 10)
 #define CQ_TRIAGE_MAX (16u << 10)
 
+/* A stream entry's field (alert-index.h's aix_entry_field) as a string
+ * reply, or NULL when it is missing, or larger than CQ_FIELD_MAX: then
+ * *big is set (the entry is not one a sensor wrote; the caller skips and
+ * counts it). The one bounded accessor the list, the detail and the walk
+ * share. */
+const redisReply *cq_entry_field(const redisReply *fields, const char *name, int *big);
+
 struct cq_answer {
     char next[48];               /* where the walk stopped when more may follow; "" at the end */
     uint64_t scanned;            /* stream entries read */

@@ -97,16 +97,15 @@ static int stream_id_valid(const char *s)
     return s[i] == '\0' && d1 >= 1 && d1 <= 20 && d2 >= 1 && d2 <= 20;
 }
 
-/* A stream entry's field (alert-index.h), as a string or NULL; one larger
+/* A stream entry's field as a string or NULL (cq_entry_field); one larger
  * than FIELD_MAX is not an event the sensor wrote: skipped and counted. */
 static const char *field(redisReply *fields, const char *name)
 {
-    const redisReply *v = aix_entry_field(fields, name);
+    int big = 0;
+    const redisReply *v = cq_entry_field(fields, name, &big);
 
-    if (v && v->len > FIELD_MAX) {
+    if (big)
         __atomic_add_fetch(&hostile_skipped, 1, __ATOMIC_RELAXED);
-        return NULL;
-    }
     return v ? v->str : NULL;
 }
 

@@ -341,9 +341,6 @@ int detect_tx_kind_of(unsigned proto);
  * parser, once it has one; the flow's summary then runs none of them. */
 int detect_tx_kind(const struct flow *f);
 
-/* f's detect state with its list of transactions' matches; NULL without memory. */
-struct detect_flow *detect_tx_matches(const struct detect_thread *t, struct flow *f);
-
 /* A rule's identity in the transactions' matches: gid:sid. */
 static inline uint64_t detect_rule_key(const struct drule *d)
 {

@@ -383,11 +383,6 @@ int detect_tx_kind(const struct flow *f)
     return detect_tx_kind_of(app_flow_proto(f));
 }
 
-struct detect_flow *detect_tx_matches(const struct detect_thread *t, struct flow *f)
-{
-    return detect_flow_state(t, f);
-}
-
 int detect_tx_matched(const struct detect_flow *df, uint64_t tx_id, uint64_t rule, uint8_t slot)
 {
     for (uint32_t i = 0; i < df->ntxm; i++)
@@ -398,7 +393,7 @@ int detect_tx_matched(const struct detect_flow *df, uint64_t tx_id, uint64_t rul
 
 void detect_tx_matched_add(struct detect_thread *t, struct flow *f, uint64_t tx_id, uint64_t rule, uint8_t slot)
 {
-    struct detect_flow *df = detect_tx_matches(t, f);
+    struct detect_flow *df = detect_flow_state(t, f);
 
     if (df == NULL || detect_tx_matched(df, tx_id, rule, slot))
         return;

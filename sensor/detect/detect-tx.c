@@ -80,7 +80,7 @@ static int tx_run_dir(struct txrun *x, uint8_t dir, int first)
         while (bits) {
             uint32_t rank = (uint32_t)(w << 6) + (uint32_t)__builtin_ctzll(bits);
             const struct drule *d = &x->e->rules[rank];
-            struct detect_flow *df = detect_tx_matches(t, x->f);
+            struct detect_flow *df = detect_flow_state(t, x->f);
 
             bits &= bits - 1;
             if (df == NULL || !tx_due(x, df, d, dir, first) ||

@@ -70,6 +70,33 @@ void control_request_reopen(void)
     wake('o');
 }
 
+static void on_reload(int sig) { (void)sig; control_request_reload(); }
+static void on_reopen(int sig) { (void)sig; control_request_reopen(); }
+
+/* The signals only the control thread takes. */
+static void request_set(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGHUP);
+    sigaddset(set, SIGUSR1);
+}
+
+void control_signals_init(void)
+{
+    struct sigaction sa;
+    sigset_t req;
+
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sa.sa_handler = on_reopen;
+    sigaction(SIGUSR1, &sa, NULL);
+    sa.sa_handler = on_reload;
+    sigaction(SIGHUP, &sa, NULL);
+    request_set(&req);
+    pthread_sigmask(SIG_BLOCK, &req, NULL);
+}
+
 /* Opens (creating 0750 when missing) the socket's folder into c->dir_fd
  * and its name into c->sock_name. Returns 0, or -1 with err. */
 static int open_dir_for(struct control *c, const char *path, char *err, size_t errlen)
@@ -373,11 +400,10 @@ static void *control_main(void *arg)
     uint64_t reload_at = 0;        /* debounce deadline, 0: none pending */
     sigset_t req;
 
-    /* The one thread that takes SIGHUP and SIGUSR1 (blocked everywhere
-     * else): their handlers wake this poll through the pipe. */
-    sigemptyset(&req);
-    sigaddset(&req, SIGHUP);
-    sigaddset(&req, SIGUSR1);
+    /* The one thread that takes SIGHUP and SIGUSR1 (control_signals_init
+     * blocked them everywhere else): their handlers wake this poll through
+     * the pipe. */
+    request_set(&req);
     pthread_sigmask(SIG_UNBLOCK, &req, NULL);
     for (;;) {
         struct pollfd pfd[3 + CONTROL_CLIENTS];

@@ -57,6 +57,15 @@ void control_stop(struct control *c);
 void control_request_reload(void);
 void control_request_reopen(void);
 
+/* Before any thread starts: SIGHUP (reload) and SIGUSR1 (reopen) get
+ * handlers that call the two above, and are blocked in the calling thread,
+ * so in every thread started after it; the control thread unblocks them
+ * and is the only one that takes them. A capture read is never cut short
+ * by them, one sent during start-up waits for the control thread instead
+ * of ending the process, and no thread stuck in a call a sanitizer does
+ * not intercept can sit on one. */
+void control_signals_init(void);
+
 /* Gives the socket (and its folder when control_start() made it) to
  * uid/gid, so it can be removed after linkwatch dropped root. Returns 0 or -1. */
 int control_give(struct control *c, unsigned uid, unsigned gid);

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <glob.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdatomic.h>
@@ -144,36 +143,17 @@ static void on_stop(int sig)
     sensor_request_stop();
 }
 
-/* SIGHUP and SIGUSR1 only ask the control thread for a reload or a
- * reopen; they are blocked in every other thread (see request_signals). */
-static void on_reopen(int sig) { control_request_reopen(); }
-static void on_reload(int sig) { control_request_reload(); }
-
-/* Before any thread starts: the handlers of the two requests, and the
- * requests blocked, so that only the control thread (control_start
- * unblocks them there) ever takes them. The capture thread's reads are
- * never cut short by them, a signal sent during start-up waits for the
- * control thread instead of ending the sensor, and a thread stuck in a
- * call a sanitizer does not intercept cannot sit on one. */
+/* Before any thread starts: the control thread's signals (control.h),
+ * and SIGPIPE ignored (a reader that went away is an error, not an end). */
 static void request_signals(void)
 {
     struct sigaction sa;
-    sigset_t req;
 
+    control_signals_init();
     memset(&sa, 0, sizeof sa);
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    sa.sa_handler = on_reopen;
-    sigaction(SIGUSR1, &sa, NULL);
-    sa.sa_handler = on_reload;
-    sigaction(SIGHUP, &sa, NULL);
-    sa.sa_flags = 0;
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
-    sigemptyset(&req);
-    sigaddset(&req, SIGHUP);
-    sigaddset(&req, SIGUSR1);
-    pthread_sigmask(SIG_BLOCK, &req, NULL);
 }
 
 static void install_signals(void)
@@ -374,18 +354,6 @@ static int give_files(struct sensor *s, const char *logdir, int logfd, int made_
     return 0;
 }
 
-/* The rules and the control thread that reloads them; reopen signals go to
- * the control thread from then on. */
-static int start_rules(struct sensor *s, const struct options *o)
-{
-    return sensor_start_rules(s, o);
-}
-
-static void stop_control(struct sensor *s)
-{
-    sensor_stop_control(s);
-}
-
 static int start_threads(struct sensor *s)
 {
     char err[256];
@@ -443,10 +411,10 @@ static int sensor_run(struct sensor *s, const struct options *o)
             s->redis = NULL;
         }
     }
-    rc = sensor_open_geo(s) < 0 || start_rules(s, o) < 0 || give_files(s, logdir, logfd, made) < 0;
+    rc = sensor_open_geo(s) < 0 || sensor_start_rules(s, o) < 0 || give_files(s, logdir, logfd, made) < 0;
     close(logfd);
     if (rc || start_threads(s) < 0) {
-        stop_control(s);
+        sensor_stop_control(s);
         dispatch_finish(&s->disp, FLOW_END_SHUTDOWN);
         sensor_destroy_workers(s);
         if (s->reload_ready)
@@ -469,7 +437,7 @@ static int sensor_run(struct sensor *s, const struct options *o)
     if ((o->iface ? run_live(s, o) : run_files(s, o)) < 0)
         s->errors++;
 
-    stop_control(s);
+    sensor_stop_control(s);
     metrics_stop(s->metrics);
     s->metrics = NULL;
     dispatch_finish(&s->disp, FLOW_END_SHUTDOWN);

@@ -328,17 +328,23 @@ def check_metrics(tap, tmp, demo):
         return
     try:
         got = lwsensor.feed(s, demo)
-        decoded = None
+        # The families of one scrape are read one after another while the
+        # capture thread may still be decoding and queueing the last packets
+        # read: a scrape can show a worker count newer than the decoder's.
+        # Wait until two scrapes in a row agree (the sensor is idle then).
+        decoded, last = None, None
         vals = {}
         end = time.time() + 30
         while time.time() < end:
             vals = scrape(port)
             decoded = vals.get('linkwatch_decoded_packets_total{layer="ipv4"}', 0) + \
                 vals.get('linkwatch_decoded_packets_total{layer="ipv6"}', 0)
-            done = sum(vals.get('linkwatch_worker_packets_total{worker="%d"}' % i, 0) for i in (0, 1))
-            if decoded and done >= decoded:
+            now = (decoded,) + tuple(vals.get('linkwatch_worker_%s_total{worker="%d"}' % (k, i))
+                                     for k in ("packets", "queued_packets") for i in (0, 1))
+            if decoded and now == last:
                 break
-            time.sleep(0.1)
+            last = now
+            time.sleep(0.2)
         per = [vals.get('linkwatch_worker_packets_total{worker="%d"}' % i) for i in (0, 1)]
         busy = [vals.get('linkwatch_worker_busy_seconds_total{worker="%d"}' % i) for i in (0, 1)]
         queued = [vals.get('linkwatch_worker_queued_packets_total{worker="%d"}' % i) for i in (0, 1)]

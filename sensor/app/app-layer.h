@@ -83,6 +83,8 @@ struct app_limits {
     uint32_t decompress_layers;       /* HTTP: Content-Encoding layers decoded (0: no limit) */
     uint32_t decompress_time_usec;    /* HTTP: CPU time one body may spend decompressing */
     uint32_t field_limit;             /* HTTP: longest request/header line buffered (bytes) */
+    uint32_t pii_types;               /* HTTP: personal-data types (PII_T_*) counted in every body,
+                                       * whole (pii.count-always); 0: none */
 };
 
 #define APP_DEFAULT_MAX_TX               512u
@@ -194,6 +196,8 @@ enum app_name_kind { APP_NAME_HTTP_HOST, APP_NAME_DNS_QUERY, APP_NAME_TLS_SNI };
 typedef void (*app_name_fn)(void *arg, enum app_name_kind kind, const uint8_t *name, size_t len);
 
 /* One protocol's parser. */
+struct pii_counts;
+
 struct app_parser {
     const char *name;                 /* "http": event_type, config key app-layer.protocols.<name> */
     enum app_proto proto;
@@ -250,6 +254,11 @@ struct app_parser {
     /* Optional: calls fn for each name of the transaction that is counted
      * (enum app_name_kind), once the transaction is done. */
     void (*tx_names)(const void *state, const struct app_tx *tx, app_name_fn fn, void *arg);
+
+    /* Optional: the personal data counted in the transaction's body in dir
+     * (limits.pii_types), final once that direction is done or the flow
+     * ends. Returns 0, leaving *out alone, when no body byte was counted. */
+    int (*tx_pii)(const struct app_tx *tx, enum app_dir dir, struct pii_counts *out);
 };
 
 #endif

@@ -518,6 +518,15 @@ void http_body_data(struct http_state *st, struct http_tx *tx, enum app_dir dir,
         tx->response_len = (uint64_t)htx->response_message_len;
     if (b->seen == 0 && tx->file[dir].state == HTTP_FILE_NONE && body_is_file(dir, htx))
         file_open(st, tx, dir);
+    if (st->ctx->limits.pii_types) {
+        if (!tx->pii_on[dir]) {
+            struct pii_opts o = { st->ctx->limits.pii_types, pii_date_from_unix(st->now.tv_sec) };
+
+            pii_stream_init(&tx->pii[dir], &o);
+            tx->pii_on[dir] = 1;
+        }
+        pii_stream_feed(&tx->pii[dir], data, len);
+    }
     if (limit && b->seen + len > limit)
         take = b->seen >= limit ? 0 : (size_t)(limit - b->seen);
     body_keep(st, tx, dir, data, take, body_hint(dir, htx, limit));
@@ -540,6 +549,8 @@ void http_body_undecodable(struct http_state *st, struct http_tx *tx, enum app_d
 
     tx->flags |= undecodable_flag(dir);
     tx->body[dir].gap = 1;
+    if (tx->pii_on[dir])
+        pii_stream_gap(&tx->pii[dir]);
     if (htx && f->state == HTTP_FILE_NONE && body_is_file(dir, htx)) {
         if (!tx->arena[dir])
             http_tx_build(st, tx, dir, htx);
@@ -547,6 +558,19 @@ void http_body_undecodable(struct http_state *st, struct http_tx *tx, enum app_d
     }
     f->gaps = 1;
     http_file_close(st, tx, dir, HTTP_FILE_TRUNCATED);
+}
+
+int http_tx_pii(const struct app_tx *atx, enum app_dir dir, struct pii_counts *out)
+{
+    const struct http_tx *tx = (const struct http_tx *)atx;
+    struct pii_stream s;
+
+    if ((unsigned)dir > APP_TO_CLIENT || !tx->pii_on[dir])
+        return 0;
+    s = tx->pii[dir];           /* the end of the body, on a copy: tx stays as it is */
+    pii_stream_end(&s);
+    *out = s.counts;
+    return 1;
 }
 
 /* Frees tx and what it holds; libhtp's transaction, if still parsed, is

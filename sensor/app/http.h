@@ -51,6 +51,7 @@
 #include <stdint.h>
 
 #include "app-layer.h"
+#include "pii.h"
 
 struct jbuf;
 
@@ -218,6 +219,9 @@ struct http_tx {
     uint32_t arena_len[2];
     struct http_body body[2];         /* [APP_TO_SERVER] request, [APP_TO_CLIENT] response */
     struct http_file file[2];
+    uint8_t pii_on[2];                /* pii[dir] counts that body (app_limits.pii_types) */
+    struct pii_stream pii[2];         /* the personal data of each whole body, counted as it
+                                       * arrives (decoded, past the body limit too) */
 };
 
 /* A stored buffer of tx. Returns 1 and sets *p, *len (len may be 0 for a
@@ -236,6 +240,9 @@ const char *http_buf_name(enum http_buf b);
  * modifiers ("http_client_body", "http_raw_header", ...). Returns -1 for a
  * keyword that is not an HTTP buffer, or none in that direction. */
 int http_buf_lookup(const char *keyword, enum app_dir dir);
+
+/* app_parser.tx_pii: the personal data counted in tx's body in dir. */
+int http_tx_pii(const struct app_tx *tx, enum app_dir dir, struct pii_counts *out);
 
 /* The file of a body in direction dir, NULL when that body had none. A
  * file whose state is HTTP_FILE_OPEN is still growing. */

@@ -617,6 +617,8 @@ static const struct cfg_key schema[] = {
     KMAP("app-layer.protocols.ssh"),
     KTXT("app-layer.protocols.ssh.enabled", T_BOOL, app_layer.ssh.enabled),
     KTXT("app-layer.protocols.ssh.ports", T_PORTLIST, app_layer.ssh.ports),
+    KMAP("pii"),
+    KTXT("pii.count-always", T_BOOL, pii.count_always),
     KMAP("rules"),
     KTXT("rules.files", T_STRLIST, rules.files),
     KTXT("rules.threshold-file", T_STRING, rules.threshold_file),

@@ -90,6 +90,10 @@ struct lw_config {
     } app_layer;
 
     struct {
+        int count_always;                /* count personal data in every HTTP body */
+    } pii;
+
+    struct {
         struct cfg_strlist files;        /* globs, relative to the config file's folder */
         char  *threshold_file;
         char  *classification_file;

@@ -20,6 +20,7 @@
 #include "detect-buffer.h"
 #include "detect-transform.h"
 #include "detect.h"
+#include "pii.h"
 #include "rule-t.h"
 
 struct dpi_result;
@@ -173,7 +174,25 @@ struct detect_thread {
     size_t padcap;
     uint64_t dropped_bits;       /* flowbits/flowints not kept (DETECT_FLOW_MAX_*) */
     struct lw_slab *slab;        /* per-flow state from here; NULL: malloc */
+    /* pii keyword: the day of the packet being run (birth dates after it do
+     * not count), and the counts of the last view a pii entry matched in,
+     * kept while that view matched (the alert's "pii" object). */
+    uint64_t pii_day;            /* Unix day of pii_today */
+    uint32_t pii_today;          /* YYYYMMDD, 0 before the first packet */
+    struct pii_counts pii_try;   /* of the view being matched */
+    struct pii_counts pii;       /* of the last view that matched with a pii entry */
 };
+
+/* The packet's time (capture time, microseconds) for the pii keyword. */
+static inline void detect_thread_time(struct detect_thread *t, uint64_t ts_usec)
+{
+    uint64_t day = ts_usec / 86400000000u;
+
+    if (day != t->pii_day || t->pii_today == 0) {
+        t->pii_day = day;
+        t->pii_today = pii_date_from_unix((int64_t)(day * 86400u));
+    }
+}
 
 /* Stream rules of one flow direction whose fast pattern went into the
  * history, so that the history need not be scanned again on every packet:

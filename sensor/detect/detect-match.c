@@ -23,6 +23,7 @@ struct mctx {
     int64_t origin;
     int budget;
     uint64_t *vars;
+    int pii_done;                /* t->pii_try holds this buffer's counts */
 };
 
 static int chain(struct mctx *m, int i, int64_t prev);
@@ -34,6 +35,7 @@ int detect_sm_relative(const struct rule_sm *sm)
     case RULE_SM_PCRE:        return (sm->u.p.flags & RULE_PCRE_RELATIVE) != 0;
     case RULE_SM_ISDATAAT:    return (sm->u.d.flags & RULE_ID_RELATIVE) != 0;
     case RULE_SM_B64_DECODE:  return sm->u.b64.relative;
+    case RULE_SM_PII:         return 0;
     default:                  return (sm->u.b.flags & RULE_BY_RELATIVE) != 0;
     }
 }
@@ -408,6 +410,14 @@ static int chain(struct mctx *m, int i, int64_t prev)
         return --m->budget >= 0 && (to = byte_store(m, sm, prev)) >= 0 && chain(m, nxt, to);
     case RULE_SM_B64_DECODE:
         return --m->budget >= 0 && chain_b64(m, i, nxt, prev);
+    case RULE_SM_PII:
+        /* The whole buffer, whatever the previous entries matched: one
+         * scan however often the chain comes back here. */
+        if (!m->pii_done) {
+            m->pii_done = 1;
+            pii_scan(m->d, m->len, &(struct pii_opts){ m->r->pii_types, m->t->pii_today }, &m->t->pii_try);
+        }
+        return --m->budget >= 0 && pii_keyword_eval(&sm->u.pii, &m->t->pii_try) && chain(m, nxt, prev);
     default:
         return 0;
     }
@@ -416,11 +426,15 @@ static int chain(struct mctx *m, int i, int64_t prev)
 int detect_match_view(struct detect_thread *t, const struct rule *r, int view,
                       const uint8_t *d, uint32_t len, int64_t origin, uint64_t *vars)
 {
-    struct mctx m = { t, r, view, d, len, origin, DETECT_MATCH_BUDGET, vars };
+    struct mctx m = { t, r, view, d, len, origin, DETECT_MATCH_BUDGET, vars, 0 };
 
     if (len == 0 || d == NULL)
         return 0;
-    return chain(&m, next_sm(r, 0, view), origin);
+    if (!chain(&m, next_sm(r, 0, view), origin))
+        return 0;
+    if (m.pii_done)
+        t->pii = t->pii_try;
+    return 1;
 }
 
 /* PCRE2's JIT may read a SIMD word past the end of its subject (never

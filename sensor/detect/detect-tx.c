@@ -114,6 +114,7 @@ void detect_tx(const struct detect_engine *e, struct detect_thread *t, struct th
         detect_flow_packet(&fp, f);
         x.p = &fp;
     }
+    detect_thread_time(t, x.p->ts);
     for (uint8_t dir = 0; dir < 2; dir++) {
         uint32_t stamp = detect_app_stamp((enum app_proto)proto, tx, dir);
         int first = tx->detect_progress[dir] == 0;

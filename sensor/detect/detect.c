@@ -19,6 +19,11 @@
 #include "stream.h"
 #include "threshold.h"
 
+const struct pii_counts *detect_alert_pii(const struct detect_thread *t, const struct rule *r)
+{
+    return r->pii_types ? &t->pii : NULL;
+}
+
 void detect_thread_set_geo(struct detect_thread *t, detect_geo_fn fn, void *arg)
 {
     t->geo = fn;
@@ -689,6 +694,7 @@ void detect_packet(const struct detect_engine *e, struct detect_thread *t,
                    struct threshold_ctx *th, struct packet *p, struct flow *f,
                    detect_alert_fn on_alert, void *arg)
 {
+    detect_thread_time(t, p->ts);
     detect_run(e, t, th, p, f, on_alert, arg, 1);
 }
 
@@ -701,6 +707,7 @@ void detect_flow_end(const struct detect_engine *e, struct detect_thread *t,
     if (dpi_flow_result(f) == NULL)
         return;
     detect_flow_packet(&p, f);
+    detect_thread_time(t, p.ts);
     detect_run(e, t, th, &p, f, on_alert, arg, 0);
 }
 

@@ -200,4 +200,9 @@ void detect_thread_set_slab(struct detect_thread *t, struct lw_slab *slab);
 typedef const char *(*detect_geo_fn)(void *arg, const struct flow *f, const struct lw_addr *a);
 void detect_thread_set_geo(struct detect_thread *t, detect_geo_fn fn, void *arg);
 
+struct pii_counts;
+/* For an alert callback of rule r: the counts its pii keyword found in the
+ * buffer it matched (the types of r->pii_types), NULL when r has none. */
+const struct pii_counts *detect_alert_pii(const struct detect_thread *t, const struct rule *r);
+
 #endif

@@ -183,10 +183,7 @@ uint32_t pii_date_from_unix(int64_t secs);
  * one of > >= < <= = != and N a decimal from 0 to 4294967295. Without the
  * count clause the keyword means count >= 1. A type listed twice, and a
  * comparison no count can satisfy (< 0, > 4294967295), are errors. */
-struct pii_keyword {
-    uint32_t        types;           /* PII_T_* */
-    struct rule_cmp cmp;             /* op: RULE_CMP_EQ .. RULE_CMP_GE, a: N */
-};
+/* struct pii_keyword is in rule-t.h: a rule's match entries hold it. */
 
 /* Parses the keyword's value (the text after "pii:", without the ';').
  * Returns 0 with *kw filled, or -1 with err (errlen bytes, may be 0) set to

@@ -12,6 +12,7 @@
 #include <pcre2.h>
 
 #include "rule-buffers.h"
+#include "pii.h"
 #include "rule-parse-int.h"
 #include "rule-text.h"
 
@@ -666,6 +667,25 @@ int kw_bsize(struct pctx *pc, const struct keyword *kw, char *val)
         v->bsize.op = RULE_CMP_NONE;
         return perr(pc, "bad bsize", "bad bsize '%.60s'", val);
     }
+    return 0;
+}
+
+/* pii:<type>[|<type>...][, count <op> N]: validated personal-data items in
+ * the current buffer (the payload without a sticky buffer), sensor/detect/pii.h.
+ * Not relative, and sets no position: it looks at the whole buffer. */
+int kw_pii(struct pctx *pc, const struct keyword *kw, char *val)
+{
+    struct pii_keyword pk;
+    struct rule_sm *sm;
+    char why[160];
+
+    (void)kw;
+    if (pii_keyword_parse(val, &pk, why, sizeof why) < 0)
+        return perr(pc, "bad pii", "bad pii '%.60s': %s", val, why);
+    if ((sm = sm_new(pc, RULE_SM_PII, rp_view(pc))) == NULL)
+        return -1;
+    sm->u.pii = pk;
+    pc->r->pii_types |= pk.types;
     return 0;
 }
 

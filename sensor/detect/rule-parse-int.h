@@ -116,6 +116,7 @@ int kw_content_buffer(struct pctx *pc, const struct keyword *kw, char *val);
 int kw_transform(struct pctx *pc, const struct keyword *kw, char *val);
 int kw_isdataat(struct pctx *pc, const struct keyword *kw, char *val);
 int kw_bsize(struct pctx *pc, const struct keyword *kw, char *val);
+int kw_pii(struct pctx *pc, const struct keyword *kw, char *val);
 int kw_urilen(struct pctx *pc, const struct keyword *kw, char *val);
 int kw_byte(struct pctx *pc, const struct keyword *kw, char *val);
 int kw_byte_math(struct pctx *pc, const struct keyword *kw, char *val);

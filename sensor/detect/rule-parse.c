@@ -73,6 +73,7 @@ static const struct keyword keywords[] = {
     KW("pcre", kw_pcre, VAL_NEED, 0, 0, "a PCRE2 regex in the current buffer; flags i s m x A E G R B O and buffer flags", "content:\"USER\"; pcre:\"/^\\s+root\\b/iR\";"),
     KW("isdataat", kw_isdataat, VAL_NEED, 0, 0, "[!]N[,relative]: there is data at byte N (relative: N more bytes after the previous match)", "isdataat:!1,relative;"),
     KW("bsize", kw_bsize, VAL_NEED, 0, 0, "the length of the current sticky buffer: N, <N, >N, <=N, >=N, N<>M (exclusive)", "dns.query; content:\"google.com\"; bsize:10;"),
+    KW("pii", kw_pii, VAL_NEED, 0, 0, "linkwatch: TYPE[|TYPE...][, count OP N]: validated personal-data items in the current buffer (cn-id bank-card cn-mobile email passport-cn; OP > >= < <= = !=; default count >= 1); the alert carries the counts, never the values", "http.request_body; pii:cn-id, count >= 10;"),
     KW("dsize", kw_cmp, VAL_NEED, 1, 0, "payload size of the packet: N, <N, >N, <=N, >=N, !N, N<>M (exclusive)", "dsize:>1000;"),
     KW("urilen", kw_urilen, VAL_NEED, 1, 0, "length of http.uri (or of http.uri.raw with ,raw): N, <N, >N, N<>M", "urilen:>200;"),
     KW("byte_test", kw_byte, VAL_NEED, 0, RULE_SM_BYTE_TEST, "N,[!]OP,VALUE,OFFSET[,relative][,big|little][,string,dec|hex|oct][,dce][,bitmask M]: compare a number read from the buffer", "content:\"|00 01 00 02|\"; byte_test:2,=,0x03,2,relative;"),

@@ -266,9 +266,30 @@ struct rule_b64 {
     uint8_t  relative;
 };
 
+/* dsize, ttl, itype, icode, ip_proto and the other header numbers, bsize,
+ * urilen, pii counts. RANGE is exclusive as in Suricata: "dsize:10<>20" matches 11..19. */
+enum rule_cmp_op {
+    RULE_CMP_NONE = 0,             /* keyword not given */
+    RULE_CMP_EQ, RULE_CMP_NE, RULE_CMP_LT, RULE_CMP_LE,
+    RULE_CMP_GT, RULE_CMP_GE, RULE_CMP_RANGE
+};
+
+struct rule_cmp {
+    uint8_t  op;                   /* enum rule_cmp_op */
+    uint32_t a, b;                 /* b only for RANGE */
+};
+
+/* pii:<type>[|<type>...][, count <op> N] (sensor/detect/pii.h): the
+ * validated personal-data items of the listed types in the buffer. */
+struct pii_keyword {
+    uint32_t        types;           /* PII_T_* */
+    struct rule_cmp cmp;             /* op: RULE_CMP_EQ .. RULE_CMP_GE, a: N */
+};
+
 enum rule_sm_type {
     RULE_SM_CONTENT = 0, RULE_SM_PCRE, RULE_SM_ISDATAAT, RULE_SM_BYTE_TEST,
-    RULE_SM_BYTE_JUMP, RULE_SM_BYTE_EXTRACT, RULE_SM_BYTE_MATH, RULE_SM_B64_DECODE
+    RULE_SM_BYTE_JUMP, RULE_SM_BYTE_EXTRACT, RULE_SM_BYTE_MATH, RULE_SM_B64_DECODE,
+    RULE_SM_PII
 };
 
 /* One inspection of a buffer, in rule order. The matcher walks them per
@@ -283,23 +304,11 @@ struct rule_sm {
         struct rule_isdataat d;
         struct rule_byte     b;
         struct rule_b64      b64;
+        struct pii_keyword   pii;
     } u;
 };
 
 /* ------------------------------------------------------------------ other options */
-
-/* dsize, ttl, itype, icode, ip_proto and the other header numbers, bsize,
- * urilen. RANGE is exclusive as in Suricata: "dsize:10<>20" matches 11..19. */
-enum rule_cmp_op {
-    RULE_CMP_NONE = 0,             /* keyword not given */
-    RULE_CMP_EQ, RULE_CMP_NE, RULE_CMP_LT, RULE_CMP_LE,
-    RULE_CMP_GT, RULE_CMP_GE, RULE_CMP_RANGE
-};
-
-struct rule_cmp {
-    uint8_t  op;                   /* enum rule_cmp_op */
-    uint32_t a, b;                 /* b only for RANGE */
-};
 
 /* One sticky buffer as a rule inspects it: the buffer, the transforms
  * applied to it first, and what its length must be. A rule has a view per
@@ -557,6 +566,7 @@ struct rule {
     uint8_t  noalert;              /* noalert, flowbits:noalert, xbits:noalert */
     uint8_t  bypass;               /* bypass: stop inspecting the flow after a match */
     uint8_t  target;               /* enum rule_target */
+    uint32_t pii_types;            /* PII_T_* of its pii keywords: the alert's "pii" object */
     struct rule_threshold threshold;   /* threshold or detection_filter */
 
     char    *app_proto;            /* app-layer-protocol value (lower case), NULL none */

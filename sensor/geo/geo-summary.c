@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "geo-summary.h"
+#include "pii.h"
 #include "util.h"
 
 #define ROW_NIL      UINT16_MAX
@@ -422,6 +423,8 @@ void geo_sum_merge(struct geo_sum *dst, const struct geo_sum *src)
         o->pkts += r->pkts;
         o->flows += r->flows;
         o->alerts += r->alerts;
+        for (int k = 0; k < 2; k++)
+            pii_tally_merge(&o->pii[k], &r->pii[k]);
         for (uint8_t k = 0; k < r->ntop_ep; k++)
             geo_sum_top_ep(o, &r->top_ep[k].addr, r->top_ep[k].cc, r->top_ep[k].asn,
                            r->top_ep[k].bytes, &hint);

@@ -37,6 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "geo-t.h"
+#include "pii-t.h"
 #include "packet-t.h"
 
 #define GEO_SUM_ROWS      512u
@@ -85,6 +86,8 @@ struct geo_sum_row {
     uint32_t internal_hosts;
     uint64_t bytes, pkts, flows, alerts;
     uint64_t app_bytes;              /* bytes credited to applications (exact) */
+    struct pii_tally pii[2];         /* personal data in HTTP bodies: [0] requests (src -> dest),
+                                      * [1] responses (dest -> src) */
     uint8_t  ntop_ep, ntop_asn, ntop_app;
     struct geo_top_ep  top_ep[GEO_SUM_TOPK];
     struct geo_top_asn top_asn[GEO_SUM_TOPK];

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "geo.h"
 #include "log.h"
+#include "pii.h"
 #include "util.h"
 
 struct geo_db {
@@ -710,6 +711,13 @@ void geo_flow_alert(struct geo_thread *t, struct flow *f, uint64_t now)
     if (f->geo.scope == GEO_SCOPE_NONE)
         return;
     flow_row(t, f, now, 0)->alerts++;
+}
+
+void geo_flow_pii(struct geo_thread *t, struct flow *f, int dir, const struct pii_counts *c, uint64_t now)
+{
+    if (f->geo.scope == GEO_SCOPE_NONE || (unsigned)dir > 1)
+        return;
+    pii_tally_add(&flow_row(t, f, now, 0)->pii[dir], c);
 }
 
 int geo_summary_due(const struct geo_thread *t, uint64_t now)

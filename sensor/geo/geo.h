@@ -121,6 +121,10 @@ void geo_flow_packet(struct geo_thread *t, struct flow *f, const struct packet *
 void geo_flow_app(struct geo_thread *t, struct flow *f, const char *app);
 /* Counts an alert on flow f. */
 void geo_flow_alert(struct geo_thread *t, struct flow *f, uint64_t now);
+struct pii_counts;
+/* Adds one HTTP body's personal-data counts to flow f's row: dir 0 a
+ * request (initiator -> responder), 1 a response. */
+void geo_flow_pii(struct geo_thread *t, struct flow *f, int dir, const struct pii_counts *c, uint64_t now);
 
 /* ---- summary intervals (see geo-summary.h) ---- */
 

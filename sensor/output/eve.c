@@ -5,6 +5,7 @@
 #include "eve.h"
 #include "flow.h"
 #include "geo.h"
+#include "pii.h"
 #include "rule-t.h"
 #include "util.h"
 
@@ -232,6 +233,15 @@ static void eve_alert_metadata(struct jbuf *j, const struct rule *r)
 }
 
 /* alert.source / alert.target: {"ip", "port"} of one end of the packet. */
+/* Whether the rule's metadata has the pair "key value". */
+static int metadata_is(const struct rule *r, const char *key, const char *value)
+{
+    for (uint32_t i = 0; i < r->nmetadata; i++)
+        if (strcmp(r->metadata[i].key, key) == 0 && strcmp(r->metadata[i].value, value) == 0)
+            return 1;
+    return 0;
+}
+
 static void eve_alert_end(struct jbuf *j, const char *name, const struct lw_addr *a, uint16_t port,
                           const struct packet *p)
 {
@@ -324,7 +334,11 @@ static void alert_event(struct jbuf *j, const struct eve_ctx *ctx, const struct 
         eve_geo(j, ctx->geo, f, !(p->src.family == f->key.src.family &&
                         memcmp(p->src.u.b, f->key.src.u.b, 16) == 0));
     }
-    if (p->payload_len) {
+    /* The personal data a pii rule counted: counts only, and no payload
+     * unless the rule asks for it (the log must not become the leak). */
+    if (ctx->pii)
+        pii_counts_json(j, "pii", ctx->pii, r->pii_types);
+    if (p->payload_len && (!r->pii_types || metadata_is(r, "pii_payload", "printable"))) {
         /* As Suricata's payload_printable: printable bytes kept, others '.'. */
         char buf[257];
         uint32_t n = p->payload_len < sizeof buf - 1 ? p->payload_len : (uint32_t)sizeof buf - 1;
@@ -429,6 +443,14 @@ void eve_geo_summary_event(struct jbuf *j, const struct eve_ctx *ctx, const stru
         jbuf_bool(j, "internal_hosts_truncated", 1);
     if (r->flags & GEO_ROW_TOP_APPROX)
         jbuf_bool(j, "top_approximate", 1);
+    if (pii_tally_any(&r->pii[0]) || pii_tally_any(&r->pii[1])) {
+        jbuf_open_object(j, "pii");
+        if (pii_tally_any(&r->pii[0]))
+            pii_tally_json(j, "to_server", &r->pii[0]);
+        if (pii_tally_any(&r->pii[1]))
+            pii_tally_json(j, "to_client", &r->pii[1]);
+        jbuf_close_object(j);
+    }
     eve_geo_tops(j, ctx->geo, r);
     jbuf_close_object(j);
     eve_end(j);

@@ -29,9 +29,13 @@ struct geo_thread;
 /* What the event builders of one thread need: the sensor id, and the
  * thread's geolocation context (NULL without the geo stage), from whose
  * database set organisations and cities are read. */
+struct pii_counts;
 struct eve_ctx {
     const char *sensor_id;
     const struct geo_thread *geo;
+    /* For the alert being written: its rule's pii counts (detect_alert_pii()),
+     * NULL when the rule has no pii keyword. */
+    const struct pii_counts *pii;
 };
 
 /* Adds a stage's members (app_proto, tls{}, ...) to an open event. The geo

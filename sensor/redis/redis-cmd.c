@@ -9,6 +9,7 @@
 #include "alert-index.h"
 #include "eve.h"
 #include "geo-summary.h"
+#include "pii-t.h"
 #include "util.h"
 
 /* Lua numbers are doubles: flush ids and sequence numbers (microseconds
@@ -126,14 +127,17 @@ void rbatch_copy(struct rbatch *b, const struct rbatch *src, size_t i)
 
 /* ------------------------------------------------------------------ tallies */
 
-enum fam { F_APP, F_L4, F_SRC, F_DST, F_CC, F_DIR, F_ALERTS, F_HEALTH, F_HTTP_HOST, F_DNS_QUERY, F_TLS_SNI, F_MAX };
-enum metric { M_BYTES, M_PKTS, M_FLOWS, M_SID, M_SEVERITY, M_NONE };
+enum fam { F_APP, F_L4, F_SRC, F_DST, F_CC, F_DIR, F_ALERTS, F_HEALTH, F_HTTP_HOST, F_DNS_QUERY, F_TLS_SNI,
+           F_PII, F_MAX };
+/* M_PII + enum pii_type: a personal-data type; M_PII + PII_TYPE_COUNT: bodies. */
+enum metric { M_BYTES, M_PKTS, M_FLOWS, M_SID, M_SEVERITY, M_PII, M_NONE = M_PII + PII_TYPE_COUNT + 1 };
 
 static const char *const fam_names[F_MAX] = {
-    "app", "l4", "src", "dst", "cc", "dir", "alerts", "health", "http_host", "dns_query", "tls_sni",
+    "app", "l4", "src", "dst", "cc", "dir", "alerts", "health", "http_host", "dns_query", "tls_sni", "pii",
 };
-static const char *const metric_names[] = {
-    "bytes", "pkts", "flows", "sid", "severity", NULL,
+static const char *const metric_names[M_NONE + 1] = {
+    "bytes", "pkts", "flows", "sid", "severity",
+    "cn-id", "bank-card", "cn-mobile", "email", "passport-cn", "bodies", NULL,
 };
 
 /* One destination key (of this sensor; the "all" scope sends the same
@@ -423,6 +427,11 @@ static void on_entry(const struct tally_key *k, const struct tally_sums *s, void
     case TALLY_TLS_SNI:
         contribute1(bd, k, k->kind == TALLY_HTTP_HOST ? F_HTTP_HOST : k->kind == TALLY_DNS_QUERY ? F_DNS_QUERY : F_TLS_SNI,
                     M_NONE, other ? "other" : k->str, s->events);
+        break;
+    case TALLY_PII:
+        snprintf(m, sizeof m, "%s>%s", k->cc[0], k->cc[1]);
+        if (k->aux <= PII_TYPE_COUNT)
+            contribute1(bd, k, F_PII, (enum metric)(M_PII + k->aux), other ? "other" : m, s->events);
         break;
     default:
         break;

@@ -7,6 +7,7 @@
 
 #include "tally.h"
 #include "json.h"
+#include "pii-t.h"
 #include "util.h"
 
 /* The key is hashed and compared as whole 64-bit words. */
@@ -385,6 +386,31 @@ int tally_add_alert(struct tally *t, uint64_t ts_usec, uint32_t sid, uint32_t se
 
     tally_key_alert(&k, sid, severity);
     return tally_add_sums(t, &k, ts_usec, &s);
+}
+
+int tally_add_pii(struct tally *t, uint64_t ts_usec, const char *from_cc, const char *to_cc,
+                  const struct pii_counts *c)
+{
+    struct tally_key k;
+    struct tally_sums s = { 0, 0, 0, 0 };
+    uint64_t any = 0;
+    int r = 0;
+
+    tally_key_pair(&k, from_cc, to_cc, GEO_SCOPE_NONE);
+    k.kind = TALLY_PII;
+    for (unsigned i = 0; i < PII_TYPE_COUNT; i++) {
+        if (c->n[i] == 0)
+            continue;
+        any = 1;
+        k.aux = (uint8_t)i;
+        s.events = c->n[i];
+        r |= tally_add_sums(t, &k, ts_usec, &s);
+    }
+    if (!any)
+        return 0;
+    k.aux = PII_TYPE_COUNT;
+    s.events = 1;
+    return r | tally_add_sums(t, &k, ts_usec, &s);
 }
 
 int tally_add_country(struct tally *t, uint64_t ts_usec, const char *src_cc, const char *dst_cc,

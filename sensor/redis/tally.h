@@ -57,6 +57,9 @@ enum tally_kind {
     TALLY_HTTP_HOST,        /* str: an HTTP request's host; events: transactions */
     TALLY_DNS_QUERY,        /* str: a DNS query name; events: queries */
     TALLY_TLS_SNI,          /* str: a TLS ClientHello's server name; events: handshakes */
+    TALLY_PII,              /* cc[0], cc[1]: the countries a body went from and to; aux: the
+                             * personal-data type (enum pii_type), or PII_TYPE_COUNT for the
+                             * bodies with any; events: occurrences (bodies) */
     TALLY_KIND_MAX
 };
 
@@ -136,6 +139,15 @@ int tally_add_app(struct tally *t, uint64_t ts_usec, const char *app, uint64_t p
 int tally_add_name(struct tally *t, uint64_t ts_usec, enum tally_kind kind, const uint8_t *name, size_t len);
 /* One alert of signature sid with that severity (the rule's priority). */
 int tally_add_alert(struct tally *t, uint64_t ts_usec, uint32_t sid, uint32_t severity);
+
+struct pii_counts;
+/* One HTTP body's personal data (sensor/detect/pii-t.h), counted when its
+ * transaction is done: each type's occurrences, and one body when it had
+ * any, under the countries it went from and to (codes as
+ * tally_add_country's, the request's from the initiator's, a response's
+ * from the responder's). Nothing is counted for a body without any. */
+int tally_add_pii(struct tally *t, uint64_t ts_usec, const char *from_cc, const char *to_cc,
+                  const struct pii_counts *c);
 
 /* Country-pair tally, fed from the geo stage's result on the flow
  * (f->geo, sensor/geo/geo-t.h):

@@ -12,6 +12,7 @@
 #include "geo.h"
 #include "geo-merge.h"
 #include "geo-summary.h"
+#include "pii.h"
 #include "stream.h"
 #include "threshold.h"
 
@@ -84,6 +85,7 @@ static void worker_alert(void *arg, const struct rule *r, const struct packet *p
     if (!worker_alert_count(w, r, p, f))
         return;
     jbuf_reset(&w->jb);
+    w->eve.pii = detect_alert_pii(w->dt, r);
     eve_alert_event(&w->jb, &w->eve, r, p, f, f ? dpi_eve_write : NULL);
     if (jbuf_ok(&w->jb))
         output_batch_add(w->ob, EVT_ALERT, w->jb.buf, w->jb.len);
@@ -114,6 +116,7 @@ static void worker_tx_alert(void *arg, const struct rule *r, const struct packet
     if (!worker_alert_count(w, r, p, f))
         return;
     jbuf_reset(&w->jb);
+    w->eve.pii = detect_alert_pii(w->dt, r);
     eve_alert_tx_event(&w->jb, &w->eve, r, p, f, dpi_eve_summary, tx->id, worker_tx_block, tx);
     if (jbuf_ok(&w->jb))
         output_event(w->out, EVT_ALERT, w->jb.buf, w->jb.len);
@@ -213,9 +216,26 @@ static void worker_tally_name(void *arg, enum app_name_kind kind, const uint8_t 
     tally_add_name(tt->w->tally, tt->ts, kinds[kind], name, len);
 }
 
+/* One body's personal data (dir 0 a request, 1 a response) into the geo
+ * summary's row and the tallies, under the countries it went from and to. */
+static void worker_pii(struct worker *w, struct flow *f, uint64_t ts, int dir, const struct pii_counts *c)
+{
+    const char *from = dir ? f->geo.dst.cc : f->geo.src.cc, *to = dir ? f->geo.src.cc : f->geo.dst.cc;
+    unsigned i;
+
+    for (i = 0; i < PII_TYPE_COUNT && c->n[i] == 0; i++)
+        ;
+    if (i == PII_TYPE_COUNT || f->geo.scope == GEO_SCOPE_NONE)
+        return;
+    if (w->geo)
+        geo_flow_pii(w->geo, f, dir, c, w->now);
+    if (w->tally_on)
+        tally_add_pii(w->tally, ts, from, to, c);
+}
+
 /* A transaction's events: once it is complete both ways (or its flow
  * ends); a parser that logs per direction, each direction as it is done. */
-static void worker_log_tx(struct worker *w, const struct flow *f, uint64_t ts, const struct app_parser *ap,
+static void worker_log_tx(struct worker *w, struct flow *f, uint64_t ts, const struct app_parser *ap,
                           const void *state, struct app_tx *tx, int flow_end)
 {
     int done = tx->progress[APP_TO_SERVER] == APP_PROG_DONE && tx->progress[APP_TO_CLIENT] == APP_PROG_DONE;
@@ -239,6 +259,12 @@ static void worker_log_tx(struct worker *w, const struct flow *f, uint64_t ts, c
             struct tx_tally tt = { w, ts };
 
             ap->tx_names(state, tx, worker_tally_name, &tt);
+        }
+        for (int dir = 0; ap->tx_pii && dir < 2; dir++) {
+            struct pii_counts c;
+
+            if (ap->tx_pii(tx, (enum app_dir)dir, &c))
+                worker_pii(w, f, ts, dir, &c);
         }
     }
 }
@@ -287,6 +313,7 @@ static int worker_app_init(struct worker *w, const struct lw_config *cfg)
             .field_limit = APP_DEFAULT_FIELD_LIMIT,
             .max_names = APP_DEFAULT_MAX_NAMES,
             .max_certs = APP_DEFAULT_MAX_CERTS,
+            .pii_types = c->pii.count_always ? PII_T_ALL : 0,
         },
     };
 
@@ -558,7 +585,7 @@ void worker_destroy(struct worker *w)
 static void write_geo_summary(void *arg, const struct geo_thread *gt, const struct geo_summary *s)
 {
     struct worker *w = arg;
-    struct eve_ctx ctx = { w->cfg->sensor_id, gt };
+    struct eve_ctx ctx = { w->cfg->sensor_id, gt, NULL };
 
     if (!s || !output_wants(w->out, EVT_GEO_SUMMARY))
         return;

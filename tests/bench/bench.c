@@ -492,7 +492,7 @@ static int cmd_events(uint64_t n, const char *dir)
     for (uint64_t i = 0; i < n; i++) {
         bench_flow(&f, i);
         jbuf_reset(&j);
-        eve_flow_event(&j, &(struct eve_ctx){ "bench", NULL }, &f, NULL);
+        eve_flow_event(&j, &(struct eve_ctx){ "bench", NULL, NULL }, &f, NULL);
         bytes += j.len;
     }
     t1 = lw_now_mono_usec();
@@ -502,7 +502,7 @@ static int cmd_events(uint64_t n, const char *dir)
     for (uint64_t i = 0; i < n; i++) {
         bench_flow(&f, i);
         jbuf_reset(&j);
-        eve_flow_event(&j, &(struct eve_ctx){ "bench", NULL }, &f, NULL);
+        eve_flow_event(&j, &(struct eve_ctx){ "bench", NULL, NULL }, &f, NULL);
         output_event(out, EVT_FLOW, j.buf, j.len);
     }
     output_flush(out);

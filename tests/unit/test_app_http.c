@@ -12,6 +12,7 @@
 
 #include "app-layer.h"
 #include "http.h"
+#include "pii.h"
 #include "json.h"
 
 #define TS APP_TO_SERVER
@@ -530,6 +531,50 @@ static void test_body_limit(void **state)
     assert_int_equal(http_tx_file(t, TC)->state, HTTP_FILE_CLOSED);
     assert_true(http_tx_file(t, TC)->has_sha256);
     progress(t, APP_PROG_DONE, APP_PROG_DONE);
+    h_close(&h);
+}
+
+/* Personal data in bodies (limits.pii_types): counted over the whole
+ * decoded body, across segments and chunks, past the body limit, and per
+ * direction; nothing without pii_types. */
+static void test_pii_bodies(void **state)
+{
+    struct app_limits l;
+    struct pii_counts c;
+    struct h h;
+    struct http_tx *t;
+
+    (void)state;
+    limits_default(&l);
+    l.pii_types = PII_T_ALL;
+    l.request_body_limit = 20;
+    h_open(&h, &l, 0);
+    feed(&h, TS, "POST /up HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n");
+    feed(&h, TS, "14\r\nid,mobile\n1101051949\r\n");   /* an identity number split by a chunk edge */
+    t = tx_at(&h, 0);
+    assert_int_equal(P->tx_pii(&t->tx, TS, &c), 1);    /* counting, the number not whole yet */
+    assert_int_equal(c.n[PII_CN_ID], 0);
+    feed(&h, TS, "19\r\n1231002X,13800138000\nx@ex\r\n");
+    feed(&h, TS, "a\r\nample.com\n\r\n0\r\n\r\n");
+    feed(&h, TC, "HTTP/1.1 200 OK\r\nContent-Length: 21\r\n\r\ncard 6222021234567894");
+    progress(t, APP_PROG_DONE, APP_PROG_DONE);
+    assert_true(t->body[TS].truncated);                 /* kept 20 bytes, counted all */
+    assert_int_equal(P->tx_pii(&t->tx, TS, &c), 1);
+    assert_int_equal(c.n[PII_CN_ID], 1);
+    assert_int_equal(c.n[PII_CN_MOBILE], 1);
+    assert_int_equal(c.n[PII_EMAIL], 1);
+    assert_int_equal(c.n[PII_BANK_CARD], 0);
+    assert_int_equal(P->tx_pii(&t->tx, TC, &c), 1);
+    assert_int_equal(c.n[PII_BANK_CARD], 1);
+    assert_int_equal(c.n[PII_CN_ID] + c.n[PII_CN_MOBILE] + c.n[PII_EMAIL], 0);
+    h_close(&h);
+
+    /* near miss: counting off, nothing is counted */
+    limits_default(&l);
+    h_open(&h, &l, 0);
+    feed(&h, TS, "POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 18\r\n\r\n11010519491231002X");
+    t = tx_at(&h, 0);
+    assert_int_equal(P->tx_pii(&t->tx, TS, &c), 0);
     h_close(&h);
 }
 
@@ -1188,6 +1233,7 @@ int main(void)
         cmocka_unit_test(test_split_chunked),
         cmocka_unit_test(test_gzip_chunked),
         cmocka_unit_test(test_body_limit),
+        cmocka_unit_test(test_pii_bodies),
         cmocka_unit_test(test_decompression_bomb),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_bad_chunk_length),

@@ -19,6 +19,7 @@
 #include "ruletest.h"
 #include "eve.h"
 #include "geo.h"
+#include "pii.h"
 #include "json.h"
 #include "mmdbwrite.h"
 #include "rule-parse.h"
@@ -894,7 +895,7 @@ static void test_eve_geo(void **state)
     mkflow(&f, "10.0.0.1", "11.3.0.1");
     f.first_ts = f.last_ts = T0;
     traffic(&e, &f, 1, 100, 1, 200, T0);
-    eve_flow_event(&j, &(struct eve_ctx){ "s1", e.t }, &f, NULL);
+    eve_flow_event(&j, &(struct eve_ctx){ "s1", e.t, NULL }, &f, NULL);
     if (strstr(jtext(&j), want_flow) == NULL)
         fail_msg("flow event: %s", jtext(&j));
 
@@ -902,7 +903,7 @@ static void test_eve_geo(void **state)
     assert_int_equal(rule_parse("alert tcp any any -> any any (msg:\"x\"; sid:1;)", &env, &rule, &rerr), 0);
     mkpkt(&p, &f, 1, 200, T0);
     jbuf_reset(&j);
-    eve_alert_event(&j, &(struct eve_ctx){ "s1", e.t }, rule, &p, &f, NULL);
+    eve_alert_event(&j, &(struct eve_ctx){ "s1", e.t, NULL }, rule, &p, &f, NULL);
     if (strstr(jtext(&j), want_alert) == NULL)
         fail_msg("alert event: %s", jtext(&j));
     rule_free(rule);
@@ -910,13 +911,13 @@ static void test_eve_geo(void **state)
     /* A flow the geo stage never saw has no geo block. */
     mkflow(&f, "10.0.0.1", "11.3.0.1");
     jbuf_reset(&j);
-    eve_flow_event(&j, &(struct eve_ctx){ "s1", e.t }, &f, NULL);
+    eve_flow_event(&j, &(struct eve_ctx){ "s1", e.t, NULL }, &f, NULL);
     assert_null(strstr(jtext(&j), "\"geo\""));
 
     s = geo_summary_close(e.t, T0 + 1000000);
     assert_non_null(s);
     jbuf_reset(&j);
-    eve_geo_summary_event(&j, &(struct eve_ctx){ "s1", e.t }, s, &s->rows[0]);
+    eve_geo_summary_event(&j, &(struct eve_ctx){ "s1", e.t, NULL }, s, &s->rows[0]);
     if (strstr(jtext(&j), "\"event_type\":\"geo_summary\",\"geo_summary\":{\"start\":\"2023-11-14T22:14:00.000000+0000\","
                       "\"end\":\"2023-11-14T22:14:01.000000+0000\",\"worker\":0,\"home_country\":\"CN\","
                       "\"scope\":\"cross-border-outbound\",\"country\":\"US\",\"src_country\":\"CN\","
@@ -926,6 +927,34 @@ static void test_eve_geo(void **state)
                       "\"top_apps\":[]}}") == NULL)
         fail_msg("geo_summary event: %s", jtext(&j));
     geo_summary_open(e.t);
+
+    /* Personal data in the flow's bodies: counted into its row, by direction,
+     * written only when there is some. */
+    {
+        const struct pii_counts up = { { 12, 0, 1, 0, 0 } }, down = { { 0, 0, 0, 2, 0 } };
+
+        mkflow(&f, "10.0.0.1", "11.3.0.1");
+        f.first_ts = f.last_ts = T0 + 2000000;
+        traffic(&e, &f, 1, 100, 1, 200, T0 + 2000000);
+        geo_flow_pii(e.t, &f, 0, &up, T0 + 2000000);
+        geo_flow_pii(e.t, &f, 0, &up, T0 + 2000000);
+        geo_flow_pii(e.t, &f, 1, &down, T0 + 2000000);
+        s = geo_summary_close(e.t, T0 + 3000000);
+        jbuf_reset(&j);
+        eve_geo_summary_event(&j, &(struct eve_ctx){ "s1", e.t, NULL }, s, &s->rows[0]);
+        if (strstr(jtext(&j), "\"pii\":{\"to_server\":{\"cn-id\":24,\"bank-card\":0,\"cn-mobile\":2,"
+                          "\"email\":0,\"passport-cn\":0,\"bodies\":2},\"to_client\":{\"cn-id\":0,"
+                          "\"bank-card\":0,\"cn-mobile\":0,\"email\":2,\"passport-cn\":0,\"bodies\":1}}") == NULL)
+            fail_msg("geo_summary event with pii: %s", jtext(&j));
+        geo_summary_open(e.t);
+        /* near miss: a row without any has no pii member */
+        traffic(&e, &f, 1, 100, 1, 200, T0 + 3500000);
+        s = geo_summary_close(e.t, T0 + 4000000);
+        jbuf_reset(&j);
+        eve_geo_summary_event(&j, &(struct eve_ctx){ "s1", e.t, NULL }, s, &s->rows[0]);
+        assert_null(strstr(jtext(&j), "\"pii\""));
+        geo_summary_open(e.t);
+    }
     jbuf_free(&j);
     env_close(&e);
 }

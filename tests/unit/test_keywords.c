@@ -16,6 +16,7 @@
 #include "dpi.h"
 #include "eve.h"
 #include "json.h"
+#include "pii.h"
 #include "rule-parse.h"
 #include "ruletest.h"
 #include "threshold.h"
@@ -630,21 +631,82 @@ static void test_requires_prefilter_target(void **state)
     assert_int_equal(rule_parse("alert tcp any any -> any any (target:dest_ip; sid:1;)", &env, &r, &err), 0);
     ruletest_packet(&p, 6, NULL, 0);
     jbuf_init(&j);
-    eve_alert_event(&j, &(struct eve_ctx){ "s", NULL }, r, &p, NULL, NULL);
+    eve_alert_event(&j, &(struct eve_ctx){ "s", NULL, NULL }, r, &p, NULL, NULL);
     assert_non_null(strstr(jbuf_text(&j), "\"source\":{\"ip\":\"10.0.0.1\",\"port\":40000}"));
     assert_non_null(strstr(jbuf_text(&j), "\"target\":{\"ip\":\"192.0.2.1\",\"port\":80}"));
     jbuf_free(&j);
     rule_free(r);
     assert_int_equal(rule_parse("alert tcp any any -> any any (target:src_ip; sid:1;)", &env, &r, &err), 0);
     jbuf_init(&j);
-    eve_alert_event(&j, &(struct eve_ctx){ "s", NULL }, r, &p, NULL, NULL);
+    eve_alert_event(&j, &(struct eve_ctx){ "s", NULL, NULL }, r, &p, NULL, NULL);
     assert_non_null(strstr(jbuf_text(&j), "\"target\":{\"ip\":\"10.0.0.1\",\"port\":40000}"));
     jbuf_free(&j);
     rule_free(r);
     assert_int_equal(rule_parse("alert tcp any any -> any any (sid:1;)", &env, &r, &err), 0);
     jbuf_init(&j);
-    eve_alert_event(&j, &(struct eve_ctx){ "s", NULL }, r, &p, NULL, NULL);
+    eve_alert_event(&j, &(struct eve_ctx){ "s", NULL, NULL }, r, &p, NULL, NULL);
     assert_null(strstr(jbuf_text(&j), "\"target\""));       /* near miss: no target keyword */
+    jbuf_free(&j);
+    rule_free(r);
+}
+
+static void test_pii(void **state)
+{
+    /* Identity numbers born before 1970 (the test packets' day is 1970-01-01:
+     * later birth dates are implausible), a UnionPay card. */
+    static const struct kcase c[] = {
+        C("pii:cn-id;", K_TCP, "id=11010519491231002X&x=1", "id=11010519491231002Y&x=1"),
+        C("pii:cn-id, count >= 2;", K_TCP, "11010519491231002X,310115196001010017",
+          "11010519491231002X,310115196001010018"),
+        C("pii:cn-id|bank-card, count = 2;", K_TCP, "11010519491231002X 6222021234567894",
+          "11010519491231002X 6222021234567895"),
+        C("pii:bank-card, count < 1;", K_TCP, "card 6222021234567895", "card 6222021234567894"),
+        C("pii:cn-mobile;", K_TCP, "tel:+86 138 0013 8000;", "tel:1380013800012;"),
+        C("pii:email;", K_TCP, "to: a.b@example.com\r\n", "icon@2x.png"),
+        C("pii:passport-cn;", K_TCP, "no=E12345678&", "no=E123456789&"),
+        /* in a sticky buffer, URL-encoded, after a content */
+        C("http.uri; content:\"/q\"; pii:cn-id;", K_URI, "/q?id=110105%31%39491231002X", "/q?id=110105%31%39491231002"),
+        /* digits inside a longer run never count */
+        C("pii:cn-id;", K_TCP, "x 11010519491231002X x", "9911010519491231002X"),
+    };
+    struct rule_parse_env env = { NULL, NULL };
+    struct rule_error err;
+    struct rule *r;
+    struct packet p;
+    struct jbuf j;
+    struct pii_counts pc = { { 12, 0, 0, 0, 0 } };
+
+    run_cases(c, sizeof c / sizeof c[0]);
+    assert_int_equal(rule_parse("alert tcp any any -> any any (pii:cn-id, count >= 10; sid:1;)", &env, &r, &err), 0);
+    assert_int_equal(r->pii_types, PII_T_CN_ID);
+    rule_free(r);
+    assert_int_equal(rule_parse("alert tcp any any -> any any (pii:name; sid:1;)", &env, &r, &err), -1);
+    assert_non_null(strstr(err.msg, "bad pii"));
+    assert_int_equal(rule_parse("alert tcp any any -> any any (pii:cn-id|cn-id; sid:1;)", &env, &r, &err), -1);
+
+    /* The alert: counts of the rule's types, and no payload unless asked. */
+    assert_int_equal(rule_parse("alert tcp any any -> any any (pii:cn-id|email; sid:1;)", &env, &r, &err), 0);
+    ruletest_packet(&p, 6, (const uint8_t *)"11010519491231002X", 18);
+    jbuf_init(&j);
+    eve_alert_event(&j, &(struct eve_ctx){ "s", NULL, &pc }, r, &p, NULL, NULL);
+    assert_non_null(strstr(jbuf_text(&j), "\"pii\":{\"cn-id\":12,\"email\":0}"));
+    assert_null(strstr(jbuf_text(&j), "payload_printable"));
+    assert_null(strstr(jbuf_text(&j), "11010519491231002X"));
+    jbuf_free(&j);
+    rule_free(r);
+    assert_int_equal(rule_parse("alert tcp any any -> any any (pii:cn-id; metadata:pii_payload printable; sid:1;)",
+                                &env, &r, &err), 0);
+    jbuf_init(&j);
+    eve_alert_event(&j, &(struct eve_ctx){ "s", NULL, &pc }, r, &p, NULL, NULL);
+    assert_non_null(strstr(jbuf_text(&j), "\"payload_printable\":\"11010519491231002X\""));
+    jbuf_free(&j);
+    rule_free(r);
+    /* near miss: a rule without pii keeps its payload and has no pii object */
+    assert_int_equal(rule_parse("alert tcp any any -> any any (content:\"1101\"; sid:1;)", &env, &r, &err), 0);
+    jbuf_init(&j);
+    eve_alert_event(&j, &(struct eve_ctx){ "s", NULL, NULL }, r, &p, NULL, NULL);
+    assert_non_null(strstr(jbuf_text(&j), "payload_printable"));
+    assert_null(strstr(jbuf_text(&j), "\"pii\""));
     jbuf_free(&j);
     rule_free(r);
 }
@@ -921,6 +983,7 @@ int main(void)
         cmocka_unit_test(test_noalert_bypass),
         cmocka_unit_test(test_stream_size),
         cmocka_unit_test(test_requires_prefilter_target),
+        cmocka_unit_test(test_pii),
         cmocka_unit_test(test_events),
         cmocka_unit_test(test_buffer_table),
         cmocka_unit_test(test_tls_values),

@@ -12,6 +12,7 @@
 
 #include "redis-cmd.h"
 #include "tally.h"
+#include "pii-t.h"
 #include "util.h"
 
 #define T0 1735693050000000ull       /* 2025-01-01T00:57:30Z */
@@ -88,6 +89,14 @@ static void test_tally_commands(void **state)
     tally_add_name(t, T0, TALLY_HTTP_HOST, (const uint8_t *)"www.example.com", 15);
     tally_add_name(t, T0, TALLY_DNS_QUERY, (const uint8_t *)"Example.ORG", 11);
     tally_add_name(t, T0, TALLY_TLS_SNI, (const uint8_t *)"api.example.net", 15);
+    {
+        const struct pii_counts up = { { 12, 2, 0, 3, 0 } }, down = { { 1, 0, 0, 0, 0 } }, none = { { 0 } };
+
+        tally_add_pii(t, T0, "CN", "US", &up);
+        tally_add_pii(t, T0, "CN", "US", &up);
+        tally_add_pii(t, T0, "US", "CN", &down);
+        tally_add_pii(t, T0, "CN", "", &none);        /* nothing: no key at all */
+    }
     tt = taken(t);
     assert_true(rcmd_tallies(&b, &RK, "SHA", tt, 42) > 0);
     assert_false(b.oom);
@@ -136,6 +145,24 @@ static void test_tally_commands(void **state)
     assert_int_equal(member(&b, c, "example.org"), 1);
     c = find_cmd(&b, "lw:{all:h:1735689600}:tls_sni");
     assert_int_equal(member(&b, c, "api.example.net"), 1);
+    /* personal data: a hash per type and one for bodies, by the countries
+     * the bodies went from and to; zero counts write nothing */
+    c = find_cmd(&b, "lw:{dc1:m:1735693020}:pii:cn-id");
+    assert_string_equal(arg(&b, c, 5), "pii:cn-id");
+    assert_string_equal(arg(&b, c, 8), "h");
+    assert_int_equal(member(&b, c, "CN>US"), 24);
+    assert_int_equal(member(&b, c, "US>CN"), 1);
+    c = find_cmd(&b, "lw:{dc1:m:1735693020}:pii:bank-card");
+    assert_int_equal(member(&b, c, "CN>US"), 4);
+    c = find_cmd(&b, "lw:{all:h:1735689600}:pii:email");
+    assert_int_equal(member(&b, c, "CN>US"), 6);
+    c = find_cmd(&b, "lw:{dc1:m:1735693020}:pii:bodies");
+    assert_int_equal(member(&b, c, "CN>US"), 2);
+    assert_int_equal(member(&b, c, "US>CN"), 1);
+    assert_int_equal(member(&b, c, "CN>--"), -1);
+    for (size_t i = 0; i < b.ncmds; i++)
+        assert_string_not_equal(arg(&b, i, 3), "lw:{dc1:m:1735693020}:pii:cn-mobile");
+
     /* alerts by sid and severity; severity sums both signatures */
     c = find_cmd(&b, "lw:{dc1:m:1735693020}:alerts:sid");
     assert_int_equal(member(&b, c, "2000001"), 1);

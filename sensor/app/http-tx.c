@@ -525,7 +525,10 @@ void http_body_data(struct http_state *st, struct http_tx *tx, enum app_dir dir,
             pii_stream_init(&tx->pii[dir], &o);
             tx->pii_on[dir] = 1;
         }
-        pii_stream_feed(&tx->pii[dir], data, len);
+        if (data)
+            pii_stream_feed(&tx->pii[dir], data, len);
+        else
+            pii_stream_gap(&tx->pii[dir]);
     }
     if (limit && b->seen + len > limit)
         take = b->seen >= limit ? 0 : (size_t)(limit - b->seen);

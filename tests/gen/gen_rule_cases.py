@@ -232,7 +232,7 @@ def tls_cert_session(cap, t, cli, cport, srv, sport, sni, subject, issuer):
 
 # ---------------------------------------------------------------- cases
 
-IN1, IN2, IN3 = "10.20.0.11", "10.20.0.12", "10.20.0.13"
+IN1, IN2, IN3, IN4 = "10.20.0.11", "10.20.0.12", "10.20.0.13", "10.20.0.14"
 RESOLVER = "10.20.0.53"
 OUT1, OUT2, OUT3 = "203.0.113.10", "198.51.100.20", "192.0.2.30"
 
@@ -484,7 +484,41 @@ def case_cross_border(cap):
         if i % 2:
             c.seg(1, "A")
     c.close()
-    return {9000601: 1}
+    # Personal data (pii rules 9000602-9000604), from another inside host:
+    # an export with 12 identity numbers, 6 cards and 22 mobile numbers to
+    # GB fires each once; the same to CN, and one just under each
+    # threshold (9, 4, 19) to GB, fire none.
+    for i, (dst, n) in enumerate(((gb, (12, 6, 22)), (cn, (12, 6, 22)), (gb, (9, 4, 19)))):
+        rows = [pii_id(cap.rng) for _ in range(n[0])] + [pii_card(cap.rng) for _ in range(n[1])] + \
+            ["1%d%09d" % (cap.rng.randint(3, 9), cap.rng.randrange(10 ** 9)) for _ in range(n[2])]
+        body = ("value\n" + "\n".join(rows) + "\n").encode()
+        req = (b"POST /export HTTP/1.1\r\nHost: files.example.net\r\nContent-Type: text/csv\r\n"
+               b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        c = Tcp(cap, IN4, 48004 + i, dst, 80, t + 30 + 2 * i).open()
+        c.send(0, req)
+        c.send(1, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        c.close()
+    return {9000601: 1, 9000602: 1, 9000603: 1, 9000604: 1}
+
+
+def pii_id(rng):
+    """A fictitious resident identity number with a valid GB 11643 check character."""
+    d = "%02d%04d%04d%02d%02d%03d" % (rng.choice((11, 31, 44, 51)), rng.randrange(100, 10000),
+                                      rng.randrange(1940, 2005), rng.randint(1, 12), rng.randint(1, 28),
+                                      rng.randrange(1000))
+    w = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    return d + "10X98765432"[sum(int(c) * k for c, k in zip(d, w)) % 11]
+
+
+def pii_card(rng):
+    """A fictitious UnionPay number (62, 16 digits) with a valid Luhn digit."""
+    body = "62" + "".join(str(rng.randrange(10)) for _ in range(13))
+    for c in "0123456789":
+        n = body + c
+        if sum(int(x) * (2 if i % 2 else 1) - (9 if int(x) * (2 if i % 2 else 1) > 9 else 0)
+               for i, x in enumerate(reversed(n))) % 10 == 0:
+            return n
+    raise AssertionError("no Luhn digit")
 
 
 OPENSSL_DEFAULT = [("C", "AU"), ("ST", "Some-State"), ("O", "Internet Widgits Pty Ltd")]
@@ -535,7 +569,7 @@ CASES = [
     ("remote_access", case_remote_access, "TeamViewer, AnyDesk by nDPI, one per inside host", None),
     ("scan", case_scan, "TCP SYN scan and ICMP sweep detection_filter", None),
     ("web", case_web, "SQL/command injection and traversal in http.uri", None),
-    ("cross_border", case_cross_border, "large upload to GB (geoip), not to CN", "geoip"),
+    ("cross_border", case_cross_border, "large upload and personal data to GB (geoip, pii), not to CN", "geoip"),
     ("tls", case_tls, "OpenSSL placeholder issuers, Tor-style certificate names", None),
 ]
 

@@ -569,6 +569,19 @@ static void test_pii_bodies(void **state)
     assert_int_equal(c.n[PII_CN_ID] + c.n[PII_CN_MOBILE] + c.n[PII_EMAIL], 0);
     h_close(&h);
 
+    /* a gap inside the body (APP_IN_GAP): what was whole before it counts,
+     * the digits right after it do not (they may be a longer number's tail) */
+    limits_default(&l);
+    l.pii_types = PII_T_ALL;
+    h_open(&h, &l, 0);
+    feed(&h, TS, "POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 60\r\n\r\n11010519491231002X,");
+    feedn(&h, TS, NULL, 10, APP_IN_GAP);
+    feed(&h, TS, "91231002X,310115196001010017,a");
+    t = tx_at(&h, 0);
+    assert_int_equal(P->tx_pii(&t->tx, TS, &c), 1);
+    assert_int_equal(c.n[PII_CN_ID], 2);
+    h_close(&h);
+
     /* near miss: counting off, nothing is counted */
     limits_default(&l);
     h_open(&h, &l, 0);

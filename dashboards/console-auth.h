@@ -20,6 +20,7 @@
 #define LW_CONSOLE_AUTH_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #define USER_NAME_MAX 64
@@ -47,6 +48,9 @@ int users_init(void);
  * user's fingerprint in fp (USER_FP_LEN + 1 bytes) when they match, 0 when
  * not (or the file cannot be read). */
 int users_verify(const char *path, const char *name, const char *password, char *fp);
+
+/* The password hashes users_verify() ran, by setting, for /metrics. */
+void users_prom(FILE *out);
 
 /* The current fingerprint of user name into fp. Returns 1, or 0 when there
  * is no such user (now). */

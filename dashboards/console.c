@@ -1063,6 +1063,7 @@ static enum MHD_Result console_metrics(struct MHD_Connection *conn)
     if (!out)
         return MHD_NO;
     guard_prom(out);
+    users_prom(out);
     http_gate_prom(gate, "linkwatch_console", out);
     fprintf(out, "# HELP linkwatch_console_redis_skipped_total Redis entries skipped as too large to be the "
             "sensor's.\n# TYPE linkwatch_console_redis_skipped_total counter\n"

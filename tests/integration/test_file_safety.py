@@ -16,8 +16,8 @@ user could, each of these is replaced by a symbolic link to a root-owned
 Each must be refused with a message naming the link, and the target must
 keep its owner, mode and bytes. Then: files are created 0640 or tighter
 with umask 000; a configuration naming redis.password readable by others
-is warned about; 8 idle control clients do not delay a reload (bounded:
-the reload must answer within the 2 s a client has, 4 s in all); and
+is warned about; 8 idle control clients do not delay another client
+(served in turn, each would hold the socket its 2 s: 16 s); and
 linkwatchctl does not believe a socket another user put in a folder
 anyone may write. (Skipped when not root or without useradd.)
 """
@@ -229,9 +229,11 @@ def idle_control_clients(tap, binary, src, tmp):
     rc, out = s.ctl_run("ruleset", timeout=30)
     dt = time.time() - t0
     print("# control: 'ruleset' answered in %.3f s with 8 idle clients connected" % dt)
-    # Served one after the other, each idle client would hold it 2 s (16 s
-    # in all): within one client's 2 s deadline means they did not.
-    tap.ok(rc == 0 and dt < 2.0, "control: 8 idle clients do not delay another client (%.2f s)" % dt, out)
+    # Served one after the other, each idle client would hold it for its 2 s
+    # deadline: the answer would come after 16 s or more. Well under that
+    # (10 s: room for a loaded machine) means they were not served in turn.
+    tap.ok(rc == 0 and dt < 10.0, "control: 8 idle clients do not delay another client (%.2f s, "
+           "16 s or more if served in turn)" % dt, out)
     rc, out = s.ctl_run("reload", timeout=30)
     tap.ok(rc in (0, 2), "control: a reload is answered while they wait", out)
     for c in idle:

@@ -500,6 +500,23 @@ static void file_feed(struct http_state *st, struct http_tx *tx, enum app_dir di
  * decompressed; data NULL with len > 0 is a gap libhtp skipped. Keeps up
  * to the direction's body limit; the file follows the same bytes and is
  * TRUNCATED when more than the limit arrives, as Suricata's. */
+/* Whether the first bytes of a body are text (at most 1 in 20 of its
+ * first 512 bytes a control character other than tab and line breaks;
+ * UTF-8 is text). Personal data is counted in text bodies only: forms,
+ * JSON, CSV, XML, HTML, multipart. Images, video, archives and other
+ * binary formats hold no number the detectors could read, and are most of
+ * the bytes on a link. */
+static int looks_text(const uint8_t *p, size_t n)
+{
+    size_t bad = 0;
+
+    if (n > 512)
+        n = 512;
+    for (size_t i = 0; i < n; i++)
+        bad += (p[i] < 0x20 && p[i] != '\t' && p[i] != '\n' && p[i] != '\r' && p[i] != '\f') || p[i] == 0x7f;
+    return bad * 20 <= n;
+}
+
 void http_body_data(struct http_state *st, struct http_tx *tx, enum app_dir dir, htp_tx_t *htx,
                     const uint8_t *data, size_t len)
 {
@@ -518,14 +535,16 @@ void http_body_data(struct http_state *st, struct http_tx *tx, enum app_dir dir,
         tx->response_len = (uint64_t)htx->response_message_len;
     if (b->seen == 0 && tx->file[dir].state == HTTP_FILE_NONE && body_is_file(dir, htx))
         file_open(st, tx, dir);
-    if (st->ctx->limits.pii_types) {
-        if (!tx->pii_on[dir]) {
+    if (st->ctx->limits.pii_types && tx->pii_on[dir] != PII_BODY_BINARY) {
+        if (tx->pii_on[dir] == 0) {
             struct pii_opts o = { st->ctx->limits.pii_types, pii_date_from_unix(st->now.tv_sec) };
 
             pii_stream_init(&tx->pii[dir], &o);
-            tx->pii_on[dir] = 1;
+            tx->pii_on[dir] = data && !looks_text(data, len) ? PII_BODY_BINARY : PII_BODY_TEXT;
         }
-        if (data)
+        if (tx->pii_on[dir] != PII_BODY_TEXT)
+            ;
+        else if (data)
             pii_stream_feed(&tx->pii[dir], data, len);
         else
             pii_stream_gap(&tx->pii[dir]);
@@ -552,7 +571,7 @@ void http_body_undecodable(struct http_state *st, struct http_tx *tx, enum app_d
 
     tx->flags |= undecodable_flag(dir);
     tx->body[dir].gap = 1;
-    if (tx->pii_on[dir])
+    if (tx->pii_on[dir] == PII_BODY_TEXT)
         pii_stream_gap(&tx->pii[dir]);
     if (htx && f->state == HTTP_FILE_NONE && body_is_file(dir, htx)) {
         if (!tx->arena[dir])
@@ -568,7 +587,7 @@ int http_tx_pii(const struct app_tx *atx, enum app_dir dir, struct pii_counts *o
     const struct http_tx *tx = (const struct http_tx *)atx;
     struct pii_stream s;
 
-    if ((unsigned)dir > APP_TO_CLIENT || !tx->pii_on[dir])
+    if ((unsigned)dir > APP_TO_CLIENT || tx->pii_on[dir] != PII_BODY_TEXT)
         return 0;
     s = tx->pii[dir];           /* the end of the body, on a copy: tx stays as it is */
     pii_stream_end(&s);

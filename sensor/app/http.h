@@ -203,6 +203,10 @@ struct http_body {
     uint8_t  gap;                     /* a gap ended what is kept */
 };
 
+/* http_tx.pii_on: a body's personal-data count. */
+#define PII_BODY_TEXT   1u            /* counting: its first bytes are text */
+#define PII_BODY_BINARY 2u            /* not counted: its first bytes are binary */
+
 struct http_tx {
     struct app_tx tx;                 /* first: the stage's view */
     void *htx;                        /* libhtp's transaction while it parses it */
@@ -219,7 +223,7 @@ struct http_tx {
     uint32_t arena_len[2];
     struct http_body body[2];         /* [APP_TO_SERVER] request, [APP_TO_CLIENT] response */
     struct http_file file[2];
-    uint8_t pii_on[2];                /* pii[dir] counts that body (app_limits.pii_types) */
+    uint8_t pii_on[2];                /* PII_BODY_*: pii[dir] counts that body (app_limits.pii_types) */
     struct pii_stream pii[2];         /* the personal data of each whole body, counted as it
                                        * arrives (decoded, past the body limit too) */
 };

@@ -19,7 +19,6 @@
 
 #include "json.h"
 #include "pii.h"
-#include "rule-parse.h"
 
 /* decoder states */
 enum { D_NONE = 0, D_PCT, D_PCT1, D_ESC, D_U };

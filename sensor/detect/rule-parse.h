@@ -46,20 +46,6 @@ const char *rule_action_name(enum rule_action a);
  * sticky buffers and the legacy content modifiers of the buffer table. */
 void rule_keywords_print(FILE *out);
 
-static inline int rule_cmp_match(const struct rule_cmp *c, uint32_t v)
-{
-    switch (c->op) {
-    case RULE_CMP_EQ:    return v == c->a;
-    case RULE_CMP_NE:    return v != c->a;
-    case RULE_CMP_LT:    return v < c->a;
-    case RULE_CMP_LE:    return v <= c->a;
-    case RULE_CMP_GT:    return v > c->a;
-    case RULE_CMP_GE:    return v >= c->a;
-    case RULE_CMP_RANGE: return v > c->a && v < c->b;
-    default:             return 1;
-    }
-}
-
 static inline int rule_tcpflags_match(const struct rule_tcpflags *f, uint8_t pkt)
 {
     uint8_t v = (uint8_t)(pkt & ~f->ignore);

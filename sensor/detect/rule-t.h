@@ -279,6 +279,21 @@ struct rule_cmp {
     uint32_t a, b;                 /* b only for RANGE */
 };
 
+/* Whether v satisfies c (NONE: always). */
+static inline int rule_cmp_match(const struct rule_cmp *c, uint32_t v)
+{
+    switch (c->op) {
+    case RULE_CMP_EQ:    return v == c->a;
+    case RULE_CMP_NE:    return v != c->a;
+    case RULE_CMP_LT:    return v < c->a;
+    case RULE_CMP_LE:    return v <= c->a;
+    case RULE_CMP_GT:    return v > c->a;
+    case RULE_CMP_GE:    return v >= c->a;
+    case RULE_CMP_RANGE: return v > c->a && v < c->b;
+    default:             return 1;
+    }
+}
+
 /* pii:<type>[|<type>...][, count <op> N] (sensor/detect/pii.h): the
  * validated personal-data items of the listed types in the buffer. */
 struct pii_keyword {

@@ -309,7 +309,7 @@ void app_packet(struct app_stage *s, struct flow *f, const struct packet *p, app
 {
     struct app_flow *af = f->app;
 
-    if (s->norder == 0 || (p->proto != 6 && p->proto != 17) || (af && af->done))
+    if (s->norder == 0 || (p->proto == 6 ? s->cfg.no_tcp : p->proto != 17) || (af && af->done))
         return;
     if (p->proto == 17 && p->payload_len == 0)
         return;

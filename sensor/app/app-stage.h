@@ -36,6 +36,7 @@ struct app_proto_config {
 
 struct app_stage_config {
     uint64_t memcap;
+    int no_tcp;                   /* TCP is not parsed (no stream reassembly to give it data) */
     struct app_limits limits;
     struct app_proto_config proto[APP_PROTO_MAX];
 };

@@ -303,6 +303,7 @@ static int worker_app_init(struct worker *w, const struct lw_config *cfg)
     const struct lw_config *c = cfg;
     struct app_stage_config ac = {
         .memcap = c->app_layer.memcap,
+        .no_tcp = !c->stream.enabled,
         .limits = {
             .max_tx = c->app_layer.max_tx,
             .request_body_limit = c->app_layer.request_body_limit,

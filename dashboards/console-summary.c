@@ -81,36 +81,117 @@ static json_t *sorted_pairs(json_t *obj, size_t top)
     return arr;
 }
 
+/* The metrics of the pii family (docs/redis.md), in the answer's order; the
+ * first PII_KINDS are occurrences of a type, summed in "total", the last is
+ * the bodies that held any. */
+static const char *const pii_metrics[] = { "cn-id", "bank-card", "cn-mobile", "email", "passport-cn", "bodies" };
+#define PII_TYPES (sizeof pii_metrics / sizeof pii_metrics[0])
+#define PII_KINDS (PII_TYPES - 1)
+
+/* Splits a tally member "<from>><to>" into its two country codes (each at
+ * most 7 bytes, as the cc family writes them); 0 when it is not one. */
+static int country_pair(const char *member, char *from, char *to)
+{
+    const char *gt = strchr(member, '>');
+
+    if (!gt || gt == member || gt - member > 7 || strchr(gt + 1, '>') || !gt[1] || strlen(gt + 1) > 7)
+        return 0;
+    memcpy(from, member, (size_t)(gt - member));
+    from[gt - member] = '\0';
+    strcpy(to, gt + 1);
+    return 1;
+}
+
+static int by_total(const void *a, const void *b)
+{
+    json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+    double tx = json_number_value(json_object_get(x, "total"));
+    double ty = json_number_value(json_object_get(y, "total"));
+
+    if (tx != ty)
+        return tx < ty ? 1 : -1;
+    return strcmp(json_string_value(json_object_get(x, "country")),
+                  json_string_value(json_object_get(y, "country")));
+}
+
+/* Personal data sent abroad: of the pii hashes' members (pii[t] the sums
+ * of metric pii_metrics[t]), those from home to another country, per
+ * destination: [{country, <metric>: count..., total}], the largest total
+ * first (ties by country code). */
+static json_t *pii_abroad(json_t *const pii[], const char *home)
+{
+    json_t *per = json_object(), *arr = json_array();
+    const char *k;
+    json_t *v;
+
+    for (size_t t = 0; t < PII_TYPES; t++)
+        json_object_foreach(pii[t], k, v) {
+            char from[8], to[8];
+            if (!country_pair(k, from, to) || strcmp(from, home) != 0 || strcmp(to, home) == 0)
+                continue;
+            json_t *o = json_object_get(per, to);
+            if (!o) {
+                o = json_pack("{s:s,s:f}", "country", to, "total", 0.0);
+                for (size_t i = 0; i < PII_TYPES; i++)
+                    add_num(o, pii_metrics[i], 0);
+                json_object_set_new(per, to, o);
+            }
+            add_num(o, pii_metrics[t], json_number_value(v));
+            if (t < PII_KINDS)
+                add_num(o, "total", json_number_value(v));
+        }
+    size_t n = json_object_size(per), m = 0;
+    json_t **a = malloc((n + 1) * sizeof *a);
+    if (a) {
+        json_object_foreach(per, k, v)
+            a[m++] = v;
+        qsort(a, m, sizeof *a, by_total);
+        for (size_t i = 0; i < m; i++)
+            json_array_append(arr, a[i]);
+    }
+    free(a);
+    json_decref(per);
+    return arr;
+}
+
 json_t *cs_summary(redisContext *c, const struct rkeys *rk, const char *scope, char res, int64_t from,
                    int64_t to, const char *home_country)
 {
-    /* family, metric of the hashes read per bucket, then the two top-host sets */
-    static const char *const fams[][2] = { { "app", "bytes" }, { "l4", "bytes" }, { "cc", "bytes" },
-                                           { "cc", "flows" }, { "dir", "bytes" },
-                                           { "alerts", "severity" }, { "alerts", "sid" },
-                                           { "src", "bytes" }, { "dst", "bytes" },
-                                           { "http_host", NULL }, { "dns_query", NULL }, { "tls_sni", NULL } };
+    /* family and metric read per bucket: hashes whole, the sorted sets'
+     * twenty largest members; targets[] below takes the replies in this order */
+    static const struct { const char *family, *metric; int top; } fams[] = {
+        { "app", "bytes", 0 }, { "l4", "bytes", 0 }, { "cc", "bytes", 0 }, { "cc", "flows", 0 },
+        { "dir", "bytes", 0 }, { "alerts", "severity", 0 }, { "alerts", "sid", 0 },
+        /* pii: in pii_metrics' order */
+        { "pii", "cn-id", 0 }, { "pii", "bank-card", 0 }, { "pii", "cn-mobile", 0 },
+        { "pii", "email", 0 }, { "pii", "passport-cn", 0 }, { "pii", "bodies", 0 },
+        { "src", "bytes", 1 }, { "dst", "bytes", 1 },
+        { "http_host", NULL, 1 }, { "dns_query", NULL, 1 }, { "tls_sni", NULL, 1 } };
     int64_t step = res == 'h' ? 3600 : 60;
 
     json_t *app = json_object(), *l4 = json_object(), *cc = json_object(), *ccf = json_object(),
            *dir = json_object(), *sev = json_object(), *sid = json_object(),
            *src = json_object(), *dst = json_object(), *hosts = json_object(), *queries = json_object(),
            *snis = json_object(), *series = json_array();
+    json_t *pii[PII_TYPES];
+    for (size_t t = 0; t < PII_TYPES; t++)
+        pii[t] = json_object();
     size_t nb = (size_t)((to - from + step - 1) / step);
     for (size_t b = 0; b < nb; b++) {
         int64_t start = from + (int64_t)b * step;
         char key[RKEY_MAX];
         for (size_t i = 0; i < sizeof fams / sizeof fams[0]; i++) {
-            rkey_bucket(key, sizeof key, rk, scope, res, (uint64_t)start, fams[i][0], fams[i][1]);
+            rkey_bucket(key, sizeof key, rk, scope, res, (uint64_t)start, fams[i].family, fams[i].metric);
             const char *hash[] = { "HGETALL", key };
             const char *top[] = { "ZREVRANGE", key, "0", "19", "WITHSCORES" };
-            if (i < 7)
-                redisAppendCommandArgv(c, 2, hash, NULL);
-            else
+            if (fams[i].top)
                 redisAppendCommandArgv(c, 5, top, NULL);
+            else
+                redisAppendCommandArgv(c, 2, hash, NULL);
         }
     }
-    json_t *targets[] = { app, l4, cc, ccf, dir, sev, sid, src, dst, hosts, queries, snis };
+    json_t *targets[] = { app, l4, cc, ccf, dir, sev, sid, pii[0], pii[1], pii[2], pii[3], pii[4], pii[5],
+                          src, dst, hosts, queries, snis };
     int err = 0;
     for (size_t b = 0; b < nb; b++) {
         double bytes = 0, alerts = 0;
@@ -148,8 +229,8 @@ json_t *cs_summary(redisContext *c, const struct rkeys *rk, const char *scope, c
     const char *k;
     json_t *v;
     json_object_foreach(cc, k, v) {
-        char a[8] = "", b2[8] = "";
-        if (sscanf(k, "%7[^>]>%7s", a, b2) != 2 || strcmp(a, b2) == 0)
+        char a[8], b2[8];
+        if (!country_pair(k, a, b2) || strcmp(a, b2) == 0)
             continue;
         double val = json_number_value(v);
         double fl = json_number_value(json_object_get(ccf, k));
@@ -165,7 +246,7 @@ json_t *cs_summary(redisContext *c, const struct rkeys *rk, const char *scope, c
         add_num(o, dirn, val);
         add_num(o, "flows", fl);
     }
-    json_t *out = json_pack("{s:s,s:s,s:I,s:I,s:I,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
+    json_t *out = json_pack("{s:s,s:s,s:I,s:I,s:I,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
         "scope", scope, "res", res == 'h' ? "h" : "m", "step", (json_int_t)step,
         "from", (json_int_t)from, "to", (json_int_t)to,
         "home_country", home_country,
@@ -173,12 +254,14 @@ json_t *cs_summary(redisContext *c, const struct rkeys *rk, const char *scope, c
         "top_src", sorted_pairs(src, 10), "top_dst", sorted_pairs(dst, 10),
         "country_pairs", sorted_pairs(cc, 50), "scopes", sorted_pairs(dir, 10),
         "alerts_by_severity", sorted_pairs(sev, 10), "alerts_by_sid", sorted_pairs(sid, 20),
-        "countries", countries, "series", series,
+        "countries", countries, "pii_abroad", pii_abroad(pii, home_country), "series", series,
         "http_hosts", sorted_pairs(hosts, 10), "dns_queries", sorted_pairs(queries, 10),
         "tls_snis", sorted_pairs(snis, 10));
     json_decref(app); json_decref(l4); json_decref(cc); json_decref(ccf); json_decref(dir);
     json_decref(sev); json_decref(sid); json_decref(src); json_decref(dst);
     json_decref(hosts); json_decref(queries); json_decref(snis);
+    for (size_t t = 0; t < PII_TYPES; t++)
+        json_decref(pii[t]);
     if (err) {
         json_decref(out);
         return NULL;

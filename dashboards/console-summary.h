@@ -19,7 +19,9 @@ int64_t cs_latest_capture(redisContext *c, const struct rkeys *rk);
 /* The buckets of scope (a sensor id or "all") at resolution res ('m' or
  * 'h') from from (a bucket start) up to to: protocols, services, top
  * hosts, country pairs, scopes, alerts by severity and sid, cross-border
- * bytes by country (home_country is ours) and a series per bucket for the
+ * bytes by country (home_country is ours), personal data sent abroad by
+ * destination country ("pii_abroad": the pii family's members from home to
+ * elsewhere, the largest total first) and a series per bucket for the
  * charts, in one pipeline. Returns the answer (caller owns it) or NULL when
  * Redis failed. */
 json_t *cs_summary(redisContext *c, const struct rkeys *rk, const char *scope, char res, int64_t from,

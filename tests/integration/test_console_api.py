@@ -7,7 +7,8 @@ as sensor "demo", and the web-attack and scan cases of the shipped rules
 (tests/gen/gen_rule_cases.py) as sensor "rules". Every answer is checked
 against the sensors' own eve.json.
 List, filters, groups, detail, triage (stored with who and when, survives a
-console restart), summaries, sensors, live alerts (SSE); 401 without a
+console restart), summaries (personal data sent abroad from pii tallies
+seeded here, PII_SEED), sensors, live alerts (SSE); 401 without a
 login, 400 on malformed filters; login cookie flags and security headers.
 """
 
@@ -24,6 +25,53 @@ import lwconsole
 from lwsensor import pcap_header, read_pcap, records_bytes
 
 RULE_CASES = ["web", "scan"]        # tests/gen/gen_rule_cases.py: SQL injection, scans
+
+# pii tallies (docs/redis.md, family pii) seeded by hand, by bucket of the
+# summary's window: metric -> "<from>><to>" -> count. Home is CN: JP>CN
+# (inbound), CN>CN (internal) and US>JP (transit) were not sent abroad.
+PII_SEED = {
+    "first": {"cn-id": {"CN>US": 12, "CN>JP": 3, "JP>CN": 50, "CN>CN": 40, "US>JP": 7},
+              "bank-card": {"CN>JP": 5}, "email": {"CN>US": 1, "CN>GB": 2},
+              "bodies": {"CN>US": 3, "CN>JP": 2, "CN>GB": 1, "JP>CN": 9, "CN>CN": 4}},
+    "last": {"cn-id": {"CN>JP": 20}, "cn-mobile": {"CN>US": 4}, "passport-cn": {"CN>GB": 1},
+             "bodies": {"CN>JP": 1, "CN>US": 1}},
+    "before": {"cn-id": {"CN>US": 1000}},           # outside the window
+    "after": {"email": {"CN>GB": 1000}},
+}
+# What the summary answers for PII_SEED: per country, the largest total (of
+# the five types, bodies apart) first; US has more bodies than JP.
+PII_ABROAD = [
+    {"country": "JP", "cn-id": 23, "bank-card": 5, "cn-mobile": 0, "email": 0, "passport-cn": 0,
+     "bodies": 3, "total": 28},
+    {"country": "US", "cn-id": 12, "bank-card": 0, "cn-mobile": 4, "email": 1, "passport-cn": 0,
+     "bodies": 4, "total": 17},
+    {"country": "GB", "cn-id": 0, "bank-card": 0, "cn-mobile": 0, "email": 2, "passport-cn": 1,
+     "bodies": 1, "total": 3},
+]
+
+
+def seed_pii(rs, scope, summary):
+    """HINCRBYs PII_SEED into scope's minute buckets around the window of a
+    summary answer (its from and to)."""
+    last = summary["to"] - 1 - (summary["to"] - 1) % 60
+    start = {"first": summary["from"], "last": last, "before": summary["from"] - 60, "after": last + 60}
+    c = rs.client()
+    for at, metrics in PII_SEED.items():
+        for metric, members in metrics.items():
+            for member, n in members.items():
+                c.call("HINCRBY", "lw:{%s:m:%d}:pii:%s" % (scope, start[at], metric), member, n)
+    c.close()
+
+
+def add_abroad(base, more):
+    """pii_abroad lists base and more added up, in the answer's order."""
+    per = {}
+    for row in base + more:
+        o = per.setdefault(row["country"], {"country": row["country"]})
+        for k, v in row.items():
+            if k != "country":
+                o[k] = o.get(k, 0) + v
+    return sorted(per.values(), key=lambda r: (-r["total"], r["country"]))
 
 
 def shifted(pcap, out, start_us):
@@ -112,6 +160,7 @@ def main():
             check_groups(tap, con, alerts)
             check_detail_triage(tap, con, rs)
             check_summary(tap, con, alerts)
+            check_pii(tap, con, rs)
             check_live(tap, con, rs)
             con.stop()
             con.start()
@@ -307,6 +356,28 @@ def check_summary(tap, con, alerts):
     ids = sorted(x["id"] for x in b.get("sensors", []))
     tap.ok(s == 200 and "demo" in ids and all("packets" in x for x in b["sensors"]),
            "sensor health: every sensor's status hash", b)
+
+
+def check_pii(tap, con, rs):
+    s, b = con.get("/api/summary?sensor=pii-seed")
+    tap.ok(s == 200 and b["home_country"] == "CN" and b["pii_abroad"] == [],
+           "personal data sent abroad: none before any pii tally", b.get("pii_abroad"))
+    if s != 200:
+        return
+    seed_pii(rs, "pii-seed", b)
+    s, b = con.get("/api/summary?sensor=pii-seed")
+    tap.ok(s == 200 and b["pii_abroad"] == PII_ABROAD,
+           "personal data sent abroad: per destination, home to abroad only, the window's buckets, "
+           "largest total first", b.get("pii_abroad"))
+    s, b = con.get("/api/summary?sensor=pii-seed&res=h")
+    tap.ok(s == 200 and b["pii_abroad"] == [], "hour buckets: only minutes were seeded", b.get("pii_abroad"))
+    # the merged view: whatever the sensors counted, plus the seed
+    s, before = con.get("/api/summary")
+    seed_pii(rs, "all", before)
+    s, b = con.get("/api/summary")
+    tap.ok(s == 200 and b["pii_abroad"] == add_abroad(before["pii_abroad"], PII_ABROAD),
+           "personal data sent abroad: the merged view adds the seed to what the sensors counted",
+           (before.get("pii_abroad"), b.get("pii_abroad")))
 
 
 def check_live(tap, con, rs):

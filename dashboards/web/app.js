@@ -248,48 +248,59 @@
       }));
     } catch (e) { $('#filter-error').textContent = e.message; }
   }
+  /* An SVG of stacked bars: each item {x, w, parts (name -> value), g (the
+   * attributes of its <g>), title (its tooltip's first line), click} drawn
+   * bottom up in the order of names, scaled to the largest item, with a
+   * value axis and a legend of names. */
+  const CW = 640, CH = 190, CL = 56, CB = 20, CT = 22;
+  function stackedBars(items, names, cls, fmt) {
+    const s = svg('svg', { width: CW, height: CH, viewBox: '0 0 ' + CW + ' ' + CH, role: 'img' });
+    const total = (it) => names.reduce((a, n) => a + (it.parts[n] || 0), 0);
+    const max = Math.max(1, ...items.map(total));
+    s.append(svg('line', { x1: CL, y1: CH - CB, x2: CW, y2: CH - CB, class: 'axis' }),
+      svg('line', { x1: CL, y1: CT, x2: CL, y2: CH - CB, class: 'axis' }),
+      svg('text', { x: 2, y: CT + 8 }, fmt(max)), svg('text', { x: 2, y: CH - CB }, '0'));
+    items.forEach((it) => {
+      const g = svg('g', Object.assign({ 'data-total': total(it) }, it.g));
+      let y = CH - CB;
+      const title = [it.title];
+      names.forEach((n) => {
+        const v = it.parts[n];
+        if (!v) return;
+        const h = (CH - CB - CT) * v / max;
+        y -= h;
+        g.append(svg('rect', { x: it.x.toFixed(1), y: y.toFixed(1), width: it.w.toFixed(1), height: h.toFixed(1),
+          class: cls(n), 'data-part': n, 'data-value': v }));
+        title.push(n + ': ' + fmt(v));
+      });
+      g.append(svg('title', {}, title.join('\n')));
+      g.addEventListener('click', it.click);
+      s.append(g);
+    });
+    let lx = CL;
+    names.forEach((n) => {
+      s.append(svg('rect', { x: lx, y: 4, width: 10, height: 10, class: cls(n) }), svg('text', { x: lx + 13, y: 13 }, n));
+      lx += 22 + 6 * n.length;
+    });
+    return s;
+  }
   /* A stacked bar per bucket of the summary: parts of key (an object of
    * name -> value) in the order given, each bar a clickable <g class=bucket>
    * that lists the alerts of its bucket. */
   const SEVERITIES = ['1', '2', '3', '4'];
   const SCOPES = ['internal', 'domestic', 'cross-border-outbound', 'cross-border-inbound', 'transit', 'external'];
   function stackedChart(target, r, key, parts, cls, fmt) {
-    const W = 640, H = 190, L = 56, B = 20, T = 22;
-    const s = svg('svg', { width: W, height: H, viewBox: '0 0 ' + W + ' ' + H, role: 'img' });
     const span = Math.max(r.step, r.to - r.from);
-    const total = (x) => Object.values(x[key] || {}).reduce((a, b) => a + b, 0);
-    const max = Math.max(1, ...r.series.map(total));
-    const bw = Math.max(1, (W - L) * r.step / span - 1);
-    s.append(svg('line', { x1: L, y1: H - B, x2: W, y2: H - B, class: 'axis' }),
-      svg('line', { x1: L, y1: T, x2: L, y2: H - B, class: 'axis' }),
-      svg('text', { x: 2, y: T + 8 }, fmt(max)), svg('text', { x: 2, y: H - B }, '0'),
-      svg('text', { x: L, y: H - 4 }, new Date(r.from * 1000).toISOString().slice(0, 16).replace('T', ' ')),
-      svg('text', { x: W - 96, y: H - 4 }, new Date(r.to * 1000).toISOString().slice(0, 16).replace('T', ' ')));
+    const bw = Math.max(1, (CW - CL) * r.step / span - 1);
     const names = parts.concat(Object.keys(Object.assign({}, ...r.series.map((x) => x[key] || {})))
       .filter((n) => !parts.includes(n)).sort());
-    r.series.forEach((x) => {
-      const g = svg('g', { class: 'bucket', 'data-t': x.t, 'data-step': r.step, 'data-total': total(x) });
-      const bx = L + (W - L) * (x.t - r.from) / span;
-      let y = H - B;
-      const title = [new Date(x.t * 1000).toISOString().slice(0, 16).replace('T', ' ')];
-      names.forEach((n) => {
-        const v = (x[key] || {})[n];
-        if (!v) return;
-        const h = (H - B - T) * v / max;
-        y -= h;
-        g.append(svg('rect', { x: bx.toFixed(1), y: y.toFixed(1), width: bw.toFixed(1), height: h.toFixed(1),
-          class: cls(n), 'data-part': n, 'data-value': v }));
-        title.push(n + ': ' + fmt(v));
-      });
-      g.append(svg('title', {}, title.join('\n')));
-      g.addEventListener('click', () => showAlerts(Object.assign({}, state.filters, { from: String(x.t), to: String(x.t + r.step) })));
-      s.append(g);
-    });
-    let lx = L;
-    names.forEach((n) => {
-      s.append(svg('rect', { x: lx, y: 4, width: 10, height: 10, class: cls(n) }), svg('text', { x: lx + 13, y: 13 }, n));
-      lx += 22 + 6 * n.length;
-    });
+    const s = stackedBars(r.series.map((x) => ({ x: CL + (CW - CL) * (x.t - r.from) / span, w: bw, parts: x[key] || {},
+      g: { class: 'bucket', 'data-t': x.t, 'data-step': r.step },
+      title: isoTime(x.t, 16).replace('T', ' '),
+      click: () => showAlerts(Object.assign({}, state.filters, { from: String(x.t), to: String(x.t + r.step) })) })),
+    names, cls, fmt);
+    s.append(svg('text', { x: CL, y: CH - 4 }, isoTime(r.from, 16).replace('T', ' ')),
+      svg('text', { x: CW - 96, y: CH - 4 }, isoTime(r.to, 16).replace('T', ' ')));
     $(target).replaceChildren(s);
   }
   async function drawMap(countries) {

@@ -303,6 +303,30 @@
       svg('text', { x: CW - 96, y: CH - 4 }, isoTime(r.to, 16).replace('T', ' ')));
     $(target).replaceChildren(s);
   }
+  /* Personal data sent abroad (the summary's pii_abroad, largest first): a
+   * bar per country of its PII_CHART largest, stacked by type, and a table
+   * of them all; a click on either lists the country's alerts. Nothing
+   * sent abroad is said as such. */
+  const PII_TYPES = ['cn-id', 'bank-card', 'cn-mobile', 'email', 'passport-cn'];
+  const PII_CHART = 20;
+  function drawPii(rows) {
+    rows = (Array.isArray(rows) ? rows : []).map(obj);
+    $('#pii-empty').classList.toggle('hidden', rows.length > 0);
+    $('#chart-pii').classList.toggle('hidden', !rows.length);
+    $('#pii').classList.toggle('hidden', !rows.length);
+    const top = rows.slice(0, PII_CHART), slot = (CW - CL) / Math.max(1, top.length);
+    const s = stackedBars(top.map((c, i) => ({ x: CL + i * slot + slot * 0.15, w: slot * 0.7, parts: c,
+      g: { class: 'bar', 'data-country': txt(c.country) }, title: txt(c.country) + ' (bodies: ' + txt(c.bodies) + ')',
+      click: () => showAlerts({ country: txt(c.country) }) })), PII_TYPES, (n) => 'pii-' + n, String);
+    top.forEach((c, i) => s.append(svg('text', { x: (CL + i * slot + slot * 0.5 - 6).toFixed(1), y: CH - 6 }, txt(c.country))));
+    $('#chart-pii').replaceChildren(s);
+    $('#pii tbody').replaceChildren(...rows.map((c) => {
+      const tr = el('tr');
+      tr.append(el('td', c.country), ...PII_TYPES.concat(['bodies', 'total']).map((n) => el('td', c[n])));
+      tr.addEventListener('click', () => showAlerts({ country: txt(c.country) }));
+      return tr;
+    }));
+  }
   async function drawMap(countries) {
     if (!state.world) state.world = await (await fetch('/world.json')).json();
     const W = 720, H = 360, px = (lon) => (lon + 180) * W / 360, py = (lat) => (90 - lat) * H / 180;
@@ -340,6 +364,7 @@
       }));
       pairs('#protocols', r.protocols, true); pairs('#talkers', r.top_src, true); pairs('#scopes', r.scopes, true);
       pairs('#http-hosts', r.http_hosts || [], false); pairs('#dns-queries', r.dns_queries || [], false); pairs('#tls-snis', r.tls_snis || [], false);
+      drawPii(r.pii_abroad);
       drawMap(r.countries);
     } catch (e) { $('#filter-error').textContent = e.message; }
   }

@@ -2,8 +2,10 @@
 // headless chromium at 1366x768, checks that every column of the alert list
 // shows, filters by severity and country, opens one, acknowledges it with a
 // note, reloads and finds it acknowledged; on the traffic page reads the
-// charts (alerts by severity, bytes by scope) and clicks a bucket to list its
-// alerts. Prints one JSON line of results; screenshots go to SHOTDIR.
+// charts (alerts by severity, bytes by scope) and the personal data sent
+// abroad (chart and table), clicks a bucket to list its alerts, and shows
+// the traffic of a sensor that wrote nothing (the empty state). Prints one
+// JSON line of results; screenshots go to SHOTDIR.
 'use strict';
 const { chromium } = require('playwright-core');
 const [url, user, pass, shots, country] = process.argv.slice(2);
@@ -85,6 +87,17 @@ const [url, user, pass, shots, country] = process.argv.slice(2);
       return { alerts: read('#chart-alerts'), bytes: read('#chart-bytes'),
         alerts_legend: legend('#chart-alerts'), bytes_legend: legend('#chart-bytes') };
     });
+    // personal data sent abroad: the table's rows and the chart's bars
+    await page.waitForSelector('#pii tbody tr', { timeout: 10000 });
+    out.pii = await page.evaluate(() => ({
+      head: Array.from(document.querySelectorAll('#pii thead th')).map((th) => th.textContent),
+      rows: Array.from(document.querySelectorAll('#pii tbody tr')).map((r) => Array.from(r.children).map((td) => td.textContent)),
+      bars: Array.from(document.querySelectorAll('#chart-pii svg g.bar')).map((g) => ({
+        country: g.dataset.country, total: +g.dataset.total,
+        parts: Array.from(g.querySelectorAll('rect')).map((r) => [r.dataset.part, +r.dataset.value, r.getAttribute('class'),
+          +r.getAttribute('height'), +r.getAttribute('x')]) })),
+      legend: Array.from(document.querySelectorAll('#chart-pii svg > text')).map((t) => t.textContent),
+      shown: ['#chart-pii', '#pii', '#pii-empty'].map((s) => document.querySelector(s).getBoundingClientRect().height > 0) }));
     await page.screenshot({ path: shots + '/6-traffic.png', fullPage: true });
     // the bucket with the most alerts, clicked, lists exactly its alerts
     const buckets = out.charts.alerts;
@@ -99,6 +112,15 @@ const [url, user, pass, shots, country] = process.argv.slice(2);
         document.querySelector('#filters input[name=to]').value]);
       await page.screenshot({ path: shots + '/7-bucket-alerts.png' });
     }
+    // a sensor that wrote nothing: the section says nothing was sent abroad
+    await page.fill('#filters input[name=sensor]', 'no-such-sensor');
+    await page.click('#filters button[type=submit]');
+    await page.click('.tab[data-view=traffic]');
+    await page.waitForSelector('#pii-empty', { state: 'visible', timeout: 10000 });
+    out.pii_empty = await page.evaluate(() => ({ text: document.querySelector('#pii-empty').textContent,
+      rows: document.querySelectorAll('#pii tbody tr').length,
+      shown: ['#chart-pii', '#pii'].map((s) => document.querySelector(s).getBoundingClientRect().height > 0) }));
+    await page.screenshot({ path: shots + '/8-no-personal-data.png', fullPage: true });
   } catch (e) {
     out.error = String(e);
     await page.screenshot({ path: shots + '/error.png' }).catch(() => {});

@@ -8,7 +8,9 @@ the alert list shows (the detail pane opens over it and closes with Esc);
 the traffic view draws the country map, the alerts-per-bucket chart by
 severity and the bytes-per-bucket chart by scope (checked against the
 run's own eve.json), and a click on a bucket lists exactly its alerts; the
-geolocation attribution shows. Screenshots are kept in the build folder
+personal data sent abroad (pii tallies seeded as in test_console_api.py)
+shows as a table and a chart, and as an explicit empty state for a sensor
+that wrote nothing; the geolocation attribution shows. Screenshots are kept in the build folder
 under console-screenshots/. Skipped without chromium, node or npm.
 """
 
@@ -76,6 +78,34 @@ def check_charts(tap, out, alerts):
            "and puts its from/to in the filter form", out.get("bucket_form"))
 
 
+PII_HEAD = ["country", "identity numbers", "bank cards", "mobile numbers", "email addresses", "passports",
+            "bodies", "total"]
+PII_TYPES = ["cn-id", "bank-card", "cn-mobile", "email", "passport-cn"]
+
+
+def check_pii(tap, out, want):
+    """want: the summary's pii_abroad, what the sensors counted plus the seed."""
+    p = out.get("pii") or {}
+    tap.ok(p.get("head") == PII_HEAD and p.get("shown") == [True, True, False],
+           "personal data sent abroad: a chart and a table with a column per type", p)
+    rows = [[r["country"]] + ["%d" % r[k] for k in PII_TYPES + ["bodies", "total"]] for r in want]
+    tap.ok(p.get("rows") == rows and {"JP", "US", "GB"} <= {r[0] for r in rows},
+           "its table: a row per country, the largest total first", (p.get("rows"), rows))
+    bars = p.get("bars", [])
+    tap.ok([b["country"] for b in bars] == [r["country"] for r in want[:20]] and
+           all(b["total"] == r["total"] for b, r in zip(bars, want)),
+           "its chart: a bar per country in the table's order", bars)
+    bad = [b for b, r in zip(bars, want) if
+           [q[:3] for q in b["parts"]] != [[t, r[t], "pii-" + t] for t in PII_TYPES if r[t]] or
+           any(q[3] <= 0 for q in b["parts"])]
+    xs = [b["parts"][0][4] for b in bars if b["parts"]]
+    tap.ok(bars and not bad and xs == sorted(xs) and all(t in p.get("legend", []) for t in PII_TYPES),
+           "each bar stacked by type, coloured, with a legend", bad[:2])
+    e = out.get("pii_empty") or {}
+    tap.ok(e.get("rows") == 0 and e.get("shown") == [False, False] and "No personal data" in e.get("text", ""),
+           "nothing sent abroad: said so, no empty chart or table", e)
+
+
 def main():
     chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")
     if not os.path.exists(chromium):
@@ -117,6 +147,9 @@ def main():
         con.add_user()
         con.start()
         try:
+            s, before = con.get("/api/summary")
+            test_console_api.seed_pii(rs, "all", before)
+            pii = test_console_api.add_abroad(before.get("pii_abroad", []), test_console_api.PII_ABROAD)
             r = subprocess.run(["node", os.path.join(nodedir, "console.js"), con.url("/"),
                                 lwconsole.USER, lwconsole.PASSWORD, shots, country],
                                cwd=nodedir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=180)
@@ -143,10 +176,11 @@ def main():
         tap.ok("ip-location-db" in (out.get("attribution") or ""), "geolocation attribution shown")
         check_layout(tap, out)
         check_charts(tap, out, alerts)
+        check_pii(tap, out, pii)
         tap.ok(not [e for e in out.get("console_errors", []) if "Content Security Policy" in e],
                "no CSP violations", out.get("console_errors"))
         shots_made = sorted(os.listdir(shots))
-        tap.ok(len(shots_made) >= 7 and "2-alerts-1366x768.png" in shots_made and "6-traffic.png" in shots_made,
+        tap.ok(len(shots_made) >= 8 and "2-alerts-1366x768.png" in shots_made and "6-traffic.png" in shots_made,
                "screenshots saved in %s" % shots, shots_made)
     tap.done()
 

@@ -45,7 +45,7 @@ from lwsensor import (Sensor, idle_sensor, pcap_header, read_pcap, records_bytes
 
 RELOADS = 50
 # Sids only in file A and only in file B; every other shipped rule is in both.
-ONLY_A = 9000701    # SYN scan (detection_filter)
+ONLY_A = 9000701    # SYN scan (threshold type both)
 ONLY_B = 9000801    # SQL injection in URI
 GAP_US = 4000 * 1000000      # between repeats: every flow and window of the last one has ended
 AHEAD = 4                    # copies of the capture the stream may run ahead of the reloads

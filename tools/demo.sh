@@ -89,3 +89,22 @@ jq -rs '[.[] | select(.event_type=="geo_summary") | .geo_summary]
         | [.scope, .country, .bytes, .packets, .flows, .alerts, .hosts, .endpoint, .app] | @tsv' "$out/eve.json" |
     awk -F'\t' 'BEGIN { printf "%-22s %-7s %10s %7s %5s %6s %5s  %-26s %s\n", "scope", "country", "bytes", "packets", "flows", "alerts", "hosts", "top remote endpoint", "top application" }
                 { printf "%-22s %-7s %10s %7s %5s %6s %5s  %-26s %s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9 }'
+echo
+# Counted by the sensor in every HTTP body (issue 24): what left the home country is the
+# request bodies of cross-border-outbound rows (to their destination country) plus the
+# response bodies of cross-border-inbound rows (to the foreign client that asked).
+echo "== personal data sent abroad, by country (from eve.json geo_summary)"
+jq -rs '[.[] | select(.event_type=="geo_summary") | .geo_summary
+         | if .scope == "cross-border-outbound" then {country: .dest_country, n: .pii.to_server}
+           elif .scope == "cross-border-inbound" then {country: .src_country, n: .pii.to_client}
+           else empty end
+         | select(.n != null) | .country //= "--"]
+        | group_by(.country)
+        | map({country: .[0].country,
+               n: (reduce (.[].n | to_entries[]) as $e ({}; .[$e.key] += $e.value))})
+        | sort_by(-(.n["cn-id"] // 0), .country)[]
+        | [.country] + ([.n["cn-id"], .n["bank-card"], .n["cn-mobile"], .n.email, .n["passport-cn"], .n.bodies]
+                        | map(. // 0)) | @tsv' "$out/eve.json" |
+    awk -F'\t' 'NR == 1 { printf "%-7s %8s %9s %9s %8s %11s %6s\n", "country", "cn-id", "bank-card", "cn-mobile", "email", "passport-cn", "bodies" }
+                { printf "%-7s %8s %9s %9s %8s %11s %6s\n", $1, $2, $3, $4, $5, $6, $7 }
+                END { if (NR == 0) print "none" }'

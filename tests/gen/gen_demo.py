@@ -31,6 +31,11 @@ MaxMind, AU in ip-location-db's whois-based data). What is in it:
   - a SYN scan of 100 ports of one inside host from one outside address
   - ICMP echo inside and to the outside
   - tenant traffic in VXLAN (VNI 5001 and 5002) between two inside VTEPs
+  - HTTP uploads of personal data (generated, fictitious, see
+    PII_ABROAD_COUNTS and PII_INSIDE_COUNTS): a CSV export to the US address
+    on a keep-alive connection (a small GET first, then the POST), the same
+    kind of data as JSON to the inside web server, and an upload abroad
+    (GB) with no personal data in it
 
 Every TCP session has a complete handshake and teardown with consistent
 sequence and acknowledgement numbers (the scan's probes excepted: they are
@@ -44,6 +49,8 @@ import sys
 from scapy.layers.inet import IP, TCP, UDP, ICMP
 from scapy.layers.inet6 import IPv6
 from scapy.layers.dns import DNS, DNSQR, DNSRR
+
+import gen_pii      # tests/gen/gen_pii.py, beside this file
 
 BASE_US = 1718000000 * 1000000      # 2024-06-10T06:13:20Z
 MSS = 1448
@@ -364,6 +371,22 @@ def ping(cap, cli, srv, t0, n, interval=0.2, rtt=0.0004, link=None):
         s.emit(1, ICMP(type=0, id=ident, seq=i + 1) / (struct.pack("!Q", i) + data))
 
 
+def http_keepalive(cap, cli, cport, srv, t0, host, requests, rtt=0.02):
+    """One keep-alive HTTP/1.1 connection: each (method, path, ctype, body)
+    request in turn, each answered by a small JSON response."""
+    s = Tcp(cap, cli, cport, srv, 80, t0, rtt=rtt, ttl=(64, 52)).open()
+    for method, path, ctype, body in requests:
+        head = ("%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: python-requests/2.28.1\r\nAccept: */*\r\n"
+                "Connection: keep-alive\r\n" % (method, path, host))
+        if method == "POST":
+            head += "Content-Type: %s\r\nContent-Length: %d\r\n" % (ctype, len(body))
+        answer = b'{"ok": true}' if method == "GET" else b'{"status": "accepted"}'
+        s.exchange(head.encode() + b"\r\n" + body,
+                   ("HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nContent-Type: application/json\r\n"
+                    "Content-Length: %d\r\nConnection: keep-alive\r\n\r\n" % len(answer)).encode() + answer)
+    return s.close()
+
+
 def syn_scan(cap, scanner, target, t0, ports, open_ports):
     rnd = random.Random("scan")
     s = Session(cap, scanner, target, t0, ttl=(40, 64))
@@ -379,6 +402,63 @@ def syn_scan(cap, scanner, target, t0, ports, open_ports):
             s.emit(0, TCP(sport=51874, dport=p, flags="R", seq=seq + 1, window=0))
         else:
             s.emit(1, TCP(sport=p, dport=51874, flags="RA", seq=0, ack=seq + 1, window=0))
+
+
+# ---------------------------------------------------------------- personal data
+# Fictitious people for the uploads, made by tests/gen/gen_pii.py's
+# generators (the unit tests' vectors): identity numbers with a GB 11643
+# check character, UnionPay card numbers with a Luhn digit, mobile numbers
+# 1[3-9] and 9 digits; addresses at example.com. Nothing is real.
+
+FAMILY = ["Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Huang", "Zhao", "Wu", "Zhou", "Xu", "Sun"]
+GIVEN = ["Wei", "Fang", "Na", "Min", "Jing", "Lei", "Qiang", "Yan", "Jun", "Tao", "Ping", "Hui"]
+
+
+def make_person(rng, card_length):
+    """name, identity number (province 11-65, born 1950-2004: before the
+    capture's date), mobile, email and a UnionPay card number ("" when
+    card_length is 0)."""
+    y, m = rng.randint(1950, 2004), rng.randint(1, 12)
+    d = rng.randint(1, [31, 29 if y % 4 == 0 else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1])
+    ident = gen_pii.make_id(rng, rng.choice([p for p in gen_pii.PROVINCES if p <= 65]),
+                            "%04d%02d%02d" % (y, m, d))
+    family, given = rng.choice(FAMILY), rng.choice(GIVEN)
+    return {"name": "%s %s" % (family, given), "id": ident, "mobile": gen_pii.make_mobile(rng),
+            "email": "%s.%s%d@example.com" % (given.lower(), family.lower(), rng.randint(1, 99)),
+            "card": gen_pii.make_card(rng, "62", card_length) if card_length else ""}
+
+
+def people(rng, n, cards):
+    """n people; every (n // cards)-th has a card, 16, 17 or 19 digits (never
+    18: an 18-digit number may read as an identity number)."""
+    return [make_person(rng, (16, 17, 19)[(i // (n // cards)) % 3] if i % (n // cards) == 0 else 0)
+            for i in range(n)]
+
+
+def pii_counts(rows):
+    """What the rows hold, as the sensor counts it (pii types)."""
+    return {"cn-id": len(rows), "bank-card": sum(1 for r in rows if r["card"]),
+            "cn-mobile": len(rows), "email": len(rows), "passport-cn": 0}
+
+
+PII_RNG = random.Random("linkwatch-demo-pii")
+PII_ABROAD = people(PII_RNG, 20, 5)      # CSV to the US address
+PII_INSIDE = people(PII_RNG, 12, 3)      # JSON to the inside web server
+PII_ABROAD_COUNTS = pii_counts(PII_ABROAD)   # cn-id 20, bank-card 5, cn-mobile 20, email 20
+PII_INSIDE_COUNTS = pii_counts(PII_INSIDE)   # cn-id 12, bank-card 3, cn-mobile 12, email 12
+
+
+def csv_export(rows):
+    out = "name,id_number,mobile,email,card_number\r\n"
+    for r in rows:
+        out += "%s,%s,%s,%s,%s\r\n" % (r["name"], r["id"], r["mobile"], r["email"], r["card"])
+    return out.encode()
+
+
+def json_export(rows):
+    return ("[" + ",\n".join('{"name": "%s", "id_number": "%s", "mobile": "%s", "email": "%s", "card": "%s"}'
+                              % (r["name"], r["id"], r["mobile"], r["email"], r["card"]) for r in rows)
+            + "]\n").encode()
 
 
 # ---------------------------------------------------------------- the capture
@@ -489,6 +569,21 @@ def build():
     for i in range(4):
         dns_exchange(cap, "10.200.0.10", 36000 + i, "10.200.0.2", "billing.tenant2.example", 1.5 + i,
                      answer="10.200.0.30", link=vx2)
+
+    # Uploads of personal data, added after everything above so that the
+    # rest of the capture keeps its bytes (RNG draws and ports come after).
+    # A CRM export to the US: keep-alive, a small GET, then the CSV POST.
+    http_keepalive(cap, CLIENTS[4], next(ports), US, 5.2, "api.example.net",
+                   [("GET", "/v2/session", "", b""),
+                    ("POST", "/v2/contacts/import", "text/csv", csv_export(PII_ABROAD))])
+    # The same kind of data to the inside web server: not cross-border.
+    http_keepalive(cap, CLIENTS[6], next(ports), WEB, 5.5, "intranet.example.com",
+                   [("POST", "/hr/api/import", "application/json", json_export(PII_INSIDE))], rtt=0.001)
+    # An upload abroad with no personal data: host metrics to GB.
+    metrics = ('{"host": "web-01", "ts": "2024-06-10T06:13:26Z", "cpu": [0.42, 0.38, 0.51], '
+               '"mem_used_mb": 2931, "disk_free_gb": 118, "requests": 48213, "errors_5xx": 3}').encode()
+    http_keepalive(cap, CLIENTS[1], next(ports), GB1, 5.8, "metrics.example.co.uk",
+                   [("POST", "/ingest", "application/json", metrics)], rtt=0.03)
     return cap
 
 

@@ -366,6 +366,7 @@ def metrics(tap, binary, src, tmp, demo):
         tap.ok(True, "metrics: promtool not installed (Debian prometheus) # SKIP")
     ev = lwtest.read_eve(os.path.join(s.logdir, "eve.json"))
     st = [e["stats"] for e in ev if e.get("event_type") == "stats"][-1]
+    loaded = [e["reload"]["rules_loaded"] for e in ev if e.get("event_type") == "reload"]
     get = lambda name, labels="": m.get((name, labels))
     checks = [
         ("packets", get("linkwatch_packets_total"), st["capture"]["packets"]),
@@ -374,7 +375,7 @@ def metrics(tap, binary, src, tmp, demo):
         ("tcp", get("linkwatch_decoded_packets_total", 'layer="tcp"'), st["decoder"]["tcp"]),
         ("invalid", get("linkwatch_invalid_packets_total"), st["decoder"]["invalid"]),
         ("flows created", get("linkwatch_flows_created_total"), st["flow"]["created"]),
-        ("rules loaded", get("linkwatch_rules_loaded"), 31),
+        ("rules loaded", get("linkwatch_rules_loaded"), loaded[-1] if loaded else None),
     ]
     alerts = [e for e in ev if e.get("event_type") == "alert"]
     by_sid = {}

@@ -5,8 +5,9 @@
 # deterministic synthetic data-centre link), runs the sensor on it with the
 # shipped config and rules, writing tallies and alerts to a redis-server it
 # starts on a free loopback port, and prints what it found, cross-border
-# traffic by country included. Without the database (no npm, no registry) the demo
-# still runs: geolocation is then off and traffic is internal or external.
+# traffic and the personal data sent abroad by country included. Without the
+# database (no npm, no registry) the demo still runs: geolocation is then off,
+# traffic is internal or external, and no personal data counts as abroad.
 set -euo pipefail
 # first N: the first N lines of stdin. Unlike head it reads its input to the
 # end, so under pipefail the producer is never cut off by SIGPIPE (status 141).

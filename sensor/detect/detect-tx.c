@@ -24,6 +24,7 @@ struct txrun {
     unsigned proto;
     int kind;
     struct detect_sink sink;
+    int end;                     /* the flow ends: the last look */
 };
 
 /* The groups of f's ports, both ways (flow-level rules match in either
@@ -55,6 +56,11 @@ static int tx_due(const struct txrun *x, const struct detect_flow *df, const str
     if (!d->flow_level || d->kind != x->kind || (!first && !d->late))
         return 0;
     if ((rd == RULE_DIR_TOSERVER && dir != 0) || (rd == RULE_DIR_TOCLIENT && dir != 1))
+        return 0;
+    /* A pii count on a body is the whole body's: the rule waits for the
+     * direction to be done (or the flow to end), so that its alert says
+     * what the body held, not what had arrived when the count was reached. */
+    if (d->r->pii_types && d->late && x->tx->progress[dir] != APP_PROG_DONE && !x->end)
         return 0;
     return !detect_tx_matched(df, x->tx->id, detect_rule_key(d), detect_tx_slot(d, dir));
 }
@@ -103,7 +109,7 @@ void detect_tx(const struct detect_engine *e, struct detect_thread *t, struct th
                detect_tx_alert_fn on_alert, void *arg)
 {
     struct txrun x = { e, t, th, p, f, dpi_flow_result(f), tx, proto, detect_tx_kind_of(proto),
-                       { NULL, on_alert, arg, tx } };
+                       { NULL, on_alert, arg, tx }, p == NULL };
     struct detect_flow *df;
     struct packet fp;
 
@@ -119,7 +125,9 @@ void detect_tx(const struct detect_engine *e, struct detect_thread *t, struct th
         uint32_t stamp = detect_app_stamp((enum app_proto)proto, tx, dir);
         int first = tx->detect_progress[dir] == 0;
 
-        if (stamp == 0 || stamp == tx->detect_progress[dir])
+        /* Nothing new: skipped, but for the flow's end on a direction not
+         * done, whose waiting rules (pii on a body) get their last look. */
+        if (stamp == 0 || (stamp == tx->detect_progress[dir] && !(x.end && tx->progress[dir] != APP_PROG_DONE)))
             continue;
         tx->detect_progress[dir] = stamp;
         if (tx_run_dir(&x, dir, first) || df->bypass)

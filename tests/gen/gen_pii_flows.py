@@ -30,6 +30,11 @@ The flows, home country CN, home-net 10.0.0.0/8:
   7  11.0.0.7 (US) -> 10.0.0.7  GET; the inside server's response holds 13 ids
   8  10.0.0.1 -> 11.0.0.1 (US)  POST: 12 ids again (same pair: no second alert)
   9  10.0.0.9 -> 36.0.0.9 (CN)  POST: 12 ids, domestic
+ 10  10.0.0.10 -> 11.0.0.10 (US) POST: 60 ids over two segments (the alert
+                                 says 60, not what the first segment held)
+ 11  10.0.0.11 -> 11.0.0.11 (US) POST: 15 ids, then the connection closes
+                                 short of its Content-Length (counted, and
+                                 alerted, at the flow's end)
 """
 import json
 import os
@@ -144,9 +149,9 @@ class Capture:
         self.t += 0.01
 
 
-def post(body, host="upload.example.com"):
+def post(body, host="upload.example.com", missing=0):
     return (b"POST /export HTTP/1.1\r\nHost: %s\r\nContent-Type: text/csv\r\nContent-Length: %d\r\n\r\n"
-            % (host.encode(), len(body.text))) + body.text
+            % (host.encode(), len(body.text) + missing)) + body.text
 
 
 def get(path="/"):
@@ -195,8 +200,8 @@ def main():
         d["bodies"] += 1
         redis["bodies"][member] = redis["bodies"].get(member, 0) + 1
 
-    def upload(cli, srv, sport, body, first_get=False):
-        ex = ([(get(), ok())] if first_get else []) + [(post(body), ok())]
+    def upload(cli, srv, sport, body, first_get=False, cut=False):
+        ex = ([(get(), ok())] if first_get else []) + [(post(body, missing=100 if cut else 0), b"" if cut else ok())]
         cap.conn(cli, srv, sport, ex)
         account(cli, srv, "to_server", body)
         # The shipped rules: $HOME_NET -> $EXTERNAL_NET, geoip:dst,!CN, one
@@ -220,6 +225,10 @@ def main():
     account("11.0.0.7", "10.0.0.7", "to_client", resp)
     upload("10.0.0.1", "11.0.0.1", 40008, Body(rng, ids=12))
     upload("10.0.0.9", "36.0.0.9", 40009, Body(rng, ids=12))
+    big = Body(rng, ids=60)
+    assert len(post(big)) > MSS
+    upload("10.0.0.10", "11.0.0.10", 40010, big)
+    upload("10.0.0.11", "11.0.0.11", 40011, Body(rng, ids=15), cut=True)
 
     wrpcap(os.path.join(out, "pii.pcap"), cap.frames)
     with open(os.path.join(out, "country.spec"), "w") as f:

@@ -5,8 +5,9 @@ A generated capture (tests/gen/gen_pii_flows.py) of HTTP uploads: abroad
 with and without personal data, the same data to an inside host and to a
 domestic one, counts just under and at the shipped rules' thresholds, a
 keep-alive connection whose second request carries the data, a response
-that sends identity numbers to a foreign client, and a second upload by the
-same pair inside the hour. The sensor runs with the shipped
+that sends identity numbers to a foreign client, a second upload by the
+same pair inside the hour, a body over two segments (its alert counts the
+whole body) and one cut short by the connection's end (alerted then). The sensor runs with the shipped
 rules/cross-border.rules, a country database built from the generator's
 spec, and a real redis-server on a free loopback port. Checked exactly,
 against the generator's own model:

@@ -500,6 +500,25 @@ static void file_feed(struct http_state *st, struct http_tx *tx, enum app_dir di
  * decompressed; data NULL with len > 0 is a gap libhtp skipped. Keeps up
  * to the direction's body limit; the file follows the same bytes and is
  * TRUNCATED when more than the limit arrives, as Suricata's. */
+/* Whether a body's declared type is one that holds no personal data a
+ * person entered: scripts, style sheets, media and fonts (code and assets,
+ * much of a link's text bytes). Other types, and bodies without one, are
+ * counted when they are text. */
+static int pii_asset_type(const bstr *ct)
+{
+    static const char *const prefixes[] = {
+        "text/css", "text/javascript", "application/javascript", "application/x-javascript",
+        "application/ecmascript", "application/wasm", "image/", "video/", "audio/", "font/",
+    };
+
+    if (ct == NULL)
+        return 0;
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+        if (bstr_begins_with_c(ct, prefixes[i]))
+            return 1;
+    return 0;
+}
+
 /* Whether the first bytes of a body are text (at most 1 in 20 of its
  * first 512 bytes a control character other than tab and line breaks;
  * UTF-8 is text). Personal data is counted in text bodies only: forms,
@@ -540,7 +559,9 @@ void http_body_data(struct http_state *st, struct http_tx *tx, enum app_dir dir,
             struct pii_opts o = { st->ctx->limits.pii_types, pii_date_from_unix(st->now.tv_sec) };
 
             pii_stream_init(&tx->pii[dir], &o);
-            tx->pii_on[dir] = data && !looks_text(data, len) ? PII_BODY_BINARY : PII_BODY_TEXT;
+            tx->pii_on[dir] = pii_asset_type(dir == APP_TO_SERVER ? htx->request_content_type
+                                                                  : htx->response_content_type) ||
+                              (data && !looks_text(data, len)) ? PII_BODY_BINARY : PII_BODY_TEXT;
         }
         if (tx->pii_on[dir] != PII_BODY_TEXT)
             ;

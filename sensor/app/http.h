@@ -205,7 +205,7 @@ struct http_body {
 
 /* http_tx.pii_on: a body's personal-data count. */
 #define PII_BODY_TEXT   1u            /* counting: its first bytes are text */
-#define PII_BODY_BINARY 2u            /* not counted: its first bytes are binary */
+#define PII_BODY_BINARY 2u            /* not counted: binary, or a script, style sheet or media type */
 
 struct http_tx {
     struct app_tx tx;                 /* first: the stage's view */

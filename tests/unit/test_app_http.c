@@ -596,6 +596,21 @@ static void test_pii_bodies(void **state)
     assert_int_equal(c.n[PII_CN_ID], 1);
     h_close(&h);
 
+    /* a script (its declared type) is not counted, an HTML page is */
+    limits_default(&l);
+    l.pii_types = PII_T_ALL;
+    h_open(&h, &l, 0);
+    feed(&h, TS, "GET /a.js HTTP/1.1\r\nHost: h\r\n\r\n");
+    feed(&h, TC, "HTTP/1.1 200 OK\r\nContent-Type: application/javascript; charset=utf-8\r\n"
+                 "Content-Length: 27\r\n\r\nvar a=\"11010519491231002X\";");
+    feed(&h, TS, "GET /a.html HTTP/1.1\r\nHost: h\r\n\r\n");
+    feed(&h, TC, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
+                 "Content-Length: 27\r\n\r\n<td>11010519491231002X</td>");
+    assert_int_equal(P->tx_pii(&tx_at(&h, 0)->tx, TC, &c), 0);
+    assert_int_equal(P->tx_pii(&tx_at(&h, 1)->tx, TC, &c), 1);
+    assert_int_equal(c.n[PII_CN_ID], 1);
+    h_close(&h);
+
     /* near miss: counting off, nothing is counted */
     limits_default(&l);
     h_open(&h, &l, 0);

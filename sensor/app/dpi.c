@@ -34,6 +34,8 @@ struct dpi_engine {
     /* With a slab, a flow's nDPI struct is kept packed between its packets
      * and opened here for each nDPI call (see state_open()). */
     _Alignas(64) uint64_t scratch[STATE_WORDS];
+    struct dpi_result *open;                      /* whose struct is in scratch, not packed back yet */
+    struct flow *open_flow;                       /* ... and its flow */
 };
 
 /* nDPI documents that module creation must not run in parallel. */
@@ -326,22 +328,52 @@ fail:
  * of its non-zero 8-byte words, then those words (most of the 688 bytes are
  * zero: 10 to 25 words are set for most flows). For each call nDPI gets it
  * back whole in the engine's scratch, byte for byte as it left it (its
- * pointers are to blocks of its own, never into the struct), and it is
- * packed again after. nDPI keeps no pointer to a flow struct between
+ * pointers are to blocks of its own, never into the struct). The last flow
+ * opened stays in the scratch (e->open) and is packed back only when
+ * another flow needs the scratch: about half of nDPI's calls are for the
+ * flow of the call before (a handshake, a request and its answer), and
+ * they skip both steps. nDPI keeps no pointer to a flow struct between
  * calls. Without a slab the struct stays whole. */
 
-/* The flow's nDPI struct, whole, for the calls that follow. */
-static struct ndpi_flow_struct *state_open(struct dpi_engine *e, const struct dpi_result *r)
+static int state_pack(struct dpi_engine *e, struct dpi_result *r);
+static void dpi_finish(struct dpi_engine *e, struct flow *f, struct dpi_result *r,
+                       struct ndpi_flow_struct *nf, int at_end);
+
+/* The open flow's struct goes back into its block. When no memory is left
+ * for it, that flow's detection ends here (counted), as nDPI's own answer
+ * would end it: its result is made final from the struct in the scratch. */
+static void state_park(struct dpi_engine *e)
+{
+    struct dpi_result *r = e->open;
+
+    if (r == NULL)
+        return;
+    if (state_pack(e, r) == 0) {
+        e->open = NULL;
+        e->open_flow = NULL;
+        return;
+    }
+    STATS_INC(e->stats.alloc_failed);
+    dpi_finish(e, e->open_flow, r, (struct ndpi_flow_struct *)e->scratch, 1);   /* clears e->open */
+}
+
+/* Flow f's nDPI struct (of its result r), whole, for the calls that follow. */
+static struct ndpi_flow_struct *state_open(struct dpi_engine *e, struct flow *f, struct dpi_result *r)
 {
     const uint64_t *pk = (const uint64_t *)r->ndpi;
     const uint64_t *w = pk + 2;
 
     if (!e->slab)
         return r->ndpi;
+    if (e->open == r)
+        return (struct ndpi_flow_struct *)e->scratch;
+    state_park(e);
     memset(e->scratch, 0, sizeof e->scratch);
     for (unsigned h = 0; h < 2; h++)
         for (uint64_t m = pk[h]; m; m &= m - 1)
             e->scratch[h * 64 + (unsigned)__builtin_ctzll(m)] = *w++;
+    e->open = r;
+    e->open_flow = f;
     return (struct ndpi_flow_struct *)e->scratch;
 }
 
@@ -376,7 +408,7 @@ static void scratch_map(const uint64_t *sc, uint64_t map[2])
 
 /* Packs the scratch back into r's block (a bigger one when it grew).
  * Returns 0, or -1 when no memory is left (r keeps its older packing). */
-static int state_close(struct dpi_engine *e, struct dpi_result *r)
+static int state_pack(struct dpi_engine *e, struct dpi_result *r)
 {
     uint64_t map[2], *pk = (uint64_t *)r->ndpi, *w;
     size_t nz, need;
@@ -407,15 +439,21 @@ static int state_close(struct dpi_engine *e, struct dpi_result *r)
     return 0;
 }
 
-/* Frees nDPI's state of r (nf: it opened, or NULL). */
-static void dpi_state_free(struct dpi_result *r, struct ndpi_flow_struct *nf)
+/* Frees nDPI's state of r, flow f's (nf: it opened, or NULL). */
+static void dpi_state_free(struct flow *f, struct dpi_result *r, struct ndpi_flow_struct *nf)
 {
     struct dpi_engine *e = r->eng;
 
     if (r->ndpi == NULL)
         return;
     if (e->slab) {
-        ndpi_free_flow_data(nf ? nf : state_open(e, r));   /* nDPI's strings and buffers */
+        if (!nf)
+            nf = state_open(e, f, r);
+        ndpi_free_flow_data(nf);               /* nDPI's strings and buffers */
+        if ((void *)nf == (void *)e->scratch) {
+            e->open = NULL;                    /* the scratch holds nothing to pack back */
+            e->open_flow = NULL;
+        }
         lw_slab_release(r->ndpi);
     } else {
         ndpi_flow_free(r->ndpi);   /* frees nDPI's strings and buffers too */
@@ -690,7 +728,7 @@ static void dpi_finish(struct dpi_engine *e, struct flow *f, struct dpi_result *
         }
     }
     r = dpi_extract(e, r, nf, proto, f->key.proto);
-    dpi_state_free(r, nf);
+    dpi_state_free(f, r, nf);
     r->flags |= DPI_F_DONE;
     f->dpi = r;
 }
@@ -699,7 +737,7 @@ static void dpi_finish(struct dpi_engine *e, struct flow *f, struct dpi_result *
  * has its answer and nothing more to extract, or at max_packets. */
 static void dpi_inspect(struct dpi_engine *e, struct flow *f, struct dpi_result *r, const struct packet *p)
 {
-    struct ndpi_flow_struct *nf = state_open(e, r);
+    struct ndpi_flow_struct *nf = state_open(e, f, r);
     ndpi_protocol proto;
     unsigned short len;
 
@@ -724,11 +762,8 @@ static void dpi_inspect(struct dpi_engine *e, struct flow *f, struct dpi_result 
     } else if ((proto.master_protocol || proto.app_protocol) &&
                !ndpi_extra_dissection_possible(e->ndpi, nf)) {
         dpi_finish(e, f, r, nf, 0);
-    } else if (state_close(e, r) < 0) {
-        /* no memory to keep the state: detection ends here, counted */
-        STATS_INC(e->stats.alloc_failed);
-        dpi_finish(e, f, r, nf, 1);
     }
+    /* else the struct stays open in the scratch until another flow needs it */
 }
 
 void dpi_process(struct dpi_engine *e, struct flow *f, const struct packet *p)
@@ -754,7 +789,7 @@ void dpi_flow_end(struct dpi_engine *e, struct flow *f)
     if (r == NULL || (r->flags & DPI_F_DONE) || e->ndpi == NULL)
         return;
     prev = dpi_enter(e);
-    dpi_finish(e, f, r, state_open(e, r), 1);
+    dpi_finish(e, f, r, state_open(e, f, r), 1);
     dpi_leave(prev);
 }
 
@@ -766,19 +801,12 @@ void dpi_flow_free(struct flow *f)
     if (r == NULL)
         return;
     prev = dpi_enter(r->eng);
-    dpi_state_free(r, NULL);
+    dpi_state_free(f, r, NULL);
     dpi_leave(prev);
     STATS_SUB(r->eng->stats.results_active, 1);
     STATS_SUB(r->eng->stats.result_bytes, result_size(r));
     lw_slab_release(r);
     f->dpi = NULL;
-}
-
-const struct dpi_result *dpi_flow_result(const struct flow *f)
-{
-    const struct dpi_result *r = f->dpi;
-
-    return r && (r->flags & DPI_F_DONE) ? r : NULL;
 }
 
 /* ------------------------------------------------------------------ */

@@ -185,8 +185,14 @@ void dpi_flow_end(struct dpi_engine *e, struct flow *f);
  * it to NULL. Safe on a flow DPI never saw. */
 void dpi_flow_free(struct flow *f);
 
-/* The flow's final result, or NULL when there is none (yet). */
-const struct dpi_result *dpi_flow_result(const struct flow *f);
+/* The flow's final result, or NULL when there is none (yet). Inline: the
+ * worker asks for it on every packet. */
+static inline const struct dpi_result *dpi_flow_result(const struct flow *f)
+{
+    const struct dpi_result *r = f->dpi;
+
+    return r && (r->flags & DPI_F_DONE) ? r : NULL;
+}
 
 /* Writes the flow's members into the open EVE object j: "app_proto",
  * "ndpi":{protocol,category,confidence,risks}, and the metadata object of

@@ -16,6 +16,7 @@
 #include "dpi.h"
 #include "flow.h"
 #include "json.h"
+#include "slab.h"
 #include "util.h"
 
 /* After ours: nDPI pulls in <netinet/tcp.h>, whose TH_* clash with packet-t.h's. */
@@ -792,6 +793,53 @@ static void test_stats_many_flows(void **state)
     run_done(&run);
 }
 
+/* nDPI's flow struct kept packed in a slab between packets, the last flow's
+ * left open in the engine's scratch until another flow needs it: on a
+ * capture of 103 interleaved flows every result and EVE block equals the
+ * one of a struct kept whole (no slab). With a slab too small for all of
+ * them, the flows whose result gets no memory are counted, and every state
+ * and result still goes back. (Packing itself falls back to malloc, as
+ * nDPI's own allocations do: its failure needs malloc to fail.) */
+static void test_packed_state(void **state)
+{
+    struct dpi_config cfg = default_cfg;
+    struct run whole, packed, tight;
+    struct lw_slab *slab;
+    size_t i;
+
+    (void)state;
+    run_init(&whole, &default_cfg);
+    if (run_pcap(&whole, "wechat.pcap") != 0) {
+        run_done(&whole);
+        skip();
+    }
+    cfg.slab = slab = lw_slab_new(256u << 20);
+    assert_non_null(slab);
+    run_init(&packed, &cfg);
+    assert_int_equal(run_pcap(&packed, "wechat.pcap"), 0);
+    assert_int_equal(packed.n, whole.n);
+    for (i = 0; i < whole.n; i++) {
+        assert_memory_equal(&packed.v[i].key, &whole.v[i].key, sizeof whole.v[i].key);
+        assert_int_equal(packed.v[i].has_result, whole.v[i].has_result);
+        assert_string_equal(packed.v[i].eve, whole.v[i].eve);
+    }
+    assert_int_equal(dpi_engine_stats(packed.e)->alloc_failed, 0);
+    run_done(&packed);
+    lw_slab_destroy(slab);
+
+    cfg.slab = slab = lw_slab_new(48u << 10);
+    assert_non_null(slab);
+    run_init(&tight, &cfg);
+    assert_int_equal(run_pcap(&tight, "wechat.pcap"), 0);
+    print_message("wechat.pcap in a 48 KiB slab: %zu flows, %llu allocations refused\n", tight.n,
+                  (unsigned long long)dpi_engine_stats(tight.e)->alloc_failed);
+    assert_int_equal(tight.n, whole.n);
+    assert_true(dpi_engine_stats(tight.e)->alloc_failed > 0);
+    run_done(&tight);                 /* every state and result went back */
+    lw_slab_destroy(slab);
+    run_done(&whole);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -810,6 +858,7 @@ int main(void)
         cmocka_unit_test(test_long_fields_truncated),
         cmocka_unit_test(test_memory_per_flow),
         cmocka_unit_test(test_stats_many_flows),
+        cmocka_unit_test(test_packed_state),
     };
 
     /* Before any nDPI call, so every block nDPI frees went through the hook. */

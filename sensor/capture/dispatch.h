@@ -79,6 +79,7 @@ struct dispatch {
     struct decoder dec;             /* decode + defrag for every worker */
     int dec_ready;
     struct tally *tally;            /* per-minute packets/bytes of every frame (Redis) */
+    const atomic_int *tally_want;   /* its swap flag (tally_swap_flag()), read per frame */
     int tally_on;
     uint64_t now, next_tick;        /* capture time */
     uint64_t wait_ns;               /* capture thread: waited for room in a ring */

@@ -605,6 +605,11 @@ int tally_swap_wanted(struct tally *t)
     return atomic_load_explicit(&t->want, memory_order_relaxed);
 }
 
+const atomic_int *tally_swap_flag(const struct tally *t)
+{
+    return &t->want;
+}
+
 void tally_request_swap(struct tally *t)
 {
     atomic_store_explicit(&t->want, 1, memory_order_relaxed);

@@ -30,6 +30,7 @@
 #ifndef LW_TALLY_H
 #define LW_TALLY_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "flow-t.h"
@@ -193,6 +194,9 @@ int tally_swap(struct tally *t, uint64_t now_usec);
 /* Whether the flusher asked for a swap (tally_request_swap) since the last
  * one. One relaxed atomic load: cheap enough to test once per packet. */
 int tally_swap_wanted(struct tally *t);
+/* The flag tally_swap_wanted() reads, for a caller that tests it on every
+ * packet without a call: atomic_load_explicit(flag, memory_order_relaxed). */
+const atomic_int *tally_swap_flag(const struct tally *t);
 /* Any thread: asks the worker to swap at its next packet. */
 void tally_request_swap(struct tally *t);
 

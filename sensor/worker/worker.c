@@ -394,6 +394,7 @@ int worker_init(struct worker *w, unsigned id, const struct lw_config *cfg,
                  cfg->redis.max_keys);
         goto fail;
     }
+    w->tally_want = tally_swap_flag(w->tally);
     if (cfg->stream.enabled && (w->stream = stream_ctx_new(&scfg)) == NULL) {
         snprintf(err, errlen, "worker %u: no memory for stream reassembly", id);
         goto fail;
@@ -642,16 +643,13 @@ void worker_packet(struct worker *w, struct packet *p, uint64_t now)
 
     worker_rules_enter(w);
     worker_advance(w, now);
-    if (tally_swap_wanted(w->tally))
+    if (atomic_load_explicit(w->tally_want, memory_order_relaxed))
         tally_swap(w->tally, w->now);
     STATS_INC(w->st.packets);
-    flow_table_set_clock(w->flows, w->now);
+    if (w->now > p->ts)             /* flow_table_update() takes the packet's time itself */
+        flow_table_set_clock(w->flows, w->now);
     f = flow_table_update(w->flows, p);
     if (f) {
-        if (f->pkts[0] + f->pkts[1] == 1 && (f->key.proto == 1 || f->key.proto == 58)) {
-            f->icmp_type = p->icmp_type;
-            f->icmp_code = p->icmp_code;
-        }
         if (w->geo)
             geo_flow_packet(w->geo, f, p, w->now);
         was_done = dpi_flow_result(f) != NULL;

@@ -58,6 +58,7 @@ struct worker {
     struct flow_table *flows;
     struct dpi_engine *dpi;
     struct tally *tally;       /* tallies for the Redis flusher (sensor/redis/tally.h) */
+    const atomic_int *tally_want;   /* its swap flag (tally_swap_flag()), read per packet */
     int tally_on;              /* redis.enabled: count into tally */
     struct stream_ctx *stream; /* TCP reassembly; NULL when stream.enabled is no */
     struct app_stage *app;     /* application-layer parsers; NULL when every one is off */

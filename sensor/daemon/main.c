@@ -285,10 +285,12 @@ static int run_files(struct sensor *s, const struct options *o)
             capture_close(c);
             break;
         }
+        atomic_store(&s->capturing, 1);
         if (run_source(s, c) < 0) {
             STATS_INC(s->cap.file_errors);
             s->errors++;
         }
+        atomic_store(&s->capturing, 0);
         capture_close(c);
     }
     capture_free_paths(paths);
@@ -310,8 +312,10 @@ static int run_live(struct sensor *s, const struct options *o)
     }
     s->live = 1;
     log_info("capturing on %s", o->iface);
+    atomic_store(&s->capturing, 1);
     if (run_source(s, c) < 0)
         s->errors++;
+    atomic_store(&s->capturing, 0);
     capture_kernel_stats(c, &s->cap);
     capture_close(c);
     return 0;

@@ -275,8 +275,12 @@ void sensor_write_stats(struct sensor *s, int json, FILE *out)
     struct stats_snap snap;
 
     sensor_snapshot(s, &snap);
+    /* capturing: a source is open (live: the interface is being read, so
+     * traffic sent now is seen; files: one is being read) */
     if (json)
-        fputs("{\"ok\":true", out);
+        fprintf(out, "{\"ok\":true,\"capturing\":%s", atomic_load(&s->capturing) ? "true" : "false");
+    else
+        fprintf(out, "capturing %s; ", atomic_load(&s->capturing) ? "yes" : "no");
     for (size_t i = 0; i < STATS_NELEM(ctl_stats); i++) {
         unsigned long long v = stats_get(&snap, ctl_stats[i].path, NULL);
 

@@ -5,6 +5,7 @@
 #ifndef LW_SENSOR_H
 #define LW_SENSOR_H
 
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -60,6 +61,7 @@ struct sensor {
     uint64_t next_stats;           /* event time of the next stats event */
     uint64_t last_ts;              /* capture time of the latest packet */
     int live;
+    atomic_int capturing;          /* a capture source is open and being read (linkwatchctl stats) */
     int errors;                    /* files refused or cut short */
     int fatal;                     /* could not drop privileges: stop */
 };

@@ -61,11 +61,10 @@ def main():
             out = os.path.join(tmp, "out-live")
             s = Sensor([binary] + common + ["-i", "lwv1", "-l", out, "--set", "control.socket=" + sock,
                                             "--set", "stats.interval=1"], sock, netns=ns)
-            if not tap.ok(s.wait_socket(), "live: sensor up on lwv1"):
+            if not tap.ok(s.wait_socket() and s.wait_capturing(), "live: sensor capturing on lwv1"):
                 s.finish(timeout=30)
                 tap.note(s.err[-2000:])
                 tap.done()
-            time.sleep(0.5)
             t0 = time.time()
             rc = replay(ns, lo, npk, PPS)
             secs = time.time() - t0

@@ -216,12 +216,11 @@ def live(tap, binary, src, tmp, py, user, uid, gid, demo, rules):
         s = Sensor([binary] + common + ["-i", "lwv1", "-l", out, "--set", "control.socket=" + sock,
                                         "--set", "privileges.user=" + user, "--set", "stats.interval=1"],
                    sock, netns=ns)
-        if not tap.ok(s.wait_socket(), "live: sensor up as %s on lwv1" % user):
+        if not tap.ok(s.wait_socket() and s.wait_capturing(), "live: sensor up as %s, capturing on lwv1" % user):
             s.ctl_run("shutdown")
             s.finish(timeout=30)
             tap.note(s.err[-2000:])
             return
-        time.sleep(0.5)
         check_ids(tap, "live", sensor_pid(s.p), uid, gid)
         pps = 1000
         replay(ns, lo, npk, pps)

@@ -226,10 +226,9 @@ def live_run(binary, src, tmp, ns, pcap, npk, pps, active, rules_a, rules_b, nam
     s = Sensor([binary, "-c", yaml, "-S", active, "-i", "lwv1", "-l", out,
                 "--set", "control.socket=" + sock, "--set", "home-net=[127.10.0.0/16]",
                 "--set", "stats.interval=1"], sock, netns=ns)
-    if not s.wait_socket():
+    if not (s.wait_socket() and s.wait_capturing()):
         s.finish(timeout=10)
         return None, s, [], "sensor did not come up: " + s.err[-1500:]
-    time.sleep(0.5)                # the capture is open once the socket answers; settle
     rp = replay_start(ns, pcap, pps)
     bad = []
     if reloads:

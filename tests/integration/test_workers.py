@@ -411,10 +411,9 @@ def check_live(tap, tmp, demo):
         out = os.path.join(tmp, "out-live")
         s = lwsensor.Sensor([lwtest.find_binary(), "-c", yaml, "-i", "lwv1", "-l", out, "--workers", "2",
                              "--set", "control.socket=" + sock] + home, sock, netns=ns)
-        if not tap.ok(s.wait_socket(), "live: sensor with 2 workers up on lwv1"):
+        if not tap.ok(s.wait_socket() and s.wait_capturing(), "live: sensor with 2 workers capturing on lwv1"):
             s.finish(timeout=10)
             return
-        time.sleep(0.5)
         lwsensor.replay(ns, lo, npk, 1000 // lwtest.slow())
         time.sleep(1.0)
         s.ctl_run("shutdown")

@@ -78,6 +78,19 @@ class Sensor:
             time.sleep(0.05)
         return False
 
+    def wait_capturing(self, timeout=20):
+        """Until `linkwatchctl stats` says the capture source is open (the
+        control socket answers before the interface is opened)."""
+        end = time.time() + timeout
+        while time.time() < end:
+            _, j = self.ctl_json("stats")
+            if j.get("capturing") is True:
+                return True
+            if self.p.poll() is not None:
+                return False
+            time.sleep(0.05)
+        return False
+
     def ctl_run(self, *args, timeout=120):
         r = subprocess.run([self.ctl, "-s", self.sock] + list(args), stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, timeout=timeout)

@@ -496,10 +496,6 @@ static void file_feed(struct http_state *st, struct http_tx *tx, enum app_dir di
         f->hashing = 0;
 }
 
-/* Body bytes of tx in dir as libhtp hands them over: dechunked and
- * decompressed; data NULL with len > 0 is a gap libhtp skipped. Keeps up
- * to the direction's body limit; the file follows the same bytes and is
- * TRUNCATED when more than the limit arrives, as Suricata's. */
 /* Whether a body's declared type is one that holds no personal data a
  * person entered: scripts, style sheets, media and fonts (code and assets,
  * much of a link's text bytes). Other types, and bodies without one, are
@@ -536,6 +532,10 @@ static int looks_text(const uint8_t *p, size_t n)
     return bad * 20 <= n;
 }
 
+/* Body bytes of tx in dir as libhtp hands them over: dechunked and
+ * decompressed; data NULL with len > 0 is a gap libhtp skipped. Keeps up
+ * to the direction's body limit; the file follows the same bytes and is
+ * TRUNCATED when more than the limit arrives, as Suricata's. */
 void http_body_data(struct http_state *st, struct http_tx *tx, enum app_dir dir, htp_tx_t *htx,
                     const uint8_t *data, size_t len)
 {
@@ -563,11 +563,9 @@ void http_body_data(struct http_state *st, struct http_tx *tx, enum app_dir dir,
                                                                   : htx->response_content_type) ||
                               (data && !looks_text(data, len)) ? PII_BODY_BINARY : PII_BODY_TEXT;
         }
-        if (tx->pii_on[dir] != PII_BODY_TEXT)
-            ;
-        else if (data)
+        if (tx->pii_on[dir] == PII_BODY_TEXT && data)
             pii_stream_feed(&tx->pii[dir], data, len);
-        else
+        else if (tx->pii_on[dir] == PII_BODY_TEXT)
             pii_stream_gap(&tx->pii[dir]);
     }
     if (limit && b->seen + len > limit)

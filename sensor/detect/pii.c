@@ -898,15 +898,19 @@ void pii_counts_json(struct jbuf *j, const char *key, const struct pii_counts *c
     jbuf_close_object(j);
 }
 
+int pii_counts_any(const struct pii_counts *c)
+{
+    for (int i = 0; i < PII_TYPE_COUNT; i++)
+        if (c->n[i])
+            return 1;
+    return 0;
+}
+
 void pii_tally_add(struct pii_tally *t, const struct pii_counts *c)
 {
-    uint64_t any = 0;
-
-    for (int i = 0; i < PII_TYPE_COUNT; i++) {
+    for (int i = 0; i < PII_TYPE_COUNT; i++)
         t->n[i] += c->n[i];
-        any |= c->n[i];
-    }
-    t->bodies += any != 0;
+    t->bodies += pii_counts_any(c);
 }
 
 void pii_tally_merge(struct pii_tally *dst, const struct pii_tally *src)

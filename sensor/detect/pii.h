@@ -207,6 +207,9 @@ void pii_counts_json(struct jbuf *j, const char *key, const struct pii_counts *c
 
 /* Adds one scanned body's counts (bodies counts it when it had any). */
 void pii_tally_add(struct pii_tally *t, const struct pii_counts *c);
+/* Whether one body's counts hold anything (what makes it a body with
+ * personal data). */
+int pii_counts_any(const struct pii_counts *c);
 /* Adds src into dst (two workers' rows, two intervals). */
 void pii_tally_merge(struct pii_tally *dst, const struct pii_tally *src);
 /* Whether anything was counted. */

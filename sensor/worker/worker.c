@@ -221,11 +221,8 @@ static void worker_tally_name(void *arg, enum app_name_kind kind, const uint8_t 
 static void worker_pii(struct worker *w, struct flow *f, uint64_t ts, int dir, const struct pii_counts *c)
 {
     const char *from = dir ? f->geo.dst.cc : f->geo.src.cc, *to = dir ? f->geo.src.cc : f->geo.dst.cc;
-    unsigned i;
 
-    for (i = 0; i < PII_TYPE_COUNT && c->n[i] == 0; i++)
-        ;
-    if (i == PII_TYPE_COUNT || f->geo.scope == GEO_SCOPE_NONE)
+    if (!pii_counts_any(c) || f->geo.scope == GEO_SCOPE_NONE)
         return;
     if (w->geo)
         geo_flow_pii(w->geo, f, dir, c, w->now);

@@ -623,7 +623,7 @@ void dispatch_publish(struct dispatch *d)
 
 void dispatch_idle(struct dispatch *d)
 {
-    if (tally_swap_wanted(d->tally))
+    if (atomic_load_explicit(d->tally_want, memory_order_relaxed))
         tally_swap(d->tally, d->now);
     if (d->inline0)
         worker_idle(&d->w[0]);

@@ -600,11 +600,6 @@ int tally_swap(struct tally *t, uint64_t now_usec)
     return 0;
 }
 
-int tally_swap_wanted(struct tally *t)
-{
-    return atomic_load_explicit(&t->want, memory_order_relaxed);
-}
-
 const atomic_int *tally_swap_flag(const struct tally *t)
 {
     return &t->want;

@@ -191,10 +191,8 @@ void tally_packet(struct tally *t, uint64_t ts_usec, uint32_t wirelen);
  * nothing changes and counting goes on in the same table (the next swap
  * carries both intervals; the table's interval start says so). */
 int tally_swap(struct tally *t, uint64_t now_usec);
-/* Whether the flusher asked for a swap (tally_request_swap) since the last
- * one. One relaxed atomic load: cheap enough to test once per packet. */
-int tally_swap_wanted(struct tally *t);
-/* The flag tally_swap_wanted() reads, for a caller that tests it on every
+/* The flag that says the flusher asked for a swap (tally_request_swap)
+ * since the last one. The owner keeps the pointer and tests it on every
  * packet without a call: atomic_load_explicit(flag, memory_order_relaxed). */
 const atomic_int *tally_swap_flag(const struct tally *t);
 /* Any thread: asks the worker to swap at its next packet. */

@@ -543,7 +543,7 @@ void worker_idle(struct worker *w)
 {
     worker_publish(w);
     /* Redis: hand the tally table over on a quiet link too. */
-    if (tally_swap_wanted(w->tally))
+    if (atomic_load_explicit(w->tally_want, memory_order_relaxed))
         tally_swap(w->tally, w->now);
     worker_rules_enter(w);
     worker_rules_leave(w);

@@ -485,12 +485,13 @@ static void test_swap(void **state)
 static void test_swap_request(void **state)
 {
     struct tally *t = tally_new(8);
+    const atomic_int *want = tally_swap_flag(t);
 
-    assert_false(tally_swap_wanted(t));
+    assert_false(atomic_load(want));
     tally_request_swap(t);
-    assert_true(tally_swap_wanted(t));
+    assert_true(atomic_load(want));
     assert_int_equal(tally_swap(t, 1), 0);
-    assert_false(tally_swap_wanted(t));
+    assert_false(atomic_load(want));
     tally_free(t);
 }
 

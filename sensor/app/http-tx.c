@@ -563,10 +563,12 @@ void http_body_data(struct http_state *st, struct http_tx *tx, enum app_dir dir,
                                                                   : htx->response_content_type) ||
                               (data && !looks_text(data, len)) ? PII_BODY_BINARY : PII_BODY_TEXT;
         }
-        if (tx->pii_on[dir] == PII_BODY_TEXT && data)
-            pii_stream_feed(&tx->pii[dir], data, len);
-        else if (tx->pii_on[dir] == PII_BODY_TEXT)
-            pii_stream_gap(&tx->pii[dir]);
+        if (tx->pii_on[dir] == PII_BODY_TEXT) {
+            if (data)
+                pii_stream_feed(&tx->pii[dir], data, len);
+            else
+                pii_stream_gap(&tx->pii[dir]);
+        }
     }
     if (limit && b->seen + len > limit)
         take = b->seen >= limit ? 0 : (size_t)(limit - b->seen);

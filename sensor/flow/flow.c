@@ -526,7 +526,7 @@ static struct flow *flow_create(struct flow_table *ft, const struct packet *p,
     }
     if (k->proto == IPPROTO_TCP_ && !(p->tcp_flags & TH_SYN))
         f->flags |= FLOW_F_MIDSTREAM;
-    if (k->proto == 1 || k->proto == 58) {      /* ICMP, ICMPv6: the first packet's type and code */
+    if (k->proto == IPPROTO_ICMP_ || k->proto == IPPROTO_ICMP6_) {   /* the first packet's type and code */
         f->icmp_type = p->icmp_type;
         f->icmp_code = p->icmp_code;
     }

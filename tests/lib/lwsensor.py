@@ -68,28 +68,24 @@ class Sensor:
         self.p = subprocess.Popen(argv, stdout=self.outf, stderr=self.errf, env=env)
         self.out = self.err = ""
 
-    def wait_socket(self, timeout=20):
+    def _wait(self, ready, timeout):
+        """Until ready() holds (True), the sensor exits or timeout s pass (False)."""
         end = time.time() + timeout
         while time.time() < end:
-            if os.path.exists(self.sock) and self.ctl_run("ruleset")[0] == 0:
+            if ready():
                 return True
             if self.p.poll() is not None:
                 return False
             time.sleep(0.05)
         return False
 
+    def wait_socket(self, timeout=20):
+        return self._wait(lambda: os.path.exists(self.sock) and self.ctl_run("ruleset")[0] == 0, timeout)
+
     def wait_capturing(self, timeout=20):
         """Until `linkwatchctl stats` says the capture source is open (the
         control socket answers before the interface is opened)."""
-        end = time.time() + timeout
-        while time.time() < end:
-            _, j = self.ctl_json("stats")
-            if j.get("capturing") is True:
-                return True
-            if self.p.poll() is not None:
-                return False
-            time.sleep(0.05)
-        return False
+        return self._wait(lambda: self.ctl_json("stats")[1].get("capturing") is True, timeout)
 
     def ctl_run(self, *args, timeout=120):
         r = subprocess.run([self.ctl, "-s", self.sock] + list(args), stdout=subprocess.PIPE,

@@ -68,7 +68,7 @@ def main():
             t0 = time.time()
             rc = replay(ns, lo, npk, PPS)
             secs = time.time() - t0
-            time.sleep(1.0)
+            s.wait_packets(npk)
             s.ctl_run("shutdown")
             s.finish(timeout=60)
             tap.ok(rc == 0, "tcpreplay sent %d packets at %d packets/s in %.1f s" % (npk, PPS, secs))

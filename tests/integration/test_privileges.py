@@ -226,7 +226,7 @@ def live(tap, binary, src, tmp, py, user, uid, gid, demo, rules):
         replay(ns, lo, npk, pps)
         rc, j = s.ctl_json("reload")
         tap.ok(rc == 0 and j.get("status") == "ok", "live: a rule reload after the drop", j)
-        time.sleep(1.0)
+        s.wait_packets(npk)
         s.ctl_run("shutdown")
         s.finish(timeout=60)
         tap.ok(clean_exit(s), "live: exits 0", s.err[-2000:])

@@ -28,18 +28,16 @@ happened.
 
 import json
 import os
-import random
 import re
 import signal
 import stat
-import struct
 import subprocess
 import sys
 import threading
 import time
 
 import lwtest
-from lwsensor import (Sensor, idle_sensor, pcap_header, read_pcap, records_bytes,
+from lwsensor import (Sensor, pcap_header, read_pcap, records_bytes,
                       replay_start, replay_wait, rewrite_loopback, start_idle, stop_idle,
                       veth_namespace, veth_namespace_del, write_atomic)
 
@@ -240,7 +238,7 @@ def live_run(binary, src, tmp, ns, pcap, npk, pps, active, rules_a, rules_b, nam
                 bad.append((i, rc, j))
             time.sleep(gap)
     replay_wait(rp, npk, pps)
-    time.sleep(1.0)
+    s.wait_packets(npk)
     s.ctl_run("shutdown")
     s.finish(timeout=60)
     return lwtest.read_eve(os.path.join(out, "eve.json")), s, bad, None
@@ -392,6 +390,12 @@ def memory(tap, binary, src, tmp):
     if b"libasan" in ldd.stdout:
         tap.ok(True, "memory: skipped under ASan (its quarantine keeps freed memory) # SKIP")
         return
+    # Under ThreadSanitizer the reloads still run (threads meet there), but
+    # resident memory is no measure of the sensor's: the shadow of every
+    # byte ever touched and the allocator's per-thread caches are in it, and
+    # how much is returned depends on when TSan's background thread runs.
+    # The plain build checks the bounds.
+    tsan = b"libtsan" in ldd.stdout
     s = start_idle(tap, binary, src, tmp, "memory", et,
                    ["--set", "rules.classification-file=" + os.path.join(et, "classification.config")],
                    timeout=120)
@@ -410,6 +414,11 @@ def memory(tap, binary, src, tmp):
             break
     tap.note("memory: RSS after each reload (MB): %s; new set %s MB" % (
         [r >> 20 for r in rss], [m >> 20 for m in mems]))
+    if tsan:
+        tap.ok(len(rss) == 5, "memory: five reloads of ET Open, each old set freed (ThreadSanitizer)")
+        tap.ok(True, "memory: resident-memory bounds skipped under ThreadSanitizer # SKIP")
+        tap.ok(stop_idle(s) == 0, "memory: sensor exits 0", s.err[-1500:])
+        return
     tap.ok(len(rss) == 5 and rss[4] <= rss[0] + (16 << 20),
            "memory: old sets are freed (RSS after reload 5 within 16 MB of reload 1)",
            [r >> 20 for r in rss])

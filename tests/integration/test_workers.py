@@ -415,7 +415,7 @@ def check_live(tap, tmp, demo):
             s.finish(timeout=10)
             return
         lwsensor.replay(ns, lo, npk, 1000 // lwtest.slow())
-        time.sleep(1.0)
+        s.wait_packets(npk)
         s.ctl_run("shutdown")
         rc = s.finish(timeout=60)
         ev = lwtest.read_eve(os.path.join(out, "eve.json"))

@@ -87,6 +87,13 @@ class Sensor:
         control socket answers before the interface is opened)."""
         return self._wait(lambda: self.ctl_json("stats")[1].get("capturing") is True, timeout)
 
+    def wait_packets(self, n, timeout=60):
+        """Until `linkwatchctl stats` counts n packets read from the capture:
+        a replay has ended when tcpreplay exits, but a sensor on a busy
+        machine (a sanitizer build, a loaded CI host) may still be reading
+        the kernel's ring, and `shutdown` ends the capture where it is."""
+        return self._wait(lambda: self.ctl_json("stats")[1].get("packets", -1) >= n, timeout)
+
     def ctl_run(self, *args, timeout=120):
         r = subprocess.run([self.ctl, "-s", self.sock] + list(args), stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, timeout=timeout)

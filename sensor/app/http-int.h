@@ -49,6 +49,7 @@ int  http_tx_build(struct http_state *st, struct http_tx *tx, enum app_dir dir, 
 void http_body_data(struct http_state *st, struct http_tx *tx, enum app_dir dir, htp_tx_t *htx,
                     const uint8_t *data, size_t len);
 void http_file_close(struct http_state *st, struct http_tx *tx, enum app_dir dir, enum http_file_state how);
+int http_body_inflate_done(const struct http_state *st, struct http_tx *tx, enum app_dir dir);
 void http_body_undecodable(struct http_state *st, struct http_tx *tx, enum app_dir dir, htp_tx_t *htx);
 void http_tx_release(struct app_mem *m, struct http_tx *tx);
 

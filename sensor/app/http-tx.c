@@ -581,6 +581,24 @@ void http_body_data(struct http_state *st, struct http_tx *tx, enum app_dir dir,
     }
 }
 
+/* Whether the rest of tx's compressed body in dir needs decompressing:
+ * rules and the body's file see up to the direction's body limit, the
+ * personal-data count a text body whole. When nothing reads it any more,
+ * later body bytes are ignored (the flag undecodable_flag() sets) and the
+ * caller turns libhtp's decompression off: inflating what no one reads was
+ * most of the HTTP parser's time on compressed traffic. */
+int http_body_inflate_done(const struct http_state *st, struct http_tx *tx, enum app_dir dir)
+{
+    uint64_t limit = dir == APP_TO_SERVER ? st->ctx->limits.request_body_limit
+                                          : st->ctx->limits.response_body_limit;
+
+    if ((unsigned)dir > APP_TO_CLIENT || limit == 0 || tx->body[dir].seen < limit ||
+        tx->pii_on[dir] == PII_BODY_TEXT)
+        return 0;
+    tx->flags |= undecodable_flag(dir);
+    return 1;
+}
+
 /* The rest of tx's compressed body in dir cannot be decoded (a gap): what
  * was decoded is kept, the file (opened if nothing came out of the
  * decompressor yet, when htx is still there to tell) ends TRUNCATED with

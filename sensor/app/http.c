@@ -651,6 +651,41 @@ static void switched(struct http_state *st)
     finish_all(st);
 }
 
+/* libhtp's transaction whose compressed body dir is in, or NULL. */
+static htp_tx_t *compressed_body(struct http_state *st, enum app_dir dir)
+{
+    htp_tx_t *htx;
+
+    if (dir == APP_TO_SERVER) {
+        htx = htp_connp_get_in_tx(st->connp);
+        return htx && htx->request_progress == HTP_REQUEST_BODY &&
+                       htx->request_content_encoding > HTP_COMPRESSION_NONE
+                   ? htx
+                   : NULL;
+    }
+    htx = htp_connp_get_out_tx(st->connp);
+    return htx && htx->response_progress == HTP_RESPONSE_BODY &&
+                   htx->response_content_encoding_processing > HTP_COMPRESSION_NONE
+               ? htx
+               : NULL;
+}
+
+/* Turns decompression off for the rest of the compressed body dir is in
+ * when nothing reads it any more (http_body_inflate_done()): libhtp then
+ * passes the compressed bytes through, and they are ignored. */
+static void inflate_check(struct http_state *st, enum app_dir dir)
+{
+    htp_tx_t *htx = compressed_body(st, dir);
+    struct http_tx *tx = htx ? http_tx_of(htx) : NULL;
+
+    if (tx == NULL || !http_body_inflate_done(st, tx, dir))
+        return;
+    if (dir == APP_TO_SERVER)
+        htx->request_content_encoding = HTP_COMPRESSION_NONE;
+    else
+        htx->response_content_encoding_processing = HTP_COMPRESSION_NONE;
+}
+
 /* Hands n bytes of dir to libhtp (data NULL: a gap of n). Returns how many
  * it consumed; with fewer than n, libhtp waits for the other direction. */
 static size_t feed(struct http_state *st, enum app_dir dir, const uint8_t *data, size_t n)
@@ -658,6 +693,8 @@ static size_t feed(struct http_state *st, enum app_dir dir, const uint8_t *data,
     int r;
 
     st->dir = dir;
+    if (data)
+        inflate_check(st, dir);
     r = dir == APP_TO_SERVER ? htp_connp_req_data(st->connp, &st->now, data, n)
                              : htp_connp_res_data(st->connp, &st->now, data, n);
     st->blocked[dir] = 0;
@@ -776,25 +813,6 @@ static void input(struct http_state *st, enum app_dir dir, const uint8_t *data, 
             hold(st, dir, data + used, n - used);
     }
     settle(st);
-}
-
-/* libhtp's transaction whose compressed body dir is in, or NULL. */
-static htp_tx_t *compressed_body(struct http_state *st, enum app_dir dir)
-{
-    htp_tx_t *htx;
-
-    if (dir == APP_TO_SERVER) {
-        htx = htp_connp_get_in_tx(st->connp);
-        return htx && htx->request_progress == HTP_REQUEST_BODY &&
-                       htx->request_content_encoding > HTP_COMPRESSION_NONE
-                   ? htx
-                   : NULL;
-    }
-    htx = htp_connp_get_out_tx(st->connp);
-    return htx && htx->response_progress == HTP_RESPONSE_BODY &&
-                   htx->response_content_encoding_processing > HTP_COMPRESSION_NONE
-               ? htx
-               : NULL;
 }
 
 /* A gap of n in dir, in the compressed body of htx (tx its own, or NULL).

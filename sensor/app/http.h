@@ -170,7 +170,8 @@ enum http_buf {
 #define HTTP_TX_SWITCHED      0x04u   /* the protocol switched after it (CONNECT 2xx, 101) */
 #define HTTP_TX_NO_REQUEST    0x08u   /* a response libhtp could not match to a request */
 #define HTTP_TX_OVER_LIMIT    0x10u   /* refused: libhtp already had max_tx transactions open */
-#define HTTP_TX_UNDECODABLE_REQ 0x20u /* a gap in the compressed request body: the rest is not decoded */
+#define HTTP_TX_UNDECODABLE_REQ 0x20u /* the rest of the compressed request body is not decoded: a gap in
+                                       * it, or nothing reads it (past the body limit, no pii count) */
 #define HTTP_TX_UNDECODABLE_RES 0x40u /* the same in the response body */
 
 /* A body file, as Suricata's file tracking would log it. */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "app-layer.h"
 #include "http.h"
@@ -658,6 +659,98 @@ static void test_decompression_bomb(void **state)
     h_close(&h);
 }
 
+/* n bytes of text that gzip to about a third: lines of numbers. */
+static void text_lines(char *p, size_t n)
+{
+    uint32_t x = 12345;
+    size_t i = 0;
+
+    while (i < n) {
+        char line[32];
+        int k;
+
+        x = x * 1103515245u + 12345u;
+        k = snprintf(line, sizeof line, "row %u\n", (unsigned)(x >> 8));
+        for (int j = 0; j < k && i < n; j++)
+            p[i++] = line[j];
+    }
+}
+
+/* gzip of in[0..n) into out (cap bytes); returns its length. */
+static size_t gzip_of(const void *in, size_t n, uint8_t *out, size_t cap)
+{
+    z_stream z;
+    size_t len;
+
+    memset(&z, 0, sizeof z);
+    assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    z.next_in = (Bytef *)(uintptr_t)in;
+    z.avail_in = (uInt)n;
+    z.next_out = out;
+    z.avail_out = (uInt)cap;
+    assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+    len = cap - z.avail_out;
+    deflateEnd(&z);
+    return len;
+}
+
+/* A gzip response body past the body limit: once what was decoded passed
+ * the limit (the rules' bytes and the file end there) and no personal-data
+ * count reads it, the rest is not decompressed; libhtp passes it through
+ * and the next response parses. Near misses: a text body counted for
+ * personal data, and no body limit, decompress to the end. */
+static void test_gzip_past_limit(void **state)
+{
+    enum { PLAIN = 256 * 1024, LIMIT = 16 * 1024 };
+    static char plain[PLAIN];
+    static uint8_t gz[PLAIN];
+    struct app_limits l;
+    struct h h;
+    struct http_tx *t;
+    char hdr[200];
+    size_t n;
+
+    (void)state;
+    text_lines(plain, PLAIN);
+    n = gzip_of(plain, PLAIN, gz, sizeof gz);
+    assert_true(n > 16384 && n < PLAIN / 2);
+    snprintf(hdr, sizeof hdr, "HTTP/1.1 200 OK\r\nContent-Type: text/csv\r\nContent-Encoding: gzip\r\n"
+             "Content-Length: %zu\r\n\r\n", n);
+    for (int round = 0; round < 3; round++) {
+        limits_default(&l);
+        l.response_body_limit = round == 2 ? 0 : LIMIT;
+        l.pii_types = round == 1 ? PII_T_ALL : 0;
+        h_open(&h, &l, 0);
+        feed(&h, TS, "GET /rows.csv HTTP/1.1\r\nHost: h\r\n\r\n");
+        feed(&h, TC, hdr);
+        feedn(&h, TC, gz, n / 2, 0);                  /* decodes to well past the limit */
+        t = tx_at(&h, 0);
+        assert_true(t->body[TC].seen > LIMIT);
+        feedn(&h, TC, gz + n / 2, n - n / 2, 0);
+        feed(&h, TS, "GET /next HTTP/1.1\r\nHost: h\r\n\r\n");
+        feed(&h, TC, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        assert_int_equal(ntx(&h), 2);
+        progress(t, APP_PROG_DONE, APP_PROG_DONE);
+        BUF(tx_at(&h, 1), HTTP_BUF_RESPONSE_BODY, "ok");
+        assert_int_equal(ev(&h, HTTP_EV_GZIP_DECOMPRESSION_FAILED), 0);
+        if (round == 0) {
+            /* the body and file end at the limit; the rest is skipped */
+            assert_true(t->flags & HTTP_TX_UNDECODABLE_RES);
+            assert_true(t->body[TC].seen < PLAIN);
+            assert_int_equal(t->body[TC].len, LIMIT);
+            assert_memory_equal(t->body[TC].data, plain, LIMIT);
+            assert_int_equal(http_tx_file(t, TC)->state, HTTP_FILE_TRUNCATED);
+            assert_int_equal(http_tx_file(t, TC)->size, LIMIT);
+        } else {
+            /* near misses: every byte decoded */
+            assert_false(t->flags & HTTP_TX_UNDECODABLE_RES);
+            assert_int_equal(t->body[TC].seen, PLAIN);
+            assert_int_equal(t->body[TC].len, round == 2 ? PLAIN : LIMIT);
+        }
+        h_close(&h);
+    }
+}
+
 /* Malformed request lines and headers are counted by Suricata's names. */
 static void test_malformed(void **state)
 {
@@ -1275,6 +1368,7 @@ int main(void)
         cmocka_unit_test(test_split_chunked),
         cmocka_unit_test(test_gzip_chunked),
         cmocka_unit_test(test_body_limit),
+        cmocka_unit_test(test_gzip_past_limit),
         cmocka_unit_test(test_pii_bodies),
         cmocka_unit_test(test_decompression_bomb),
         cmocka_unit_test(test_malformed),

@@ -439,8 +439,8 @@ void http_file_close(struct http_state *st, struct http_tx *tx, enum app_dir dir
 }
 
 /* The size a body will have, when its message says and nothing changes it
- * on the way (a Content-Length body, not compressed), up to limit; else 0. */
-static size_t body_hint(enum app_dir dir, const htp_tx_t *h, uint64_t limit)
+ * on the way (a Content-Length body, not compressed); else -1. */
+static int64_t body_size(enum app_dir dir, const htp_tx_t *h)
 {
     int64_t cl = dir == APP_TO_SERVER ? h->request_content_length : h->response_content_length;
     int plain = dir == APP_TO_SERVER ? h->request_transfer_coding == HTP_CODING_IDENTITY &&
@@ -448,7 +448,15 @@ static size_t body_hint(enum app_dir dir, const htp_tx_t *h, uint64_t limit)
                                      : h->response_transfer_coding == HTP_CODING_IDENTITY &&
                                            h->response_content_encoding_processing == HTP_COMPRESSION_NONE;
 
-    if (!plain || cl <= 0)
+    return plain ? cl : -1;
+}
+
+/* body_size() up to limit, at most 1 MiB; 0 when unknown. */
+static size_t body_hint(enum app_dir dir, const htp_tx_t *h, uint64_t limit)
+{
+    int64_t cl = body_size(dir, h);
+
+    if (cl <= 0)
         return 0;
     if (limit && (uint64_t)cl > limit)
         cl = (int64_t)limit;
@@ -552,8 +560,11 @@ void http_body_data(struct http_state *st, struct http_tx *tx, enum app_dir dir,
         tx->tx.progress[dir] = APP_PROG_BODY;
     if (dir == APP_TO_CLIENT)
         tx->response_len = (uint64_t)htx->response_message_len;
-    if (b->seen == 0 && tx->file[dir].state == HTTP_FILE_NONE && body_is_file(dir, htx))
+    if (b->seen == 0 && tx->file[dir].state == HTTP_FILE_NONE && body_is_file(dir, htx)) {
         file_open(st, tx, dir);
+        if (limit && body_size(dir, htx) > (int64_t)limit)
+            tx->file[dir].hashing = 0;          /* it will end TRUNCATED, without a sha256 */
+    }
     if (st->ctx->limits.pii_types && tx->pii_on[dir] != PII_BODY_BINARY) {
         if (tx->pii_on[dir] == 0) {
             struct pii_opts o = { st->ctx->limits.pii_types, pii_date_from_unix(st->now.tv_sec) };

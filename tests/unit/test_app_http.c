@@ -517,9 +517,15 @@ static void test_body_limit(void **state)
     l.request_body_limit = 10;
     l.response_body_limit = 4;
     h_open(&h, &l, 0);
-    feed(&h, TS, "POST /f HTTP/1.1\r\nHost: h\r\nContent-Length: 25\r\n\r\n0123456789abcdefghijklmno");
-    feed(&h, TC, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nWXYZ");      /* exactly the limit */
+    feed(&h, TS, "POST /f HTTP/1.1\r\nHost: h\r\nContent-Length: 25\r\n\r\n01234");
     t = tx_at(&h, 0);
+    /* announced past the limit: it will end TRUNCATED, so no sha256 is computed */
+    assert_int_equal(http_tx_file(t, TS)->state, HTTP_FILE_OPEN);
+    assert_false(http_tx_file(t, TS)->hashing);
+    feed(&h, TS, "56789abcdefghijklmno");
+    feed(&h, TC, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nWX");        /* exactly the limit */
+    assert_true(http_tx_file(t, TC)->hashing);
+    feed(&h, TC, "YZ");
     BUF(t, HTTP_BUF_REQUEST_BODY, "0123456789");
     assert_int_equal(t->body[TS].seen, 25);
     assert_true(t->body[TS].truncated);

@@ -405,7 +405,9 @@ static int body_is_file(enum app_dir dir, const htp_tx_t *h)
            !(h->request_content_type && bstr_cmp_c(h->request_content_type, "multipart/form-data") == 0);
 }
 
-static void file_open(struct http_state *st, struct http_tx *tx, enum app_dir dir)
+/* Opens the file of tx's body in dir; its sha256 is computed when hash
+ * says (a file that can only end TRUNCATED never shows one). */
+static void file_open(struct http_state *st, struct http_tx *tx, enum app_dir dir, int hash)
 {
     struct http_file *f = &tx->file[dir];
     const struct http_bytes *name = tx->cd_name.p && dir == APP_TO_CLIENT ? &tx->cd_name : &tx->path;
@@ -417,6 +419,8 @@ static void file_open(struct http_state *st, struct http_tx *tx, enum app_dir di
         f->name_len = HTTP_FILENAME_MAX;
         http_tx_event(st, tx, HTTP_EV_FILE_NAME_TOO_LONG);
     }
+    if (!hash)
+        return;
     if (!st->md[dir])
         st->md[dir] = EVP_MD_CTX_new();
     f->hashing = st->md[dir] && EVP_DigestInit_ex(st->md[dir], EVP_sha256(), NULL) == 1;
@@ -461,6 +465,12 @@ static size_t body_hint(enum app_dir dir, const htp_tx_t *h, uint64_t limit)
     if (limit && (uint64_t)cl > limit)
         cl = (int64_t)limit;
     return cl > (1 << 20) ? (size_t)1 << 20 : (size_t)cl;
+}
+
+/* The body limit of dir (0: none). */
+static uint64_t body_limit(const struct http_state *st, enum app_dir dir)
+{
+    return dir == APP_TO_SERVER ? st->ctx->limits.request_body_limit : st->ctx->limits.response_body_limit;
 }
 
 static uint32_t undecodable_flag(enum app_dir dir)
@@ -548,8 +558,7 @@ void http_body_data(struct http_state *st, struct http_tx *tx, enum app_dir dir,
                     const uint8_t *data, size_t len)
 {
     struct http_body *b = &tx->body[dir];
-    uint64_t limit = dir == APP_TO_SERVER ? st->ctx->limits.request_body_limit
-                                          : st->ctx->limits.response_body_limit;
+    uint64_t limit = body_limit(st, dir);
     size_t take = len;
 
     if (len == 0 || (unsigned)dir > APP_TO_CLIENT || (tx->flags & undecodable_flag(dir)))
@@ -560,11 +569,8 @@ void http_body_data(struct http_state *st, struct http_tx *tx, enum app_dir dir,
         tx->tx.progress[dir] = APP_PROG_BODY;
     if (dir == APP_TO_CLIENT)
         tx->response_len = (uint64_t)htx->response_message_len;
-    if (b->seen == 0 && tx->file[dir].state == HTTP_FILE_NONE && body_is_file(dir, htx)) {
-        file_open(st, tx, dir);
-        if (limit && body_size(dir, htx) > (int64_t)limit)
-            tx->file[dir].hashing = 0;          /* it will end TRUNCATED, without a sha256 */
-    }
+    if (b->seen == 0 && tx->file[dir].state == HTTP_FILE_NONE && body_is_file(dir, htx))
+        file_open(st, tx, dir, !(limit && body_size(dir, htx) > (int64_t)limit));   /* past it: TRUNCATED */
     if (st->ctx->limits.pii_types && tx->pii_on[dir] != PII_BODY_BINARY) {
         if (tx->pii_on[dir] == 0) {
             struct pii_opts o = { st->ctx->limits.pii_types, pii_date_from_unix(st->now.tv_sec) };
@@ -600,8 +606,7 @@ void http_body_data(struct http_state *st, struct http_tx *tx, enum app_dir dir,
  * most of the HTTP parser's time on compressed traffic. */
 int http_body_inflate_done(const struct http_state *st, struct http_tx *tx, enum app_dir dir)
 {
-    uint64_t limit = dir == APP_TO_SERVER ? st->ctx->limits.request_body_limit
-                                          : st->ctx->limits.response_body_limit;
+    uint64_t limit = body_limit(st, dir);
 
     if ((unsigned)dir > APP_TO_CLIENT || limit == 0 || tx->body[dir].seen < limit ||
         tx->pii_on[dir] == PII_BODY_TEXT)
@@ -626,7 +631,7 @@ void http_body_undecodable(struct http_state *st, struct http_tx *tx, enum app_d
     if (htx && f->state == HTTP_FILE_NONE && body_is_file(dir, htx)) {
         if (!tx->arena[dir])
             http_tx_build(st, tx, dir, htx);
-        file_open(st, tx, dir);
+        file_open(st, tx, dir, 0);              /* ends here, TRUNCATED */
     }
     f->gaps = 1;
     http_file_close(st, tx, dir, HTTP_FILE_TRUNCATED);

@@ -670,20 +670,26 @@ static htp_tx_t *compressed_body(struct http_state *st, enum app_dir dir)
                : NULL;
 }
 
-/* Turns decompression off for the rest of the compressed body dir is in
- * when nothing reads it any more (http_body_inflate_done()): libhtp then
- * passes the compressed bytes through, and they are ignored. */
+/* Turns libhtp's decompression off for the rest of htx's body in dir:
+ * libhtp passes the compressed bytes through. */
+static void inflate_off(htp_tx_t *htx, enum app_dir dir)
+{
+    if (dir == APP_TO_SERVER)
+        htx->request_content_encoding = HTP_COMPRESSION_NONE;
+    else
+        htx->response_content_encoding_processing = HTP_COMPRESSION_NONE;
+}
+
+/* Decompression off for the rest of the compressed body dir is in when
+ * nothing reads it any more (http_body_inflate_done()); the bytes libhtp
+ * then passes through are ignored. */
 static void inflate_check(struct http_state *st, enum app_dir dir)
 {
     htp_tx_t *htx = compressed_body(st, dir);
     struct http_tx *tx = htx ? http_tx_of(htx) : NULL;
 
-    if (tx == NULL || !http_body_inflate_done(st, tx, dir))
-        return;
-    if (dir == APP_TO_SERVER)
-        htx->request_content_encoding = HTP_COMPRESSION_NONE;
-    else
-        htx->response_content_encoding_processing = HTP_COMPRESSION_NONE;
+    if (tx && http_body_inflate_done(st, tx, dir))
+        inflate_off(htx, dir);
 }
 
 /* Hands n bytes of dir to libhtp (data NULL: a gap of n). Returns how many
@@ -831,10 +837,8 @@ static void gap_in_compressed(struct http_state *st, enum app_dir dir, htp_tx_t 
     cur = dir == APP_TO_SERVER ? htp_connp_get_in_tx(st->connp) : htp_connp_get_out_tx(st->connp);
     if (cur != htx)
         htx = NULL;                             /* done with, perhaps freed */
-    else if (dir == APP_TO_SERVER)
-        htx->request_content_encoding = HTP_COMPRESSION_NONE;
     else
-        htx->response_content_encoding_processing = HTP_COMPRESSION_NONE;
+        inflate_off(htx, dir);
     if (tx)
         http_body_undecodable(st, tx, dir, htx);
 }

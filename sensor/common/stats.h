@@ -23,10 +23,28 @@
 
 struct jbuf;
 
-/* Writer side: only the owner thread updates a field. */
+/* Writer side: only the owner thread updates a field. On x86-64 an add to
+ * an aligned 8-byte word in memory is one instruction whose store no load
+ * sees torn, the same micro-ops as the load, add and atomic store the
+ * portable form compiles to, in a third of the instructions (counters sit
+ * on every packet's path). Under ThreadSanitizer, which cannot see into
+ * asm, and elsewhere the portable form. */
+#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
+#define STATS_ADD(x, n)                                                              \
+    do {                                                                             \
+        _Static_assert(sizeof(x) == 8, "a counter is a uint64_t");                  \
+        __asm__ volatile("addq %1, %0" : "+m"(x) : "er"((uint64_t)(n)));             \
+    } while (0)
+#define STATS_SUB(x, n)                                                              \
+    do {                                                                             \
+        _Static_assert(sizeof(x) == 8, "a counter is a uint64_t");                  \
+        __asm__ volatile("subq %1, %0" : "+m"(x) : "er"((uint64_t)(n)));             \
+    } while (0)
+#else
 #define STATS_ADD(x, n) __atomic_store_n(&(x), (x) + (n), __ATOMIC_RELAXED)
-#define STATS_INC(x) STATS_ADD(x, 1)
 #define STATS_SUB(x, n) __atomic_store_n(&(x), (x) - (n), __ATOMIC_RELAXED)
+#endif
+#define STATS_INC(x) STATS_ADD(x, 1)
 #define STATS_SET(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 #define STATS_GET(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 

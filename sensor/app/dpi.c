@@ -25,6 +25,8 @@
 /* nDPI's flow struct in 8-byte words (its size is a multiple of 8). */
 #define STATE_WORDS (SIZEOF_FLOW_STRUCT / 8)
 _Static_assert(SIZEOF_FLOW_STRUCT % 8 == 0 && STATE_WORDS <= 128, "nDPI flow struct packing");
+/* Flows whose nDPI struct is kept open (unpacked) at once, per engine. */
+#define DPI_OPEN_SLOTS 8
 
 struct dpi_engine {
     struct ndpi_detection_module_struct *ndpi;   /* NULL when disabled */
@@ -32,10 +34,14 @@ struct dpi_engine {
     struct lw_slab *slab;                         /* NULL: malloc, and flow structs kept whole */
     struct dpi_stats stats;
     /* With a slab, a flow's nDPI struct is kept packed between its packets
-     * and opened here for each nDPI call (see state_open()). */
-    _Alignas(64) uint64_t scratch[STATE_WORDS];
-    struct dpi_result *open;                      /* whose struct is in scratch, not packed back yet */
-    struct flow *open_flow;                       /* ... and its flow */
+     * and opened into one of these for nDPI's calls (see state_open()). */
+    struct dpi_open {
+        _Alignas(64) uint64_t w[STATE_WORDS];
+        struct dpi_result *r;                     /* whose struct is here, not packed back yet; NULL: free */
+        struct flow *f;                           /* ... and its flow */
+        uint64_t used;                            /* e->uses at its last opening */
+    } open[DPI_OPEN_SLOTS];
+    uint64_t uses;
 };
 
 /* nDPI documents that module creation must not run in parallel. */
@@ -327,34 +333,35 @@ fail:
  * A flow waiting for its next packet holds nDPI's struct packed: a bitmap
  * of its non-zero 8-byte words, then those words (most of the 688 bytes are
  * zero: 10 to 25 words are set for most flows). For each call nDPI gets it
- * back whole in the engine's scratch, byte for byte as it left it (its
- * pointers are to blocks of its own, never into the struct). The last flow
- * opened stays in the scratch (e->open) and is packed back only when
- * another flow needs the scratch: about half of nDPI's calls are for the
- * flow of the call before (a handshake, a request and its answer), and
- * they skip both steps. nDPI keeps no pointer to a flow struct between
- * calls. Without a slab the struct stays whole. */
+ * back whole in one of the engine's DPI_OPEN_SLOTS open slots, byte for
+ * byte as it left it (its pointers are to blocks of its own, never into
+ * the struct). A flow's struct stays open after the call and is packed
+ * back only when its slot is the least recently used one and another flow
+ * needs a slot: most of nDPI's calls are for one of the few flows of the
+ * last moment (a handshake, a request and its answer), and they skip both
+ * steps. nDPI keeps no pointer to a flow struct between calls. Without a
+ * slab the struct stays whole. */
 
-static int state_pack(struct dpi_engine *e, struct dpi_result *r);
+static int state_pack(struct dpi_engine *e, struct dpi_open *o);
 static void dpi_finish(struct dpi_engine *e, struct flow *f, struct dpi_result *r,
                        struct ndpi_flow_struct *nf, int at_end);
 
-/* The open flow's struct goes back into its block. When no memory is left
- * for it, that flow's detection ends here (counted), as nDPI's own answer
- * would end it: its result is made final from the struct in the scratch. */
-static void state_park(struct dpi_engine *e)
+/* Slot o's struct goes back into its flow's block and o is free. When no
+ * memory is left for it, that flow's detection ends here (counted), as
+ * nDPI's own answer would end it: its result is made final from the open
+ * struct. */
+static void state_park(struct dpi_engine *e, struct dpi_open *o)
 {
-    struct dpi_result *r = e->open;
-
-    if (r == NULL)
+    if (o->r == NULL)
         return;
-    if (state_pack(e, r) == 0) {
-        e->open = NULL;
-        e->open_flow = NULL;
+    if (state_pack(e, o) == 0) {
+        o->r->slot = 0;
+        o->r = NULL;
+        o->f = NULL;
         return;
     }
     STATS_INC(e->stats.alloc_failed);
-    dpi_finish(e, e->open_flow, r, (struct ndpi_flow_struct *)e->scratch, 1);   /* clears e->open */
+    dpi_finish(e, o->f, o->r, (struct ndpi_flow_struct *)o->w, 1);   /* frees o */
 }
 
 /* Flow f's nDPI struct (of its result r), whole, for the calls that follow. */
@@ -362,19 +369,30 @@ static struct ndpi_flow_struct *state_open(struct dpi_engine *e, struct flow *f,
 {
     const uint64_t *pk = (const uint64_t *)r->ndpi;
     const uint64_t *w = pk + 2;
+    struct dpi_open *o;
 
     if (!e->slab)
         return r->ndpi;
-    if (e->open == r)
-        return (struct ndpi_flow_struct *)e->scratch;
-    state_park(e);
-    memset(e->scratch, 0, sizeof e->scratch);
+    if (r->slot) {
+        o = &e->open[r->slot - 1];
+        o->used = ++e->uses;
+        o->f = f;
+        return (struct ndpi_flow_struct *)o->w;
+    }
+    o = &e->open[0];                     /* a free slot, else the least recently used */
+    for (unsigned i = 1; i < DPI_OPEN_SLOTS && o->r; i++)
+        if (!e->open[i].r || e->open[i].used < o->used)
+            o = &e->open[i];
+    state_park(e, o);
+    memset(o->w, 0, sizeof o->w);
     for (unsigned h = 0; h < 2; h++)
         for (uint64_t m = pk[h]; m; m &= m - 1)
-            e->scratch[h * 64 + (unsigned)__builtin_ctzll(m)] = *w++;
-    e->open = r;
-    e->open_flow = f;
-    return (struct ndpi_flow_struct *)e->scratch;
+            o->w[h * 64 + (unsigned)__builtin_ctzll(m)] = *w++;
+    o->r = r;
+    o->f = f;
+    o->used = ++e->uses;
+    r->slot = (uint8_t)(o - e->open + 1);
+    return (struct ndpi_flow_struct *)o->w;
 }
 
 /* The bitmap of the scratch's non-zero words (map[2]). */
@@ -406,16 +424,16 @@ static void scratch_map(const uint64_t *sc, uint64_t map[2])
         map[i >> 6] |= (uint64_t)(sc[i] != 0) << (i & 63);
 }
 
-/* Packs the scratch back into r's block (a bigger one when it grew).
- * Returns 0, or -1 when no memory is left (r keeps its older packing). */
-static int state_pack(struct dpi_engine *e, struct dpi_result *r)
+/* Packs slot o back into its flow's block (a bigger one when it grew).
+ * Returns 0, or -1 when no memory is left (the flow keeps its older
+ * packing). */
+static int state_pack(struct dpi_engine *e, struct dpi_open *o)
 {
+    struct dpi_result *r = o->r;
     uint64_t map[2], *pk = (uint64_t *)r->ndpi, *w;
     size_t nz, need;
 
-    if (!e->slab)
-        return 0;
-    scratch_map(e->scratch, map);
+    scratch_map(o->w, map);
     nz = 0;
     for (unsigned h = 0; h < 2; h++)
         for (uint64_t m = map[h]; m; m &= m - 1)
@@ -435,7 +453,7 @@ static int state_pack(struct dpi_engine *e, struct dpi_result *r)
     w = pk + 2;
     for (unsigned h = 0; h < 2; h++)
         for (uint64_t m = map[h]; m; m &= m - 1)
-            *w++ = e->scratch[h * 64 + (unsigned)__builtin_ctzll(m)];
+            *w++ = o->w[h * 64 + (unsigned)__builtin_ctzll(m)];
     return 0;
 }
 
@@ -450,9 +468,12 @@ static void dpi_state_free(struct flow *f, struct dpi_result *r, struct ndpi_flo
         if (!nf)
             nf = state_open(e, f, r);
         ndpi_free_flow_data(nf);               /* nDPI's strings and buffers */
-        if ((void *)nf == (void *)e->scratch) {
-            e->open = NULL;                    /* the scratch holds nothing to pack back */
-            e->open_flow = NULL;
+        if (r->slot) {                         /* its slot holds nothing to pack back */
+            struct dpi_open *o = &e->open[r->slot - 1];
+
+            o->r = NULL;
+            o->f = NULL;
+            r->slot = 0;
         }
         lw_slab_release(r->ndpi);
     } else {
@@ -763,7 +784,7 @@ static void dpi_inspect(struct dpi_engine *e, struct flow *f, struct dpi_result 
                !ndpi_extra_dissection_possible(e->ndpi, nf)) {
         dpi_finish(e, f, r, nf, 0);
     }
-    /* else the struct stays open in the scratch until another flow needs it */
+    /* else the struct stays open in its slot until another flow needs it */
 }
 
 void dpi_process(struct dpi_engine *e, struct flow *f, const struct packet *p)

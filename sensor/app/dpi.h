@@ -127,6 +127,8 @@ struct dpi_result {
     uint16_t category_id;                /* ndpi_protocol_category_t */
     uint8_t  confidence;                 /* ndpi_confidence_t */
     uint8_t  flags;                      /* DPI_F_* */
+    uint8_t  slot;                       /* private to dpi.c: 1 + the engine's open slot
+                                          * holding its nDPI struct, 0: packed */
     uint32_t pkts;                       /* packets handed to nDPI */
     uint64_t risk;                       /* bit n set: ndpi_risk_enum n (see dpi_risk_name) */
     char     protocol[DPI_PROTO_LEN];    /* ndpi_protocol2name(): "TLS.YouTube", "Unknown" */

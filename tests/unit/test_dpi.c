@@ -793,8 +793,8 @@ static void test_stats_many_flows(void **state)
     run_done(&run);
 }
 
-/* nDPI's flow struct kept packed in a slab between packets, the last flow's
- * left open in the engine's scratch until another flow needs it: on a
+/* nDPI's flow struct kept packed in a slab between packets, the last few
+ * flows' left open in the engine's slots until other flows need them: on a
  * capture of 103 interleaved flows every result and EVE block equals the
  * one of a struct kept whole (no slab). With a slab too small for all of
  * them, the flows whose result gets no memory are counted, and every state

@@ -43,6 +43,8 @@ struct stream_dir {
     uint8_t  nr;
     uint8_t  used;           /* given data since the eviction sweep passed (CLOCK) */
     uint8_t  ev;             /* STREAM_EV_* of the packet of `stamp' */
+    uint16_t room;           /* buf_phys() of buf in 256-byte units, rounded down (at most
+                              * 0xffff): what dir_phys_room() knows without asking the slab */
     uint32_t base_seq;       /* sequence number of stream offset 0 */
     uint32_t chunk_hist;     /* history bytes before chunk_lo offered to detection */
     uint32_t window;         /* cfg.window, for stream_chunk() */
@@ -192,6 +194,7 @@ static void dir_release(struct stream_ctx *s, struct stream_dir *d)
         buf_put(s, d->buf, d->cls);
         d->buf = NULL;
         d->cap = 0;
+        d->room = 0;
     }
     d->nr = 0;
     d->buf_off = d->next;
@@ -276,15 +279,27 @@ static uint8_t *buf_get(struct stream_ctx *s, unsigned cls, uint64_t want, const
     return b;
 }
 
+/* d->room for d's buffer (a new one, or one that grew). */
+static void dir_room_set(const struct stream_ctx *s, struct stream_dir *d)
+{
+    size_t u = buf_phys(s, d->buf, d->cls) >> 8;
+
+    d->room = u > 0xffff ? 0xffff : (uint16_t)u;
+}
+
 /* Room in d's buffer for n bytes from buf_off: grows it (doubling, up to
  * its class) when it holds less. Returns 0, or -1 when memory is out. */
 static int dir_phys_room(struct stream_ctx *s, struct stream_dir *d, uint64_t n)
 {
-    uint64_t have = buf_phys(s, d->buf, d->cls), want = have * 2;
+    uint64_t have, want;
     uint8_t *nb;
 
+    if (n <= (uint64_t)d->room << 8)    /* most packets: known without the slab */
+        return 0;
+    have = buf_phys(s, d->buf, d->cls);
     if (n <= have)
         return 0;
+    want = have * 2;
     if (want < n)
         want = n;
     if (want > d->cap)
@@ -292,6 +307,7 @@ static int dir_phys_room(struct stream_ctx *s, struct stream_dir *d, uint64_t n)
     if ((nb = lw_slab_realloc(s->slab, d->buf, (size_t)want)) == NULL)
         return -1;
     d->buf = nb;
+    dir_room_set(s, d);
     return 0;
 }
 
@@ -429,6 +445,7 @@ static int ensure_room(struct stream_ctx *s, struct stream_dir *d, uint64_t hi)
     d->buf = nb;
     d->cls = (uint8_t)cls;
     d->cap = (uint32_t)class_size(cls);
+    dir_room_set(s, d);
     d->buf_off = keep;
     lru_append(s, d);
     return 0;

@@ -56,9 +56,17 @@ if [ -f "$shared_bench/pcapread.c" ]; then
 else
     echo "pcapread: $shared_bench/pcapread.c not found; no baseline"
 fi
-printf '%-24s ' "decode+flow (no DPI)"; "$b/tests/bench/bench" pipeline "$file" 1 dpi.enabled=no stream.enabled=no
-printf '%-24s ' "decode+flow+nDPI"; "$b/tests/bench/bench" pipeline "$file" 1 stream.enabled=no
-printf '%-24s ' "+stream reassembly"; "$b/tests/bench/bench" pipeline "$file" 1
+# Each stage adds one layer: the first three run with the application-layer
+# parsers off (dpi.enabled=no leaves them on, and the DNS parser reads UDP
+# without nDPI), so each measures what its name says and compares with
+# versions before the parsers existed; "+app-layer parsers" adds them (the
+# sensor's default, and every stage after it).
+noapp="app-layer.protocols.http.enabled=no app-layer.protocols.dns.enabled=no"
+noapp="$noapp app-layer.protocols.tls.enabled=no app-layer.protocols.ssh.enabled=no"
+printf '%-24s ' "decode+flow (no DPI)"; "$b/tests/bench/bench" pipeline "$file" 1 dpi.enabled=no stream.enabled=no $noapp
+printf '%-24s ' "decode+flow+nDPI"; "$b/tests/bench/bench" pipeline "$file" 1 stream.enabled=no $noapp
+printf '%-24s ' "+stream reassembly"; "$b/tests/bench/bench" pipeline "$file" 1 $noapp
+printf '%-24s ' "+app-layer parsers"; "$b/tests/bench/bench" pipeline "$file" 1
 geodb=${LW_BENCH_GEODB:-}
 if [ -z "$geodb" ] && [ -s "$s/data/geoip/geo-whois-asn-country.mmdb" ]; then
     geodb=$s/data/geoip/geo-whois-asn-country.mmdb

@@ -650,7 +650,8 @@ void worker_packet(struct worker *w, struct packet *p, uint64_t now)
         if (w->geo)
             geo_flow_packet(w->geo, f, p, w->now);
         was_done = dpi_flow_result(f) != NULL;
-        dpi_process(w->dpi, f, p);
+        if (!was_done)                /* most packets: their flow's DPI is done */
+            dpi_process(w->dpi, f, p);
         worker_tally_packet(w, f, p, was_done);
         if (w->stream)
             stream_packet(w->stream, f, p);

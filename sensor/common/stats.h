@@ -35,15 +35,10 @@ struct jbuf;
         _Static_assert(sizeof(x) == 8, "a counter is a uint64_t");                  \
         __asm__ volatile("addq %1, %0" : "+m"(x) : "er"((uint64_t)(n)));             \
     } while (0)
-#define STATS_SUB(x, n)                                                              \
-    do {                                                                             \
-        _Static_assert(sizeof(x) == 8, "a counter is a uint64_t");                  \
-        __asm__ volatile("subq %1, %0" : "+m"(x) : "er"((uint64_t)(n)));             \
-    } while (0)
 #else
 #define STATS_ADD(x, n) __atomic_store_n(&(x), (x) + (n), __ATOMIC_RELAXED)
-#define STATS_SUB(x, n) __atomic_store_n(&(x), (x) - (n), __ATOMIC_RELAXED)
 #endif
+#define STATS_SUB(x, n) STATS_ADD(x, -(uint64_t)(n))   /* modulo 2^64, as a subtraction */
 #define STATS_INC(x) STATS_ADD(x, 1)
 #define STATS_SET(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 #define STATS_GET(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)

@@ -346,6 +346,15 @@ static int state_pack(struct dpi_engine *e, struct dpi_open *o);
 static void dpi_finish(struct dpi_engine *e, struct flow *f, struct dpi_result *r,
                        struct ndpi_flow_struct *nf, int at_end);
 
+/* Slot o, result r's, holds no flow's struct any more: free for the next
+ * flow. (r, not o->r: a result that grew while open has moved.) */
+static void state_close(struct dpi_open *o, struct dpi_result *r)
+{
+    r->slot = 0;
+    o->r = NULL;
+    o->f = NULL;
+}
+
 /* Slot o's struct goes back into its flow's block and o is free. When no
  * memory is left for it, that flow's detection ends here (counted), as
  * nDPI's own answer would end it: its result is made final from the open
@@ -355,9 +364,7 @@ static void state_park(struct dpi_engine *e, struct dpi_open *o)
     if (o->r == NULL)
         return;
     if (state_pack(e, o) == 0) {
-        o->r->slot = 0;
-        o->r = NULL;
-        o->f = NULL;
+        state_close(o, o->r);
         return;
     }
     STATS_INC(e->stats.alloc_failed);
@@ -395,7 +402,7 @@ static struct ndpi_flow_struct *state_open(struct dpi_engine *e, struct flow *f,
     return (struct ndpi_flow_struct *)o->w;
 }
 
-/* The bitmap of the scratch's non-zero words (map[2]). */
+/* The bitmap of an open slot's non-zero words (map[2]). */
 static void scratch_map(const uint64_t *sc, uint64_t map[2])
 {
     unsigned i = 0;
@@ -468,13 +475,8 @@ static void dpi_state_free(struct flow *f, struct dpi_result *r, struct ndpi_flo
         if (!nf)
             nf = state_open(e, f, r);
         ndpi_free_flow_data(nf);               /* nDPI's strings and buffers */
-        if (r->slot) {                         /* its slot holds nothing to pack back */
-            struct dpi_open *o = &e->open[r->slot - 1];
-
-            o->r = NULL;
-            o->f = NULL;
-            r->slot = 0;
-        }
+        if (r->slot)                           /* its slot holds nothing to pack back */
+            state_close(&e->open[r->slot - 1], r);
         lw_slab_release(r->ndpi);
     } else {
         ndpi_flow_free(r->ndpi);   /* frees nDPI's strings and buffers too */

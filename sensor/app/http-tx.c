@@ -120,11 +120,50 @@ static void w_field_lower(struct arena_w *w, struct http_bytes *dst, const bstr 
                 w->base[i] = (uint8_t)(w->base[i] - 'A' + 'a');
 }
 
-static const bstr *hval(htp_table_t *t, const char *name)
-{
-    htp_header_t *h = t ? htp_table_get_c(t, name) : NULL;
+/* The headers the stored buffers name, found in one pass over a header
+ * table: a lookup by name scans the table, and building a transaction's
+ * buffers took 22 of them (measured: 9% of the HTTP parser's instructions
+ * on 1kxun). The first header of a name is taken, as htp_table_get_c()
+ * does; libhtp has already folded repeated headers into one. */
+enum hdr {
+    H_HOST, H_COOKIE, H_USER_AGENT, H_REFERER, H_ACCEPT, H_ACCEPT_LANG, H_ACCEPT_ENC, H_CONNECTION,
+    H_CONTENT_TYPE, H_CONTENT_LEN, H_UPGRADE, H_SERVER, H_LOCATION, H_SET_COOKIE, H_CONTENT_RANGE,
+    H_CONTENT_DISP, H_MAX
+};
 
-    return h ? h->value : NULL;
+static const struct {
+    const char *name;
+    size_t len;
+} hdr_names[H_MAX] = {
+#define N(s) { s, sizeof s - 1 }
+    [H_HOST] = N("host"), [H_COOKIE] = N("cookie"), [H_USER_AGENT] = N("user-agent"),
+    [H_REFERER] = N("referer"), [H_ACCEPT] = N("accept"), [H_ACCEPT_LANG] = N("accept-language"),
+    [H_ACCEPT_ENC] = N("accept-encoding"), [H_CONNECTION] = N("connection"),
+    [H_CONTENT_TYPE] = N("content-type"), [H_CONTENT_LEN] = N("content-length"), [H_UPGRADE] = N("upgrade"),
+    [H_SERVER] = N("server"), [H_LOCATION] = N("location"), [H_SET_COOKIE] = N("set-cookie"),
+    [H_CONTENT_RANGE] = N("content-range"), [H_CONTENT_DISP] = N("content-disposition"),
+#undef N
+};
+
+static void hdr_find(htp_table_t *t, const bstr *v[H_MAX])
+{
+    size_t n = t ? htp_table_size(t) : 0;
+
+    for (int k = 0; k < H_MAX; k++)
+        v[k] = NULL;
+    for (size_t i = 0; i < n; i++) {
+        htp_header_t *h = htp_table_get_index(t, i, NULL);
+        size_t len = h && h->name ? bstr_len(h->name) : 0;
+
+        if (len < 4 || len > 19)        /* "host" .. "content-disposition" */
+            continue;
+        for (int k = 0; k < H_MAX; k++)
+            if (hdr_names[k].len == len && !v[k] &&
+                strncasecmp((const char *)bstr_ptr(h->name), hdr_names[k].name, len) == 0) {
+                v[k] = h->value;
+                break;
+            }
+    }
 }
 
 /* "Name: value\r\n" for every header but skip (Cookie or Set-Cookie), as
@@ -252,8 +291,8 @@ static void w_norm_uri(struct arena_w *w, struct http_bytes *dst, const htp_uri_
     w_set(w, dst, s);
 }
 
-static void req_fields(struct arena_w *w, struct http_tx *tx, htp_tx_t *h, const bstr *query,
-                       const struct http_vec *raw)
+static void req_fields(struct arena_w *w, struct http_tx *tx, htp_tx_t *h, const bstr *const *hv,
+                       const bstr *query, const struct http_vec *raw)
 {
     htp_table_t *t = h->request_headers;
     const htp_uri_t *u = h->parsed_uri;
@@ -265,29 +304,30 @@ static void req_fields(struct arena_w *w, struct http_tx *tx, htp_tx_t *h, const
     w_field(w, &b[HTTP_BUF_PROTOCOL], h->request_protocol);
     w_field(w, &b[HTTP_BUF_REQUEST_LINE], h->request_line);
     w_field_lower(w, &b[HTTP_BUF_HOST], h->request_hostname);
-    w_field(w, &b[HTTP_BUF_HOST_RAW], u && u->hostname ? u->hostname : hval(t, "host"));
+    w_field(w, &b[HTTP_BUF_HOST_RAW], u && u->hostname ? u->hostname : hv[H_HOST]);
     w_headers(w, &b[HTTP_BUF_HEADER], t, "cookie");
     w_raw(w, &b[HTTP_BUF_HEADER_RAW], raw);
     w_names(w, &b[HTTP_BUF_HEADER_NAMES], t);
     w_start(w, &b[HTTP_BUF_START], h->request_line, t);
-    w_field(w, &b[HTTP_BUF_COOKIE], hval(t, "cookie"));
-    w_field(w, &b[HTTP_BUF_USER_AGENT], hval(t, "user-agent"));
-    w_field(w, &b[HTTP_BUF_REFERER], hval(t, "referer"));
-    w_field(w, &b[HTTP_BUF_ACCEPT], hval(t, "accept"));
-    w_field(w, &b[HTTP_BUF_ACCEPT_LANG], hval(t, "accept-language"));
-    w_field(w, &b[HTTP_BUF_ACCEPT_ENC], hval(t, "accept-encoding"));
-    w_field(w, &b[HTTP_BUF_CONNECTION], hval(t, "connection"));
-    w_field(w, &b[HTTP_BUF_CONTENT_TYPE], hval(t, "content-type"));
-    w_field(w, &b[HTTP_BUF_CONTENT_LEN], hval(t, "content-length"));
+    w_field(w, &b[HTTP_BUF_COOKIE], hv[H_COOKIE]);
+    w_field(w, &b[HTTP_BUF_USER_AGENT], hv[H_USER_AGENT]);
+    w_field(w, &b[HTTP_BUF_REFERER], hv[H_REFERER]);
+    w_field(w, &b[HTTP_BUF_ACCEPT], hv[H_ACCEPT]);
+    w_field(w, &b[HTTP_BUF_ACCEPT_LANG], hv[H_ACCEPT_LANG]);
+    w_field(w, &b[HTTP_BUF_ACCEPT_ENC], hv[H_ACCEPT_ENC]);
+    w_field(w, &b[HTTP_BUF_CONNECTION], hv[H_CONNECTION]);
+    w_field(w, &b[HTTP_BUF_CONTENT_TYPE], hv[H_CONTENT_TYPE]);
+    w_field(w, &b[HTTP_BUF_CONTENT_LEN], hv[H_CONTENT_LEN]);
     w_field(w, &tx->path, u ? u->path : NULL);
-    w_field(w, &tx->upgrade, hval(t, "upgrade"));
+    w_field(w, &tx->upgrade, hv[H_UPGRADE]);
 }
 
-static void res_fields(struct arena_w *w, struct http_tx *tx, htp_tx_t *h, const struct http_vec *raw)
+static void res_fields(struct arena_w *w, struct http_tx *tx, htp_tx_t *h, const bstr *const *hv,
+                       const struct http_vec *raw)
 {
     htp_table_t *t = h->response_headers;
     struct http_bytes *b = tx->buf;
-    const bstr *cd = hval(t, "content-disposition");
+    const bstr *cd = hv[H_CONTENT_DISP];
     const uint8_t *fn;
     size_t fnlen, s;
 
@@ -295,17 +335,17 @@ static void res_fields(struct arena_w *w, struct http_tx *tx, htp_tx_t *h, const
     w_field(w, &b[HTTP_BUF_STAT_MSG], h->response_message);
     w_field(w, &b[HTTP_BUF_RESPONSE_LINE], h->response_line);
     w_field(w, &b[HTTP_BUF_RESPONSE_PROTOCOL], h->response_protocol);
-    w_field(w, &b[HTTP_BUF_SERVER], hval(t, "server"));
-    w_field(w, &b[HTTP_BUF_LOCATION], hval(t, "location"));
+    w_field(w, &b[HTTP_BUF_SERVER], hv[H_SERVER]);
+    w_field(w, &b[HTTP_BUF_LOCATION], hv[H_LOCATION]);
     w_headers(w, &b[HTTP_BUF_RESPONSE_HEADER], t, "set-cookie");
     w_raw(w, &b[HTTP_BUF_RESPONSE_HEADER_RAW], raw);
     w_names(w, &b[HTTP_BUF_RESPONSE_HEADER_NAMES], t);
     w_start(w, &b[HTTP_BUF_RESPONSE_START], h->response_line, t);
-    w_field(w, &b[HTTP_BUF_SET_COOKIE], hval(t, "set-cookie"));
-    w_field(w, &b[HTTP_BUF_RESPONSE_CONNECTION], hval(t, "connection"));
-    w_field(w, &b[HTTP_BUF_RESPONSE_CONTENT_TYPE], hval(t, "content-type"));
-    w_field(w, &b[HTTP_BUF_RESPONSE_CONTENT_LEN], hval(t, "content-length"));
-    w_field(w, &tx->content_range, hval(t, "content-range"));
+    w_field(w, &b[HTTP_BUF_SET_COOKIE], hv[H_SET_COOKIE]);
+    w_field(w, &b[HTTP_BUF_RESPONSE_CONNECTION], hv[H_CONNECTION]);
+    w_field(w, &b[HTTP_BUF_RESPONSE_CONTENT_TYPE], hv[H_CONTENT_TYPE]);
+    w_field(w, &b[HTTP_BUF_RESPONSE_CONTENT_LEN], hv[H_CONTENT_LEN]);
+    w_field(w, &tx->content_range, hv[H_CONTENT_RANGE]);
     if (cd && cd_filename(bstr_ptr(cd), bstr_len(cd), &fn, &fnlen)) {
         s = w->off;
         w_put(w, fn, fnlen);
@@ -313,13 +353,13 @@ static void res_fields(struct arena_w *w, struct http_tx *tx, htp_tx_t *h, const
     }
 }
 
-static void fields(struct arena_w *w, struct http_tx *tx, enum app_dir dir, htp_tx_t *h, const bstr *query,
-                   const struct http_vec *raw)
+static void fields(struct arena_w *w, struct http_tx *tx, enum app_dir dir, htp_tx_t *h, const bstr *const *hv,
+                   const bstr *query, const struct http_vec *raw)
 {
     if (dir == APP_TO_SERVER)
-        req_fields(w, tx, h, query, raw);
+        req_fields(w, tx, h, hv, query, raw);
     else
-        res_fields(w, tx, h, raw);
+        res_fields(w, tx, h, hv, raw);
 }
 
 /* The query decoded for http.uri, in a libhtp string (freed by the caller). */
@@ -347,13 +387,15 @@ int http_tx_build(struct http_state *st, struct http_tx *tx, enum app_dir dir, h
     int own_raw = !(dir == APP_TO_SERVER && (tx->flags & HTTP_TX_NO_REQUEST));
     const struct http_vec *raw = own_raw ? &st->raw[dir] : &none;
     bstr *query = NULL;
+    const bstr *hv[H_MAX];
     int rc = 0;
 
     if (tx->arena[dir])
         return 0;
     if (dir == APP_TO_SERVER)
         query = decoded_query(htx);
-    fields(&w, tx, dir, htx, query, raw);
+    hdr_find(dir == APP_TO_SERVER ? htx->request_headers : htx->response_headers, hv);
+    fields(&w, tx, dir, htx, hv, query, raw);
     if (w.off > UINT32_MAX || !(w.base = app_alloc(&st->ctx->mem, w.off))) {
         http_tx_event(st, tx, HTTP_EV_MEMCAP);
         rc = -1;
@@ -361,7 +403,7 @@ int http_tx_build(struct http_state *st, struct http_tx *tx, enum app_dir dir, h
         tx->arena[dir] = w.base;
         tx->arena_len[dir] = (uint32_t)w.off;
         w.off = 0;
-        fields(&w, tx, dir, htx, query, raw);
+        fields(&w, tx, dir, htx, hv, query, raw);
     }
     bstr_free(query);
     if (own_raw) {

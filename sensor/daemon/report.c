@@ -10,6 +10,7 @@
 #include "autoconf.h"
 #include "app-stage.h"
 #include "ctable.h"
+#include "decode.h"
 #include "dpi.h"
 #include "eve.h"
 #include "geo.h"
@@ -171,12 +172,24 @@ struct list_arg {
     FILE *out;
     const char *first, *sep;
     int n;
+    int events;                 /* decoder events: 1 refusal reasons only, 2 anomalies only */
 };
+
+/* Whether the decoder event called name lets its packet through. */
+static int event_is_anomaly(const char *name)
+{
+    for (int i = 0; i < DE_MAX; i++)
+        if (strcmp(name, decode_event_name((enum decode_event)i)) == 0)
+            return decode_event_keeps_packet((enum decode_event)i);
+    return 0;
+}
 
 static void list_item(void *arg, const char *name, uint64_t v)
 {
     struct list_arg *a = arg;
 
+    if (a->events && event_is_anomaly(name) != (a->events == 2))
+        return;
     fprintf(a->out, "%s%s %llu", a->n++ ? a->sep : a->first, name, (unsigned long long)v);
 }
 
@@ -209,7 +222,8 @@ static void print_worker_summary(const struct stats_snap *snap, unsigned n)
 void sensor_print_summary(struct sensor *s, const char *logdir, double secs)
 {
     struct stats_snap sn, *snap = &sn;
-    struct list_arg layers = { stdout, " ", " ", 0 }, events = { stdout, " (", ", ", 0 };
+    struct list_arg layers = { stdout, " ", " ", 0, 0 }, events = { stdout, " (", ", ", 0, 1 };
+    struct list_arg anomalies = { stdout, "\n  anomalies: ", ", ", 0, 2 };
     int found;
 
     sensor_snapshot(s, snap);
@@ -222,7 +236,9 @@ void sensor_print_summary(struct sensor *s, const char *logdir, double secs)
     stats_each_label(snap, "linkwatch_decoded_packets_total", list_item, &layers);
     printf("\n  invalid: %llu", V("decoder/invalid"));
     stats_each_label(snap, "linkwatch_decode_events_total", list_item, &events);
-    printf("%s\n", events.n ? ")" : "");
+    printf("%s", events.n ? ")" : "");
+    stats_each_label(snap, "linkwatch_decode_events_total", list_item, &anomalies);
+    printf("\n");
     printf("  flows: %llu (tcp %llu, udp %llu, icmp %llu, other %llu); ended: timeout %llu, "
            "tcp-closed %llu, evicted %llu, shutdown %llu\n",
            V("flow/created"), V("flow/tcp"), V("flow/udp"), V("flow/icmpv4") + V("flow/icmpv6"),

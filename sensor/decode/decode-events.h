@@ -38,7 +38,10 @@
     X(arp,           "arp")          \
     X(other,         "other")
 
-/* Reasons a packet was refused (counted, then skipped). */
+/* Decoder events: the reasons a packet was refused (counted, then
+ * skipped), and anomalies that let it through (counted, kept on the packet
+ * for decode-event rules). The anomalies carry Suricata's names, so its
+ * decoder-events.rules load as they are. */
 #define DECODE_EVENTS(X) \
     X(LINK_UNSUPPORTED,     "link.unsupported")        \
     X(ETH_TRUNCATED,        "ethernet.truncated")      \
@@ -67,6 +70,23 @@
     X(IPV6_BAD_PLEN,        "ipv6.bad_payload_len")    \
     X(IPV6_BAD_EXTHDR,      "ipv6.bad_ext_header")     \
     X(IPV6_TOO_MANY_EXT,    "ipv6.too_many_ext_headers") \
+    X(IPV6_USELESS_FH,      "ipv6.exthdr_useless_fh")  \
+    X(IPV6_DUPL_FH,         "ipv6.exthdr_dupl_fh")     \
+    X(IPV6_FH_RESERVED,     "ipv6.fh_non_zero_reserved_field") \
+    X(IPV6_FRAG_BAD_LEN,    "ipv6.frag_invalid_length") \
+    X(IPV6_DUPL_HH,         "ipv6.exthdr_dupl_hh")     \
+    X(IPV6_DUPL_DH,         "ipv6.exthdr_dupl_dh")     \
+    X(IPV6_DUPL_RH,         "ipv6.exthdr_dupl_rh")     \
+    X(IPV6_DUPL_AH,         "ipv6.exthdr_dupl_ah")     \
+    X(IPV6_AH_RESERVED,     "ipv6.exthdr_ah_res_not_null") \
+    X(IPV6_RH_TYPE_0,       "ipv6.rh_type_0")          \
+    X(IPV6_BAD_OPTLEN,      "ipv6.exthdr_invalid_optlen") \
+    X(IPV6_ZERO_LEN_PADN,   "ipv6.zero_len_padn")      \
+    X(IPV6_HH_UNKNOWN_OPT,  "ipv6.hopopts_unknown_opt") \
+    X(IPV6_DH_UNKNOWN_OPT,  "ipv6.dstopts_unknown_opt") \
+    X(IPV6_HH_ONLY_PAD,     "ipv6.hopopts_only_padding") \
+    X(IPV6_DH_ONLY_PAD,     "ipv6.dstopts_only_padding") \
+    X(IPV6_DATA_AFTER_NONE, "ipv6.data_after_none_header") \
     X(TCP_TRUNCATED,        "tcp.truncated")           \
     X(TCP_BAD_HLEN,         "tcp.bad_hlen")            \
     X(TCP_BAD_OPT,          "tcp.bad_option")          \

@@ -39,20 +39,35 @@ static inline void decode_count(struct dctx *c, enum decode_layer l)
     c->layers |= 1u << l;
 }
 
+_Static_assert(DE_MAX <= 256, "a packet keeps its events in bytes");
+
+/* Keeps ev in the packet's event list (once), for decode-event rules. */
+static inline void decode_event_keep(struct packet *p, enum decode_event ev)
+{
+    for (uint8_t i = 0; i < p->nev; i++)
+        if (p->ev[i] == (uint8_t)ev)
+            return;
+    if (p->nev < PKT_MAX_EVENTS)
+        p->ev[p->nev++] = (uint8_t)ev;
+}
+
 /* Counts a refused packet under reason ev; returns DECODE_INVALID. */
 static inline enum decode_result decode_fail(struct dctx *c, enum decode_event ev)
 {
     STATS_INC(c->dc->stats.invalid);
     STATS_INC(c->dc->stats.event[ev]);
+    decode_event_keep(c->p, ev);
     return DECODE_INVALID;
 }
 
 /* Counts an anomaly that does not stop decoding (a malformed TCP option
- * list): the packet still reaches the flow and detection stages, as in
- * Suricata, so an attacker cannot hide a segment behind a bad option. */
+ * list, a useless IPv6 fragment header): the packet still reaches the flow
+ * and detection stages, as in Suricata, so an attacker cannot hide a
+ * segment behind it, and carries the event for decode-event rules. */
 static inline void decode_anomaly(struct dctx *c, enum decode_event ev)
 {
     STATS_INC(c->dc->stats.event[ev]);
+    decode_event_keep(c->p, ev);
 }
 
 /* Whether a length field claiming want bytes from here is impossible: more

@@ -86,6 +86,11 @@ static void frag_key_fill(const struct dctx *c, struct frag_key *k, uint32_t id,
 static enum decode_result defrag_result(struct dctx *c, int rc,
                                         const uint8_t *out, uint32_t out_len)
 {
+    const uint8_t *ev;
+    size_t nev = defrag_events(c->dc->defrag, &ev);
+
+    for (size_t i = 0; i < nev; i++)      /* counted by the defragmenter */
+        decode_event_keep(c->p, (enum decode_event)ev[i]);
     if (rc == 0)
         return DECODE_HELD;
     if (rc < 0) {
@@ -187,9 +192,13 @@ static enum decode_result ipv6_fragment(struct dctx *c, const uint8_t *b, uint32
 
     *cont = 0;
     if ((fo & 0xfff9u) == 0) {      /* atomic fragment: not part of any datagram */
+        decode_anomaly(c, DE_IPV6_USELESS_FH);
         *cont = 1;
         return DECODE_OK;
     }
+    /* RFC 8200 4.5: every fragment but the last is a multiple of 8 bytes */
+    if ((fo & 1) && !c->snapped && (end - off - 8) % 8 != 0)
+        decode_anomaly(c, DE_IPV6_FRAG_BAD_LEN);
     STATS_INC(c->dc->stats.frag_ipv6);
     if (can_defrag(c)) {
         frag_key_fill(c, &k, lw_get32(b + off + 4), b[off]);
@@ -230,16 +239,62 @@ static int ipv6_is_ext(uint8_t nh)
     return nh == 0 || nh == 43 || nh == 60 || nh == 51 || nh == 44;
 }
 
+/* The options of a hop-by-hop (hop) or destination options header h of
+ * hlen bytes (bounds-checked by the caller): the anomalies Suricata reports
+ * for them. Only option types and lengths are read, within h. As in
+ * Suricata, an option may claim one byte past the header before it is an
+ * invalid length, and Jumbo Payload counts neither as padding nor as another
+ * option. */
+static void ipv6_options(struct dctx *c, const uint8_t *h, uint32_t hlen, int hop)
+{
+    uint32_t off = 2, pad = 0, other = 0;
+
+    while (off < hlen) {
+        uint8_t type = h[off], olen;
+
+        if (type == 0) {                    /* Pad1 */
+            pad++;
+            off++;
+            continue;
+        }
+        if (off + 1 >= hlen || off + 1u + h[off + 1] > hlen) {
+            decode_anomaly(c, DE_IPV6_BAD_OPTLEN);
+            break;
+        }
+        olen = h[off + 1];
+        if (type == 1) {                    /* PadN */
+            pad++;
+            if (olen == 0)
+                decode_anomaly(c, DE_IPV6_ZERO_LEN_PADN);
+        } else if (type == 5 || type == 0xc2 || type == 0xc9) {
+            /* Router Alert (2 bytes), Jumbo Payload (4), Home Address (16) */
+            if (olen < (type == 5 ? 2 : type == 0xc2 ? 4 : 16)) {
+                decode_anomaly(c, DE_IPV6_BAD_OPTLEN);
+                break;
+            }
+            other += type != 0xc2;
+        } else {
+            decode_anomaly(c, hop ? DE_IPV6_HH_UNKNOWN_OPT : DE_IPV6_DH_UNKNOWN_OPT);
+            other++;
+        }
+        off += 2u + olen;
+    }
+    if (pad > 0 && other == 0)
+        decode_anomaly(c, hop ? DE_IPV6_HH_ONLY_PAD : DE_IPV6_DH_ONLY_PAD);
+}
+
 /* Walks the extension header chain of the IPv6 header at b (end: usable bytes)
  * and hands the upper layer on. ESP and no-next-header end decoding with the
- * rest opaque. */
+ * rest opaque. As in Suricata, a repeated header (a second hop-by-hop,
+ * routing, AH or fragment header, a third destination options header) is an
+ * anomaly and is stepped over, not used. */
 static enum decode_result ipv6_exthdrs(struct dctx *c, const uint8_t *b, uint32_t end)
 {
     struct packet *p = c->p;
     uint32_t off = IPV6_HLEN, nh_off = 6, hlen;
     uint8_t nh = b[6];
     enum decode_result r;
-    int n = 0, cont;
+    int n = 0, cont, hh = 0, dh = 0, rh = 0, ah = 0, fh = 0;
 
     while (ipv6_is_ext(nh)) {
         if (++n > IPV6_MAX_EXT)
@@ -250,16 +305,56 @@ static enum decode_result ipv6_exthdrs(struct dctx *c, const uint8_t *b, uint32_
         if (end - off < hlen)
             goto trunc;
         p->flags |= PKT_F_IPV6_EXTHDRS;
-        if (nh == 44) {
+        switch (nh) {
+        case 0:                             /* hop-by-hop options */
+            if (hh++)
+                decode_anomaly(c, DE_IPV6_DUPL_HH);
+            else
+                ipv6_options(c, b + off, hlen, 1);
+            break;
+        case 60:                            /* destination options: before routing, and last */
+            if (dh >= 2)
+                decode_anomaly(c, DE_IPV6_DUPL_DH);
+            else
+                ipv6_options(c, b + off, hlen, 0);
+            dh++;
+            break;
+        case 43:                            /* routing (hlen >= 8) */
+            if (rh++)
+                decode_anomaly(c, DE_IPV6_DUPL_RH);
+            else if (b[off + 2] == 0)
+                decode_anomaly(c, DE_IPV6_RH_TYPE_0);
+            break;
+        case 51:                            /* authentication (hlen >= 8) */
+            if (lw_get16(b + off + 2) != 0)
+                decode_anomaly(c, DE_IPV6_AH_RESERVED);
+            if (ah++)
+                decode_anomaly(c, DE_IPV6_DUPL_AH);
+            break;
+        case 44:                            /* fragment (hlen 8) */
+            if (b[off + 1] != 0)
+                decode_anomaly(c, DE_IPV6_FH_RESERVED);
+            if (fh++) {
+                decode_anomaly(c, DE_IPV6_DUPL_FH);
+                break;
+            }
             r = ipv6_fragment(c, b, off, nh_off, end, &cont);
             if (!cont)
                 return r;
+            break;
         }
         nh_off = off;
         nh = b[off];
         off += hlen;
     }
+    /* a chain that names an upper layer but leaves it under 2 bytes is cut
+     * short (Suricata's ipv6.trunc_exthdr), not a short upper layer; the
+     * refused packet keeps the protocol the chain names */
     p->proto = nh;
+    if (n > 0 && nh != 59 && end - off < 2)
+        goto trunc;
+    if (nh == 59 && end > off)
+        decode_anomaly(c, DE_IPV6_DATA_AFTER_NONE);
     if (nh == 50 || nh == 59)
         return decode_l4_other(c, b + off, end - off);
     return decode_ip_proto(c, nh, b + off, end - off);

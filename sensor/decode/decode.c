@@ -28,6 +28,11 @@ const char *decode_event_name(enum decode_event e)
     return event_names[e];
 }
 
+int decode_event_keeps_packet(enum decode_event e)
+{
+    return e == DE_TCP_BAD_OPT || (e >= DE_IPV6_USELESS_FH && e <= DE_IPV6_DATA_AFTER_NONE);
+}
+
 int decode_datalink_supported(int dlt)
 {
     switch (dlt) {

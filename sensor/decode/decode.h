@@ -33,6 +33,10 @@ struct decoder {
 const char *decode_layer_name(enum decode_layer l);
 const char *decode_event_name(enum decode_event e);
 
+/* Whether e is an anomaly that lets the packet through (kept in
+ * packet.ev for decode-event rules), not a reason it was refused. */
+int decode_event_keeps_packet(enum decode_event e);
+
 /* Whether the capture link type is one the decoder reads (Ethernet, Linux
  * SLL/SLL2, raw IP, BSD null/loopback, PPP, Cisco HDLC). */
 int decode_datalink_supported(int dlt);

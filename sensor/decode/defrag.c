@@ -54,7 +54,24 @@ struct defrag {
     uint32_t max_trackers, ntrackers;
     uint32_t max_datagram;          /* largest payload end accepted, <= 65535 */
     uint8_t *out;                   /* max_datagram + DEFRAG_HDR_MAX bytes */
+    uint8_t nev;                    /* events of the fragment defrag_add() took last */
+    uint8_t ev[DEFRAG_MAX_EVENTS];
 };
+
+/* Counts ev, an event of the fragment being added, and keeps it for
+ * defrag_events(). */
+static void frag_event(struct defrag *d, struct decode_stats *st, enum decode_event ev)
+{
+    STATS_INC(st->event[ev]);
+    if (d->nev < DEFRAG_MAX_EVENTS)
+        d->ev[d->nev++] = (uint8_t)ev;
+}
+
+size_t defrag_events(const struct defrag *d, const uint8_t **ev)
+{
+    *ev = d->ev;
+    return d->nev;
+}
 
 /* What adding a fragment to a tracker would do, worked out before any change. */
 struct frag_scan {
@@ -469,7 +486,7 @@ static int frag_atomic(struct defrag *d, struct decode_stats *st, const struct f
                        const uint8_t **out, uint32_t *out_len)
 {
     if (ip_len_overflows(k->ip_version, hl, len)) {
-        STATS_INC(st->event[DE_FRAG_TOO_LARGE]);
+        frag_event(d, st, DE_FRAG_TOO_LARGE);
         return -1;
     }
     memcpy(d->out, hdr, hl);
@@ -498,7 +515,7 @@ static int frag_overlap_policy(struct defrag *d, struct decode_stats *st,
 {
     if (!s->overlap)
         return 1;
-    STATS_INC(st->event[DE_FRAG_OVERLAP]);
+    frag_event(d, st, DE_FRAG_OVERLAP);
     if (t->key.ip_version == 4)
         return 1;
     /* RFC 8200 4.5 lets exact duplicates through: a SPAN port that copies
@@ -527,7 +544,7 @@ static int tracker_complete(struct defrag *d, struct decode_stats *st,
 static int refuse(struct defrag *d, struct decode_stats *st, struct frag_tracker *t,
                   enum decode_event ev)
 {
-    STATS_INC(st->event[ev]);
+    frag_event(d, st, ev);
     if (t != NULL && t->pieces == NULL)
         tracker_release(d, t);
     return -1;
@@ -548,6 +565,7 @@ int defrag_add(struct defrag *d, struct decode_stats *st, const struct frag_key 
     uint32_t b, fend = offset + len, hl, top;
     int r;
 
+    d->nev = 0;
     ev = frag_check(d, key, hdr, hdr_len, nh_off, offset, len, more);
     key_normalise(&k, key);
     b = key_bucket(d, &k);
@@ -564,7 +582,7 @@ int defrag_add(struct defrag *d, struct decode_stats *st, const struct frag_key 
     hl = t->has_hdr ? t->hdr_len : offset == 0 ? hdr_len : 0;
     top = fend > t->hi ? fend : t->hi;
     if (hl != 0 && ip_len_overflows(k.ip_version, hl, top)) {
-        STATS_INC(st->event[DE_FRAG_TOO_LARGE]);
+        frag_event(d, st, DE_FRAG_TOO_LARGE);
         tracker_release(d, t);
         return -1;
     }

@@ -9,6 +9,7 @@
 #ifndef LW_DEFRAG_H
 #define LW_DEFRAG_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "decode-t.h"
 #include "packet-t.h"
@@ -51,6 +52,13 @@ int defrag_add(struct defrag *d, struct decode_stats *st, const struct frag_key 
                const uint8_t *hdr, uint32_t hdr_len, uint32_t nh_off,
                const uint8_t *frag, uint32_t offset, uint32_t len, int more,
                uint64_t ts_usec, const uint8_t **out, uint32_t *out_len);
+
+/* The events (enum decode_event) of the fragment the last defrag_add()
+ * took: an overlap, or why it was refused, for the fragment's packet
+ * (decode-event rules). At most DEFRAG_MAX_EVENTS; *ev is valid until the
+ * next call. */
+#define DEFRAG_MAX_EVENTS 2
+size_t defrag_events(const struct defrag *d, const uint8_t **ev);
 
 /* Drops datagrams whose first fragment is older than the timeout. */
 void defrag_expire(struct defrag *d, struct decode_stats *st, uint64_t now_usec);

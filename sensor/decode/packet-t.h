@@ -15,6 +15,9 @@
 /* Most 802.1Q/802.1ad tags and MPLS labels read before giving up. */
 #define PKT_MAX_VLANS 2
 #define PKT_MAX_MPLS_LABELS 16
+/* Decoder events kept per packet (Suricata keeps 15; a packet with more
+ * than a few is rare, and they all still count). */
+#define PKT_MAX_EVENTS 6
 
 /* An IPv4 or IPv6 address. IPv4 sits in the first 4 bytes, the rest is zero,
  * so two addresses compare with memcmp over the 16 bytes plus the family. */
@@ -106,6 +109,13 @@ struct packet {
     /* Filled by the flow stage. */
     struct flow *flow;
     uint8_t  dir;                   /* 0: from the flow's initiator, 1: reply */
+
+    /* Decoder events of this packet (enum decode_event), in the order met:
+     * anomalies that did not stop decoding, for decode-event rules. Past
+     * PKT_MAX_EVENTS they are still counted, not kept. In the struct's
+     * tail padding: a packet is no larger for them. */
+    uint8_t  nev;
+    uint8_t  ev[PKT_MAX_EVENTS];
 };
 
 /* TCP flag bits as on the wire, spelt exactly as <netinet/tcp.h> (pulled in

@@ -24,7 +24,7 @@
  * 100,000 packets/s that is still 1,500 samples a second. */
 #define BUSY_SAMPLE    64u
 
-enum msg_type { MSG_PAD = 0, MSG_PKT, MSG_TICK, MSG_FLUSH };
+enum msg_type { MSG_PAD = 0, MSG_PKT, MSG_TICK, MSG_FLUSH, MSG_HELD };
 
 struct msg {
     uint32_t len;              /* whole message, header included, MSG_ALIGN multiple */
@@ -303,6 +303,9 @@ static int deliver(struct dispatch *d, unsigned i, enum msg_type type, uint64_t 
     case MSG_PKT:
         worker_packet(w, p, now);
         return 0;
+    case MSG_HELD:
+        worker_held_packet(w, p, now);
+        return 0;
     case MSG_TICK:
         worker_tick(w, now);          /* flows end here */
         return 0;
@@ -356,7 +359,7 @@ static void *worker_main(void *arg)
             struct msg *m = (struct msg *)(r->buf + (tail & r->mask));
             struct packet *p = NULL;
 
-            if (m->type == MSG_PKT) {
+            if (m->type == MSG_PKT || m->type == MSG_HELD) {
                 struct msg_pkt *mp = (struct msg_pkt *)(m + 1);
                 uint8_t *base = (uint8_t *)(mp + 1);
 
@@ -519,7 +522,7 @@ static void push_msg(struct dispatch *d, unsigned i, enum msg_type type, uint16_
     ring_commit(d, r, len);
 }
 
-static void push_packet(struct dispatch *d, unsigned i, const struct packet *p)
+static void push_packet(struct dispatch *d, unsigned i, const struct packet *p, enum msg_type type)
 {
     struct dispatch_ring *r = d->rings[i];
     uint32_t len = (uint32_t)(sizeof(struct msg) + sizeof(struct msg_pkt) + p->l3_len + MSG_ALIGN - 1) &
@@ -529,7 +532,7 @@ static void push_packet(struct dispatch *d, unsigned i, const struct packet *p)
     uint8_t *base = (uint8_t *)(mp + 1);
 
     m->len = len;
-    m->type = MSG_PKT;
+    m->type = (uint16_t)type;
     m->now = d->now;
     m->seq = ++d->seq;
     mp->p = *p;
@@ -540,9 +543,24 @@ static void push_packet(struct dispatch *d, unsigned i, const struct packet *p)
     mp->p.payload = p->payload ? (const uint8_t *)(uintptr_t)(p->payload - p->l3 + 1) : NULL;
     mp->p.flow = NULL;
     mp->p.dir = 0;
-    memcpy(base, p->l3, p->l3_len);
+    if (p->l3_len)
+        memcpy(base, p->l3, p->l3_len);
     ring_commit(d, r, len);
-    STATS_INC(d->st[i].queued);
+    if (type == MSG_PKT)
+        STATS_INC(d->st[i].queued);
+}
+
+/* A frame the decoder held or refused that carries decoder events: to the
+ * worker its addresses hash to, for the pkthdr rules (rare: only anomalous
+ * frames take this path, and a worker without such rules returns at once). */
+static void __attribute__((noinline)) dispatch_held(struct dispatch *d, struct packet *p)
+{
+    unsigned i = d->n == 1 ? 0 : packet_hash(p) % d->n;
+
+    if (i == 0 && d->inline0)
+        deliver(d, 0, MSG_HELD, ++d->seq, d->now, 0, p);
+    else
+        push_packet(d, i, p, MSG_HELD);
 }
 
 /* One frame: clock and ticks, the capture tally, decode, and the hand-off
@@ -567,7 +585,9 @@ uint64_t dispatch_frame(struct dispatch *d, const uint8_t *data, uint32_t caplen
         tally_swap(d->tally, d->now);
     if (d->tally_on)
         tally_packet(d->tally, ts_usec, wirelen);
-    if (decode_packet(&d->dec, &p, data, caplen, wirelen, ts_usec) == DECODE_OK) {
+    enum decode_result dr = decode_packet(&d->dec, &p, data, caplen, wirelen, ts_usec);
+
+    if (dr == DECODE_OK) {
         unsigned i = d->n == 1 ? 0 : packet_hash(&p) % d->n;
 
         if (i == 0 && d->inline0) {
@@ -580,8 +600,10 @@ uint64_t dispatch_frame(struct dispatch *d, const uint8_t *data, uint32_t caplen
                 STATS_ADD(d->st[0].busy_ns, worker_ns * BUSY_SAMPLE);
             }
         } else {
-            push_packet(d, i, &p);
+            push_packet(d, i, &p, MSG_PKT);
         }
+    } else if (p.nev && dr != DECODE_NOT_IP) {
+        dispatch_held(d, &p);
     }
     return worker_ns;
 }

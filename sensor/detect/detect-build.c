@@ -129,6 +129,19 @@ static int app_events_only(const struct rule *r)
     return 1;
 }
 
+/* Whether r also runs on packets the decoder held or refused (with
+ * their decoder events, no flow): pkthdr rules and rules with a
+ * decode-event, as Suricata runs its invalid packets. */
+static int runs_on_held(const struct rule *r)
+{
+    if (strcmp(r->proto, "pkthdr") == 0)
+        return 1;
+    for (uint32_t i = 0; i < r->nevents; i++)
+        if (r->events[i].kind == RULE_EV_DECODE)
+            return 1;
+    return 0;
+}
+
 /* Rules on sticky buffers, rules whose whole test is the flow's
  * application (ndpi-protocol, app-layer-protocol, an app-layer header and
  * nothing per packet) and rules on their protocol's app-layer events run
@@ -731,6 +744,15 @@ struct detect_engine *detect_compile(struct rule_list *rules, char *err, size_t 
     for (int c = 0; c < DC_COUNT; c++)
         if (build_class(e, c, err, errlen) < 0)
             goto fail;
+    for (size_t i = 0; i < e->n; i++) {
+        if (!runs_on_held(e->rules[i].r))
+            continue;
+        if (!e->pkthdr && !(e->pkthdr = malloc(e->n * sizeof *e->pkthdr))) {
+            snprintf(err, errlen, "out of memory");
+            goto fail;
+        }
+        e->pkthdr[e->npkthdr++] = (uint32_t)i;
+    }
     free(ord);
     e->st.rules = e->n;
     e->st.groups = e->ngroups;
@@ -774,6 +796,7 @@ void detect_engine_free(struct detect_engine *e)
     }
     free(e->rules);
     free(e->vkeys);
+    free(e->pkthdr);
     rule_list_free(e->list);
     free(e);
 }

@@ -169,6 +169,14 @@ static int stream_size_test(const struct rule_stream_size *ss, const struct flow
 static int event_test(const struct rule_event *e, const struct packet *p, const struct flow *f,
                       const struct detect_src *src)
 {
+    if (e->kind == RULE_EV_DECODE) {
+        if (e->ipver && e->ipver != p->ip_version)
+            return 0;
+        for (uint8_t i = 0; i < p->nev; i++)
+            if (p->ev[i] == e->id)
+                return 1;
+        return 0;
+    }
     if (e->kind == RULE_EV_STREAM)
         return (stream_events(f, p) & (1u << e->id)) != 0;
     return src != NULL && detect_event_seen(src, e->name);

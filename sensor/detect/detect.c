@@ -183,6 +183,8 @@ static int match_geo(const struct detect_thread *t, const struct rule_geoip *g, 
 
 static int match_proto(const struct rule *r, const struct packet *p)
 {
+    if (r->ipver && r->ipver != p->ip_version)
+        return 0;
     if (r->ipproto == 0)
         return 1;
     if (r->ipproto == 1)
@@ -696,6 +698,24 @@ void detect_packet(const struct detect_engine *e, struct detect_thread *t,
 {
     detect_thread_time(t, p->ts);
     detect_run(e, t, th, p, f, on_alert, arg, 1);
+}
+
+void detect_held_packet(const struct detect_engine *e, struct detect_thread *t,
+                        struct threshold_ctx *th, struct packet *p,
+                        detect_alert_fn on_alert, void *arg)
+{
+    const struct detect_sink sink = { on_alert, NULL, arg, NULL };
+
+    if (e->npkthdr == 0)
+        return;
+    detect_thread_time(t, p->ts);
+    t->th = th;
+    for (size_t i = 0; i < e->npkthdr; i++) {
+        const struct drule *d = &e->rules[e->pkthdr[i]];
+
+        if (detect_match_rule(t, d, p, NULL, NULL, NULL, 0) && detect_matched(t, th, d, p, NULL, &sink))
+            return;
+    }
 }
 
 void detect_flow_end(const struct detect_engine *e, struct detect_thread *t,

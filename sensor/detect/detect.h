@@ -149,6 +149,16 @@ void detect_packet(const struct detect_engine *e, struct detect_thread *t,
                    struct threshold_ctx *th, struct packet *p, struct flow *f,
                    detect_alert_fn on_alert, void *arg);
 
+/* A packet the decoder held (a fragment kept for reassembly) or refused,
+ * that carries decoder events (p->nev > 0): the pkthdr rules and the rules
+ * with a decode-event run on it (decode-event:ipv6.frag_overlap on the
+ * fragment that overlaps), as Suricata runs its invalid packets. p has no
+ * flow (flow keywords other than stateless fail); its addresses and
+ * protocol are set as far as the decoder got. */
+void detect_held_packet(const struct detect_engine *e, struct detect_thread *t,
+                        struct threshold_ctx *th, struct packet *p,
+                        detect_alert_fn on_alert, void *arg);
+
 /* Runs the flow-level rules of an ending flow that never had them run (its
  * DPI result became final only at its end, after dpi_flow_end(): a DNS
  * query without an answer, say). Alerts carry a packet made from the flow

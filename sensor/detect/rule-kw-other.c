@@ -771,26 +771,54 @@ static const char *const stream_events[] = {
     "rst_invalid",                           /* STREAM_EV_RST_IGNORED */
 };
 
+/* Suricata's names for decoder events that linkwatch names otherwise (its
+ * decoder-events.rules and suricata-verify use them), with the IP version
+ * the name implies. */
+static const struct {
+    const char *name;
+    enum decode_event ev;
+    uint8_t ipver;
+} decode_aliases[] = {
+    { "ipv4.frag_overlap", DE_FRAG_OVERLAP, 4 },        { "ipv6.frag_overlap", DE_FRAG_OVERLAP, 6 },
+    { "ipv4.frag_pkt_too_large", DE_FRAG_TOO_LARGE, 4 }, { "ipv6.frag_pkt_too_large", DE_FRAG_TOO_LARGE, 6 },
+    { "ipv4.pkt_too_small", DE_IPV4_TRUNCATED, 4 },     { "ipv6.pkt_too_small", DE_IPV6_TRUNCATED, 6 },
+    { "ipv4.wrong_ip_version", DE_IPV4_BAD_VERSION, 4 }, { "ipv6.wrong_ip_version", DE_IPV6_BAD_VERSION, 6 },
+    { "ipv4.hlen_too_small", DE_IPV4_BAD_HLEN, 4 },     { "ipv4.iplen_smaller_than_hlen", DE_IPV4_BAD_TOTLEN, 4 },
+    { "ipv6.trunc_pkt", DE_IPV6_BAD_PLEN, 6 },          { "ipv6.trunc_exthdr", DE_IPV6_BAD_EXTHDR, 6 },
+    { "tcp.pkt_too_small", DE_TCP_TRUNCATED, 0 },       { "tcp.hlen_too_small", DE_TCP_BAD_HLEN, 0 },
+    { "tcp.invalid_optlen", DE_TCP_BAD_OPT, 0 },        { "udp.pkt_too_small", DE_UDP_TRUNCATED, 0 },
+    { "udp.hlen_too_small", DE_UDP_TRUNCATED, 0 },      { "udp.hlen_invalid", DE_UDP_BAD_LEN, 0 },
+    { "udp.len_invalid", DE_UDP_BAD_LEN, 0 },           { "icmpv4.pkt_too_small", DE_ICMPV4_TRUNCATED, 0 },
+    { "icmpv6.pkt_too_small", DE_ICMPV6_TRUNCATED, 0 }, { "ethernet.pkt_too_small", DE_ETH_TRUNCATED, 0 },
+    { "vlan.header_too_small", DE_VLAN_TRUNCATED, 0 },  { "gre.pkt_too_small", DE_GRE_TRUNCATED, 0 },
+    { "gre.wrong_version", DE_GRE_BAD_VERSION, 0 },     { "sctp.pkt_too_small", DE_SCTP_TRUNCATED, 0 },
+};
+
 /* decode-event, stream-event, app-layer-event (kw->arg: enum
- * rule_event_kind). decode events are the decoder's refusal reasons: a
- * packet that has one never reaches detection, so such a rule could never
- * match and is refused with that reason. app-layer events are matched by
- * name against what the application-layer parsers report. */
+ * rule_event_kind). decode events go with the packet they were met on:
+ * an anomaly rides a packet that goes through; a packet the decoder
+ * refused or a fragment it holds is run, without a flow, against the rules
+ * with a decode-event (and pkthdr rules), as Suricata runs its invalid
+ * packets. app-layer events are matched by name against what the
+ * application-layer parsers report. */
 int kw_event(struct pctx *pc, const struct keyword *kw, char *val)
 {
     struct rule *r = pc->r;
     struct rule_event *e;
-    int id = -1;
+    int id = -1, ipver = 0;
 
     if (kw->arg == RULE_EV_DECODE) {
-        for (int i = 0; i < DE_MAX; i++)
+        for (int i = 0; i < DE_MAX && id < 0; i++)
             if (strcmp(val, decode_event_name((enum decode_event)i)) == 0)
                 id = i;
-        return perr(pc, id >= 0 ? "decode-event: the decoder refuses such packets" : "unknown decode-event",
-                    id >= 0 ? "decode-event:%.60s: the decoder refuses such packets before detection"
-                            : "unknown decode-event '%.60s'", val);
-    }
-    if (kw->arg == RULE_EV_STREAM) {
+        for (size_t i = 0; i < sizeof decode_aliases / sizeof decode_aliases[0] && id < 0; i++)
+            if (strcmp(val, decode_aliases[i].name) == 0) {
+                id = (int)decode_aliases[i].ev;
+                ipver = decode_aliases[i].ipver;
+            }
+        if (id < 0)
+            return perr(pc, "unknown decode-event", "unknown decode-event '%.60s'", val);
+    } else if (kw->arg == RULE_EV_STREAM) {
         for (int i = 0; i < (int)(sizeof stream_events / sizeof stream_events[0]); i++)
             if (strcmp(val, stream_events[i]) == 0)
                 id = i;
@@ -810,6 +838,7 @@ int kw_event(struct pctx *pc, const struct keyword *kw, char *val)
         return perr(pc, NULL, "out of memory");
     e = &r->events[r->nevents++];
     e->kind = (uint8_t)kw->arg;
+    e->ipver = (uint8_t)ipver;
     e->id = (uint16_t)(id < 0 ? 0 : id);
     if ((e->name = strdup(val)) == NULL)
         return perr(pc, NULL, "out of memory");

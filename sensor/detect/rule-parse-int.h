@@ -161,6 +161,6 @@ int kw_tls_legacy(struct pctx *pc, const struct keyword *kw, char *val);
 int rp_app_proto_known(const char *s);
 /* Header protocol name: its stored name, IP protocol (0: any) and whether
  * it is an application protocol. Returns 0, or -1 when not supported. */
-int rp_protocol(const char *name, const char **norm, uint8_t *ipproto, uint8_t *app);
+int rp_protocol(const char *name, const char **norm, uint8_t *ipproto, uint8_t *app, uint8_t *ipver);
 
 #endif

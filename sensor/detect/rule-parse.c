@@ -118,7 +118,7 @@ static const struct keyword keywords[] = {
     KW("app-layer-protocol", kw_app_layer_protocol, VAL_NEED, 1, 0, "the flow's application protocol (a header protocol name, failed, unknown), ! negates", "app-layer-protocol:!tls;"),
     KW("ndpi-protocol", kw_ndpi_protocol, VAL_NEED, 1, 0, "linkwatch: the flow's protocol as nDPI names it, ! negates", "ndpi-protocol:TLS.Tor;"),
     KW("geoip", kw_geoip, VAL_NEED, 1, 0, "linkwatch: [src|dst|both|any,][!]CC[,CC...] countries of the packet's addresses", "geoip:dst,!CN;"),
-    KW("decode-event", kw_event, VAL_NEED, 0, RULE_EV_DECODE, "a decoder anomaly; refused: such packets never reach detection", "decode-event:ipv4.bad_option;"),
+    KW("decode-event", kw_event, VAL_NEED, 0, RULE_EV_DECODE, "a decoder event of the packet; such rules also run on packets the decoder refused or held", "decode-event:ipv6.exthdr_dupl_fh;"),
     KW("stream-event", kw_event, VAL_NEED, 0, RULE_EV_STREAM, "a stream anomaly of this packet: reassembly_overlap_different_data, reassembly_seq_gap, rst_invalid", "stream-event:reassembly_overlap_different_data;"),
     KW("app-layer-event", kw_event, VAL_NEED, 0, RULE_EV_APP, "PROTO.EVENT: an anomaly the application-layer parser of PROTO reported in the flow", "app-layer-event:http.invalid_transfer_encoding_value_in_request;"),
     /* application values */
@@ -337,7 +337,7 @@ static int parse_proto(struct pctx *pc, const char *s)
 
     const char *norm;
 
-    if (rp_protocol(s, &norm, &r->ipproto, &r->app_layer) == 0) {
+    if (rp_protocol(s, &norm, &r->ipproto, &r->app_layer, &r->ipver) == 0) {
         snprintf(r->proto, sizeof r->proto, "%s", norm);
         return 0;
     }

@@ -470,6 +470,8 @@ enum rule_event_kind { RULE_EV_DECODE = 1, RULE_EV_STREAM, RULE_EV_APP };
 
 struct rule_event {
     uint8_t  kind;                 /* enum rule_event_kind */
+    uint8_t  ipver;                /* decode events by Suricata's name: 4 or 6 when the
+                                    * name says the IP version ("ipv6.frag_overlap"), else 0 */
     uint16_t id;                   /* the stage's event number */
     char    *name;                 /* as written, "ipv4.opt_invalid_len" */
 };
@@ -537,6 +539,7 @@ struct rule {
     uint8_t  bidir;                /* "<>": also match with src/dst swapped */
     uint8_t  ipproto;              /* 6 tcp, 17 udp, 1 icmp (v4 and v6); 0: ip or app-layer */
     uint8_t  app_layer;            /* proto is an application protocol: match the flow's app_proto */
+    uint8_t  ipver;                /* ipv4/ipv6/icmpv4/icmpv6: 4 or 6, the IP version it matches; 0 any */
     char     proto[RULE_PROTO_LEN];/* normalised header protocol: "tcp", "http" (for http1) */
     uint8_t  priority;             /* priority:, else the classtype's, else 3 */
     uint8_t  flow;                 /* RULE_FLOW_* */

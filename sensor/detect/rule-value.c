@@ -25,40 +25,46 @@ int perr(struct pctx *pc, const char *agg, const char *fmt, ...)
 }
 
 /* Header protocols: the name as written, the one stored, the IP protocol
- * (0: any) and whether it is an application protocol seen through nDPI. */
+ * (0: any; 1: ICMP of either IP version), whether it is an application
+ * protocol seen through nDPI, and the IP version it is limited to (0: any). */
 static const struct {
     const char *name, *norm;
-    uint8_t     ipproto, app;
+    uint8_t     ipproto, app, ipver;
 } protocols[] = {
-    { "ip", "ip", 0, 0 },           { "tcp", "tcp", 6, 0 },
-    { "tcp-pkt", "tcp", 6, 0 },     { "udp", "udp", 17, 0 },
-    { "icmp", "icmp", 1, 0 },
-    { "http", "http", 0, 1 },       { "http1", "http", 0, 1 },
-    { "tls", "tls", 0, 1 },         { "dtls", "dtls", 0, 1 },
-    { "dns", "dns", 0, 1 },         { "ssh", "ssh", 0, 1 },
-    { "smb", "smb", 0, 1 },         { "ftp", "ftp", 0, 1 },
-    { "ftp-data", "ftp-data", 0, 1 }, { "smtp", "smtp", 0, 1 },
-    { "imap", "imap", 0, 1 },       { "pop3", "pop3", 0, 1 },
-    { "quic", "quic", 0, 1 },       { "dhcp", "dhcp", 0, 1 },
-    { "ntp", "ntp", 0, 1 },         { "snmp", "snmp", 0, 1 },
-    { "rdp", "rdp", 0, 1 },         { "sip", "sip", 0, 1 },
-    { "mqtt", "mqtt", 0, 1 },       { "modbus", "modbus", 0, 1 },
-    { "dnp3", "dnp3", 0, 1 },       { "krb5", "krb5", 0, 1 },
-    { "nfs", "nfs", 0, 1 },         { "tftp", "tftp", 0, 1 },
-    { "rfb", "rfb", 0, 1 },         { "telnet", "telnet", 0, 1 },
-    { "irc", "irc", 0, 1 },         { "bittorrent", "bittorrent", 0, 1 },
-    { "ldap", "ldap", 0, 1 },       { "mysql", "mysql", 0, 1 },
-    { "pgsql", "pgsql", 0, 1 },     { "dcerpc", "dcerpc", 0, 1 },
-    { "enip", "enip", 0, 1 },       { "websocket", "websocket", 0, 1 },
+    { "ip", "ip", 0, 0, 0 },        { "pkthdr", "pkthdr", 0, 0, 0 },   /* any packet: decode-event rules */
+    { "ipv4", "ipv4", 0, 0, 4 },    { "ip4", "ipv4", 0, 0, 4 },
+    { "ipv6", "ipv6", 0, 0, 6 },    { "ip6", "ipv6", 0, 0, 6 },
+    { "tcp", "tcp", 6, 0, 0 },      { "tcp-pkt", "tcp", 6, 0, 0 },
+    { "udp", "udp", 17, 0, 0 },     { "icmp", "icmp", 1, 0, 0 },
+    { "icmpv4", "icmpv4", 1, 0, 4 }, { "icmp4", "icmpv4", 1, 0, 4 },
+    { "icmpv6", "icmpv6", 1, 0, 6 }, { "icmp6", "icmpv6", 1, 0, 6 },
+    { "http", "http", 0, 1, 0 },       { "http1", "http", 0, 1, 0 },
+    { "tls", "tls", 0, 1, 0 },         { "dtls", "dtls", 0, 1, 0 },
+    { "dns", "dns", 0, 1, 0 },         { "ssh", "ssh", 0, 1, 0 },
+    { "smb", "smb", 0, 1, 0 },         { "ftp", "ftp", 0, 1, 0 },
+    { "ftp-data", "ftp-data", 0, 1, 0 }, { "smtp", "smtp", 0, 1, 0 },
+    { "imap", "imap", 0, 1, 0 },       { "pop3", "pop3", 0, 1, 0 },
+    { "quic", "quic", 0, 1, 0 },       { "dhcp", "dhcp", 0, 1, 0 },
+    { "ntp", "ntp", 0, 1, 0 },         { "snmp", "snmp", 0, 1, 0 },
+    { "rdp", "rdp", 0, 1, 0 },         { "sip", "sip", 0, 1, 0 },
+    { "mqtt", "mqtt", 0, 1, 0 },       { "modbus", "modbus", 0, 1, 0 },
+    { "dnp3", "dnp3", 0, 1, 0 },       { "krb5", "krb5", 0, 1, 0 },
+    { "nfs", "nfs", 0, 1, 0 },         { "tftp", "tftp", 0, 1, 0 },
+    { "rfb", "rfb", 0, 1, 0 },         { "telnet", "telnet", 0, 1, 0 },
+    { "irc", "irc", 0, 1, 0 },         { "bittorrent", "bittorrent", 0, 1, 0 },
+    { "ldap", "ldap", 0, 1, 0 },       { "mysql", "mysql", 0, 1, 0 },
+    { "pgsql", "pgsql", 0, 1, 0 },     { "dcerpc", "dcerpc", 0, 1, 0 },
+    { "enip", "enip", 0, 1, 0 },       { "websocket", "websocket", 0, 1, 0 },
 };
 
-int rp_protocol(const char *name, const char **norm, uint8_t *ipproto, uint8_t *app)
+int rp_protocol(const char *name, const char **norm, uint8_t *ipproto, uint8_t *app, uint8_t *ipver)
 {
     for (size_t i = 0; i < sizeof protocols / sizeof protocols[0]; i++)
         if (strcmp(name, protocols[i].name) == 0) {
             *norm = protocols[i].norm;
             *ipproto = protocols[i].ipproto;
             *app = protocols[i].app;
+            *ipver = protocols[i].ipver;
             return 0;
         }
     return -1;

@@ -663,6 +663,15 @@ void worker_packet(struct worker *w, struct packet *p, uint64_t now)
     worker_rules_leave(w);
 }
 
+void worker_held_packet(struct worker *w, struct packet *p, uint64_t now)
+{
+    worker_rules_enter(w);
+    worker_advance(w, now);
+    if (w->detect)
+        detect_held_packet(w->detect, w->dt, w->th, p, worker_alert, w);
+    worker_rules_leave(w);
+}
+
 /* Capture time moves to now; with expire, idle flows end (which runs
  * flow-level rules and writes events). */
 static void worker_time(struct worker *w, uint64_t now, int expire)

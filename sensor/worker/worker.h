@@ -131,6 +131,9 @@ void worker_set_geo_merge(struct worker *w, struct geo_merge *m);
 /* One decoded packet. p's pointers point into a buffer valid for the call;
  * now is the capture time as the capture stage keeps it (the latest seen). */
 void worker_packet(struct worker *w, struct packet *p, uint64_t now);
+/* A packet the decoder held or refused, carrying decoder events (no flow):
+ * the pkthdr rules run on it. */
+void worker_held_packet(struct worker *w, struct packet *p, uint64_t now);
 /* A tick of capture time: flows idle past their timeout end. The capture
  * stage sends it every WORKER_TICK_USEC of capture time, at the same
  * packets for any number of workers. */

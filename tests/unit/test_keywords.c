@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decode.h"
 #include "detect.h"
 #include "dpi.h"
 #include "eve.h"
@@ -721,8 +722,25 @@ static void test_events(void **state)
                                 &env, &r, &err), 0);
     rule_free(r);
     assert_int_equal(rule_parse("alert tcp any any -> any any (stream-event:no_such_event; sid:1;)", &env, &r, &err), -1);
-    assert_int_equal(rule_parse("alert ip any any -> any any (decode-event:ipv4.bad_option; sid:1;)", &env, &r, &err), -1);
-    assert_string_equal(err.agg, "decode-event: the decoder refuses such packets");
+    /* a refusal reason and an anomaly alike, on any protocol */
+    assert_int_equal(rule_parse("alert ip any any -> any any (decode-event:ipv4.bad_option; sid:1;)", &env, &r, &err), 0);
+    assert_int_equal(r->events[0].kind, RULE_EV_DECODE);
+    assert_int_equal(r->events[0].id, DE_IPV4_BAD_OPT);
+    assert_int_equal(r->events[0].ipver, 0);
+    rule_free(r);
+    assert_int_equal(rule_parse("alert ip any any -> any any (decode-event:ipv6.exthdr_useless_fh; sid:1;)",
+                                &env, &r, &err), 0);
+    assert_int_equal(r->events[0].id, DE_IPV6_USELESS_FH);
+    rule_free(r);
+    /* Suricata's name for one of ours, with the IP version it says */
+    assert_int_equal(rule_parse("alert pkthdr any any -> any any (decode-event:ipv6.frag_overlap; sid:1;)",
+                                &env, &r, &err), 0);
+    assert_int_equal(r->events[0].id, DE_FRAG_OVERLAP);
+    assert_int_equal(r->events[0].ipver, 6);
+    rule_free(r);
+    assert_int_equal(rule_parse("alert pkthdr any any -> any any (decode-event:ipv6.no_such; sid:1;)", &env, &r, &err),
+                     -1);
+    assert_string_equal(err.agg, "unknown decode-event");
     assert_int_equal(rule_parse("alert http any any -> any any (app-layer-event:http.invalid_header; sid:1;)",
                                 &env, &r, &err), 0);
     rule_free(r);

@@ -180,18 +180,23 @@ static void port_err(const char *expr, const char *want)
 
 static void test_header(void **state)
 {
-    static const struct { const char *text, *proto; int action, ipproto, app; } ok[] = {
-        { "alert tcp any any -> any any (sid:1;)", "tcp", RULE_ACTION_ALERT, 6, 0 },
-        { "pass udp any any -> any any (sid:1;)", "udp", RULE_ACTION_PASS, 17, 0 },
-        { "drop icmp any any -> any any (sid:1;)", "icmp", RULE_ACTION_DROP, 1, 0 },
-        { "reject ip any any -> any any (sid:1;)", "ip", RULE_ACTION_REJECT, 0, 0 },
-        { "rejectboth tcp-pkt any any -> any any (sid:1;)", "tcp", RULE_ACTION_REJECT, 6, 0 },
-        { "alert http any any -> any any (sid:1;)", "http", RULE_ACTION_ALERT, 0, 1 },
-        { "alert http1 any any -> any any (sid:1;)", "http", RULE_ACTION_ALERT, 0, 1 },
-        { "alert tls any any -> any any (sid:1;)", "tls", RULE_ACTION_ALERT, 0, 1 },
-        { "alert dns any any -> any any (sid:1;)", "dns", RULE_ACTION_ALERT, 0, 1 },
-        { "alert modbus any any -> any any (sid:1;)", "modbus", RULE_ACTION_ALERT, 0, 1 },
-        { "alert krb5 any any -> any any (sid:1;)", "krb5", RULE_ACTION_ALERT, 0, 1 },
+    static const struct { const char *text, *proto; int action, ipproto, app, ipver; } ok[] = {
+        { "alert tcp any any -> any any (sid:1;)", "tcp", RULE_ACTION_ALERT, 6, 0, 0 },
+        { "pass udp any any -> any any (sid:1;)", "udp", RULE_ACTION_PASS, 17, 0, 0 },
+        { "drop icmp any any -> any any (sid:1;)", "icmp", RULE_ACTION_DROP, 1, 0, 0 },
+        { "reject ip any any -> any any (sid:1;)", "ip", RULE_ACTION_REJECT, 0, 0, 0 },
+        { "rejectboth tcp-pkt any any -> any any (sid:1;)", "tcp", RULE_ACTION_REJECT, 6, 0, 0 },
+        { "alert http any any -> any any (sid:1;)", "http", RULE_ACTION_ALERT, 0, 1, 0 },
+        { "alert http1 any any -> any any (sid:1;)", "http", RULE_ACTION_ALERT, 0, 1, 0 },
+        { "alert tls any any -> any any (sid:1;)", "tls", RULE_ACTION_ALERT, 0, 1, 0 },
+        { "alert dns any any -> any any (sid:1;)", "dns", RULE_ACTION_ALERT, 0, 1, 0 },
+        { "alert modbus any any -> any any (sid:1;)", "modbus", RULE_ACTION_ALERT, 0, 1, 0 },
+        { "alert krb5 any any -> any any (sid:1;)", "krb5", RULE_ACTION_ALERT, 0, 1, 0 },
+        { "alert pkthdr any any -> any any (sid:1;)", "pkthdr", RULE_ACTION_ALERT, 0, 0, 0 },
+        { "alert ipv4 any any -> any any (sid:1;)", "ipv4", RULE_ACTION_ALERT, 0, 0, 4 },
+        { "alert ip6 any any -> any any (sid:1;)", "ipv6", RULE_ACTION_ALERT, 0, 0, 6 },
+        { "alert icmpv4 any any -> any any (sid:1;)", "icmpv4", RULE_ACTION_ALERT, 1, 0, 4 },
+        { "alert icmp6 any any -> any any (sid:1;)", "icmpv6", RULE_ACTION_ALERT, 1, 0, 6 },
     };
     struct rule *r;
 
@@ -201,6 +206,7 @@ static void test_header(void **state)
         assert_int_equal(r->action, ok[i].action);
         assert_int_equal(r->ipproto, ok[i].ipproto);
         assert_int_equal(r->app_layer, ok[i].app);
+        assert_int_equal(r->ipver, ok[i].ipver);
         assert_int_equal(r->bidir, 0);
         assert_int_equal(r->gid, 1);
         assert_int_equal(r->rev, 0);

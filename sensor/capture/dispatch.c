@@ -553,10 +553,13 @@ static void push_packet(struct dispatch *d, unsigned i, const struct packet *p, 
 /* A frame the decoder held or refused that carries decoder events: to the
  * worker its addresses hash to, for the pkthdr rules (rare: only anomalous
  * frames take this path, and a worker without such rules returns at once). */
-static void __attribute__((noinline)) dispatch_held(struct dispatch *d, struct packet *p)
+static void __attribute__((noinline)) dispatch_held(struct dispatch *d, struct packet *p, enum decode_result dr)
 {
-    unsigned i = d->n == 1 ? 0 : packet_hash(p) % d->n;
+    unsigned i;
 
+    if (p->nev == 0 || dr == DECODE_NOT_IP)
+        return;
+    i = d->n == 1 ? 0 : packet_hash(p) % d->n;
     if (i == 0 && d->inline0)
         deliver(d, 0, MSG_HELD, ++d->seq, d->now, 0, p);
     else
@@ -602,8 +605,8 @@ uint64_t dispatch_frame(struct dispatch *d, const uint8_t *data, uint32_t caplen
         } else {
             push_packet(d, i, &p, MSG_PKT);
         }
-    } else if (p.nev && dr != DECODE_NOT_IP) {
-        dispatch_held(d, &p);
+    } else {
+        dispatch_held(d, &p, dr);
     }
     return worker_ns;
 }

@@ -18,6 +18,7 @@
     X(vlan_qinq,     "vlan_qinq")    \
     X(mpls,          "mpls")         \
     X(pppoe,         "pppoe")        \
+    X(nsh,           "nsh")          \
     X(ipv4,          "ipv4")         \
     X(ipv6,          "ipv6")         \
     X(tcp,           "tcp")          \
@@ -60,6 +61,13 @@
     X(PPPOE_TRUNCATED,      "pppoe.truncated")         \
     X(PPPOE_BAD_VERSION,    "pppoe.bad_version")       \
     X(PPPOE_BAD_LEN,        "pppoe.bad_len")           \
+    X(NSH_TRUNCATED,        "nsh.truncated")           \
+    X(NSH_BAD_VERSION,      "nsh.unsupported_version") \
+    X(NSH_BAD_LEN,          "nsh.bad_header_length")   \
+    X(NSH_RESERVED_TYPE,    "nsh.reserved_type")       \
+    X(NSH_UNSUPPORTED_TYPE, "nsh.unsupported_type")    \
+    X(NSH_UNKNOWN_PAYLOAD,  "nsh.unknown_payload")     \
+    X(NSH_TOO_MANY,         "nsh.too_many_layers")     \
     X(IPV4_TRUNCATED,       "ipv4.truncated")          \
     X(IPV4_BAD_VERSION,     "ipv4.bad_version")        \
     X(IPV4_BAD_HLEN,        "ipv4.bad_hlen")           \

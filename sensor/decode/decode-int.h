@@ -23,6 +23,7 @@ struct dctx {
     uint32_t layers;      /* bit per enum decode_layer met in this packet */
     uint8_t  depth;       /* tunnel layers removed so far */
     uint8_t  frame_tags;  /* VLAN tags read in the current Ethernet frame */
+    uint8_t  nsh;         /* NSH headers removed so far (each may carry Ethernet) */
     uint8_t  snapped;     /* the bytes end before the enclosing datagram does
                            * (snap length or a first fragment): a length field
                            * past the end is then truncation, not a lie */
@@ -90,6 +91,7 @@ enum decode_result decode_ethertype(struct dctx *c, uint16_t type,
 enum decode_result decode_vlan(struct dctx *c, const uint8_t *b, uint32_t len);
 enum decode_result decode_mpls(struct dctx *c, const uint8_t *b, uint32_t len);
 enum decode_result decode_pppoe(struct dctx *c, const uint8_t *b, uint32_t len);
+enum decode_result decode_nsh(struct dctx *c, const uint8_t *b, uint32_t len);
 enum decode_result decode_ppp_proto(struct dctx *c, enum decode_event trunc,
                                     const uint8_t *b, uint32_t len);
 

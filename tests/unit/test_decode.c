@@ -395,6 +395,113 @@ static void test_not_ip(void **state)
     expect_event(DLT_EN10MB, &b, DE_ETH_TRUNCATED);
 }
 
+/* Appends an NSH header: MD type md, hlen4 4-byte words, next protocol
+ * next, version ver; SPI 258, SI 255. Returns its offset. */
+static uint32_t pb_nsh(struct pb *b, uint8_t ver, uint8_t md, uint8_t hlen4, uint8_t next)
+{
+    uint32_t off = pb_zero(b, hlen4 >= 2 ? hlen4 * 4u : 8u);
+
+    pb_put8(b, off, (uint8_t)(ver << 6));
+    pb_put8(b, off + 1, hlen4 & 0x3f);
+    pb_put8(b, off + 2, md);
+    pb_put8(b, off + 3, next);
+    pb_put32(b, off + 4, 258u << 8 | 255u);
+    return off;
+}
+
+/* NSH (RFC 8300): MD types 1 and 2 over IPv4, IPv6, Ethernet and MPLS, and
+ * every reason it refuses. */
+static void test_nsh(void **state)
+{
+    struct decode_stats st;
+    struct packet p;
+    struct pb b;
+    static const struct { uint8_t ver, md, hlen4, next; enum decode_event ev; } bad[] = {
+        { 1, 1, 6, 1, DE_NSH_BAD_VERSION },
+        { 0, 0, 6, 1, DE_NSH_RESERVED_TYPE },
+        { 0, 15, 6, 1, DE_NSH_RESERVED_TYPE },
+        { 0, 3, 6, 1, DE_NSH_UNSUPPORTED_TYPE },
+        { 0, 1, 5, 1, DE_NSH_BAD_LEN },        /* type 1 is always 6 words */
+        { 0, 2, 1, 1, DE_NSH_BAD_LEN },        /* shorter than its own 8 bytes */
+        { 0, 1, 6, 4, DE_NSH_UNKNOWN_PAYLOAD }, /* NSH in NSH, as Suricata */
+    };
+
+    (void)state;
+    /* MD type 1 (24 bytes) over IPv4 */
+    pb_init(&b);
+    pb_eth(&b, 0x894f);
+    pb_nsh(&b, 0, 1, 6, 1);
+    inner_tcp4(&b);
+    pb_finish(&b);
+    expect_result(DLT_EN10MB, &b, &p, DECODE_OK, &st);
+    assert_inner_tcp4(&p);
+    assert_int_equal(st.layer[DECODE_LAYER_nsh], 1);
+    assert_int_equal(st.layer[DECODE_LAYER_ethernet], 1);
+
+    /* MD type 2 with 8 bytes of context (4 words) over IPv6 */
+    pb_init(&b);
+    pb_eth(&b, 0x894f);
+    pb_nsh(&b, 0, 2, 4, 2);
+    pb_ipv6(&b, "2001:db8::1", "2001:db8::2", 17);
+    pb_udp(&b, 1, 2);
+    pb_finish(&b);
+    expect_result(DLT_EN10MB, &b, &p, DECODE_OK, &st);
+    assert_int_equal(p.ip_version, 6);
+    assert_int_equal(p.dport, 2);
+    assert_int_equal(st.layer[DECODE_LAYER_nsh], 1);
+
+    /* Ethernet inside, and MPLS inside */
+    pb_init(&b);
+    pb_eth(&b, 0x894f);
+    pb_nsh(&b, 0, 1, 6, 3);
+    pb_eth(&b, 0x0800);
+    inner_tcp4(&b);
+    pb_finish(&b);
+    expect_result(DLT_EN10MB, &b, &p, DECODE_OK, &st);
+    assert_inner_tcp4(&p);
+    assert_int_equal(st.layer[DECODE_LAYER_ethernet], 1);   /* counted once per packet */
+    pb_init(&b);
+    pb_eth(&b, 0x894f);
+    pb_nsh(&b, 0, 1, 6, 5);
+    pb_mpls(&b, 16, 1);
+    inner_tcp4(&b);
+    pb_finish(&b);
+    expect_result(DLT_EN10MB, &b, &p, DECODE_OK, &st);
+    assert_inner_tcp4(&p);
+    assert_int_equal(st.layer[DECODE_LAYER_mpls], 1);
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        pb_init(&b);
+        pb_eth(&b, 0x894f);
+        pb_nsh(&b, bad[i].ver, bad[i].md, bad[i].hlen4, bad[i].next);
+        inner_tcp4(&b);
+        pb_finish(&b);
+        expect_event(DLT_EN10MB, &b, bad[i].ev);
+    }
+
+    /* cut inside the header, and inside its context headers */
+    pb_init(&b);
+    pb_eth(&b, 0x894f);
+    pb_nsh(&b, 0, 1, 6, 1);
+    pb_finish(&b);
+    b.len = 14 + 7;
+    expect_event(DLT_EN10MB, &b, DE_NSH_TRUNCATED);
+    b.len = 14 + 20;
+    expect_event(DLT_EN10MB, &b, DE_NSH_TRUNCATED);
+
+    /* NSH, Ethernet, NSH, ...: at most PKT_MAX_TUNNEL_DEPTH headers */
+    pb_init(&b);
+    pb_eth(&b, 0x894f);
+    for (int i = 0; i < PKT_MAX_TUNNEL_DEPTH; i++) {
+        pb_nsh(&b, 0, 1, 6, 3);
+        pb_eth(&b, 0x894f);
+    }
+    pb_nsh(&b, 0, 1, 6, 1);
+    inner_tcp4(&b);
+    pb_finish(&b);
+    expect_event(DLT_EN10MB, &b, DE_NSH_TOO_MANY);
+}
+
 static void test_mpls(void **state)
 {
     struct decode_stats st;
@@ -2027,6 +2134,7 @@ int main(void)
         cmocka_unit_test(test_vlan),
         cmocka_unit_test(test_not_ip),
         cmocka_unit_test(test_mpls),
+        cmocka_unit_test(test_nsh),
         cmocka_unit_test(test_pppoe),
         cmocka_unit_test(test_link_types),
         cmocka_unit_test(test_ipv6_ext_chain),

@@ -854,7 +854,8 @@ static const char *rule_contradiction(const struct rule *r, char *buf, size_t n)
         snprintf(buf, n, "TCP header keywords on a %s rule", r->proto);
         return buf;
     }
-    if ((r->icmp_id.op || r->icmp_seq.op || r->itype.op || r->icode.op) && r->ipproto && r->ipproto != 1) {
+    if ((r->icmp_id.op || r->icmp_seq.op || r->itype.op || r->icode.op || r->icmpv6_mtu.op) && r->ipproto &&
+        r->ipproto != 1) {
         snprintf(buf, n, "ICMP keywords on a %s rule", r->proto);
         return buf;
     }

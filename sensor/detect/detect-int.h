@@ -439,7 +439,7 @@ void detect_state_apply(struct detect_thread *t, const struct rule *r, const str
                         struct flow *f);
 
 /* Header keywords a packet carries (tos, id, fragbits, fragoffset, ipopts,
- * seq, ack, window, icmp_id, icmp_seq). 1 when they all hold. */
+ * seq, ack, window, icmp_id, icmp_seq, icmpv6.mtu). 1 when they all hold. */
 int detect_header_match(const struct rule *r, const struct packet *p);
 
 #endif

@@ -332,6 +332,34 @@ static int icmp_has_id(const struct packet *p)
     return p->proto == 58 && (p->icmp_type == 128 || p->icmp_type == 129);
 }
 
+/* The MTU an ICMPv6 message carries: Packet Too Big's field, or the MTU
+ * option of a Router Advertisement (options after its 16 bytes, each
+ * bounds-checked against the captured length). 0 when it has none. */
+static int icmpv6_mtu(const struct packet *p, uint32_t *mtu)
+{
+    const uint8_t *b = p->l4;
+    uint32_t n = p->l4_len, off = 16;
+
+    if (p->proto != 58 || b == NULL || n < 8)
+        return 0;
+    if (p->icmp_type == 2) {
+        *mtu = lw_get32(b + 4);
+        return 1;
+    }
+    if (p->icmp_type != 134)
+        return 0;
+    while (off + 2 <= n && b[off + 1] != 0) {
+        uint32_t olen = b[off + 1] * 8u;
+
+        if (b[off] == 5 && olen == 8 && off + 8 <= n) {
+            *mtu = lw_get32(b + off + 4);
+            return 1;
+        }
+        off += olen;
+    }
+    return 0;
+}
+
 int detect_header_match(const struct rule *r, const struct packet *p)
 {
     int v4 = p->ip_version == 4 && p->l3 && p->l3_len >= 20;
@@ -358,6 +386,12 @@ int detect_header_match(const struct rule *r, const struct packet *p)
     if (r->seq.op || r->ack.op || r->window.op) {
         if (p->proto != 6 || !rule_cmp_match(&r->seq, p->tcp_seq) ||
             !rule_cmp_match(&r->ack, p->tcp_ack) || !rule_cmp_match(&r->window, p->tcp_win))
+            return 0;
+    }
+    if (r->icmpv6_mtu.op) {
+        uint32_t mtu;
+
+        if (!icmpv6_mtu(p, &mtu) || !rule_cmp_match(&r->icmpv6_mtu, mtu))
             return 0;
     }
     if (r->icmp_id.op || r->icmp_seq.op) {

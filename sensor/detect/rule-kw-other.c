@@ -225,15 +225,16 @@ int kw_fragbits(struct pctx *pc, const struct keyword *kw, char *val)
 
 /* dsize, ttl, itype, icode and the header numbers (kw->arg: CMP_*). */
 enum { CMP_DSIZE, CMP_TTL, CMP_ITYPE, CMP_ICODE, CMP_TOS, CMP_ID, CMP_FRAGOFFSET, CMP_WINDOW,
-       CMP_ICMP_ID, CMP_ICMP_SEQ, CMP_SEQ, CMP_ACK };
+       CMP_ICMP_ID, CMP_ICMP_SEQ, CMP_SEQ, CMP_ACK, CMP_ICMPV6_MTU };
 
 int kw_cmp(struct pctx *pc, const struct keyword *kw, char *val)
 {
     static const uint32_t max[] = { 65535, 255, 255, 255, 255, 65535, 8191, 65535, 65535, 65535,
-                                    UINT32_MAX - 1, UINT32_MAX - 1 };
+                                    UINT32_MAX - 1, UINT32_MAX - 1, UINT32_MAX - 1 };
     struct rule *r = pc->r;
     struct rule_cmp *f[] = { &r->dsize, &r->ttl, &r->itype, &r->icode, &r->tos, &r->ipid,
-                             &r->fragoffset, &r->window, &r->icmp_id, &r->icmp_seq, &r->seq, &r->ack };
+                             &r->fragoffset, &r->window, &r->icmp_id, &r->icmp_seq, &r->seq, &r->ack,
+                             &r->icmpv6_mtu };
     char agg[64];
 
     if (rp_cmp(val, max[kw->arg], NULL, f[kw->arg]) < 0) {

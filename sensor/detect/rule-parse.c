@@ -114,6 +114,7 @@ static const struct keyword keywords[] = {
     KW("window", kw_cmp, VAL_NEED, 1, 7, "the TCP window: [!]N", "window:55808;"),
     KW("icmp_id", kw_cmp, VAL_NEED, 1, 8, "the ICMP echo identifier", "icmp_id:0;"),
     KW("icmp_seq", kw_cmp, VAL_NEED, 1, 9, "the ICMP echo sequence number", "icmp_seq:0;"),
+    KW("icmpv6.mtu", kw_cmp, VAL_NEED, 1, 12, "the MTU of an ICMPv6 Packet Too Big, or of a Router Advertisement's MTU option; no match without one", "icmpv6.mtu:<1280;"),
     KW("stream_size", kw_stream_size, VAL_NEED, 0, 0, "server|client|both|either,OP,N: bytes a TCP side sent (next sequence minus initial); OP < > = != <= >=", "stream_size:client,>,1000;"),
     KW("app-layer-protocol", kw_app_layer_protocol, VAL_NEED, 1, 0, "the flow's application protocol (a header protocol name, failed, unknown), ! negates", "app-layer-protocol:!tls;"),
     KW("ndpi-protocol", kw_ndpi_protocol, VAL_NEED, 1, 0, "linkwatch: the flow's protocol as nDPI names it, ! negates", "ndpi-protocol:TLS.Tor;"),

@@ -567,6 +567,7 @@ struct rule {
 
     struct rule_cmp dsize, ttl, itype, icode, ip_proto;
     struct rule_cmp tos, ipid, fragoffset, window, icmp_id, icmp_seq, seq, ack;
+    struct rule_cmp icmpv6_mtu;    /* icmpv6.mtu: Packet Too Big's MTU, or a Router Advertisement's */
     struct rule_tcpflags fragbits; /* on the IPv4 flags: RULE_FRAG_* */
     uint16_t ipopts;               /* bit 1 << enum rule_ipopt, each must be present */
 

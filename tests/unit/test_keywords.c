@@ -414,6 +414,49 @@ static void test_header_keywords(void **state)
     assert_int_equal(hdr_run("icmp_seq:7;", &p), 0);
 }
 
+/* icmpv6.mtu: Packet Too Big's MTU field, a Router Advertisement's MTU
+ * option after other options; nothing from other types, an option cut by
+ * the capture, or ICMPv4. */
+static void test_icmpv6_mtu(void **state)
+{
+    uint8_t ptb[8] = { 2, 0, 0, 0, 0, 0, 0x04, 0xd8 };    /* MTU 1240 */
+    uint8_t ra[16 + 8 + 8] = { 134 };
+    struct packet p;
+
+    (void)state;
+    ruletest_packet(&p, 58, NULL, 0);
+    p.ip_version = 6;
+    p.icmp_type = 2;
+    p.l4 = ptb;
+    p.l4_len = sizeof ptb;
+    assert_int_equal(hdr_run("icmpv6.mtu:<1280;", &p), 1);
+    assert_int_equal(hdr_run("icmpv6.mtu:1240;", &p), 1);
+    assert_int_equal(hdr_run("icmpv6.mtu:>=1280;", &p), 0);
+    p.l4_len = 7;
+    assert_int_equal(hdr_run("icmpv6.mtu:<1280;", &p), 0);
+    ra[16] = 1;                             /* source link-layer address, 8 bytes */
+    ra[17] = 1;
+    ra[24] = 5;                             /* MTU 1500 */
+    ra[25] = 1;
+    ra[30] = 0x05;
+    ra[31] = 0xdc;
+    p.icmp_type = 134;
+    p.l4 = ra;
+    p.l4_len = sizeof ra;
+    assert_int_equal(hdr_run("icmpv6.mtu:1500;", &p), 1);
+    p.l4_len = sizeof ra - 1;
+    assert_int_equal(hdr_run("icmpv6.mtu:1500;", &p), 0);
+    p.icmp_type = 128;                      /* echo request: no MTU */
+    p.l4 = ptb;
+    p.l4_len = sizeof ptb;
+    assert_int_equal(hdr_run("icmpv6.mtu:<1280;", &p), 0);
+    ruletest_packet(&p, 1, NULL, 0);        /* ICMPv4 type 2 is not Packet Too Big */
+    p.icmp_type = 2;
+    p.l4 = ptb;
+    p.l4_len = sizeof ptb;
+    assert_int_equal(hdr_run("icmpv6.mtu:<1280;", &p), 0);
+}
+
 /* ------------------------------------------------------------------ state */
 
 /* A TCP flow's packets, one engine and thread, alerts per packet. */
@@ -994,6 +1037,7 @@ int main(void)
         cmocka_unit_test(test_transforms),
         cmocka_unit_test(test_base64),
         cmocka_unit_test(test_header_keywords),
+        cmocka_unit_test(test_icmpv6_mtu),
         cmocka_unit_test(test_flowbits),
         cmocka_unit_test(test_flowbits_order),
         cmocka_unit_test(test_flowint),

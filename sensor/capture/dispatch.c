@@ -550,6 +550,12 @@ static void push_packet(struct dispatch *d, unsigned i, const struct packet *p, 
         STATS_INC(d->st[i].queued);
 }
 
+/* The worker a packet goes to: both directions of a flow to the same. */
+static inline unsigned worker_of(const struct dispatch *d, const struct packet *p)
+{
+    return d->n == 1 ? 0 : packet_hash(p) % d->n;
+}
+
 /* A frame the decoder held or refused that carries decoder events: to the
  * worker its addresses hash to, for the pkthdr rules (rare: only anomalous
  * frames take this path, and a worker without such rules returns at once). */
@@ -559,7 +565,7 @@ static void __attribute__((noinline)) dispatch_held(struct dispatch *d, struct p
 
     if (p->nev == 0 || dr == DECODE_NOT_IP)
         return;
-    i = d->n == 1 ? 0 : packet_hash(p) % d->n;
+    i = worker_of(d, p);
     if (i == 0 && d->inline0)
         deliver(d, 0, MSG_HELD, ++d->seq, d->now, 0, p);
     else
@@ -591,7 +597,7 @@ uint64_t dispatch_frame(struct dispatch *d, const uint8_t *data, uint32_t caplen
     enum decode_result dr = decode_packet(&d->dec, &p, data, caplen, wirelen, ts_usec);
 
     if (dr == DECODE_OK) {
-        unsigned i = d->n == 1 ? 0 : packet_hash(&p) % d->n;
+        unsigned i = worker_of(d, &p);
 
         if (i == 0 && d->inline0) {
             uint64_t t1 = timed ? mono_ns() : 0;

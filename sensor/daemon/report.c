@@ -178,10 +178,9 @@ struct list_arg {
 /* Whether the decoder event called name lets its packet through. */
 static int event_is_anomaly(const char *name)
 {
-    for (int i = 0; i < DE_MAX; i++)
-        if (strcmp(name, decode_event_name((enum decode_event)i)) == 0)
-            return decode_event_keeps_packet((enum decode_event)i);
-    return 0;
+    int e = decode_event_by_name(name);
+
+    return e >= 0 && decode_event_keeps_packet((enum decode_event)e);
 }
 
 static void list_item(void *arg, const char *name, uint64_t v)

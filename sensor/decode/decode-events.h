@@ -78,6 +78,8 @@
     X(IPV6_BAD_PLEN,        "ipv6.bad_payload_len")    \
     X(IPV6_BAD_EXTHDR,      "ipv6.bad_ext_header")     \
     X(IPV6_TOO_MANY_EXT,    "ipv6.too_many_ext_headers") \
+    /* the anomalies, from here to IPV6_DATA_AFTER_NONE, stay together:  \
+     * decode_event_keeps_packet() tests their range */                 \
     X(IPV6_USELESS_FH,      "ipv6.exthdr_useless_fh")  \
     X(IPV6_DUPL_FH,         "ipv6.exthdr_dupl_fh")     \
     X(IPV6_FH_RESERVED,     "ipv6.fh_non_zero_reserved_field") \

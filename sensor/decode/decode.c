@@ -28,6 +28,14 @@ const char *decode_event_name(enum decode_event e)
     return event_names[e];
 }
 
+int decode_event_by_name(const char *name)
+{
+    for (int i = 0; i < DE_MAX; i++)
+        if (strcmp(name, event_names[i]) == 0)
+            return i;
+    return -1;
+}
+
 int decode_event_keeps_packet(enum decode_event e)
 {
     return e == DE_TCP_BAD_OPT || (e >= DE_IPV6_USELESS_FH && e <= DE_IPV6_DATA_AFTER_NONE);

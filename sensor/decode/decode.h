@@ -33,6 +33,9 @@ struct decoder {
 const char *decode_layer_name(enum decode_layer l);
 const char *decode_event_name(enum decode_event e);
 
+/* The event called name (as in the counters), or -1. */
+int decode_event_by_name(const char *name);
+
 /* Whether e is an anomaly that lets the packet through (kept in
  * packet.ev for decode-event rules), not a reason it was refused. */
 int decode_event_keeps_packet(enum decode_event e);

@@ -747,11 +747,11 @@ struct detect_engine *detect_compile(struct rule_list *rules, char *err, size_t 
     for (size_t i = 0; i < e->n; i++) {
         if (!runs_on_held(e->rules[i].r))
             continue;
-        if (!e->pkthdr && !(e->pkthdr = malloc(e->n * sizeof *e->pkthdr))) {
+        if (!e->held && !(e->held = malloc(e->n * sizeof *e->held))) {
             snprintf(err, errlen, "out of memory");
             goto fail;
         }
-        e->pkthdr[e->npkthdr++] = (uint32_t)i;
+        e->held[e->nheld++] = (uint32_t)i;
     }
     free(ord);
     e->st.rules = e->n;
@@ -796,7 +796,7 @@ void detect_engine_free(struct detect_engine *e)
     }
     free(e->rules);
     free(e->vkeys);
-    free(e->pkthdr);
+    free(e->held);
     rule_list_free(e->list);
     free(e);
 }

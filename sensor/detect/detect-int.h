@@ -151,9 +151,9 @@ struct detect_engine {
     struct dclass cls[DC_COUNT];
     struct dvkey *vkeys;
     size_t nvkeys;
-    uint32_t *pkthdr;            /* ranks of the pkthdr and decode-event rules: also run
+    uint32_t *held;              /* ranks of the pkthdr and decode-event rules: also run
                                   * on packets the decoder held or refused that carry events */
-    size_t npkthdr;
+    size_t nheld;
     struct detect_engine_stats st;
 };
 

@@ -706,12 +706,12 @@ void detect_held_packet(const struct detect_engine *e, struct detect_thread *t,
 {
     const struct detect_sink sink = { on_alert, NULL, arg, NULL };
 
-    if (e->npkthdr == 0)
+    if (e->nheld == 0)
         return;
     detect_thread_time(t, p->ts);
     t->th = th;
-    for (size_t i = 0; i < e->npkthdr; i++) {
-        const struct drule *d = &e->rules[e->pkthdr[i]];
+    for (size_t i = 0; i < e->nheld; i++) {
+        const struct drule *d = &e->rules[e->held[i]];
 
         if (detect_match_rule(t, d, p, NULL, NULL, NULL, 0) && detect_matched(t, th, d, p, NULL, &sink))
             return;

@@ -809,9 +809,7 @@ int kw_event(struct pctx *pc, const struct keyword *kw, char *val)
     int id = -1, ipver = 0;
 
     if (kw->arg == RULE_EV_DECODE) {
-        for (int i = 0; i < DE_MAX && id < 0; i++)
-            if (strcmp(val, decode_event_name((enum decode_event)i)) == 0)
-                id = i;
+        id = decode_event_by_name(val);
         for (size_t i = 0; i < sizeof decode_aliases / sizeof decode_aliases[0] && id < 0; i++)
             if (strcmp(val, decode_aliases[i].name) == 0) {
                 id = (int)decode_aliases[i].ev;

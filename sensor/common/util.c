@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <pwd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -23,20 +24,6 @@ char *lw_addr_str(const struct lw_addr *a, char *out, size_t outlen)
     return out;
 }
 
-void lw_addr_set4(struct lw_addr *a, const uint8_t *b4)
-{
-    memset(a, 0, sizeof *a);
-    a->family = 4;
-    memcpy(a->u.b, b4, 4);
-}
-
-void lw_addr_set6(struct lw_addr *a, const uint8_t *b16)
-{
-    memset(a, 0, sizeof *a);
-    a->family = 6;
-    memcpy(a->u.b, b16, 16);
-}
-
 int lw_addr_parse(const char *s, struct lw_addr *a)
 {
     uint8_t b[16];
@@ -50,13 +37,6 @@ int lw_addr_parse(const char *s, struct lw_addr *a)
         return 0;
     }
     return -1;
-}
-
-int lw_addr_cmp(const struct lw_addr *a, const struct lw_addr *b)
-{
-    if (a->family != b->family)
-        return a->family < b->family ? -1 : 1;
-    return memcmp(a->u.b, b->u.b, 16);
 }
 
 int lw_cidr_parse(const char *s, struct lw_cidr *c)
@@ -230,4 +210,56 @@ int lw_lookup_user(const char *name, uid_t *uid, gid_t *gid)
 int lw_parse_id(const char *text, unsigned long *id)
 {
     return parse_id(text, id);
+}
+
+#define LW_HUGE ((size_t)2 << 20)
+
+#if defined(__SANITIZE_ADDRESS__)
+#define LW_TABLE_MMAP 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LW_TABLE_MMAP 0
+#endif
+#endif
+#ifndef LW_TABLE_MMAP
+#define LW_TABLE_MMAP 1
+#endif
+
+static int table_mapped(size_t size)
+{
+    return LW_TABLE_MMAP && size >= LW_HUGE;
+}
+
+void *lw_table_alloc(size_t size)
+{
+    char *m, *p;
+    size_t len;
+
+    if (!table_mapped(size))
+        return calloc(1, size ? size : 1);
+    len = (size + LW_HUGE - 1) & ~(LW_HUGE - 1);
+    /* Over-map by one huge page, then trim both ends to the aligned span. */
+    m = mmap(NULL, len + LW_HUGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        return NULL;
+    p = (char *)(((uintptr_t)m + LW_HUGE - 1) & ~(uintptr_t)(LW_HUGE - 1));
+    if (p > m)
+        munmap(m, (size_t)(p - m));
+    if (p + len < m + len + LW_HUGE)
+        munmap(p + len, (size_t)(m + len + LW_HUGE - (p + len)));
+#ifdef MADV_HUGEPAGE
+    (void)madvise(p, len, MADV_HUGEPAGE);   /* advice only: 4 KiB pages when THP is off */
+#endif
+    return p;
+}
+
+void lw_table_free(void *p, size_t size)
+{
+    if (p == NULL)
+        return;
+    if (!table_mapped(size)) {
+        free(p);
+        return;
+    }
+    munmap(p, (size + LW_HUGE - 1) & ~(LW_HUGE - 1));
 }

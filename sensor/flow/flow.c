@@ -44,11 +44,6 @@ struct flow_table {
 
 /* ---- keys and hashing -------------------------------------------------- */
 
-static int addr_eq(const struct lw_addr *a, const struct lw_addr *b)
-{
-    return a->family == b->family && memcmp(a->u.b, b->u.b, 16) == 0;
-}
-
 static int key_same_context(const struct flow_key *a, const struct flow_key *b)
 {
     return a->proto == b->proto && a->tunnel_type == b->tunnel_type &&
@@ -63,10 +58,10 @@ static int key_match(const struct flow_key *a, const struct flow_key *b)
     if (!key_same_context(a, b))
         return -1;
     if (a->sport == b->sport && a->dport == b->dport &&
-        addr_eq(&a->src, &b->src) && addr_eq(&a->dst, &b->dst))
+        lw_addr_eq(&a->src, &b->src) && lw_addr_eq(&a->dst, &b->dst))
         return 0;
     if (a->sport == b->dport && a->dport == b->sport &&
-        addr_eq(&a->src, &b->dst) && addr_eq(&a->dst, &b->src))
+        lw_addr_eq(&a->src, &b->dst) && lw_addr_eq(&a->dst, &b->src))
         return 1;
     return -1;
 }
@@ -257,8 +252,14 @@ static struct flow *hash_find(struct flow_table *ft, const struct flow_key *k, u
 
 /* ---- table lifetime ---------------------------------------------------- */
 
-/* Creates the table. The pool is calloc'ed and never touched up front, so
- * only entries actually used become resident. Returns NULL on failure. */
+static size_t pool_bytes(const struct flow_config *cfg)
+{
+    return (size_t)(cfg->max_flows ? cfg->max_flows : 1) * sizeof(struct flow);
+}
+
+/* Creates the table. The pool is zeroed memory never touched up front, so
+ * only entries actually used become resident; pool and buckets are on huge
+ * pages where the kernel allows (lw_table_alloc). Returns NULL on failure. */
 struct flow_table *flow_table_new(const struct flow_config *cfg, unsigned worker_id,
                                   flow_end_fn on_end, void *arg)
 {
@@ -279,12 +280,12 @@ struct flow_table *flow_table_new(const struct flow_config *cfg, unsigned worker
     ft->id_base = ((uint64_t)worker_id << FLOW_COUNTER_BITS) & FLOW_ID_MASK;
     ft->on_end = on_end;
     ft->arg = arg;
-    ft->pool = calloc(cfg->max_flows ? cfg->max_flows : 1, sizeof *ft->pool);
+    ft->pool = lw_table_alloc(pool_bytes(cfg));
     if (ft->pool == NULL)
         goto fail;
     ft->nbuckets = (uint32_t)nb;
     ft->mask = ft->nbuckets - 1;
-    ft->buckets = malloc(nb * sizeof *ft->buckets);
+    ft->buckets = lw_table_alloc(nb * sizeof *ft->buckets);
     if (ft->buckets == NULL)
         goto fail;
     memset(ft->buckets, 0xff, nb * sizeof *ft->buckets);
@@ -305,9 +306,9 @@ void flow_table_free(struct flow_table *ft)
 {
     if (ft == NULL)
         return;
-    free(ft->pool);
+    lw_table_free(ft->pool, pool_bytes(&ft->cfg));
     ft->pool = NULL;
-    free(ft->buckets);
+    lw_table_free(ft->buckets, (size_t)ft->nbuckets * sizeof *ft->buckets);
     ft->buckets = NULL;
     free(ft);
 }

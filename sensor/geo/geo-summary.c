@@ -215,7 +215,7 @@ void geo_sum_add_host(struct geo_sum *s, uint16_t row, const struct lw_addr *a)
             s->rows[row].internal_hosts++;
             return;
         }
-        if (e->row == row && e->addr.family == a->family && memcmp(e->addr.u.b, a->u.b, 16) == 0)
+        if (e->row == row && lw_addr_eq(&e->addr, a))
             return;
         i = (i + 1) & (GEO_SUM_HOST_SLOTS - 1);
     }
@@ -243,7 +243,7 @@ static uint8_t top_victim(uint8_t *flags, uint8_t *n, uint64_t *counts, size_t s
 
 static int ep_is(const struct geo_top_ep *e, const struct lw_addr *a)
 {
-    return e->addr.family == a->family && memcmp(e->addr.u.b, a->u.b, 16) == 0;
+    return lw_addr_eq(&e->addr, a);
 }
 
 void geo_sum_top_ep(struct geo_sum_row *r, const struct lw_addr *a, const char *cc, uint32_t asn,

@@ -568,11 +568,6 @@ static uint32_t addr_hash(const struct lw_addr *a)
     return (uint32_t)(h ^ h >> 32);
 }
 
-static int addr_eq(const struct lw_addr *a, const struct lw_addr *b)
-{
-    return a->family == b->family && memcmp(a->u.b, b->u.b, 16) == 0;
-}
-
 void geo_lookup(struct geo_thread *t, const struct lw_addr *a, struct geo_ep *ep)
 {
     struct cache_entry *e;
@@ -584,7 +579,7 @@ void geo_lookup(struct geo_thread *t, const struct lw_addr *a, struct geo_ep *ep
         return;
     }
     e = &t->cache[addr_hash(a) & t->cache_mask];
-    if (e->epoch == t->set->epoch && addr_eq(&e->addr, a)) {
+    if (e->epoch == t->set->epoch && lw_addr_eq(&e->addr, a)) {
         *ep = e->ep;
         STATS_INC(t->st.cache_hits);
         return;
@@ -793,9 +788,9 @@ const char *geo_detect_country(void *arg, const struct flow *f, const struct lw_
     const struct geo_ep *ep = NULL;
 
     if (f && f->geo.scope != GEO_SCOPE_NONE) {
-        if (addr_eq(a, &f->key.src))
+        if (lw_addr_eq(a, &f->key.src))
             ep = &f->geo.src;
-        else if (addr_eq(a, &f->key.dst))
+        else if (lw_addr_eq(a, &f->key.dst))
             ep = &f->geo.dst;
     }
     if (ep == NULL) {

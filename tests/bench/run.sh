@@ -5,7 +5,8 @@
 #   pcapread count / hash   the bare libpcap read loop (../shared/bench/pcapread.c)
 #   bench pipeline          linkwatch decode + flow (+ nDPI, + stream
 #                           reassembly, + ET Open rules with it on and off),
-#                           file held in memory
+#                           file held in memory (on huge pages where the
+#                           kernel allows, so frames do not cost TLB misses)
 #   bench geolookup         geolocation lookups/s without and with the cache, and
 #                           the pipeline with the geo stage (with and without a
 #                           database), on data/geoip's database (tools/fetch-geoip.sh)

@@ -440,7 +440,8 @@ struct reload_worker {
     struct geo *g;
     unsigned id;
     atomic_int *stop;
-    int bad, seen_us, seen_ca;
+    int bad;
+    atomic_int seen_us, seen_ca;    /* read by the reloading thread while this one runs */
     long lookups;
 };
 
@@ -462,10 +463,10 @@ static void *reload_worker_run(void *arg)
         geo_lookup(t, &a, &ep);
         geo_ep_detail(t, &ep, &a, geo_thread_epoch(t), &d);
         if (strcmp(ep.cc, "US") == 0) {
-            rw->seen_us = 1;
+            atomic_store(&rw->seen_us, 1);
             rw->bad |= d.city.s == NULL || d.city.n != 13 || memcmp(d.city.s, "Mountain View", 13) != 0;
         } else if (strcmp(ep.cc, "CA") == 0) {
-            rw->seen_ca = 1;
+            atomic_store(&rw->seen_ca, 1);
             rw->bad |= d.city.s == NULL || d.city.n != 7 || memcmp(d.city.s, "Toronto", 7) != 0;
         } else {
             rw->bad = 1;
@@ -489,19 +490,31 @@ static void test_reload_threads(void **state)
     atomic_init(&stop, 0);
     for (unsigned i = 0; i < 2; i++) {
         rw[i] = (struct reload_worker){ .g = e.g, .id = i + 1, .stop = &stop };
+        atomic_init(&rw[i].seen_us, 0);
+        atomic_init(&rw[i].seen_ca, 0);
         assert_int_equal(pthread_create(&th[i], NULL, reload_worker_run, &rw[i]), 0);
     }
-    for (int i = 0; i < 40; i++) {
-        assert_int_equal(geo_reload(e.g, sets[(i + 1) % 2], 2, err, sizeof err), 0);
+    /* At least 40 reloads, and on until each reader has seen both sets
+     * (a loaded machine may not run a reader during the first 40): at most
+     * 20,000, 10 s. */
+    int n = 0;
+    for (; n < 20000; n++) {
+        int all = 1;
+
+        for (unsigned i = 0; i < 2; i++)
+            all &= atomic_load(&rw[i].seen_us) && atomic_load(&rw[i].seen_ca);
+        if (n >= 40 && all)
+            break;
+        assert_int_equal(geo_reload(e.g, sets[(n + 1) % 2], 2, err, sizeof err), 0);
         usleep(500);
     }
     atomic_store(&stop, 1);
     for (unsigned i = 0; i < 2; i++) {
         pthread_join(th[i], NULL);
         assert_int_equal(rw[i].bad, 0);
-        assert_true(rw[i].seen_us && rw[i].seen_ca);     /* the reloads happened under it */
+        assert_true(atomic_load(&rw[i].seen_us) && atomic_load(&rw[i].seen_ca));   /* reloads happened under it */
     }
-    assert_int_equal(geo_reload_count(e.g), 40);
+    assert_int_equal(geo_reload_count(e.g), n);
     geo_thread_quiescent(e.t);
     assert_int_equal(geo_reclaim(e.g), 0);          /* every old set freed */
     env_close(&e);
@@ -895,7 +908,7 @@ static void test_eve_geo(void **state)
     mkflow(&f, "10.0.0.1", "11.3.0.1");
     f.first_ts = f.last_ts = T0;
     traffic(&e, &f, 1, 100, 1, 200, T0);
-    eve_flow_event(&j, &(struct eve_ctx){ "s1", e.t, NULL }, &f, NULL);
+    eve_flow_event(&j, &(struct eve_ctx){ .sensor_id = "s1", .geo = e.t }, &f, NULL);
     if (strstr(jtext(&j), want_flow) == NULL)
         fail_msg("flow event: %s", jtext(&j));
 
@@ -903,7 +916,7 @@ static void test_eve_geo(void **state)
     assert_int_equal(rule_parse("alert tcp any any -> any any (msg:\"x\"; sid:1;)", &env, &rule, &rerr), 0);
     mkpkt(&p, &f, 1, 200, T0);
     jbuf_reset(&j);
-    eve_alert_event(&j, &(struct eve_ctx){ "s1", e.t, NULL }, rule, &p, &f, NULL);
+    eve_alert_event(&j, &(struct eve_ctx){ .sensor_id = "s1", .geo = e.t }, rule, &p, &f, NULL);
     if (strstr(jtext(&j), want_alert) == NULL)
         fail_msg("alert event: %s", jtext(&j));
     rule_free(rule);
@@ -911,13 +924,13 @@ static void test_eve_geo(void **state)
     /* A flow the geo stage never saw has no geo block. */
     mkflow(&f, "10.0.0.1", "11.3.0.1");
     jbuf_reset(&j);
-    eve_flow_event(&j, &(struct eve_ctx){ "s1", e.t, NULL }, &f, NULL);
+    eve_flow_event(&j, &(struct eve_ctx){ .sensor_id = "s1", .geo = e.t }, &f, NULL);
     assert_null(strstr(jtext(&j), "\"geo\""));
 
     s = geo_summary_close(e.t, T0 + 1000000);
     assert_non_null(s);
     jbuf_reset(&j);
-    eve_geo_summary_event(&j, &(struct eve_ctx){ "s1", e.t, NULL }, s, &s->rows[0]);
+    eve_geo_summary_event(&j, &(struct eve_ctx){ .sensor_id = "s1", .geo = e.t }, s, &s->rows[0]);
     if (strstr(jtext(&j), "\"event_type\":\"geo_summary\",\"geo_summary\":{\"start\":\"2023-11-14T22:14:00.000000+0000\","
                       "\"end\":\"2023-11-14T22:14:01.000000+0000\",\"worker\":0,\"home_country\":\"CN\","
                       "\"scope\":\"cross-border-outbound\",\"country\":\"US\",\"src_country\":\"CN\","
@@ -941,7 +954,7 @@ static void test_eve_geo(void **state)
         geo_flow_pii(e.t, &f, 1, &down, T0 + 2000000);
         s = geo_summary_close(e.t, T0 + 3000000);
         jbuf_reset(&j);
-        eve_geo_summary_event(&j, &(struct eve_ctx){ "s1", e.t, NULL }, s, &s->rows[0]);
+        eve_geo_summary_event(&j, &(struct eve_ctx){ .sensor_id = "s1", .geo = e.t }, s, &s->rows[0]);
         if (strstr(jtext(&j), "\"pii\":{\"to_server\":{\"cn-id\":24,\"bank-card\":0,\"cn-mobile\":2,"
                           "\"email\":0,\"passport-cn\":0,\"bodies\":2},\"to_client\":{\"cn-id\":0,"
                           "\"bank-card\":0,\"cn-mobile\":0,\"email\":2,\"passport-cn\":0,\"bodies\":1}}") == NULL)
@@ -951,7 +964,7 @@ static void test_eve_geo(void **state)
         traffic(&e, &f, 1, 100, 1, 200, T0 + 3500000);
         s = geo_summary_close(e.t, T0 + 4000000);
         jbuf_reset(&j);
-        eve_geo_summary_event(&j, &(struct eve_ctx){ "s1", e.t, NULL }, s, &s->rows[0]);
+        eve_geo_summary_event(&j, &(struct eve_ctx){ .sensor_id = "s1", .geo = e.t }, s, &s->rows[0]);
         assert_null(strstr(jtext(&j), "\"pii\""));
         geo_summary_open(e.t);
     }

@@ -255,6 +255,12 @@ struct app_parser {
      * (enum app_name_kind), once the transaction is done. */
     void (*tx_names)(const void *state, const struct app_tx *tx, app_name_fn fn, void *arg);
 
+    /* Optional: the value of the transaction's request header name (any
+     * case; a repeated header once, its values joined by ", "), *len its
+     * length; NULL when it has none. Valid until the next parse call. The
+     * alert's X-Forwarded-For (outputs.xff) comes from here. */
+    const uint8_t *(*tx_request_header)(const struct app_tx *tx, const char *name, size_t *len);
+
     /* Optional: the personal data counted in the transaction's body in dir
      * (limits.pii_types), final once that direction is done or the flow
      * ends. Returns 0, leaving *out alone, when no body byte was counted. */

@@ -77,6 +77,33 @@ static void range_member(struct jbuf *jb, const struct http_bytes *cr)
  * http_content_type the response's Content-Type up to ';', status a number
  * (status_string when the status line's code is not a valid one), redirect
  * the Location header, length the response body's length on the wire. */
+/* From the http.header buffer ("Name: value\r\n" each, Cookie left out;
+ * libhtp has already joined a repeated header with ", "). */
+const uint8_t *http_tx_request_header(const struct app_tx *atx, const char *name, size_t *len)
+{
+    const struct http_tx *tx = (const struct http_tx *)atx;
+    const struct http_bytes *h = &tx->buf[HTTP_BUF_HEADER];
+    const uint8_t *p = h->p, *end = h->p ? h->p + h->len : NULL;
+    size_t nl = strlen(name);
+
+    while (p && p < end) {
+        const uint8_t *eol = memchr(p, '\n', (size_t)(end - p));
+        const uint8_t *le = eol ? eol : end;
+        const uint8_t *v = p + nl + 1;
+
+        if ((size_t)(le - p) > nl && p[nl] == ':' && strncasecmp((const char *)p, name, nl) == 0) {
+            while (v < le && (*v == ' ' || *v == '\t'))
+                v++;
+            while (le > v && (le[-1] == '\r' || le[-1] == ' ' || le[-1] == '\t'))
+                le--;
+            *len = (size_t)(le - v);
+            return v;
+        }
+        p = eol ? eol + 1 : end;
+    }
+    return NULL;
+}
+
 void http_tx_names(const void *state, const struct app_tx *atx, app_name_fn fn, void *arg)
 {
     const struct http_bytes *h = &((const struct http_tx *)atx)->buf[HTTP_BUF_HOST];

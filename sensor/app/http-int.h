@@ -55,6 +55,8 @@ void http_tx_release(struct app_mem *m, struct http_tx *tx);
 
 /* http-eve.c */
 void http_tx_eve(const void *state, const struct app_tx *atx, struct jbuf *jb);
+/* A request header's value (app_parser.tx_request_header). */
+const uint8_t *http_tx_request_header(const struct app_tx *atx, const char *name, size_t *len);
 /* The request's host (app_parser.tx_names). */
 void http_tx_names(const void *state, const struct app_tx *atx, app_name_fn fn, void *arg);
 

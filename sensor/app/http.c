@@ -948,6 +948,7 @@ const struct app_parser app_parser_http = {
     .tx_free = http_tx_free,
     .tx_eve = http_tx_eve,
     .tx_names = http_tx_names,
+    .tx_request_header = http_tx_request_header,
     .tx_pii = http_tx_pii,
     .tx_file_eve = http_tx_file_eve,
     .nfiles = 2,

@@ -538,6 +538,8 @@ fail:
 
 static const char *const levels[] = { "error", "warning", "info", "debug", NULL };
 static const char *const capture_worker_modes[] = { "auto", "yes", "no", NULL };
+static const char *const xff_modes[] = { "extra-data", "overwrite", NULL };
+static const char *const xff_deployments[] = { "reverse", "forward", NULL };
 
 #define KMAP(p)                CFG_KMAP(p)
 #define KVARS(p, names, vals)  { p, CFG_VARMAP, CFG_FIELD(struct lw_config, names), \
@@ -633,6 +635,11 @@ static const struct cfg_key schema[] = {
     KNUM("outputs.queue-size", T_SIZE, outputs.queue_size, 64 * KB, 16 * GB),
     KTXT("outputs.spool-dir", T_STRING, outputs.spool_dir),
     KNUM("outputs.spool-size", T_SIZE, outputs.spool_size, 64 * KB, 1024 * GB),
+    KMAP("outputs.xff"),
+    KTXT("outputs.xff.enabled", T_BOOL, outputs.xff.enabled),
+    KSET("outputs.xff.mode", T_ENUM, outputs.xff.mode, xff_modes),
+    KSET("outputs.xff.deployment", T_ENUM, outputs.xff.deployment, xff_deployments),
+    KTXT("outputs.xff.header", T_NONEMPTY, outputs.xff.header),
     KMAP("stats"),
     KTXT("stats.enabled", T_BOOL, stats.enabled),
     KNUM("stats.interval", T_DURATION, stats.interval, 1, DAY),

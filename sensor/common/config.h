@@ -142,6 +142,12 @@ struct lw_config {
         uint64_t queue_size;             /* bytes per exporter */
         char    *spool_dir;              /* "": LOGDIR/spool */
         uint64_t spool_size;             /* bytes per exporter */
+        struct {                         /* outputs.xff: alerts of HTTP flows */
+            int   enabled;
+            char *mode;                  /* extra-data (alert.xff), overwrite (the client's IP) */
+            char *deployment;            /* reverse (last entry), forward (first entry) */
+            char *header;                /* X-Forwarded-For */
+        } xff;
     } outputs;
 
     struct {

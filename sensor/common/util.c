@@ -39,6 +39,58 @@ int lw_addr_parse(const char *s, struct lw_addr *a)
     return -1;
 }
 
+int lw_xff_entry(const char *s, size_t len, struct lw_addr *out)
+{
+    char text[LW_ADDRSTRLEN + 2];
+    const char *colon;
+
+    while (len && (*s == ' ' || *s == '\t')) {
+        s++;
+        len--;
+    }
+    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+        len--;
+    if (len && *s == '[') {                       /* [v6] or [v6]:port */
+        const char *close = memchr(s, ']', len);
+
+        if (!close || (close + 1 < s + len && close[1] != ':'))
+            return -1;
+        len = (size_t)(close - s - 1);
+        s++;
+    } else if ((colon = memchr(s, ':', len)) != NULL && !memchr(colon + 1, ':', (size_t)(s + len - colon - 1))) {
+        len = (size_t)(colon - s);                /* one colon: v4:port */
+    }
+    if (len == 0 || len >= sizeof text)
+        return -1;
+    memcpy(text, s, len);
+    text[len] = '\0';
+    return lw_addr_parse(text, out);
+}
+
+int lw_xff_pick(const char *v, size_t len, int last, struct lw_addr *out)
+{
+    const char *end = v + len, *s = NULL, *e = NULL;
+
+    for (const char *p = v; p <= end;) {
+        const char *c = memchr(p, ',', (size_t)(end - p));
+        const char *q = c ? c : end;
+        const char *a = p;
+
+        while (a < q && (*a == ' ' || *a == '\t'))
+            a++;
+        if (a < q) {                              /* a non-empty entry */
+            s = p;
+            e = q;
+            if (!last)
+                break;
+        }
+        if (!c)
+            break;
+        p = c + 1;
+    }
+    return s ? lw_xff_entry(s, (size_t)(e - s), out) : -1;
+}
+
 int lw_cidr_parse(const char *s, struct lw_cidr *c)
 {
     char buf[64];

@@ -53,6 +53,16 @@ static inline int lw_addr_eq(const struct lw_addr *a, const struct lw_addr *b)
             (a->u.w[2] ^ b->u.w[2]) | (a->u.w[3] ^ b->u.w[3])) == 0;
 }
 
+/* One X-Forwarded-For entry [s, s+len): spaces and tabs around it are
+ * ignored, and so is a port ("192.0.2.1:8080", "[2001:db8::1]:443"); an
+ * IPv6 address may be bracketed. Returns 0, or -1 when it is no address. */
+int lw_xff_entry(const char *s, size_t len, struct lw_addr *out);
+/* The address an X-Forwarded-For value gives: its first entry (last == 0:
+ * a forward proxy's list, the client first) or its last (last == 1: behind
+ * a reverse proxy, which appends the peer it saw). Empty entries are
+ * skipped. Returns 0, or -1 when that entry is no address. */
+int lw_xff_pick(const char *v, size_t len, int last, struct lw_addr *out);
+
 /* A CIDR: address plus prefix length. */
 struct lw_cidr {
     struct lw_addr addr;     /* bits past the prefix are zeroed */

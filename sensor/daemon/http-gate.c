@@ -145,22 +145,10 @@ static int forwarded_client(const struct http_gate *g, const char *buf, size_t n
         if (!header_is(p, nl, "x-forwarded-for", &v, &vl))
             continue;
         for (const char *s = v, *e; s < v + vl; s = e + 1) {
-            char text[LW_ADDRSTRLEN + 2];
-            size_t len;
-
             e = memchr(s, ',', (size_t)(v + vl - s));
             if (!e)
                 e = v + vl;
-            while (s < e && (*s == ' ' || *s == '\t'))
-                s++;
-            len = (size_t)(e - s);
-            while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
-                len--;
-            if (len == 0 || len >= sizeof text)
-                continue;
-            memcpy(text, s, len);
-            text[len] = '\0';
-            if (lw_addr_parse(text, &hop[nhop % XFF_MAX]) == 0)
+            if (lw_xff_entry(s, (size_t)(e - s), &hop[nhop % XFF_MAX]) == 0)
                 nhop++;                        /* past XFF_MAX, the nearest ones are kept */
         }
     }

@@ -266,17 +266,27 @@ static void alert_event(struct jbuf *j, const struct eve_ctx *ctx, const struct 
                         const struct eve_txpart *tx)
 {
     char a[LW_ADDRSTRLEN], pbuf[8];
+    const struct lw_addr *src = &p->src, *dst = &p->dst;
 
+    /* outputs.xff overwrite: the proxied client's address stands for the
+     * client end of the packet (its source to the server, else its
+     * destination), as Suricata's xff overwrite mode. */
+    if (ctx->xff && ctx->xff_mode == EVE_XFF_OVERWRITE) {
+        if (p->dir)
+            dst = ctx->xff;
+        else
+            src = ctx->xff;
+    }
     jbuf_open_object(j, NULL);
     jbuf_timestamp(j, "timestamp", p->ts);
     if (f)
         jbuf_u64(j, "flow_id", f->flow_id);
     jbuf_str(j, "sensor_id", ctx->sensor_id);
     jbuf_str(j, "event_type", "alert");
-    jbuf_str(j, "src_ip", lw_addr_str(&p->src, a, sizeof a));
+    jbuf_str(j, "src_ip", lw_addr_str(src, a, sizeof a));
     if (p->flags & PKT_F_HAS_PORTS)
         jbuf_u64(j, "src_port", p->sport);
-    jbuf_str(j, "dest_ip", lw_addr_str(&p->dst, a, sizeof a));
+    jbuf_str(j, "dest_ip", lw_addr_str(dst, a, sizeof a));
     if (p->flags & PKT_F_HAS_PORTS)
         jbuf_u64(j, "dest_port", p->dport);
     jbuf_str(j, "proto", eve_proto_name(p->proto, pbuf, sizeof pbuf));
@@ -307,6 +317,8 @@ static void alert_event(struct jbuf *j, const struct eve_ctx *ctx, const struct 
     jbuf_str(j, "category", r->cls ? r->cls->desc : "");
     jbuf_u64(j, "severity", r->priority);
     eve_alert_metadata(j, r);
+    if (ctx->xff && ctx->xff_mode == EVE_XFF_EXTRA)
+        jbuf_str(j, "xff", lw_addr_str(ctx->xff, a, sizeof a));
     if (r->target != RULE_TARGET_NONE) {
         /* target: keyword: Suricata's alert.source and alert.target */
         int src_is_target = r->target == RULE_TARGET_SRC;

@@ -36,7 +36,16 @@ struct eve_ctx {
     /* For the alert being written: its rule's pii counts (detect_alert_pii()),
      * NULL when the rule has no pii keyword. */
     const struct pii_counts *pii;
+    /* outputs.xff: EVE_XFF_OFF, _EXTRA (alert.xff) or _OVERWRITE (the
+     * client's address); and for the alert being written, the address its
+     * HTTP transaction's X-Forwarded-For gave (NULL: none). */
+    int xff_mode;
+    const struct lw_addr *xff;
 };
+
+#define EVE_XFF_OFF       0
+#define EVE_XFF_EXTRA     1
+#define EVE_XFF_OVERWRITE 2
 
 /* Adds a stage's members (app_proto, tls{}, ...) to an open event. The geo
  * block (geo{src{country,internal,asn,org,city,lat,lon},dest{...},scope})

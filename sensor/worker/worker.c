@@ -15,6 +15,7 @@
 #include "pii.h"
 #include "stream.h"
 #include "threshold.h"
+#include "util.h"
 
 
 /* Tallies for Redis (sensor/redis/tally.h), per packet so that each minute holds
@@ -61,6 +62,37 @@ static void worker_tally_end(struct worker *w, struct flow *f, int was_done)
                           (enum geo_scope)f->geo.scope, 0, 0, 1);
 }
 
+/* outputs.xff: the address of tx's X-Forwarded-For (tx NULL: the flow's
+ * newest transaction that has the header) into *a. Returns a, or NULL when
+ * xff is off, the flow has no parser that reads headers, or no address. */
+static const struct lw_addr *worker_xff(const struct worker *w, const struct flow *f,
+                                        const struct app_tx *tx, struct lw_addr *a)
+{
+    const struct app_parser *ap;
+    const void *state;
+    const uint8_t *v = NULL;
+    size_t len = 0;
+
+    if (w->eve.xff_mode == EVE_XFF_OFF || !f || !(state = app_flow_state(f, &ap)) || !ap->tx_request_header)
+        return NULL;
+    if (tx) {
+        v = ap->tx_request_header(tx, w->cfg->outputs.xff.header, &len);
+    } else {
+        for (const struct app_tx *t = ap->txs((void *)state)->head; t; t = t->next) {
+            size_t n;
+            const uint8_t *x = ap->tx_request_header(t, w->cfg->outputs.xff.header, &n);
+
+            if (x) {
+                v = x;
+                len = n;
+            }
+        }
+    }
+    if (!v || lw_xff_pick((const char *)v, len, strcmp(w->cfg->outputs.xff.deployment, "reverse") == 0, a) < 0)
+        return NULL;
+    return a;
+}
+
 /* An alert's counts and tallies; 1 when its event is wanted. */
 static int worker_alert_count(struct worker *w, const struct rule *r, const struct packet *p, struct flow *f)
 {
@@ -84,9 +116,13 @@ static void worker_alert(void *arg, const struct rule *r, const struct packet *p
 
     if (!worker_alert_count(w, r, p, f))
         return;
+    struct lw_addr xff;
+
     jbuf_reset(&w->jb);
     w->eve.pii = detect_alert_pii(w->dt, r);
+    w->eve.xff = worker_xff(w, f, NULL, &xff);
     eve_alert_event(&w->jb, &w->eve, r, p, f, f ? dpi_eve_write : NULL);
+    w->eve.xff = NULL;
     if (jbuf_ok(&w->jb))
         output_batch_add(w->ob, EVT_ALERT, w->jb.buf, w->jb.len);
 }
@@ -115,9 +151,13 @@ static void worker_tx_alert(void *arg, const struct rule *r, const struct packet
 
     if (!worker_alert_count(w, r, p, f))
         return;
+    struct lw_addr xff;
+
     jbuf_reset(&w->jb);
     w->eve.pii = detect_alert_pii(w->dt, r);
+    w->eve.xff = worker_xff(w, f, tx, &xff);
     eve_alert_tx_event(&w->jb, &w->eve, r, p, f, dpi_eve_summary, tx->id, worker_tx_block, tx);
+    w->eve.xff = NULL;
     if (jbuf_ok(&w->jb))
         output_event(w->out, EVT_ALERT, w->jb.buf, w->jb.len);
 }
@@ -358,6 +398,8 @@ int worker_init(struct worker *w, unsigned id, const struct lw_config *cfg,
     w->cfg = cfg;
     w->out = out;
     w->eve.sensor_id = cfg->sensor_id;
+    if (cfg->outputs.xff.enabled)
+        w->eve.xff_mode = strcmp(cfg->outputs.xff.mode, "overwrite") == 0 ? EVE_XFF_OVERWRITE : EVE_XFF_EXTRA;
     jbuf_init(&w->jb);
     w->slab = lw_slab_new(cfg->flow.state_memory);
     if (!w->slab) {
@@ -589,7 +631,7 @@ void worker_destroy(struct worker *w)
 static void write_geo_summary(void *arg, const struct geo_thread *gt, const struct geo_summary *s)
 {
     struct worker *w = arg;
-    struct eve_ctx ctx = { w->cfg->sensor_id, gt, NULL };
+    struct eve_ctx ctx = { .sensor_id = w->cfg->sensor_id, .geo = gt };
 
     if (!s || !output_wants(w->out, EVT_GEO_SUMMARY))
         return;

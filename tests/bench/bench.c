@@ -538,7 +538,7 @@ static int cmd_events(uint64_t n, const char *dir)
     for (uint64_t i = 0; i < n; i++) {
         bench_flow(&f, i);
         jbuf_reset(&j);
-        eve_flow_event(&j, &(struct eve_ctx){ "bench", NULL, NULL }, &f, NULL);
+        eve_flow_event(&j, &(struct eve_ctx){ .sensor_id = "bench" }, &f, NULL);
         bytes += j.len;
     }
     t1 = lw_now_mono_usec();
@@ -548,7 +548,7 @@ static int cmd_events(uint64_t n, const char *dir)
     for (uint64_t i = 0; i < n; i++) {
         bench_flow(&f, i);
         jbuf_reset(&j);
-        eve_flow_event(&j, &(struct eve_ctx){ "bench", NULL, NULL }, &f, NULL);
+        eve_flow_event(&j, &(struct eve_ctx){ .sensor_id = "bench" }, &f, NULL);
         output_event(out, EVT_FLOW, j.buf, j.len);
     }
     output_flush(out);

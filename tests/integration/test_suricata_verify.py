@@ -47,7 +47,7 @@ def main():
         with open(tsv) as fh:
             names = [l.split("\t")[0] for l in fh if l.strip() and not l.startswith("test\t")]
         t.note("%d qualifying tests" % len(names))
-        cmd = "%s %s %s %s {vars} {classification} {pcap} {rules} {outdir}" % (
+        cmd = "%s %s %s %s {vars} {classification} {pcap} {rules} {outdir} {config}" % (
             sys.executable, os.path.join(src, "tests", "lib", "sv_sensor.py"), lw,
             os.path.join(src, "linkwatch.yaml"))
         procs = []

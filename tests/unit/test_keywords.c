@@ -675,21 +675,90 @@ static void test_requires_prefilter_target(void **state)
     assert_int_equal(rule_parse("alert tcp any any -> any any (target:dest_ip; sid:1;)", &env, &r, &err), 0);
     ruletest_packet(&p, 6, NULL, 0);
     jbuf_init(&j);
-    eve_alert_event(&j, &(struct eve_ctx){ "s", NULL, NULL }, r, &p, NULL, NULL);
+    eve_alert_event(&j, &(struct eve_ctx){ .sensor_id = "s" }, r, &p, NULL, NULL);
     assert_non_null(strstr(jbuf_text(&j), "\"source\":{\"ip\":\"10.0.0.1\",\"port\":40000}"));
     assert_non_null(strstr(jbuf_text(&j), "\"target\":{\"ip\":\"192.0.2.1\",\"port\":80}"));
     jbuf_free(&j);
     rule_free(r);
     assert_int_equal(rule_parse("alert tcp any any -> any any (target:src_ip; sid:1;)", &env, &r, &err), 0);
     jbuf_init(&j);
-    eve_alert_event(&j, &(struct eve_ctx){ "s", NULL, NULL }, r, &p, NULL, NULL);
+    eve_alert_event(&j, &(struct eve_ctx){ .sensor_id = "s" }, r, &p, NULL, NULL);
     assert_non_null(strstr(jbuf_text(&j), "\"target\":{\"ip\":\"10.0.0.1\",\"port\":40000}"));
     jbuf_free(&j);
     rule_free(r);
     assert_int_equal(rule_parse("alert tcp any any -> any any (sid:1;)", &env, &r, &err), 0);
     jbuf_init(&j);
-    eve_alert_event(&j, &(struct eve_ctx){ "s", NULL, NULL }, r, &p, NULL, NULL);
+    eve_alert_event(&j, &(struct eve_ctx){ .sensor_id = "s" }, r, &p, NULL, NULL);
     assert_null(strstr(jbuf_text(&j), "\"target\""));       /* near miss: no target keyword */
+    jbuf_free(&j);
+    rule_free(r);
+}
+
+/* outputs.xff: the entry an X-Forwarded-For value gives, and what the alert
+ * does with it (alert.xff, or the client's address overwritten). */
+static void test_alert_xff(void **state)
+{
+    struct rule_parse_env env = { NULL, NULL };
+    struct rule_error err;
+    struct lw_addr a, want;
+    struct rule *r;
+    struct packet p;
+    struct jbuf j;
+    static const struct { const char *v; int last; const char *want; } cases[] = {
+        { "10.2.2.2, 10.3.3.3", 0, "10.2.2.2" },
+        { "10.2.2.2, 10.3.3.3", 1, "10.3.3.3" },
+        { " , 198.51.100.4:8080 ,", 0, "198.51.100.4" },
+        { " , 198.51.100.4:8080 ,", 1, "198.51.100.4" },
+        { "[2001:db8::1]:443", 0, "2001:db8::1" },
+        { "2001:db8::2,\t[2001:db8::3]", 1, "2001:db8::3" },
+        { "unknown, 10.0.0.9", 1, "10.0.0.9" },
+        /* near misses: the chosen entry is no address, or there is none */
+        { "unknown, 10.0.0.9", 0, NULL },
+        { "10.0.0.9, 300.1.1.1", 1, NULL },
+        { "", 0, NULL },
+        { " , ", 1, NULL },
+        { "[2001:db8::1", 0, NULL },
+        { "[2001:db8::1]x", 0, NULL },
+        { "1.2.3.4:80:90", 0, NULL },
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int rc = lw_xff_pick(cases[i].v, strlen(cases[i].v), cases[i].last, &a);
+
+        if (!cases[i].want) {
+            assert_int_equal(rc, -1);
+            continue;
+        }
+        assert_int_equal(rc, 0);
+        assert_int_equal(lw_addr_parse(cases[i].want, &want), 0);
+        assert_true(lw_addr_eq(&a, &want));
+    }
+
+    assert_int_equal(rule_parse("alert tcp any any -> any any (sid:1;)", &env, &r, &err), 0);
+    ruletest_packet(&p, 6, NULL, 0);           /* 10.0.0.1:40000 -> 192.0.2.1:80, to the server */
+    assert_int_equal(lw_addr_parse("203.0.113.7", &a), 0);
+    jbuf_init(&j);
+    eve_alert_event(&j, &(struct eve_ctx){ .sensor_id = "s", .xff_mode = EVE_XFF_EXTRA, .xff = &a }, r, &p,
+                    NULL, NULL);
+    assert_non_null(strstr(jbuf_text(&j), "\"xff\":\"203.0.113.7\""));
+    assert_non_null(strstr(jbuf_text(&j), "\"src_ip\":\"10.0.0.1\""));
+    jbuf_reset(&j);
+    eve_alert_event(&j, &(struct eve_ctx){ .sensor_id = "s", .xff_mode = EVE_XFF_OVERWRITE, .xff = &a }, r, &p,
+                    NULL, NULL);
+    assert_non_null(strstr(jbuf_text(&j), "\"src_ip\":\"203.0.113.7\""));
+    assert_non_null(strstr(jbuf_text(&j), "\"dest_ip\":\"192.0.2.1\""));
+    assert_null(strstr(jbuf_text(&j), "\"xff\""));
+    p.dir = 1;                                 /* a response-side alert: the client is the destination */
+    jbuf_reset(&j);
+    eve_alert_event(&j, &(struct eve_ctx){ .sensor_id = "s", .xff_mode = EVE_XFF_OVERWRITE, .xff = &a }, r, &p,
+                    NULL, NULL);
+    assert_non_null(strstr(jbuf_text(&j), "\"src_ip\":\"10.0.0.1\""));
+    assert_non_null(strstr(jbuf_text(&j), "\"dest_ip\":\"203.0.113.7\""));
+    jbuf_reset(&j);                            /* near miss: no address from the header */
+    eve_alert_event(&j, &(struct eve_ctx){ .sensor_id = "s", .xff_mode = EVE_XFF_OVERWRITE }, r, &p, NULL, NULL);
+    assert_non_null(strstr(jbuf_text(&j), "\"dest_ip\":\"192.0.2.1\""));
+    assert_null(strstr(jbuf_text(&j), "203.0.113.7"));
     jbuf_free(&j);
     rule_free(r);
 }
@@ -732,7 +801,7 @@ static void test_pii(void **state)
     assert_int_equal(rule_parse("alert tcp any any -> any any (pii:cn-id|email; sid:1;)", &env, &r, &err), 0);
     ruletest_packet(&p, 6, (const uint8_t *)"11010519491231002X", 18);
     jbuf_init(&j);
-    eve_alert_event(&j, &(struct eve_ctx){ "s", NULL, &pc }, r, &p, NULL, NULL);
+    eve_alert_event(&j, &(struct eve_ctx){ .sensor_id = "s", .pii = &pc }, r, &p, NULL, NULL);
     assert_non_null(strstr(jbuf_text(&j), "\"pii\":{\"cn-id\":12,\"email\":0}"));
     assert_null(strstr(jbuf_text(&j), "payload_printable"));
     assert_null(strstr(jbuf_text(&j), "11010519491231002X"));
@@ -741,14 +810,14 @@ static void test_pii(void **state)
     assert_int_equal(rule_parse("alert tcp any any -> any any (pii:cn-id; metadata:pii_payload printable; sid:1;)",
                                 &env, &r, &err), 0);
     jbuf_init(&j);
-    eve_alert_event(&j, &(struct eve_ctx){ "s", NULL, &pc }, r, &p, NULL, NULL);
+    eve_alert_event(&j, &(struct eve_ctx){ .sensor_id = "s", .pii = &pc }, r, &p, NULL, NULL);
     assert_non_null(strstr(jbuf_text(&j), "\"payload_printable\":\"11010519491231002X\""));
     jbuf_free(&j);
     rule_free(r);
     /* near miss: a rule without pii keeps its payload and has no pii object */
     assert_int_equal(rule_parse("alert tcp any any -> any any (content:\"1101\"; sid:1;)", &env, &r, &err), 0);
     jbuf_init(&j);
-    eve_alert_event(&j, &(struct eve_ctx){ "s", NULL, NULL }, r, &p, NULL, NULL);
+    eve_alert_event(&j, &(struct eve_ctx){ .sensor_id = "s" }, r, &p, NULL, NULL);
     assert_non_null(strstr(jbuf_text(&j), "payload_printable"));
     assert_null(strstr(jbuf_text(&j), "\"pii\""));
     jbuf_free(&j);
@@ -1045,6 +1114,7 @@ int main(void)
         cmocka_unit_test(test_noalert_bypass),
         cmocka_unit_test(test_stream_size),
         cmocka_unit_test(test_requires_prefilter_target),
+        cmocka_unit_test(test_alert_xff),
         cmocka_unit_test(test_pii),
         cmocka_unit_test(test_events),
         cmocka_unit_test(test_buffer_table),

@@ -586,10 +586,16 @@ int defrag_add(struct defrag *d, struct decode_stats *st, const struct frag_key 
         tracker_release(d, t);
         return -1;
     }
-    if (!frag_end_consistent(t, fend, more))
-        return refuse(d, st, t, DE_FRAG_BAD_LEN);
-
     frag_scan(t, frag, offset, len, &s);
+    if (!frag_end_consistent(t, fend, more)) {
+        /* Its bytes may still overlap held ones: that is reported too, as
+         * Suricata looks at overlap before it looks at the datagram's end
+         * (suricata-verify ipv6-malformed-fragments-29: a 1-byte last
+         * fragment at offset 8 of a datagram already 808 bytes long). */
+        if (s.overlap)
+            frag_event(d, st, DE_FRAG_OVERLAP);
+        return refuse(d, st, t, DE_FRAG_BAD_LEN);
+    }
     if ((r = frag_overlap_policy(d, st, t, &s)) < 0)
         return -1;
     if (d->memuse + s.need > d->memcap) {

@@ -439,7 +439,21 @@ static void test_bad_len(void **state)
     assert_int_equal(add4(e, 14, pl, 0, 32, 1, SEC), 1);
     check_ip4_out(e, 20, pl, 56);
     assert_int_equal(e->st.event[DE_FRAG_BAD_LEN], 6);
+    assert_int_equal(e->st.event[DE_FRAG_OVERLAP], 1);       /* 48-64 past the end overlapped 48-56 */
     check_empty(e);
+
+    /* A last fragment ending early whose bytes overlap held ones: overlap
+     * reported as well (suricata-verify ipv6-malformed-fragments-29: one
+     * byte at offset 8 after 0-24 and 32-48). */
+    assert_int_equal(add6(e, 15, 0, pl, 0, 24, 1, SEC), 0);
+    assert_int_equal(add6(e, 15, 0, pl, 32, 16, 1, SEC), 0);
+    assert_int_equal(add6(e, 15, 0, pl, 8, 1, 0, SEC), -1);
+    assert_int_equal(e->st.event[DE_FRAG_BAD_LEN], 7);
+    assert_int_equal(e->st.event[DE_FRAG_OVERLAP], 2);
+    /* near miss: ending early inside the hole (24-32) overlaps nothing */
+    assert_int_equal(add6(e, 15, 0, pl, 24, 4, 0, SEC), -1);
+    assert_int_equal(e->st.event[DE_FRAG_BAD_LEN], 8);
+    assert_int_equal(e->st.event[DE_FRAG_OVERLAP], 2);
     env_free(e);
 }
 

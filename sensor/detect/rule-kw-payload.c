@@ -1034,9 +1034,41 @@ int kw_base64_data(struct pctx *pc, const struct keyword *kw, char *val)
 
 /* ------------------------------------------------------------------ whole-rule checks */
 
+/* "content:...; http_header;" parses the content into the payload view and
+ * then moves it to the buffer's; when nothing else is on the payload, that
+ * view is left empty. It would still be matched, and an empty view over an
+ * empty payload fails: a response-header rule inspected at the FIN that
+ * completed its transaction never alerted (suricata-verify
+ * http-close-headers). Empty payload views are dropped and the contents'
+ * view indexes closed up. */
+static void drop_empty_payload_views(struct rule *r)
+{
+    uint32_t n = 0;
+
+    for (uint32_t v = 0; v < r->nviews; v++) {
+        const struct rule_view *w = &r->views[v];
+        int used = w->buf != RULE_BUF_PAYLOAD || w->nxf || w->bsize.op != RULE_CMP_NONE ||
+                   w->urilen.op != RULE_CMP_NONE;
+
+        for (uint32_t i = 0; !used && i < r->nsm; i++)
+            used = r->sm[i].view == v;
+        if (!used)
+            continue;
+        for (uint32_t i = 0; i < r->nsm; i++)
+            if (r->sm[i].view == v)
+                r->sm[i].view = (uint8_t)n;
+        if (n != v)
+            r->views[n] = r->views[v];
+        n++;
+    }
+    r->nviews = n;
+}
+
 int rp_check_payload(struct pctx *pc)
 {
     struct rule *r = pc->r;
+
+    drop_empty_payload_views(r);
 
     if (pc->npxf && !pc->xf_used)
         return perr(pc, NULL, "transforms at the end of the rule apply to no content");

@@ -504,6 +504,27 @@ static void test_content(void **state)
     assert_true(C(r, 1)->flags & RULE_CT_DISTANCE);
     rule_free(r);
 
+    /* A legacy modifier leaves no empty payload view behind: it would be
+     * matched, and fail on an empty payload (a response header inspected at
+     * the FIN that completed its transaction). A payload content keeps its
+     * view; the views of the moved contents are closed up. */
+    r = opts_ok("content:\"ng1nx\"; http_header;");
+    assert_int_equal(r->nviews, 1);
+    assert_int_equal(r->views[0].buf, RULE_BUF_HTTP_HEADER);
+    assert_int_equal(r->sm[0].view, 0);
+    rule_free(r);
+    r = opts_ok("content:\"a\"; content:\"b\"; http_header; content:\"c\";");
+    assert_int_equal(r->nviews, 2);
+    assert_int_equal(r->views[r->sm[0].view].buf, RULE_BUF_PAYLOAD);
+    assert_int_equal(r->views[r->sm[1].view].buf, RULE_BUF_HTTP_HEADER);
+    assert_int_equal(r->sm[2].view, r->sm[0].view);
+    rule_free(r);
+    r = opts_ok("content:\"a\"; http_uri; content:\"b\"; http_header;");
+    assert_int_equal(r->nviews, 2);
+    assert_int_equal(r->views[r->sm[0].view].buf, RULE_BUF_HTTP_URI);
+    assert_int_equal(r->views[r->sm[1].view].buf, RULE_BUF_HTTP_HEADER);
+    rule_free(r);
+
     opts_err("content:\"abc;", "unterminated content");
     opts_err("content:\"abc\\\";", "unterminated content");
     opts_err("content:abc;", "content needs a quoted string");

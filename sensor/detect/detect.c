@@ -196,8 +196,17 @@ static int match_proto(const struct rule *r, const struct packet *p)
 static int match_head(struct detect_thread *t, const struct rule *r, const struct packet *p,
                       struct flow *f, const struct dpi_result *dr, const struct detect_src *src)
 {
-    const struct app_parser *ap = src->tx ? app_parser_of((enum app_proto)src->proto) : NULL;
-    const char *app = ap ? ap->name : dr ? dr->app_proto : NULL;
+    const struct app_parser *ap = NULL;
+    const char *app;
+
+    /* The transaction's parser; for a packet, the parser the flow was given
+     * (as Suricata's flow alproto: known from the first packet a parser
+     * took, while nDPI may still be looking), else nDPI's app_proto. */
+    if (src->tx)
+        ap = app_parser_of((enum app_proto)src->proto);
+    else if (f)
+        (void)app_flow_state(f, &ap);
+    app = ap ? ap->name : dr ? dr->app_proto : NULL;
 
     return match_proto(r, p) && match_addrs(r, p) && match_flow_kw(r, p, f) &&
            match_pkt_opts(r, p) && match_app(r, dr, app) &&

@@ -52,6 +52,13 @@ class Rule:
         self.to_client = "to_client" in body
 
 
+def packet_rule(sid, body, count, head):
+    """A rule on packets of an application protocol (no transaction)."""
+    r = Rule(sid, body, count, head=head)
+    r.on_tx = False
+    return r
+
+
 def http_to_client(body, sid, count, tx_ids=None):
     return Rule(sid, body, count, tx_ids, head="http $EXTERNAL_NET any -> $HOME_NET any")
 
@@ -165,6 +172,11 @@ def rules_for(name, fp, m):
         return [
             Rule(2101101, ' dns.query; content:"www.example.org"; nocase;', 1, [0], head=dns),
             Rule(2101102, ' dns.query; content:"edge.cdn.example.net"; nocase;', 0, head=dns),   # an answer
+            # a packet rule on the flow's protocol: the parser names it from the
+            # first packet, before nDPI has decided (as Suricata's flow alproto)
+            packet_rule(2101103, ' content:"|03|www|07|example|03|org";', 1, head="dns $HOME_NET any -> any 53"),
+            packet_rule(2101104, ' content:"|03|www|07|example|03|org";', 0,
+                        head="http $HOME_NET any -> any 53"),                      # not the flow's protocol
         ]
     raise KeyError(name)
 

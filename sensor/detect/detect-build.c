@@ -344,6 +344,7 @@ static int vkey_of(struct detect_engine *e, const struct rule_view *v, size_t *c
         *cap = c;
     }
     e->vkeys[e->nvkeys].buf = v->buf;
+    e->vkeys[e->nvkeys].late_fp = 0;
     e->vkeys[e->nvkeys].rep = v;
     return (int)e->nvkeys++;
 }
@@ -725,6 +726,11 @@ struct detect_engine *detect_compile(struct rule_list *rules, char *err, size_t 
         }
         e->rules[i].kind = rule_kind(ord[i]);
         d->late = (uint8_t)(d->flow_level && rule_late(ord[i]));
+        /* A late rule whose fast pattern is in a buffer complete with the
+         * headers ("http.method; content:"POST"; http.request_body; ...")
+         * must still become a candidate when its late part arrives. */
+        if (d->late && d->fp >= 0 && !detect_buffer_late(ord[i]->views[ord[i]->sm[d->fp].view].buf))
+            e->vkeys[d->fpkey].late_fp = 1;
         for (unsigned k = 1; d->flow_level && k < RULE_BUF_COUNT; k++)
             if ((ord[i]->buffers & RULE_BUF_BIT(k)) && rule_buffer_info(k)->dir == RULE_DIR_BOTH)
                 d->bothdirs = 1;

@@ -79,6 +79,8 @@ enum { FK_NONE = 0, FK_HTTP, FK_TLS, FK_DNS, FK_SSH, FK_COUNT };
  * the rules whose fast pattern is in it apply (one per distinct chain). */
 struct dvkey {
     uint8_t buf;
+    uint8_t late_fp;               /* a late rule has its fast pattern here, though the buffer
+                                    * itself is not late: scanned on later looks too */
     const struct rule_view *rep;   /* a view with this buffer and chain */
 };
 

@@ -279,6 +279,12 @@ static void test_detect_keepalive(void **state)
         "alert http any any -> any any (http.header; content:\"Host\"; sid:5;)",
         "alert http any any -> any any (flow:established,to_server; http.method; content:\"POST\"; "
         "http.uri; content:\"login.php\"; sid:6;)",
+        /* the fast pattern (POST, the longest content) is in a buffer complete
+         * with the headers, the rest in the body that comes later */
+        "alert http any any -> any any (flow:established,to_server; http.method; content:\"POST\"; "
+        "http.request_body; content:\"er2\"; sid:8;)",
+        "alert http any any -> any any (flow:established,to_server; http.method; content:\"POST\"; "
+        "http.request_body; content:\"er3\"; sid:9;)",
         NULL,
     };
     struct txh h;
@@ -306,7 +312,9 @@ static void test_detect_keepalive(void **state)
     assert_int_equal(count_sid(a, 5, 0), 1);
     assert_int_equal(count_sid(a, 5, 1), 1);
     assert_int_equal(count_sid(a, 6, 1), 1);
-    assert_int_equal(a->n, 6);
+    assert_int_equal(count_sid(a, 8, 1), 1);
+    assert_int_equal(count_sid(a, 9, 1), 0);       /* near miss: the body does not have it */
+    assert_int_equal(a->n, 7);
     for (size_t i = 0; i < a->n; i++) {
         if (a->sid[i] == 4)
             assert_int_equal(a->dir[i], 1);        /* to_client: reported from the server */

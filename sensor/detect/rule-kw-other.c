@@ -770,6 +770,7 @@ static const char *const stream_events[] = {
     "reassembly_overlap_different_data",     /* STREAM_EV_OVERLAP_DIFF */
     "reassembly_seq_gap",                    /* STREAM_EV_GAP */
     "rst_invalid",                           /* STREAM_EV_RST_IGNORED */
+    "suspected_rst_inject",                  /* STREAM_EV_RST_INJECT */
 };
 
 /* Suricata's names for decoder events that linkwatch names otherwise (its

@@ -60,6 +60,8 @@ struct stream_dir {
 struct stream_flow {
     struct stream_dir d[2];
     struct stream_flow *free_next;
+    uint8_t rst_ok;              /* an RST was accepted (on_rst) */
+    uint8_t rst_inject;          /* suspected_rst_inject was reported (once per flow) */
 };
 
 /* The ISNs of a flow whose handshake went by before any data, so that the
@@ -675,6 +677,7 @@ static void on_rst(struct stream_ctx *s, struct stream_flow *sf, struct stream_d
         }
     }
     STATS_INC(s->st.resets);
+    sf->rst_ok = 1;
     for (int i = 0; i < 2; i++) {
         if (sf->d[i].state == SD_OPEN)
             sf->d[i].state = SD_DONE;
@@ -755,6 +758,7 @@ void stream_packet(struct stream_ctx *s, struct flow *f, const struct packet *p)
     unsigned dir = p->dir & 1;
     uint8_t fl = p->tcp_flags;
     int syn[2] = { (f->tcp_flags_ts & TH_SYN) != 0, (f->tcp_flags_tc & TH_SYN) != 0 };
+    int fresh = 0;
 
     if (p->proto != 6 || f->key.proto != 6)
         return;
@@ -772,10 +776,20 @@ void stream_packet(struct stream_ctx *s, struct flow *f, const struct packet *p)
         f->stream = sf;
         STATS_INC(s->st.sessions);
         start_dirs(s, f, sf, p, syn);
+        fresh = 1;
     }
     d = &sf->d[dir];
     d->stamp = f->pkts[dir];
     d->ev = 0;
+    /* Data after an RST, one this stream accepted or one before it had
+     * state (nothing to check that one against): the RST may have been
+     * forged to make the sensor stop looking. Suricata's
+     * suspected_rst_inject, once per flow (suricata-verify security-4710). */
+    if (p->payload_len && !(fl & TH_RST) && !sf->rst_inject &&
+        (sf->rst_ok || (fresh && ((f->tcp_flags_ts | f->tcp_flags_tc) & TH_RST)))) {
+        d->ev |= STREAM_EV_RST_INJECT;
+        sf->rst_inject = 1;
+    }
     d->flags &= (uint8_t)~(SDF_DIRECT | SDF_EXACT);
     d->chunk_lo = d->next;
     if (d->state == SD_DONE && d->buf)

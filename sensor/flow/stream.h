@@ -140,6 +140,7 @@ int stream_dir_closed(const struct flow *f, unsigned dir);
 #define STREAM_EV_OVERLAP_DIFF 0x01u   /* it re-sent bytes already had with other data */
 #define STREAM_EV_GAP          0x02u   /* a hole before its data was declared lost */
 #define STREAM_EV_RST_IGNORED  0x04u   /* an RST outside the expected sequence range */
+#define STREAM_EV_RST_INJECT   0x08u   /* data after an RST (the flow's first such packet) */
 
 /* STREAM_EV_* of p, the latest packet fed for its direction (0 when it was
  * not, or the flow has no stream state). */

@@ -357,11 +357,18 @@ static void test_fin_rst_syn(void **state)
     /* an RST far from where the server's stream is: ignored */
     assert_int_equal(seg(&k, 1, ISN_S + 1 + 5000000, 0, TH_RST, NULL), STREAM_NODATA);
     assert_int_equal(st->rst_ignored, 1);
+    assert_int_equal(stream_events(&k.f, &k.p), STREAM_EV_RST_IGNORED);
     assert_int_equal(seg(&k, 1, ISN_S + 1, ISN_C + 5, TH_ACK, "ok"), STREAM_DATA);
+    assert_int_equal(stream_events(&k.f, &k.p), 0);      /* after an ignored RST: no suspicion */
     /* one at the right place ends both directions */
     assert_int_equal(seg(&k, 1, ISN_S + 3, 0, TH_RST, NULL), STREAM_NODATA);
     assert_int_equal(st->resets, 1);
+    assert_int_equal(stream_events(&k.f, &k.p), 0);
+    /* data after it: suspected_rst_inject, on the first such packet only */
     assert_int_equal(seg(&k, 1, ISN_S + 3, ISN_C + 5, TH_ACK, "late"), STREAM_NODATA);
+    assert_int_equal(stream_events(&k.f, &k.p), STREAM_EV_RST_INJECT);
+    assert_int_equal(seg(&k, 0, ISN_C + 5, ISN_S + 3, TH_ACK, "later"), STREAM_NODATA);
+    assert_int_equal(stream_events(&k.f, &k.p), 0);
     /* port reuse: a new handshake with new ISNs starts over */
     assert_int_equal(seg(&k, 0, 7777, 0, TH_SYN, NULL), STREAM_NODATA);
     assert_int_equal(seg(&k, 1, 9999, 7778, TH_SYN | TH_ACK, NULL), STREAM_NODATA);
@@ -372,6 +379,35 @@ static void test_fin_rst_syn(void **state)
     assert_int_equal(seg(&k, 0, 123, 0, TH_SYN, NULL), STREAM_NODATA);
     assert_int_equal(seg(&k, 0, 7783, 10000, TH_ACK, "!"), STREAM_DATA);
     chunk_is(&k.c, "again", "!");
+    conn_done(&k);
+    stream_ctx_free(s);
+}
+
+/* An RST before the flow had stream state (after the handshake, before any
+ * data: nothing to check it against), then data: suspected_rst_inject on
+ * the first data packet (suricata-verify security-4710); a flow whose RST
+ * comes last has none (near miss). */
+static void test_rst_before_data(void **state)
+{
+    struct stream_ctx *s = ctx_new(0, 1 << 20, 2048, 65536);
+    struct conn k;
+
+    (void)state;
+    conn_init(&k, s);
+    handshake(&k);
+    assert_int_equal(seg(&k, 0, ISN_C + 1, ISN_S + 1, TH_RST | TH_ACK, NULL), STREAM_OFF);
+    assert_int_equal(cdata(&k, 0, "GET / HTTP/1.1\r\n\r\n"), STREAM_DATA);
+    assert_int_equal(stream_events(&k.f, &k.p), STREAM_EV_RST_INJECT);
+    assert_int_equal(seg(&k, 1, ISN_S + 1, ISN_C + 19, TH_ACK, "HTTP/1.1 200 OK\r\n"), STREAM_DATA);
+    assert_int_equal(stream_events(&k.f, &k.p), 0);
+    conn_done(&k);
+
+    conn_init(&k, s);
+    handshake(&k);
+    assert_int_equal(cdata(&k, 0, "GET / HTTP/1.1\r\n\r\n"), STREAM_DATA);
+    assert_int_equal(stream_events(&k.f, &k.p), 0);
+    assert_int_equal(seg(&k, 0, ISN_C + 19, ISN_S + 1, TH_RST | TH_ACK, NULL), STREAM_NODATA);
+    assert_int_equal(stream_events(&k.f, &k.p), 0);
     conn_done(&k);
     stream_ctx_free(s);
 }
@@ -503,6 +539,7 @@ int main(void)
         cmocka_unit_test(test_gap_ooo_limit),
         cmocka_unit_test(test_gap_ack),
         cmocka_unit_test(test_fin_rst_syn),
+        cmocka_unit_test(test_rst_before_data),
         cmocka_unit_test(test_midstream),
         cmocka_unit_test(test_depth),
         cmocka_unit_test(test_memcap_eviction),

@@ -325,5 +325,10 @@ uint32_t detect_app_stamp(enum app_proto proto, const struct app_tx *tx, uint8_t
         n = ((const struct tls_tx *)tx)->ncerts;
     if (proto == APP_PROTO_SSH)
         n = ((const struct ssh_tx *)tx)->side[dir & 1].have_hassh;
-    return stamp | (n > (UINT32_MAX >> 3) ? UINT32_MAX >> 3 : n) << 3;
+    stamp |= (n > (UINT32_MAX >> 3) ? UINT32_MAX >> 3 : n) << 3;
+    /* A new anomaly event of the transaction (which may come from the
+     * other direction: too many encoding layers in the response of a
+     * request a to_server rule is about) makes each direction due again
+     * for the rules that read events. */
+    return stamp ^ (uint32_t)__builtin_popcountll(tx->events) << 27;
 }

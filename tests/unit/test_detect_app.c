@@ -370,6 +370,39 @@ static void test_detect_event(void **state)
     txh_close(&h);
 }
 
+/* An event of the response, a rule of the request side (suricata-verify
+ * bug-2511: flow:to_server; app-layer-event:http.too_many_encoding_layers):
+ * the event makes the request side due again, so the rule alerts, once;
+ * a transaction without the event does not (near miss). */
+static void test_detect_event_other_side(void **state)
+{
+    const char *rules[] = {
+        "alert http any any -> any any (flow:to_server; app-layer-event:http.too_many_encoding_layers; sid:10;)",
+        NULL,
+    };
+    struct txh h;
+
+    (void)state;
+    txh_open(&h, rules);
+    /* the stage's default layer limit (the test context has none) */
+    apptest_state_free(&app_parser_http, h.ctx, h.st);
+    app_parser_http.ctx_free(h.ctx);
+    h.ctx->limits.decompress_layers = 2;
+    h.st = apptest_state(&app_parser_http, h.ctx);
+    step(&h, TS, REQ0);
+    step(&h, TC, RES0);
+    step(&h, TS, "GET /b HTTP/1.1\r\nHost: x\r\n\r\n");
+    step(&h, TC, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n"
+                 "Content-Encoding: identity, identity, gzip, identity, gzip, gzip\r\n\r\nhello");
+    step(&h, TS, NULL);
+    step(&h, TC, NULL);
+    assert_int_equal(h.a.n, 1);
+    assert_int_equal(h.a.sid[0], 10);
+    assert_int_equal(h.a.tx[0], 1);
+    assert_int_equal(h.a.dir[0], 0);
+    txh_close(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -381,6 +414,7 @@ int main(void)
         cmocka_unit_test(test_detect_keepalive),
         cmocka_unit_test(test_detect_established),
         cmocka_unit_test(test_detect_event),
+        cmocka_unit_test(test_detect_event_other_side),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -27,6 +27,9 @@ struct app_flow {
     uint8_t done;                /* no parser (given up probing, or refused): nothing more */
     uint8_t failed;              /* the parser gave up: nothing more is parsed */
     uint8_t ended[2];            /* the direction's end was given */
+    uint8_t rejected;            /* bit per direction: its first bytes are no protocol we
+                                  * parse; the other may still name the flow's, and the
+                                  * rejected side is then not fed */
     uint64_t fed[2];             /* stream offset fed (TCP), or bytes probed */
     void *state;
 };
@@ -246,7 +249,7 @@ static void tcp_packet(struct app_stage *s, struct flow *f, struct app_flow *af,
     enum stream_verdict v = stream_chunk(f, p, &c);
     uint64_t lo, hi;
 
-    if (v == STREAM_DATA) {
+    if (v == STREAM_DATA && !(af->rejected & (1u << dir))) {   /* a rejected side is not fed */
         lo = c.offset;
         hi = c.offset + c.len;
         if (af->proto == APP_PROTO_NONE) {
@@ -264,6 +267,12 @@ static void tcp_packet(struct app_stage *s, struct flow *f, struct app_flow *af,
                 r = from_dpi(f);      /* nDPI knew better */
             if (r < 0 && hi < APP_PROBE_MAX)
                 return;               /* more bytes, then again */
+            if (r <= 0 && !(af->rejected & (1u << (dir ^ 1)))) {
+                /* Not this side: the other may still say (a junk request
+                 * answered "HTTP/1.1 400"; Suricata probes each direction). */
+                af->rejected |= (uint8_t)(1u << dir);
+                return;
+            }
             if (r <= 0 || !s->cfg.proto[r].enabled || !parsers[r] || choose(s, f, af, (enum app_proto)r, 0) < 0) {
                 af->done = 1;
                 if (r <= 0)
@@ -332,6 +341,8 @@ void app_flow_end(struct app_stage *s, struct flow *f, app_tx_fn on_tx, void *ar
 
     if (!af)
         return;
+    if (af->proto == APP_PROTO_NONE && !af->done && af->rejected)
+        STATS_INC(s->ctx.stats.unknown[0]);   /* one side said no, the other never spoke */
     if (af->state) {
         for (int dir = 0; dir < 2; dir++)
             feed(s, af, (enum app_dir)dir, NULL, 0, APP_IN_EOF, f->last_ts);

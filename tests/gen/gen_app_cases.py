@@ -330,6 +330,25 @@ def case_redis_8081(cap):
             "proto": None, "flows": 1, "server_port": 8081}
 
 
+def case_http_junk_request(cap):
+    """Bytes that are no request, answered by an HTTP response (as
+    suricata-verify http-not09-file): the client's side is no protocol we
+    parse, the server's is HTTP, so the flow is HTTP and only the
+    response is parsed (libhtp names the missing request's URI)."""
+    c = Tcp(cap, "10.0.1.16", 54090, "198.51.100.16", 80, 0.0, (0x2A2A2A2A, 0x3B3B3B3B)).open()
+    c.send(0, bytes(range(0x85, 0x85 + 64)) + bytes(range(0, 64)))
+    body = b"<html><head><title>400 Bad Request</title></head><body>bad request</body></html>\n"
+    c.send(1, response(400, "Bad Request", body, "text/html"))
+    c.close(1)
+    t = tx(None, "/libhtp::request_uri_not_seen", None, None, 400, resp_body=body)
+    t["protocol"] = None
+    # The flow event's app_proto is nDPI's verdict, which has no protocol for
+    # this flow; libhtp reports the response it could not pair.
+    return {"what": "a junk request answered by HTTP/1.1 400: HTTP from the response",
+            "proto": "http", "flows": 1, "server_port": 80, "txs": [t], "flow_app_proto": "failed",
+            "events": {"http.unable_to_match_response_to_request": 1}}
+
+
 # ---------------------------------------------------------------- TLS
 
 SMALL_PRIMES = [p for p in range(3, 2000) if all(p % q for q in range(2, int(p ** 0.5) + 1))]
@@ -707,6 +726,7 @@ CASES = [
     ("http_8081", lambda cap: case_http_port(cap, 8081, "intranet.example.com:8081")),
     ("http_12345", lambda cap: case_http_port(cap, 12345, "odd.example.com")),
     ("redis_8081", case_redis_8081),
+    ("http_junk_request", case_http_junk_request),
     ("tls_nocert", case_tls_nocert),
     ("tls12_chain", case_tls12_chain),
     ("tls13", case_tls13),

@@ -72,11 +72,6 @@ static void range_member(struct jbuf *jb, const struct http_bytes *cr)
     jbuf_close_object(jb);
 }
 
-/* The members of "http": {...} (app_parser.tx_eve). As Suricata:
- * hostname is the normalised host, url the request target as sent,
- * http_content_type the response's Content-Type up to ';', status a number
- * (status_string when the status line's code is not a valid one), redirect
- * the Location header, length the response body's length on the wire. */
 /* From the http.header buffer ("Name: value\r\n" each, Cookie left out;
  * libhtp has already joined a repeated header with ", "). */
 const uint8_t *http_tx_request_header(const struct app_tx *atx, const char *name, size_t *len)
@@ -113,6 +108,11 @@ void http_tx_names(const void *state, const struct app_tx *atx, app_name_fn fn, 
         fn(arg, APP_NAME_HTTP_HOST, h->p, h->len);
 }
 
+/* The members of "http": {...} (app_parser.tx_eve). As Suricata:
+ * hostname is the normalised host, url the request target as sent,
+ * http_content_type the response's Content-Type up to ';', status a number
+ * (status_string when the status line's code is not a valid one), redirect
+ * the Location header, length the response body's length on the wire. */
 void http_tx_eve(const void *state, const struct app_tx *atx, struct jbuf *jb)
 {
     const struct http_tx *tx = (const struct http_tx *)atx;

@@ -5,12 +5,12 @@
 #include <sys/mman.h>
 
 #include "slab.h"
+#include "util.h"
 
 #define PAGE_SHIFT 16u
 #define PAGE       ((size_t)1 << PAGE_SHIFT)
 #define NCLASS     60u                /* class 0 unused; 59 is LW_SLAB_MAX */
 #define MAX_SLABS  256u
-#define HUGE       ((size_t)2 << 20)   /* a transparent huge page */
 
 struct slab_class {
     void *free;                       /* freed blocks, linked through their first bytes */
@@ -82,13 +82,13 @@ struct lw_slab *lw_slab_new(size_t max_bytes)
     /* Room to align the base to a huge page: pages are handed out from the
      * base upwards and never back, so the region fills 2 MiB at a time
      * whether or not the kernel backs it with huge pages. */
-    s->map_len = (npages << PAGE_SHIFT) + HUGE;
+    s->map_len = (npages << PAGE_SHIFT) + LW_HUGE_PAGE;
     s->map = mmap(NULL, s->map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
                   -1, 0);
     s->page_class = calloc(npages, 1);
     if (s->map == MAP_FAILED || !s->page_class)
         goto fail;
-    a = ((uintptr_t)s->map + HUGE - 1) & ~(uintptr_t)(HUGE - 1);
+    a = ((uintptr_t)s->map + LW_HUGE_PAGE - 1) & ~(uintptr_t)(LW_HUGE_PAGE - 1);
     s->base = (char *)a;
     s->npages = npages;
 #ifdef MADV_HUGEPAGE

@@ -264,8 +264,6 @@ int lw_parse_id(const char *text, unsigned long *id)
     return parse_id(text, id);
 }
 
-#define LW_HUGE ((size_t)2 << 20)
-
 #if defined(__SANITIZE_ADDRESS__)
 #define LW_TABLE_MMAP 0
 #elif defined(__has_feature)
@@ -279,7 +277,7 @@ int lw_parse_id(const char *text, unsigned long *id)
 
 static int table_mapped(size_t size)
 {
-    return LW_TABLE_MMAP && size >= LW_HUGE;
+    return LW_TABLE_MMAP && size >= LW_HUGE_PAGE;
 }
 
 void *lw_table_alloc(size_t size)
@@ -289,16 +287,16 @@ void *lw_table_alloc(size_t size)
 
     if (!table_mapped(size))
         return calloc(1, size ? size : 1);
-    len = (size + LW_HUGE - 1) & ~(LW_HUGE - 1);
+    len = (size + LW_HUGE_PAGE - 1) & ~(LW_HUGE_PAGE - 1);
     /* Over-map by one huge page, then trim both ends to the aligned span. */
-    m = mmap(NULL, len + LW_HUGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    m = mmap(NULL, len + LW_HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED)
         return NULL;
-    p = (char *)(((uintptr_t)m + LW_HUGE - 1) & ~(uintptr_t)(LW_HUGE - 1));
+    p = (char *)(((uintptr_t)m + LW_HUGE_PAGE - 1) & ~(uintptr_t)(LW_HUGE_PAGE - 1));
     if (p > m)
         munmap(m, (size_t)(p - m));
-    if (p + len < m + len + LW_HUGE)
-        munmap(p + len, (size_t)(m + len + LW_HUGE - (p + len)));
+    if (p + len < m + len + LW_HUGE_PAGE)
+        munmap(p + len, (size_t)(m + len + LW_HUGE_PAGE - (p + len)));
 #ifdef MADV_HUGEPAGE
     (void)madvise(p, len, MADV_HUGEPAGE);   /* advice only: 4 KiB pages when THP is off */
 #endif
@@ -313,5 +311,5 @@ void lw_table_free(void *p, size_t size)
         free(p);
         return;
     }
-    munmap(p, (size + LW_HUGE - 1) & ~(LW_HUGE - 1));
+    munmap(p, (size + LW_HUGE_PAGE - 1) & ~(LW_HUGE_PAGE - 1));
 }

@@ -86,6 +86,9 @@ static inline uint64_t lw_mix64(uint64_t x)
     x ^= x >> 33; return x;
 }
 
+/* A transparent huge page (x86-64): what lw_table_alloc and the slab align to. */
+#define LW_HUGE_PAGE ((size_t)2 << 20)
+
 /* Zeroed memory for a large table read at random (the flow pool, the flow
  * hash buckets). Pages become resident only when touched, as with calloc,
  * but a table of 2 MiB or more is 2 MiB-aligned and marked for transparent

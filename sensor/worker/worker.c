@@ -88,7 +88,7 @@ static const struct lw_addr *worker_xff(const struct worker *w, const struct flo
             }
         }
     }
-    if (!v || lw_xff_pick((const char *)v, len, strcmp(w->cfg->outputs.xff.deployment, "reverse") == 0, a) < 0)
+    if (!v || lw_xff_pick((const char *)v, len, w->xff_last, a) < 0)
         return NULL;
     return a;
 }
@@ -113,11 +113,10 @@ static int worker_alert_count(struct worker *w, const struct rule *r, const stru
 static void worker_alert(void *arg, const struct rule *r, const struct packet *p, struct flow *f)
 {
     struct worker *w = arg;
+    struct lw_addr xff;
 
     if (!worker_alert_count(w, r, p, f))
         return;
-    struct lw_addr xff;
-
     jbuf_reset(&w->jb);
     w->eve.pii = detect_alert_pii(w->dt, r);
     w->eve.xff = worker_xff(w, f, NULL, &xff);
@@ -148,11 +147,10 @@ static void worker_tx_alert(void *arg, const struct rule *r, const struct packet
                             const struct app_tx *tx)
 {
     struct worker *w = arg;
+    struct lw_addr xff;
 
     if (!worker_alert_count(w, r, p, f))
         return;
-    struct lw_addr xff;
-
     jbuf_reset(&w->jb);
     w->eve.pii = detect_alert_pii(w->dt, r);
     w->eve.xff = worker_xff(w, f, tx, &xff);
@@ -398,8 +396,10 @@ int worker_init(struct worker *w, unsigned id, const struct lw_config *cfg,
     w->cfg = cfg;
     w->out = out;
     w->eve.sensor_id = cfg->sensor_id;
-    if (cfg->outputs.xff.enabled)
+    if (cfg->outputs.xff.enabled) {
         w->eve.xff_mode = strcmp(cfg->outputs.xff.mode, "overwrite") == 0 ? EVE_XFF_OVERWRITE : EVE_XFF_EXTRA;
+        w->xff_last = strcmp(cfg->outputs.xff.deployment, "reverse") == 0;
+    }
     jbuf_init(&w->jb);
     w->slab = lw_slab_new(cfg->flow.state_memory);
     if (!w->slab) {

@@ -65,6 +65,7 @@ struct worker {
     uint16_t app_ports[APP_PROTO_MAX][CONFIG_MAX_LIST];   /* app-layer.protocols.<name>.ports */
     struct jbuf jb;
     struct eve_ctx eve;        /* sensor id and this worker's geo context, for events */
+    uint8_t xff_last;          /* outputs.xff.deployment reverse: the header's last entry */
     const struct detect_engine *detect;  /* NULL: no rules */
     struct detect_thread *dt;  /* this worker's scratch for detect */
     struct threshold_ctx *th;  /* this worker's thresholds (owned), NULL: none */

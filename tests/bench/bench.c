@@ -53,8 +53,6 @@
  * same file; tests/bench/run.sh does both.
  */
 #include <pcap/pcap.h>
-#include <stdint.h>
-#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,46 +85,32 @@ struct capfile {
     size_t n, cap;
     uint8_t *arena;
     size_t used, size;
-    size_t map_len;          /* the arena is mapped (huge pages), not malloc'ed */
+    int in_table;            /* the arena is lw_table_alloc'ed (huge pages), not malloc'ed */
 };
 
-#define BENCH_HUGE ((size_t)2 << 20)
-
-/* Moves the loaded arena to 2 MiB-aligned memory advised for transparent
- * huge pages. The arena is the benchmark's stand-in for the capture
- * buffer: on 4 KiB pages nearly every frame costs the decode stage a TLB
- * miss (a frame is ~1.5 KB, the arena hundreds of MB), which is harness
- * cost, not pipeline cost, and varies from run to run on a VM. Where
- * huge pages cannot be had the copy stays on 4 KiB pages and nothing else
- * changes. */
+/* Moves the loaded arena to lw_table_alloc memory: 2 MiB-aligned and
+ * advised for transparent huge pages. The arena is the benchmark's
+ * stand-in for the capture buffer: on 4 KiB pages nearly every frame costs
+ * the decode stage a TLB miss (a frame is ~1.5 KB, the arena hundreds of
+ * MB), which is harness cost, not pipeline cost, and varies from run to
+ * run on a VM. Where huge pages cannot be had (THP off, AddressSanitizer)
+ * the copy is ordinary memory and nothing else changes. */
 static void capfile_to_huge(struct capfile *cf)
 {
-    size_t len = (cf->used + BENCH_HUGE - 1) & ~(BENCH_HUGE - 1);
-    uint8_t *m, *a;
+    uint8_t *a;
 
-    if (len == 0)
+    if (cf->used == 0 || (a = lw_table_alloc(cf->used)) == NULL)
         return;
-    m = mmap(NULL, len + BENCH_HUGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED)
-        return;
-    a = (uint8_t *)(((uintptr_t)m + BENCH_HUGE - 1) & ~(uintptr_t)(BENCH_HUGE - 1));
-    if (a > m)
-        munmap(m, (size_t)(a - m));
-    if (a + len < m + len + BENCH_HUGE)
-        munmap(a + len, (size_t)(m + len + BENCH_HUGE - (a + len)));
-#ifdef MADV_HUGEPAGE
-    (void)madvise(a, len, MADV_HUGEPAGE);
-#endif
     memcpy(a, cf->arena, cf->used);
     free(cf->arena);
     cf->arena = a;
-    cf->map_len = len;
+    cf->in_table = 1;
 }
 
 static void capfile_free_arena(struct capfile *cf)
 {
-    if (cf->map_len)
-        munmap(cf->arena, cf->map_len);
+    if (cf->in_table)
+        lw_table_free(cf->arena, cf->used);
     else
         free(cf->arena);
     cf->arena = NULL;

@@ -114,6 +114,9 @@ struct lw_config {
         int      enabled;
         char    *server;                 /* host name, address, or unix socket path (starts with /) */
         uint32_t port;
+        struct cfg_strlist cluster;      /* Redis Cluster seed nodes "host:port"; empty: server */
+        uint32_t wait_replicas;          /* cluster: WAIT for that many replicas per round */
+        char    *alerts_layout;          /* auto, shared, per-sensor */
         char    *username;               /* AUTH user (Redis 6 ACL); empty: password only */
         char    *password;               /* after load: from password-file, else the environment, else this key */
         char    *password_file;

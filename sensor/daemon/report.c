@@ -17,6 +17,7 @@
 #include "output.h"
 #include "eve-file.h"
 #include "tally-flush.h"
+#include "redis-cluster.h"
 #include "sensor.h"
 #include "stream.h"
 #include "util.h"
@@ -106,8 +107,12 @@ void sensor_snapshot(struct sensor *s, struct stats_snap *snap)
     if (s->redis) {
         struct redis_stats rs;
 
+        struct rcl_stats cs = { 0 };
+
         tally_flush_stats(s->redis, &rs);
         stats_snap_add1(snap, &redis_stats_module, &rs);
+        tally_flush_cluster_stats(s->redis, &cs);
+        stats_snap_add1(snap, &rcl_stats_module, &cs);
     }
 }
 

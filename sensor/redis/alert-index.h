@@ -105,7 +105,7 @@ extern const char AIX_REINDEX_LUA[];
 extern const char AIX_REINDEX_DONE_LUA[];
 
 /* ---- maintenance, over a connection (alert-maint.c) */
-struct redisContext;
+struct rcx;
 struct redisReply;
 
 /* The value of field `name` in a stream entry's field list (the second
@@ -120,7 +120,7 @@ const struct redisReply *aix_entry_field(const struct redisReply *fields, const 
  * alerts come). Called by the writer after sending alerts. Returns how
  * many entries were deleted, or -1 with the reason in err when Redis failed
  * or refused (the caller drops the connection). */
-long aix_trim(struct redisContext *c, const struct rkeys *rk, uint64_t maxlen, char *err, size_t errlen);
+long aix_trim(struct rcx *c, const struct rkeys *rk, uint64_t maxlen, char *err, size_t errlen);
 
 struct aix_reindex_stats {
     uint64_t entries;            /* stream entries read */
@@ -134,7 +134,7 @@ struct aix_reindex_stats {
  * in the same call that finds the last entry filed. Returns 0, or -1 with
  * the reason in err (another reindex holds the lock; Redis failed: the lock
  * then expires within 60 s and the index says it is incomplete). */
-int aix_reindex(struct redisContext *c, const struct rkeys *rk, struct aix_reindex_stats *st,
+int aix_reindex(struct rcx *c, const struct rkeys *rk, struct aix_reindex_stats *st,
                 char *err, size_t errlen);
 
 #endif

@@ -13,6 +13,7 @@
 #include "alert-index.h"
 #include "json-scan.h"
 #include "redis-cmd.h"
+#include "redis-ctx.h"
 #include "util.h"
 
 #define TRIM_BATCH      512
@@ -22,7 +23,7 @@
 
 /* Sends b's only command and returns its reply, or NULL with the reason in
  * err (an error reply is freed and reported too). */
-static redisReply *run(redisContext *c, const struct rbatch *b, char *err, size_t errlen)
+static redisReply *run(struct rcx *c, const struct rbatch *b, char *err, size_t errlen)
 {
     const struct rcmd *cmd = &b->cmds[0];
     const char **argv = malloc(cmd->nargs * sizeof *argv);
@@ -35,9 +36,9 @@ static redisReply *run(redisContext *c, const struct rbatch *b, char *err, size_
     }
     for (size_t i = 0; i < cmd->nargs; i++)
         argv[i] = rbatch_argp(b, cmd, i, &lens[i]);
-    r = redisCommandArgv(c, (int)cmd->nargs, argv, lens);
+    r = rcx_command(c, (int)cmd->nargs, argv, lens);
     if (r == NULL)
-        snprintf(err, errlen, "%s", c->errstr[0] ? c->errstr : "connection lost");
+        snprintf(err, errlen, "%s", rcx_errstr(c)[0] ? rcx_errstr(c) : "no answer");
     else if (r->type == REDIS_REPLY_ERROR) {
         snprintf(err, errlen, "%s", r->str);
         freeReplyObject(r);
@@ -50,7 +51,7 @@ out:
 }
 
 /* A command of plain strings, NULL-terminated. */
-static redisReply *runv(redisContext *c, char *err, size_t errlen, const char *a0, ...)
+static redisReply *runv(struct rcx *c, char *err, size_t errlen, const char *a0, ...)
 {
     struct rbatch b;
     redisReply *r;
@@ -145,7 +146,7 @@ static size_t unique(const char **v, size_t n, uint32_t *cnt)
 
 /* One AIX_TRIM_LUA call for the entries of r (the stream's oldest).
  * Returns how many it deleted, or -1. */
-static long trim_batch(redisContext *c, const struct rkeys *rk, const redisReply *r,
+static long trim_batch(struct rcx *c, const struct rkeys *rk, const redisReply *r,
                        struct aix_terms *t, char *err, size_t errlen)
 {
     const char **lists = malloc((r->elements * AIX_MAX_LISTS + 1) * sizeof *lists);
@@ -209,7 +210,7 @@ out:
     return removed;
 }
 
-long aix_trim(redisContext *c, const struct rkeys *rk, uint64_t maxlen, char *err, size_t errlen)
+long aix_trim(struct rcx *c, const struct rkeys *rk, uint64_t maxlen, char *err, size_t errlen)
 {
     char stream[RKEY_MAX], count[24];
     uint64_t margin = maxlen / 1000 < 64 ? 64 : maxlen / 1000 > 4096 ? 4096 : maxlen / 1000;
@@ -293,7 +294,7 @@ static void ix_pattern(const struct rkeys *rk, char *pat, size_t len)
 }
 
 /* Deletes every index key but the lock. */
-static int delete_index(redisContext *c, const struct rkeys *rk, struct aix_reindex_stats *st,
+static int delete_index(struct rcx *c, const struct rkeys *rk, struct aix_reindex_stats *st,
                         char *err, size_t errlen)
 {
     char pat[2 * RKEY_MAX], lock[RKEY_MAX], cursor[32] = "0";
@@ -347,7 +348,7 @@ static void status_key(const redisReply *tr, const struct rkeys *rk, char *key, 
 }
 
 /* The triage records of the entries of r, in order (HMGET). */
-static redisReply *triage_of(redisContext *c, const struct rkeys *rk, const redisReply *r,
+static redisReply *triage_of(struct rcx *c, const struct rkeys *rk, const redisReply *r,
                              char *err, size_t errlen)
 {
     char key[RKEY_MAX];
@@ -371,7 +372,7 @@ static redisReply *triage_of(redisContext *c, const struct rkeys *rk, const redi
 }
 
 /* Files the entries of r (one AIX_REINDEX_LUA call). */
-static int reindex_batch(redisContext *c, const struct rkeys *rk, const char *tok, const redisReply *r,
+static int reindex_batch(struct rcx *c, const struct rkeys *rk, const char *tok, const redisReply *r,
                          struct aix_terms *t, char *err, size_t errlen)
 {
     redisReply *tr = triage_of(c, rk, r, err, errlen), *rep;
@@ -410,7 +411,7 @@ out:
 }
 
 /* AIX_REINDEX_DONE_LUA: 1 when finished, 0 when more came, -1. */
-static int reindex_done(redisContext *c, const struct rkeys *rk, const char *tok, char *err, size_t errlen)
+static int reindex_done(struct rcx *c, const struct rkeys *rk, const char *tok, char *err, size_t errlen)
 {
     struct rbatch b;
     redisReply *r;
@@ -427,7 +428,7 @@ static int reindex_done(redisContext *c, const struct rkeys *rk, const char *tok
     return rc;
 }
 
-int aix_reindex(redisContext *c, const struct rkeys *rk, struct aix_reindex_stats *st,
+int aix_reindex(struct rcx *c, const struct rkeys *rk, struct aix_reindex_stats *st,
                 char *err, size_t errlen)
 {
     char tok[40] = "", lock[RKEY_MAX], meta[RKEY_MAX], stream[RKEY_MAX], start[64] = "-";

@@ -6,6 +6,7 @@
 
 #include "redis-alerts.h"
 #include "alert-index.h"
+#include "redis-ctx.h"
 #include "log.h"
 #include "spool.h"
 
@@ -17,6 +18,7 @@
 struct redis_alerts {
     struct exporter *x;
     struct rconn conn;
+    struct rcx *cx;                  /* the same client, for the stream's trimming */
     struct rkeys rk;
     char *prefix, *sensor;
     uint64_t alerts_maxlen, flows_maxlen;
@@ -34,14 +36,23 @@ struct redis_alerts {
 
 /* Learns the last sequence number Redis has from this sensor, so that
  * alerts numbered from now on are above it (a clock set back between two
- * runs would otherwise have Redis drop them as repeats). Returns 0 or -1
- * (connection dropped). */
+ * runs would otherwise have Redis drop them as repeats). With a stream of
+ * its own, files it in the set of shards the console reads. Returns 0 or
+ * -1 (connection dropped). */
 static int learn_seq(struct redis_alerts *r)
 {
     char key[RKEY_MAX];
     const char *argv[3] = { "HGET", key, r->sensor };
     redisReply *rep;
 
+    if (r->rk.shard) {
+        const char *sadd[3] = { "SADD", key, r->sensor };
+
+        rkey_named(key, sizeof key, &r->rk, "shards");
+        if ((rep = rconn_command(&r->conn, "SADD", 3, sadd)) == NULL)
+            return -1;
+        freeReplyObject(rep);
+    }
     rkey_named(key, sizeof key, &r->rk, "alerts-seq");
     if ((rep = rconn_command(&r->conn, "HGET", 3, argv)) == NULL)
         return -1;
@@ -146,19 +157,23 @@ static void trim_alerts(struct redis_alerts *r)
 {
     char why[300] = "alerts trim: ";
 
-    if (r->alerts_maxlen && r->conn.c &&
-        aix_trim(r->conn.c, &r->rk, r->alerts_maxlen, why + 13, sizeof why - 13) < 0)
+    if (r->alerts_maxlen && r->conn.up &&
+        aix_trim(r->cx, &r->rk, r->alerts_maxlen, why + 13, sizeof why - 13) < 0)
         rconn_drop(&r->conn, why);
 }
 
 /* One pipeline for the batch; see exporter.h. An alert command Redis
  * refused fails its alerts and drops the connection; the ones after it that
- * Redis took are handed in again later and dropped by Redis as repeats. */
+ * Redis took are handed in again later and dropped by Redis as repeats.
+ * Unanswered ones (a node down, a failover, a master no replica followed)
+ * fail too and go to the spool; as all of a sensor's alerts are on one
+ * key, the ones Redis has are a prefix, and the spool's replay adds the
+ * rest once each. */
 static void redis_write_batch(struct exporter *x, const struct exporter_event *ev, size_t n,
                               unsigned char *ok)
 {
     struct redis_alerts *r = x->priv;
-    size_t nflows = count_flows(ev, n), acked, cmd, flow0;
+    size_t nflows = count_flows(ev, n), cmd, flow0;
     int refused = 0;
     long na;
 
@@ -172,13 +187,13 @@ static void redis_write_batch(struct exporter *x, const struct exporter_event *e
         CNT_ADD(r->st.flows_dropped, nflows);
         return;
     }
-    acked = rconn_pipeline(&r->conn, &r->out, r->replies);
+    rconn_pipeline(&r->conn, &r->out, r->replies);
     flow0 = r->out.ncmds - nflows;
     for (cmd = 0; cmd < flow0; cmd++) {
         const struct rcmd *c = &r->out.cmds[cmd];
 
-        if (cmd >= acked || r->replies[cmd] < 0) {
-            refused |= cmd < acked;
+        if (r->replies[cmd] < 0) {
+            refused |= r->replies[cmd] == RCONN_ERROR;
             continue;
         }
         for (size_t k = c->rec0; k < c->rec0 + c->nrec; k++)
@@ -188,12 +203,12 @@ static void redis_write_batch(struct exporter *x, const struct exporter_event *e
             CNT_ADD(r->st.alerts_duplicate, c->nrec - (uint64_t)r->replies[cmd]);
     }
     for (size_t k = 0; k < nflows; k++, cmd++) {
-        int sent = cmd < acked && r->replies[cmd] >= 0;
+        int sent = r->replies[cmd] >= 0;
 
         ok[r->at[(size_t)na + k]] = (unsigned char)sent;
         CNT_ADD(*(sent ? &r->st.flows_sent : &r->st.flows_dropped), 1);
     }
-    if (refused && r->conn.c)
+    if (refused && r->conn.up)
         rconn_drop(&r->conn, "Redis refused alerts (error reply above)");
     else if (na > 0)
         trim_alerts(r);
@@ -216,6 +231,7 @@ static void redis_close(struct exporter *x)
 {
     struct redis_alerts *r = x->priv;
 
+    rcx_free(r->cx);
     rconn_fini(&r->conn);
     rbatch_free(&r->out);
     free(r->recs);
@@ -255,14 +271,17 @@ static struct exporter *redis_open(const struct exporter_params *p, char *err, s
     rbatch_init(&r->out);
     r->prefix = strdup(cfg->redis.prefix);
     r->sensor = strdup(cfg->sensor_id);
-    if (!r->prefix || !r->sensor || rconn_init(&r->conn, cfg, "alerts go to the spool") < 0) {
+    snprintf(err, errlen, "redis: out of memory");
+    if (!r->prefix || !r->sensor || rconn_init(&r->conn, cfg, "alerts go to the spool", err, errlen) < 0 ||
+        (r->cx = rcx_wrap(r->conn.rc)) == NULL) {
         redis_close(x);
-        snprintf(err, errlen, "redis: out of memory");
         return NULL;
     }
+    err[0] = '\0';
     r->rk = (struct rkeys){
         .prefix = r->prefix, .sensor = r->sensor, .ttl_minute = cfg->redis.retention_minute,
         .ttl_hour = cfg->redis.retention_hour, .top_k = cfg->redis.top_hosts, .merged = cfg->redis.merged_view,
+        .shard = redis_alerts_per_sensor(cfg) ? r->sensor : NULL,
     };
     r->alerts_maxlen = cfg->redis.alerts_stream_maxlen;
     r->flows_maxlen = cfg->redis.flows_stream_maxlen;
@@ -286,6 +305,13 @@ static void redis_spool(const struct exporter_params *p, struct spool_config *sc
     };
 }
 
+int redis_alerts_per_sensor(const struct lw_config *cfg)
+{
+    const char *l = cfg->redis.alerts_layout;
+
+    return strcmp(l, "per-sensor") == 0 || (strcmp(l, "auto") == 0 && cfg->redis.cluster.n > 0);
+}
+
 int redis_alerts_stats(const struct exporter *x, struct redis_alert_stats *st)
 {
     const struct redis_alerts *r;
@@ -299,18 +325,23 @@ int redis_alerts_stats(const struct exporter *x, struct redis_alert_stats *st)
     st->flows_sent = CNT_GET(r->st.flows_sent);
     st->flows_dropped = CNT_GET(r->st.flows_dropped);
     rconn_get_stats(&r->conn, &st->conn);
+    rconn_add_cluster_stats(&r->conn, &st->cluster);
     return 0;
 }
 
 /* redis.*: the connection, the key layout, the alerts and flows streams,
  * the tallies (tally-flush.h) and the spool. Shared: the values land in
  * struct lw_config's redis member. */
+static const char *const alerts_layouts[] = { "auto", "shared", "per-sensor", NULL };
 #define RKEY(p, t, m)            CFG_KTXT(p, t, struct lw_config, redis.m)
 #define RNUM(p, t, m, lo, hi)    CFG_KNUM(p, t, struct lw_config, redis.m, lo, hi)
 static const struct cfg_key redis_keys[] = {
     RKEY("enabled", CFG_BOOL, enabled),
     RKEY("server", CFG_NONEMPTY, server),
     RNUM("port", CFG_UINT, port, 1, 65535),
+    RKEY("cluster", CFG_STRLIST, cluster),
+    RNUM("wait-replicas", CFG_UINT, wait_replicas, 0, 16),
+    CFG_KSET("alerts-layout", CFG_ENUM, struct lw_config, redis.alerts_layout, alerts_layouts),
     RKEY("username", CFG_STRING, username),
     RKEY("password", CFG_STRING, password),
     RKEY("password-file", CFG_STRING, password_file),

@@ -1,5 +1,6 @@
-/* redis-alerts.h - the "redis" exporter: alerts to the shared alerts stream
- * and channel, ended flows to the flows stream (docs/redis.md).
+/* redis-alerts.h - the "redis" exporter: alerts to the alerts stream (the
+ * shared one, or the sensor's own: redis.alerts-layout) and channel, ended
+ * flows to the flows stream (docs/redis.md).
  *
  * It runs on its exporter thread of the output layer like any exporter;
  * each batch the output layer takes goes to Redis in one pipeline: the
@@ -21,6 +22,7 @@
 #include <stdint.h>
 #include "exporter.h"
 #include "redis-conn.h"
+#include "redis-cluster.h"
 
 /* What it sent; its spool is counted by the output layer (output.h). */
 struct redis_alert_stats {
@@ -28,7 +30,12 @@ struct redis_alert_stats {
     uint64_t alerts_duplicate;   /* acknowledged but already in the stream (a repeat) */
     uint64_t flows_sent, flows_dropped;
     struct rconn_stats conn;     /* of its connection */
+    struct rcl_stats cluster;    /* of its routing client (redis-cluster.h) */
 };
+
+/* Whether alerts go to a stream per sensor ({alerts:<sensor-id>}):
+ * redis.alerts-layout per-sensor, or auto on a cluster. */
+int redis_alerts_per_sensor(const struct lw_config *cfg);
 
 /* The counters of x, the redis exporter (output_find(out, "redis")).
  * Returns 0, or -1 (all zero) when x is NULL or another exporter. Any

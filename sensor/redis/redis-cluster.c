@@ -32,6 +32,8 @@ struct rnode {
     int port;
     char id[48];
     int in_map, master;          /* as of the last slot map */
+    int replicas;                /* a master's replicas online, as of the last slot map */
+    int wait_want;               /* this round: the replicas WAIT asks for (0: no WAIT) */
     redisContext *ctx;
     struct ent *ents;            /* this round's part */
     size_t nents, cents;
@@ -114,6 +116,7 @@ enum keyspec {
     K_PAIRS,                     /* argv[1], argv[3], ... */
     K_NUMKEYS,                   /* argv[2] keys from argv[3] */
     K_STREAMS,                   /* the first half after STREAMS (no BLOCK) */
+    K_MATCH,                     /* SCAN: the MATCH pattern, whose hash tag names one slot */
 };
 
 static const struct {
@@ -144,7 +147,7 @@ static const struct {
     { "ZCARD", K_ONE }, { "ZCOUNT", K_ONE }, { "ZRANK", K_ONE }, { "ZREVRANK", K_ONE },
     { "XADD", K_ONE }, { "XRANGE", K_ONE }, { "XREVRANGE", K_ONE }, { "XLEN", K_ONE },
     { "XTRIM", K_ONE }, { "XDEL", K_ONE }, { "XACK", K_ONE }, { "XCLAIM", K_ONE },
-    { "XAUTOCLAIM", K_ONE }, { "XPENDING", K_ONE },
+    { "XAUTOCLAIM", K_ONE }, { "XPENDING", K_ONE }, { "SCAN", K_MATCH },
 };
 
 static size_t alen(const char *const *argv, const size_t *argvlen, int i)
@@ -206,6 +209,25 @@ int rcl_cmd_keys(int argc, const char *const *argv, const size_t *argvlen, int *
             if (nk > argc - 3)
                 return -1;
             return put_range(idx, max, 0, 3, 3 + (int)nk, 1);
+        case K_MATCH:
+            /* The keys a pattern matches share a slot only when the
+             * pattern's hash tag, and everything before it, is literal. */
+            for (int i = 2; i + 1 < argc; i++)
+                if (arg_is(argv, argvlen, i, "MATCH")) {
+                    const char *p = argv[i + 1];
+                    size_t n = alen(argv, argvlen, i + 1), k, open = n;
+
+                    for (k = 0; k < n && p[k] != '}'; k++) {
+                        if (p[k] && strchr("*?[\\", p[k]))
+                            return -1;
+                        if (p[k] == '{' && open == n)
+                            open = k;
+                    }
+                    if (open == n || k == n || k == open + 1)
+                        return -1;
+                    return put_range(idx, max, 0, i + 1, i + 2, 1);
+                }
+            return -1;
         case K_STREAMS:
             for (int i = 1; i < argc; i++) {
                 if (arg_is(argv, argvlen, i, "BLOCK"))
@@ -417,6 +439,8 @@ int rcl_map_from_shards(struct rcl_map *m, const redisReply *r, const char *aske
         if (slots == NULL || slots->type != REDIS_REPLY_ARRAY || slots->elements % 2 ||
             nodes == NULL || nodes->type != REDIS_REPLY_ARRAY)
             return -1;
+        int replicas = 0;
+
         for (size_t i = 0; i < nodes->elements; i++) {
             int online = 0;
             long ni = shard_node(m, nodes->element[i], asked, &online);
@@ -426,9 +450,12 @@ int rcl_map_from_shards(struct rcl_map *m, const redisReply *r, const char *aske
                 first_master = ni;
             if (m->nodes[ni].master && online && owner < 0)
                 owner = ni;
+            replicas += !m->nodes[ni].master && online;
         }
         if (owner < 0)
             owner = first_master;
+        if (owner >= 0)
+            m->nodes[owner].replicas = replicas;
         for (size_t i = 0; i < slots->elements; i += 2) {
             long long lo, hi;
             if (int_of(slots->element[i], &lo) < 0 || int_of(slots->element[i + 1], &hi) < 0 ||
@@ -471,6 +498,8 @@ int rcl_map_from_slots(struct rcl_map *m, const redisReply *r, const char *asked
             return -1;
         if ((owner = slots_node(m, e->element[2], asked, 1)) < 0)
             return -1;
+        /* CLUSTER SLOTS leaves out replicas marked failed. */
+        m->nodes[owner].replicas = (int)e->elements - 3;
         for (size_t i = 3; i < e->elements; i++)
             if (slots_node(m, e->element[i], asked, 0) < 0)
                 return -1;
@@ -653,11 +682,12 @@ static int apply_map(struct rcl *c, const struct rcl_map *m)
         if ((idx[i] = node_get(c, m->nodes[i].host, m->nodes[i].port)) < 0)
             return -1;
     for (size_t i = 0; i < c->nnodes; i++)
-        c->nodes[i].in_map = c->nodes[i].master = 0;
+        c->nodes[i].in_map = c->nodes[i].master = c->nodes[i].replicas = 0;
     for (size_t i = 0; i < m->nnodes; i++) {
         struct rnode *n = &c->nodes[idx[i]];
         n->in_map = 1;
         n->master = m->nodes[i].master;
+        n->replicas = m->nodes[i].replicas;
         snprintf(n->id, sizeof n->id, "%s", m->nodes[i].id);
     }
     for (size_t s = 0; s < RCL_SLOTS; s++) {
@@ -1248,7 +1278,7 @@ static void read_part(struct exec *x, size_t k)
         if (en.kind == E_CMD) {
             on_reply(x, en.cmd, r);
         } else if (en.kind == E_WAIT) {
-            if (r->type != REDIS_REPLY_INTEGER || r->integer < c->wait_replicas)
+            if (r->type != REDIS_REPLY_INTEGER || r->integer < n->wait_want)
                 mark_unreplicated(x, n, e);
             freeReplyObject(r);
         } else {
@@ -1287,7 +1317,6 @@ static void round_once(struct exec *x)
             continue;
         queue_cmd(x, i);
     }
-    snprintf(nrep, sizeof nrep, "%d", c->wait_replicas);
     snprintf(wms, sizeof wms, "%d", c->wait_msec);
     wait[1] = nrep;
     for (size_t k = 0; k < c->nnodes; k++) {
@@ -1299,7 +1328,12 @@ static void round_once(struct exec *x)
             node_broke(x, n, 0, 0);
             continue;
         }
-        if (c->wait_replicas > 0 &&
+        /* As many replicas as asked, but no more than the node's master
+         * has online: a master left without replicas after a failover
+         * would otherwise mark everything unreplicated. */
+        n->wait_want = c->wait_replicas < n->replicas ? c->wait_replicas : n->replicas;
+        snprintf(nrep, sizeof nrep, "%d", n->wait_want);
+        if (n->wait_want > 0 &&
             (redisAppendCommandArgv(n->ctx, 3, wait, NULL) != REDIS_OK || ent_add(n, 0, E_WAIT) < 0)) {
             node_broke(x, n, 0, 0);
             continue;

@@ -12,7 +12,8 @@
  *   are not all in one slot, or that the table does not know, is refused
  *   before anything is sent, with an error naming the keys (also on a
  *   single node: the layout must stay cluster-shaped). MULTI/EXEC and
- *   blocking reads are refused: use a script.
+ *   blocking reads are refused: use a script. SCAN goes to the node of
+ *   its MATCH pattern's hash tag, which must be literal ("p:{tag}:*").
  * - Pipelining: each round writes every node's commands at once (one write
  *   per node), then reads the replies back in order: a batch costs one
  *   round trip per node when nothing is redirected.
@@ -69,7 +70,8 @@ struct rcl_config {
     unsigned max_retries;       /* TRYAGAIN, CLUSTERDOWN, node unreachable (0: 5) */
     uint64_t retry_usec;        /* first wait, doubling (0: 100 ms) */
     uint64_t retry_max_usec;    /* longest wait (0: 1 s) */
-    int wait_replicas;          /* > 0: WAIT for that many replicas after each node's part */
+    int wait_replicas;          /* > 0: WAIT for that many replicas after each node's
+                                 * part, at most as many as its master has online */
     int wait_msec;              /* WAIT's timeout (0: 100) */
 };
 
@@ -173,6 +175,8 @@ struct rcl_map_node {
     int port;
     char id[48];                /* node id ("" when the reply has none) */
     int master;                 /* 1 master, 0 replica */
+    int replicas;               /* a master: its replicas online (SHARDS health
+                                 * "online"; SLOTS lists no failed ones) */
 };
 struct rcl_map {
     struct rcl_map_node *nodes;

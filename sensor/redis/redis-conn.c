@@ -7,6 +7,8 @@
 
 #include "redis-conn.h"
 #include "alert-index.h"
+#include "redis-cluster.h"
+#include "redis-ctx.h"
 #include "log.h"
 #include "util.h"
 
@@ -20,36 +22,41 @@ static struct timeval secs_tv(uint32_t s)
     return (struct timeval){ .tv_sec = (time_t)s, .tv_usec = 0 };
 }
 
-int rconn_init(struct rconn *c, const struct lw_config *cfg, const char *away)
+int rconn_init(struct rconn *c, const struct lw_config *cfg, const char *away, char *err, size_t errlen)
 {
+    struct rcl_config rc;
+    size_t o = 0;
+
     memset(c, 0, sizeof *c);
-    c->server = strdup(cfg->redis.server);
-    c->user = strdup(cfg->redis.username);
-    c->pass = strdup(cfg->redis.password);
-    if (!c->server || !c->user || !c->pass) {
-        rconn_fini(c);
-        return -1;
-    }
     c->away = away;
-    c->port = (int)cfg->redis.port;
-    c->db = (int)cfg->redis.db;
-    if (c->server[0] == '/')
-        snprintf(c->where, sizeof c->where, "%s", c->server);
-    else
-        snprintf(c->where, sizeof c->where, "%s:%d", c->server, c->port);
+    if (cfg->redis.cluster.n) {
+        o = (size_t)snprintf(c->where, sizeof c->where, "cluster");
+        for (size_t i = 0; i < cfg->redis.cluster.n && o < sizeof c->where; i++)
+            o += (size_t)snprintf(c->where + o, sizeof c->where - o, "%s%s", i ? "," : " ",
+                                  cfg->redis.cluster.v[i]);
+    } else if (cfg->redis.server[0] == '/') {
+        snprintf(c->where, sizeof c->where, "%s", cfg->redis.server);
+    } else {
+        snprintf(c->where, sizeof c->where, "%s:%u", cfg->redis.server, cfg->redis.port);
+    }
     c->tv_connect = secs_tv(cfg->redis.connect_timeout);
     c->tv_cmd = secs_tv(cfg->redis.command_timeout);
     c->backoff_max_usec = (uint64_t)cfg->redis.reconnect_max * 1000000u;
+    rcx_config_of(cfg, &rc);
+    if ((c->rc = rcl_open(&rc, err, errlen)) == NULL)
+        return -1;
+    if (rcl_script(c->rc, RCMD_TALLY_LUA, c->sha_tally) < 0 ||
+        rcl_script(c->rc, RCMD_ALERT_LUA, c->sha_alert) < 0) {
+        snprintf(err, errlen, "redis: out of memory");
+        rconn_fini(c);
+        return -1;
+    }
     return 0;
 }
 
 void rconn_fini(struct rconn *c)
 {
-    if (c->c)
-        redisFree(c->c);
-    free(c->server);
-    free(c->user);
-    free(c->pass);
+    rcl_close(c->rc);
     memset(c, 0, sizeof *c);
 }
 
@@ -57,10 +64,7 @@ void rconn_drop(struct rconn *c, const char *why)
 {
     uint64_t now = lw_now_mono_usec();
 
-    if (c->c) {
-        redisFree(c->c);
-        c->c = NULL;
-    }
+    c->up = 0;
     if (!c->down_since) {
         c->down_since = now;
         log_warning("redis %s: %s; %s until it is back", c->where, why, c->away);
@@ -75,79 +79,32 @@ void rconn_drop(struct rconn *c, const char *why)
 
 void *rconn_command(struct rconn *c, const char *what, int argc, const char **argv)
 {
-    redisReply *rep = redisCommandArgv(c->c, argc, argv, NULL);
-    char why[256];
+    struct rcl_cmd cmd = { argc, argv, NULL };
+    struct rcl_result res;
+    char why[300];
 
-    if (rep == NULL) {
-        snprintf(why, sizeof why, "%s: %s", what, c->c->errstr[0] ? c->c->errstr : "connection lost");
+    rcl_exec(c->rc, &cmd, 1, &res);
+    CNT_ADD(c->st.commands, 1);
+    if (res.status != RCL_OK || res.reply->type == REDIS_REPLY_ERROR) {
+        snprintf(why, sizeof why, "%s: %.*s", what, (int)res.reply->len, res.reply->str);
+        rcl_results_free(&res, 1);
         rconn_drop(c, why);
         return NULL;
     }
-    if (rep->type == REDIS_REPLY_ERROR) {
-        snprintf(why, sizeof why, "%s: %s", what, rep->str);
-        freeReplyObject(rep);
-        rconn_drop(c, why);
-        return NULL;
-    }
-    return rep;
+    CNT_ADD(c->st.round_trips, 1);
+    return res.reply;
 }
 
-static int load_script(struct rconn *c, const char *body, char *sha, size_t shalen)
-{
-    const char *argv[] = { "SCRIPT", "LOAD", body };
-    redisReply *rep = rconn_command(c, "SCRIPT LOAD", 3, argv);
-
-    if (rep == NULL)
-        return -1;
-    if (rep->type != REDIS_REPLY_STRING || rep->len >= shalen) {
-        freeReplyObject(rep);
-        rconn_drop(c, "SCRIPT LOAD: unexpected reply");
-        return -1;
-    }
-    memcpy(sha, rep->str, rep->len + 1);
-    freeReplyObject(rep);
-    return 0;
-}
-
-/* Connects, authenticates, selects and loads the scripts. Returns 0 or -1. */
+/* Connects: the server (AUTH, SELECT, the scripts loaded), or the seeds
+ * and the slot map of a cluster. Returns 0 or -1. */
 static int rconn_connect(struct rconn *c)
 {
-    const char *argv[3];
-    redisReply *rep;
-    char db[16];
+    char why[300];
 
-    c->c = c->server[0] == '/' ? redisConnectUnixWithTimeout(c->server, c->tv_connect)
-                               : redisConnectWithTimeout(c->server, c->port, c->tv_connect);
-    if (c->c == NULL || c->c->err) {
-        char why[300];
-
-        snprintf(why, sizeof why, "cannot connect: %s", c->c ? c->c->errstr : "out of memory");
+    if (rcl_connect(c->rc, why, sizeof why) < 0) {
         rconn_drop(c, why);
         return -1;
     }
-    redisSetTimeout(c->c, c->tv_cmd);
-    /* Not on a unix socket: hiredis 0.14 would leave its error on the context. */
-    if (c->server[0] != '/')
-        redisEnableKeepAlive(c->c);
-    if (c->pass[0]) {
-        argv[0] = "AUTH";
-        argv[1] = c->user[0] ? c->user : c->pass;
-        argv[2] = c->pass;
-        if ((rep = rconn_command(c, "AUTH", c->user[0] ? 3 : 2, argv)) == NULL)
-            return -1;
-        freeReplyObject(rep);
-    }
-    if (c->db) {
-        snprintf(db, sizeof db, "%d", c->db);
-        argv[0] = "SELECT";
-        argv[1] = db;
-        if ((rep = rconn_command(c, "SELECT", 2, argv)) == NULL)
-            return -1;
-        freeReplyObject(rep);
-    }
-    if (load_script(c, RCMD_TALLY_LUA, c->sha_tally, sizeof c->sha_tally) < 0 ||
-        load_script(c, RCMD_ALERT_LUA, c->sha_alert, sizeof c->sha_alert) < 0)
-        return -1;
     if (c->down_since)
         log_warning("redis %s: connected again after %.1f s", c->where,
                     (double)(lw_now_mono_usec() - c->down_since) / 1e6);
@@ -159,17 +116,18 @@ static int rconn_connect(struct rconn *c)
     c->down_since = 0;
     c->backoff = 0;
     c->generation++;
+    c->up = 1;
     return 0;
 }
 
 int rconn_due(const struct rconn *c)
 {
-    return c->c || lw_now_mono_usec() >= c->next_attempt;
+    return c->up || lw_now_mono_usec() >= c->next_attempt;
 }
 
 int rconn_ensure(struct rconn *c)
 {
-    if (c->c)
+    if (c->up)
         return 1;
     if (!rconn_due(c))
         return 0;
@@ -179,56 +137,64 @@ int rconn_ensure(struct rconn *c)
 size_t rconn_pipeline(struct rconn *c, const struct rbatch *b, long long *replies)
 {
     const char **argv = NULL;
-    size_t *argvlen = NULL, maxargs = 0, i, done = 0;
-    redisReply *rep;
-    void *vrep;
+    size_t *argvlen = NULL, nargs = 0, done = 0;
+    struct rcl_cmd *cmds = NULL;
+    struct rcl_result *res = NULL;
+    char why[300] = "";
 
-    if (b->ncmds == 0 || c->c == NULL)
+    for (size_t i = 0; i < b->ncmds; i++)
+        replies[i] = RCONN_UNANSWERED;
+    if (b->ncmds == 0 || !c->up)
         return 0;
-    for (i = 0; i < b->ncmds; i++)
-        if (b->cmds[i].nargs > maxargs)
-            maxargs = b->cmds[i].nargs;
-    argv = malloc(maxargs * sizeof *argv);
-    argvlen = malloc(maxargs * sizeof *argvlen);
-    if (argv == NULL || argvlen == NULL) {
+    for (size_t i = 0; i < b->ncmds; i++)
+        nargs += b->cmds[i].nargs;
+    argv = malloc(nargs * sizeof *argv);
+    argvlen = malloc(nargs * sizeof *argvlen);
+    cmds = malloc(b->ncmds * sizeof *cmds);
+    res = malloc(b->ncmds * sizeof *res);
+    if (!argv || !argvlen || !cmds || !res) {
         rconn_drop(c, "out of memory building a pipeline");
         goto out;
     }
-    for (i = 0; i < b->ncmds; i++) {
+    nargs = 0;
+    for (size_t i = 0; i < b->ncmds; i++) {
         const struct rcmd *cmd = &b->cmds[i];
 
-        for (size_t a = 0; a < cmd->nargs; a++)
-            argv[a] = rbatch_argp(b, cmd, a, &argvlen[a]);
-        if (redisAppendCommandArgv(c->c, (int)cmd->nargs, argv, argvlen) != REDIS_OK) {
-            rconn_drop(c, "out of memory building a pipeline");
-            goto out;
-        }
+        cmds[i] = (struct rcl_cmd){ (int)cmd->nargs, argv + nargs, argvlen + nargs };
+        for (size_t a = 0; a < cmd->nargs; a++, nargs++)
+            argv[nargs] = rbatch_argp(b, cmd, a, &argvlen[nargs]);
     }
+    rcl_exec(c->rc, cmds, b->ncmds, res);
     CNT_ADD(c->st.commands, b->ncmds);
-    for (done = 0; done < b->ncmds; done++) {
-        if (redisGetReply(c->c, &vrep) != REDIS_OK) {
-            char why[300];
+    for (size_t i = 0; i < b->ncmds; i++) {
+        const redisReply *rep = res[i].reply;
 
-            snprintf(why, sizeof why, "%s", c->c->errstr[0] ? c->c->errstr : "connection lost");
-            rconn_drop(c, why);
-            break;
+        if (res[i].status != RCL_OK || res[i].unreplicated) {
+            replies[i] = RCONN_UNANSWERED;
+            if (why[0] == '\0')
+                snprintf(why, sizeof why, "%s%.*s", res[i].unreplicated ? "no replica took it in time: " : "",
+                         (int)rep->len, rep->str);
+            continue;
         }
-        rep = vrep;
+        done++;
         if (rep->type == REDIS_REPLY_ERROR) {
             CNT_ADD(c->st.errors, 1);
-            if (replies)
-                replies[done] = -1;
+            replies[i] = RCONN_ERROR;
             log_warning("redis: error reply: %s", rep->str);
-        } else if (replies) {
-            replies[done] = rep->type == REDIS_REPLY_INTEGER ? rep->integer : 0;
+        } else {
+            replies[i] = rep->type == REDIS_REPLY_INTEGER ? rep->integer : 0;
         }
-        freeReplyObject(rep);
     }
+    rcl_results_free(res, b->ncmds);
     if (done == b->ncmds)
         CNT_ADD(c->st.round_trips, 1);
+    else
+        rconn_drop(c, why);
 out:
     free(argv);
     free(argvlen);
+    free(cmds);
+    free(res);
     return done;
 }
 
@@ -238,4 +204,23 @@ void rconn_get_stats(const struct rconn *c, struct rconn_stats *st)
     st->commands = CNT_GET(c->st.commands);
     st->reconnects = CNT_GET(c->st.reconnects);
     st->errors = CNT_GET(c->st.errors);
+}
+
+void rconn_add_cluster_stats(const struct rconn *c, struct rcl_stats *st)
+{
+    const struct rcl_stats *cs;
+
+    if (c->rc == NULL)
+        return;
+    cs = rcl_stats(c->rc);
+    for (size_t i = 0; i < rcl_stats_module.nfields; i++) {
+        const struct stats_field *f = &rcl_stats_module.fields[i];
+        uint64_t v = CNT_GET(*(const uint64_t *)((const char *)cs + f->off));
+        uint64_t *to = (uint64_t *)((char *)st + f->off);
+
+        if (f->kind == STATS_GAUGE)
+            *to = v > *to ? v : *to;
+        else
+            *to += v;
+    }
 }

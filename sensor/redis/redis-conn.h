@@ -1,7 +1,9 @@
-/* redis-conn.h - one connection to the configured Redis (redis.*): connect,
- * AUTH, SELECT, the scripts loaded, reconnection with a doubling wait, and
- * pipelines. Shared by the Redis alert exporter (redis-alerts.c) and the
- * tally flusher (tally-flush.c), each with a connection of its own.
+/* redis-conn.h - one client of the configured Redis (redis.*: one server,
+ * or a Redis Cluster through the routing layer of redis-cluster.h):
+ * connect, AUTH, SELECT, the scripts known, reconnection with a doubling
+ * wait, and pipelines routed per node. Shared by the Redis alert exporter
+ * (redis-alerts.c) and the tally flusher (tally-flush.c), each with a
+ * client of its own.
  *
  * Not thread-safe: one owner thread calls everything but
  * rconn_get_stats(), which any thread may call.
@@ -16,7 +18,8 @@
 #include "config.h"
 #include "redis-cmd.h"
 
-struct redisContext;
+struct rcl;
+struct rcl_stats;
 
 /* Counted by the owner, read by anyone (relaxed atomics). */
 struct rconn_stats {
@@ -28,16 +31,15 @@ struct rconn_stats {
 
 struct rconn {
     /* Configuration, fixed at init. */
-    char *server, *user, *pass;
-    char where[300];             /* "host:port" or the socket path, for messages */
+    char where[300];             /* "host:port", the socket path or "cluster <seeds>", for messages */
     const char *away;            /* what happens while Redis is away, for the warning */
-    int port, db;
     struct timeval tv_connect, tv_cmd;
     uint64_t backoff_max_usec;
 
     /* State. */
-    struct redisContext *c;
-    char sha_tally[48], sha_alert[48];   /* the scripts of redis-cmd.h, loaded */
+    struct rcl *rc;                      /* the routing client (redis-cluster.h) */
+    int up;                              /* connected: the last round was answered */
+    char sha_tally[48], sha_alert[48];   /* the scripts of redis-cmd.h (loaded on each node) */
     uint64_t next_attempt, backoff;      /* monotonic usec */
     uint64_t down_since;                 /* monotonic, 0 while connected */
     uint64_t generation;                 /* +1 on every connection made */
@@ -47,8 +49,9 @@ struct rconn {
 
 /* Fills c from cfg->redis; away says what the owner does while Redis is
  * away ("alerts go to the spool"), for the one warning per outage. Does not
- * connect. Returns 0, or -1 when out of memory. */
-int rconn_init(struct rconn *c, const struct lw_config *cfg, const char *away);
+ * connect. Returns 0, or -1 with err set (a bad redis.cluster seed, db on a
+ * cluster, out of memory). */
+int rconn_init(struct rconn *c, const struct lw_config *cfg, const char *away, char *err, size_t errlen);
 /* Disconnects and frees what init took. */
 void rconn_fini(struct rconn *c);
 
@@ -66,12 +69,22 @@ int rconn_due(const struct rconn *c);
  * logged, freed, and NULL. */
 void *rconn_command(struct rconn *c, const char *what, int argc, const char **argv);
 
-/* Sends every command of b and reads the replies in order. Returns how
- * many were answered; a connection failure stops there (and drops it).
- * replies[i] (when not NULL) gets command i's integer reply, 0 for another
- * kind, -1 for an error reply (counted and logged). */
+/* What rconn_pipeline() says of a command that got no usable answer. */
+#define RCONN_ERROR       (-1)   /* an error reply (counted and logged) */
+#define RCONN_UNANSWERED  (-2)   /* not sent, sent without an answer, or (with
+                                  * redis.wait-replicas) answered by a master
+                                  * that did not pass it on to a replica in time */
+
+/* Sends every command of b, routed (one round trip per node), and reads the
+ * replies. Returns how many were answered. replies[i] gets command i's
+ * integer reply, 0 for another kind, RCONN_ERROR or RCONN_UNANSWERED. Per
+ * key, the commands answered are a prefix of b's order (redis-cluster.h).
+ * When any is unanswered the client is marked down (the wait before the
+ * next attempt starts). */
 size_t rconn_pipeline(struct rconn *c, const struct rbatch *b, long long *replies);
 
 void rconn_get_stats(const struct rconn *c, struct rconn_stats *st);
+/* Adds the routing layer's counters to st (gauges: the larger). Any thread. */
+void rconn_add_cluster_stats(const struct rconn *c, struct rcl_stats *st);
 
 #endif

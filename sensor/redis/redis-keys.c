@@ -49,18 +49,35 @@ size_t rkey_bucket(char *buf, size_t len, const struct rkeys *rk, const char *sc
                    (unsigned long long)start, fam, metric ? ":" : "", metric ? metric : "");
 }
 
+/* "<prefix>:{alerts}" or "<prefix>:{alerts:<shard>}": the stem every key
+ * of the alerts stream's slot starts with. */
+static const char *shard_sep(const struct rkeys *rk)
+{
+    return rk->shard && rk->shard[0] ? ":" : "";
+}
+
+static const char *shard_name(const struct rkeys *rk)
+{
+    return rk->shard && rk->shard[0] ? rk->shard : "";
+}
+
 size_t rkey_named(char *buf, size_t len, const struct rkeys *rk, const char *which)
 {
     if (strcmp(which, "alerts") == 0)
-        return kprintf(buf, len, "%s:{alerts}", rk->prefix);
+        return kjoin(buf, len, rk->prefix, ":{alerts", shard_sep(rk), shard_name(rk), "}", (const char *)NULL);
     if (strcmp(which, "alerts-seq") == 0)
-        return kprintf(buf, len, "%s:{alerts}:seq", rk->prefix);
+        return kjoin(buf, len, rk->prefix, ":{alerts", shard_sep(rk), shard_name(rk), "}:seq",
+                     (const char *)NULL);
     if (strcmp(which, "triage") == 0)
-        return kprintf(buf, len, "%s:{alerts}:triage", rk->prefix);
+        return kjoin(buf, len, rk->prefix, ":{alerts", shard_sep(rk), shard_name(rk), "}:triage",
+                     (const char *)NULL);
     if (strcmp(which, "channel") == 0)
         return kprintf(buf, len, "%s:alerts", rk->prefix);
     if (strcmp(which, "flows") == 0)
-        return kprintf(buf, len, "%s:flows", rk->prefix);
+        return rk->shard && rk->shard[0] ? kprintf(buf, len, "%s:{flows:%s}", rk->prefix, rk->shard)
+                                         : kprintf(buf, len, "%s:flows", rk->prefix);
+    if (strcmp(which, "shards") == 0)
+        return kprintf(buf, len, "%s:alert-shards", rk->prefix);
     if (strcmp(which, "sensor") == 0)
         return rkey_sensor(buf, len, rk, rk->sensor ? rk->sensor : "");
     return kprintf(buf, len, "%s:sensors", rk->prefix);
@@ -73,13 +90,14 @@ size_t rkey_sensor(char *buf, size_t len, const struct rkeys *rk, const char *se
 
 size_t rkey_history(char *buf, size_t len, const struct rkeys *rk, const char *id)
 {
-    return kprintf(buf, len, "%s:{alerts}:history:%s", rk->prefix, id);
+    return kjoin(buf, len, rk->prefix, ":{alerts", shard_sep(rk), shard_name(rk), "}:history:", id,
+                 (const char *)NULL);
 }
 
 size_t rkey_ix(char *buf, size_t len, const struct rkeys *rk, const char *family, const char *value)
 {
-    return kjoin(buf, len, rk->prefix, ":{alerts}:ix:", family, value ? ":" : "", value ? value : "",
-                 (const char *)NULL);
+    return kjoin(buf, len, rk->prefix, ":{alerts", shard_sep(rk), shard_name(rk), "}:ix:", family,
+                 value ? ":" : "", value ? value : "", (const char *)NULL);
 }
 
 size_t rkey_ix_net(char *buf, size_t len, const struct rkeys *rk, const char *side,
@@ -105,8 +123,8 @@ size_t rkey_ix_net(char *buf, size_t len, const struct rkeys *rk, const char *si
     } else {
         lw_addr_str(&net, txt, sizeof txt);
     }
-    return kjoin(buf, len, rk->prefix, ":{alerts}:ix:", side, "net:", txt, bits == 24 ? "/24" : "/64",
-                 (const char *)NULL);
+    return kjoin(buf, len, rk->prefix, ":{alerts", shard_sep(rk), shard_name(rk), "}:ix:", side, "net:", txt,
+                 bits == 24 ? "/24" : "/64", (const char *)NULL);
 }
 
 size_t rkey_ix_group(char *buf, size_t len, const struct rkeys *rk, const char *field, size_t flen)
@@ -123,5 +141,6 @@ size_t rkey_ix_group(char *buf, size_t len, const struct rkeys *rk, const char *
         *--p = (char)('0' + b % 10);
         b /= 10;
     } while (b);
-    return kjoin(buf, len, rk->prefix, ":{alerts}:ix:grp:", p, (const char *)NULL);
+    return kjoin(buf, len, rk->prefix, ":{alerts", shard_sep(rk), shard_name(rk), "}:ix:grp:", p,
+                 (const char *)NULL);
 }

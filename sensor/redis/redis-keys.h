@@ -21,6 +21,10 @@ struct rkeys {
     uint64_t ttl_minute, ttl_hour;
     uint32_t top_k;              /* redis.top-hosts */
     int merged;                  /* redis.merged-view: also the "all" scope */
+    /* The alerts stream this names (redis.alerts-layout): NULL or "" the
+     * shared one, {alerts}; else the per-sensor shard {alerts:<shard>}
+     * (the sensor's id), whose keys all live in that shard's slot. */
+    const char *shard;
 };
 
 #define RKEY_MAX 256
@@ -29,18 +33,21 @@ struct rkeys {
  * start the bucket's first second (Unix time): a tally key. */
 size_t rkey_bucket(char *buf, size_t len, const struct rkeys *rk, const char *scope, char res,
                    uint64_t start, const char *fam, const char *metric);
-/* The keys with fixed names, by `which`:
+/* The keys with fixed names, by `which` ({alerts} is {alerts:<shard>} when
+ * rk->shard is set):
  *   "alerts"      <prefix>:{alerts}            the alerts stream
  *   "alerts-seq"  <prefix>:{alerts}:seq        last sequence number per sensor
  *   "triage"      <prefix>:{alerts}:triage     the console's triage states
  *   "channel"     <prefix>:alerts              the pub/sub channel
- *   "flows"       <prefix>:flows               the flows stream
+ *   "flows"       <prefix>:flows               the flows stream ({flows:<shard>} per shard)
+ *   "shards"      <prefix>:alert-shards        the set of per-sensor alert shards
  *   "sensor"      <prefix>:{<rk->sensor>}:sensor   this sensor's status hash
  *   "sensors"     <prefix>:sensors             (any other `which`) */
 size_t rkey_named(char *buf, size_t len, const struct rkeys *rk, const char *which);
 /* "<prefix>:{<sensor>}:sensor": the status hash of any sensor. */
 size_t rkey_sensor(char *buf, size_t len, const struct rkeys *rk, const char *sensor);
-/* "<prefix>:{alerts}:history:<id>": the triage history of one alert. */
+/* "<prefix>:{alerts}:history:<id>": the triage history of one alert (in
+ * the shard's slot, like every key below). */
 size_t rkey_history(char *buf, size_t len, const struct rkeys *rk, const char *id);
 
 

@@ -22,6 +22,7 @@ struct tally_flush {
     struct rkeys rk;
     char *prefix, *sensor;
     uint64_t flush_usec;
+    int cluster;                     /* redis.cluster: a Redis Cluster */
     const struct output *out;        /* the redis exporter's counters */
 
     /* Shared with the sensor's thread, under lock. */
@@ -164,6 +165,20 @@ static void add_status(struct tally_flush *tf, const struct redis_health *h)
     FIELD("tally_pending_keys", tally_table_used(tf->pending));
     FIELD("tally_keys_other", tf->st.tally_keys_other);
     FIELD("reconnects", tf->st.reconnects + as.x.conn.reconnects);
+    if (tf->cluster) {
+        struct rcl_stats cs = as.x.cluster;
+
+        rconn_add_cluster_stats(&tf->conn, &cs);
+        FIELD("cluster_nodes", cs.nodes);
+        FIELD("cluster_masters", cs.masters);
+        FIELD("cluster_slot_map_refreshes", cs.map_refreshes);
+        FIELD("cluster_redirects", cs.redirects);
+        FIELD("cluster_moved", cs.moved);
+        FIELD("cluster_ask", cs.ask);
+        FIELD("cluster_failovers", cs.failovers);
+        FIELD("cluster_node_failures", cs.node_failures);
+        FIELD("cluster_unreplicated", cs.unreplicated);
+    }
 #undef FIELD
     rbatch_begin(b, RC_BEST);
     rbatch_str(b, "EXPIRE");
@@ -184,11 +199,11 @@ static void add_status(struct tally_flush *tf, const struct redis_health *h)
 
 /* ------------------------------------------------------------------ one round */
 
-/* After a pipeline answered the first `acked` commands of tf->out_b: tally
- * commands without an answer are kept in doubt (resent first, as they are:
- * the script applies each once); error replies to tallies are given up,
- * counted. */
-static void settle(struct tally_flush *tf, size_t acked, const long long *replies)
+/* After a pipeline of tf->out_b: tally commands without an answer (or
+ * that no replica took in time) are kept in doubt (resent first, as they
+ * are: the script applies each once); error replies to tallies are given
+ * up, counted. */
+static void settle(struct tally_flush *tf, const long long *replies)
 {
     const struct rbatch *b = &tf->out_b;
     struct rbatch keep;
@@ -199,7 +214,7 @@ static void settle(struct tally_flush *tf, size_t acked, const long long *replie
 
         if (c->kind != RC_TALLY)
             continue;
-        if (i >= acked)
+        if (replies[i] == RCONN_UNANSWERED)
             rbatch_copy(&keep, b, i);
         else if (replies[i] < 0)
             tf->st.tally_cmds_lost++;
@@ -275,9 +290,9 @@ static int run_round(struct tally_flush *tf, struct round *rd)
         return 0;
     }
     acked = rconn_pipeline(&tf->conn, &tf->out_b, replies);
-    settle(tf, acked, replies);
+    settle(tf, replies);
     free(replies);
-    return acked == tf->out_b.ncmds && tf->conn.c != NULL;
+    return acked == tf->out_b.ncmds && tf->conn.up;
 }
 
 /* ------------------------------------------------------------------ the thread */
@@ -299,7 +314,7 @@ static void wait_work(struct tally_flush *tf, struct round *rd, uint64_t *next_f
         if (tf->finishing || tf->kick || now >= *next_flush)
             break;
         until = *next_flush;
-        if (!tf->conn.c && work_left(tf)) {
+        if (!tf->conn.up && work_left(tf)) {
             if (now >= tf->conn.next_attempt)
                 break;
             if (tf->conn.next_attempt < until)
@@ -466,6 +481,15 @@ void tally_flush_stats(struct tally_flush *tf, struct redis_stats *st)
     st->flows_dropped = as.x.flows_dropped;
 }
 
+void tally_flush_cluster_stats(struct tally_flush *tf, struct rcl_stats *st)
+{
+    struct alert_side as;
+
+    alert_side(tf, &as);
+    *st = as.x.cluster;
+    rconn_add_cluster_stats(&tf->conn, st);
+}
+
 void tally_flush_print_summary(struct tally_flush *tf, FILE *fp)
 {
     struct redis_stats st;
@@ -528,16 +552,17 @@ struct tally_flush *tally_flush_new(const struct lw_config *cfg, const struct ou
     tf->prefix = strdup(cfg->redis.prefix);
     tf->sensor = strdup(cfg->sensor_id);
     tf->pending = tally_table_new(cfg->redis.pending_max_keys);
+    snprintf(err, errlen, "redis: out of memory");
     if (!tf->prefix || !tf->sensor || !tf->pending ||
-        rconn_init(&tf->conn, cfg, "tallies are kept in memory") < 0) {
-        snprintf(err, errlen, "redis: out of memory");
+        rconn_init(&tf->conn, cfg, "tallies are kept in memory", err, errlen) < 0)
         goto fail;
-    }
+    err[0] = '\0';
     tf->rk = (struct rkeys){
         .prefix = tf->prefix, .sensor = tf->sensor, .ttl_minute = cfg->redis.retention_minute,
         .ttl_hour = cfg->redis.retention_hour, .top_k = cfg->redis.top_hosts, .merged = cfg->redis.merged_view,
     };
     tf->flush_usec = (uint64_t)cfg->redis.flush_interval * 1000000u;
+    tf->cluster = cfg->redis.cluster.n > 0;
     if (pthread_create(&tf->thread, NULL, flush_thread, tf) != 0) {
         snprintf(err, errlen, "redis: cannot start the tally flusher thread");
         goto fail;

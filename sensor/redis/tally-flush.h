@@ -81,6 +81,10 @@ void tally_flush_set_health(struct tally_flush *tf, const struct redis_health *h
  * without progress. Idempotent. */
 void tally_flush_finish(struct tally_flush *tf, uint64_t now_usec);
 void tally_flush_stats(struct tally_flush *tf, struct redis_stats *st);
+/* The routing layer's counters of its client and the redis exporter's
+ * (redis-cluster.h: nodes, slot map refreshes, redirects, failovers). */
+struct rcl_stats;
+void tally_flush_cluster_stats(struct tally_flush *tf, struct rcl_stats *st);
 /* One "  redis: ..." summary line. */
 void tally_flush_print_summary(struct tally_flush *tf, FILE *fp);
 /* Stops the thread if tally_flush_finish() did not (then only what it holds

@@ -1,4 +1,5 @@
 /* redis-conn.c - a connection to Redis with reconnection; see redis-conn.h. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,7 +219,8 @@ void rconn_add_cluster_stats(const struct rconn *c, struct rcl_stats *st)
         uint64_t v = CNT_GET(*(const uint64_t *)((const char *)cs + f->off));
         uint64_t *to = (uint64_t *)((char *)st + f->off);
 
-        if (f->kind == STATS_GAUGE)
+        /* A failover is seen by each client of the sensor: counted once. */
+        if (f->kind == STATS_GAUGE || f->off == offsetof(struct rcl_stats, failovers))
             *to = v > *to ? v : *to;
         else
             *to += v;

@@ -84,7 +84,8 @@ void *rconn_command(struct rconn *c, const char *what, int argc, const char **ar
 size_t rconn_pipeline(struct rconn *c, const struct rbatch *b, long long *replies);
 
 void rconn_get_stats(const struct rconn *c, struct rconn_stats *st);
-/* Adds the routing layer's counters to st (gauges: the larger). Any thread. */
+/* Adds the routing layer's counters to st (gauges and failovers seen: the
+ * larger, as the sensor's clients each see the same failover). Any thread. */
 void rconn_add_cluster_stats(const struct rconn *c, struct rcl_stats *st);
 
 #endif

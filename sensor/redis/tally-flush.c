@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "tally-flush.h"
+#include "redis-cluster.h"
 #include "exporters.h"
 #include "redis-alerts.h"
 #include "redis-cmd.h"
@@ -508,6 +509,20 @@ void tally_flush_print_summary(struct tally_flush *tf, FILE *fp)
             (unsigned long long)st.tally_repeats, (unsigned long long)st.tally_cmds_lost,
             (unsigned long long)st.flows_sent, (unsigned long long)st.flows_dropped,
             (unsigned long long)st.reconnects, (unsigned long long)st.errors);
+    if (tf->cluster) {
+        struct rcl_stats cs;
+
+        tally_flush_cluster_stats(tf, &cs);
+        fprintf(fp, "  redis cluster: %llu nodes, %llu masters; %llu node round trips; %llu slot maps read, "
+                "%llu redirects (%llu MOVED, %llu ASK), %llu TRYAGAIN, %llu CLUSTERDOWN, %llu failovers seen, "
+                "%llu node failures, %llu unreplicated\n",
+                (unsigned long long)cs.nodes, (unsigned long long)cs.masters,
+                (unsigned long long)cs.round_trips, (unsigned long long)cs.map_refreshes,
+                (unsigned long long)cs.redirects, (unsigned long long)cs.moved, (unsigned long long)cs.ask,
+                (unsigned long long)cs.tryagain, (unsigned long long)cs.clusterdown,
+                (unsigned long long)cs.failovers, (unsigned long long)cs.node_failures,
+                (unsigned long long)cs.unreplicated);
+    }
 }
 
 void tally_flush_free(struct tally_flush *tf)

@@ -23,7 +23,6 @@ server keeps what it acknowledged. Every wait is bounded.
 
 import os
 import stat
-import struct
 import subprocess
 import sys
 import threading
@@ -35,23 +34,12 @@ import lwredis
 PREFIX = "lw"
 
 
-def gen(tmp, name, minutes, base):
-    path = os.path.join(tmp, name)
-    subprocess.run([sys.executable, os.path.join(lwtest.srcdir(), "tests", "gen", "gen_redis.py"),
-                    path, str(minutes), str(base)], check=True, stdout=subprocess.DEVNULL)
-    return path
-
-
-def pcap_split(path):
-    """The file header and the records (ts, bytes) of a classic pcap."""
-    with open(path, "rb") as f:
-        data = f.read()
-    hdr, recs, off = data[:24], [], 24
-    while off + 16 <= len(data):
-        sec, usec, incl, _ = struct.unpack("<IIII", data[off:off + 16])
-        recs.append((sec + usec / 1e6, data[off:off + 16 + incl]))
-        off += 16 + incl
-    return hdr, recs
+gen = lwredis.gen
+pcap_split = lwredis.pcap_split
+finish = lwredis.finish
+check_run = lwredis.check_run
+diff = lwredis.diff
+FifoWriter = lwredis.FifoWriter
 
 
 def sensor_argv(reads, logdir, port, spool, sensor, rules, extra=()):
@@ -60,23 +48,6 @@ def sensor_argv(reads, logdir, port, spool, sensor, rules, extra=()):
     for r in reads:
         argv += ["-r", r]
     return argv + lwredis.redis_args(port, spool, sensor, ["--set", "redis.top-hosts=100000"] + list(extra))
-
-
-def finish(p, argv, logdir, timeout=120):
-    try:
-        out, err = p.communicate(timeout=timeout)
-        rc = p.returncode
-    except subprocess.TimeoutExpired:
-        p.kill()
-        out, err = p.communicate(timeout=10)
-        rc = -9
-    return lwtest.Run(argv, rc, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), logdir)
-
-
-def check_run(tap, r, what):
-    tap.ok(r.rc == 0, "%s: linkwatch exits 0" % what, (r.stdout + r.stderr)[-3000:])
-    rep = r.sanitizer_report()
-    tap.ok(rep is None, "%s: no sanitizer report" % what, rep)
 
 
 def stream_of(c, sensor):
@@ -90,43 +61,6 @@ def tallies(c, scope):
         if fam == "health":
             m.pop("flows_active", None)      # a gauge: depends on when it was sampled
     return t
-
-
-def diff(a, b):
-    bad = ["%s: %s != %s" % (k, a.get(k), b.get(k)) for k in sorted(set(a) | set(b), key=str)
-           if a.get(k) != b.get(k)]
-    return "\n".join(bad[:8])
-
-
-class FifoWriter:
-    """Writes a pcap into a FIFO the sensor reads, part by part."""
-
-    def __init__(self, path, timeout=20):
-        until = time.time() + timeout
-        while True:
-            try:
-                self.fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
-                break
-            except OSError:
-                if time.time() > until:
-                    raise
-                time.sleep(0.05)
-        os.set_blocking(self.fd, True)
-
-    def write(self, data):
-        view = memoryview(data)
-        while view:
-            n = os.write(self.fd, view)
-            view = view[n:]
-
-    def records(self, recs, pace=0.0, chunk=50):
-        for i in range(0, len(recs), chunk):
-            self.write(b"".join(r for _, r in recs[i:i + chunk]))
-            if pace:
-                time.sleep(pace)
-
-    def close(self):
-        os.close(self.fd)
 
 
 def fifo_run(tmp, name, port, rules, hdr):

@@ -15,7 +15,9 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
+import sys
 import time
 
 import lwtest
@@ -270,8 +272,14 @@ def read_tallies(c, prefix, scope):
     """Every tally key of one scope (a sensor id or "all"), read back:
     {(res, start, fam, metric): {member: n}}; health as (res, start,
     "health", None)."""
+    return tallies_of(((key, c) for key in c.keys("%s:{%s:*" % (prefix, scope))), prefix)
+
+
+def tallies_of(keys, prefix):
+    """read_tallies() over (key, client holding it) pairs (a cluster's keys
+    live on several nodes)."""
     out = {}
-    for key in c.keys("%s:{%s:*" % (prefix, scope)):
+    for key, c in keys:
         tag, rest = key[len(prefix) + 2:].split("}:", 1)
         _, res, start = tag.rsplit(":", 2)
         parts = rest.split(":")
@@ -375,3 +383,82 @@ class CutProxy:
     def close(self):
         self.stop_flag = True
         self.lsock.close()
+
+
+# ------------------------------------------------------------------ running sensors on captures
+
+def gen(tmp, name, minutes, base):
+    """tests/gen/gen_redis.py's capture of that many minutes, hosts 10.<base>.x.y."""
+    path = os.path.join(tmp, name)
+    subprocess.run([sys.executable, os.path.join(lwtest.srcdir(), "tests", "gen", "gen_redis.py"),
+                    path, str(minutes), str(base)], check=True, stdout=subprocess.DEVNULL)
+    return path
+
+
+def pcap_split(path):
+    """The file header and the records (ts, bytes) of a classic pcap."""
+    with open(path, "rb") as f:
+        data = f.read()
+    hdr, recs, off = data[:24], [], 24
+    while off + 16 <= len(data):
+        sec, usec, incl, _ = struct.unpack("<IIII", data[off:off + 16])
+        recs.append((sec + usec / 1e6, data[off:off + 16 + incl]))
+        off += 16 + incl
+    return hdr, recs
+
+
+def finish(p, argv, logdir, timeout=120):
+    """Waits for a sensor started with pipes; its lwtest.Run."""
+    try:
+        out, err = p.communicate(timeout=timeout)
+        rc = p.returncode
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate(timeout=10)
+        rc = -9
+    return lwtest.Run(argv, rc, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), logdir)
+
+
+def check_run(tap, r, what):
+    """A sensor run exited 0 without a sanitizer report."""
+    tap.ok(r.rc == 0, "%s: linkwatch exits 0" % what, (r.stdout + r.stderr)[-3000:])
+    rep = r.sanitizer_report()
+    tap.ok(rep is None, "%s: no sanitizer report" % what, rep)
+
+
+def diff(a, b):
+    """The first keys where two dicts differ, for a failed check."""
+    bad = ["%s: %s != %s" % (k, a.get(k), b.get(k)) for k in sorted(set(a) | set(b), key=str)
+           if a.get(k) != b.get(k)]
+    return "\n".join(bad[:8])
+
+
+class FifoWriter:
+    """Writes a pcap into a FIFO the sensor reads, part by part."""
+
+    def __init__(self, path, timeout=20):
+        until = time.time() + timeout
+        while True:
+            try:
+                self.fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+                break
+            except OSError:
+                if time.time() > until:
+                    raise
+                time.sleep(0.05)
+        os.set_blocking(self.fd, True)
+
+    def write(self, data):
+        view = memoryview(data)
+        while view:
+            n = os.write(self.fd, view)
+            view = view[n:]
+
+    def records(self, recs, pace=0.0, chunk=50):
+        for i in range(0, len(recs), chunk):
+            self.write(b"".join(r for _, r in recs[i:i + chunk]))
+            if pace:
+                time.sleep(pace)
+
+    def close(self):
+        os.close(self.fd)

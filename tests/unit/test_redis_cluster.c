@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "redis-cluster.h"
+#include "redis-ctx.h"
 
 /* ---- reply objects, as hiredis builds them (freeReplyObject() frees them) */
 
@@ -174,6 +175,23 @@ static void test_cmd_keys(void **state)
     assert_int_equal(rcl_cmd_keys(2, getx, lens, idx, 16), 1);
     lens[0] = 4;
     assert_int_equal(rcl_cmd_keys(2, getx, lens, idx, 16), -1);
+    /* SCAN goes where its MATCH pattern's literal hash tag is; a pattern
+     * whose tag (or what precedes it) has wildcards, or none, is refused. */
+    const char *scan[] = { "SCAN", "0", "MATCH", "lw:{alerts:s1}:ix:*", "COUNT", "1000" };
+    assert_int_equal(keys(scan, 6, idx), 1);
+    assert_int_equal(idx[0], 3);
+    const char *scanwild[] = { "SCAN", "0", "MATCH", "lw:{alerts*}:ix:*" };
+    assert_int_equal(keys(scanwild, 4, idx), -1);
+    const char *scanpre[] = { "SCAN", "0", "MATCH", "l?:{alerts}:ix:*" };
+    assert_int_equal(keys(scanpre, 4, idx), -1);
+    const char *scanesc[] = { "SCAN", "0", "MATCH", "lw:\\{alerts}:*" };
+    assert_int_equal(keys(scanesc, 4, idx), -1);
+    const char *scannotag[] = { "SCAN", "0", "MATCH", "lw:*" };
+    assert_int_equal(keys(scannotag, 4, idx), -1);
+    const char *scanempty[] = { "SCAN", "0", "MATCH", "lw:{}:*" };
+    assert_int_equal(keys(scanempty, 4, idx), -1);
+    const char *scanall[] = { "SCAN", "0" };
+    assert_int_equal(keys(scanall, 2, idx), -1);
 }
 
 /* ---- redirects and addresses */
@@ -253,6 +271,11 @@ static void test_map_from_shards(void **state)
     assert_int_equal(m.nodes[5].port, 7005);
     assert_string_equal(m.nodes[5].host, "seed.example");           /* neither: the node asked */
     assert_int_equal(m.nodes[1].master, 0);
+    /* Replicas online per master: a1 has a2; b2 (after the failover) none;
+     * c1's replica is still loading. WAIT asks no more than that. */
+    assert_int_equal(m.nodes[m.owner[0]].replicas, 1);
+    assert_int_equal(m.nodes[m.owner[5461]].replicas, 0);
+    assert_int_equal(m.nodes[m.owner[16383]].replicas, 0);
     rcl_map_free(&m);
     freeReplyObject(r);
 
@@ -314,6 +337,9 @@ static void test_map_from_slots(void **state)
     assert_string_equal(m.nodes[m.owner[16383]].id, "");
     assert_int_equal(m.nodes[1].master, 0);
     assert_string_equal(m.nodes[1].id, "a2");
+    assert_int_equal(m.nodes[m.owner[0]].replicas, 1);
+    assert_int_equal(m.nodes[m.owner[6000]].replicas, 0);
+    assert_int_equal(m.nodes[m.owner[16383]].replicas, 1);
     rcl_map_free(&m);
     freeReplyObject(r);
 
@@ -442,6 +468,65 @@ static void test_exec_unreachable(void **state)
     rcl_close(c);
 }
 
+/* The hiredis-style calls over a client whose server is away: no answer
+ * is REDIS_ERR / NULL with the reason, the queue is sent at the first
+ * read, arguments are copied when queued, and the context stays usable. */
+static void test_ctx_unreachable(void **state)
+{
+    struct rcl_config cfg = {
+        .server = "127.0.0.1", .port = closed_port(), .tv_connect = { 1, 0 }, .tv_cmd = { 1, 0 },
+        .max_retries = 1, .retry_usec = 1000, .retry_max_usec = 1000,
+    };
+    char err[256], key[16] = "lw:{s1}:a";
+    struct rcl *c = rcl_open(&cfg, err, sizeof err);
+    struct rcx *x = rcx_wrap(c);
+    const char *get[] = { "GET", key };
+    const char *cross[] = { "MGET", "{a}x", "{b}y" };
+    redisReply *r = (redisReply *)1;
+    (void)state;
+
+    assert_non_null(x);
+    assert_ptr_equal(rcx_client(x), c);
+    /* Nothing queued. */
+    assert_int_equal(rcx_get_reply(x, &r), REDIS_ERR);
+    assert_null(r);
+    assert_string_equal(rcx_errstr(x), "no command queued");
+    assert_int_equal(rcx_append(x, 2, get, NULL), REDIS_OK);
+    key[0] = 'X';                                   /* copied when queued */
+    assert_int_equal(rcx_append(x, 3, cross, NULL), REDIS_OK);
+    assert_int_equal(rcl_stats(c)->failed, 0);      /* not sent yet */
+    assert_int_equal(rcx_get_reply(x, &r), REDIS_ERR);
+    assert_null(r);
+    assert_non_null(strstr(rcx_errstr(x), "NOTSENT"));
+    assert_int_equal(rcx_get_reply(x, &r), REDIS_ERR);
+    assert_non_null(strstr(rcx_errstr(x), "CROSSSLOT"));
+    assert_non_null(strstr(rcx_errstr(x), "'{a}x'"));
+    assert_int_equal(rcx_get_reply(x, &r), REDIS_ERR);
+    assert_string_equal(rcx_errstr(x), "no command queued");
+    assert_int_equal(rcl_stats(c)->refused, 1);
+    /* One command at once, the queue untouched. */
+    assert_null(rcx_argv(x, "GET", "lw:{s1}:b", NULL));
+    assert_non_null(strstr(rcx_errstr(x), "NOTSENT"));
+    assert_int_equal(rcl_stats(c)->failed, 3);
+    rcx_free(x);
+    rcl_close(c);
+    /* rcx_connect() reports the first failure. */
+    struct lw_config lc;
+    memset(&lc, 0, sizeof lc);
+    lc.redis.server = (char *)"127.0.0.1";
+    lc.redis.port = (uint32_t)cfg.port;
+    lc.redis.username = lc.redis.password = (char *)"";
+    lc.redis.connect_timeout = lc.redis.command_timeout = 1;
+    err[0] = '\0';
+    assert_null(rcx_connect(&lc, err, sizeof err));
+    assert_non_null(strstr(err, "cannot connect"));
+    char *seeds[] = { (char *)"nope" };
+    lc.redis.cluster.v = seeds;
+    lc.redis.cluster.n = 1;
+    assert_null(rcx_connect(&lc, err, sizeof err));
+    assert_string_equal(err, "redis.cluster: 'nope' is not host:port");
+}
+
 /* The counters table covers every field of the struct, once. */
 static void test_stats_table(void **state)
 {
@@ -472,6 +557,7 @@ int main(void)
         cmocka_unit_test(test_open_checks),
         cmocka_unit_test(test_script_sha),
         cmocka_unit_test(test_exec_unreachable),
+        cmocka_unit_test(test_ctx_unreachable),
         cmocka_unit_test(test_stats_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -596,6 +596,9 @@ uint64_t dispatch_frame(struct dispatch *d, const uint8_t *data, uint32_t caplen
         tally_packet(d->tally, ts_usec, wirelen);
     enum decode_result dr = decode_packet(&d->dec, &p, data, caplen, wirelen, ts_usec);
 
+    if (d->numbered)
+        p.pcap_cnt = (uint32_t)d->cs.frames;
+
     if (dr == DECODE_OK) {
         unsigned i = worker_of(d, &p);
 

@@ -85,6 +85,7 @@ struct dispatch {
     uint64_t wait_ns;               /* capture thread: waited for room in a ring */
     struct dispatch_stats cs;
     int inline0;                    /* the capture thread runs worker 0 itself */
+    int numbered;                   /* reading files: packets carry their frame's number */
     struct dispatch_ring **rings;   /* [n]; worker 0's is empty when inline */
     struct dispatch_port *ports;    /* [n] */
     uint64_t seq;                   /* packets queued so far (the last one's number) */

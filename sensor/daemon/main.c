@@ -220,6 +220,7 @@ static int run_source(struct sensor *s, struct capture *c)
     int may_block = capture_may_block(c);
 
     dispatch_set_datalink(&s->disp, capture_datalink(c));
+    s->disp.numbered = !s->live;
     while (!stop_requested) {
         int rc;
 

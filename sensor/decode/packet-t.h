@@ -105,6 +105,8 @@ struct packet {
     /* Application payload (after the transport header). */
     const uint8_t *payload;
     uint32_t payload_len;
+    uint32_t pcap_cnt;              /* its frame's number in the capture files read (from 1),
+                                     * 0 live: EVE's pcap_cnt (in what was padding) */
 
     /* Filled by the flow stage. */
     struct flow *flow;

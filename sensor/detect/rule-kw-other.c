@@ -771,6 +771,7 @@ static const char *const stream_events[] = {
     "reassembly_seq_gap",                    /* STREAM_EV_GAP */
     "rst_invalid",                           /* STREAM_EV_RST_IGNORED */
     "suspected_rst_inject",                  /* STREAM_EV_RST_INJECT */
+    "pkt_invalid_timestamp",                 /* STREAM_EV_BAD_TS */
 };
 
 /* Suricata's names for decoder events that linkwatch names otherwise (its

@@ -120,7 +120,7 @@ static const struct keyword keywords[] = {
     KW("ndpi-protocol", kw_ndpi_protocol, VAL_NEED, 1, 0, "linkwatch: the flow's protocol as nDPI names it, ! negates", "ndpi-protocol:TLS.Tor;"),
     KW("geoip", kw_geoip, VAL_NEED, 1, 0, "linkwatch: [src|dst|both|any,][!]CC[,CC...] countries of the packet's addresses", "geoip:dst,!CN;"),
     KW("decode-event", kw_event, VAL_NEED, 0, RULE_EV_DECODE, "a decoder event of the packet; such rules also run on packets the decoder refused or held", "decode-event:ipv6.exthdr_dupl_fh;"),
-    KW("stream-event", kw_event, VAL_NEED, 0, RULE_EV_STREAM, "a stream anomaly of this packet: reassembly_overlap_different_data, reassembly_seq_gap, rst_invalid, suspected_rst_inject", "stream-event:reassembly_overlap_different_data;"),
+    KW("stream-event", kw_event, VAL_NEED, 0, RULE_EV_STREAM, "a stream anomaly of this packet: reassembly_overlap_different_data, reassembly_seq_gap, rst_invalid, suspected_rst_inject, pkt_invalid_timestamp", "stream-event:reassembly_overlap_different_data;"),
     KW("app-layer-event", kw_event, VAL_NEED, 0, RULE_EV_APP, "PROTO.EVENT: an anomaly the application-layer parser of PROTO reported in the flow", "app-layer-event:http.invalid_transfer_encoding_value_in_request;"),
     /* application values */
     KW("tls.version", kw_tls_version, VAL_NEED, 0, 0, "the TLS version: 1.0, 1.1, 1.2, 1.3, ssl3 or a number (0x0303), ! negates", "tls.version:1.2;"),

@@ -76,6 +76,8 @@ struct flow {
     uint8_t  tcp_flags_ts, tcp_flags_tc;   /* OR of TCP flags each way */
     uint8_t  ip_version;
     uint8_t  icmp_type, icmp_code;   /* of the first packet, ICMP flows */
+    uint8_t  hs_ev;              /* before stream state: STREAM_EV_* of the latest packet,
+                                  * and whether an RST was taken (stream.c) */
     struct pkt_tunnel tunnel;    /* outer tunnel of the first packet */
 
     /* Table links (indices into the flow pool; UINT32_MAX ends a list). */

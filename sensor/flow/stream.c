@@ -4,6 +4,7 @@
 
 #include "slab.h"
 #include "stream.h"
+#include "util.h"
 
 #define STREAM_MIN_BUF      2048u   /* smallest buffer; sizes double from here */
 #define STREAM_MIN_PHYS     256u    /* smallest room a slab-backed buffer starts with */
@@ -67,10 +68,17 @@ struct stream_flow {
 /* The ISNs of a flow whose handshake went by before any data, so that the
  * first data segment may come out of order without state per handshake:
  * one direct-mapped slot per flow id, overwritten by later handshakes. */
+/* f->hs_ev: an RST came before the flow had stream state (and was not
+ * refused for its timestamp), kept for suspected_rst_inject. */
+#define HS_RST_TAKEN 0x80u
+
 struct syn_slot {
     uint64_t flow_id;
     uint32_t isn[2];
     uint8_t  have;               /* bit per direction: isn[d] is set */
+    uint8_t  syn_only;           /* bit per direction: its SYN had no ACK (the opener's) */
+    uint8_t  ts;                 /* bit per direction: its SYN carried a timestamp */
+    uint32_t tsval[2];           /* the SYN's timestamp value */
 };
 
 struct stream_ctx {
@@ -690,17 +698,78 @@ static struct syn_slot *syn_slot(struct stream_ctx *s, uint64_t flow_id)
     return &s->syn[(flow_id * 0x9e3779b97f4a7c15ull) >> 52 & (STREAM_SYN_SLOTS - 1)];
 }
 
-/* A SYN or SYN-ACK of a flow without state: remembers its ISN. */
-static void syn_note(struct stream_ctx *s, const struct flow *f, unsigned dir, uint32_t isn)
+/* The TCP timestamps option (kind 8) of p: returns 1 with tsval and tsecr
+ * set, 0 when it has none. The decoder checked the header length against
+ * the captured bytes; the options are walked within it. */
+static int tcp_ts(const struct packet *p, uint32_t *tsval, uint32_t *tsecr)
+{
+    const uint8_t *o;
+    uint32_t n, i = 0;
+
+    if (p->l4 == NULL || p->l4_len < 20 || (uint32_t)(p->l4[12] >> 4) * 4u > p->l4_len)
+        return 0;
+    o = p->l4 + 20;
+    n = (uint32_t)(p->l4[12] >> 4) * 4u - 20;
+    while (i < n && o[i] != 0) {
+        if (o[i] == 1) {
+            i++;
+            continue;
+        }
+        if (n - i < 2 || o[i + 1] < 2 || o[i + 1] > n - i)
+            return 0;
+        if (o[i] == 8 && o[i + 1] == 10) {
+            *tsval = lw_get32(o + i + 2);
+            *tsecr = lw_get32(o + i + 6);
+            return 1;
+        }
+        i += o[i + 1];
+    }
+    return 0;
+}
+
+/* A SYN or SYN-ACK of a flow without state: remembers its ISN and
+ * timestamp. */
+static void syn_note(struct stream_ctx *s, const struct flow *f, const struct packet *p, unsigned dir)
 {
     struct syn_slot *e = syn_slot(s, f->flow_id);
+    uint32_t tsecr;
+    uint8_t bit = (uint8_t)(1u << dir);
 
     if (e->flow_id != f->flow_id || e->have == 0) {
         e->flow_id = f->flow_id;
-        e->have = 0;
+        e->have = e->syn_only = e->ts = 0;
     }
-    e->isn[dir] = isn;
-    e->have |= (uint8_t)(1u << dir);
+    e->isn[dir] = p->tcp_seq;
+    e->have |= bit;
+    e->syn_only = (uint8_t)((e->syn_only & ~bit) | (p->tcp_flags & TH_ACK ? 0 : bit));
+    e->ts = (uint8_t)((e->ts & ~bit) | (tcp_ts(p, &e->tsval[dir], &tsecr) ? bit : 0));
+}
+
+/* A packet of the responder while only the opener's SYN was seen (Suricata's
+ * SYN_SENT state) must echo the SYN's timestamp, or none when the SYN had
+ * none: one that echoes another value is an answer to a SYN the host never
+ * sent, such as a forged RST or FIN that would make the sensor stop
+ * looking (suricata-verify bug-3286). Marks it pkt_invalid_timestamp.
+ * Returns 1 when it is invalid (the packet is then not taken as part of
+ * the handshake). */
+static int synsent_bad_ts(struct stream_ctx *s, struct flow *f, const struct packet *p, unsigned dir)
+{
+    struct syn_slot *e = syn_slot(s, f->flow_id);
+    uint32_t tsval, tsecr, opener = dir ^ 1;
+    int bad;
+
+    if (e->flow_id != f->flow_id || !(e->have & e->syn_only & (1u << opener)) || (e->have & (1u << dir)) ||
+        !tcp_ts(p, &tsval, &tsecr))
+        return 0;
+    if (e->ts & (1u << opener))
+        bad = e->tsval[opener] != 0 && tsecr != 0 && tsecr != e->tsval[opener];
+    else
+        bad = tsecr != 0;
+    if (bad) {
+        STATS_INC(s->st.bad_timestamps);
+        f->hs_ev |= STREAM_EV_BAD_TS;
+    }
+    return bad;
 }
 
 /* Starts a direction at sequence number base; syn: its SYN went by
@@ -765,8 +834,13 @@ void stream_packet(struct stream_ctx *s, struct flow *f, const struct packet *p)
     if (sf == NULL) {
         /* State comes with the first data: handshakes and scans cost
          * nothing. */
+        f->hs_ev &= HS_RST_TAKEN;
+        if (synsent_bad_ts(s, f, p, dir))
+            return;
+        if (fl & TH_RST)
+            f->hs_ev |= HS_RST_TAKEN;
         if ((fl & (TH_SYN | TH_RST)) == TH_SYN)
-            syn_note(s, f, dir, p->tcp_seq);
+            syn_note(s, f, p, dir);
         if ((fl & TH_RST) || p->payload_len == 0)
             return;
         if ((sf = state_get(s)) == NULL) {
@@ -786,7 +860,7 @@ void stream_packet(struct stream_ctx *s, struct flow *f, const struct packet *p)
      * forged to make the sensor stop looking. Suricata's
      * suspected_rst_inject, once per flow (suricata-verify security-4710). */
     if (p->payload_len && !(fl & TH_RST) && !sf->rst_inject &&
-        (sf->rst_ok || (fresh && ((f->tcp_flags_ts | f->tcp_flags_tc) & TH_RST)))) {
+        (sf->rst_ok || (fresh && (f->hs_ev & HS_RST_TAKEN)))) {
         d->ev |= STREAM_EV_RST_INJECT;
         sf->rst_inject = 1;
     }
@@ -846,8 +920,10 @@ unsigned stream_events(const struct flow *f, const struct packet *p)
     const struct stream_flow *sf = f ? f->stream : NULL;
     const struct stream_dir *d;
 
-    if (sf == NULL || p->proto != 6)
+    if (f == NULL || p->proto != 6)
         return 0;
+    if (sf == NULL)
+        return f->hs_ev & ~HS_RST_TAKEN;   /* before the first data: the handshake's anomalies */
     d = &sf->d[p->dir & 1];
     return d->stamp == f->pkts[p->dir & 1] ? d->ev : 0;
 }
@@ -904,6 +980,8 @@ static const struct stats_field stream_fields[] = {
     STR(resets, "resets", "linkwatch_stream_resets_total", "RSTs accepted.", STATS_COUNTER, STATS_SUM),
     STR(rst_ignored, "rst_ignored", "linkwatch_stream_rst_ignored_total",
         "RSTs outside the expected sequence range.", STATS_COUNTER, STATS_SUM),
+    STR(bad_timestamps, "pkt_invalid_timestamp", "linkwatch_stream_invalid_timestamps_total",
+        "Handshake answers echoing a TCP timestamp the SYN did not send (ignored).", STATS_COUNTER, STATS_SUM),
     STR(evictions, "evictions", "linkwatch_stream_evictions_total", "Buffers dropped to stay under stream.memcap.",
         STATS_COUNTER, STATS_SUM),
     STR(memcap_fail, "memcap_fail", "linkwatch_stream_memcap_fail_total", "Allocations refused at stream.memcap.",

@@ -78,6 +78,7 @@ struct stream_stats {
     uint64_t depth_reached;    /* directions that reached depth */
     uint64_t resets;           /* RSTs accepted */
     uint64_t rst_ignored;      /* RSTs outside the expected sequence range */
+    uint64_t bad_timestamps;   /* handshake answers echoing a timestamp no SYN sent (ignored) */
     uint64_t evictions;        /* buffers dropped to stay under memcap */
     uint64_t memcap_fail;      /* no memory even after evicting: no state, or no buffer */
     uint64_t memuse;           /* bytes in use now (state, buffers, caches) */
@@ -141,6 +142,7 @@ int stream_dir_closed(const struct flow *f, unsigned dir);
 #define STREAM_EV_GAP          0x02u   /* a hole before its data was declared lost */
 #define STREAM_EV_RST_IGNORED  0x04u   /* an RST outside the expected sequence range */
 #define STREAM_EV_RST_INJECT   0x08u   /* data after an RST (the flow's first such packet) */
+#define STREAM_EV_BAD_TS       0x10u   /* a timestamp echo that answers no SYN of the peer's */
 
 /* STREAM_EV_* of p, the latest packet fed for its direction (0 when it was
  * not, or the flow has no stream state). */

@@ -281,6 +281,8 @@ static void alert_event(struct jbuf *j, const struct eve_ctx *ctx, const struct 
     jbuf_timestamp(j, "timestamp", p->ts);
     if (f)
         jbuf_u64(j, "flow_id", f->flow_id);
+    if (p->pcap_cnt)
+        jbuf_u64(j, "pcap_cnt", p->pcap_cnt);
     jbuf_str(j, "sensor_id", ctx->sensor_id);
     jbuf_str(j, "event_type", "alert");
     jbuf_str(j, "src_ip", lw_addr_str(src, a, sizeof a));

@@ -11,7 +11,7 @@ sid. Each capture runs through
     linkwatch -S stream.rules -r CASE.pcap -l DIR [--set ...]
 and the test checks: exit 0 and no sanitizer report; the exact alert count
 of every sid; each alert's "stream" field (1: matched on the stream), flow
-id and direction; the counters of the final stats event the case is about
+id and direction; its pcap_cnt (the number of a frame with its time); the counters of the final stats event the case is about
 (stream.gaps, stream.overlaps_diff_data, stream.depth_reached, ...); and
 the "stream:" line of the run summary.
 """
@@ -19,8 +19,37 @@ the "stream:" line of the run summary.
 import json
 import os
 import re
+import time
 
 import lwtest
+
+
+def frame_times(path):
+    """The capture time of each frame of a classic pcap, "%s.%06d" % (sec, usec)."""
+    import struct
+    with open(path, "rb") as f:
+        data = f.read()
+    out, off = [], 24
+    while off + 16 <= len(data):
+        sec, usec, incl, _ = struct.unpack("<IIII", data[off:off + 16])
+        out.append((sec, usec))
+        off += 16 + incl
+    return out
+
+
+def check_pcap_cnt(tap, name, run, pcap):
+    """Every alert names its packet's frame (EVE pcap_cnt, counted from 1,
+    as Suricata): a frame of that number exists, with the alert's time."""
+    import calendar
+    frames = frame_times(pcap)
+    bad = []
+    for e in run.of_type("alert"):
+        n = e.get("pcap_cnt")
+        ts = e["timestamp"]
+        want = (calendar.timegm(time.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S")), int(ts[20:26]))
+        if not isinstance(n, int) or not 1 <= n <= len(frames) or frames[n - 1] != want:
+            bad.append((n, ts))
+    tap.ok(not bad, "%s: each alert's pcap_cnt is the number of a frame with its time" % name, bad[:5])
 
 
 def check_alerts(tap, name, run, m):
@@ -84,6 +113,7 @@ def main():
                           "rc=%d %s\n%s" % (run.rc, san or "", run.stderr[-2000:])):
                 continue
             check_alerts(tap, name, run, m)
+            check_pcap_cnt(tap, name, run, os.path.join(cases, m["pcap"]))
             check_stats(tap, name, run, m)
     tap.done()
 

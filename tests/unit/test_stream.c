@@ -42,10 +42,8 @@ static void conn_init(struct conn *k, struct stream_ctx *s)
     k->f.flow_id = ++ids;
 }
 
-/* Feeds one segment of direction dir and returns stream_chunk()'s verdict
- * (the chunk in k->c). */
-static enum stream_verdict seg(struct conn *k, int dir, uint32_t seq, uint32_t ack,
-                               uint8_t flags, const char *data)
+/* k->p as a segment of direction dir (no TCP header bytes). */
+static void fill(struct conn *k, int dir, uint32_t seq, uint32_t ack, uint8_t flags, const char *data)
 {
     struct packet *p = &k->p;
 
@@ -57,14 +55,30 @@ static enum stream_verdict seg(struct conn *k, int dir, uint32_t seq, uint32_t a
     p->tcp_flags = flags;
     p->payload = (const uint8_t *)data;
     p->payload_len = data ? (uint32_t)strlen(data) : 0;
-    k->f.pkts[dir]++;
-    if (dir)
-        k->f.tcp_flags_tc |= flags;
+}
+
+/* Feeds k->p and returns stream_chunk()'s verdict (the chunk in k->c). */
+static enum stream_verdict feed(struct conn *k)
+{
+    struct packet *p = &k->p;
+
+    k->f.pkts[p->dir]++;
+    if (p->dir)
+        k->f.tcp_flags_tc |= p->tcp_flags;
     else
-        k->f.tcp_flags_ts |= flags;
+        k->f.tcp_flags_ts |= p->tcp_flags;
     stream_packet(k->s, &k->f, p);
     memset(&k->c, 0, sizeof k->c);
     return stream_chunk(&k->f, p, &k->c);
+}
+
+/* Feeds one segment of direction dir and returns stream_chunk()'s verdict
+ * (the chunk in k->c). */
+static enum stream_verdict seg(struct conn *k, int dir, uint32_t seq, uint32_t ack,
+                               uint8_t flags, const char *data)
+{
+    fill(k, dir, seq, ack, flags, data);
+    return feed(k);
 }
 
 /* Client data at stream offset off (handshake with ISN_C / ISN_S). */
@@ -412,6 +426,92 @@ static void test_rst_before_data(void **state)
     stream_ctx_free(s);
 }
 
+/* A segment with the TCP timestamps option (after two NOPs); opt, when
+ * not NULL, replaces the 12 option bytes. */
+static enum stream_verdict seg_ts(struct conn *k, int dir, uint32_t seq, uint32_t ack, uint8_t flags,
+                                  uint32_t tsval, uint32_t tsecr, const uint8_t *opt)
+{
+    static uint8_t hdr[32];
+
+    memset(hdr, 0, sizeof hdr);
+    hdr[12] = 8 << 4;                                   /* 32 bytes: 12 of options */
+    hdr[13] = flags;
+    if (opt) {
+        memcpy(hdr + 20, opt, 12);
+    } else {
+        hdr[20] = hdr[21] = 1;
+        hdr[22] = 8;
+        hdr[23] = 10;
+        for (int i = 0; i < 4; i++) {
+            hdr[24 + i] = (uint8_t)(tsval >> (24 - 8 * i));
+            hdr[28 + i] = (uint8_t)(tsecr >> (24 - 8 * i));
+        }
+    }
+    fill(k, dir, seq, ack, flags, NULL);
+    k->p.l4 = hdr;
+    k->p.l4_len = sizeof hdr;
+    return feed(k);
+}
+
+/* While only the opener's SYN was seen, an answer must echo the SYN's
+ * timestamp (or none when the SYN had none): suricata-verify bug-3286's
+ * forged RST and FIN (Linux: SYN with a timestamp; Windows: without) get
+ * pkt_invalid_timestamp; the real SYN-ACK and what follows get nothing. */
+static void test_synsent_timestamps(void **state)
+{
+    struct stream_ctx *s = ctx_new(0, 1 << 20, 2048, 65536);
+    const struct stream_stats *st = stream_ctx_stats(s);
+    const uint8_t bad_len[12] = { 1, 1, 8, 40 };        /* runs past the header: no option read */
+    struct conn k;
+
+    (void)state;
+    /* Linux: the SYN sends 1821165629. */
+    conn_init(&k, s);
+    seg_ts(&k, 0, ISN_C, 0, TH_SYN, 1821165629u, 0, NULL);
+    assert_int_equal(stream_events(&k.f, &k.p), 0);
+    seg_ts(&k, 1, 1, 1, TH_ACK | TH_RST, 100, 100, NULL);
+    assert_int_equal(stream_events(&k.f, &k.p), STREAM_EV_BAD_TS);
+    seg_ts(&k, 1, 1, 1, TH_ACK | TH_FIN, 100, 100, NULL);
+    assert_int_equal(stream_events(&k.f, &k.p), STREAM_EV_BAD_TS);
+    assert_int_equal(st->bad_timestamps, 2);
+    /* near misses: the client's own packet, a zero echo, the right echo */
+    seg_ts(&k, 0, ISN_C + 1, 0, TH_ACK, 5, 100, NULL);
+    assert_int_equal(stream_events(&k.f, &k.p), 0);
+    seg_ts(&k, 1, 7, 1, TH_ACK, 100, 0, NULL);
+    assert_int_equal(stream_events(&k.f, &k.p), 0);
+    seg_ts(&k, 1, ISN_S, ISN_C + 1, TH_SYN | TH_ACK, 100, 1821165629u, NULL);
+    assert_int_equal(stream_events(&k.f, &k.p), 0);
+    /* the handshake is done: echoes are not checked this way any more */
+    seg_ts(&k, 1, ISN_S + 1, ISN_C + 1, TH_ACK, 100, 77, NULL);
+    assert_int_equal(stream_events(&k.f, &k.p), 0);
+    /* the forged RST refused for its timestamp is no RST before data either:
+     * no suspected_rst_inject */
+    assert_int_equal(cdata(&k, 0, "GET / HTTP/1.1\r\n\r\n"), STREAM_DATA);
+    assert_int_equal(k.c.offset, 0);
+    assert_int_equal(stream_events(&k.f, &k.p), 0);
+    assert_int_equal(st->bad_timestamps, 2);
+    conn_done(&k);
+
+    /* Windows: the SYN has no timestamp, so any non-zero echo is forged. */
+    conn_init(&k, s);
+    assert_int_equal(seg(&k, 0, ISN_C, 0, TH_SYN, NULL), STREAM_OFF);
+    seg_ts(&k, 1, 1, 0, TH_ACK | TH_RST, 100, 100, NULL);
+    assert_int_equal(stream_events(&k.f, &k.p), STREAM_EV_BAD_TS);
+    /* a packet without the option, and one whose options are malformed: not checked */
+    assert_int_equal(seg(&k, 1, 1, 0, TH_ACK | TH_FIN, NULL), STREAM_OFF);
+    assert_int_equal(stream_events(&k.f, &k.p), 0);
+    seg_ts(&k, 1, 1, 0, TH_ACK | TH_FIN, 0, 0, bad_len);
+    assert_int_equal(stream_events(&k.f, &k.p), 0);
+    assert_int_equal(st->bad_timestamps, 3);
+    /* the forged RST did not end anything: the real handshake and data go on */
+    assert_int_equal(seg(&k, 1, ISN_S, ISN_C + 1, TH_SYN | TH_ACK, NULL), STREAM_OFF);
+    assert_int_equal(seg(&k, 0, ISN_C + 1, ISN_S + 1, TH_ACK, NULL), STREAM_OFF);
+    assert_int_equal(cdata(&k, 0, "GET"), STREAM_DATA);
+    assert_int_equal(stream_events(&k.f, &k.p), 0);
+    conn_done(&k);
+    stream_ctx_free(s);
+}
+
 static void test_midstream(void **state)
 {
     struct stream_ctx *s = ctx_new(0, 1 << 20, 2048, 65536);
@@ -540,6 +640,7 @@ int main(void)
         cmocka_unit_test(test_gap_ack),
         cmocka_unit_test(test_fin_rst_syn),
         cmocka_unit_test(test_rst_before_data),
+        cmocka_unit_test(test_synsent_timestamps),
         cmocka_unit_test(test_midstream),
         cmocka_unit_test(test_depth),
         cmocka_unit_test(test_memcap_eviction),

@@ -149,6 +149,7 @@ int kw_stream_size(struct pctx *pc, const struct keyword *kw, char *val);
 int kw_noalert(struct pctx *pc, const struct keyword *kw, char *val);
 int kw_bypass(struct pctx *pc, const struct keyword *kw, char *val);
 int kw_target(struct pctx *pc, const struct keyword *kw, char *val);
+int kw_tag(struct pctx *pc, const struct keyword *kw, char *val);
 int kw_requires(struct pctx *pc, const struct keyword *kw, char *val);
 int kw_prefilter(struct pctx *pc, const struct keyword *kw, char *val);
 int kw_event(struct pctx *pc, const struct keyword *kw, char *val);

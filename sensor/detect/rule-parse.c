@@ -142,6 +142,7 @@ static const struct keyword keywords[] = {
     KW("hostbits", kw_bits, VAL_NEED, 0, 1, "as xbits, tracked by ip_src or ip_dst", "hostbits:isset,scanner,track ip_src;"),
     KW("flowint", kw_flowint, VAL_NEED, 0, 0, "NAME,OP[,VALUE]: integer per flow; = + - change it on match, == != < > <= >= isset notset test it", "flowint:logins,+,1;"),
     KW("noalert", kw_noalert, VAL_NONE, 0, 0, "the rule matches (and sets its bits) but writes no alert", "noalert;"),
+    KW("tag", kw_tag, VAL_NEED, 0, 0, "session|host[,COUNT,packets|bytes|seconds[,src|dst]]: accepted and checked; the packets Suricata would tag after the alert are not logged (no EVE packet events), the alert is the same", "tag:session,5,packets;"),
     KW("bypass", kw_bypass, VAL_NONE, 0, 0, "after a match, the flow is not inspected any more", "bypass;"),
     KW("prefilter", kw_prefilter, VAL_NONE, 0, 0, "accepted, no effect (Suricata's prefilter hint)", "prefilter;"),
     /* thresholds */

@@ -503,6 +503,22 @@ enum rule_ipopt {
     RULE_IPOPT_ESEC, RULE_IPOPT_LSRR, RULE_IPOPT_SSRR, RULE_IPOPT_SATID, RULE_IPOPT_ANY
 };
 
+/* tag:session|host[,COUNT,packets|bytes|seconds[,src|dst]]: Suricata tags
+ * the packets that follow an alert (of its flow, or to and from one of its
+ * addresses) for logging. Parsed and kept; linkwatch logs no tagged
+ * packets (rules/README.md). */
+enum rule_tag_scope { RULE_TAG_SESSION = 1, RULE_TAG_HOST };
+enum rule_tag_metric { RULE_TAG_PACKETS = 1, RULE_TAG_BYTES, RULE_TAG_SECONDS };
+
+struct rule_tag {
+    uint8_t  scope;                /* enum rule_tag_scope */
+    uint8_t  metric;               /* enum rule_tag_metric */
+    uint8_t  host_src;             /* host: the alert's source address, else its destination */
+    uint32_t count;                /* default 256 packets */
+};
+
+#define RULE_MAX_TAGS 4
+
 /* target:src_ip|dest_ip: which end of the alert is the target. */
 enum rule_target { RULE_TARGET_NONE = 0, RULE_TARGET_SRC, RULE_TARGET_DST };
 
@@ -601,6 +617,8 @@ struct rule {
     uint8_t  noalert;              /* noalert, flowbits:noalert, xbits:noalert */
     uint8_t  bypass;               /* bypass: stop inspecting the flow after a match */
     uint8_t  target;               /* enum rule_target */
+    uint8_t  ntags;
+    struct rule_tag tags[RULE_MAX_TAGS];   /* tag keywords, in rule order */
     uint32_t pii_types;            /* PII_T_* of its pii keywords: the alert's "pii" object */
     struct rule_threshold threshold;   /* threshold or detection_filter */
 

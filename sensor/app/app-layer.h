@@ -85,7 +85,14 @@ struct app_limits {
     uint32_t field_limit;             /* HTTP: longest request/header line buffered (bytes) */
     uint32_t pii_types;               /* HTTP: personal-data types (PII_T_*) counted in every body,
                                        * whole (pii.count-always); 0: none */
+    uint32_t file_hashes;             /* APP_FILE_*: digests files get besides SHA-256 */
 };
+
+/* struct app_limits.file_hashes: the digests of a complete file computed
+ * besides its SHA-256 (which every file gets), because rules read them
+ * (filemd5, filesha1). They are set for files opened from then on. */
+#define APP_FILE_MD5  0x01u
+#define APP_FILE_SHA1 0x02u
 
 #define APP_DEFAULT_MAX_TX               512u
 #define APP_DEFAULT_BODY_LIMIT           (100u * 1024)

@@ -70,6 +70,11 @@ struct app_stage *app_stage_new(const struct app_stage_config *cfg)
     return s;
 }
 
+void app_stage_set_file_hashes(struct app_stage *s, uint32_t hashes)
+{
+    s->ctx.limits.file_hashes = hashes;
+}
+
 void app_stage_free(struct app_stage *s)
 {
     if (!s)

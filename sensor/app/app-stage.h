@@ -54,6 +54,9 @@ struct app_stage;
 
 /* A stage; NULL when out of memory. */
 struct app_stage *app_stage_new(const struct app_stage_config *cfg);
+/* The digests (APP_FILE_*) files opened from now on get besides SHA-256:
+ * the ones the rules in use read. */
+void app_stage_set_file_hashes(struct app_stage *s, uint32_t hashes);
 void app_stage_free(struct app_stage *s);
 
 /* Packet p of flow f, after stream_packet() saw it. */

@@ -35,7 +35,7 @@ struct http_state {
     uint64_t req_started, res_started, res_done;
     struct http_vec pend[2];          /* bytes held back from libhtp, per direction */
     struct http_vec raw[2];           /* raw header bytes of the headers being parsed */
-    EVP_MD_CTX *md[2];                /* sha256 of the body file open in each direction */
+    EVP_MD_CTX *md[2][HTTP_HASH_COUNT]; /* digests of the body file open in each direction */
 };
 
 /* http-tx.c */

@@ -447,12 +447,47 @@ static int body_is_file(enum app_dir dir, const htp_tx_t *h)
            !(h->request_content_type && bstr_cmp_c(h->request_content_type, "multipart/form-data") == 0);
 }
 
-/* Opens the file of tx's body in dir; its sha256 is computed when hash
+/* The digests a file of st gets: SHA-256 always, MD5 and SHA-1 when the
+ * rules ask (app_limits.file_hashes). */
+static unsigned file_hashes_wanted(const struct http_state *st)
+{
+    unsigned want = HTTP_HASH_BIT(HTTP_HASH_SHA256), fh = st->ctx->limits.file_hashes;
+
+    if (fh & APP_FILE_MD5)
+        want |= HTTP_HASH_BIT(HTTP_HASH_MD5);
+    if (fh & APP_FILE_SHA1)
+        want |= HTTP_HASH_BIT(HTTP_HASH_SHA1);
+    return want;
+}
+
+static const EVP_MD *hash_md(enum http_hash h)
+{
+    return h == HTTP_HASH_MD5 ? EVP_md5() : h == HTTP_HASH_SHA1 ? EVP_sha1() : EVP_sha256();
+}
+
+/* Where each digest lives in struct http_file, and its length. */
+static const struct { size_t off; uint32_t len; } hash_slot[HTTP_HASH_COUNT] = {
+    [HTTP_HASH_SHA256] = { offsetof(struct http_file, sha256), 32 },
+    [HTTP_HASH_MD5] = { offsetof(struct http_file, md5), 16 },
+    [HTTP_HASH_SHA1] = { offsetof(struct http_file, sha1), 20 },
+};
+
+int http_file_hash(const struct http_file *f, enum http_hash h, const uint8_t **p, uint32_t *len)
+{
+    if (f == NULL || (unsigned)h >= HTTP_HASH_COUNT || !(f->hashed & HTTP_HASH_BIT(h)))
+        return 0;
+    *p = (const uint8_t *)f + hash_slot[h].off;
+    *len = hash_slot[h].len;
+    return 1;
+}
+
+/* Opens the file of tx's body in dir; its digests are computed when hash
  * says (a file that can only end TRUNCATED never shows one). */
 static void file_open(struct http_state *st, struct http_tx *tx, enum app_dir dir, int hash)
 {
     struct http_file *f = &tx->file[dir];
     const struct http_bytes *name = tx->cd_name.p && dir == APP_TO_CLIENT ? &tx->cd_name : &tx->path;
+    unsigned want = file_hashes_wanted(st);
 
     f->state = HTTP_FILE_OPEN;
     f->name = name->p;
@@ -461,26 +496,34 @@ static void file_open(struct http_state *st, struct http_tx *tx, enum app_dir di
         f->name_len = HTTP_FILENAME_MAX;
         http_tx_event(st, tx, HTTP_EV_FILE_NAME_TOO_LONG);
     }
-    if (!hash)
-        return;
-    if (!st->md[dir])
-        st->md[dir] = EVP_MD_CTX_new();
-    f->hashing = st->md[dir] && EVP_DigestInit_ex(st->md[dir], EVP_sha256(), NULL) == 1;
+    for (int h = 0; hash && h < HTTP_HASH_COUNT; h++) {
+        EVP_MD_CTX **md = &st->md[dir][h];
+
+        if (!(want & HTTP_HASH_BIT(h)))
+            continue;
+        if (!*md)
+            *md = EVP_MD_CTX_new();
+        if (*md && EVP_DigestInit_ex(*md, hash_md((enum http_hash)h), NULL) == 1)
+            f->hashing |= (uint8_t)HTTP_HASH_BIT(h);
+    }
 }
 
-/* Ends the file of tx's body in dir, if open: CLOSED (with its sha256 when
- * it had no gap) or TRUNCATED/ERROR. */
+/* Ends the file of tx's body in dir, if open: CLOSED (with its digests
+ * when it had no gap) or TRUNCATED/ERROR. */
 void http_file_close(struct http_state *st, struct http_tx *tx, enum app_dir dir, enum http_file_state how)
 {
     struct http_file *f = &tx->file[dir];
-    unsigned int n = 0;
 
     if (f->state != HTTP_FILE_OPEN)
         return;
     f->state = (uint8_t)how;
-    if (how == HTTP_FILE_CLOSED && f->hashing && !f->gaps &&
-        EVP_DigestFinal_ex(st->md[dir], f->sha256, &n) == 1 && n == sizeof f->sha256)
-        f->has_sha256 = 1;
+    for (int h = 0; how == HTTP_FILE_CLOSED && !f->gaps && h < HTTP_HASH_COUNT; h++) {
+        unsigned int n = 0;
+
+        if ((f->hashing & HTTP_HASH_BIT(h)) &&
+            EVP_DigestFinal_ex(st->md[dir][h], (uint8_t *)f + hash_slot[h].off, &n) == 1 && n == hash_slot[h].len)
+            f->hashed |= (uint8_t)HTTP_HASH_BIT(h);
+    }
     f->hashing = 0;
 }
 
@@ -552,8 +595,9 @@ static void file_feed(struct http_state *st, struct http_tx *tx, enum app_dir di
     f->size += n;
     if (!data)
         f->gaps = 1;
-    else if (f->hashing && !f->gaps && EVP_DigestUpdate(st->md[dir], data, n) != 1)
-        f->hashing = 0;
+    for (int h = 0; data && !f->gaps && h < HTTP_HASH_COUNT; h++)
+        if ((f->hashing & HTTP_HASH_BIT(h)) && EVP_DigestUpdate(st->md[dir][h], data, n) != 1)
+            f->hashing &= (uint8_t)~HTTP_HASH_BIT(h);
 }
 
 /* Whether a body's declared type is one that holds no personal data a

@@ -582,7 +582,8 @@ static void http_state_free(struct app_ctx *ctx, void *state)
     for (int d = 0; d < 2; d++) {
         http_vec_free(&ctx->mem, &st->pend[d]);
         http_vec_free(&ctx->mem, &st->raw[d]);
-        EVP_MD_CTX_free(st->md[d]);
+        for (int h = 0; h < HTTP_HASH_COUNT; h++)
+            EVP_MD_CTX_free(st->md[d][h]);
     }
     app_free(&ctx->mem, st, sizeof *st);
 }

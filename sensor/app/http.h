@@ -41,8 +41,9 @@
  * for one: libhtp 0.5.42 keeps a pointer slot per transaction a flow ever
  * had (8 bytes each, until the flow ends; it has no way to compact it).
  * Its log messages are counted and freed after every call. Also outside
- * app_mem: the worker's libhtp configuration, and libcrypto's sha256
- * context, one per direction of a flow once it had a body file.
+ * app_mem: the worker's libhtp configuration, and libcrypto's digest
+ * contexts (sha256, and md5 and sha1 when app_limits.file_hashes asks),
+ * one each per direction of a flow once it had a body file.
  */
 #ifndef LW_HTTP_H
 #define LW_HTTP_H
@@ -178,13 +179,20 @@ enum http_buf {
 enum http_file_state { HTTP_FILE_NONE = 0, HTTP_FILE_OPEN, HTTP_FILE_CLOSED, HTTP_FILE_TRUNCATED,
                        HTTP_FILE_ERROR };
 
+/* The digests a file may get (struct http_file.hashing, .hashed). */
+enum http_hash { HTTP_HASH_SHA256 = 0, HTTP_HASH_MD5, HTTP_HASH_SHA1, HTTP_HASH_COUNT };
+#define HTTP_HASH_BIT(h) (1u << (h))
+
 struct http_file {
     uint8_t  state;                   /* enum http_file_state */
     uint8_t  gaps;                    /* bytes were lost inside it */
-    uint8_t  has_sha256;              /* closed complete and without gaps */
     uint8_t  logged;                  /* for the stage: its fileinfo event was written */
-    uint8_t  hashing;                 /* internal: the sha256 is under way */
+    uint8_t  hashing;                 /* internal: HTTP_HASH_BIT of each digest under way */
+    uint8_t  hashed;                  /* HTTP_HASH_BIT of each digest below that is final:
+                                       * closed complete and without gaps */
     uint8_t  sha256[32];
+    uint8_t  md5[16];                 /* with app_limits.file_hashes APP_FILE_MD5 */
+    uint8_t  sha1[20];                /* with APP_FILE_SHA1 */
     uint64_t size;                    /* bytes tracked (gaps included, up to the body limit) */
     const uint8_t *name;              /* Content-Disposition filename, else the URI path */
     uint32_t name_len;
@@ -253,8 +261,14 @@ int http_tx_pii(const struct app_tx *tx, enum app_dir dir, struct pii_counts *ou
  * file whose state is HTTP_FILE_OPEN is still growing. */
 const struct http_file *http_tx_file(const struct http_tx *tx, enum app_dir dir);
 
+/* The digest h of a file: 1 with *p and *len set when it is final (the
+ * file closed complete, without gaps, and the digest was asked for), 0
+ * when not (yet). */
+int http_file_hash(const struct http_file *f, enum http_hash h, const uint8_t **p, uint32_t *len);
+
 /* Writes the members of EVE's "fileinfo" object for tx's body in dir
- * (filename, gaps, state, sha256 when complete, stored false, size, tx_id),
+ * (filename, gaps, state, md5, sha1 and sha256 when complete, stored false,
+ * size, tx_id),
  * as Suricata does; nothing when there is no file. */
 void http_file_eve(const struct http_tx *tx, enum app_dir dir, struct jbuf *jb);
 

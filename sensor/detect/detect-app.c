@@ -88,6 +88,20 @@ static int start_line(const uint8_t *p, uint32_t n, uint32_t i, struct detect_by
     return set_out(out, s, (uint32_t)(e - s));
 }
 
+/* filemd5, filesha1, filesha256: the digest of the body's file in the
+ * source's direction, once the file closed complete (as Suricata's, which
+ * only looks at closed files). */
+static int http_file_digest(const struct http_tx *tx, unsigned b, uint8_t dir, struct detect_bytes *out)
+{
+    enum http_hash h = b == RULE_BUF_FILE_MD5 ? HTTP_HASH_MD5 : b == RULE_BUF_FILE_SHA1 ? HTTP_HASH_SHA1
+                                                                                      : HTTP_HASH_SHA256;
+    const struct http_file *f = http_tx_file(tx, (enum app_dir)(dir & 1));
+    const uint8_t *p;
+    uint32_t n;
+
+    return f && f->state == HTTP_FILE_CLOSED && http_file_hash(f, h, &p, &n) && set_out(out, p, n);
+}
+
 static int http_get(const struct detect_src *s, unsigned b, uint32_t index, struct detect_bytes *out)
 {
     const struct http_tx *tx = (const struct http_tx *)s->tx;
@@ -98,6 +112,8 @@ static int http_get(const struct detect_src *s, unsigned b, uint32_t index, stru
     /* http_map's rows of other buffers are zeros: the provider's set decides */
     if (s->proto != APP_PROTO_HTTP || b >= RULE_BUF_COUNT || !(detect_http_provider.bufs & RULE_BUF_BIT(b)))
         return 0;
+    if (b == RULE_BUF_FILE_MD5 || b == RULE_BUF_FILE_SHA1 || b == RULE_BUF_FILE_SHA256)
+        return index == 0 && http_file_digest(tx, b, s->dir, out);
     hb = http_map[b][pick_dir(b, s->dir)];
     if (hb < 0)
         return 0;
@@ -268,7 +284,7 @@ const struct detect_provider detect_http_provider = {
             B(HTTP_ACCEPT_ENC) | B(HTTP_CONNECTION) | B(HTTP_CONTENT_TYPE) | B(HTTP_CONTENT_LEN) |
             B(HTTP_PROTOCOL) | B(HTTP_START) | B(HTTP_REQUEST_BODY) | B(HTTP_STAT_CODE) | B(HTTP_STAT_MSG) |
             B(HTTP_RESPONSE_LINE) | B(HTTP_SERVER) | B(HTTP_LOCATION) | B(HTTP_RESPONSE_BODY) | B(FILE_DATA) |
-            B(HTTP_REQUEST_HEADER) | B(HTTP_RESPONSE_HEADER),
+            B(HTTP_REQUEST_HEADER) | B(HTTP_RESPONSE_HEADER) | B(FILE_MD5) | B(FILE_SHA1) | B(FILE_SHA256),
     .get = http_get,
     .event = http_event,
     .events_proto = "http",
@@ -326,6 +342,9 @@ uint32_t detect_app_stamp(enum app_proto proto, const struct app_tx *tx, uint8_t
     if (proto == APP_PROTO_SSH)
         n = ((const struct ssh_tx *)tx)->side[dir & 1].have_hassh;
     stamp |= (n > (UINT32_MAX >> 3) ? UINT32_MAX >> 3 : n) << 3;
+    /* A body's file closing gives it its digests (filemd5, ...): due again. */
+    if (proto == APP_PROTO_HTTP && ((const struct http_tx *)tx)->file[dir & 1].state == HTTP_FILE_CLOSED)
+        stamp ^= 1u << 26;
     /* A new anomaly event of the transaction (which may come from the
      * other direction: too many encoding layers in the response of a
      * request a to_server rule is about) makes each direction due again

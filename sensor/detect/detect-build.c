@@ -269,6 +269,7 @@ int detect_buffer_late(int b)
     case RULE_BUF_TLS_CERT_FINGERPRINT: case RULE_BUF_TLS_CERTS:
     case RULE_BUF_SSH_HASSH: case RULE_BUF_SSH_HASSH_STRING:
     case RULE_BUF_SSH_HASSH_SERVER: case RULE_BUF_SSH_HASSH_SERVER_STRING:
+    case RULE_BUF_FILE_MD5: case RULE_BUF_FILE_SHA1: case RULE_BUF_FILE_SHA256:
         return 1;
     default:
         return 0;
@@ -298,7 +299,8 @@ static uint8_t rule_kind(const struct rule *r)
     for (int b = 1; b < RULE_BUF_COUNT; b++) {
         if (!(r->buffers & RULE_BUF_BIT(b)) || b == RULE_BUF_BASE64)
             continue;
-        if (b == RULE_BUF_FILE_DATA && r->app_layer && strcmp(r->proto, "http") != 0)
+        if (strcmp(rule_buffer_info((unsigned)b)->proto, "file") == 0 && r->app_layer &&
+            strcmp(r->proto, "http") != 0)
             return FK_NONE;
         if (kind != FK_NONE && kind != detect_buffer_kind(b))
             return FK_NONE;
@@ -810,6 +812,15 @@ void detect_engine_free(struct detect_engine *e)
 size_t detect_rule_count(const struct detect_engine *e)
 {
     return e->n;
+}
+
+uint64_t detect_engine_buffers(const struct detect_engine *e)
+{
+    uint64_t b = 0;
+
+    for (size_t i = 0; e && i < e->n; i++)
+        b |= e->rules[i].r->buffers;
+    return b;
 }
 
 void detect_engine_stats(const struct detect_engine *e, struct detect_engine_stats *out)

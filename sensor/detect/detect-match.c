@@ -10,6 +10,7 @@
 
 #include "detect-int.h"
 #include "rule-buffers.h"
+#include "rule-hashlist.h"
 #include "rule-parse.h"
 
 /* Positions are indices into d. origin is where the buffer starts in
@@ -36,6 +37,7 @@ int detect_sm_relative(const struct rule_sm *sm)
     case RULE_SM_ISDATAAT:    return (sm->u.d.flags & RULE_ID_RELATIVE) != 0;
     case RULE_SM_B64_DECODE:  return sm->u.b64.relative;
     case RULE_SM_PII:         return 0;
+    case RULE_SM_HASHLIST:    return 0;
     default:                  return (sm->u.b.flags & RULE_BY_RELATIVE) != 0;
     }
 }
@@ -418,6 +420,9 @@ static int chain(struct mctx *m, int i, int64_t prev)
             pii_scan(m->d, m->len, &(struct pii_opts){ m->r->pii_types, m->t->pii_today }, &m->t->pii_try);
         }
         return --m->budget >= 0 && pii_keyword_eval(&sm->u.pii, &m->t->pii_try) && chain(m, nxt, prev);
+    case RULE_SM_HASHLIST:
+        return --m->budget >= 0 && m->len == sm->u.h.len &&
+               rule_hashlist_has(&sm->u.h, m->d) != sm->u.h.negated && chain(m, nxt, prev);
     default:
         return 0;
     }

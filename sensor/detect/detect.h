@@ -112,6 +112,9 @@ struct detect_engine *detect_compile(struct rule_list *rules, char *err, size_t 
 void detect_engine_free(struct detect_engine *e);
 size_t detect_rule_count(const struct detect_engine *e);
 void detect_engine_stats(const struct detect_engine *e, struct detect_engine_stats *out);
+/* The buffers e's rules inspect, RULE_BUF_BIT each (0 for e NULL): what
+ * the stages before detection must fill (a file's MD5 for filemd5). */
+uint64_t detect_engine_buffers(const struct detect_engine *e);
 
 /* Reachability: every rule of e that can never match is reported to cb
  * with the reason: a rule the engine put in no list a packet or flow is

@@ -8,6 +8,7 @@
 #define BOTH RULE_DIR_BOTH
 #define TX RULE_BUFF_TX
 #define MULTI RULE_BUFF_MULTI
+#define KEYWORD RULE_BUFF_KEYWORD
 
 static const struct rule_buffer_info buffers[RULE_BUF_COUNT] = {
     [RULE_BUF_PAYLOAD] = { "pkt_data", NULL, NULL, 0, NULL, BOTH, 0,
@@ -108,6 +109,12 @@ static const struct rule_buffer_info buffers[RULE_BUF_COUNT] = {
         "the server's HASSH md5" },
     [RULE_BUF_SSH_HASSH_SERVER_STRING] = { "ssh.hassh.server.string", NULL, NULL, 0, "ssh", TC, TX,
         "the server's HASSH string" },
+    [RULE_BUF_FILE_MD5] = { "filemd5", NULL, NULL, 0, "file", BOTH, TX | KEYWORD,
+        "the MD5 of a complete file" },
+    [RULE_BUF_FILE_SHA1] = { "filesha1", NULL, NULL, 0, "file", BOTH, TX | KEYWORD,
+        "the SHA-1 of a complete file" },
+    [RULE_BUF_FILE_SHA256] = { "filesha256", NULL, NULL, 0, "file", BOTH, TX | KEYWORD,
+        "the SHA-256 of a complete file" },
 };
 
 const struct rule_buffer_info *rule_buffer_info(unsigned b)
@@ -125,7 +132,8 @@ const char *rule_buffer_name(enum rule_buffer b)
 int rule_buffer_by_name(const char *name)
 {
     for (int b = 1; b < RULE_BUF_COUNT; b++)
-        if (strcmp(buffers[b].name, name) == 0 || (buffers[b].alias && strcmp(buffers[b].alias, name) == 0))
+        if (!(buffers[b].flags & KEYWORD) &&
+            (strcmp(buffers[b].name, name) == 0 || (buffers[b].alias && strcmp(buffers[b].alias, name) == 0)))
             return b;
     return -1;
 }

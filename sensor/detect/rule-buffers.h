@@ -15,9 +15,10 @@ const struct rule_buffer_info *rule_buffer_info(unsigned b);
 /* "payload", "dns.query", "tls.sni", ... (Suricata's names). */
 const char *rule_buffer_name(enum rule_buffer b);
 
-/* The buffer a sticky keyword names (its name or its older spelling), the
- * one a legacy content modifier moves a content to, the one a pcre flag
- * letter names: -1 when none. */
+/* The buffer a sticky keyword names (its name or its older spelling; not
+ * a RULE_BUFF_KEYWORD one, which only its keyword reads), the one a legacy
+ * content modifier moves a content to, the one a pcre flag letter names:
+ * -1 when none. */
 int rule_buffer_by_name(const char *name);
 int rule_buffer_by_legacy(const char *modifier);
 int rule_buffer_by_pcre_flag(char flag);

@@ -651,6 +651,46 @@ int kw_bypass(struct pctx *pc, const struct keyword *kw, char *val)
     return 0;
 }
 
+/* tag:session|host[,COUNT,packets|bytes|seconds[,src|dst]], as Suricata
+ * parses it: a direction only for host and after a count; without a count
+ * 256 packets, of the destination for host. */
+int kw_tag(struct pctx *pc, const struct keyword *kw, char *val)
+{
+    static const char *const metrics[] = { NULL, "packets", "bytes", "seconds" };
+    struct rule_tag t = { .metric = RULE_TAG_PACKETS, .count = 256 };
+    char text[64], *f[4];
+    int n;
+
+    snprintf(text, sizeof text, "%s", val);         /* rp_split() cuts val up */
+    n = rp_split(val, f, 4);
+    if (n < 1 || n == 2)
+        return perr(pc, "bad tag", "bad tag '%s'", text);
+    if (strcmp(f[0], "session") == 0)
+        t.scope = RULE_TAG_SESSION;
+    else if (strcmp(f[0], "host") == 0)
+        t.scope = RULE_TAG_HOST;
+    else
+        return perr(pc, "bad tag", "bad tag '%s': the scope is session or host", text);
+    if (n >= 3) {
+        if (rp_u32(f[1], 1, &t.count) < 0)
+            return perr(pc, "bad tag", "bad tag '%s': the count is a number >= 1", text);
+        for (t.metric = RULE_TAG_PACKETS; t.metric <= RULE_TAG_SECONDS; t.metric++)
+            if (strcmp(f[2], metrics[t.metric]) == 0)
+                break;
+        if (t.metric > RULE_TAG_SECONDS)
+            return perr(pc, "bad tag", "bad tag '%s': the metric is packets, bytes or seconds", text);
+    }
+    if (n == 4) {
+        if (t.scope != RULE_TAG_HOST || (strcmp(f[3], "src") != 0 && strcmp(f[3], "dst") != 0))
+            return perr(pc, "bad tag", "bad tag '%s': a direction (src or dst) goes with host", text);
+        t.host_src = strcmp(f[3], "src") == 0;
+    }
+    if (pc->r->ntags >= RULE_MAX_TAGS)
+        return perr(pc, NULL, "more than %d tag keywords", RULE_MAX_TAGS);
+    pc->r->tags[pc->r->ntags++] = t;
+    return 0;
+}
+
 int kw_target(struct pctx *pc, const struct keyword *kw, char *val)
 {
     if (strcmp(val, "src_ip") == 0)

@@ -5,14 +5,18 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <pcre2.h>
 
+#include "config.h"
 #include "rule-buffers.h"
 #include "pii.h"
+#include "rule-hashlist.h"
 #include "rule-parse-int.h"
 #include "rule-text.h"
 
@@ -1029,6 +1033,96 @@ int kw_base64_data(struct pctx *pc, const struct keyword *kw, char *val)
     pc->npxf = 0;
     pc->cur_buf = RULE_BUF_BASE64;
     pc->cur_view = -1;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ file digests */
+
+/* The folder of path (without its '/'), "" when it has none. */
+static int dir_len(const char *path)
+{
+    const char *slash = path ? strrchr(path, '/') : NULL;
+
+    return slash ? (int)(slash - path) : -1;
+}
+
+/* Opens the digest list a filemd5/filesha1/filesha256 names: as written
+ * when absolute; else beside the rule's file, then in the configuration's
+ * folder (where rules.files are looked for: Suricata's default-rule-path),
+ * then from the current folder. path gets the name opened, or when none
+ * opens the first one tried (errno that one's). */
+static FILE *hashlist_open(const struct rule_parse_env *env, const char *name, char *path, size_t cap)
+{
+    const char *bases[2] = { env->file, env->cfg ? env->cfg->source_path : NULL };
+    int first_errno = 0;
+    FILE *f;
+
+    path[0] = '\0';
+    for (int i = 0; name[0] != '/' && i < 2; i++) {
+        char p[4096];
+        int n = dir_len(bases[i]);
+
+        if (n < 0 || snprintf(p, sizeof p, "%.*s/%s", n, bases[i], name) >= (int)sizeof p)
+            continue;
+        if ((f = fopen(p, "r")) != NULL) {
+            snprintf(path, cap, "%s", p);
+            return f;
+        }
+        if (path[0] == '\0') {
+            snprintf(path, cap, "%s", p);
+            first_errno = errno;
+        }
+    }
+    if ((f = fopen(name, "r")) != NULL || path[0] == '\0') {
+        snprintf(path, cap, "%s", name);
+        return f;
+    }
+    errno = first_errno;
+    return NULL;
+}
+
+/* filemd5, filesha1, filesha256 ([!]FILE, kw->arg the digest's buffer):
+ * the digest of a complete file is (or with '!' is not) in the list FILE
+ * holds (rule-hashlist.h). The list is read now, once per rule. */
+int kw_filehash(struct pctx *pc, const struct keyword *kw, char *val)
+{
+    static const struct rule_xform none[1];
+    uint8_t len = kw->arg == RULE_BUF_FILE_MD5 ? 16 : kw->arg == RULE_BUF_FILE_SHA1 ? 20 : 32;
+    struct rule_hashlist h = { 0 };
+    char path[4096], why[RULE_ERR_LEN - 64], *name;
+    struct rule_sm *sm;
+    struct stat st;
+    FILE *f;
+    int rc, err;
+
+    if (*val == '!') {
+        h.negated = 1;
+        val = rule_trim(val + 1);
+    }
+    if ((name = rp_string(pc, kw->name, val)) == NULL)
+        return -1;
+    if (*name == '\0') {
+        free(name);
+        return perr(pc, NULL, "%s needs a file name", kw->name);
+    }
+    f = hashlist_open(pc->env, name, path, sizeof path);
+    err = errno;
+    free(name);
+    if (f == NULL)
+        return perr(pc, "cannot open the digest list", "%s: %.300s: %s", kw->name, path, strerror(err));
+    if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);          /* a FIFO or device would block or never end */
+        return perr(pc, "cannot open the digest list", "%s: %.300s: not a regular file", kw->name, path);
+    }
+    rc = rule_hashlist_read(&h, f, path, len, why, sizeof why);
+    fclose(f);
+    if (rc < 0)
+        return perr(pc, "bad digest list", "%s: %s", kw->name, why);
+    if ((sm = sm_new(pc, RULE_SM_HASHLIST, view_get(pc, (uint8_t)kw->arg, none, 0))) == NULL) {
+        rule_hashlist_free(&h);
+        return -1;
+    }
+    sm->u.h = h;
     return 0;
 }
 

@@ -196,6 +196,7 @@ static int load_rule(struct loader *ld, const char *text, const char *file, unsi
 
     if (strlen(text) > RULE_MAX_TEXT)
         return report_error(ld, file, line, "rule longer than 65536 bytes", "rule too long");
+    ld->env.file = file;
     if (rule_parse(text, &ld->env, &r, &err) < 0) {
         if (!err.skipped)
             return report_error(ld, file, line, err.msg, err.agg);

@@ -5,7 +5,8 @@
  *
  * rule-parse.c       header, option loop, keyword table, whole-rule checks
  * rule-kw-payload.c  content and its modifiers, pcre, sticky buffers and
- *                    transforms, isdataat, bsize, urilen, byte_*, base64
+ *                    transforms, isdataat, bsize, urilen, byte_*, base64,
+ *                    the file digests (filemd5, filesha1, filesha256)
  * rule-kw-other.c    meta, flow and header keywords, thresholds, state
  *                    (flowbits, flowint, xbits, stream_size), events and the
  *                    keywords a passive sensor accepts (target, bypass, ...)
@@ -122,6 +123,7 @@ int kw_byte(struct pctx *pc, const struct keyword *kw, char *val);
 int kw_byte_math(struct pctx *pc, const struct keyword *kw, char *val);
 int kw_base64_decode(struct pctx *pc, const struct keyword *kw, char *val);
 int kw_base64_data(struct pctx *pc, const struct keyword *kw, char *val);
+int kw_filehash(struct pctx *pc, const struct keyword *kw, char *val);
 
 /* ------------------------------------------------------------------ the rest (rule-kw-other.c) */
 
@@ -147,6 +149,7 @@ int kw_stream_size(struct pctx *pc, const struct keyword *kw, char *val);
 int kw_noalert(struct pctx *pc, const struct keyword *kw, char *val);
 int kw_bypass(struct pctx *pc, const struct keyword *kw, char *val);
 int kw_target(struct pctx *pc, const struct keyword *kw, char *val);
+int kw_tag(struct pctx *pc, const struct keyword *kw, char *val);
 int kw_requires(struct pctx *pc, const struct keyword *kw, char *val);
 int kw_prefilter(struct pctx *pc, const struct keyword *kw, char *val);
 int kw_event(struct pctx *pc, const struct keyword *kw, char *val);

@@ -25,6 +25,7 @@
 
 #include "config.h"
 #include "rule-buffers.h"
+#include "rule-hashlist.h"
 #include "rule-parse-int.h"
 #include "rule-text.h"
 #include "util.h"
@@ -82,6 +83,9 @@ static const struct keyword keywords[] = {
     KW("byte_math", kw_byte_math, VAL_NEED, 0, 0, "bytes N, offset O, oper + - * / << >>, rvalue V, result NAME[, relative][, endian big|little][, string BASE][, bitmask M]", "byte_math:bytes 2, offset 0, oper +, rvalue 248, result var, relative;"),
     KW("base64_decode", kw_base64_decode, VAL_OPT, 0, 0, "[bytes N][, offset O][, relative]: decode base64 from the buffer for base64_data", "content:\"Authorization: Basic \"; base64_decode:relative;"),
     KW("base64_data", kw_base64_data, VAL_NONE, 0, 0, "the following contents look in what base64_decode decoded", "base64_decode; base64_data; content:\"admin:\";"),
+    KW("filemd5", kw_filehash, VAL_NEED, 0, RULE_BUF_FILE_MD5, "[!]FILE: the MD5 of a complete file (an HTTP request or response body that closed whole, without gaps) is in the list FILE holds: a hex digest a line, text after it ignored; ! negates; a relative FILE is looked for beside the rules file, then in the configuration's folder", "filemd5:known-bad.md5;"),
+    KW("filesha1", kw_filehash, VAL_NEED, 0, RULE_BUF_FILE_SHA1, "[!]FILE: the SHA-1 of a complete file is in the list, as filemd5", "filesha1:known-bad.sha1;"),
+    KW("filesha256", kw_filehash, VAL_NEED, 0, RULE_BUF_FILE_SHA256, "[!]FILE: the SHA-256 of a complete file is in the list, as filemd5", "filesha256:!known-good.sha256;"),
     KW("pkt_data", kw_pkt_data, VAL_NONE, 0, 0, "the following contents look in the payload again", "file.data; content:\"x\"; pkt_data; content:\"y\";"),
     /* transforms */
     KW("dotprefix", kw_transform, VAL_NONE, 0, RULE_XF_DOTPREFIX, "transform: put a '.' before the buffer", "dns.query; dotprefix; content:\".microsoft.com\"; endswith;"),
@@ -138,6 +142,7 @@ static const struct keyword keywords[] = {
     KW("hostbits", kw_bits, VAL_NEED, 0, 1, "as xbits, tracked by ip_src or ip_dst", "hostbits:isset,scanner,track ip_src;"),
     KW("flowint", kw_flowint, VAL_NEED, 0, 0, "NAME,OP[,VALUE]: integer per flow; = + - change it on match, == != < > <= >= isset notset test it", "flowint:logins,+,1;"),
     KW("noalert", kw_noalert, VAL_NONE, 0, 0, "the rule matches (and sets its bits) but writes no alert", "noalert;"),
+    KW("tag", kw_tag, VAL_NEED, 0, 0, "session|host[,COUNT,packets|bytes|seconds[,src|dst]]: accepted and checked; the packets Suricata would tag after the alert are not logged (no EVE packet events), the alert is the same", "tag:session,5,packets;"),
     KW("bypass", kw_bypass, VAL_NONE, 0, 0, "after a match, the flow is not inspected any more", "bypass;"),
     KW("prefilter", kw_prefilter, VAL_NONE, 0, 0, "accepted, no effect (Suricata's prefilter hint)", "prefilter;"),
     /* thresholds */
@@ -180,7 +185,7 @@ void rule_keywords_print(FILE *out)
         const struct rule_buffer_info *bi = rule_buffer_info((unsigned)b);
         static const char *const dirs[] = { "both directions", "to server", "to client" };
 
-        if (b == RULE_BUF_BASE64)
+        if (b == RULE_BUF_BASE64 || (bi->flags & RULE_BUFF_KEYWORD))
             continue;
         snprintf(doc, sizeof doc, "sticky buffer%s%s%s: %s (%s, %s%s%s)", bi->alias ? " (also `" : "",
                  bi->alias ? bi->alias : "", bi->alias ? "`)" : "", bi->doc, bi->proto, dirs[bi->dir],
@@ -535,6 +540,8 @@ void rule_free(struct rule *r)
         } else if (r->sm[i].type == RULE_SM_PCRE) {
             pcre2_code_free((pcre2_code *)r->sm[i].u.p.code);
             free(r->sm[i].u.p.text);
+        } else if (r->sm[i].type == RULE_SM_HASHLIST) {
+            rule_hashlist_free(&r->sm[i].u.h);
         }
     }
     free(r->sm);

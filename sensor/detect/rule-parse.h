@@ -27,6 +27,8 @@ struct lw_config;
 struct rule_parse_env {
     const struct lw_config     *cfg;
     const struct rule_classes  *classes;
+    const char                 *file;    /* the rule's file (filemd5 lists are found
+                                          * beside it); NULL: none */
 };
 
 /* ------------------------------------------------------------------ rules */

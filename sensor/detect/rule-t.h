@@ -102,6 +102,9 @@ enum rule_buffer {
     RULE_BUF_SSH_HASSH_STRING,
     RULE_BUF_SSH_HASSH_SERVER,
     RULE_BUF_SSH_HASSH_SERVER_STRING,
+    RULE_BUF_FILE_MD5,             /* a complete file's digest, 16 raw bytes (filemd5) */
+    RULE_BUF_FILE_SHA1,            /* ... 20 bytes (filesha1) */
+    RULE_BUF_FILE_SHA256,          /* ... 32 bytes (filesha256) */
     RULE_BUF_COUNT
 };
 
@@ -113,6 +116,8 @@ enum rule_dir { RULE_DIR_BOTH = 0, RULE_DIR_TOSERVER, RULE_DIR_TOCLIENT };
 
 #define RULE_BUFF_TX         0x01u      /* one per application transaction */
 #define RULE_BUFF_MULTI      0x02u      /* several per transaction (dns.query, tls.certs) */
+#define RULE_BUFF_KEYWORD    0x04u      /* no sticky keyword names it: one keyword reads it
+                                         * whole (filemd5 a file's MD5) */
 
 /* One row of the buffer table (rule-buffers.c). */
 struct rule_buffer_info {
@@ -301,10 +306,20 @@ struct pii_keyword {
     struct rule_cmp cmp;             /* op: RULE_CMP_EQ .. RULE_CMP_GE, a: N */
 };
 
+/* filemd5, filesha1, filesha256: [!]FILE, a list of digests, one in hex
+ * per line. The buffer (a complete file's digest) is in the list, or with
+ * negated is not. */
+struct rule_hashlist {
+    uint8_t  *v;                   /* n digests of len bytes, sorted, no duplicates */
+    uint32_t  n;
+    uint8_t   len;                 /* 16, 20 or 32 */
+    uint8_t   negated;
+};
+
 enum rule_sm_type {
     RULE_SM_CONTENT = 0, RULE_SM_PCRE, RULE_SM_ISDATAAT, RULE_SM_BYTE_TEST,
     RULE_SM_BYTE_JUMP, RULE_SM_BYTE_EXTRACT, RULE_SM_BYTE_MATH, RULE_SM_B64_DECODE,
-    RULE_SM_PII
+    RULE_SM_PII, RULE_SM_HASHLIST
 };
 
 /* One inspection of a buffer, in rule order. The matcher walks them per
@@ -320,6 +335,7 @@ struct rule_sm {
         struct rule_byte     b;
         struct rule_b64      b64;
         struct pii_keyword   pii;
+        struct rule_hashlist h;
     } u;
 };
 
@@ -487,6 +503,22 @@ enum rule_ipopt {
     RULE_IPOPT_ESEC, RULE_IPOPT_LSRR, RULE_IPOPT_SSRR, RULE_IPOPT_SATID, RULE_IPOPT_ANY
 };
 
+/* tag:session|host[,COUNT,packets|bytes|seconds[,src|dst]]: Suricata tags
+ * the packets that follow an alert (of its flow, or to and from one of its
+ * addresses) for logging. Parsed and kept; linkwatch logs no tagged
+ * packets (rules/README.md). */
+enum rule_tag_scope { RULE_TAG_SESSION = 1, RULE_TAG_HOST };
+enum rule_tag_metric { RULE_TAG_PACKETS = 1, RULE_TAG_BYTES, RULE_TAG_SECONDS };
+
+struct rule_tag {
+    uint8_t  scope;                /* enum rule_tag_scope */
+    uint8_t  metric;               /* enum rule_tag_metric */
+    uint8_t  host_src;             /* host: the alert's source address, else its destination */
+    uint32_t count;                /* default 256 packets */
+};
+
+#define RULE_MAX_TAGS 4
+
 /* target:src_ip|dest_ip: which end of the alert is the target. */
 enum rule_target { RULE_TARGET_NONE = 0, RULE_TARGET_SRC, RULE_TARGET_DST };
 
@@ -585,6 +617,8 @@ struct rule {
     uint8_t  noalert;              /* noalert, flowbits:noalert, xbits:noalert */
     uint8_t  bypass;               /* bypass: stop inspecting the flow after a match */
     uint8_t  target;               /* enum rule_target */
+    uint8_t  ntags;
+    struct rule_tag tags[RULE_MAX_TAGS];   /* tag keywords, in rule order */
     uint32_t pii_types;            /* PII_T_* of its pii keywords: the alert's "pii" object */
     struct rule_threshold threshold;   /* threshold or detection_filter */
 

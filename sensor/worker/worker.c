@@ -452,8 +452,19 @@ fail:
 
 /* Gives the worker's rule scratch and threshold context what they need
  * from the worker: its geoip lookup and the capture-order wait. */
+/* Files get the digests the rules in use read (filemd5, filesha1). */
+static void worker_file_hashes(struct worker *w)
+{
+    uint64_t b = detect_engine_buffers(w->detect);
+
+    if (w->app)
+        app_stage_set_file_hashes(w->app, ((b & RULE_BUF_BIT(RULE_BUF_FILE_MD5)) ? APP_FILE_MD5 : 0) |
+                                              ((b & RULE_BUF_BIT(RULE_BUF_FILE_SHA1)) ? APP_FILE_SHA1 : 0));
+}
+
 static void worker_wire_detect(struct worker *w)
 {
+    worker_file_hashes(w);
     if (w->dt) {
         detect_thread_set_geo(w->dt, w->geo ? geo_detect_country : NULL, w->geo);
         detect_thread_set_slab(w->dt, w->slab);

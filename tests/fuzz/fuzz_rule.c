@@ -110,6 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     text[size] = '\0';
     env.cfg = &cfg;
     env.classes = NULL;
+    env.file = NULL;
     {
         char *nl = strchr(text, '\n');
         const uint8_t *d = nl ? (const uint8_t *)nl + 1 : (const uint8_t *)"";

@@ -3,7 +3,8 @@
 loader accepts: the table between "<!-- keyword list begin -->" and
 "<!-- keyword list end -->" equals `linkwatch --list-keywords` line for line
 (both come from the keyword table and the buffer table), every keyword of it
-has an example that parses, and a name not in it is refused."""
+has an example that parses (the digest lists of filemd5 & co. are made
+empty beside it), and a name not in it is refused."""
 
 import os
 import subprocess
@@ -43,6 +44,9 @@ def main():
                 if row.startswith("| `decode-event`"):
                     continue                      # documented as refused
                 fh.write('alert ip any any -> any any (%s%s)\n' % (ex, "" if "sid:" in ex else " sid:%d;" % sid))
+                if row.startswith(("| `filemd5`", "| `filesha1`", "| `filesha256`")):
+                    # the digest list the example names, beside the rules (empty: a valid list)
+                    open(os.path.join(d, ex.split(":", 1)[1].strip(" !;")), "w").close()
             fh.write('alert tcp any any -> any any (no_such_keyword; sid:%d;)\n' % (len(rows) + 1))
         out = subprocess.run([lw, "-T", "-c", os.path.join(lwtest.srcdir(), "linkwatch.yaml"), "-S", path],
                              capture_output=True, text=True, timeout=120)

@@ -21,7 +21,7 @@ static void never_reached(void *arg, const struct rule *r, const char *why, int 
 struct detect_engine *ruletest_engine(const char *const *texts)
 {
     size_t pending;
-    struct rule_parse_env env = { NULL, NULL };
+    struct rule_parse_env env = { NULL, NULL, NULL };
     struct rule_list *l = calloc(1, sizeof *l);
     struct detect_engine *e;
     char err[256];

@@ -278,12 +278,57 @@ static void test_keepalive_three(void **state)
     assert_int_equal(f->size, 22);
     assert_memory_equal(f->name, "/login.php", 10);
     assert_int_equal(f->name_len, 10);
-    assert_true(f->has_sha256);
+    assert_true((f->hashed & HTTP_HASH_BIT(HTTP_HASH_SHA256)));
     sha_hex(f, hex);
     assert_string_equal(hex, "c2d573b08af06663c30b1eb962ac6d97504ee749aba2d7a97634ebb109bede7e");
     assert_int_equal(h.ctx.stats.tx[APP_PROTO_HTTP], 3);
     assert_int_equal(ev_total(&h), 0);
     h_close(&h);
+}
+
+/* The digests rules ask for (app_limits.file_hashes: filemd5, filesha1)
+ * are computed besides the SHA-256 and shown in fileinfo in Suricata's
+ * order; without the ask (near miss) only the SHA-256 is; a file with a
+ * gap has none. */
+static void test_file_digests(void **state)
+{
+    struct app_limits l;
+    struct h h;
+    struct jbuf jb;
+    struct http_tx *t;
+    const uint8_t *d;
+    uint32_t n;
+
+    (void)state;
+    jbuf_init(&jb);
+    for (int ask = 1; ask >= 0; ask--) {
+        limits_default(&l);
+        l.file_hashes = ask ? APP_FILE_MD5 | APP_FILE_SHA1 : 0;
+        h_open(&h, &l, 0);
+        feed(&h, TS, "GET /hello.txt HTTP/1.1\r\nHost: h\r\n\r\n");
+        feed(&h, TC, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+        t = tx_at(&h, 0);
+        assert_int_equal(http_file_hash(http_tx_file(t, TC), HTTP_HASH_MD5, &d, &n), ask);
+        assert_string_equal(file_eve_of(&jb, t, TC), ask
+            ? "{\"filename\":\"/hello.txt\",\"gaps\":false,\"state\":\"CLOSED\","
+              "\"md5\":\"5d41402abc4b2a76b9719d911017c592\",\"sha1\":\"aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d\","
+              "\"sha256\":\"2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824\","
+              "\"stored\":false,\"size\":5,\"tx_id\":0}"
+            : "{\"filename\":\"/hello.txt\",\"gaps\":false,\"state\":\"CLOSED\","
+              "\"sha256\":\"2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824\","
+              "\"stored\":false,\"size\":5,\"tx_id\":0}");
+        /* a gap: no digest at all */
+        feed(&h, TS, "GET /gap.bin HTTP/1.1\r\nHost: h\r\n\r\n");
+        feed(&h, TC, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhel");
+        assert_int_equal(feedn(&h, TC, NULL, 4, APP_IN_GAP), 0);
+        feed(&h, TC, "abc");
+        t = tx_at(&h, 1);
+        assert_int_equal(http_tx_file(t, TC)->state, HTTP_FILE_CLOSED);
+        assert_int_equal(http_tx_file(t, TC)->hashed, 0);
+        assert_int_equal(http_file_hash(http_tx_file(t, TC), HTTP_HASH_SHA256, &d, &n), 0);
+        h_close(&h);
+    }
+    jbuf_free(&jb);
 }
 
 /* The stored buffers, byte for byte, as Suricata builds them. */
@@ -531,12 +576,12 @@ static void test_body_limit(void **state)
     assert_true(t->body[TS].truncated);
     assert_int_equal(http_tx_file(t, TS)->state, HTTP_FILE_TRUNCATED);
     assert_int_equal(http_tx_file(t, TS)->size, 10);
-    assert_false(http_tx_file(t, TS)->has_sha256);
+    assert_false((http_tx_file(t, TS)->hashed & HTTP_HASH_BIT(HTTP_HASH_SHA256)));
     /* near miss: a body of exactly the limit is whole */
     BUF(t, HTTP_BUF_RESPONSE_BODY, "WXYZ");
     assert_false(t->body[TC].truncated);
     assert_int_equal(http_tx_file(t, TC)->state, HTTP_FILE_CLOSED);
-    assert_true(http_tx_file(t, TC)->has_sha256);
+    assert_true((http_tx_file(t, TC)->hashed & HTTP_HASH_BIT(HTTP_HASH_SHA256)));
     progress(t, APP_PROG_DONE, APP_PROG_DONE);
     h_close(&h);
 }
@@ -894,7 +939,7 @@ static void test_gap(void **state)
     f = http_tx_file(t, TC);
     assert_int_equal(f->state, HTTP_FILE_CLOSED);
     assert_true(f->gaps);
-    assert_false(f->has_sha256);
+    assert_false((f->hashed & HTTP_HASH_BIT(HTTP_HASH_SHA256)));
     assert_int_equal(f->size, 100);
     assert_string_equal(file_eve_of(&jb, t, TC),
                         "{\"filename\":\"/big.bin\",\"gaps\":true,\"state\":\"CLOSED\",\"stored\":false,"
@@ -963,7 +1008,7 @@ static void test_sha256(void **state)
     feed(&h, TS, "PUT /upload/data.txt HTTP/1.1\r\nHost: h\r\nContent-Length: 12\r\n\r\nhello ");
     f = http_tx_file(tx_at(&h, 0), TS);
     assert_int_equal(f->state, HTTP_FILE_OPEN);
-    assert_false(f->has_sha256);
+    assert_false((f->hashed & HTTP_HASH_BIT(HTTP_HASH_SHA256)));
     feed(&h, TS, "world\n");
     assert_int_equal(f->state, HTTP_FILE_CLOSED);
     sha_hex(f, hex);
@@ -1195,7 +1240,7 @@ static void test_gap_gzip(void **state)
         assert_memory_equal(t->body[d].data, "<html><body>", 12);
         assert_int_equal(f->state, HTTP_FILE_TRUNCATED);
         assert_true(f->gaps);
-        assert_false(f->has_sha256);
+        assert_false((f->hashed & HTTP_HASH_BIT(HTTP_HASH_SHA256)));
         assert_int_equal(f->size, t->body[d].len);
     }
     assert_int_equal(t->flags & (HTTP_TX_UNDECODABLE_REQ | HTTP_TX_UNDECODABLE_RES),
@@ -1368,6 +1413,7 @@ int main(void)
         cmocka_unit_test(test_probe),
         cmocka_unit_test(test_keepalive_three),
         cmocka_unit_test(test_buffers_exact),
+        cmocka_unit_test(test_file_digests),
         cmocka_unit_test(test_pipelined),
         cmocka_unit_test(test_response_first),
         cmocka_unit_test(test_byte_at_a_time),

@@ -601,7 +601,7 @@ static void test_sticky_other(void **state)
 
     /* endswith may not be supported by the parser: fall back to plain */
     {
-        struct rule_parse_env env = { NULL, NULL };
+        struct rule_parse_env env = { NULL, NULL, NULL };
         struct rule *x;
         struct rule_error err;
 

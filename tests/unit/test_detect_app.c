@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "apptest.h"
 #include "detect-app.h"
@@ -403,6 +404,91 @@ static void test_detect_event_other_side(void **state)
     txh_close(&h);
 }
 
+/* ---------------------------------------------------------------- file digests */
+
+/* Writes text to dir/name; the path goes to out. */
+static void write_list(char *out, size_t n, const char *dir, const char *name, const char *text)
+{
+    FILE *f;
+
+    snprintf(out, n, "%s/%s", dir, name);
+    f = fopen(out, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* filemd5, filesha1, filesha256 (Suricata's documentation: filemd5:md5-blacklist;
+ * filemd5:!md5-whitelist;): a response file "hello" alerts once it is complete,
+ * in the response's direction, on a list holding its digest (among comments
+ * and other digests); a list whose digest differs in one hex digit does
+ * not (near miss), but does when negated; a request without a body has no
+ * file, so not even a negated rule alerts on it; without MD5 asked of the
+ * parser (app_limits.file_hashes) a filemd5 rule cannot match. */
+static void test_detect_filehash(void **state)
+{
+    char dir[] = "/tmp/lw-filehash-XXXXXX", good5[300], near5[300], good1[300], good256[300], near256[300];
+    char r[8][600];
+    const char *rules[9];
+    struct txh h;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    write_list(good5, sizeof good5, dir, "good.md5",
+               "# known bad\n0123456789abcdef0123456789ABCDEF,other\n\n5D41402ABC4B2A76B9719D911017C592,hello\n");
+    write_list(near5, sizeof near5, dir, "near.md5", "5d41402abc4b2a76b9719d911017c593\n");
+    write_list(good1, sizeof good1, dir, "good.sha1", "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d\n");
+    write_list(good256, sizeof good256, dir, "good.sha256",
+               "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824 hello\n");
+    write_list(near256, sizeof near256, dir, "near.sha256",
+               "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9825\n");
+    snprintf(r[0], sizeof r[0], "alert http any any -> any any (filemd5:%s; sid:11;)", good5);
+    snprintf(r[1], sizeof r[1], "alert http any any -> any any (filemd5:%s; sid:12;)", near5);
+    snprintf(r[2], sizeof r[2], "alert http any any -> any any (filemd5:!%s; sid:13;)", near5);
+    snprintf(r[3], sizeof r[3], "alert ip any any -> any any (filesha1:%s; sid:14;)", good1);
+    snprintf(r[4], sizeof r[4], "alert http any any -> any any (filesha256:%s; sid:15;)", good256);
+    snprintf(r[5], sizeof r[5], "alert http any any -> any any (filesha256:%s; sid:16;)", near256);
+    snprintf(r[6], sizeof r[6], "alert http any any -> any any (filemd5:!%s; sid:17;)", good5);
+    snprintf(r[7], sizeof r[7], "alert http any any -> any any (flow:to_server; filemd5:%s; sid:18;)", good5);
+    for (int i = 0; i < 8; i++)
+        rules[i] = r[i];
+    rules[8] = NULL;
+    txh_open(&h, rules);
+    h.ctx->limits.file_hashes = APP_FILE_MD5 | APP_FILE_SHA1;
+    step(&h, TS, REQ0);
+    step(&h, TC, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel");
+    assert_int_equal(h.a.n, 0);                    /* not complete yet */
+    step(&h, TC, "lo");
+    step(&h, TC, NULL);
+    assert_int_equal(count_sid(&h.a, 11, 0), 1);
+    assert_int_equal(count_sid(&h.a, 12, 0), 0);
+    assert_int_equal(count_sid(&h.a, 13, 0), 1);
+    assert_int_equal(count_sid(&h.a, 14, 0), 1);
+    assert_int_equal(count_sid(&h.a, 15, 0), 1);
+    assert_int_equal(count_sid(&h.a, 16, 0), 0);
+    assert_int_equal(count_sid(&h.a, 17, 0), 0);
+    assert_int_equal(count_sid(&h.a, 18, 0), 0);   /* the file went to the client */
+    assert_int_equal(h.a.n, 4);
+    for (size_t i = 0; i < h.a.n; i++)
+        assert_int_equal(h.a.dir[i], 1);
+    txh_close(&h);
+
+    /* MD5 not asked of the parser: no MD5 to match, SHA-256 as ever */
+    txh_open(&h, rules);
+    step(&h, TS, REQ0);
+    step(&h, TC, RES0);
+    assert_int_equal(count_sid(&h.a, 11, 0), 0);
+    assert_int_equal(count_sid(&h.a, 13, 0), 0);
+    assert_int_equal(count_sid(&h.a, 15, 0), 1);
+    txh_close(&h);
+    unlink(good5);
+    unlink(near5);
+    unlink(good1);
+    unlink(good256);
+    unlink(near256);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -415,6 +501,7 @@ int main(void)
         cmocka_unit_test(test_detect_established),
         cmocka_unit_test(test_detect_event),
         cmocka_unit_test(test_detect_event_other_side),
+        cmocka_unit_test(test_detect_filehash),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -894,7 +894,7 @@ static void test_eve_geo(void **state)
         "\"geo\":{\"src\":{\"country\":\"US\",\"asn\":15169,\"org\":\"Google LLC\",\"city\":\"Mountain View\","
         "\"lat\":37.386,\"lon\":-122.0838},\"dest\":{\"country\":\"CN\",\"internal\":true},"
         "\"scope\":\"cross-border-outbound\"}";
-    struct rule_parse_env env = { NULL, NULL };
+    struct rule_parse_env env = { NULL, NULL, NULL };
     struct rule_error rerr;
     struct rule *rule = NULL;
     const struct geo_summary *s;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "rule-hashlist.h"
 #include "rule-load.h"
 #include "rule-parse.h"
 #include "ruleset.h"
@@ -1076,6 +1077,62 @@ static const char rules_b[] =
     "alert dns any any -> any any (msg:\"b1\"; dns.query; content:\"evil\"; nocase; sid:10;)\n"
     "alert tcp any any -> any any (msg:\"b2 last line without newline\"; sid:11;)";
 
+/* filemd5, filesha1, filesha256: the list is found beside the rule's file
+ * (then in the configuration's folder, then from the current one), read as
+ * Suricata reads it (a hex run a line, comments after it ignored, other
+ * lines skipped, either case, duplicates dropped), sorted; ! negates; a
+ * missing file, a digest of the wrong length and a folder are errors that
+ * name the file (and line). */
+static void test_filehash(void **state)
+{
+    char rules[128], list[128], want[512];
+    struct rule_parse_env env = tenv;
+    struct rule *r;
+    const struct rule_hashlist *h;
+
+    (void)state;
+    snprintf(rules, sizeof rules, "%s/hash.rules", tmpdir);
+    snprintf(list, sizeof list, "%s/list.md5", tmpdir);
+    write_file(list, "# comment\nFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF,last\n\n"
+                     "090fe607a5be1228362614ccaa088577\n 5d41402abc4b2a76b9719d911017c592 (skipped: a blank first)\n"
+                     "090FE607A5BE1228362614CCAA088577 again\n");
+    env.file = rules;
+    tenv.file = rules;
+    r = parse_ok("alert http any any -> any any (filemd5:list.md5; sid:1;)");
+    assert_int_equal(r->nsm, 1);
+    assert_int_equal(r->sm[0].type, RULE_SM_HASHLIST);
+    assert_int_equal(r->sm[0].buf, RULE_BUF_FILE_MD5);
+    assert_true(r->buffers & RULE_BUF_BIT(RULE_BUF_FILE_MD5));
+    h = &r->sm[0].u.h;
+    assert_int_equal(h->n, 2);
+    assert_int_equal(h->len, 16);
+    assert_false(h->negated);
+    assert_int_equal(h->v[0], 0x09);
+    assert_int_equal(h->v[16], 0xff);
+    assert_true(rule_hashlist_has(h, h->v));
+    rule_free(r);
+    /* negated, quoted, absolute; a content after it is the payload's */
+    snprintf(want, sizeof want, "alert tcp any any -> any any (filemd5:! \"%s\"; content:\"x\"; sid:1;)", list);
+    r = parse_ok(want);
+    assert_true(r->sm[0].u.h.negated);
+    assert_int_equal(r->sm[1].buf, RULE_BUF_PAYLOAD);
+    rule_free(r);
+    snprintf(want, sizeof want, "filesha1: %s/list.md5:2: a digest here is 40 hex digits", tmpdir);
+    parse_err("alert http any any -> any any (filesha1:list.md5; sid:1;)", want);
+    snprintf(want, sizeof want, "filemd5: %s/nope.md5: No such file or directory", tmpdir);
+    parse_err("alert http any any -> any any (filemd5:nope.md5; sid:1;)", want);
+    snprintf(want, sizeof want, "filesha256: %s/.: not a regular file", tmpdir);
+    parse_err("alert http any any -> any any (filesha256:.; sid:1;)", want);
+    parse_err("alert http any any -> any any (filemd5; sid:1;)", "keyword 'filemd5' needs a value");
+    /* a buffer only its keyword reads is no sticky keyword */
+    parse_err("alert http any any -> any any (filemd5; content:\"x\"; sid:1;)", "keyword 'filemd5' needs a value");
+    assert_int_equal(rule_buffer_by_name("filemd5"), -1);
+    parse_err("alert tls any any -> any any (filemd5:list.md5; sid:1;)",
+              "filemd5 can't be used with protocol 'tls'");
+    tenv.file = NULL;
+    (void)env;
+}
+
 static void test_loader(void **state)
 {
     struct rule_load_report rep;
@@ -1287,6 +1344,7 @@ int main(void)
         cmocka_unit_test(test_meta),
         cmocka_unit_test(test_app_ndpi_geoip_ok),
         cmocka_unit_test(test_classification),
+        cmocka_unit_test(test_filehash),
         cmocka_unit_test(test_loader),
         cmocka_unit_test(test_loader_bounded),
         cmocka_unit_test(test_et_open),

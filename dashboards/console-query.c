@@ -9,6 +9,8 @@
 
 #include "console-query.h"
 #include "alert-index.h"
+#include "redis-cluster.h"
+#include "redis-ctx.h"
 #include "json.h"
 #include "util.h"
 
@@ -86,7 +88,7 @@ struct plan {
 };
 
 struct walk {
-    redisContext *c;
+    struct rcx *c;
     const struct rkeys *rk;
     const struct cq_query *q;
     cq_visit_fn visit;
@@ -100,9 +102,9 @@ struct walk {
     struct xid last;             /* the last id examined */
 };
 
-static redisReply *cmdv(redisContext *c, int argc, const char **argv)
+static redisReply *cmdv(struct rcx *c, int argc, const char **argv)
 {
-    redisReply *r = redisCommandArgv(c, argc, argv, NULL);
+    redisReply *r = rcx_command(c, argc, argv, NULL);
 
     if (r && r->type == REDIS_REPLY_ERROR) {
         freeReplyObject(r);
@@ -273,7 +275,7 @@ static size_t pick_word(const char *text, char *word, size_t wlen, int *exact)
 
 /* Adds to t the sid lists of the signatures containing text. Returns the
  * number of signatures, or -1 on a Redis error. */
-static long text_lists(redisContext *c, const struct rkeys *rk, struct plan *p, struct term *t,
+static long text_lists(struct rcx *c, const struct rkeys *rk, struct plan *p, struct term *t,
                        const char *text)
 {
     char msg[RKEY_MAX], words[RKEY_MAX], word[200], lo[210], hi[210], key[RKEY_MAX];
@@ -318,7 +320,7 @@ static long text_lists(redisContext *c, const struct rkeys *rk, struct plan *p, 
             const char *sp = strrchr(r->element[i]->str, ' ');
             hm[i + 2] = sp ? sp + 1 : "";
         }
-        m = redisCommandArgv(c, (int)r->elements + 2, hm, NULL);
+        m = rcx_command(c, (int)r->elements + 2, hm, NULL);
         for (size_t i = 0; m && m->type == REDIS_REPLY_ARRAY && i < m->elements; i++) {
             const redisReply *v = m->element[i];
             /* a sid met under several words is listed once */
@@ -407,7 +409,7 @@ static void index_state(struct plan *p, const redisReply *meta, const redisReply
 }
 
 /* Terms of every indexed filter of f; notes for the others. */
-static int plan_terms(redisContext *c, const struct rkeys *rk, struct plan *p, const struct alert_filter *f)
+static int plan_terms(struct rcx *c, const struct rkeys *rk, struct plan *p, const struct alert_filter *f)
 {
     char key[RKEY_MAX], v[48];
     struct term *t;
@@ -484,19 +486,19 @@ static int plan_terms(redisContext *c, const struct rkeys *rk, struct plan *p, c
 }
 
 /* The size of every source (LLEN / ZCARD, one pipeline) and of its term. */
-static int plan_sizes(redisContext *c, struct plan *p)
+static int plan_sizes(struct rcx *c, struct plan *p)
 {
     for (size_t i = 0; i < p->nt; i++)
         for (size_t j = 0; j < p->t[i].ns; j++) {
             int zset = strstr(p->t[i].s[j].key, ":ix:status:") != NULL;
             const char *argv[] = { zset ? "ZCARD" : "LLEN", p->t[i].s[j].key };
-            redisAppendCommandArgv(c, 2, argv, NULL);
+            rcx_append(c, 2, argv, NULL);
         }
     for (size_t i = 0; i < p->nt; i++) {
         p->t[i].size = 0;
         for (size_t j = 0; j < p->t[i].ns; j++) {
             redisReply *r = NULL;
-            if (redisGetReply(c, (void **)&r) != REDIS_OK || r == NULL)
+            if (rcx_get_reply(c, &r) != REDIS_OK || r == NULL)
                 return -1;
             p->t[i].s[j].size = r->type == REDIS_REPLY_INTEGER && r->integer > 0 ? (uint64_t)r->integer : 0;
             p->t[i].size += p->t[i].s[j].size;
@@ -531,14 +533,14 @@ static int plan_build(struct walk *w)
     rkey_ix(tmap, sizeof tmap, w->rk, "time", NULL);
     const char *a1[] = { "HGETALL", meta }, *a2[] = { "EXISTS", lock },
                *a3[] = { "XRANGE", w->stream, "-", "+", "COUNT", "1" }, *a4[] = { "HGETALL", tmap };
-    redisAppendCommandArgv(w->c, 2, a1, NULL);
-    redisAppendCommandArgv(w->c, 2, a2, NULL);
-    redisAppendCommandArgv(w->c, 6, a3, NULL);
+    rcx_append(w->c, 2, a1, NULL);
+    rcx_append(w->c, 2, a2, NULL);
+    rcx_append(w->c, 6, a3, NULL);
     if (f->from || f->to)
-        redisAppendCommandArgv(w->c, 2, a4, NULL);
-    if (redisGetReply(w->c, (void **)&rm) != REDIS_OK || redisGetReply(w->c, (void **)&rl) != REDIS_OK ||
-        redisGetReply(w->c, (void **)&rf) != REDIS_OK ||
-        ((f->from || f->to) && redisGetReply(w->c, (void **)&rt) != REDIS_OK))
+        rcx_append(w->c, 2, a4, NULL);
+    if (rcx_get_reply(w->c, &rm) != REDIS_OK || rcx_get_reply(w->c, &rl) != REDIS_OK ||
+        rcx_get_reply(w->c, &rf) != REDIS_OK ||
+        ((f->from || f->to) && rcx_get_reply(w->c, &rt) != REDIS_OK))
         goto out;
     index_state(p, rm, rl, rf);
     if (p->use_index) {
@@ -625,14 +627,14 @@ static void append_triage(struct walk *w, char (*ids)[48], size_t n)
 
     if (argv == NULL) {
         const char *one[] = { "HMGET", w->triage, "-" };
-        redisAppendCommandArgv(w->c, 3, one, NULL);
+        rcx_append(w->c, 3, one, NULL);
         return;
     }
     argv[0] = "HMGET";
     argv[1] = w->triage;
     for (size_t i = 0; i < n; i++)
         argv[i + 2] = ids[i];
-    redisAppendCommandArgv(w->c, (int)n + 2, argv, NULL);
+    rcx_append(w->c, (int)n + 2, argv, NULL);
     free(argv);
 }
 
@@ -649,13 +651,13 @@ static int read_batch(struct walk *w, const struct xid *ids, size_t n)
     for (size_t i = 0; i < n; i++) {
         xstr(ids[i], s[i], sizeof s[i]);
         const char *argv[] = { "XRANGE", w->stream, s[i], s[i] };
-        redisAppendCommandArgv(w->c, 4, argv, NULL);
+        rcx_append(w->c, 4, argv, NULL);
     }
     append_triage(w, s, n);
     for (size_t i = 0; i < n; i++)
-        if (redisGetReply(w->c, (void **)&e[i]) != REDIS_OK || e[i] == NULL)
+        if (rcx_get_reply(w->c, &e[i]) != REDIS_OK || e[i] == NULL)
             goto out;
-    if (redisGetReply(w->c, (void **)&tr) != REDIS_OK || tr == NULL || tr->type != REDIS_REPLY_ARRAY ||
+    if (rcx_get_reply(w->c, &tr) != REDIS_OK || tr == NULL || tr->type != REDIS_REPLY_ARRAY ||
         tr->elements != n)
         goto out;
     for (size_t i = 0; i < n && !w->stop; i++) {
@@ -683,7 +685,7 @@ static void read_send(struct walk *w, const char *key, struct xid hi, size_t wan
     snprintf(ms, sizeof ms, "%llu", (unsigned long long)hi.ms);
     snprintf(seq, sizeof seq, "%llu", (unsigned long long)hi.seq);
     snprintf(n, sizeof n, "%zu", want);
-    redisAppendCommandArgv(w->c, 7, argv, NULL);
+    rcx_append(w->c, 7, argv, NULL);
 }
 
 /* The answer to read_send(..., hi, want): the ids before hi and at or
@@ -698,7 +700,7 @@ static long read_take(struct walk *w, struct xid hi, struct xid lo, size_t want,
     size_t k = 0, m = 0;
     struct xid oldest = XID_TOP;
 
-    if (redisGetReply(w->c, (void **)&r) != REDIS_OK || r == NULL || r->type != REDIS_REPLY_ARRAY) {
+    if (rcx_get_reply(w->c, &r) != REDIS_OK || r == NULL || r->type != REDIS_REPLY_ARRAY) {
         freeReplyObject(r);
         return -1;
     }
@@ -939,7 +941,7 @@ static int walk_stream(struct walk *w, struct xid lo, struct xid hi)
         for (size_t i = 0; i < r->elements; i++)
             snprintf(ids[i], sizeof ids[i], "%s", r->element[i]->element[0]->str);
         append_triage(w, ids, r->elements);
-        if (redisGetReply(w->c, (void **)&tr) != REDIS_OK || tr == NULL || tr->type != REDIS_REPLY_ARRAY ||
+        if (rcx_get_reply(w->c, &tr) != REDIS_OK || tr == NULL || tr->type != REDIS_REPLY_ARRAY ||
             tr->elements != r->elements) {
             freeReplyObject(tr);
             freeReplyObject(r);
@@ -978,12 +980,10 @@ static json_t *plan_json(const struct walk *w, const char *driver)
     return json_pack("{s:s,s:o,s:O}", "driver", driver, "terms", terms, "notes", w->p.notes);
 }
 
-int cq_walk(redisContext *c, const struct rkeys *rk, const struct cq_query *q, cq_visit_fn visit,
+int cq_walk(struct rcx *c, const struct rkeys *rk, const struct cq_query *q, cq_visit_fn visit,
             void *cls, struct cq_answer *a)
 {
     struct walk w = { .c = c, .rk = rk, .q = q, .visit = visit, .cls = cls, .a = a };
-    const char *load[] = { "SCRIPT", "LOAD", AIX_READ_LUA };
-    redisReply *r;
     int rc = -1, done;
 
     memset(a, 0, sizeof *a);
@@ -991,12 +991,9 @@ int cq_walk(redisContext *c, const struct rkeys *rk, const struct cq_query *q, c
     w.p.notes = json_array();
     rkey_named(w.stream, sizeof w.stream, rk, "alerts");
     rkey_named(w.triage, sizeof w.triage, rk, "triage");
-    if ((r = cmdv(c, 3, load)) == NULL || r->type != REDIS_REPLY_STRING || r->len >= sizeof w.sha) {
-        freeReplyObject(r);
+    /* EVALSHA, loaded again by the routing layer on a node that answers NOSCRIPT */
+    if (rcl_script(rcx_client(c), AIX_READ_LUA, w.sha) < 0)
         goto out;
-    }
-    memcpy(w.sha, r->str, r->len + 1);
-    freeReplyObject(r);
     if (plan_build(&w) < 0)
         goto out;
     if (w.p.empty) {
@@ -1021,6 +1018,273 @@ out:
     a->index = plan_json(&w, w.p.use_index && w.p.nt ? w.p.t[0].name : "stream");
     json_decref(w.p.notes);
     plan_free(&w.p);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ shards */
+
+/* A match of one shard, held for the merge. */
+struct held {
+    char xid[CR_XID_MAX];
+    struct xid x;
+    int64_t t;                   /* capture time, usec (the id's, without one) */
+    char *sensor;                /* NULL when the entry has none */
+    json_t *ev;
+    char *raw;
+    size_t rawlen;
+    json_t *tr;
+};
+
+/* A shard's matches, and how its walk ended. */
+struct holder {
+    struct held *v;
+    size_t n, cap, head;         /* head: the next one the merge takes */
+    size_t bytes, bytes_max;
+    unsigned limit;
+    int oom, walked, partial;
+    char next[48];
+};
+
+static int hold_visit(void *cls, const char *id, const char *sensor, json_t *ev, const char *raw,
+                      size_t rawlen, json_t *tr)
+{
+    struct holder *h = cls;
+    const char *ts = json_string_value(json_object_get(ev, "timestamp"));
+    struct held *e;
+
+    if (h->n == h->cap) {
+        size_t nc = h->cap ? 2 * h->cap : 16;
+        struct held *nv = realloc(h->v, nc * sizeof *nv);
+        if (nv == NULL)
+            goto oom;
+        h->v = nv;
+        h->cap = nc;
+    }
+    e = &h->v[h->n];
+    memset(e, 0, sizeof *e);
+    snprintf(e->xid, sizeof e->xid, "%s", id);
+    xparse(id, &e->x);
+    if (ts == NULL || lw_time_parse(ts, &e->t) < 0)
+        e->t = (int64_t)(e->x.ms * 1000);
+    e->sensor = sensor ? strdup(sensor) : NULL;
+    e->raw = malloc(rawlen + 1);
+    if ((sensor && e->sensor == NULL) || e->raw == NULL) {
+        free(e->sensor);
+        free(e->raw);
+        goto oom;
+    }
+    memcpy(e->raw, raw, rawlen);
+    e->raw[rawlen] = '\0';
+    e->rawlen = rawlen;
+    e->ev = json_incref(ev);
+    e->tr = tr;
+    h->n++;
+    h->bytes += rawlen;
+    return h->n >= h->limit || h->bytes > h->bytes_max;
+oom:
+    json_decref(tr);
+    h->oom = 1;
+    return 1;
+}
+
+static void holder_free(struct holder *h)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        free(h->v[i].sensor);
+        free(h->v[i].raw);
+        json_decref(h->v[i].ev);
+        json_decref(h->v[i].tr);
+    }
+    free(h->v);
+}
+
+/* Visits a shard's match under its API id. */
+struct pass {
+    const char *shard;
+    cq_visit_fn visit;
+    void *cls;
+    int stopped;
+};
+
+static int pass_visit(void *cls, const char *id, const char *sensor, json_t *ev, const char *raw,
+                      size_t rawlen, json_t *tr)
+{
+    struct pass *p = cls;
+    char api[CR_ID_MAX];
+
+    cr_id_format(api, sizeof api, p->shard, id);
+    return p->stopped = p->visit(p->cls, api, sensor, ev, raw, rawlen, tr);
+}
+
+/* A shard's share of what is left of total, with `left` shards to go. */
+static uint64_t share(uint64_t total, uint64_t used, size_t left)
+{
+    uint64_t rem = total > used ? total - used : 0;
+
+    return left ? rem / left + (rem % left != 0) : rem;
+}
+
+/* Where the next page of shard s starts, after a walk that ended so. */
+static void advance(struct cr_shard *s, const char *next, int partial)
+{
+    if (next[0])
+        snprintf(s->pos, sizeof s->pos, "%s", next);
+    else if (!partial)
+        s->done = 1;
+    /* else: gave up before reading anything: the same position again */
+}
+
+/* >0 when x is newer than y: capture time, then stream id. */
+static int held_cmp(const struct held *x, const struct held *y)
+{
+    if (x->t != y->t)
+        return x->t > y->t ? 1 : -1;
+    return xcmp(x->x, y->x);
+}
+
+/* Visits the held matches of every shard newest first, until the visitor
+ * says stop or a shard that may hold more has none left here; then sets
+ * each shard's position after what was visited. */
+static void merge(struct cr_shards *sh, struct holder *h, cq_visit_fn visit, void *cls)
+{
+    for (;;) {
+        size_t best = sh->n;
+        int blocked = 0;
+
+        for (size_t i = 0; i < sh->n; i++) {
+            const struct holder *b = &h[i];
+            if (b->head < b->n) {
+                if (best == sh->n || held_cmp(&b->v[b->head], &h[best].v[h[best].head]) > 0)
+                    best = i;
+            } else if (!sh->v[i].done && !(b->walked && !b->next[0] && !b->partial)) {
+                blocked = 1;             /* it may have more, not read */
+            }
+        }
+        if (blocked || best == sh->n)
+            break;
+        struct held *e = &h[best].v[h[best].head++];
+        char id[CR_ID_MAX];
+        json_t *tr = e->tr;
+
+        e->tr = NULL;
+        cr_id_format(id, sizeof id, sh->v[best].name, e->xid);
+        if (visit(cls, id, e->sensor, e->ev, e->raw, e->rawlen, tr))
+            break;
+    }
+    for (size_t i = 0; i < sh->n; i++) {
+        const struct holder *b = &h[i];
+        if (!b->walked)
+            continue;
+        if (b->head == b->n)
+            advance(&sh->v[i], b->next, b->partial);
+        else if (b->head > 0)
+            snprintf(sh->v[i].pos, sizeof sh->v[i].pos, "%s", b->v[b->head - 1].xid);
+    }
+}
+
+/* One shard's walk from its position, with its share of scan and time. */
+static int walk_shard(struct rcx *c, const struct rkeys *rk, const struct cr_shard *s,
+                      const struct cq_query *q, uint64_t scan, uint64_t budget, cq_visit_fn visit,
+                      void *cls, struct cq_answer *sa)
+{
+    struct rkeys k = cr_shard_keys(rk, s->name);
+    struct cq_query sq = *q;
+
+    sq.before = s->pos;
+    sq.scan = scan;
+    sq.budget_usec = budget;
+    return cq_walk(c, &k, &sq, visit, cls, sa);
+}
+
+/* The index of an answer over several shards: each shard's, and their
+ * notes once. */
+static json_t *shards_index(json_t *each)
+{
+    json_t *notes = json_array(), *v, *n;
+    size_t i, j, k;
+
+    json_array_foreach(each, i, v)
+        json_array_foreach(json_object_get(v, "notes"), j, n) {
+            int seen = 0;
+            for (k = 0; k < json_array_size(notes) && !seen; k++)
+                seen = json_equal(json_array_get(notes, k), n);
+            if (!seen)
+                json_array_append(notes, n);
+        }
+    return json_pack("{s:s,s:o,s:o}", "driver", "shards", "notes", notes, "shards", each);
+}
+
+int cq_walk_shards(struct rcx *c, const struct rkeys *rk, struct cr_shards *sh, const struct cq_query *q,
+                   int ordered, unsigned limit, size_t bytes_max, cq_visit_fn visit, void *cls,
+                   struct cq_answer *a)
+{
+    uint64_t t0 = lw_now_mono_usec();
+    struct holder *h = NULL;
+    json_t *each = json_array();
+    size_t left = 0;
+    int rc = -1, stopped = 0;
+
+    memset(a, 0, sizeof *a);
+    for (size_t i = 0; i < sh->n; i++)
+        left += !sh->v[i].done;
+    if (ordered && left > 1 && (h = calloc(sh->n, sizeof *h)) == NULL)
+        goto out;
+    for (size_t i = 0; i < sh->n && !stopped; i++) {
+        struct cr_shard *s = &sh->v[i];
+        uint64_t scan, budget;
+        struct cq_answer sa;
+        int r;
+
+        if (s->done)
+            continue;
+        scan = share(q->scan, a->scanned, left);
+        budget = share(q->budget_usec, lw_now_mono_usec() - t0, left);
+        left--;
+        if (scan == 0 || budget == 0) {
+            a->partial = 1;              /* not read: its position stays */
+            continue;
+        }
+        if (h) {
+            h[i].limit = limit;
+            h[i].bytes_max = bytes_max;
+            r = walk_shard(c, rk, s, q, scan, budget, hold_visit, &h[i], &sa);
+            h[i].walked = 1;
+            h[i].partial = sa.partial;
+            snprintf(h[i].next, sizeof h[i].next, "%s", sa.next);
+            if (h[i].oom)
+                r = -1;
+        } else {
+            struct pass p = { s->name, visit, cls, 0 };
+            r = walk_shard(c, rk, s, q, scan, budget, pass_visit, &p, &sa);
+            stopped = p.stopped;
+            if (sh->n == 1)
+                memcpy(a->next, sa.next, sizeof a->next);
+            advance(s, sa.next, sa.partial);
+        }
+        a->scanned += sa.scanned;
+        a->candidates += sa.candidates;
+        a->skipped += sa.skipped;
+        a->partial |= sa.partial;
+        if (sh->n == 1) {
+            a->index = sa.index;
+        } else if (sa.index) {
+            json_object_set_new(sa.index, "shard", json_string(s->name));
+            json_array_append_new(each, sa.index);
+        }
+        if (r < 0)
+            goto out;
+    }
+    if (h)
+        merge(sh, h, visit, cls);
+    rc = 0;
+out:
+    if (sh->n != 1)
+        a->index = shards_index(each);
+    else
+        json_decref(each);
+    for (size_t i = 0; h && i < sh->n; i++)
+        holder_free(&h[i]);
+    free(h);
     return rc;
 }
 
@@ -1052,7 +1316,7 @@ static json_t *group_json(const char *field, const char *value)
 
 /* Appends up to `want` groups of count 1 (they are in no zset) from the
  * counting hashes, a pipeline of 512 hashes at a time, into fields/values. */
-static int fill_singles(redisContext *c, const struct rkeys *rk, size_t want, json_t *out)
+static int fill_singles(struct rcx *c, const struct rkeys *rk, size_t want, json_t *out)
 {
     char key[RKEY_MAX], n[16];
 
@@ -1061,11 +1325,11 @@ static int fill_singles(redisContext *c, const struct rkeys *rk, size_t want, js
             snprintf(n, sizeof n, "%u", b);
             rkey_ix(key, sizeof key, rk, "grp", n);
             const char *argv[] = { "HGETALL", key };
-            redisAppendCommandArgv(c, 2, argv, NULL);
+            rcx_append(c, 2, argv, NULL);
         }
         for (unsigned b = b0; b < b0 + 512; b++) {
             redisReply *r = NULL;
-            if (redisGetReply(c, (void **)&r) != REDIS_OK || r == NULL)
+            if (rcx_get_reply(c, &r) != REDIS_OK || r == NULL)
                 return -1;
             for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements &&
                                json_array_size(out) < want; i += 2)
@@ -1082,7 +1346,7 @@ static int fill_singles(redisContext *c, const struct rkeys *rk, size_t want, js
 
 /* Adds signature and severity to every group, from the msg hash (the
  * latest "<severity> <signature>" its sid was seen with). */
-static int name_groups(redisContext *c, const struct rkeys *rk, json_t *groups)
+static int name_groups(struct rcx *c, const struct rkeys *rk, json_t *groups)
 {
     size_t n = json_array_size(groups);
     const char **argv = malloc((n + 2) * sizeof *argv);
@@ -1126,7 +1390,7 @@ out:
     return rc;
 }
 
-json_t *cq_groups(redisContext *c, const struct rkeys *rk, unsigned limit, uint64_t *total,
+json_t *cq_groups(struct rcx *c, const struct rkeys *rk, unsigned limit, uint64_t *total,
                   char *err, size_t errlen)
 {
     char top[RKEY_MAX], meta[RKEY_MAX], stop[16], key[RKEY_MAX];
@@ -1144,11 +1408,11 @@ json_t *cq_groups(redisContext *c, const struct rkeys *rk, unsigned limit, uint6
     for (size_t i = 0; i < r->elements; i++) {
         rkey_ix_group(key, sizeof key, rk, r->element[i]->str, r->element[i]->len);
         const char *argv[] = { "HGET", key, r->element[i]->str };
-        redisAppendCommandArgv(c, 3, argv, NULL);
+        rcx_append(c, 3, argv, NULL);
     }
     for (size_t i = 0; i < r->elements; i++) {
         redisReply *v = NULL;
-        if (redisGetReply(c, (void **)&v) != REDIS_OK || v == NULL)
+        if (rcx_get_reply(c, &v) != REDIS_OK || v == NULL)
             goto fail;
         json_t *g = group_json(r->element[i]->str, v->type == REDIS_REPLY_STRING ? v->str : NULL);
         if (g)
@@ -1169,4 +1433,101 @@ fail:
     freeReplyObject(m);
     json_decref(out);
     return NULL;
+}
+
+/* Larger count first; then by sid, source, destination, so that the order
+ * does not depend on the shards'. */
+static int group_order(const void *pa, const void *pb)
+{
+    json_t *a = *(json_t *const *)pa, *b = *(json_t *const *)pb;
+    json_int_t ca = json_integer_value(json_object_get(a, "count"));
+    json_int_t cb = json_integer_value(json_object_get(b, "count"));
+    json_int_t sa = json_integer_value(json_object_get(a, "sid"));
+    json_int_t sb = json_integer_value(json_object_get(b, "sid"));
+    int r;
+
+    if (ca != cb)
+        return ca < cb ? 1 : -1;
+    if (sa != sb)
+        return sa < sb ? -1 : 1;
+    const char *xa = json_string_value(json_object_get(a, "src_ip"));
+    const char *xb = json_string_value(json_object_get(b, "src_ip"));
+    if ((r = strcmp(xa ? xa : "", xb ? xb : "")) != 0)
+        return r;
+    xa = json_string_value(json_object_get(a, "dest_ip"));
+    xb = json_string_value(json_object_get(b, "dest_ip"));
+    return strcmp(xa ? xa : "", xb ? xb : "");
+}
+
+/* Adds group g of another shard to o (the same sid, source, destination). */
+static void group_add(json_t *o, json_t *g)
+{
+    const char *of = json_string_value(json_object_get(o, "first_seen"));
+    const char *gf = json_string_value(json_object_get(g, "first_seen"));
+    const char *ol = json_string_value(json_object_get(o, "last_seen"));
+    const char *gl = json_string_value(json_object_get(g, "last_seen"));
+
+    json_object_set_new(o, "count", json_integer(json_integer_value(json_object_get(o, "count")) +
+                                                 json_integer_value(json_object_get(g, "count"))));
+    /* the same format throughout (json_format_timestamp): text order is time order */
+    if (gf && (!of || strcmp(gf, of) < 0))
+        json_object_set(o, "first_seen", json_object_get(g, "first_seen"));
+    if (gl && (!ol || strcmp(gl, ol) > 0))
+        json_object_set(o, "last_seen", json_object_get(g, "last_seen"));
+    if (!json_object_get(o, "signature") && json_object_get(g, "signature")) {
+        json_object_set(o, "signature", json_object_get(g, "signature"));
+        json_object_set(o, "severity", json_object_get(g, "severity"));
+    }
+}
+
+json_t *cq_groups_shards(struct rcx *c, const struct rkeys *rk, const struct cr_shards *sh, unsigned limit,
+                         uint64_t *total, char *err, size_t errlen)
+{
+    json_t *by = json_object(), *out = NULL, *v, **all = NULL;
+    const char *k;
+    size_t n = 0, i;
+
+    *total = 0;
+    if (sh->n == 1) {
+        struct rkeys one = cr_shard_keys(rk, sh->v[0].name);
+        json_decref(by);
+        return cq_groups(c, &one, limit, total, err, errlen);
+    }
+    for (size_t s = 0; s < sh->n; s++) {
+        struct rkeys one = cr_shard_keys(rk, sh->v[s].name);
+        uint64_t t = 0;
+        json_t *g = cq_groups(c, &one, limit, &t, err, errlen);
+
+        if (g == NULL)
+            goto out;
+        *total += t;
+        json_array_foreach(g, i, v) {
+            const char *src = json_string_value(json_object_get(v, "src_ip"));
+            const char *dst = json_string_value(json_object_get(v, "dest_ip"));
+            char key[AIX_FIELD_MAX + 32];
+            json_t *o;
+
+            snprintf(key, sizeof key, "%lld|%s|%s", (long long)json_integer_value(json_object_get(v, "sid")),
+                     src ? src : "", dst ? dst : "");
+            if ((o = json_object_get(by, key)) != NULL)
+                group_add(o, v);
+            else
+                json_object_set(by, key, v);
+        }
+        json_decref(g);
+    }
+    if ((all = malloc((json_object_size(by) + 1) * sizeof *all)) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    json_object_foreach(by, k, v)
+        all[n++] = v;
+    qsort(all, n, sizeof *all, group_order);
+    out = json_array();
+    for (i = 0; i < n && i < limit; i++)
+        json_array_append(out, all[i]);
+out:
+    free(all);
+    json_decref(by);
+    return out;
 }

@@ -96,13 +96,19 @@ def fill(tmp, rs, tap, later=()):
     runs = [("demo", [demo] + copies),
             ("rules", [shifted(os.path.join(tmp, "cases", cases[c]["pcap"]),
                                os.path.join(tmp, c + "-shifted.pcap"), start - 600 * 1000000) for c in RULE_CASES])]
+    return run_sensors(tmp, rs, tap, mmdb, runs)
+
+
+def run_sensors(tmp, rs, tap, mmdb, runs, extra=()):
+    """Runs the sensor once per (sensor id, [captures]) of runs, writing to
+    rs (extra: more --set arguments); returns their EVE alerts [(sensor, event)]."""
     alerts = []
     for sensor, reads in runs:
         args = ["-c", os.path.join(lwtest.srcdir(), "linkwatch.yaml"),
                 "--set", "geoip.databases=[%s]" % mmdb]
         for r in reads[1:]:
             args += ["-r", r]
-        args += lwredis.redis_args(rs.port, os.path.join(tmp, "spool"), sensor)
+        args += lwredis.redis_args(rs.port, os.path.join(tmp, "spool"), sensor, list(extra))
         run = lwtest.run_sensor(reads[0], os.path.join(tmp, "log-" + sensor), args, timeout=300)
         tap.ok(run.rc == 0, "sensor %s: exits 0" % sensor, run.stderr[-2000:])
         evs = [e for e in lwtest.read_eve(os.path.join(tmp, "log-" + sensor, "eve.json"))
@@ -112,10 +118,11 @@ def fill(tmp, rs, tap, later=()):
     return alerts
 
 
-def all_alerts(con, query=""):
+def all_alerts(con, query="", limit=1000):
+    """Pages through /api/alerts?query: (200, the alerts) or (status, error)."""
     out, before = [], None
     while True:
-        q = query + ("&" if query else "") + "limit=1000" + ("&before=" + before if before else "")
+        q = query + ("&" if query else "") + "limit=%d" % limit + ("&before=" + before if before else "")
         s, b = con.get("/api/alerts?" + q)
         if s != 200:
             return s, b

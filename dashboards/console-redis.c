@@ -74,7 +74,8 @@ int cr_shards(struct rcx *x, const struct rkeys *rk, const char *sensor, struct 
         if (s->n == CR_SHARDS_MAX || shard_add(s, n->str, n->len) < 0)
             goto out;
     }
-    qsort(s->v, s->n, sizeof *s->v, shard_cmp);
+    if (s->n > 1)
+        qsort(s->v, s->n, sizeof *s->v, shard_cmp);
     if ((e->integer > 0 || !any) && shard_add(s, "", 0) < 0)
         goto out;
     if (s->n > 1 && s->v[s->n - 1].name[0] == '\0') {

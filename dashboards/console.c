@@ -1191,11 +1191,11 @@ static enum MHD_Result route_api(struct MHD_Connection *conn, struct rcx *c, con
     if (strcmp(url, "/api/sensors") == 0 && get)
         return api_sensors(conn, c);
     if (strncmp(url, "/api/alerts/", 12) == 0) {
-        char id[64];
+        char id[CR_ID_MAX];
         const char *rest = url + 12, *slash = strchr(rest, '/');
         size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
-        if (n >= sizeof id)
-            n = sizeof id - 1;
+        if (n >= sizeof id)              /* cut, it could name another alert */
+            return send_error(conn, MHD_HTTP_BAD_REQUEST, BAD_ALERT_ID);
         memcpy(id, rest, n);
         id[n] = '\0';
         if (!slash && get)

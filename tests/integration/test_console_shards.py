@@ -171,7 +171,7 @@ def check_detail_triage(tap, con, rs, got):
         s, _, r = con.request("/api/alerts/%s/triage" % bad, body={"status": "closed"})
         tap.ok(s == 404, "triage of %s: 404" % bad, r)
         tap.ok(c.call("EXISTS", "lw:{alerts:%s}:history:1-1" % bad.split(":")[0]) == 0, "and nothing written")
-    for bad in ("s a:1-0", "s-a:", ":1-0", "s-a:1-0:2", "s-a/1-0"):
+    for bad in ("s a:1-0", "s-a:", ":1-0", "s-a:1-0:2", "s-a/1-0", "s" * 64 + ":1-0" + "0" * 60):
         s, b = con.get("/api/alerts/" + urllib.parse.quote(bad, safe=":/"))
         tap.ok(s in (400, 404) and isinstance(b, dict) and b.get("error"), "malformed id %r refused" % bad, b)
     s, b = con.get("/api/alerts?before=" + urllib.parse.quote("s-a:1-0,bad id"))

@@ -18,12 +18,14 @@ the sensors' own eve.json:
 And, when redis-cli can build one, on a Redis Cluster of 3 masters and 3
 replicas (tests/lib/lwcluster.py): two sensors' alerts written per-sensor
 through the writer (tests/gen/alertfeed), the console logs in (its session
-script) and lists, pages, details and triages them.
+script) and lists, pages, details and triages them; its live alerts stream
+goes on from another node when the node it subscribed on is killed.
 """
 
 import collections
 import os
 import subprocess
+import time
 import urllib.parse
 
 import lwtest
@@ -32,7 +34,7 @@ import lwconsole
 import lwalerts
 import lwcluster
 from lwsensor import read_pcap
-from test_console_api import all_alerts, key, run_sensors, shifted
+from test_console_api import all_alerts, key, run_sensors, shifted, sse_open, sse_read
 
 SENSORS = ["s-a", "s.b"]
 SHIFT_US = 333333                    # the second sensor's capture, later by this
@@ -242,8 +244,30 @@ def check_cluster(tap, tmp):
                        "cluster: detail and triage of %s" % a["id"], (d, t))
             s, b = con.get("/api/alerts?status=escalated")
             tap.ok(s == 200 and len(b["alerts"]) == 2, "cluster: status filter over both shards", b)
+            check_cluster_live(tap, con, rc)
         finally:
             con.stop()
+
+
+def check_cluster_live(tap, con, rc):
+    """Live alerts on a cluster: the console subscribes on the first seed;
+    when that node dies it subscribes on the next, and an alert published
+    on a third node still arrives (PUBLISH reaches every node)."""
+    sock, buf = sse_open(con)
+    tap.ok(b"linkwatch live alerts" in buf, "cluster: live alerts stream opens", buf[-300:])
+    other = rc.nodes[2]
+    c = other.client()
+    ev = '{"event_type":"alert","alert":{"signature_id":2}}'
+    lwredis.wait_for(lambda: c.call("PUBLISH", "lw:alerts", ev) > 0, 5)
+    buf = sse_read(sock, buf, ev.encode(), time.time() + 10)
+    tap.ok(b"data: " + ev.encode() in buf, "cluster: an alert published on another node arrives", buf[-300:])
+    rc.nodes[0].kill()               # the node the console subscribed on
+    ev2 = ev.replace("2}", "3}")
+    buf = sse_read(sock, buf, ev2.encode(), time.time() + 20, step=lambda: c.call("PUBLISH", "lw:alerts", ev2))
+    c.close()
+    sock.close()
+    tap.ok(b"data: " + ev2.encode() in buf,
+           "cluster: its node killed, the stream goes on from another node", buf[-300:])
 
 
 def main():

@@ -1,6 +1,8 @@
 /* console-redis.c - the console's alert shards, alert ids, cursors and
  * subscriber connection; see console-redis.h. */
 #include <ctype.h>
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,27 +238,96 @@ fail:
     return NULL;
 }
 
-redisContext *cr_subscriber(const struct lw_config *cfg, size_t *next)
+struct cr_sub {
+    const struct lw_config *cfg;
+    redisContext *c;             /* SUBSCRIBEd; NULL while between nodes */
+    size_t node;                 /* the seed it is on */
+    char channel[RKEY_MAX];
+};
+
+/* The first seed after the current one that answers, subscribed. */
+static int sub_connect(struct cr_sub *s)
 {
+    const struct lw_config *cfg = s->cfg;
     size_t n = cfg->redis.cluster.n;
     char host[256];
     int port;
 
-    if (n == 0) {
-        *next = 0;
-        return node_connect(cfg, cfg->redis.server, (int)cfg->redis.port);
-    }
-    for (size_t k = 1; k <= n; k++) {
-        size_t i = (*next + k) % n;
-        const char *seed = cfg->redis.cluster.v[i];
+    if (s->c)
+        redisFree(s->c);
+    s->c = NULL;
+    for (size_t k = 1; k <= (n ? n : 1) && s->c == NULL; k++) {
+        size_t i = n ? (s->node + k) % n : 0;
+        const char *seed = n ? cfg->redis.cluster.v[i] : NULL;
         redisContext *c;
+        redisReply *r;
 
-        if (rcl_parse_hostport(seed, strlen(seed), host, sizeof host, &port) < 0)
+        if (n == 0)
+            c = node_connect(cfg, cfg->redis.server, (int)cfg->redis.port);
+        else if (rcl_parse_hostport(seed, strlen(seed), host, sizeof host, &port) == 0)
+            c = node_connect(cfg, host, port);
+        else
             continue;
-        if ((c = node_connect(cfg, host, port)) != NULL) {
-            *next = i;
-            return c;
+        if (c == NULL)
+            continue;
+        const char *argv[] = { "SUBSCRIBE", s->channel };
+        if ((r = redisCommandArgv(c, 2, argv, NULL)) != NULL && r->type != REDIS_REPLY_ERROR) {
+            s->c = c;
+            s->node = i;
+        } else {
+            redisFree(c);
         }
+        freeReplyObject(r);
     }
-    return NULL;
+    return s->c ? 0 : -1;
+}
+
+struct cr_sub *cr_sub_open(const struct lw_config *cfg, const char *channel)
+{
+    struct cr_sub *s = calloc(1, sizeof *s);
+
+    if (s == NULL)
+        return NULL;
+    s->cfg = cfg;
+    /* from the last seed round, so that the first one is tried first */
+    s->node = cfg->redis.cluster.n ? cfg->redis.cluster.n - 1 : 0;
+    snprintf(s->channel, sizeof s->channel, "%s", channel);
+    if (sub_connect(s) < 0) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+int cr_sub_next(struct cr_sub *s, int wait_ms, redisReply **msg)
+{
+    void *r = NULL;
+
+    *msg = NULL;
+    for (;;) {
+        if (redisGetReplyFromReader(s->c, &r) != REDIS_OK) {
+            if (sub_connect(s) < 0)
+                return -1;
+            continue;
+        }
+        if (r) {
+            *msg = r;
+            return 1;
+        }
+        struct pollfd p = { .fd = s->c->fd, .events = POLLIN };
+        int n = poll(&p, 1, wait_ms);
+        if (n == 0 || (n < 0 && errno == EINTR))
+            return 0;
+        if ((n < 0 || redisBufferRead(s->c) != REDIS_OK) && sub_connect(s) < 0)
+            return -1;
+    }
+}
+
+void cr_sub_close(struct cr_sub *s)
+{
+    if (s == NULL)
+        return;
+    if (s->c)
+        redisFree(s->c);
+    free(s);
 }

@@ -83,12 +83,19 @@ void cr_cursor_apply(struct cr_shards *s, const char *cursor);
  * (the end), or out of memory (*oom set). */
 char *cr_cursor_format(const struct cr_shards *s, int *oom);
 
-/* A raw connection for SUBSCRIBE (the routing layer has no pub/sub): to
- * the first node that answers, trying the seeds of redis.cluster (or
- * redis.server) from the one after *next, which is then set to the node
- * taken. PUBLISH reaches every node of a cluster, so any will do. AUTH is
- * done; the command timeout is off (a subscriber waits). NULL when no node
- * answers. */
-redisContext *cr_subscriber(const struct lw_config *cfg, size_t *next);
+/* Live alerts: SUBSCRIBE on a raw connection (the routing layer has no
+ * pub/sub) to the first node that answers, trying the seeds of
+ * redis.cluster in turn (or redis.server); PUBLISH reaches every node of a
+ * cluster, so any will do. AUTH is done; no command timeout (a subscriber
+ * waits). NULL when no node answers. */
+struct cr_sub;
+struct cr_sub *cr_sub_open(const struct lw_config *cfg, const char *channel);
+/* Waits at most wait_ms for the channel's next message: 1 with *msg (the
+ * reply, caller frees), 0 when none came (or a signal), -1 when the node
+ * was lost and no other node answers. A lost node is left for the next
+ * seed that answers, each tried once; messages published meanwhile are
+ * missed. */
+int cr_sub_next(struct cr_sub *s, int wait_ms, redisReply **msg);
+void cr_sub_close(struct cr_sub *s);
 
 #endif

@@ -49,6 +49,7 @@
 #include "util.h"
 #include "console-guard.h"
 #include "console-session.h"
+#include "console-shards.h"
 #include "http-gate.h"
 #include "privileges.h"
 
@@ -499,7 +500,7 @@ static int walk(struct rcx *c, const struct query *q, int ordered, cq_visit_fn v
     if (cr_shards(c, &rk, q->f.sensor, &sh) < 0)
         return -1;
     cr_cursor_apply(&sh, q->before);
-    rc = cq_walk_shards(c, &rk, &sh, &cq, ordered, q->limit, ANSWER_MAX, visit, cls, a);
+    rc = csh_walk(c, &rk, &sh, &cq, ordered, q->limit, ANSWER_MAX, visit, cls, a);
     if (rc == 0) {
         /* the shared stream alone: its stream id, as before shards */
         if (sh.n == 1 && sh.v[0].name[0] == '\0')
@@ -690,7 +691,7 @@ static enum MHD_Result groups_counted(struct MHD_Connection *conn, struct rcx *c
 
     if (cr_shards(c, &rk, NULL, &sh) < 0)
         return send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: cannot read the group counters");
-    arr = cq_groups_shards(c, &rk, &sh, q->limit, &total, err, sizeof err);
+    arr = csh_groups(c, &rk, &sh, q->limit, &total, err, sizeof err);
     cr_shards_free(&sh);
     if (arr == NULL)
         return send_error(conn, MHD_HTTP_BAD_GATEWAY, err);
@@ -826,57 +827,6 @@ static enum MHD_Result api_alert(struct MHD_Connection *conn, struct rcx *c, con
     return send_json(conn, MHD_HTTP_OK, o, NULL);
 }
 
-/* A triage write, in one call: the alert's state, its history and the
- * status indexes change together, and only while the alert is in the
- * stream. Every key is in the alert's shard, so in one slot.
- * KEYS: the stream, the triage hash, the alert's history, the status
- * zsets of acknowledged, escalated, closed. ARGV: the stream id, the
- * triage record, the history entry, the status as 1 to 3 for those zsets
- * (0: new, in none; "": unchanged), its millisecond (the zsets' score).
- * Returns 1, or 0 when the alert is not in the stream. */
-static const char TRIAGE_LUA[] =
-    "if #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1]) == 0 then return 0 end\n"
-    "redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])\n"
-    "redis.call('RPUSH', KEYS[3], ARGV[3])\n"
-    "if ARGV[4] ~= '' then\n"
-    "  local s = tonumber(ARGV[4])\n"
-    "  for i = 1, 3 do\n"
-    "    if i == s then redis.call('ZADD', KEYS[3 + i], ARGV[5], ARGV[1])\n"
-    "    else redis.call('ZREM', KEYS[3 + i], ARGV[1]) end\n"
-    "  end\n"
-    "end\n"
-    "return 1\n";
-
-/* Stores the triage record ts and history entry hs of alert a (status:
- * NULL unchanged). Returns 1 stored, 0 no such alert, -1 Redis failed. */
-static int triage_store(struct rcx *c, const struct alert_ref *a, const char *status, const char *ts,
-                        const char *hs)
-{
-    static const char *const indexed[] = { "acknowledged", "escalated", "closed" };
-    char keys[6][RKEY_MAX], sha[41], which[4] = "", ms[24];
-    redisReply *r;
-    int rc;
-
-    rkey_named(keys[0], sizeof keys[0], &a->k, "alerts");
-    rkey_named(keys[1], sizeof keys[1], &a->k, "triage");
-    rkey_history(keys[2], sizeof keys[2], &a->k, a->xid);
-    for (int i = 0; i < 3; i++) {
-        rkey_ix_status(keys[3 + i], sizeof keys[3 + i], &a->k, indexed[i]);
-        if (status && strcmp(status, indexed[i]) == 0)
-            snprintf(which, sizeof which, "%d", i + 1);
-    }
-    if (status && !which[0])
-        snprintf(which, sizeof which, "0");
-    snprintf(ms, sizeof ms, "%.*s", (int)strcspn(a->xid, "-"), a->xid);
-    if (rcl_script(rcx_client(c), TRIAGE_LUA, sha) < 0)
-        return -1;
-    r = rcx_argv(c, "EVALSHA", sha, "6", keys[0], keys[1], keys[2], keys[3], keys[4], keys[5],
-                 a->xid, ts, hs, which, ms, NULL);
-    rc = r && r->type == REDIS_REPLY_INTEGER ? r->integer == 1 : -1;
-    freeReplyObject(r);
-    return rc;
-}
-
 static enum MHD_Result api_triage(struct MHD_Connection *conn, struct rcx *c, const char *id,
                                   const char *user, struct req *rq)
 {
@@ -932,7 +882,7 @@ static enum MHD_Result api_triage(struct MHD_Connection *conn, struct rcx *c, co
     if (note && note[0])
         json_object_set_new(h, "note", json_string(note));
     char *ts = json_dumps(old, JSON_COMPACT), *hs = json_dumps(h, JSON_COMPACT);
-    int stored = ts && hs ? triage_store(c, &a, status, ts, hs) : -1;
+    int stored = ts && hs ? csh_triage(c, &a.k, a.xid, status, ts, hs) : -1;
     free(ts);
     free(hs);
     json_decref(h);
@@ -990,48 +940,11 @@ static enum MHD_Result api_sensors(struct MHD_Connection *conn, struct rcx *c)
 /* ------------------------------------------------------------------ live */
 
 struct sse {
-    redisContext *c;             /* SUBSCRIBEd; NULL while reconnecting */
-    size_t node;                 /* the seed it is on (console-redis.h) */
-    char chan[RKEY_MAX];
+    struct cr_sub *sub;          /* the channel, on some node (console-redis.h) */
     char   *pending;
     size_t  len, off;
     int     started;
 };
-
-/* Subscribes on a node: the first seed after the current one that answers
- * (PUBLISH reaches every node of a cluster). Returns 0 or -1. */
-static int sse_subscribe(struct sse *s)
-{
-    redisReply *r;
-
-    if (s->c)
-        redisFree(s->c);
-    if ((s->c = cr_subscriber(&cfg, &s->node)) == NULL)
-        return -1;
-    const char *argv[] = { "SUBSCRIBE", s->chan };
-    r = redisCommandArgv(s->c, 2, argv, NULL);
-    if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-        freeReplyObject(r);
-        redisFree(s->c);
-        s->c = NULL;
-        return -1;
-    }
-    freeReplyObject(r);
-    return 0;
-}
-
-/* After the node was lost: another one, each node tried once (a cluster
- * fails over in seconds: the browser's own retry comes later). Returns 0
- * or -1 (then the stream ends; the page reconnects after 3 s). */
-static int sse_resubscribe(struct sse *s)
-{
-    size_t tries = cfg.redis.cluster.n ? cfg.redis.cluster.n : 1;
-
-    for (size_t i = 0; i < tries && !stop_requested; i++)
-        if (sse_subscribe(s) == 0)
-            return 0;
-    return -1;
-}
 
 /* Sends new alerts as "event: alert" messages from the pub/sub channel, and
  * a comment every 15 s so proxies keep the connection. */
@@ -1057,23 +970,12 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
             continue;
         }
         redisReply *r = NULL;
-        if (redisGetReplyFromReader(s->c, (void **)&r) != REDIS_OK) {
-            if (sse_resubscribe(s) < 0)
-                return MHD_CONTENT_READER_END_WITH_ERROR;
-            continue;
-        }
-        if (!r) {
-            struct pollfd p = { .fd = s->c->fd, .events = POLLIN };
-            int n = poll(&p, 1, 15000);
-            if (n == 0) {
-                s->pending = strdup(": keepalive\n\n");
-                s->len = s->pending ? strlen(s->pending) : 0;
-                continue;
-            }
-            if (n < 0 && errno == EINTR)
-                continue;
-            if ((n < 0 || redisBufferRead(s->c) != REDIS_OK) && sse_resubscribe(s) < 0)
-                return MHD_CONTENT_READER_END_WITH_ERROR;
+        int got = cr_sub_next(s->sub, 15000, &r);
+        if (got < 0)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        if (got == 0) {
+            s->pending = strdup(": keepalive\n\n");
+            s->len = s->pending ? strlen(s->pending) : 0;
             continue;
         }
         if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
@@ -1097,24 +999,22 @@ static void sse_free(void *cls)
 {
     struct sse *s = cls;
 
-    if (s->c)
-        redisFree(s->c);
+    cr_sub_close(s->sub);
     free(s->pending);
     free(s);
 }
 
 static enum MHD_Result api_events(struct MHD_Connection *conn)
 {
+    char chan[RKEY_MAX];
     struct sse *s = calloc(1, sizeof *s);
     struct MHD_Response *resp;
     enum MHD_Result ret;
 
     if (!s)
         return MHD_NO;
-    rkey_named(s->chan, sizeof s->chan, &rk, "channel");
-    /* from the last seed round, so that the first one is tried first */
-    s->node = cfg.redis.cluster.n ? cfg.redis.cluster.n - 1 : 0;
-    if (sse_resubscribe(s) < 0) {
+    rkey_named(chan, sizeof chan, &rk, "channel");
+    if ((s->sub = cr_sub_open(&cfg, chan)) == NULL) {
         sse_free(s);
         return send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: cannot subscribe");
     }

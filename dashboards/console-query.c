@@ -9,6 +9,8 @@
 
 #include "console-query.h"
 #include "alert-index.h"
+#include "redis-cluster.h"
+#include "redis-ctx.h"
 #include "json.h"
 #include "util.h"
 
@@ -86,7 +88,7 @@ struct plan {
 };
 
 struct walk {
-    redisContext *c;
+    struct rcx *c;
     const struct rkeys *rk;
     const struct cq_query *q;
     cq_visit_fn visit;
@@ -100,9 +102,9 @@ struct walk {
     struct xid last;             /* the last id examined */
 };
 
-static redisReply *cmdv(redisContext *c, int argc, const char **argv)
+static redisReply *cmdv(struct rcx *c, int argc, const char **argv)
 {
-    redisReply *r = redisCommandArgv(c, argc, argv, NULL);
+    redisReply *r = rcx_command(c, argc, argv, NULL);
 
     if (r && r->type == REDIS_REPLY_ERROR) {
         freeReplyObject(r);
@@ -273,7 +275,7 @@ static size_t pick_word(const char *text, char *word, size_t wlen, int *exact)
 
 /* Adds to t the sid lists of the signatures containing text. Returns the
  * number of signatures, or -1 on a Redis error. */
-static long text_lists(redisContext *c, const struct rkeys *rk, struct plan *p, struct term *t,
+static long text_lists(struct rcx *c, const struct rkeys *rk, struct plan *p, struct term *t,
                        const char *text)
 {
     char msg[RKEY_MAX], words[RKEY_MAX], word[200], lo[210], hi[210], key[RKEY_MAX];
@@ -318,7 +320,7 @@ static long text_lists(redisContext *c, const struct rkeys *rk, struct plan *p, 
             const char *sp = strrchr(r->element[i]->str, ' ');
             hm[i + 2] = sp ? sp + 1 : "";
         }
-        m = redisCommandArgv(c, (int)r->elements + 2, hm, NULL);
+        m = rcx_command(c, (int)r->elements + 2, hm, NULL);
         for (size_t i = 0; m && m->type == REDIS_REPLY_ARRAY && i < m->elements; i++) {
             const redisReply *v = m->element[i];
             /* a sid met under several words is listed once */
@@ -407,7 +409,7 @@ static void index_state(struct plan *p, const redisReply *meta, const redisReply
 }
 
 /* Terms of every indexed filter of f; notes for the others. */
-static int plan_terms(redisContext *c, const struct rkeys *rk, struct plan *p, const struct alert_filter *f)
+static int plan_terms(struct rcx *c, const struct rkeys *rk, struct plan *p, const struct alert_filter *f)
 {
     char key[RKEY_MAX], v[48];
     struct term *t;
@@ -484,19 +486,19 @@ static int plan_terms(redisContext *c, const struct rkeys *rk, struct plan *p, c
 }
 
 /* The size of every source (LLEN / ZCARD, one pipeline) and of its term. */
-static int plan_sizes(redisContext *c, struct plan *p)
+static int plan_sizes(struct rcx *c, struct plan *p)
 {
     for (size_t i = 0; i < p->nt; i++)
         for (size_t j = 0; j < p->t[i].ns; j++) {
             int zset = strstr(p->t[i].s[j].key, ":ix:status:") != NULL;
             const char *argv[] = { zset ? "ZCARD" : "LLEN", p->t[i].s[j].key };
-            redisAppendCommandArgv(c, 2, argv, NULL);
+            rcx_append(c, 2, argv, NULL);
         }
     for (size_t i = 0; i < p->nt; i++) {
         p->t[i].size = 0;
         for (size_t j = 0; j < p->t[i].ns; j++) {
             redisReply *r = NULL;
-            if (redisGetReply(c, (void **)&r) != REDIS_OK || r == NULL)
+            if (rcx_get_reply(c, &r) != REDIS_OK || r == NULL)
                 return -1;
             p->t[i].s[j].size = r->type == REDIS_REPLY_INTEGER && r->integer > 0 ? (uint64_t)r->integer : 0;
             p->t[i].size += p->t[i].s[j].size;
@@ -531,14 +533,14 @@ static int plan_build(struct walk *w)
     rkey_ix(tmap, sizeof tmap, w->rk, "time", NULL);
     const char *a1[] = { "HGETALL", meta }, *a2[] = { "EXISTS", lock },
                *a3[] = { "XRANGE", w->stream, "-", "+", "COUNT", "1" }, *a4[] = { "HGETALL", tmap };
-    redisAppendCommandArgv(w->c, 2, a1, NULL);
-    redisAppendCommandArgv(w->c, 2, a2, NULL);
-    redisAppendCommandArgv(w->c, 6, a3, NULL);
+    rcx_append(w->c, 2, a1, NULL);
+    rcx_append(w->c, 2, a2, NULL);
+    rcx_append(w->c, 6, a3, NULL);
     if (f->from || f->to)
-        redisAppendCommandArgv(w->c, 2, a4, NULL);
-    if (redisGetReply(w->c, (void **)&rm) != REDIS_OK || redisGetReply(w->c, (void **)&rl) != REDIS_OK ||
-        redisGetReply(w->c, (void **)&rf) != REDIS_OK ||
-        ((f->from || f->to) && redisGetReply(w->c, (void **)&rt) != REDIS_OK))
+        rcx_append(w->c, 2, a4, NULL);
+    if (rcx_get_reply(w->c, &rm) != REDIS_OK || rcx_get_reply(w->c, &rl) != REDIS_OK ||
+        rcx_get_reply(w->c, &rf) != REDIS_OK ||
+        ((f->from || f->to) && rcx_get_reply(w->c, &rt) != REDIS_OK))
         goto out;
     index_state(p, rm, rl, rf);
     if (p->use_index) {
@@ -625,14 +627,14 @@ static void append_triage(struct walk *w, char (*ids)[48], size_t n)
 
     if (argv == NULL) {
         const char *one[] = { "HMGET", w->triage, "-" };
-        redisAppendCommandArgv(w->c, 3, one, NULL);
+        rcx_append(w->c, 3, one, NULL);
         return;
     }
     argv[0] = "HMGET";
     argv[1] = w->triage;
     for (size_t i = 0; i < n; i++)
         argv[i + 2] = ids[i];
-    redisAppendCommandArgv(w->c, (int)n + 2, argv, NULL);
+    rcx_append(w->c, (int)n + 2, argv, NULL);
     free(argv);
 }
 
@@ -649,13 +651,13 @@ static int read_batch(struct walk *w, const struct xid *ids, size_t n)
     for (size_t i = 0; i < n; i++) {
         xstr(ids[i], s[i], sizeof s[i]);
         const char *argv[] = { "XRANGE", w->stream, s[i], s[i] };
-        redisAppendCommandArgv(w->c, 4, argv, NULL);
+        rcx_append(w->c, 4, argv, NULL);
     }
     append_triage(w, s, n);
     for (size_t i = 0; i < n; i++)
-        if (redisGetReply(w->c, (void **)&e[i]) != REDIS_OK || e[i] == NULL)
+        if (rcx_get_reply(w->c, &e[i]) != REDIS_OK || e[i] == NULL)
             goto out;
-    if (redisGetReply(w->c, (void **)&tr) != REDIS_OK || tr == NULL || tr->type != REDIS_REPLY_ARRAY ||
+    if (rcx_get_reply(w->c, &tr) != REDIS_OK || tr == NULL || tr->type != REDIS_REPLY_ARRAY ||
         tr->elements != n)
         goto out;
     for (size_t i = 0; i < n && !w->stop; i++) {
@@ -683,7 +685,7 @@ static void read_send(struct walk *w, const char *key, struct xid hi, size_t wan
     snprintf(ms, sizeof ms, "%llu", (unsigned long long)hi.ms);
     snprintf(seq, sizeof seq, "%llu", (unsigned long long)hi.seq);
     snprintf(n, sizeof n, "%zu", want);
-    redisAppendCommandArgv(w->c, 7, argv, NULL);
+    rcx_append(w->c, 7, argv, NULL);
 }
 
 /* The answer to read_send(..., hi, want): the ids before hi and at or
@@ -698,7 +700,7 @@ static long read_take(struct walk *w, struct xid hi, struct xid lo, size_t want,
     size_t k = 0, m = 0;
     struct xid oldest = XID_TOP;
 
-    if (redisGetReply(w->c, (void **)&r) != REDIS_OK || r == NULL || r->type != REDIS_REPLY_ARRAY) {
+    if (rcx_get_reply(w->c, &r) != REDIS_OK || r == NULL || r->type != REDIS_REPLY_ARRAY) {
         freeReplyObject(r);
         return -1;
     }
@@ -939,7 +941,7 @@ static int walk_stream(struct walk *w, struct xid lo, struct xid hi)
         for (size_t i = 0; i < r->elements; i++)
             snprintf(ids[i], sizeof ids[i], "%s", r->element[i]->element[0]->str);
         append_triage(w, ids, r->elements);
-        if (redisGetReply(w->c, (void **)&tr) != REDIS_OK || tr == NULL || tr->type != REDIS_REPLY_ARRAY ||
+        if (rcx_get_reply(w->c, &tr) != REDIS_OK || tr == NULL || tr->type != REDIS_REPLY_ARRAY ||
             tr->elements != r->elements) {
             freeReplyObject(tr);
             freeReplyObject(r);
@@ -978,12 +980,10 @@ static json_t *plan_json(const struct walk *w, const char *driver)
     return json_pack("{s:s,s:o,s:O}", "driver", driver, "terms", terms, "notes", w->p.notes);
 }
 
-int cq_walk(redisContext *c, const struct rkeys *rk, const struct cq_query *q, cq_visit_fn visit,
+int cq_walk(struct rcx *c, const struct rkeys *rk, const struct cq_query *q, cq_visit_fn visit,
             void *cls, struct cq_answer *a)
 {
     struct walk w = { .c = c, .rk = rk, .q = q, .visit = visit, .cls = cls, .a = a };
-    const char *load[] = { "SCRIPT", "LOAD", AIX_READ_LUA };
-    redisReply *r;
     int rc = -1, done;
 
     memset(a, 0, sizeof *a);
@@ -991,12 +991,9 @@ int cq_walk(redisContext *c, const struct rkeys *rk, const struct cq_query *q, c
     w.p.notes = json_array();
     rkey_named(w.stream, sizeof w.stream, rk, "alerts");
     rkey_named(w.triage, sizeof w.triage, rk, "triage");
-    if ((r = cmdv(c, 3, load)) == NULL || r->type != REDIS_REPLY_STRING || r->len >= sizeof w.sha) {
-        freeReplyObject(r);
+    /* EVALSHA, loaded again by the routing layer on a node that answers NOSCRIPT */
+    if (rcl_script(rcx_client(c), AIX_READ_LUA, w.sha) < 0)
         goto out;
-    }
-    memcpy(w.sha, r->str, r->len + 1);
-    freeReplyObject(r);
     if (plan_build(&w) < 0)
         goto out;
     if (w.p.empty) {
@@ -1052,7 +1049,7 @@ static json_t *group_json(const char *field, const char *value)
 
 /* Appends up to `want` groups of count 1 (they are in no zset) from the
  * counting hashes, a pipeline of 512 hashes at a time, into fields/values. */
-static int fill_singles(redisContext *c, const struct rkeys *rk, size_t want, json_t *out)
+static int fill_singles(struct rcx *c, const struct rkeys *rk, size_t want, json_t *out)
 {
     char key[RKEY_MAX], n[16];
 
@@ -1061,11 +1058,11 @@ static int fill_singles(redisContext *c, const struct rkeys *rk, size_t want, js
             snprintf(n, sizeof n, "%u", b);
             rkey_ix(key, sizeof key, rk, "grp", n);
             const char *argv[] = { "HGETALL", key };
-            redisAppendCommandArgv(c, 2, argv, NULL);
+            rcx_append(c, 2, argv, NULL);
         }
         for (unsigned b = b0; b < b0 + 512; b++) {
             redisReply *r = NULL;
-            if (redisGetReply(c, (void **)&r) != REDIS_OK || r == NULL)
+            if (rcx_get_reply(c, &r) != REDIS_OK || r == NULL)
                 return -1;
             for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements &&
                                json_array_size(out) < want; i += 2)
@@ -1082,7 +1079,7 @@ static int fill_singles(redisContext *c, const struct rkeys *rk, size_t want, js
 
 /* Adds signature and severity to every group, from the msg hash (the
  * latest "<severity> <signature>" its sid was seen with). */
-static int name_groups(redisContext *c, const struct rkeys *rk, json_t *groups)
+static int name_groups(struct rcx *c, const struct rkeys *rk, json_t *groups)
 {
     size_t n = json_array_size(groups);
     const char **argv = malloc((n + 2) * sizeof *argv);
@@ -1126,7 +1123,7 @@ out:
     return rc;
 }
 
-json_t *cq_groups(redisContext *c, const struct rkeys *rk, unsigned limit, uint64_t *total,
+json_t *cq_groups(struct rcx *c, const struct rkeys *rk, unsigned limit, uint64_t *total,
                   char *err, size_t errlen)
 {
     char top[RKEY_MAX], meta[RKEY_MAX], stop[16], key[RKEY_MAX];
@@ -1144,11 +1141,11 @@ json_t *cq_groups(redisContext *c, const struct rkeys *rk, unsigned limit, uint6
     for (size_t i = 0; i < r->elements; i++) {
         rkey_ix_group(key, sizeof key, rk, r->element[i]->str, r->element[i]->len);
         const char *argv[] = { "HGET", key, r->element[i]->str };
-        redisAppendCommandArgv(c, 3, argv, NULL);
+        rcx_append(c, 3, argv, NULL);
     }
     for (size_t i = 0; i < r->elements; i++) {
         redisReply *v = NULL;
-        if (redisGetReply(c, (void **)&v) != REDIS_OK || v == NULL)
+        if (rcx_get_reply(c, &v) != REDIS_OK || v == NULL)
             goto fail;
         json_t *g = group_json(r->element[i]->str, v->type == REDIS_REPLY_STRING ? v->str : NULL);
         if (g)

@@ -24,6 +24,7 @@
 #include <jansson.h>
 
 #include "console-filter.h"
+#include "redis-ctx.h"
 #include "redis-keys.h"
 
 /* An alert that passes every filter, newest first: its stream id, sensor,
@@ -64,14 +65,14 @@ struct cq_answer {
 /* Walks the alerts q selects, newest first, calling visit on each until it
  * says stop. Returns 0 (a filled in), or -1 when Redis failed (a->index
  * may still be set: the caller frees it). */
-int cq_walk(redisContext *c, const struct rkeys *rk, const struct cq_query *q, cq_visit_fn visit,
+int cq_walk(struct rcx *c, const struct rkeys *rk, const struct cq_query *q, cq_visit_fn visit,
             void *cls, struct cq_answer *a);
 
 /* The limit largest groups (sid, source, destination) of every alert in
  * the stream, from the write-time counters: [{sid, signature, severity,
  * src_ip, dest_ip, count, first_seen, last_seen}], largest first, and their
  * total in *total. NULL with err set when Redis failed. */
-json_t *cq_groups(redisContext *c, const struct rkeys *rk, unsigned limit, uint64_t *total,
+json_t *cq_groups(struct rcx *c, const struct rkeys *rk, unsigned limit, uint64_t *total,
                   char *err, size_t errlen);
 
 #endif

@@ -10,7 +10,7 @@
 #include <openssl/evp.h>
 
 #include "console-session.h"
-#include "console-redis.h"
+#include "redis-cluster.h"
 
 #define KEY_MAX 256
 
@@ -43,54 +43,43 @@ static int ok_reply(redisReply *r)
     return ok;
 }
 
-/* Drops the user's sessions that expired, then the oldest ones past the cap. */
-static void enforce_cap(redisContext *c, const struct session_limits *l, const char *ukey)
-{
-    redisReply *r = cr_argv(c, "ZRANGE", ukey, "0", "-1", NULL);
-    size_t live = 0;
+/* A new session in one call, with its user's cap: the session's hash and
+ * its user's sorted set share the hash tag {console}, so they are in one
+ * slot, and so are the user's other sessions, which the script reads and
+ * ends by name (a script may use keys of its own slot it was not given).
+ * KEYS: the session's hash, the user's sorted set. ARGV: user, fp,
+ * created (Unix time), idle seconds, the session's score (microseconds),
+ * the oldest score kept, the set's TTL, the cap, the session's SHA-256,
+ * the name of a session's hash before its SHA-256. Drops from the set the
+ * sessions that expired, then ends the oldest past the cap. Returns how
+ * many of the user's sessions live. */
+static const char SESSION_LUA[] =
+    "redis.call('HSET', KEYS[1], 'user', ARGV[1], 'fp', ARGV[2], 'created', ARGV[3])\n"
+    "redis.call('EXPIRE', KEYS[1], ARGV[4])\n"
+    "redis.call('ZADD', KEYS[2], ARGV[5], ARGV[9])\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[6])\n"
+    "redis.call('EXPIRE', KEYS[2], ARGV[7])\n"
+    "local live = {}\n"
+    "for _, h in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do\n"
+    "  if redis.call('EXISTS', ARGV[10] .. h) == 1 then live[#live + 1] = h\n"
+    "  else redis.call('ZREM', KEYS[2], h) end\n"
+    "end\n"
+    "local over = #live - tonumber(ARGV[8])\n"
+    "for i = 1, over do\n"
+    "  redis.call('DEL', ARGV[10] .. live[i])\n"
+    "  redis.call('ZREM', KEYS[2], live[i])\n"
+    "end\n"
+    "return over > 0 and #live - over or #live\n";
 
-    if (!r || r->type != REDIS_REPLY_ARRAY) {
-        freeReplyObject(r);
-        return;
-    }
-    for (size_t i = 0; i < r->elements; i++) {
-        char skey[KEY_MAX];
-        redisReply *e;
-
-        if (r->element[i]->type != REDIS_REPLY_STRING)
-            continue;
-        key_session(skey, l, r->element[i]->str);
-        e = cr_argv(c, "EXISTS", skey, NULL);
-        if (e && e->type == REDIS_REPLY_INTEGER && e->integer == 0)
-            ok_reply(cr_argv(c, "ZREM", ukey, r->element[i]->str, NULL));
-        else
-            live++;
-        freeReplyObject(e);
-    }
-    /* Oldest first: evict from the start while more than the cap live. */
-    for (size_t i = 0; i < r->elements && live > l->cap; i++) {
-        char skey[KEY_MAX];
-        redisReply *e;
-
-        if (r->element[i]->type != REDIS_REPLY_STRING)
-            continue;
-        key_session(skey, l, r->element[i]->str);
-        e = cr_argv(c, "DEL", skey, NULL);
-        if (e && e->type == REDIS_REPLY_INTEGER && e->integer > 0)
-            live--;
-        freeReplyObject(e);
-        ok_reply(cr_argv(c, "ZREM", ukey, r->element[i]->str, NULL));
-    }
-    freeReplyObject(r);
-}
-
-int session_create(redisContext *c, const struct session_limits *l, const char *user, const char *fp,
+int session_create(struct rcx *c, const struct session_limits *l, const char *user, const char *fp,
                    char tok[65])
 {
     unsigned char rnd[32];
     char h[65], skey[KEY_MAX], ukey[KEY_MAX], now_s[24], idle_s[16], ttl_s[16], score[32], old[32];
+    char cap_s[16], base[KEY_MAX], sha[41];
     struct timespec ts;
-    int ok = 1;
+    redisReply *r;
+    int ok;
 
     if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
         return -1;
@@ -99,30 +88,22 @@ int session_create(redisContext *c, const struct session_limits *l, const char *
     explicit_bzero(rnd, sizeof rnd);
     sha_hex(tok, h);
     key_session(skey, l, h);
+    key_session(base, l, "");
     key_user(ukey, l, user);
     clock_gettime(CLOCK_REALTIME, &ts);
     snprintf(now_s, sizeof now_s, "%lld", (long long)ts.tv_sec);
     snprintf(idle_s, sizeof idle_s, "%u", l->idle);
     snprintf(ttl_s, sizeof ttl_s, "%u", l->ttl);
+    snprintf(cap_s, sizeof cap_s, "%u", l->cap);
     snprintf(score, sizeof score, "%lld", (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
     snprintf(old, sizeof old, "%lld", ((long long)ts.tv_sec - l->ttl) * 1000000);
-    /* {console}: one slot, so the session and its user's index change together. */
-    ok &= ok_reply(cr_argv(c, "MULTI", NULL));
-    ok &= ok_reply(cr_argv(c, "HSET", skey, "user", user, "fp", fp, "created", now_s, NULL));
-    ok &= ok_reply(cr_argv(c, "EXPIRE", skey, idle_s, NULL));
-    ok &= ok_reply(cr_argv(c, "ZADD", ukey, score, h, NULL));
-    ok &= ok_reply(cr_argv(c, "ZREMRANGEBYSCORE", ukey, "-inf", old, NULL));
-    ok &= ok_reply(cr_argv(c, "EXPIRE", ukey, ttl_s, NULL));
-    {
-        redisReply *r = cr_argv(c, "EXEC", NULL);
-
-        ok &= r && r->type == REDIS_REPLY_ARRAY;
-        freeReplyObject(r);
-    }
-    if (!ok)
+    if (rcl_script(rcx_client(c), SESSION_LUA, sha) < 0)
         return -1;
-    enforce_cap(c, l, ukey);
-    return 0;
+    r = rcx_argv(c, "EVALSHA", sha, "2", skey, ukey, user, fp, now_s, idle_s, score, old, ttl_s, cap_s, h,
+                 base, NULL);
+    ok = r && r->type == REDIS_REPLY_INTEGER;
+    freeReplyObject(r);
+    return ok ? 0 : -1;
 }
 
 static int tok_valid(const char *tok)
@@ -137,7 +118,7 @@ static int tok_valid(const char *tok)
     return 1;
 }
 
-int session_lookup(redisContext *c, const struct session_limits *l, const char *tok, char *user, char *fp)
+int session_lookup(struct rcx *c, const struct session_limits *l, const char *tok, char *user, char *fp)
 {
     char h[65], skey[KEY_MAX], idle_s[16];
     redisReply *r;
@@ -148,7 +129,7 @@ int session_lookup(redisContext *c, const struct session_limits *l, const char *
         return 0;
     sha_hex(tok, h);
     key_session(skey, l, h);
-    r = cr_argv(c, "HMGET", skey, "user", "fp", "created", NULL);
+    r = rcx_argv(c, "HMGET", skey, "user", "fp", "created", NULL);
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
         freeReplyObject(r);
         return -1;
@@ -168,12 +149,12 @@ int session_lookup(redisContext *c, const struct session_limits *l, const char *
     }
     if (found) {
         snprintf(idle_s, sizeof idle_s, "%u", l->idle);
-        ok_reply(cr_argv(c, "EXPIRE", skey, idle_s, NULL));
+        ok_reply(rcx_argv(c, "EXPIRE", skey, idle_s, NULL));
     }
     return found;
 }
 
-void session_delete(redisContext *c, const struct session_limits *l, const char *tok)
+void session_delete(struct rcx *c, const struct session_limits *l, const char *tok)
 {
     char h[65], skey[KEY_MAX], ukey[KEY_MAX];
     redisReply *r;
@@ -182,23 +163,23 @@ void session_delete(redisContext *c, const struct session_limits *l, const char 
         return;
     sha_hex(tok, h);
     key_session(skey, l, h);
-    r = cr_argv(c, "HGET", skey, "user", NULL);
+    r = rcx_argv(c, "HGET", skey, "user", NULL);
     if (r && r->type == REDIS_REPLY_STRING && user_name_valid(r->str)) {
         key_user(ukey, l, r->str);
-        ok_reply(cr_argv(c, "ZREM", ukey, h, NULL));
+        ok_reply(rcx_argv(c, "ZREM", ukey, h, NULL));
     }
     freeReplyObject(r);
-    ok_reply(cr_argv(c, "DEL", skey, NULL));
+    ok_reply(rcx_argv(c, "DEL", skey, NULL));
 }
 
-long session_delete_user(redisContext *c, const struct session_limits *l, const char *user)
+long session_delete_user(struct rcx *c, const struct session_limits *l, const char *user)
 {
     char ukey[KEY_MAX];
     redisReply *r;
     long n = 0;
 
     key_user(ukey, l, user);
-    r = cr_argv(c, "ZRANGE", ukey, "0", "-1", NULL);
+    r = rcx_argv(c, "ZRANGE", ukey, "0", "-1", NULL);
     if (!r || r->type != REDIS_REPLY_ARRAY) {
         freeReplyObject(r);
         return -1;
@@ -210,12 +191,12 @@ long session_delete_user(redisContext *c, const struct session_limits *l, const 
         if (r->element[i]->type != REDIS_REPLY_STRING)
             continue;
         key_session(skey, l, r->element[i]->str);
-        e = cr_argv(c, "DEL", skey, NULL);
+        e = rcx_argv(c, "DEL", skey, NULL);
         if (e && e->type == REDIS_REPLY_INTEGER)
             n += (long)e->integer;
         freeReplyObject(e);
     }
     freeReplyObject(r);
-    ok_reply(cr_argv(c, "DEL", ukey, NULL));
+    ok_reply(rcx_argv(c, "DEL", ukey, NULL));
     return n;
 }

@@ -34,20 +34,20 @@ static double add_pairs(json_t *obj, redisReply *r)
     return sum;
 }
 
-int64_t cs_latest_capture(redisContext *c, const struct rkeys *rk)
+int64_t cs_latest_capture(struct rcx *c, const struct rkeys *rk)
 {
     char key[160];
     int64_t best = 0;
 
     rkey_named(key, sizeof key, rk, "sensors");
     const char *zr[] = { "ZRANGE", key, "0", "-1" };
-    redisReply *r = redisCommandArgv(c, 4, zr, NULL);
+    redisReply *r = rcx_command(c, 4, zr, NULL);
     if (r && r->type == REDIS_REPLY_ARRAY)
         for (size_t i = 0; i < r->elements; i++) {
             char skey[160];
             rkey_sensor(skey, sizeof skey, rk, r->element[i]->str);
             const char *hg[] = { "HGET", skey, "capture_ts" };
-            redisReply *h = redisCommandArgv(c, 3, hg, NULL);
+            redisReply *h = rcx_command(c, 3, hg, NULL);
             if (h && h->type == REDIS_REPLY_STRING && atoll(h->str) > best)
                 best = atoll(h->str);
             freeReplyObject(h);
@@ -154,7 +154,7 @@ static json_t *pii_abroad(json_t *const pii[], const char *home)
     return arr;
 }
 
-json_t *cs_summary(redisContext *c, const struct rkeys *rk, const char *scope, char res, int64_t from,
+json_t *cs_summary(struct rcx *c, const struct rkeys *rk, const char *scope, char res, int64_t from,
                    int64_t to, const char *home_country)
 {
     /* family and metric read per bucket: hashes whole, the sorted sets'
@@ -185,9 +185,9 @@ json_t *cs_summary(redisContext *c, const struct rkeys *rk, const char *scope, c
             const char *hash[] = { "HGETALL", key };
             const char *top[] = { "ZREVRANGE", key, "0", "19", "WITHSCORES" };
             if (fams[i].top)
-                redisAppendCommandArgv(c, 5, top, NULL);
+                rcx_append(c, 5, top, NULL);
             else
-                redisAppendCommandArgv(c, 2, hash, NULL);
+                rcx_append(c, 2, hash, NULL);
         }
     }
     json_t *targets[] = { app, l4, cc, ccf, dir, sev, sid, pii[0], pii[1], pii[2], pii[3], pii[4], pii[5],
@@ -199,7 +199,7 @@ json_t *cs_summary(redisContext *c, const struct rkeys *rk, const char *scope, c
         json_t *bsev = json_object(), *bscope = json_object();
         for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) {
             redisReply *r = NULL;
-            if (redisGetReply(c, (void **)&r) != REDIS_OK || !r) {
+            if (rcx_get_reply(c, &r) != REDIS_OK || !r) {
                 err = 1;
                 break;
             }
@@ -269,7 +269,7 @@ json_t *cs_summary(redisContext *c, const struct rkeys *rk, const char *scope, c
     return out;
 }
 
-json_t *cs_sensors(redisContext *c, const struct rkeys *rk)
+json_t *cs_sensors(struct rcx *c, const struct rkeys *rk)
 {
     char key[160];
     json_t *arr = json_array();
@@ -277,7 +277,7 @@ json_t *cs_sensors(redisContext *c, const struct rkeys *rk)
 
     rkey_named(key, sizeof key, rk, "sensors");
     const char *zr[] = { "ZRANGE", key, "0", "-1", "WITHSCORES" };
-    redisReply *r = redisCommandArgv(c, 5, zr, NULL);
+    redisReply *r = rcx_command(c, 5, zr, NULL);
     if (!r || r->type != REDIS_REPLY_ARRAY) {
         freeReplyObject(r);
         json_decref(arr);
@@ -288,7 +288,7 @@ json_t *cs_sensors(redisContext *c, const struct rkeys *rk)
         json_t *o = json_object();
         rkey_sensor(skey, sizeof skey, rk, r->element[i]->str);
         const char *hga[] = { "HGETALL", skey };
-        redisReply *h = redisCommandArgv(c, 2, hga, NULL);
+        redisReply *h = rcx_command(c, 2, hga, NULL);
         if (h && h->type == REDIS_REPLY_ARRAY)
             for (size_t j = 0; j + 1 < h->elements; j += 2) {
                 const char *s = h->element[j + 1]->str;

@@ -10,11 +10,12 @@
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 
+#include "redis-ctx.h"
 #include "redis-keys.h"
 
 /* The newest capture time (Unix seconds) over the sensors' status hashes,
  * or now when none has one. */
-int64_t cs_latest_capture(redisContext *c, const struct rkeys *rk);
+int64_t cs_latest_capture(struct rcx *c, const struct rkeys *rk);
 
 /* The buckets of scope (a sensor id or "all") at resolution res ('m' or
  * 'h') from from (a bucket start) up to to: protocols, services, top
@@ -24,11 +25,11 @@ int64_t cs_latest_capture(redisContext *c, const struct rkeys *rk);
  * elsewhere, the largest total first) and a series per bucket for the
  * charts, in one pipeline. Returns the answer (caller owns it) or NULL when
  * Redis failed. */
-json_t *cs_summary(redisContext *c, const struct rkeys *rk, const char *scope, char res, int64_t from,
+json_t *cs_summary(struct rcx *c, const struct rkeys *rk, const char *scope, char res, int64_t from,
                    int64_t to, const char *home_country);
 
 /* {"sensors": [...]}: each sensor's status hash with its id, last flush and
  * whether it is stale (no flush for 120 s). NULL when Redis failed. */
-json_t *cs_sensors(redisContext *c, const struct rkeys *rk);
+json_t *cs_sensors(struct rcx *c, const struct rkeys *rk);
 
 #endif

@@ -43,10 +43,13 @@
 #include "console-redis.h"
 #include "console-summary.h"
 #include "alert-index.h"
+#include "redis-cluster.h"
+#include "redis-ctx.h"
 #include "redis-keys.h"
 #include "util.h"
 #include "console-guard.h"
 #include "console-session.h"
+#include "console-shards.h"
 #include "http-gate.h"
 #include "privileges.h"
 
@@ -81,20 +84,28 @@ static const struct http_gate_config console_gate_defaults = {
 /* Key names come from the sensor's own layout (redis-keys.h). */
 static struct rkeys rk;
 
-static void key_alerts(char *k, size_t n) { rkey_named(k, n, &rk, "alerts"); }
-static void key_triage(char *k, size_t n) { rkey_named(k, n, &rk, "triage"); }
-static void key_history(char *k, size_t n, const char *id) { rkey_history(k, n, &rk, id); }
+/* An alert of the API: its shard's keys and its stream id. */
+struct alert_ref {
+    char shard[CR_SHARD_MAX];
+    char xid[CR_XID_MAX];
+    struct rkeys k;
+};
 
-/* A stream entry id: digits '-' digits. */
-static int stream_id_valid(const char *s)
+/* Reads an API alert id (console-redis.h). Returns 0, or -1 malformed. */
+static int alert_ref(const char *id, struct alert_ref *a)
 {
-    size_t i = 0, d1 = 0, d2 = 0;
+    if (cr_id_parse(id, a->shard, a->xid) < 0)
+        return -1;
+    a->k = cr_shard_keys(&rk, a->shard);
+    return 0;
+}
 
-    while (isdigit((unsigned char)s[i])) { i++; d1++; }
-    if (s[i++] != '-')
-        return 0;
-    while (isdigit((unsigned char)s[i])) { i++; d2++; }
-    return s[i] == '\0' && d1 >= 1 && d1 <= 20 && d2 >= 1 && d2 <= 20;
+/* A context for one request (redis-ctx.h): NULL when no node answers. */
+static struct rcx *connect_redis(void)
+{
+    char err[256] = "";
+
+    return rcx_connect(&cfg, err, sizeof err);
 }
 
 /* A stream entry's field as a string or NULL (cq_entry_field); one larger
@@ -243,7 +254,7 @@ static enum auth check_password(const char *name, const char *pass, const char *
 
 /* The logged-in user of this request into user: a session cookie whose
  * user still has the hash it logged in with, else HTTP Basic. */
-static enum auth authenticate(struct MHD_Connection *conn, redisContext *c, char *user, unsigned *retry)
+static enum auth authenticate(struct MHD_Connection *conn, struct rcx *c, char *user, unsigned *retry)
 {
     const char *tok = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, "lw_session");
     char fp[USER_FP_LEN + 1], now_fp[USER_FP_LEN + 1], addr[LW_ADDRSTRLEN];
@@ -282,7 +293,7 @@ static void session_cookie(char *cookie, size_t n, const char *tok, int max_age)
              cfg.console.secure_cookies ? "; Secure" : "");
 }
 
-static enum MHD_Result api_login(struct MHD_Connection *conn, redisContext *c, struct req *rq)
+static enum MHD_Result api_login(struct MHD_Connection *conn, struct rcx *c, struct req *rq)
 {
     json_error_t je;
     json_t *b = rq->body ? json_loadb(rq->body, rq->len, 0, &je) : NULL;
@@ -316,7 +327,7 @@ static enum MHD_Result api_login(struct MHD_Connection *conn, redisContext *c, s
 }
 
 /* Logs out this session, or (everywhere) every session of user. */
-static enum MHD_Result api_logout(struct MHD_Connection *conn, redisContext *c, const char *user, int everywhere)
+static enum MHD_Result api_logout(struct MHD_Connection *conn, struct rcx *c, const char *user, int everywhere)
 {
     const char *tok = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, "lw_session");
     char cookie[200];
@@ -374,7 +385,7 @@ struct query {
     struct alert_filter f;
     unsigned limit;
     uint64_t scan;               /* most stream entries read for one answer */
-    char     before[48];         /* stream id: answer entries older than it */
+    char     before[CR_CURSOR_MAX];  /* cursor (console-redis.h): answer entries older than it */
     char     res;                /* summary: 'm' or 'h' */
     char     err[256];
     int      bad;
@@ -404,8 +415,9 @@ static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind, const char 
         }
         q->scan = v;
     } else if (strcmp(key, "before") == 0) {
-        if (!stream_id_valid(value)) {
-            snprintf(q->err, sizeof q->err, "before: expected a stream id such as 1718000000000-0");
+        if (!cr_cursor_valid(value)) {
+            snprintf(q->err, sizeof q->err, "before: expected a stream id such as 1718000000000-0, "
+                     "or the next of an answer");
             q->bad = 1;
         } else {
             snprintf(q->before, sizeof q->before, "%s", value);
@@ -470,23 +482,43 @@ static json_t *alert_entry(const char *id, const char *sensor, json_t *ev, json_
     return o;
 }
 
-/* Walks the alerts q selects through the indexes (console-query.c); the
- * answer's bookkeeping goes into a. */
-static int walk(redisContext *c, const struct query *q, cq_visit_fn visit, void *cls,
-                struct cq_answer *a)
+/* Walks the alerts q selects in every alert shard, through the indexes
+ * (console-query.c), in time order across shards when `ordered` (a list);
+ * the answer's bookkeeping goes into a, the cursor of the next page into
+ * *next (malloc'd; NULL at the end). Returns 0, or -1 when Redis failed
+ * (a->index may be set: the caller frees it). */
+static int walk(struct rcx *c, const struct query *q, int ordered, cq_visit_fn visit, void *cls,
+                struct cq_answer *a, char **next)
 {
     struct cq_query cq = { .f = &q->f, .before = q->before, .scan = q->scan,
                            .budget_usec = QUERY_BUDGET_USEC };
-    int rc = cq_walk(c, &rk, &cq, visit, cls, a);
+    struct cr_shards sh;
+    int rc, oom = 0;
 
+    *next = NULL;
+    memset(a, 0, sizeof *a);
+    if (cr_shards(c, &rk, q->f.sensor, &sh) < 0)
+        return -1;
+    cr_cursor_apply(&sh, q->before);
+    rc = csh_walk(c, &rk, &sh, &cq, ordered, q->limit, ANSWER_MAX, visit, cls, a);
+    if (rc == 0) {
+        /* the shared stream alone: its stream id, as before shards */
+        if (sh.n == 1 && sh.v[0].name[0] == '\0')
+            oom = a->next[0] && (*next = strdup(a->next)) == NULL;
+        else
+            *next = cr_cursor_format(&sh, &oom);
+        rc = oom ? -1 : 0;
+    }
     __atomic_add_fetch(&hostile_skipped, a->skipped, __ATOMIC_RELAXED);
+    cr_shards_free(&sh);
     return rc;
 }
 
-/* The fields every walked answer has: next, scanned, partial, index. */
-static json_t *walk_fields(json_t *o, struct cq_answer *a)
+/* The fields every walked answer has: next (stolen), scanned, partial, index. */
+static json_t *walk_fields(json_t *o, struct cq_answer *a, char *next)
 {
-    json_object_set_new(o, "next", a->next[0] ? json_string(a->next) : json_null());
+    json_object_set_new(o, "next", next ? json_string(next) : json_null());
+    free(next);
     json_object_set_new(o, "scanned", json_integer((json_int_t)a->scanned));
     json_object_set_new(o, "partial", json_boolean(a->partial));
     json_object_set_new(o, "index", a->index ? a->index : json_null());
@@ -529,11 +561,12 @@ static int list_visit(void *cls, const char *id, const char *sensor, json_t *ev,
     return ++l->n >= l->limit || l->bytes > ANSWER_MAX;
 }
 
-static enum MHD_Result api_alerts(struct MHD_Connection *conn, redisContext *c)
+static enum MHD_Result api_alerts(struct MHD_Connection *conn, struct rcx *c)
 {
     struct query q;
     struct list_ctx l;
     struct cq_answer a;
+    char *next;
 
     if (query_parse(conn, &q, 0) < 0)
         return send_error(conn, MHD_HTTP_BAD_REQUEST, q.err);
@@ -543,7 +576,7 @@ static enum MHD_Result api_alerts(struct MHD_Connection *conn, redisContext *c)
     l.limit = q.limit;
     jbuf_open_object(&l.j, NULL);
     jbuf_open_array(&l.j, "alerts");
-    if (walk(c, &q, list_visit, &l, &a) < 0) {
+    if (walk(c, &q, 1, list_visit, &l, &a, &next) < 0) {
         jbuf_free(&l.j);
         json_decref(a.index);
         return send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: cannot read the alerts stream");
@@ -552,10 +585,11 @@ static enum MHD_Result api_alerts(struct MHD_Connection *conn, redisContext *c)
     /* next, scanned, partial, index, as walk_fields() gives them */
     char *ix = a.index ? json_dumps(a.index, JSON_COMPACT) : NULL;
     json_decref(a.index);
-    if (a.next[0])
-        jbuf_str(&l.j, "next", a.next);
+    if (next)
+        jbuf_str(&l.j, "next", next);
     else
         jbuf_null(&l.j, "next");
+    free(next);
     jbuf_u64(&l.j, "scanned", a.scanned);
     jbuf_bool(&l.j, "partial", a.partial);
     if (ix)
@@ -569,6 +603,15 @@ static enum MHD_Result api_alerts(struct MHD_Connection *conn, redisContext *c)
         : send_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
     jbuf_free(&l.j);
     return ret;
+}
+
+/* Whether two API alert ids are of one shard. */
+static int same_shard(const char *a, const char *b)
+{
+    const char *ca = strchr(a, ':'), *cb = strchr(b, ':');
+    size_t na = ca ? (size_t)(ca - a) : 0, nb = cb ? (size_t)(cb - b) : 0;
+
+    return na == nb && strncmp(a, b, na) == 0;
 }
 
 struct group_ctx {
@@ -601,14 +644,20 @@ static int group_visit(void *cls, const char *id, const char *sensor, json_t *ev
         json_object_set_new(g->groups, key, o);
     }
     json_object_set_new(o, "count", json_integer(json_integer_value(json_object_get(o, "count")) + 1));
-    /* Newest first: each later visit is older (by stream order, not always by capture time). */
+    /* Newest first within a shard: each later visit of it is older (by
+     * stream order, not always by capture time); another shard's is the
+     * latest when its capture time is. */
     if (ts) {
         const char *first = json_string_value(json_object_get(o, "first_seen"));
         const char *lastts = json_string_value(json_object_get(o, "last_seen"));
+        const char *latest = json_string_value(json_object_get(o, "latest_id"));
         if (!first || strcmp(ts, first) < 0)
             json_object_set_new(o, "first_seen", json_string(ts));
-        if (!lastts || strcmp(ts, lastts) > 0)
+        if (!lastts || strcmp(ts, lastts) > 0) {
             json_object_set_new(o, "last_seen", json_string(ts));
+            if (latest && !same_shard(latest, id))
+                json_object_set_new(o, "latest_id", json_string(id));
+        }
     }
     (void)sensor;
     return 0;
@@ -633,12 +682,17 @@ static int unfiltered(const struct query *q)
 }
 
 /* Groups of every alert in the stream, from the write-time counters. */
-static enum MHD_Result groups_counted(struct MHD_Connection *conn, redisContext *c, const struct query *q)
+static enum MHD_Result groups_counted(struct MHD_Connection *conn, struct rcx *c, const struct query *q)
 {
     char err[128];
     uint64_t total = 0;
-    json_t *arr = cq_groups(c, &rk, q->limit, &total, err, sizeof err);
+    struct cr_shards sh;
+    json_t *arr;
 
+    if (cr_shards(c, &rk, NULL, &sh) < 0)
+        return send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: cannot read the group counters");
+    arr = csh_groups(c, &rk, &sh, q->limit, &total, err, sizeof err);
+    cr_shards_free(&sh);
     if (arr == NULL)
         return send_error(conn, MHD_HTTP_BAD_GATEWAY, err);
     return send_json(conn, MHD_HTTP_OK,
@@ -647,7 +701,7 @@ static enum MHD_Result groups_counted(struct MHD_Connection *conn, redisContext 
                                "index", "driver", "group counters"), NULL);
 }
 
-static enum MHD_Result api_groups(struct MHD_Connection *conn, redisContext *c)
+static enum MHD_Result api_groups(struct MHD_Connection *conn, struct rcx *c)
 {
     struct query q;
     struct group_ctx g;
@@ -655,13 +709,14 @@ static enum MHD_Result api_groups(struct MHD_Connection *conn, redisContext *c)
     const char *k;
     json_t *v, **all, *arr;
     size_t n = 0;
+    char *next;
 
     if (query_parse(conn, &q, 0) < 0)
         return send_error(conn, MHD_HTTP_BAD_REQUEST, q.err);
     if (unfiltered(&q))
         return groups_counted(conn, c, &q);
     g.groups = json_object();
-    if (walk(c, &q, group_visit, &g, &a) < 0) {
+    if (walk(c, &q, 0, group_visit, &g, &a, &next) < 0) {
         json_decref(g.groups);
         json_decref(a.index);
         return send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: cannot read the alerts stream");
@@ -669,6 +724,8 @@ static enum MHD_Result api_groups(struct MHD_Connection *conn, redisContext *c)
     all = malloc((json_object_size(g.groups) + 1) * sizeof *all);
     if (!all) {
         json_decref(g.groups);
+        json_decref(a.index);
+        free(next);
         return MHD_NO;
     }
     json_object_foreach(g.groups, k, v)
@@ -678,22 +735,23 @@ static enum MHD_Result api_groups(struct MHD_Connection *conn, redisContext *c)
     for (size_t i = 0; i < n && i < q.limit; i++)
         json_array_append(arr, all[i]);
     free(all);
-    json_t *out = walk_fields(json_pack("{s:o,s:I}", "groups", arr, "total_groups", (json_int_t)n), &a);
+    json_t *out = walk_fields(json_pack("{s:o,s:I}", "groups", arr, "total_groups", (json_int_t)n), &a, next);
     json_decref(g.groups);
     return send_json(conn, MHD_HTTP_OK, out, NULL);
 }
 
-/* The EVE flow event of flow_id from the flows stream when it is kept
- * (redis.flows-stream), looking at its newest 20000 entries; or NULL. */
-static json_t *find_flow(redisContext *c, json_int_t flow_id)
+/* The EVE flow event of flow_id from the flows stream of the alert's shard
+ * when it is kept (redis.flows-stream), looking at its newest 20000
+ * entries; or NULL. */
+static json_t *find_flow(struct rcx *c, const struct rkeys *k, json_int_t flow_id)
 {
-    char key[128], pat[48], start[64] = "+";
+    char key[RKEY_MAX], pat[48], start[64] = "+";
     json_t *found = NULL;
 
-    rkey_named(key, sizeof key, &rk, "flows");
+    rkey_named(key, sizeof key, k, "flows");
     snprintf(pat, sizeof pat, "\"flow_id\":%lld,", (long long)flow_id);
     for (int batch = 0; batch < 20 && !found; batch++) {
-        redisReply *r = cr_argv(c, "XREVRANGE", key, start, "-", "COUNT", "1000", NULL);
+        redisReply *r = rcx_argv(c, "XREVRANGE", key, start, "-", "COUNT", "1000", NULL);
         if (!r || r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
             freeReplyObject(r);
             break;
@@ -709,16 +767,16 @@ static json_t *find_flow(redisContext *c, json_int_t flow_id)
     return found;
 }
 
-static json_t *history_of(redisContext *c, const char *id)
+static json_t *history_of(struct rcx *c, const struct alert_ref *a)
 {
-    char hkey[192];
+    char hkey[RKEY_MAX];
     json_t *arr = json_array();
 
-    key_history(hkey, sizeof hkey, id);
+    rkey_history(hkey, sizeof hkey, &a->k, a->xid);
     /* The newest HISTORY_MAX: a list of any length may be waiting there. */
     char from[16];
     snprintf(from, sizeof from, "-%d", HISTORY_MAX);
-    redisReply *r = cr_argv(c, "LRANGE", hkey, from, "-1", NULL);
+    redisReply *r = rcx_argv(c, "LRANGE", hkey, from, "-1", NULL);
     if (r && r->type == REDIS_REPLY_ARRAY)
         for (size_t i = 0; i < r->elements; i++) {
             json_t *h = r->element[i]->type == REDIS_REPLY_STRING && r->element[i]->len <= TRIAGE_MAX
@@ -730,16 +788,19 @@ static json_t *history_of(redisContext *c, const char *id)
     return arr;
 }
 
-static enum MHD_Result api_alert(struct MHD_Connection *conn, redisContext *c, const char *id)
+#define BAD_ALERT_ID "expected an alert id such as 1718000000000-0 or dc1:1718000000000-0"
+
+static enum MHD_Result api_alert(struct MHD_Connection *conn, struct rcx *c, const char *id)
 {
-    char key[128], tkey[128];
+    char key[RKEY_MAX], tkey[RKEY_MAX];
+    struct alert_ref a;
     redisReply *r, *t;
 
-    if (!stream_id_valid(id))
-        return send_error(conn, MHD_HTTP_BAD_REQUEST, "expected an alert id such as 1718000000000-0");
-    key_alerts(key, sizeof key);
-    key_triage(tkey, sizeof tkey);
-    r = cr_argv(c, "XRANGE", key, id, id, NULL);
+    if (alert_ref(id, &a) < 0)
+        return send_error(conn, MHD_HTTP_BAD_REQUEST, BAD_ALERT_ID);
+    rkey_named(key, sizeof key, &a.k, "alerts");
+    rkey_named(tkey, sizeof tkey, &a.k, "triage");
+    r = rcx_argv(c, "XRANGE", key, a.xid, a.xid, NULL);
     if (!r || r->type != REDIS_REPLY_ARRAY) {
         freeReplyObject(r);
         return send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: cannot read the alerts stream");
@@ -752,55 +813,34 @@ static enum MHD_Result api_alert(struct MHD_Connection *conn, redisContext *c, c
     json_t *ev = raw ? json_loads(raw, 0, NULL) : NULL;
     if (!ev)
         ev = json_null();
-    t = cr_argv(c, "HGET", tkey, id, NULL);
+    t = rcx_argv(c, "HGET", tkey, a.xid, NULL);
     json_t *o = alert_entry(id, field(r->element[0]->element[1], "sensor"), ev, triage_of(t));
     freeReplyObject(t);
     json_object_set_new(o, "seq", json_string(field(r->element[0]->element[1], "seq") ?
                                               field(r->element[0]->element[1], "seq") : ""));
-    json_object_set_new(o, "history", history_of(c, id));
+    json_object_set_new(o, "history", history_of(c, &a));
     json_t *fid = json_object_get(ev, "flow_id");
-    json_t *flow = json_is_integer(fid) ? find_flow(c, json_integer_value(fid)) : NULL;
+    json_t *flow = json_is_integer(fid) ? find_flow(c, &a.k, json_integer_value(fid)) : NULL;
     json_object_set_new(o, "flow_event", flow ? flow : json_null());
     json_decref(ev);
     freeReplyObject(r);
     return send_json(conn, MHD_HTTP_OK, o, NULL);
 }
 
-/* Appends the commands that move alert id to the status index of status
- * (a zset scored by its millisecond; "new" is every alert in none of
- * them). Returns how many. */
-static int status_index(redisContext *c, const char *id, const char *status)
-{
-    static const char *const indexed[] = { "acknowledged", "escalated", "closed" };
-    char key[RKEY_MAX], ms[24];
-    int n = 0;
-
-    snprintf(ms, sizeof ms, "%.*s", (int)strcspn(id, "-"), id);
-    for (int i = 0; i < 3; i++) {
-        rkey_ix_status(key, sizeof key, &rk, indexed[i]);
-        const char *rem[] = { "ZREM", key, id }, *add[] = { "ZADD", key, ms, id };
-        if (strcmp(status, indexed[i]) == 0)
-            redisAppendCommandArgv(c, 4, add, NULL);
-        else
-            redisAppendCommandArgv(c, 3, rem, NULL);
-        n++;
-    }
-    return n;
-}
-
-static enum MHD_Result api_triage(struct MHD_Connection *conn, redisContext *c, const char *id,
+static enum MHD_Result api_triage(struct MHD_Connection *conn, struct rcx *c, const char *id,
                                   const char *user, struct req *rq)
 {
-    char key[128], tkey[128], hkey[192], now_s[32];
+    char tkey[RKEY_MAX];
     json_t *b = rq->body ? json_loadb(rq->body, rq->len, 0, NULL) : NULL;
     json_t *old = NULL;
     const char *status, *assignee, *note;
+    struct alert_ref a;
     redisReply *r;
     time_t now = time(NULL);
 
-    if (!stream_id_valid(id)) {
+    if (alert_ref(id, &a) < 0) {
         json_decref(b);
-        return send_error(conn, MHD_HTTP_BAD_REQUEST, "expected an alert id such as 1718000000000-0");
+        return send_error(conn, MHD_HTTP_BAD_REQUEST, BAD_ALERT_ID);
     }
     if (!json_is_object(b)) {
         json_decref(b);
@@ -819,17 +859,8 @@ static enum MHD_Result api_triage(struct MHD_Connection *conn, redisContext *c, 
                           "expected status (new, acknowledged, escalated, closed), assignee "
                           "(a user name or \"\") and/or note (up to 2000 characters)");
     }
-    key_alerts(key, sizeof key);
-    key_triage(tkey, sizeof tkey);
-    key_history(hkey, sizeof hkey, id);
-    r = cr_argv(c, "XRANGE", key, id, id, NULL);
-    int exists = r && r->type == REDIS_REPLY_ARRAY && r->elements == 1;
-    freeReplyObject(r);
-    if (!exists) {
-        json_decref(b);
-        return send_error(conn, MHD_HTTP_NOT_FOUND, "no such alert");
-    }
-    r = cr_argv(c, "HGET", tkey, id, NULL);
+    rkey_named(tkey, sizeof tkey, &a.k, "triage");
+    r = rcx_argv(c, "HGET", tkey, a.xid, NULL);
     old = triage_of(r);
     freeReplyObject(r);
     if (!old)
@@ -851,41 +882,23 @@ static enum MHD_Result api_triage(struct MHD_Connection *conn, redisContext *c, 
     if (note && note[0])
         json_object_set_new(h, "note", json_string(note));
     char *ts = json_dumps(old, JSON_COMPACT), *hs = json_dumps(h, JSON_COMPACT);
-    snprintf(now_s, sizeof now_s, "%lld", (long long)now);
-    /* One transaction: the state, its history and the status index change
-     * together ({alerts}: one slot). */
-    const char *a0[] = { "MULTI" }, *a3[] = { "EXEC" };
-    redisAppendCommandArgv(c, 1, a0, NULL);
-    const char *a1[] = { "HSET", tkey, id, ts };
-    redisAppendCommandArgv(c, 4, a1, NULL);
-    const char *a2[] = { "RPUSH", hkey, hs };
-    redisAppendCommandArgv(c, 3, a2, NULL);
-    int ncmd = 4 + (status ? status_index(c, id, status) : 0);
-    redisAppendCommandArgv(c, 1, a3, NULL);
-    int ok = 1;
-    for (int i = 0; i < ncmd; i++) {
-        redisReply *x = NULL;
-        if (redisGetReply(c, (void **)&x) != REDIS_OK || !x || x->type == REDIS_REPLY_ERROR)
-            ok = 0;
-        freeReplyObject(x);
-        if (!x)
-            break;
-    }
+    int stored = ts && hs ? csh_triage(c, &a.k, a.xid, status, ts, hs) : -1;
     free(ts);
     free(hs);
     json_decref(h);
     json_decref(b);
-    if (!ok) {
+    if (stored <= 0) {
         json_decref(old);
-        return send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: triage not stored");
+        return stored == 0 ? send_error(conn, MHD_HTTP_NOT_FOUND, "no such alert")
+                           : send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: triage not stored");
     }
     return send_json(conn, MHD_HTTP_OK, json_pack("{s:s,s:o,s:o}", "id", id, "triage", old,
-                                                  "history", history_of(c, id)), NULL);
+                                                  "history", history_of(c, &a)), NULL);
 }
 
 /* ------------------------------------------------------------------ summaries */
 
-static enum MHD_Result api_summary(struct MHD_Connection *conn, redisContext *c)
+static enum MHD_Result api_summary(struct MHD_Connection *conn, struct rcx *c)
 {
     struct query q;
     const char *scope;
@@ -915,7 +928,7 @@ static enum MHD_Result api_summary(struct MHD_Connection *conn, redisContext *c)
     return send_json(conn, MHD_HTTP_OK, out, NULL);
 }
 
-static enum MHD_Result api_sensors(struct MHD_Connection *conn, redisContext *c)
+static enum MHD_Result api_sensors(struct MHD_Connection *conn, struct rcx *c)
 {
     json_t *out = cs_sensors(c, &rk);
 
@@ -927,7 +940,7 @@ static enum MHD_Result api_sensors(struct MHD_Connection *conn, redisContext *c)
 /* ------------------------------------------------------------------ live */
 
 struct sse {
-    redisContext *c;
+    struct cr_sub *sub;          /* the channel, on some node (console-redis.h) */
     char   *pending;
     size_t  len, off;
     int     started;
@@ -957,20 +970,12 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
             continue;
         }
         redisReply *r = NULL;
-        if (redisGetReplyFromReader(s->c, (void **)&r) != REDIS_OK)
+        int got = cr_sub_next(s->sub, 15000, &r);
+        if (got < 0)
             return MHD_CONTENT_READER_END_WITH_ERROR;
-        if (!r) {
-            struct pollfd p = { .fd = s->c->fd, .events = POLLIN };
-            int n = poll(&p, 1, 15000);
-            if (n == 0) {
-                s->pending = strdup(": keepalive\n\n");
-                s->len = s->pending ? strlen(s->pending) : 0;
-                continue;
-            }
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0 || redisBufferRead(s->c) != REDIS_OK)
-                return MHD_CONTENT_READER_END_WITH_ERROR;
+        if (got == 0) {
+            s->pending = strdup(": keepalive\n\n");
+            s->len = s->pending ? strlen(s->pending) : 0;
             continue;
         }
         if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
@@ -994,33 +999,25 @@ static void sse_free(void *cls)
 {
     struct sse *s = cls;
 
-    if (s->c)
-        redisFree(s->c);
+    cr_sub_close(s->sub);
     free(s->pending);
     free(s);
 }
 
 static enum MHD_Result api_events(struct MHD_Connection *conn)
 {
-    char chan[128];
+    char chan[RKEY_MAX];
     struct sse *s = calloc(1, sizeof *s);
     struct MHD_Response *resp;
     enum MHD_Result ret;
 
     if (!s)
         return MHD_NO;
-    s->c = cr_connect(&cfg);
-    if (!s->c) {
-        sse_free(s);
-        return send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: cannot connect");
-    }
     rkey_named(chan, sizeof chan, &rk, "channel");
-    redisReply *r = cr_argv(s->c, "SUBSCRIBE", chan, NULL);
-    if (!r) {
+    if ((s->sub = cr_sub_open(&cfg, chan)) == NULL) {
         sse_free(s);
         return send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: cannot subscribe");
     }
-    freeReplyObject(r);
     resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 8192, sse_read, s, sse_free);
     if (!resp) {
         sse_free(s);
@@ -1076,7 +1073,7 @@ static enum MHD_Result console_metrics(struct MHD_Connection *conn)
 }
 
 /* The API routes that need a login and Redis. */
-static enum MHD_Result route_api(struct MHD_Connection *conn, redisContext *c, const char *url, int get,
+static enum MHD_Result route_api(struct MHD_Connection *conn, struct rcx *c, const char *url, int get,
                                  int post, const char *user, struct req *rq)
 {
     if (strcmp(url, "/api/logout") == 0 && post)
@@ -1094,11 +1091,11 @@ static enum MHD_Result route_api(struct MHD_Connection *conn, redisContext *c, c
     if (strcmp(url, "/api/sensors") == 0 && get)
         return api_sensors(conn, c);
     if (strncmp(url, "/api/alerts/", 12) == 0) {
-        char id[64];
+        char id[CR_ID_MAX];
         const char *rest = url + 12, *slash = strchr(rest, '/');
         size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
-        if (n >= sizeof id)
-            n = sizeof id - 1;
+        if (n >= sizeof id)              /* cut, it could name another alert */
+            return send_error(conn, MHD_HTTP_BAD_REQUEST, BAD_ALERT_ID);
         memcpy(id, rest, n);
         id[n] = '\0';
         if (!slash && get)
@@ -1116,7 +1113,7 @@ static enum MHD_Result route(struct MHD_Connection *conn, const char *url, const
     int post = strcmp(method, "POST") == 0;
     char user[USER_NAME_MAX + 1];
     const char *why;
-    redisContext *c;
+    struct rcx *c;
     enum MHD_Result ret;
     unsigned retry = 0;
     enum auth a;
@@ -1135,17 +1132,17 @@ static enum MHD_Result route(struct MHD_Connection *conn, const char *url, const
                                                                  : MHD_HTTP_FORBIDDEN, why);
     if (strcmp(url, "/api/events") == 0 && get) {
         /* SSE keeps its own connection: the login is checked on a short one. */
-        if (!(c = cr_connect(&cfg)))
+        if (!(c = connect_redis()))
             return send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: cannot connect");
         a = authenticate(conn, c, user, &retry);
-        redisFree(c);
+        rcx_free(c);
         if (a != AUTH_OK)
             return a == AUTH_THROTTLED ? send_throttled(conn, retry) : a == AUTH_REDIS
                    ? send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: cannot check the session")
                    : send_error(conn, MHD_HTTP_UNAUTHORIZED, "login required");
         return api_events(conn);
     }
-    if (!(c = cr_connect(&cfg)))
+    if (!(c = connect_redis()))
         return send_error(conn, MHD_HTTP_BAD_GATEWAY, "redis: cannot connect");
     if (strcmp(url, "/api/login") == 0 && post) {
         ret = api_login(conn, c, rq);
@@ -1156,7 +1153,7 @@ static enum MHD_Result route(struct MHD_Connection *conn, const char *url, const
     } else {
         ret = route_api(conn, c, url, get, post, user, rq);
     }
-    redisFree(c);
+    rcx_free(c);
     return ret;
 }
 
@@ -1257,33 +1254,55 @@ static int add_user(const char *name)
     return 0;
 }
 
-/* --reindex: rebuilds the alert indexes from the stream (alert-maint.c),
- * for alerts written before the sensors kept them. */
+/* --reindex: rebuilds the alert indexes of every alert shard from its
+ * stream (alert-maint.c), for alerts written before the sensors kept them. */
 static int reindex(void)
 {
-    struct aix_reindex_stats st;
-    redisContext *c = cr_connect(&cfg);
+    struct aix_reindex_stats st, sum = { 0 };
+    struct cr_shards sh;
+    struct rcx *c;
     uint64_t t0 = lw_now_mono_usec();
-    char err[512];
-    int rc;
+    char err[512] = "";
+    int rc = 0;
 
-    if (c == NULL) {
-        fprintf(stderr, "linkwatch-console: error: redis %s:%u: cannot connect\n", cfg.redis.server,
-                cfg.redis.port);
-        return 1;
-    }
     /* a big stream takes a while: no command timeout */
-    redisSetTimeout(c, (struct timeval){ 0, 0 });
-    rc = aix_reindex(c, &rk, &st, err, sizeof err);
-    redisFree(c);
-    if (rc < 0) {
-        fprintf(stderr, "linkwatch-console: error: reindex: %s\n", err);
+    cfg.redis.command_timeout = 0;
+    if ((c = rcx_connect(&cfg, err, sizeof err)) == NULL) {
+        fprintf(stderr, "linkwatch-console: error: redis: cannot connect: %s\n", err);
         return 1;
     }
-    fprintf(stderr, "linkwatch-console: reindexed %llu alerts in %.2f s (%llu index keys deleted first, "
-            "%llu batches)\n", (unsigned long long)st.entries, (double)(lw_now_mono_usec() - t0) / 1e6,
-            (unsigned long long)st.keys_deleted, (unsigned long long)st.batches);
-    return 0;
+    if (cr_shards(c, &rk, NULL, &sh) < 0) {
+        fprintf(stderr, "linkwatch-console: error: reindex: cannot read the alert shards: %s\n",
+                rcx_errstr(c)[0] ? rcx_errstr(c) : "redis failed");
+        rcx_free(c);
+        return 1;
+    }
+    for (size_t i = 0; i < sh.n; i++) {
+        struct rkeys k = cr_shard_keys(&rk, sh.v[i].name);
+        uint64_t t1 = lw_now_mono_usec();
+        const char *name = sh.v[i].name[0] ? sh.v[i].name : "(shared)";
+
+        memset(&st, 0, sizeof st);
+        if (aix_reindex(c, &k, &st, err, sizeof err) < 0) {
+            fprintf(stderr, "linkwatch-console: error: reindex %s: %s\n", name, err);
+            rc = 1;
+            continue;                    /* the other shards are still rebuilt */
+        }
+        if (sh.n > 1)
+            fprintf(stderr, "linkwatch-console: shard %s: %llu alerts in %.2f s\n", name,
+                    (unsigned long long)st.entries, (double)(lw_now_mono_usec() - t1) / 1e6);
+        sum.entries += st.entries;
+        sum.keys_deleted += st.keys_deleted;
+        sum.batches += st.batches;
+    }
+    if (rc == 0)
+        fprintf(stderr, "linkwatch-console: reindexed %llu alerts in %.2f s (%llu index keys deleted first, "
+                "%llu batches%s)\n", (unsigned long long)sum.entries, (double)(lw_now_mono_usec() - t0) / 1e6,
+                (unsigned long long)sum.keys_deleted, (unsigned long long)sum.batches,
+                sh.n > 1 ? ", every shard" : "");
+    cr_shards_free(&sh);
+    rcx_free(c);
+    return rc;
 }
 
 /* Removes the user; its sessions would be refused anyway (its fingerprint
@@ -1292,7 +1311,7 @@ static int remove_user(const char *name)
 {
     char err[512];
     int rc = users_remove(cfg.console.users_file, name, users_group(), err, sizeof err);
-    redisContext *c;
+    struct rcx *c;
     long n;
 
     if (rc < 0) {
@@ -1303,9 +1322,8 @@ static int remove_user(const char *name)
         fprintf(stderr, "linkwatch-console: error: no user %s in %s\n", name, cfg.console.users_file);
         return 1;
     }
-    n = (c = cr_connect(&cfg)) ? session_delete_user(c, &slim, name) : -1;
-    if (c)
-        redisFree(c);
+    n = (c = connect_redis()) ? session_delete_user(c, &slim, name) : -1;
+    rcx_free(c);
     fprintf(stderr, "linkwatch-console: user %s removed from %s; %s\n", name, cfg.console.users_file,
             n >= 0 ? "its sessions ended" : "Redis not reached: its sessions end at their next request");
     return 0;

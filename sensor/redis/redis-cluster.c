@@ -145,6 +145,7 @@ static const struct {
     { "ZREVRANGE", K_ONE }, { "ZRANGEBYSCORE", K_ONE }, { "ZREVRANGEBYSCORE", K_ONE },
     { "ZREMRANGEBYRANK", K_ONE }, { "ZREMRANGEBYSCORE", K_ONE }, { "ZSCORE", K_ONE },
     { "ZCARD", K_ONE }, { "ZCOUNT", K_ONE }, { "ZRANK", K_ONE }, { "ZREVRANK", K_ONE },
+    { "ZRANGEBYLEX", K_ONE }, { "ZREVRANGEBYLEX", K_ONE }, { "ZLEXCOUNT", K_ONE },
     { "XADD", K_ONE }, { "XRANGE", K_ONE }, { "XREVRANGE", K_ONE }, { "XLEN", K_ONE },
     { "XTRIM", K_ONE }, { "XDEL", K_ONE }, { "XACK", K_ONE }, { "XCLAIM", K_ONE },
     { "XAUTOCLAIM", K_ONE }, { "XPENDING", K_ONE }, { "SCAN", K_MATCH },

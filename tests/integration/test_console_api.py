@@ -96,13 +96,19 @@ def fill(tmp, rs, tap, later=()):
     runs = [("demo", [demo] + copies),
             ("rules", [shifted(os.path.join(tmp, "cases", cases[c]["pcap"]),
                                os.path.join(tmp, c + "-shifted.pcap"), start - 600 * 1000000) for c in RULE_CASES])]
+    return run_sensors(tmp, rs, tap, mmdb, runs)
+
+
+def run_sensors(tmp, rs, tap, mmdb, runs, extra=()):
+    """Runs the sensor once per (sensor id, [captures]) of runs, writing to
+    rs (extra: more --set arguments); returns their EVE alerts [(sensor, event)]."""
     alerts = []
     for sensor, reads in runs:
         args = ["-c", os.path.join(lwtest.srcdir(), "linkwatch.yaml"),
                 "--set", "geoip.databases=[%s]" % mmdb]
         for r in reads[1:]:
             args += ["-r", r]
-        args += lwredis.redis_args(rs.port, os.path.join(tmp, "spool"), sensor)
+        args += lwredis.redis_args(rs.port, os.path.join(tmp, "spool"), sensor, list(extra))
         run = lwtest.run_sensor(reads[0], os.path.join(tmp, "log-" + sensor), args, timeout=300)
         tap.ok(run.rc == 0, "sensor %s: exits 0" % sensor, run.stderr[-2000:])
         evs = [e for e in lwtest.read_eve(os.path.join(tmp, "log-" + sensor, "eve.json"))
@@ -112,10 +118,11 @@ def fill(tmp, rs, tap, later=()):
     return alerts
 
 
-def all_alerts(con, query=""):
+def all_alerts(con, query="", limit=1000):
+    """Pages through /api/alerts?query: (200, the alerts) or (status, error)."""
     out, before = [], None
     while True:
-        q = query + ("&" if query else "") + "limit=1000" + ("&before=" + before if before else "")
+        q = query + ("&" if query else "") + "limit=%d" % limit + ("&before=" + before if before else "")
         s, b = con.get("/api/alerts?" + q)
         if s != 200:
             return s, b
@@ -380,23 +387,42 @@ def check_pii(tap, con, rs):
            (before.get("pii_abroad"), b.get("pii_abroad")))
 
 
-def check_live(tap, con, rs):
-    sock = socket.create_connection(("127.0.0.1", con.port), timeout=10)
+def sse_open(con):
+    """GET /api/events on a socket of its own, read past the stream's first
+    comment: (socket, what was read)."""
     import base64
+    sock = socket.create_connection(("127.0.0.1", con.port), timeout=10)
     auth = base64.b64encode(("%s:%s" % (lwconsole.USER, lwconsole.PASSWORD)).encode()).decode()
     sock.sendall(("GET /api/events HTTP/1.1\r\nHost: x\r\nAuthorization: Basic %s\r\n\r\n" % auth).encode())
-    buf = b""
-    until = time.time() + 10
-    while b"linkwatch live alerts" not in buf and time.time() < until:
-        buf += sock.recv(4096)
+    return sock, sse_read(sock, b"", b"linkwatch live alerts", time.time() + 10)
+
+
+def sse_read(sock, buf, want, until, step=None):
+    """Reads sock onto buf until want is in it or until passes (step: calls
+    it between reads of at most half a second). Returns buf."""
+    if step:
+        sock.settimeout(0.5)
+    while want not in buf and time.time() < until:
+        if step:
+            step()
+        try:
+            d = sock.recv(4096)
+        except socket.timeout:
+            if step:
+                continue
+            break
+        if not d:
+            break
+        buf += d
+    return buf
+
+
+def check_live(tap, con, rs):
+    sock, buf = sse_open(con)
     c = rs.client()
     ev = '{"event_type":"alert","alert":{"signature_id":1}}'
     lwredis.wait_for(lambda: c.call("PUBLISH", "lw:alerts", ev) > 0, 5)
-    while ev.encode() not in buf and time.time() < until:
-        try:
-            buf += sock.recv(4096)
-        except socket.timeout:
-            break
+    buf = sse_read(sock, buf, ev.encode(), time.time() + 10)
     c.close()
     sock.close()
     tap.ok(b"text/event-stream" in buf and b"event: alert\ndata: " + ev.encode() in buf,

@@ -202,12 +202,13 @@ def index_lists(dump):
             if isinstance(v, list) and b":ix:words" not in k and b":ix:grptop" not in k and b":ix:status:" not in k}
 
 
-def dump_index(c, prefix="lw"):
-    """Every index key of the stream and its content, comparable (lists as
-    lists, zsets as sorted lists of members and scores, hashes as dicts)."""
+def dump_index(c, prefix="lw", tag="alerts"):
+    """Every index key of the stream {tag} ({alerts:<sensor>}: a sensor's
+    shard) and its content, comparable (lists as lists, zsets as sorted
+    lists of members and scores, hashes as dicts)."""
     out, cur = {}, b"0"
     while True:
-        cur, keys = c.call("SCAN", cur, "MATCH", "%s:{alerts}:ix:*" % prefix, "COUNT", 1000)
+        cur, keys = c.call("SCAN", cur, "MATCH", "%s:{%s}:ix:*" % (prefix, tag), "COUNT", 1000)
         for k in keys:
             t = c.call("TYPE", k)
             if t == b"list":

@@ -87,6 +87,11 @@ class Console:
         except ValueError:
             return status, hdrs, raw.decode("utf-8", "replace")
 
+    def login(self, name=USER, password=PASSWORD):
+        """POST /api/login: (status, the cookie "lw_session=..." or "", body)."""
+        s, h, b = self.request("/api/login", body={"user": name, "password": password}, auth=False)
+        return s, h.get("Set-Cookie", "").split(";")[0], b
+
     def get(self, path, **kw):
         s, _, b = self.request(path, **kw)
         return s, b

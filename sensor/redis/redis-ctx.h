@@ -46,8 +46,9 @@ struct rcx *rcx_wrap(struct rcl *c);
 void rcx_free(struct rcx *x);
 struct rcl *rcx_client(struct rcx *x);
 
-/* One command, sent now (the pipeline appended before is sent with it).
- * Returns the reply, which the caller frees, or NULL (rcx_errstr()). */
+/* One command, sent now on its own (commands queued with rcx_append()
+ * stay queued). Returns the reply, which the caller frees, or NULL
+ * (rcx_errstr()). */
 redisReply *rcx_command(struct rcx *x, int argc, const char **argv, const size_t *argvlen);
 /* The same with the arguments as NULL-terminated strings (at most 32). */
 redisReply *rcx_argv(struct rcx *x, ...);

@@ -17,8 +17,9 @@ The reference: sensors "s1" and "s2" read tests/gen/gen_redis.py captures
    exactly once, in order (0 lost, 0 duplicated); every tally key (per
    sensor and the merged "all" view) equals the single-server run's; the
    sensors count the failover and the redirects (status hash, summary).
-   The console (redis.cluster too) lists every alert of both sensors and
-   answers the summary within 10 s of the failover.
+   The console (redis.cluster too, running through it all) answers the
+   alert list and the summary within 10 s of the failover, and lists every
+   alert of both sensors exactly once at the end.
 2. Resharding. A fresh cluster; during the replay the slot of s2's alert
    stream (the stream, its sequence, its indexes) is migrated to another
    master (CLUSTER SETSLOT IMPORTING/MIGRATING, MIGRATE key by key, SETSLOT
@@ -253,6 +254,64 @@ def prom(port, name):
     return -1
 
 
+class ClusterConsole:
+    """linkwatch-console on the cluster (redis.cluster seeds), with a user."""
+
+    def __init__(self, tmp, name, cl):
+        import lwconsole
+        d = os.path.join(tmp, "console-" + name)
+        os.makedirs(d, exist_ok=True)
+        # The console drops to nobody, who must reach its users file below tmp.
+        os.chmod(tmp, os.stat(tmp).st_mode | 0o011)
+        self.c = lwconsole.Console(d, cl.nodes[0].port)
+        self.c.args += ["--set", "redis.cluster=[%s]" % ", ".join(cl.seeds()),
+                        "--set", "redis.username=%s" % lwcluster.USER,
+                        "--set", "redis.password=%s" % lwcluster.PASSWORD]
+        r = self.c.add_user()
+        if r.returncode != 0:
+            raise RuntimeError("linkwatch-console --add-user: %s" % r.stderr.decode(errors="replace"))
+        self.c.start()
+
+    def get(self, path, timeout=10):
+        """(status, JSON) of one GET with basic auth, or (None, why)."""
+        import base64
+        import urllib.error
+        import urllib.request
+        import lwconsole
+        req = urllib.request.Request(self.c.url(path), headers={"Authorization": "Basic " + base64.b64encode(
+            ("%s:%s" % (lwconsole.USER, lwconsole.PASSWORD)).encode()).decode()})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()[:300]
+        except (OSError, ValueError) as e:
+            return None, str(e)
+
+    def answers_within(self, limit):
+        """Seconds until the alert list and the summary both answer 200, or None."""
+        t0 = time.time()
+        while time.time() - t0 < limit:
+            a, _ = self.get("/api/alerts?limit=5", timeout=max(0.5, limit - (time.time() - t0)))
+            s, _ = self.get("/api/summary", timeout=max(0.5, limit - (time.time() - t0)))
+            if a == 200 and s == 200:
+                return time.time() - t0
+            time.sleep(0.1)
+        return None
+
+    def stop(self):
+        self.c.stop()
+
+
+def check_console(tap, what, con, ref):
+    s, b = con.get("/api/alerts?limit=1000", timeout=60)
+    want = sorted((sn, a["timestamp"], a["alert"]["signature_id"]) for sn in SENSORS for a in ref[sn])
+    got = sorted((a["sensor"], a["event"]["timestamp"], a["event"]["alert"]["signature_id"])
+                 for a in (b.get("alerts", []) if s == 200 else []))
+    tap.ok(s == 200 and got == want, "%s: the console lists every alert of both sensors once (%d)"
+           % (what, len(got)), b if s != 200 else "%d listed, %d expected" % (len(got), len(want)))
+
+
 def split(caps):
     """Each sensor's pcap header, and its records in three 2-minute parts."""
     hdrs, parts = {}, {}
@@ -269,6 +328,7 @@ def failover(tap, tmp, rules, caps, ref, ref_t):
         victim, _ = cl.owner(lwcluster.key_slot("{alerts:s1}"))
         replica_ports = [e["port"] for e in cl.cluster_nodes() if not e["master"]]
         mport = lwredis.free_port()
+        con = ClusterConsole(tmp, "failover", cl)
         rp = Replay(tmp, "failover", rules, cl, hdrs, metrics_port=mport)
         try:
             rp.feed({s: parts[s][0] for s in SENSORS})
@@ -289,6 +349,9 @@ def failover(tap, tmp, rules, caps, ref, ref_t):
             t_over = time.time()
             tap.ok(took, "failover: a replica took over the killed master's slots (%.1f s after the kill)"
                    % (t_over - t_kill))
+            secs = con.answers_within(10 - (time.time() - t_over))
+            tap.ok(secs is not None, "failover: the console's alert list and summary answer %.1f s after the "
+                   "failover (within 10 s)" % ((time.time() - t_over) if secs is None else secs + 0.0))
             metrics = lwredis.wait_for(lambda: prom(mport, "linkwatch_redis_cluster_failovers_total") >= 1, 20,
                                        step=0.5)
             tap.ok(metrics, "failover: s1's /metrics counts it while it runs (%s)"
@@ -297,8 +360,10 @@ def failover(tap, tmp, rules, caps, ref, ref_t):
                                          "slot_map_refreshes_total", "redirects_total")))
             rp.feed({s: parts[s][2] for s in SENSORS})
             runs = rp.finish()
+            check_console(tap, "failover", con, ref)
         finally:
             rp.kill()
+            con.stop()
         check_result(tap, "failover", runs, rd, ref, ref_t)
         for s in SENSORS:
             h = status_hash(rd, s)
@@ -322,6 +387,7 @@ def resharding(tap, tmp, rules, caps, ref, ref_t):
         src, src_id = cl.owner(slot)
         dst = [m for m in cl.masters() if m is not src][0]
         dst_id = [e["id"] for e in cl.cluster_nodes() if e["port"] == dst.port][0]
+        con = ClusterConsole(tmp, "reshard", cl)
         rp = Replay(tmp, "reshard", rules, cl, hdrs)
         moved = 0
         try:
@@ -348,8 +414,10 @@ def resharding(tap, tmp, rules, caps, ref, ref_t):
             feeder.join(120)
             rp.feed({s: parts[s][2] for s in SENSORS})
             runs = rp.finish()
+            check_console(tap, "resharding", con, ref)
         finally:
             rp.kill()
+            con.stop()
         tap.ok(moved > 10 and left == [], "resharding: %d keys of slot %d ({alerts:s2}) migrated live, "
                "none left behind" % (moved, slot), left)
         owner, _ = cl.owner(slot)

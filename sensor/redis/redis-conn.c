@@ -207,16 +207,11 @@ void rconn_get_stats(const struct rconn *c, struct rconn_stats *st)
     st->errors = CNT_GET(c->st.errors);
 }
 
-void rconn_add_cluster_stats(const struct rconn *c, struct rcl_stats *st)
+void rconn_add_cluster_stats_from(const struct rcl_stats *from, struct rcl_stats *st)
 {
-    const struct rcl_stats *cs;
-
-    if (c->rc == NULL)
-        return;
-    cs = rcl_stats(c->rc);
     for (size_t i = 0; i < rcl_stats_module.nfields; i++) {
         const struct stats_field *f = &rcl_stats_module.fields[i];
-        uint64_t v = CNT_GET(*(const uint64_t *)((const char *)cs + f->off));
+        uint64_t v = CNT_GET(*(const uint64_t *)((const char *)from + f->off));
         uint64_t *to = (uint64_t *)((char *)st + f->off);
 
         /* A failover is seen by each client of the sensor: counted once. */
@@ -225,4 +220,10 @@ void rconn_add_cluster_stats(const struct rconn *c, struct rcl_stats *st)
         else
             *to += v;
     }
+}
+
+void rconn_add_cluster_stats(const struct rconn *c, struct rcl_stats *st)
+{
+    if (c->rc)
+        rconn_add_cluster_stats_from(rcl_stats(c->rc), st);
 }

@@ -87,5 +87,7 @@ void rconn_get_stats(const struct rconn *c, struct rconn_stats *st);
 /* Adds the routing layer's counters to st (gauges and failovers seen: the
  * larger, as the sensor's clients each see the same failover). Any thread. */
 void rconn_add_cluster_stats(const struct rconn *c, struct rcl_stats *st);
+/* The same from counters kept aside (relaxed atomic reads). */
+void rconn_add_cluster_stats_from(const struct rcl_stats *from, struct rcl_stats *st);
 
 #endif

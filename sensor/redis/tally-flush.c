@@ -24,6 +24,8 @@ struct tally_flush {
     char *prefix, *sensor;
     uint64_t flush_usec;
     int cluster;                     /* redis.cluster: a Redis Cluster */
+    struct rcl_stats cluster_final;  /* the client's counters once it is gone (under lock) */
+    int conn_gone;                   /* under lock: conn's client is freed */
     const struct output *out;        /* the redis exporter's counters */
 
     /* Shared with the sensor's thread, under lock. */
@@ -169,7 +171,7 @@ static void add_status(struct tally_flush *tf, const struct redis_health *h)
     if (tf->cluster) {
         struct rcl_stats cs = as.x.cluster;
 
-        rconn_add_cluster_stats(&tf->conn, &cs);
+        rconn_add_cluster_stats(&tf->conn, &cs);     /* the flusher's own thread: no lock needed */
         FIELD("cluster_nodes", cs.nodes);
         FIELD("cluster_masters", cs.masters);
         FIELD("cluster_slot_map_refreshes", cs.map_refreshes);
@@ -381,6 +383,11 @@ static void *flush_thread(void *arg)
         }
     }
     report_left(tf);
+    /* The routing client's counters outlive it, for the summary. */
+    pthread_mutex_lock(&tf->lock);
+    rconn_add_cluster_stats(&tf->conn, &tf->cluster_final);
+    tf->conn_gone = 1;
+    pthread_mutex_unlock(&tf->lock);
     rconn_fini(&tf->conn);
     pthread_mutex_lock(&tf->lock);
     tf->finished = 1;
@@ -488,7 +495,14 @@ void tally_flush_cluster_stats(struct tally_flush *tf, struct rcl_stats *st)
 
     alert_side(tf, &as);
     *st = as.x.cluster;
-    rconn_add_cluster_stats(&tf->conn, st);
+    /* Locked: the flusher thread frees its client at the end (after
+     * keeping its counters in cluster_final). */
+    pthread_mutex_lock(&tf->lock);
+    if (tf->conn_gone)
+        rconn_add_cluster_stats_from(&tf->cluster_final, st);
+    else
+        rconn_add_cluster_stats(&tf->conn, st);
+    pthread_mutex_unlock(&tf->lock);
 }
 
 void tally_flush_print_summary(struct tally_flush *tf, FILE *fp)

@@ -9,7 +9,7 @@ best of each is printed (other work shares the machine).
 
 Then the sensor itself (linkwatch -r, eve.json on as users run it) on a busy
 link (the benchmark capture, LW_BENCH_CLUSTER_COPIES copies overlapping in
-time, default 50) writing to one redis-server and to a 3-master, 3-replica
+time, default 200) writing to one redis-server and to a 3-master, 3-replica
 cluster (redis.cluster, redis.wait-replicas 1): packets/s and the Redis round
 trips per second of its flushes, alternating, LW_BENCH_CLUSTER_RUNS each; best
 and median. Every server is stopped by its PID at the end.
@@ -86,7 +86,7 @@ def sensor_bench(build, srcdir, tmp, single, cl):
     if src is None:
         print("redis cluster, sensor: no corpus and no LW_BENCH_PCAP - skipped")
         return
-    copies = os.environ.get("LW_BENCH_CLUSTER_COPIES", "50")
+    copies = os.environ.get("LW_BENCH_CLUSTER_COPIES", "200")
     cap = os.path.join(tmp, "cluster-bench.pcap")
     subprocess.run([os.path.join(build, "tests", "bench", "bench"), "replicate", src, cap, copies, "overlap"],
                    check=True, stdout=subprocess.DEVNULL)

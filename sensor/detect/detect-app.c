@@ -93,13 +93,13 @@ static int start_line(const uint8_t *p, uint32_t n, uint32_t i, struct detect_by
  * only looks at closed files). */
 static int http_file_digest(const struct http_tx *tx, unsigned b, uint8_t dir, struct detect_bytes *out)
 {
-    enum http_hash h = b == RULE_BUF_FILE_MD5 ? HTTP_HASH_MD5 : b == RULE_BUF_FILE_SHA1 ? HTTP_HASH_SHA1
-                                                                                      : HTTP_HASH_SHA256;
-    const struct http_file *f = http_tx_file(tx, (enum app_dir)(dir & 1));
+    enum app_hash h = b == RULE_BUF_FILE_MD5 ? APP_HASH_MD5 : b == RULE_BUF_FILE_SHA1 ? APP_HASH_SHA1
+                                                                                      : APP_HASH_SHA256;
+    const struct app_file *f = http_tx_file(tx, (enum app_dir)(dir & 1));
     const uint8_t *p;
     uint32_t n;
 
-    return f && f->state == HTTP_FILE_CLOSED && http_file_hash(f, h, &p, &n) && set_out(out, p, n);
+    return f && f->state == APP_FILE_CLOSED && app_file_hash(f, h, &p, &n) && set_out(out, p, n);
 }
 
 static int http_get(const struct detect_src *s, unsigned b, uint32_t index, struct detect_bytes *out)
@@ -343,7 +343,7 @@ uint32_t detect_app_stamp(enum app_proto proto, const struct app_tx *tx, uint8_t
         n = ((const struct ssh_tx *)tx)->side[dir & 1].have_hassh;
     stamp |= (n > (UINT32_MAX >> 3) ? UINT32_MAX >> 3 : n) << 3;
     /* A body's file closing gives it its digests (filemd5, ...): due again. */
-    if (proto == APP_PROTO_HTTP && ((const struct http_tx *)tx)->file[dir & 1].state == HTTP_FILE_CLOSED)
+    if (proto == APP_PROTO_HTTP && ((const struct http_tx *)tx)->file[dir & 1].state == APP_FILE_CLOSED)
         stamp ^= 1u << 26;
     /* A new anomaly event of the transaction (which may come from the
      * other direction: too many encoding layers in the response of a

@@ -90,5 +90,8 @@ extern const struct detect_provider detect_http_provider;
 extern const struct detect_provider detect_dns_provider;
 extern const struct detect_provider detect_tls_provider;
 extern const struct detect_provider detect_ssh_provider;
+/* The FTP control and data connection parsers' (detect-app.c). */
+extern const struct detect_provider detect_ftp_provider;
+extern const struct detect_provider detect_ftpdata_provider;
 
 #endif

@@ -251,6 +251,10 @@ static uint8_t proto_kind(const char *proto)
         return FK_DNS;
     if (strcmp(proto, "ssh") == 0)
         return FK_SSH;
+    if (strcmp(proto, "ftp") == 0)
+        return FK_FTP;
+    if (strcmp(proto, "ftp-data") == 0)
+        return FK_FTPDATA;
     return FK_NONE;
 }
 
@@ -261,6 +265,13 @@ uint8_t detect_buffer_kind(int b)
     return bi == NULL || bi->proto == NULL ? FK_NONE : proto_kind(bi->proto);
 }
 
+int detect_buffer_in_kind(int b, int k)
+{
+    const struct rule_buffer_info *bi = rule_buffer_info((unsigned)b);
+
+    return detect_buffer_kind(b) == k || (k == FK_FTPDATA && bi && bi->proto && strcmp(bi->proto, "file") == 0);
+}
+
 int detect_buffer_late(int b)
 {
     switch (b) {
@@ -269,7 +280,7 @@ int detect_buffer_late(int b)
     case RULE_BUF_TLS_CERT_FINGERPRINT: case RULE_BUF_TLS_CERTS:
     case RULE_BUF_SSH_HASSH: case RULE_BUF_SSH_HASSH_STRING:
     case RULE_BUF_SSH_HASSH_SERVER: case RULE_BUF_SSH_HASSH_SERVER_STRING:
-    case RULE_BUF_FILE_MD5: case RULE_BUF_FILE_SHA1: case RULE_BUF_FILE_SHA256:
+    case RULE_BUF_FILE_MD5: case RULE_BUF_FILE_SHA1: case RULE_BUF_FILE_SHA256: case RULE_BUF_FILE_NAME:
         return 1;
     default:
         return 0;
@@ -290,24 +301,32 @@ static int rule_late(const struct rule *r)
     return (r->tests & RULE_T_EVENT) != 0;
 }
 
+/* The kind of a value (enum rule_value_id). */
+static uint8_t value_kind(uint8_t id)
+{
+    return id == RULE_VAL_DNS_OPCODE ? FK_DNS : id == RULE_VAL_FTPDATA_COMMAND ? FK_FTPDATA : FK_TLS;
+}
+
 /* The kind of metadata a flow-level rule reads: its buffers' (file data
- * goes with HTTP unless the header names another protocol). */
+ * goes with HTTP unless the header names another protocol: ftp-data's). */
 static uint8_t rule_kind(const struct rule *r)
 {
     uint8_t kind = FK_NONE;
 
     for (int b = 1; b < RULE_BUF_COUNT; b++) {
+        uint8_t bk = detect_buffer_kind(b);
+
         if (!(r->buffers & RULE_BUF_BIT(b)) || b == RULE_BUF_BASE64)
             continue;
         if (strcmp(rule_buffer_info((unsigned)b)->proto, "file") == 0 && r->app_layer &&
-            strcmp(r->proto, "http") != 0)
+            (bk = proto_kind(r->proto)) != FK_HTTP && bk != FK_FTPDATA)
             return FK_NONE;
-        if (kind != FK_NONE && kind != detect_buffer_kind(b))
+        if (kind != FK_NONE && kind != bk)
             return FK_NONE;
-        kind = detect_buffer_kind(b);
+        kind = bk;
     }
     for (uint8_t i = 0; i < r->nvalues; i++) {
-        uint8_t vk = r->values[i].id == RULE_VAL_DNS_OPCODE ? FK_DNS : FK_TLS;
+        uint8_t vk = value_kind(r->values[i].id);
 
         if (kind != FK_NONE && kind != vk)
             return FK_NONE;

@@ -115,6 +115,9 @@ static const struct rule_buffer_info buffers[RULE_BUF_COUNT] = {
         "the SHA-1 of a complete file" },
     [RULE_BUF_FILE_SHA256] = { "filesha256", NULL, NULL, 0, "file", BOTH, TX | KEYWORD,
         "the SHA-256 of a complete file" },
+    [RULE_BUF_FILE_NAME] = { "file.name", NULL, NULL, 0, "file", BOTH, TX,
+        "the name of a file: an HTTP body's (Content-Disposition filename, else the URI path), "
+        "an FTP data connection's (the STOR or RETR argument)" },
 };
 
 const struct rule_buffer_info *rule_buffer_info(unsigned b)

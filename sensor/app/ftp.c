@@ -26,7 +26,7 @@ struct ftp_reader {
 struct ftp_state {
     struct app_txlist txs;
     struct ftp_reader rd[2];
-    uint32_t waiting;                 /* transactions waiting for their reply */
+    uint32_t waiting;                 /* transactions waiting for (the rest of) their reply */
     uint8_t  mode;                    /* enum ftp_mode of the announced port, NONE when none */
     uint16_t port;
     struct app_expect pend[FTP_MAX_PENDING];
@@ -153,15 +153,16 @@ static void ftp_tx_close(struct ftp_state *st, struct ftp_tx *tx)
     if (tx->tx.progress[APP_TO_CLIENT] == APP_PROG_DONE)
         return;
     tx->tx.progress[APP_TO_CLIENT] = APP_PROG_DONE;
-    if (tx->has_command && st->waiting)
+    if (st->waiting)
         st->waiting--;
 }
 
-/* The oldest transaction waiting for its reply, NULL when none. */
+/* The oldest transaction waiting for its reply (a command's, or a
+ * multi-line greeting's rest), NULL when none. */
 static struct ftp_tx *ftp_waiting(const struct ftp_state *st)
 {
     for (struct app_tx *t = st->txs.head; t && st->waiting; t = t->next)
-        if (t->progress[APP_TO_CLIENT] != APP_PROG_DONE && ((struct ftp_tx *)t)->has_command)
+        if (t->progress[APP_TO_CLIENT] != APP_PROG_DONE)
             return (struct ftp_tx *)t;
     return NULL;
 }
@@ -266,6 +267,7 @@ static void ftp_reply(struct app_ctx *ctx, struct ftp_state *st, struct ftp_read
         if (!(tx = ftp_tx_new(ctx, st)))
             return;
         tx->tx.progress[APP_TO_SERVER] = APP_PROG_DONE;
+        st->waiting++;
     }
     if (rd->too_long) {
         tx->reply_truncated = 1;
@@ -387,7 +389,7 @@ static void ftp_tx_free(struct app_ctx *ctx, void *state, struct app_tx *t)
     struct ftp_state *st = state;
     struct ftp_tx *tx = (struct ftp_tx *)t;
 
-    if (tx->has_command && t->progress[APP_TO_CLIENT] != APP_PROG_DONE && st->waiting)
+    if (t->progress[APP_TO_CLIENT] != APP_PROG_DONE && st->waiting)
         st->waiting--;
     app_bytes_free(&ctx->mem, &tx->line);
     app_bytes_free(&ctx->mem, &tx->replies);

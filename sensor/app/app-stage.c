@@ -604,13 +604,13 @@ static void make_table(void)
             ev_help = NULL;
         }
     }
-    add_field("app_layer/expectations/announced", "linkwatch_app_layer_expectations_total", "kind=announced",
+    add_field("app_layer/expectation/announced", "linkwatch_app_layer_expectations_total", "kind=announced",
               "Flows a parser announced (FTP data connections): announced, met (the flow came), dropped "
               "(expired, past the table of each worker, or not parsed).",
               offsetof(struct app_stats, expect[0]), STATS_COUNTER, 0);
-    add_field("app_layer/expectations/met", "linkwatch_app_layer_expectations_total", "kind=met", NULL,
+    add_field("app_layer/expectation/met", "linkwatch_app_layer_expectations_total", "kind=met", NULL,
               offsetof(struct app_stats, expect[1]), STATS_COUNTER, 0);
-    add_field("app_layer/expectations/dropped", "linkwatch_app_layer_expectations_total", "kind=dropped", NULL,
+    add_field("app_layer/expectation/dropped", "linkwatch_app_layer_expectations_total", "kind=dropped", NULL,
               offsetof(struct app_stats, expect[2]), STATS_COUNTER, 0);
     add_field("app_layer/memuse", "linkwatch_app_layer_memory_bytes", NULL,
               "Bytes of application-layer state (app-layer.memcap bounds it per worker).",

@@ -9,6 +9,7 @@
 #include "dns.h"
 #include "dpi.h"
 #include "http.h"
+#include "smb.h"
 #include "ssh.h"
 #include "stream.h"
 #include "tls.h"
@@ -19,6 +20,7 @@ static const struct app_parser *const parsers[APP_PROTO_MAX] = {
     [APP_PROTO_DNS] = &app_parser_dns,
     [APP_PROTO_TLS] = &app_parser_tls,
     [APP_PROTO_SSH] = &app_parser_ssh,
+    [APP_PROTO_SMB] = &app_parser_smb,
 };
 
 /* What the stage hangs on f->app. */
@@ -138,6 +140,8 @@ static enum app_proto from_dpi(const struct flow *f)
         return APP_PROTO_TLS;
     if (strcmp(r->app_proto, "ssh") == 0)
         return APP_PROTO_SSH;
+    if (strcmp(r->app_proto, "smb") == 0)
+        return APP_PROTO_SMB;
     return APP_PROTO_NONE;
 }
 

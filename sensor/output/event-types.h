@@ -22,7 +22,8 @@
     X(DNS,         "dns")                \
     X(TLS,         "tls")                \
     X(SSH,         "ssh")                \
-    X(FILEINFO,    "fileinfo")
+    X(FILEINFO,    "fileinfo")           \
+    X(SMB,         "smb")
 
 enum event_type {
 #define EVT_ENUM(id, name) EVT_##id,

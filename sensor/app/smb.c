@@ -256,7 +256,9 @@ static struct smb_tx *file_new(struct smb_run *r, const struct smb_key *k, enum 
 {
     struct smb_state *st = r->st;
     struct smb_name_ent *ne = name_find(st, k);
+    struct smb_pending *p = NULL;
     struct smb_tx *tx;
+    uint64_t msgid;
 
     if (st->open_files >= SMB_MAX_FILES || st->txs.n >= r->ctx->limits.max_tx) {
         smb_event(r, SMB_EV_TOO_MANY_FILES, NULL);
@@ -266,9 +268,14 @@ static struct smb_tx *file_new(struct smb_run *r, const struct smb_key *k, enum 
         smb_event(r, SMB_EV_MEMCAP, NULL);
         return NULL;
     }
-    if (ne && !(tx->name = app_strndup(&r->ctx->mem, ne->name, ne->len)))
+    if (!ne && k->len == 9) {
+        memcpy(&msgid, k->b + 1, 8);           /* a compound's CREATE: its request names it */
+        p = pend_find(st, PEND_CREATE, 2, msgid);
+    }
+    if ((ne || (p && p->name)) &&
+        !(tx->name = app_strndup(&r->ctx->mem, ne ? ne->name : p->name, ne ? ne->len : p->len)))
         smb_event(r, SMB_EV_MEMCAP, NULL);
-    tx->name_len = tx->name ? ne->len : 0;
+    tx->name_len = tx->name ? (ne ? ne->len : p->len) : 0;
     tx->dir = (uint8_t)fdir;
     tx->version = version;
     tx->key = *k;

@@ -1,6 +1,6 @@
 /* detect-app.c - the transaction buffer providers: the sticky buffers,
  * values and app-layer events of the transactions the application-layer
- * parsers make (HTTP, DNS, TLS, SSH), one provider per parser
+ * parsers make (HTTP, DNS, TLS, SSH, SMB), one provider per parser
  * (detect-buffer.h). Each answers only for a source whose transaction is
  * of its protocol (struct detect_src.proto); the bytes it hands out are the
  * parser's, valid until the parser next runs on the flow. */
@@ -11,6 +11,7 @@
 #include "dns.h"
 #include "http.h"
 #include "rule-buffers.h"
+#include "smb.h"
 #include "ssh.h"
 #include "tls.h"
 
@@ -164,6 +165,20 @@ static int http_event(const struct detect_src *s, const char *name)
     return app_event_seen(s, APP_PROTO_HTTP, name);
 }
 
+/* filesize: the size of the body's file in the source's direction, once
+ * it no longer grows (closed or truncated). */
+static int http_value(const struct detect_src *s, unsigned id, uint64_t *out)
+{
+    const struct http_file *f;
+
+    if (s->proto != APP_PROTO_HTTP || id != RULE_VAL_FILESIZE ||
+        (f = http_tx_file((const struct http_tx *)s->tx, (enum app_dir)(s->dir & 1))) == NULL ||
+        f->state == HTTP_FILE_OPEN)
+        return 0;
+    *out = f->size;
+    return 1;
+}
+
 /* ---------------------------------------------------------------- DNS */
 
 static int dns_get(const struct detect_src *s, unsigned b, uint32_t index, struct detect_bytes *out)
@@ -272,6 +287,48 @@ static int ssh_event(const struct detect_src *s, const char *name)
     return app_event_seen(s, APP_PROTO_SSH, name);
 }
 
+/* ---------------------------------------------------------------- SMB */
+
+/* file.data and the file digests of the source's direction: a write's
+ * file to the server, a read's to the client. */
+static int smb_get(const struct detect_src *s, unsigned b, uint32_t index, struct detect_bytes *out)
+{
+    const struct smb_tx *tx = (const struct smb_tx *)s->tx;
+    const struct app_file *f;
+    const uint8_t *p;
+    uint32_t n;
+
+    if (s->proto != APP_PROTO_SMB || index != 0)
+        return 0;
+    if (b == RULE_BUF_FILE_DATA)
+        return smb_tx_file_data(tx, (enum app_dir)(s->dir & 1), &p, &n) && set_out(out, p, n);
+    if (b != RULE_BUF_FILE_MD5 && b != RULE_BUF_FILE_SHA1 && b != RULE_BUF_FILE_SHA256)
+        return 0;
+    f = smb_tx_file(tx, (enum app_dir)(s->dir & 1));
+    return f && f->state == APP_FILE_CLOSED &&
+           app_file_hash(f, b == RULE_BUF_FILE_MD5 ? APP_HASH_MD5 : b == RULE_BUF_FILE_SHA1 ? APP_HASH_SHA1
+                                                                                          : APP_HASH_SHA256,
+                         &p, &n) &&
+           set_out(out, p, n);
+}
+
+static int smb_value(const struct detect_src *s, unsigned id, uint64_t *out)
+{
+    const struct app_file *f;
+
+    if (s->proto != APP_PROTO_SMB || id != RULE_VAL_FILESIZE ||
+        (f = smb_tx_file((const struct smb_tx *)s->tx, (enum app_dir)(s->dir & 1))) == NULL ||
+        f->state == APP_FILE_OPEN)
+        return 0;
+    *out = f->size;
+    return 1;
+}
+
+static int smb_event(const struct detect_src *s, const char *name)
+{
+    return app_event_seen(s, APP_PROTO_SMB, name);
+}
+
 /* ---------------------------------------------------------------- the providers */
 
 #define B(x) RULE_BUF_BIT(RULE_BUF_##x)
@@ -288,6 +345,8 @@ const struct detect_provider detect_http_provider = {
     .get = http_get,
     .event = http_event,
     .events_proto = "http",
+    .values = 1u << RULE_VAL_FILESIZE,
+    .value = http_value,
 };
 
 const struct detect_provider detect_dns_provider = {
@@ -321,6 +380,16 @@ const struct detect_provider detect_ssh_provider = {
     .events_proto = "ssh",
 };
 
+const struct detect_provider detect_smb_provider = {
+    .name = "smb", .tx = 1,
+    .bufs = B(FILE_DATA) | B(FILE_MD5) | B(FILE_SHA1) | B(FILE_SHA256),
+    .get = smb_get,
+    .event = smb_event,
+    .events_proto = "smb",
+    .values = 1u << RULE_VAL_FILESIZE,
+    .value = smb_value,
+};
+
 #undef B
 
 /* ---------------------------------------------------------------- progress */
@@ -341,6 +410,8 @@ uint32_t detect_app_stamp(enum app_proto proto, const struct app_tx *tx, uint8_t
         n = ((const struct tls_tx *)tx)->ncerts;
     if (proto == APP_PROTO_SSH)
         n = ((const struct ssh_tx *)tx)->side[dir & 1].have_hassh;
+    if (proto == APP_PROTO_SMB)
+        n = ((const struct smb_tx *)tx)->dir == (dir & 1) ? ((const struct smb_tx *)tx)->data.len : 0;
     stamp |= (n > (UINT32_MAX >> 3) ? UINT32_MAX >> 3 : n) << 3;
     /* A body's file closing gives it its digests (filemd5, ...): due again. */
     if (proto == APP_PROTO_HTTP && ((const struct http_tx *)tx)->file[dir & 1].state == HTTP_FILE_CLOSED)

@@ -157,6 +157,7 @@ int kw_tls_version(struct pctx *pc, const struct keyword *kw, char *val);
 int kw_tls_cert_date(struct pctx *pc, const struct keyword *kw, char *val);
 int kw_tls_cert_state(struct pctx *pc, const struct keyword *kw, char *val);
 int kw_dns_opcode(struct pctx *pc, const struct keyword *kw, char *val);
+int kw_filesize(struct pctx *pc, const struct keyword *kw, char *val);
 int kw_tls_legacy(struct pctx *pc, const struct keyword *kw, char *val);
 
 /* Whether s names a header protocol that is an application protocol

@@ -136,6 +136,7 @@ static const struct keyword keywords[] = {
     KW("tls.issuerdn", kw_tls_legacy, VAL_NEED, 0, RULE_BUF_TLS_CERT_ISSUER, "older form of tls.cert_issuer; content:\"VALUE\"", "tls.issuerdn:!\"CN=Google-Internet-Authority\";"),
     KW("tls.fingerprint", kw_tls_legacy, VAL_NEED, 0, RULE_BUF_TLS_CERT_FINGERPRINT, "the certificate's SHA-1 fingerprint is exactly VALUE", "tls.fingerprint:\"4a:a3:66:76:82:cb:6b:23:bb:c3:58:47:23:a4:63:a7:78:a4:a1:18\";"),
     KW("dns.opcode", kw_dns_opcode, VAL_NEED, 0, 0, "the DNS header's opcode: N or !N", "dns.opcode:!0;"),
+    KW("filesize", kw_filesize, VAL_NEED, 0, 0, "the size in bytes of a file (HTTP body, SMB read or write) once it is closed or truncated: N, <N, >N, N<>M", "filesize:>100000;"),
     /* state */
     KW("flowbits", kw_bits, VAL_NEED, 0, 0, "set|unset|toggle|isset|isnotset,NAME (a|b: any, a&b: all), or noalert; setters run before checkers", "flowbits:set,ET.http.binary; flowbits:noalert;"),
     KW("xbits", kw_bits, VAL_NEED, 0, 1, "set|unset|toggle|isset|isnotset,NAME,track ip_src|ip_dst|ip_pair[,expire S]: bits per address or pair", "xbits:set,scanner,track ip_src,expire 300;"),

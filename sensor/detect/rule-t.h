@@ -465,6 +465,7 @@ enum rule_value_id {
     RULE_VAL_TLS_NOTBEFORE,        /* certificate validity, UTC seconds */
     RULE_VAL_TLS_NOTAFTER,
     RULE_VAL_DNS_OPCODE,
+    RULE_VAL_FILESIZE,             /* a file's size in bytes, once it is closed or truncated */
     RULE_VAL_COUNT
 };
 

@@ -70,7 +70,8 @@ static const struct rule_buffer_info buffers[RULE_BUF_COUNT] = {
     [RULE_BUF_HTTP_RESPONSE_BODY] = { "http.response_body", NULL, NULL, 0, "http", TC, TX,
         "the response body, dechunked and decompressed" },
     [RULE_BUF_FILE_DATA] = { "file.data", "file_data", "http_server_body", 'Q', "file", BOTH, TX,
-        "the data of a file: an HTTP response or request body, dechunked and decompressed" },
+        "the data of a file: an HTTP response or request body, dechunked and decompressed, "
+        "or an SMB file written or read, put together by offset" },
     [RULE_BUF_HTTP_REQUEST_HEADER] = { "http.request_header", NULL, NULL, 0, "http", TS, TX | MULTI,
         "each request header as \"Name: value\"" },
     [RULE_BUF_HTTP_RESPONSE_HEADER] = { "http.response_header", NULL, NULL, 0, "http", TC, TX | MULTI,

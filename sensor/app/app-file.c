@@ -87,6 +87,8 @@ void app_file_md_free(struct app_file_md *md)
 static const char *file_state_name(uint8_t s)
 {
     switch (s) {
+    case APP_FILE_OPEN:
+        return "OPEN";
     case APP_FILE_CLOSED:
         return "CLOSED";
     case APP_FILE_TRUNCATED:

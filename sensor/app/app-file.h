@@ -1,14 +1,17 @@
 /* app-file.h - a file an application-layer parser carries (an HTTP body,
- * an FTP data connection), as Suricata's file tracking logs it: its name,
- * size, state, whether bytes were lost inside it, and its digests.
+ * an SMB file read or written, an FTP data connection), as Suricata's file
+ * tracking logs it: its name, size, state, whether bytes were lost inside
+ * it, and its digests.
  *
  * The parser opens it, feeds it the file's bytes in order (NULL for lost
  * ones: a gap) and closes it. SHA-256 is computed for every file that can
  * end complete, MD5 and SHA-1 too when the rules read them
  * (app_limits.file_hashes); a digest is final only for a file closed
  * complete without gaps. The digest contexts (libcrypto's, outside
- * app_mem) are the parser's: one struct app_file_md per file being fed,
- * reused from file to file, freed by app_file_md_free().
+ * app_mem) are the parser's: one struct app_file_md per file being fed at
+ * a time (HTTP and ftp-data reuse theirs from file to file; SMB, whose
+ * files are open side by side, has one per file), freed by
+ * app_file_md_free().
  */
 #ifndef LW_APP_FILE_H
 #define LW_APP_FILE_H

@@ -6,14 +6,14 @@
  * reassembled stream (a lost stretch arrives as a gap), for UDP one datagram
  * per call. The parser turns them into transactions (an HTTP request and its
  * response, a DNS query and its answer, a TLS handshake, an SSH session's
- * banners and key exchange) and counts what it found malformed as named
+ * banners and key exchange, an SMB file read or written) and counts what it found malformed as named
  * anomaly events; it goes on after an anomaly whenever the protocol allows.
  *
  * A parser does no I/O, keeps no global state, allocates only through the
  * flow's app_mem (so app-layer.memcap bounds the whole stage), and checks
  * every read against the end of its input. Detection and EVE read its
  * transactions through the types in the parser's own header (http.h, dns.h,
- * tls.h, ssh.h); nothing in a parser knows about rules or outputs beyond
+ * tls.h, ssh.h, smb.h); nothing in a parser knows about rules or outputs beyond
  * writing its own EVE block into a struct jbuf.
  *
  * Adding a protocol: its files under sensor/app/, one line in the table of
@@ -33,6 +33,7 @@ enum app_proto {
     APP_PROTO_DNS,
     APP_PROTO_TLS,
     APP_PROTO_SSH,
+    APP_PROTO_SMB,
     APP_PROTO_FTP,
     APP_PROTO_FTPDATA,
     APP_PROTO_MAX

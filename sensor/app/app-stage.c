@@ -10,6 +10,7 @@
 #include "dpi.h"
 #include "ftp.h"
 #include "http.h"
+#include "smb.h"
 #include "ssh.h"
 #include "stream.h"
 #include "tls.h"
@@ -21,6 +22,7 @@ static const struct app_parser *const parsers[APP_PROTO_MAX] = {
     [APP_PROTO_DNS] = &app_parser_dns,
     [APP_PROTO_TLS] = &app_parser_tls,
     [APP_PROTO_SSH] = &app_parser_ssh,
+    [APP_PROTO_SMB] = &app_parser_smb,
     [APP_PROTO_FTP] = &app_parser_ftp,
     [APP_PROTO_FTPDATA] = &app_parser_ftp_data,
 };
@@ -170,6 +172,8 @@ static enum app_proto from_dpi(const struct flow *f)
         return APP_PROTO_TLS;
     if (strcmp(r->app_proto, "ssh") == 0)
         return APP_PROTO_SSH;
+    if (strcmp(r->app_proto, "smb") == 0)
+        return APP_PROTO_SMB;
     if (strcmp(r->app_proto, "ftp") == 0)
         return APP_PROTO_FTP;
     return APP_PROTO_NONE;

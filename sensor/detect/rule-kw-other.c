@@ -1008,6 +1008,19 @@ int kw_dns_opcode(struct pctx *pc, const struct keyword *kw, char *val)
     return 0;
 }
 
+/* filesize:[<|>|!]N or N<>M: bytes, up to 4 GB - 2 */
+int kw_filesize(struct pctx *pc, const struct keyword *kw, char *val)
+{
+    struct rule_value *v = value_new(pc, RULE_VAL_FILESIZE, RULE_VT_CMP);
+
+    (void)kw;
+    if (v == NULL)
+        return -1;
+    if (rp_cmp(val, UINT32_MAX - 1, NULL, &v->cmp) < 0)
+        return perr(pc, "bad filesize", "bad filesize '%.40s'", val);
+    return 0;
+}
+
 /* tls.subject, tls.issuerdn, tls.fingerprint, filename, fileext (older
  * keywords with a value): a content in tls.cert_subject, tls.cert_issuer,
  * tls.cert_fingerprint, file.name; the fingerprint must be the whole

@@ -83,7 +83,7 @@ static const struct keyword keywords[] = {
     KW("byte_math", kw_byte_math, VAL_NEED, 0, 0, "bytes N, offset O, oper + - * / << >>, rvalue V, result NAME[, relative][, endian big|little][, string BASE][, bitmask M]", "byte_math:bytes 2, offset 0, oper +, rvalue 248, result var, relative;"),
     KW("base64_decode", kw_base64_decode, VAL_OPT, 0, 0, "[bytes N][, offset O][, relative]: decode base64 from the buffer for base64_data", "content:\"Authorization: Basic \"; base64_decode:relative;"),
     KW("base64_data", kw_base64_data, VAL_NONE, 0, 0, "the following contents look in what base64_decode decoded", "base64_decode; base64_data; content:\"admin:\";"),
-    KW("filemd5", kw_filehash, VAL_NEED, 0, RULE_BUF_FILE_MD5, "[!]FILE: the MD5 of a complete file (an HTTP request or response body that closed whole, without gaps) is in the list FILE holds: a hex digest a line, text after it ignored; ! negates; a relative FILE is looked for beside the rules file, then in the configuration's folder", "filemd5:known-bad.md5;"),
+    KW("filemd5", kw_filehash, VAL_NEED, 0, RULE_BUF_FILE_MD5, "[!]FILE: the MD5 of a complete file (an HTTP request or response body, an SMB file, an FTP data connection's file, that closed whole, without gaps) is in the list FILE holds: a hex digest a line, text after it ignored; ! negates; a relative FILE is looked for beside the rules file, then in the configuration's folder", "filemd5:known-bad.md5;"),
     KW("filesha1", kw_filehash, VAL_NEED, 0, RULE_BUF_FILE_SHA1, "[!]FILE: the SHA-1 of a complete file is in the list, as filemd5", "filesha1:known-bad.sha1;"),
     KW("filesha256", kw_filehash, VAL_NEED, 0, RULE_BUF_FILE_SHA256, "[!]FILE: the SHA-256 of a complete file is in the list, as filemd5", "filesha256:!known-good.sha256;"),
     KW("pkt_data", kw_pkt_data, VAL_NONE, 0, 0, "the following contents look in the payload again", "file.data; content:\"x\"; pkt_data; content:\"y\";"),
@@ -139,6 +139,7 @@ static const struct keyword keywords[] = {
     KW("fileext", kw_value_content, VAL_NEED, 0, RULE_BUF_FILE_NAME, "the file name ends in \".VALUE\", any case; file.name; content:\".VALUE\"; endswith; nocase", "fileext:\"exe\";"),
     KW("ftpdata_command", kw_ftpdata_command, VAL_NEED, 0, 0, "stor or retr: the FTP command the ftp-data connection is for", "ftpdata_command:stor;"),
     KW("dns.opcode", kw_dns_opcode, VAL_NEED, 0, 0, "the DNS header's opcode: N or !N", "dns.opcode:!0;"),
+    KW("filesize", kw_filesize, VAL_NEED, 0, 0, "the size in bytes of a file (HTTP body, SMB read or write, FTP data connection) once it is closed or truncated: N, <N, >N, N<>M", "filesize:>100000;"),
     /* state */
     KW("flowbits", kw_bits, VAL_NEED, 0, 0, "set|unset|toggle|isset|isnotset,NAME (a|b: any, a&b: all), or noalert; setters run before checkers", "flowbits:set,ET.http.binary; flowbits:noalert;"),
     KW("xbits", kw_bits, VAL_NEED, 0, 1, "set|unset|toggle|isset|isnotset,NAME,track ip_src|ip_dst|ip_pair[,expire S]: bits per address or pair", "xbits:set,scanner,track ip_src,expire 300;"),

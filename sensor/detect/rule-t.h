@@ -466,6 +466,7 @@ enum rule_value_id {
     RULE_VAL_TLS_NOTBEFORE,        /* certificate validity, UTC seconds */
     RULE_VAL_TLS_NOTAFTER,
     RULE_VAL_DNS_OPCODE,
+    RULE_VAL_FILESIZE,             /* a file's size in bytes, once it is closed or truncated */
     RULE_VAL_FTPDATA_COMMAND,      /* enum ftp_data_cmd: 1 STOR, 2 RETR */
     RULE_VAL_COUNT
 };

@@ -22,6 +22,7 @@
     X(DNS,         "dns")                \
     X(TLS,         "tls")                \
     X(SSH,         "ssh")                \
+    X(SMB,         "smb")                \
     X(FTP,         "ftp")                \
     X(FTP_DATA,    "ftp_data")           \
     X(FILEINFO,    "fileinfo")

@@ -357,10 +357,11 @@ static int worker_app_init(struct worker *w, const struct lw_config *cfg)
     app_proto_config(w, &ac.proto[APP_PROTO_DNS], APP_PROTO_DNS, &c->app_layer.dns);
     app_proto_config(w, &ac.proto[APP_PROTO_TLS], APP_PROTO_TLS, &c->app_layer.tls);
     app_proto_config(w, &ac.proto[APP_PROTO_SSH], APP_PROTO_SSH, &c->app_layer.ssh);
+    app_proto_config(w, &ac.proto[APP_PROTO_SMB], APP_PROTO_SMB, &c->app_layer.smb);
     app_proto_config(w, &ac.proto[APP_PROTO_FTP], APP_PROTO_FTP, &c->app_layer.ftp);
     ac.proto[APP_PROTO_FTPDATA].enabled = c->app_layer.ftp.enabled;
     if (!c->app_layer.http.enabled && !c->app_layer.dns.enabled && !c->app_layer.tls.enabled &&
-        !c->app_layer.ssh.enabled && !c->app_layer.ftp.enabled) {
+        !c->app_layer.ssh.enabled && !c->app_layer.smb.enabled && !c->app_layer.ftp.enabled) {
         w->app = NULL;                /* no stage: nothing for it to do on any packet */
         return 0;
     }

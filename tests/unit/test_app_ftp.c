@@ -346,38 +346,11 @@ static void test_data_download_gap(void **state)
 
 /* ---------------------------------------------------------------- rules */
 
-struct alerts {
-    size_t n;
-    uint32_t sid[16];
-};
-
-static void on_alert(void *arg, const struct rule *r, const struct packet *p, struct flow *f,
-                     const struct app_tx *tx)
-{
-    struct alerts *a = arg;
-
-    (void)p;
-    (void)f;
-    (void)tx;
-    if (a->n < 16)
-        a->sid[a->n] = r->sid;
-    a->n++;
-}
-
-static size_t count_sid(const struct alerts *a, uint32_t sid)
-{
-    size_t n = 0;
-
-    for (size_t i = 0; i < a->n && i < 16; i++)
-        n += a->sid[i] == sid;
-    return n;
-}
-
 /* An engine over rules, its scratch and an established flow. */
 struct rh {
     struct detect_engine *e;
     struct detect_thread *t;
-    struct alerts a;
+    struct ruletest_alerts a;
     struct packet p;
     struct flow f;
 };
@@ -396,7 +369,7 @@ static void rh_open(struct rh *h, const char *const *rules)
 static void rh_offer(struct rh *h, const struct app_parser *ap, void *st)
 {
     for (struct app_tx *tx = ap->txs(st)->head; tx; tx = tx->next)
-        detect_tx(h->e, h->t, NULL, &h->p, &h->f, ap->proto, tx, on_alert, &h->a);
+        detect_tx(h->e, h->t, NULL, &h->p, &h->f, ap->proto, tx, ruletest_tx_alert, &h->a);
 }
 
 static void rh_close(struct rh *h)
@@ -429,7 +402,7 @@ static void test_rules_on_upload(void **state)
     struct app_ctx *ctx = apptest_ctx();
     void *st = data_flow(ctx, FTP_DATA_STOR, "index.html");
     struct rh h;
-    const struct alerts *a = &h.a;
+    const struct ruletest_alerts *a = &h.a;
 
     (void)state;
     rh_open(&h, rules);
@@ -440,17 +413,17 @@ static void test_rules_on_upload(void **state)
             assert_int_equal(apptest_feed(D, ctx, st, TC, NULL, 0, APP_IN_EOF), 0);
         rh_offer(&h, D, st);
     }
-    assert_int_equal(count_sid(a, 10), 1);
-    assert_int_equal(count_sid(a, 20), 1);
-    assert_int_equal(count_sid(a, 30), 0);
-    assert_int_equal(count_sid(a, 40), 1);
-    assert_int_equal(count_sid(a, 50), 0);
-    assert_int_equal(count_sid(a, 60), 1);
-    assert_int_equal(count_sid(a, 61), 1);
-    assert_int_equal(count_sid(a, 62), 1);
-    assert_int_equal(count_sid(a, 63), 0);
-    assert_int_equal(count_sid(a, 64), 0);
-    assert_int_equal(count_sid(a, 70), 0);
+    assert_int_equal(ruletest_count(a, 10), 1);
+    assert_int_equal(ruletest_count(a, 20), 1);
+    assert_int_equal(ruletest_count(a, 30), 0);
+    assert_int_equal(ruletest_count(a, 40), 1);
+    assert_int_equal(ruletest_count(a, 50), 0);
+    assert_int_equal(ruletest_count(a, 60), 1);
+    assert_int_equal(ruletest_count(a, 61), 1);
+    assert_int_equal(ruletest_count(a, 62), 1);
+    assert_int_equal(ruletest_count(a, 63), 0);
+    assert_int_equal(ruletest_count(a, 64), 0);
+    assert_int_equal(ruletest_count(a, 70), 0);
     assert_int_equal(a->n, 6);
     rh_close(&h);
     apptest_state_free(D, ctx, st);
@@ -477,8 +450,8 @@ static void test_rules_event(void **state)
     feed(C, ctx, st, TC, "550 Failed to open file.\r\n");
     rh_offer(&h, C, st);
     rh_offer(&h, C, st);
-    assert_int_equal(count_sid(&h.a, 1), 1);
-    assert_int_equal(count_sid(&h.a, 2), 0);
+    assert_int_equal(ruletest_count(&h.a, 1), 1);
+    assert_int_equal(ruletest_count(&h.a, 2), 0);
     rh_close(&h);
     apptest_state_free(C, ctx, st);
 }

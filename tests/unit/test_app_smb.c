@@ -653,33 +653,6 @@ static void test_smb2_big_write_gap(void **state)
 
 /* ---------------------------------------------------------------- detection */
 
-struct alerts {
-    size_t n;
-    uint32_t sid[16];
-};
-
-static void on_alert(void *arg, const struct rule *r, const struct packet *p, struct flow *f,
-                     const struct app_tx *tx)
-{
-    struct alerts *a = arg;
-
-    (void)p;
-    (void)f;
-    (void)tx;
-    if (a->n < 16)
-        a->sid[a->n] = r->sid;
-    a->n++;
-}
-
-static size_t count(const struct alerts *a, uint32_t sid)
-{
-    size_t n = 0;
-
-    for (size_t i = 0; i < a->n && i < 16; i++)
-        n += a->sid[i] == sid;
-    return n;
-}
-
 /* file.data on smb and tcp rules, a content one byte off (near miss),
  * filesize once closed, the overlap event once each way. */
 static void test_smb_detect(void **state)
@@ -698,7 +671,7 @@ static void test_smb_detect(void **state)
     struct detect_engine *e = ruletest_engine(rules);
     struct detect_thread *t = detect_thread_new(e);
     static struct msg m;
-    struct alerts a = { 0 };
+    struct ruletest_alerts a = { 0 };
     struct packet pk;
     struct flow f;
 
@@ -710,9 +683,9 @@ static void test_smb_detect(void **state)
     smb1_write(&m, 2, 0x4000, 0, EICAR, 68, 1);
     feed_msg(st, ctx, TS, &m);
     for (struct app_tx *tx = P->txs(st)->head; tx; tx = tx->next)
-        detect_tx(e, t, NULL, &pk, &f, APP_PROTO_SMB, tx, on_alert, &a);
-    assert_int_equal(count(&a, 1), 1);
-    assert_int_equal(count(&a, 3), 0);             /* not closed yet */
+        detect_tx(e, t, NULL, &pk, &f, APP_PROTO_SMB, tx, ruletest_tx_alert, &a);
+    assert_int_equal(ruletest_count(&a, 1), 1);
+    assert_int_equal(ruletest_count(&a, 3), 0);     /* not closed yet */
     smb1_close(&m, 3, 0x4000);
     feed_msg(st, ctx, TS, &m);
     smb1_write(&m, 4, 0x4001, 0, "Y", 1, 1);       /* another file, overlapped */
@@ -720,13 +693,13 @@ static void test_smb_detect(void **state)
     smb1_write(&m, 5, 0x4001, 0, EICAR, 68, 1);
     feed_msg(st, ctx, TS, &m);
     for (struct app_tx *tx = P->txs(st)->head; tx; tx = tx->next)
-        detect_tx(e, t, NULL, &pk, &f, APP_PROTO_SMB, tx, on_alert, &a);
-    assert_int_equal(count(&a, 1), 1);
-    assert_int_equal(count(&a, 2), 0);
-    assert_int_equal(count(&a, 3), 1);
-    assert_int_equal(count(&a, 4), 0);
-    assert_int_equal(count(&a, 5), 2);
-    assert_int_equal(count(&a, 6), 0);
+        detect_tx(e, t, NULL, &pk, &f, APP_PROTO_SMB, tx, ruletest_tx_alert, &a);
+    assert_int_equal(ruletest_count(&a, 1), 1);
+    assert_int_equal(ruletest_count(&a, 2), 0);
+    assert_int_equal(ruletest_count(&a, 3), 1);
+    assert_int_equal(ruletest_count(&a, 4), 0);
+    assert_int_equal(ruletest_count(&a, 5), 2);
+    assert_int_equal(ruletest_count(&a, 6), 0);
     detect_flow_free(&f);
     detect_thread_free(t);
     detect_engine_free(e);

@@ -382,7 +382,8 @@ static void rh_close(struct rh *h)
 /* The rules of suricata-verify's ftp-upload-active and output-eve-ftp-data
  * on an upload, with near misses: ftpdata_command:retr on a STOR, a name
  * that is not the file's, file.data in the direction without data, an
- * ftp rule on an ftp-data transaction. */
+ * ftp rule on an ftp-data transaction; filesize once the file closed, on
+ * ftp-data and on a tcp rule (file keywords read every parser's files). */
 static void test_rules_on_upload(void **state)
 {
     const char *rules[] = {
@@ -397,6 +398,9 @@ static void test_rules_on_upload(void **state)
         "alert ftp-data any any -> any any (fileext:\"htm\"; sid:63;)",
         "alert ftp-data any any -> any any (filename:\"temp.txt\"; sid:64;)",
         "alert ftp any any -> any any (ftpdata_command:stor; sid:70;)",
+        "alert ftp-data any any -> any any (filesize:24; sid:80;)",
+        "alert ftp-data any any -> any any (filesize:>24; sid:81;)",
+        "alert tcp any any -> any any (file.data; content:\"root\"; filesize:<25; sid:82;)",
         NULL,
     };
     struct app_ctx *ctx = apptest_ctx();
@@ -424,7 +428,10 @@ static void test_rules_on_upload(void **state)
     assert_int_equal(ruletest_count(a, 63), 0);
     assert_int_equal(ruletest_count(a, 64), 0);
     assert_int_equal(ruletest_count(a, 70), 0);
-    assert_int_equal(a->n, 6);
+    assert_int_equal(ruletest_count(a, 80), 1);
+    assert_int_equal(ruletest_count(a, 81), 0);
+    assert_int_equal(ruletest_count(a, 82), 1);
+    assert_int_equal(a->n, 8);
     rh_close(&h);
     apptest_state_free(D, ctx, st);
 }

@@ -654,7 +654,8 @@ static void test_smb2_big_write_gap(void **state)
 /* ---------------------------------------------------------------- detection */
 
 /* file.data on smb and tcp rules, a content one byte off (near miss),
- * filesize once closed, the overlap event once each way. */
+ * filesize once closed, the overlap event once each way, the file's name
+ * (the CREATE's) and an extension it does not have. */
 static void test_smb_detect(void **state)
 {
     const char *rules[] = {
@@ -664,6 +665,8 @@ static void test_smb_detect(void **state)
         "alert tcp any any -> any any (filesize:>68; sid:4;)",
         "alert smb any any -> any any (app-layer-event:smb.file_overlap; sid:5;)",
         "alert http any any -> any any (file_data; content:\"EICAR\"; sid:6;)",
+        "alert smb any any -> any any (file.name; content:\"eicar\"; endswith; sid:7;)",
+        "alert tcp any any -> any any (fileext:\"exe\"; sid:8;)",
         NULL,
     };
     struct app_ctx *ctx = apptest_ctx();
@@ -700,6 +703,8 @@ static void test_smb_detect(void **state)
     assert_int_equal(ruletest_count(&a, 4), 0);
     assert_int_equal(ruletest_count(&a, 5), 2);
     assert_int_equal(ruletest_count(&a, 6), 0);
+    assert_int_equal(ruletest_count(&a, 7), 1);
+    assert_int_equal(ruletest_count(&a, 8), 0);
     detect_flow_free(&f);
     detect_thread_free(t);
     detect_engine_free(e);

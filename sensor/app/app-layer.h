@@ -6,14 +6,14 @@
  * reassembled stream (a lost stretch arrives as a gap), for UDP one datagram
  * per call. The parser turns them into transactions (an HTTP request and its
  * response, a DNS query and its answer, a TLS handshake, an SSH session's
- * banners and key exchange) and counts what it found malformed as named
+ * banners and key exchange, an SMB file read or written) and counts what it found malformed as named
  * anomaly events; it goes on after an anomaly whenever the protocol allows.
  *
  * A parser does no I/O, keeps no global state, allocates only through the
  * flow's app_mem (so app-layer.memcap bounds the whole stage), and checks
  * every read against the end of its input. Detection and EVE read its
  * transactions through the types in the parser's own header (http.h, dns.h,
- * tls.h, ssh.h); nothing in a parser knows about rules or outputs beyond
+ * tls.h, ssh.h, smb.h); nothing in a parser knows about rules or outputs beyond
  * writing its own EVE block into a struct jbuf.
  *
  * Adding a protocol: its files under sensor/app/, one line in the table of
@@ -33,6 +33,9 @@ enum app_proto {
     APP_PROTO_DNS,
     APP_PROTO_TLS,
     APP_PROTO_SSH,
+    APP_PROTO_SMB,
+    APP_PROTO_FTP,
+    APP_PROTO_FTPDATA,
     APP_PROTO_MAX
 };
 
@@ -103,6 +106,21 @@ struct app_limits {
 #define APP_DEFAULT_MAX_NAMES            256u     /* DNS records kept per message and section */
 #define APP_DEFAULT_MAX_CERTS            16u      /* TLS certificates kept per chain */
 
+/* A flow a parser announced (FTP's data connections): the stage keeps it
+ * for APP_EXPECT_TIMEOUT_USEC, at most APP_EXPECT_MAX per worker, and a
+ * TCP flow between the announcing flow's two hosts (same VLANs, tunnel)
+ * to that port, opened by the side by_server says, is then parsed as proto
+ * without probing, its state given data. */
+struct app_expect {
+    uint8_t  proto;                   /* enum app_proto of the expected flow */
+    uint8_t  by_server;               /* 1: the announcing flow's server opens it (active FTP) */
+    uint16_t port;                    /* the port it is opened to */
+    void    *data;                    /* the expected parser's (expect_adopt, expect_free) */
+};
+
+#define APP_EXPECT_MAX           64u
+#define APP_EXPECT_TIMEOUT_USEC  (60u * 1000000ull)
+
 /* Every transaction starts with this header; a parser's own tx type embeds
  * it first, so detection and logging can walk any parser's transactions.
  * The parser owns the transactions and frees them in tx_free(). */
@@ -172,6 +190,8 @@ struct app_stats {
     uint64_t gaps[APP_PROTO_MAX];               /* stream gaps handed to a parser */
     uint64_t gave_up[APP_PROTO_MAX];            /* flows a parser gave up on (input beyond repair) */
     uint64_t alloc_failed[APP_PROTO_MAX];       /* states refused at app-layer.memcap */
+    uint64_t expect[3];                         /* expected flows: announced, met, dropped
+                                                 * (table full, expired, or no state) */
     uint64_t unknown[2];                        /* flows no parser claimed, TCP and UDP */
     uint64_t memuse, memuse_max;                /* the stage's memory (a copy of struct app_mem's) */
     uint64_t events[APP_PROTO_MAX][APP_MAX_EVENTS];
@@ -209,6 +229,9 @@ struct app_parser {
     const char *name;                 /* "http": event_type, config key app-layer.protocols.<name> */
     enum app_proto proto;
     uint8_t tcp, udp;                 /* carried over TCP, over UDP */
+    uint8_t port_only;                /* probed only on its ports (elsewhere nDPI's verdict
+                                       * names it): its first bytes look like others' (FTP's
+                                       * 220 greeting is SMTP's too) */
     const uint16_t *ports;            /* default ports (probing order, app-layer.protocols.<name>.ports) */
     size_t nports;
     const char *const *events;        /* anomaly event names: stats.app_layer.<name>.<event> */
@@ -258,6 +281,20 @@ struct app_parser {
     int (*tx_file_eve)(const struct app_tx *tx, unsigned i, struct jbuf *jb);
     unsigned nfiles;
 
+    /* Optional: EVE's event type and block name when they are not name
+     * (ftp-data logs "ftp_data"). */
+    const char *eve_name;
+
+    /* Optional: takes one flow the parser announced (struct app_expect)
+     * since the last call: 1 with *out set, its data the caller's now; 0
+     * when there is none. */
+    int (*expect_take)(void *state, struct app_expect *out);
+    /* Optional, on an expected flow's parser: gives a new state the data
+     * of the expectation the flow met (it owns it from then on). */
+    void (*expect_adopt)(struct app_ctx *ctx, void *state, void *data);
+    /* Frees the data of an expectation that was never met. */
+    void (*expect_free)(struct app_ctx *ctx, void *data);
+
     /* Optional: calls fn for each name of the transaction that is counted
      * (enum app_name_kind), once the transaction is done. */
     void (*tx_names)(const void *state, const struct app_tx *tx, app_name_fn fn, void *arg);
@@ -273,5 +310,11 @@ struct app_parser {
      * ends. Returns 0, leaving *out alone, when no body byte was counted. */
     int (*tx_pii)(const struct app_tx *tx, enum app_dir dir, struct pii_counts *out);
 };
+
+/* The EVE event type and block name of a parser's transactions. */
+static inline const char *app_eve_name(const struct app_parser *ap)
+{
+    return ap->eve_name ? ap->eve_name : ap->name;
+}
 
 #endif

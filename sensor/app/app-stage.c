@@ -8,10 +8,13 @@
 #include "app-stage.h"
 #include "dns.h"
 #include "dpi.h"
+#include "ftp.h"
 #include "http.h"
+#include "smb.h"
 #include "ssh.h"
 #include "stream.h"
 #include "tls.h"
+#include "util.h"
 
 /* The parsers, one line each. */
 static const struct app_parser *const parsers[APP_PROTO_MAX] = {
@@ -19,6 +22,9 @@ static const struct app_parser *const parsers[APP_PROTO_MAX] = {
     [APP_PROTO_DNS] = &app_parser_dns,
     [APP_PROTO_TLS] = &app_parser_tls,
     [APP_PROTO_SSH] = &app_parser_ssh,
+    [APP_PROTO_SMB] = &app_parser_smb,
+    [APP_PROTO_FTP] = &app_parser_ftp,
+    [APP_PROTO_FTPDATA] = &app_parser_ftp_data,
 };
 
 /* What the stage hangs on f->app. */
@@ -34,12 +40,27 @@ struct app_flow {
     void *state;
 };
 
+/* A flow a parser announced (struct app_expect), between two hosts. */
+struct app_expectation {
+    struct lw_addr from, to;     /* who opens it, to whom */
+    uint16_t port;
+    uint8_t  proto;              /* enum app_proto; NONE: a free slot */
+    uint16_t vlan[PKT_MAX_VLANS];
+    uint32_t tunnel_id;
+    uint64_t expires;            /* capture time, usec */
+    void    *data;
+};
+
 struct app_stage {
     struct app_ctx ctx;
     struct app_stage_config cfg;
     /* Probing order for a port: parsers whose ports list it first. */
     uint8_t order[APP_PROTO_MAX];
     unsigned norder;
+    /* Flows expected in this worker: the dispatcher sends every flow
+     * between two hosts (same VLANs and tunnel) to the same worker, so a
+     * data connection comes where its control connection is. */
+    struct app_expectation expect[APP_EXPECT_MAX];
 };
 
 const struct app_parser *app_parser_of(enum app_proto p)
@@ -75,10 +96,23 @@ void app_stage_set_file_hashes(struct app_stage *s, uint32_t hashes)
     s->ctx.limits.file_hashes = hashes;
 }
 
+static void expectation_drop(struct app_stage *s, struct app_expectation *e)
+{
+    const struct app_parser *ap = parsers[e->proto];
+
+    if (ap && ap->expect_free)
+        ap->expect_free(&s->ctx, e->data);
+    e->data = NULL;
+    e->proto = APP_PROTO_NONE;
+}
+
 void app_stage_free(struct app_stage *s)
 {
     if (!s)
         return;
+    for (unsigned i = 0; i < APP_EXPECT_MAX; i++)
+        if (s->expect[i].proto != APP_PROTO_NONE)
+            expectation_drop(s, &s->expect[i]);
     for (unsigned i = 0; i < APP_PROTO_MAX; i++)
         if (parsers[i] && parsers[i]->ctx_free)
             parsers[i]->ctx_free(&s->ctx);
@@ -138,6 +172,10 @@ static enum app_proto from_dpi(const struct flow *f)
         return APP_PROTO_TLS;
     if (strcmp(r->app_proto, "ssh") == 0)
         return APP_PROTO_SSH;
+    if (strcmp(r->app_proto, "smb") == 0)
+        return APP_PROTO_SMB;
+    if (strcmp(r->app_proto, "ftp") == 0)
+        return APP_PROTO_FTP;
     return APP_PROTO_NONE;
 }
 
@@ -159,7 +197,7 @@ static int probe(const struct app_stage *s, const struct flow *f, int udp, const
             if ((udp ? !ap->udp : !ap->tcp) || port_listed(s, p, f->key.dport) != (pass == 0))
                 continue;
             /* Without content a UDP protocol is taken only on its ports. */
-            if (udp && pass == 1)
+            if ((udp || ap->port_only) && pass == 1)
                 continue;
             r = ap->probe(data, len, dir);
             if (r == 1)
@@ -193,6 +231,88 @@ static int choose(struct app_stage *s, struct flow *f, struct app_flow *af, enum
         return -1;
     }
     STATS_INC(s->ctx.stats.flows[p][udp]);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- expected flows */
+
+/* Keeps the flows f's parser announced; past APP_EXPECT_MAX the oldest
+ * (soonest to expire) is dropped. */
+static void expectations_take(struct app_stage *s, const struct flow *f, struct app_flow *af, uint64_t now)
+{
+    const struct app_parser *ap = parsers[af->proto];
+    struct app_expect x;
+
+    while (ap->expect_take && ap->expect_take(af->state, &x)) {
+        struct app_expectation *e = NULL;
+
+        for (unsigned i = 0; i < APP_EXPECT_MAX; i++) {
+            struct app_expectation *c = &s->expect[i];
+
+            if (c->proto != APP_PROTO_NONE && c->expires <= now) {
+                expectation_drop(s, c);
+                STATS_INC(s->ctx.stats.expect[2]);
+            }
+            if (c->proto == APP_PROTO_NONE) {
+                e = c;
+                break;
+            }
+            if (!e || c->expires < e->expires)
+                e = c;
+        }
+        if (e->proto != APP_PROTO_NONE) {
+            expectation_drop(s, e);
+            STATS_INC(s->ctx.stats.expect[2]);
+        }
+        e->from = x.by_server ? f->key.dst : f->key.src;
+        e->to = x.by_server ? f->key.src : f->key.dst;
+        e->port = x.port;
+        e->proto = x.proto;
+        memcpy(e->vlan, f->key.vlan, sizeof e->vlan);
+        e->tunnel_id = f->key.tunnel_id;
+        e->expires = now + APP_EXPECT_TIMEOUT_USEC;
+        e->data = x.data;
+        STATS_INC(s->ctx.stats.expect[0]);
+    }
+}
+
+/* The expectation flow f meets (and takes out of the table), NULL none. */
+static struct app_expectation *expectation_met(struct app_stage *s, const struct flow *f, uint64_t now)
+{
+    for (unsigned i = 0; i < APP_EXPECT_MAX; i++) {
+        struct app_expectation *e = &s->expect[i];
+
+        if (e->proto == APP_PROTO_NONE || e->port != f->key.dport || !lw_addr_eq(&e->from, &f->key.src) ||
+            !lw_addr_eq(&e->to, &f->key.dst) || e->tunnel_id != f->key.tunnel_id ||
+            memcmp(e->vlan, f->key.vlan, sizeof e->vlan) != 0)
+            continue;
+        if (e->expires <= now) {
+            expectation_drop(s, e);
+            STATS_INC(s->ctx.stats.expect[2]);
+            continue;
+        }
+        return e;
+    }
+    return NULL;
+}
+
+/* Starts the expected flow's parser with the expectation's data; 0, or -1
+ * when it cannot be had (the data is dropped). */
+static int expectation_start(struct app_stage *s, struct flow *f, struct app_flow *af, struct app_expectation *e)
+{
+    enum app_proto p = (enum app_proto)e->proto;
+    void *data = e->data;
+
+    e->data = NULL;
+    e->proto = APP_PROTO_NONE;
+    if (!s->cfg.proto[p].enabled || choose(s, f, af, p, 0) < 0) {
+        parsers[p]->expect_free(&s->ctx, data);
+        af->done = 1;
+        STATS_INC(s->ctx.stats.expect[2]);
+        return -1;
+    }
+    parsers[p]->expect_adopt(&s->ctx, af->state, data);
+    STATS_INC(s->ctx.stats.expect[1]);
     return 0;
 }
 
@@ -245,8 +365,48 @@ static void feed(struct app_stage *s, struct app_flow *af, enum app_dir dir, con
 
 /* ---------------------------------------------------------------- packets */
 
+/* TCP: picks the parser of a flow whose direction dir has its first data
+ * in chunk c: an expected flow's, else by probing. Returns 0 when the
+ * parser is chosen and the data is to be fed, -1 when not (not yet: more
+ * bytes, or the other side, may tell; or never). */
+static int tcp_start(struct app_stage *s, struct flow *f, struct app_flow *af, const struct packet *p,
+                     const struct stream_chunk *c, enum app_dir dir)
+{
+    struct app_expectation *e;
+    int r;
+
+    /* Probing sees the direction from its start: what the chunk
+     * holds from offset 0 (the first data, or the history kept). */
+    if (c->offset != 0) {
+        af->done = 1;         /* picked up mid-stream past its start */
+        STATS_INC(s->ctx.stats.unknown[0]);
+        return -1;
+    }
+    if ((e = expectation_met(s, f, p->ts)) != NULL)
+        return expectation_start(s, f, af, e);
+    r = probe(s, f, 0, c->data, c->len, dir);
+    if (r <= 0 && dpi_flow_result(f))
+        r = from_dpi(f);      /* nDPI knew better */
+    if (r < 0 && c->len < APP_PROBE_MAX)
+        return -1;            /* more bytes, then again */
+    if (r <= 0 && !(af->rejected & (1u << (dir ^ 1)))) {
+        /* Not this side: the other may still say (a junk request
+         * answered "HTTP/1.1 400"; Suricata probes each direction). */
+        af->rejected |= (uint8_t)(1u << dir);
+        return -1;
+    }
+    if (r <= 0 || !s->cfg.proto[r].enabled || !parsers[r] || choose(s, f, af, (enum app_proto)r, 0) < 0) {
+        af->done = 1;
+        if (r <= 0)
+            STATS_INC(s->ctx.stats.unknown[0]);
+        return -1;
+    }
+    return 0;
+}
+
 /* TCP: the in-order data p's direction gained. Bytes the stream skipped
- * reach the parser as a gap; a direction closed by FIN or RST ends. */
+ * reach the parser as a gap; a direction closed by FIN or RST ends. The
+ * flows the parser announced are kept after. */
 static void tcp_packet(struct app_stage *s, struct flow *f, struct app_flow *af, const struct packet *p)
 {
     struct stream_chunk c;
@@ -257,34 +417,8 @@ static void tcp_packet(struct app_stage *s, struct flow *f, struct app_flow *af,
     if (v == STREAM_DATA && !(af->rejected & (1u << dir))) {   /* a rejected side is not fed */
         lo = c.offset;
         hi = c.offset + c.len;
-        if (af->proto == APP_PROTO_NONE) {
-            int r;
-
-            /* Probing sees the direction from its start: what the chunk
-             * holds from offset 0 (the first data, or the history kept). */
-            if (lo != 0) {
-                af->done = 1;         /* picked up mid-stream past its start */
-                STATS_INC(s->ctx.stats.unknown[0]);
-                return;
-            }
-            r = probe(s, f, 0, c.data, c.len, dir);
-            if (r <= 0 && dpi_flow_result(f))
-                r = from_dpi(f);      /* nDPI knew better */
-            if (r < 0 && hi < APP_PROBE_MAX)
-                return;               /* more bytes, then again */
-            if (r <= 0 && !(af->rejected & (1u << (dir ^ 1)))) {
-                /* Not this side: the other may still say (a junk request
-                 * answered "HTTP/1.1 400"; Suricata probes each direction). */
-                af->rejected |= (uint8_t)(1u << dir);
-                return;
-            }
-            if (r <= 0 || !s->cfg.proto[r].enabled || !parsers[r] || choose(s, f, af, (enum app_proto)r, 0) < 0) {
-                af->done = 1;
-                if (r <= 0)
-                    STATS_INC(s->ctx.stats.unknown[0]);
-                return;
-            }
-        }
+        if (af->proto == APP_PROTO_NONE && tcp_start(s, f, af, p, &c, dir) < 0)
+            return;
         if (lo > af->fed[dir]) {
             feed(s, af, dir, NULL, lo - af->fed[dir], APP_IN_GAP, p->ts);
             af->fed[dir] = lo;
@@ -296,6 +430,8 @@ static void tcp_packet(struct app_stage *s, struct flow *f, struct app_flow *af,
     }
     if (af->proto != APP_PROTO_NONE && stream_dir_closed(f, dir))
         feed(s, af, dir, NULL, 0, APP_IN_EOF, p->ts);
+    if (af->state)
+        expectations_take(s, f, af, p->ts);
 }
 
 static void udp_packet(struct app_stage *s, struct flow *f, struct app_flow *af, const struct packet *p)
@@ -405,7 +541,7 @@ static void add_field(const char *path, const char *prom, const char *label, con
 
 static void make_table(void)
 {
-    size_t max = 8 + APP_PROTO_MAX * (2 * 2 + 3 + APP_MAX_EVENTS);
+    size_t max = 11 + APP_PROTO_MAX * (2 * 2 + 3 + APP_MAX_EVENTS);
     const char *fl_help = "Flows given to each application-layer parser.";
     const char *tx_help = "Transactions each application-layer parser made.";
     const char *er_help = "Application-layer parser errors, by kind: gap (stream gaps handed over), "
@@ -472,6 +608,14 @@ static void make_table(void)
             ev_help = NULL;
         }
     }
+    add_field("app_layer/expectation/announced", "linkwatch_app_layer_expectations_total", "kind=announced",
+              "Flows a parser announced (FTP data connections): announced, met (the flow came), dropped "
+              "(expired, past the table of each worker, or not parsed).",
+              offsetof(struct app_stats, expect[0]), STATS_COUNTER, 0);
+    add_field("app_layer/expectation/met", "linkwatch_app_layer_expectations_total", "kind=met", NULL,
+              offsetof(struct app_stats, expect[1]), STATS_COUNTER, 0);
+    add_field("app_layer/expectation/dropped", "linkwatch_app_layer_expectations_total", "kind=dropped", NULL,
+              offsetof(struct app_stats, expect[2]), STATS_COUNTER, 0);
     add_field("app_layer/memuse", "linkwatch_app_layer_memory_bytes", NULL,
               "Bytes of application-layer state (app-layer.memcap bounds it per worker).",
               offsetof(struct app_stats, memuse), STATS_GAUGE, 0);

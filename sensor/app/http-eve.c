@@ -143,51 +143,12 @@ void http_tx_eve(const void *state, const struct app_tx *atx, struct jbuf *jb)
     jbuf_u64(jb, "length", tx->response_len);
 }
 
-static const char *file_state_name(uint8_t s)
-{
-    switch (s) {
-    case HTTP_FILE_CLOSED:
-        return "CLOSED";
-    case HTTP_FILE_TRUNCATED:
-        return "TRUNCATED";
-    case HTTP_FILE_ERROR:
-        return "ERROR";
-    default:
-        return "UNKNOWN";
-    }
-}
-
-/* Suricata writes "sid": [...] only when a filestore rule matched (the
- * schema wants at least one), and "stored": false for a file not stored. */
 void http_file_eve(const struct http_tx *tx, enum app_dir dir, struct jbuf *jb)
 {
-    static const struct { enum http_hash h; const char *name; } digests[] = {
-        { HTTP_HASH_MD5, "md5" }, { HTTP_HASH_SHA1, "sha1" }, { HTTP_HASH_SHA256, "sha256" },
-    };
-    const struct http_file *f = http_tx_file(tx, dir);
-    char hex[65];
+    const struct app_file *f = http_tx_file(tx, dir);
 
-    if (!f)
-        return;
-    jbuf_strn(jb, "filename", f->name ? f->name : (const uint8_t *)"", f->name ? f->name_len : 0);
-    jbuf_bool(jb, "gaps", f->gaps);
-    jbuf_str(jb, "state", file_state_name(f->state));
-    for (size_t k = 0; k < sizeof digests / sizeof digests[0]; k++) {
-        const uint8_t *d;
-        uint32_t n;
-
-        if (!http_file_hash(f, digests[k].h, &d, &n))
-            continue;
-        for (uint32_t i = 0; i < n; i++) {
-            hex[2 * i] = "0123456789abcdef"[d[i] >> 4];
-            hex[2 * i + 1] = "0123456789abcdef"[d[i] & 15];
-        }
-        hex[2 * n] = '\0';
-        jbuf_str(jb, digests[k].name, hex);
-    }
-    jbuf_bool(jb, "stored", 0);
-    jbuf_u64(jb, "size", f->size);
-    jbuf_u64(jb, "tx_id", tx->tx.id);
+    if (f)
+        app_file_eve(f, tx->tx.id, jb);
 }
 
 /* Splits http.start (line, then "Name: value" lines) back into headers:

@@ -35,7 +35,7 @@ struct http_state {
     uint64_t req_started, res_started, res_done;
     struct http_vec pend[2];          /* bytes held back from libhtp, per direction */
     struct http_vec raw[2];           /* raw header bytes of the headers being parsed */
-    EVP_MD_CTX *md[2][HTTP_HASH_COUNT]; /* digests of the body file open in each direction */
+    struct app_file_md md[2];         /* digests of the body file open in each direction */
 };
 
 /* http-tx.c */
@@ -48,7 +48,7 @@ void http_tx_event(struct http_state *st, struct http_tx *tx, enum http_event ev
 int  http_tx_build(struct http_state *st, struct http_tx *tx, enum app_dir dir, htp_tx_t *htx);
 void http_body_data(struct http_state *st, struct http_tx *tx, enum app_dir dir, htp_tx_t *htx,
                     const uint8_t *data, size_t len);
-void http_file_close(struct http_state *st, struct http_tx *tx, enum app_dir dir, enum http_file_state how);
+void http_file_close(struct http_state *st, struct http_tx *tx, enum app_dir dir, enum app_file_state how);
 int http_body_inflate_done(const struct http_state *st, struct http_tx *tx, enum app_dir dir);
 void http_body_undecodable(struct http_state *st, struct http_tx *tx, enum app_dir dir, htp_tx_t *htx);
 void http_tx_release(struct app_mem *m, struct http_tx *tx);

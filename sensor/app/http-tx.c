@@ -447,84 +447,25 @@ static int body_is_file(enum app_dir dir, const htp_tx_t *h)
            !(h->request_content_type && bstr_cmp_c(h->request_content_type, "multipart/form-data") == 0);
 }
 
-/* The digests a file of st gets: SHA-256 always, MD5 and SHA-1 when the
- * rules ask (app_limits.file_hashes). */
-static unsigned file_hashes_wanted(const struct http_state *st)
-{
-    unsigned want = HTTP_HASH_BIT(HTTP_HASH_SHA256), fh = st->ctx->limits.file_hashes;
-
-    if (fh & APP_FILE_MD5)
-        want |= HTTP_HASH_BIT(HTTP_HASH_MD5);
-    if (fh & APP_FILE_SHA1)
-        want |= HTTP_HASH_BIT(HTTP_HASH_SHA1);
-    return want;
-}
-
-static const EVP_MD *hash_md(enum http_hash h)
-{
-    return h == HTTP_HASH_MD5 ? EVP_md5() : h == HTTP_HASH_SHA1 ? EVP_sha1() : EVP_sha256();
-}
-
-/* Where each digest lives in struct http_file, and its length. */
-static const struct { size_t off; uint32_t len; } hash_slot[HTTP_HASH_COUNT] = {
-    [HTTP_HASH_SHA256] = { offsetof(struct http_file, sha256), 32 },
-    [HTTP_HASH_MD5] = { offsetof(struct http_file, md5), 16 },
-    [HTTP_HASH_SHA1] = { offsetof(struct http_file, sha1), 20 },
-};
-
-int http_file_hash(const struct http_file *f, enum http_hash h, const uint8_t **p, uint32_t *len)
-{
-    if (f == NULL || (unsigned)h >= HTTP_HASH_COUNT || !(f->hashed & HTTP_HASH_BIT(h)))
-        return 0;
-    *p = (const uint8_t *)f + hash_slot[h].off;
-    *len = hash_slot[h].len;
-    return 1;
-}
-
 /* Opens the file of tx's body in dir; its digests are computed when hash
  * says (a file that can only end TRUNCATED never shows one). */
 static void file_open(struct http_state *st, struct http_tx *tx, enum app_dir dir, int hash)
 {
-    struct http_file *f = &tx->file[dir];
     const struct http_bytes *name = tx->cd_name.p && dir == APP_TO_CLIENT ? &tx->cd_name : &tx->path;
-    unsigned want = file_hashes_wanted(st);
+    uint32_t len = name->len;
 
-    f->state = HTTP_FILE_OPEN;
-    f->name = name->p;
-    f->name_len = name->len;
-    if (f->name_len > HTTP_FILENAME_MAX) {
-        f->name_len = HTTP_FILENAME_MAX;
+    if (len > HTTP_FILENAME_MAX) {
+        len = HTTP_FILENAME_MAX;
         http_tx_event(st, tx, HTTP_EV_FILE_NAME_TOO_LONG);
     }
-    for (int h = 0; hash && h < HTTP_HASH_COUNT; h++) {
-        EVP_MD_CTX **md = &st->md[dir][h];
-
-        if (!(want & HTTP_HASH_BIT(h)))
-            continue;
-        if (!*md)
-            *md = EVP_MD_CTX_new();
-        if (*md && EVP_DigestInit_ex(*md, hash_md((enum http_hash)h), NULL) == 1)
-            f->hashing |= (uint8_t)HTTP_HASH_BIT(h);
-    }
+    app_file_open(&tx->file[dir], &st->md[dir], st->ctx->limits.file_hashes, name->p, len, hash);
 }
 
 /* Ends the file of tx's body in dir, if open: CLOSED (with its digests
  * when it had no gap) or TRUNCATED/ERROR. */
-void http_file_close(struct http_state *st, struct http_tx *tx, enum app_dir dir, enum http_file_state how)
+void http_file_close(struct http_state *st, struct http_tx *tx, enum app_dir dir, enum app_file_state how)
 {
-    struct http_file *f = &tx->file[dir];
-
-    if (f->state != HTTP_FILE_OPEN)
-        return;
-    f->state = (uint8_t)how;
-    for (int h = 0; how == HTTP_FILE_CLOSED && !f->gaps && h < HTTP_HASH_COUNT; h++) {
-        unsigned int n = 0;
-
-        if ((f->hashing & HTTP_HASH_BIT(h)) &&
-            EVP_DigestFinal_ex(st->md[dir][h], (uint8_t *)f + hash_slot[h].off, &n) == 1 && n == hash_slot[h].len)
-            f->hashed |= (uint8_t)HTTP_HASH_BIT(h);
-    }
-    f->hashing = 0;
+    app_file_close(&tx->file[dir], &st->md[dir], how);
 }
 
 /* The size a body will have, when its message says and nothing changes it
@@ -588,16 +529,7 @@ static void body_keep(struct http_state *st, struct http_tx *tx, enum app_dir di
 
 static void file_feed(struct http_state *st, struct http_tx *tx, enum app_dir dir, const uint8_t *data, size_t n)
 {
-    struct http_file *f = &tx->file[dir];
-
-    if (f->state != HTTP_FILE_OPEN || n == 0)
-        return;
-    f->size += n;
-    if (!data)
-        f->gaps = 1;
-    for (int h = 0; data && !f->gaps && h < HTTP_HASH_COUNT; h++)
-        if ((f->hashing & HTTP_HASH_BIT(h)) && EVP_DigestUpdate(st->md[dir][h], data, n) != 1)
-            f->hashing &= (uint8_t)~HTTP_HASH_BIT(h);
+    app_file_feed(&tx->file[dir], &st->md[dir], data, n);
 }
 
 /* Whether a body's declared type is one that holds no personal data a
@@ -655,7 +587,7 @@ void http_body_data(struct http_state *st, struct http_tx *tx, enum app_dir dir,
         tx->tx.progress[dir] = APP_PROG_BODY;
     if (dir == APP_TO_CLIENT)
         tx->response_len = (uint64_t)htx->response_message_len;
-    if (b->seen == 0 && tx->file[dir].state == HTTP_FILE_NONE && body_is_file(dir, htx))
+    if (b->seen == 0 && tx->file[dir].state == APP_FILE_NONE && body_is_file(dir, htx))
         file_open(st, tx, dir, !(limit && body_size(dir, htx) > (int64_t)limit));   /* past it: TRUNCATED */
     if (st->ctx->limits.pii_types && tx->pii_on[dir] != PII_BODY_BINARY) {
         if (tx->pii_on[dir] == 0) {
@@ -680,7 +612,7 @@ void http_body_data(struct http_state *st, struct http_tx *tx, enum app_dir dir,
     b->seen += len;
     if (take < len) {
         b->truncated = 1;
-        http_file_close(st, tx, dir, HTTP_FILE_TRUNCATED);
+        http_file_close(st, tx, dir, APP_FILE_TRUNCATED);
     }
 }
 
@@ -708,19 +640,19 @@ int http_body_inflate_done(const struct http_state *st, struct http_tx *tx, enum
  * are ignored. */
 void http_body_undecodable(struct http_state *st, struct http_tx *tx, enum app_dir dir, htp_tx_t *htx)
 {
-    struct http_file *f = &tx->file[dir];
+    struct app_file *f = &tx->file[dir];
 
     tx->flags |= undecodable_flag(dir);
     tx->body[dir].gap = 1;
     if (tx->pii_on[dir] == PII_BODY_TEXT)
         pii_stream_gap(&tx->pii[dir]);
-    if (htx && f->state == HTTP_FILE_NONE && body_is_file(dir, htx)) {
+    if (htx && f->state == APP_FILE_NONE && body_is_file(dir, htx)) {
         if (!tx->arena[dir])
             http_tx_build(st, tx, dir, htx);
         file_open(st, tx, dir, 0);              /* ends here, TRUNCATED */
     }
     f->gaps = 1;
-    http_file_close(st, tx, dir, HTTP_FILE_TRUNCATED);
+    http_file_close(st, tx, dir, APP_FILE_TRUNCATED);
 }
 
 int http_tx_pii(const struct app_tx *atx, enum app_dir dir, struct pii_counts *out)
@@ -877,7 +809,7 @@ int http_buf_lookup(const char *keyword, enum app_dir dir)
     return -1;
 }
 
-const struct http_file *http_tx_file(const struct http_tx *tx, enum app_dir dir)
+const struct app_file *http_tx_file(const struct http_tx *tx, enum app_dir dir)
 {
-    return tx->file[dir].state == HTTP_FILE_NONE ? NULL : &tx->file[dir];
+    return tx->file[dir].state == APP_FILE_NONE ? NULL : &tx->file[dir];
 }

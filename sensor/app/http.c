@@ -345,11 +345,11 @@ static int cb_res_body(htp_tx_data_t *d)
 /* How a body file ends when libhtp completes its message: libhtp also
  * completes a Content-Length body cut short by the end of the stream,
  * which Suricata then logs CLOSED; we log it TRUNCATED. */
-static enum http_file_state short_body(enum htp_transfer_coding_t coding, int64_t content_length, int64_t seen)
+static enum app_file_state short_body(enum htp_transfer_coding_t coding, int64_t content_length, int64_t seen)
 {
     if (coding == HTP_CODING_IDENTITY && content_length >= 0 && seen < content_length)
-        return HTTP_FILE_TRUNCATED;
-    return HTTP_FILE_CLOSED;
+        return APP_FILE_TRUNCATED;
+    return APP_FILE_CLOSED;
 }
 
 static int cb_req_complete(htp_tx_t *htx)
@@ -582,8 +582,7 @@ static void http_state_free(struct app_ctx *ctx, void *state)
     for (int d = 0; d < 2; d++) {
         http_vec_free(&ctx->mem, &st->pend[d]);
         http_vec_free(&ctx->mem, &st->raw[d]);
-        for (int h = 0; h < HTTP_HASH_COUNT; h++)
-            EVP_MD_CTX_free(st->md[d][h]);
+        app_file_md_free(&st->md[d]);
     }
     app_free(&ctx->mem, st, sizeof *st);
 }
@@ -625,7 +624,7 @@ static void finish_dir(struct http_state *st, enum app_dir dir)
 {
     for (struct app_tx *t = st->txs.head; t; t = t->next) {
         if (t->progress[dir] != APP_PROG_DONE)
-            http_file_close(st, (struct http_tx *)t, dir, HTTP_FILE_TRUNCATED);
+            http_file_close(st, (struct http_tx *)t, dir, APP_FILE_TRUNCATED);
         t->progress[dir] = APP_PROG_DONE;
     }
 }

@@ -51,6 +51,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "app-file.h"
 #include "app-layer.h"
 #include "pii.h"
 
@@ -175,29 +176,6 @@ enum http_buf {
                                        * it, or nothing reads it (past the body limit, no pii count) */
 #define HTTP_TX_UNDECODABLE_RES 0x40u /* the same in the response body */
 
-/* A body file, as Suricata's file tracking would log it. */
-enum http_file_state { HTTP_FILE_NONE = 0, HTTP_FILE_OPEN, HTTP_FILE_CLOSED, HTTP_FILE_TRUNCATED,
-                       HTTP_FILE_ERROR };
-
-/* The digests a file may get (struct http_file.hashing, .hashed). */
-enum http_hash { HTTP_HASH_SHA256 = 0, HTTP_HASH_MD5, HTTP_HASH_SHA1, HTTP_HASH_COUNT };
-#define HTTP_HASH_BIT(h) (1u << (h))
-
-struct http_file {
-    uint8_t  state;                   /* enum http_file_state */
-    uint8_t  gaps;                    /* bytes were lost inside it */
-    uint8_t  logged;                  /* for the stage: its fileinfo event was written */
-    uint8_t  hashing;                 /* internal: HTTP_HASH_BIT of each digest under way */
-    uint8_t  hashed;                  /* HTTP_HASH_BIT of each digest below that is final:
-                                       * closed complete and without gaps */
-    uint8_t  sha256[32];
-    uint8_t  md5[16];                 /* with app_limits.file_hashes APP_FILE_MD5 */
-    uint8_t  sha1[20];                /* with APP_FILE_SHA1 */
-    uint64_t size;                    /* bytes tracked (gaps included, up to the body limit) */
-    const uint8_t *name;              /* Content-Disposition filename, else the URI path */
-    uint32_t name_len;
-};
-
 /* The bytes of a stored buffer; p NULL when absent. */
 struct http_bytes {
     const uint8_t *p;
@@ -231,7 +209,9 @@ struct http_tx {
     uint8_t *arena[2];                /* one allocation per direction holds its buffers */
     uint32_t arena_len[2];
     struct http_body body[2];         /* [APP_TO_SERVER] request, [APP_TO_CLIENT] response */
-    struct http_file file[2];
+    struct app_file file[2];          /* each body's (app-file.h): named by the response's
+                                       * Content-Disposition filename, else the URI path;
+                                       * sized up to the body limit */
     uint8_t pii_on[2];                /* PII_BODY_*: pii[dir] counts that body (app_limits.pii_types) */
     struct pii_stream pii[2];         /* the personal data of each whole body, counted as it
                                        * arrives (decoded, past the body limit too) */
@@ -258,13 +238,8 @@ int http_buf_lookup(const char *keyword, enum app_dir dir);
 int http_tx_pii(const struct app_tx *tx, enum app_dir dir, struct pii_counts *out);
 
 /* The file of a body in direction dir, NULL when that body had none. A
- * file whose state is HTTP_FILE_OPEN is still growing. */
-const struct http_file *http_tx_file(const struct http_tx *tx, enum app_dir dir);
-
-/* The digest h of a file: 1 with *p and *len set when it is final (the
- * file closed complete, without gaps, and the digest was asked for), 0
- * when not (yet). */
-int http_file_hash(const struct http_file *f, enum http_hash h, const uint8_t **p, uint32_t *len);
+ * file whose state is APP_FILE_OPEN is still growing. */
+const struct app_file *http_tx_file(const struct http_tx *tx, enum app_dir dir);
 
 /* Writes the members of EVE's "fileinfo" object for tx's body in dir
  * (filename, gaps, state, md5, sha1 and sha256 when complete, stored false,

@@ -86,7 +86,7 @@ struct lw_config {
         struct cfg_app_proto {
             int enabled;
             struct cfg_strlist ports;    /* empty: the parser's own */
-        } http, dns, tls, ssh;
+        } http, dns, tls, ssh, smb, ftp; /* ftp: its data connections too */
     } app_layer;
 
     struct {

@@ -1,7 +1,7 @@
 /* detect-app.c - the transaction buffer providers: the sticky buffers,
  * values and app-layer events of the transactions the application-layer
- * parsers make (HTTP, DNS, TLS, SSH), one provider per parser
- * (detect-buffer.h). Each answers only for a source whose transaction is
+ * parsers make (HTTP, DNS, TLS, SSH, SMB, FTP, ftp-data), one provider
+ * per parser (detect-buffer.h). Each answers only for a source whose transaction is
  * of its protocol (struct detect_src.proto); the bytes it hands out are the
  * parser's, valid until the parser next runs on the flow. */
 #include <string.h>
@@ -9,8 +9,10 @@
 #include "app-stage.h"
 #include "detect-app.h"
 #include "dns.h"
+#include "ftp.h"
 #include "http.h"
 #include "rule-buffers.h"
+#include "smb.h"
 #include "ssh.h"
 #include "tls.h"
 
@@ -88,18 +90,34 @@ static int start_line(const uint8_t *p, uint32_t n, uint32_t i, struct detect_by
     return set_out(out, s, (uint32_t)(e - s));
 }
 
-/* filemd5, filesha1, filesha256: the digest of the body's file in the
- * source's direction, once the file closed complete (as Suricata's, which
- * only looks at closed files). */
-static int http_file_digest(const struct http_tx *tx, unsigned b, uint8_t dir, struct detect_bytes *out)
+/* filemd5, filesha1, filesha256: the digest of file f, once it closed
+ * complete (as Suricata's, which only looks at closed files); file.name:
+ * its name, once it is open. */
+static int file_buffer(const struct app_file *f, unsigned b, struct detect_bytes *out)
 {
-    enum http_hash h = b == RULE_BUF_FILE_MD5 ? HTTP_HASH_MD5 : b == RULE_BUF_FILE_SHA1 ? HTTP_HASH_SHA1
-                                                                                      : HTTP_HASH_SHA256;
-    const struct http_file *f = http_tx_file(tx, (enum app_dir)(dir & 1));
+    enum app_hash h = b == RULE_BUF_FILE_MD5 ? APP_HASH_MD5 : b == RULE_BUF_FILE_SHA1 ? APP_HASH_SHA1
+                                                                                      : APP_HASH_SHA256;
     const uint8_t *p;
     uint32_t n;
 
-    return f && f->state == HTTP_FILE_CLOSED && http_file_hash(f, h, &p, &n) && set_out(out, p, n);
+    if (f && b == RULE_BUF_FILE_NAME)
+        return f->name != NULL && set_out(out, f->name, f->name_len);
+    return f && f->state == APP_FILE_CLOSED && app_file_hash(f, h, &p, &n) && set_out(out, p, n);
+}
+
+/* filesize: the size of file f once it no longer grows (closed or
+ * truncated). */
+static int file_size(const struct app_file *f, uint64_t *out)
+{
+    if (f == NULL || f->state == APP_FILE_NONE || f->state == APP_FILE_OPEN)
+        return 0;
+    *out = f->size;
+    return 1;
+}
+
+static int is_file_buffer(unsigned b)
+{
+    return b == RULE_BUF_FILE_MD5 || b == RULE_BUF_FILE_SHA1 || b == RULE_BUF_FILE_SHA256 || b == RULE_BUF_FILE_NAME;
 }
 
 static int http_get(const struct detect_src *s, unsigned b, uint32_t index, struct detect_bytes *out)
@@ -112,8 +130,8 @@ static int http_get(const struct detect_src *s, unsigned b, uint32_t index, stru
     /* http_map's rows of other buffers are zeros: the provider's set decides */
     if (s->proto != APP_PROTO_HTTP || b >= RULE_BUF_COUNT || !(detect_http_provider.bufs & RULE_BUF_BIT(b)))
         return 0;
-    if (b == RULE_BUF_FILE_MD5 || b == RULE_BUF_FILE_SHA1 || b == RULE_BUF_FILE_SHA256)
-        return index == 0 && http_file_digest(tx, b, s->dir, out);
+    if (is_file_buffer(b))
+        return index == 0 && file_buffer(http_tx_file(tx, (enum app_dir)(s->dir & 1)), b, out);
     hb = http_map[b][pick_dir(b, s->dir)];
     if (hb < 0)
         return 0;
@@ -162,6 +180,13 @@ static int app_event_seen(const struct detect_src *s, enum app_proto proto, cons
 static int http_event(const struct detect_src *s, const char *name)
 {
     return app_event_seen(s, APP_PROTO_HTTP, name);
+}
+
+/* filesize: the size of the body's file in the source's direction. */
+static int http_value(const struct detect_src *s, unsigned id, uint64_t *out)
+{
+    return s->proto == APP_PROTO_HTTP && id == RULE_VAL_FILESIZE &&
+           file_size(http_tx_file((const struct http_tx *)s->tx, (enum app_dir)(s->dir & 1)), out);
 }
 
 /* ---------------------------------------------------------------- DNS */
@@ -272,6 +297,82 @@ static int ssh_event(const struct detect_src *s, const char *name)
     return app_event_seen(s, APP_PROTO_SSH, name);
 }
 
+/* ---------------------------------------------------------------- FTP */
+
+static int ftp_event(const struct detect_src *s, const char *name)
+{
+    return app_event_seen(s, APP_PROTO_FTP, name);
+}
+
+/* ftp-data: the file, in the direction that carries it (as a body's is
+ * in its own direction). */
+static const struct app_file *ftpdata_file(const struct detect_src *s)
+{
+    const struct ftp_data_tx *tx = (const struct ftp_data_tx *)s->tx;
+
+    return tx->data_dir == (int8_t)(s->dir & 1) ? ftp_data_tx_file(tx) : NULL;
+}
+
+static int ftpdata_get(const struct detect_src *s, unsigned b, uint32_t index, struct detect_bytes *out)
+{
+    const uint8_t *p;
+    uint32_t n;
+
+    if (s->proto != APP_PROTO_FTPDATA || index != 0)
+        return 0;
+    if (b == RULE_BUF_FILE_DATA)
+        return ftp_data_tx_bytes((const struct ftp_data_tx *)s->tx, (enum app_dir)(s->dir & 1), &p, &n) &&
+               set_out(out, p, n);
+    return is_file_buffer(b) && file_buffer(ftpdata_file(s), b, out);
+}
+
+static int ftpdata_value(const struct detect_src *s, unsigned id, uint64_t *out)
+{
+    const struct ftp_data_tx *tx = (const struct ftp_data_tx *)s->tx;
+
+    if (s->proto != APP_PROTO_FTPDATA)
+        return 0;
+    if (id == RULE_VAL_FILESIZE)
+        return file_size(ftpdata_file(s), out);
+    if (id != RULE_VAL_FTPDATA_COMMAND || !tx->info)
+        return 0;
+    *out = tx->info->command;
+    return 1;
+}
+
+static int ftpdata_event(const struct detect_src *s, const char *name)
+{
+    return app_event_seen(s, APP_PROTO_FTPDATA, name);
+}
+
+/* ---------------------------------------------------------------- SMB */
+
+/* file.data, file.name and the file digests of the source's direction: a
+ * write's file to the server, a read's to the client. */
+static int smb_get(const struct detect_src *s, unsigned b, uint32_t index, struct detect_bytes *out)
+{
+    const struct smb_tx *tx = (const struct smb_tx *)s->tx;
+    const uint8_t *p;
+    uint32_t n;
+
+    if (s->proto != APP_PROTO_SMB || index != 0)
+        return 0;
+    if (b == RULE_BUF_FILE_DATA)
+        return smb_tx_file_data(tx, (enum app_dir)(s->dir & 1), &p, &n) && set_out(out, p, n);
+    return is_file_buffer(b) && file_buffer(smb_tx_file(tx, (enum app_dir)(s->dir & 1)), b, out);
+}
+
+static int smb_value(const struct detect_src *s, unsigned id, uint64_t *out)
+{
+    return s->proto == APP_PROTO_SMB && id == RULE_VAL_FILESIZE &&
+           file_size(smb_tx_file((const struct smb_tx *)s->tx, (enum app_dir)(s->dir & 1)), out);
+}
+
+static int smb_event(const struct detect_src *s, const char *name)
+{
+    return app_event_seen(s, APP_PROTO_SMB, name);
+}
+
 /* ---------------------------------------------------------------- the providers */
 
 #define B(x) RULE_BUF_BIT(RULE_BUF_##x)
@@ -284,10 +385,13 @@ const struct detect_provider detect_http_provider = {
             B(HTTP_ACCEPT_ENC) | B(HTTP_CONNECTION) | B(HTTP_CONTENT_TYPE) | B(HTTP_CONTENT_LEN) |
             B(HTTP_PROTOCOL) | B(HTTP_START) | B(HTTP_REQUEST_BODY) | B(HTTP_STAT_CODE) | B(HTTP_STAT_MSG) |
             B(HTTP_RESPONSE_LINE) | B(HTTP_SERVER) | B(HTTP_LOCATION) | B(HTTP_RESPONSE_BODY) | B(FILE_DATA) |
-            B(HTTP_REQUEST_HEADER) | B(HTTP_RESPONSE_HEADER) | B(FILE_MD5) | B(FILE_SHA1) | B(FILE_SHA256),
+            B(HTTP_REQUEST_HEADER) | B(HTTP_RESPONSE_HEADER) | B(FILE_MD5) | B(FILE_SHA1) | B(FILE_SHA256) |
+            B(FILE_NAME),
     .get = http_get,
     .event = http_event,
     .events_proto = "http",
+    .values = 1u << RULE_VAL_FILESIZE,
+    .value = http_value,
 };
 
 const struct detect_provider detect_dns_provider = {
@@ -321,6 +425,32 @@ const struct detect_provider detect_ssh_provider = {
     .events_proto = "ssh",
 };
 
+const struct detect_provider detect_ftp_provider = {
+    .name = "ftp", .tx = 1,
+    .event = ftp_event,
+    .events_proto = "ftp",
+};
+
+const struct detect_provider detect_ftpdata_provider = {
+    .name = "ftp-data", .tx = 1,
+    .bufs = B(FILE_DATA) | B(FILE_NAME) | B(FILE_MD5) | B(FILE_SHA1) | B(FILE_SHA256),
+    .get = ftpdata_get,
+    .event = ftpdata_event,
+    .events_proto = "ftp-data",
+    .values = 1u << RULE_VAL_FTPDATA_COMMAND | 1u << RULE_VAL_FILESIZE,
+    .value = ftpdata_value,
+};
+
+const struct detect_provider detect_smb_provider = {
+    .name = "smb", .tx = 1,
+    .bufs = B(FILE_DATA) | B(FILE_NAME) | B(FILE_MD5) | B(FILE_SHA1) | B(FILE_SHA256),
+    .get = smb_get,
+    .event = smb_event,
+    .events_proto = "smb",
+    .values = 1u << RULE_VAL_FILESIZE,
+    .value = smb_value,
+};
+
 #undef B
 
 /* ---------------------------------------------------------------- progress */
@@ -341,9 +471,15 @@ uint32_t detect_app_stamp(enum app_proto proto, const struct app_tx *tx, uint8_t
         n = ((const struct tls_tx *)tx)->ncerts;
     if (proto == APP_PROTO_SSH)
         n = ((const struct ssh_tx *)tx)->side[dir & 1].have_hassh;
+    if (proto == APP_PROTO_FTPDATA && !ftp_data_tx_bytes((const struct ftp_data_tx *)tx, (enum app_dir)(dir & 1),
+                                                         &p, &n))
+        n = 0;
+    if (proto == APP_PROTO_SMB)
+        n = ((const struct smb_tx *)tx)->dir == (dir & 1) ? ((const struct smb_tx *)tx)->data.len : 0;
     stamp |= (n > (UINT32_MAX >> 3) ? UINT32_MAX >> 3 : n) << 3;
     /* A body's file closing gives it its digests (filemd5, ...): due again. */
-    if (proto == APP_PROTO_HTTP && ((const struct http_tx *)tx)->file[dir & 1].state == HTTP_FILE_CLOSED)
+    if ((proto == APP_PROTO_HTTP && ((const struct http_tx *)tx)->file[dir & 1].state == APP_FILE_CLOSED) ||
+        (proto == APP_PROTO_FTPDATA && ((const struct ftp_data_tx *)tx)->file.state == APP_FILE_CLOSED))
         stamp ^= 1u << 26;
     /* A new anomaly event of the transaction (which may come from the
      * other direction: too many encoding layers in the response of a

@@ -12,6 +12,9 @@ static const struct detect_provider *const providers[] = {
     &detect_dns_provider,
     &detect_tls_provider,
     &detect_ssh_provider,
+    &detect_smb_provider,
+    &detect_ftp_provider,
+    &detect_ftpdata_provider,
     &detect_ndpi_provider,
 };
 
@@ -98,7 +101,8 @@ enum detect_fill detect_value_state(unsigned id)
 {
     static const char *const proto[RULE_VAL_COUNT] = {
         [RULE_VAL_TLS_VERSION] = "tls", [RULE_VAL_TLS_NOTBEFORE] = "tls",
-        [RULE_VAL_TLS_NOTAFTER] = "tls", [RULE_VAL_DNS_OPCODE] = "dns",
+        [RULE_VAL_TLS_NOTAFTER] = "tls", [RULE_VAL_DNS_OPCODE] = "dns", [RULE_VAL_FILESIZE] = "file",
+        [RULE_VAL_FTPDATA_COMMAND] = "ftp-data",
     };
 
     for (size_t i = 0; i < NPROVIDERS; i++)

@@ -84,11 +84,15 @@ const struct detect_provider *const *detect_providers(size_t *n);
 /* The nDPI provider (detect-ndpi.c). */
 extern const struct detect_provider detect_ndpi_provider;
 
-/* The transaction providers of the HTTP, DNS, TLS and SSH parsers
+/* The transaction providers of the HTTP, DNS, TLS, SSH and SMB parsers
  * (detect-app.c, detect-app.h). */
 extern const struct detect_provider detect_http_provider;
 extern const struct detect_provider detect_dns_provider;
 extern const struct detect_provider detect_tls_provider;
 extern const struct detect_provider detect_ssh_provider;
+extern const struct detect_provider detect_smb_provider;
+/* The FTP control and data connection parsers' (detect-app.c). */
+extern const struct detect_provider detect_ftp_provider;
+extern const struct detect_provider detect_ftpdata_provider;
 
 #endif

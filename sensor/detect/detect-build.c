@@ -251,6 +251,55 @@ static uint8_t proto_kind(const char *proto)
         return FK_DNS;
     if (strcmp(proto, "ssh") == 0)
         return FK_SSH;
+    if (strcmp(proto, "ftp") == 0)
+        return FK_FTP;
+    if (strcmp(proto, "ftp-data") == 0)
+        return FK_FTPDATA;
+    if (strcmp(proto, "smb") == 0)
+        return FK_SMB;
+    return FK_NONE;
+}
+
+static int is_file_buffer(int b)
+{
+    const struct rule_buffer_info *bi = rule_buffer_info((unsigned)b);
+
+    return bi && bi->proto && strcmp(bi->proto, "file") == 0;
+}
+
+int detect_kind_has_files(int k)
+{
+    return k == FK_HTTP || k == FK_SMB || k == FK_FTPDATA || k == FK_FILE;
+}
+
+int detect_buffer_in_kind(int b, int k)
+{
+    return is_file_buffer(b) ? detect_kind_has_files(k) : detect_buffer_kind(b) == k;
+}
+
+/* The kind a file keyword gives a rule: its header's protocol when that
+ * one carries files we parse (http, smb, ftp-data), FK_FILE on a header
+ * without an application (tcp, ip), else none. */
+static uint8_t file_kind(const struct rule *r)
+{
+    uint8_t k;
+
+    if (!r->app_layer)
+        return FK_FILE;
+    k = proto_kind(r->proto);
+    return detect_kind_has_files(k) ? k : FK_NONE;
+}
+
+/* Two kinds of one rule together: file keywords go with a kind that
+ * carries files; anything else must agree. FK_COUNT: no kind yet. */
+static uint8_t kind_merge(uint8_t have, uint8_t k)
+{
+    if (have == FK_COUNT || have == k)
+        return k;
+    if (have == FK_FILE && detect_kind_has_files(k))
+        return k;
+    if (k == FK_FILE && detect_kind_has_files(have))
+        return have;
     return FK_NONE;
 }
 
@@ -269,7 +318,7 @@ int detect_buffer_late(int b)
     case RULE_BUF_TLS_CERT_FINGERPRINT: case RULE_BUF_TLS_CERTS:
     case RULE_BUF_SSH_HASSH: case RULE_BUF_SSH_HASSH_STRING:
     case RULE_BUF_SSH_HASSH_SERVER: case RULE_BUF_SSH_HASSH_SERVER_STRING:
-    case RULE_BUF_FILE_MD5: case RULE_BUF_FILE_SHA1: case RULE_BUF_FILE_SHA256:
+    case RULE_BUF_FILE_MD5: case RULE_BUF_FILE_SHA1: case RULE_BUF_FILE_SHA256: case RULE_BUF_FILE_NAME:
         return 1;
     default:
         return 0;
@@ -285,34 +334,38 @@ static int rule_late(const struct rule *r)
         if ((r->buffers & RULE_BUF_BIT(b)) && detect_buffer_late(b))
             return 1;
     for (uint8_t i = 0; i < r->nvalues; i++)
-        if (r->values[i].id == RULE_VAL_TLS_NOTBEFORE || r->values[i].id == RULE_VAL_TLS_NOTAFTER)
+        if (r->values[i].id == RULE_VAL_TLS_NOTBEFORE || r->values[i].id == RULE_VAL_TLS_NOTAFTER ||
+            r->values[i].id == RULE_VAL_FILESIZE)
             return 1;
     return (r->tests & RULE_T_EVENT) != 0;
 }
 
-/* The kind of metadata a flow-level rule reads: its buffers' (file data
- * goes with HTTP unless the header names another protocol). */
+/* The kind of a value (enum rule_value_id): filesize's is file_kind(). */
+static uint8_t value_kind(const struct rule *r, uint8_t id)
+{
+    switch (id) {
+    case RULE_VAL_FILESIZE:        return file_kind(r);
+    case RULE_VAL_DNS_OPCODE:      return FK_DNS;
+    case RULE_VAL_FTPDATA_COMMAND: return FK_FTPDATA;
+    default:                       return FK_TLS;
+    }
+}
+
+/* The kind of metadata a flow-level rule reads: its buffers' and values'
+ * (file keywords: file_kind()). */
 static uint8_t rule_kind(const struct rule *r)
 {
-    uint8_t kind = FK_NONE;
+    uint8_t kind = FK_COUNT;
 
-    for (int b = 1; b < RULE_BUF_COUNT; b++) {
+    for (int b = 1; b < RULE_BUF_COUNT && kind != FK_NONE; b++) {
         if (!(r->buffers & RULE_BUF_BIT(b)) || b == RULE_BUF_BASE64)
             continue;
-        if (strcmp(rule_buffer_info((unsigned)b)->proto, "file") == 0 && r->app_layer &&
-            strcmp(r->proto, "http") != 0)
-            return FK_NONE;
-        if (kind != FK_NONE && kind != detect_buffer_kind(b))
-            return FK_NONE;
-        kind = detect_buffer_kind(b);
+        kind = kind_merge(kind, is_file_buffer(b) ? file_kind(r) : detect_buffer_kind(b));
     }
-    for (uint8_t i = 0; i < r->nvalues; i++) {
-        uint8_t vk = r->values[i].id == RULE_VAL_DNS_OPCODE ? FK_DNS : FK_TLS;
-
-        if (kind != FK_NONE && kind != vk)
-            return FK_NONE;
-        kind = vk;
-    }
+    for (uint8_t i = 0; i < r->nvalues && kind != FK_NONE; i++)
+        kind = kind_merge(kind, value_kind(r, r->values[i].id));
+    if (kind == FK_COUNT)
+        kind = FK_NONE;
     /* app-layer-event:http.* on an http rule: the transaction's events */
     if (kind == FK_NONE && app_events_only(r))
         kind = proto_kind(r->proto);
@@ -736,6 +789,10 @@ struct detect_engine *detect_compile(struct rule_list *rules, char *err, size_t 
         for (unsigned k = 1; d->flow_level && k < RULE_BUF_COUNT; k++)
             if ((ord[i]->buffers & RULE_BUF_BIT(k)) && rule_buffer_info(k)->dir == RULE_DIR_BOTH)
                 d->bothdirs = 1;
+        /* A transaction's events are each direction's, as Suricata
+         * inspects them: a rule without a direction alerts once each way. */
+        if (d->flow_level && d->kind != FK_NONE && app_events_only(ord[i]))
+            d->bothdirs = 1;
         e->rules[i].iponly = !e->rules[i].flow_level && is_ip_only(ord[i]);
         e->st.flow_level += e->rules[i].flow_level;
         if (!e->rules[i].flow_level && !e->rules[i].iponly)
@@ -914,7 +971,9 @@ static const char *rule_unreachable(const struct rule *r, int *pending, char *bu
     }
     for (uint8_t i = 0; i < r->nvalues; i++) {
         static const char *const names[RULE_VAL_COUNT] = {
-            "tls.version", "tls_cert_notbefore", "tls_cert_notafter", "dns.opcode" };
+            [RULE_VAL_TLS_VERSION] = "tls.version", [RULE_VAL_TLS_NOTBEFORE] = "tls_cert_notbefore",
+            [RULE_VAL_TLS_NOTAFTER] = "tls_cert_notafter", [RULE_VAL_DNS_OPCODE] = "dns.opcode",
+            [RULE_VAL_FILESIZE] = "filesize", [RULE_VAL_FTPDATA_COMMAND] = "ftpdata_command" };
         enum detect_fill st = detect_value_state(r->values[i].id);
 
         if (st == DETECT_FILLED)

@@ -72,8 +72,11 @@ enum {
 
 /* Which application metadata a flow-level rule reads, so a flow is offered
  * only the rules its kind of metadata can satisfy. FK_NONE: no sticky
- * buffer (ndpi-protocol and the like), or buffers of several kinds. */
-enum { FK_NONE = 0, FK_HTTP, FK_TLS, FK_DNS, FK_SSH, FK_COUNT };
+ * buffer (ndpi-protocol and the like), or buffers of several kinds.
+ * FK_FILE: only file keywords (file.data, filesize, filemd5, ...) on a
+ * rule whose header names no application: they run on the transactions
+ * of every parser that carries files (HTTP, SMB, ftp-data). */
+enum { FK_NONE = 0, FK_HTTP, FK_TLS, FK_DNS, FK_SSH, FK_SMB, FK_FTP, FK_FTPDATA, FK_FILE, FK_COUNT };
 
 /* A sticky buffer as the prefilter sees it: a buffer and the transforms
  * the rules whose fast pattern is in it apply (one per distinct chain). */
@@ -287,6 +290,11 @@ int detect_sm_relative(const struct rule_sm *sm);
 
 /* Which kind of application metadata (FK_*) sticky buffer b comes from. */
 uint8_t detect_buffer_kind(int b);
+/* Whether rules of kind k (FK_*) may read buffer b: its own kind's, and
+ * the file buffers for every kind that carries files. */
+int detect_buffer_in_kind(int b, int k);
+/* Whether the transactions of kind k carry files (HTTP, SMB, ftp-data). */
+int detect_kind_has_files(int k);
 
 /* Which kind of buffers (FK_*) keep changing after a transaction's headers
  * (bodies, certificates, hassh): rules on them run again as it grows. */

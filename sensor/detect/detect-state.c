@@ -412,6 +412,9 @@ int detect_tx_kind_of(unsigned proto)
     case APP_PROTO_DNS:  return FK_DNS;
     case APP_PROTO_TLS:  return FK_TLS;
     case APP_PROTO_SSH:  return FK_SSH;
+    case APP_PROTO_SMB:  return FK_SMB;
+    case APP_PROTO_FTP:  return FK_FTP;
+    case APP_PROTO_FTPDATA: return FK_FTPDATA;
     default:             return FK_NONE;
     }
 }

@@ -53,7 +53,8 @@ static int tx_due(const struct txrun *x, const struct detect_flow *df, const str
 {
     uint8_t rd = d->r->dir;
 
-    if (!d->flow_level || d->kind != x->kind || (!first && !d->late))
+    if (!d->flow_level || (d->kind != x->kind && !(d->kind == FK_FILE && detect_kind_has_files(x->kind))) ||
+        (!first && !d->late))
         return 0;
     if ((rd == RULE_DIR_TOSERVER && dir != 0) || (rd == RULE_DIR_TOCLIENT && dir != 1))
         return 0;
@@ -76,8 +77,11 @@ static int tx_run_dir(struct txrun *x, uint8_t dir, int first)
     struct packet view;
 
     t->th = x->th;
-    for (int i = 0; i < ng; i++)
+    for (int i = 0; i < ng; i++) {
         detect_add_flow_rules(t, g[i], &src, x->kind, dir, !first);
+        if (detect_kind_has_files(x->kind))
+            detect_add_flow_rules(t, g[i], &src, FK_FILE, dir, !first);
+    }
     detect_packet_view(&view, x->p, dir);
     for (size_t w = t->lo; w < t->hi; w++) {
         uint64_t bits = t->cand[w];

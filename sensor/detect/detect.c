@@ -565,7 +565,7 @@ void detect_add_flow_rules(struct detect_thread *t, const struct dgroup *g, cons
     for (size_t v = 0; v < t->e->nvkeys; v++) {
         uint8_t b = t->e->vkeys[v].buf, bdir = rule_buffer_info(b)->dir;
 
-        if (g->sb[v].db == NULL || detect_buffer_kind(b) != k ||
+        if (g->sb[v].db == NULL || !detect_buffer_in_kind(b, k) ||
             (late_only && !detect_buffer_late(b) && !t->e->vkeys[v].late_fp))
             continue;
         for (uint8_t d = 0; d < 2; d++)

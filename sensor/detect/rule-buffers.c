@@ -70,7 +70,8 @@ static const struct rule_buffer_info buffers[RULE_BUF_COUNT] = {
     [RULE_BUF_HTTP_RESPONSE_BODY] = { "http.response_body", NULL, NULL, 0, "http", TC, TX,
         "the response body, dechunked and decompressed" },
     [RULE_BUF_FILE_DATA] = { "file.data", "file_data", "http_server_body", 'Q', "file", BOTH, TX,
-        "the data of a file: an HTTP response or request body, dechunked and decompressed" },
+        "the data of a file: an HTTP response or request body, dechunked and decompressed; an SMB file "
+        "written or read, put together by offset; an FTP data connection's bytes" },
     [RULE_BUF_HTTP_REQUEST_HEADER] = { "http.request_header", NULL, NULL, 0, "http", TS, TX | MULTI,
         "each request header as \"Name: value\"" },
     [RULE_BUF_HTTP_RESPONSE_HEADER] = { "http.response_header", NULL, NULL, 0, "http", TC, TX | MULTI,
@@ -115,6 +116,9 @@ static const struct rule_buffer_info buffers[RULE_BUF_COUNT] = {
         "the SHA-1 of a complete file" },
     [RULE_BUF_FILE_SHA256] = { "filesha256", NULL, NULL, 0, "file", BOTH, TX | KEYWORD,
         "the SHA-256 of a complete file" },
+    [RULE_BUF_FILE_NAME] = { "file.name", NULL, NULL, 0, "file", BOTH, TX,
+        "the name of a file: an HTTP body's (Content-Disposition filename, else the URI path), "
+        "an SMB file's (its CREATE's), an FTP data connection's (the STOR or RETR argument)" },
 };
 
 const struct rule_buffer_info *rule_buffer_info(unsigned b)

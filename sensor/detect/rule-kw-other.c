@@ -1009,32 +1009,70 @@ int kw_dns_opcode(struct pctx *pc, const struct keyword *kw, char *val)
     return 0;
 }
 
-/* tls.subject, tls.issuerdn, tls.fingerprint (older keywords with a value):
- * a content in tls.cert_subject, tls.cert_issuer, tls.cert_fingerprint;
- * the fingerprint must be the whole buffer. kw->arg: the buffer. */
-int kw_tls_legacy(struct pctx *pc, const struct keyword *kw, char *val)
+/* filesize:[<|>|!]N or N<>M: bytes, up to 4 GB - 2 */
+int kw_filesize(struct pctx *pc, const struct keyword *kw, char *val)
 {
-    struct keyword k = { "tls buffer", kw_sticky, VAL_NONE, 0, kw->arg, NULL, NULL };
+    struct rule_value *v = value_new(pc, RULE_VAL_FILESIZE, RULE_VT_CMP);
+
+    (void)kw;
+    if (v == NULL)
+        return -1;
+    if (rp_cmp(val, UINT32_MAX - 1, NULL, &v->cmp) < 0)
+        return perr(pc, "bad filesize", "bad filesize '%.40s'", val);
+    return 0;
+}
+
+/* tls.subject, tls.issuerdn, tls.fingerprint, filename, fileext (older
+ * keywords with a value): a content in tls.cert_subject, tls.cert_issuer,
+ * tls.cert_fingerprint, file.name; the fingerprint must be the whole
+ * buffer, an extension its end after a '.', in any case. kw->arg: the
+ * buffer. */
+int kw_value_content(struct pctx *pc, const struct keyword *kw, char *val)
+{
+    struct keyword k = { "value buffer", kw_sticky, VAL_NONE, 0, kw->arg, NULL, NULL };
+    struct keyword sw = { "startswith", kw_startswith, VAL_NONE, 0, 0, NULL, NULL };
+    struct keyword nc = { "nocase", kw_flagmod, VAL_NONE, 0, RULE_CT_NOCASE, NULL, NULL };
+    int ext = strcmp(kw->name, "fileext") == 0;
     char quoted[RULE_ERR_LEN];
     int neg = *val == '!';
+    size_t n;
 
     if (neg)
         val = rule_trim(val + 1);
-    if (*val == '"')
-        snprintf(quoted, sizeof quoted, "%s%s", neg ? "!" : "", val);
-    else
-        snprintf(quoted, sizeof quoted, "%s\"%s\"", neg ? "!" : "", val);
+    n = strlen(val);
+    if (n >= 2 && *val == '"' && val[n - 1] == '"') {
+        val[n - 1] = '\0';
+        val++;
+    }
+    snprintf(quoted, sizeof quoted, "%s\"%s%s\"", neg ? "!" : "", ext ? "." : "", val);
     if (kw_sticky(pc, &k, NULL) < 0 || kw_content(pc, kw, quoted) < 0)
         return -1;
     if (kw->arg == RULE_BUF_TLS_CERT_FINGERPRINT) {
         /* the whole fingerprint, in any case (Suricata lower-cases it) */
-        struct keyword sw = { "startswith", kw_startswith, VAL_NONE, 0, 0, NULL, NULL };
-        struct keyword nc = { "nocase", kw_flagmod, VAL_NONE, 0, RULE_CT_NOCASE, NULL, NULL };
-
         if (kw_startswith(pc, &sw, NULL) < 0 || kw_endswith(pc, &sw, NULL) < 0 || kw_flagmod(pc, &nc, NULL) < 0)
             return -1;
+    } else if (ext && (kw_endswith(pc, &sw, NULL) < 0 || kw_flagmod(pc, &nc, NULL) < 0)) {
+        return -1;
     }
     pc->cur_buf = RULE_BUF_PAYLOAD;      /* what follows is the payload again */
     pc->cur_view = -1;
+    return 0;
+}
+
+/* ftpdata_command:stor|retr */
+int kw_ftpdata_command(struct pctx *pc, const struct keyword *kw, char *val)
+{
+    struct rule_value *v = value_new(pc, RULE_VAL_FTPDATA_COMMAND, RULE_VT_CMP);
+
+    (void)kw;
+    if (v == NULL)
+        return -1;
+    v->cmp.op = RULE_CMP_EQ;
+    if (strcmp(val, "stor") == 0)
+        v->cmp.a = 1;                    /* enum ftp_data_cmd */
+    else if (strcmp(val, "retr") == 0)
+        v->cmp.a = 2;
+    else
+        return perr(pc, "bad ftpdata_command", "bad ftpdata_command '%.40s': want stor or retr", val);
     return 0;
 }

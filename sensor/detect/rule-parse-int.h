@@ -157,7 +157,9 @@ int kw_tls_version(struct pctx *pc, const struct keyword *kw, char *val);
 int kw_tls_cert_date(struct pctx *pc, const struct keyword *kw, char *val);
 int kw_tls_cert_state(struct pctx *pc, const struct keyword *kw, char *val);
 int kw_dns_opcode(struct pctx *pc, const struct keyword *kw, char *val);
-int kw_tls_legacy(struct pctx *pc, const struct keyword *kw, char *val);
+int kw_value_content(struct pctx *pc, const struct keyword *kw, char *val);
+int kw_ftpdata_command(struct pctx *pc, const struct keyword *kw, char *val);
+int kw_filesize(struct pctx *pc, const struct keyword *kw, char *val);
 
 /* Whether s names a header protocol that is an application protocol
  * (app-layer-protocol's values), "failed" and "unknown" included. */

@@ -105,6 +105,7 @@ enum rule_buffer {
     RULE_BUF_FILE_MD5,             /* a complete file's digest, 16 raw bytes (filemd5) */
     RULE_BUF_FILE_SHA1,            /* ... 20 bytes (filesha1) */
     RULE_BUF_FILE_SHA256,          /* ... 32 bytes (filesha256) */
+    RULE_BUF_FILE_NAME,            /* file.name (filename, fileext) */
     RULE_BUF_COUNT
 };
 
@@ -465,6 +466,8 @@ enum rule_value_id {
     RULE_VAL_TLS_NOTBEFORE,        /* certificate validity, UTC seconds */
     RULE_VAL_TLS_NOTAFTER,
     RULE_VAL_DNS_OPCODE,
+    RULE_VAL_FILESIZE,             /* a file's size in bytes, once it is closed or truncated */
+    RULE_VAL_FTPDATA_COMMAND,      /* enum ftp_data_cmd: 1 STOR, 2 RETR */
     RULE_VAL_COUNT
 };
 

@@ -22,6 +22,9 @@
     X(DNS,         "dns")                \
     X(TLS,         "tls")                \
     X(SSH,         "ssh")                \
+    X(SMB,         "smb")                \
+    X(FTP,         "ftp")                \
+    X(FTP_DATA,    "ftp_data")           \
     X(FILEINFO,    "fileinfo")
 
 enum event_type {

@@ -137,7 +137,7 @@ static void worker_tx_block(struct jbuf *j, const struct flow *f, const void *ar
         return;
     if (!dpi_flow_result(f))
         jbuf_str(j, "app_proto", ap->name);
-    jbuf_open_object(j, ap->name);
+    jbuf_open_object(j, app_eve_name(ap));
     ap->tx_eve(state, arg, j);
     jbuf_close_object(j);
 }
@@ -197,14 +197,14 @@ static void worker_flow_end(struct flow *f, void *arg)
 static void worker_tx_event(struct worker *w, const struct flow *f, uint64_t ts, const struct app_parser *ap,
                             const void *state, const struct app_tx *tx, int dir)
 {
-    int t = event_type_parse(ap->name);
+    int t = event_type_parse(app_eve_name(ap));
 
     if (t < 0 || !output_wants(w->out, (enum event_type)t))
         return;
     jbuf_reset(&w->jb);
-    eve_begin(&w->jb, ts, w->cfg->sensor_id, ap->name, f);
+    eve_begin(&w->jb, ts, w->cfg->sensor_id, app_eve_name(ap), f);
     jbuf_u64(&w->jb, "tx_id", tx->id);
-    jbuf_open_object(&w->jb, ap->name);
+    jbuf_open_object(&w->jb, app_eve_name(ap));
     if (dir >= 0)
         ap->tx_eve_dir(state, tx, (enum app_dir)dir, &w->jb);
     else
@@ -223,7 +223,7 @@ static void worker_tx_files(struct worker *w, const struct flow *f, uint64_t ts,
     for (unsigned i = 0; ap->tx_file_eve && i < ap->nfiles && output_wants(w->out, EVT_FILEINFO); i++) {
         jbuf_reset(&w->jb);
         eve_begin(&w->jb, ts, w->cfg->sensor_id, "fileinfo", f);
-        jbuf_open_object(&w->jb, ap->name);
+        jbuf_open_object(&w->jb, app_eve_name(ap));
         ap->tx_eve(state, tx, &w->jb);
         jbuf_close_object(&w->jb);
         jbuf_str(&w->jb, "app_proto", ap->name);
@@ -357,8 +357,11 @@ static int worker_app_init(struct worker *w, const struct lw_config *cfg)
     app_proto_config(w, &ac.proto[APP_PROTO_DNS], APP_PROTO_DNS, &c->app_layer.dns);
     app_proto_config(w, &ac.proto[APP_PROTO_TLS], APP_PROTO_TLS, &c->app_layer.tls);
     app_proto_config(w, &ac.proto[APP_PROTO_SSH], APP_PROTO_SSH, &c->app_layer.ssh);
+    app_proto_config(w, &ac.proto[APP_PROTO_SMB], APP_PROTO_SMB, &c->app_layer.smb);
+    app_proto_config(w, &ac.proto[APP_PROTO_FTP], APP_PROTO_FTP, &c->app_layer.ftp);
+    ac.proto[APP_PROTO_FTPDATA].enabled = c->app_layer.ftp.enabled;
     if (!c->app_layer.http.enabled && !c->app_layer.dns.enabled && !c->app_layer.tls.enabled &&
-        !c->app_layer.ssh.enabled) {
+        !c->app_layer.ssh.enabled && !c->app_layer.smb.enabled && !c->app_layer.ftp.enabled) {
         w->app = NULL;                /* no stage: nothing for it to do on any packet */
         return 0;
     }

@@ -15,7 +15,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${1:-${LW_FUZZ_SECONDS:-30}}
 dir=$top/build-fuzz
-targets=${LW_FUZZ_TARGETS:-"fuzz_decode fuzz_defrag fuzz_dpi fuzz_rule fuzz_config fuzz_json fuzz_pii fuzz_app_http fuzz_app_dns fuzz_app_tls fuzz_app_ssh fuzz_alert_index"}
+targets=${LW_FUZZ_TARGETS:-"fuzz_decode fuzz_defrag fuzz_dpi fuzz_rule fuzz_config fuzz_json fuzz_pii fuzz_app_http fuzz_app_dns fuzz_app_tls fuzz_app_ssh fuzz_app_smb fuzz_app_ftp fuzz_alert_index"}
 corpus=${LW_CORPUS:-$top/../shared/corpus}
 py=/usr/bin/python3
 cd "$top"
@@ -55,6 +55,8 @@ seed_corpus() {   # target, folder
         fuzz_app_dns) "$py" tests/fuzz/seeds.py app 53 "$2" 8 "${pcaps[@]}" ;;
         fuzz_app_tls) "$py" tests/fuzz/seeds.py app 443 "$2" 8 "${pcaps[@]}" ;;
         fuzz_app_ssh) "$py" tests/fuzz/seeds.py app 22 "$2" 8 "${pcaps[@]}" ;;
+        fuzz_app_smb) "$py" tests/fuzz/seeds.py app 445 "$2" 8 "${pcaps[@]}" ;;
+        fuzz_app_ftp) "$py" tests/fuzz/seeds.py app 21 "$2" 8 "${pcaps[@]}" ;;
         fuzz_rule) [ -d "$corpus/rules-et-open" ] &&
             "$py" tests/fuzz/seeds.py rules "$2" 150 "$corpus"/rules-et-open/*.rules ;;
     esac >/dev/null 2>&1

@@ -5,7 +5,7 @@
   seeds.py streams OUTDIR MAX PCAP...   runs of up to 64 consecutive frames (fuzz_defrag, fuzz_dpi)
   seeds.py rules   OUTDIR MAX FILE...   each rule line its own input (fuzz_rule)
   seeds.py app PORT OUTDIR MAX PCAP...  each flow on PORT its own input, both directions
-                                        reassembled (fuzz_app_dns 53, _tls 443, _ssh 22;
+                                        reassembled (fuzz_app_dns 53, _tls 443, _ssh 22, _smb 445;
                                         the format of tests/fuzz/fuzz-app.h)
 
 MAX bounds the inputs written per source file. Packet inputs use the format

@@ -146,11 +146,11 @@ expect_error "an enum (syslog facility) out of its set" \
     "--set outputs.syslog.facility: expected one of local0, local1, local2, local3, local4, local5, local6, local7, user, daemon, auth, authpriv, got 'local9'" \
     --set outputs.syslog.facility=local9
 expect_error "an enum list with an unknown member" \
-    "--set outputs.eve-file.types: expected one of alert, flow, stats, geo_summary, reload, http, dns, tls, ssh, fileinfo, got 'nope'" \
+    "--set outputs.eve-file.types: expected one of alert, flow, stats, geo_summary, reload, http, dns, tls, ssh, smb, ftp, ftp_data, fileinfo, got 'nope'" \
     --set 'outputs.eve-file.types=[alert, nope]'
 yaml enummap.yaml 'outputs:\n  eve-file:\n    types: {alert: yes}\n'
 expect_error "a mapping where an enum list goes" \
-    "$tmp/enummap.yaml:3: outputs.eve-file.types: expected a list of alert, flow, stats, geo_summary, reload, http, dns, tls, ssh, fileinfo, got a mapping" \
+    "$tmp/enummap.yaml:3: outputs.eve-file.types: expected a list of alert, flow, stats, geo_summary, reload, http, dns, tls, ssh, smb, ftp, ftp_data, fileinfo, got a mapping" \
     -c "$tmp/enummap.yaml"
 expect_error "a host:port without a port" \
     "--set metrics.listen: expected host:port such as 127.0.0.1:9917, got 'localhost'" --set metrics.listen=localhost

@@ -8,7 +8,7 @@ src=${LW_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 bld=${LW_BUILDDIR:-$src/build}
 n=0
 fail=0
-for t in decode defrag dpi rule config json pii app_http app_dns app_tls app_ssh alert_index; do
+for t in decode defrag dpi rule config json pii app_http app_dns app_tls app_ssh app_ftp alert_index; do
     n=$((n + 1))
     bin=$bld/tests/fuzz/replay_$t
     dirs=

@@ -374,7 +374,7 @@ def sensor_checks(tap, svc, ns, iface, cap, npk, base, logdir, sock, pw):
                "logrotate -f twice with the shipped file while the sensor writes: eve.json.2.gz, "
                "eve.json.1, eve.json", "%s %s" % (rot, files))
         tap.ok(whole is None and events, "every line of the three files is whole JSON", whole)
-        c = lwtest.summary_events(out)
+        c = {k: v for k, v in lwtest.summary_events(out).items() if v}   # a type never written has no line
         got = {}
         for e in events:
             got[e.get("event_type")] = got.get(e.get("event_type"), 0) + 1

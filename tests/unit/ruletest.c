@@ -101,3 +101,25 @@ uint32_t ruletest_rand(uint32_t *state)
     *state = *state * 1103515245u + 12345u;
     return (*state >> 8) & 0xffffff;
 }
+
+void ruletest_tx_alert(void *arg, const struct rule *r, const struct packet *p, struct flow *f,
+                       const struct app_tx *tx)
+{
+    struct ruletest_alerts *a = arg;
+
+    (void)p;
+    (void)f;
+    (void)tx;
+    if (a->n < RULETEST_ALERTS)
+        a->sid[a->n] = r->sid;
+    a->n++;
+}
+
+size_t ruletest_count(const struct ruletest_alerts *a, uint32_t sid)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < a->n && i < RULETEST_ALERTS; i++)
+        n += a->sid[i] == sid;
+    return n;
+}

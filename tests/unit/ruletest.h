@@ -30,4 +30,16 @@ void ruletest_flow(struct flow *f, struct packet *p, struct dpi_result *r);
  * tests: the next 24-bit number of *state. */
 uint32_t ruletest_rand(uint32_t *state);
 
+/* The alerts of detect_tx() (ruletest_tx_alert as its callback): each
+ * one counted, the sids of the first RULETEST_ALERTS kept. */
+#define RULETEST_ALERTS 16
+struct ruletest_alerts {
+    size_t n;
+    uint32_t sid[RULETEST_ALERTS];
+};
+void ruletest_tx_alert(void *arg, const struct rule *r, const struct packet *p, struct flow *f,
+                       const struct app_tx *tx);
+/* How many of the kept alerts are of rule sid. */
+size_t ruletest_count(const struct ruletest_alerts *a, uint32_t sid);
+
 #endif

@@ -172,7 +172,7 @@ static const char *file_eve_of(struct jbuf *jb, const struct http_tx *tx, enum a
     return jb->buf;
 }
 
-static void sha_hex(const struct http_file *f, char out[65])
+static void sha_hex(const struct app_file *f, char out[65])
 {
     for (int i = 0; i < 32; i++)
         snprintf(out + 2 * i, 3, "%02x", f->sha256[i]);
@@ -224,7 +224,7 @@ static void test_keepalive_three(void **state)
 {
     struct h h;
     struct http_tx *t0, *t1, *t2;
-    const struct http_file *f;
+    const struct app_file *f;
     char hex[65];
 
     (void)state;
@@ -274,11 +274,11 @@ static void test_keepalive_three(void **state)
     assert_null(http_tx_file(t0, TS));
     f = http_tx_file(t2, TS);
     assert_non_null(f);
-    assert_int_equal(f->state, HTTP_FILE_CLOSED);
+    assert_int_equal(f->state, APP_FILE_CLOSED);
     assert_int_equal(f->size, 22);
     assert_memory_equal(f->name, "/login.php", 10);
     assert_int_equal(f->name_len, 10);
-    assert_true((f->hashed & HTTP_HASH_BIT(HTTP_HASH_SHA256)));
+    assert_true((f->hashed & APP_HASH_BIT(APP_HASH_SHA256)));
     sha_hex(f, hex);
     assert_string_equal(hex, "c2d573b08af06663c30b1eb962ac6d97504ee749aba2d7a97634ebb109bede7e");
     assert_int_equal(h.ctx.stats.tx[APP_PROTO_HTTP], 3);
@@ -308,7 +308,7 @@ static void test_file_digests(void **state)
         feed(&h, TS, "GET /hello.txt HTTP/1.1\r\nHost: h\r\n\r\n");
         feed(&h, TC, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
         t = tx_at(&h, 0);
-        assert_int_equal(http_file_hash(http_tx_file(t, TC), HTTP_HASH_MD5, &d, &n), ask);
+        assert_int_equal(app_file_hash(http_tx_file(t, TC), APP_HASH_MD5, &d, &n), ask);
         assert_string_equal(file_eve_of(&jb, t, TC), ask
             ? "{\"filename\":\"/hello.txt\",\"gaps\":false,\"state\":\"CLOSED\","
               "\"md5\":\"5d41402abc4b2a76b9719d911017c592\",\"sha1\":\"aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d\","
@@ -323,9 +323,9 @@ static void test_file_digests(void **state)
         assert_int_equal(feedn(&h, TC, NULL, 4, APP_IN_GAP), 0);
         feed(&h, TC, "abc");
         t = tx_at(&h, 1);
-        assert_int_equal(http_tx_file(t, TC)->state, HTTP_FILE_CLOSED);
+        assert_int_equal(http_tx_file(t, TC)->state, APP_FILE_CLOSED);
         assert_int_equal(http_tx_file(t, TC)->hashed, 0);
-        assert_int_equal(http_file_hash(http_tx_file(t, TC), HTTP_HASH_SHA256, &d, &n), 0);
+        assert_int_equal(app_file_hash(http_tx_file(t, TC), APP_HASH_SHA256, &d, &n), 0);
         h_close(&h);
     }
     jbuf_free(&jb);
@@ -495,7 +495,7 @@ static void test_split_chunked(void **state)
     t = tx_at(&h, 0);
     progress(t, APP_PROG_DONE, APP_PROG_BODY);
     BUF(t, HTTP_BUF_RESPONSE_BODY, "hel");              /* detection sees it grow */
-    assert_int_equal(http_tx_file(t, TC)->state, HTTP_FILE_OPEN);
+    assert_int_equal(http_tx_file(t, TC)->state, APP_FILE_OPEN);
     feed(&h, TC, "lo\r");
     feed(&h, TC, "\n1");
     feed(&h, TC, "0\r\n world and");
@@ -505,7 +505,7 @@ static void test_split_chunked(void **state)
     feed(&h, TC, "\n\r\n");
     progress(t, APP_PROG_DONE, APP_PROG_DONE);
     BUF(t, HTTP_BUF_RESPONSE_BODY, "hello world and more!");
-    assert_int_equal(http_tx_file(t, TC)->state, HTTP_FILE_CLOSED);
+    assert_int_equal(http_tx_file(t, TC)->state, APP_FILE_CLOSED);
     assert_int_equal(http_tx_file(t, TC)->size, 21);
     assert_int_equal(ev_total(&h), 0);
     h_close(&h);
@@ -516,7 +516,7 @@ static void test_gzip_chunked(void **state)
 {
     struct h h;
     struct http_tx *t;
-    const struct http_file *f;
+    const struct app_file *f;
     const uint8_t *p;
     uint32_t len;
     char hdr[160], hex[65];
@@ -542,7 +542,7 @@ static void test_gzip_chunked(void **state)
     assert_memory_equal(p, "<html><body>linkwatch gzip test linkwatch", 41);
     assert_memory_equal(p + 427 - 15, "</body></html>\n", 15);
     f = http_tx_file(t, TC);
-    assert_int_equal(f->state, HTTP_FILE_CLOSED);
+    assert_int_equal(f->state, APP_FILE_CLOSED);
     assert_int_equal(f->size, 427);
     sha_hex(f, hex);
     assert_string_equal(hex, GZ_PAGE_SHA256);
@@ -565,7 +565,7 @@ static void test_body_limit(void **state)
     feed(&h, TS, "POST /f HTTP/1.1\r\nHost: h\r\nContent-Length: 25\r\n\r\n01234");
     t = tx_at(&h, 0);
     /* announced past the limit: it will end TRUNCATED, so no sha256 is computed */
-    assert_int_equal(http_tx_file(t, TS)->state, HTTP_FILE_OPEN);
+    assert_int_equal(http_tx_file(t, TS)->state, APP_FILE_OPEN);
     assert_false(http_tx_file(t, TS)->hashing);
     feed(&h, TS, "56789abcdefghijklmno");
     feed(&h, TC, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nWX");        /* exactly the limit */
@@ -574,14 +574,14 @@ static void test_body_limit(void **state)
     BUF(t, HTTP_BUF_REQUEST_BODY, "0123456789");
     assert_int_equal(t->body[TS].seen, 25);
     assert_true(t->body[TS].truncated);
-    assert_int_equal(http_tx_file(t, TS)->state, HTTP_FILE_TRUNCATED);
+    assert_int_equal(http_tx_file(t, TS)->state, APP_FILE_TRUNCATED);
     assert_int_equal(http_tx_file(t, TS)->size, 10);
-    assert_false((http_tx_file(t, TS)->hashed & HTTP_HASH_BIT(HTTP_HASH_SHA256)));
+    assert_false((http_tx_file(t, TS)->hashed & APP_HASH_BIT(APP_HASH_SHA256)));
     /* near miss: a body of exactly the limit is whole */
     BUF(t, HTTP_BUF_RESPONSE_BODY, "WXYZ");
     assert_false(t->body[TC].truncated);
-    assert_int_equal(http_tx_file(t, TC)->state, HTTP_FILE_CLOSED);
-    assert_true((http_tx_file(t, TC)->hashed & HTTP_HASH_BIT(HTTP_HASH_SHA256)));
+    assert_int_equal(http_tx_file(t, TC)->state, APP_FILE_CLOSED);
+    assert_true((http_tx_file(t, TC)->hashed & APP_HASH_BIT(APP_HASH_SHA256)));
     progress(t, APP_PROG_DONE, APP_PROG_DONE);
     h_close(&h);
 }
@@ -696,7 +696,7 @@ static void test_decompression_bomb(void **state)
     assert_true(t->body[TC].seen >= APP_DEFAULT_DECOMPRESS_LIMIT);
     assert_true(t->body[TC].seen < 2 * APP_DEFAULT_DECOMPRESS_LIMIT);
     assert_int_equal(t->body[TC].len, APP_DEFAULT_BODY_LIMIT);
-    assert_int_equal(http_tx_file(t, TC)->state, HTTP_FILE_TRUNCATED);
+    assert_int_equal(http_tx_file(t, TC)->state, APP_FILE_TRUNCATED);
     h_close(&h);
     /* near miss: one layer of the same encoding is not a bomb */
     h_open(&h, &l, 0);
@@ -790,7 +790,7 @@ static void test_gzip_past_limit(void **state)
             assert_true(t->body[TC].seen < PLAIN);
             assert_int_equal(t->body[TC].len, LIMIT);
             assert_memory_equal(t->body[TC].data, plain, LIMIT);
-            assert_int_equal(http_tx_file(t, TC)->state, HTTP_FILE_TRUNCATED);
+            assert_int_equal(http_tx_file(t, TC)->state, APP_FILE_TRUNCATED);
             assert_int_equal(http_tx_file(t, TC)->size, LIMIT);
         } else {
             /* near misses: every byte decoded */
@@ -921,7 +921,7 @@ static void test_gap(void **state)
 {
     struct h h;
     struct http_tx *t;
-    const struct http_file *f;
+    const struct app_file *f;
     struct jbuf jb;
 
     (void)state;
@@ -937,9 +937,9 @@ static void test_gap(void **state)
     BUF(t, HTTP_BUF_RESPONSE_BODY, "012345678901234567890123456789");
     assert_true(t->body[TC].gap);
     f = http_tx_file(t, TC);
-    assert_int_equal(f->state, HTTP_FILE_CLOSED);
+    assert_int_equal(f->state, APP_FILE_CLOSED);
     assert_true(f->gaps);
-    assert_false((f->hashed & HTTP_HASH_BIT(HTTP_HASH_SHA256)));
+    assert_false((f->hashed & APP_HASH_BIT(APP_HASH_SHA256)));
     assert_int_equal(f->size, 100);
     assert_string_equal(file_eve_of(&jb, t, TC),
                         "{\"filename\":\"/big.bin\",\"gaps\":true,\"state\":\"CLOSED\",\"stored\":false,"
@@ -967,7 +967,7 @@ static void test_gap(void **state)
 static void test_filenames(void **state)
 {
     struct h h;
-    const struct http_file *f;
+    const struct app_file *f;
 
     (void)state;
     h_open(&h, NULL, 0);
@@ -1000,17 +1000,17 @@ static void test_filenames(void **state)
 static void test_sha256(void **state)
 {
     struct h h;
-    const struct http_file *f;
+    const struct app_file *f;
     char hex[65];
 
     (void)state;
     h_open(&h, NULL, 0);
     feed(&h, TS, "PUT /upload/data.txt HTTP/1.1\r\nHost: h\r\nContent-Length: 12\r\n\r\nhello ");
     f = http_tx_file(tx_at(&h, 0), TS);
-    assert_int_equal(f->state, HTTP_FILE_OPEN);
-    assert_false((f->hashed & HTTP_HASH_BIT(HTTP_HASH_SHA256)));
+    assert_int_equal(f->state, APP_FILE_OPEN);
+    assert_false((f->hashed & APP_HASH_BIT(APP_HASH_SHA256)));
     feed(&h, TS, "world\n");
-    assert_int_equal(f->state, HTTP_FILE_CLOSED);
+    assert_int_equal(f->state, APP_FILE_CLOSED);
     sha_hex(f, hex);
     /* sha256sum of "hello world\n" */
     assert_string_equal(hex, "a948904f2f0f479b8f8197694b30184b0d2ed1c1cd2a1ec0fb85d299a192a447");
@@ -1051,7 +1051,7 @@ static void test_max_tx(void **state)
     BUF(tx_at(&h, 0), HTTP_BUF_URI, "/slow");
     BUF(tx_at(&h, 1), HTTP_BUF_URI, "/b");
     BUF(tx_at(&h, 0), HTTP_BUF_RESPONSE_BODY, "sl");
-    assert_int_equal(http_tx_file(tx_at(&h, 0), TC)->state, HTTP_FILE_TRUNCATED);
+    assert_int_equal(http_tx_file(tx_at(&h, 0), TC)->state, APP_FILE_TRUNCATED);
     h_close(&h);
     /* near miss: the same with the response done first is within the limit */
     h_open(&h, &l, 0);
@@ -1193,7 +1193,7 @@ static void test_close_delimited(void **state)
     assert_int_equal(eof(&h, TC), 0);
     progress(t, APP_PROG_DONE, APP_PROG_DONE);
     BUF(t, HTTP_BUF_RESPONSE_BODY, "part one, part two");
-    assert_int_equal(http_tx_file(t, TC)->state, HTTP_FILE_CLOSED);
+    assert_int_equal(http_tx_file(t, TC)->state, APP_FILE_CLOSED);
     h_close(&h);
     /* near miss: the client's end alone leaves the response open; an
      * unfinished Content-Length body at the server's end is TRUNCATED */
@@ -1204,7 +1204,7 @@ static void test_close_delimited(void **state)
     progress(tx_at(&h, 0), APP_PROG_DONE, APP_PROG_BODY);
     eof(&h, TC);
     progress(tx_at(&h, 0), APP_PROG_DONE, APP_PROG_DONE);
-    assert_int_equal(http_tx_file(tx_at(&h, 0), TC)->state, HTTP_FILE_TRUNCATED);
+    assert_int_equal(http_tx_file(tx_at(&h, 0), TC)->state, APP_FILE_TRUNCATED);
     h_close(&h);
 }
 
@@ -1233,14 +1233,14 @@ static void test_gap_gzip(void **state)
     t = tx_at(&h, 0);
     progress(t, APP_PROG_DONE, APP_PROG_DONE);
     for (int d = 0; d < 2; d++) {
-        const struct http_file *f = http_tx_file(t, (enum app_dir)d);
+        const struct app_file *f = http_tx_file(t, (enum app_dir)d);
 
         /* zlib gave out 19 bytes of the 30 before the gap */
         assert_true(t->body[d].len >= 12 && t->body[d].len < 427);
         assert_memory_equal(t->body[d].data, "<html><body>", 12);
-        assert_int_equal(f->state, HTTP_FILE_TRUNCATED);
+        assert_int_equal(f->state, APP_FILE_TRUNCATED);
         assert_true(f->gaps);
-        assert_false((f->hashed & HTTP_HASH_BIT(HTTP_HASH_SHA256)));
+        assert_false((f->hashed & APP_HASH_BIT(APP_HASH_SHA256)));
         assert_int_equal(f->size, t->body[d].len);
     }
     assert_int_equal(t->flags & (HTTP_TX_UNDECODABLE_REQ | HTTP_TX_UNDECODABLE_RES),
@@ -1267,7 +1267,7 @@ static void test_gap_chunked(void **state)
     t = tx_at(&h, 0);
     progress(t, APP_PROG_DONE, APP_PROG_DONE);
     BUF(t, HTTP_BUF_RESPONSE_BODY, "0123456");
-    assert_int_equal(http_tx_file(t, TC)->state, HTTP_FILE_TRUNCATED);
+    assert_int_equal(http_tx_file(t, TC)->state, APP_FILE_TRUNCATED);
     assert_int_equal(ev(&h, HTTP_EV_GAP), 1);
     /* later responses are not parsed; requests still are */
     feed(&h, TC, "4\r\nabcd\r\n0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");

@@ -188,14 +188,16 @@ static void test_defaults(void **state)
 
     assert_int_equal(EVE_FILE(&c)->x.enabled, 1);
     assert_string_equal(EVE_FILE(&c)->filename, "eve.json");
-    assert_int_equal(EVE_FILE(&c)->x.types.n, 10);
+    assert_int_equal(EVE_FILE(&c)->x.types.n, 13);       /* smb, ftp and ftp_data too */
     assert_string_equal(EVE_FILE(&c)->x.types.v[0], "alert");
     assert_string_equal(EVE_FILE(&c)->x.types.v[1], "flow");
     assert_string_equal(EVE_FILE(&c)->x.types.v[2], "stats");
     assert_string_equal(EVE_FILE(&c)->x.types.v[3], "geo_summary");
     assert_string_equal(EVE_FILE(&c)->x.types.v[4], "reload");
     assert_string_equal(EVE_FILE(&c)->x.types.v[5], "http");
-    assert_string_equal(EVE_FILE(&c)->x.types.v[9], "fileinfo");
+    assert_string_equal(EVE_FILE(&c)->x.types.v[9], "smb");
+    assert_string_equal(EVE_FILE(&c)->x.types.v[10], "ftp");
+    assert_string_equal(EVE_FILE(&c)->x.types.v[12], "fileinfo");
     assert_int_equal(SYSLOG(&c)->x.enabled, 0);
     assert_string_equal(SYSLOG(&c)->facility, "local5");
     assert_int_equal(UNIX_SOCKET(&c)->x.enabled, 0);
@@ -504,7 +506,7 @@ static void test_error_other_values(void **state)
                       "2: logging.level: expected one of error, warning, info, debug, got 'loud'");
     expect_file_error("outputs:\n  eve-file:\n    types: [alert, smtp]\n",
                       "3: outputs.eve-file.types: expected one of alert, flow, stats, geo_summary, reload, http, "
-                      "dns, tls, ssh, fileinfo, got 'smtp'");
+                      "dns, tls, ssh, smb, ftp, ftp_data, fileinfo, got 'smtp'");
     expect_file_error("vars:\n  port-groups:\n    BAD-NAME: 80\n",
                       "3: vars.port-groups.BAD-NAME: a variable name is 1 to 64 letters, digits or '_'");
     expect_file_error("vars:\n  port-groups:\n    WEB: {a: b}\n",

@@ -178,6 +178,7 @@ static void add_status(struct tally_flush *tf, const struct redis_health *h)
         FIELD("cluster_redirects", cs.redirects);
         FIELD("cluster_moved", cs.moved);
         FIELD("cluster_ask", cs.ask);
+        FIELD("cluster_tryagain", cs.tryagain);
         FIELD("cluster_failovers", cs.failovers);
         FIELD("cluster_node_failures", cs.node_failures);
         FIELD("cluster_unreplicated", cs.unreplicated);

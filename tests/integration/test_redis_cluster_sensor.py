@@ -399,13 +399,13 @@ def resharding(tap, tmp, rules, caps, ref, ref_t):
             feeder.start()
             until = time.time() + 60
             for _ in range(5000):
-                keys = s_.call("CLUSTER", "GETKEYSINSLOT", slot, 10)
+                keys = s_.call("CLUSTER", "GETKEYSINSLOT", slot, 5)
                 if not keys or time.time() > until:
                     break
                 s_.call("MIGRATE", "127.0.0.1", dst.port, "", 0, 5000, "AUTH2", lwcluster.USER,
                         lwcluster.PASSWORD, "KEYS", *keys)
                 moved += len(keys)
-                time.sleep(0.05)                 # alerts keep coming between moves
+                time.sleep(0.1)                  # alerts keep coming between moves
             left = s_.call("CLUSTER", "GETKEYSINSLOT", slot, 10)
             for node in (t_, s_):
                 node.call("CLUSTER", "SETSLOT", slot, "NODE", dst_id)
@@ -425,7 +425,8 @@ def resharding(tap, tmp, rules, caps, ref, ref_t):
         check_result(tap, "resharding", runs, rd, ref, ref_t)
         h = status_hash(rd, "s2")
         tap.ok(int(h.get("cluster_redirects", 0)) >= 1,
-               "resharding: s2 followed redirects (%s ASK, %s MOVED)" % (h.get("cluster_ask"), h.get("cluster_moved")))
+               "resharding: s2 followed redirects (%s ASK, %s MOVED; %s TRYAGAIN while its keys were split)"
+               % (h.get("cluster_ask"), h.get("cluster_moved"), h.get("cluster_tryagain", "?")))
         spread(tap, rd, "resharding")
         rd.close()
 

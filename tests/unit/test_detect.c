@@ -204,6 +204,20 @@ static void test_content_basic(void **state)
     assert_int_equal(tcp_match(R("content:\"evil\";"), "an evil thing"), 1);
     assert_int_equal(tcp_match(R("content:\"evil\";"), "an EVIL thing"), 0);
     assert_int_equal(tcp_match(R("content:\"evil\"; nocase;"), "an EvIl thing"), 1);
+    /* nocase verified after another content: the first byte in both cases,
+     * candidates that fail, the last possible place, a cut-off near miss,
+     * a first byte that is no letter, and within. */
+    assert_int_equal(tcp_match(R("content:\"x\"; content:\"evil\"; nocase;"), "x eEeEVIL"), 1);
+    assert_int_equal(tcp_match(R("content:\"x\"; content:\"evil\"; nocase;"), "x EeeevIL"), 1);
+    assert_int_equal(tcp_match(R("content:\"x\"; content:\"evil\"; nocase;"), "x eviEVIevI"), 0);
+    assert_int_equal(tcp_match(R("content:\"x\"; content:\"evil\"; nocase;"), "x abc evi"), 0);
+    assert_int_equal(tcp_match(R("content:\"x\"; content:\"evil\"; nocase;"), "x ..EvIl"), 1);
+    assert_int_equal(tcp_match(R("content:\"x\"; content:\"1ab\"; nocase;"), "x 11aB"), 1);
+    assert_int_equal(tcp_match(R("content:\"x\"; content:\"1ab\"; nocase;"), "x 1a"), 0);
+    assert_int_equal(tcp_match(R("content:\"x\"; content:\"evil\"; nocase; distance:0; within:6;"),
+                                 "xaEVILz"), 1);
+    assert_int_equal(tcp_match(R("content:\"x\"; content:\"evil\"; nocase; distance:0; within:6;"),
+                                 "xaaaEVIL"), 0);
     assert_int_equal(tcp_match(R("content:\"|41 42|C\";"), "xxABCxx"), 1);
     assert_int_equal(tcp_match(R("content:\"evil\";"), NULL), 0);
     /* several contents: all needed, any order when absolute */

@@ -18,11 +18,6 @@
 #define CNT_ADD(x, n) __atomic_add_fetch(&(x), (n), __ATOMIC_RELAXED)
 #define CNT_GET(x)    __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
-static struct timeval secs_tv(uint32_t s)
-{
-    return (struct timeval){ .tv_sec = (time_t)s, .tv_usec = 0 };
-}
-
 int rconn_init(struct rconn *c, const struct lw_config *cfg, const char *away, char *err, size_t errlen)
 {
     struct rcl_config rc;
@@ -40,10 +35,9 @@ int rconn_init(struct rconn *c, const struct lw_config *cfg, const char *away, c
     } else {
         snprintf(c->where, sizeof c->where, "%s:%u", cfg->redis.server, cfg->redis.port);
     }
-    c->tv_connect = secs_tv(cfg->redis.connect_timeout);
-    c->tv_cmd = secs_tv(cfg->redis.command_timeout);
     c->backoff_max_usec = (uint64_t)cfg->redis.reconnect_max * 1000000u;
     rcx_config_of(cfg, &rc);
+    c->tv_connect = rc.tv_connect;
     if ((c->rc = rcl_open(&rc, err, errlen)) == NULL)
         return -1;
     if (rcl_script(c->rc, RCMD_TALLY_LUA, c->sha_tally) < 0 ||

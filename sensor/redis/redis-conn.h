@@ -33,7 +33,7 @@ struct rconn {
     /* Configuration, fixed at init. */
     char where[300];             /* "host:port", the socket path or "cluster <seeds>", for messages */
     const char *away;            /* what happens while Redis is away, for the warning */
-    struct timeval tv_connect, tv_cmd;
+    struct timeval tv_connect;   /* redis.timeouts.connect */
     uint64_t backoff_max_usec;
 
     /* State. */

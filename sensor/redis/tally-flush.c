@@ -169,9 +169,9 @@ static void add_status(struct tally_flush *tf, const struct redis_health *h)
     FIELD("tally_keys_other", tf->st.tally_keys_other);
     FIELD("reconnects", tf->st.reconnects + as.x.conn.reconnects);
     if (tf->cluster) {
-        struct rcl_stats cs = as.x.cluster;
+        struct rcl_stats cs;
 
-        rconn_add_cluster_stats(&tf->conn, &cs);     /* the flusher's own thread: no lock needed */
+        tally_flush_cluster_stats(tf, &cs);
         FIELD("cluster_nodes", cs.nodes);
         FIELD("cluster_masters", cs.masters);
         FIELD("cluster_slot_map_refreshes", cs.map_refreshes);

@@ -29,23 +29,13 @@ static void l4_set(struct dctx *c, const uint8_t *b, uint32_t len, uint32_t hlen
 /* Walks TCP options for length sanity. Returns 0 or -1. */
 static int tcp_options(const uint8_t *opt, uint32_t n)
 {
-    uint32_t i = 0, olen;
+    const uint8_t *o;
+    uint32_t i = 0;
+    int k;
 
-    while (i < n) {
-        if (opt[i] == 0)
-            break;
-        if (opt[i] == 1) {
-            i++;
-            continue;
-        }
-        if (n - i < 2)
-            return -1;
-        olen = opt[i + 1];
-        if (olen < 2 || olen > n - i)
-            return -1;
-        i += olen;
-    }
-    return 0;
+    while ((k = tcp_opt_next(opt, n, &i, &o)) > 0)
+        ;
+    return k;
 }
 
 enum decode_result decode_tcp(struct dctx *c, const uint8_t *b, uint32_t len)

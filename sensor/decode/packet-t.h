@@ -132,4 +132,26 @@ struct packet {
 #define TH_ECE  0x40
 #define TH_CWR  0x80
 
+/* Steps through the options of a TCP header, opt[0..n) (the bytes after
+ * its fixed 20): returns the kind of the option at *i and sets *o to it
+ * (kind, length, value) and *i past it; 0 at the end (end-of-list, or n
+ * reached); -1 when an option's length is below 2 or runs past n. Shared
+ * by the decoder's sanity check and the stream's timestamp reading. */
+static inline int tcp_opt_next(const uint8_t *opt, uint32_t n, uint32_t *i, const uint8_t **o)
+{
+    uint32_t at = *i;
+
+    if (at >= n || opt[at] == 0)
+        return 0;
+    *o = opt + at;
+    if (opt[at] == 1) {
+        *i = at + 1;
+        return 1;
+    }
+    if (n - at < 2 || opt[at + 1] < 2 || opt[at + 1] > n - at)
+        return -1;
+    *i = at + opt[at + 1];
+    return opt[at];
+}
+
 #endif

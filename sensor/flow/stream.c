@@ -705,25 +705,17 @@ static int tcp_ts(const struct packet *p, uint32_t *tsval, uint32_t *tsecr)
 {
     const uint8_t *o;
     uint32_t n, i = 0;
+    int k;
 
     if (p->l4 == NULL || p->l4_len < 20 || (uint32_t)(p->l4[12] >> 4) * 4u > p->l4_len)
         return 0;
-    o = p->l4 + 20;
     n = (uint32_t)(p->l4[12] >> 4) * 4u - 20;
-    while (i < n && o[i] != 0) {
-        if (o[i] == 1) {
-            i++;
-            continue;
-        }
-        if (n - i < 2 || o[i + 1] < 2 || o[i + 1] > n - i)
-            return 0;
-        if (o[i] == 8 && o[i + 1] == 10) {
-            *tsval = lw_get32(o + i + 2);
-            *tsecr = lw_get32(o + i + 6);
+    while ((k = tcp_opt_next(p->l4 + 20, n, &i, &o)) > 0)
+        if (k == 8 && o[1] == 10) {
+            *tsval = lw_get32(o + 2);
+            *tsecr = lw_get32(o + 6);
             return 1;
         }
-        i += o[i + 1];
-    }
     return 0;
 }
 

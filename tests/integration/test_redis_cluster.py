@@ -290,15 +290,16 @@ def check_failover(tap, cl):
     victim, victim_id = cl.owner(lwcluster.key_slot("{f0}"))
     replica_ports = [e["port"] for e in cl.cluster_nodes() if not e["master"]]
     d = driver(cl, ["--wait", "1"])
-    w = Writer(d, keys_of, max_batches=5000, max_secs=90)
+    w = Writer(d, keys_of, max_batches=5000, max_secs=180)
     w.start()
     try:
         w.wait_batches(10, 20)
+        lwredis.wait_for(lambda: cl.replica_link_up(victim), 60, step=0.2)
         killed_at_batch = w.batches
         victim.kill()
         # Go on until the failover is counted and 20 more batches went through.
         seen = lwredis.wait_for(lambda: any(e["master"] and e["slots"] and e["port"] in replica_ports
-                                            for e in cl.cluster_nodes()), 30, step=0.2)
+                                            for e in cl.cluster_nodes()), 120, step=0.2)
         n = w.batches
         w.wait_batches(n + 20, 40)
     finally:

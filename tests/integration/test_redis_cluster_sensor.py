@@ -341,14 +341,19 @@ def failover(tap, tmp, rules, caps, ref, ref_t):
             half = {s: len(parts[s][1]) // 2 for s in SENSORS}
             rp.feed({s: parts[s][1][:half[s]] for s in SENSORS})
             rd.close()
+            # Kill only once the victim's replica is in step, as a real failover would find it.
+            synced = lwredis.wait_for(lambda: cl.replica_link_up(victim), 60, step=0.2)
             victim.kill()
             t_kill = time.time()
             rp.feed({s: parts[s][1][half[s]:] for s in SENSORS}, pace=0.06)
+            # Redis promotes in about 2 s (node timeout 1 s); a loaded machine can take longer.
             took = lwredis.wait_for(lambda: any(e["master"] and e["slots"] and e["port"] in replica_ports
-                                                for e in cl.cluster_nodes()), 30, step=0.2)
+                                                for e in cl.cluster_nodes()), 120, step=0.2)
             t_over = time.time()
             tap.ok(took, "failover: a replica took over the killed master's slots (%.1f s after the kill)"
-                   % (t_over - t_kill))
+                   % (t_over - t_kill),
+                   None if took else "replica in step before the kill: %s\n%s" % (synced, "\n".join(
+                       "node %d:\n%s" % (p, cl.log_tail(p)) for p in replica_ports)))
             secs = con.answers_within(10 - (time.time() - t_over))
             tap.ok(secs is not None, "failover: the console's alert list and summary answer %.1f s after the "
                    "failover (within 10 s)" % ((time.time() - t_over) if secs is None else secs + 0.0))

@@ -12,6 +12,7 @@ redis-cluster.c) and speaks its stdin/stdout protocol.
 """
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -82,7 +83,10 @@ class Node:
                 "--dir", self.dir, "--save", "", "--appendonly", "no"]
         if cluster:
             argv += ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                     "--cluster-node-timeout", "1000", "--repl-diskless-sync-delay", "0"]
+                     "--cluster-node-timeout", "1000", "--repl-diskless-sync-delay", "0",
+                     # A loaded test machine may starve a replica's link for a while; it
+                     # must still take over when its master dies.
+                     "--cluster-replica-validity-factor", "0"]
         argv += ["--requirepass", PASSWORD, "--masteruser", USER, "--masterauth", PASSWORD,
                  "--user", USER, "on", ">" + PASSWORD, "~*", "&*", "+@all",
                  "--logfile", os.path.join(self.dir, "redis.log")]
@@ -220,6 +224,29 @@ class RedisCluster:
             if e["master"] and any(lo <= slot <= hi for lo, hi in e["slots"]):
                 return self.node_by_port(e["port"]), e["id"]
         return None, None
+
+    def replica_link_up(self, master):
+        """master's replicas are online with a lag of at most 1 s: ready to take over."""
+        try:
+            c = master.client(timeout=5)
+            try:
+                repl = c.call("INFO", "replication").decode()
+            finally:
+                c.close()
+        except (OSError, lwredis.RedisError):
+            return False
+        slaves = [ln for ln in repl.split("\r\n") if re.match(r"slave\d+:", ln)]
+        lags = [int(m.group(1)) for m in (re.search(r"lag=(\d+)", ln) for ln in slaves if "state=online" in ln) if m]
+        return len(lags) >= self.replicas and max(lags) <= 1
+
+    def log_tail(self, port, lines=20):
+        """The last lines of a node's redis.log, for a failure's diagnosis."""
+        n = self.node_by_port(port)
+        try:
+            with open(os.path.join(n.dir, "redis.log"), errors="replace") as f:
+                return "".join(f.readlines()[-lines:])
+        except OSError as e:
+            return str(e)
 
     def masters(self):
         return [self.node_by_port(e["port"]) for e in self.cluster_nodes()

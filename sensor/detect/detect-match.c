@@ -166,6 +166,35 @@ static void window(const struct mctx *m, const struct rule_content *c, int64_t p
         *e = *s + pos_val(m, c, RULE_POS_DEPTH, c->depth);
 }
 
+/* Content i was not found from prev: whether no other way through the
+ * entries before it can find it either, so the view has failed. That
+ * holds when its window cannot grow with a later prev (absolute, or
+ * relative without within; no variable positions) and the entries before
+ * it that set positions are contents: the search tries their occurrences
+ * in order, so prev was the smallest any way through reaches (Suricata
+ * stops an independent content the same way). Without this, a rule such
+ * as content A; content B, distance 0 would look for B after every A of a
+ * body that has none. */
+static int miss_is_final(const struct mctx *m, int i)
+{
+    const struct rule_content *c = &m->r->sm[i].u.c;
+
+    if ((c->flags & RULE_CT_WITHIN) || c->var[RULE_POS_DISTANCE] >= 0 || c->var[RULE_POS_OFFSET] >= 0 ||
+        c->var[RULE_POS_DEPTH] >= 0)
+        return 0;
+    if (!(c->flags & RULE_CT_RELATIVE))
+        return 1;
+    for (int j = next_sm(m->r, 0, m->view); j >= 0 && j < i; j = next_sm(m->r, j + 1, m->view))
+        switch (m->r->sm[j].type) {
+        case RULE_SM_CONTENT: case RULE_SM_ISDATAAT: case RULE_SM_BYTE_TEST: case RULE_SM_PII:
+        case RULE_SM_HASHLIST:
+            break;
+        default:
+            return 0;
+        }
+    return 1;
+}
+
 static int chain_content(struct mctx *m, int i, int nxt, int64_t prev)
 {
     const struct rule_content *c = &m->r->sm[i].u.c;
@@ -183,8 +212,11 @@ static int chain_content(struct mctx *m, int i, int nxt, int64_t prev)
         if (--m->budget < 0)
             return 0;
         pos = find(m, c, s, e);
-        if (pos < 0)
+        if (pos < 0) {
+            if (miss_is_final(m, i))
+                m->budget = 0;           /* every way back gives up at once */
             return 0;
+        }
         if (chain(m, nxt, pos + c->len))
             return 1;
         if (!again)

@@ -80,6 +80,10 @@ struct app_limits {
     uint32_t max_tx;                  /* open transactions per flow; the oldest are dropped past it */
     uint64_t request_body_limit;      /* bytes of an HTTP request body kept for inspection; 0: no limit */
     uint64_t response_body_limit;     /* bytes of a response body kept (after decompression); 0: no limit */
+    uint64_t request_body_inspect_min;   /* HTTP: body bytes seen before rules look at a body not */
+    uint64_t response_body_inspect_min;  /* yet complete (Suricata's *-body-minimal-inspect-size) */
+    uint32_t request_body_inspect_window;  /* HTTP: bytes before the new data a later look */
+    uint32_t response_body_inspect_window; /* at a body sees (Suricata's *-body-inspect-window) */
     uint64_t decompress_limit;        /* bytes one body may decompress to (bombs) */
     uint32_t max_names;               /* DNS: queries/answers kept per message */
     uint32_t max_certs;               /* TLS: certificates of a chain kept */
@@ -99,6 +103,10 @@ struct app_limits {
 
 #define APP_DEFAULT_MAX_TX               512u
 #define APP_DEFAULT_BODY_LIMIT           (100u * 1024)
+#define APP_DEFAULT_REQUEST_INSPECT_MIN  (32u * 1024)
+#define APP_DEFAULT_RESPONSE_INSPECT_MIN (40u * 1024)
+#define APP_DEFAULT_REQUEST_INSPECT_WIN  (4u * 1024)
+#define APP_DEFAULT_RESPONSE_INSPECT_WIN (16u * 1024)
 #define APP_DEFAULT_DECOMPRESS_LIMIT     (1024u * 1024)
 #define APP_DEFAULT_DECOMPRESS_LAYERS    2u
 #define APP_DEFAULT_DECOMPRESS_TIME_USEC 100000u
@@ -131,6 +139,7 @@ struct app_tx {
     uint8_t  logged;                  /* APP_LOGGED_*: which EVE events were written */
     uint8_t  pad;
     uint32_t detect_progress[2];      /* detection's own bookkeeping (sensor/detect) */
+    uint32_t body_inspected[2];       /* ... a body's length when its rules last ran */
     uint64_t events;                  /* bit e: anomaly event e of this parser was seen in it */
 };
 

@@ -614,6 +614,11 @@ void http_body_data(struct http_state *st, struct http_tx *tx, enum app_dir dir,
         b->truncated = 1;
         http_file_close(st, tx, dir, APP_FILE_TRUNCATED);
     }
+    b->window = dir == APP_TO_SERVER ? st->ctx->limits.request_body_inspect_window
+                                     : st->ctx->limits.response_body_inspect_window;
+    if (b->truncated || b->seen >= (dir == APP_TO_SERVER ? st->ctx->limits.request_body_inspect_min
+                                                         : st->ctx->limits.response_body_inspect_min))
+        b->ready = 1;
 }
 
 /* Whether the rest of tx's compressed body in dir needs decompressing:
@@ -644,6 +649,7 @@ void http_body_undecodable(struct http_state *st, struct http_tx *tx, enum app_d
 
     tx->flags |= undecodable_flag(dir);
     tx->body[dir].gap = 1;
+    tx->body[dir].ready = 1;
     if (tx->pii_on[dir] == PII_BODY_TEXT)
         pii_stream_gap(&tx->pii[dir]);
     if (htx && f->state == APP_FILE_NONE && body_is_file(dir, htx)) {
@@ -705,6 +711,28 @@ int http_tx_buffer(const struct http_tx *tx, enum http_buf b, const uint8_t **p,
     *p = tx->buf[b].len ? tx->buf[b].p : http_empty;
     *len = tx->buf[b].len;
     return 1;
+}
+
+int http_tx_body_ready(const struct http_tx *tx, enum app_dir dir)
+{
+    return (unsigned)dir > APP_TO_CLIENT || tx->body[dir].ready || tx->tx.progress[dir] == APP_PROG_DONE;
+}
+
+uint32_t http_tx_body_window(const struct http_tx *tx, enum app_dir dir, uint32_t inspected)
+{
+    const struct http_body *b;
+    uint32_t win, fresh;
+
+    if ((unsigned)dir > APP_TO_CLIENT)
+        return 0;
+    b = &tx->body[dir];
+    win = b->window;
+    if (inspected == 0 || win == 0 || inspected > b->len)
+        return 0;
+    fresh = b->len - inspected;
+    if (fresh < win)
+        return inspected > win - fresh ? inspected - (win - fresh) : 0;
+    return inspected - win / 4;
 }
 
 enum app_dir http_buf_dir(enum http_buf b)

@@ -507,6 +507,10 @@ void http_limits_default(struct app_limits *l)
     l->max_tx = APP_DEFAULT_MAX_TX;
     l->request_body_limit = APP_DEFAULT_BODY_LIMIT;
     l->response_body_limit = APP_DEFAULT_BODY_LIMIT;
+    l->request_body_inspect_min = APP_DEFAULT_REQUEST_INSPECT_MIN;
+    l->response_body_inspect_min = APP_DEFAULT_RESPONSE_INSPECT_MIN;
+    l->request_body_inspect_window = APP_DEFAULT_REQUEST_INSPECT_WIN;
+    l->response_body_inspect_window = APP_DEFAULT_RESPONSE_INSPECT_WIN;
     l->decompress_limit = APP_DEFAULT_DECOMPRESS_LIMIT;
     l->decompress_layers = APP_DEFAULT_DECOMPRESS_LAYERS;
     l->decompress_time_usec = APP_DEFAULT_DECOMPRESS_TIME_USEC;

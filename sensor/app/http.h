@@ -188,6 +188,9 @@ struct http_body {
     uint64_t seen;                    /* body bytes seen (dechunked, decompressed) */
     uint8_t  truncated;               /* more than the limit arrived, or memory ran out */
     uint8_t  gap;                     /* a gap ended what is kept */
+    uint8_t  ready;                   /* rules may look before it ends: the minimal inspect
+                                       * size was seen, or it stopped growing (limit, gap) */
+    uint32_t window;                  /* the direction's inspect window (app_limits) */
 };
 
 /* http_tx.pii_on: a body's personal-data count. */
@@ -223,6 +226,16 @@ struct http_tx {
  * no body byte arrived. The bytes stay valid until the next parse() or
  * tx_free() of the transaction's flow. */
 int http_tx_buffer(const struct http_tx *tx, enum http_buf b, const uint8_t **p, uint32_t *len);
+
+/* Whether rules may look at tx's body in dir: it is complete, or has
+ * reached its minimal inspect size, or stopped growing. */
+int http_tx_body_ready(const struct http_tx *tx, enum app_dir dir);
+
+/* Where a later look at tx's body in dir starts, inspected bytes having
+ * been looked at before (0: the whole body), as Suricata's inspect
+ * window: at least the window's bytes before the end, and a quarter of it
+ * before the new data. */
+uint32_t http_tx_body_window(const struct http_tx *tx, enum app_dir dir, uint32_t inspected);
 
 /* The direction a buffer belongs to. */
 enum app_dir http_buf_dir(enum http_buf b);

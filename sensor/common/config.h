@@ -81,6 +81,10 @@ struct lw_config {
         uint32_t max_tx;                 /* open transactions per flow */
         uint64_t request_body_limit;     /* HTTP bodies kept for inspection; 0: no limit */
         uint64_t response_body_limit;
+        uint64_t request_body_inspect_min;   /* body bytes before rules look at an unfinished body */
+        uint64_t response_body_inspect_min;
+        uint32_t request_body_inspect_window;  /* bytes before the new data a later look sees */
+        uint32_t response_body_inspect_window;
         uint64_t decompress_limit;       /* bytes one HTTP body may decompress to */
         uint32_t decompress_time_usec;   /* time one HTTP body may spend decompressing */
         struct cfg_app_proto {

@@ -455,6 +455,29 @@ const struct detect_provider detect_smb_provider = {
 
 /* ---------------------------------------------------------------- progress */
 
+int detect_body_waits(enum app_proto proto, const struct app_tx *tx, uint8_t side)
+{
+    return proto == APP_PROTO_HTTP && !http_tx_body_ready((const struct http_tx *)tx, (enum app_dir)(side & 1));
+}
+
+uint32_t detect_body_from(enum app_proto proto, const struct app_tx *tx, uint8_t side)
+{
+    return proto == APP_PROTO_HTTP
+               ? http_tx_body_window((const struct http_tx *)tx, (enum app_dir)(side & 1), tx->body_inspected[side & 1])
+               : 0;
+}
+
+void detect_body_looked(enum app_proto proto, struct app_tx *tx, uint8_t side)
+{
+    const uint8_t *p;
+    uint32_t n;
+
+    if (proto == APP_PROTO_HTTP && !detect_body_waits(proto, tx, side) &&
+        http_tx_buffer((const struct http_tx *)tx, (side & 1) ? HTTP_BUF_RESPONSE_BODY : HTTP_BUF_REQUEST_BODY,
+                       &p, &n))
+        tx->body_inspected[side & 1] = n;
+}
+
 uint32_t detect_app_stamp(enum app_proto proto, const struct app_tx *tx, uint8_t dir)
 {
     uint32_t stamp = tx->progress[dir & 1];

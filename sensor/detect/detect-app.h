@@ -24,4 +24,24 @@
  * hassh). Detection runs a direction's rules again only when it changed. */
 uint32_t detect_app_stamp(enum app_proto proto, const struct app_tx *tx, uint8_t dir);
 
+/* Whether two stamps of a direction differ only in its body's length
+ * (while the body is shorter than 8 MiB, as a body waiting for its
+ * minimal inspect size is). */
+static inline int detect_app_stamp_body_only(uint32_t a, uint32_t b)
+{
+    return ((a ^ b) & ~(((1u << 23) - 1) << 3)) == 0;
+}
+
+/* Whether the body of tx's side (0 request, 1 response) is still too
+ * short to inspect (HTTP's minimal inspect sizes, as Suricata: a body
+ * rule waits until that much arrived or the body ended). */
+int detect_body_waits(enum app_proto proto, const struct app_tx *tx, uint8_t side);
+
+/* Where body rules look at the body of tx's side from (0: the start):
+ * after an earlier look at it, its inspect window before the new data. */
+uint32_t detect_body_from(enum app_proto proto, const struct app_tx *tx, uint8_t side);
+
+/* The body rules of tx's side ran: a later look starts from its window. */
+void detect_body_looked(enum app_proto proto, struct app_tx *tx, uint8_t side);
+
 #endif

@@ -383,12 +383,31 @@ static int xforms_equal(const struct rule_view *a, const struct rule_view *b)
     return 1;
 }
 
+/* Untransformed file.data and http.response_body: one vkey, scanned as
+ * file.data (which on an HTTP response is the response body): a body is
+ * prefiltered once, not twice. A response-body rule that so becomes a
+ * candidate on a request body is not due there (its direction). */
+static int body_alias(const struct rule_view *a, const struct rule_view *b)
+{
+    return a->nxf == 0 && b->nxf == 0 &&
+           ((a->buf == RULE_BUF_FILE_DATA && b->buf == RULE_BUF_HTTP_RESPONSE_BODY) ||
+            (a->buf == RULE_BUF_HTTP_RESPONSE_BODY && b->buf == RULE_BUF_FILE_DATA));
+}
+
 /* The vkey of view v (made when new). -1 when out of memory. */
 static int vkey_of(struct detect_engine *e, const struct rule_view *v, size_t *cap)
 {
-    for (size_t k = 0; k < e->nvkeys; k++)
+    for (size_t k = 0; k < e->nvkeys; k++) {
         if (xforms_equal(e->vkeys[k].rep, v))
             return (int)k;
+        if (body_alias(e->vkeys[k].rep, v)) {
+            if (v->buf == RULE_BUF_FILE_DATA) {   /* scanned as file.data */
+                e->vkeys[k].rep = v;
+                e->vkeys[k].buf = v->buf;
+            }
+            return (int)k;
+        }
+    }
     if (e->nvkeys == *cap) {
         size_t c = *cap ? *cap * 2 : 16;
         struct dvkey *n = realloc(e->vkeys, c * sizeof *n);
@@ -493,8 +512,15 @@ static void group_shrink(struct dgroup *g)
 }
 
 /* Appends rank to a group's sticky pattern list. -1 when out of memory. */
-static int sticky_add(struct dsticky *sb, uint32_t rank)
+static int sticky_add(struct dsticky *sb, const struct drule *d, uint32_t rank)
 {
+    const struct rule_content *c = &d->r->sm[d->fp].u.c;
+    uint32_t len = (c->flags & RULE_CT_FP_CHOP) ? c->fp_len : c->len;
+
+    if (len > sb->maxlen)
+        sb->maxlen = len;
+    if (!d->body)
+        sb->eager = 1;
     if ((sb->npat & (sb->npat - 1)) == 0) {      /* 0, 1, 2, 4, ...: grow to the next power */
         uint32_t *v = realloc(sb->pat, (sb->npat ? sb->npat * 2 : 1) * sizeof *v);
 
@@ -546,7 +572,7 @@ static uint32_t group_add(struct detect_engine *e, const uint32_t *ranks, uint32
 
         if (d->flow_level) {
             g->flowl[d->kind][g->nflowl[d->kind]++] = ranks[i];
-            if (d->fp >= 0 && sticky_add(&g->sb[d->fpkey], ranks[i]) < 0)
+            if (d->fp >= 0 && sticky_add(&g->sb[d->fpkey], d, ranks[i]) < 0)
                 goto oom;
             else if (d->fp < 0)
                 g->flowa[d->kind][g->nflowa[d->kind]++] = ranks[i];
@@ -781,6 +807,12 @@ struct detect_engine *detect_compile(struct rule_list *rules, char *err, size_t 
         }
         e->rules[i].kind = rule_kind(ord[i]);
         d->late = (uint8_t)(d->flow_level && rule_late(ord[i]));
+        /* A rule on a body waits for it (detect_body_waits()), unless it
+         * also reads the packet: that part is the packet's that brings it. */
+        if (!(ord[i]->buffers & RULE_BUF_BIT(RULE_BUF_PAYLOAD)))
+            d->body = (uint8_t)(((ord[i]->buffers & RULE_BUF_BIT(RULE_BUF_HTTP_REQUEST_BODY)) ? DETECT_BODY_TS : 0) |
+                            ((ord[i]->buffers & RULE_BUF_BIT(RULE_BUF_HTTP_RESPONSE_BODY)) ? DETECT_BODY_TC : 0) |
+                            ((ord[i]->buffers & RULE_BUF_BIT(RULE_BUF_FILE_DATA)) ? DETECT_BODY_DIR : 0));
         /* A late rule whose fast pattern is in a buffer complete with the
          * headers ("http.method; content:"POST"; http.request_body; ...")
          * must still become a candidate when its late part arrives. */

@@ -100,6 +100,8 @@ struct diponly {
 /* The flow-level rules of one group whose fast pattern is in one vkey. */
 struct dsticky {
     uint32_t *pat, npat;           /* pattern id -> rank */
+    uint32_t maxlen;               /* the longest pattern */
+    uint8_t eager;                 /* a rule that does not wait for a body has its pattern here */
     hs_database_t *db;
 };
 
@@ -143,8 +145,14 @@ struct drule {
                                   * certificates, hassh): run again as a transaction grows */
     uint8_t hist;                /* a stream rule whose match can start before its
                                   * fast pattern: remembered in struct dhist */
+    uint8_t body;                /* DETECT_BODY_*: the bodies a flow-level rule reads */
     uint32_t reach;              /* SM_STREAM/BOTH: longest span of a match, bytes */
 };
+
+/* struct drule.body */
+#define DETECT_BODY_TS  0x01u        /* http.request_body */
+#define DETECT_BODY_TC  0x02u        /* http.response_body */
+#define DETECT_BODY_DIR 0x04u        /* file.data: the body of the direction inspected */
 
 struct detect_engine {
     uint64_t gen;                /* unique per compiled engine (addresses are reused) */
@@ -171,6 +179,7 @@ struct detect_thread {
     uint64_t *scand;             /* ... to try on the stream */
     size_t nwords, lo, hi;       /* words [lo, hi) of either may hold bits */
     int prefilter;
+    int tx_end;                  /* detect_tx() on the flow's end: bodies are as long as they get */
     uint32_t found[DETECT_FOUND_MAX];  /* hist rules whose pattern is in this chunk */
     uint32_t nfound;             /* may pass DETECT_FOUND_MAX: some were not kept */
     detect_geo_fn geo;           /* geoip: the worker's lookup, NULL: geoip never matches */
@@ -216,6 +225,26 @@ struct dhist {
     uint64_t until[DETECT_HIST_MAX];
 };
 
+/* A growing body (file.data, http.request_body, http.response_body) is
+ * prefiltered as it grows: a transaction direction's body scanned up to
+ * `scanned' in one sticky database (vkey, group) is scanned again only
+ * from there (less the longest pattern but one), and the rules whose
+ * patterns the part before held stay candidates, from rank[]. A body whose
+ * part before held more than DETECT_BODY_RANKS is scanned whole each time
+ * (full), as is one with no entry (evicted, or none yet): correct, only
+ * slower. Entries are let go with their transaction (or the oldest first). */
+#define DETECT_BODY_RANKS 256
+#define DETECT_BODY_MAX   8
+struct dbody {
+    uint64_t gen;                /* of the engine whose ranks these are; 0: unused */
+    uint64_t tx_id;
+    uint32_t scanned;
+    uint16_t vkey, group;
+    uint8_t  dir, full, proto;   /* proto: enum app_proto */
+    uint16_t n, cap;
+    uint32_t *rank;              /* [cap], malloc'd; kept when the entry is reused */
+};
+
 struct dflowint {
     uint64_t name;
     uint32_t value;
@@ -246,6 +275,7 @@ struct detect_flow {
     uint32_t ntxm, captxm;       /* txm: rules that matched transactions */
     struct dtxmatch *txm;
     struct dhist *hist;          /* [2], TCP flows with stream data */
+    struct dbody *body;          /* [DETECT_BODY_MAX], flows with bodies */
     uint64_t *bits;              /* set flowbits, DETECT_FLOW_MAX_BITS room */
     struct dflowint *ints;       /* flowints, DETECT_FLOW_MAX_INTS room */
 };
@@ -384,6 +414,8 @@ int detect_tx_matched(const struct detect_flow *df, uint64_t tx_id, uint64_t rul
 
 /* A transaction done both ways is not inspected again: its matches go. */
 void detect_tx_matched_forget(struct detect_flow *df, uint64_t tx_id);
+/* ... and its bodies' prefilter memory (struct dbody). */
+void detect_body_forget(struct detect_flow *df, uint64_t tx_id);
 
 /* Where a flow-level rule's match on a transaction is kept: per direction
  * for a rule on buffers each side has (it alerts once each way), else one

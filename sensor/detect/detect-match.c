@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "detect-app.h"
 #include "detect-int.h"
 #include "rule-buffers.h"
 #include "rule-hashlist.h"
@@ -531,6 +532,16 @@ int detect_inspect_view(struct detect_thread *t, const struct rule *r, int view,
     int multi = (rule_buffer_info(v->buf)->flags & RULE_BUFF_MULTI) != 0;
     int has_sm = next_sm(r, 0, view) >= 0;
     int copy = src->tx != NULL && view_has_pcre(r, view);
+    /* A body looked at before: from its inspect window on, as Suricata
+     * (positions still count from the body's start). Not a personal-data
+     * count, which is the whole body's. */
+    uint32_t from = src->tx != NULL && v->nxf == 0 && r->pii_types == 0 &&
+                    (v->buf == RULE_BUF_FILE_DATA || v->buf == RULE_BUF_HTTP_REQUEST_BODY ||
+                     v->buf == RULE_BUF_HTTP_RESPONSE_BODY)
+                    ? detect_body_from((enum app_proto)src->proto, src->tx,
+                                       v->buf == RULE_BUF_HTTP_REQUEST_BODY ? 0
+                                       : v->buf == RULE_BUF_HTTP_RESPONSE_BODY ? 1 : src->dir)
+                    : 0;
 
     for (uint32_t idx = 0; idx < DETECT_MAX_INSTANCES; idx++) {
         struct detect_bytes b;
@@ -542,7 +553,7 @@ int detect_inspect_view(struct detect_thread *t, const struct rule *r, int view,
         if (b.len != 0 && detect_transform(&t->xb, v, b.data, b.len, t->md, &d, &n) == 0 &&
             (!copy || (d = pcre_subject(t, d, n)) != NULL) &&
             rule_cmp_match(&v->bsize, n) && rule_cmp_match(&v->urilen, n) &&
-            (!has_sm || detect_match_view(t, r, view, d, n, 0, vars)))
+            (!has_sm || (from < n && detect_match_view(t, r, view, d + from, n - from, -(int64_t)from, vars))))
             return 1;
         if (!multi)
             return 0;

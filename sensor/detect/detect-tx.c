@@ -63,6 +63,12 @@ static int tx_due(const struct txrun *x, const struct detect_flow *df, const str
      * what the body held, not what had arrived when the count was reached. */
     if (d->r->pii_types && d->late && x->tx->progress[dir] != APP_PROG_DONE && !x->end)
         return 0;
+    /* A body rule waits for the body's minimal inspect size or its end. */
+    if (d->body && !x->end &&
+        (((d->body & DETECT_BODY_TS) && detect_body_waits(x->proto, x->tx, 0)) ||
+         ((d->body & DETECT_BODY_TC) && detect_body_waits(x->proto, x->tx, 1)) ||
+         ((d->body & DETECT_BODY_DIR) && detect_body_waits(x->proto, x->tx, dir))))
+        return 0;
     return !detect_tx_matched(df, x->tx->id, detect_rule_key(d), detect_tx_slot(d, dir));
 }
 
@@ -125,6 +131,7 @@ void detect_tx(const struct detect_engine *e, struct detect_thread *t, struct th
         x.p = &fp;
     }
     detect_thread_time(t, x.p->ts);
+    t->tx_end = x.end;
     for (uint8_t dir = 0; dir < 2; dir++) {
         uint32_t stamp = detect_app_stamp((enum app_proto)proto, tx, dir);
         int first = tx->detect_progress[dir] == 0;
@@ -133,10 +140,20 @@ void detect_tx(const struct detect_engine *e, struct detect_thread *t, struct th
          * done, whose waiting rules (pii on a body) get their last look. */
         if (stamp == 0 || (stamp == tx->detect_progress[dir] && !(x.end && tx->progress[dir] != APP_PROG_DONE)))
             continue;
+        /* Only the body grew, and it is still too short to inspect: no
+         * rule can be due that was not due before. */
+        if (!first && !x.end && detect_app_stamp_body_only(stamp, tx->detect_progress[dir]) &&
+            detect_body_waits((enum app_proto)proto, tx, dir)) {
+            tx->detect_progress[dir] = stamp;
+            continue;
+        }
         tx->detect_progress[dir] = stamp;
         if (tx_run_dir(&x, dir, first) || df->bypass)
             break;
+        detect_body_looked((enum app_proto)proto, tx, dir);
     }
-    if (tx->progress[0] == APP_PROG_DONE && tx->progress[1] == APP_PROG_DONE)
+    if (tx->progress[0] == APP_PROG_DONE && tx->progress[1] == APP_PROG_DONE) {
         detect_tx_matched_forget(df, tx->id);
+        detect_body_forget(df, tx->id);
+    }
 }

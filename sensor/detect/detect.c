@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "detect-app.h"
 #include "detect-int.h"
 #include "app-stage.h"
 #include "dpi.h"
@@ -327,7 +328,28 @@ struct hs_ctx {
     uint32_t npat;
     unsigned sets;               /* CAND_* to mark */
     int record;                  /* note hist rules in t->found */
+    struct dbody *keep;          /* a body's memory: note each rank found */
 };
+
+/* Remembers rank in body memory b (full when there is no room). */
+static void body_keep(struct dbody *b, uint32_t rank)
+{
+    for (uint16_t i = 0; i < b->n; i++)
+        if (b->rank[i] == rank)
+            return;
+    if (b->n == b->cap) {
+        uint16_t cap = b->cap ? (uint16_t)(b->cap * 2) : 8;
+        uint32_t *v = cap <= DETECT_BODY_RANKS ? realloc(b->rank, cap * sizeof *v) : NULL;
+
+        if (v == NULL) {
+            b->full = 1;
+            return;
+        }
+        b->rank = v;
+        b->cap = cap;
+    }
+    b->rank[b->n++] = rank;
+}
 
 static int hs_on_match(unsigned int id, unsigned long long from, unsigned long long to,
                        unsigned int flags, void *ctx)
@@ -338,6 +360,8 @@ static int hs_on_match(unsigned int id, unsigned long long from, unsigned long l
     if (id >= c->npat)
         return 0;
     cand_add(t, c->pat[id], c->sets);
+    if (c->keep)
+        body_keep(c->keep, c->pat[id]);
     if (c->record && t->e->rules[c->pat[id]].hist) {
         if (t->nfound < DETECT_FOUND_MAX)
             t->found[t->nfound] = c->pat[id];
@@ -361,7 +385,7 @@ static void iponly_add(void *arg, uint32_t rank)
 static void scan_group(struct detect_thread *t, const struct dgroup *g, const uint8_t *d,
                        uint32_t len, unsigned sets, int record)
 {
-    struct hs_ctx ctx = { t, g->pat, g->npat, sets, record };
+    struct hs_ctx ctx = { t, g->pat, g->npat, sets, record, NULL };
 
     if (len == 0 || d == NULL)
         return;
@@ -448,6 +472,88 @@ static int flow_kind(const struct dpi_result *dr)
     return FK_NONE;
 }
 
+/* Whether buffer b only grows by appending, one instance per direction. */
+static int body_buffer(unsigned b)
+{
+    return b == RULE_BUF_FILE_DATA || b == RULE_BUF_HTTP_REQUEST_BODY || b == RULE_BUF_HTTP_RESPONSE_BODY;
+}
+
+/* b for a new body, nothing scanned (its rank array stays for reuse). */
+static void body_reset(struct dbody *b, uint64_t gen, uint64_t tx_id, uint16_t vkey, uint16_t group, uint8_t dir,
+                       uint8_t proto)
+{
+    *b = (struct dbody){ .gen = gen, .tx_id = tx_id, .vkey = vkey, .group = group, .dir = dir, .proto = proto,
+                         .cap = b->cap, .rank = b->rank };
+}
+
+/* The body memory of (transaction, direction, vkey k, group gi) of src's
+ * flow: found, or a new entry (scanned 0) in a free slot or the oldest
+ * transaction's. NULL without memory. */
+static struct dbody *body_of(struct detect_thread *t, const struct detect_src *src, uint8_t dir, size_t k,
+                             size_t gi)
+{
+    struct detect_flow *df = src->f ? src->f->detect : NULL;    /* detect_tx made it */
+    struct dbody *b, *victim = NULL;
+
+    if (df == NULL)
+        return NULL;
+    if (df->body == NULL && (df->body = detect_flow_new(t, DETECT_BODY_MAX * sizeof *df->body)) == NULL)
+        return NULL;
+    for (int i = 0; i < DETECT_BODY_MAX; i++) {
+        b = &df->body[i];
+        if (b->gen == t->e->gen && b->tx_id == src->tx->id && b->proto == src->proto && b->dir == dir &&
+            b->vkey == k && b->group == gi)
+            return b;
+        if (b->gen != t->e->gen ? victim == NULL || victim->gen == t->e->gen
+                                : victim == NULL || (victim->gen == t->e->gen && b->tx_id < victim->tx_id))
+            victim = b;
+    }
+    body_reset(victim, t->e->gen, src->tx->id, (uint16_t)k, (uint16_t)gi, dir, src->proto);
+    return victim;
+}
+
+/* The transaction's bodies are done: their memory goes. */
+void detect_body_forget(struct detect_flow *df, uint64_t tx_id)
+{
+    for (int i = 0; df->body && i < DETECT_BODY_MAX; i++)
+        if (df->body[i].tx_id == tx_id)
+            df->body[i].gen = 0;
+}
+
+/* Body bytes d[0, n) of src's transaction in vkey k of group g: from where
+ * the last scan ended, with the ranks found before as candidates (struct
+ * dbody). Returns the scan's status. */
+static hs_error_t scan_body(struct detect_thread *t, const struct dgroup *g, size_t k, const struct detect_src *src,
+                            uint8_t dir, const uint8_t *d, uint32_t n, struct hs_ctx *ctx)
+{
+    struct dbody *b;
+    uint32_t from = 0;
+    hs_error_t rc;
+
+    /* The rules with a pattern here read this body: while it waits for
+     * its minimal inspect size (detect_body_waits()) none of them runs,
+     * and it is scanned later, from where the last scan ended. */
+    if (!t->tx_end && !g->sb[k].eager && detect_body_waits((enum app_proto)src->proto, src->tx,
+                                        t->e->vkeys[k].buf == RULE_BUF_HTTP_REQUEST_BODY ? 0
+                                        : t->e->vkeys[k].buf == RULE_BUF_HTTP_RESPONSE_BODY ? 1 : dir))
+        return HS_SUCCESS;
+    b = body_of(t, src, dir, k, (size_t)(g - t->e->groups));
+    if (b != NULL && !b->full && n >= b->scanned) {
+        for (uint16_t i = 0; i < b->n; i++)
+            cand_add(t, b->rank[i], CAND_PKT);
+        if (n == b->scanned)
+            return HS_SUCCESS;
+        from = b->scanned > g->sb[k].maxlen - 1 ? b->scanned - (g->sb[k].maxlen - 1) : 0;
+    } else if (b != NULL && n < b->scanned) {
+        body_reset(b, b->gen, b->tx_id, b->vkey, b->group, b->dir, b->proto);
+    }
+    ctx->keep = b != NULL && !b->full ? b : NULL;
+    rc = hs_scan(g->sb[k].db, (const char *)d + from, n - from, 0, t->scratch, hs_on_match, ctx);
+    if (b != NULL)
+        b->scanned = rc == HS_SUCCESS ? n : 0;
+    return rc;
+}
+
 /* The flow-level rules whose fast pattern is in vkey k, for the instances
  * of its buffer that from (the flow's summary or a transaction) has in
  * direction dir (transformed as the rules transform them). */
@@ -456,7 +562,10 @@ static void scan_sticky(struct detect_thread *t, const struct dgroup *g, size_t 
 {
     const struct dvkey *vk = &t->e->vkeys[k];
     const struct detect_src src = { NULL, from->f, from->tx, dir, from->proto };
-    struct hs_ctx ctx = { t, g->sb[k].pat, g->sb[k].npat, CAND_PKT, 0 };
+    struct hs_ctx ctx = { t, g->sb[k].pat, g->sb[k].npat, CAND_PKT, 0, NULL };
+    /* a body without transforms, of a transaction: scanned as it grows */
+    int incremental = from->tx != NULL && body_buffer(vk->buf) && vk->rep->nxf == 0 &&
+                      !(rule_buffer_info(vk->buf)->flags & RULE_BUFF_MULTI);
 
     for (uint32_t idx = 0; idx < DETECT_MAX_INSTANCES; idx++) {
         struct detect_bytes b;
@@ -467,6 +576,13 @@ static void scan_sticky(struct detect_thread *t, const struct dgroup *g, size_t 
             return;
         if (b.len == 0)
             continue;
+        if (incremental) {
+            if (scan_body(t, g, k, &src, dir, b.data, b.len, &ctx) != HS_SUCCESS) {
+                detect_add_list(t, g->flowl[kind], g->nflowl[kind], CAND_PKT);
+                return;
+            }
+            continue;
+        }
         if (detect_transform(&t->pxb, vk->rep, b.data, b.len, t->md, &d, &n) < 0 ||
             (n && hs_scan(g->sb[k].db, (const char *)d, n, 0, t->scratch, hs_on_match, &ctx) != HS_SUCCESS)) {
             detect_add_list(t, g->flowl[kind], g->nflowl[kind], CAND_PKT);   /* cannot prefilter */
@@ -762,6 +878,9 @@ void detect_flow_free(struct flow *f)
 
     if (df) {
         lw_slab_release(df->hist);
+        for (int i = 0; df->body && i < DETECT_BODY_MAX; i++)
+            free(df->body[i].rank);
+        lw_slab_release(df->body);
         free(df->bits);
         free(df->ints);
         free(df->txm);

@@ -325,6 +325,146 @@ static void test_detect_keepalive(void **state)
     txh_close(&h);
 }
 
+/* Feeds the server n bytes of filler (no pattern of the rules below)
+ * then s, and offers the transactions. */
+static void step_filled(struct txh *h, size_t n, const char *s)
+{
+    size_t k = strlen(s);
+    char *v = malloc(n + k + 1);
+
+    assert_non_null(v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = (char)('a' + i % 7);
+    memcpy(v + n, s, k + 1);
+    step(h, TC, v);
+    free(v);
+}
+
+/* A response of content_length bytes to a GET, its headers only. */
+static void body_open(struct txh *h, const char *const *rules, uint64_t min, uint32_t window,
+                      unsigned content_length)
+{
+    char hdr[96];
+
+    txh_open(h, rules);
+    h->ctx->limits.response_body_inspect_min = min;
+    h->ctx->limits.response_body_inspect_window = window;
+    step(h, TS, REQ0);
+    snprintf(hdr, sizeof hdr, "HTTP/1.1 200 OK\r\nContent-Length: %u\r\n\r\n", content_length);
+    step(h, TC, hdr);
+}
+
+/* A growing response body (file.data), as Suricata inspects one:
+ * - a body shorter than response-body-minimal-inspect-size is looked at
+ *   when it ends, not before (a rule on its first part waits);
+ * - past that size, each part is looked at; the body is prefiltered only
+ *   from where the last scan ended, and a rule whose fast pattern was in
+ *   an earlier part still runs when its other content comes later (near
+ *   miss: a content that never comes);
+ * - a fast pattern split across two parts is found;
+ * - with an inspect window, a later look starts that far before the new
+ *   data, positions counting from the body's start;
+ * - with the size 0, a body rule runs on the first part. */
+static void test_detect_body_growth(void **state)
+{
+    const char *rules[] = {
+        "alert http any any -> any any (flow:established,to_client; file.data; content:\"early-mark\"; sid:1;)",
+        "alert http any any -> any any (flow:established,to_client; file.data; content:\"LONG-FAST-PATTERN\"; "
+        "content:\"tail-xyz\"; distance:0; sid:2;)",
+        "alert http any any -> any any (flow:established,to_client; file.data; content:\"LONG-FAST-PATTERN\"; "
+        "content:\"never-there\"; distance:0; sid:3;)",
+        "alert http any any -> any any (flow:established,to_client; file.data; content:\"SPLIT-ACROSS-PARTS\"; sid:4;)",
+        NULL,
+    };
+    const char *rules2[] = {
+        rules[1],
+        "alert http any any -> any any (flow:established,to_client; file.data; content:\"mark-at-50000\"; "
+        "offset:50000; depth:13; sid:5;)",
+        "alert http any any -> any any (flow:established,to_client; file.data; content:\"mark-at-50000\"; "
+        "offset:49000; depth:13; sid:6;)",
+        NULL,
+    };
+    struct txh h;
+    const struct txalerts *a = &h.a;
+
+    (void)state;
+    /* a 20,000-byte body: waits for its end */
+    body_open(&h, rules, 40 * 1024, 0, 20000);
+    step_filled(&h, 100, "early-mark");
+    assert_int_equal(count_sid(a, 1, 0), 0);
+    step_filled(&h, 20000 - 110, "");
+    assert_int_equal(count_sid(a, 1, 0), 1);
+    txh_close(&h);
+
+    /* a 90,000-byte body in parts: 1,017 + 43,983 (45,000), 25,000, 9, 19,991 */
+    body_open(&h, rules, 40 * 1024, 0, 90000);
+    step_filled(&h, 1000, "LONG-FAST-PATTERN");    /* under 40 KiB: waits */
+    step_filled(&h, 45000 - 1017, "");             /* past it: looked at, 2 and 3 do not match yet */
+    assert_int_equal(count_sid(a, 2, 0) + count_sid(a, 3, 0), 0);
+    step_filled(&h, 25000 - 17, "tail-xyzSPLIT-ACR"); /* the pattern was 44,000 bytes back, the tail is here */
+    assert_int_equal(count_sid(a, 2, 0), 1);
+    assert_int_equal(count_sid(a, 4, 0), 0);
+    step_filled(&h, 0, "OSS-PARTS");
+    assert_int_equal(count_sid(a, 4, 0), 1);
+    step_filled(&h, 90000 - 70009, "");            /* the end */
+    assert_int_equal(apptest_tx(&app_parser_http, h.st, 0)->progress[TC], APP_PROG_DONE);
+    assert_int_equal(count_sid(a, 3, 0), 0);
+    assert_int_equal(count_sid(a, 2, 0), 1);
+    assert_int_equal(count_sid(a, 4, 0), 1);
+    txh_close(&h);
+
+    /* the same with a 16 KiB inspect window: a later look starts 16 KiB
+     * before the body's end, so the pattern 44,000 bytes back is out of
+     * sid 2's reach (as Suricata), while offset and depth still count
+     * from the body's start (sid 5; near miss sid 6) */
+    body_open(&h, rules2, 40 * 1024, 16 * 1024, 90000);
+    step_filled(&h, 1000, "LONG-FAST-PATTERN");
+    step_filled(&h, 45000 - 1017, "");
+    step_filled(&h, 5000 - 8, "tail-xyz");         /* ends at 50,000 */
+    step_filled(&h, 0, "mark-at-50000");
+    assert_int_equal(count_sid(a, 2, 0), 0);
+    assert_int_equal(count_sid(a, 5, 0), 1);
+    assert_int_equal(count_sid(a, 6, 0), 0);
+    txh_close(&h);
+
+    /* minimal inspect size 0: the first part is looked at */
+    body_open(&h, rules, 0, 0, 20000);
+    step_filled(&h, 100, "early-mark");
+    assert_int_equal(count_sid(a, 1, 0), 1);
+    txh_close(&h);
+}
+
+/* Untransformed file.data and http.response_body share one prefilter
+ * database: a response-body rule alerts on a response body, once, from
+ * the server, and not on a request body holding its pattern (near miss);
+ * a file.data rule still sees both bodies. */
+static void test_detect_body_alias(void **state)
+{
+    const char *rules[] = {
+        "alert http any any -> any any (http.response_body; content:\"body-marker\"; sid:7;)",
+        "alert http any any -> any any (file.data; content:\"body-marker\"; sid:8;)",
+        NULL,
+    };
+    struct txh h;
+    const struct txalerts *a = &h.a;
+
+    (void)state;
+    txh_open(&h, rules);
+    step(&h, TS, "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nbody-marker");
+    step(&h, TC, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc");
+    assert_int_equal(count_sid(a, 7, 0), 0);
+    assert_int_equal(count_sid(a, 8, 0), 1);
+    step(&h, TS, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n");
+    step(&h, TC, "HTTP/1.1 200 OK\r\nContent-Length: 15\r\n\r\nxxbody-markerxx");
+    assert_int_equal(count_sid(a, 7, 1), 1);
+    assert_int_equal(count_sid(a, 8, 1), 1);
+    for (size_t i = 0; i < a->n; i++)
+        if (a->sid[i] == 7)
+            assert_int_equal(a->dir[i], 1);
+    assert_int_equal(a->n, 3);
+    txh_close(&h);
+}
+
 /* flow:established: a transaction completed before the handshake did is
  * not matched by an established rule (near miss), one after it is. */
 static void test_detect_established(void **state)
@@ -503,6 +643,8 @@ int main(void)
         cmocka_unit_test(test_dns_queries),
         cmocka_unit_test(test_ssh_sides),
         cmocka_unit_test(test_detect_keepalive),
+        cmocka_unit_test(test_detect_body_growth),
+        cmocka_unit_test(test_detect_body_alias),
         cmocka_unit_test(test_detect_established),
         cmocka_unit_test(test_detect_event),
         cmocka_unit_test(test_detect_event_other_side),

@@ -478,6 +478,12 @@ void detect_body_looked(enum app_proto proto, struct app_tx *tx, uint8_t side)
         tx->body_inspected[side & 1] = n;
 }
 
+/* A stamp: the progress in its low bits, the length of what grows (body
+ * bytes, certificates, ...) from STAMP_LEN_SHIFT up, bits 26 (a file
+ * closed) and 27 up (events) XORed over it. */
+#define STAMP_LEN_SHIFT 3
+#define STAMP_LEN_BITS  23               /* below bit 26: a length under 8 MiB is alone there */
+
 uint32_t detect_app_stamp(enum app_proto proto, const struct app_tx *tx, uint8_t dir)
 {
     uint32_t stamp = tx->progress[dir & 1];
@@ -499,7 +505,7 @@ uint32_t detect_app_stamp(enum app_proto proto, const struct app_tx *tx, uint8_t
         n = 0;
     if (proto == APP_PROTO_SMB)
         n = ((const struct smb_tx *)tx)->dir == (dir & 1) ? ((const struct smb_tx *)tx)->data.len : 0;
-    stamp |= (n > (UINT32_MAX >> 3) ? UINT32_MAX >> 3 : n) << 3;
+    stamp |= (n > (UINT32_MAX >> STAMP_LEN_SHIFT) ? UINT32_MAX >> STAMP_LEN_SHIFT : n) << STAMP_LEN_SHIFT;
     /* A body's file closing gives it its digests (filemd5, ...): due again. */
     if ((proto == APP_PROTO_HTTP && ((const struct http_tx *)tx)->file[dir & 1].state == APP_FILE_CLOSED) ||
         (proto == APP_PROTO_FTPDATA && ((const struct ftp_data_tx *)tx)->file.state == APP_FILE_CLOSED))
@@ -509,4 +515,9 @@ uint32_t detect_app_stamp(enum app_proto proto, const struct app_tx *tx, uint8_t
      * request a to_server rule is about) makes each direction due again
      * for the rules that read events. */
     return stamp ^ (uint32_t)__builtin_popcountll(tx->events) << 27;
+}
+
+int detect_app_stamp_body_only(uint32_t a, uint32_t b)
+{
+    return ((a ^ b) & ~(((1u << STAMP_LEN_BITS) - 1) << STAMP_LEN_SHIFT)) == 0;
 }

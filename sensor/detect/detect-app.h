@@ -27,10 +27,7 @@ uint32_t detect_app_stamp(enum app_proto proto, const struct app_tx *tx, uint8_t
 /* Whether two stamps of a direction differ only in its body's length
  * (while the body is shorter than 8 MiB, as a body waiting for its
  * minimal inspect size is). */
-static inline int detect_app_stamp_body_only(uint32_t a, uint32_t b)
-{
-    return ((a ^ b) & ~(((1u << 23) - 1) << 3)) == 0;
-}
+int detect_app_stamp_body_only(uint32_t a, uint32_t b);
 
 /* Whether the body of tx's side (0 request, 1 response) is still too
  * short to inspect (HTTP's minimal inspect sizes, as Suricata: a body

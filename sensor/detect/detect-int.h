@@ -149,6 +149,19 @@ struct drule {
     uint32_t reach;              /* SM_STREAM/BOTH: longest span of a match, bytes */
 };
 
+/* The side (0 request, 1 response) of the HTTP body buffer b seen in
+ * direction dir (file.data is the body of the direction), -1 when b is
+ * no body. */
+static inline int detect_body_side(unsigned b, uint8_t dir)
+{
+    switch (b) {
+    case RULE_BUF_HTTP_REQUEST_BODY:  return 0;
+    case RULE_BUF_HTTP_RESPONSE_BODY: return 1;
+    case RULE_BUF_FILE_DATA:          return dir & 1;
+    default:                          return -1;
+    }
+}
+
 /* struct drule.body */
 #define DETECT_BODY_TS  0x01u        /* http.request_body */
 #define DETECT_BODY_TC  0x02u        /* http.response_body */

@@ -535,13 +535,8 @@ int detect_inspect_view(struct detect_thread *t, const struct rule *r, int view,
     /* A body looked at before: from its inspect window on, as Suricata
      * (positions still count from the body's start). Not a personal-data
      * count, which is the whole body's. */
-    uint32_t from = src->tx != NULL && v->nxf == 0 && r->pii_types == 0 &&
-                    (v->buf == RULE_BUF_FILE_DATA || v->buf == RULE_BUF_HTTP_REQUEST_BODY ||
-                     v->buf == RULE_BUF_HTTP_RESPONSE_BODY)
-                    ? detect_body_from((enum app_proto)src->proto, src->tx,
-                                       v->buf == RULE_BUF_HTTP_REQUEST_BODY ? 0
-                                       : v->buf == RULE_BUF_HTTP_RESPONSE_BODY ? 1 : src->dir)
-                    : 0;
+    int side = src->tx != NULL && v->nxf == 0 && r->pii_types == 0 ? detect_body_side(v->buf, src->dir) : -1;
+    uint32_t from = side >= 0 ? detect_body_from((enum app_proto)src->proto, src->tx, (uint8_t)side) : 0;
 
     for (uint32_t idx = 0; idx < DETECT_MAX_INSTANCES; idx++) {
         struct detect_bytes b;

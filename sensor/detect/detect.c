@@ -472,12 +472,6 @@ static int flow_kind(const struct dpi_result *dr)
     return FK_NONE;
 }
 
-/* Whether buffer b only grows by appending, one instance per direction. */
-static int body_buffer(unsigned b)
-{
-    return b == RULE_BUF_FILE_DATA || b == RULE_BUF_HTTP_REQUEST_BODY || b == RULE_BUF_HTTP_RESPONSE_BODY;
-}
-
 /* b for a new body, nothing scanned (its rank array stays for reuse). */
 static void body_reset(struct dbody *b, uint64_t gen, uint64_t tx_id, uint16_t vkey, uint16_t group, uint8_t dir,
                        uint8_t proto)
@@ -533,9 +527,8 @@ static hs_error_t scan_body(struct detect_thread *t, const struct dgroup *g, siz
     /* The rules with a pattern here read this body: while it waits for
      * its minimal inspect size (detect_body_waits()) none of them runs,
      * and it is scanned later, from where the last scan ended. */
-    if (!t->tx_end && !g->sb[k].eager && detect_body_waits((enum app_proto)src->proto, src->tx,
-                                        t->e->vkeys[k].buf == RULE_BUF_HTTP_REQUEST_BODY ? 0
-                                        : t->e->vkeys[k].buf == RULE_BUF_HTTP_RESPONSE_BODY ? 1 : dir))
+    if (!t->tx_end && !g->sb[k].eager &&
+        detect_body_waits((enum app_proto)src->proto, src->tx, (uint8_t)detect_body_side(t->e->vkeys[k].buf, dir)))
         return HS_SUCCESS;
     b = body_of(t, src, dir, k, (size_t)(g - t->e->groups));
     if (b != NULL && !b->full && n >= b->scanned) {
@@ -545,7 +538,9 @@ static hs_error_t scan_body(struct detect_thread *t, const struct dgroup *g, siz
             return HS_SUCCESS;
         from = b->scanned > g->sb[k].maxlen - 1 ? b->scanned - (g->sb[k].maxlen - 1) : 0;
     } else if (b != NULL && n < b->scanned) {
-        body_reset(b, b->gen, b->tx_id, b->vkey, b->group, b->dir, b->proto);
+        b->scanned = 0;                  /* not the body scanned before: start again */
+        b->n = 0;
+        b->full = 0;
     }
     ctx->keep = b != NULL && !b->full ? b : NULL;
     rc = hs_scan(g->sb[k].db, (const char *)d + from, n - from, 0, t->scratch, hs_on_match, ctx);
@@ -564,7 +559,7 @@ static void scan_sticky(struct detect_thread *t, const struct dgroup *g, size_t 
     const struct detect_src src = { NULL, from->f, from->tx, dir, from->proto };
     struct hs_ctx ctx = { t, g->sb[k].pat, g->sb[k].npat, CAND_PKT, 0, NULL };
     /* a body without transforms, of a transaction: scanned as it grows */
-    int incremental = from->tx != NULL && body_buffer(vk->buf) && vk->rep->nxf == 0 &&
+    int incremental = from->tx != NULL && detect_body_side(vk->buf, dir) >= 0 && vk->rep->nxf == 0 &&
                       !(rule_buffer_info(vk->buf)->flags & RULE_BUFF_MULTI);
 
     for (uint32_t idx = 0; idx < DETECT_MAX_INSTANCES; idx++) {

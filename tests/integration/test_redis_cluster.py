@@ -294,12 +294,10 @@ def check_failover(tap, cl):
     w.start()
     try:
         w.wait_batches(10, 20)
-        lwredis.wait_for(lambda: cl.replica_link_up(victim), 60, step=0.2)
+        cl.kill_in_step(victim)
         killed_at_batch = w.batches
-        victim.kill()
         # Go on until the failover is counted and 20 more batches went through.
-        seen = lwredis.wait_for(lambda: any(e["master"] and e["slots"] and e["port"] in replica_ports
-                                            for e in cl.cluster_nodes()), 120, step=0.2)
+        seen = cl.replica_took_over(replica_ports)
         n = w.batches
         w.wait_batches(n + 20, 40)
     finally:

@@ -341,14 +341,10 @@ def failover(tap, tmp, rules, caps, ref, ref_t):
             half = {s: len(parts[s][1]) // 2 for s in SENSORS}
             rp.feed({s: parts[s][1][:half[s]] for s in SENSORS})
             rd.close()
-            # Kill only once the victim's replica is in step, as a real failover would find it.
-            synced = lwredis.wait_for(lambda: cl.replica_link_up(victim), 60, step=0.2)
-            victim.kill()
+            synced = cl.kill_in_step(victim)
             t_kill = time.time()
             rp.feed({s: parts[s][1][half[s]:] for s in SENSORS}, pace=0.06)
-            # Redis promotes in about 2 s (node timeout 1 s); a loaded machine can take longer.
-            took = lwredis.wait_for(lambda: any(e["master"] and e["slots"] and e["port"] in replica_ports
-                                                for e in cl.cluster_nodes()), 120, step=0.2)
+            took = cl.replica_took_over(replica_ports)
             t_over = time.time()
             tap.ok(took, "failover: a replica took over the killed master's slots (%.1f s after the kill)"
                    % (t_over - t_kill),

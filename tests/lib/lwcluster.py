@@ -239,6 +239,20 @@ class RedisCluster:
         lags = [int(m.group(1)) for m in (re.search(r"lag=(\d+)", ln) for ln in slaves if "state=online" in ln) if m]
         return len(lags) >= self.replicas and max(lags) <= 1
 
+    def kill_in_step(self, master, timeout=60):
+        """SIGKILLs master once its replicas are in step (replica_link_up()),
+        as a real failover would find them. Returns whether they were."""
+        synced = lwredis.wait_for(lambda: self.replica_link_up(master), timeout, step=0.2)
+        master.kill()
+        return synced
+
+    def replica_took_over(self, replica_ports, timeout=120):
+        """Whether one of replica_ports became a master with slots within
+        timeout: Redis promotes in about 2 s (node timeout 1 s), a loaded
+        machine can take longer."""
+        return lwredis.wait_for(lambda: any(e["master"] and e["slots"] and e["port"] in replica_ports
+                                            for e in self.cluster_nodes()), timeout, step=0.2)
+
     def log_tail(self, port, lines=20):
         """The last lines of a node's redis.log, for a failure's diagnosis."""
         n = self.node_by_port(port)

@@ -286,6 +286,20 @@ static void test_content_backtracking(void **state)
     /* backtracking over a middle element: B at 3 fails for C, B at 7 works */
     assert_int_equal(tcp_match(R("content:\"A\"; content:\"B\"; distance:0; content:\"C\"; distance:0; within:1;"),
                                "A..B...BC"), 1);
+    /* A content not found ends the view early only when no way back can
+     * find it (detect-match.c, miss_is_final()): after contents, without
+     * within; a byte_jump before it, whose target does not grow with the
+     * content before, still sends the search back. */
+    assert_int_equal(tcp_match(R("content:\"A\"; content:\"B\"; distance:0;"), "xAyB"), 1);
+    assert_int_equal(tcp_match(R("content:\"A\"; content:\"B\"; distance:0;"), "BxA"), 0);
+    assert_int_equal(tcp_match(R("content:\"A\"; content:\"B\"; distance:1; content:\"C\"; distance:0;"),
+                               "ABxACxBC"), 1);
+    assert_int_equal(tcp_match(R("content:\"A\"; content:\"B\"; distance:1; content:\"C\"; distance:0;"),
+                               "ABxACxCB"), 0);
+    assert_int_equal(tcp_match(R("content:\"K\"; byte_jump:1,0,relative; content:\"Z\"; distance:0;"),
+                               "K\x09K\x01xZyyyyy"), 1);
+    assert_int_equal(tcp_match(R("content:\"K\"; byte_jump:1,0,relative; content:\"Z\"; distance:0;"),
+                               "K\x09K\x01xxyyyyy"), 0);
 }
 
 /* ------------------------------------------------------------------ pcre */

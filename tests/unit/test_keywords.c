@@ -147,24 +147,6 @@ static void test_content_modifiers(void **state)
     run_cases(c, sizeof c / sizeof c[0]);
 }
 
-/* A content not found stops the rule early only when no other way
- * through could find it (detect-match.c, miss_is_final()): after a
- * window that grows (within), or a byte_jump whose target does not grow
- * with the content before it, the search goes back and tries again. */
-static void test_content_backtracking(void **state)
-{
-    static const struct kcase c[] = {
-        C("content:\"A\"; content:\"B\"; distance:0;", K_TCP, "xAyB", "BxA"),
-        C("content:\"A\"; content:\"B\"; distance:0; within:2;", K_TCP, "A---AB", "A---A--B"),
-        C("content:\"K\"; byte_jump:1,0,relative; content:\"Z\"; distance:0;", K_TCP,
-          "K\x09K\x01xZyyyyy", "K\x09K\x01xxyyyyy"),
-        C("content:\"A\"; content:\"B\"; distance:1; content:\"C\"; distance:0;", K_TCP, "ABxACxBC", "ABxACxCB"),
-    };
-
-    (void)state;
-    run_cases(c, sizeof c / sizeof c[0]);
-}
-
 static void test_bsize_urilen_dsize(void **state)
 {
     static const struct kcase c[] = {
@@ -1172,7 +1154,6 @@ int main(void)
         cmocka_unit_test(test_bsize_urilen_dsize),
         cmocka_unit_test(test_isdataat),
         cmocka_unit_test(test_byte_keywords),
-        cmocka_unit_test(test_content_backtracking),
         cmocka_unit_test(test_pcre_buffers),
         cmocka_unit_test(test_transforms),
         cmocka_unit_test(test_base64),
